@@ -1,0 +1,1 @@
+//! exposition (to be written).

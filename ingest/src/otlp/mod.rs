@@ -1,0 +1,1 @@
+//! otlp (to be written).

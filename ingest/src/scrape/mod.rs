@@ -1,0 +1,3 @@
+//! Scraping: `scrape_configs`, targets, relabeling and scrape loops.
+
+pub mod config;

@@ -1,0 +1,1 @@
+//! Sextant: a single-binary, Prometheus-compatible monitoring backend.

@@ -1,0 +1,94 @@
+//! The storage boundary: [`Appender`] for writers, [`Querier`] for readers.
+//!
+//! `ingest` only ever sees [`Appendable`]; `query` and `web` only [`Queryable`]. Neither knows
+//! how the database is built.
+//!
+//! Time is always milliseconds since the Unix epoch, and every range is inclusive at both ends.
+
+use crate::error::{AppendError, QueryError};
+use crate::model::{Labels, Matcher, MetricMetadata, Sample, SeriesRef};
+use std::collections::BTreeMap;
+
+/// Something that hands out appenders (the database, or a forwarding tee).
+pub trait Appendable: Send + Sync {
+    /// A new batch. Nothing appended to it is visible to readers or durable until
+    /// [`Appender::commit`] returns `Ok`.
+    fn appender(&self) -> Box<dyn Appender + Send + '_>;
+}
+
+/// One batch of appends.
+///
+/// Not shared between threads. Samples of one series must be appended in time order within
+/// a batch. Dropping an appender without committing is a rollback.
+pub trait Appender {
+    /// Adds one float sample. `r` is the reference a previous call returned for the same
+    /// labels, or [`SeriesRef::NONE`]; the returned reference may be cached by the caller.
+    ///
+    /// A sample-level rejection (out of order beyond the window, duplicate timestamp with a
+    /// different value, invalid labels) is returned as an error for that sample only; the batch
+    /// stays usable and the other samples are kept.
+    fn append(&mut self, r: SeriesRef, labels: &Labels, t: i64, v: f64) -> Result<SeriesRef, AppendError>;
+
+    /// Records the metadata of a metric family (type, help, unit). Kept in memory and persisted
+    /// with the batch; the newest wins.
+    fn update_metadata(&mut self, metric_family: &str, meta: MetricMetadata) -> Result<(), AppendError> {
+        let _ = (metric_family, meta);
+        Ok(())
+    }
+
+    /// Makes the batch durable (written to the WAL) and visible. On error nothing of the batch
+    /// is visible.
+    fn commit(self: Box<Self>) -> Result<(), AppendError>;
+
+    /// Discards the batch.
+    fn rollback(self: Box<Self>);
+}
+
+/// Hints for a select: the time range actually needed, which may be narrower than the
+/// querier's. Both ends inclusive.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SelectHints {
+    /// Earliest timestamp needed (inclusive).
+    pub mint: i64,
+    /// Latest timestamp needed (inclusive).
+    pub maxt: i64,
+}
+
+/// One series and its samples in the selected range.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Series {
+    /// The series' labels.
+    pub labels: Labels,
+    /// Samples in ascending time order, unique timestamps, within the selected range.
+    /// Staleness markers are included as stored.
+    pub samples: Vec<Sample>,
+}
+
+/// Something that hands out queriers (the database).
+pub trait Queryable: Send + Sync {
+    /// A reader over `[mint, maxt]` (ms, inclusive). It sees a consistent view of what was
+    /// committed before it was created.
+    fn querier(&self, mint: i64, maxt: i64) -> Result<Box<dyn Querier + '_>, QueryError>;
+
+    /// Metadata per metric family name (for `/api/v1/metadata`).
+    fn metadata(&self) -> BTreeMap<String, Vec<MetricMetadata>> {
+        BTreeMap::new()
+    }
+}
+
+/// A reader scoped to a time range.
+pub trait Querier {
+    /// Series matching all `matchers` (logical AND) that have at least one sample in
+    /// `hints` ∩ the querier's range, sorted by labels, with their samples in that range.
+    /// At least one matcher should not match the empty string (callers enforce this rule).
+    fn select(&self, hints: &SelectHints, matchers: &[Matcher]) -> Result<Vec<Series>, QueryError>;
+
+    /// Labels of series matching `matchers` with data in the querier's range, sorted.
+    fn series(&self, matchers: &[Matcher]) -> Result<Vec<Labels>, QueryError>;
+
+    /// Sorted, unique label names of series matching `matchers` (all series if empty).
+    fn label_names(&self, matchers: &[Matcher]) -> Result<Vec<String>, QueryError>;
+
+    /// Sorted, unique values of label `name` among series matching `matchers` (all if empty).
+    fn label_values(&self, name: &str, matchers: &[Matcher]) -> Result<Vec<String>, QueryError>;
+}

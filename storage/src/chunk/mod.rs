@@ -1,0 +1,1 @@
+//! Sample codecs: appendable chunks for the head, dense columns for blocks.

@@ -1,0 +1,30 @@
+//! Sextant's time-series database.
+//!
+//! # Layout
+//! - [`model`]: the shared vocabulary (labels, matchers, samples, metadata), re-exported here.
+//! - [`api`]: the boundary traits, [`Appendable`]/[`Appender`] and [`Queryable`]/[`Querier`].
+//! - [`error`]: append, query, corruption and open errors.
+//! - [`db`]: [`Db`], the database, implementing both sides of the boundary.
+//! - `chunk`: sample codecs (appendable head chunks, dense block columns).
+//! - `wal`: the write-ahead log.
+//! - `head`: the in-memory recent window with its inverted index.
+//! - `block`, `index`: immutable on-disk blocks read through `mmap`, compaction, retention.
+//!
+//! # Durability
+//! A committed batch is in the WAL before `commit` returns; a crash after that loses nothing.
+//! The WAL is fsynced at the configured interval, which bounds what a power loss may take.
+//!
+//! # Concurrency
+//! [`Db`] is `Send + Sync`; appenders are per batch and per thread; queriers see what was
+//! committed before they were created.
+
+pub mod api;
+pub mod chunk;
+pub mod db;
+pub mod error;
+pub mod model;
+
+pub use api::{Appendable, Appender, Querier, Queryable, SelectHints, Series};
+pub use db::{Db, DbOptions};
+pub use error::{AppendError, CorruptionError, DbError, QueryError};
+pub use model::*;
