@@ -15,7 +15,7 @@ if [ ${#need_pkgs[@]} -gt 0 ]; then
 fi
 
 echo "==> cargo test --workspace"
-cargo test --workspace --all-targets
+cargo test --workspace
 
 if [ -x tests/ui/run.sh ]; then
   echo "==> browser tests"
