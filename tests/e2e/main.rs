@@ -2,5 +2,6 @@
 //! data directory and talks to it over HTTP only.
 
 mod crash;
+mod promql_diff;
 mod startup;
 mod support;
