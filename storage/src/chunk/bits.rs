@@ -164,6 +164,7 @@ impl<'a> BitReader<'a> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -195,7 +196,7 @@ mod tests {
         let total: u32 = items.iter().map(|x| x.1).sum::<u32>() + 1;
         assert_eq!(r.bit_pos(), total as usize);
         assert_eq!(buf.len() - 1, (total as usize).div_ceil(8));
-        assert_eq!(8 - (total % 8), w.free() + if total % 8 == 0 { 8 } else { 0 });
+        assert_eq!(8 - (total % 8), w.free() + if total.is_multiple_of(8) { 8 } else { 0 });
     }
 
     #[test]

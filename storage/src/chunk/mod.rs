@@ -17,6 +17,7 @@ mod varint;
 mod xor;
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests;
 
 pub use column::{decode_timestamps, decode_values, encode_timestamps, encode_values};

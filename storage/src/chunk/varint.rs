@@ -121,6 +121,7 @@ impl<'a> ByteReader<'a> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
