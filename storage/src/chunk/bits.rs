@@ -62,7 +62,7 @@ impl BitWriter {
     }
 
     /// Unused low bits in the last byte.
-    #[allow(dead_code)]
+    #[cfg(test)]
     pub(crate) fn free(&self) -> u32 {
         self.free
     }
@@ -196,7 +196,10 @@ mod tests {
         let total: u32 = items.iter().map(|x| x.1).sum::<u32>() + 1;
         assert_eq!(r.bit_pos(), total as usize);
         assert_eq!(buf.len() - 1, (total as usize).div_ceil(8));
-        assert_eq!(8 - (total % 8), w.free() + if total.is_multiple_of(8) { 8 } else { 0 });
+        assert_eq!(
+            8 - (total % 8),
+            w.free() + if total.is_multiple_of(8) { 8 } else { 0 }
+        );
     }
 
     #[test]

@@ -13,6 +13,9 @@
 mod bits;
 mod column;
 mod head;
+mod pfor;
+mod timestamps;
+mod values;
 mod varint;
 mod xor;
 

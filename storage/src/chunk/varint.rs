@@ -32,7 +32,6 @@ pub(crate) fn put_varint(out: &mut Vec<u8>, v: i64) {
 
 /// The number of bytes [`put_uvarint`] writes for `v`.
 #[inline]
-#[allow(dead_code)]
 pub(crate) fn uvarint_len(v: u64) -> usize {
     let bits = 64 - (v | 1).leading_zeros() as usize;
     bits.div_ceil(7)
@@ -83,7 +82,6 @@ impl<'a> ByteReader<'a> {
     }
 
     /// Reads `n` bytes.
-    #[allow(dead_code)]
     pub(crate) fn bytes(&mut self, n: usize, what: &'static str) -> Result<&'a [u8], ChunkError> {
         let end = self.pos.checked_add(n).ok_or(ChunkError::Truncated { what })?;
         let s = self
