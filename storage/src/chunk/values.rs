@@ -42,7 +42,7 @@ const POW10: [f64; MAX_SCALE + 1] = [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8
 #[inline]
 fn mantissa(v: f64, p: f64) -> Option<i64> {
     let m = (v * p).round();
-    if !(m.abs() < 9.0e18) {
+    if m.is_nan() || m.abs() >= 9.0e18 {
         return None;
     }
     let mi = m as i64;
