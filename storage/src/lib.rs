@@ -22,9 +22,12 @@ pub mod api;
 pub mod chunk;
 pub mod db;
 pub mod error;
+pub(crate) mod head;
 pub mod model;
+pub mod wal;
 
 pub use api::{Appendable, Appender, Querier, Queryable, SelectHints, Series};
-pub use db::{Db, DbOptions};
+pub use db::{Db, DbOptions, DbStats};
 pub use error::{AppendError, CorruptionError, DbError, QueryError};
+pub use head::HeadStats;
 pub use model::*;
