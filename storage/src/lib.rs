@@ -19,9 +19,13 @@
 //! committed before they were created.
 
 pub mod api;
+pub mod block;
 pub mod chunk;
 pub mod db;
 pub mod error;
+pub mod format;
+pub mod index;
+mod mmap;
 pub mod model;
 
 pub use api::{Appendable, Appender, Querier, Queryable, SelectHints, Series};
