@@ -37,16 +37,21 @@ pub(crate) struct PushState {
     pub db: Arc<dyn Appendable>,
     /// Limits and OTLP options.
     pub limits: PushLimits,
+    /// OTLP translation state (delta accumulation).
+    pub otlp: crate::otlp::OtlpState,
 }
 
 /// The push router: remote write, OTLP/HTTP and text import, all writing to `appendable`.
 pub fn push_router(appendable: Arc<dyn Appendable>, limits: PushLimits) -> Router {
     let state = Arc::new(PushState {
         db: appendable,
+        otlp: crate::otlp::OtlpState::new(&limits.otlp),
         limits,
     });
     Router::new()
         .route("/api/v1/write", post(remote_write_handler))
+        .route("/v1/metrics", post(crate::otlp::http_handler))
+        .route("/api/v1/otlp/v1/metrics", post(crate::otlp::http_handler))
         // Body size is enforced by each handler with a clear message.
         .layer(DefaultBodyLimit::disable())
         .with_state(state)

@@ -114,6 +114,16 @@ impl<'a> SeriesWriter<'a> {
         Ok(ok)
     }
 
+    /// Samples refused so far.
+    pub fn rejected(&self) -> usize {
+        self.out.rejected
+    }
+
+    /// The first problem recorded so far.
+    pub fn first_error(&self) -> Option<&str> {
+        self.first_error.as_deref()
+    }
+
     /// Counts one stored float sample.
     pub fn count_sample(&mut self) {
         self.out.samples += 1;
