@@ -111,11 +111,11 @@ pub async fn run(
     let late = Arc::new(LateDb::new());
     let ready = Arc::new(AtomicBool::new(false));
     let engine = Arc::new(query::Engine::new(settings.engine.clone()));
-    let web_state = Arc::new(web::WebState {
-        queryable: late.clone(),
-        engine,
-        ready: ready.clone(),
-    });
+    let mut web_state = web::WebState::new(late.clone(), engine, ready.clone());
+    web_state.flags = settings.flags.as_map().into_iter().collect();
+    web_state.config_yaml = settings.config.text.clone();
+    web_state.external_labels = storage::Labels::from_pairs(settings.config.config.global.external_labels.iter());
+    let web_state = Arc::new(web_state);
     let app = web::router(web_state);
 
     tracing::info!("Listening on http://{local}");
