@@ -4,6 +4,8 @@ use axum::{routing::get, Router};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
+mod ui;
+
 /// Everything the web layer serves from.
 pub struct WebState {
     /// The storage to read from.
@@ -32,4 +34,5 @@ pub fn router(state: Arc<WebState>) -> Router {
                 }
             }),
         )
+        .merge(ui::routes())
 }
