@@ -114,9 +114,16 @@ pub async fn run(
     let mut web_state = web::WebState::new(late.clone(), engine, ready.clone());
     web_state.flags = settings.flags.as_map().into_iter().collect();
     web_state.config_yaml = settings.config.text.clone();
-    web_state.external_labels = storage::Labels::from_pairs(settings.config.config.global.external_labels.iter());
-    let web_state = Arc::new(web_state);
-    let app = web::router(web_state);
+    web_state.external_labels =
+        storage::Labels::from_pairs(settings.config.config.global.external_labels.iter());
+    web_state.storage_retention = settings.flags.retention_time.clone();
+    web_state.tsdb_stats = Some(Arc::new(HeadStatsFromDb(late.clone())));
+    let push_limits = ingest::PushLimits::default();
+    let appendable: Arc<dyn storage::Appendable> = late.clone();
+    // OTLP over gRPC is served on the same listener (HTTP/2 cleartext) as everything else.
+    let app = web::router(Arc::new(web_state))
+        .merge(ingest::push_router(appendable.clone(), push_limits.clone()))
+        .merge(ingest::otlp::grpc::otlp_grpc_router(appendable, push_limits));
 
     tracing::info!("Listening on http://{local}");
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
@@ -154,4 +161,29 @@ pub async fn run(
     db.close()?;
     tracing::info!("Sextant stopped");
     Ok(())
+}
+
+/// `/api/v1/status/tsdb`'s head figures, read from the database once it is open.
+struct HeadStatsFromDb(Arc<LateDb>);
+
+impl web::TsdbStatsProvider for HeadStatsFromDb {
+    fn head_stats(&self) -> web::HeadStats {
+        match self.0.get() {
+            Some(db) => {
+                let s = db.stats();
+                web::HeadStats {
+                    num_series: s.head_series as u64,
+                    chunk_count: s.head_chunks,
+                    min_time: s.head_min_time,
+                    max_time: s.head_max_time,
+                }
+            }
+            None => web::HeadStats {
+                num_series: 0,
+                chunk_count: 0,
+                min_time: 0,
+                max_time: 0,
+            },
+        }
+    }
 }

@@ -26,7 +26,11 @@ impl Fixture {
         let dir = tempfile::tempdir().unwrap();
         let db = Arc::new(Db::open(DbOptions::new(dir.path())).unwrap());
         let router = push_router(db.clone(), limits);
-        Fixture { db, router, _dir: dir }
+        Fixture {
+            db,
+            router,
+            _dir: dir,
+        }
     }
 
     /// Sends one request; returns status, headers and body text.
@@ -72,7 +76,9 @@ impl Fixture {
 
 /// The repository's test fixtures directory.
 pub fn fixture(path: &str) -> Vec<u8> {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures").join(path);
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/fixtures")
+        .join(path);
     std::fs::read(&p).unwrap_or_else(|e| panic!("reading {}: {e}", p.display()))
 }
 
