@@ -192,27 +192,134 @@ fn simple(ev: &Evaluator<'_>, op: &str, input: &[Series], group_of: &[usize], la
     Ok(Val::Vector(out))
 }
 
-/// Converts a `k` parameter as Prometheus does.
-fn k_param(v: f64) -> Result<i64> {
-    if !(v >= i64::MIN as f64 && v <= i64::MAX as f64) {
+/// Checks `k` parameters over all steps as Prometheus does.
+fn check_k(p: &[f64]) -> Result<()> {
+    if p.iter().any(|v| v.is_nan()) {
+        return Err(QueryError::exec("Parameter value is NaN"));
+    }
+    if let Some(v) = p.iter().copied().find(|&v| v <= i64::MIN as f64) {
+        return Err(QueryError::exec(format!("Scalar value {} underflows int64", format_float(v))));
+    }
+    if let Some(v) = p.iter().copied().find(|&v| v >= i64::MAX as f64) {
         return Err(QueryError::exec(format!("Scalar value {} overflows int64", format_float(v))));
     }
-    Ok(v as i64)
+    Ok(())
 }
 
-/// Prometheus' `labels.Hash()`: xxHash64 over `name\xffvalue\xff...`.
+/// Go's heap `Less` of `vectorByValueHeap` (`rev = false`) and `vectorByReverseValueHeap`.
+fn heap_less(a: f64, b: f64, rev: bool) -> bool {
+    if a.is_nan() {
+        return true;
+    }
+    if rev {
+        a > b
+    } else {
+        a < b
+    }
+}
+
+fn heap_up(h: &mut [(usize, f64)], mut j: usize, rev: bool) {
+    while j > 0 {
+        let i = (j - 1) / 2;
+        if !heap_less(h[j].1, h[i].1, rev) {
+            break;
+        }
+        h.swap(i, j);
+        j = i;
+    }
+}
+
+fn heap_down(h: &mut [(usize, f64)], i0: usize, rev: bool) -> bool {
+    let n = h.len();
+    let mut i = i0;
+    loop {
+        let j1 = 2 * i + 1;
+        if j1 >= n {
+            break;
+        }
+        let mut j = j1;
+        if j1 + 1 < n && heap_less(h[j1 + 1].1, h[j1].1, rev) {
+            j = j1 + 1;
+        }
+        if !heap_less(h[j].1, h[i].1, rev) {
+            break;
+        }
+        h.swap(i, j);
+        i = j;
+    }
+    i > i0
+}
+
+/// `topk`/`bottomk` selection with Go's `container/heap`, so that ties pick the same series
+/// as Prometheus.
+fn heap_select(items: &[(usize, f64)], k: usize, bottom: bool) -> Vec<(usize, f64)> {
+    let mut h: Vec<(usize, f64)> = Vec::with_capacity(k);
+    for &(si, v) in items {
+        if h.len() < k {
+            h.push((si, v));
+            let j = h.len() - 1;
+            heap_up(&mut h, j, bottom);
+            continue;
+        }
+        let top = h[0].1;
+        let replace = if bottom { top > v } else { top < v } || (top.is_nan() && !v.is_nan());
+        if replace {
+            h[0] = (si, v);
+            if k > 1 && !heap_down(&mut h, 0, bottom) {
+                heap_up(&mut h, 0, bottom);
+            }
+        }
+    }
+    // Output order: descending for topk, ascending for bottomk, NaN last.
+    h.sort_by(|a, b| {
+        if bottom {
+            cmp_nan_high(a.1, b.1)
+        } else {
+            cmp_nan_low(b.1, a.1)
+        }
+    });
+    h
+}
+
+/// Prometheus' `labels.Hash()` (default `stringlabels` build): xxHash64 over the label
+/// set's encoding, each string prefixed by its length (one byte below 255, else 0xff and
+/// three little-endian bytes).
 fn prometheus_hash(l: &Labels) -> u64 {
     let mut b = Vec::with_capacity(256);
+    let mut put = |s: &str| {
+        let n = s.len();
+        if n < 255 {
+            b.push(n as u8);
+        } else {
+            b.extend_from_slice(&[255, n as u8, (n >> 8) as u8, (n >> 16) as u8]);
+        }
+        b.extend_from_slice(s.as_bytes());
+    };
     for x in l.iter() {
-        b.extend_from_slice(x.name.as_bytes());
-        b.push(0xff);
-        b.extend_from_slice(x.value.as_bytes());
-        b.push(0xff);
+        put(&x.name);
+        put(&x.value);
     }
     xxhash_rust::xxh64::xxh64(&b, 0)
 }
 
 fn select_k(ev: &mut Evaluator<'_>, op: &str, input: &[Series], group_of: &[usize], ng: usize, p: &[f64]) -> Result<Val> {
+    if op == "limit_ratio" {
+        if p.iter().any(|v| v.is_nan()) {
+            return Err(QueryError::exec("Ratio value is NaN"));
+        }
+        for bad in p.iter().copied().filter(|v| !(-1.0..=1.0).contains(v)).take(1) {
+            ev.warn(format!(
+                "PromQL warning: ratio value should be between -1 and 1, got {}, capping to {}",
+                format_float(bad),
+                if bad < 0.0 { -1 } else { 1 }
+            ));
+        }
+    } else {
+        if p.iter().all(|&v| v < 1.0) {
+            return Ok(Val::Vector(Vec::new()));
+        }
+        check_k(p)?;
+    }
     let mut sink = SeriesSink::default();
     let mut slot_of: Vec<Option<usize>> = vec![None; input.len()];
     let mut cur = StepCursor::new(input);
@@ -236,16 +343,6 @@ fn select_k(ev: &mut Evaluator<'_>, op: &str, input: &[Series], group_of: &[usiz
         let mut chosen: Vec<usize> = Vec::new();
         if op == "limit_ratio" {
             let r = p[i];
-            if r.is_nan() {
-                return Err(QueryError::exec(format!("Ratio value {} is NaN", format_float(r))));
-            }
-            if r < -1.0 || r > 1.0 {
-                ev.warn(format!(
-                    "PromQL warning: ratio value should be between -1 and 1, got {}, capping to {}",
-                    format_float(r),
-                    if r < 0.0 { -1 } else { 1 }
-                ));
-            }
             let r = r.clamp(-1.0, 1.0);
             if r == 0.0 {
                 continue;
@@ -257,7 +354,7 @@ fn select_k(ev: &mut Evaluator<'_>, op: &str, input: &[Series], group_of: &[usiz
                 }
             }
         } else {
-            let k = k_param(p[i])?;
+            let k = (p[i] as i64).min(input.len() as i64);
             if k < 1 {
                 continue;
             }
@@ -273,13 +370,13 @@ fn select_k(ev: &mut Evaluator<'_>, op: &str, input: &[Series], group_of: &[usiz
                 per_group[g].push((si, v));
             }
             for g in order {
-                let items = &mut per_group[g];
+                let items = &per_group[g];
                 match op {
-                    "topk" => items.sort_by(|a, b| cmp_nan_low(b.1, a.1)),
-                    "bottomk" => items.sort_by(|a, b| cmp_nan_high(a.1, b.1)),
-                    _ => {}
+                    "topk" | "bottomk" => {
+                        chosen.extend(heap_select(items, k as usize, op == "bottomk").into_iter().map(|x| x.0))
+                    }
+                    _ => chosen.extend(items.iter().take(k as usize).map(|x| x.0)),
                 }
-                chosen.extend(items.iter().take(k.min(items.len() as i64) as usize).map(|x| x.0));
             }
         }
         for si in chosen {

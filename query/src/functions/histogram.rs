@@ -208,13 +208,13 @@ pub(crate) fn bucket_quantile(q: f64, b: &mut Vec<Bucket>) -> (f64, bool) {
 }
 
 /// The fraction of observations between `lower` and `upper`, interpolating linearly within
-/// buckets (the first bucket's lower bound is 0 when its upper bound is positive).
+/// buckets. The first bucket starts at 0 if its upper bound is positive, else at -Inf; no
+/// interpolation happens inside an unbounded bucket.
 pub(crate) fn bucket_fraction(lower: f64, upper: f64, b: &mut Vec<Bucket>) -> f64 {
     sort_and_coalesce(b);
     if b.last().is_none_or(|x| x.upper != f64::INFINITY) {
         return f64::NAN;
     }
-    ensure_monotonic(b);
     let count = b[b.len() - 1].count;
     if count == 0.0 || lower.is_nan() || upper.is_nan() {
         return f64::NAN;
@@ -222,26 +222,51 @@ pub(crate) fn bucket_fraction(lower: f64, upper: f64, b: &mut Vec<Bucket>) -> f6
     if lower >= upper {
         return 0.0;
     }
-    let rank_at = |x: f64| -> f64 {
-        let mut prev_upper = if b[0].upper > 0.0 { 0.0 } else { f64::NEG_INFINITY };
-        let mut prev_count = 0.0;
-        for bk in b.iter() {
-            if x <= prev_upper {
-                return prev_count;
-            }
-            if x < bk.upper {
-                if prev_upper.is_infinite() || bk.upper.is_infinite() {
-                    // Cannot interpolate within an unbounded bucket.
-                    return if bk.upper.is_infinite() { prev_count } else { bk.count };
-                }
-                return prev_count + (bk.count - prev_count) * (x - prev_upper) / (bk.upper - prev_upper);
-            }
-            prev_upper = bk.upper;
-            prev_count = bk.count;
+    let (mut rank, mut lower_rank, mut upper_rank) = (0.0, 0.0, 0.0);
+    let (mut lower_set, mut upper_set) = (false, false);
+    let mut lower_bound = if b[0].upper <= 0.0 { f64::NEG_INFINITY } else { 0.0 };
+    for (i, bk) in b.iter().enumerate() {
+        if i > 0 {
+            lower_bound = b[i - 1].upper;
         }
-        count
-    };
-    (rank_at(upper).min(count) - rank_at(lower).min(count)) / count
+        let upper_bound = bk.upper;
+        let interpolate = |v: f64| -> f64 {
+            if lower_bound == f64::NEG_INFINITY {
+                return bk.count;
+            }
+            rank + (bk.count - rank) * (v - lower_bound) / (upper_bound - lower_bound)
+        };
+        if !lower_set && lower_bound >= lower {
+            lower_rank = rank;
+            lower_set = true;
+        }
+        if !upper_set && lower_bound >= upper {
+            upper_rank = rank;
+            upper_set = true;
+        }
+        if lower_set && upper_set {
+            break;
+        }
+        if !lower_set && lower_bound < lower && upper_bound > lower {
+            lower_rank = interpolate(lower);
+            lower_set = true;
+        }
+        if !upper_set && lower_bound < upper && upper_bound > upper {
+            upper_rank = interpolate(upper);
+            upper_set = true;
+        }
+        if lower_set && upper_set {
+            break;
+        }
+        rank = bk.count;
+    }
+    if !lower_set || lower_rank > count {
+        lower_rank = count;
+    }
+    if !upper_set || upper_rank > count {
+        upper_rank = count;
+    }
+    (upper_rank - lower_rank) / count
 }
 
 #[cfg(test)]
