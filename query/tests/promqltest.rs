@@ -29,7 +29,12 @@ fn promqltest_scripts() {
             Err(e) => failures.extend(e),
         }
     }
-    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
     assert!(evals > 0);
     eprintln!("{evals} evaluations passed in {} scripts", files.len());
 }

@@ -108,7 +108,9 @@ impl Control {
     pub(crate) fn release_samples(&self, n: usize) {
         let _ = self
             .samples
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |s| Some(s.saturating_sub(n)));
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |s| {
+                Some(s.saturating_sub(n))
+            });
     }
 }
 
@@ -238,7 +240,14 @@ impl Engine {
     }
 
     /// Evaluates `expr` from `start` to `end` (ms, inclusive) every `step` ms.
-    pub fn range(&self, q: &dyn Queryable, expr: &str, start: i64, end: i64, step: i64) -> Result<QueryOutput> {
+    pub fn range(
+        &self,
+        q: &dyn Queryable,
+        expr: &str,
+        start: i64,
+        end: i64,
+        step: i64,
+    ) -> Result<QueryOutput> {
         self.range_with_cancel(q, expr, start, end, step, None)
     }
 
@@ -254,11 +263,14 @@ impl Engine {
     ) -> Result<QueryOutput> {
         if step <= 0 {
             return Err(QueryError::Parse(
-                "zero or negative query resolution step widths are not accepted. Try a positive integer".into(),
+                "zero or negative query resolution step widths are not accepted. Try a positive integer"
+                    .into(),
             ));
         }
         if end < start {
-            return Err(QueryError::Parse("end timestamp must not be before start time".into()));
+            return Err(QueryError::Parse(
+                "end timestamp must not be before start time".into(),
+            ));
         }
         let ast = parse(expr)?;
         match ast.value_type() {
@@ -286,7 +298,9 @@ impl Engine {
             }],
             Val::Vector(vs) => vs,
             Val::Str(_) | Val::Range(_) => {
-                return Err(QueryError::exec("range query must return a scalar or an instant vector"))
+                return Err(QueryError::exec(
+                    "range query must return a scalar or an instant vector",
+                ))
             }
         };
         series.retain(|s| !s.samples.is_empty());
