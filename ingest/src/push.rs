@@ -66,7 +66,10 @@ pub(crate) fn error_response(e: &PushError) -> Response {
     }
     (
         e.status(),
-        [(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"))],
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; charset=utf-8"),
+        )],
         format!("{e}\n"),
     )
         .into_response()
@@ -100,8 +103,14 @@ async fn remote_write_handler(State(st): State<Arc<PushState>>, headers: HeaderM
             };
             if version == Version::V2 {
                 let h = resp.headers_mut();
-                h.insert(remote_write::HEADER_SAMPLES_WRITTEN, HeaderValue::from(out.samples));
-                h.insert(remote_write::HEADER_HISTOGRAMS_WRITTEN, HeaderValue::from(out.histograms));
+                h.insert(
+                    remote_write::HEADER_SAMPLES_WRITTEN,
+                    HeaderValue::from(out.samples),
+                );
+                h.insert(
+                    remote_write::HEADER_HISTOGRAMS_WRITTEN,
+                    HeaderValue::from(out.histograms),
+                );
                 // Exemplars are counted but not stored, so none is reported as written.
                 h.insert(remote_write::HEADER_EXEMPLARS_WRITTEN, HeaderValue::from(0u32));
             }
