@@ -1,4 +1,5 @@
 //! `POST /api/v1/import/prometheus` with real exposition captures.
+#![allow(clippy::unwrap_used)]
 
 mod push_support;
 

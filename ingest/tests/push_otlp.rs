@@ -1,5 +1,6 @@
 //! OTLP through the push router (HTTP) and the gRPC service into a real `storage::Db`, with
 //! the captures of real OpenTelemetry SDKs in `tests/fixtures/otlp/`.
+#![allow(clippy::unwrap_used)]
 
 mod push_support;
 

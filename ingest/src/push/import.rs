@@ -68,6 +68,7 @@ pub fn ingest_text(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use storage::{Db, DbOptions, MatchOp, Matcher, MetricType, Queryable, SelectHints};
