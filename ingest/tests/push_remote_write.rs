@@ -1,4 +1,5 @@
 //! Remote write through the push router into a real `storage::Db`.
+#![allow(clippy::unwrap_used)]
 
 mod push_support;
 

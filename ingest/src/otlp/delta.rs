@@ -227,6 +227,7 @@ fn merge(prev: Total, delta: Total) -> Total {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

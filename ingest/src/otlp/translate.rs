@@ -657,6 +657,7 @@ fn count_points_of(d: &Data) -> usize {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

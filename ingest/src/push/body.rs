@@ -106,6 +106,7 @@ pub fn content_type(headers: &HeaderMap) -> Result<(String, Vec<(String, String)
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

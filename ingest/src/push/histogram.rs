@@ -206,6 +206,7 @@ pub fn with_name(labels: &Labels, base: &str, suffix: &str, extra: Option<(&str,
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

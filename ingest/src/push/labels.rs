@@ -151,6 +151,7 @@ fn describe(labels: &[Label]) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -153,6 +153,7 @@ pub fn ingest(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use axum::http::header;

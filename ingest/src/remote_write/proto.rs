@@ -239,6 +239,7 @@ pub struct MetadataV2 {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use prost::Message;

@@ -35,11 +35,17 @@ impl Fixture {
 
     /// Sends one request; returns status, headers and body text.
     pub async fn send(&self, req: Request<Body>) -> (u16, axum::http::HeaderMap, String) {
+        let (s, h, b) = self.send_raw(req).await;
+        (s, h, String::from_utf8_lossy(&b).into_owned())
+    }
+
+    /// Sends one request; returns status, headers and body bytes.
+    pub async fn send_raw(&self, req: Request<Body>) -> (u16, axum::http::HeaderMap, Vec<u8>) {
         let resp: Response<Body> = self.router.clone().oneshot(req).await.unwrap();
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
         let body = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap();
-        (status, headers, String::from_utf8_lossy(&body).into_owned())
+        (status, headers, body.to_vec())
     }
 
     /// Every stored series, sorted by labels.
