@@ -11,3 +11,6 @@ pub mod exposition;
 pub mod otlp;
 pub mod remote_write;
 pub mod scrape;
+
+pub use exposition::{parse as parse_exposition, Format as ExpositionFormat, ParseError, Parsed, ParsedSample};
+pub use scrape::{GlobalConfig, ScrapeConfig, ScrapeManager, TargetHealth, TargetStatus};
