@@ -24,11 +24,14 @@ pub mod chunk;
 pub mod db;
 pub mod error;
 pub mod format;
+pub(crate) mod head;
 pub mod index;
 mod mmap;
 pub mod model;
+pub mod wal;
 
 pub use api::{Appendable, Appender, Querier, Queryable, SelectHints, Series};
-pub use db::{Db, DbOptions};
+pub use db::{Db, DbOptions, DbStats};
 pub use error::{AppendError, CorruptionError, DbError, QueryError};
+pub use head::HeadStats;
 pub use model::*;
