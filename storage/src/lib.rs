@@ -19,10 +19,14 @@
 //! committed before they were created.
 
 pub mod api;
+pub mod block;
 pub mod chunk;
 pub mod db;
 pub mod error;
+pub mod format;
 pub(crate) mod head;
+pub mod index;
+mod mmap;
 pub mod model;
 pub mod wal;
 
