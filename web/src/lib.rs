@@ -26,6 +26,8 @@ use std::sync::Arc;
 use std::time::SystemTime;
 use storage::Labels;
 
+mod ui;
+
 /// Everything the web layer serves from.
 pub struct WebState {
     /// The storage to read from.
@@ -85,6 +87,7 @@ pub fn router(state: Arc<WebState>) -> Router {
         )
         .route("/-/ready", get(ready).head(ready))
         .merge(api::routes())
+        .merge(ui::routes())
         .with_state(state)
         .layer(tower_http::compression::CompressionLayer::new())
 }
