@@ -87,8 +87,8 @@ pub fn router(state: Arc<WebState>) -> Router {
         )
         .route("/-/ready", get(ready).head(ready))
         .merge(api::routes())
-        .merge(ui::routes())
         .with_state(state)
+        .merge(ui::routes())
         .layer(tower_http::compression::CompressionLayer::new())
 }
 
