@@ -1,3 +1,4 @@
+#![cfg_attr(test, allow(clippy::unwrap_used))]
 //! Sextant's HTTP face: the Prometheus HTTP API, health endpoints and the UI.
 //!
 //! # Layout
