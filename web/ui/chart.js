@@ -42,6 +42,12 @@ export function alignMatrix(result) {
   return [xs, ...cols];
 }
 
+/** The last non-null value of a column, or null. */
+function lastOf(col) {
+  for (let i = col.length - 1; i >= 0; i--) if (col[i] !== null) return col[i];
+  return null;
+}
+
 /** Cumulative sums of the series columns (for stacking); a missing point counts as 0 once any series has data there. */
 export function stack(cols) {
   const out = [];
@@ -81,7 +87,8 @@ export function timeChart(container, result, opts = {}) {
       stroke: c,
       width: 1.5,
       spanGaps: false,
-      value: (u, v, si, idx) => (idx === null || idx === undefined ? '—' : withUnit(raw[si - 1][idx], opts.unit)),
+      // hovering shows the value under the cursor; otherwise the series' last value
+      value: (u, v, si, idx) => withUnit(idx === null || idx === undefined ? lastOf(raw[si - 1]) : raw[si - 1][idx], opts.unit),
       points: { show: style === 'points', size: 7, fill: c },
     };
     if (opts.stacked) one.fill = c + '40';
@@ -100,7 +107,10 @@ export function timeChart(container, result, opts = {}) {
     legend: { show: opts.showLegend !== false, live: true },
     cursor: { drag: { x: true, y: false, setScale: !opts.onZoom } },
     scales: { x: { time: true } },
-    axes: [{}, { size: 70, values: (u, vals) => vals.map((v) => withUnit(v, opts.unit)) }],
+    axes: [{}, {
+      values: (u, vals) => vals.map((v) => withUnit(v, opts.unit)),
+      size: (u, values) => (values ? Math.max(40, 14 + 7 * Math.max(...values.map((v) => String(v).length))) : 50),
+    }],
     hooks: {
       setSelect: [(u) => {
         if (!opts.onZoom || u.select.width < 5) return;
