@@ -2,7 +2,8 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { join } from 'node:path';
-import { ARTIFACTS, start, waitForData } from './harness.mjs';
+import { readFileSync } from 'node:fs';
+import { ARTIFACTS, REPO, start, waitForData } from './harness.mjs';
 
 let h;
 const pageErrors = [];
@@ -139,6 +140,13 @@ test('beacon dashboard draws every minimal panel with data and the conformance t
   assert.match(await row('nimbus').locator('td[data-metric="beacon_reorgs_total"]').innerText(), /gauge/);
   assert.match(await row('nimbus').locator('td[data-metric="beacon_processed_deposits_total"]').innerText(), /missing/);
   await page.screenshot({ path: join(ARTIFACTS, 'dashboard.png'), fullPage: true });
+  await page.screenshot({ path: join(ARTIFACTS, 'dashboard-top.png') });
+  // the same dashboard for Grafana, offered for download
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#grafana-download')]);
+  const saved = join(ARTIFACTS, 'beacon-grafana.json');
+  await download.saveAs(saved);
+  const json = JSON.parse(readFileSync(saved, 'utf8'));
+  assert.deepEqual(json, JSON.parse(readFileSync(join(REPO, 'dashboards', 'grafana', 'beacon.json'), 'utf8')));
   await page.close();
 });
 

@@ -76,8 +76,10 @@ export function timeChart(container, result, opts = {}) {
     return { destroy() {} };
   }
   const aligned = alignMatrix(result);
-  const raw = aligned.slice(1);
+  let raw = aligned.slice(1);
   const drawn = opts.stacked ? stack(raw) : raw;
+  const labels = (r) => r.map((s) => s.legend ?? legendFor(opts.legend, s.metric)).join('\n');
+  const key = labels(result);
   const style = opts.style || 'line';
   const series = [{ label: 'time' }];
   result.forEach((s, i) => {
@@ -129,5 +131,16 @@ export function timeChart(container, result, opts = {}) {
     if (w > 0 && Math.abs(w - plot.width) > 2) plot.setSize({ width: w, height: uopts.height });
   });
   ro.observe(container);
-  return { plot, destroy() { ro.disconnect(); plot.destroy(); } };
+  return {
+    plot,
+    destroy() { ro.disconnect(); plot.destroy(); },
+    /** Redraws with new data when the series are the same ones; false when a new chart is needed. */
+    update(next) {
+      if (labels(next) !== key) return false;
+      const a = alignMatrix(next);
+      raw = a.slice(1);
+      plot.setData([a[0], ...(opts.stacked ? stack(raw) : raw)]);
+      return true;
+    },
+  };
 }
