@@ -58,9 +58,10 @@ fn otlp_http_protobuf_gzip_and_json() {
         &[("Content-Type", "application/json")],
     );
     assert_eq!(s, 200, "{}", String::from_utf8_lossy(&b));
+    // The JS exporter's request also carries an explicit `target_info` gauge.
     assert_eq!(
         series_count(&server, "target_info{job=\"aztec/aztec-prover-node\"}"),
-        1
+        2
     );
 
     let before = series_count(&server, "{__name__=~\".+\"}");
