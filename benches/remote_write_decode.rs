@@ -15,6 +15,7 @@
 //! - `ingest_db`: the same into a real `storage::Db` (WAL, head), new timestamps per batch.
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use ingest::push::series_cache::SeriesCache;
 use ingest::remote_write::proto::{Label, RequestV2, Sample, TimeSeries, TimeSeriesV2, WriteRequest};
 use ingest::remote_write::{decode_v1, ingest, Version};
 use ingest::PushLimits;
@@ -69,7 +70,9 @@ fn synthetic(base: &WriteRequest, instances: usize, samples: usize, t0: i64) -> 
                     if l.name.as_ref() == b"instance" && i > 0 {
                         Label {
                             name: l.name.clone(),
-                            value: format!("{}-{i}", String::from_utf8_lossy(&l.value)).into_bytes().into(),
+                            value: format!("{}-{i}", String::from_utf8_lossy(&l.value))
+                                .into_bytes()
+                                .into(),
                         }
                     } else {
                         l.clone()
@@ -110,7 +113,11 @@ fn to_v2(r: &WriteRequest) -> RequestV2 {
         .timeseries
         .iter()
         .map(|t| TimeSeriesV2 {
-            labels_refs: t.labels.iter().flat_map(|l| [sym(&l.name), sym(&l.value)]).collect(),
+            labels_refs: t
+                .labels
+                .iter()
+                .flat_map(|l| [sym(&l.name), sym(&l.value)])
+                .collect(),
             samples: t.samples.clone(),
             ..Default::default()
         })
@@ -130,6 +137,8 @@ fn bench(c: &mut Criterion) {
     let catchup = synthetic(&capture, 4, 5, t0);
     let payloads = [("capture", capture.clone()), ("catchup_2000x5", catchup)];
 
+    // Warm across iterations, as in a receiver that sees the same series every interval.
+    let cache = SeriesCache::new(1 << 20);
     let mut g = c.benchmark_group("remote_write");
     for (name, req) in &payloads {
         let v1 = snappy(&req.encode_to_vec());
@@ -140,13 +149,13 @@ fn bench(c: &mut Criterion) {
         });
         g.bench_function(format!("decode_translate/v1/{name}"), |b| {
             b.iter(|| {
-                let out = ingest(&Discard, Version::V1, black_box(&v1), &limits).expect("ingest");
+                let out = ingest(&Discard, Version::V1, black_box(&v1), &limits, &cache).expect("ingest");
                 assert_eq!(out.samples as u64, count(req));
             })
         });
         g.bench_function(format!("decode_translate/v2/{name}"), |b| {
             b.iter(|| {
-                let out = ingest(&Discard, Version::V2, black_box(&v2), &limits).expect("ingest");
+                let out = ingest(&Discard, Version::V2, black_box(&v2), &limits, &cache).expect("ingest");
                 assert_eq!(out.samples as u64, count(req));
             })
         });
@@ -164,7 +173,7 @@ fn bench(c: &mut Criterion) {
                 snappy(&synthetic(&capture, 1, 1, next_t).encode_to_vec())
             },
             |body| {
-                let out = ingest(&db, Version::V1, &body, &limits).expect("ingest");
+                let out = ingest(&db, Version::V1, &body, &limits, &cache).expect("ingest");
                 assert_eq!(out.error, None);
             },
             BatchSize::SmallInput,
