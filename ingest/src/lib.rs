@@ -12,5 +12,7 @@ pub mod otlp;
 pub mod remote_write;
 pub mod scrape;
 
-pub use exposition::{parse as parse_exposition, Format as ExpositionFormat, ParseError, Parsed, ParsedSample};
+pub use exposition::{
+    parse as parse_exposition, Format as ExpositionFormat, ParseError, Parsed, ParsedSample,
+};
 pub use scrape::{GlobalConfig, ScrapeConfig, ScrapeManager, TargetHealth, TargetStatus};

@@ -158,6 +158,7 @@ pub(crate) fn parse_seconds_to_ms(s: &str) -> Option<i64> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -107,7 +107,10 @@ fn expand(patterns: &[String]) -> Vec<PathBuf> {
             out.push(path.to_path_buf());
             continue;
         }
-        let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let dir = path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
         let Ok(rd) = std::fs::read_dir(dir) else { continue };
         for e in rd.flatten() {
             if let Some(n) = e.file_name().to_str() {
@@ -128,7 +131,9 @@ fn signature(files: &[PathBuf]) -> Signature {
     files
         .iter()
         .map(|f| {
-            let meta = std::fs::metadata(f).ok().map(|m| (m.modified().unwrap_or(SystemTime::UNIX_EPOCH), m.len()));
+            let meta = std::fs::metadata(f)
+                .ok()
+                .map(|m| (m.modified().unwrap_or(SystemTime::UNIX_EPOCH), m.len()));
             (f.clone(), meta)
         })
         .collect()
@@ -143,7 +148,8 @@ pub(crate) async fn run_file_sd(idx: usize, cfg: FileSdConfig, tx: mpsc::Sender<
         let files = expand(&cfg.files);
         let sig = signature(&files);
         if last_sig.as_ref() != Some(&sig) {
-            let old: BTreeMap<PathBuf, Option<(SystemTime, u64)>> = last_sig.take().unwrap_or_default().into_iter().collect();
+            let old: BTreeMap<PathBuf, Option<(SystemTime, u64)>> =
+                last_sig.take().unwrap_or_default().into_iter().collect();
             let mut next = BTreeMap::new();
             for (path, meta) in &sig {
                 if meta.is_none() {
@@ -229,7 +235,10 @@ pub(crate) async fn run_http_sd(idx: usize, cfg: HttpSdConfig, tx: mpsc::Sender<
 pub async fn fetch_http_sd(client: &reqwest::Client, cfg: &HttpSdConfig) -> Result<Vec<TargetGroup>, String> {
     let req = client
         .get(&cfg.url)
-        .header("X-Prometheus-Refresh-Interval-Seconds", cfg.refresh_interval.get().as_secs().to_string())
+        .header(
+            "X-Prometheus-Refresh-Interval-Seconds",
+            cfg.refresh_interval.get().as_secs().to_string(),
+        )
         .timeout(cfg.refresh_interval.get().max(Duration::from_secs(1)));
     let req = with_auth(req, &cfg.http())?;
     let resp = req.send().await.map_err(|e| error_chain(&e))?;
@@ -242,11 +251,18 @@ pub async fn fetch_http_sd(client: &reqwest::Client, cfg: &HttpSdConfig) -> Resu
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_string();
-    if !ct.split(';').next().unwrap_or("").trim().eq_ignore_ascii_case("application/json") {
+    if !ct
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .eq_ignore_ascii_case("application/json")
+    {
         return Err(format!("unsupported content type {ct:?} (want application/json)"));
     }
     let body = resp.bytes().await.map_err(|e| error_chain(&e))?;
-    let mut groups: Vec<TargetGroup> = serde_json::from_slice(&body).map_err(|e| format!("invalid JSON: {e}"))?;
+    let mut groups: Vec<TargetGroup> =
+        serde_json::from_slice(&body).map_err(|e| format!("invalid JSON: {e}"))?;
     for (i, g) in groups.iter_mut().enumerate() {
         check_group(g).map_err(|e| format!("group {i}: {e}"))?;
         g.source = format!("{}:{i}", cfg.url);
@@ -256,6 +272,7 @@ pub async fn fetch_http_sd(client: &reqwest::Client, cfg: &HttpSdConfig) -> Resu
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -282,8 +299,12 @@ mod tests {
         assert_eq!(g[0].labels["env"], "dev");
         assert!(parse_group_file(Path::new("x.yml"), b"").unwrap().is_empty());
         let bad = br#"[{"targets": ["a:1"], "labelz": {}}]"#;
-        assert!(parse_group_file(Path::new("/sd/bad.json"), bad).unwrap_err().contains("labelz"));
+        assert!(parse_group_file(Path::new("/sd/bad.json"), bad)
+            .unwrap_err()
+            .contains("labelz"));
         let bad = br#"[{"targets": ["a:1"], "labels": {"1x": "y"}}]"#;
-        assert!(parse_group_file(Path::new("/sd/bad.json"), bad).unwrap_err().contains("not a valid label name"));
+        assert!(parse_group_file(Path::new("/sd/bad.json"), bad)
+            .unwrap_err()
+            .contains("not a valid label name"));
     }
 }

@@ -38,7 +38,8 @@ pub fn build_client(cfg: &HttpClientConfig, compression: bool) -> Result<reqwest
         (None, None) => None,
     };
     if let Some(pem) = ca {
-        let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| format!("invalid CA certificate: {e}"))?;
+        let certs = reqwest::Certificate::from_pem_bundle(&pem)
+            .map_err(|e| format!("invalid CA certificate: {e}"))?;
         if certs.is_empty() {
             return Err("no certificate found in the CA file".into());
         }
@@ -59,7 +60,8 @@ pub fn build_client(cfg: &HttpClientConfig, compression: bool) -> Result<reqwest
     if let (Some(mut cert), Some(key)) = (cert, key) {
         cert.push(b'\n');
         cert.extend_from_slice(&key);
-        let id = reqwest::Identity::from_pem(&cert).map_err(|e| format!("invalid client certificate or key: {e}"))?;
+        let id = reqwest::Identity::from_pem(&cert)
+            .map_err(|e| format!("invalid client certificate or key: {e}"))?;
         b = b.identity(id);
     }
     if tls.insecure_skip_verify {
@@ -76,7 +78,8 @@ pub fn build_client(cfg: &HttpClientConfig, compression: bool) -> Result<reqwest
     } else {
         b = b.no_proxy();
     }
-    b.build().map_err(|e| format!("building HTTP client: {}", error_chain(&e)))
+    b.build()
+        .map_err(|e| format!("building HTTP client: {}", error_chain(&e)))
 }
 
 /// The `Authorization` header for a request, reading credential files now.
@@ -106,13 +109,17 @@ pub fn auth_header(cfg: &HttpClientConfig) -> Result<Option<HeaderValue>, String
     } else {
         return Ok(None);
     };
-    let mut v = HeaderValue::from_str(&value).map_err(|_| "credentials contain characters not allowed in an HTTP header".to_string())?;
+    let mut v = HeaderValue::from_str(&value)
+        .map_err(|_| "credentials contain characters not allowed in an HTTP header".to_string())?;
     v.set_sensitive(true);
     Ok(Some(v))
 }
 
 /// Adds the auth header to a request.
-pub fn with_auth(req: reqwest::RequestBuilder, cfg: &HttpClientConfig) -> Result<reqwest::RequestBuilder, String> {
+pub fn with_auth(
+    req: reqwest::RequestBuilder,
+    cfg: &HttpClientConfig,
+) -> Result<reqwest::RequestBuilder, String> {
     Ok(match auth_header(cfg)? {
         Some(v) => req.header(AUTHORIZATION, v),
         None => req,
@@ -153,6 +160,7 @@ fn base64(input: &[u8]) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::scrape::config::{Authorization, BasicAuth};

@@ -75,10 +75,15 @@ impl ScrapeManager {
     /// Validates and applies a configuration (initial load or reload). On error nothing
     /// changes and the running configuration keeps running. Must be called from within a
     /// tokio runtime.
-    pub fn apply_config(&self, global: &GlobalConfig, scrape_configs: &[ScrapeConfig]) -> Result<(), ConfigError> {
+    pub fn apply_config(
+        &self,
+        global: &GlobalConfig,
+        scrape_configs: &[ScrapeConfig],
+    ) -> Result<(), ConfigError> {
         validate(global, scrape_configs)?;
-        let handle = Handle::try_current()
-            .map_err(|_| ConfigError("the scrape manager must be configured from within a tokio runtime".into()))?;
+        let handle = Handle::try_current().map_err(|_| {
+            ConfigError("the scrape manager must be configured from within a tokio runtime".into())
+        })?;
         let mut next = Vec::with_capacity(scrape_configs.len());
         for sc in scrape_configs {
             let resolved = sc.resolve(global);
@@ -261,6 +266,8 @@ impl Pool {
         }
         drop(tx);
         let statics = discovery::static_groups(&cfg.static_configs);
+        // Static targets are known (and listed by `targets()`) as soon as the config applies.
+        shared.sync(&statics.iter().collect::<Vec<_>>());
         tasks.push(handle.spawn(run_sync(shared.clone(), rx, n, statics)));
         Pool { cfg, shared, tasks }
     }
@@ -284,7 +291,9 @@ impl Pool {
             StopMode::Quiet => out.extend(unclaimed),
             StopMode::Stale => {
                 for (_, j) in unclaimed {
-                    self.shared.handle.spawn(mark_stale_when_done(self.shared.appendable.clone(), j));
+                    self.shared
+                        .handle
+                        .spawn(mark_stale_when_done(self.shared.appendable.clone(), j));
                 }
             }
         }
@@ -322,7 +331,12 @@ async fn mark_stale_when_done(appendable: Arc<dyn Appendable>, join: JoinHandle<
 }
 
 /// Collects provider updates and syncs the pool's targets after each.
-async fn run_sync(shared: Arc<PoolShared>, mut rx: mpsc::Receiver<Update>, providers: usize, statics: Vec<TargetGroup>) {
+async fn run_sync(
+    shared: Arc<PoolShared>,
+    mut rx: mpsc::Receiver<Update>,
+    providers: usize,
+    statics: Vec<TargetGroup>,
+) {
     let mut by_provider: BTreeMap<usize, Vec<TargetGroup>> = BTreeMap::new();
     by_provider.insert(0, statics);
     let mut reported: HashSet<usize> = HashSet::from([0]);
@@ -405,7 +419,8 @@ impl PoolShared {
     fn release_inherited(&self) {
         let unclaimed = std::mem::take(&mut *self.inherited.lock());
         for (_, j) in unclaimed {
-            self.handle.spawn(mark_stale_when_done(self.appendable.clone(), j));
+            self.handle
+                .spawn(mark_stale_when_done(self.appendable.clone(), j));
         }
     }
 }

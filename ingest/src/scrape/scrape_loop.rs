@@ -21,7 +21,10 @@ use reqwest::header::{ACCEPT, CONTENT_TYPE};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-use storage::{Appendable, Appender, Labels, LabelsBuilder, MetricMetadata, MetricType, SeriesRef, METRIC_NAME, STALE_NAN};
+use storage::{
+    Appendable, Appender, Labels, LabelsBuilder, MetricMetadata, MetricType, SeriesRef, METRIC_NAME,
+    STALE_NAN,
+};
 use tokio::sync::{oneshot, Semaphore};
 
 /// Cache entries not seen for this many scrapes are dropped.
@@ -58,10 +61,17 @@ pub(crate) struct LoopConfig {
 
 impl LoopConfig {
     pub fn new(cfg: &ScrapeConfig) -> Self {
-        let protocols = cfg.scrape_protocols.clone().unwrap_or_else(ScrapeProtocol::defaults);
+        let protocols = cfg
+            .scrape_protocols
+            .clone()
+            .unwrap_or_else(ScrapeProtocol::defaults);
         let fallback = cfg.fallback_scrape_protocol.and_then(|p| match p {
-            ScrapeProtocol::OpenMetricsText0_0_1 | ScrapeProtocol::OpenMetricsText1_0_0 => Some(Format::OpenMetrics),
-            ScrapeProtocol::PrometheusText0_0_4 | ScrapeProtocol::PrometheusText1_0_0 => Some(Format::PrometheusText),
+            ScrapeProtocol::OpenMetricsText0_0_1 | ScrapeProtocol::OpenMetricsText1_0_0 => {
+                Some(Format::OpenMetrics)
+            }
+            ScrapeProtocol::PrometheusText0_0_4 | ScrapeProtocol::PrometheusText1_0_0 => {
+                Some(Format::PrometheusText)
+            }
             ScrapeProtocol::PrometheusProto => None,
         });
         LoopConfig {
@@ -220,7 +230,9 @@ impl ScrapeLoop {
     /// The delay before the first scrape: each target scrapes at a stable offset within the
     /// interval (its hash modulo the interval), so targets spread over the interval.
     fn initial_delay(&self) -> Duration {
-        let interval = u64::try_from(self.state.target.interval.as_millis()).unwrap_or(u64::MAX).max(1);
+        let interval = u64::try_from(self.state.target.interval.as_millis())
+            .unwrap_or(u64::MAX)
+            .max(1);
         let offset = self.state.target.hash() % interval;
         let now = u64::try_from(now_ms()).unwrap_or(0) % interval;
         let wait = (offset + interval - now) % interval;
@@ -229,7 +241,11 @@ impl ScrapeLoop {
 
     /// Runs until told to stop. `inherited` is the loop this one replaces (on reload); its
     /// series become this loop's previous scrape.
-    pub async fn run(mut self, mut stop: oneshot::Receiver<StopMode>, inherited: Option<tokio::task::JoinHandle<LoopExit>>) -> LoopExit {
+    pub async fn run(
+        mut self,
+        mut stop: oneshot::Receiver<StopMode>,
+        inherited: Option<tokio::task::JoinHandle<LoopExit>>,
+    ) -> LoopExit {
         if let Some(h) = inherited {
             if let Ok(exit) = h.await {
                 self.prev = exit.series;
@@ -316,7 +332,10 @@ impl ScrapeLoop {
         let timeout = self.state.target.timeout;
         let fetched = match tokio::time::timeout(timeout, self.fetch()).await {
             Ok(r) => r,
-            Err(_) => Err(format!("scrape timed out after {}", super::units::PromDuration(timeout))),
+            Err(_) => Err(format!(
+                "scrape timed out after {}",
+                super::units::PromDuration(timeout)
+            )),
         };
         self.iter += 1;
         let appendable = self.appendable.clone();
@@ -378,12 +397,16 @@ impl ScrapeLoop {
         if stats.rejected > 0 || stats.duplicates > 0 {
             tracing::debug!(target_url = %self.state.target.url, rejected = stats.rejected, duplicates = stats.duplicates, "samples not appended");
         }
-        if self.iter % CACHE_KEEP_SCRAPES == 0 {
+        if self.iter.is_multiple_of(CACHE_KEEP_SCRAPES) {
             let iter = self.iter;
             self.cache.retain(|_, c| c.last_iter + CACHE_KEEP_SCRAPES >= iter);
         }
         let mut rt = self.state.runtime.lock();
-        rt.health = if error.is_none() { TargetHealth::Up } else { TargetHealth::Down };
+        rt.health = if error.is_none() {
+            TargetHealth::Up
+        } else {
+            TargetHealth::Down
+        };
         rt.last_scrape = Some(wall);
         rt.last_duration = duration;
         rt.last_error = error.unwrap_or_default();
@@ -392,11 +415,10 @@ impl ScrapeLoop {
     /// GETs the target: body (decompressed, within the size limit) and content type.
     async fn fetch(&self) -> Result<(Vec<u8>, String), String> {
         let t = &self.state.target;
-        let req = self
-            .client
-            .get(&t.url)
-            .header(ACCEPT, &self.cfg.accept)
-            .header("X-Prometheus-Scrape-Timeout-Seconds", format!("{}", t.timeout.as_secs_f64()));
+        let req = self.client.get(&t.url).header(ACCEPT, &self.cfg.accept).header(
+            "X-Prometheus-Scrape-Timeout-Seconds",
+            format!("{}", t.timeout.as_secs_f64()),
+        );
         let req = with_auth(req, &self.cfg.http)?;
         let mut resp = req.send().await.map_err(|e| error_chain(&e))?;
         if resp.status() != reqwest::StatusCode::OK {
@@ -409,7 +431,13 @@ impl ScrapeLoop {
             .unwrap_or("")
             .to_string();
         let limit = usize::try_from(self.cfg.body_size_limit).unwrap_or(usize::MAX);
-        let mut body = Vec::with_capacity(if limit > 0 { self.body_hint.min(limit) } else { self.body_hint } + 1024);
+        let mut body = Vec::with_capacity(
+            if limit > 0 {
+                self.body_hint.min(limit)
+            } else {
+                self.body_hint
+            } + 1024,
+        );
         while let Some(chunk) = resp.chunk().await.map_err(|e| error_chain(&e))? {
             if limit > 0 && body.len() + chunk.len() > limit {
                 return Err(format!("body size limit exceeded (limit: {limit} bytes)"));
@@ -429,13 +457,20 @@ impl ScrapeLoop {
         content_type: &str,
         ts: i64,
     ) -> Result<(Stats, HashSet<Labels>, Vec<(String, MetricMetadata)>), String> {
-        let media = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+        let media = content_type
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
         let format = match media.as_str() {
             "application/openmetrics-text" => Format::OpenMetrics,
             "text/plain" => Format::PrometheusText,
             "" => self.cfg.fallback.unwrap_or(Format::PrometheusText),
             m if m.starts_with("application/vnd.google.protobuf") => {
-                return Err(format!("unsupported content type {content_type:?} (protobuf is not supported)"))
+                return Err(format!(
+                    "unsupported content type {content_type:?} (protobuf is not supported)"
+                ))
             }
             _ => self.cfg.fallback.unwrap_or(Format::PrometheusText),
         };
@@ -485,7 +520,9 @@ impl ScrapeLoop {
                     },
                 );
             }
-            let Some(c) = self.cache.get_mut(s.series) else { continue };
+            let Some(c) = self.cache.get_mut(s.series) else {
+                continue;
+            };
             if c.last_iter == iter {
                 st.duplicates += 1;
                 continue;
@@ -497,7 +534,11 @@ impl ScrapeLoop {
                 return Err(format!("sample_limit exceeded (limit: {})", cfg.sample_limit));
             }
             let explicit = cfg.honor_timestamps && s.timestamp_ms.is_some();
-            let t = if explicit { s.timestamp_ms.unwrap_or(ts) } else { ts };
+            let t = if explicit {
+                s.timestamp_ms.unwrap_or(ts)
+            } else {
+                ts
+            };
             match app.append(c.sref, labels, t, s.value) {
                 Ok(r) => c.sref = r,
                 Err(e) if e.is_client_error() => st.rejected += 1,
@@ -551,8 +592,14 @@ fn note_meta(
 /// (`honor_labels`, else conflicting scraped labels renamed `exported_<name>`), then
 /// `metric_relabel_configs`, then the label limits. `Ok(None)` when relabeling drops it;
 /// `Err` fails the scrape (duplicate label names, no metric name, limits).
-pub(crate) fn series_labels(s: &SampleEntry<'_>, target: &Labels, cfg: &LoopConfig) -> Result<Option<Labels>, String> {
-    let scraped = s.to_labels().map_err(|e| format!("invalid series {}: {e}", s.series))?;
+pub(crate) fn series_labels(
+    s: &SampleEntry<'_>,
+    target: &Labels,
+    cfg: &LoopConfig,
+) -> Result<Option<Labels>, String> {
+    let scraped = s
+        .to_labels()
+        .map_err(|e| format!("invalid series {}: {e}", s.series))?;
     let mut b: LabelsBuilder = scraped.to_builder();
     if cfg.honor_labels {
         for l in target.iter() {
@@ -624,6 +671,7 @@ pub(crate) fn series_labels(s: &SampleEntry<'_>, target: &Labels, cfg: &LoopConf
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::scrape::config::GlobalConfig;
@@ -638,7 +686,9 @@ mod tests {
         let cfg = loop_cfg(yaml);
         let target = Labels::from_pairs([("job", "j"), ("instance", "i:1")]);
         let mut p = Parser::new(line.as_bytes(), Format::PrometheusText).unwrap();
-        let Some(Entry::Sample(s)) = p.next_entry().unwrap() else { panic!("no sample in {line}") };
+        let Some(Entry::Sample(s)) = p.next_entry().unwrap() else {
+            panic!("no sample in {line}")
+        };
         let got = series_labels(&s, &target, &cfg).map(|o| o.map(|l| l.to_string()));
         match (got, want) {
             (Ok(g), Ok(w)) => assert_eq!(g.as_deref(), w, "{line}"),
@@ -649,13 +699,23 @@ mod tests {
 
     #[test]
     fn target_labels_and_conflicts() {
-        check("job_name: j\n", "up 1", Ok(Some(r#"up{instance="i:1", job="j"}"#)));
+        check(
+            "job_name: j\n",
+            "up 1",
+            Ok(Some(r#"up{instance="i:1", job="j"}"#)),
+        );
         check(
             "job_name: j\n",
             r#"up{job="other",exported_job="x"} 1"#,
-            Ok(Some(r#"up{exported_exported_job="other", exported_job="x", instance="i:1", job="j"}"#)),
+            Ok(Some(
+                r#"up{exported_exported_job="other", exported_job="x", instance="i:1", job="j"}"#,
+            )),
         );
-        check("job_name: j\nhonor_labels: true\n", r#"up{job="other"} 1"#, Ok(Some(r#"up{instance="i:1", job="other"}"#)));
+        check(
+            "job_name: j\nhonor_labels: true\n",
+            r#"up{job="other"} 1"#,
+            Ok(Some(r#"up{instance="i:1", job="other"}"#)),
+        );
     }
 
     #[test]
@@ -665,10 +725,26 @@ mod tests {
         check(drop, "up 1", Ok(Some(r#"up{instance="i:1", job="j"}"#)));
         let noname = "job_name: j\nmetric_relabel_configs:\n  - regex: __name__\n    action: labeldrop\n";
         check(noname, "up 1", Err("has no metric name"));
-        check("job_name: j\nlabel_limit: 3\n", r#"up{a="1"} 1"#, Err("label_limit exceeded (metric: up, number of labels: 4, limit: 3)"));
-        check("job_name: j\nlabel_name_length_limit: 4\n", r#"up{abcde="1"} 1"#, Err("label_name_length_limit exceeded"));
-        check("job_name: j\nlabel_value_length_limit: 4\n", r#"up{a="12345"} 1"#, Err("label_value_length_limit exceeded"));
-        check("job_name: j\n", r#"up{a="1",a="2"} 1"#, Err("duplicate label name"));
+        check(
+            "job_name: j\nlabel_limit: 3\n",
+            r#"up{a="1"} 1"#,
+            Err("label_limit exceeded (metric: up, number of labels: 4, limit: 3)"),
+        );
+        check(
+            "job_name: j\nlabel_name_length_limit: 4\n",
+            r#"up{abcde="1"} 1"#,
+            Err("label_name_length_limit exceeded"),
+        );
+        check(
+            "job_name: j\nlabel_value_length_limit: 4\n",
+            r#"up{a="12345"} 1"#,
+            Err("label_value_length_limit exceeded"),
+        );
+        check(
+            "job_name: j\n",
+            r#"up{a="1",a="2"} 1"#,
+            Err("duplicate label name"),
+        );
     }
 
     #[test]

@@ -271,6 +271,7 @@ pub struct DroppedTarget {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::scrape::config::GlobalConfig;
@@ -283,7 +284,10 @@ mod tests {
     fn group(targets: &[&str], labels: &[(&str, &str)]) -> TargetGroup {
         TargetGroup {
             targets: targets.iter().map(|s| s.to_string()).collect(),
-            labels: labels.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect(),
+            labels: labels
+                .iter()
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .collect(),
             source: "test".into(),
         }
     }
@@ -301,7 +305,10 @@ mod tests {
         let c = cfg("job_name: node\n");
         let t = active(&c, &group(&["h:9100"], &[("env", "prod")]), "h:9100");
         assert_eq!(t.url, "http://h:9100/metrics");
-        assert_eq!(t.labels, Labels::from_pairs([("env", "prod"), ("instance", "h:9100"), ("job", "node")]));
+        assert_eq!(
+            t.labels,
+            Labels::from_pairs([("env", "prod"), ("instance", "h:9100"), ("job", "node")])
+        );
         assert_eq!(t.discovered_labels.get("__scrape_interval__"), Some("1m"));
         assert_eq!(t.discovered_labels.get("__scrape_timeout__"), Some("10s"));
         assert_eq!(t.interval, Duration::from_secs(60));
@@ -327,8 +334,14 @@ relabel_configs:
     replacement: gone
 "#);
         let t = active(&c, &group(&["example.com"], &[]), "example.com");
-        assert_eq!(t.url, "https://127.0.0.1:9115/probe?module=http_2xx&target=example.com");
-        assert_eq!(t.labels, Labels::from_pairs([("instance", "example.com"), ("job", "blackbox")]));
+        assert_eq!(
+            t.url,
+            "https://127.0.0.1:9115/probe?module=http_2xx&target=example.com"
+        );
+        assert_eq!(
+            t.labels,
+            Labels::from_pairs([("instance", "example.com"), ("job", "blackbox")])
+        );
         assert_eq!(t.all_labels.get("__meta_x"), None);
     }
 
@@ -336,14 +349,22 @@ relabel_configs:
     fn dropped_and_errors() {
         let c = cfg("job_name: a\nrelabel_configs:\n  - source_labels: [__address__]\n    regex: 'skip.*'\n    action: drop\n");
         let g = group(&[], &[]);
-        assert!(matches!(populate(&c, &g, "skip:1").unwrap(), Populated::Dropped(l) if l.get("__address__") == Some("skip:1")));
+        assert!(
+            matches!(populate(&c, &g, "skip:1").unwrap(), Populated::Dropped(l) if l.get("__address__") == Some("skip:1"))
+        );
         let c = cfg("job_name: a\nrelabel_configs:\n  - target_label: __address__\n    replacement: ''\n");
         assert!(populate(&c, &g, "h:1").unwrap_err().contains("no address"));
-        let c = cfg("job_name: a\nrelabel_configs:\n  - target_label: __scrape_timeout__\n    replacement: 2m\n");
-        assert!(populate(&c, &g, "h:1").unwrap_err().contains("greater than scrape interval"));
+        let c =
+            cfg("job_name: a\nrelabel_configs:\n  - target_label: __scrape_timeout__\n    replacement: 2m\n");
+        assert!(populate(&c, &g, "h:1")
+            .unwrap_err()
+            .contains("greater than scrape interval"));
         let c = cfg("job_name: a\nrelabel_configs:\n  - target_label: __scrape_interval__\n    replacement: 30s\n  - target_label: __scrape_timeout__\n    replacement: 3s\n");
         let t = active(&c, &g, "h:1");
-        assert_eq!((t.interval, t.timeout), (Duration::from_secs(30), Duration::from_secs(3)));
+        assert_eq!(
+            (t.interval, t.timeout),
+            (Duration::from_secs(30), Duration::from_secs(3))
+        );
     }
 
     #[test]
