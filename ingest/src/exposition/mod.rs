@@ -19,6 +19,9 @@ mod lex;
 mod parser;
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
+mod proptests;
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests;
 
 pub use entry::{Entry, Exemplar, RawLabels, RawLabelsIter, SampleEntry};
