@@ -191,7 +191,7 @@ async fn scrapes_node_exporter_fixture_into_storage() {
     let srv = TestServer::start(Reply::text(body.clone())).await;
     let e = env();
     let cfg = job(&format!(
-        "job_name: node\nstatic_configs:\n  - targets: ['{}']\n    labels:\n      env: test\n",
+        "job_name: node\nbasic_auth:\n  username: u\n  password: p\nhttp_headers:\n  X-Tenant:\n    values: [t1]\nstatic_configs:\n  - targets: ['{}']\n    labels:\n      env: test\n",
         srv.addr
     ));
     e.mgr.apply_config(&fast_global(), &[cfg]).unwrap();
@@ -257,6 +257,14 @@ async fn scrapes_node_exporter_fixture_into_storage() {
         .to_str()
         .unwrap()
         .contains("gzip"));
+    assert_eq!(h.get("authorization").unwrap(), "Basic dTpw");
+    assert_eq!(h.get("x-tenant").unwrap(), "t1");
+    assert!(h
+        .get("user-agent")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .starts_with("Sextant/"));
 
     // Metadata reached storage and the target.
     let md = e.db.metadata();
