@@ -586,3 +586,99 @@ async fn file_sd_picks_up_changes() {
     assert!(e.series("m").iter().any(|s| s.labels == want));
     e.mgr.stop().await;
 }
+
+/// Kills the child process when the test ends, however it ends.
+struct Child(std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A real target: Debian's `prometheus-node-exporter` on a loopback port. Skipped (with a
+/// message) when the binary is not installed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scrapes_a_real_node_exporter() {
+    let bin = "/usr/bin/prometheus-node-exporter";
+    if !std::path::Path::new(bin).exists() {
+        eprintln!("skipping: {bin} is not installed");
+        return;
+    }
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let addr = format!("127.0.0.1:{port}");
+    let _child = Child(
+        std::process::Command::new(bin)
+            .arg(format!("--web.listen-address={addr}"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let client = reqwest::Client::new();
+    let url = format!("http://{addr}/metrics");
+    let mut served = None;
+    for _ in 0..100 {
+        if let Ok(r) = client.get(&url).send().await {
+            if r.status().is_success() {
+                served = Some(r.bytes().await.unwrap());
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let served = served.expect("node_exporter did not start");
+    let served = parse(&served, "text/plain; version=0.0.4").unwrap();
+
+    let e = env();
+    let cfg = job(&format!(
+        "job_name: node\nscrape_interval: 1s\nscrape_timeout: 900ms\nstatic_configs:\n  - targets: ['{addr}']\n"
+    ));
+    e.mgr.apply_config(&GlobalConfig::default(), &[cfg]).unwrap();
+    wait_for("node_exporter scraped", || e.up(&addr).contains(&1.0)).await;
+    e.mgr.stop().await;
+
+    // Every series node_exporter served is stored, with the target labels added. (Series whose
+    // label values change between two requests, such as scrape durations, keep their labels.)
+    let stored: std::collections::HashSet<Labels> = e
+        .select(&[Matcher::equal("job", "node")])
+        .into_iter()
+        .map(|s| s.labels)
+        .collect();
+    let mut missing = Vec::new();
+    for s in &served.samples {
+        let mut b = s.labels.to_builder();
+        b.set("job", "node").set("instance", &addr);
+        let l = b.build();
+        if !stored.contains(&l) {
+            missing.push(l.to_string());
+        }
+    }
+    assert!(
+        missing.len() * 100 <= served.samples.len(),
+        "{} of {} served series not stored, e.g. {:?}",
+        missing.len(),
+        served.samples.len(),
+        &missing[..missing.len().min(5)]
+    );
+    // Values that do not change between requests are equal.
+    let total = served
+        .samples
+        .iter()
+        .find(|s| s.labels.metric_name() == Some("node_memory_MemTotal_bytes"))
+        .unwrap();
+    let got = e.select(&[Matcher::equal("__name__", "node_memory_MemTotal_bytes")]);
+    assert_eq!(got[0].samples[0].v, total.value);
+    let scraped = e.series("scrape_samples_scraped");
+    let n = scraped[0].samples[0].v as usize;
+    assert!(
+        n.abs_diff(served.samples.len()) * 100 <= served.samples.len(),
+        "{n} vs {}",
+        served.samples.len()
+    );
+}
