@@ -105,6 +105,7 @@ pub(crate) struct Evaluator<'a> {
     pub lookback: i64,
     pub ctl: &'a Control,
     warnings: Vec<String>,
+    infos: Vec<String>,
 }
 
 impl<'a> Evaluator<'a> {
@@ -117,6 +118,7 @@ impl<'a> Evaluator<'a> {
             lookback,
             ctl,
             warnings: Vec::new(),
+            infos: Vec::new(),
         }
     }
 
@@ -130,6 +132,7 @@ impl<'a> Evaluator<'a> {
             lookback: self.lookback,
             ctl: self.ctl,
             warnings: Vec::new(),
+            infos: Vec::new(),
         }
     }
 
@@ -140,14 +143,26 @@ impl<'a> Evaluator<'a> {
         }
     }
 
+    /// Records an informational note (deduplicated).
+    pub fn info(&mut self, i: String) {
+        if !self.infos.contains(&i) {
+            self.infos.push(i);
+        }
+    }
+
     /// The warnings gathered so far.
     pub fn take_warnings(&mut self) -> Vec<String> {
         std::mem::take(&mut self.warnings)
     }
 
+    /// The infos gathered so far.
+    pub fn take_infos(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.infos)
+    }
+
     /// Evaluates `e` over all steps.
     pub fn eval(&mut self, e: &Expr) -> Result<Val> {
-        self.ctl.check("query evaluation")?;
+        self.ctl.check("expression evaluation")?;
         match e {
             Expr::NumberLiteral(n) => Ok(Val::Scalar(vec![n.val; self.steps.len()])),
             Expr::StringLiteral(s) => Ok(Val::Str(s.val.clone())),
@@ -209,6 +224,9 @@ impl<'a> Evaluator<'a> {
         for w in child.take_warnings() {
             self.warn(w);
         }
+        for i in child.take_infos() {
+            self.info(i);
+        }
     }
 }
 
@@ -223,7 +241,6 @@ pub(crate) fn dup_labelset_error() -> QueryError {
 pub(crate) fn merge_same_labels(series: Vec<Series>) -> Result<Vec<Series>> {
     let mut index: HashMap<Labels, usize> = HashMap::with_capacity(series.len());
     let mut out: Vec<Series> = Vec::with_capacity(series.len());
-    let mut merged_any = false;
     for s in series {
         if s.samples.is_empty() {
             continue;
@@ -259,7 +276,6 @@ pub(crate) fn merge_same_labels(series: Vec<Series>) -> Result<Vec<Series>> {
                     }
                 }
                 dst.samples = all;
-                merged_any = true;
             }
             None => {
                 index.insert(s.labels.clone(), out.len());
@@ -267,7 +283,6 @@ pub(crate) fn merge_same_labels(series: Vec<Series>) -> Result<Vec<Series>> {
             }
         }
     }
-    let _ = merged_any;
     Ok(out)
 }
 

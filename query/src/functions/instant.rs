@@ -17,7 +17,8 @@ pub(crate) const NAMES: &[&str] = &[
     "cos", "cosh", "day_of_month", "day_of_week", "day_of_year", "days_in_month", "deg", "exp", "floor", "hour",
     "label_join", "label_replace", "ln", "log10", "log2", "minute", "month", "pi", "rad", "round", "scalar", "sgn",
     "sin", "sinh", "sort", "sort_by_label", "sort_by_label_desc", "sort_desc", "sqrt", "tan", "tanh", "time",
-    "timestamp", "vector", "year",
+    "timestamp", "vector", "year", "histogram_avg", "histogram_count", "histogram_stddev", "histogram_stdvar",
+    "histogram_sum",
 ];
 
 fn math_fn(name: &str) -> Option<fn(f64) -> f64> {
@@ -81,7 +82,7 @@ fn map_points(
     let steps = ev.steps;
     let mut out = Vec::with_capacity(vs.len());
     for s in vs {
-        ev.ctl.check("function evaluation")?;
+        ev.ctl.check("expression evaluation")?;
         let samples: Vec<Sample> = s
             .samples
             .iter()
@@ -353,7 +354,7 @@ fn label_replace(ev: &mut Evaluator<'_>, args: &[&Expr]) -> Result<Val> {
     let src = str_arg(ev, arg(args, 3, f)?, f)?;
     let re_s = str_arg(ev, arg(args, 4, f)?, f)?;
     let re = Regex::new(&format!("^(?s:{re_s})$"))
-        .map_err(|e| QueryError::exec(format!("invalid regular expression in label_replace(): {re_s}: {e}")))?;
+        .map_err(|_| QueryError::exec(format!("invalid regular expression in label_replace(): {re_s}")))?;
     if dst.is_empty() {
         return Err(QueryError::exec(format!(
             "invalid destination label name in label_replace(): {dst}"
