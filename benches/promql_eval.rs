@@ -14,7 +14,9 @@ const RANGE_MS: i64 = 2 * 3600 * 1000;
 const STEP_MS: i64 = 30_000;
 const COUNTERS: usize = 9_000;
 const HISTOGRAMS: usize = 100;
-const BUCKETS: [&str; 10] = ["0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1", "2.5", "+Inf"];
+const BUCKETS: [&str; 10] = [
+    "0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1", "2.5", "+Inf",
+];
 
 /// A tiny deterministic PRNG (xorshift), so the data set is the same on every run.
 struct Rng(u64);
@@ -68,7 +70,8 @@ fn load(db: &Db) {
                 }
             }
             for (b, l) in refs.iter().enumerate() {
-                app.append(SeriesRef::NONE, l, s * SCRAPE_MS, counts[b]).expect("append");
+                app.append(SeriesRef::NONE, l, s * SCRAPE_MS, counts[b])
+                    .expect("append");
             }
         }
     }
@@ -83,13 +86,19 @@ fn bench(c: &mut Criterion) {
     let (start, end) = (0, RANGE_MS);
     let queries = [
         ("rate_10k", "rate(http_requests_total[5m])"),
-        ("sum_by_job_rate_10k", "sum by (job) (rate(http_requests_total[5m]))"),
+        (
+            "sum_by_job_rate_10k",
+            "sum by (job) (rate(http_requests_total[5m]))",
+        ),
         ("topk_rate_10k", "topk(5, rate(http_requests_total[5m]))"),
         (
             "histogram_quantile_1k_buckets",
             "histogram_quantile(0.9, sum by (job, le) (rate(request_duration_seconds_bucket[5m])))",
         ),
-        ("high_card_sum_by_instance", "sum by (instance) (http_requests_total)"),
+        (
+            "high_card_sum_by_instance",
+            "sum by (instance) (http_requests_total)",
+        ),
     ];
     let mut g = c.benchmark_group("promql_range_2h_step30s");
     g.sample_size(10).measurement_time(Duration::from_secs(10));

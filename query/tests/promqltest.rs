@@ -1,4 +1,5 @@
 //! Runs every `testdata/*.test` script against the engine over a `storage::Db` in a temp dir.
+#![allow(clippy::unwrap_used)]
 
 use query::promqltest::{run_script, TestStorage};
 use storage::{Db, DbOptions};
@@ -29,7 +30,12 @@ fn promqltest_scripts() {
             Err(e) => failures.extend(e),
         }
     }
-    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
     assert!(evals > 0);
     eprintln!("{evals} evaluations passed in {} scripts", files.len());
 }

@@ -60,7 +60,11 @@ impl RangeVal {
         self.series
             .into_iter()
             .filter_map(|s| {
-                let samples: Vec<Sample> = s.samples.into_iter().filter(|p| p.t > start && p.t <= end).collect();
+                let samples: Vec<Sample> = s
+                    .samples
+                    .into_iter()
+                    .filter(|p| p.t > start && p.t <= end)
+                    .collect();
                 (!samples.is_empty()).then_some(Series {
                     labels: s.labels,
                     samples,

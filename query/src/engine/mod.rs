@@ -108,7 +108,9 @@ impl Control {
     pub(crate) fn release_samples(&self, n: usize) {
         let _ = self
             .samples
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |s| Some(s.saturating_sub(n)));
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |s| {
+                Some(s.saturating_sub(n))
+            });
     }
 }
 
@@ -239,7 +241,14 @@ impl Engine {
     }
 
     /// Evaluates `expr` from `start` to `end` (ms, inclusive) every `step` ms.
-    pub fn range(&self, q: &dyn Queryable, expr: &str, start: i64, end: i64, step: i64) -> Result<QueryOutput> {
+    pub fn range(
+        &self,
+        q: &dyn Queryable,
+        expr: &str,
+        start: i64,
+        end: i64,
+        step: i64,
+    ) -> Result<QueryOutput> {
         self.range_with_cancel(q, expr, start, end, step, None)
     }
 
@@ -255,11 +264,14 @@ impl Engine {
     ) -> Result<QueryOutput> {
         if step <= 0 {
             return Err(QueryError::Parse(
-                "zero or negative query resolution step widths are not accepted. Try a positive integer".into(),
+                "zero or negative query resolution step widths are not accepted. Try a positive integer"
+                    .into(),
             ));
         }
         if end < start {
-            return Err(QueryError::Parse("end timestamp must not be before start time".into()));
+            return Err(QueryError::Parse(
+                "end timestamp must not be before start time".into(),
+            ));
         }
         let ast = parse(expr)?;
         match ast.value_type() {
@@ -287,7 +299,9 @@ impl Engine {
             }],
             Val::Vector(vs) => vs,
             Val::Str(_) | Val::Range(_) => {
-                return Err(QueryError::exec("range query must return a scalar or an instant vector"))
+                return Err(QueryError::exec(
+                    "range query must return a scalar or an instant vector",
+                ))
             }
         };
         series.retain(|s| !s.samples.is_empty());
@@ -312,6 +326,7 @@ pub(crate) fn type_name(t: parser::value::ValueType) -> &'static str {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use storage::{Appendable, Db, DbOptions, Labels, SeriesRef};
@@ -335,7 +350,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let db = db_with_data(dir.path());
         let e = Engine::new(EngineOptions::default());
-        assert_eq!(e.instant(&db, "1 + 1", 5000).unwrap().value, Value::Scalar { t: 5000, v: 2.0 });
+        assert_eq!(
+            e.instant(&db, "1 + 1", 5000).unwrap().value,
+            Value::Scalar { t: 5000, v: 2.0 }
+        );
         assert_eq!(
             e.instant(&db, "\"hi\"", 0).unwrap().value,
             Value::String { t: 0, s: "hi".into() }
@@ -434,23 +452,107 @@ mod tests {
     fn every_parser_function_is_known() {
         // promql-parser 0.11.1's function table.
         const PARSER: &[&str] = &[
-            "abs", "absent", "absent_over_time", "acos", "acosh", "asin", "asinh", "atan", "atanh",
-            "avg_over_time", "ceil", "changes", "clamp", "clamp_max", "clamp_min", "cos", "cosh",
-            "count_over_time", "days_in_month", "day_of_month", "day_of_week", "day_of_year", "deg",
-            "delta", "deriv", "end", "exp", "first_over_time", "floor", "histogram_avg", "histogram_count",
-            "histogram_fraction", "histogram_quantile", "histogram_quantiles", "histogram_stddev",
-            "histogram_stdvar", "histogram_sum", "info", "double_exponential_smoothing", "hour", "idelta",
-            "increase", "integral", "irate", "label_replace", "label_join", "max_of", "last_over_time",
-            "min_of", "ln", "mad_over_time", "max_over_time", "min_over_time", "ts_of_first_over_time",
-            "ts_of_last_over_time", "ts_of_max_over_time", "ts_of_min_over_time", "minute", "month", "pi",
-            "range", "predict_linear", "present_over_time", "quantile_over_time", "rad", "rate", "resets",
-            "round", "scalar", "sgn", "start", "start_timestamp", "step", "sin", "sinh", "sort", "sort_desc",
-            "sort_by_label", "sort_by_label_desc", "sqrt", "stddev_over_time", "stdvar_over_time",
-            "sum_over_time", "tan", "tanh", "time", "timestamp", "vector", "year",
+            "abs",
+            "absent",
+            "absent_over_time",
+            "acos",
+            "acosh",
+            "asin",
+            "asinh",
+            "atan",
+            "atanh",
+            "avg_over_time",
+            "ceil",
+            "changes",
+            "clamp",
+            "clamp_max",
+            "clamp_min",
+            "cos",
+            "cosh",
+            "count_over_time",
+            "days_in_month",
+            "day_of_month",
+            "day_of_week",
+            "day_of_year",
+            "deg",
+            "delta",
+            "deriv",
+            "end",
+            "exp",
+            "first_over_time",
+            "floor",
+            "histogram_avg",
+            "histogram_count",
+            "histogram_fraction",
+            "histogram_quantile",
+            "histogram_quantiles",
+            "histogram_stddev",
+            "histogram_stdvar",
+            "histogram_sum",
+            "info",
+            "double_exponential_smoothing",
+            "hour",
+            "idelta",
+            "increase",
+            "integral",
+            "irate",
+            "label_replace",
+            "label_join",
+            "max_of",
+            "last_over_time",
+            "min_of",
+            "ln",
+            "mad_over_time",
+            "max_over_time",
+            "min_over_time",
+            "ts_of_first_over_time",
+            "ts_of_last_over_time",
+            "ts_of_max_over_time",
+            "ts_of_min_over_time",
+            "minute",
+            "month",
+            "pi",
+            "range",
+            "predict_linear",
+            "present_over_time",
+            "quantile_over_time",
+            "rad",
+            "rate",
+            "resets",
+            "round",
+            "scalar",
+            "sgn",
+            "start",
+            "start_timestamp",
+            "step",
+            "sin",
+            "sinh",
+            "sort",
+            "sort_desc",
+            "sort_by_label",
+            "sort_by_label_desc",
+            "sqrt",
+            "stddev_over_time",
+            "stdvar_over_time",
+            "sum_over_time",
+            "tan",
+            "tanh",
+            "time",
+            "timestamp",
+            "vector",
+            "year",
         ];
         // Parsed but not evaluated (experimental, not in Prometheus' documentation).
         const UNSUPPORTED: &[&str] = &[
-            "info", "histogram_quantiles", "integral", "max_of", "min_of", "start", "end", "range", "step",
+            "info",
+            "histogram_quantiles",
+            "integral",
+            "max_of",
+            "min_of",
+            "start",
+            "end",
+            "range",
+            "step",
             "start_timestamp",
         ];
         let known = crate::supported_functions();
@@ -464,9 +566,18 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let db = db_with_data(dir.path());
         let e = Engine::new(EngineOptions::default());
-        for name in ["histogram_avg", "histogram_count", "histogram_sum", "histogram_stddev", "histogram_stdvar"] {
+        for name in [
+            "histogram_avg",
+            "histogram_count",
+            "histogram_sum",
+            "histogram_stddev",
+            "histogram_stdvar",
+        ] {
             assert!(e.instant(&db, &format!("{name}(m)"), 0).is_ok(), "{name}");
         }
-        assert!(matches!(e.instant(&db, "info(m)", 0), Err(QueryError::Execution(_))));
+        assert!(matches!(
+            e.instant(&db, "info(m)", 0),
+            Err(QueryError::Execution(_))
+        ));
     }
 }

@@ -58,7 +58,10 @@ pub(crate) fn to_matchers(name: &Option<String>, ms: &Matchers) -> Result<Vec<Ve
                 PMatchOp::Re(_) => MatchOp::Regex,
                 PMatchOp::NotRe(_) => MatchOp::NotRegex,
             };
-            out.push(Matcher::new(op, m.name.clone(), m.value.clone()).map_err(|e| QueryError::Parse(e.to_string()))?);
+            out.push(
+                Matcher::new(op, m.name.clone(), m.value.clone())
+                    .map_err(|e| QueryError::Parse(e.to_string()))?,
+            );
         }
         Ok(out)
     };
@@ -74,7 +77,13 @@ pub(crate) fn to_matchers(name: &Option<String>, ms: &Matchers) -> Result<Vec<Ve
 }
 
 /// Selects every series matching the selector with samples in `[mint, maxt]`.
-fn select(ev: &Evaluator<'_>, name: &Option<String>, ms: &Matchers, mint: i64, maxt: i64) -> Result<Vec<Series>> {
+fn select(
+    ev: &Evaluator<'_>,
+    name: &Option<String>,
+    ms: &Matchers,
+    mint: i64,
+    maxt: i64,
+) -> Result<Vec<Series>> {
     if mint > maxt {
         return Ok(Vec::new());
     }
@@ -109,7 +118,11 @@ fn lookup(samples: &[Sample], t: i64, lookback: i64) -> Option<Sample> {
 
 /// Evaluates an instant vector selector at every step. With `timestamps`, the values are
 /// the samples' own timestamps in seconds (for `timestamp()`), and the metric name is dropped.
-pub(crate) fn eval_vector_selector(ev: &mut Evaluator<'_>, vs: &VectorSelector, timestamps: bool) -> Result<Vec<Series>> {
+pub(crate) fn eval_vector_selector(
+    ev: &mut Evaluator<'_>,
+    vs: &VectorSelector,
+    timestamps: bool,
+) -> Result<Vec<Series>> {
     let off = offset_ms(&vs.offset);
     let at = at_ms(ev, &vs.at);
     let steps = ev.steps;
@@ -126,7 +139,9 @@ pub(crate) fn eval_vector_selector(ev: &mut Evaluator<'_>, vs: &VectorSelector, 
         let mut out = Vec::new();
         if let Some(a) = at {
             if let Some(p) = lookup(&s.samples, a - off, lookback) {
-                out = (0..steps.len()).map(|i| Sample::new(steps.ts(i), value(p))).collect();
+                out = (0..steps.len())
+                    .map(|i| Sample::new(steps.ts(i), value(p)))
+                    .collect();
             }
         } else {
             let mut j = 0;
@@ -147,7 +162,11 @@ pub(crate) fn eval_vector_selector(ev: &mut Evaluator<'_>, vs: &VectorSelector, 
                 out.push(Sample::new(ts, value(p)));
             }
         }
-        let labels = if timestamps { s.labels.without_metric_name() } else { s.labels };
+        let labels = if timestamps {
+            s.labels.without_metric_name()
+        } else {
+            s.labels
+        };
         Ok(Series { labels, samples: out })
     };
     let out: Vec<Series> = if raw.len() >= PARALLEL_THRESHOLD && steps.len() > 1 {
@@ -194,7 +213,11 @@ pub(crate) fn eval_subquery(ev: &mut Evaluator<'_>, sq: &SubqueryExpr) -> Result
     let off = offset_ms(&sq.offset);
     let at = at_ms(ev, &sq.at);
     let range = duration_ms(&sq.range);
-    let step = sq.step.as_ref().map(duration_ms).unwrap_or(DEFAULT_SUBQUERY_STEP_MS);
+    let step = sq
+        .step
+        .as_ref()
+        .map(duration_ms)
+        .unwrap_or(DEFAULT_SUBQUERY_STEP_MS);
     if step <= 0 {
         return Err(QueryError::Parse("subquery step must be positive".into()));
     }

@@ -89,11 +89,19 @@ pub(crate) fn eval(ev: &mut Evaluator<'_>, a: &AggregateExpr) -> Result<Val> {
             }
             count_values(ev, &input, &group_of, &group_labels_list, &label)
         }
-        other => Err(QueryError::exec(format!("unknown aggregation operator {other:?}"))),
+        other => Err(QueryError::exec(format!(
+            "unknown aggregation operator {other:?}"
+        ))),
     }
 }
 
-fn simple(ev: &Evaluator<'_>, op: &str, input: &[Series], group_of: &[usize], labels: Vec<Labels>) -> Result<Val> {
+fn simple(
+    ev: &Evaluator<'_>,
+    op: &str,
+    input: &[Series],
+    group_of: &[usize],
+    labels: Vec<Labels>,
+) -> Result<Val> {
     let ng = labels.len();
     let mut out: Vec<Series> = labels
         .into_iter()
@@ -125,7 +133,13 @@ fn simple(ev: &Evaluator<'_>, op: &str, input: &[Series], group_of: &[usize], la
                 };
                 match op {
                     "count" | "group" => a.value = 1.0,
-                    "stddev" | "stdvar" => a.value = if f.is_nan() || f.is_infinite() { f64::NAN } else { 0.0 },
+                    "stddev" | "stdvar" => {
+                        a.value = if f.is_nan() || f.is_infinite() {
+                            f64::NAN
+                        } else {
+                            0.0
+                        }
+                    }
                     _ => {}
                 }
                 continue;
@@ -204,10 +218,16 @@ fn check_k(p: &[f64]) -> Result<()> {
         return Err(QueryError::exec("Parameter value is NaN"));
     }
     if let Some(v) = p.iter().copied().find(|&v| v <= i64::MIN as f64) {
-        return Err(QueryError::exec(format!("Scalar value {} underflows int64", format_float(v))));
+        return Err(QueryError::exec(format!(
+            "Scalar value {} underflows int64",
+            format_float(v)
+        )));
     }
     if let Some(v) = p.iter().copied().find(|&v| v >= i64::MAX as f64) {
-        return Err(QueryError::exec(format!("Scalar value {} overflows int64", format_float(v))));
+        return Err(QueryError::exec(format!(
+            "Scalar value {} overflows int64",
+            format_float(v)
+        )));
     }
     Ok(())
 }
@@ -308,7 +328,14 @@ fn prometheus_hash(l: &Labels) -> u64 {
     xxhash_rust::xxh64::xxh64(&b, 0)
 }
 
-fn select_k(ev: &mut Evaluator<'_>, op: &str, input: &[Series], group_of: &[usize], ng: usize, p: &[f64]) -> Result<Val> {
+fn select_k(
+    ev: &mut Evaluator<'_>,
+    op: &str,
+    input: &[Series],
+    group_of: &[usize],
+    ng: usize,
+    p: &[f64],
+) -> Result<Val> {
     if op == "limit_ratio" {
         if p.iter().any(|v| v.is_nan()) {
             return Err(QueryError::exec("Ratio value is NaN"));
@@ -378,16 +405,22 @@ fn select_k(ev: &mut Evaluator<'_>, op: &str, input: &[Series], group_of: &[usiz
             for g in order {
                 let items = &per_group[g];
                 match op {
-                    "topk" | "bottomk" => {
-                        chosen.extend(heap_select(items, k as usize, op == "bottomk").into_iter().map(|x| x.0))
-                    }
+                    "topk" | "bottomk" => chosen.extend(
+                        heap_select(items, k as usize, op == "bottomk")
+                            .into_iter()
+                            .map(|x| x.0),
+                    ),
                     _ => chosen.extend(items.iter().take(k as usize).map(|x| x.0)),
                 }
             }
         }
         for si in chosen {
             let slot = *slot_of[si].get_or_insert_with(|| sink.slot(&input[si].labels));
-            let v = input[si].samples.iter().find(|x| x.t == ts).map_or(f64::NAN, |x| x.v);
+            let v = input[si]
+                .samples
+                .iter()
+                .find(|x| x.t == ts)
+                .map_or(f64::NAN, |x| x.v);
             sink.push(slot, ts, v)?;
         }
     }
@@ -416,7 +449,13 @@ fn cmp_nan_high(a: f64, b: f64) -> std::cmp::Ordering {
     }
 }
 
-fn quantile_agg(ev: &Evaluator<'_>, input: &[Series], group_of: &[usize], labels: Vec<Labels>, p: &[f64]) -> Result<Val> {
+fn quantile_agg(
+    ev: &Evaluator<'_>,
+    input: &[Series],
+    group_of: &[usize],
+    labels: Vec<Labels>,
+    p: &[f64],
+) -> Result<Val> {
     let ng = labels.len();
     let mut out: Vec<Series> = labels
         .into_iter()
@@ -446,7 +485,13 @@ fn quantile_agg(ev: &Evaluator<'_>, input: &[Series], group_of: &[usize], labels
     Ok(Val::Vector(out))
 }
 
-fn count_values(ev: &Evaluator<'_>, input: &[Series], group_of: &[usize], labels: &[Labels], label: &str) -> Result<Val> {
+fn count_values(
+    ev: &Evaluator<'_>,
+    input: &[Series],
+    group_of: &[usize],
+    labels: &[Labels],
+    label: &str,
+) -> Result<Val> {
     let mut sink = SeriesSink::default();
     let mut cur = StepCursor::new(input);
     let mut buf = Vec::new();

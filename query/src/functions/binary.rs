@@ -32,7 +32,11 @@ fn elem(op: &str, l: f64, r: f64) -> Result<(f64, bool)> {
         "<" => (l, l < r),
         ">=" => (l, l >= r),
         "<=" => (l, l <= r),
-        other => return Err(QueryError::exec(format!("operator {other:?} not allowed for this operand types"))),
+        other => {
+            return Err(QueryError::exec(format!(
+                "operator {other:?} not allowed for this operand types"
+            )))
+        }
     })
 }
 
@@ -42,7 +46,9 @@ pub(crate) fn eval(ev: &mut Evaluator<'_>, b: &BinaryExpr) -> Result<Val> {
     let return_bool = b.modifier.as_ref().is_some_and(|m| m.return_bool);
     if let Some(m) = &b.modifier {
         if m.fill_values.lhs.is_some() || m.fill_values.rhs.is_some() {
-            return Err(QueryError::exec("fill modifiers in vector matching are not supported"));
+            return Err(QueryError::exec(
+                "fill modifiers in vector matching are not supported",
+            ));
         }
     }
     let lhs = ev.eval(&b.lhs)?;
@@ -52,7 +58,11 @@ pub(crate) fn eval(ev: &mut Evaluator<'_>, b: &BinaryExpr) -> Result<Val> {
             let mut out = Vec::with_capacity(l.len());
             for (a, c) in l.into_iter().zip(r) {
                 let (v, keep) = elem(&op, a, c)?;
-                out.push(if is_comparison(&op) { f64::from(u8::from(keep)) } else { v });
+                out.push(if is_comparison(&op) {
+                    f64::from(u8::from(keep))
+                } else {
+                    v
+                });
             }
             Ok(Val::Scalar(out))
         }
@@ -107,7 +117,11 @@ fn vector_scalar(
                 samples.push(Sample::new(p.t, v));
             }
         }
-        let labels = if drop { series.labels.without_metric_name() } else { series.labels };
+        let labels = if drop {
+            series.labels.without_metric_name()
+        } else {
+            series.labels
+        };
         out.push(Series { labels, samples });
     }
     Ok(Val::Vector(merge_same_labels(out)?))
@@ -149,7 +163,13 @@ impl Signer<'_> {
     }
 }
 
-fn set_op(ev: &Evaluator<'_>, op: &str, l: Vec<Series>, r: Vec<Series>, matching: &Option<LabelModifier>) -> Result<Val> {
+fn set_op(
+    ev: &Evaluator<'_>,
+    op: &str,
+    l: Vec<Series>,
+    r: Vec<Series>,
+    matching: &Option<LabelModifier>,
+) -> Result<Val> {
     let signer = Signer { matching };
     let lsig: Vec<u64> = l.iter().map(|s| signer.sig(&s.labels)).collect();
     let rsig: Vec<u64> = r.iter().map(|s| signer.sig(&s.labels)).collect();

@@ -13,11 +13,57 @@ use storage::{Labels, LabelsBuilder, Sample, Series, METRIC_NAME};
 
 /// Names of the instant functions.
 pub(crate) const NAMES: &[&str] = &[
-    "abs", "absent", "acos", "acosh", "asin", "asinh", "atan", "atanh", "ceil", "clamp", "clamp_max", "clamp_min",
-    "cos", "cosh", "day_of_month", "day_of_week", "day_of_year", "days_in_month", "deg", "exp", "floor", "hour",
-    "label_join", "label_replace", "ln", "log10", "log2", "minute", "month", "pi", "rad", "round", "scalar", "sgn",
-    "sin", "sinh", "sort", "sort_by_label", "sort_by_label_desc", "sort_desc", "sqrt", "tan", "tanh", "time",
-    "timestamp", "vector", "year", "histogram_avg", "histogram_count", "histogram_stddev", "histogram_stdvar",
+    "abs",
+    "absent",
+    "acos",
+    "acosh",
+    "asin",
+    "asinh",
+    "atan",
+    "atanh",
+    "ceil",
+    "clamp",
+    "clamp_max",
+    "clamp_min",
+    "cos",
+    "cosh",
+    "day_of_month",
+    "day_of_week",
+    "day_of_year",
+    "days_in_month",
+    "deg",
+    "exp",
+    "floor",
+    "hour",
+    "label_join",
+    "label_replace",
+    "ln",
+    "log10",
+    "log2",
+    "minute",
+    "month",
+    "pi",
+    "rad",
+    "round",
+    "scalar",
+    "sgn",
+    "sin",
+    "sinh",
+    "sort",
+    "sort_by_label",
+    "sort_by_label_desc",
+    "sort_desc",
+    "sqrt",
+    "tan",
+    "tanh",
+    "time",
+    "timestamp",
+    "vector",
+    "year",
+    "histogram_avg",
+    "histogram_count",
+    "histogram_stddev",
+    "histogram_stdvar",
     "histogram_sum",
 ];
 
@@ -88,7 +134,11 @@ fn map_points(
             .iter()
             .filter_map(|p| f(steps.index(p.t), p.v).map(|v| Sample::new(p.t, v)))
             .collect();
-        let labels = if drop_name { s.labels.without_metric_name() } else { s.labels };
+        let labels = if drop_name {
+            s.labels.without_metric_name()
+        } else {
+            s.labels
+        };
         out.push(Series { labels, samples });
     }
     Ok(Val::Vector(merge_same_labels(out)?))
@@ -105,9 +155,12 @@ fn str_arg(ev: &mut Evaluator<'_>, e: &Expr, func: &str) -> Result<String> {
 }
 
 fn arg<'e>(args: &[&'e Expr], i: usize, func: &str) -> Result<&'e Expr> {
-    args.get(i)
-        .copied()
-        .ok_or_else(|| QueryError::Parse(format!("missing argument {} in call to function \"{func}\"", i + 1)))
+    args.get(i).copied().ok_or_else(|| {
+        QueryError::Parse(format!(
+            "missing argument {} in call to function \"{func}\"",
+            i + 1
+        ))
+    })
 }
 
 /// Evaluates an instant function call.
@@ -132,7 +185,9 @@ pub(crate) fn eval(ev: &mut Evaluator<'_>, name: &str, args: &[&Expr]) -> Result
             }]));
         }
         let vs = ev.eval_vector(args[0])?;
-        return map_points(ev, vs, true, |_, v| Some(f(&Civil::from_unix(go_float_to_i64(v)))));
+        return map_points(ev, vs, true, |_, v| {
+            Some(f(&Civil::from_unix(go_float_to_i64(v))))
+        });
     }
     match name {
         "round" => {
@@ -183,7 +238,11 @@ pub(crate) fn eval(ev: &mut Evaluator<'_>, name: &str, args: &[&Expr]) -> Result
             let steps = ev.steps;
             Ok(Val::Vector(vec![Series {
                 labels: Labels::empty(),
-                samples: v.iter().enumerate().map(|(i, &x)| Sample::new(steps.ts(i), x)).collect(),
+                samples: v
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &x)| Sample::new(steps.ts(i), x))
+                    .collect(),
             }]))
         }
         "scalar" => {
@@ -326,8 +385,12 @@ fn natural_cmp(a: &str, b: &str) -> Ordering {
             (Some(c), Some(d)) if c.is_ascii_digit() && d.is_ascii_digit() => {
                 let xl = x.iter().take_while(|c| c.is_ascii_digit()).count();
                 let yl = y.iter().take_while(|c| c.is_ascii_digit()).count();
-                let xs = std::str::from_utf8(&x[..xl]).unwrap_or("").trim_start_matches('0');
-                let ys = std::str::from_utf8(&y[..yl]).unwrap_or("").trim_start_matches('0');
+                let xs = std::str::from_utf8(&x[..xl])
+                    .unwrap_or("")
+                    .trim_start_matches('0');
+                let ys = std::str::from_utf8(&y[..yl])
+                    .unwrap_or("")
+                    .trim_start_matches('0');
                 let o = xs.len().cmp(&ys.len()).then_with(|| xs.cmp(ys));
                 if o != Ordering::Equal {
                     return o;
@@ -384,12 +447,16 @@ fn label_join(ev: &mut Evaluator<'_>, args: &[&Expr]) -> Result<Val> {
     for a in args.iter().skip(3) {
         let s = str_arg(ev, a, f)?;
         if s.is_empty() {
-            return Err(QueryError::exec(format!("invalid source label name in label_join(): {s}")));
+            return Err(QueryError::exec(format!(
+                "invalid source label name in label_join(): {s}"
+            )));
         }
         srcs.push(s);
     }
     if dst.is_empty() {
-        return Err(QueryError::exec(format!("invalid destination label name in label_join(): {dst}")));
+        return Err(QueryError::exec(format!(
+            "invalid destination label name in label_join(): {dst}"
+        )));
     }
     let mut out = Vec::with_capacity(vs.len());
     for mut s in vs {
@@ -460,6 +527,7 @@ fn days_in_month(y: i64, m: u32) -> u32 {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -132,7 +132,9 @@ pub(crate) fn eval(ev: &mut Evaluator<'_>, name: &str, f: RangeFn, args: &[&Expr
         }
     }
     let Some(arg) = args.get(mat_idx) else {
-        return Err(QueryError::exec(format!("{name}() needs a range vector argument")));
+        return Err(QueryError::exec(format!(
+            "{name}() needs a range vector argument"
+        )));
     };
     let rv = match ev.eval(arg)? {
         Val::Range(r) => r,
@@ -201,7 +203,11 @@ pub(crate) fn eval(ev: &mut Evaluator<'_>, name: &str, f: RangeFn, args: &[&Expr
                 out.push(Sample::new(ts, v));
             }
         }
-        let labels = if keep { s.labels.clone() } else { s.labels.without_metric_name() };
+        let labels = if keep {
+            s.labels.clone()
+        } else {
+            s.labels.without_metric_name()
+        };
         Ok((Series { labels, samples: out }, widest))
     };
     let results: Vec<(Series, usize)> = if rv.series.len() >= PARALLEL_THRESHOLD {
@@ -210,7 +216,11 @@ pub(crate) fn eval(ev: &mut Evaluator<'_>, name: &str, f: RangeFn, args: &[&Expr
         rv.series.iter().map(one).collect::<Result<_>>()?
     };
     let windows: usize = results.iter().map(|r| r.1).sum();
-    let mut out: Vec<Series> = results.into_iter().map(|r| r.0).filter(|s| !s.samples.is_empty()).collect();
+    let mut out: Vec<Series> = results
+        .into_iter()
+        .map(|r| r.0)
+        .filter(|s| !s.samples.is_empty())
+        .collect();
     let points: usize = out.iter().map(|s| s.samples.len()).sum();
     ctl.add_samples(windows + points, "query execution")?;
     ctl.release_samples(windows);
@@ -298,7 +308,11 @@ fn instant_value(w: &Window<'_>, is_rate: bool) -> Option<f64> {
     }
     let last = s[s.len() - 1];
     let prev = s[s.len() - 2];
-    let mut v = if is_rate && last.v < prev.v { last.v } else { last.v - prev.v };
+    let mut v = if is_rate && last.v < prev.v {
+        last.v
+    } else {
+        last.v - prev.v
+    };
     let interval = last.t - prev.t;
     if interval == 0 {
         return None;
@@ -466,6 +480,7 @@ fn double_exponential_smoothing(w: &Window<'_>) -> Option<f64> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -483,7 +498,9 @@ mod tests {
     #[test]
     fn rate_extrapolates_to_window_edges() {
         // 5,15,..,45 at 5 s, 20 s, .., 65 s in the window (0, 65 s].
-        let s: Vec<Sample> = (0..5).map(|i| Sample::new(15_000 * i + 5_000, 10.0 * i as f64 + 5.0)).collect();
+        let s: Vec<Sample> = (0..5)
+            .map(|i| Sample::new(15_000 * i + 5_000, 10.0 * i as f64 + 5.0))
+            .collect();
         let w = win(&s, 0, 65_000);
         // Start gap 5 s < 16.5 s threshold, zero point 60*5/40 = 7.5 s is further: extend 5 s.
         let inc = extrapolated_rate(&w, true, false).unwrap();
@@ -497,7 +514,11 @@ mod tests {
 
     #[test]
     fn counter_reset_is_added_back() {
-        let s = vec![Sample::new(1000, 5.0), Sample::new(2000, 8.0), Sample::new(3000, 2.0)];
+        let s = vec![
+            Sample::new(1000, 5.0),
+            Sample::new(2000, 8.0),
+            Sample::new(3000, 2.0),
+        ];
         let w = win(&s, 0, 3000);
         // increase = 2 - 5 + 8 = 5 over 2 s sampled; start 1 s >= 1.1? no (avg 1 s, threshold 1.1) -> extend 1 s,
         // zero point: 2 * 5/5 = 2 s > 1 s; end 0 s. factor 3/2.

@@ -164,7 +164,11 @@ fn fmt_vals(v: &[Option<f64>]) -> String {
         .join(" ")
 }
 
-fn compare(got: Vec<(Labels, Vec<Option<f64>>)>, want: &[(Labels, Vec<Option<f64>>)], ordered: bool) -> Result<(), String> {
+fn compare(
+    got: Vec<(Labels, Vec<Option<f64>>)>,
+    want: &[(Labels, Vec<Option<f64>>)],
+    ordered: bool,
+) -> Result<(), String> {
     let trim = |v: &[Option<f64>]| -> Vec<Option<f64>> {
         let mut v = v.to_vec();
         while v.last() == Some(&None) {
@@ -187,7 +191,13 @@ fn compare(got: Vec<(Labels, Vec<Option<f64>>)>, want: &[(Labels, Vec<Option<f64
             .collect::<Vec<_>>()
             .join("\n")
     };
-    let mismatch = || format!("results differ\n    got:\n{}\n    want:\n{}", describe(&got), describe(want));
+    let mismatch = || {
+        format!(
+            "results differ\n    got:\n{}\n    want:\n{}",
+            describe(&got),
+            describe(want)
+        )
+    };
     if got.len() != want.len() {
         return Err(mismatch());
     }

@@ -241,7 +241,8 @@ pub fn parse_script(text: &str) -> Result<Vec<Command>, String> {
         if l == "clear" {
             cmds.push(Command::Clear);
         } else if let Some(rest) = l.strip_prefix("load ") {
-            let step_ms = parse_time(rest.trim()).ok_or_else(|| err(line_no, format!("bad step {rest:?}")))?;
+            let step_ms =
+                parse_time(rest.trim()).ok_or_else(|| err(line_no, format!("bad step {rest:?}")))?;
             let mut series = Vec::new();
             for (n, t) in block {
                 let (desc, vals) = split_series(t);
@@ -287,7 +288,12 @@ fn parse_eval(l: &str, line: usize, block: Vec<(usize, &str)>) -> Result<EvalCmd
     if words.first() == Some(&"instant") && words.get(1) == Some(&"at") && words.len() >= 4 {
         cmd.start_ms = time(words[2])?;
         cmd.expr = words[3..].join(" ");
-    } else if words.first() == Some(&"range") && words.len() >= 8 && words[1] == "from" && words[3] == "to" && words[5] == "step" {
+    } else if words.first() == Some(&"range")
+        && words.len() >= 8
+        && words[1] == "from"
+        && words[3] == "to"
+        && words[5] == "step"
+    {
         cmd.start_ms = time(words[2])?;
         let end = time(words[4])?;
         let step = time(words[6])?;
@@ -331,12 +337,16 @@ fn parse_eval(l: &str, line: usize, block: Vec<(usize, &str)>) -> Result<EvalCmd
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
     #[test]
     fn expanding_notation() {
-        assert_eq!(expand("1+2x3").unwrap(), vec![Some(1.0), Some(3.0), Some(5.0), Some(7.0)]);
+        assert_eq!(
+            expand("1+2x3").unwrap(),
+            vec![Some(1.0), Some(3.0), Some(5.0), Some(7.0)]
+        );
         assert_eq!(expand("10-5x2").unwrap(), vec![Some(10.0), Some(5.0), Some(0.0)]);
         assert_eq!(expand("-1+1x1").unwrap(), vec![Some(-1.0), Some(0.0)]);
         assert_eq!(expand("5x2").unwrap(), vec![Some(5.0); 3]);
