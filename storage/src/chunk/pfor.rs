@@ -1,0 +1,301 @@
+//! Patched frame-of-reference bit packing of `i64` sequences.
+//!
+//! Layout (the count is known to the caller):
+//! `base` zigzag varint | `width` u8 (0..=64) | exception count uvarint |
+//! packed: `count` slots of `width` bits, little-endian, LSB first (`ceil(count*width/8)` bytes) |
+//! exceptions: per exception, position gap uvarint (first: position; then position - previous - 1)
+//! and the value as zigzag varint of `value - base`.
+//!
+//! A slot holds `value - base` when `0 <= value - base < 2^width`; otherwise the slot is 0 and
+//! the value is an exception. The encoder picks `base` among the few smallest values (so a
+//! counter reset or one odd low value does not widen every slot) and the width that minimises
+//! the total size.
+
+use super::varint::{put_uvarint, put_varint, uvarint_len, zigzag, ByteReader};
+use super::ChunkError;
+
+/// How many of the smallest distinct values are tried as the base.
+const BASE_CANDIDATES: usize = 4;
+
+/// The chosen base and width, with the encoded size they give.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Plan {
+    pub(crate) base: i64,
+    pub(crate) width: u32,
+    /// Encoded size in bytes (exact up to position-gap varints longer than one byte).
+    pub(crate) cost: usize,
+}
+
+/// Bits needed for `x` (0 for 0).
+#[inline]
+fn bit_len(x: u64) -> u32 {
+    64 - x.leading_zeros()
+}
+
+/// Chooses base and width for `vals`.
+pub(crate) fn plan(vals: &[i64]) -> Plan {
+    let Some(&first) = vals.first() else {
+        return Plan {
+            base: 0,
+            width: 0,
+            cost: 3,
+        };
+    };
+    // The few smallest distinct values, ascending, and the maximum.
+    let mut small = [i64::MAX; BASE_CANDIDATES];
+    small[0] = first;
+    let mut ns = 1;
+    let mut max = first;
+    for &v in vals {
+        max = max.max(v);
+        if ns < BASE_CANDIDATES || v < small[BASE_CANDIDATES - 1] {
+            if let Err(i) = small[..ns].binary_search(&v) {
+                let end = ns.min(BASE_CANDIDATES - 1);
+                small.copy_within(i..end, i + 1);
+                small[i] = v;
+                ns = (ns + 1).min(BASE_CANDIDATES);
+            }
+        }
+    }
+    let full = bit_len(max.wrapping_sub(small[0]) as u64);
+    let mut best = cost_for_base(vals, small[0]);
+    for &c in &small[1..ns] {
+        // A higher base only helps if it narrows the range.
+        if bit_len(max.wrapping_sub(c) as u64) < full {
+            let p = cost_for_base(vals, c);
+            if p.cost < best.cost {
+                best = p;
+            }
+        }
+    }
+    best
+}
+
+/// The best width for a given base.
+fn cost_for_base(vals: &[i64], base: i64) -> Plan {
+    let mut hist = [0usize; 65];
+    let mut below_cost = 0usize;
+    let mut below = 0usize;
+    for &v in vals {
+        let d = v.wrapping_sub(base);
+        if v < base {
+            below += 1;
+            below_cost += 1 + uvarint_len(zigzag(d));
+        } else {
+            hist[bit_len(d as u64) as usize] += 1;
+        }
+    }
+    let n = vals.len();
+    // Walk widths from 64 down, accumulating the cost of values that no longer fit.
+    let mut exc = below;
+    let mut exc_cost = below_cost;
+    let fixed = uvarint_len(zigzag(base)) + 1;
+    let mut best = Plan {
+        base,
+        width: 64,
+        cost: usize::MAX,
+    };
+    for w in (0..=64u32).rev() {
+        if w < 64 {
+            let l = (w + 1) as usize;
+            exc += hist[l];
+            // zigzag of a positive d of l bits has l + 1 bits.
+            exc_cost += hist[l] * (1 + (l + 1).div_ceil(7));
+        }
+        let cost = fixed + uvarint_len(exc as u64) + (n * w as usize).div_ceil(8) + exc_cost;
+        if cost <= best.cost {
+            best = Plan { base, width: w, cost };
+        }
+    }
+    best
+}
+
+/// Writes `vals` as planned.
+pub(crate) fn write(vals: &[i64], plan: Plan, out: &mut Vec<u8>) {
+    let Plan { base, width: w, .. } = plan;
+    put_varint(out, base);
+    out.push(w as u8);
+    let mask = if w == 64 { u64::MAX } else { (1u64 << w) - 1 };
+    let fits = |v: i64| v >= base && (v.wrapping_sub(base) as u64) & !mask == 0;
+    let exc = vals.iter().filter(|&&v| !fits(v)).count();
+    put_uvarint(out, exc as u64);
+    if w > 0 {
+        let mut acc = 0u64;
+        let mut nb = 0u32;
+        for &v in vals {
+            let x = if fits(v) { v.wrapping_sub(base) as u64 } else { 0 };
+            acc |= x << nb;
+            nb += w;
+            if nb >= 64 {
+                out.extend_from_slice(&acc.to_le_bytes());
+                nb -= 64;
+                acc = if nb > 0 { x >> (w - nb) } else { 0 };
+            }
+        }
+        out.extend_from_slice(&acc.to_le_bytes()[..nb.div_ceil(8) as usize]);
+    }
+    if exc > 0 {
+        let mut next = 0usize;
+        for (i, &v) in vals.iter().enumerate() {
+            if !fits(v) {
+                put_uvarint(out, (i - next) as u64);
+                put_varint(out, v.wrapping_sub(base));
+                next = i + 1;
+            }
+        }
+    }
+}
+
+/// Encodes `vals` with the best plan.
+#[cfg(test)]
+pub(crate) fn encode(vals: &[i64], out: &mut Vec<u8>) {
+    write(vals, plan(vals), out);
+}
+
+/// An output element that can carry an `i64` (values are decoded in place as bit patterns).
+pub(crate) trait Slot: Copy {
+    fn from_i64(v: i64) -> Self;
+    fn to_i64(self) -> i64;
+}
+
+impl Slot for i64 {
+    #[inline]
+    fn from_i64(v: i64) -> Self {
+        v
+    }
+    #[inline]
+    fn to_i64(self) -> i64 {
+        self
+    }
+}
+
+impl Slot for f64 {
+    #[inline]
+    fn from_i64(v: i64) -> Self {
+        f64::from_bits(v as u64)
+    }
+    #[inline]
+    fn to_i64(self) -> i64 {
+        self.to_bits() as i64
+    }
+}
+
+#[inline]
+fn load64(b: &[u8], i: usize) -> u64 {
+    if let Some(s) = b.get(i..i + 8) {
+        let mut a = [0u8; 8];
+        a.copy_from_slice(s);
+        u64::from_le_bytes(a)
+    } else {
+        let mut a = [0u8; 8];
+        let rest = b.get(i..).unwrap_or(&[]);
+        a[..rest.len()].copy_from_slice(rest);
+        u64::from_le_bytes(a)
+    }
+}
+
+/// Reads `n` values written by [`write`], appending them to `out`.
+pub(crate) fn decode<T: Slot>(r: &mut ByteReader<'_>, n: usize, out: &mut Vec<T>) -> Result<(), ChunkError> {
+    let base = r.varint("bit-packing base")?;
+    let w = u32::from(r.u8("bit-packing width")?);
+    if w > 64 {
+        return Err(ChunkError::Invalid {
+            what: "bit-packing width",
+            detail: format!("{w} > 64"),
+        });
+    }
+    let exc = r.uvarint("exception count")?;
+    // Each exception takes at least two bytes.
+    if exc > n as u64 || exc > (r.remaining() / 2) as u64 {
+        return Err(ChunkError::Invalid {
+            what: "exception count",
+            detail: format!("{exc} exceptions for {n} values and {} bytes", r.remaining()),
+        });
+    }
+    let packed = r.bytes((n * w as usize).div_ceil(8), "bit-packed values")?;
+    let start = out.len();
+    out.reserve(n);
+    if w == 0 {
+        out.extend(std::iter::repeat_n(T::from_i64(base), n));
+    } else {
+        let mask = if w == 64 { u64::MAX } else { (1u64 << w) - 1 };
+        let mut bitpos = 0usize;
+        for _ in 0..n {
+            let byte = bitpos >> 3;
+            let sh = (bitpos & 7) as u32;
+            let mut x = load64(packed, byte) >> sh;
+            if w + sh > 64 {
+                x |= u64::from(packed.get(byte + 8).copied().unwrap_or(0)) << (64 - sh);
+            }
+            out.push(T::from_i64(base.wrapping_add((x & mask) as i64)));
+            bitpos += w as usize;
+        }
+    }
+    let mut next = 0usize;
+    for _ in 0..exc {
+        let gap = r.uvarint("exception position")?;
+        let pos = (next as u64)
+            .checked_add(gap)
+            .filter(|&p| p < n as u64)
+            .ok_or_else(|| ChunkError::Invalid {
+                what: "exception position",
+                detail: format!("position past the {n} values"),
+            })? as usize;
+        let d = r.varint("exception value")?;
+        if let Some(slot) = out.get_mut(start + pos) {
+            *slot = T::from_i64(base.wrapping_add(d));
+        }
+        next = pos + 1;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn round_trip(vals: &[i64]) -> usize {
+        let mut out = Vec::new();
+        encode(vals, &mut out);
+        let p = plan(vals);
+        let mut r = ByteReader::new(&out);
+        let mut back: Vec<i64> = vec![7];
+        decode(&mut r, vals.len(), &mut back).unwrap();
+        assert_eq!(&back[1..], vals);
+        assert_eq!(r.pos(), out.len());
+        assert!(
+            p.cost <= out.len() + vals.len() / 64 + 1,
+            "plan {} vs real {}",
+            p.cost,
+            out.len()
+        );
+        out.len()
+    }
+
+    #[test]
+    fn shapes_round_trip_and_are_small() {
+        assert_eq!(round_trip(&[]), 3);
+        assert_eq!(round_trip(&[5; 1000]), 3);
+        assert_eq!(
+            round_trip(&[i64::MIN, i64::MAX, 0, -1, 1]),
+            round_trip(&[i64::MIN, i64::MAX, 0, -1, 1])
+        );
+        // Jitter 0..=30 around 15000: 5 bits a value.
+        let jitter: Vec<i64> = (0..480).map(|i| 15_000 + (i * 7919 % 31)).collect();
+        assert!(round_trip(&jitter) <= 480 * 5 / 8 + 8);
+        // Same with one missed scrape and one counter-reset-like low outlier.
+        let mut outl = jitter.clone();
+        outl[100] = 30_011;
+        outl[300] = -123_456_789;
+        assert!(round_trip(&outl) <= 480 * 5 / 8 + 16);
+        let wide: Vec<i64> = (0..100i64)
+            .map(|i| i.wrapping_mul(0x0123_4567_89ab_cdef_i64.wrapping_mul(i)))
+            .collect();
+        round_trip(&wide);
+        let all64: Vec<i64> = (0..77)
+            .map(|i| if i % 2 == 0 { i64::MIN } else { i64::MAX - i })
+            .collect();
+        round_trip(&all64);
+    }
+}

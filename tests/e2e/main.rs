@@ -1,0 +1,8 @@
+//! End-to-end tests: each starts the real `sextant` binary on a loopback port with a fresh
+//! data directory and talks to it over HTTP only.
+
+mod crash;
+mod promql_diff;
+mod scrape;
+mod startup;
+mod support;

@@ -1,0 +1,77 @@
+//! The Prometheus HTTP API (`/api/v1/...` and `/federate`).
+//!
+//! Request flow: [`params::Params`] gathers form values from the query string and a
+//! form-encoded POST body (body first, as Go's `Request.Form`); a handler parses what it needs
+//! (every bad value becomes `invalid parameter "<name>": ...`), does the work on a blocking
+//! thread, and returns `Result<Success, ApiError>`; [`response`] renders the one envelope
+//! `{status, data, errorType, error, warnings, infos}`, [`error`] chooses the status code.
+
+pub mod error;
+pub mod federate;
+pub mod json;
+pub mod metadata;
+pub mod params;
+pub mod query;
+pub mod response;
+pub mod rules;
+pub mod series;
+pub mod status;
+pub mod targets;
+pub mod timefmt;
+
+use crate::WebState;
+use axum::routing::get;
+use axum::Router;
+use std::sync::Arc;
+
+pub use error::{ApiError, ErrorType};
+pub use response::Success;
+
+/// The API routes (state still to be supplied).
+pub fn routes() -> Router<Arc<WebState>> {
+    Router::new()
+        .route("/api/v1/query", get(query::instant).post(query::instant))
+        .route("/api/v1/query_range", get(query::range).post(query::range))
+        .route(
+            "/api/v1/query_exemplars",
+            get(query::exemplars).post(query::exemplars),
+        )
+        .route("/api/v1/format_query", get(query::format).post(query::format))
+        .route("/api/v1/parse_query", get(query::parse).post(query::parse))
+        .route("/api/v1/series", get(series::series).post(series::series))
+        .route("/api/v1/labels", get(series::labels).post(series::labels))
+        .route("/api/v1/label/{name}/values", get(series::label_values))
+        .route("/api/v1/metadata", get(metadata::metadata))
+        .route("/api/v1/targets", get(targets::targets))
+        .route("/api/v1/targets/metadata", get(metadata::targets_metadata))
+        .route("/api/v1/status/buildinfo", get(status::buildinfo))
+        .route("/api/v1/status/runtimeinfo", get(status::runtimeinfo))
+        .route("/api/v1/status/flags", get(status::flags))
+        .route("/api/v1/status/config", get(status::config))
+        .route("/api/v1/status/tsdb", get(status::tsdb))
+        .route("/api/v1/status/walreplay", get(status::walreplay))
+        .route("/api/v1/alerts", get(rules::alerts))
+        .route("/api/v1/rules", get(rules::rules))
+        .route("/api/v1/alertmanagers", get(rules::alertmanagers))
+        .route("/federate", get(federate::federate))
+}
+
+/// Runs blocking work (storage reads, query evaluation) off the async runtime.
+pub(crate) async fn blocking<T, F>(f: F) -> Result<T, ApiError>
+where
+    F: FnOnce() -> Result<T, ApiError> + Send + 'static,
+    T: Send + 'static,
+{
+    match tokio::task::spawn_blocking(f).await {
+        Ok(r) => r,
+        Err(e) => Err(ApiError::internal(format!("request handler failed: {e}"))),
+    }
+}
+
+/// Milliseconds since the Unix epoch, now.
+pub(crate) fn now_ms() -> i64 {
+    match std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) {
+        Ok(d) => d.as_millis() as i64,
+        Err(e) => -(e.duration().as_millis() as i64),
+    }
+}
