@@ -37,12 +37,23 @@ pub(crate) fn encode(ts: &[i64], out: &mut Vec<u8>) {
         return;
     }
     let deltas: Vec<i64> = ts.windows(2).map(|w| w[1].wrapping_sub(w[0])).collect();
-    let dods: Vec<i64> = deltas.windows(2).map(|w| w[1].wrapping_sub(w[0])).collect();
     let pd = pfor::plan(&deltas);
-    let pdd = pfor::plan(&dods);
     let d1 = deltas[0];
     let grid = plan_grid(ts, &deltas);
-    let dod_cost = pdd.cost + uvarint_len(zigzag(d1));
+    // Deltas-of-deltas only pay off for irregular timestamps that drift steadily; skip them
+    // when deltas or the grid pack into a byte a sample.
+    let regular = pd.cost <= n || grid.as_ref().is_some_and(|g| g.cost <= n);
+    let dods: Vec<i64> = if regular {
+        Vec::new()
+    } else {
+        deltas.windows(2).map(|w| w[1].wrapping_sub(w[0])).collect()
+    };
+    let pdd = pfor::plan(&dods);
+    let dod_cost = if regular {
+        usize::MAX
+    } else {
+        pdd.cost + uvarint_len(zigzag(d1))
+    };
     if let Some(g) = grid.filter(|g| g.cost < pd.cost.min(dod_cost)) {
         out.push(GRID_PFOR);
         put_uvarint(out, n as u64);
@@ -80,25 +91,30 @@ fn plan_grid(ts: &[i64], deltas: &[i64]) -> Option<Grid> {
         return None;
     }
     let t0 = *ts.first()?;
-    let span = i128::from(*ts.last()?) - i128::from(t0);
-    // The typical interval, then refined over the whole span so rounding errors do not drift.
-    let mut sorted = deltas.to_vec();
-    let mid = sorted.len() / 2;
-    let (_, &mut median, _) = sorted.select_nth_unstable(mid);
-    let steps = (span + i128::from(median) / 2) / i128::from(median);
+    let span = ts.last()?.checked_sub(t0)?;
+    // The typical interval: the median of up to 64 evenly spread deltas.
+    let stride = deltas.len().div_ceil(64);
+    let mut sample: Vec<i64> = deltas.iter().step_by(stride).copied().collect();
+    let mid = sample.len() / 2;
+    let (_, &mut median, _) = sample.select_nth_unstable(mid);
+    // Refined over the whole span so that rounding does not drift.
+    let steps = span.checked_add(median / 2)? / median;
     if steps <= 0 {
         return None;
     }
-    let step = ((span + steps / 2) / steps).max(1);
-    let step_i = i64::try_from(step).ok()?;
+    let step = span.checked_add(steps / 2)? / steps;
+    if step <= 0 {
+        return None;
+    }
     let mut gaps = Vec::with_capacity(deltas.len());
     let mut res = Vec::with_capacity(deltas.len());
     let mut prev_k = 0i64;
     for &t in &ts[1..] {
-        let off = i128::from(t) - i128::from(t0);
-        let k = i64::try_from((off + step / 2) / step).ok()?;
-        gaps.push(k.wrapping_sub(prev_k).wrapping_sub(1));
-        res.push(t.wrapping_sub(t0).wrapping_sub(k.wrapping_mul(step_i)));
+        // No overflow: 0 < t - t0 <= span.
+        let off = t - t0;
+        let k = off.checked_add(step / 2)? / step;
+        gaps.push(k - prev_k - 1);
+        res.push(off - k * step);
         prev_k = k;
     }
     let pgaps = pfor::plan(&gaps);

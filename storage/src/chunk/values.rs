@@ -41,10 +41,17 @@ const POW10: [f64; MAX_SCALE + 1] = [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8
 /// The mantissa of `v` at scale `p = 10^k` if `v` is bit-exactly `m / p`.
 #[inline]
 fn mantissa(v: f64, p: f64) -> Option<i64> {
-    let m = (v * p).round();
-    if m.is_nan() || m.abs() >= 9.0e18 {
+    let x = v * p;
+    // Round to nearest without a libm call: below 2^51 adding 1.5 * 2^52 leaves no fraction
+    // bits. Which way ties go does not matter: the result is checked below.
+    const MAGIC: f64 = 6_755_399_441_055_744.0;
+    let m = if x.abs() < 2_251_799_813_685_248.0 {
+        (x + MAGIC) - MAGIC
+    } else if x.is_finite() && x.abs() < 9.0e18 {
+        x.round()
+    } else {
         return None;
-    }
+    };
     let mi = m as i64;
     (to_float(mi, p).to_bits() == v.to_bits()).then_some(mi)
 }
