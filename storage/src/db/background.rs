@@ -70,16 +70,22 @@ impl Background {
             }
         }
         let (db, sig) = (inner.clone(), signal.clone());
-        let spawned = std::thread::Builder::new()
-            .name("sextant-tsdb-maintenance".into())
-            .spawn(move || {
-                db.maintain();
-                while sig.wait(MAINTENANCE_INTERVAL, true).is_some() {
+        let spawned = if !inner.opts.auto_maintenance {
+            Ok(None)
+        } else {
+            std::thread::Builder::new()
+                .name("sextant-tsdb-maintenance".into())
+                .spawn(move || {
                     db.maintain();
-                }
-            });
+                    while sig.wait(MAINTENANCE_INTERVAL, true).is_some() {
+                        db.maintain();
+                    }
+                })
+                .map(Some)
+        };
         match spawned {
-            Ok(h) => threads.push(h),
+            Ok(Some(h)) => threads.push(h),
+            Ok(None) => {}
             Err(e) => error!(error = %e, "cannot start the maintenance thread; no blocks will be cut"),
         }
         Background {

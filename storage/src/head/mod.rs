@@ -16,7 +16,6 @@
 //! exclusive side, so it never sees half a batch.
 
 mod append;
-mod chunk_shim;
 mod index;
 mod read;
 mod replay;
