@@ -3,6 +3,8 @@
 //! WAL checkpoints in between; every select must
 //! equal a simple model, and every rejection must be justified by the model.
 
+#![allow(clippy::unwrap_used)]
+
 use proptest::prelude::*;
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -33,7 +35,7 @@ fn op() -> impl Strategy<Value = Op> {
 
 fn labels(i: u8) -> Labels {
     Labels::from_pairs([
-        ("__name__", if i % 3 == 0 { "a" } else { "b" }),
+        ("__name__", if i.is_multiple_of(3) { "a" } else { "b" }),
         ("i", &i.to_string()),
         ("odd", if i % 2 == 1 { "yes" } else { "" }),
     ])

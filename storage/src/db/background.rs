@@ -26,7 +26,7 @@ impl Signal {
     /// Waits up to `d` or until woken; `None` when told to stop.
     fn wait(&self, d: Duration, consume_wake: bool) -> Option<()> {
         let mut st = self.state.lock();
-        if !st.stop && !(consume_wake && st.wake) {
+        if !(st.stop || (consume_wake && st.wake)) {
             self.cv.wait_for(&mut st, d);
         }
         if st.stop {

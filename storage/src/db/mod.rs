@@ -19,6 +19,7 @@ mod lock;
 mod maintain;
 mod querier;
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests;
 
 use crate::api::{Appendable, Appender, Querier, Queryable};

@@ -110,6 +110,7 @@ impl Querier for DbQuerier<'_> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -185,6 +185,7 @@ impl Appender for HeadAppender<'_> {
     }
 
     fn commit(mut self: Box<Self>) -> Result<(), AppendError> {
+        self.meta = self.head.changed_metadata(std::mem::take(&mut self.meta));
         if self.samples.is_empty() && self.meta.is_empty() {
             return Ok(());
         }

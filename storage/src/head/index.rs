@@ -250,6 +250,7 @@ pub(crate) fn difference(a: &[u64], b: &[u64]) -> Vec<u64> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -178,11 +178,13 @@ impl Head {
                 return Ok(s.clone());
             }
             let id = match id {
-                Some(id) => {
-                    self.next_id.fetch_max(id + 1, Ordering::AcqRel);
+                // A forced reference already taken (damaged WAL) gets a fresh one instead;
+                // the replayer maps the old one.
+                Some(id) if id != 0 && !self.series.id_stripe(id).read().contains_key(&id) => {
+                    self.reserve_id(id);
                     id
                 }
-                None => self.next_id.fetch_add(1, Ordering::AcqRel),
+                _ => self.next_id.fetch_add(1, Ordering::AcqRel),
             };
             let s = Arc::new(MemSeries::new(id, interned, hash));
             s.pin();
@@ -193,6 +195,29 @@ impl Head {
         self.num_series.fetch_add(1, Ordering::Relaxed);
         self.postings.add(s.id, &s.labels);
         Ok(s)
+    }
+
+    /// Makes sure references up to `id` are never handed out again (replay of a WAL that
+    /// used them).
+    pub(crate) fn reserve_id(&self, id: u64) {
+        self.next_id.fetch_max(id.saturating_add(1), Ordering::AcqRel);
+    }
+
+    /// The entries of `entries` that differ from what is recorded (so unchanged metadata,
+    /// sent with every scrape, is not logged again).
+    pub(crate) fn changed_metadata(&self, entries: Vec<(String, MetricMetadata)>) -> Vec<(String, MetricMetadata)> {
+        if entries.is_empty() {
+            return entries;
+        }
+        let m = self.metadata.read();
+        let mut out: Vec<(String, MetricMetadata)> = Vec::new();
+        for (k, v) in entries {
+            if m.get(&k) != Some(&v) {
+                out.retain(|(ok, _)| *ok != k);
+                out.push((k, v));
+            }
+        }
+        out
     }
 
     /// Records metadata (newest wins).

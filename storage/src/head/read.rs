@@ -27,8 +27,8 @@ impl Snapshot {
             .filter(|c| c.max_t >= lo && c.min_t <= hi)
             .map(|c| c.chunk.clone())
             .collect();
-        let open =
-            (d.open.len() > 0 && d.open.max_time() >= lo && d.open.min_time() <= hi).then(|| d.open.clone());
+        let open = (!d.open.is_empty() && d.open.max_time() >= lo && d.open.min_time() <= hi)
+            .then(|| d.open.clone());
         let a = d.ooo.partition_point(|s| s.t < lo);
         let b = d.ooo.partition_point(|s| s.t <= hi);
         Some(Snapshot {

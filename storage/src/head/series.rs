@@ -98,7 +98,7 @@ impl SeriesData {
 
     /// Value bits of the in-order sample at `t`, if any.
     fn in_order_at(&self, t: i64) -> Option<u64> {
-        if self.open.len() > 0 && self.open.min_time() <= t {
+        if !self.open.is_empty() && self.open.min_time() <= t {
             return self.open.iter().find(|s| s.t == t).map(|s| s.v.to_bits());
         }
         let i = self.closed.partition_point(|c| c.max_t < t);
@@ -156,7 +156,7 @@ impl SeriesData {
 
     /// Closes the open chunk.
     fn cut(&mut self) {
-        let open = std::mem::replace(&mut self.open, HeadChunk::new());
+        let open = std::mem::take(&mut self.open);
         // Re-reading the bytes gives a buffer of exactly the encoded size (the open
         // chunk's grew by doubling); it cannot fail on bytes `append` wrote.
         let chunk = HeadChunk::from_bytes(open.as_bytes()).unwrap_or(open);
@@ -175,11 +175,11 @@ impl SeriesData {
         let mut samples: usize = self.closed[..keep_from].iter().map(|c| c.len as usize).sum();
         let mut chunks = keep_from;
         self.closed.drain(..keep_from);
-        if self.open.len() > 0 && self.open.max_time() < floor {
+        if !self.open.is_empty() && self.open.max_time() < floor {
             samples += self.open.len();
             chunks += 1;
             self.open = HeadChunk::new();
-        } else if self.open.len() > 0 && self.open.min_time() < floor {
+        } else if !self.open.is_empty() && self.open.min_time() < floor {
             // Re-encode the open chunk without the part already in blocks (<= 120 samples).
             let mut kept = HeadChunk::new();
             for s in self.open.iter().filter(|s| s.t >= floor) {
@@ -202,7 +202,7 @@ impl SeriesData {
 
     /// Number of chunks (closed + the open one if it has samples).
     pub(crate) fn chunk_count(&self) -> usize {
-        self.closed.len() + usize::from(self.open.len() > 0)
+        self.closed.len() + usize::from(!self.open.is_empty())
     }
 
     /// Approximate memory held by the samples.
@@ -354,6 +354,7 @@ impl SeriesMaps {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::model::STALE_NAN;
