@@ -226,6 +226,11 @@ impl Db {
         self.inner.head.label_cardinality()
     }
 
+    /// The head's cardinality tables (top `limit` rows each), for the TSDB status page.
+    pub fn head_cardinality(&self, limit: usize) -> crate::head::HeadCardinality {
+        self.inner.head.postings.cardinality_tables(limit)
+    }
+
     /// Approximate bytes of sample data held in the head.
     pub fn head_sample_bytes(&self) -> usize {
         self.inner.head.sample_bytes()

@@ -355,7 +355,11 @@ fn metadata_is_kept_across_reopen_and_not_relogged() {
         let mut a = db.appender();
         a.update_metadata("http_requests_total", meta.clone()).unwrap();
         a.commit().unwrap();
-        assert_eq!(db.stats().wal_bytes, wal, "unchanged metadata is not logged again");
+        assert_eq!(
+            db.stats().wal_bytes,
+            wal,
+            "unchanged metadata is not logged again"
+        );
     }
     let db = Db::open(opts(d.path())).unwrap();
     assert_eq!(db.metadata().get("http_requests_total"), Some(&vec![meta]));

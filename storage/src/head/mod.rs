@@ -58,6 +58,20 @@ pub struct HeadStats {
     pub dropped_at_commit: u64,
 }
 
+/// Cardinality tables of the head, as Prometheus' `/api/v1/status/tsdb` shows them: each
+/// list is `(name, count)`, largest first.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct HeadCardinality {
+    /// Series per metric name.
+    pub series_count_by_metric_name: Vec<(String, u64)>,
+    /// Distinct values per label name.
+    pub label_value_count_by_label_name: Vec<(String, u64)>,
+    /// Series per `name=value` pair.
+    pub series_count_by_label_value_pair: Vec<(String, u64)>,
+    /// Bytes of label values per label name, summed over series (as Prometheus counts it).
+    pub memory_in_bytes_by_label_name: Vec<(String, u64)>,
+}
+
 /// The in-memory head.
 pub(crate) struct Head {
     pub(crate) series: SeriesMaps,
@@ -76,6 +90,8 @@ pub(crate) struct Head {
     /// The out-of-order window in ms.
     pub(crate) ooo_window: i64,
     metadata: RwLock<BTreeMap<String, MetricMetadata>>,
+    /// Allocations of finished batches, for the next ones.
+    append_pool: parking_lot::Mutex<Vec<append::Buffers>>,
 }
 
 /// What a truncation removed.
@@ -127,6 +143,7 @@ impl Head {
             dropped_at_commit: AtomicU64::new(0),
             ooo_window: ooo_window.max(0),
             metadata: RwLock::new(BTreeMap::new()),
+            append_pool: parking_lot::Mutex::new(Vec::new()),
         }
     }
 
@@ -205,7 +222,10 @@ impl Head {
 
     /// The entries of `entries` that differ from what is recorded (so unchanged metadata,
     /// sent with every scrape, is not logged again).
-    pub(crate) fn changed_metadata(&self, entries: Vec<(String, MetricMetadata)>) -> Vec<(String, MetricMetadata)> {
+    pub(crate) fn changed_metadata(
+        &self,
+        entries: Vec<(String, MetricMetadata)>,
+    ) -> Vec<(String, MetricMetadata)> {
         if entries.is_empty() {
             return entries;
         }
