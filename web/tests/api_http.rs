@@ -6,6 +6,8 @@
 
 #[path = "api/common.rs"]
 mod common;
+#[path = "api/export_read.rs"]
+mod export_read;
 #[path = "api/federate.rs"]
 mod federate;
 #[path = "api/metadata_targets.rs"]

@@ -7,11 +7,13 @@
 //! `{status, data, errorType, error, warnings, infos}`, [`error`] chooses the status code.
 
 pub mod error;
+pub mod export;
 pub mod federate;
 pub mod json;
 pub mod metadata;
 pub mod params;
 pub mod query;
+pub mod remote_read;
 pub mod response;
 pub mod rules;
 pub mod series;
@@ -53,6 +55,15 @@ pub fn routes() -> Router<Arc<WebState>> {
         .route("/api/v1/alerts", get(rules::alerts))
         .route("/api/v1/rules", get(rules::rules))
         .route("/api/v1/alertmanagers", get(rules::alertmanagers))
+        .route("/api/v1/read", axum::routing::post(remote_read::read))
+        .route(
+            "/api/v1/export",
+            get(export::export_json).post(export::export_json),
+        )
+        .route(
+            "/api/v1/export/csv",
+            get(export::export_csv).post(export::export_csv),
+        )
         .route("/federate", get(federate::federate))
 }
 
