@@ -4,6 +4,8 @@
 
 #![allow(clippy::unwrap_used)]
 
+#[path = "api/admin.rs"]
+mod admin;
 #[path = "api/common.rs"]
 mod common;
 #[path = "api/export_read.rs"]

@@ -6,6 +6,7 @@
 //! thread, and returns `Result<Success, ApiError>`; [`response`] renders the one envelope
 //! `{status, data, errorType, error, warnings, infos}`, [`error`] chooses the status code.
 
+pub mod admin;
 pub mod error;
 pub mod export;
 pub mod federate;
@@ -22,7 +23,7 @@ pub mod targets;
 pub mod timefmt;
 
 use crate::WebState;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 use std::sync::Arc;
 
@@ -55,7 +56,7 @@ pub fn routes() -> Router<Arc<WebState>> {
         .route("/api/v1/alerts", get(rules::alerts))
         .route("/api/v1/rules", get(rules::rules))
         .route("/api/v1/alertmanagers", get(rules::alertmanagers))
-        .route("/api/v1/read", axum::routing::post(remote_read::read))
+        .route("/api/v1/read", post(remote_read::read))
         .route(
             "/api/v1/export",
             get(export::export_json).post(export::export_json),
@@ -63,6 +64,18 @@ pub fn routes() -> Router<Arc<WebState>> {
         .route(
             "/api/v1/export/csv",
             get(export::export_csv).post(export::export_csv),
+        )
+        .route(
+            "/api/v1/admin/tsdb/delete_series",
+            post(admin::delete_series).put(admin::delete_series),
+        )
+        .route(
+            "/api/v1/admin/tsdb/clean_tombstones",
+            post(admin::clean_tombstones).put(admin::clean_tombstones),
+        )
+        .route(
+            "/api/v1/admin/tsdb/snapshot",
+            post(admin::snapshot).put(admin::snapshot),
         )
         .route("/federate", get(federate::federate))
 }
