@@ -115,6 +115,8 @@ pub async fn run(
     web_state.flags = settings.flags.as_map().into_iter().collect();
     web_state.config_yaml = settings.config.text.clone();
     web_state.external_labels = storage::Labels::from_pairs(settings.config.config.global.external_labels.iter());
+    web_state.enable_admin_api = settings.flags.enable_admin_api;
+    web_state.storage_retention = settings.flags.retention_time.clone();
     let web_state = Arc::new(web_state);
     let app = web::router(web_state);
 
