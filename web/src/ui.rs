@@ -75,8 +75,11 @@ pub static ASSETS: &[Asset] = &[
 /// Paths the client-side router handles; each answers `index.html`.
 const APP_ROUTES: &[&str] = &["/", "/graph", "/targets", "/status", "/dashboards"];
 
-/// The router serving the UI; merge it into the API router.
-pub fn routes() -> Router {
+/// The router serving the UI; merge it into the API router (any state type: the UI reads none).
+pub fn routes<S>() -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+{
     let mut router = Router::new();
     for route in APP_ROUTES {
         router = router.route(route, get(index));
@@ -190,7 +193,10 @@ mod tests {
         if let Some(tag) = if_none_match {
             req = req.header(header::IF_NONE_MATCH, tag);
         }
-        routes().oneshot(req.body(Body::empty()).unwrap()).await.unwrap()
+        routes::<()>()
+            .oneshot(req.body(Body::empty()).unwrap())
+            .await
+            .unwrap()
     }
 
     async fn body_bytes(resp: Response) -> Vec<u8> {

@@ -21,7 +21,7 @@ const PEERS = `(libp2p_peers{${S}} or on(instance, job) sum by (instance, job) (
 /** Active validators: spec name, else Lighthouse's or Nimbus's. */
 const ACTIVE = `(beacon_current_active_validators{${S}} or on(instance, job) beacon_head_state_active_validators_total{${S}} or on(instance, job) beacon_active_validators{${S}})`;
 /** The wall-clock slot from the network's genesis time and slot length. */
-const WALL_SLOT = 'floor((time() - $genesis_time) / $seconds_per_slot)';
+const WALL_SLOT = 'scalar(floor(vector((time() - $genesis_time) / $seconds_per_slot)))';
 
 const q = (expr, legend = '{{instance}}') => ({ expr, legend });
 const quantiles = (bucket) => [0.5, 0.9, 0.99].map((p) => q(

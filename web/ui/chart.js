@@ -42,6 +42,12 @@ export function alignMatrix(result) {
   return [xs, ...cols];
 }
 
+/** The last non-null value of a column, or null. */
+function lastOf(col) {
+  for (let i = col.length - 1; i >= 0; i--) if (col[i] !== null) return col[i];
+  return null;
+}
+
 /** Cumulative sums of the series columns (for stacking); a missing point counts as 0 once any series has data there. */
 export function stack(cols) {
   const out = [];
@@ -70,8 +76,10 @@ export function timeChart(container, result, opts = {}) {
     return { destroy() {} };
   }
   const aligned = alignMatrix(result);
-  const raw = aligned.slice(1);
+  let raw = aligned.slice(1);
   const drawn = opts.stacked ? stack(raw) : raw;
+  const labels = (r) => r.map((s) => s.legend ?? legendFor(opts.legend, s.metric)).join('\n');
+  const key = labels(result);
   const style = opts.style || 'line';
   const series = [{ label: 'time' }];
   result.forEach((s, i) => {
@@ -81,7 +89,8 @@ export function timeChart(container, result, opts = {}) {
       stroke: c,
       width: 1.5,
       spanGaps: false,
-      value: (u, v, si, idx) => (idx === null || idx === undefined ? '—' : withUnit(raw[si - 1][idx], opts.unit)),
+      // hovering shows the value under the cursor; otherwise the series' last value
+      value: (u, v, si, idx) => withUnit(idx === null || idx === undefined ? lastOf(raw[si - 1]) : raw[si - 1][idx], opts.unit),
       points: { show: style === 'points', size: 7, fill: c },
     };
     if (opts.stacked) one.fill = c + '40';
@@ -100,7 +109,10 @@ export function timeChart(container, result, opts = {}) {
     legend: { show: opts.showLegend !== false, live: true },
     cursor: { drag: { x: true, y: false, setScale: !opts.onZoom } },
     scales: { x: { time: true } },
-    axes: [{}, { size: 70, values: (u, vals) => vals.map((v) => withUnit(v, opts.unit)) }],
+    axes: [{}, {
+      values: (u, vals) => vals.map((v) => withUnit(v, opts.unit)),
+      size: (u, values) => (values ? Math.max(40, 14 + 7 * Math.max(...values.map((v) => String(v).length))) : 50),
+    }],
     hooks: {
       setSelect: [(u) => {
         if (!opts.onZoom || u.select.width < 5) return;
@@ -119,5 +131,16 @@ export function timeChart(container, result, opts = {}) {
     if (w > 0 && Math.abs(w - plot.width) > 2) plot.setSize({ width: w, height: uopts.height });
   });
   ro.observe(container);
-  return { plot, destroy() { ro.disconnect(); plot.destroy(); } };
+  return {
+    plot,
+    destroy() { ro.disconnect(); plot.destroy(); },
+    /** Redraws with new data when the series are the same ones; false when a new chart is needed. */
+    update(next) {
+      if (labels(next) !== key) return false;
+      const a = alignMatrix(next);
+      raw = a.slice(1);
+      plot.setData([a[0], ...(opts.stacked ? stack(raw) : raw)]);
+      return true;
+    },
+  };
 }

@@ -276,8 +276,14 @@ export function render(root, [name]) {
       }
     }));
     if (ctx.gen !== generation) return;
-    if (charts.has(p.id)) { charts.get(p.id).destroy(); charts.delete(p.id); }
     const withData = results.filter((s) => (s.values ? s.values.length > 0 : !!s.value));
+    const old = charts.get(p.id);
+    if (old && !errors.length && p.type === 'timeseries' && withData.length && old.update(withData)) {
+      view.body.querySelectorAll('.missing').forEach((n) => n.remove());
+      appendMissing(p, view, withData, ctx);
+      return;
+    }
+    if (old) { old.destroy(); charts.delete(p.id); }
     const exposedAnywhere = ctx.nodes.some((n) => (p.metrics || []).some((m) => (ctx.presence.get(nodeKey(n)) || new Set()).has(m)));
     view.hidden = !p.minimal && !withData.length && !errors.length && !exposedAnywhere;
     view.card.hidden = view.hidden && !state.showHidden;
@@ -297,11 +303,15 @@ export function render(root, [name]) {
         onZoom: (a, b) => { state.end = b; state.range = formatDuration(Math.max(60, b - a)); liveBtn.hidden = false; refresh(); },
       }));
     }
-    if (!p.aggregate) {
-      const got = new Set(withData.map((s) => nodeKey(s.metric)));
-      const missing = ctx.nodes.filter((n) => !got.has(nodeKey(n)));
-      if (missing.length) view.body.append(el('div', { class: 'missing' }, missing.map((n) => el('div', {}, `No series: ${whyMissing(p, n, ctx.presence)}`))));
-    }
+    appendMissing(p, view, withData, ctx);
+  }
+
+  /** Notes, under a panel with data, the selected nodes that have no series in it and why. */
+  function appendMissing(p, view, withData, ctx) {
+    if (p.aggregate) return;
+    const got = new Set(withData.map((s) => nodeKey(s.metric)));
+    const missing = ctx.nodes.filter((n) => !got.has(nodeKey(n)));
+    if (missing.length) view.body.append(el('div', { class: 'missing' }, missing.map((n) => el('div', {}, `No series: ${whyMissing(p, n, ctx.presence)}`))));
   }
 
   function drawConformance(view, ctx) {

@@ -27,11 +27,13 @@ const counts = (title, rows, id) => el('div', { class: 'card', id },
 
 export function render(root) {
   const [build, buildBody] = section('Build information', 'buildinfo');
+  const [runtime, runtimeBody] = section('Runtime information', 'runtimeinfo');
   const [tsdb, tsdbBody] = section('TSDB cardinality', 'tsdb');
   const [flags, flagsBody] = section('Command-line flags', 'flags');
   const [config, configBody] = section('Configuration', 'config');
-  root.append(el('h1', {}, 'Status'), build, tsdb, flags, config);
+  root.append(el('h1', {}, 'Status'), build, runtime, tsdb, flags, config);
   into(buildBody, 'status/buildinfo', kv);
+  into(runtimeBody, 'status/runtimeinfo', kv);
   into(flagsBody, 'status/flags', kv);
   into(configBody, 'status/config', (d) => el('pre', { class: 'yaml' }, d.yaml || ''));
   into(tsdbBody, 'status/tsdb', (d) => {
