@@ -5,7 +5,7 @@
 //! Both take `match[]` (required), `start` and `end`. Staleness markers are not exported.
 
 use super::error::ApiError;
-use super::json::{format_float, write_labels};
+use super::json::{write_float, write_labels};
 use super::params::{Params, MAX_TIME_MS, MIN_TIME_MS};
 use super::timefmt::format_rfc3339;
 use crate::WebState;
@@ -63,7 +63,7 @@ pub async fn export_json(State(st): State<Arc<WebState>>, p: Params) -> Result<R
             if i > 0 {
                 out.push(',');
             }
-            out.push_str(&format_float(s.v));
+            write_float(&mut out, s.v);
         }
         out.push_str("],\"timestamps\":[");
         for (i, s) in samples.iter().enumerate() {
@@ -142,7 +142,7 @@ pub async fn export_csv(State(st): State<Arc<WebState>>, p: Params) -> Result<Re
                 }
                 match c {
                     Column::Label(name) => push_csv_field(&mut out, labels.get(name).unwrap_or("")),
-                    Column::Value => out.push_str(&format_float(s.v)),
+                    Column::Value => write_float(&mut out, s.v),
                     Column::Timestamp(TimeFormat::UnixMs) => {
                         let _ = write!(out, "{}", s.t);
                     }
