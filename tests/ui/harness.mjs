@@ -147,6 +147,21 @@ export async function start() {
   };
 }
 
+/** Polls the series API until `count` series match `selector` (no PromQL needed). */
+export async function waitForSeries(base, selector, count, ms = 30000) {
+  const until = Date.now() + ms;
+  let last = null;
+  while (Date.now() < until) {
+    try {
+      const r = await (await fetch(`${base}/api/v1/series?match[]=${encodeURIComponent(selector)}`)).json();
+      last = r;
+      if (r.status === 'success' && r.data.length >= count) return r.data;
+    } catch (e) { last = e.message; }
+    await sleep(300);
+  }
+  throw new Error(`fewer than ${count} series for ${selector} after ${ms} ms: ${JSON.stringify(last).slice(0, 500)}`);
+}
+
 /** Polls an instant query until `ok(result)` or times out (to wait for scraped data). */
 export async function waitForData(base, query, ok, ms = 30000) {
   const until = Date.now() + ms;

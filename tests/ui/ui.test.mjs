@@ -3,15 +3,16 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
-import { ARTIFACTS, REPO, start, waitForData } from './harness.mjs';
+import { ARTIFACTS, REPO, start, waitForSeries } from './harness.mjs';
 
 let h;
 const pageErrors = [];
 
 before(async () => {
   h = await start();
-  // three nodes scraped, with enough samples for rates over a minute
-  await waitForData(h.base, 'count(count_over_time(beacon_head_slot[1m]) >= 8)', (r) => r.length > 0 && Number(r[0].value[1]) === 3, 60000);
+  // three nodes scraped (every second), then enough samples for rates and reorg events
+  await waitForSeries(h.base, 'beacon_head_slot', 3, 60000);
+  await new Promise((r) => setTimeout(r, 10000));
 }, { timeout: 120000 });
 
 after(async () => { if (h) await h.stop(); });
@@ -78,7 +79,7 @@ test('completion offers metric names, label names and label values', async () =>
   await page.locator(`.completions li[data-value="${value}"]`).waitFor();
   await page.screenshot({ path: join(ARTIFACTS, 'explorer-completion.png') });
   await page.locator(`.completions li[data-value="${value}"]`).click();
-  assert.equal(await input.inputValue(), `beacon_head_slot{instance="${value}`);
+  assert.equal(await input.inputValue(), `beacon_head_slot{instance="${value}"`);
   await page.close();
 });
 

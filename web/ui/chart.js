@@ -66,7 +66,8 @@ export function stack(cols) {
 
 /**
  * Draws `result` (a matrix from query_range) into `container`.
- * opts: {legend: format, unit, stacked, style: 'line'|'points'|'bars', height, onZoom(startSec, endSec)}.
+ * opts: {legend: format, unit, stacked, style: 'line'|'points'|'bars', height, range: [startSec, endSec],
+ * onZoom(startSec, endSec)}.
  * Returns {destroy()}.
  */
 export function timeChart(container, result, opts = {}) {
@@ -81,6 +82,7 @@ export function timeChart(container, result, opts = {}) {
   const labels = (r) => r.map((s) => s.legend ?? legendFor(opts.legend, s.metric)).join('\n');
   const key = labels(result);
   const style = opts.style || 'line';
+  let xRange = opts.range || null; // [startSec, endSec]: the queried window, so the x axis shows all of it
   const series = [{ label: 'time' }];
   result.forEach((s, i) => {
     const c = colour(i);
@@ -108,7 +110,7 @@ export function timeChart(container, result, opts = {}) {
     bands,
     legend: { show: opts.showLegend !== false, live: true },
     cursor: { drag: { x: true, y: false, setScale: !opts.onZoom } },
-    scales: { x: { time: true } },
+    scales: { x: { time: true, ...(xRange ? { range: (u, lo, hi) => (xRange ? [xRange[0], xRange[1]] : [lo, hi]) } : {}) } },
     axes: [{}, {
       values: (u, vals) => vals.map((v) => withUnit(v, opts.unit)),
       size: (u, values) => (values ? Math.max(40, 14 + 7 * Math.max(...values.map((v) => String(v).length))) : 50),
@@ -135,8 +137,9 @@ export function timeChart(container, result, opts = {}) {
     plot,
     destroy() { ro.disconnect(); plot.destroy(); },
     /** Redraws with new data when the series are the same ones; false when a new chart is needed. */
-    update(next) {
+    update(next, range) {
       if (labels(next) !== key) return false;
+      if (range) xRange = range;
       const a = alignMatrix(next);
       raw = a.slice(1);
       plot.setData([a[0], ...(opts.stacked ? stack(raw) : raw)]);

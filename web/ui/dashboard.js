@@ -128,7 +128,7 @@ export function render(root, [name]) {
     for (const p of row.panels) {
       const body = el('div', { class: 'panel-body' }, el('p', { class: 'muted' }, 'Loading…'));
       const card = el('div', { class: `panel${p.wide ? ' wide' : ''}${p.type === 'stat' ? ' stat-panel' : ''}`, 'data-panel': p.id },
-        el('h3', {}, p.title, p.description ? el('span', { class: 'desc', title: p.description }, 'ⓘ') : null), body);
+        el('h3', {}, p.title, p.description ? el('span', { class: 'desc', title: p.description }, p.description) : null), body);
       grid.append(card);
       views.set(p.id, { card, body, hidden: false });
     }
@@ -278,7 +278,7 @@ export function render(root, [name]) {
     if (ctx.gen !== generation) return;
     const withData = results.filter((s) => (s.values ? s.values.length > 0 : !!s.value));
     const old = charts.get(p.id);
-    if (old && !errors.length && p.type === 'timeseries' && withData.length && old.update(withData)) {
+    if (old && !errors.length && p.type === 'timeseries' && withData.length && old.update(withData, [ctx.start, ctx.end])) {
       view.body.querySelectorAll('.missing').forEach((n) => n.remove());
       appendMissing(p, view, withData, ctx);
       return;
@@ -299,7 +299,7 @@ export function render(root, [name]) {
       const box = el('div', {});
       view.body.append(box);
       charts.set(p.id, timeChart(box, withData, {
-        unit: p.unit, stacked: p.stacked, style: p.style, height: 220,
+        unit: p.unit, stacked: p.stacked, style: p.style, height: 220, range: [ctx.start, ctx.end],
         onZoom: (a, b) => { state.end = b; state.range = formatDuration(Math.max(60, b - a)); liveBtn.hidden = false; refresh(); },
       }));
     }

@@ -135,6 +135,7 @@ export function render(root) {
     chart = timeChart(output, data.result, {
       stacked: state.stacked,
       height: 360,
+      range: [end - range, end],
       onZoom: (a, b) => {
         state.end = new Date(b * 1000).toISOString();
         endInput.value = toLocalInput(b);
