@@ -9,6 +9,7 @@
 //! - [`late_db`]: a handle to the database that answers "starting up" until WAL replay is done,
 //!   so the listener can come up (and `/-/ready` say 503) before the data is loaded.
 //! - [`logging`]: tracing set-up from `--log.level`.
+//! - [`targets`]: the scrape manager's targets as the web layer's targets API wants them.
 //!
 //! Data flows one way: `ingest` appends to `storage`; `query` reads `storage`; `web` serves
 //! `query`. Only this crate knows every other one.
@@ -20,6 +21,7 @@ pub mod late_db;
 pub mod logging;
 pub mod server;
 pub mod shutdown;
+pub mod targets;
 
 /// Anything that stops Sextant from starting or running.
 #[derive(Debug, thiserror::Error)]

@@ -111,12 +111,21 @@ pub async fn run(
     let late = Arc::new(LateDb::new());
     let ready = Arc::new(AtomicBool::new(false));
     let engine = Arc::new(query::Engine::new(settings.engine.clone()));
+    let appendable: Arc<dyn storage::Appendable> = late.clone();
+    let scrape = Arc::new(ingest::ScrapeManager::new(appendable.clone()));
     let mut web_state = web::WebState::new(late.clone(), engine, ready.clone());
+    web_state.targets = Arc::new(crate::targets::ScrapeTargets(scrape.clone()));
     web_state.flags = settings.flags.as_map().into_iter().collect();
     web_state.config_yaml = settings.config.text.clone();
-    web_state.external_labels = storage::Labels::from_pairs(settings.config.config.global.external_labels.iter());
-    let web_state = Arc::new(web_state);
-    let app = web::router(web_state);
+    web_state.external_labels =
+        storage::Labels::from_pairs(settings.config.config.global.external_labels.iter());
+    web_state.storage_retention = settings.flags.retention_time.clone();
+    web_state.tsdb_stats = Some(Arc::new(HeadStatsFromDb(late.clone())));
+    let push_limits = ingest::PushLimits::default();
+    // OTLP over gRPC is served on the same listener (HTTP/2 cleartext) as everything else.
+    let app = web::router(Arc::new(web_state))
+        .merge(ingest::push_router(appendable.clone(), push_limits.clone()))
+        .merge(ingest::otlp::grpc::otlp_grpc_router(appendable, push_limits));
 
     tracing::info!("Listening on http://{local}");
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
@@ -142,6 +151,16 @@ pub async fn run(
     ready.store(true, Ordering::Release);
     tracing::info!("Storage ready; Sextant is ready to receive requests");
 
+    let cfg = &settings.config.config;
+    scrape
+        .apply_config(&cfg.global, &cfg.scrape_configs)
+        .map_err(|e| Error::Config(format!("scrape configuration: {e}")))?;
+    tracing::info!(jobs = cfg.scrape_configs.len(), "Scrape manager started");
+    let reloader = tokio::spawn(reload_on_sighup(
+        settings.flags.config_file.clone(),
+        scrape.clone(),
+    ));
+
     shutdown.await;
     tracing::info!("Stopping the HTTP server");
     let _ = stop_tx.send(true);
@@ -150,8 +169,65 @@ pub async fn run(
         Ok(Err(e)) => tracing::warn!("HTTP server ended with an error: {e}"),
         Err(e) => tracing::warn!("HTTP server task failed: {e}"),
     }
+    reloader.abort();
+    tracing::info!("Stopping scrapes");
+    scrape.stop().await;
     tracing::info!("Closing storage");
     db.close()?;
     tracing::info!("Sextant stopped");
     Ok(())
+}
+
+/// `/api/v1/status/tsdb`'s head figures, read from the database once it is open.
+struct HeadStatsFromDb(Arc<LateDb>);
+
+impl web::TsdbStatsProvider for HeadStatsFromDb {
+    fn head_stats(&self) -> web::HeadStats {
+        match self.0.get() {
+            Some(db) => {
+                let s = db.stats();
+                web::HeadStats {
+                    num_series: s.head_series as u64,
+                    chunk_count: s.head_chunks,
+                    min_time: s.head_min_time,
+                    max_time: s.head_max_time,
+                }
+            }
+            None => web::HeadStats {
+                num_series: 0,
+                chunk_count: 0,
+                min_time: 0,
+                max_time: 0,
+            },
+        }
+    }
+}
+
+/// Re-reads the configuration file on SIGHUP and applies its scrape configuration; a bad file
+/// is logged and the running configuration stays.
+async fn reload_on_sighup(path: Option<std::path::PathBuf>, scrape: Arc<ingest::ScrapeManager>) {
+    #[cfg(unix)]
+    {
+        let mut hup = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!("cannot listen for SIGHUP, configuration reload disabled: {e}");
+                return;
+            }
+        };
+        while hup.recv().await.is_some() {
+            tracing::info!("SIGHUP: reloading configuration");
+            match LoadedConfig::load(path.as_deref()) {
+                Ok(c) => match scrape.apply_config(&c.config.global, &c.config.scrape_configs) {
+                    Ok(()) => tracing::info!("Configuration reloaded"),
+                    Err(e) => tracing::error!("reload failed, keeping the running configuration: {e}"),
+                },
+                Err(e) => tracing::error!("reload failed, keeping the running configuration: {e}"),
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (path, scrape);
+    }
 }

@@ -19,3 +19,8 @@ pub mod scrape;
 
 pub use error::PushError;
 pub use push::{push_router, OtlpOptions, PushLimits, WriteOutcome};
+
+pub use exposition::{
+    parse as parse_exposition, Format as ExpositionFormat, ParseError, Parsed, ParsedSample,
+};
+pub use scrape::{GlobalConfig, ScrapeConfig, ScrapeManager, TargetHealth, TargetStatus};

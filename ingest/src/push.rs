@@ -6,6 +6,9 @@
 //! | `POST /v1/metrics`, `POST /api/v1/otlp/v1/metrics` | OTLP/HTTP metrics, protobuf or JSON, optionally gzip ([`crate::otlp`]) |
 //! | `POST /api/v1/import/prometheus` | Prometheus text exposition (batch jobs) |
 //!
+//! `POST /api/v1/import/prometheus` takes the text format (or OpenMetrics), optionally gzip;
+//! samples without a timestamp get the arrival time ([`import`]).
+//!
 //! OTLP/gRPC is a separate tonic service, [`crate::otlp::otlp_grpc_service`].
 //!
 //! Every request is decoded and appended on a blocking thread (decoding is CPU work and
@@ -13,6 +16,7 @@
 
 pub mod body;
 pub mod histogram;
+pub mod import;
 pub(crate) mod labels;
 mod limits;
 pub mod writer;
@@ -52,6 +56,7 @@ pub fn push_router(appendable: Arc<dyn Appendable>, limits: PushLimits) -> Route
         .route("/api/v1/write", post(remote_write_handler))
         .route("/v1/metrics", post(crate::otlp::http_handler))
         .route("/api/v1/otlp/v1/metrics", post(crate::otlp::http_handler))
+        .route("/api/v1/import/prometheus", post(import_handler))
         // Body size is enforced by each handler with a clear message.
         .layer(DefaultBodyLimit::disable())
         .with_state(state)
@@ -66,7 +71,10 @@ pub(crate) fn error_response(e: &PushError) -> Response {
     }
     (
         e.status(),
-        [(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"))],
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; charset=utf-8"),
+        )],
         format!("{e}\n"),
     )
         .into_response()
@@ -100,8 +108,14 @@ async fn remote_write_handler(State(st): State<Arc<PushState>>, headers: HeaderM
             };
             if version == Version::V2 {
                 let h = resp.headers_mut();
-                h.insert(remote_write::HEADER_SAMPLES_WRITTEN, HeaderValue::from(out.samples));
-                h.insert(remote_write::HEADER_HISTOGRAMS_WRITTEN, HeaderValue::from(out.histograms));
+                h.insert(
+                    remote_write::HEADER_SAMPLES_WRITTEN,
+                    HeaderValue::from(out.samples),
+                );
+                h.insert(
+                    remote_write::HEADER_HISTOGRAMS_WRITTEN,
+                    HeaderValue::from(out.histograms),
+                );
                 // Exemplars are counted but not stored, so none is reported as written.
                 h.insert(remote_write::HEADER_EXEMPLARS_WRITTEN, HeaderValue::from(0u32));
             }
@@ -120,5 +134,45 @@ async fn remote_write_handler(State(st): State<Arc<PushState>>, headers: HeaderM
             }
             resp
         }
+    }
+}
+
+async fn import_handler(State(st): State<Arc<PushState>>, headers: HeaderMap, body: Body) -> Response {
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64);
+    let gzip = match body::content_encoding(&headers) {
+        Ok(c) if c.is_empty() || c == "identity" => false,
+        Ok(c) if c == "gzip" => true,
+        Ok(c) => {
+            return error_response(&PushError::UnsupportedEncoding(format!(
+                "{c} (import accepts gzip)"
+            )))
+        }
+        Err(e) => return error_response(&e),
+    };
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let bytes = match body::read_body(&headers, body, st.limits.max_body_bytes).await {
+        Ok(b) => b,
+        Err(e) => return error_response(&e),
+    };
+    let st2 = st.clone();
+    let res = blocking(move || {
+        let limit = st2.limits.max_decompressed_bytes;
+        let raw = if gzip {
+            std::borrow::Cow::Owned(body::gzip_decompress(&bytes, limit)?)
+        } else {
+            std::borrow::Cow::Borrowed(&bytes[..])
+        };
+        import::ingest_text(&*st2.db, &raw, &content_type, now_ms, &st2.limits)
+    })
+    .await;
+    match res.and_then(WriteOutcome::into_result) {
+        Ok(_) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => error_response(&e),
     }
 }

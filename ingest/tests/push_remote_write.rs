@@ -1,11 +1,12 @@
 //! Remote write through the push router into a real `storage::Db`.
+#![allow(clippy::unwrap_used)]
 
 mod push_support;
 
 use bytes::Bytes;
 use ingest::remote_write::proto::{
-    histogram, BucketSpan, Exemplar, Histogram, Label, MetadataV2, RequestV2, Sample, TimeSeries, TimeSeriesV2,
-    WriteRequest,
+    histogram, BucketSpan, Exemplar, Histogram, Label, MetadataV2, RequestV2, Sample, TimeSeries,
+    TimeSeriesV2, WriteRequest,
 };
 use ingest::PushLimits;
 use prost::Message;
@@ -18,7 +19,10 @@ const V1: &[(&str, &str)] = &[
     ("x-prometheus-remote-write-version", "0.1.0"),
 ];
 const V2: &[(&str, &str)] = &[
-    ("content-type", "application/x-protobuf;proto=io.prometheus.write.v2.Request"),
+    (
+        "content-type",
+        "application/x-protobuf;proto=io.prometheus.write.v2.Request",
+    ),
     ("content-encoding", "snappy"),
     ("x-prometheus-remote-write-version", "2.0.0"),
 ];
@@ -90,7 +94,8 @@ async fn prometheus_242_capture_is_stored_exactly() {
     // A spot check that does not depend on the decoder.
     assert!(stored
         .iter()
-        .any(|s| s.labels.metric_name() == Some("node_cpu_seconds_total") && s.labels.get("mode") == Some("idle")));
+        .any(|s| s.labels.metric_name() == Some("node_cpu_seconds_total")
+            && s.labels.get("mode") == Some("idle")));
 }
 
 #[tokio::test]
@@ -132,13 +137,18 @@ async fn native_histograms_become_classic_series() {
         count: Some(histogram::Count::CountFloat(5.0)),
         sum: 1234.0,
         schema: -53,
-        positive_spans: vec![BucketSpan { offset: 0, length: 1 }, BucketSpan { offset: 1, length: 1 }],
+        positive_spans: vec![
+            BucketSpan { offset: 0, length: 1 },
+            BucketSpan { offset: 1, length: 1 },
+        ],
         positive_counts: vec![1.0, 3.0],
         custom_values: vec![100.0, 500.0, 1000.0],
         timestamp: 1000,
         ..Default::default()
     });
-    let (status, _, text) = f.send(post("/api/v1/write", V1, v1_body(vec![exp, custom]))).await;
+    let (status, _, text) = f
+        .send(post("/api/v1/write", V1, v1_body(vec![exp, custom])))
+        .await;
     assert_eq!(status, 204, "{text}");
     let names = f.names();
     for (l, v) in [
@@ -226,7 +236,10 @@ async fn v2_request_with_symbols_metadata_and_created_timestamp() {
                     count: Some(histogram::Count::CountInt(2)),
                     sum: 0.75,
                     schema: 1,
-                    positive_spans: vec![BucketSpan { offset: -1, length: 2 }],
+                    positive_spans: vec![BucketSpan {
+                        offset: -1,
+                        length: 2,
+                    }],
                     positive_deltas: vec![1, 0],
                     timestamp: 2000,
                     ..Default::default()
@@ -255,7 +268,10 @@ async fn v2_request_with_symbols_metadata_and_created_timestamp() {
         f.series(r#"latency_seconds_bucket{job="api", le="0.7071067811865476"}"#),
         vec![(2000, 1.0)]
     );
-    assert_eq!(f.series(r#"latency_seconds_bucket{job="api", le="1"}"#), vec![(2000, 2.0)]);
+    assert_eq!(
+        f.series(r#"latency_seconds_bucket{job="api", le="1"}"#),
+        vec![(2000, 2.0)]
+    );
     let md = f.db.metadata();
     assert_eq!(md["http_requests_total"][0].metric_type, MetricType::Counter);
     assert_eq!(md["http_requests_total"][0].help, "Requests served.");
@@ -287,7 +303,10 @@ async fn invalid_series_are_refused_alone() {
     ]);
     let (status, _, text) = f.send(post("/api/v1/write", V1, body)).await;
     assert_eq!(status, 400, "{text}");
-    assert!(text.contains(r#"duplicate label name "a""#) && text.contains("dup{"), "{text}");
+    assert!(
+        text.contains(r#"duplicate label name "a""#) && text.contains("dup{"),
+        "{text}"
+    );
     assert!(text.contains("and 3 more problems"), "{text}");
     assert_eq!(
         f.names(),
@@ -306,7 +325,10 @@ async fn out_of_order_samples_are_a_client_error_and_keep_stored_data() {
     ]);
     let (status, _, text) = f.send(post("/api/v1/write", V1, old)).await;
     assert_eq!(status, 400, "{text}");
-    assert!(text.contains("series m") && text.contains("out of order"), "{text}");
+    assert!(
+        text.contains("series m") && text.contains("out of order"),
+        "{text}"
+    );
     assert_eq!(f.series("m"), vec![(2000, 1.0), (3000, 2.0)]);
     assert_eq!(f.series("n"), vec![(1000, 5.0)]);
 }
@@ -325,25 +347,40 @@ async fn corrupt_bodies_get_the_right_status_and_store_nothing() {
     assert!(t.contains("snappy"), "{t}");
     // Valid snappy, protobuf garbage.
     let (s, _, t) = f
-        .send(post("/api/v1/write", V1, snappy(&[0x0a, 0xff, 0xff, 0xff, 0x0f, 1, 2])))
+        .send(post(
+            "/api/v1/write",
+            V1,
+            snappy(&[0x0a, 0xff, 0xff, 0xff, 0x0f, 1, 2]),
+        ))
         .await;
     assert_eq!(s, 400, "{t}");
     assert!(t.contains("prometheus.WriteRequest"), "{t}");
     // A snappy bomb: the declared length is 4 GiB.
     let (s, _, t) = f
-        .send(post("/api/v1/write", V1, vec![0xff, 0xff, 0xff, 0xff, 0x0f, 0x00]))
+        .send(post(
+            "/api/v1/write",
+            V1,
+            vec![0xff, 0xff, 0xff, 0xff, 0x0f, 0x00],
+        ))
         .await;
     assert_eq!(s, 413, "{t}");
     assert!(t.contains("declared length"), "{t}");
     // Wrong content type and encoding.
     let (s, _, t) = f
-        .send(post("/api/v1/write", &[("content-type", "application/json")], good.clone()))
+        .send(post(
+            "/api/v1/write",
+            &[("content-type", "application/json")],
+            good.clone(),
+        ))
         .await;
     assert_eq!(s, 415, "{t}");
     let (s, _, t) = f
         .send(post(
             "/api/v1/write",
-            &[("content-type", "application/x-protobuf;proto=io.prometheus.write.v3.Request")],
+            &[(
+                "content-type",
+                "application/x-protobuf;proto=io.prometheus.write.v3.Request",
+            )],
             good.clone(),
         ))
         .await;
@@ -351,7 +388,10 @@ async fn corrupt_bodies_get_the_right_status_and_store_nothing() {
     let (s, _, _) = f
         .send(post(
             "/api/v1/write",
-            &[("content-type", "application/x-protobuf"), ("content-encoding", "gzip")],
+            &[
+                ("content-type", "application/x-protobuf"),
+                ("content-encoding", "gzip"),
+            ],
             good.clone(),
         ))
         .await;
@@ -383,7 +423,10 @@ async fn limits_are_enforced() {
     let big = vec![0u8; 201];
     let (s, _, t) = f.send(post("/api/v1/write", V1, big)).await;
     assert_eq!(s, 413, "{t}");
-    assert!(t.contains("request body of 201 bytes exceeds the limit of 200"), "{t}");
+    assert!(
+        t.contains("request body of 201 bytes exceeds the limit of 200"),
+        "{t}"
+    );
     let three = v1_body(vec![
         series(&[("__name__", "a")], &[(1, 1.0)]),
         series(&[("__name__", "b")], &[(1, 1.0)]),

@@ -26,7 +26,7 @@ fn write_batch(server: &TestServer, batch: i64, series_n: usize) {
 
 fn count_samples(server: &TestServer, batches: i64) -> usize {
     let start = 1_700_000_000.0;
-    let end = start + (batches * 10) as f64 * 15.0;
+    let end = start + (batches * 10 - 1) as f64 * 15.0;
     let res = query_range(server, "crash_test_total", start, end, 15.0);
     res.iter().map(|(_, v)| v.len()).sum()
 }

@@ -3,5 +3,6 @@
 
 mod crash;
 mod promql_diff;
+mod scrape;
 mod startup;
 mod support;

@@ -1,3 +1,4 @@
+#![cfg_attr(test, allow(clippy::unwrap_used))]
 //! Sextant's HTTP face: the Prometheus HTTP API, health endpoints and the UI.
 //!
 //! # Layout
@@ -86,8 +87,8 @@ pub fn router(state: Arc<WebState>) -> Router {
         )
         .route("/-/ready", get(ready).head(ready))
         .merge(api::routes())
-        .merge(ui::routes())
         .with_state(state)
+        .merge(ui::routes())
         .layer(tower_http::compression::CompressionLayer::new())
 }
 

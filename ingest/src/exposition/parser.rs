@@ -82,7 +82,11 @@ impl<'a> Parser<'a> {
         loop {
             if self.pos >= bytes.len() {
                 if self.format == Format::OpenMetrics && !self.eof_seen {
-                    return Err(ParseError::new(self.line, "", "OpenMetrics body does not end with \"# EOF\""));
+                    return Err(ParseError::new(
+                        self.line,
+                        "",
+                        "OpenMetrics body does not end with \"# EOF\"",
+                    ));
                 }
                 return Ok(None);
             }
@@ -149,7 +153,10 @@ impl<'a> Parser<'a> {
         let (family, name_end) = self.family_name(line, name_start, kw)?;
         let rest_start = if name_end < b.len() {
             if b[name_end] != b' ' && b[name_end] != b'\t' {
-                return Err(self.err(line, format!("invalid character {:?} in metric name", char_at(line, name_end))));
+                return Err(self.err(
+                    line,
+                    format!("invalid character {:?} in metric name", char_at(line, name_end)),
+                ));
             }
             name_end + 1
         } else {
@@ -157,7 +164,11 @@ impl<'a> Parser<'a> {
         };
         match kw {
             "HELP" => {
-                let rest = if om { &line[rest_start..] } else { &line[skip_blank(b, rest_start)..] };
+                let rest = if om {
+                    &line[rest_start..]
+                } else {
+                    &line[skip_blank(b, rest_start)..]
+                };
                 let help = if om {
                     unescape(rest, rest.contains('\\'))
                 } else {
@@ -225,7 +236,10 @@ impl<'a> Parser<'a> {
         let mut q = p;
         if b[p] != b'{' {
             if !is_metric_name_start(b[p]) {
-                return Err(self.err(line, format!("expected a metric name, found {:?}", char_at(line, p))));
+                return Err(self.err(
+                    line,
+                    format!("expected a metric name, found {:?}", char_at(line, p)),
+                ));
             }
             q = take_while(b, p, is_metric_name_char);
             name = Some(Cow::Borrowed(&line[p..q]));
@@ -248,7 +262,10 @@ impl<'a> Parser<'a> {
             series_end = close + 1;
             q = series_end;
         } else if q == name_end && q < b.len() && b[q] != b' ' && b[q] != b'\t' {
-            return Err(self.err(line, format!("invalid character {:?} in metric name", char_at(line, q))));
+            return Err(self.err(
+                line,
+                format!("invalid character {:?} in metric name", char_at(line, q)),
+            ));
         }
         let name = name.ok_or_else(|| self.err(line, "missing metric name"))?;
         if name.is_empty() {
@@ -257,7 +274,10 @@ impl<'a> Parser<'a> {
         // Value.
         let v_start = skip_blank(b, q);
         if v_start == q && v_start < b.len() {
-            return Err(self.err(line, format!("expected a space before the value, found {:?}", char_at(line, q))));
+            return Err(self.err(
+                line,
+                format!("expected a space before the value, found {:?}", char_at(line, q)),
+            ));
         }
         if v_start >= b.len() {
             return Err(self.err(line, format!("missing value for {name:?}")));
@@ -281,7 +301,10 @@ impl<'a> Parser<'a> {
             } else if b[r] == b'#' {
                 return Err(self.err(line, "exemplars are only allowed in OpenMetrics"));
             } else {
-                return Err(self.err(line, format!("unexpected text {:?} after the timestamp", &line[r..])));
+                return Err(self.err(
+                    line,
+                    format!("unexpected text {:?} after the timestamp", &line[r..]),
+                ));
             }
         }
         let (metric_type, created) = self.classify(&name);
@@ -337,14 +360,24 @@ impl<'a> Parser<'a> {
                 let end = take_while(b, p, is_label_name_char);
                 (Cow::Borrowed(&line[p..end]), false, end)
             } else {
-                return Err(self.err(line, format!("expected a label name, found {:?}", char_at(line, p))));
+                return Err(self.err(
+                    line,
+                    format!("expected a label name, found {:?}", char_at(line, p)),
+                ));
             };
             p = skip_blank(b, n_end);
             if p < b.len() && b[p] == b'=' {
                 p = skip_blank(b, p + 1);
                 if p >= b.len() || b[p] != b'"' {
-                    let found = if p >= b.len() { "end of line".to_string() } else { format!("{:?}", char_at(line, p)) };
-                    return Err(self.err(line, format!("expected a quoted value for label {lname:?}, found {found}")));
+                    let found = if p >= b.len() {
+                        "end of line".to_string()
+                    } else {
+                        format!("{:?}", char_at(line, p))
+                    };
+                    return Err(self.err(
+                        line,
+                        format!("expected a quoted value for label {lname:?}, found {found}"),
+                    ));
                 }
                 let (close, _) = quoted_end(b, p)
                     .ok_or_else(|| self.err(line, format!("unterminated value of label {lname:?}")))?;
@@ -355,14 +388,24 @@ impl<'a> Parser<'a> {
                 }
                 quoted_name = Some(lname);
             } else {
-                let found = if p >= b.len() { "end of line".to_string() } else { format!("{:?}", char_at(line, p)) };
-                return Err(self.err(line, format!("expected '=' after label name {lname:?}, found {found}")));
+                let found = if p >= b.len() {
+                    "end of line".to_string()
+                } else {
+                    format!("{:?}", char_at(line, p))
+                };
+                return Err(self.err(
+                    line,
+                    format!("expected '=' after label name {lname:?}, found {found}"),
+                ));
             }
             p = skip_blank(b, p);
             if p < b.len() && b[p] == b',' {
                 p += 1;
             } else if p < b.len() && b[p] != b'}' {
-                return Err(self.err(line, format!("expected ',' or '}}' in label set, found {:?}", char_at(line, p))));
+                return Err(self.err(
+                    line,
+                    format!("expected ',' or '}}' in label set, found {:?}", char_at(line, p)),
+                ));
             }
         }
     }
@@ -381,9 +424,15 @@ impl<'a> Parser<'a> {
         let labels = RawLabels {
             text: &line[p + 1..close],
         };
-        let runes: usize = labels.iter().map(|(n, v)| n.chars().count() + v.chars().count()).sum();
+        let runes: usize = labels
+            .iter()
+            .map(|(n, v)| n.chars().count() + v.chars().count())
+            .sum();
         if runes > 128 {
-            return Err(self.err(line, format!("exemplar labels have {runes} characters, more than 128")));
+            return Err(self.err(
+                line,
+                format!("exemplar labels have {runes} characters, more than 128"),
+            ));
         }
         let v_start = skip_blank(b, close + 1);
         if v_start >= b.len() {
@@ -391,7 +440,8 @@ impl<'a> Parser<'a> {
         }
         let v_end = token_end(b, v_start);
         let vtext = &line[v_start..v_end];
-        let value = parse_value(vtext).ok_or_else(|| self.err(line, format!("invalid exemplar value {vtext:?}")))?;
+        let value =
+            parse_value(vtext).ok_or_else(|| self.err(line, format!("invalid exemplar value {vtext:?}")))?;
         let t_start = skip_blank(b, v_end);
         let mut timestamp_ms = None;
         if t_start < b.len() {

@@ -45,7 +45,10 @@ fn check_err(format: Format, input: &str, line: usize, want_msg: &str) {
         Ok(got) => panic!("expected an error on line {line}, got entries:\n{got}"),
         Err(e) => {
             assert_eq!(e.line, line, "wrong line in {e}");
-            assert!(e.to_string().contains(want_msg), "error {e:?} does not mention {want_msg:?}");
+            assert!(
+                e.to_string().contains(want_msg),
+                "error {e:?} does not mention {want_msg:?}"
+            );
         }
     }
 }
@@ -58,7 +61,11 @@ fn text_basics() {
     check(T, "up 1\n", "up 1.0");
     check(T, "up 1", "up 1.0");
     check(T, "up{} 1", "up 1.0");
-    check(T, "up{job=\"a\",instance=\"b\",} 0 1700000000123\n", r#"up{instance="b", job="a"} 0.0 @1700000000123"#);
+    check(
+        T,
+        "up{job=\"a\",instance=\"b\",} 0 1700000000123\n",
+        r#"up{instance="b", job="a"} 0.0 @1700000000123"#,
+    );
     check(T, "  up   {  job = \"a\" }\t2  \n", r#"up{job="a"} 2.0"#);
     check(T, "up 1\r\nup2 2\r\n", "up 1.0\nup2 2.0");
     check(T, "\n\n up 1 \n\n", "up 1.0");
@@ -82,13 +89,21 @@ foo_total 1.0"#,
     );
     check(T, "# HELP prysm_version\n", r#"HELP prysm_version """#);
     check(T, "# HELP f .\n", r#"HELP f ".""#);
-    check(T, "# TYPE a untyped\n# some comment\n#\n# EOF\n", "TYPE a unknown");
+    check(
+        T,
+        "# TYPE a untyped\n# some comment\n#\n# EOF\n",
+        "TYPE a unknown",
+    );
     check(T, "# HELP   a   spaced help \n", r#"HELP a "spaced help ""#);
 }
 
 #[test]
 fn label_value_escapes() {
-    check(T, r#"x{a="q\"uote",b="back\\slash",c="new\nline",d="other\t"} 1"#, r#"x{a="q\"uote", b="back\\slash", c="new\nline", d="other\\t"} 1.0"#);
+    check(
+        T,
+        r#"x{a="q\"uote",b="back\\slash",c="new\nline",d="other\t"} 1"#,
+        r#"x{a="q\"uote", b="back\\slash", c="new\nline", d="other\\t"} 1.0"#,
+    );
     check(T, r#"x{a="}",b=","} 1"#, r#"x{a="}", b=","} 1.0"#);
     check(T, r#"x{a="ünï©ødé"} 1"#, r#"x{a="ünï©ødé"} 1.0"#);
     check(T, r#"x{a=""} 1"#, "x 1.0");
@@ -97,8 +112,16 @@ fn label_value_escapes() {
 #[test]
 fn quoted_utf8_names() {
     check(T, r#"{"my.metric", a="b"} 1"#, r#"my.metric{a="b"} 1.0"#);
-    check(T, r#"{"my.metric","label.x"="b"} 1"#, r#"my.metric{label.x="b"} 1.0"#);
-    check(OM, "# TYPE \"my.counter\" counter\n{\"my.counter_total\"} 1\n# EOF\n", "TYPE my.counter counter\nmy.counter_total 1.0");
+    check(
+        T,
+        r#"{"my.metric","label.x"="b"} 1"#,
+        r#"my.metric{label.x="b"} 1.0"#,
+    );
+    check(
+        OM,
+        "# TYPE \"my.counter\" counter\n{\"my.counter_total\"} 1\n# EOF\n",
+        "TYPE my.counter counter\nmy.counter_total 1.0",
+    );
 }
 
 #[test]
@@ -111,15 +134,30 @@ fn text_errors() {
     check_err(T, "up{a=\"x} 1", 1, "unterminated value of label");
     check_err(T, "\nup\n", 2, "missing value");
     check_err(T, "up abc", 1, "invalid value \"abc\"");
-    check_err(T, "up 1 1.5", 1, "invalid timestamp \"1.5\" (expected integer milliseconds)");
+    check_err(
+        T,
+        "up 1 1.5",
+        1,
+        "invalid timestamp \"1.5\" (expected integer milliseconds)",
+    );
     check_err(T, "up 1 2 3", 1, "unexpected text \"3\"");
-    check_err(T, "up 1 # {a=\"b\"} 1", 1, "exemplars are only allowed in OpenMetrics");
+    check_err(
+        T,
+        "up 1 # {a=\"b\"} 1",
+        1,
+        "exemplars are only allowed in OpenMetrics",
+    );
     check_err(T, "up{a=\"1\"}1", 1, "expected a space before the value");
     check_err(T, "up-x 1", 1, "invalid character '-' in metric name");
     check_err(T, "# TYPE a bogus\n", 1, "invalid metric type \"bogus\"");
     check_err(T, "# TYPE a info\n", 1, "invalid metric type \"info\"");
     check_err(T, "# TYPE a\n", 1, "missing metric type");
-    check_err(T, "# TYPE a gauge extra\n", 1, "unexpected text after the metric type");
+    check_err(
+        T,
+        "# TYPE a gauge extra\n",
+        1,
+        "unexpected text after the metric type",
+    );
     check_err(T, "x{a=\"1\",a=\"2\"} 1", 1, "duplicate label name \"a\"");
     check_err(T, "x{1a=\"1\"} 1", 1, "expected a label name, found '1'");
     let err = Parser::new(b"up 1\nup\xff 2\n", T).unwrap_err();
@@ -140,7 +178,11 @@ foo_total 17.0 @1520879607789 # {trace_id="KOO5S4vxi0o"} 0.67 @1520879602150
 foo_created 1520430000.123"#,
     );
     check(OM, "a 1 # {} 2\n# EOF", "a 1.0 # {} 2.0");
-    check(OM, "a 1 1 # {x=\"y\"} 2\n# EOF\n\n", "a 1.0 @1000 # {x=\"y\"} 2.0");
+    check(
+        OM,
+        "a 1 1 # {x=\"y\"} 2\n# EOF\n\n",
+        "a 1.0 @1000 # {x=\"y\"} 2.0",
+    );
     check(
         OM,
         "# TYPE s stateset\ns{s=\"a\"} 1\ns{s=\"b\"} 0\n# TYPE i info\ni_info{version=\"1.2\"} 1\n# TYPE g gaugehistogram\ng_bucket{le=\"+Inf\"} 3\ng_gcount 3\ng_gsum 5\n# EOF\n",
@@ -164,10 +206,25 @@ fn openmetrics_errors() {
     check_err(OM, "# random comment\n# EOF\n", 1, "OpenMetrics allows only");
     check_err(OM, "a 1 # x\n# EOF\n", 1, "expected '{' to start the exemplar");
     check_err(OM, "a 1 # {a=\"b\"}\n# EOF\n", 1, "missing exemplar value");
-    check_err(OM, "a 1 abc\n# EOF\n", 1, "invalid timestamp \"abc\" (expected seconds)");
-    check_err(OM, "a 1 # {a=\"b\"} 1 2 3\n# EOF\n", 1, "unexpected text after the exemplar");
+    check_err(
+        OM,
+        "a 1 abc\n# EOF\n",
+        1,
+        "invalid timestamp \"abc\" (expected seconds)",
+    );
+    check_err(
+        OM,
+        "a 1 # {a=\"b\"} 1 2 3\n# EOF\n",
+        1,
+        "unexpected text after the exemplar",
+    );
     let long = "x".repeat(130);
-    check_err(OM, &format!("a 1 # {{a=\"{long}\"}} 1\n# EOF\n"), 1, "more than 128");
+    check_err(
+        OM,
+        &format!("a 1 # {{a=\"{long}\"}} 1\n# EOF\n"),
+        1,
+        "more than 128",
+    );
     check_err(OM, "# TYPE a\n# EOF\n", 1, "missing metric type");
 }
 
@@ -192,17 +249,22 @@ fn type_classification() {
         ("c_total", Counter, false),
         ("c", Counter, false),
     ];
-    let want: Vec<(String, MetricType, bool)> = want.iter().map(|(n, t, c)| (n.to_string(), *t, *c)).collect();
+    let want: Vec<(String, MetricType, bool)> =
+        want.iter().map(|(n, t, c)| (n.to_string(), *t, *c)).collect();
     assert_eq!(got, want);
 }
 
 #[test]
 fn series_text_is_the_raw_identity() {
     let mut p = Parser::new(b"  up{job=\"a\"} 1 5\nfoo 2\n", T).unwrap();
-    let Some(Entry::Sample(s)) = p.next_entry().unwrap() else { panic!() };
+    let Some(Entry::Sample(s)) = p.next_entry().unwrap() else {
+        panic!()
+    };
     assert_eq!(s.series, "up{job=\"a\"}");
     assert_eq!(s.line, 1);
-    let Some(Entry::Sample(s)) = p.next_entry().unwrap() else { panic!() };
+    let Some(Entry::Sample(s)) = p.next_entry().unwrap() else {
+        panic!()
+    };
     assert_eq!(s.series, "foo");
     assert_eq!(s.line, 2);
     assert!(p.next_entry().unwrap().is_none());
@@ -213,7 +275,10 @@ fn parse_collects_metadata() {
     let body = b"# HELP a help a\n# TYPE a gauge\na 1\n# TYPE b counter\nb_total{x=\"y\"} 2 1000\n";
     let got = parse(body, "text/plain; version=0.0.4").unwrap();
     assert_eq!(got.samples.len(), 2);
-    assert_eq!(got.samples[1].labels, Labels::from_pairs([("__name__", "b_total"), ("x", "y")]));
+    assert_eq!(
+        got.samples[1].labels,
+        Labels::from_pairs([("__name__", "b_total"), ("x", "y")])
+    );
     assert_eq!(got.samples[1].timestamp_ms, Some(1000));
     assert_eq!(got.metadata.len(), 2);
     assert_eq!(got.metadata[0].0, "a");
@@ -228,16 +293,23 @@ fn parse_collects_metadata() {
 #[test]
 fn content_type_detection() {
     assert_eq!(Format::from_content_type(""), T);
-    assert_eq!(Format::from_content_type("text/plain; version=0.0.4; charset=utf-8"), T);
     assert_eq!(
-        Format::from_content_type("application/openmetrics-text; version=1.0.0; charset=utf-8; escaping=underscores"),
+        Format::from_content_type("text/plain; version=0.0.4; charset=utf-8"),
+        T
+    );
+    assert_eq!(
+        Format::from_content_type(
+            "application/openmetrics-text; version=1.0.0; charset=utf-8; escaping=underscores"
+        ),
         OM
     );
     assert_eq!(Format::from_content_type("Application/OpenMetrics-Text"), OM);
 }
 
 fn fixture(name: &str) -> Vec<u8> {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/exposition").join(name);
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/fixtures/exposition")
+        .join(name);
     std::fs::read(&p).unwrap_or_else(|e| panic!("reading {}: {e}", p.display()))
 }
 
@@ -247,10 +319,17 @@ fn check_fixture(name: &str, format: Format) -> Parsed {
     let body = fixture(name);
     let parsed = parse_format(&body, format).unwrap_or_else(|e| panic!("{name}: {e}"));
     let text = String::from_utf8(body).unwrap();
-    let sample_lines = text.lines().filter(|l| !l.trim().is_empty() && !l.starts_with('#')).count();
+    let sample_lines = text
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+        .count();
     let type_lines = text.lines().filter(|l| l.starts_with("# TYPE ")).count();
     assert_eq!(parsed.samples.len(), sample_lines, "{name}: samples");
-    let typed = parsed.metadata.iter().filter(|(_, m)| m.metric_type != MetricType::Unknown).count();
+    let typed = parsed
+        .metadata
+        .iter()
+        .filter(|(_, m)| m.metric_type != MetricType::Unknown)
+        .count();
     let untyped_decl = text
         .lines()
         .filter(|l| l.starts_with("# TYPE ") && (l.ends_with(" untyped") || l.ends_with(" unknown")))
@@ -270,7 +349,11 @@ fn find<'p>(p: &'p Parsed, series: &str) -> &'p ParsedSample {
 fn fixture_node_exporter() {
     let p = check_fixture("node_exporter.txt", T);
     assert_eq!(p.samples.len(), 507);
-    let m = p.metadata.iter().find(|(n, _)| n == "node_cpu_seconds_total").unwrap();
+    let m = p
+        .metadata
+        .iter()
+        .find(|(n, _)| n == "node_cpu_seconds_total")
+        .unwrap();
     assert_eq!(m.1.metric_type, MetricType::Counter);
     assert!(p.samples.iter().all(|s| s.timestamp_ms.is_none()));
 }
@@ -287,7 +370,11 @@ fn fixture_node_exporter_gzip() {
 #[test]
 fn fixture_prometheus() {
     let p = check_fixture("prometheus.txt", T);
-    let hist = p.metadata.iter().filter(|(_, m)| m.metric_type == MetricType::Histogram).count();
+    let hist = p
+        .metadata
+        .iter()
+        .filter(|(_, m)| m.metric_type == MetricType::Histogram)
+        .count();
     assert_eq!(hist, 8);
 }
 
@@ -295,14 +382,20 @@ fn fixture_prometheus() {
 fn fixture_lodestar() {
     check_fixture("lodestar.txt", T);
     let om = check_fixture("lodestar.openmetrics.txt", OM);
-    assert!(om.samples.iter().any(|s| s.labels.metric_name() == Some("lodestar_version")));
+    assert!(om
+        .samples
+        .iter()
+        .any(|s| s.labels.metric_name() == Some("lodestar_version")));
 }
 
 #[test]
 fn fixture_vero() {
     let t = check_fixture("vero.txt", T);
     let om = check_fixture("vero.openmetrics.txt", OM);
-    let py = find(&om, r#"python_info{implementation="CPython", major="3", minor="11", patchlevel="7", version="3.11.7"}"#);
+    let py = find(
+        &om,
+        r#"python_info{implementation="CPython", major="3", minor="11", patchlevel="7", version="3.11.7"}"#,
+    );
     assert_eq!(py.value, 1.0);
     assert!(t.samples.len() > 500);
 }
@@ -310,7 +403,10 @@ fn fixture_vero() {
 #[test]
 fn fixture_nodeos() {
     let p = check_fixture("nodeos.txt", T);
-    let info = p.samples.iter().find(|s| s.labels.metric_name() == Some("nodeos_info"));
+    let info = p
+        .samples
+        .iter()
+        .find(|s| s.labels.metric_name() == Some("nodeos_info"));
     assert!(info.is_some(), "nodeos_info sample under `# TYPE nodeos gauge`");
 }
 

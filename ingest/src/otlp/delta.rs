@@ -227,6 +227,7 @@ fn merge(prev: Total, delta: Total) -> Total {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -251,8 +252,11 @@ mod tests {
     fn limit_on_series() {
         let s = DeltaStore::new(1);
         let mut t = s.txn();
-        t.add(&Labels::from_pairs([("__name__", "a")]), 1, Total::Sum(1.0)).unwrap();
-        let e = t.add(&Labels::from_pairs([("__name__", "b")]), 1, Total::Sum(1.0)).unwrap_err();
+        t.add(&Labels::from_pairs([("__name__", "a")]), 1, Total::Sum(1.0))
+            .unwrap();
+        let e = t
+            .add(&Labels::from_pairs([("__name__", "b")]), 1, Total::Sum(1.0))
+            .unwrap_err();
         assert!(e.contains("limit 1"), "{e}");
     }
 

@@ -37,7 +37,9 @@ pub struct OtlpGrpc {
 
 impl std::fmt::Debug for OtlpGrpc {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OtlpGrpc").field("limits", &self.inner.limits).finish()
+        f.debug_struct("OtlpGrpc")
+            .field("limits", &self.inner.limits)
+            .finish()
     }
 }
 
@@ -65,12 +67,17 @@ impl MetricsService for OtlpGrpc {
             rejected_data_points: out.rejected_points as i64,
             error_message: partial_success_message(&out),
         });
-        Ok(tonic::Response::new(ExportMetricsServiceResponse { partial_success }))
+        Ok(tonic::Response::new(ExportMetricsServiceResponse {
+            partial_success,
+        }))
     }
 }
 
 /// The OTLP/gRPC metrics service writing to `appendable`.
-pub fn otlp_grpc_service(appendable: Arc<dyn Appendable>, limits: PushLimits) -> MetricsServiceServer<OtlpGrpc> {
+pub fn otlp_grpc_service(
+    appendable: Arc<dyn Appendable>,
+    limits: PushLimits,
+) -> MetricsServiceServer<OtlpGrpc> {
     let max = limits.max_decompressed_bytes;
     let svc = OtlpGrpc {
         inner: Arc::new(Inner {

@@ -53,8 +53,9 @@ pub fn negotiate(headers: &HeaderMap) -> Result<Encoding, PushError> {
 /// Decodes a request body (already decompressed).
 pub fn decode(enc: Encoding, body: &[u8]) -> Result<ExportMetricsServiceRequest, PushError> {
     match enc {
-        Encoding::Protobuf => ExportMetricsServiceRequest::decode(body)
-            .map_err(|e| PushError::Malformed(format!("decoding ExportMetricsServiceRequest (protobuf): {e}"))),
+        Encoding::Protobuf => ExportMetricsServiceRequest::decode(body).map_err(|e| {
+            PushError::Malformed(format!("decoding ExportMetricsServiceRequest (protobuf): {e}"))
+        }),
         Encoding::Json => serde_json::from_slice(body)
             .map_err(|e| PushError::Malformed(format!("decoding ExportMetricsServiceRequest (JSON): {e}"))),
     }
@@ -68,7 +69,12 @@ fn encode_response(enc: Encoding, status: StatusCode, resp: &ExportMetricsServic
             serde_json::to_vec(resp).unwrap_or_else(|_| b"{}".to_vec()),
         ),
     };
-    (status, [(header::CONTENT_TYPE, HeaderValue::from_static(ct))], body).into_response()
+    (
+        status,
+        [(header::CONTENT_TYPE, HeaderValue::from_static(ct))],
+        body,
+    )
+        .into_response()
 }
 
 fn error(enc: Encoding, e: &PushError) -> Response {
@@ -93,11 +99,20 @@ fn error(enc: Encoding, e: &PushError) -> Response {
                 .into_bytes(),
         ),
     };
-    (status, [(header::CONTENT_TYPE, HeaderValue::from_static(ct))], body).into_response()
+    (
+        status,
+        [(header::CONTENT_TYPE, HeaderValue::from_static(ct))],
+        body,
+    )
+        .into_response()
 }
 
 /// The OTLP/HTTP metrics handler.
-pub(crate) async fn http_handler(State(st): State<Arc<PushState>>, headers: HeaderMap, body: Body) -> Response {
+pub(crate) async fn http_handler(
+    State(st): State<Arc<PushState>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
     let enc = match negotiate(&headers) {
         Ok(e) => e,
         Err(e) => return crate::push::error_response(&e),
@@ -105,7 +120,12 @@ pub(crate) async fn http_handler(State(st): State<Arc<PushState>>, headers: Head
     let gzip = match content_encoding(&headers) {
         Ok(c) if c.is_empty() || c == "identity" => false,
         Ok(c) if c == "gzip" => true,
-        Ok(c) => return error(enc, &PushError::UnsupportedEncoding(format!("{c} (OTLP/HTTP accepts gzip)"))),
+        Ok(c) => {
+            return error(
+                enc,
+                &PushError::UnsupportedEncoding(format!("{c} (OTLP/HTTP accepts gzip)")),
+            )
+        }
         Err(e) => return error(enc, &e),
     };
     let bytes = match read_body(&headers, body, st.limits.max_body_bytes).await {
@@ -135,7 +155,11 @@ pub(crate) async fn http_handler(State(st): State<Arc<PushState>>, headers: Head
                 rejected_data_points: out.rejected_points as i64,
                 error_message: super::partial_success_message(&out),
             });
-            encode_response(enc, StatusCode::OK, &ExportMetricsServiceResponse { partial_success })
+            encode_response(
+                enc,
+                StatusCode::OK,
+                &ExportMetricsServiceResponse { partial_success },
+            )
         }
         Err(e) => error(enc, &e),
     }

@@ -171,7 +171,13 @@ pub fn label_name(key: &str) -> String {
     }
     let mut s: String = key
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     if s.starts_with(|c: char| c.is_ascii_digit()) {
         s.insert_str(0, "key_");
@@ -182,20 +188,40 @@ pub fn label_name(key: &str) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
     #[track_caller]
     fn check(name: &str, unit: &str, kind: NameKind, want: &str) {
-        assert_eq!(metric_name(name, unit, kind).as_deref(), Some(want), "{name} [{unit}]");
+        assert_eq!(
+            metric_name(name, unit, kind).as_deref(),
+            Some(want),
+            "{name} [{unit}]"
+        );
     }
 
     #[test]
     fn metric_names() {
         use NameKind::*;
-        check("aztec.circuit.simulation.duration", "ms", Other, "aztec_circuit_simulation_duration_milliseconds");
-        check("aztec.circuit.simulation.input_size", "By", Other, "aztec_circuit_simulation_input_size_bytes");
-        check("aztec.sequencer.block.count", "", Counter, "aztec_sequencer_block_count_total");
+        check(
+            "aztec.circuit.simulation.duration",
+            "ms",
+            Other,
+            "aztec_circuit_simulation_duration_milliseconds",
+        );
+        check(
+            "aztec.circuit.simulation.input_size",
+            "By",
+            Other,
+            "aztec_circuit_simulation_input_size_bytes",
+        );
+        check(
+            "aztec.sequencer.block.count",
+            "",
+            Counter,
+            "aztec_sequencer_block_count_total",
+        );
         check("aztec.mempool.tx_count", "{tx}", Gauge, "aztec_mempool_tx_count");
         check(
             "aztec.sequencer.block.build_mana_per_second",
@@ -205,7 +231,12 @@ mod tests {
         );
         check("aztec.db.map_size", "By", Gauge, "aztec_db_map_size_bytes");
         check("process.cpu.time", "s", Counter, "process_cpu_time_seconds_total");
-        check("system.cpu.utilization", "1", Gauge, "system_cpu_utilization_ratio");
+        check(
+            "system.cpu.utilization",
+            "1",
+            Gauge,
+            "system_cpu_utilization_ratio",
+        );
         check("requests", "1", Counter, "requests_total");
         check("http.server.duration", "s", Other, "http_server_duration_seconds");
         check("net.io", "By/s", Gauge, "net_io_bytes_per_second");
@@ -229,7 +260,10 @@ mod tests {
 
     #[test]
     fn label_names() {
-        assert_eq!(label_name("aztec.circuit.protocol_circuit_name"), "aztec_circuit_protocol_circuit_name");
+        assert_eq!(
+            label_name("aztec.circuit.protocol_circuit_name"),
+            "aztec_circuit_protocol_circuit_name"
+        );
         assert_eq!(label_name("2xx"), "key_2xx");
         assert_eq!(label_name("_private"), "key_private");
         assert_eq!(label_name("__reserved"), "__reserved");

@@ -31,8 +31,8 @@ use crate::push::{OtlpOptions, PushLimits};
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, InstrumentationScope, KeyValue};
 use opentelemetry_proto::tonic::metrics::v1::{
-    exponential_histogram_data_point::Buckets, metric::Data, number_data_point, ExponentialHistogramDataPoint,
-    HistogramDataPoint, Metric, NumberDataPoint, SummaryDataPoint,
+    exponential_histogram_data_point::Buckets, metric::Data, number_data_point,
+    ExponentialHistogramDataPoint, HistogramDataPoint, Metric, NumberDataPoint, SummaryDataPoint,
 };
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -115,7 +115,9 @@ fn base64(b: &[u8]) -> String {
     const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut s = String::with_capacity(b.len().div_ceil(3) * 4);
     for c in b.chunks(3) {
-        let n = (u32::from(c[0]) << 16) | (u32::from(*c.get(1).unwrap_or(&0)) << 8) | u32::from(*c.get(2).unwrap_or(&0));
+        let n = (u32::from(c[0]) << 16)
+            | (u32::from(*c.get(1).unwrap_or(&0)) << 8)
+            | u32::from(*c.get(2).unwrap_or(&0));
         for k in 0..4 {
             if k <= c.len() {
                 s.push(T[((n >> (18 - 6 * k)) & 63) as usize] as char);
@@ -147,19 +149,28 @@ fn attribute_labels(attrs: &[KeyValue], out: &mut BTreeMap<String, String>) {
 }
 
 fn attr<'a>(attrs: &'a [KeyValue], key: &str) -> Option<&'a AnyValue> {
-    attrs.iter().find(|kv| kv.key == key).and_then(|kv| kv.value.as_ref())
+    attrs
+        .iter()
+        .find(|kv| kv.key == key)
+        .and_then(|kv| kv.value.as_ref())
 }
 
 /// `job` and `instance` from the resource's service attributes.
 pub fn job_instance(resource: &[KeyValue]) -> (Option<String>, Option<String>) {
-    let name = attr(resource, "service.name").map(any_value_string).filter(|s| !s.is_empty());
-    let ns = attr(resource, "service.namespace").map(any_value_string).filter(|s| !s.is_empty());
+    let name = attr(resource, "service.name")
+        .map(any_value_string)
+        .filter(|s| !s.is_empty());
+    let ns = attr(resource, "service.namespace")
+        .map(any_value_string)
+        .filter(|s| !s.is_empty());
     let job = match (ns, name) {
         (Some(ns), Some(n)) => Some(format!("{ns}/{n}")),
         (None, Some(n)) => Some(n),
         _ => None,
     };
-    let instance = attr(resource, "service.instance.id").map(any_value_string).filter(|s| !s.is_empty());
+    let instance = attr(resource, "service.instance.id")
+        .map(any_value_string)
+        .filter(|s| !s.is_empty());
     (job, instance)
 }
 
@@ -216,7 +227,11 @@ pub fn write_request(
             }
         }
         // target_info from the non-identifying resource attributes.
-        let info: Vec<KeyValue> = resource.iter().filter(|kv| !is_identifying(&kv.key)).cloned().collect();
+        let info: Vec<KeyValue> = resource
+            .iter()
+            .filter(|kv| !is_identifying(&kv.key))
+            .cloned()
+            .collect();
         if !info.is_empty() && newest_ns > 0 {
             let mut l = BTreeMap::new();
             attribute_labels(&info, &mut l);
@@ -389,7 +404,9 @@ impl Translator<'_, '_, '_> {
 
     fn delta_rejected(&mut self, name: &str) {
         self.reject_point(|| {
-            format!("metric {name}: delta temporality is not accepted (delta-to-cumulative conversion is off)")
+            format!(
+                "metric {name}: delta temporality is not accepted (delta-to-cumulative conversion is off)"
+            )
         });
     }
 
@@ -506,7 +523,11 @@ impl Translator<'_, '_, '_> {
             schema: CUSTOM_BUCKETS_SCHEMA,
             count,
             sum: if stale { Some(STALE_NAN) } else { sum },
-            positive: counts.into_iter().enumerate().map(|(i, c)| (i as i32, c)).collect(),
+            positive: counts
+                .into_iter()
+                .enumerate()
+                .map(|(i, c)| (i as i32, c))
+                .collect(),
             custom_values: bounds,
             ..Default::default()
         };
@@ -636,6 +657,7 @@ fn count_points_of(d: &Data) -> usize {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -30,7 +30,9 @@ pub async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<
             size: limit as u64 + 1,
             limit: limit as u64,
         }),
-        Err(e) => Err(PushError::Malformed(format!("reading the request body failed: {e}"))),
+        Err(e) => Err(PushError::Malformed(format!(
+            "reading the request body failed: {e}"
+        ))),
     }
 }
 
@@ -94,13 +96,17 @@ pub fn content_type(headers: &HeaderMap) -> Result<(String, Vec<(String, String)
     let params = parts
         .filter_map(|p| {
             let (k, v) = p.split_once('=')?;
-            Some((k.trim().to_ascii_lowercase(), v.trim().trim_matches('"').to_string()))
+            Some((
+                k.trim().to_ascii_lowercase(),
+                v.trim().trim_matches('"').to_string(),
+            ))
         })
         .collect();
     Ok((media, params))
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -116,7 +122,10 @@ mod tests {
         assert!(e.to_string().contains("snappy"), "{e}");
         // declared length huge (varint 0xffffffff)
         let e = snappy_decompress(&[0xff, 0xff, 0xff, 0xff, 0x0f, 0], 1 << 20).unwrap_err();
-        assert!(matches!(e, PushError::TooLarge { .. } | PushError::Malformed(_)), "{e}");
+        assert!(
+            matches!(e, PushError::TooLarge { .. } | PushError::Malformed(_)),
+            "{e}"
+        );
     }
 
     #[test]
@@ -126,8 +135,14 @@ mod tests {
         enc.write_all(&vec![0u8; 50_000]).unwrap();
         let gz = enc.finish().unwrap();
         assert_eq!(gzip_decompress(&gz, 50_000).unwrap().len(), 50_000);
-        assert!(matches!(gzip_decompress(&gz, 49_999), Err(PushError::TooLarge { .. })));
-        assert!(matches!(gzip_decompress(b"not gzip", 10), Err(PushError::Malformed(_))));
+        assert!(matches!(
+            gzip_decompress(&gz, 49_999),
+            Err(PushError::TooLarge { .. })
+        ));
+        assert!(matches!(
+            gzip_decompress(b"not gzip", 10),
+            Err(PushError::Malformed(_))
+        ));
     }
 
     #[test]
@@ -135,10 +150,15 @@ mod tests {
         let mut h = HeaderMap::new();
         h.insert(
             header::CONTENT_TYPE,
-            "application/x-protobuf; proto=io.prometheus.write.v2.Request".parse().unwrap(),
+            "application/x-protobuf; proto=io.prometheus.write.v2.Request"
+                .parse()
+                .unwrap(),
         );
         let (m, p) = content_type(&h).unwrap();
         assert_eq!(m, "application/x-protobuf");
-        assert_eq!(p, vec![("proto".to_string(), "io.prometheus.write.v2.Request".to_string())]);
+        assert_eq!(
+            p,
+            vec![("proto".to_string(), "io.prometheus.write.v2.Request".to_string())]
+        );
     }
 }

@@ -41,7 +41,11 @@ pub struct NativeHistogram {
 
 /// Expands spans + deltas (integer histograms) or spans + absolute counts (float histograms)
 /// into (index, absolute count) pairs.
-pub fn expand_buckets(spans: &[(i32, u32)], deltas: &[i64], counts: &[f64]) -> Result<Vec<(i32, f64)>, String> {
+pub fn expand_buckets(
+    spans: &[(i32, u32)],
+    deltas: &[i64],
+    counts: &[f64],
+) -> Result<Vec<(i32, f64)>, String> {
     let total: u64 = spans.iter().map(|s| u64::from(s.1)).sum();
     let (use_deltas, n) = if !deltas.is_empty() {
         (true, deltas.len())
@@ -49,16 +53,23 @@ pub fn expand_buckets(spans: &[(i32, u32)], deltas: &[i64], counts: &[f64]) -> R
         (false, counts.len())
     };
     if total != n as u64 {
-        return Err(format!("histogram spans cover {total} buckets but {n} bucket counts were sent"));
+        return Err(format!(
+            "histogram spans cover {total} buckets but {n} bucket counts were sent"
+        ));
     }
     let mut out = Vec::with_capacity(n);
     let mut idx: i64 = 0;
     let mut running: i64 = 0;
     let mut k = 0;
     for (si, &(offset, len)) in spans.iter().enumerate() {
-        idx = if si == 0 { i64::from(offset) } else { idx + i64::from(offset) };
+        idx = if si == 0 {
+            i64::from(offset)
+        } else {
+            idx + i64::from(offset)
+        };
         for _ in 0..len {
-            let index = i32::try_from(idx).map_err(|_| format!("histogram bucket index {idx} out of range"))?;
+            let index =
+                i32::try_from(idx).map_err(|_| format!("histogram bucket index {idx} out of range"))?;
             let c = if use_deltas {
                 running = running
                     .checked_add(deltas[k])
@@ -111,7 +122,11 @@ impl NativeHistogram {
     pub fn classic_buckets(&self) -> Result<Vec<(f64, f64)>, String> {
         let mut buckets: Vec<(f64, f64)> = Vec::new();
         if self.schema == CUSTOM_BUCKETS_SCHEMA {
-            if self.custom_values.windows(2).any(|w| w[0].partial_cmp(&w[1]) != Some(std::cmp::Ordering::Less)) {
+            if self
+                .custom_values
+                .windows(2)
+                .any(|w| w[0].partial_cmp(&w[1]) != Some(std::cmp::Ordering::Less))
+            {
                 return Err("custom bucket bounds are not strictly increasing".into());
             }
             let mut per = vec![0.0; self.custom_values.len()];
@@ -191,6 +206,7 @@ pub fn with_name(labels: &Labels, base: &str, suffix: &str, extra: Option<(&str,
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -210,8 +226,12 @@ mod tests {
         // spans (0,2),(2,1): indexes 0,1,4; deltas 1,+1,-1 -> 1,2,1
         let b = expand_buckets(&[(0, 2), (2, 1)], &[1, 1, -1], &[]).unwrap();
         assert_eq!(b, vec![(0, 1.0), (1, 2.0), (4, 1.0)]);
-        assert!(expand_buckets(&[(0, 2)], &[1], &[]).unwrap_err().contains("cover 2 buckets"));
-        assert!(expand_buckets(&[(0, 1)], &[-1], &[]).unwrap_err().contains("negative"));
+        assert!(expand_buckets(&[(0, 2)], &[1], &[])
+            .unwrap_err()
+            .contains("cover 2 buckets"));
+        assert!(expand_buckets(&[(0, 1)], &[-1], &[])
+            .unwrap_err()
+            .contains("negative"));
         let f = expand_buckets(&[(-2, 2)], &[], &[0.5, 1.5]).unwrap();
         assert_eq!(f, vec![(-2, 0.5), (-1, 1.5)]);
     }
@@ -231,7 +251,13 @@ mod tests {
         let b = h.classic_buckets().unwrap();
         assert_eq!(
             b,
-            vec![(-1.0, 1.0), (0.001, 2.0), (1.0, 4.0), (4.0, 7.0), (f64::INFINITY, 7.0)]
+            vec![
+                (-1.0, 1.0),
+                (0.001, 2.0),
+                (1.0, 4.0),
+                (4.0, 7.0),
+                (f64::INFINITY, 7.0)
+            ]
         );
     }
 

@@ -151,6 +151,7 @@ fn describe(labels: &[Label]) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -174,11 +175,17 @@ mod tests {
     #[test]
     fn rejects_bad_sets() {
         let lim = PushLimits::default();
-        let e = collect(&[("__name__", "up"), ("a", "1"), ("a", "2")]).finish(&lim).unwrap_err();
+        let e = collect(&[("__name__", "up"), ("a", "1"), ("a", "2")])
+            .finish(&lim)
+            .unwrap_err();
         assert!(e.contains("duplicate label name \"a\""), "{e}");
-        let e = collect(&[("a", "1"), ("__name__", "up"), ("a", "2")]).finish(&lim).unwrap_err();
+        let e = collect(&[("a", "1"), ("__name__", "up"), ("a", "2")])
+            .finish(&lim)
+            .unwrap_err();
         assert!(e.contains("duplicate"), "{e}");
-        let e = collect(&[("__name__", "up"), ("", "1")]).finish(&lim).unwrap_err();
+        let e = collect(&[("__name__", "up"), ("", "1")])
+            .finish(&lim)
+            .unwrap_err();
         assert!(e.contains("empty label name"), "{e}");
         let e = collect(&[("job", "a")]).finish(&lim).unwrap_err();
         assert!(e.contains("no metric name") && e.contains("job=\"a\""), "{e}");
@@ -186,13 +193,17 @@ mod tests {
             max_labels_per_series: 1,
             ..PushLimits::default()
         };
-        let e = collect(&[("__name__", "up"), ("a", "1")]).finish(&small).unwrap_err();
+        let e = collect(&[("__name__", "up"), ("a", "1")])
+            .finish(&small)
+            .unwrap_err();
         assert!(e.contains("more than the limit of 1"), "{e}");
         let small = PushLimits {
             max_label_value_bytes: 3,
             ..PushLimits::default()
         };
-        let e = collect(&[("__name__", "up"), ("a", "1234")]).finish(&small).unwrap_err();
+        let e = collect(&[("__name__", "up"), ("a", "1234")])
+            .finish(&small)
+            .unwrap_err();
         assert!(e.contains("label \"a\" has 4 bytes"), "{e}");
     }
 }

@@ -3,7 +3,9 @@
 
 use super::histogram::{format_le, with_name, NativeHistogram};
 use crate::error::PushError;
-use storage::{is_stale_nan, AppendError, Appendable, Appender, Labels, MetricMetadata, SeriesRef, STALE_NAN};
+use storage::{
+    is_stale_nan, AppendError, Appendable, Appender, Labels, MetricMetadata, SeriesRef, STALE_NAN,
+};
 
 /// What a push request wrote, and what it had to refuse.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

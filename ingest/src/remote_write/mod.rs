@@ -108,7 +108,12 @@ fn check_counts(series: usize, samples: usize, limits: &PushLimits) -> Result<()
 ///
 /// `Ok` means the batch was committed; its `error` names refused series, if any (the
 /// caller answers 400 then). `Err` means nothing was stored.
-pub fn ingest(db: &dyn Appendable, version: Version, body: &[u8], limits: &PushLimits) -> Result<WriteOutcome, PushError> {
+pub fn ingest(
+    db: &dyn Appendable,
+    version: Version,
+    body: &[u8],
+    limits: &PushLimits,
+) -> Result<WriteOutcome, PushError> {
     match version {
         Version::V1 => {
             let req = decode_v1(body, limits)?;
@@ -148,6 +153,7 @@ pub fn ingest(db: &dyn Appendable, version: Version, body: &[u8], limits: &PushL
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use axum::http::header;
@@ -165,15 +171,25 @@ mod tests {
 
     #[test]
     fn negotiation() {
-        assert_eq!(negotiate(&h(Some("application/x-protobuf"), Some("snappy"))).unwrap(), Version::V1);
+        assert_eq!(
+            negotiate(&h(Some("application/x-protobuf"), Some("snappy"))).unwrap(),
+            Version::V1
+        );
         assert_eq!(negotiate(&h(None, None)).unwrap(), Version::V1);
         assert_eq!(
-            negotiate(&h(Some("application/x-protobuf;proto=prometheus.WriteRequest"), None)).unwrap(),
+            negotiate(&h(
+                Some("application/x-protobuf;proto=prometheus.WriteRequest"),
+                None
+            ))
+            .unwrap(),
             Version::V1
         );
         assert_eq!(
-            negotiate(&h(Some("application/x-protobuf; proto=io.prometheus.write.v2.Request"), Some("snappy")))
-                .unwrap(),
+            negotiate(&h(
+                Some("application/x-protobuf; proto=io.prometheus.write.v2.Request"),
+                Some("snappy")
+            ))
+            .unwrap(),
             Version::V2
         );
         let e = negotiate(&h(Some("application/json"), None)).unwrap_err();

@@ -239,6 +239,7 @@ pub struct MetadataV2 {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use prost::Message;
@@ -258,7 +259,13 @@ mod tests {
         let r = WriteRequest::decode(Bytes::from(wr)).unwrap();
         assert_eq!(r.timeseries[0].labels[0].name, "a");
         assert_eq!(r.timeseries[0].labels[0].value, "b");
-        assert_eq!(r.timeseries[0].samples[0], Sample { value: 1.0, timestamp: 5 });
+        assert_eq!(
+            r.timeseries[0].samples[0],
+            Sample {
+                value: 1.0,
+                timestamp: 5
+            }
+        );
         assert_eq!(r.metadata[0].r#type, 1);
         assert_eq!(r.metadata[0].metric_family_name, "m");
         assert_eq!(r.metadata[0].help, "h");
@@ -291,7 +298,13 @@ mod tests {
         assert_eq!(h.count, Some(histogram::Count::CountInt(3)));
         assert_eq!(h.sum, 2.5);
         assert_eq!(h.schema, -1);
-        assert_eq!(h.positive_spans, vec![BucketSpan { offset: -1, length: 2 }]);
+        assert_eq!(
+            h.positive_spans,
+            vec![BucketSpan {
+                offset: -1,
+                length: 2
+            }]
+        );
         assert_eq!(h.positive_deltas, vec![1, -1]);
     }
 }

@@ -88,7 +88,11 @@ fn write_series(
 }
 
 /// Writes a 1.0 request. `Err` only for storage failures (the caller rolls back).
-pub fn write_v1(w: &mut SeriesWriter<'_>, req: &proto::WriteRequest, limits: &PushLimits) -> Result<(), PushError> {
+pub fn write_v1(
+    w: &mut SeriesWriter<'_>,
+    req: &proto::WriteRequest,
+    limits: &PushLimits,
+) -> Result<(), PushError> {
     let mut interner = Interner::default();
     let mut c = LabelsCollector::default();
     for ts in &req.timeseries {
@@ -106,7 +110,11 @@ pub fn write_v1(w: &mut SeriesWriter<'_>, req: &proto::WriteRequest, limits: &Pu
         let labels = match bad.map_or_else(|| c.finish(limits), Err) {
             Ok(l) => l,
             Err(e) => {
-                let what = if e.contains("series") { e } else { format!("{e} in series {}", c.describe()) };
+                let what = if e.contains("series") {
+                    e
+                } else {
+                    format!("{e} in series {}", c.describe())
+                };
                 w.reject(ts.samples.len() + ts.histograms.len(), || what);
                 continue;
             }
@@ -132,7 +140,11 @@ pub fn write_v1(w: &mut SeriesWriter<'_>, req: &proto::WriteRequest, limits: &Pu
 
 /// Writes a 2.0 request. `Err` for storage failures and for a broken symbol table (nothing
 /// of the request can be trusted then).
-pub fn write_v2(w: &mut SeriesWriter<'_>, req: &proto::RequestV2, limits: &PushLimits) -> Result<(), PushError> {
+pub fn write_v2(
+    w: &mut SeriesWriter<'_>,
+    req: &proto::RequestV2,
+    limits: &PushLimits,
+) -> Result<(), PushError> {
     if let Some(first) = req.symbols.first() {
         if !first.is_empty() {
             return Err(PushError::Malformed(format!(
@@ -210,7 +222,10 @@ pub fn write_v2(w: &mut SeriesWriter<'_>, req: &proto::RequestV2, limits: &PushL
         // created-timestamp ingestion does), only before the first sample; a refusal
         // (already known, out of order) is expected and not an error of the request.
         let first_t = ts.samples.first().map(|s| s.timestamp);
-        if ts.created_timestamp != 0 && ts.histograms.is_empty() && first_t.is_some_and(|t| ts.created_timestamp < t) {
+        if ts.created_timestamp != 0
+            && ts.histograms.is_empty()
+            && first_t.is_some_and(|t| ts.created_timestamp < t)
+        {
             w.append_quiet(&labels, ts.created_timestamp, 0.0)?;
         }
         write_series(w, &labels, &ts.samples, &ts.histograms)?;

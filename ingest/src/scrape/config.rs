@@ -248,7 +248,9 @@ impl HttpClientConfig {
             )));
         }
         if self.bearer_token.is_some() && self.bearer_token_file.is_some() {
-            return Err(ConfigError(format!("{what}: at most one of bearer_token & bearer_token_file must be configured")));
+            return Err(ConfigError(format!(
+                "{what}: at most one of bearer_token & bearer_token_file must be configured"
+            )));
         }
         if let Some(a) = &self.authorization {
             if a.credentials.is_some() && a.credentials_file.is_some() {
@@ -271,7 +273,9 @@ impl HttpClientConfig {
         }
         let t = &self.tls_config;
         if t.ca.is_some() && t.ca_file.is_some() {
-            return Err(ConfigError(format!("{what}: at most one of ca and ca_file must be configured")));
+            return Err(ConfigError(format!(
+                "{what}: at most one of ca and ca_file must be configured"
+            )));
         }
         if (t.cert.is_some() || t.cert_file.is_some()) != (t.key.is_some() || t.key_file.is_some()) {
             return Err(ConfigError(format!(
@@ -541,7 +545,12 @@ impl ScrapeConfig {
         };
         c.scrape_timeout = Some(timeout);
         if c.scrape_protocols.is_none() {
-            c.scrape_protocols = Some(global.scrape_protocols.clone().unwrap_or_else(ScrapeProtocol::defaults));
+            c.scrape_protocols = Some(
+                global
+                    .scrape_protocols
+                    .clone()
+                    .unwrap_or_else(ScrapeProtocol::defaults),
+            );
         }
         fn or(v: &mut u64, g: u64) {
             if *v == 0 {
@@ -572,14 +581,20 @@ impl ScrapeConfig {
 /// relabel rules complete for their action, auth settings not contradicting each other.
 pub fn validate(global: &GlobalConfig, scrape_configs: &[ScrapeConfig]) -> Result<(), ConfigError> {
     if global.scrape_timeout > global.scrape_interval {
-        return Err(ConfigError("global scrape timeout greater than scrape interval".into()));
+        return Err(ConfigError(
+            "global scrape timeout greater than scrape interval".into(),
+        ));
     }
     if global.scrape_interval.get().is_zero() {
-        return Err(ConfigError("global scrape interval must be greater than 0".into()));
+        return Err(ConfigError(
+            "global scrape interval must be greater than 0".into(),
+        ));
     }
     for name in global.external_labels.keys() {
         if !super::relabel::is_valid_label_name(name) {
-            return Err(ConfigError(format!("{name:?} is not a valid label name in external_labels")));
+            return Err(ConfigError(format!(
+                "{name:?} is not a valid label name in external_labels"
+            )));
         }
     }
     let mut seen = HashSet::new();
@@ -589,11 +604,15 @@ pub fn validate(global: &GlobalConfig, scrape_configs: &[ScrapeConfig]) -> Resul
             return Err(ConfigError("job_name is empty".into()));
         }
         if !seen.insert(job.as_str()) {
-            return Err(ConfigError(format!("found multiple scrape configs with job name {job:?}")));
+            return Err(ConfigError(format!(
+                "found multiple scrape configs with job name {job:?}"
+            )));
         }
         let r = sc.resolve(global);
         if r.interval().is_zero() {
-            return Err(ConfigError(format!("scrape interval must be greater than 0 for scrape config with job name {job:?}")));
+            return Err(ConfigError(format!(
+                "scrape interval must be greater than 0 for scrape config with job name {job:?}"
+            )));
         }
         if r.timeout() > r.interval() {
             return Err(ConfigError(format!(
@@ -601,7 +620,9 @@ pub fn validate(global: &GlobalConfig, scrape_configs: &[ScrapeConfig]) -> Resul
             )));
         }
         if r.timeout().is_zero() {
-            return Err(ConfigError(format!("scrape timeout must be greater than 0 for scrape config with job name {job:?}")));
+            return Err(ConfigError(format!(
+                "scrape timeout must be greater than 0 for scrape config with job name {job:?}"
+            )));
         }
         if sc.scheme != "http" && sc.scheme != "https" {
             return Err(ConfigError(format!(
@@ -610,7 +631,10 @@ pub fn validate(global: &GlobalConfig, scrape_configs: &[ScrapeConfig]) -> Resul
             )));
         }
         if !sc.metrics_path.starts_with('/') {
-            return Err(ConfigError(format!("metrics_path {:?} of job {job:?} must start with '/'", sc.metrics_path)));
+            return Err(ConfigError(format!(
+                "metrics_path {:?} of job {job:?} must start with '/'",
+                sc.metrics_path
+            )));
         }
         if let Some(p) = &sc.scrape_protocols {
             if p.is_empty() {
@@ -618,7 +642,10 @@ pub fn validate(global: &GlobalConfig, scrape_configs: &[ScrapeConfig]) -> Resul
             }
         }
         sc.http().validate(&format!("job {job:?}"))?;
-        for (kind, rules) in [("relabel_configs", &sc.relabel_configs), ("metric_relabel_configs", &sc.metric_relabel_configs)] {
+        for (kind, rules) in [
+            ("relabel_configs", &sc.relabel_configs),
+            ("metric_relabel_configs", &sc.metric_relabel_configs),
+        ] {
             for (i, rule) in rules.iter().enumerate() {
                 rule.validate()
                     .map_err(|e| ConfigError(format!("job {job:?}: {kind}[{i}]: {e}")))?;
@@ -634,20 +661,29 @@ pub fn validate(global: &GlobalConfig, scrape_configs: &[ScrapeConfig]) -> Resul
             }
             for name in st.labels.keys() {
                 if !super::relabel::is_valid_label_name(name) {
-                    return Err(ConfigError(format!("job {job:?}: static_configs[{i}]: {name:?} is not a valid label name")));
+                    return Err(ConfigError(format!(
+                        "job {job:?}: static_configs[{i}]: {name:?} is not a valid label name"
+                    )));
                 }
             }
         }
         for (i, f) in sc.file_sd_configs.iter().enumerate() {
             for path in &f.files {
-                let name = std::path::Path::new(path).file_name().and_then(|n| n.to_str()).unwrap_or("");
-                let dir = std::path::Path::new(path).parent().and_then(|d| d.to_str()).unwrap_or("");
+                let name = std::path::Path::new(path)
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .unwrap_or("");
+                let dir = std::path::Path::new(path)
+                    .parent()
+                    .and_then(|d| d.to_str())
+                    .unwrap_or("");
                 if dir.contains(['*', '?', '[']) {
                     return Err(ConfigError(format!(
                         "job {job:?}: file_sd_configs[{i}]: wildcards are only allowed in the last path element: {path:?}"
                     )));
                 }
-                let ext_ok = [".json", ".yml", ".yaml"].iter().any(|e| name.ends_with(e)) || name.ends_with('*');
+                let ext_ok =
+                    [".json", ".yml", ".yaml"].iter().any(|e| name.ends_with(e)) || name.ends_with('*');
                 if !ext_ok {
                     return Err(ConfigError(format!(
                         "job {job:?}: file_sd_configs[{i}]: path {path:?} is not a valid file path (.json, .yml or .yaml)"
@@ -657,7 +693,9 @@ pub fn validate(global: &GlobalConfig, scrape_configs: &[ScrapeConfig]) -> Resul
         }
         for (i, h) in sc.http_sd_configs.iter().enumerate() {
             if !(h.url.starts_with("http://") || h.url.starts_with("https://")) {
-                return Err(ConfigError(format!("job {job:?}: http_sd_configs[{i}]: URL scheme must be 'http' or 'https'")));
+                return Err(ConfigError(format!(
+                    "job {job:?}: http_sd_configs[{i}]: URL scheme must be 'http' or 'https'"
+                )));
             }
             h.http().validate(&format!("job {job:?}: http_sd_configs[{i}]"))?;
         }

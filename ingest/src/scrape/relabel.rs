@@ -210,17 +210,30 @@ impl RelabelConfig {
         }
         let needs_target = matches!(
             a,
-            Action::Replace | Action::HashMod | Action::Lowercase | Action::Uppercase | Action::KeepEqual | Action::DropEqual
+            Action::Replace
+                | Action::HashMod
+                | Action::Lowercase
+                | Action::Uppercase
+                | Action::KeepEqual
+                | Action::DropEqual
         );
         if needs_target && self.target_label.is_empty() {
-            return Err(format!("relabel configuration for {a} action requires 'target_label' value"));
+            return Err(format!(
+                "relabel configuration for {a} action requires 'target_label' value"
+            ));
         }
         let templated = a == Action::Replace && self.target_label.contains('$');
         if needs_target && !templated && a != Action::HashMod && !is_valid_label_name(&self.target_label) {
-            return Err(format!("{:?} is invalid 'target_label' for {a} action", self.target_label));
+            return Err(format!(
+                "{:?} is invalid 'target_label' for {a} action",
+                self.target_label
+            ));
         }
         if a == Action::HashMod && !is_valid_label_name(&self.target_label) {
-            return Err(format!("{:?} is invalid 'target_label' for {a} action", self.target_label));
+            return Err(format!(
+                "{:?} is invalid 'target_label' for {a} action",
+                self.target_label
+            ));
         }
         let defaults = RelabelConfig::default();
         if matches!(a, Action::LabelDrop | Action::LabelKeep)
@@ -238,10 +251,16 @@ impl RelabelConfig {
                 || self.separator != defaults.separator
                 || self.replacement != defaults.replacement)
         {
-            return Err(format!("{a} action requires only 'source_labels' and `target_label`, and no other fields"));
+            return Err(format!(
+                "{a} action requires only 'source_labels' and `target_label`, and no other fields"
+            ));
         }
-        if a == Action::LabelMap && !self.replacement.contains('$') && !is_valid_label_name(&self.replacement) {
-            return Err(format!("{:?} is invalid 'replacement' for {a} action", self.replacement));
+        if a == Action::LabelMap && !self.replacement.contains('$') && !is_valid_label_name(&self.replacement)
+        {
+            return Err(format!(
+                "{:?} is invalid 'replacement' for {a} action",
+                self.replacement
+            ));
         }
         Ok(())
     }

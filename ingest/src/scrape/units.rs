@@ -44,17 +44,23 @@ impl PromDuration {
             if start == pos {
                 return Err(format!("not a valid duration string: {s:?}"));
             }
-            let n: u64 = s[start..pos].parse().map_err(|_| format!("duration out of range: {s:?}"))?;
+            let n: u64 = s[start..pos]
+                .parse()
+                .map_err(|_| format!("duration out of range: {s:?}"))?;
             let ustart = pos;
             while pos < b.len() && b[pos].is_ascii_alphabetic() {
                 pos += 1;
             }
             let unit = &s[ustart..pos];
             let Some(idx) = UNITS.iter().position(|(u, _)| *u == unit) else {
-                return Err(format!("not a valid duration string: {s:?} (unknown unit {unit:?})"));
+                return Err(format!(
+                    "not a valid duration string: {s:?} (unknown unit {unit:?})"
+                ));
             };
             if idx < next_unit {
-                return Err(format!("not a valid duration string: {s:?} (units out of order or repeated)"));
+                return Err(format!(
+                    "not a valid duration string: {s:?} (units out of order or repeated)"
+                ));
             }
             next_unit = idx + 1;
             total = n
@@ -78,7 +84,15 @@ impl fmt::Display for PromDuration {
         if ms == 0 {
             return f.write_str("0s");
         }
-        for (u, m) in [("y", 31_536_000_000u128), ("w", 604_800_000), ("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1000), ("ms", 1)] {
+        for (u, m) in [
+            ("y", 31_536_000_000u128),
+            ("w", 604_800_000),
+            ("d", 86_400_000),
+            ("h", 3_600_000),
+            ("m", 60_000),
+            ("s", 1000),
+            ("ms", 1),
+        ] {
             if ms >= m {
                 write!(f, "{}{u}", ms / m)?;
                 ms %= m;
@@ -104,7 +118,9 @@ impl ByteSize {
     /// Parses `10MB`, `512KiB`, `1024`.
     pub fn parse(s: &str) -> Result<Self, String> {
         let t = s.trim();
-        let split = t.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(t.len());
+        let split = t
+            .find(|c: char| !c.is_ascii_digit() && c != '.')
+            .unwrap_or(t.len());
         let (num, unit) = t.split_at(split);
         let mult: u64 = match unit.trim().to_ascii_uppercase().as_str() {
             "" | "B" => 1,

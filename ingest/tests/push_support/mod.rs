@@ -26,16 +26,26 @@ impl Fixture {
         let dir = tempfile::tempdir().unwrap();
         let db = Arc::new(Db::open(DbOptions::new(dir.path())).unwrap());
         let router = push_router(db.clone(), limits);
-        Fixture { db, router, _dir: dir }
+        Fixture {
+            db,
+            router,
+            _dir: dir,
+        }
     }
 
     /// Sends one request; returns status, headers and body text.
     pub async fn send(&self, req: Request<Body>) -> (u16, axum::http::HeaderMap, String) {
+        let (s, h, b) = self.send_raw(req).await;
+        (s, h, String::from_utf8_lossy(&b).into_owned())
+    }
+
+    /// Sends one request; returns status, headers and body bytes.
+    pub async fn send_raw(&self, req: Request<Body>) -> (u16, axum::http::HeaderMap, Vec<u8>) {
         let resp: Response<Body> = self.router.clone().oneshot(req).await.unwrap();
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
         let body = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap();
-        (status, headers, String::from_utf8_lossy(&body).into_owned())
+        (status, headers, body.to_vec())
     }
 
     /// Every stored series, sorted by labels.
@@ -72,7 +82,9 @@ impl Fixture {
 
 /// The repository's test fixtures directory.
 pub fn fixture(path: &str) -> Vec<u8> {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures").join(path);
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/fixtures")
+        .join(path);
     std::fs::read(&p).unwrap_or_else(|e| panic!("reading {}: {e}", p.display()))
 }
 

@@ -235,8 +235,8 @@ fn shared_timestamp_columns_are_stored_once() {
 
 fn small_block(dir: &Path) -> (Arc<Block>, Model) {
     let mut rng = Rng(42);
-    let model = random_model(&mut rng, 6, 0, 2 * 3600 * 1000);
-    (write(dir, &model, 0, 2 * 3600 * 1000 + 1), model)
+    let model = random_model(&mut rng, 6, 0, 600 * 1000);
+    (write(dir, &model, 0, 600 * 1000 + 1), model)
 }
 
 fn assert_names_file(e: &dyn std::fmt::Display, file: &str) {
@@ -289,7 +289,7 @@ fn every_flipped_chunk_byte_is_detected() {
         &check(&bdir).unwrap(),
         &naive_select(&model, &all, i64::MIN, i64::MAX)
     ));
-    for off in (0..orig.len()).step_by(7).chain([orig.len() - 1]) {
+    for off in 0..orig.len() {
         let mut bad = orig.clone();
         bad[off] ^= 0x01;
         std::fs::write(&path, &bad).unwrap();

@@ -32,6 +32,12 @@ pub(crate) fn check_header(buf: &[u8]) -> Result<(), String> {
     if buf[4] != VERSION {
         return Err(format!("unsupported WAL version {}", buf[4]));
     }
+    if buf[5..HEADER_LEN] != [0, 0, 0] {
+        return Err(format!(
+            "reserved header bytes are not zero: {:02x?}",
+            &buf[5..HEADER_LEN]
+        ));
+    }
     Ok(())
 }
 

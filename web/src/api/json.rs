@@ -107,7 +107,7 @@ pub fn write_timestamp(out: &mut String, ms: i64) {
     let mut frac = abs % 1000;
     if frac != 0 {
         let mut width = 3;
-        while frac % 10 == 0 {
+        while frac.is_multiple_of(10) {
             frac /= 10;
             width -= 1;
         }

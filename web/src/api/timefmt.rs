@@ -122,7 +122,7 @@ pub fn format_rfc3339(secs: i64, nanos: u32) -> String {
     if nanos != 0 {
         let mut frac = nanos;
         let mut width = 9;
-        while frac % 10 == 0 {
+        while frac.is_multiple_of(10) {
             frac /= 10;
             width -= 1;
         }

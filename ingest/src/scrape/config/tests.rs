@@ -27,7 +27,10 @@ fn check_err(yaml: &str, want: &str) {
 
 #[test]
 fn defaults_like_prometheus() {
-    let f = load("scrape_configs:\n  - job_name: node\n    static_configs:\n      - targets: ['localhost:9100']\n").unwrap();
+    let f = load(
+        "scrape_configs:\n  - job_name: node\n    static_configs:\n      - targets: ['localhost:9100']\n",
+    )
+    .unwrap();
     assert_eq!(f.global.scrape_interval.get(), Duration::from_secs(60));
     assert_eq!(f.global.scrape_timeout.get(), Duration::from_secs(10));
     let sc = f.scrape_configs[0].resolve(&f.global);
@@ -96,7 +99,10 @@ scrape_configs:
     bearer_token_file: /etc/token
 "#;
     let f = load(yaml).unwrap();
-    assert_eq!(f.global.external_labels.get("cluster").map(String::as_str), Some("eu1"));
+    assert_eq!(
+        f.global.external_labels.get("cluster").map(String::as_str),
+        Some("eu1")
+    );
     let b = f.scrape_configs[0].resolve(&f.global);
     assert_eq!(b.interval(), Duration::from_secs(90));
     assert_eq!(b.timeout(), Duration::from_secs(5));
@@ -104,31 +110,61 @@ scrape_configs:
     assert_eq!(b.body_size_limit.0, 10 << 20);
     assert_eq!(b.params["module"], vec!["http_2xx"]);
     assert!(b.tls_config.insecure_skip_verify);
-    assert_eq!(b.file_sd_configs[0].refresh_interval.get(), Duration::from_secs(30));
-    assert_eq!(b.http_sd_configs[0].authorization.as_ref().unwrap().auth_type, "Bearer");
+    assert_eq!(
+        b.file_sd_configs[0].refresh_interval.get(),
+        Duration::from_secs(30)
+    );
+    assert_eq!(
+        b.http_sd_configs[0].authorization.as_ref().unwrap().auth_type,
+        "Bearer"
+    );
     let o = f.scrape_configs[1].resolve(&f.global);
-    assert_eq!(o.sample_limit, 1000, "global limit applies when the job sets none");
+    assert_eq!(
+        o.sample_limit, 1000,
+        "global limit applies when the job sets none"
+    );
     assert_eq!(o.interval(), Duration::from_secs(15));
 }
 
 #[test]
 fn timeout_capped_at_interval_when_unset() {
-    let f = load("global:\n  scrape_timeout: 10s\nscrape_configs:\n  - job_name: fast\n    scrape_interval: 2s\n").unwrap();
-    assert_eq!(f.scrape_configs[0].resolve(&f.global).timeout(), Duration::from_secs(2));
+    let f = load(
+        "global:\n  scrape_timeout: 10s\nscrape_configs:\n  - job_name: fast\n    scrape_interval: 2s\n",
+    )
+    .unwrap();
+    assert_eq!(
+        f.scrape_configs[0].resolve(&f.global).timeout(),
+        Duration::from_secs(2)
+    );
 }
 
 #[test]
 fn errors_name_what_is_wrong() {
-    check_err("scrape_configs:\n  - job_name: a\n    scrape_intervall: 1m\n", "scrape_intervall");
+    check_err(
+        "scrape_configs:\n  - job_name: a\n    scrape_intervall: 1m\n",
+        "scrape_intervall",
+    );
     check_err("global:\n  scrape_interva: 1m\n", "scrape_interva");
-    check_err("scrape_configs:\n  - job_name: a\n    static_configs:\n      - targetz: []\n", "targetz");
-    check_err("scrape_configs:\n  - job_name: a\n    tls_config:\n      ca_fil: x\n", "ca_fil");
-    check_err("scrape_configs:\n  - job_name: a\n  - job_name: a\n", "multiple scrape configs with job name \"a\"");
+    check_err(
+        "scrape_configs:\n  - job_name: a\n    static_configs:\n      - targetz: []\n",
+        "targetz",
+    );
+    check_err(
+        "scrape_configs:\n  - job_name: a\n    tls_config:\n      ca_fil: x\n",
+        "ca_fil",
+    );
+    check_err(
+        "scrape_configs:\n  - job_name: a\n  - job_name: a\n",
+        "multiple scrape configs with job name \"a\"",
+    );
     check_err(
         "scrape_configs:\n  - job_name: a\n    scrape_interval: 5s\n    scrape_timeout: 10s\n",
         "scrape timeout greater than scrape interval",
     );
-    check_err("scrape_configs:\n  - job_name: a\n    scrape_interval: 5x\n", "not a valid duration string");
+    check_err(
+        "scrape_configs:\n  - job_name: a\n    scrape_interval: 5x\n",
+        "not a valid duration string",
+    );
     check_err(
         "scrape_configs:\n  - job_name: a\n    relabel_configs:\n      - regex: '(['\n",
         "invalid relabel regex",
@@ -137,7 +173,10 @@ fn errors_name_what_is_wrong() {
         "scrape_configs:\n  - job_name: a\n    metric_relabel_configs:\n      - action: hashmod\n        target_label: x\n",
         "metric_relabel_configs[0]: relabel configuration for hashmod requires non-zero modulus",
     );
-    check_err("scrape_configs:\n  - job_name: a\n    scheme: ftp\n", "scheme \"ftp\"");
+    check_err(
+        "scrape_configs:\n  - job_name: a\n    scheme: ftp\n",
+        "scheme \"ftp\"",
+    );
     check_err(
         "scrape_configs:\n  - job_name: a\n    bearer_token: x\n    basic_auth:\n      username: u\n",
         "at most one of basic_auth",
@@ -146,6 +185,12 @@ fn errors_name_what_is_wrong() {
         "scrape_configs:\n  - job_name: a\n    file_sd_configs:\n      - files: ['/a/*/b.json']\n",
         "wildcards are only allowed in the last path element",
     );
-    check_err("scrape_configs:\n  - job_name: a\n    static_configs:\n      - targets: ['http://x/y']\n", "not a valid target address");
-    check_err("scrape_configs:\n  - job_name: a\n    scrape_protocols: [Bogus]\n", "Bogus");
+    check_err(
+        "scrape_configs:\n  - job_name: a\n    static_configs:\n      - targets: ['http://x/y']\n",
+        "not a valid target address",
+    );
+    check_err(
+        "scrape_configs:\n  - job_name: a\n    scrape_protocols: [Bogus]\n",
+        "Bogus",
+    );
 }

@@ -27,7 +27,11 @@ fn check(yaml: &str, input: &str, want: Option<&str>) {
 #[test]
 fn replace() {
     // Defaults: regex (.*), replacement $1.
-    check("- source_labels: [a]\n  target_label: b\n", "a=x", Some("a=x,b=x"));
+    check(
+        "- source_labels: [a]\n  target_label: b\n",
+        "a=x",
+        Some("a=x,b=x"),
+    );
     // Join with the separator; capture groups.
     check(
         "- source_labels: [__address__, port]\n  regex: '([^:]+)(?::\\d+)?;(\\d+)'\n  replacement: '${1}:${2}'\n  target_label: __address__\n",
@@ -35,9 +39,17 @@ fn replace() {
         Some("__address__=host:9100,port=9100"),
     );
     // No match: unchanged.
-    check("- source_labels: [a]\n  regex: 'y'\n  target_label: b\n  replacement: z\n", "a=x", Some("a=x"));
+    check(
+        "- source_labels: [a]\n  regex: 'y'\n  target_label: b\n  replacement: z\n",
+        "a=x",
+        Some("a=x"),
+    );
     // Anchored: a partial match is no match.
-    check("- source_labels: [a]\n  regex: 'x'\n  target_label: b\n", "a=xx", Some("a=xx"));
+    check(
+        "- source_labels: [a]\n  regex: 'x'\n  target_label: b\n",
+        "a=xx",
+        Some("a=xx"),
+    );
     // Empty result removes the target.
     check("- source_labels: [nope]\n  target_label: a\n", "a=x", Some(""));
     // Target label from a template.
@@ -47,9 +59,17 @@ fn replace() {
         Some("k=env,label_env=v"),
     );
     // Dot matches newlines ((?s)).
-    check("- source_labels: [a]\n  regex: 'x.y'\n  target_label: b\n  replacement: ok\n", "a=x\ny", Some("a=x\ny,b=ok"));
+    check(
+        "- source_labels: [a]\n  regex: 'x.y'\n  target_label: b\n  replacement: ok\n",
+        "a=x\ny",
+        Some("a=x\ny,b=ok"),
+    );
     // Action name is case-insensitive; literal replacement.
-    check("- action: Replace\n  target_label: env\n  replacement: prod\n", "a=1", Some("a=1,env=prod"));
+    check(
+        "- action: Replace\n  target_label: env\n  replacement: prod\n",
+        "a=1",
+        Some("a=1,env=prod"),
+    );
     // $$ is a literal dollar.
     check("- target_label: d\n  replacement: '$$1'\n", "", Some("d=$1"));
 }
@@ -64,9 +84,21 @@ fn keep_and_drop() {
     check(drop, "__name__=go_gc", None);
     check(drop, "__name__=up", Some("__name__=up"));
     // Empty joined value matches an empty-accepting regex.
-    check("- source_labels: [missing]\n  regex: ''\n  action: drop\n", "a=1", None);
-    check("- source_labels: [a, b]\n  regex: '1;2'\n  action: keep\n", "a=1,b=2", Some("a=1,b=2"));
-    check("- source_labels: [a, b]\n  separator: ','\n  regex: '1,2'\n  action: keep\n", "a=1,b=2", Some("a=1,b=2"));
+    check(
+        "- source_labels: [missing]\n  regex: ''\n  action: drop\n",
+        "a=1",
+        None,
+    );
+    check(
+        "- source_labels: [a, b]\n  regex: '1;2'\n  action: keep\n",
+        "a=1,b=2",
+        Some("a=1,b=2"),
+    );
+    check(
+        "- source_labels: [a, b]\n  separator: ','\n  regex: '1,2'\n  action: keep\n",
+        "a=1,b=2",
+        Some("a=1,b=2"),
+    );
 }
 
 #[test]
@@ -84,7 +116,11 @@ fn keepequal_and_dropequal() {
 fn hashmod() {
     let r = "- source_labels: [__address__]\n  modulus: 8\n  target_label: __tmp_hash\n  action: hashmod\n";
     // Values checked against md5 (last 8 bytes, big endian) as Prometheus computes them.
-    check(r, "__address__=localhost:9100", Some("__address__=localhost:9100,__tmp_hash=7"));
+    check(
+        r,
+        "__address__=localhost:9100",
+        Some("__address__=localhost:9100,__tmp_hash=7"),
+    );
     check(r, "__address__=foo", Some("__address__=foo,__tmp_hash=0"));
     check(
         "- source_labels: [a, b]\n  modulus: 1000\n  target_label: h\n  action: hashmod\n",
@@ -93,7 +129,11 @@ fn hashmod() {
     );
     // Sharding idiom from Prometheus' docs.
     let shard = "- source_labels: [__address__]\n  modulus: 8\n  target_label: __tmp_hash\n  action: hashmod\n- source_labels: [__tmp_hash]\n  regex: '7'\n  action: keep\n";
-    check(shard, "__address__=localhost:9100", Some("__address__=localhost:9100,__tmp_hash=7"));
+    check(
+        shard,
+        "__address__=localhost:9100",
+        Some("__address__=localhost:9100,__tmp_hash=7"),
+    );
     check(shard, "__address__=foo", None);
 }
 
@@ -105,19 +145,39 @@ fn labelmap() {
         "__meta_kubernetes_node_label_zone=a,job=x",
         Some("__meta_kubernetes_node_label_zone=a,job=x,zone=a"),
     );
-    check("- regex: '(.*)_tmp'\n  replacement: 'final_$1'\n  action: labelmap\n", "x_tmp=1", Some("x_tmp=1,final_x=1"));
+    check(
+        "- regex: '(.*)_tmp'\n  replacement: 'final_$1'\n  action: labelmap\n",
+        "x_tmp=1",
+        Some("x_tmp=1,final_x=1"),
+    );
 }
 
 #[test]
 fn labeldrop_and_labelkeep() {
-    check("- regex: 'tmp_.*'\n  action: labeldrop\n", "tmp_a=1,tmp_b=2,keep=3", Some("keep=3"));
-    check("- regex: 'job|instance|__name__'\n  action: labelkeep\n", "__name__=up,job=a,instance=b,pod=c", Some("__name__=up,instance=b,job=a"));
+    check(
+        "- regex: 'tmp_.*'\n  action: labeldrop\n",
+        "tmp_a=1,tmp_b=2,keep=3",
+        Some("keep=3"),
+    );
+    check(
+        "- regex: 'job|instance|__name__'\n  action: labelkeep\n",
+        "__name__=up,job=a,instance=b,pod=c",
+        Some("__name__=up,instance=b,job=a"),
+    );
 }
 
 #[test]
 fn lowercase_and_uppercase() {
-    check("- source_labels: [a]\n  target_label: a\n  action: lowercase\n", "a=MiXeD", Some("a=mixed"));
-    check("- source_labels: [a, b]\n  target_label: c\n  action: uppercase\n", "a=x,b=y", Some("a=x,b=y,c=X;Y"));
+    check(
+        "- source_labels: [a]\n  target_label: a\n  action: lowercase\n",
+        "a=MiXeD",
+        Some("a=mixed"),
+    );
+    check(
+        "- source_labels: [a, b]\n  target_label: c\n  action: uppercase\n",
+        "a=x,b=y",
+        Some("a=x,b=y,c=X;Y"),
+    );
 }
 
 #[track_caller]
@@ -131,12 +191,30 @@ fn check_invalid(yaml: &str, want: &str) {
 
 #[test]
 fn invalid_rules() {
-    check_invalid("- action: hashmod\n  target_label: a\n", "requires non-zero modulus");
-    check_invalid("- action: replace\n  source_labels: [a]\n", "requires 'target_label'");
-    check_invalid("- action: lowercase\n  source_labels: [a]\n", "requires 'target_label'");
-    check_invalid("- action: replace\n  target_label: '1abc'\n", "invalid 'target_label'");
-    check_invalid("- action: labeldrop\n  regex: a\n  source_labels: [x]\n", "requires only 'regex'");
-    check_invalid("- action: keepequal\n  target_label: a\n  source_labels: [b]\n  regex: x\n", "requires only 'source_labels'");
+    check_invalid(
+        "- action: hashmod\n  target_label: a\n",
+        "requires non-zero modulus",
+    );
+    check_invalid(
+        "- action: replace\n  source_labels: [a]\n",
+        "requires 'target_label'",
+    );
+    check_invalid(
+        "- action: lowercase\n  source_labels: [a]\n",
+        "requires 'target_label'",
+    );
+    check_invalid(
+        "- action: replace\n  target_label: '1abc'\n",
+        "invalid 'target_label'",
+    );
+    check_invalid(
+        "- action: labeldrop\n  regex: a\n  source_labels: [x]\n",
+        "requires only 'regex'",
+    );
+    check_invalid(
+        "- action: keepequal\n  target_label: a\n  source_labels: [b]\n  regex: x\n",
+        "requires only 'source_labels'",
+    );
     check_invalid("- action: frobnicate\n", "unknown relabel action \"frobnicate\"");
     check_invalid("- regex: '('\n", "invalid relabel regex");
     check_invalid("- source_label: [a]\n  target_label: b\n", "source_label");
