@@ -28,4 +28,4 @@ fi
 
 cd "$here"
 npm ci --no-audit --no-fund --loglevel=error
-node --test --test-concurrency=1 grafana.test.mjs ui.test.mjs
+node --test --test-concurrency=1 grafana.test.mjs ui.test.mjs demo.test.mjs
