@@ -19,11 +19,9 @@ if [ ! -x "${CHROMIUM:-/usr/bin/chromium}" ]; then
 fi
 
 if [ "${UI_BACKEND:-sextant}" = sextant ] && [ -z "${SEXTANT_BIN:-}" ]; then
-  bin="${CARGO_TARGET_DIR:-$repo/target}/debug/sextant"
-  if [ ! -x "$bin" ]; then
-    (cd "$repo" && cargo build --bin sextant)
-  fi
-  export SEXTANT_BIN="$bin"
+  # the UI is embedded at compile time: (re)build so the binary serves the current web/ui
+  (cd "$repo" && cargo build --quiet --bin sextant)
+  export SEXTANT_BIN="${CARGO_TARGET_DIR:-$repo/target}/debug/sextant"
 fi
 
 cd "$here"

@@ -24,6 +24,9 @@ export function expand(expr, vars) {
   });
 }
 
+/** 'bad', 'warn' or '' for a stat value against the panel's thresholds. */
+const level = (p, v) => (!p.thresholds ? '' : v >= p.thresholds.bad ? 'bad' : v >= p.thresholds.warn ? 'warn' : '');
+
 const nodeKey = (m) => `${m.instance ?? ''}\u0000${m.job ?? ''}`;
 const nodeName = (n) => `${n.instance} (${n.job})`;
 
@@ -293,7 +296,7 @@ export function render(root, [name]) {
     fill(view.body, errors);
     if (p.type === 'stat') {
       view.body.append(el('div', { class: 'stats' }, withData.map((s) => el('div', { class: 'stat' },
-        el('div', { class: 'value' }, p.unit ? withUnit(Number(s.value[1]), p.unit) : formatValue(s.value[1])),
+        el('div', { class: `value ${level(p, Number(s.value[1]))}` }, p.unit ? withUnit(Number(s.value[1]), p.unit) : formatValue(s.value[1])),
         el('div', { class: 'who' }, s.legend)))));
     } else {
       const box = el('div', {});

@@ -20,6 +20,14 @@ function textVariable(name, label, value) {
   return { type: 'textbox', name, label, query: String(value), hide: 0, current: { text: String(value), value: String(value) }, options: [] };
 }
 
+function thresholds(p) {
+  if (!p.thresholds) return {};
+  return {
+    color: { mode: 'thresholds' },
+    thresholds: { mode: 'absolute', steps: [{ color: 'green', value: null }, { color: 'orange', value: p.thresholds.warn }, { color: 'red', value: p.thresholds.bad }] },
+  };
+}
+
 function targets(panel) {
   const refs = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ';
   const out = panel.queries.map((x, i) => ({
@@ -55,7 +63,7 @@ export function toGrafana(def) {
       if (p.type === 'stat') {
         panels.push({
           ...base, type: 'stat',
-          fieldConfig: { defaults: { unit }, overrides: [] },
+          fieldConfig: { defaults: { unit, ...thresholds(p) }, overrides: [] },
           options: { reduceOptions: { calcs: ['lastNotNull'], fields: '', values: false }, textMode: 'value_and_name', colorMode: 'value', graphMode: 'none', justifyMode: 'auto', orientation: 'auto' },
         });
       } else if (p.type === 'conformance') {
