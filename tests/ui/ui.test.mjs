@@ -44,6 +44,28 @@ test('explorer graphs a range query with a legend, then shows the table', async 
   await page.close();
 });
 
+test('explorer: stacking and drag-zoom update the graph and the URL', async () => {
+  const page = await open('/graph?expr=libp2p_peers&tab=graph&range=1m');
+  const canvas = page.locator('#output .chart canvas').first();
+  await canvas.waitFor();
+  await page.check('#stacked');
+  await page.waitForURL(/stacked=1/);
+  await page.locator('#output .chart canvas').first().waitFor();
+  // drag across the recent part of the plot (where the data is): the range shrinks and an end time is set
+  const over = page.locator('#output .u-over');
+  const box = await over.boundingBox();
+  await page.mouse.move(box.x + box.width * 0.75, box.y + box.height / 2);
+  await page.mouse.down();
+  await page.mouse.move(box.x + box.width * 0.98, box.y + box.height / 2, { steps: 5 });
+  await page.mouse.up();
+  await page.waitForURL(/end=/);
+  const range = new URL(page.url()).searchParams.get('range');
+  assert.notEqual(range, '1m');
+  assert.match(range, /^(\d+[hms])+$/);
+  await page.locator('#output .chart canvas').first().waitFor();
+  await page.close();
+});
+
 test('explorer state survives a reload from the URL', async () => {
   const page = await open('/graph?expr=libp2p_peers&tab=table&range=10m');
   await page.locator('#result-table tbody tr').first().waitFor();
@@ -159,6 +181,15 @@ test('dashboard node selector narrows panels to one node', async () => {
   // the lagging node is behind the wall clock by about 6 slots
   const lag = await page.locator('[data-panel="stat_sync_lag"] .value').first().innerText();
   assert.ok(Number(lag) >= 5 && Number(lag) <= 7, `sync lag ${lag}`);
+  await page.close();
+});
+
+test('dashboard auto-refresh redraws', async () => {
+  const page = await open('/dashboards/beacon?range=5m&refresh=5s');
+  await page.locator('[data-panel="head_slot"].has-data canvas').first().waitFor();
+  const first = await page.locator('#updated').innerText();
+  await page.waitForFunction((before) => document.querySelector('#updated').innerText !== before, first, { timeout: 15000 });
+  assert.equal(await page.inputValue('#refresh'), '5s');
   await page.close();
 });
 

@@ -274,6 +274,24 @@ mod tests {
             .contains("nope.js"));
     }
 
+    #[tokio::test]
+    async fn dev_mode_reads_the_file_from_disk() {
+        let dir = std::env::temp_dir().join(format!("sextant-ui-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("app.js"), "// edited on disk\n").unwrap();
+        let asset = find("app.js").unwrap().1;
+        let resp = serve_from_disk(&dir, asset);
+        assert_eq!(resp.status(), StatusCode::OK);
+        assert_eq!(resp.headers()[header::CONTENT_TYPE], JS);
+        assert_eq!(body_bytes(resp).await, b"// edited on disk\n");
+        let missing = serve_from_disk(&dir, find("app.css").unwrap().1);
+        assert_eq!(missing.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(String::from_utf8(body_bytes(missing).await)
+            .unwrap()
+            .contains("app.css"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
     #[test]
     fn index_references_only_embedded_assets() {
         let index = std::str::from_utf8(find("index.html").unwrap().1.body).unwrap();
