@@ -516,16 +516,17 @@ pub async fn start(stop: tokio::sync::watch::Receiver<bool>) -> std::io::Result<
     Ok(nodes)
 }
 
-/// One `scrape_configs` entry (YAML) scraping the demo nodes every 5 s under job [`DEMO_JOB`],
-/// each target labelled with its `client`.
+/// One `scrape_configs` entry (YAML) scraping the demo nodes every 5 s under job [`DEMO_JOB`].
+/// Each target is labelled with its `client`, and its `instance` is `<client>-demo` rather than
+/// the ephemeral port, so a restart continues the same series.
 pub fn scrape_config_yaml(nodes: &[DemoNode]) -> String {
     let mut yaml = format!("job_name: {DEMO_JOB}\nscrape_interval: 5s\nstatic_configs:\n");
     for n in nodes {
+        let client = n.flavour.name();
         let _ = writeln!(
             yaml,
-            "  - targets: ['{}']\n    labels:\n      client: {}",
+            "  - targets: ['{}']\n    labels:\n      client: {client}\n      instance: {client}-demo",
             n.addr,
-            n.flavour.name()
         );
     }
     yaml
@@ -657,6 +658,7 @@ mod tests {
         let yaml = scrape_config_yaml(&nodes);
         assert!(yaml.contains(&nodes[0].addr.to_string()));
         assert!(yaml.contains("client: prysm"));
+        assert!(yaml.contains("instance: prysm-demo"));
         let cfg = scrape_config(&nodes).unwrap();
         assert_eq!(cfg.job_name, DEMO_JOB);
         tx.send(true).unwrap();

@@ -149,6 +149,7 @@ test('beacon dashboard draws every minimal panel with data and the conformance t
   assert.equal(await page.locator('[data-panel="peers"] .u-legend .u-series').count(), 4);
   // a proposed metric one node exposes is shown; one nobody exposes is hidden
   await page.locator('[data-panel="validators_by_status"].has-data canvas').first().waitFor();
+  await page.locator('[data-panel="block_delay_heatmap"].has-data canvas.heatmap').waitFor();
   assert.equal(await page.locator('[data-panel="gossipsub_mesh"]').isVisible(), false);
   // the node lacking processed deposits is named
   const missing = await page.locator('[data-panel="processed_deposits"] .missing').innerText();

@@ -52,7 +52,7 @@ export const NETWORKS = {
 
 /**
  * Panels, grouped in rows. Panel fields:
- * - id, title, description; type: 'stat' | 'timeseries' | 'conformance';
+ * - id, title, description; type: 'stat' | 'timeseries' | 'heatmap' (bucket series by `le`) | 'conformance';
  * - queries: [{expr, legend}] (legend is a Grafana legend format);
  * - metrics: the metric names the panel reads, spec name first (for "missing from node" notes);
  * - minimal: true for the spec's minimal metrics (always shown; other panels hide when no node exposes them);
@@ -142,6 +142,8 @@ export const BEACON = {
       panels: [
         { id: 'attestation_delay', type: 'timeseries', title: 'Attestation delay quantiles', unit: 's', metrics: ['beacon_attestation_delay_count_bucket'], queries: quantiles('beacon_attestation_delay_count_bucket') },
         { id: 'block_delay', type: 'timeseries', title: 'Block delay quantiles', unit: 's', metrics: ['beacon_block_delay_count_bucket'], queries: quantiles('beacon_block_delay_count_bucket') },
+        { id: 'attestation_delay_heatmap', type: 'heatmap', title: 'Attestation delay heatmap (all nodes)', unit: 's', aggregate: true, metrics: ['beacon_attestation_delay_count_bucket'], queries: [q(`sum by (le) (rate(beacon_attestation_delay_count_bucket{${S}}[$__rate_interval]))`, '{{le}}')] },
+        { id: 'block_delay_heatmap', type: 'heatmap', title: 'Block delay heatmap (all nodes)', unit: 's', aggregate: true, metrics: ['beacon_block_delay_count_bucket'], queries: [q(`sum by (le) (rate(beacon_block_delay_count_bucket{${S}}[$__rate_interval]))`, '{{le}}')] },
       ],
     },
     {

@@ -2,7 +2,7 @@
 // panels that explain missing data, and the spec conformance table.
 import { api, autoStep, formatDuration, formatValue, legendFor, parseDuration } from './api.js';
 import { BEACON, MINIMAL, NETWORKS, allMetrics, allPanels } from './beacon.js';
-import { timeChart, withUnit } from './chart.js';
+import { heatmapChart, timeChart, withUnit } from './chart.js';
 import { el, fill, table } from './dom.js';
 import { toGrafana } from './grafana.js';
 
@@ -298,6 +298,10 @@ export function render(root, [name]) {
       view.body.append(el('div', { class: 'stats' }, withData.map((s) => el('div', { class: 'stat' },
         el('div', { class: `value ${level(p, Number(s.value[1]))}` }, p.unit ? withUnit(Number(s.value[1]), p.unit) : formatValue(s.value[1])),
         el('div', { class: 'who' }, s.legend)))));
+    } else if (p.type === 'heatmap') {
+      const box = el('div', {});
+      view.body.append(box);
+      charts.set(p.id, heatmapChart(box, withData, { unit: p.unit, height: 220, range: [ctx.start, ctx.end] }));
     } else {
       const box = el('div', {});
       view.body.append(box);
