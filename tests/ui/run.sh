@@ -24,6 +24,12 @@ if [ "${UI_BACKEND:-sextant}" = sextant ] && [ -z "${SEXTANT_BIN:-}" ]; then
   export SEXTANT_BIN="${CARGO_TARGET_DIR:-$repo/target}/debug/sextant"
 fi
 
+# a relative SEXTANT_BIN is relative to where we were called from
+case "${SEXTANT_BIN:-}" in
+  ''|/*) ;;
+  *) export SEXTANT_BIN="$PWD/$SEXTANT_BIN" ;;
+esac
+
 cd "$here"
 npm ci --no-audit --no-fund --loglevel=error
 node --test --test-concurrency=1 grafana.test.mjs ui.test.mjs demo.test.mjs
