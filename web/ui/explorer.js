@@ -102,7 +102,7 @@ export function render(root) {
     writeState(state);
     if (chart) { chart.destroy(); chart = null; }
     fill(messages); fill(output); fill(info);
-    if (!state.expr) { fill(output, el('p', { class: 'muted' }, 'Enter an expression and press Execute.')); return; }
+    if (!state.expr) { fill(output, examples((e) => { input.value = e; run(); })); return; }
     if (abort) abort.abort();
     abort = new AbortController();
     const started = performance.now();
@@ -162,9 +162,24 @@ export function render(root) {
     fill(output, resultTable(data));
   }
 
-  if (state.expr) run(); else fill(output, el('p', { class: 'muted' }, 'Enter an expression and press Execute.'));
+  if (state.expr) run(); else fill(output, examples((e) => { input.value = e; run(); }));
   input.focus();
   return () => { if (abort) abort.abort(); if (chart) chart.destroy(); };
+}
+
+const EXAMPLES = [
+  'beacon_head_slot',
+  'max(beacon_head_slot) - beacon_head_slot',
+  'beacon_head_slot / 32 - beacon_finalized_epoch',
+  'rate(beacon_reorgs_total[15m])',
+  'sum by (job) (up)',
+  'topk(10, count by (__name__) ({__name__=~".+"}))',
+];
+
+/** Clickable example expressions for an empty explorer. */
+function examples(onPick) {
+  return el('div', { class: 'examples' }, el('p', { class: 'muted' }, 'Enter an expression and press Execute, or try one of these:'),
+    el('ul', {}, EXAMPLES.map((e) => el('li', {}, el('a', { href: '#', class: 'mono', onclick: (ev) => { ev.preventDefault(); onPick(e); } }, e)))));
 }
 
 /** A table for any instant-query result. */
