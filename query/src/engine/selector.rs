@@ -144,6 +144,11 @@ pub(crate) fn eval_vector_selector(
                     .collect();
             }
         } else {
+            out.reserve(
+                steps
+                    .len()
+                    .min(s.samples.len() * (lookback / steps.step.max(1) + 1) as usize),
+            );
             let mut j = 0;
             let n = s.samples.len();
             for i in 0..steps.len() {

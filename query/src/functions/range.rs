@@ -173,7 +173,11 @@ pub(crate) fn eval(ev: &mut Evaluator<'_>, name: &str, f: RangeFn, args: &[&Expr
     // sample limit counts one window per series plus the output, not the whole selection.
     let one = |s: &Series| -> Result<(Series, usize)> {
         ctl.check("expression evaluation")?;
-        let mut out = Vec::new();
+        let mut out = Vec::with_capacity(if rv.at.is_some() {
+            n
+        } else {
+            n.min(s.samples.len() + 1)
+        });
         let mut widest = 0usize;
         let smp = &s.samples;
         let (mut lo, mut hi) = (0usize, 0usize);
