@@ -166,7 +166,6 @@ pub(crate) fn eval(ev: &mut Evaluator<'_>, name: &str, f: RangeFn, args: &[&Expr
         return Ok(Val::Vector(absent_over_time(ev, &rv, arg)));
     }
     let ctl = ev.ctl;
-    let fixed_ts = rv.at.map(|_| steps.start);
     let keep = keeps_name(name);
     let param = |k: usize, i: usize| params.get(k).map_or(f64::NAN, |p| p[i]);
     // Returns the output series and the largest window it needed: like Prometheus, the
@@ -199,7 +198,9 @@ pub(crate) fn eval(ev: &mut Evaluator<'_>, name: &str, f: RangeFn, args: &[&Expr
                 samples: &smp[lo..hi],
                 start,
                 end,
-                ts: fixed_ts.unwrap_or(ts),
+                // Even under `@` the step's own time: predict_linear extrapolates to it
+                // (Prometheus lists it among the @-unsafe functions).
+                ts,
                 range: rv.range,
                 p: [param(0, i), param(1, i)],
             };
