@@ -306,9 +306,8 @@ fn vector_vector(
             let (mut v, keep) = elem(op, fl, fr)?;
             if return_bool {
                 v = f64::from(u8::from(keep));
-            } else if !keep {
-                continue;
             }
+            // As Prometheus, check for ambiguous matches before dropping filtered elements.
             let (slot, metric_hash) = *pair_slot.entry((mi, oj)).or_insert_with(|| {
                 let m = result_metric(&many[mi].labels, &one[oj].labels);
                 let h = m.stable_hash();
@@ -330,6 +329,9 @@ fn vector_vector(
                 None => {
                     matched.insert(sig, HashSet::from([metric_hash]));
                 }
+            }
+            if !keep && !return_bool {
+                continue;
             }
             sink.push(slot, ts, v)?;
         }
