@@ -287,11 +287,13 @@ fn vector_vector(
         for &(j, v) in &obuf {
             if let Some(&(k, _)) = one_map.get(&one_sig[j]) {
                 let side = if one_to_many { "left" } else { "right" };
+                let (mut d1, mut d2) = (one[j].labels.to_string(), one[k].labels.to_string());
+                if d1 > d2 {
+                    std::mem::swap(&mut d1, &mut d2);
+                }
                 return Err(QueryError::exec(format!(
-                    "found duplicate series for the match group {} on the {side} hand-side of the operation: [{}, {}];many-to-many matching not allowed: matching labels must be unique on one side",
+                    "found duplicate series for the match group {} on the {side} hand-side of the operation: [{d1}, {d2}];many-to-many matching not allowed: matching labels must be unique on one side",
                     signer.match_labels(&one[j].labels),
-                    one[j].labels,
-                    one[k].labels
                 )));
             }
             one_map.insert(one_sig[j], (j, v));
