@@ -242,7 +242,7 @@ fn simple(
         // floating-point results are the same.
         let mut acc = vec![Acc::default(); ng * n];
         for (si, s) in input.iter().enumerate() {
-            if si % 1024 == 0 {
+            if si.is_multiple_of(1024) {
                 ev.ctl.check("expression evaluation")?;
             }
             let base = group_of[si] * n;
@@ -622,7 +622,7 @@ mod tests {
                 x = x
                     .wrapping_mul(6364136223846793005)
                     .wrapping_add(1442695040888963407);
-                if x % 5 != 0 {
+                if !x.is_multiple_of(5) {
                     let v = match x % 17 {
                         0 => f64::NAN,
                         1 => f64::INFINITY,
