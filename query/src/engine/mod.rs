@@ -75,7 +75,10 @@ pub(crate) struct Control {
 impl Control {
     pub(crate) fn new(timeout: Duration, cancel: Option<CancelToken>, max_samples: usize) -> Self {
         Control {
-            deadline: Instant::now() + timeout,
+            // A timeout too large to represent means "no timeout" (a century is enough).
+            deadline: Instant::now()
+                .checked_add(timeout)
+                .unwrap_or_else(|| Instant::now() + Duration::from_secs(100 * 365 * 86_400)),
             cancel,
             max_samples,
             samples: AtomicUsize::new(0),
@@ -124,13 +127,17 @@ struct Gate {
 struct Permit<'a>(&'a Gate);
 
 impl Gate {
-    fn acquire(&self) -> Permit<'_> {
+    /// Waits for a free slot until `deadline`; a query still queued then has timed out, as
+    /// Prometheus' "query timed out in query queue".
+    fn acquire(&self, deadline: Instant) -> Result<Permit<'_>> {
         let mut free = self.free.lock();
         while *free == 0 {
-            self.cv.wait(&mut free);
+            if self.cv.wait_until(&mut free, deadline).timed_out() && *free == 0 {
+                return Err(QueryError::Timeout("query queue".into()));
+            }
         }
         *free -= 1;
-        Permit(self)
+        Ok(Permit(self))
     }
 }
 
@@ -208,8 +215,8 @@ impl Engine {
         cancel: Option<CancelToken>,
     ) -> Result<QueryOutput> {
         let ast = parse(expr)?;
-        let _permit = self.gate.acquire();
         let ctl = Control::new(self.opts.timeout, cancel, self.opts.max_samples);
+        let _permit = self.gate.acquire(ctl.deadline)?;
         let steps = Steps {
             start: t,
             end: t,
@@ -283,8 +290,8 @@ impl Engine {
                 )))
             }
         }
-        let _permit = self.gate.acquire();
         let ctl = Control::new(self.opts.timeout, cancel, self.opts.max_samples);
+        let _permit = self.gate.acquire(ctl.deadline)?;
         let steps = Steps { start, end, step };
         let mut ev = Evaluator::new(q, steps, self.opts.lookback_delta_ms, &ctl);
         let val = ev.eval(&ast)?;
@@ -446,6 +453,19 @@ mod tests {
             }
         });
         assert_eq!(*e.gate.free.lock(), 1);
+    }
+
+    #[test]
+    fn queued_query_times_out_in_the_queue() {
+        let e = Engine::new(EngineOptions {
+            max_concurrency: 1,
+            ..EngineOptions::default()
+        });
+        let held = e.gate.acquire(Instant::now() + Duration::from_secs(5)).unwrap();
+        let r = e.gate.acquire(Instant::now() + Duration::from_millis(20));
+        assert!(matches!(r, Err(QueryError::Timeout(ref s)) if s == "query queue"));
+        drop(held);
+        assert!(e.gate.acquire(Instant::now() + Duration::from_millis(20)).is_ok());
     }
 
     #[test]
