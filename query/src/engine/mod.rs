@@ -107,6 +107,16 @@ impl Control {
         Ok(())
     }
 
+    /// Fails when a query or subquery would have more steps than samples allowed (each step
+    /// holds at least one value), before anything per step is allocated.
+    pub(crate) fn check_steps(&self, steps: &Steps) -> Result<()> {
+        let n = (steps.end - steps.start) / steps.step + 1;
+        if n as u128 > self.max_samples as u128 {
+            return Err(QueryError::TooManySamples("query execution".into()));
+        }
+        Ok(())
+    }
+
     /// Releases `n` samples that are no longer held.
     pub(crate) fn release_samples(&self, n: usize) {
         let _ = self
@@ -293,6 +303,7 @@ impl Engine {
         let ctl = Control::new(self.opts.timeout, cancel, self.opts.max_samples);
         let _permit = self.gate.acquire(ctl.deadline)?;
         let steps = Steps { start, end, step };
+        ctl.check_steps(&steps)?;
         let mut ev = Evaluator::new(q, steps, self.opts.lookback_delta_ms, &ctl);
         let val = ev.eval(&ast)?;
         let mut series: Vec<Series> = match val {
@@ -434,6 +445,24 @@ mod tests {
         ));
         // A query that holds few samples still runs.
         assert!(e.instant(&db, "m{i=\"1\"}", 0).is_ok());
+    }
+
+    #[test]
+    fn huge_step_counts_are_refused_before_allocating() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = db_with_data(dir.path());
+        let e = Engine::new(EngineOptions {
+            max_samples: 1000,
+            ..EngineOptions::default()
+        });
+        assert!(matches!(
+            e.instant(&db, "max_over_time(vector(1)[1000d:1ms])", 0),
+            Err(QueryError::TooManySamples(_))
+        ));
+        assert!(matches!(
+            e.range(&db, "1", 0, 1_000_000_000, 1),
+            Err(QueryError::TooManySamples(_))
+        ));
     }
 
     #[test]

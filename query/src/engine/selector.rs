@@ -240,7 +240,9 @@ pub(crate) fn eval_subquery(ev: &mut Evaluator<'_>, sq: &SubqueryExpr) -> Result
     let series = if start > end {
         Vec::new()
     } else {
-        let mut child = ev.child(Steps { start, end, step });
+        let inner = Steps { start, end, step };
+        ev.ctl.check_steps(&inner)?;
+        let mut child = ev.child(inner);
         let val = child.eval(&sq.expr)?;
         ev.absorb(child);
         match val {
