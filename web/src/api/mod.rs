@@ -83,6 +83,22 @@ pub fn routes() -> Router<Arc<WebState>> {
         .layer(axum::middleware::from_fn(cors))
 }
 
+/// Until start-up is done, the API answers 503 `Service Unavailable` as Prometheus does.
+pub async fn ready_gate(
+    axum::extract::State(st): axum::extract::State<Arc<WebState>>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    if st.ready.load(std::sync::atomic::Ordering::Acquire) {
+        next.run(req).await
+    } else {
+        axum::response::IntoResponse::into_response((
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            "Service Unavailable",
+        ))
+    }
+}
+
 /// CORS as Prometheus' default `--web.cors.origin=".*"` does it: requests with an `Origin`
 /// get the CORS headers and `Access-Control-Allow-Origin: *`; `OPTIONS` pre-flights are
 /// answered with an empty success.
