@@ -3,6 +3,8 @@
 //!
 //! Run: `cargo bench -p web --bench api_render`.
 
+#![allow(clippy::unwrap_used)]
+
 use axum::body::Body;
 use axum::http::Request;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
