@@ -95,14 +95,36 @@ fn render(out: QueryOutput, limit: usize) -> Success {
         .with_infos(infos)
 }
 
+/// The engine for this request: the shared one, or one with the request's `lookback_delta`
+/// (Prometheus' per-query lookback). A per-query engine shares the limits but not the
+/// concurrency gate of the shared one.
+fn engine_for(st: &WebState, p: &Params) -> Result<Arc<query::Engine>, ApiError> {
+    let v = p.get("lookback_delta");
+    if v.is_empty() {
+        return Ok(st.engine.clone());
+    }
+    let ns = super::params::parse_duration(v)
+        .map_err(|e| ApiError::bad_data(format!("error parsing lookback delta duration: {e}")))?;
+    let ms = ns / 1_000_000;
+    let opts = st.engine.options();
+    if ms <= 0 || ms == opts.lookback_delta_ms {
+        return Ok(st.engine.clone());
+    }
+    Ok(Arc::new(query::Engine::new(query::EngineOptions {
+        lookback_delta_ms: ms,
+        ..opts.clone()
+    })))
+}
+
 /// `GET|POST /api/v1/query`: `query`, `time` (default now), `timeout`, `limit`.
 pub async fn instant(State(st): State<Arc<WebState>>, p: Params) -> Result<Success, ApiError> {
     let limit = p.limit()?;
     let t = p.time_or("time", now_ms())?;
     let timeout = p.timeout()?;
+    let engine = engine_for(&st, &p)?;
     let expr = p.get("query").to_string();
     let out = evaluate(timeout, move |c| {
-        st.engine.instant_with_cancel(&*st.queryable, &expr, t, Some(c))
+        engine.instant_with_cancel(&*st.queryable, &expr, t, Some(c))
     })
     .await?;
     Ok(render(out, limit))
@@ -135,10 +157,10 @@ pub async fn range(State(st): State<Arc<WebState>>, p: Params) -> Result<Success
     }
     let step_ms = (step_ns / 1_000_000).max(1);
     let timeout = p.timeout()?;
+    let engine = engine_for(&st, &p)?;
     let expr = p.get("query").to_string();
     let out = evaluate(timeout, move |c| {
-        st.engine
-            .range_with_cancel(&*st.queryable, &expr, start, end, step_ms, Some(c))
+        engine.range_with_cancel(&*st.queryable, &expr, start, end, step_ms, Some(c))
     })
     .await?;
     Ok(render(out, limit))
