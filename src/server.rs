@@ -152,6 +152,17 @@ pub async fn run(
     ready.store(true, Ordering::Release);
     tracing::info!("Storage ready; Sextant is ready to receive requests");
 
+    let mut settings = settings;
+    if settings.flags.demo {
+        let nodes = crate::demo::start(stop_rx.clone())
+            .await
+            .map_err(|source| Error::Io {
+                context: "starting the demo beacon nodes".into(),
+                source,
+            })?;
+        let demo = crate::demo::scrape_config(&nodes).map_err(Error::Config)?;
+        settings.config.config.scrape_configs.push(demo);
+    }
     let cfg = &settings.config.config;
     scrape
         .apply_config(&cfg.global, &cfg.scrape_configs)
