@@ -128,6 +128,14 @@ pub fn write_float(out: &mut String, v: f64) {
         out.push_str(if v > 0.0 { "+Inf" } else { "-Inf" });
         return;
     }
+    // Fast path: ryu's plain decimal form ("0.25", "1234.5", "1.0") is already Go's, but
+    // for the ".0" it puts on integers.
+    let mut buf = ryu::Buffer::new();
+    let s = buf.format_finite(v);
+    if !s.contains('e') {
+        out.push_str(s.strip_suffix(".0").unwrap_or(s));
+        return;
+    }
     let (neg, digits, point) = shortest_digits(v);
     if neg {
         out.push('-');
