@@ -54,11 +54,13 @@ where
 /// At most this many warnings and as many infos are returned (Prometheus' `AsStrings` limits).
 const MAX_ANNOTATIONS: usize = 10;
 
-/// Splits the engine's annotations into Prometheus' `warnings` and `infos` (by their
-/// `PromQL info:` prefix) and caps each list, noting how many were left out.
-fn split_annotations(all: Vec<String>) -> (Vec<String>, Vec<String>) {
-    let (infos, warnings): (Vec<String>, Vec<String>) =
-        all.into_iter().partition(|a| a.starts_with("PromQL info:"));
+/// Sorts the engine's annotations into Prometheus' `warnings` and `infos` (an info that
+/// arrived among the warnings is recognised by its `PromQL info:` prefix) and caps each list,
+/// noting how many were left out.
+fn split_annotations(warnings: Vec<String>, mut infos: Vec<String>) -> (Vec<String>, Vec<String>) {
+    let (stray, warnings): (Vec<String>, Vec<String>) =
+        warnings.into_iter().partition(|a| a.starts_with("PromQL info:"));
+    infos.extend(stray);
     let cap = |mut v: Vec<String>, kind: &str| {
         if v.len() > MAX_ANNOTATIONS {
             let more = v.len() - MAX_ANNOTATIONS;
@@ -72,7 +74,7 @@ fn split_annotations(all: Vec<String>) -> (Vec<String>, Vec<String>) {
 
 /// Renders an engine result, cutting vectors and matrices to `limit` series (0 = no limit).
 fn render(out: QueryOutput, limit: usize) -> Success {
-    let (mut warnings, infos) = split_annotations(out.warnings);
+    let (mut warnings, infos) = split_annotations(out.warnings, out.infos);
     let mut value = out.value;
     if limit > 0 {
         let cut = match &mut value {
@@ -208,7 +210,7 @@ mod tests {
     fn annotations_split_and_capped() {
         let mut all: Vec<String> = (0..12).map(|i| format!("PromQL warning: w{i}")).collect();
         all.push("PromQL info: i".into());
-        let (w, i) = split_annotations(all);
+        let (w, i) = split_annotations(all, vec![]);
         assert_eq!(w.len(), 11);
         assert_eq!(w[10], "2 more warning annotations omitted");
         assert_eq!(i, vec!["PromQL info: i".to_string()]);
