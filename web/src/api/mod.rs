@@ -5,6 +5,15 @@
 //! (every bad value becomes `invalid parameter "<name>": ...`), does the work on a blocking
 //! thread, and returns `Result<Success, ApiError>`; [`response`] renders the one envelope
 //! `{status, data, errorType, error, warnings, infos}`, [`error`] chooses the status code.
+//!
+//! Modules: [`query`] (query, query_range, exemplars, format/parse), [`series`] (series,
+//! labels, label values), [`metadata`], [`targets`], [`status`], [`rules`] (rules, alerts,
+//! notifications), [`federate`], [`export`] (raw export, JSON lines and CSV), [`remote_read`],
+//! [`admin`]; helpers [`params`] (parameters and their parsers), [`json`] (number and value
+//! formatting), [`timefmt`] (RFC 3339 and Prometheus durations).
+//!
+//! Every `/api/v1` route answers 503 until the server is ready, and carries Prometheus'
+//! CORS headers.
 
 pub mod admin;
 pub mod error;
