@@ -126,7 +126,10 @@ pub async fn run(
     // OTLP over gRPC is served on the same listener (HTTP/2 cleartext) as everything else.
     let app = web::router(Arc::new(web_state))
         .merge(ingest::push_router(appendable.clone(), push_limits.clone()))
-        .merge(ingest::otlp::grpc::otlp_grpc_router(appendable, push_limits));
+        .merge(ingest::otlp::grpc::otlp_grpc_router(appendable, push_limits))
+        // The gRPC router's fallback answers every unknown path with gRPC's UNIMPLEMENTED;
+        // HTTP clients must get Prometheus' 404 instead.
+        .fallback(web::fallback);
 
     tracing::info!("Listening on http://{local}");
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);

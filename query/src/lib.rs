@@ -37,6 +37,7 @@
 pub mod engine;
 pub mod error;
 pub(crate) mod functions;
+pub mod parse_error;
 #[cfg(feature = "testkit")]
 pub mod promqltest;
 

@@ -1,9 +1,11 @@
 //! End-to-end tests: each starts the real `sextant` binary on a loopback port with a fresh
 //! data directory and talks to it over HTTP only.
 
+mod api_diff;
 mod crash;
 mod otlp;
 mod promql_diff;
+mod reference;
 mod scrape;
 mod startup;
 mod support;

@@ -102,6 +102,35 @@ pub fn router(state: Arc<WebState>) -> Router {
         .layer(tower_http::compression::CompressionLayer::new())
 }
 
+/// The answer for paths nothing else serves: Prometheus' plain-text `404 page not found`.
+/// A gRPC request (OTLP shares the listener) gets gRPC's `UNIMPLEMENTED` instead, as a gRPC
+/// server answers an unknown method. Install it on the final, merged router.
+pub async fn fallback(req: axum::extract::Request) -> axum::response::Response {
+    use axum::http::{header, StatusCode};
+    use axum::response::IntoResponse;
+    let grpc = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("application/grpc"));
+    if grpc {
+        return (
+            StatusCode::OK,
+            [
+                (header::CONTENT_TYPE, "application/grpc"),
+                (header::HeaderName::from_static("grpc-status"), "12"),
+            ],
+        )
+            .into_response();
+    }
+    (
+        StatusCode::NOT_FOUND,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        "404 page not found\n",
+    )
+        .into_response()
+}
+
 async fn ready(
     axum::extract::State(state): axum::extract::State<Arc<WebState>>,
 ) -> (axum::http::StatusCode, &'static str) {

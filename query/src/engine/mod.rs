@@ -189,7 +189,13 @@ fn register_aliases() {
 /// Parses `expr` into the parser's AST, mapping errors to [`QueryError::Parse`].
 pub fn parse(expr: &str) -> Result<Expr> {
     register_aliases();
-    parser::parse(expr).map_err(|e| QueryError::Parse(format!("parse error: {e}")))
+    parser::parse(expr).map_err(|e| {
+        QueryError::Parse(crate::parse_error::describe(
+            expr,
+            &e,
+            crate::parse_error::Grammar::Expr,
+        ))
+    })
 }
 
 impl Engine {

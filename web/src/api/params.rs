@@ -79,9 +79,15 @@ impl Params {
     }
 
     /// Every `match[]` parameter parsed into matcher sets (one selector may give several
-    /// sets when it uses `or`).
+    /// sets when it uses `or`); errors as `invalid parameter "match[]"` (the series API).
     pub fn matcher_sets(&self) -> Result<Vec<Vec<Matcher>>, ApiError> {
         parse_matcher_sets(&self.all("match[]")).map_err(|e| ApiError::invalid_param("match[]", e))
+    }
+
+    /// As [`Params::matcher_sets`], but the error is the bare message, as Prometheus' label
+    /// names and label values APIs answer.
+    pub fn matcher_sets_bare(&self) -> Result<Vec<Vec<Matcher>>, ApiError> {
+        parse_matcher_sets(&self.all("match[]")).map_err(ApiError::bad_data)
     }
 }
 
@@ -174,10 +180,18 @@ pub fn parse_duration(s: &str) -> Result<i64, String> {
 /// Parses one series selector (`up`, `{job="a"}`, `up{job=~"a|b"}`) into matcher sets.
 pub fn parse_selector(s: &str) -> Result<Vec<Vec<Matcher>>, String> {
     use promql_parser::parser::Expr;
-    let expr = promql_parser::parser::parse(s)?;
-    let vs = match expr {
-        Expr::VectorSelector(vs) if vs.offset.is_none() && vs.at.is_none() => vs,
-        _ => return Err(format!("parse error: {} is not a series selector", go_quote(s))),
+    use query::parse_error::{describe, Grammar};
+    let vs = match promql_parser::parser::parse(s) {
+        Ok(Expr::VectorSelector(vs)) if vs.offset.is_none() && vs.at.is_none() => vs,
+        // Prometheus parses `match[]` with a selector-only grammar, so anything else fails at
+        // the first token a selector cannot have.
+        Ok(_) => return Err(describe(s, "invalid promql query", Grammar::Selector)),
+        // The parser crate checks what Prometheus checks only after parsing (`match[]` must
+        // have a non-empty matcher): say it as `parseMatchersParam` does.
+        Err(e) if e.starts_with("vector selector must contain at least one non-empty matcher") => {
+            return Err(NON_EMPTY.into())
+        }
+        Err(e) => return Err(describe(s, &e, Grammar::Selector)),
     };
     let name = vs.name.map(|n| Matcher::equal(storage::METRIC_NAME, n));
     let mut groups = vec![vs.matchers.matchers];
@@ -199,6 +213,8 @@ pub fn parse_selector(s: &str) -> Result<Vec<Vec<Matcher>>, String> {
     Ok(sets)
 }
 
+const NON_EMPTY: &str = "match[] must contain at least one non-empty matcher";
+
 /// Parses every `match[]` value; each set must have a matcher that does not match the empty
 /// string (Prometheus' `parseMatchersParam`).
 pub fn parse_matcher_sets(selectors: &[&str]) -> Result<Vec<Vec<Matcher>>, String> {
@@ -206,7 +222,7 @@ pub fn parse_matcher_sets(selectors: &[&str]) -> Result<Vec<Vec<Matcher>>, Strin
     for s in selectors {
         for set in parse_selector(s)? {
             if set.iter().all(Matcher::matches_empty) {
-                return Err("match[] must contain at least one non-empty matcher".into());
+                return Err(NON_EMPTY.into());
             }
             all.push(set);
         }

@@ -170,7 +170,7 @@ pub async fn range(State(st): State<Arc<WebState>>, p: Params) -> Result<Success
 
 /// Parses an expression as the API does before evaluating (`invalid parameter "query"`).
 fn parse_expr(p: &Params) -> Result<promql_parser::parser::Expr, ApiError> {
-    promql_parser::parser::parse(p.get("query")).map_err(|e| ApiError::invalid_param("query", e))
+    query::engine::parse(p.get("query")).map_err(ApiError::from_query)
 }
 
 /// `GET|POST /api/v1/query_exemplars`: validates `query`, `start`, `end`; Sextant stores no

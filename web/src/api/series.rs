@@ -93,7 +93,7 @@ fn union(
 /// `GET|POST /api/v1/labels`: sorted label names, optionally of series matching `match[]`.
 pub async fn labels(State(st): State<Arc<WebState>>, p: Params) -> Result<Success, ApiError> {
     let r = range_and_limit(&p)?;
-    let sets = p.matcher_sets()?;
+    let sets = p.matcher_sets_bare()?;
     let mut names = blocking(move || {
         let q = st
             .queryable
@@ -121,7 +121,7 @@ pub async fn label_values(
         )));
     }
     let r = range_and_limit(&p)?;
-    let sets = p.matcher_sets()?;
+    let sets = p.matcher_sets_bare()?;
     let mut values = blocking(move || {
         let q = st
             .queryable

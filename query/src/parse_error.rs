@@ -1,0 +1,383 @@
+//! Prometheus-style parse error messages: `<line>:<col>: parse error: <message>`.
+//!
+//! The parser crate reports what is wrong but not where, and words some errors differently
+//! from Prometheus. This module finds the position the way Prometheus' parser reports it
+//! (end of input for unterminated constructs, the offending token for syntax errors, the
+//! argument for type errors, the selector or matcher for selector errors) and rewords the
+//! messages whose Prometheus wording is known.
+
+use promql_parser::parser::{self, Expr};
+
+/// Messages the parser crate gives when the input ended too early: the position is the end.
+const AT_END: &[&str] = &[
+    "unclosed left parenthesis",
+    "unexpected end of input inside braces",
+    "unexpected end of input",
+    "unclosed left bracket",
+    "unterminated quoted string",
+];
+
+/// Inputs longer than this (bytes) are not scanned prefix by prefix for the error position.
+const MAX_SCAN: usize = 2048;
+
+/// What [`describe`] checks a prefix against.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Grammar {
+    /// A whole PromQL expression.
+    Expr,
+    /// A bare series selector (the API's `match[]`), as Prometheus' `ParseMetricSelector`.
+    Selector,
+}
+
+/// Turns the parser crate's message `msg` for `input` into Prometheus' form
+/// `L:C: parse error: <message>`.
+pub fn describe(input: &str, msg: &str, grammar: Grammar) -> String {
+    let (pos, text) = locate(input, msg, grammar);
+    let (line, col) = line_col(input, pos);
+    format!("{line}:{col}: parse error: {text}")
+}
+
+/// The byte offset and Prometheus wording of an error.
+fn locate(input: &str, msg: &str, grammar: Grammar) -> (usize, String) {
+    let first = input.len() - input.trim_start().len();
+    if msg == "no expression found in input" {
+        return (first, msg.to_string());
+    }
+    if AT_END.contains(&msg) {
+        return (input.len(), msg.to_string());
+    }
+    if msg.starts_with("vector selector must contain at least one non-empty matcher") {
+        return (selector_start(input).unwrap_or(first), msg.to_string());
+    }
+    if msg.starts_with("binary expression must contain only scalar and instant vector types") {
+        return (first, msg.to_string());
+    }
+    if let Some(re) = msg.strip_prefix("illegal regex for ") {
+        let pos = matcher_start(input, re).unwrap_or(first);
+        return (
+            pos,
+            format!("error parsing regexp: invalid regular expression {re:?}"),
+        );
+    }
+    if let Some(rest) = msg.strip_prefix("expected type ") {
+        if let Some(t) = type_error(input, rest) {
+            return t;
+        }
+    }
+    // A syntax error: the offending token follows the longest prefix that is a valid start.
+    // Finding it parses every prefix, so very long inputs get the start position instead.
+    if input.len() > MAX_SCAN {
+        return (first, msg.to_string());
+    }
+    let ok = valid_prefix_len(input, grammar);
+    let at = ok + (input.len() - ok - input[ok..].trim_start().len());
+    if at >= input.len() {
+        return (input.len(), "unexpected end of input".to_string());
+    }
+    (at, format!("unexpected {}", token_desc(&input[at..])))
+}
+
+/// `L:C` (1-based, columns in characters) of byte offset `pos`.
+fn line_col(input: &str, pos: usize) -> (usize, usize) {
+    let before = &input[..pos.min(input.len())];
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    (line, before[line_start..].chars().count() + 1)
+}
+
+/// Whether `prefix` could begin a valid input: it parses, or fails only because it ended.
+fn is_valid_start(prefix: &str, grammar: Grammar) -> bool {
+    match parser::parse(prefix) {
+        Ok(e) => match grammar {
+            Grammar::Expr => true,
+            Grammar::Selector => {
+                matches!(e, Expr::VectorSelector(ref vs) if vs.offset.is_none() && vs.at.is_none())
+            }
+        },
+        Err(m) => {
+            let at_end = AT_END.contains(&m.as_str()) && m != "unclosed left parenthesis";
+            match grammar {
+                // The parser crate words some early ends as a generic syntax error: the
+                // prefix is also a valid start if an operand completes it.
+                Grammar::Expr => {
+                    AT_END.contains(&m.as_str())
+                        || match parser::parse(&format!("{prefix} 1")) {
+                            Ok(_) => true,
+                            Err(m) => AT_END.contains(&m.as_str()),
+                        }
+                }
+                // A selector may only be unfinished inside its braces or quotes.
+                Grammar::Selector => at_end && m != "unexpected end of input",
+            }
+        }
+    }
+}
+
+/// The length of the longest prefix of `input` (ending at a character boundary, trailing
+/// whitespace trimmed) that is a valid start.
+fn valid_prefix_len(input: &str, grammar: Grammar) -> usize {
+    let mut best = 0;
+    for (i, _) in input
+        .char_indices()
+        .skip(1)
+        .chain(std::iter::once((input.len(), ' ')))
+    {
+        let p = input[..i].trim_end();
+        if p.is_empty() || p.len() < i && p.len() <= best {
+            continue;
+        }
+        if is_valid_start(p, grammar) {
+            best = p.len();
+        }
+    }
+    best
+}
+
+/// How Prometheus names the token at the start of `s` in "unexpected ..." messages.
+fn token_desc(s: &str) -> String {
+    const OPS: &[&str] = &[
+        "==", "!=", ">=", "<=", "=~", "!~", "@", "+", "-", "*", "/", "%", "^", ">", "<", "=",
+    ];
+    const KEYWORDS: &[&str] = &[
+        "offset",
+        "by",
+        "without",
+        "on",
+        "ignoring",
+        "group_left",
+        "group_right",
+        "bool",
+    ];
+    const AGGREGATORS: &[&str] = &[
+        "sum",
+        "avg",
+        "count",
+        "min",
+        "max",
+        "group",
+        "stddev",
+        "stdvar",
+        "topk",
+        "bottomk",
+        "count_values",
+        "quantile",
+        "limitk",
+        "limit_ratio",
+    ];
+    let c = s.chars().next().unwrap_or(' ');
+    if "(){}[],:".contains(c) {
+        return format!("\"{c}\"");
+    }
+    if c == '"' || c == '\'' || c == '`' {
+        return "string".into();
+    }
+    if let Some(op) = OPS.iter().find(|o| s.starts_with(**o)) {
+        return format!("<op:{op}>");
+    }
+    if c.is_ascii_digit() || c == '.' {
+        let n: String = s
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '.')
+            .collect();
+        let kind = if n.ends_with(|c: char| c.is_ascii_alphabetic()) && !n.contains(['e', 'x']) {
+            "duration"
+        } else {
+            "number"
+        };
+        return format!("{kind} \"{n}\"");
+    }
+    let word: String = s
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == ':')
+        .collect();
+    if word.is_empty() {
+        return format!("character {c:?}");
+    }
+    if KEYWORDS.contains(&word.as_str()) {
+        return format!("<{word}>");
+    }
+    if AGGREGATORS.contains(&word.as_str()) {
+        return format!("<aggr:{word}>");
+    }
+    let kind = if word.contains(':') {
+        "metric identifier"
+    } else {
+        "identifier"
+    };
+    format!("{kind} \"{word}\"")
+}
+
+/// Prometheus' names for value types.
+fn type_name(t: &str) -> &str {
+    match t {
+        "matrix" => "range vector",
+        "vector" => "instant vector",
+        other => other,
+    }
+}
+
+/// `expected type X in call to function 'f', got Y` (and the aggregation form): reworded as
+/// Prometheus, at the offending argument.
+fn type_error(input: &str, rest: &str) -> Option<(usize, String)> {
+    let (want, rest) = rest.split_once(" in ")?;
+    let (ctx, got) = rest.rsplit_once(", got ")?;
+    if let Some(f) = ctx
+        .strip_prefix("call to function '")
+        .and_then(|s| s.strip_suffix('\''))
+    {
+        let msg = format!(
+            "expected type {} in call to function {f:?}, got {}",
+            type_name(want),
+            type_name(got)
+        );
+        return Some((first_arg(input, f).unwrap_or(0), msg));
+    }
+    if ctx == "aggregation expression" {
+        let msg = format!(
+            "expected type {} in aggregation parameter, got {}",
+            type_name(want),
+            type_name(got)
+        );
+        let pos = [
+            "topk",
+            "bottomk",
+            "quantile",
+            "count_values",
+            "limitk",
+            "limit_ratio",
+        ]
+        .iter()
+        .filter_map(|a| first_arg(input, a))
+        .min()
+        .unwrap_or(0);
+        return Some((pos, msg));
+    }
+    None
+}
+
+/// The offset of the first argument of the first call of `name` (an aggregation's
+/// `by (...)`/`without (...)` clause before the arguments is skipped).
+fn first_arg(input: &str, name: &str) -> Option<usize> {
+    let mut from = 0;
+    while let Some(i) = input[from..].find(name).map(|i| i + from) {
+        from = i + name.len();
+        let before_ok = input[..i]
+            .chars()
+            .next_back()
+            .is_none_or(|c| !(c.is_ascii_alphanumeric() || c == '_' || c == ':'));
+        if !before_ok {
+            continue;
+        }
+        let mut rest = input[from..].trim_start();
+        for kw in ["by", "without"] {
+            if let Some(r) = rest.strip_prefix(kw) {
+                let r = r.trim_start();
+                if let Some(close) = r.starts_with('(').then(|| r.find(')')).flatten() {
+                    rest = r[close + 1..].trim_start();
+                }
+            }
+        }
+        if let Some(args) = rest.strip_prefix('(') {
+            let start = input.len() - args.len();
+            return Some(start + (args.len() - args.trim_start().len()));
+        }
+    }
+    None
+}
+
+/// The offset of the first `{` that opens a selector without a metric name.
+fn selector_start(input: &str) -> Option<usize> {
+    let mut prev = None;
+    for (i, c) in input.char_indices() {
+        if c == '{' && !prev.is_some_and(|p: char| p.is_ascii_alphanumeric() || p == '_' || p == ':') {
+            return Some(i);
+        }
+        if !c.is_whitespace() {
+            prev = Some(c);
+        }
+    }
+    None
+}
+
+/// The offset of the label name of the matcher whose regex is `re`.
+fn matcher_start(input: &str, re: &str) -> Option<usize> {
+    for q in ['"', '\'', '`'] {
+        let lit = format!("{q}{re}{q}");
+        if let Some(i) = input.find(&lit) {
+            let before = input[..i].trim_end();
+            let before = before.strip_suffix("=~").or_else(|| before.strip_suffix("!~"))?;
+            let name_end = before.trim_end().len();
+            let name_start = before[..name_end]
+                .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .map_or(0, |j| j + 1);
+            return Some(name_start);
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn expr_err(s: &str) -> String {
+        let m = parser::parse(s).unwrap_err();
+        describe(s, &m, Grammar::Expr)
+    }
+
+    fn sel_err(s: &str) -> String {
+        let m = match parser::parse(s) {
+            Err(m) => m,
+            Ok(_) => "invalid promql query".to_string(),
+        };
+        describe(s, &m, Grammar::Selector)
+    }
+
+    #[test]
+    fn positions_as_prometheus() {
+        // Expected strings are Prometheus 2.42's answers for the same input.
+        assert_eq!(expr_err("sum("), "1:5: parse error: unclosed left parenthesis");
+        assert_eq!(
+            expr_err("sum(rate(x[5m])"),
+            "1:16: parse error: unclosed left parenthesis"
+        );
+        assert_eq!(
+            expr_err("up{"),
+            "1:4: parse error: unexpected end of input inside braces"
+        );
+        assert_eq!(expr_err("up +"), "1:5: parse error: unexpected end of input");
+        assert_eq!(expr_err("1 +* 2"), "1:4: parse error: unexpected <op:*>");
+        assert_eq!(expr_err(""), "1:1: parse error: no expression found in input");
+        assert_eq!(
+            expr_err("{job=\"\"}"),
+            "1:1: parse error: vector selector must contain at least one non-empty matcher"
+        );
+        assert_eq!(
+            expr_err("up[5m] + 1"),
+            "1:1: parse error: binary expression must contain only scalar and instant vector types"
+        );
+        assert_eq!(
+            expr_err("rate(up)"),
+            "1:6: parse error: expected type range vector in call to function \"rate\", got instant vector"
+        );
+        assert_eq!(
+            expr_err("topk(\"a\", up)"),
+            "1:6: parse error: expected type scalar in aggregation parameter, got string"
+        );
+        assert!(expr_err("foo{job=~\"(\"}").starts_with("1:5: parse error: error parsing regexp"));
+        assert_eq!(sel_err("rate(up[5m])"), "1:5: parse error: unexpected \"(\"");
+        assert_eq!(sel_err("up offset 5m"), "1:4: parse error: unexpected <offset>");
+        assert_eq!(
+            sel_err("up{"),
+            "1:4: parse error: unexpected end of input inside braces"
+        );
+    }
+
+    #[test]
+    fn multi_line_positions() {
+        assert_eq!(
+            expr_err("sum(\n  up"),
+            "2:5: parse error: unclosed left parenthesis"
+        );
+    }
+}
