@@ -118,6 +118,8 @@ struct Diff<'a> {
     pair: &'a LoadedPair,
     failures: Vec<String>,
     compared: usize,
+    /// Comparisons where the reference answered 200 with non-empty data.
+    non_empty: usize,
 }
 
 impl Diff<'_> {
@@ -135,6 +137,18 @@ impl Diff<'_> {
                     got.status, want.status, got.body, want.body
                 ));
                 continue;
+            }
+            let data = &want.body["data"];
+            let result = if data.get("result").is_some() {
+                &data["result"]
+            } else {
+                data
+            };
+            if want.status == 200
+                && (result.as_array().is_some_and(|a| !a.is_empty())
+                    || result.as_object().is_some_and(|o| !o.is_empty()))
+            {
+                self.non_empty += 1;
             }
             let (mut a, mut b) = (want.body, got.body);
             norm(&mut a);
@@ -185,6 +199,7 @@ fn http_api_answers_like_reference_prometheus() {
         pair: &pair,
         failures: Vec::new(),
         compared: 0,
+        non_empty: 0,
     };
     let s = |t: i64| t.to_string();
     let (t0, t1, tmid) = (s(base_s), s(end_s), s(base_s + 1800));
@@ -430,6 +445,45 @@ fn http_api_answers_like_reference_prometheus() {
     ] {
         d.check(BOTH, "/api/v1/query", &[("query", q)], &drop_now);
     }
+    // Grafana sends the data source's query timeout.
+    d.check(
+        BOTH,
+        "/api/v1/query_range",
+        &[
+            ("query", "up"),
+            ("start", &fs),
+            ("end", &fe),
+            ("step", "60"),
+            ("timeout", "30s"),
+        ],
+        none,
+    );
+    d.check(
+        BOTH,
+        "/api/v1/query",
+        &[("query", "up"), ("time", &t1), ("timeout", "30s")],
+        none,
+    );
+    d.error(
+        BOTH,
+        "/api/v1/query",
+        &[("query", "up"), ("time", &t1), ("timeout", "abc")],
+    );
+    // Grafana's exemplar probe: `query=test`, start and end in milliseconds. Neither stores
+    // exemplars (2.42 has exemplar storage off by default), so both answer an empty list.
+    let (ms_s, ms_e) = (format!("{}000", end_s - 3600), format!("{end_s}000"));
+    d.check(
+        BOTH,
+        "/api/v1/query_exemplars",
+        &[("query", "test"), ("start", &ms_s), ("end", &ms_e)],
+        none,
+    );
+    d.check(
+        BOTH,
+        "/api/v1/query_exemplars",
+        &[("query", "up"), ("start", &fs), ("end", &fe)],
+        none,
+    );
     // Grafana's "Save & test".
     d.check(BOTH, "/api/v1/query", &[("query", "1+1"), ("time", "4")], none);
 
@@ -577,6 +631,13 @@ fn http_api_answers_like_reference_prometheus() {
     }
 
     let compared = d.compared;
+    eprintln!("api_diff: {compared} requests compared, {} with data", d.non_empty);
+    // Most success comparisons must have had something to compare, or the data did not load.
+    assert!(
+        d.non_empty > 250,
+        "only {} of {compared} reference answers had data",
+        d.non_empty
+    );
     assert!(
         d.failures.is_empty(),
         "{} of {compared} requests differ:\n{}",
