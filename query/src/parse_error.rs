@@ -317,6 +317,7 @@ fn matcher_start(input: &str, re: &str) -> Option<usize> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

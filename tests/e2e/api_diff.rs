@@ -631,7 +631,10 @@ fn http_api_answers_like_reference_prometheus() {
     }
 
     let compared = d.compared;
-    eprintln!("api_diff: {compared} requests compared, {} with data", d.non_empty);
+    eprintln!(
+        "api_diff: {compared} requests compared, {} with data",
+        d.non_empty
+    );
     // Most success comparisons must have had something to compare, or the data did not load.
     assert!(
         d.non_empty > 250,
