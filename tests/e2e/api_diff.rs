@@ -76,9 +76,12 @@ fn json_diff(path: &str, want: &Value, got: &Value) -> Option<String> {
                 .then(|| format!("{path}: sextant has {} elements, reference {}", b.len(), a.len()))
         }
         (Value::String(a), Value::String(b)) if a != b => {
+            // The same number written differently is a formatting difference, not a pass.
             let close = match (a.parse::<f64>(), b.parse::<f64>()) {
                 (Ok(x), Ok(y)) => {
-                    (x.is_nan() && y.is_nan()) || (x - y).abs() <= 1e-9 * x.abs().max(y.abs()).max(1e-12)
+                    x.to_bits() != y.to_bits()
+                        && !x.is_nan()
+                        && (x - y).abs() <= 1e-9 * x.abs().max(y.abs()).max(1e-12)
                 }
                 _ => false,
             };
@@ -409,6 +412,14 @@ fn http_api_answers_like_reference_prometheus() {
         "vector(1) * 0.1",
         "-1 / 0",
         "0 / 0",
+        // Number formatting: Prometheus writes values without exponent.
+        "vector(1e-7)",
+        "vector(1e21)",
+        "vector(-0.0000123)",
+        "vector(123456789.123)",
+        "scalar(vector(2 ^ 60))",
+        "vector(1 / 3)",
+        "-vector(0)",
     ];
     for q in instant_exprs {
         for t in [t1.as_str(), half_e.as_str(), re.as_str(), rfc_frac.as_str(), "4"] {
@@ -567,6 +578,28 @@ fn http_api_answers_like_reference_prometheus() {
         d.error_with(GET, "/api/v1/label/job/values", &[("match[]", m)], &regex_wording);
     }
     d.error(BOTH, "/api/v1/series", &[("match[]", "up"), ("start", "abc")]);
+    d.error(
+        BOTH,
+        "/api/v1/query_range",
+        &[
+            ("query", "up"),
+            ("start", &rs),
+            ("end", "2020-13-01T00:00:00Z"),
+            ("step", "60"),
+        ],
+    );
+    d.check(
+        BOTH,
+        "/api/v1/query",
+        &[
+            ("query", "up"),
+            (
+                "time",
+                &format!("{}+01:00", rfc(end_s + 3600).trim_end_matches('Z')),
+            ),
+        ],
+        &no_annotations,
+    );
     d.error(BOTH, "/api/v1/labels", &[("end", "abc")]);
     d.error(GET, "/api/v1/label/job/values", &[("start", "x")]);
     // Unknown endpoint: both answer 404 with a plain-text body.
@@ -597,6 +630,19 @@ fn http_api_answers_like_reference_prometheus() {
     // Remote write v1 carries no metadata, so both have none.
     for params in [vec![], vec![("metric", "up")], vec![("limit", "1")]] {
         d.check(GET, "/api/v1/metadata", &params, none);
+    }
+
+    // federate without match[] and with a bad one.
+    d.compared += 1;
+    for params in [vec![], vec![("match[]", "up{")]] {
+        let want = call(&pair.reference.base, "GET", "/federate", &params);
+        let got = call(&pair.sextant.base, "GET", "/federate", &params);
+        if want.status != got.status {
+            d.failures.push(format!(
+                "/federate {params:?}: status {} ({}), reference {} ({})",
+                got.status, got.body, want.status, want.body
+            ));
+        }
     }
 
     // --- federate -----------------------------------------------------------------------------

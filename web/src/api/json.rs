@@ -79,9 +79,10 @@ pub fn go_quote(s: &str) -> String {
     out
 }
 
-/// Formats a sample value as Prometheus does (`strconv.FormatFloat(v, 'f', -1, 64)` with
-/// `NaN`, `+Inf`, `-Inf`): the shortest decimal that reads back as the same float, never
-/// in exponent notation.
+/// Formats a sample value as Prometheus does (`jsonutil.MarshalFloat`: `strconv.FormatFloat`
+/// with precision -1, in `'e'` format when `|v| < 1e-6` or `|v| >= 1e21` and `'f'` otherwise;
+/// `NaN`, `+Inf`, `-Inf`): the shortest decimal that reads back as the same float, e.g.
+/// `0.25`, `1e-07`, `1.5e+21`.
 pub fn format_float(v: f64) -> String {
     let mut s = String::with_capacity(24);
     write_float(&mut s, v);
@@ -128,6 +129,11 @@ pub fn write_float(out: &mut String, v: f64) {
         out.push_str(if v > 0.0 { "+Inf" } else { "-Inf" });
         return;
     }
+    let abs = v.abs();
+    if abs != 0.0 && !(1e-6..1e21).contains(&abs) {
+        write_exponent(out, v);
+        return;
+    }
     // Fast path: ryu's plain decimal form ("0.25", "1234.5", "1.0") is already Go's, but
     // for the ".0" it puts on integers.
     let mut buf = ryu::Buffer::new();
@@ -162,6 +168,30 @@ pub fn write_float(out: &mut String, v: f64) {
         out.push('.');
         out.push_str(text(b));
     }
+}
+
+/// Go's `'e'` format with the shortest digits: `d[.ddd]e±XX` (at least two exponent digits).
+fn write_exponent(out: &mut String, v: f64) {
+    let (neg, digits, point) = shortest_digits(v);
+    if neg {
+        out.push('-');
+    }
+    let Some((first, rest)) = digits.split_first() else {
+        out.push_str("0e+00");
+        return;
+    };
+    out.push(char::from(*first));
+    if !rest.is_empty() {
+        out.push('.');
+        out.push_str(text(rest));
+    }
+    let exp = point - 1;
+    out.push('e');
+    out.push(if exp < 0 { '-' } else { '+' });
+    if exp.abs() < 10 {
+        out.push('0');
+    }
+    out.push_str(&exp.abs().to_string());
 }
 
 /// ASCII digits as text (they are always valid UTF-8).
@@ -306,8 +336,13 @@ mod tests {
             (1.0, "1"),
             (0.1 + 0.2, "0.30000000000000004"),
             (1e6, "1000000"),
-            (1e21, "1000000000000000000000"),
-            (1e-7, "0.0000001"),
+            (1e21, "1e+21"),
+            (9.99e20, "999000000000000000000"),
+            (1e-7, "1e-07"),
+            (1e-6, "0.000001"),
+            (-1.5e-7, "-1.5e-07"),
+            (1.2345e300, "1.2345e+300"),
+            (5e-324, "5e-324"),
             (-0.0, "-0"),
             (0.09000000000000001, "0.09000000000000001"),
             (f64::NAN, "NaN"),
@@ -322,7 +357,8 @@ mod tests {
 
     #[test]
     fn floats_are_shortest_plain_decimals() {
-        // Rust's `Display` for f64 is also the shortest round-trip digits without an exponent;
+        // Rust's `Display` for f64 is also the shortest round-trip digits without an exponent
+        // (which Prometheus uses for 1e-6 <= |v| < 1e21);
         // it differs only on exact ties, where Go (like ryu) rounds half to even.
         assert_eq!(format_float(-1.1496366673247973e15), "-1149636667324797.2");
         let mut x: u64 = 0x2545_F491_4F6C_DD1D;
@@ -346,6 +382,10 @@ mod tests {
         }
         for v in fixed.into_iter().filter(|v| v.is_finite()) {
             let got = format_float(v);
+            assert_eq!(got.parse::<f64>().unwrap().to_bits(), v.to_bits(), "{got}");
+            if v != 0.0 && !(1e-6..1e21).contains(&v.abs()) {
+                continue; // exponent form, checked above
+            }
             assert!(!got.contains('e'), "{got}");
             assert_eq!(got.parse::<f64>().unwrap().to_bits(), v.to_bits(), "{got}");
             assert_eq!(got.len(), format!("{v}").len(), "{v:e}: {got}");
