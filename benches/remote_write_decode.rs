@@ -182,7 +182,13 @@ fn bench(c: &mut Criterion) {
     // Into the real database: every batch is the capture at a later time.
     let dir = tempfile::tempdir().expect("tempdir");
     let db = storage::Db::open(storage::DbOptions::new(dir.path())).expect("open db");
-    let mut next_t = t0;
+    // Timestamps near now: the database refuses data older than its retention.
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_millis() as i64;
+    let mut next_t = now_ms - 3_600_000;
+    let db_cache = SeriesCache::new(1 << 20);
     g.throughput(Throughput::Elements(count(&capture)));
     g.bench_function("ingest_db/v1/capture", |b| {
         b.iter_batched(
@@ -191,8 +197,8 @@ fn bench(c: &mut Criterion) {
                 snappy(&synthetic(&capture, 1, 1, next_t).encode_to_vec())
             },
             |body| {
-                let out = ingest(&db, Version::V1, &body, &limits, &cache).expect("ingest");
-                assert_eq!(out.error, None);
+                let out = ingest(&db, Version::V1, &body, &limits, &db_cache).expect("ingest");
+                assert_eq!(out.error, None, "{out:?}");
             },
             BatchSize::SmallInput,
         )
