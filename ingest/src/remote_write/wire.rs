@@ -137,7 +137,7 @@ impl<'a> Reader<'a> {
     }
 }
 
-fn label<'a>(b: &'a [u8]) -> Result<(&'a [u8], &'a [u8]), String> {
+fn label(b: &[u8]) -> Result<(&[u8], &[u8]), String> {
     let mut r = Reader::new(b);
     let (mut name, mut value): (&[u8], &[u8]) = (&[], &[]);
     while !r.done() {

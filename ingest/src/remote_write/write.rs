@@ -222,7 +222,7 @@ pub fn write_v2(
         c.clear();
         let n = ts.samples.len() + ts.histograms.len();
         key.clear();
-        let mut keyed = ts.labels_refs.len() % 2 == 0;
+        let mut keyed = ts.labels_refs.len() & 1 == 0;
         for p in ts.labels_refs.chunks_exact(2) {
             match (req.symbols.get(p[0] as usize), req.symbols.get(p[1] as usize)) {
                 (Some(n), Some(v)) => key.push(n, v),
@@ -296,7 +296,7 @@ fn v2_labels(
     limits: &PushLimits,
 ) -> Result<storage::Labels, String> {
     c.clear();
-    if ts.labels_refs.len() % 2 != 0 {
+    if ts.labels_refs.len() & 1 == 1 {
         return Err(format!(
             "timeseries[{i}] has an odd number ({}) of label refs",
             ts.labels_refs.len()
