@@ -1,7 +1,7 @@
 // Dashboards drawn from their definition (beacon.js): node selector, time range, auto-refresh,
 // panels that explain missing data, and the spec conformance table.
 import { api, autoStep, formatDuration, formatValue, legendFor, parseDuration } from './api.js';
-import { BEACON, MINIMAL, NETWORKS, allMetrics, allPanels } from './beacon.js';
+import { BEACON, MINIMAL, NETWORKS, PROPOSED, allMetrics, allPanels } from './beacon.js';
 import { heatmapChart, timeChart, withUnit } from './chart.js';
 import { el, fill, table } from './dom.js';
 import { toGrafana } from './grafana.js';
@@ -264,6 +264,15 @@ export function render(root, [name]) {
   async function drawPanel(p, ctx) {
     const view = views.get(p.id);
     if (p.type === 'conformance') { drawConformance(view, ctx); return; }
+    const exposedAnywhere = ctx.nodes.some((n) => (p.metrics || []).some((m) => (ctx.presence.get(nodeKey(n)) || new Set()).has(m)));
+    if (!p.minimal && !exposedAnywhere && ctx.presenceKnown) {
+      // no node exposes what this panel reads: hide it without asking the server
+      if (charts.has(p.id)) { charts.get(p.id).destroy(); charts.delete(p.id); }
+      view.hidden = true;
+      view.card.classList.remove('has-data');
+      nodata(view, p, ctx.nodes, ctx.presence);
+      return;
+    }
     const queries = queriesFor(p, ctx.nodes, ctx.types, ctx.presence);
     const results = []; const errors = [];
     await Promise.all(queries.map(async (qq) => {
@@ -287,7 +296,6 @@ export function render(root, [name]) {
       return;
     }
     if (old) { old.destroy(); charts.delete(p.id); }
-    const exposedAnywhere = ctx.nodes.some((n) => (p.metrics || []).some((m) => (ctx.presence.get(nodeKey(n)) || new Set()).has(m)));
     view.hidden = !p.minimal && !withData.length && !errors.length && !exposedAnywhere;
     view.card.hidden = view.hidden && !state.showHidden;
     view.card.classList.toggle('has-data', withData.length > 0);
@@ -338,10 +346,13 @@ export function render(root, [name]) {
         ok++;
         return el('td', { class: 'ok', 'data-metric': m.name }, `✓ ${t || m.type}`, t ? null : el('div', { class: 'muted' }, 'type not reported'));
       });
+      const proposed = PROPOSED.filter((m) => have.has(m) || have.has(`${m}_bucket`));
       return el('tr', { 'data-node': nodeName(n) }, el('td', {}, el('strong', {}, n.instance), el('div', { class: 'muted' }, n.job)),
-        el('td', { class: `num ${ok === MINIMAL.length ? 'ok' : 'warn'}` }, `${ok}/${MINIMAL.length}`), cells);
+        el('td', { class: `num ${ok === MINIMAL.length ? 'ok' : 'warn'}` }, `${ok}/${MINIMAL.length}`), cells,
+        el('td', { class: 'num proposed', title: proposed.join('\n') || 'none' }, `${proposed.length}/${PROPOSED.length}`));
     });
-    fill(view.body, table(['node', 'conform', ...MINIMAL.map((m) => el('span', { class: 'mono', title: `spec type: ${m.type}` }, m.name))], rows, { class: 'conf', id: 'conformance-table' }));
+    fill(view.body, table(['node', 'minimal', ...MINIMAL.map((m) => el('span', { class: 'mono', title: `spec type: ${m.type}` }, m.name)),
+      el('span', { title: 'proposed metrics of the spec this node exposes (hover a count for the list)' }, 'proposed')], rows, { class: 'conf', id: 'conformance-table' }));
   }
 
   async function refresh() {
@@ -374,12 +385,13 @@ export function render(root, [name]) {
       setOptions(jobSel, [...new Set(all.map((n) => n.job))].sort(), state.job);
       setOptions(instSel, [...new Set(all.filter((n) => !state.job || n.job === state.job).map((n) => n.instance))].sort(), state.instance);
       const nodes = all.filter((n) => (!state.job || n.job === state.job) && (!state.instance || n.instance === state.instance));
+      let presenceKnown = true;
       const [presence, types] = await Promise.all([
-        loadPresence(start, end, vars).catch(() => new Map()),
+        loadPresence(start, end, vars).catch(() => { presenceKnown = false; return new Map(); }),
         loadTypes().catch(() => ({ perNode: new Map(), global: new Map() })),
       ]);
       if (gen !== generation) return;
-      const ctx = { gen, nodes, presence, types, vars, start, end, step };
+      const ctx = { gen, nodes, presence, presenceKnown, types, vars, start, end, step };
       await pool(allPanels(def).map((p) => () => drawPanel(p, ctx)), 4);
       if (gen !== generation) return;
       const hidden = [...views.values()].filter((v) => v.hidden).length;
