@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { BEACON, MINIMAL, PROPOSED, allPanels } from '../../web/ui/beacon.js';
 import { toGrafana } from '../../web/ui/grafana.js';
-import { expand, regexEscape } from '../../web/ui/dashboard.js';
+import { expand, regexEscape } from '../../web/ui/nodes.js';
 import { REPO } from './harness.mjs';
 
 const file = JSON.parse(readFileSync(join(REPO, 'dashboards', 'grafana', 'beacon.json'), 'utf8'));

@@ -63,6 +63,7 @@ pub static ASSETS: &[Asset] = &[
     asset!("targets.js", JS, REVALIDATE),
     asset!("status.js", JS, REVALIDATE),
     asset!("dashboard.js", JS, REVALIDATE),
+    asset!("nodes.js", JS, REVALIDATE),
     asset!("beacon.js", JS, REVALIDATE),
     asset!("grafana.js", JS, REVALIDATE),
     asset!("favicon.svg", SVG, REVALIDATE),

@@ -5,30 +5,15 @@ import { BEACON, MINIMAL, NETWORKS, PROPOSED, allMetrics, allPanels } from './be
 import { heatmapChart, timeChart, withUnit } from './chart.js';
 import { el, fill, table } from './dom.js';
 import { toGrafana } from './grafana.js';
+import { expand, nodeKey, nodeName, queriesFor, regexEscape, typeOf, whyMissing } from './nodes.js';
 
 const DASHBOARDS = { beacon: BEACON };
 const RANGES = ['15m', '30m', '1h', '3h', '6h', '12h', '1d', '2d', '7d'];
 const REFRESH = ['off', '5s', '10s', '30s', '1m', '5m'];
 const ALL = '.+';
 
-/** Escapes a label value for use inside a PromQL regex matcher written in double quotes. */
-export function regexEscape(v) {
-  return v.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/\\/g, '\\\\').replace(/"/g, '\\"');
-}
-
-/** Replaces Grafana-style variables ($name, ${name}) in an expression. */
-export function expand(expr, vars) {
-  return expr.replace(/\$\{(\w+)\}|\$(\w+)/g, (m, a, b) => {
-    const k = a || b;
-    return Object.prototype.hasOwnProperty.call(vars, k) ? String(vars[k]) : m;
-  });
-}
-
 /** 'bad', 'warn' or '' for a stat value against the panel's thresholds. */
 const level = (p, v) => (!p.thresholds ? '' : v >= p.thresholds.bad ? 'bad' : v >= p.thresholds.warn ? 'warn' : '');
-
-const nodeKey = (m) => `${m.instance ?? ''}\u0000${m.job ?? ''}`;
-const nodeName = (n) => `${n.instance} (${n.job})`;
 
 function readState() {
   const q = new URLSearchParams(location.search);
@@ -215,43 +200,6 @@ export function render(root, [name]) {
     await pool(jobs, 4);
     typeCache = { at: Date.now(), value: { perNode, global } };
     return typeCache.value;
-  }
-
-  /** The type of `metric` on node `key`: per-target metadata, else `_created` evidence, else the only type known. */
-  function typeOf(types, presence, key, metric) {
-    const t = types.perNode.get(key)?.get(metric);
-    if (t) return t;
-    const have = presence.get(key) || new Set();
-    const base = metric.replace(/_total$/, '');
-    if (have.has(`${base}_created`) || have.has(`${metric}_created`)) return 'counter';
-    const g = types.global.get(metric);
-    if (g && g.size === 1) return [...g][0];
-    return null;
-  }
-
-  /** The queries of a panel for these nodes, choosing counter or gauge variants per node where the panel is typed. */
-  function queriesFor(p, nodes, types, presence) {
-    if (!p.typed) return p.queries;
-    const gauges = nodes.filter((n) => typeOf(types, presence, nodeKey(n), p.typed.metric) === 'gauge');
-    const counters = nodes.filter((n) => !gauges.includes(n));
-    if (!gauges.length) return p.typed.counter;
-    if (!counters.length) return p.typed.gauge;
-    const only = (expr, ns) => expr.replaceAll('instance=~"$instance"', `instance=~"${ns.map((n) => regexEscape(n.instance)).join('|')}"`);
-    return p.typed.counter.map((c, i) => ({
-      expr: `(${only(c.expr, counters)}) or (${only(p.typed.gauge[i].expr, gauges)})`,
-      legend: c.legend,
-    }));
-  }
-
-  /** Text explaining why node `n` has no series in panel `p`. */
-  function whyMissing(p, n, presence) {
-    const have = presence.get(nodeKey(n)) || new Set();
-    const exposed = (p.metrics || []).filter((m) => have.has(m));
-    if (!exposed.length) {
-      const [first, ...alt] = p.metrics || [];
-      return `${nodeName(n)} does not expose ${first}${alt.length ? ` (nor ${alt.join(', ')})` : ''}`;
-    }
-    return `${nodeName(n)} exposes ${exposed.join(', ')} but the query returned no data in this range`;
   }
 
   function nodata(view, p, nodes, presence) {
