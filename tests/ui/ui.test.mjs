@@ -182,6 +182,12 @@ test('dashboard node selector narrows panels to one node', async () => {
   // the lagging node is behind the wall clock by about 6 slots
   const lag = await page.locator('[data-panel="stat_sync_lag"] .value').first().innerText();
   assert.ok(Number(lag) >= 5 && Number(lag) <= 7, `sync lag ${lag}`);
+  assert.match(await page.locator('[data-panel="stat_sync_lag"] .value').first().getAttribute('class'), /warn/);
+  // a panel's query opens in the explorer, with the node filled in
+  await page.click('[data-panel="head_slot"] a.explore');
+  await page.waitForURL(/\/graph\?/);
+  assert.match(await page.inputValue('#expr'), new RegExp(`beacon_head_slot\\{job=~"\\.\\+",instance=~"127\\\\\\\\.0`));
+  await page.locator('#output .chart canvas').first().waitFor();
   await page.close();
 });
 

@@ -115,10 +115,12 @@ export function render(root, [name]) {
     rowEls.push({ rowEl, panels: row.panels });
     for (const p of row.panels) {
       const body = el('div', { class: 'panel-body' }, el('p', { class: 'muted' }, 'Loading…'));
+      const link = el('a', { class: 'explore', 'data-nav': true, href: '/graph', title: 'open this panel\'s query in the explorer' }, 'explore');
       const card = el('div', { class: `panel${p.wide ? ' wide' : ''}${p.type === 'stat' ? ' stat-panel' : ''}`, 'data-panel': p.id },
-        el('h3', {}, p.title, p.description ? el('span', { class: 'desc', title: p.description }, p.description) : null), body);
+        el('h3', {}, p.title, p.description ? el('span', { class: 'desc', title: p.description }, p.description) : null,
+          el('span', { class: 'spacer' }), p.type === 'conformance' ? null : link), body);
       grid.append(card);
-      views.set(p.id, { card, body, hidden: false });
+      views.set(p.id, { card, body, link, hidden: false });
     }
     root.append(rowEl);
   }
@@ -222,6 +224,9 @@ export function render(root, [name]) {
       return;
     }
     const queries = queriesFor(p, ctx.nodes, ctx.types, ctx.presence);
+    const explore = new URLSearchParams({ expr: expand(queries[0].expr, ctx.vars), tab: p.type === 'stat' ? 'table' : 'graph', range: state.range });
+    if (state.end) explore.set('end', new Date(state.end * 1000).toISOString());
+    view.link.setAttribute('href', `/graph?${explore}`);
     const results = []; const errors = [];
     await Promise.all(queries.map(async (qq) => {
       const expr = expand(qq.expr, ctx.vars);
@@ -285,9 +290,10 @@ export function render(root, [name]) {
       const have = ctx.presence.get(k) || new Set();
       let ok = 0;
       const cells = MINIMAL.map((m) => {
+        const look = (name) => el('a', { 'data-nav': true, href: `/graph?${new URLSearchParams({ expr: `${name}{instance="${n.instance}",job="${n.job}"}`, tab: 'table' })}` }, name);
         if (!have.has(m.name)) {
           const alt = m.alternatives.filter((a) => have.has(a));
-          return el('td', { class: 'bad', 'data-metric': m.name }, '✗ missing', alt.length ? el('div', { class: 'muted' }, `has ${alt.join(', ')}`) : null);
+          return el('td', { class: 'bad', 'data-metric': m.name }, '✗ missing', alt.length ? el('div', { class: 'muted' }, 'has ', alt.flatMap((a, i) => (i ? [', ', look(a)] : [look(a)]))) : null);
         }
         const t = typeOf(ctx.types, ctx.presence, k, m.name);
         if (t && t !== m.type) return el('td', { class: 'warn', 'data-metric': m.name }, `⚠ ${t}`, el('div', { class: 'muted' }, `spec: ${m.type}`));
