@@ -74,6 +74,13 @@ test('explorer state survives a reload from the URL', async () => {
   await page.close();
 });
 
+test('Prometheus-style explorer links work', async () => {
+  const page = await open('/query?g0.expr=beacon_finalized_epoch&g0.tab=1');
+  await page.locator('#result-table tbody tr').nth(2).waitFor();
+  assert.equal(await page.inputValue('#expr'), 'beacon_finalized_epoch');
+  await page.close();
+});
+
 test('a bad query shows its error inline', async () => {
   const page = await open('/graph?expr=sum(beacon_head_slot&tab=table');
   const err = page.locator('#query-error');

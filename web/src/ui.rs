@@ -1,6 +1,6 @@
 //! The embedded web UI: a few static files compiled into the binary.
 //!
-//! `GET /` and the client-side routes (`/graph`, `/targets`, `/status`, `/dashboards/{name}`) all
+//! `GET /` and the client-side routes (`/graph` or `/query`, `/targets`, `/status`, `/dashboards/{name}`) all
 //! answer `index.html`; the browser-side router (`web/ui/app.js`) picks the page. The other assets
 //! live under `/ui/`. Every response carries a strong `ETag` (a hash of the file) and
 //! `Cache-Control: no-cache`, so browsers revalidate cheaply and get `304 Not Modified`; the
@@ -74,7 +74,7 @@ pub static ASSETS: &[Asset] = &[
 ];
 
 /// Paths the client-side router handles; each answers `index.html`.
-const APP_ROUTES: &[&str] = &["/", "/graph", "/targets", "/status", "/dashboards"];
+const APP_ROUTES: &[&str] = &["/", "/graph", "/query", "/targets", "/status", "/dashboards"];
 
 /// The router serving the UI; merge it into the API router (any state type: the UI reads none).
 pub fn routes<S>() -> Router<S>
@@ -241,6 +241,7 @@ mod tests {
         for uri in [
             "/",
             "/graph",
+            "/query",
             "/targets",
             "/status",
             "/dashboards",

@@ -11,10 +11,12 @@ const RANGES = ['5m', '15m', '30m', '1h', '3h', '6h', '12h', '1d', '2d', '7d', '
 
 function readState() {
   const q = new URLSearchParams(location.search);
+  // Prometheus' own UI links (/graph?g0.expr=...&g0.tab=1&g0.range_input=1h) work too
+  const tab = q.get('tab') || (q.get('g0.tab') === '1' ? 'table' : q.get('g0.tab') === '0' ? 'graph' : '');
   return {
-    expr: q.get('expr') || '',
-    tab: q.get('tab') === 'table' ? 'table' : 'graph',
-    range: q.get('range') || '1h',
+    expr: q.get('expr') || q.get('g0.expr') || '',
+    tab: tab === 'table' ? 'table' : 'graph',
+    range: q.get('range') || q.get('g0.range_input') || '1h',
     end: q.get('end') || '',
     step: q.get('step') || '',
     stacked: q.get('stacked') === '1',
