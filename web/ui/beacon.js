@@ -71,7 +71,7 @@ export const NETWORKS = {
  * - minimal: true for the spec's minimal metrics (always shown; other panels hide when no node exposes them);
  * - typed: {metric, counter: queries, gauge: queries} when the right query depends on the metric's type;
  * - unit ('s', 'percent', 'ops', 'bytes'), stacked, style ('line' | 'points' | 'bars'), aggregate (no per-node series), wide;
- * - thresholds: {warn, bad} for stats: values at or above are shown orange or red.
+ * - thresholds: {warn, bad, below} for stats: values at or above (at or below when `below`) are shown orange or red.
  */
 export const BEACON = {
   uid: 'sextant-beacon',
@@ -85,7 +85,7 @@ export const BEACON = {
         { id: 'stat_head_slot', type: 'stat', title: 'Head slot', minimal: true, metrics: ['beacon_head_slot', 'beacon_head_state_slot'], queries: [q(HEAD)] },
         { id: 'stat_sync_lag', type: 'stat', title: 'Slots behind wall clock', thresholds: { warn: 2, bad: 32 }, metrics: ['beacon_head_slot', 'beacon_head_state_slot'], minimal: true, queries: [q(LAG)] },
         { id: 'stat_finality_distance', type: 'stat', title: 'Epochs head to finality', thresholds: { warn: 4, bad: 8 }, minimal: true, metrics: ['beacon_head_slot', 'beacon_finalized_epoch'], queries: [q(`floor(${HEAD} / $slots_per_epoch) - on(instance, job) ${FIN}`)] },
-        { id: 'stat_peers', type: 'stat', title: 'Peers', minimal: true, metrics: ['libp2p_peers', 'p2p_peer_count'], queries: [q(PEERS)] },
+        { id: 'stat_peers', type: 'stat', title: 'Peers', thresholds: { warn: 10, bad: 3, below: true }, minimal: true, metrics: ['libp2p_peers', 'p2p_peer_count'], queries: [q(PEERS)] },
         { id: 'stat_active_validators', type: 'stat', title: 'Active validators', minimal: true, metrics: ['beacon_current_active_validators', 'beacon_head_state_active_validators_total', 'beacon_active_validators'], queries: [q(ACTIVE)] },
         { id: 'stat_out_of_sync', type: 'stat', title: 'Nodes out of sync', thresholds: { warn: 1, bad: 2 }, aggregate: true, minimal: true, metrics: ['beacon_head_slot'], description: 'nodes more than 2 slots behind the wall clock', queries: [q(`count(${LAG} > 2) or vector(0)`, 'nodes')] },
       ],

@@ -13,7 +13,12 @@ const REFRESH = ['off', '5s', '10s', '30s', '1m', '5m'];
 const ALL = '.+';
 
 /** 'bad', 'warn' or '' for a stat value against the panel's thresholds. */
-const level = (p, v) => (!p.thresholds ? '' : v >= p.thresholds.bad ? 'bad' : v >= p.thresholds.warn ? 'warn' : '');
+function level(p, v) {
+  const t = p.thresholds;
+  if (!t) return '';
+  if (t.below) return v <= t.bad ? 'bad' : v <= t.warn ? 'warn' : '';
+  return v >= t.bad ? 'bad' : v >= t.warn ? 'warn' : '';
+}
 
 function readState() {
   const q = new URLSearchParams(location.search);

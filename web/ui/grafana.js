@@ -24,7 +24,12 @@ function thresholds(p) {
   if (!p.thresholds) return {};
   return {
     color: { mode: 'thresholds' },
-    thresholds: { mode: 'absolute', steps: [{ color: 'green', value: null }, { color: 'orange', value: p.thresholds.warn }, { color: 'red', value: p.thresholds.bad }] },
+    thresholds: {
+      mode: 'absolute',
+      steps: p.thresholds.below
+        ? [{ color: 'red', value: null }, { color: 'orange', value: p.thresholds.bad + 1 }, { color: 'green', value: p.thresholds.warn + 1 }]
+        : [{ color: 'green', value: null }, { color: 'orange', value: p.thresholds.warn }, { color: 'red', value: p.thresholds.bad }],
+    },
   };
 }
 
