@@ -273,7 +273,14 @@ export function render(root, [name]) {
       view.body.append(box);
       charts.set(p.id, timeChart(box, withData, {
         unit: p.unit, stacked: p.stacked, style: p.style, height: 220, range: [ctx.start, ctx.end],
-        onZoom: (a, b) => { state.end = b; state.range = formatDuration(Math.max(60, b - a)); liveBtn.hidden = false; refresh(); },
+        onZoom: (a, b) => {
+          state.end = b;
+          state.range = formatDuration(Math.max(60, b - a));
+          if (![...rangeSel.options].some((o) => o.value === state.range)) rangeSel.append(el('option', { value: state.range }, state.range));
+          rangeSel.value = state.range;
+          liveBtn.hidden = false;
+          refresh();
+        },
       }));
     }
     appendMissing(p, view, withData, ctx);
