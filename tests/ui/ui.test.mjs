@@ -157,6 +157,8 @@ test('beacon dashboard draws every minimal panel with data and the conformance t
   // a proposed metric one node exposes is shown; one nobody exposes is hidden
   await page.locator('[data-panel="validators_by_status"].has-data canvas').first().waitFor();
   await page.locator('[data-panel="block_delay_heatmap"].has-data canvas.heatmap').waitFor();
+  await page.locator('[data-panel="gossipsub_mesh"]').waitFor({ state: 'hidden' });
+  await page.waitForFunction(() => /updated/.test(document.querySelector('#updated').innerText));
   assert.equal(await page.locator('[data-panel="gossipsub_mesh"]').isVisible(), false);
   // the node lacking processed deposits is named
   const missing = await page.locator('[data-panel="processed_deposits"] .missing').innerText();
@@ -204,6 +206,24 @@ test('dashboard auto-refresh redraws', async () => {
   const first = await page.locator('#updated').innerText();
   await page.waitForFunction((before) => document.querySelector('#updated').innerText !== before, first, { timeout: 15000 });
   assert.equal(await page.inputValue('#refresh'), '5s');
+  await page.close();
+});
+
+test('dashboard drag-zoom pins the time range until back to live', async () => {
+  const page = await open('/dashboards/beacon?range=15m&refresh=off');
+  await page.locator('[data-panel="head_slot"].has-data canvas').first().waitFor();
+  const over = page.locator('[data-panel="head_slot"] .u-over');
+  const box = await over.boundingBox();
+  await page.mouse.move(box.x + box.width * 0.90, box.y + box.height / 2);
+  await page.mouse.down();
+  await page.mouse.move(box.x + box.width * 0.99, box.y + box.height / 2, { steps: 5 });
+  await page.mouse.up();
+  await page.waitForURL(/end=\d+/);
+  assert.equal(await page.locator('#live').isVisible(), true);
+  assert.notEqual(await page.inputValue('#range'), '15m');
+  await page.click('#live');
+  await page.waitForURL((u) => !u.searchParams.has('end'));
+  await page.locator('[data-panel="head_slot"].has-data canvas').first().waitFor();
   await page.close();
 });
 

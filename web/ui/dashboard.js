@@ -224,6 +224,7 @@ export function render(root, [name]) {
       // no node exposes what this panel reads: hide it without asking the server
       if (charts.has(p.id)) { charts.get(p.id).destroy(); charts.delete(p.id); }
       view.hidden = true;
+      view.card.hidden = !state.showHidden;
       view.card.classList.remove('has-data');
       nodata(view, p, ctx.nodes, ctx.presence);
       return;
