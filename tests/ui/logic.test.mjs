@@ -39,6 +39,8 @@ test('durations parse and format like Prometheus', () => {
   assert.equal(parseDuration('1h30m'), 5400);
   assert.equal(parseDuration('2d'), 172800);
   assert.equal(parseDuration('250ms'), 0.25);
+  assert.equal(parseDuration('15'), 15);
+  assert.equal(parseDuration('0.5'), 0.5);
   assert.ok(Number.isNaN(parseDuration('5 minutes')));
   assert.ok(Number.isNaN(parseDuration('')));
   assert.equal(formatDuration(5400), '1h30m');
