@@ -89,3 +89,13 @@ test('a node missing from a panel is explained by what it exposes', () => {
   const presence = new Map([[key(nodes[0]), new Set(['p2p_peer_count'])]]);
   assert.match(whyMissing(p, nodes[0], presence), /exposes p2p_peer_count but the query returned no data/);
 });
+
+test('every UI module parses and its imports resolve (app.js, which starts the app, by syntax only)', async () => {
+  const { readdirSync } = await import('node:fs');
+  const { execFileSync } = await import('node:child_process');
+  const dir = new URL('../../web/ui/', import.meta.url);
+  for (const f of readdirSync(dir).filter((n) => n.endsWith('.js'))) {
+    if (f === 'app.js') execFileSync(process.execPath, ['--check', new URL(f, dir).pathname]);
+    else await import(new URL(f, dir).href);
+  }
+});
