@@ -4,6 +4,8 @@ import { after, before, test } from 'node:test';
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { ARTIFACTS, REPO, start, waitForSeries } from './harness.mjs';
+import { BEACON, allPanels } from '../../web/ui/beacon.js';
+import { expand } from '../../web/ui/nodes.js';
 
 let h;
 const pageErrors = [];
@@ -225,6 +227,19 @@ test('dashboard drag-zoom pins the time range until back to live', async () => {
   await page.waitForURL((u) => !u.searchParams.has('end'));
   await page.locator('[data-panel="head_slot"].has-data canvas').first().waitFor();
   await page.close();
+});
+
+test('the server accepts every dashboard query', async () => {
+  const vars = { job: '.+', instance: '.+', __interval: '15s', __rate_interval: '1m', __range: '1h', seconds_per_slot: 12, slots_per_epoch: 32, genesis_time: 1606824023 };
+  const failures = [];
+  for (const p of allPanels(BEACON)) {
+    for (const q of [...p.queries, ...(p.typed ? p.typed.gauge : [])]) {
+      const expr = expand(q.expr, vars);
+      const r = await (await fetch(`${h.base}/api/v1/query?query=${encodeURIComponent(expr)}`)).json();
+      if (r.status !== 'success') failures.push(`${p.id}: ${r.error}\n  ${expr}`);
+    }
+  }
+  assert.deepEqual(failures, []);
 });
 
 test('no uncaught errors in any page', () => {

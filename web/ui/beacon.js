@@ -95,7 +95,7 @@ export const BEACON = {
       panels: [
         { id: 'head_slot', type: 'timeseries', title: 'Head slot', minimal: true, metrics: ['beacon_head_slot', 'beacon_head_state_slot'], queries: [q(HEAD)] },
         { id: 'head_lag_wall', type: 'timeseries', title: 'Head slot behind the wall-clock slot', minimal: true, metrics: ['beacon_head_slot', 'beacon_head_state_slot'], queries: [q(LAG)] },
-        { id: 'head_lag_best', type: 'timeseries', title: 'Head slot behind the best node', minimal: true, metrics: ['beacon_head_slot', 'beacon_head_state_slot'], queries: [q(`scalar(max(${HEAD})) - ${HEAD}`)] },
+        { id: 'head_lag_best', type: 'timeseries', title: 'Head slot behind the best node', minimal: true, metrics: ['beacon_head_slot', 'beacon_head_state_slot'], description: 'judged at scrape time, so nodes scraped at different moments do not jitter; independent of the genesis setting', queries: [q(`${LAG} - scalar(min(${LAG}))`)] },
         { id: 'finality_distance', type: 'timeseries', title: 'Distance from head to finality (epochs)', minimal: true, metrics: ['beacon_head_slot', 'beacon_finalized_epoch'], queries: [q(`floor(${HEAD} / $slots_per_epoch) - on(instance, job) ${FIN}`)] },
         { id: 'finalized_epoch', type: 'timeseries', title: 'Finalized epoch', minimal: true, metrics: ['beacon_finalized_epoch', 'beacon_head_state_finalized_epoch'], queries: [q(FIN)] },
         { id: 'current_justified_epoch', type: 'timeseries', title: 'Current justified epoch', minimal: true, metrics: ['beacon_current_justified_epoch', 'beacon_head_state_current_justified_epoch'], queries: [q(`beacon_current_justified_epoch{${S}} or on(instance, job) beacon_head_state_current_justified_epoch{${S}}`)] },
