@@ -165,6 +165,11 @@ test('beacon dashboard draws every minimal panel with data and the conformance t
   // the node lacking processed deposits is named
   const missing = await page.locator('[data-panel="processed_deposits"] .missing').innerText();
   assert.match(missing, new RegExp(`127\\.0\\.0\\.1:${port('nimbus')}.*does not expose beacon_processed_deposits_total`));
+  // the nodes table: one row per node, the lagging one flagged
+  await page.locator('[data-panel="nodes_table"].has-data #nodes-table').waitFor();
+  assert.equal(await page.locator('#nodes-table tbody tr').count(), 3);
+  const lagCell = page.locator(`#nodes-table tr[data-node^="127.0.0.1:${port('prysm')} "] td`).nth(2);
+  assert.match(await lagCell.getAttribute('class'), /warn/);
   // conformance: one row per node, deviations reported
   const rows = page.locator('#conformance-table tbody tr');
   await rows.nth(2).waitFor();

@@ -65,7 +65,8 @@ export const NETWORKS = {
 
 /**
  * Panels, grouped in rows. Panel fields:
- * - id, title, description; type: 'stat' | 'timeseries' | 'heatmap' (bucket series by `le`) | 'conformance';
+ * - id, title, description; type: 'stat' | 'timeseries' | 'heatmap' (bucket series by `le`) | 'table' (one row per
+ *   node, one column per query named by its legend, optional per-query thresholds) | 'conformance';
  * - queries: [{expr, legend}] (legend is a Grafana legend format);
  * - metrics: the metric names the panel reads, spec name first (for "missing from node" notes);
  * - minimal: true for the spec's minimal metrics (always shown; other panels hide when no node exposes them);
@@ -82,6 +83,20 @@ export const BEACON = {
     {
       title: 'Overview',
       panels: [
+        {
+          id: 'nodes_table', type: 'table', wide: true, minimal: true, title: 'Nodes', metrics: ['beacon_head_slot', 'beacon_head_state_slot'],
+          description: 'one row per node: the numbers an operator checks first',
+          queries: [
+            q(HEAD, 'Head slot'),
+            { ...q(LAG, 'Slots behind'), thresholds: { warn: 2, bad: 32 } },
+            { ...q(`floor(${HEAD} / $slots_per_epoch) - on(instance, job) ${FIN}`, 'Epochs to finality'), thresholds: { warn: 4, bad: 8 } },
+            q(FIN, 'Finalized epoch'),
+            { ...q(PEERS, 'Peers'), thresholds: { warn: 10, bad: 3, below: true } },
+            q(ACTIVE, 'Active validators'),
+            q(`beacon_sync_state{${S}}`, 'Sync state'),
+            { ...q(`up{${S}}`, 'Up'), thresholds: { warn: 0, bad: 0, below: true } },
+          ],
+        },
         { id: 'stat_head_slot', type: 'stat', title: 'Head slot', minimal: true, metrics: ['beacon_head_slot', 'beacon_head_state_slot'], queries: [q(HEAD)] },
         { id: 'stat_sync_lag', type: 'stat', title: 'Slots behind wall clock', thresholds: { warn: 2, bad: 32 }, metrics: ['beacon_head_slot', 'beacon_head_state_slot'], minimal: true, queries: [q(LAG)] },
         { id: 'stat_finality_distance', type: 'stat', title: 'Epochs head to finality', thresholds: { warn: 4, bad: 8 }, minimal: true, metrics: ['beacon_head_slot', 'beacon_finalized_epoch'], queries: [q(`floor(${HEAD} / $slots_per_epoch) - on(instance, job) ${FIN}`)] },

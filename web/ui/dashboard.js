@@ -219,6 +219,7 @@ export function render(root, [name]) {
   async function drawPanel(p, ctx) {
     const view = views.get(p.id);
     if (p.type === 'conformance') { drawConformance(view, ctx); return; }
+    if (p.type === 'table') { await drawNodeTable(p, view, ctx); return; }
     const exposedAnywhere = ctx.nodes.some((n) => (p.metrics || []).some((m) => (ctx.presence.get(nodeKey(n)) || new Set()).has(m)));
     if (!p.minimal && !exposedAnywhere && ctx.presenceKnown) {
       // no node exposes what this panel reads: hide it without asking the server
@@ -293,6 +294,35 @@ export function render(root, [name]) {
     const got = new Set(withData.map((s) => nodeKey(s.metric)));
     const missing = ctx.nodes.filter((n) => !got.has(nodeKey(n)));
     if (missing.length) view.body.append(el('div', { class: 'missing' }, missing.map((n) => el('div', {}, `No series: ${whyMissing(p, n, ctx.presence)}`))));
+  }
+
+  /** One row per node, one column per query (instant, at the end of the range). */
+  async function drawNodeTable(p, view, ctx) {
+    const explore = new URLSearchParams({ expr: expand(p.queries[0].expr, ctx.vars), tab: 'table' });
+    view.link.setAttribute('href', `/graph?${explore}`);
+    const columns = await Promise.all(p.queries.map(async (qq) => {
+      try {
+        const { data } = await api('query', { query: expand(qq.expr, ctx.vars), time: ctx.end });
+        return { qq, values: new Map(data.result.map((s) => [nodeKey(s.metric), Number(s.value[1])])) };
+      } catch (e) {
+        return { qq, error: e.message, values: new Map() };
+      }
+    }));
+    if (ctx.gen !== generation) return;
+    const keys = new Map(ctx.nodes.map((n) => [nodeKey(n), n]));
+    const withData = ctx.nodes.filter((n) => columns.some((c) => c.values.has(nodeKey(n))));
+    view.card.classList.toggle('has-data', withData.length > 0);
+    if (!withData.length) { nodata(view, p, ctx.nodes, ctx.presence); return; }
+    const rows = [...keys.values()].map((n) => el('tr', { 'data-node': nodeName(n) },
+      el('td', {}, el('strong', {}, n.instance), el('div', { class: 'muted' }, n.job)),
+      columns.map((c) => {
+        const v = c.values.get(nodeKey(n));
+        return v === undefined
+          ? el('td', { class: 'num muted', title: c.error || 'no series for this node' }, '—')
+          : el('td', { class: `num ${level(c.qq, v)}` }, formatValue(v));
+      })));
+    fill(view.body, table(['node', ...columns.map((c) => el('span', { title: c.error || '' }, c.qq.legend))], rows, { class: 'conf nodes', id: 'nodes-table' }),
+      columns.filter((c) => c.error).map((c) => el('div', { class: 'error' }, `${c.qq.legend}: ${c.error}`)));
   }
 
   function drawConformance(view, ctx) {
