@@ -348,7 +348,8 @@ export function render(root, [name]) {
         el('td', { class: `num ${ok === MINIMAL.length ? 'ok' : 'warn'}` }, `${ok}/${MINIMAL.length}`), cells,
         el('td', { class: 'num proposed', title: proposed.join('\n') || 'none' }, `${proposed.length}/${PROPOSED.length}`));
     });
-    fill(view.body, table(['node', 'minimal', ...MINIMAL.map((m) => el('span', { class: 'mono', title: `spec type: ${m.type}` }, m.name)),
+    const breakable = (name) => name.split('_').flatMap((part, i) => (i ? ['_', el('wbr'), part] : [part]));
+    fill(view.body, table(['node', 'minimal', ...MINIMAL.map((m) => el('span', { class: 'mono', title: `spec type: ${m.type}` }, breakable(m.name))),
       el('span', { title: 'proposed metrics of the spec this node exposes (hover a count for the list)' }, 'proposed')], rows, { class: 'conf', id: 'conformance-table' }));
   }
 
