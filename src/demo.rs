@@ -277,6 +277,11 @@ impl Sim {
     pub fn render(&self) -> String {
         let mut out = String::with_capacity(8 * 1024);
         let f = self.flavour;
+        // a node behind the head has not seen the latest epoch transitions either
+        let head_epoch = self.head_slot / SLOTS_PER_EPOCH;
+        let finalized = self.finalized_epoch.min(head_epoch.saturating_sub(2));
+        let justified = self.current_justified_epoch.min(head_epoch.saturating_sub(1));
+        let previous_justified = self.previous_justified_epoch.min(justified);
         let mut gauge = |name: &str, help: &str, samples: &[(&str, f64)]| {
             family(&mut out, name, "gauge", help, samples);
         };
@@ -288,17 +293,17 @@ impl Sim {
         gauge(
             "beacon_finalized_epoch",
             "Current finalized epoch",
-            &[("", self.finalized_epoch as f64)],
+            &[("", finalized as f64)],
         );
         gauge(
             "beacon_current_justified_epoch",
             "Current justified epoch",
-            &[("", self.current_justified_epoch as f64)],
+            &[("", justified as f64)],
         );
         gauge(
             "beacon_previous_justified_epoch",
             "Current previously justified epoch",
-            &[("", self.previous_justified_epoch as f64)],
+            &[("", previous_justified as f64)],
         );
         gauge(
             "beacon_current_active_validators",
