@@ -395,6 +395,32 @@ mod tests {
     }
 
     #[test]
+    fn hash_collisions_are_kept_apart() {
+        let a = Labels::from_pairs([("a", "1")]);
+        let b = Labels::from_pairs([("b", "2")]);
+        let c = Labels::from_pairs([("c", "3")]);
+        // Same (forced) hash for all three.
+        let sa = Arc::new(MemSeries::new(1, a.clone(), 42));
+        let sb = Arc::new(MemSeries::new(2, b.clone(), 42));
+        let sc = Arc::new(MemSeries::new(3, c.clone(), 42));
+        let mut st = HashStripe::default();
+        st.insert(sa.clone());
+        st.insert(sb.clone());
+        st.insert(sc.clone());
+        assert_eq!(st.get(42, &a).unwrap().id, 1);
+        assert_eq!(st.get(42, &b).unwrap().id, 2);
+        assert_eq!(st.get(42, &c).unwrap().id, 3);
+        assert!(st.get(42, &Labels::from_pairs([("d", "4")])).is_none());
+        st.remove(&sa);
+        assert!(st.get(42, &a).is_none());
+        assert_eq!(st.get(42, &b).unwrap().id, 2);
+        assert_eq!(st.get(42, &c).unwrap().id, 3);
+        st.remove(&sb);
+        st.remove(&sc);
+        assert!(st.primary.is_empty() && st.collisions.is_empty());
+    }
+
+    #[test]
     fn ooo_insert_and_truncate() {
         let mut d = data(&[100, 200, 300]);
         assert_eq!(d.insert(150, STALE_NAN).unwrap(), Inserted::OutOfOrder);
