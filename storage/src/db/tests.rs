@@ -417,3 +417,27 @@ fn readers_never_miss_committed_samples_while_blocks_are_cut() {
     let got = all(&db);
     assert!(got.iter().all(|(_, s)| s.len() == 600));
 }
+
+#[test]
+fn a_sample_from_the_future_does_not_cut_recent_data() {
+    let d = tempfile::tempdir().unwrap();
+    let mut o = opts(d.path());
+    o.auto_maintenance = false;
+    o.block_range_ms = 1000;
+    let db = Db::open(o).unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let mut a = db.appender();
+    a.append(SeriesRef::NONE, &lbl("m", "now"), now - 500, 1.0)
+        .unwrap();
+    a.append(SeriesRef::NONE, &lbl("m", "future"), now + 365 * 86_400_000, 1.0)
+        .unwrap();
+    a.commit().unwrap();
+    db.run_maintenance();
+    assert_eq!(db.stats().blocks, 0);
+    let mut a = db.appender();
+    a.append(SeriesRef::NONE, &lbl("m", "now"), now, 2.0).unwrap();
+    a.commit().unwrap();
+}
