@@ -31,7 +31,7 @@ fn child_writer() {
         return;
     };
     let db = Db::open(opts(std::path::Path::new(&dir))).unwrap();
-    let mut refs = vec![SeriesRef::NONE; SERIES];
+    let mut refs = [SeriesRef::NONE; SERIES];
     for t in 0.. {
         let mut a = db.appender();
         for (i, r) in refs.iter_mut().enumerate() {
