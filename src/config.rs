@@ -135,7 +135,12 @@ mod tests {
     #[test]
     fn embedded_default_parses() {
         let c = LoadedConfig::load_with_self(None, "127.0.0.1:1234").expect("default config");
-        let jobs: Vec<&str> = c.config.scrape_configs.iter().map(|s| s.job_name.as_str()).collect();
+        let jobs: Vec<&str> = c
+            .config
+            .scrape_configs
+            .iter()
+            .map(|s| s.job_name.as_str())
+            .collect();
         assert_eq!(jobs, ["sextant", "beacon"]);
         assert!(c.text.contains("127.0.0.1:1234"));
         assert_eq!(c.config.global.scrape_interval.0.as_millis(), 15_000);

@@ -111,7 +111,11 @@ pub async fn run(
     let mut settings = settings;
     if settings.config.source.is_none() {
         // The embedded default scrapes Sextant itself: point it at the address actually bound.
-        let host = if local.ip().is_unspecified() { "127.0.0.1".to_string() } else { local.ip().to_string() };
+        let host = if local.ip().is_unspecified() {
+            "127.0.0.1".to_string()
+        } else {
+            local.ip().to_string()
+        };
         let me = if local.is_ipv6() && !local.ip().is_unspecified() {
             format!("[{host}]:{}", local.port())
         } else {
@@ -119,7 +123,11 @@ pub async fn run(
         };
         settings.config = LoadedConfig::load_with_self(None, &me).map_err(Error::Config)?;
     }
-    let self_target = settings.config.source.is_none().then(|| settings.config.text.clone());
+    let self_target = settings
+        .config
+        .source
+        .is_none()
+        .then(|| settings.config.text.clone());
 
     let late = Arc::new(LateDb::new());
     let ready = Arc::new(AtomicBool::new(false));
@@ -148,7 +156,10 @@ pub async fn run(
             let m = self_metrics.clone();
             async move {
                 (
-                    [(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+                    [(
+                        axum::http::header::CONTENT_TYPE,
+                        "text/plain; version=0.0.4; charset=utf-8",
+                    )],
                     m.render(),
                 )
             }
@@ -180,8 +191,7 @@ pub async fn run(
         })??;
     let db = Arc::new(db);
     late.set(db.clone());
-    ready.store(true, Ordering::Release);
-    tracing::info!("Storage ready; Sextant is ready to receive requests");
+    tracing::info!("Storage ready");
 
     let mut extra_jobs = Vec::new();
     if settings.flags.demo {
@@ -201,6 +211,8 @@ pub async fn run(
         .apply_config(&cfg.global, &jobs)
         .map_err(|e| Error::Config(format!("scrape configuration: {e}")))?;
     tracing::info!(jobs = jobs.len(), "Scrape manager started");
+    ready.store(true, Ordering::Release);
+    tracing::info!("Sextant is ready to receive requests");
     let reloader = tokio::spawn(reload_on_sighup(
         settings.flags.config_file.clone(),
         self_target,
