@@ -53,6 +53,7 @@ const TIMESTAMP_TOLERANCE_MS: i64 = 2;
 pub(crate) struct LoopConfig {
     pub honor_labels: bool,
     pub honor_timestamps: bool,
+    pub track_timestamps_staleness: bool,
     pub sample_limit: u64,
     pub label_limit: u64,
     pub label_name_length_limit: u64,
@@ -82,6 +83,7 @@ impl LoopConfig {
         LoopConfig {
             honor_labels: cfg.honor_labels,
             honor_timestamps: cfg.honor_timestamps,
+            track_timestamps_staleness: cfg.track_timestamps_staleness,
             sample_limit: cfg.sample_limit,
             label_limit: cfg.label_limit,
             label_name_length_limit: cfg.label_name_length_limit,
@@ -552,7 +554,7 @@ impl ScrapeLoop {
                 Err(e) if e.is_client_error() => st.rejected += 1,
                 Err(e) => return Err(format!("appending to storage failed: {e}")),
             }
-            if !explicit {
+            if !explicit || cfg.track_timestamps_staleness {
                 cur.insert(labels.clone());
             }
         }
