@@ -6,7 +6,7 @@ use proptest::prelude::*;
 use std::collections::BTreeMap;
 use std::time::Duration;
 use storage::{
-    AppendError, Appendable, Db, DbOptions, Labels, MatchOp, Matcher, Queryable, SelectHints, SeriesRef,
+    Appendable, AppendError, Db, DbOptions, Labels, MatchOp, Matcher, Queryable, SelectHints, SeriesRef,
     STALE_NAN,
 };
 
@@ -59,12 +59,7 @@ fn check(db: &Db, model: &Model, mint: i64, maxt: i64, ms: &[Matcher]) {
     let want: Vec<(Labels, Vec<(i64, u64)>)> = model
         .iter()
         .filter(|(l, _)| ms.iter().all(|m| m.matches(l.get(&m.name).unwrap_or(""))))
-        .map(|(l, s)| {
-            (
-                l.clone(),
-                s.range(mint..=maxt).map(|(&t, &v)| (t, v)).collect::<Vec<_>>(),
-            )
-        })
+        .map(|(l, s)| (l.clone(), s.range(mint..=maxt).map(|(&t, &v)| (t, v)).collect::<Vec<_>>()))
         .filter(|(_, s)| !s.is_empty())
         .collect();
     let got: Vec<(Labels, Vec<(i64, u64)>)> = got
@@ -112,20 +107,14 @@ fn run(ops: Vec<Op>) {
                             if let Some(e) = existing {
                                 assert_eq!(e, v.to_bits(), "accepted a different value at {t}");
                             } else {
-                                assert!(
-                                    newest.is_none_or(|n| t >= n - WINDOW),
-                                    "accepted {t} older than window"
-                                );
+                                assert!(newest.is_none_or(|n| t >= n - WINDOW), "accepted {t} older than window");
                                 pending.entry(l).or_default().insert(t, v.to_bits());
                             }
                             *base = (*base).max(t);
                         }
                         Err(AppendError::DuplicateTimestamp { t: et }) => {
                             assert_eq!(et, t);
-                            assert!(
-                                existing.is_some_and(|e| e != v.to_bits()),
-                                "bogus duplicate at {t}"
-                            );
+                            assert!(existing.is_some_and(|e| e != v.to_bits()), "bogus duplicate at {t}");
                         }
                         Err(AppendError::OutOfOrder { .. }) => {
                             let n = newest.expect("out of order needs a newest sample");
@@ -144,41 +133,14 @@ fn run(ops: Vec<Op>) {
                 }
             }
         }
-        check(
-            &db,
-            &model,
-            i64::MIN,
-            i64::MAX,
-            &[Matcher::new(MatchOp::Regex, "__name__", ".+").unwrap()],
-        );
+        check(&db, &model, i64::MIN, i64::MAX, &[Matcher::new(MatchOp::Regex, "__name__", ".+").unwrap()]);
     }
     check(&db, &model, 1100, 1300, &[Matcher::equal("__name__", "b")]);
-    check(
-        &db,
-        &model,
-        900,
-        1250,
-        &[
-            Matcher::equal("odd", ""),
-            Matcher::new(MatchOp::NotRegex, "i", "1|2").unwrap(),
-        ],
-    );
-    check(
-        &db,
-        &model,
-        1000,
-        1000,
-        &[Matcher::new(MatchOp::Regex, "i", "1.*").unwrap()],
-    );
+    check(&db, &model, 900, 1250, &[Matcher::equal("odd", ""), Matcher::new(MatchOp::NotRegex, "i", "1|2").unwrap()]);
+    check(&db, &model, 1000, 1000, &[Matcher::new(MatchOp::Regex, "i", "1.*").unwrap()]);
     drop(db);
     let db = open(dir.path());
-    check(
-        &db,
-        &model,
-        i64::MIN,
-        i64::MAX,
-        &[Matcher::new(MatchOp::NotEqual, "__name__", "").unwrap()],
-    );
+    check(&db, &model, i64::MIN, i64::MAX, &[Matcher::new(MatchOp::NotEqual, "__name__", "").unwrap()]);
 }
 
 proptest! {
