@@ -45,8 +45,11 @@ struct Template {
 
 /// Parses the fixture's sample lines (text exposition format, simple cases only).
 fn templates() -> Vec<Template> {
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/exposition/node_exporter.txt"))
-        .expect("fixture");
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/exposition/node_exporter.txt"
+    ))
+    .expect("fixture");
     let mut types: HashMap<String, String> = HashMap::new();
     let mut out = Vec::new();
     for line in text.lines() {
@@ -70,9 +73,19 @@ fn templates() -> Vec<Template> {
             let (k, v) = kv.split_once('=').expect("label");
             pairs.push((k.trim_matches(',').to_string(), v.trim_matches('"').to_string()));
         }
-        let base = name.trim_end_matches("_total").trim_end_matches("_count").trim_end_matches("_sum");
-        let ty = types.get(name).or_else(|| types.get(base)).map_or("untyped", String::as_str);
-        let kind = if ty == "counter" || name.ends_with("_total") || name.ends_with("_count") || name.ends_with("_sum") {
+        let base = name
+            .trim_end_matches("_total")
+            .trim_end_matches("_count")
+            .trim_end_matches("_sum");
+        let ty = types
+            .get(name)
+            .or_else(|| types.get(base))
+            .map_or("untyped", String::as_str);
+        let kind = if ty == "counter"
+            || name.ends_with("_total")
+            || name.ends_with("_count")
+            || name.ends_with("_sum")
+        {
             Kind::Counter
         } else {
             Kind::Gauge
@@ -107,7 +120,9 @@ fn samples(t: &Template, target: usize, series: usize, ts: &[i64]) -> Vec<Sample
         v = match t.kind {
             Kind::Counter if dec == 0 => v + rng.below((t.start.abs() / 1e4).max(3.0) as u64) as f64,
             Kind::Counter => ((v * 100.0).round() + rng.below(15) as f64) / 100.0,
-            Kind::Gauge if dec == 0 => v + (rng.below(5) as f64 - 2.0) * (t.start.abs() / 1e3).max(1.0).round(),
+            Kind::Gauge if dec == 0 => {
+                v + (rng.below(5) as f64 - 2.0) * (t.start.abs() / 1e3).max(1.0).round()
+            }
             Kind::Gauge => ((v * scale).round() + rng.below(21) as f64 - 10.0) / scale,
         };
     }
@@ -121,7 +136,9 @@ fn build(dir: &std::path::Path, targets: usize) -> (Arc<Block>, storage::block::
         .map(|i| {
             let mut rng = Rng(i as u64 * 31 + 7);
             let offset = rng.below(STEP_MS as u64) as i64;
-            (0..STEPS).map(|k| START_MS + offset + k * STEP_MS + rng.below(31) as i64).collect()
+            (0..STEPS)
+                .map(|k| START_MS + offset + k * STEP_MS + rng.below(31) as i64)
+                .collect()
         })
         .collect();
     let mut order: Vec<(Labels, usize, usize)> = Vec::with_capacity(targets * tmpl.len());
@@ -145,7 +162,10 @@ fn build(dir: &std::path::Path, targets: usize) -> (Arc<Block>, storage::block::
 }
 
 fn bench(c: &mut Criterion) {
-    let targets: usize = std::env::var("BLOCK_BENCH_TARGETS").ok().and_then(|s| s.parse().ok()).unwrap_or(100);
+    let targets: usize = std::env::var("BLOCK_BENCH_TARGETS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(100);
     let dir = tempfile::tempdir().expect("tempdir");
     let t0 = std::time::Instant::now();
     let (block, stats) = build(dir.path(), targets);
@@ -170,8 +190,14 @@ fn bench(c: &mut Criterion) {
     );
 
     let cases: Vec<(&str, Vec<Matcher>)> = vec![
-        ("one_metric_all_targets", vec![Matcher::equal("__name__", "node_cpu_seconds_total")]),
-        ("one_target_all_metrics", vec![Matcher::equal("instance", "host-007:9100")]),
+        (
+            "one_metric_all_targets",
+            vec![Matcher::equal("__name__", "node_cpu_seconds_total")],
+        ),
+        (
+            "one_target_all_metrics",
+            vec![Matcher::equal("instance", "host-007:9100")],
+        ),
         (
             "regex_node_all",
             vec![Matcher::new(MatchOp::Regex, "__name__", "node_.*").expect("regex")],
@@ -179,22 +205,21 @@ fn bench(c: &mut Criterion) {
     ];
     let mut g = c.benchmark_group("block_select");
     g.sample_size(10);
+    let mint_10m = START_MS + 3600 * 1000;
     for (name, ms) in &cases {
-        let total: usize = block
-            .select(ms, i64::MIN, i64::MAX)
-            .expect("select")
-            .iter()
-            .map(|s| s.samples.len())
-            .sum();
-        g.throughput(Throughput::Elements(total as u64));
-        g.bench_function(*name, |b| {
-            b.iter(|| block.select(ms, i64::MIN, i64::MAX).expect("select"));
-        });
-        // A 10-minute window: only overlapping chunks are decoded.
-        let mint = START_MS + 3600 * 1000;
-        g.bench_function(format!("{name}_10m"), |b| {
-            b.iter(|| block.select(ms, mint, mint + 600_000).expect("select"));
-        });
+        // The full 2 h, then a 10-minute window (only overlapping chunks are decoded).
+        for (suffix, lo, hi) in [("", i64::MIN, i64::MAX), ("_10m", mint_10m, mint_10m + 600_000)] {
+            let total: usize = block
+                .select(ms, lo, hi)
+                .expect("select")
+                .iter()
+                .map(|s| s.samples.len())
+                .sum();
+            g.throughput(Throughput::Elements(total as u64));
+            g.bench_function(format!("{name}{suffix}"), |b| {
+                b.iter(|| block.select(ms, lo, hi).expect("select"));
+            });
+        }
     }
     g.finish();
 }

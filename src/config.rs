@@ -4,10 +4,9 @@
 //! accepted and reported with a warning, so an existing Prometheus file loads unchanged; an
 //! unknown field anywhere is an error that names it, as in Prometheus.
 
-use ingest::scrape::config::ScrapeConfig;
+use ingest::{GlobalConfig, ScrapeConfig};
 use serde::de::IgnoredAny;
 use serde::Deserialize;
-use std::collections::BTreeMap;
 use std::path::Path;
 
 /// The configuration used when no `--config.file` is given.
@@ -21,62 +20,13 @@ global:
 scrape_configs: []
 ";
 
-/// The `global` section.
-#[derive(Clone, Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct GlobalSection {
-    /// Default scrape interval.
-    pub scrape_interval: Option<String>,
-    /// Default scrape timeout.
-    pub scrape_timeout: Option<String>,
-    /// Default rule evaluation interval.
-    pub evaluation_interval: Option<String>,
-    /// Labels added to series and alerts when talking to external systems.
-    #[serde(default)]
-    pub external_labels: BTreeMap<String, String>,
-    /// Accepted for compatibility.
-    pub query_log_file: Option<String>,
-    /// Accepted for compatibility.
-    pub scrape_failure_log_file: Option<String>,
-    /// Accepted for compatibility.
-    pub body_size_limit: Option<String>,
-    /// Accepted for compatibility.
-    pub sample_limit: Option<u64>,
-    /// Accepted for compatibility.
-    pub label_limit: Option<u64>,
-    /// Accepted for compatibility.
-    pub label_name_length_limit: Option<u64>,
-    /// Accepted for compatibility.
-    pub label_value_length_limit: Option<u64>,
-    /// Accepted for compatibility.
-    pub target_limit: Option<u64>,
-    /// Accepted for compatibility.
-    pub keep_dropped_targets: Option<u64>,
-    /// Accepted for compatibility.
-    pub scrape_protocols: Option<Vec<String>>,
-    /// Accepted for compatibility.
-    pub rule_query_offset: Option<String>,
-    /// Accepted for compatibility.
-    pub metric_name_validation_scheme: Option<String>,
-    /// Accepted for compatibility.
-    pub metric_name_escaping_scheme: Option<String>,
-    /// Accepted for compatibility.
-    pub always_scrape_classic_histograms: Option<bool>,
-    /// Accepted for compatibility.
-    pub convert_classic_histograms_to_nhcb: Option<bool>,
-    /// Accepted for compatibility.
-    pub scrape_native_histograms: Option<bool>,
-    /// Accepted for compatibility.
-    pub extra_scrape_metrics: Option<bool>,
-}
-
 /// The whole configuration file.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
     /// Global defaults.
     #[serde(default)]
-    pub global: GlobalSection,
+    pub global: GlobalConfig,
     /// What to scrape.
     #[serde(default)]
     pub scrape_configs: Vec<ScrapeConfig>,
@@ -159,24 +109,7 @@ pub fn parse(text: &str) -> Result<Config, String> {
         return Ok(Config::default());
     }
     let config: Config = serde_saphyr::from_str(text).map_err(|e| e.to_string())?;
-    let mut jobs = std::collections::BTreeSet::new();
-    for sc in &config.scrape_configs {
-        if !jobs.insert(sc.job_name.as_str()) {
-            return Err(format!(
-                "found multiple scrape configs with job name {:?}",
-                sc.job_name
-            ));
-        }
-    }
-    for (name, value) in [
-        ("global.scrape_interval", &config.global.scrape_interval),
-        ("global.scrape_timeout", &config.global.scrape_timeout),
-        ("global.evaluation_interval", &config.global.evaluation_interval),
-    ] {
-        if let Some(v) = value {
-            crate::duration::parse_duration_ms(v).map_err(|e| format!("{name}: {e}"))?;
-        }
-    }
+    ingest::scrape::config::validate(&config.global, &config.scrape_configs).map_err(|e| e.to_string())?;
     Ok(config)
 }
 
@@ -188,7 +121,7 @@ mod tests {
     fn embedded_default_parses() {
         let c = LoadedConfig::load(None).expect("default config");
         assert!(c.config.scrape_configs.is_empty());
-        assert_eq!(c.config.global.scrape_interval.as_deref(), Some("15s"));
+        assert_eq!(c.config.global.scrape_interval.0.as_millis(), 15_000);
     }
 
     #[test]

@@ -3,23 +3,27 @@
 //! # Layout
 //! - [`cli`]: command-line flags, named like Prometheus' own so Sextant is a drop-in.
 //! - [`config`]: the `prometheus.yml`-compatible configuration file and the embedded default.
+//! - [`demo`]: `--demo`'s simulated beacon nodes, served on loopback and scraped like any target.
 //! - [`server`]: opens the database, starts ingestion, merges the routers of `ingest` and
 //!   `web`, and serves them until shutdown.
 //! - [`shutdown`]: turns SIGINT/SIGTERM into an ordered stop.
 //! - [`late_db`]: a handle to the database that answers "starting up" until WAL replay is done,
 //!   so the listener can come up (and `/-/ready` say 503) before the data is loaded.
 //! - [`logging`]: tracing set-up from `--log.level`.
+//! - [`targets`]: the scrape manager's targets as the web layer's targets API wants them.
 //!
 //! Data flows one way: `ingest` appends to `storage`; `query` reads `storage`; `web` serves
 //! `query`. Only this crate knows every other one.
 
 pub mod cli;
 pub mod config;
+pub mod demo;
 pub mod duration;
 pub mod late_db;
 pub mod logging;
 pub mod server;
 pub mod shutdown;
+pub mod targets;
 
 /// Anything that stops Sextant from starting or running.
 #[derive(Debug, thiserror::Error)]

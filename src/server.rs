@@ -111,15 +111,18 @@ pub async fn run(
     let late = Arc::new(LateDb::new());
     let ready = Arc::new(AtomicBool::new(false));
     let engine = Arc::new(query::Engine::new(settings.engine.clone()));
+    let appendable: Arc<dyn storage::Appendable> = late.clone();
+    let scrape = Arc::new(ingest::ScrapeManager::new(appendable.clone()));
     let mut web_state = web::WebState::new(late.clone(), engine, ready.clone());
+    web_state.targets = Arc::new(crate::targets::ScrapeTargets(scrape.clone()));
     web_state.flags = settings.flags.as_map().into_iter().collect();
     web_state.config_yaml = settings.config.text.clone();
     web_state.external_labels =
         storage::Labels::from_pairs(settings.config.config.global.external_labels.iter());
     web_state.storage_retention = settings.flags.retention_time.clone();
+    web_state.enable_admin_api = settings.flags.enable_admin_api;
     web_state.tsdb_stats = Some(Arc::new(HeadStatsFromDb(late.clone())));
     let push_limits = ingest::PushLimits::default();
-    let appendable: Arc<dyn storage::Appendable> = late.clone();
     // OTLP over gRPC is served on the same listener (HTTP/2 cleartext) as everything else.
     let app = web::router(Arc::new(web_state))
         .merge(ingest::push_router(appendable.clone(), push_limits.clone()))
@@ -149,6 +152,27 @@ pub async fn run(
     ready.store(true, Ordering::Release);
     tracing::info!("Storage ready; Sextant is ready to receive requests");
 
+    let mut settings = settings;
+    if settings.flags.demo {
+        let nodes = crate::demo::start(stop_rx.clone())
+            .await
+            .map_err(|source| Error::Io {
+                context: "starting the demo beacon nodes".into(),
+                source,
+            })?;
+        let demo = crate::demo::scrape_config(&nodes).map_err(Error::Config)?;
+        settings.config.config.scrape_configs.push(demo);
+    }
+    let cfg = &settings.config.config;
+    scrape
+        .apply_config(&cfg.global, &cfg.scrape_configs)
+        .map_err(|e| Error::Config(format!("scrape configuration: {e}")))?;
+    tracing::info!(jobs = cfg.scrape_configs.len(), "Scrape manager started");
+    let reloader = tokio::spawn(reload_on_sighup(
+        settings.flags.config_file.clone(),
+        scrape.clone(),
+    ));
+
     shutdown.await;
     tracing::info!("Stopping the HTTP server");
     let _ = stop_tx.send(true);
@@ -157,6 +181,9 @@ pub async fn run(
         Ok(Err(e)) => tracing::warn!("HTTP server ended with an error: {e}"),
         Err(e) => tracing::warn!("HTTP server task failed: {e}"),
     }
+    reloader.abort();
+    tracing::info!("Stopping scrapes");
+    scrape.stop().await;
     tracing::info!("Closing storage");
     db.close()?;
     tracing::info!("Sextant stopped");
@@ -185,5 +212,34 @@ impl web::TsdbStatsProvider for HeadStatsFromDb {
                 max_time: 0,
             },
         }
+    }
+}
+
+/// Re-reads the configuration file on SIGHUP and applies its scrape configuration; a bad file
+/// is logged and the running configuration stays.
+async fn reload_on_sighup(path: Option<std::path::PathBuf>, scrape: Arc<ingest::ScrapeManager>) {
+    #[cfg(unix)]
+    {
+        let mut hup = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!("cannot listen for SIGHUP, configuration reload disabled: {e}");
+                return;
+            }
+        };
+        while hup.recv().await.is_some() {
+            tracing::info!("SIGHUP: reloading configuration");
+            match LoadedConfig::load(path.as_deref()) {
+                Ok(c) => match scrape.apply_config(&c.config.global, &c.config.scrape_configs) {
+                    Ok(()) => tracing::info!("Configuration reloaded"),
+                    Err(e) => tracing::error!("reload failed, keeping the running configuration: {e}"),
+                },
+                Err(e) => tracing::error!("reload failed, keeping the running configuration: {e}"),
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (path, scrape);
     }
 }

@@ -19,6 +19,7 @@ pub mod histogram;
 pub mod import;
 pub(crate) mod labels;
 mod limits;
+pub mod series_cache;
 pub mod writer;
 
 pub use limits::{OtlpOptions, PushLimits};
@@ -35,6 +36,9 @@ use axum::Router;
 use std::sync::Arc;
 use storage::Appendable;
 
+/// Series whose validated labels are remembered between remote-write requests.
+const SERIES_CACHE_CAPACITY: usize = 1 << 20;
+
 /// What every push handler shares.
 pub(crate) struct PushState {
     /// Where samples go.
@@ -43,6 +47,8 @@ pub(crate) struct PushState {
     pub limits: PushLimits,
     /// OTLP translation state (delta accumulation).
     pub otlp: crate::otlp::OtlpState,
+    /// Validated remote-write label sets between requests.
+    pub series: series_cache::SeriesCache,
 }
 
 /// The push router: remote write, OTLP/HTTP and text import, all writing to `appendable`.
@@ -50,6 +56,7 @@ pub fn push_router(appendable: Arc<dyn Appendable>, limits: PushLimits) -> Route
     let state = Arc::new(PushState {
         db: appendable,
         otlp: crate::otlp::OtlpState::new(&limits.otlp),
+        series: series_cache::SeriesCache::new(SERIES_CACHE_CAPACITY),
         limits,
     });
     Router::new()
@@ -99,7 +106,8 @@ async fn remote_write_handler(State(st): State<Arc<PushState>>, headers: HeaderM
         Err(e) => return error_response(&e),
     };
     let st2 = st.clone();
-    let res = blocking(move || remote_write::ingest(&*st2.db, version, &bytes, &st2.limits)).await;
+    let res =
+        blocking(move || remote_write::ingest(&*st2.db, version, &bytes, &st2.limits, &st2.series)).await;
     match res {
         Ok(out) => {
             let mut resp = match out.clone().into_result() {

@@ -16,6 +16,9 @@
 //! read from storage once for the whole range; instant-vector values are series of points at
 //! step timestamps, and range functions walk per-step windows over the raw samples.
 
+// Step loops index several per-step arrays (parameters, outputs) by the step number.
+#![allow(clippy::needless_range_loop)]
+
 pub mod engine;
 pub mod error;
 pub(crate) mod functions;

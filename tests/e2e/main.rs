@@ -2,6 +2,8 @@
 //! data directory and talks to it over HTTP only.
 
 mod crash;
+mod otlp;
 mod promql_diff;
+mod scrape;
 mod startup;
 mod support;

@@ -3,15 +3,16 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
-import { ARTIFACTS, REPO, start, waitForData } from './harness.mjs';
+import { ARTIFACTS, REPO, start, waitForSeries } from './harness.mjs';
 
 let h;
 const pageErrors = [];
 
 before(async () => {
   h = await start();
-  // three nodes scraped, with enough samples for rates over a minute
-  await waitForData(h.base, 'count(count_over_time(beacon_head_slot[1m]) >= 8)', (r) => r.length > 0 && Number(r[0].value[1]) === 3, 60000);
+  // three nodes scraped (every second), then enough samples for rates and reorg events
+  await waitForSeries(h.base, 'beacon_head_slot', 3, 60000);
+  await new Promise((r) => setTimeout(r, 10000));
 }, { timeout: 120000 });
 
 after(async () => { if (h) await h.stop(); });
@@ -40,6 +41,28 @@ test('explorer graphs a range query with a legend, then shows the table', async 
   assert.match(page.url(), /tab=table/);
   assert.match(page.url(), /expr=beacon_head_slot/);
   await page.screenshot({ path: join(ARTIFACTS, 'explorer-table.png') });
+  await page.close();
+});
+
+test('explorer: stacking and drag-zoom update the graph and the URL', async () => {
+  const page = await open('/graph?expr=libp2p_peers&tab=graph&range=1m');
+  const canvas = page.locator('#output .chart canvas').first();
+  await canvas.waitFor();
+  await page.check('#stacked');
+  await page.waitForURL(/stacked=1/);
+  await page.locator('#output .chart canvas').first().waitFor();
+  // drag across the recent part of the plot (where the data is): the range shrinks and an end time is set
+  const over = page.locator('#output .u-over');
+  const box = await over.boundingBox();
+  await page.mouse.move(box.x + box.width * 0.75, box.y + box.height / 2);
+  await page.mouse.down();
+  await page.mouse.move(box.x + box.width * 0.98, box.y + box.height / 2, { steps: 5 });
+  await page.mouse.up();
+  await page.waitForURL(/end=/);
+  const range = new URL(page.url()).searchParams.get('range');
+  assert.notEqual(range, '1m');
+  assert.match(range, /^(\d+[hms])+$/);
+  await page.locator('#output .chart canvas').first().waitFor();
   await page.close();
 });
 
@@ -78,7 +101,7 @@ test('completion offers metric names, label names and label values', async () =>
   await page.locator(`.completions li[data-value="${value}"]`).waitFor();
   await page.screenshot({ path: join(ARTIFACTS, 'explorer-completion.png') });
   await page.locator(`.completions li[data-value="${value}"]`).click();
-  assert.equal(await input.inputValue(), `beacon_head_slot{instance="${value}`);
+  assert.equal(await input.inputValue(), `beacon_head_slot{instance="${value}"`);
   await page.close();
 });
 
@@ -126,6 +149,7 @@ test('beacon dashboard draws every minimal panel with data and the conformance t
   assert.equal(await page.locator('[data-panel="peers"] .u-legend .u-series').count(), 4);
   // a proposed metric one node exposes is shown; one nobody exposes is hidden
   await page.locator('[data-panel="validators_by_status"].has-data canvas').first().waitFor();
+  await page.locator('[data-panel="block_delay_heatmap"].has-data canvas.heatmap').waitFor();
   assert.equal(await page.locator('[data-panel="gossipsub_mesh"]').isVisible(), false);
   // the node lacking processed deposits is named
   const missing = await page.locator('[data-panel="processed_deposits"] .missing').innerText();
@@ -158,6 +182,15 @@ test('dashboard node selector narrows panels to one node', async () => {
   // the lagging node is behind the wall clock by about 6 slots
   const lag = await page.locator('[data-panel="stat_sync_lag"] .value').first().innerText();
   assert.ok(Number(lag) >= 5 && Number(lag) <= 7, `sync lag ${lag}`);
+  await page.close();
+});
+
+test('dashboard auto-refresh redraws', async () => {
+  const page = await open('/dashboards/beacon?range=5m&refresh=5s');
+  await page.locator('[data-panel="head_slot"].has-data canvas').first().waitFor();
+  const first = await page.locator('#updated').innerText();
+  await page.waitForFunction((before) => document.querySelector('#updated').innerText !== before, first, { timeout: 15000 });
+  assert.equal(await page.inputValue('#refresh'), '5s');
   await page.close();
 });
 

@@ -182,6 +182,7 @@ fn fnv1a(bytes: &[u8]) -> u64 {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use axum::body::Body;
@@ -271,6 +272,24 @@ mod tests {
         assert!(String::from_utf8(body_bytes(resp).await)
             .unwrap()
             .contains("nope.js"));
+    }
+
+    #[tokio::test]
+    async fn dev_mode_reads_the_file_from_disk() {
+        let dir = std::env::temp_dir().join(format!("sextant-ui-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("app.js"), "// edited on disk\n").unwrap();
+        let asset = find("app.js").unwrap().1;
+        let resp = serve_from_disk(&dir, asset);
+        assert_eq!(resp.status(), StatusCode::OK);
+        assert_eq!(resp.headers()[header::CONTENT_TYPE], JS);
+        assert_eq!(body_bytes(resp).await, b"// edited on disk\n");
+        let missing = serve_from_disk(&dir, find("app.css").unwrap().1);
+        assert_eq!(missing.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(String::from_utf8(body_bytes(missing).await)
+            .unwrap()
+            .contains("app.css"));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -4,8 +4,12 @@
 
 #![allow(clippy::unwrap_used)]
 
+#[path = "api/admin.rs"]
+mod admin;
 #[path = "api/common.rs"]
 mod common;
+#[path = "api/export_read.rs"]
+mod export_read;
 #[path = "api/federate.rs"]
 mod federate;
 #[path = "api/metadata_targets.rs"]

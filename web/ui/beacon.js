@@ -20,8 +20,9 @@ const FIN = `(beacon_finalized_epoch{${S}} or on(instance, job) beacon_head_stat
 const PEERS = `(libp2p_peers{${S}} or on(instance, job) sum by (instance, job) (p2p_peer_count{${S},state="Connected"}))`;
 /** Active validators: spec name, else Lighthouse's or Nimbus's. */
 const ACTIVE = `(beacon_current_active_validators{${S}} or on(instance, job) beacon_head_state_active_validators_total{${S}} or on(instance, job) beacon_active_validators{${S}})`;
-/** The wall-clock slot from the network's genesis time and slot length. */
-const WALL_SLOT = 'scalar(floor(vector((time() - $genesis_time) / $seconds_per_slot)))';
+/** Slots a head metric is behind the wall clock, judged at the time it was scraped (so the scrape phase adds no jitter). */
+const lagOf = (m) => `floor((timestamp(${m}{${S}}) - $genesis_time) / $seconds_per_slot) - ${m}{${S}}`;
+const LAG = `(${lagOf('beacon_head_slot')} or on(instance, job) ${lagOf('beacon_head_state_slot')})`;
 
 const q = (expr, legend = '{{instance}}') => ({ expr, legend });
 const quantiles = (bucket) => [0.5, 0.9, 0.99].map((p) => q(
@@ -51,12 +52,13 @@ export const NETWORKS = {
 
 /**
  * Panels, grouped in rows. Panel fields:
- * - id, title, description; type: 'stat' | 'timeseries' | 'conformance';
+ * - id, title, description; type: 'stat' | 'timeseries' | 'heatmap' (bucket series by `le`) | 'conformance';
  * - queries: [{expr, legend}] (legend is a Grafana legend format);
  * - metrics: the metric names the panel reads, spec name first (for "missing from node" notes);
  * - minimal: true for the spec's minimal metrics (always shown; other panels hide when no node exposes them);
  * - typed: {metric, counter: queries, gauge: queries} when the right query depends on the metric's type;
- * - unit ('s', 'percent', 'ops', 'bytes'), stacked, style ('line' | 'points' | 'bars'), aggregate (no per-node series), wide.
+ * - unit ('s', 'percent', 'ops', 'bytes'), stacked, style ('line' | 'points' | 'bars'), aggregate (no per-node series), wide;
+ * - thresholds: {warn, bad} for stats: values at or above are shown orange or red.
  */
 export const BEACON = {
   uid: 'sextant-beacon',
@@ -68,18 +70,18 @@ export const BEACON = {
       title: 'Overview',
       panels: [
         { id: 'stat_head_slot', type: 'stat', title: 'Head slot', minimal: true, metrics: ['beacon_head_slot', 'beacon_head_state_slot'], queries: [q(HEAD)] },
-        { id: 'stat_sync_lag', type: 'stat', title: 'Slots behind wall clock', metrics: ['beacon_head_slot', 'beacon_head_state_slot'], minimal: true, queries: [q(`${WALL_SLOT} - ${HEAD}`)] },
-        { id: 'stat_finality_distance', type: 'stat', title: 'Epochs head to finality', minimal: true, metrics: ['beacon_head_slot', 'beacon_finalized_epoch'], queries: [q(`floor(${HEAD} / $slots_per_epoch) - on(instance, job) ${FIN}`)] },
+        { id: 'stat_sync_lag', type: 'stat', title: 'Slots behind wall clock', thresholds: { warn: 2, bad: 32 }, metrics: ['beacon_head_slot', 'beacon_head_state_slot'], minimal: true, queries: [q(LAG)] },
+        { id: 'stat_finality_distance', type: 'stat', title: 'Epochs head to finality', thresholds: { warn: 4, bad: 8 }, minimal: true, metrics: ['beacon_head_slot', 'beacon_finalized_epoch'], queries: [q(`floor(${HEAD} / $slots_per_epoch) - on(instance, job) ${FIN}`)] },
         { id: 'stat_peers', type: 'stat', title: 'Peers', minimal: true, metrics: ['libp2p_peers', 'p2p_peer_count'], queries: [q(PEERS)] },
         { id: 'stat_active_validators', type: 'stat', title: 'Active validators', minimal: true, metrics: ['beacon_current_active_validators', 'beacon_head_state_active_validators_total', 'beacon_active_validators'], queries: [q(ACTIVE)] },
-        { id: 'stat_out_of_sync', type: 'stat', title: 'Nodes out of sync', aggregate: true, minimal: true, metrics: ['beacon_head_slot'], description: 'nodes more than 2 slots behind the wall clock', queries: [q(`count((${WALL_SLOT} - ${HEAD}) > 2) or vector(0)`, 'nodes')] },
+        { id: 'stat_out_of_sync', type: 'stat', title: 'Nodes out of sync', thresholds: { warn: 1, bad: 2 }, aggregate: true, minimal: true, metrics: ['beacon_head_slot'], description: 'nodes more than 2 slots behind the wall clock', queries: [q(`count(${LAG} > 2) or vector(0)`, 'nodes')] },
       ],
     },
     {
       title: 'Chain',
       panels: [
         { id: 'head_slot', type: 'timeseries', title: 'Head slot', minimal: true, metrics: ['beacon_head_slot', 'beacon_head_state_slot'], queries: [q(HEAD)] },
-        { id: 'head_lag_wall', type: 'timeseries', title: 'Head slot behind the wall-clock slot', minimal: true, metrics: ['beacon_head_slot', 'beacon_head_state_slot'], queries: [q(`${WALL_SLOT} - ${HEAD}`)] },
+        { id: 'head_lag_wall', type: 'timeseries', title: 'Head slot behind the wall-clock slot', minimal: true, metrics: ['beacon_head_slot', 'beacon_head_state_slot'], queries: [q(LAG)] },
         { id: 'head_lag_best', type: 'timeseries', title: 'Head slot behind the best node', minimal: true, metrics: ['beacon_head_slot', 'beacon_head_state_slot'], queries: [q(`scalar(max(${HEAD})) - ${HEAD}`)] },
         { id: 'finality_distance', type: 'timeseries', title: 'Distance from head to finality (epochs)', minimal: true, metrics: ['beacon_head_slot', 'beacon_finalized_epoch'], queries: [q(`floor(${HEAD} / $slots_per_epoch) - on(instance, job) ${FIN}`)] },
         { id: 'finalized_epoch', type: 'timeseries', title: 'Finalized epoch', minimal: true, metrics: ['beacon_finalized_epoch', 'beacon_head_state_finalized_epoch'], queries: [q(FIN)] },
@@ -140,6 +142,8 @@ export const BEACON = {
       panels: [
         { id: 'attestation_delay', type: 'timeseries', title: 'Attestation delay quantiles', unit: 's', metrics: ['beacon_attestation_delay_count_bucket'], queries: quantiles('beacon_attestation_delay_count_bucket') },
         { id: 'block_delay', type: 'timeseries', title: 'Block delay quantiles', unit: 's', metrics: ['beacon_block_delay_count_bucket'], queries: quantiles('beacon_block_delay_count_bucket') },
+        { id: 'attestation_delay_heatmap', type: 'heatmap', title: 'Attestation delay heatmap (all nodes)', unit: 's', aggregate: true, metrics: ['beacon_attestation_delay_count_bucket'], queries: [q(`sum by (le) (rate(beacon_attestation_delay_count_bucket{${S}}[$__rate_interval]))`, '{{le}}')] },
+        { id: 'block_delay_heatmap', type: 'heatmap', title: 'Block delay heatmap (all nodes)', unit: 's', aggregate: true, metrics: ['beacon_block_delay_count_bucket'], queries: [q(`sum by (le) (rate(beacon_block_delay_count_bucket{${S}}[$__rate_interval]))`, '{{le}}')] },
       ],
     },
     {

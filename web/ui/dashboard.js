@@ -2,7 +2,7 @@
 // panels that explain missing data, and the spec conformance table.
 import { api, autoStep, formatDuration, formatValue, legendFor, parseDuration } from './api.js';
 import { BEACON, MINIMAL, NETWORKS, allMetrics, allPanels } from './beacon.js';
-import { timeChart, withUnit } from './chart.js';
+import { heatmapChart, timeChart, withUnit } from './chart.js';
 import { el, fill, table } from './dom.js';
 import { toGrafana } from './grafana.js';
 
@@ -23,6 +23,9 @@ export function expand(expr, vars) {
     return Object.prototype.hasOwnProperty.call(vars, k) ? String(vars[k]) : m;
   });
 }
+
+/** 'bad', 'warn' or '' for a stat value against the panel's thresholds. */
+const level = (p, v) => (!p.thresholds ? '' : v >= p.thresholds.bad ? 'bad' : v >= p.thresholds.warn ? 'warn' : '');
 
 const nodeKey = (m) => `${m.instance ?? ''}\u0000${m.job ?? ''}`;
 const nodeName = (n) => `${n.instance} (${n.job})`;
@@ -128,7 +131,7 @@ export function render(root, [name]) {
     for (const p of row.panels) {
       const body = el('div', { class: 'panel-body' }, el('p', { class: 'muted' }, 'Loading…'));
       const card = el('div', { class: `panel${p.wide ? ' wide' : ''}${p.type === 'stat' ? ' stat-panel' : ''}`, 'data-panel': p.id },
-        el('h3', {}, p.title, p.description ? el('span', { class: 'desc', title: p.description }, 'ⓘ') : null), body);
+        el('h3', {}, p.title, p.description ? el('span', { class: 'desc', title: p.description }, p.description) : null), body);
       grid.append(card);
       views.set(p.id, { card, body, hidden: false });
     }
@@ -278,7 +281,7 @@ export function render(root, [name]) {
     if (ctx.gen !== generation) return;
     const withData = results.filter((s) => (s.values ? s.values.length > 0 : !!s.value));
     const old = charts.get(p.id);
-    if (old && !errors.length && p.type === 'timeseries' && withData.length && old.update(withData)) {
+    if (old && !errors.length && p.type === 'timeseries' && withData.length && old.update(withData, [ctx.start, ctx.end])) {
       view.body.querySelectorAll('.missing').forEach((n) => n.remove());
       appendMissing(p, view, withData, ctx);
       return;
@@ -293,13 +296,17 @@ export function render(root, [name]) {
     fill(view.body, errors);
     if (p.type === 'stat') {
       view.body.append(el('div', { class: 'stats' }, withData.map((s) => el('div', { class: 'stat' },
-        el('div', { class: 'value' }, p.unit ? withUnit(Number(s.value[1]), p.unit) : formatValue(s.value[1])),
+        el('div', { class: `value ${level(p, Number(s.value[1]))}` }, p.unit ? withUnit(Number(s.value[1]), p.unit) : formatValue(s.value[1])),
         el('div', { class: 'who' }, s.legend)))));
+    } else if (p.type === 'heatmap') {
+      const box = el('div', {});
+      view.body.append(box);
+      charts.set(p.id, heatmapChart(box, withData, { unit: p.unit, height: 220, range: [ctx.start, ctx.end] }));
     } else {
       const box = el('div', {});
       view.body.append(box);
       charts.set(p.id, timeChart(box, withData, {
-        unit: p.unit, stacked: p.stacked, style: p.style, height: 220,
+        unit: p.unit, stacked: p.stacked, style: p.style, height: 220, range: [ctx.start, ctx.end],
         onZoom: (a, b) => { state.end = b; state.range = formatDuration(Math.max(60, b - a)); liveBtn.hidden = false; refresh(); },
       }));
     }

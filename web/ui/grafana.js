@@ -20,11 +20,19 @@ function textVariable(name, label, value) {
   return { type: 'textbox', name, label, query: String(value), hide: 0, current: { text: String(value), value: String(value) }, options: [] };
 }
 
+function thresholds(p) {
+  if (!p.thresholds) return {};
+  return {
+    color: { mode: 'thresholds' },
+    thresholds: { mode: 'absolute', steps: [{ color: 'green', value: null }, { color: 'orange', value: p.thresholds.warn }, { color: 'red', value: p.thresholds.bad }] },
+  };
+}
+
 function targets(panel) {
   const refs = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ';
   const out = panel.queries.map((x, i) => ({
-    refId: refs[i], datasource: DS, expr: x.expr, legendFormat: x.legend || '__auto', range: panel.type === 'timeseries',
-    instant: panel.type !== 'timeseries', ...(panel.type === 'conformance' ? { format: 'table' } : {}),
+    refId: refs[i], datasource: DS, expr: x.expr, legendFormat: x.legend || '__auto', range: panel.type === 'timeseries' || panel.type === 'heatmap',
+    instant: panel.type === 'stat' || panel.type === 'conformance', ...(panel.type === 'conformance' ? { format: 'table' } : {}),
   }));
   if (panel.typed) {
     // Grafana cannot choose per node by metric type: the gauge variant is there, hidden, for gauge clients.
@@ -55,8 +63,15 @@ export function toGrafana(def) {
       if (p.type === 'stat') {
         panels.push({
           ...base, type: 'stat',
-          fieldConfig: { defaults: { unit }, overrides: [] },
+          fieldConfig: { defaults: { unit, ...thresholds(p) }, overrides: [] },
           options: { reduceOptions: { calcs: ['lastNotNull'], fields: '', values: false }, textMode: 'value_and_name', colorMode: 'value', graphMode: 'none', justifyMode: 'auto', orientation: 'auto' },
+        });
+      } else if (p.type === 'heatmap') {
+        panels.push({
+          ...base, type: 'heatmap',
+          targets: base.targets.map((t) => ({ ...t, format: 'heatmap' })),
+          fieldConfig: { defaults: {}, overrides: [] },
+          options: { calculate: false, yAxis: { unit }, cellGap: 1, color: { mode: 'scheme', scheme: 'Blues', fill: 'dark-blue', steps: 64 }, tooltip: { show: true, yHistogram: true } },
         });
       } else if (p.type === 'conformance') {
         panels.push({ ...base, type: 'table', fieldConfig: { defaults: {}, overrides: [] }, options: { showHeader: true } });

@@ -71,6 +71,12 @@ pub(crate) fn eval(ev: &mut Evaluator<'_>, a: &AggregateExpr) -> Result<Val> {
         }
         "quantile" => {
             let p = scalar_param(&param)?;
+            if let Some(bad) = p.iter().copied().find(|q| q.is_nan() || !(0.0..=1.0).contains(q)) {
+                ev.warn(format!(
+                    "PromQL warning: quantile value should be between 0 and 1, got {}",
+                    format_float(bad)
+                ));
+            }
             quantile_agg(ev, &input, &group_of, group_labels_list, &p)
         }
         "count_values" => {
@@ -109,7 +115,7 @@ fn simple(
     let mut cur = StepCursor::new(input);
     let mut buf = Vec::new();
     for i in 0..ev.steps.len() {
-        ev.ctl.check("aggregation")?;
+        ev.ctl.check("expression evaluation")?;
         let ts = ev.steps.ts(i);
         cur.at(ts, &mut buf);
         for &(si, f) in &buf {
@@ -361,7 +367,7 @@ fn select_k(
         Vec::new()
     };
     for i in 0..ev.steps.len() {
-        ev.ctl.check("aggregation")?;
+        ev.ctl.check("expression evaluation")?;
         let ts = ev.steps.ts(i);
         cur.at(ts, &mut buf);
         if buf.is_empty() {
@@ -462,7 +468,7 @@ fn quantile_agg(
     let mut cur = StepCursor::new(input);
     let mut buf = Vec::new();
     for i in 0..ev.steps.len() {
-        ev.ctl.check("aggregation")?;
+        ev.ctl.check("expression evaluation")?;
         let ts = ev.steps.ts(i);
         cur.at(ts, &mut buf);
         for &(si, v) in &buf {
@@ -490,7 +496,7 @@ fn count_values(
     let mut cur = StepCursor::new(input);
     let mut buf = Vec::new();
     for i in 0..ev.steps.len() {
-        ev.ctl.check("aggregation")?;
+        ev.ctl.check("expression evaluation")?;
         let ts = ev.steps.ts(i);
         cur.at(ts, &mut buf);
         let mut counts: Vec<((usize, String), f64)> = Vec::new();

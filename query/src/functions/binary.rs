@@ -44,6 +44,13 @@ fn elem(op: &str, l: f64, r: f64) -> Result<(f64, bool)> {
 pub(crate) fn eval(ev: &mut Evaluator<'_>, b: &BinaryExpr) -> Result<Val> {
     let op = b.op.to_string();
     let return_bool = b.modifier.as_ref().is_some_and(|m| m.return_bool);
+    if let Some(m) = &b.modifier {
+        if m.fill_values.lhs.is_some() || m.fill_values.rhs.is_some() {
+            return Err(QueryError::exec(
+                "fill modifiers in vector matching are not supported",
+            ));
+        }
+    }
     let lhs = ev.eval(&b.lhs)?;
     let rhs = ev.eval(&b.rhs)?;
     match (lhs, rhs) {
@@ -93,7 +100,7 @@ fn vector_scalar(
     let drop = drops_name(op) || return_bool;
     let mut out = Vec::with_capacity(vs.len());
     for series in vs {
-        ev.ctl.check("binary operation")?;
+        ev.ctl.check("expression evaluation")?;
         let mut samples = Vec::with_capacity(series.samples.len());
         for p in &series.samples {
             let sv = s[steps.index(p.t)];
@@ -183,7 +190,7 @@ fn set_op(
     }
     let mut out = Vec::new();
     for (s, g) in l.into_iter().zip(lsig) {
-        ev.ctl.check("binary operation")?;
+        ev.ctl.check("expression evaluation")?;
         let keep = |p: &Sample| {
             let has = rsigs[steps.index(p.t)].contains(&g);
             match op {
@@ -269,7 +276,7 @@ fn vector_vector(
     let mut one_map: HashMap<u64, (usize, f64)> = HashMap::new();
     let mut matched: HashMap<u64, HashSet<u64>> = HashMap::new();
     for i in 0..ev.steps.len() {
-        ev.ctl.check("binary operation")?;
+        ev.ctl.check("expression evaluation")?;
         let ts = ev.steps.ts(i);
         mcur.at(ts, &mut mbuf);
         ocur.at(ts, &mut obuf);

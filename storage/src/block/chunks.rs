@@ -198,6 +198,17 @@ impl ChunkReader {
         self.files.iter().map(|(_, m)| m.len() as u64).sum()
     }
 
+    /// The file and offset a column reference points to (for error messages).
+    pub(crate) fn locate(&self, r: u64) -> (PathBuf, u64) {
+        let (seq, off) = format::split_column_ref(r);
+        let file = seq
+            .checked_sub(1)
+            .and_then(|i| self.files.get(i as usize))
+            .map(|(p, _)| p.clone())
+            .unwrap_or_else(|| PathBuf::from(format::CHUNKS_DIRNAME).join(format::chunk_file_name(seq)));
+        (file, u64::from(off))
+    }
+
     /// The checksummed data of the column at `r`, with the file and offset it came from.
     pub(crate) fn column(&self, r: u64) -> Result<(&[u8], &Path, u64), CorruptionError> {
         let (seq, off) = format::split_column_ref(r);

@@ -1,6 +1,6 @@
 //! Compaction: merging blocks into one (on rayon), and planning which blocks to merge.
 
-use super::reader::Block;
+use super::reader::{Block, TsCache};
 use super::writer::write_block_with;
 use super::{BlockError, BlockMeta};
 use crate::index::ChunkMeta;
@@ -89,13 +89,13 @@ impl Merge<'_> {
         Ok(Some((min, parts)))
     }
 
-    fn decode(&self, (labels, parts): Pending) -> Result<(Labels, Vec<Sample>), BlockError> {
+    fn decode(&self, (labels, parts): Pending, cache: &mut [TsCache]) -> Result<(Labels, Vec<Sample>), BlockError> {
         let mut tagged: Vec<(i64, usize, f64)> = Vec::new();
         let mut buf = Vec::new();
         for (i, chunks) in &parts {
             buf.clear();
             for c in chunks {
-                self.blocks[*i].read_chunk(c, &mut buf)?;
+                self.blocks[*i].read_chunk(c, &mut buf, &mut cache[*i])?;
             }
             if parts.len() == 1 {
                 return Ok((labels, std::mem::take(&mut buf)));
@@ -122,7 +122,11 @@ impl Merge<'_> {
                 None => break,
             }
         }
-        let merged: Vec<_> = batch.into_par_iter().map(|p| self.decode(p)).collect();
+        let n = self.blocks.len();
+        let merged: Vec<_> = batch
+            .into_par_iter()
+            .map_init(|| vec![TsCache::new(); n], |cache, p| self.decode(p, cache))
+            .collect();
         self.ready.extend(merged);
         Ok(())
     }

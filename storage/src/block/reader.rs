@@ -10,11 +10,19 @@ use crate::format;
 use crate::index::{ChunkMeta, IndexReader};
 use crate::model::{Labels, Matcher, Sample};
 use rayon::prelude::*;
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-/// Selects touching more series than this decode them on the rayon pool.
-const PARALLEL_SELECT_MIN_SERIES: usize = 256;
+/// Series per parallel decoding task of a select.
+const SELECT_BATCH: usize = 256;
+
+/// Decoded timestamp columns kept per task before the cache is reset.
+const TS_CACHE_MAX: usize = 4096;
+
+/// Decoded timestamp columns by column reference: the series of one scrape target share
+/// theirs, so each is decoded (and checksummed) once per task.
+pub(crate) type TsCache = HashMap<u64, Arc<[i64]>>;
 
 /// An open, immutable, memory-mapped block. `Send + Sync`; share it in an `Arc`.
 #[derive(Debug)]
@@ -91,29 +99,60 @@ impl Block {
         mint > maxt || maxt < self.meta.min_time || mint > self.meta.max_time
     }
 
-    /// Decodes one chunk, appending its samples to `out`.
-    pub(crate) fn read_chunk(&self, c: &ChunkMeta, out: &mut Vec<Sample>) -> Result<(), CorruptionError> {
-        let mut ts = Vec::with_capacity(c.num_samples as usize);
-        let mut vs = Vec::with_capacity(c.num_samples as usize);
-        let (data, path, off) = self.chunks.column(c.ts_ref)?;
-        let bad = |reason: String| CorruptionError {
-            file: path.to_path_buf(),
-            offset: off,
-            reason,
+    /// The decoded timestamp column of chunk `c`, from `cache` when another series sharing
+    /// the column was read before. Checked against the chunk's index entry either way.
+    fn timestamps(&self, c: &ChunkMeta, cache: &mut TsCache) -> Result<Arc<[i64]>, CorruptionError> {
+        let ts = match cache.get(&c.ts_ref) {
+            Some(ts) => ts.clone(),
+            None => {
+                let (data, path, off) = self.chunks.column(c.ts_ref)?;
+                let mut ts = Vec::with_capacity(c.num_samples as usize);
+                let used = codec::decode_timestamps(data, &mut ts).map_err(|e| CorruptionError {
+                    file: path.to_path_buf(),
+                    offset: off,
+                    reason: format!("timestamp column: {e}"),
+                })?;
+                if used != data.len() || ts.windows(2).any(|w| w[1] <= w[0]) {
+                    return Err(CorruptionError {
+                        file: path.to_path_buf(),
+                        offset: off,
+                        reason: "timestamp column is not strictly ascending or has trailing bytes".into(),
+                    });
+                }
+                if cache.len() >= TS_CACHE_MAX {
+                    cache.clear();
+                }
+                let ts: Arc<[i64]> = ts.into();
+                cache.insert(c.ts_ref, ts.clone());
+                ts
+            }
         };
-        let used =
-            codec::decode_timestamps(data, &mut ts).map_err(|e| bad(format!("timestamp column: {e}")))?;
-        if used != data.len()
-            || ts.len() != c.num_samples as usize
-            || ts.first() != Some(&c.min_time)
-            || ts.last() != Some(&c.max_time)
-            || ts.windows(2).any(|w| w[1] <= w[0])
-        {
-            return Err(bad(format!(
-                "timestamp column does not match its index entry ({} samples in [{}, {}])",
-                c.num_samples, c.min_time, c.max_time
-            )));
+        if ts.len() != c.num_samples as usize || ts.first() != Some(&c.min_time) || ts.last() != Some(&c.max_time) {
+            let (file, offset) = self.chunks.locate(c.ts_ref);
+            return Err(CorruptionError {
+                file,
+                offset,
+                reason: format!(
+                    "timestamp column ({} samples) does not match its index entry ({} samples in [{}, {}])",
+                    ts.len(),
+                    c.num_samples,
+                    c.min_time,
+                    c.max_time
+                ),
+            });
         }
+        Ok(ts)
+    }
+
+    /// Decodes one chunk, appending its samples to `out`.
+    pub(crate) fn read_chunk(
+        &self,
+        c: &ChunkMeta,
+        out: &mut Vec<Sample>,
+        cache: &mut TsCache,
+    ) -> Result<(), CorruptionError> {
+        let ts = self.timestamps(c, cache)?;
+        let mut vs = Vec::with_capacity(c.num_samples as usize);
         let (data, path, off) = self.chunks.column(c.values_ref)?;
         let bad = |reason: String| CorruptionError {
             file: path.to_path_buf(),
@@ -128,21 +167,21 @@ impl Block {
                 c.num_samples
             )));
         }
-        out.extend(ts.into_iter().zip(vs).map(|(t, v)| Sample { t, v }));
+        out.extend(ts.iter().zip(vs).map(|(&t, v)| Sample { t, v }));
         Ok(())
     }
 
     /// Labels and the samples in `[mint, maxt]` of series `ordinal`.
-    pub(crate) fn read_series(&self, ordinal: u32, mint: i64, maxt: i64) -> Result<Series, CorruptionError> {
+    fn read_series(&self, ordinal: u32, mint: i64, maxt: i64, cache: &mut TsCache) -> Result<Series, CorruptionError> {
         let (labels, chunks) = self.index.series(ordinal)?;
         let mut samples = Vec::new();
         let mut partial = Vec::new();
         for c in chunks.iter().filter(|c| c.overlaps(mint, maxt)) {
             if c.min_time >= mint && c.max_time <= maxt {
-                self.read_chunk(c, &mut samples)?;
+                self.read_chunk(c, &mut samples, cache)?;
             } else {
                 partial.clear();
-                self.read_chunk(c, &mut partial)?;
+                self.read_chunk(c, &mut partial, cache)?;
                 samples.extend(partial.iter().filter(|s| s.t >= mint && s.t <= maxt));
             }
         }
@@ -156,16 +195,22 @@ impl Block {
             return Ok(Vec::new());
         }
         let ordinals = self.index.select_postings(matchers)?;
-        let read = |&o: &u32| -> Result<Option<Series>, CorruptionError> {
-            let s = self.read_series(o, mint, maxt)?;
-            Ok((!s.samples.is_empty()).then_some(s))
-        };
-        let all: Vec<Option<Series>> = if ordinals.len() >= PARALLEL_SELECT_MIN_SERIES {
-            ordinals.par_iter().map(read).collect::<Result<_, _>>()?
-        } else {
-            ordinals.iter().map(read).collect::<Result<_, _>>()?
-        };
-        Ok(all.into_iter().flatten().collect())
+        // Batches of series decode in parallel, each with its own timestamp column cache.
+        let parts: Vec<Vec<Series>> = ordinals
+            .par_chunks(SELECT_BATCH)
+            .map(|part| {
+                let mut cache = TsCache::new();
+                let mut out = Vec::with_capacity(part.len());
+                for &o in part {
+                    let s = self.read_series(o, mint, maxt, &mut cache)?;
+                    if !s.samples.is_empty() {
+                        out.push(s);
+                    }
+                }
+                Ok(out)
+            })
+            .collect::<Result<_, CorruptionError>>()?;
+        Ok(parts.into_iter().flatten().collect())
     }
 
     /// Labels of series matching `matchers` that have a chunk overlapping `[mint, maxt]`,

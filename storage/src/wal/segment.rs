@@ -33,7 +33,10 @@ pub(crate) fn check_header(buf: &[u8]) -> Result<(), String> {
         return Err(format!("unsupported WAL version {}", buf[4]));
     }
     if buf[5..HEADER_LEN] != [0, 0, 0] {
-        return Err(format!("reserved header bytes are not zero: {:02x?}", &buf[5..HEADER_LEN]));
+        return Err(format!(
+            "reserved header bytes are not zero: {:02x?}",
+            &buf[5..HEADER_LEN]
+        ));
     }
     Ok(())
 }
@@ -94,6 +97,7 @@ pub(crate) fn file_size(p: &Path) -> u64 {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -115,12 +115,21 @@ pub fn write_timestamp(out: &mut String, ms: i64) {
     }
 }
 
+/// Appends a sample value as [`format_float`] writes it, without an intermediate string.
+pub fn write_float(out: &mut String, v: f64) {
+    if v.is_finite() {
+        let _ = write!(out, "{v}");
+    } else {
+        out.push_str(&format_float(v));
+    }
+}
+
 /// Appends `[<seconds>,"<value>"]`.
 pub fn write_point(out: &mut String, ms: i64, v: f64) {
     out.push('[');
     write_timestamp(out, ms);
     out.push_str(",\"");
-    out.push_str(&format_float(v));
+    write_float(out, v);
     out.push_str("\"]");
 }
 

@@ -6,12 +6,15 @@
 //! thread, and returns `Result<Success, ApiError>`; [`response`] renders the one envelope
 //! `{status, data, errorType, error, warnings, infos}`, [`error`] chooses the status code.
 
+pub mod admin;
 pub mod error;
+pub mod export;
 pub mod federate;
 pub mod json;
 pub mod metadata;
 pub mod params;
 pub mod query;
+pub mod remote_read;
 pub mod response;
 pub mod rules;
 pub mod series;
@@ -20,7 +23,7 @@ pub mod targets;
 pub mod timefmt;
 
 use crate::WebState;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 use std::sync::Arc;
 
@@ -53,7 +56,63 @@ pub fn routes() -> Router<Arc<WebState>> {
         .route("/api/v1/alerts", get(rules::alerts))
         .route("/api/v1/rules", get(rules::rules))
         .route("/api/v1/alertmanagers", get(rules::alertmanagers))
+        .route("/api/v1/read", post(remote_read::read))
+        .route(
+            "/api/v1/export",
+            get(export::export_json).post(export::export_json),
+        )
+        .route(
+            "/api/v1/export/csv",
+            get(export::export_csv).post(export::export_csv),
+        )
+        .route(
+            "/api/v1/admin/tsdb/delete_series",
+            post(admin::delete_series).put(admin::delete_series),
+        )
+        .route(
+            "/api/v1/admin/tsdb/clean_tombstones",
+            post(admin::clean_tombstones).put(admin::clean_tombstones),
+        )
+        .route(
+            "/api/v1/admin/tsdb/snapshot",
+            post(admin::snapshot).put(admin::snapshot),
+        )
+        .route("/api/v1/scrape_pools", get(targets::scrape_pools))
+        .route("/api/v1/notifications", get(rules::notifications))
         .route("/federate", get(federate::federate))
+        .layer(axum::middleware::from_fn(cors))
+}
+
+/// CORS as Prometheus' default `--web.cors.origin=".*"` does it: requests with an `Origin`
+/// get the CORS headers and `Access-Control-Allow-Origin: *`; `OPTIONS` pre-flights are
+/// answered with an empty success.
+async fn cors(req: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+    use axum::http::{header, HeaderValue, Method};
+    let has_origin = req.headers().contains_key(header::ORIGIN);
+    let mut resp = if req.method() == Method::OPTIONS {
+        axum::response::IntoResponse::into_response((
+            [(header::CONTENT_TYPE, "application/json")],
+            r#"{"status":"success"}"#,
+        ))
+    } else {
+        next.run(req).await
+    };
+    if has_origin {
+        let h = resp.headers_mut();
+        for (k, v) in [
+            (
+                "access-control-allow-headers",
+                "Accept, Authorization, Content-Type, Origin",
+            ),
+            ("access-control-allow-methods", "GET, POST, OPTIONS"),
+            ("access-control-expose-headers", "Date"),
+            ("vary", "Origin"),
+            ("access-control-allow-origin", "*"),
+        ] {
+            h.insert(k, HeaderValue::from_static(v));
+        }
+    }
+    resp
 }
 
 /// Runs blocking work (storage reads, query evaluation) off the async runtime.

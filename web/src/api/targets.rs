@@ -94,6 +94,13 @@ pub trait TargetsProvider: Send + Sync {
     fn metadata(&self) -> Vec<TargetMetadata> {
         Vec::new()
     }
+    /// The configured scrape pools (job names), also those without targets. The default
+    /// lists the pools of the current targets.
+    fn scrape_pools(&self) -> Vec<String> {
+        let mut pools: Vec<String> = self.active().into_iter().map(|t| t.scrape_pool).collect();
+        pools.extend(self.dropped().into_iter().map(|t| t.scrape_pool));
+        pools
+    }
 }
 
 /// A provider with no targets (no scrape configuration, or tests).
@@ -208,4 +215,18 @@ pub async fn targets(State(st): State<Arc<WebState>>, p: Params) -> Result<Succe
         dropped_target_counts: counts,
     };
     Success::json(&body)
+}
+
+/// `GET /api/v1/scrape_pools`: `{"scrapePools": [...]}`, the names of the pools with targets,
+/// sorted.
+pub async fn scrape_pools(State(st): State<Arc<WebState>>) -> Result<Success, ApiError> {
+    let mut pools = st.targets.scrape_pools();
+    pools.sort();
+    pools.dedup();
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Pools {
+        scrape_pools: Vec<String>,
+    }
+    Success::json(&Pools { scrape_pools: pools })
 }
