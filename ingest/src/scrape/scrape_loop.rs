@@ -22,7 +22,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use storage::{
-    Appendable, Appender, Labels, LabelsBuilder, MetricMetadata, MetricType, SeriesRef, METRIC_NAME,
+    Appendable, Appender, Label, Labels, LabelsBuilder, MetricMetadata, MetricType, SeriesRef, METRIC_NAME,
     STALE_NAN,
 };
 use tokio::sync::{oneshot, Semaphore};
@@ -161,6 +161,40 @@ pub(crate) struct LoopExit {
     pub report: Vec<Labels>,
 }
 
+/// Shares the label strings of one target's series: names (`__name__`, `cpu`, `mode`) and
+/// common values repeat across series, and each distinct string is then stored once.
+#[derive(Debug, Default)]
+pub(crate) struct Interner {
+    set: FastSet<Arc<str>>,
+}
+
+impl Interner {
+    fn intern(&mut self, s: &Arc<str>) -> Arc<str> {
+        if let Some(x) = self.set.get(&**s) {
+            return x.clone();
+        }
+        self.set.insert(s.clone());
+        s.clone()
+    }
+
+    /// The same label set, with strings shared with the target's other series.
+    pub(crate) fn labels(&mut self, l: &Labels) -> Labels {
+        Labels::from_sorted(
+            l.iter()
+                .map(|x| Label {
+                    name: self.intern(&x.name),
+                    value: self.intern(&x.value),
+                })
+                .collect(),
+        )
+    }
+
+    /// Forgets strings no series uses any more.
+    pub(crate) fn gc(&mut self) {
+        self.set.retain(|s| Arc::strong_count(s) > 1);
+    }
+}
+
 #[derive(Debug)]
 struct Cached {
     /// Final labels, or `None` when metric relabeling drops the series.
@@ -186,6 +220,7 @@ pub(crate) struct ScrapeLoop {
     appendable: Arc<dyn Appendable>,
     sem: Arc<Semaphore>,
     cache: FastMap<Box<str>, Cached>,
+    interner: Interner,
     prev: FastSet<Labels>,
     report_labels: Vec<Labels>,
     report_refs: [SeriesRef; 5],
@@ -224,6 +259,7 @@ impl ScrapeLoop {
             appendable,
             sem,
             cache: FastMap::default(),
+            interner: Interner::default(),
             prev: FastSet::default(),
             report_labels,
             report_refs: [SeriesRef::NONE; 5],
@@ -407,6 +443,7 @@ impl ScrapeLoop {
         if self.iter.is_multiple_of(CACHE_KEEP_SCRAPES) {
             let iter = self.iter;
             self.cache.retain(|_, c| c.last_iter + CACHE_KEEP_SCRAPES >= iter);
+            self.interner.gc();
         }
         let mut rt = self.state.runtime.lock();
         rt.health = if error.is_none() {
@@ -517,7 +554,8 @@ impl ScrapeLoop {
             };
             st.scraped += 1;
             if !self.cache.contains_key(s.series) {
-                let labels = series_labels(&s, &self.state.target.labels, &cfg)?;
+                let labels =
+                    series_labels(&s, &self.state.target.labels, &cfg)?.map(|l| self.interner.labels(&l));
                 if labels.is_some() {
                     st.series_added += 1;
                 }
@@ -755,6 +793,20 @@ mod tests {
             r#"up{a="1",a="2"} 1"#,
             Err("duplicate label name"),
         );
+    }
+
+    #[test]
+    fn interner_shares_strings_and_forgets_unused_ones() {
+        let mut i = Interner::default();
+        let a = i.labels(&Labels::from_pairs([("__name__", "x"), ("mode", "idle")]));
+        let b = i.labels(&Labels::from_pairs([("__name__", "y"), ("mode", "idle")]));
+        assert_eq!(b, Labels::from_pairs([("__name__", "y"), ("mode", "idle")]));
+        let (la, lb) = (&a.as_slice()[1], &b.as_slice()[1]);
+        assert!(Arc::ptr_eq(&la.name, &lb.name) && Arc::ptr_eq(&la.value, &lb.value));
+        assert_eq!(i.set.len(), 5);
+        drop(b);
+        i.gc();
+        assert_eq!(i.set.len(), 4, "\"y\" is no longer used");
     }
 
     #[test]
