@@ -200,7 +200,13 @@ struct Cached {
     /// Final labels, or `None` when metric relabeling drops the series.
     labels: Option<Labels>,
     sref: SeriesRef,
+    /// The last scrape (attempt) whose body had the series; finds duplicates in one body.
     last_iter: u64,
+    /// Whether the sample of scrape `last_iter` counts for staleness (not an explicit
+    /// timestamp, unless `track_timestamps_staleness`).
+    tracked: bool,
+    /// The last committed scrape in which the series was present and tracked.
+    present: u64,
 }
 
 #[derive(Debug, Default)]
@@ -221,7 +227,11 @@ pub(crate) struct ScrapeLoop {
     sem: Arc<Semaphore>,
     cache: FastMap<Box<str>, Cached>,
     interner: Interner,
-    prev: FastSet<Labels>,
+    /// The last scrape committed successfully (0: none, or the last one failed): the series
+    /// with `present == last_good` are the ones that go stale if they disappear.
+    last_good: u64,
+    /// The series of the loop this one replaced on reload, until the first scrape settles them.
+    inherited: FastSet<Labels>,
     report_labels: Vec<Labels>,
     report_refs: [SeriesRef; 5],
     iter: u64,
@@ -260,7 +270,8 @@ impl ScrapeLoop {
             sem,
             cache: FastMap::default(),
             interner: Interner::default(),
-            prev: FastSet::default(),
+            last_good: 0,
+            inherited: FastSet::default(),
             report_labels,
             report_refs: [SeriesRef::NONE; 5],
             iter: 0,
@@ -291,7 +302,7 @@ impl ScrapeLoop {
     ) -> LoopExit {
         if let Some(h) = inherited {
             if let Ok(exit) = h.await {
-                self.prev = exit.series;
+                self.inherited = exit.series;
                 self.scraped_once = true;
             }
         }
@@ -317,13 +328,29 @@ impl ScrapeLoop {
         }
     }
 
+    /// The series present in the last good scrape (and those inherited, not yet settled).
+    fn present_series(&self) -> FastSet<Labels> {
+        let mut out = self.inherited.clone();
+        if self.last_good != 0 {
+            for c in self.cache.values() {
+                if c.present == self.last_good {
+                    if let Some(l) = &c.labels {
+                        out.insert(l.clone());
+                    }
+                }
+            }
+        }
+        out
+    }
+
     fn finish(self, mode: StopMode) -> LoopExit {
+        let present = self.present_series();
         if mode == StopMode::Stale && self.scraped_once {
             let ts = self.last_ts.map_or(now_ms(), |l| now_ms().max(l + 1));
             let appendable = self.appendable.clone();
             let mut app = appendable.appender();
             let mut ok = true;
-            for l in self.prev.iter().chain(self.report_labels.iter()) {
+            for l in present.iter().chain(self.report_labels.iter()) {
                 if let Err(e) = app.append(SeriesRef::NONE, l, ts, STALE_NAN) {
                     if !e.is_client_error() {
                         tracing::warn!(target_url = %self.state.target.url, error = %e, "writing staleness markers failed");
@@ -341,7 +368,7 @@ impl ScrapeLoop {
             }
         }
         LoopExit {
-            series: self.prev,
+            series: present,
             report: self.report_labels,
         }
     }
@@ -390,15 +417,21 @@ impl ScrapeLoop {
             }
             Err(e) => Err(e.clone()),
         };
-        let (stats, cur, meta, error) = match result {
-            Ok((stats, cur, meta)) => (stats, Some(cur), meta, None),
+        let (stats, meta, error) = match result {
+            Ok((stats, meta)) => (stats, meta, None),
             Err(e) => {
                 app.rollback();
+                // References handed out in a rolled-back batch may not exist.
+                let iter = self.iter;
+                for c in self.cache.values_mut().filter(|c| c.last_iter == iter) {
+                    c.sref = SeriesRef::NONE;
+                }
+                // A failed scrape counts as an empty one: everything present goes stale.
                 app = appendable.appender();
-                for l in &self.prev {
+                for l in &self.present_series() {
                     let _ = app.append(SeriesRef::NONE, l, ts, STALE_NAN);
                 }
-                (Stats::default(), None, Vec::new(), Some(e))
+                (Stats::default(), Vec::new(), Some(e))
             }
         };
         let up = if error.is_none() { 1.0 } else { 0.0 };
@@ -421,9 +454,17 @@ impl ScrapeLoop {
             Ok(()) => {
                 self.last_ts = Some(ts);
                 self.scraped_once = true;
-                match cur {
-                    Some(cur) => self.prev = cur,
-                    None => self.prev.clear(),
+                self.inherited.clear();
+                if error.is_none() {
+                    let iter = self.iter;
+                    for c in self.cache.values_mut() {
+                        if c.last_iter == iter && c.tracked {
+                            c.present = iter;
+                        }
+                    }
+                    self.last_good = iter;
+                } else {
+                    self.last_good = 0;
                 }
                 if !meta.is_empty() {
                     let mut m = self.state.metadata.lock();
@@ -500,7 +541,7 @@ impl ScrapeLoop {
         body: &[u8],
         content_type: &str,
         ts: i64,
-    ) -> Result<(Stats, FastSet<Labels>, Vec<(String, MetricMetadata)>), String> {
+    ) -> Result<(Stats, Vec<(String, MetricMetadata)>), String> {
         let media = content_type
             .split(';')
             .next()
@@ -520,8 +561,6 @@ impl ScrapeLoop {
         };
         let iter = self.iter;
         let mut parser = Parser::new(body, format).map_err(|e| e.to_string())?;
-        let mut cur: FastSet<Labels> =
-            FastSet::with_capacity_and_hasher(self.prev.len() + 16, Default::default());
         let mut st = Stats::default();
         let mut meta: HashMap<String, MetricMetadata> = HashMap::new();
         // Held for the (synchronous) parse; readers of the targets page wait at most that long.
@@ -565,6 +604,8 @@ impl ScrapeLoop {
                         labels,
                         sref: SeriesRef::NONE,
                         last_iter: 0,
+                        tracked: false,
+                        present: 0,
                     },
                 );
             }
@@ -576,6 +617,7 @@ impl ScrapeLoop {
                 continue;
             }
             c.last_iter = iter;
+            c.tracked = false;
             let Some(labels) = &c.labels else { continue };
             st.post_relabel += 1;
             if cfg.sample_limit > 0 && st.post_relabel > cfg.sample_limit {
@@ -592,11 +634,31 @@ impl ScrapeLoop {
                 Err(e) if e.is_client_error() => st.rejected += 1,
                 Err(e) => return Err(format!("appending to storage failed: {e}")),
             }
-            if !explicit || cfg.track_timestamps_staleness {
-                cur.insert(labels.clone());
+            c.tracked = !explicit || cfg.track_timestamps_staleness;
+        }
+        // Series of the last good scrape missing from this one go stale.
+        let mut gone: Vec<&Labels> = Vec::new();
+        if self.last_good != 0 {
+            for c in self.cache.values() {
+                let now_present = c.last_iter == iter && c.tracked;
+                if c.present == self.last_good && !now_present {
+                    if let Some(l) = &c.labels {
+                        gone.push(l);
+                    }
+                }
             }
         }
-        for l in self.prev.difference(&cur) {
+        let mut settled_inherited = Vec::new();
+        if !self.inherited.is_empty() {
+            let now: FastSet<&Labels> = self
+                .cache
+                .values()
+                .filter(|c| c.last_iter == iter && c.tracked)
+                .filter_map(|c| c.labels.as_ref())
+                .collect();
+            settled_inherited.extend(self.inherited.iter().filter(|l| !now.contains(l)));
+        }
+        for l in gone.into_iter().chain(settled_inherited) {
             match app.append(SeriesRef::NONE, l, ts, STALE_NAN) {
                 Ok(_) => {}
                 Err(e) if e.is_client_error() => {}
@@ -609,7 +671,7 @@ impl ScrapeLoop {
             app.update_metadata(family, m.clone())
                 .map_err(|e| format!("recording metadata failed: {e}"))?;
         }
-        Ok((st, cur, changed))
+        Ok((st, changed))
     }
 }
 
