@@ -44,7 +44,9 @@ fn open(dir: &std::path::Path) -> Db {
 fn scrape(db: &Db, all: &[Labels], refs: &mut [SeriesRef], step: i64) {
     let mut a = db.appender();
     for (i, l) in all.iter().enumerate() {
-        refs[i] = a.append(refs[i], l, step * SCRAPE_MS, value(i, step)).expect("append");
+        refs[i] = a
+            .append(refs[i], l, step * SCRAPE_MS, value(i, step))
+            .expect("append");
     }
     a.commit().expect("commit");
 }
@@ -94,7 +96,9 @@ fn bench_select(c: &mut Criterion) {
     g.bench_function(format!("all/{n}_series_x_{steps}"), |b| {
         b.iter(|| {
             let q = db.querier(mint, maxt).expect("querier");
-            let r = q.select(&SelectHints { mint, maxt }, black_box(&everything)).expect("select");
+            let r = q
+                .select(&SelectHints { mint, maxt }, black_box(&everything))
+                .expect("select");
             black_box(r.iter().map(|s| s.samples.len()).sum::<usize>())
         })
     });
@@ -103,7 +107,10 @@ fn bench_select(c: &mut Criterion) {
     g.bench_function("one_metric_name/5_series", |b| {
         b.iter_batched(
             || db.querier(mint, maxt).expect("querier"),
-            |q| q.select(&SelectHints { mint, maxt }, black_box(&one_metric)).expect("select"),
+            |q| {
+                q.select(&SelectHints { mint, maxt }, black_box(&one_metric))
+                    .expect("select")
+            },
             BatchSize::SmallInput,
         )
     });

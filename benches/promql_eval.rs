@@ -85,6 +85,7 @@ fn bench(c: &mut Criterion) {
     let engine = Engine::new(EngineOptions::default());
     let (start, end) = (0, RANGE_MS);
     let queries = [
+        ("selector_10k", "http_requests_total"),
         ("rate_10k", "rate(http_requests_total[5m])"),
         (
             "sum_by_job_rate_10k",

@@ -75,7 +75,10 @@ pub(crate) struct Control {
 impl Control {
     pub(crate) fn new(timeout: Duration, cancel: Option<CancelToken>, max_samples: usize) -> Self {
         Control {
-            deadline: Instant::now() + timeout,
+            // A timeout too large to represent means "no timeout" (a century is enough).
+            deadline: Instant::now()
+                .checked_add(timeout)
+                .unwrap_or_else(|| Instant::now() + Duration::from_secs(100 * 365 * 86_400)),
             cancel,
             max_samples,
             samples: AtomicUsize::new(0),
@@ -104,6 +107,16 @@ impl Control {
         Ok(())
     }
 
+    /// Fails when a query or subquery would have more steps than samples allowed (each step
+    /// holds at least one value), before anything per step is allocated.
+    pub(crate) fn check_steps(&self, steps: &Steps) -> Result<()> {
+        let n = (steps.end - steps.start) / steps.step + 1;
+        if n as u128 > self.max_samples as u128 {
+            return Err(QueryError::TooManySamples("query execution".into()));
+        }
+        Ok(())
+    }
+
     /// Releases `n` samples that are no longer held.
     pub(crate) fn release_samples(&self, n: usize) {
         let _ = self
@@ -124,13 +137,17 @@ struct Gate {
 struct Permit<'a>(&'a Gate);
 
 impl Gate {
-    fn acquire(&self) -> Permit<'_> {
+    /// Waits for a free slot until `deadline`; a query still queued then has timed out, as
+    /// Prometheus' "query timed out in query queue".
+    fn acquire(&self, deadline: Instant) -> Result<Permit<'_>> {
         let mut free = self.free.lock();
         while *free == 0 {
-            self.cv.wait(&mut free);
+            if self.cv.wait_until(&mut free, deadline).timed_out() && *free == 0 {
+                return Err(QueryError::Timeout("query queue".into()));
+            }
         }
         *free -= 1;
-        Permit(self)
+        Ok(Permit(self))
     }
 }
 
@@ -208,8 +225,8 @@ impl Engine {
         cancel: Option<CancelToken>,
     ) -> Result<QueryOutput> {
         let ast = parse(expr)?;
-        let _permit = self.gate.acquire();
         let ctl = Control::new(self.opts.timeout, cancel, self.opts.max_samples);
+        let _permit = self.gate.acquire(ctl.deadline)?;
         let steps = Steps {
             start: t,
             end: t,
@@ -283,9 +300,10 @@ impl Engine {
                 )))
             }
         }
-        let _permit = self.gate.acquire();
         let ctl = Control::new(self.opts.timeout, cancel, self.opts.max_samples);
+        let _permit = self.gate.acquire(ctl.deadline)?;
         let steps = Steps { start, end, step };
+        ctl.check_steps(&steps)?;
         let mut ev = Evaluator::new(q, steps, self.opts.lookback_delta_ms, &ctl);
         let val = ev.eval(&ast)?;
         let mut series: Vec<Series> = match val {
@@ -430,6 +448,24 @@ mod tests {
     }
 
     #[test]
+    fn huge_step_counts_are_refused_before_allocating() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = db_with_data(dir.path());
+        let e = Engine::new(EngineOptions {
+            max_samples: 1000,
+            ..EngineOptions::default()
+        });
+        assert!(matches!(
+            e.instant(&db, "max_over_time(vector(1)[1000d:1ms])", 0),
+            Err(QueryError::TooManySamples(_))
+        ));
+        assert!(matches!(
+            e.range(&db, "1", 0, 1_000_000_000, 1),
+            Err(QueryError::TooManySamples(_))
+        ));
+    }
+
+    #[test]
     fn excess_queries_wait_instead_of_failing() {
         let dir = tempfile::tempdir().unwrap();
         let db = db_with_data(dir.path());
@@ -446,6 +482,19 @@ mod tests {
             }
         });
         assert_eq!(*e.gate.free.lock(), 1);
+    }
+
+    #[test]
+    fn queued_query_times_out_in_the_queue() {
+        let e = Engine::new(EngineOptions {
+            max_concurrency: 1,
+            ..EngineOptions::default()
+        });
+        let held = e.gate.acquire(Instant::now() + Duration::from_secs(5)).unwrap();
+        let r = e.gate.acquire(Instant::now() + Duration::from_millis(20));
+        assert!(matches!(r, Err(QueryError::Timeout(ref s)) if s == "query queue"));
+        drop(held);
+        assert!(e.gate.acquire(Instant::now() + Duration::from_millis(20)).is_ok());
     }
 
     #[test]

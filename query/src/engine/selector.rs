@@ -144,6 +144,11 @@ pub(crate) fn eval_vector_selector(
                     .collect();
             }
         } else {
+            out.reserve(
+                steps
+                    .len()
+                    .min(s.samples.len() * (lookback / steps.step.max(1) + 1) as usize),
+            );
             let mut j = 0;
             let n = s.samples.len();
             for i in 0..steps.len() {
@@ -235,7 +240,9 @@ pub(crate) fn eval_subquery(ev: &mut Evaluator<'_>, sq: &SubqueryExpr) -> Result
     let series = if start > end {
         Vec::new()
     } else {
-        let mut child = ev.child(Steps { start, end, step });
+        let inner = Steps { start, end, step };
+        ev.ctl.check_steps(&inner)?;
+        let mut child = ev.child(inner);
         let val = child.eval(&sq.expr)?;
         ev.absorb(child);
         match val {

@@ -287,11 +287,13 @@ fn vector_vector(
         for &(j, v) in &obuf {
             if let Some(&(k, _)) = one_map.get(&one_sig[j]) {
                 let side = if one_to_many { "left" } else { "right" };
+                let (mut d1, mut d2) = (one[j].labels.to_string(), one[k].labels.to_string());
+                if d1 > d2 {
+                    std::mem::swap(&mut d1, &mut d2);
+                }
                 return Err(QueryError::exec(format!(
-                    "found duplicate series for the match group {} on the {side} hand-side of the operation: [{}, {}];many-to-many matching not allowed: matching labels must be unique on one side",
+                    "found duplicate series for the match group {} on the {side} hand-side of the operation: [{d1}, {d2}];many-to-many matching not allowed: matching labels must be unique on one side",
                     signer.match_labels(&one[j].labels),
-                    one[j].labels,
-                    one[k].labels
                 )));
             }
             one_map.insert(one_sig[j], (j, v));
@@ -306,9 +308,8 @@ fn vector_vector(
             let (mut v, keep) = elem(op, fl, fr)?;
             if return_bool {
                 v = f64::from(u8::from(keep));
-            } else if !keep {
-                continue;
             }
+            // As Prometheus, check for ambiguous matches before dropping filtered elements.
             let (slot, metric_hash) = *pair_slot.entry((mi, oj)).or_insert_with(|| {
                 let m = result_metric(&many[mi].labels, &one[oj].labels);
                 let h = m.stable_hash();
@@ -330,6 +331,9 @@ fn vector_vector(
                 None => {
                     matched.insert(sig, HashSet::from([metric_hash]));
                 }
+            }
+            if !keep && !return_bool {
+                continue;
             }
             sink.push(slot, ts, v)?;
         }

@@ -166,14 +166,17 @@ pub(crate) fn eval(ev: &mut Evaluator<'_>, name: &str, f: RangeFn, args: &[&Expr
         return Ok(Val::Vector(absent_over_time(ev, &rv, arg)));
     }
     let ctl = ev.ctl;
-    let fixed_ts = rv.at.map(|_| steps.start);
     let keep = keeps_name(name);
     let param = |k: usize, i: usize| params.get(k).map_or(f64::NAN, |p| p[i]);
     // Returns the output series and the largest window it needed: like Prometheus, the
     // sample limit counts one window per series plus the output, not the whole selection.
     let one = |s: &Series| -> Result<(Series, usize)> {
         ctl.check("expression evaluation")?;
-        let mut out = Vec::new();
+        let mut out = Vec::with_capacity(if rv.at.is_some() {
+            n
+        } else {
+            n.min(s.samples.len() + 1)
+        });
         let mut widest = 0usize;
         let smp = &s.samples;
         let (mut lo, mut hi) = (0usize, 0usize);
@@ -195,7 +198,9 @@ pub(crate) fn eval(ev: &mut Evaluator<'_>, name: &str, f: RangeFn, args: &[&Expr
                 samples: &smp[lo..hi],
                 start,
                 end,
-                ts: fixed_ts.unwrap_or(ts),
+                // Even under `@` the step's own time: predict_linear extrapolates to it
+                // (Prometheus lists it among the @-unsafe functions).
+                ts,
                 range: rv.range,
                 p: [param(0, i), param(1, i)],
             };
