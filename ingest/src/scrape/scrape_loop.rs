@@ -8,7 +8,11 @@
 //! The loop keeps a cache from the raw series text of the body (`name{labels}` as written)
 //! to the final label set and series reference, so label sets are built, relabeled and
 //! checked only for series not seen before; entries unseen for [`CACHE_KEEP_SCRAPES`]
-//! scrapes are forgotten.
+//! scrapes are forgotten. Label strings are interned per target. The cache also carries
+//! staleness: each entry remembers the last committed scrape it was present in, so a series
+//! present in the last good scrape and absent from this one gets a marker, without building
+//! a label set per scrape. Series with explicit timestamps are not tracked (unless
+//! `track_timestamps_staleness`), as in Prometheus.
 
 use super::config::{HttpClientConfig, ScrapeConfig, ScrapeProtocol};
 use super::http::{error_chain, with_auth};
