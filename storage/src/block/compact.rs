@@ -89,7 +89,11 @@ impl Merge<'_> {
         Ok(Some((min, parts)))
     }
 
-    fn decode(&self, (labels, parts): Pending, cache: &mut [TsCache]) -> Result<(Labels, Vec<Sample>), BlockError> {
+    fn decode(
+        &self,
+        (labels, parts): Pending,
+        cache: &mut [TsCache],
+    ) -> Result<(Labels, Vec<Sample>), BlockError> {
         let mut tagged: Vec<(i64, usize, f64)> = Vec::new();
         let mut buf = Vec::new();
         for (i, chunks) in &parts {

@@ -127,7 +127,10 @@ impl Block {
                 ts
             }
         };
-        if ts.len() != c.num_samples as usize || ts.first() != Some(&c.min_time) || ts.last() != Some(&c.max_time) {
+        if ts.len() != c.num_samples as usize
+            || ts.first() != Some(&c.min_time)
+            || ts.last() != Some(&c.max_time)
+        {
             let (file, offset) = self.chunks.locate(c.ts_ref);
             return Err(CorruptionError {
                 file,
@@ -172,7 +175,13 @@ impl Block {
     }
 
     /// Labels and the samples in `[mint, maxt]` of series `ordinal`.
-    fn read_series(&self, ordinal: u32, mint: i64, maxt: i64, cache: &mut TsCache) -> Result<Series, CorruptionError> {
+    fn read_series(
+        &self,
+        ordinal: u32,
+        mint: i64,
+        maxt: i64,
+        cache: &mut TsCache,
+    ) -> Result<Series, CorruptionError> {
         let (labels, chunks) = self.index.series(ordinal)?;
         let mut samples = Vec::new();
         let mut partial = Vec::new();

@@ -150,7 +150,7 @@ impl IndexReader {
             }
             symbols.push(Arc::from(s));
         }
-        if bodies[2].len() % 8 != 0 {
+        if !bodies[2].len().is_multiple_of(8) {
             return Err(corrupt(DecodeError {
                 offset: bodies[2].start as u64,
                 reason: "series offsets table length is not a multiple of 8".into(),
