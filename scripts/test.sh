@@ -17,7 +17,7 @@ if [ ${#need_pkgs[@]} -gt 0 ]; then
 fi
 
 echo "==> cargo test --workspace"
-cargo test --workspace
+cargo test --workspace --no-fail-fast
 
 if [ -x tests/ui/run.sh ]; then
   echo "==> browser tests"

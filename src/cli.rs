@@ -86,6 +86,11 @@ pub struct Flags {
     /// Only log messages with the given severity or above: debug, info, warn, error.
     #[arg(long = "log.level", value_name = "LEVEL", default_value = "info")]
     pub log_level: String,
+
+    /// Also run simulated beacon nodes on loopback and scrape them (job `beacon-demo`), so the
+    /// beacon dashboard fills with live data without a real node.
+    #[arg(long = "demo")]
+    pub demo: bool,
 }
 
 impl Flags {
@@ -127,6 +132,7 @@ impl Flags {
                 self.query_max_concurrency.to_string(),
             ),
             ("log.level".into(), self.log_level.clone()),
+            ("demo".into(), self.demo.to_string()),
         ]
     }
 }

@@ -3,6 +3,7 @@
 //! # Layout
 //! - [`cli`]: command-line flags, named like Prometheus' own so Sextant is a drop-in.
 //! - [`config`]: the `prometheus.yml`-compatible configuration file and the embedded default.
+//! - [`demo`]: `--demo`'s simulated beacon nodes, served on loopback and scraped like any target.
 //! - [`server`]: opens the database, starts ingestion, merges the routers of `ingest` and
 //!   `web`, and serves them until shutdown.
 //! - [`shutdown`]: turns SIGINT/SIGTERM into an ordered stop.
@@ -16,6 +17,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod demo;
 pub mod duration;
 pub mod late_db;
 pub mod logging;

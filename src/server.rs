@@ -120,6 +120,7 @@ pub async fn run(
     web_state.external_labels =
         storage::Labels::from_pairs(settings.config.config.global.external_labels.iter());
     web_state.storage_retention = settings.flags.retention_time.clone();
+    web_state.enable_admin_api = settings.flags.enable_admin_api;
     web_state.tsdb_stats = Some(Arc::new(HeadStatsFromDb(late.clone())));
     let push_limits = ingest::PushLimits::default();
     // OTLP over gRPC is served on the same listener (HTTP/2 cleartext) as everything else.
@@ -151,6 +152,17 @@ pub async fn run(
     ready.store(true, Ordering::Release);
     tracing::info!("Storage ready; Sextant is ready to receive requests");
 
+    let mut settings = settings;
+    if settings.flags.demo {
+        let nodes = crate::demo::start(stop_rx.clone())
+            .await
+            .map_err(|source| Error::Io {
+                context: "starting the demo beacon nodes".into(),
+                source,
+            })?;
+        let demo = crate::demo::scrape_config(&nodes).map_err(Error::Config)?;
+        settings.config.config.scrape_configs.push(demo);
+    }
     let cfg = &settings.config.config;
     scrape
         .apply_config(&cfg.global, &cfg.scrape_configs)

@@ -4,6 +4,7 @@
 //! |---|---|
 //! | `POST /api/v1/write` | Prometheus remote write 1.0 and 2.0 ([`crate::remote_write`]) |
 //! | `POST /v1/metrics`, `POST /api/v1/otlp/v1/metrics` | OTLP/HTTP metrics, protobuf or JSON, optionally gzip ([`crate::otlp`]) |
+//! | `POST /v1/traces` | OTLP/HTTP traces, counted into span metrics ([`crate::otlp::traces`]) |
 //! | `POST /api/v1/import/prometheus` | Prometheus text exposition (batch jobs) |
 //!
 //! `POST /api/v1/import/prometheus` takes the text format (or OpenMetrics), optionally gzip;
@@ -19,6 +20,7 @@ pub mod histogram;
 pub mod import;
 pub(crate) mod labels;
 mod limits;
+pub mod series_cache;
 pub mod writer;
 
 pub use limits::{OtlpOptions, PushLimits};
@@ -35,6 +37,9 @@ use axum::Router;
 use std::sync::Arc;
 use storage::Appendable;
 
+/// Series whose validated labels are remembered between remote-write requests.
+const SERIES_CACHE_CAPACITY: usize = 1 << 20;
+
 /// What every push handler shares.
 pub(crate) struct PushState {
     /// Where samples go.
@@ -43,6 +48,8 @@ pub(crate) struct PushState {
     pub limits: PushLimits,
     /// OTLP translation state (delta accumulation).
     pub otlp: crate::otlp::OtlpState,
+    /// Validated remote-write label sets between requests.
+    pub series: series_cache::SeriesCache,
 }
 
 /// The push router: remote write, OTLP/HTTP and text import, all writing to `appendable`.
@@ -50,12 +57,14 @@ pub fn push_router(appendable: Arc<dyn Appendable>, limits: PushLimits) -> Route
     let state = Arc::new(PushState {
         db: appendable,
         otlp: crate::otlp::OtlpState::new(&limits.otlp),
+        series: series_cache::SeriesCache::new(SERIES_CACHE_CAPACITY),
         limits,
     });
     Router::new()
         .route("/api/v1/write", post(remote_write_handler))
         .route("/v1/metrics", post(crate::otlp::http_handler))
         .route("/api/v1/otlp/v1/metrics", post(crate::otlp::http_handler))
+        .route("/v1/traces", post(crate::otlp::traces_handler))
         .route("/api/v1/import/prometheus", post(import_handler))
         // Body size is enforced by each handler with a clear message.
         .layer(DefaultBodyLimit::disable())
@@ -99,7 +108,8 @@ async fn remote_write_handler(State(st): State<Arc<PushState>>, headers: HeaderM
         Err(e) => return error_response(&e),
     };
     let st2 = st.clone();
-    let res = blocking(move || remote_write::ingest(&*st2.db, version, &bytes, &st2.limits)).await;
+    let res =
+        blocking(move || remote_write::ingest(&*st2.db, version, &bytes, &st2.limits, &st2.series)).await;
     match res {
         Ok(out) => {
             let mut resp = match out.clone().into_result() {

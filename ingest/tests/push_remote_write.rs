@@ -444,3 +444,53 @@ async fn limits_are_enforced() {
     assert!(t.contains("label \"v\" has 9 bytes"), "{t}");
     assert_eq!(f.names(), vec!["b".to_string()]);
 }
+
+#[tokio::test]
+async fn repeated_requests_reuse_validated_series() {
+    let f = Fixture::new();
+    for (t, v) in [(1000, 1.0), (2000, 2.0), (3000, 3.0)] {
+        let body = v1_body(vec![
+            series(&[("__name__", "a"), ("job", "x")], &[(t, v)]),
+            // unsorted as sent, sorted when stored
+            series(&[("job", "x"), ("__name__", "b")], &[(t, v * 10.0)]),
+            series(&[("__name__", "bad"), ("a", "1"), ("a", "1")], &[(t, v)]),
+        ]);
+        let (s, _, text) = f.send(post("/api/v1/write", V1, body)).await;
+        assert_eq!(s, 400, "{text}");
+        assert!(
+            text.contains("duplicate label name"),
+            "the bad series is refused every time: {text}"
+        );
+        let req = RequestV2 {
+            symbols: ["", "__name__", "c", "job", "x"]
+                .iter()
+                .map(|s| Bytes::from_static(s.as_bytes()))
+                .collect(),
+            timeseries: vec![TimeSeriesV2 {
+                labels_refs: vec![1, 2, 3, 4],
+                samples: vec![Sample {
+                    value: v,
+                    timestamp: t,
+                }],
+                ..Default::default()
+            }],
+        };
+        let (s, _, text) = f
+            .send(post("/api/v1/write", V2, snappy(&req.encode_to_vec())))
+            .await;
+        assert_eq!(s, 204, "{text}");
+    }
+    assert_eq!(
+        f.series(r#"a{job="x"}"#),
+        vec![(1000, 1.0), (2000, 2.0), (3000, 3.0)]
+    );
+    assert_eq!(
+        f.series(r#"b{job="x"}"#),
+        vec![(1000, 10.0), (2000, 20.0), (3000, 30.0)]
+    );
+    assert_eq!(
+        f.series(r#"c{job="x"}"#),
+        vec![(1000, 1.0), (2000, 2.0), (3000, 3.0)]
+    );
+    assert_eq!(f.names().len(), 3);
+}

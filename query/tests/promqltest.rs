@@ -1,4 +1,5 @@
 //! Runs every `testdata/*.test` script against the engine over a `storage::Db` in a temp dir.
+#![allow(clippy::unwrap_used)]
 
 use query::promqltest::{run_script, TestStorage};
 use storage::{Db, DbOptions};

@@ -33,5 +33,5 @@ pub mod wal;
 pub use api::{Appendable, Appender, Querier, Queryable, SelectHints, Series};
 pub use db::{Db, DbOptions, DbStats};
 pub use error::{AppendError, CorruptionError, DbError, QueryError};
-pub use head::HeadStats;
+pub use head::{HeadCardinality, HeadStats};
 pub use model::*;

@@ -1,6 +1,9 @@
 //! Property test: random batches across many series (in order, out of order within the
-//! window, duplicates, rollbacks) with reopens (WAL replay) in between; every select must
+//! window, duplicates, rollbacks) with reopens (WAL replay) and block cuts, compactions and
+//! WAL checkpoints in between; every select must
 //! equal a simple model, and every rejection must be justified by the model.
+
+#![allow(clippy::unwrap_used)]
 
 use proptest::prelude::*;
 use std::collections::BTreeMap;
@@ -17,6 +20,8 @@ enum Op {
     /// (series, time step, value code) per sample; commit or roll back.
     Batch(Vec<(u8, i64, u8)>, bool),
     Reopen,
+    /// Cut blocks, compact, apply retention.
+    Maintain,
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -24,12 +29,13 @@ fn op() -> impl Strategy<Value = Op> {
         8 => (prop::collection::vec((0u8..12, -8i64..12, 0u8..4), 1..40), prop::bool::weighted(0.85))
             .prop_map(|(s, c)| Op::Batch(s, c)),
         1 => Just(Op::Reopen),
+        2 => Just(Op::Maintain),
     ]
 }
 
 fn labels(i: u8) -> Labels {
     Labels::from_pairs([
-        ("__name__", if i % 3 == 0 { "a" } else { "b" }),
+        ("__name__", if i.is_multiple_of(3) { "a" } else { "b" }),
         ("i", &i.to_string()),
         ("odd", if i % 2 == 1 { "yes" } else { "" }),
     ])
@@ -50,6 +56,9 @@ fn open(dir: &std::path::Path) -> Db {
     o.out_of_order_window_ms = WINDOW;
     o.wal_fsync_interval = Duration::from_millis(50);
     o.wal_segment_size = 4096;
+    o.block_range_ms = 100;
+    o.retention_ms = 0;
+    o.auto_maintenance = false;
     Db::open(o).unwrap()
 }
 
@@ -82,6 +91,7 @@ fn run(ops: Vec<Op>) {
     let mut refs: BTreeMap<u8, SeriesRef> = BTreeMap::new();
     for op in ops {
         match op {
+            Op::Maintain => db.run_maintenance(),
             Op::Reopen => {
                 drop(db);
                 db = open(dir.path());
@@ -126,6 +136,11 @@ fn run(ops: Vec<Op>) {
                                 existing.is_some_and(|e| e != v.to_bits()),
                                 "bogus duplicate at {t}"
                             );
+                        }
+                        Err(AppendError::OutOfBounds { t: et, min_valid }) => {
+                            assert_eq!(et, t);
+                            assert!(t < min_valid, "bogus out of bounds");
+                            assert_eq!(min_valid, db.stats().min_valid_time);
                         }
                         Err(AppendError::OutOfOrder { .. }) => {
                             let n = newest.expect("out of order needs a newest sample");
@@ -182,7 +197,7 @@ fn run(ops: Vec<Op>) {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
 
     #[test]
     fn appends_and_reopens_match_the_model(ops in prop::collection::vec(op(), 1..25)) {

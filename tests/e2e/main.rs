@@ -2,7 +2,9 @@
 //! data directory and talks to it over HTTP only.
 
 mod crash;
+mod otlp;
 mod promql_diff;
+mod real_clients;
 mod scrape;
 mod startup;
 mod support;

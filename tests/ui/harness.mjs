@@ -74,7 +74,7 @@ function uiProxy(port, upstream) {
   const uiDir = join(REPO, 'web', 'ui');
   const server = http.createServer((req, res) => {
     const path = new URL(req.url, 'http://x').pathname;
-    const file = /^\/(graph|targets|status|dashboards(\/[\w-]+)?)?\/?$/.test(path) ? 'index.html'
+    const file = /^\/(graph|query|targets|status|dashboards(\/[\w-]+)?)?\/?$/.test(path) ? 'index.html'
       : path.startsWith('/ui/') && !path.includes('..') ? path.slice(4) : null;
     if (file) {
       try {
@@ -92,6 +92,42 @@ function uiProxy(port, upstream) {
     req.pipe(up);
   });
   return new Promise((resolve) => server.listen(port, '127.0.0.1', () => resolve(server)));
+}
+
+/** The sextant binary the tests run. */
+export function sextantBin() {
+  const target = process.env.CARGO_TARGET_DIR || join(REPO, 'target');
+  return process.env.SEXTANT_BIN || join(target, 'debug', 'sextant');
+}
+
+/** Launches headless Debian chromium with a fresh profile under `dir`. */
+export function browser(dir) {
+  return chromium.launchPersistentContext(join(dir, 'chromium-profile'), {
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync'],
+    viewport: { width: 1400, height: 1000 },
+  });
+}
+
+/** Starts `sextant --demo` (no config file) and a browser. Returns {base, context, stop()}. */
+export async function startDemo() {
+  const dir = mkdtempSync(join(tmpdir(), 'sextant-demo-'));
+  mkdirSync(ARTIFACTS, { recursive: true });
+  const port = await freePort();
+  const p = run(sextantBin(), ['--demo', `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`], 'sextant --demo');
+  const base = `http://127.0.0.1:${port}`;
+  await waitFor(`${base}/-/ready`, 60000, p, 'sextant --demo');
+  const context = await browser(dir);
+  return {
+    base, context, proc: p,
+    async stop() {
+      await context.close().catch(() => {});
+      if (p.exitCode === null) { p.kill('SIGTERM'); await new Promise((r) => { p.on('exit', r); setTimeout(r, 5000); }); }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 /** Starts nodes, backend and browser. Returns {base, nodes, browser context, stop()}. */
@@ -115,8 +151,7 @@ export async function start() {
     servers.push(await uiProxy(port, promPort));
     base = `http://127.0.0.1:${port}`;
   } else {
-    const target = process.env.CARGO_TARGET_DIR || join(REPO, 'target');
-    const bin = process.env.SEXTANT_BIN || join(target, 'debug', 'sextant');
+    const bin = sextantBin();
     if (!existsSync(bin)) throw new Error(`no sextant binary at ${bin}: build it (cargo build) or set SEXTANT_BIN`);
     const port = await freePort();
     const extra = (process.env.SEXTANT_EXTRA_ARGS || '').split(/\s+/).filter(Boolean);
@@ -126,14 +161,7 @@ export async function start() {
     base = `http://127.0.0.1:${port}`;
     await waitFor(`${base}/-/ready`, 60000, p, 'sextant');
   }
-  const profile = join(dir, 'chromium-profile');
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync'],
-    viewport: { width: 1400, height: 1000 },
-  });
+  const context = await browser(dir);
   return {
     base, nodes, context, dir, backend, procs,
     async stop() {
@@ -145,6 +173,21 @@ export async function start() {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** Polls the series API until `count` series match `selector` (no PromQL needed). */
+export async function waitForSeries(base, selector, count, ms = 30000) {
+  const until = Date.now() + ms;
+  let last = null;
+  while (Date.now() < until) {
+    try {
+      const r = await (await fetch(`${base}/api/v1/series?match[]=${encodeURIComponent(selector)}`)).json();
+      last = r;
+      if (r.status === 'success' && r.data.length >= count) return r.data;
+    } catch (e) { last = e.message; }
+    await sleep(300);
+  }
+  throw new Error(`fewer than ${count} series for ${selector} after ${ms} ms: ${JSON.stringify(last).slice(0, 500)}`);
 }
 
 /** Polls an instant query until `ok(result)` or times out (to wait for scraped data). */

@@ -19,13 +19,21 @@ if [ ! -x "${CHROMIUM:-/usr/bin/chromium}" ]; then
 fi
 
 if [ "${UI_BACKEND:-sextant}" = sextant ] && [ -z "${SEXTANT_BIN:-}" ]; then
-  bin="${CARGO_TARGET_DIR:-$repo/target}/debug/sextant"
-  if [ ! -x "$bin" ]; then
-    (cd "$repo" && cargo build --bin sextant)
-  fi
-  export SEXTANT_BIN="$bin"
+  # the UI is embedded at compile time: (re)build so the binary serves the current web/ui
+  (cd "$repo" && cargo build --quiet --bin sextant)
+  # copy it at once: a target directory shared with other work trees may get another build
+  snapshot="$(mktemp -d)"
+  trap 'rm -rf "$snapshot"' EXIT
+  cp "${CARGO_TARGET_DIR:-$repo/target}/debug/sextant" "$snapshot/sextant"
+  export SEXTANT_BIN="$snapshot/sextant"
 fi
+
+# a relative SEXTANT_BIN is relative to where we were called from
+case "${SEXTANT_BIN:-}" in
+  ''|/*) ;;
+  *) export SEXTANT_BIN="$PWD/$SEXTANT_BIN" ;;
+esac
 
 cd "$here"
 npm ci --no-audit --no-fund --loglevel=error
-node --test --test-concurrency=1 grafana.test.mjs ui.test.mjs
+node --test --test-concurrency=1 logic.test.mjs grafana.test.mjs ui.test.mjs demo.test.mjs

@@ -14,6 +14,7 @@
 
 pub mod api;
 
+pub use api::admin::AdminApi;
 pub use api::status::{BuildInfo, HeadStats, TsdbStatsProvider};
 pub use api::targets::{
     ActiveTarget, DroppedTarget, NoTargets, TargetHealth, TargetMetadata, TargetsProvider,
@@ -50,8 +51,12 @@ pub struct WebState {
     pub start_time: SystemTime,
     /// The configured retention as Prometheus shows it (e.g. `15d`), for runtime info.
     pub storage_retention: String,
-    /// `global.external_labels`: added by `/federate` to every series that lacks them.
+    /// `global.external_labels`: added by `/federate` and remote read to series that lack them.
     pub external_labels: Labels,
+    /// `--web.enable-admin-api`: whether the admin endpoints may be used.
+    pub enable_admin_api: bool,
+    /// The storage's administrative operations, if it supports them.
+    pub admin: Option<Arc<dyn AdminApi>>,
 }
 
 impl WebState {
@@ -74,6 +79,8 @@ impl WebState {
             start_time: SystemTime::now(),
             storage_retention: String::new(),
             external_labels: Labels::empty(),
+            enable_admin_api: false,
+            admin: None,
         }
     }
 }
@@ -86,7 +93,10 @@ pub fn router(state: Arc<WebState>) -> Router {
             get(|| async { "Sextant is Healthy.\n" }).head(|| async {}),
         )
         .route("/-/ready", get(ready).head(ready))
-        .merge(api::routes())
+        .merge(api::routes().layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            api::ready_gate,
+        )))
         .with_state(state)
         .merge(ui::routes())
         .layer(tower_http::compression::CompressionLayer::new())

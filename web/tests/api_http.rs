@@ -4,10 +4,16 @@
 
 #![allow(clippy::unwrap_used)]
 
+#[path = "api/admin.rs"]
+mod admin;
 #[path = "api/common.rs"]
 mod common;
+#[path = "api/export_read.rs"]
+mod export_read;
 #[path = "api/federate.rs"]
 mod federate;
+#[path = "api/grafana.rs"]
+mod grafana;
 #[path = "api/metadata_targets.rs"]
 mod metadata_targets;
 #[path = "api/query.rs"]

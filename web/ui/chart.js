@@ -42,6 +42,21 @@ export function alignMatrix(result) {
   return [xs, ...cols];
 }
 
+/**
+ * The y range for data in [lo, hi]: close around the data (so a slowly moving counter such as an
+ * epoch number shows its steps), from zero for stacked or bar charts of non-negative data.
+ */
+export function yRange(lo, hi, fromZero) {
+  if (lo === null || hi === null || !Number.isFinite(lo) || !Number.isFinite(hi)) return [0, 1];
+  if (fromZero && lo >= 0) return [0, hi > 0 ? hi * 1.05 : 1];
+  if (lo === hi) {
+    const d = lo === 0 || Math.abs(lo) >= 1 ? 1 : Math.abs(lo) / 2;
+    return [lo - d, hi + d];
+  }
+  const pad = (hi - lo) * 0.08;
+  return [lo - pad, hi + pad];
+}
+
 /** The last non-null value of a column, or null. */
 function lastOf(col) {
   for (let i = col.length - 1; i >= 0; i--) if (col[i] !== null) return col[i];
@@ -66,7 +81,8 @@ export function stack(cols) {
 
 /**
  * Draws `result` (a matrix from query_range) into `container`.
- * opts: {legend: format, unit, stacked, style: 'line'|'points'|'bars', height, onZoom(startSec, endSec)}.
+ * opts: {legend: format, unit, stacked, style: 'line'|'points'|'bars', height, range: [startSec, endSec],
+ * onZoom(startSec, endSec)}.
  * Returns {destroy()}.
  */
 export function timeChart(container, result, opts = {}) {
@@ -81,6 +97,7 @@ export function timeChart(container, result, opts = {}) {
   const labels = (r) => r.map((s) => s.legend ?? legendFor(opts.legend, s.metric)).join('\n');
   const key = labels(result);
   const style = opts.style || 'line';
+  let xRange = opts.range || null; // [startSec, endSec]: the queried window, so the x axis shows all of it
   const series = [{ label: 'time' }];
   result.forEach((s, i) => {
     const c = colour(i);
@@ -108,7 +125,10 @@ export function timeChart(container, result, opts = {}) {
     bands,
     legend: { show: opts.showLegend !== false, live: true },
     cursor: { drag: { x: true, y: false, setScale: !opts.onZoom } },
-    scales: { x: { time: true } },
+    scales: {
+      x: { time: true, ...(xRange ? { range: (u, lo, hi) => (xRange ? [xRange[0], xRange[1]] : [lo, hi]) } : {}) },
+      y: { range: (u, lo, hi) => yRange(lo, hi, opts.stacked || style === 'bars') },
+    },
     axes: [{}, {
       values: (u, vals) => vals.map((v) => withUnit(v, opts.unit)),
       size: (u, values) => (values ? Math.max(40, 14 + 7 * Math.max(...values.map((v) => String(v).length))) : 50),
@@ -135,12 +155,79 @@ export function timeChart(container, result, opts = {}) {
     plot,
     destroy() { ro.disconnect(); plot.destroy(); },
     /** Redraws with new data when the series are the same ones; false when a new chart is needed. */
-    update(next) {
+    update(next, range) {
       if (labels(next) !== key) return false;
+      if (range) xRange = range;
       const a = alignMatrix(next);
       raw = a.slice(1);
       plot.setData([a[0], ...(opts.stacked ? stack(raw) : raw)]);
       return true;
     },
   };
+}
+
+/** The upper bound of a bucket series (`le` label) as a number; NaN when absent. */
+const leOf = (s) => (s.metric.le === '+Inf' ? Infinity : Number(s.metric.le));
+
+/**
+ * Draws histogram buckets over time as a heatmap: `result` holds one cumulative bucket series per `le`
+ * (e.g. `sum by (le) (rate(x_bucket[5m]))`); each cell is the share of observations in that bucket.
+ * opts: {height, range: [startSec, endSec], unit}. Returns {destroy(), update() -> false}.
+ */
+export function heatmapChart(container, result, opts = {}) {
+  const buckets = result.filter((s) => !Number.isNaN(leOf(s))).sort((a, b) => leOf(a) - leOf(b));
+  const [xs, ...cum] = alignMatrix(buckets);
+  const les = buckets.map(leOf);
+  const cells = cum.map((col, j) => col.map((v, i) => {
+    if (v === null) return null;
+    const below = j > 0 ? cum[j - 1][i] ?? 0 : 0;
+    return Math.max(0, v - below);
+  }));
+  let max = 0;
+  for (const col of cells) for (const v of col) if (v !== null && v > max) max = v;
+  const height = opts.height || 220;
+  const width = Math.max(300, container.clientWidth || 600);
+  const left = 70; const bottom = 22;
+  const canvas = el('canvas', { width, height, class: 'heatmap' });
+  const info = el('div', { class: 'muted heat-info' }, ' ');
+  container.append(canvas, info);
+  const ctx = canvas.getContext('2d');
+  const [t0, t1] = opts.range || [xs[0], xs[xs.length - 1]];
+  const span = Math.max(1, t1 - t0);
+  const plotW = width - left - 4; const plotH = height - bottom;
+  const rowH = plotH / Math.max(1, les.length);
+  const step = xs.length > 1 ? xs[1] - xs[0] : span;
+  const cellW = Math.max(1, (step / span) * plotW);
+  const xPos = (t) => left + ((t - t0) / span) * plotW;
+  const bound = (le) => (le === Infinity ? '+Inf' : withUnit(le, opts.unit));
+  ctx.font = '11px system-ui, sans-serif';
+  ctx.fillStyle = '#667085';
+  ctx.textBaseline = 'middle';
+  les.forEach((le, j) => {
+    const y = plotH - (j + 0.5) * rowH;
+    ctx.fillText(`≤ ${bound(le)}`, 2, y, left - 6);
+  });
+  ctx.textBaseline = 'alphabetic';
+  for (const t of [t0, t0 + span / 2, t1]) {
+    const label = new Date(t * 1000).toLocaleTimeString();
+    const x = Math.min(Math.max(xPos(t) - 25, left), width - 60);
+    ctx.fillText(label, x, height - 6);
+  }
+  cells.forEach((col, j) => col.forEach((v, i) => {
+    if (v === null || max === 0) return;
+    const a = v / max;
+    ctx.fillStyle = `rgba(45, 108, 223, ${0.08 + 0.92 * a})`;
+    ctx.fillRect(xPos(xs[i]) - cellW / 2, plotH - (j + 1) * rowH, cellW, rowH - 1);
+  }));
+  canvas.addEventListener('mousemove', (e) => {
+    const r = canvas.getBoundingClientRect();
+    const x = e.clientX - r.left; const y = e.clientY - r.top;
+    const j = Math.floor((plotH - y) / rowH);
+    const i = xs.findIndex((t) => Math.abs(xPos(t) - x) <= cellW / 2);
+    if (j < 0 || j >= les.length || i < 0) { info.textContent = ' '; return; }
+    const lo = j > 0 ? bound(les[j - 1]) : '0';
+    const v = cells[j][i];
+    info.textContent = `${new Date(xs[i] * 1000).toLocaleTimeString()} · ${lo} – ${bound(les[j])}: ${v === null ? 'no data' : formatValue(Number(v.toPrecision(4)))}/s`;
+  });
+  return { destroy() { canvas.remove(); info.remove(); }, update() { return false; } };
 }

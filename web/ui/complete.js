@@ -139,6 +139,7 @@ export function attachCompletion(input, host, onSubmit) {
     // replace the rest of the word being completed too
     const rest = after.match(c.kind === 'value' ? /^[^"']*/ : /^[\w:]*/);
     if (rest) after = after.slice(rest[0].length);
+    if (c.kind === 'value' && !/^["'`]/.test(after)) insert += input.value[ctx.start - 1] || '"';
     input.value = input.value.slice(0, ctx.start) + insert + after;
     const caret = ctx.start + insert.length;
     input.setSelectionRange(caret, caret);

@@ -1,18 +1,22 @@
 // Query explorer: PromQL input with completion, graph (query_range) and table (query) views.
 // The whole state lives in the URL (/graph?expr=...&tab=...&range=...&end=...&step=...&stacked=1).
-import { api, autoStep, formatDuration, formatSeries, formatValue, parseDuration } from './api.js';
+import { api, autoStep, formatDuration, formatSeries, parseDuration } from './api.js';
 import { timeChart } from './chart.js';
 import { attachCompletion } from './complete.js';
 import { el, fill, table } from './dom.js';
 
+const MAX_SERIES = 200;
+const MAX_ROWS = 2000;
 const RANGES = ['5m', '15m', '30m', '1h', '3h', '6h', '12h', '1d', '2d', '7d', '14d'];
 
 function readState() {
   const q = new URLSearchParams(location.search);
+  // Prometheus' own UI links (/graph?g0.expr=...&g0.tab=1&g0.range_input=1h) work too
+  const tab = q.get('tab') || (q.get('g0.tab') === '1' ? 'table' : q.get('g0.tab') === '0' ? 'graph' : '');
   return {
-    expr: q.get('expr') || '',
-    tab: q.get('tab') === 'table' ? 'table' : 'graph',
-    range: q.get('range') || '1h',
+    expr: q.get('expr') || q.get('g0.expr') || '',
+    tab: tab === 'table' ? 'table' : 'graph',
+    range: q.get('range') || q.get('g0.range_input') || '1h',
     end: q.get('end') || '',
     step: q.get('step') || '',
     stacked: q.get('stacked') === '1',
@@ -100,7 +104,7 @@ export function render(root) {
     writeState(state);
     if (chart) { chart.destroy(); chart = null; }
     fill(messages); fill(output); fill(info);
-    if (!state.expr) { fill(output, el('p', { class: 'muted' }, 'Enter an expression and press Execute.')); return; }
+    if (!state.expr) { fill(output, examples((e) => { input.value = e; run(); })); return; }
     if (abort) abort.abort();
     abort = new AbortController();
     const started = performance.now();
@@ -132,9 +136,15 @@ export function render(root) {
       return;
     }
     if (!data.result.length) { fill(output, el('p', { class: 'muted', id: 'empty-result' }, 'Empty query result.')); return; }
-    chart = timeChart(output, data.result, {
+    let shown = data.result;
+    if (shown.length > MAX_SERIES) {
+      messages.append(el('div', { class: 'warning' }, `showing ${MAX_SERIES} of ${shown.length} series; narrow the query to see the rest`));
+      shown = shown.slice(0, MAX_SERIES);
+    }
+    chart = timeChart(output, shown, {
       stacked: state.stacked,
       height: 360,
+      range: [end - range, end],
       onZoom: (a, b) => {
         state.end = new Date(b * 1000).toISOString();
         endInput.value = toLocalInput(b);
@@ -154,24 +164,41 @@ export function render(root) {
     fill(output, resultTable(data));
   }
 
-  if (state.expr) run(); else fill(output, el('p', { class: 'muted' }, 'Enter an expression and press Execute.'));
+  if (state.expr) run(); else fill(output, examples((e) => { input.value = e; run(); }));
   input.focus();
   return () => { if (abort) abort.abort(); if (chart) chart.destroy(); };
+}
+
+const EXAMPLES = [
+  'beacon_head_slot',
+  'max(beacon_head_slot) - beacon_head_slot',
+  'beacon_head_slot / 32 - beacon_finalized_epoch',
+  'rate(beacon_reorgs_total[15m])',
+  'sum by (job) (up)',
+  'topk(10, count by (__name__) ({__name__=~".+"}))',
+];
+
+/** Clickable example expressions for an empty explorer. */
+function examples(onPick) {
+  return el('div', { class: 'examples' }, el('p', { class: 'muted' }, 'Enter an expression and press Execute, or try one of these:'),
+    el('ul', {}, EXAMPLES.map((e) => el('li', {}, el('a', { href: '#', class: 'mono', onclick: (ev) => { ev.preventDefault(); onPick(e); } }, e)))));
 }
 
 /** A table for any instant-query result. */
 export function resultTable(data) {
   const t = data.resultType;
   if (t === 'scalar' || t === 'string') {
-    return table(['type', 'value'], [el('tr', {}, el('td', {}, t), el('td', { class: 'num' }, formatValue(data.result[1])))], { id: 'result-table' });
+    return table(['type', 'value'], [el('tr', {}, el('td', {}, t), el('td', { class: 'num' }, String(data.result[1])))], { id: 'result-table' });
   }
   if (!data.result.length) return el('p', { class: 'muted', id: 'empty-result' }, 'Empty query result.');
+  const rows = data.result.slice(0, MAX_ROWS);
+  const more = data.result.length > MAX_ROWS ? el('div', { class: 'warning' }, `showing ${MAX_ROWS} of ${data.result.length} results`) : null;
   if (t === 'vector') {
-    return table(['series', 'value'], data.result.map((s) => el('tr', {},
+    return [more, table(['series', 'value'], rows.map((s) => el('tr', {},
       el('td', { class: 'mono' }, formatSeries(s.metric)),
-      el('td', { class: 'num' }, s.value ? formatValue(s.value[1]) : (s.histogram ? 'native histogram' : '')))), { id: 'result-table' });
+      el('td', { class: 'num' }, s.value ? s.value[1] : (s.histogram ? 'native histogram' : '')))), { id: 'result-table' })];
   }
-  return table(['series', 'values'], data.result.map((s) => el('tr', {},
+  return [more, table(['series', 'values'], rows.map((s) => el('tr', {},
     el('td', { class: 'mono' }, formatSeries(s.metric)),
-    el('td', { class: 'mono' }, (s.values || []).map(([ts, v]) => el('div', {}, `${formatValue(v)} @${ts}`))))), { id: 'result-table' });
+    el('td', { class: 'mono' }, (s.values || []).map(([ts, v]) => el('div', {}, `${v} @${ts}`))))), { id: 'result-table' })];
 }

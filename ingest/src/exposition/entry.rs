@@ -1,6 +1,8 @@
 //! What the pull parser yields: metadata lines and samples, borrowing from the body.
 
-use super::lex::{is_label_name_char, quoted_end, skip_blank, take_while, unescape};
+use super::lex::{
+    format_openmetrics_float, is_label_name_char, parse_value, quoted_end, skip_blank, take_while, unescape,
+};
 use std::borrow::Cow;
 use storage::{Labels, LabelsBuilder, MetricType, METRIC_NAME};
 
@@ -59,6 +61,10 @@ pub struct SampleEntry<'a> {
 
 impl SampleEntry<'_> {
     /// The sample's full label set, `__name__` included. Fails when a label name repeats.
+    ///
+    /// As Prometheus does, the `le` label of histogram buckets and the `quantile` label of
+    /// summaries are normalised to OpenMetrics float formatting (`le="1"` becomes `le="1.0"`),
+    /// so that libraries writing the same bound differently produce the same series.
     pub fn to_labels(&self) -> Result<Labels, String> {
         let mut b = LabelsBuilder::new();
         b.set(METRIC_NAME, &self.name);
@@ -66,7 +72,12 @@ impl SampleEntry<'_> {
             if n == METRIC_NAME || b.get(&n).is_some() {
                 return Err(format!("duplicate label name {n:?}"));
             }
-            b.set(&n, &v);
+            let float_label = (self.metric_type == MetricType::Histogram && n == "le")
+                || (self.metric_type == MetricType::Summary && n == "quantile");
+            match float_label.then(|| parse_value(&v)).flatten() {
+                Some(f) => b.set(&n, &format_openmetrics_float(f)),
+                None => b.set(&n, &v),
+            };
         }
         Ok(b.build())
     }

@@ -157,7 +157,34 @@ pub(crate) fn parse_seconds_to_ms(s: &str) -> Option<i64> {
     Some(ms as i64)
 }
 
+/// Formats a float as OpenMetrics (and Go's `strconv.FormatFloat(f, 'g', -1, 64)`) writes
+/// it, with `.0` added to integers: `1.0`, `0.25`, `1e+06`, `1e-05`, `+Inf`, `NaN`.
+/// Used to normalise `le` and `quantile` label values so `le="1"` and `le="1.0"` are one series.
+pub fn format_openmetrics_float(f: f64) -> String {
+    if f.is_nan() {
+        return "NaN".into();
+    }
+    if f.is_infinite() {
+        return if f > 0.0 { "+Inf".into() } else { "-Inf".into() };
+    }
+    // Shortest round-trip digits and the decimal exponent.
+    let sci = format!("{f:e}");
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((sci.as_str(), "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    let mut s = if f != 0.0 && !(-4..6).contains(&exp) {
+        let sign = if exp < 0 { '-' } else { '+' };
+        format!("{mantissa}e{sign}{:02}", exp.unsigned_abs())
+    } else {
+        format!("{f}")
+    };
+    if !s.contains(['.', 'e']) {
+        s.push_str(".0");
+    }
+    s
+}
+
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -180,6 +207,29 @@ mod tests {
         check_seconds("abc", None);
         check_seconds(".", None);
         check_seconds("1.2.3", None);
+    }
+
+    #[test]
+    fn openmetrics_floats() {
+        for (f, want) in [
+            (1.0, "1.0"),
+            (0.0, "0.0"),
+            (-1.0, "-1.0"),
+            (0.25, "0.25"),
+            (100000.0, "100000.0"),
+            (1e6, "1e+06"),
+            (1.5e6, "1.5e+06"),
+            (1e19, "1e+19"),
+            (0.0001, "0.0001"),
+            (0.00001, "1e-05"),
+            (2.5e-10, "2.5e-10"),
+            (123.456, "123.456"),
+            (f64::INFINITY, "+Inf"),
+            (f64::NEG_INFINITY, "-Inf"),
+            (f64::NAN, "NaN"),
+        ] {
+            assert_eq!(format_openmetrics_float(f), want, "{f}");
+        }
     }
 
     #[test]

@@ -18,6 +18,10 @@ mod error;
 mod lex;
 mod parser;
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod proptests;
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests;
 
 pub use entry::{Entry, Exemplar, RawLabels, RawLabelsIter, SampleEntry};

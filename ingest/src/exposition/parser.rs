@@ -472,15 +472,15 @@ impl<'a> Parser<'a> {
             return (MetricType::Unknown, false);
         };
         let t = self.family_type;
-        let ok = match (t, suffix) {
-            (_, "") => true,
-            (MetricType::Counter, "_total" | "_created") => true,
-            (MetricType::Histogram, "_bucket" | "_sum" | "_count" | "_created") => true,
-            (MetricType::Gaugehistogram, "_bucket" | "_gsum" | "_gcount") => true,
-            (MetricType::Summary, "_sum" | "_count" | "_created") => true,
-            (MetricType::Info, "_info") => true,
-            _ => false,
-        };
+        let ok = matches!(
+            (t, suffix),
+            (_, "")
+                | (MetricType::Counter, "_total" | "_created")
+                | (MetricType::Histogram, "_bucket" | "_sum" | "_count" | "_created")
+                | (MetricType::Gaugehistogram, "_bucket" | "_gsum" | "_gcount")
+                | (MetricType::Summary, "_sum" | "_count" | "_created")
+                | (MetricType::Info, "_info")
+        );
         if ok {
             (t, suffix == "_created")
         } else {

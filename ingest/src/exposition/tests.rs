@@ -255,6 +255,31 @@ fn type_classification() {
 }
 
 #[test]
+fn le_and_quantile_are_normalised() {
+    check(
+        T,
+        "# TYPE h histogram\nh_bucket{le=\"1\"} 1\nh_bucket{le=\"2.50\"} 1\nh_bucket{le=\"1e6\"} 1\nh_bucket{le=\"+Inf\"} 1\n",
+        r#"
+TYPE h histogram
+h_bucket{le="1.0"} 1.0
+h_bucket{le="2.5"} 1.0
+h_bucket{le="1e+06"} 1.0
+h_bucket{le="+Inf"} 1.0"#,
+    );
+    check(
+        T,
+        "# TYPE s summary\ns{quantile=\"0.50\"} 1\n",
+        "TYPE s summary\ns{quantile=\"0.5\"} 1.0",
+    );
+    // Only for histograms and summaries, and only parseable values.
+    check(
+        T,
+        "x{le=\"1\"} 1\n# TYPE h histogram\nh_bucket{le=\"abc\"} 1",
+        "x{le=\"1\"} 1.0\nTYPE h histogram\nh_bucket{le=\"abc\"} 1.0",
+    );
+}
+
+#[test]
 fn series_text_is_the_raw_identity() {
     let mut p = Parser::new(b"  up{job=\"a\"} 1 5\nfoo 2\n", T).unwrap();
     let Some(Entry::Sample(s)) = p.next_entry().unwrap() else {

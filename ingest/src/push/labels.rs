@@ -10,7 +10,7 @@
 //! - the per-series limits of [`PushLimits`] apply.
 
 use super::limits::PushLimits;
-use foldhash::HashMap;
+use foldhash::HashSet;
 use std::sync::Arc;
 use storage::{Label, Labels, METRIC_NAME};
 
@@ -18,18 +18,18 @@ use storage::{Label, Labels, METRIC_NAME};
 /// with `job="node"` hold one copy of `"job"` and `"node"`.
 #[derive(Default)]
 pub(crate) struct Interner {
-    map: HashMap<Box<str>, Arc<str>>,
+    set: HashSet<Arc<str>>,
 }
 
 impl Interner {
     /// The shared string for `s`.
     pub fn get(&mut self, s: &str) -> Arc<str> {
-        if let Some(a) = self.map.get(s) {
+        if let Some(a) = self.set.get(s) {
             return a.clone();
         }
         let a: Arc<str> = Arc::from(s);
-        if self.map.len() < 1 << 20 {
-            self.map.insert(Box::from(s), a.clone());
+        if self.set.len() < 1 << 20 {
+            self.set.insert(a.clone());
         }
         a
     }
@@ -120,7 +120,7 @@ impl LabelsCollector {
         if self.labels.iter().any(|l| l.value.is_empty()) {
             self.labels.retain(|l| !l.value.is_empty());
         }
-        Ok(Labels::from_sorted(self.labels.clone()))
+        Ok(Labels::from_sorted(std::mem::take(&mut self.labels)))
     }
 }
 

@@ -13,10 +13,12 @@
 //! - `write`: series validation and appending, both versions.
 
 pub mod proto;
+pub mod wire;
 mod write;
 
 use crate::error::PushError;
 use crate::push::body::{content_encoding, content_type, snappy_decompress};
+use crate::push::series_cache::SeriesCache;
 use crate::push::writer::{SeriesWriter, WriteOutcome};
 use crate::push::PushLimits;
 use axum::http::HeaderMap;
@@ -108,23 +110,21 @@ fn check_counts(series: usize, samples: usize, limits: &PushLimits) -> Result<()
 ///
 /// `Ok` means the batch was committed; its `error` names refused series, if any (the
 /// caller answers 400 then). `Err` means nothing was stored.
+///
+/// `cache` keeps validated label sets between requests; use one per `db`
+/// ([`SeriesCache::new`]).
 pub fn ingest(
     db: &dyn Appendable,
     version: Version,
     body: &[u8],
     limits: &PushLimits,
+    cache: &SeriesCache,
 ) -> Result<WriteOutcome, PushError> {
     match version {
         Version::V1 => {
-            let req = decode_v1(body, limits)?;
-            let samples = req
-                .timeseries
-                .iter()
-                .map(|t| t.samples.len() + t.histograms.len())
-                .sum();
-            check_counts(req.timeseries.len(), samples, limits)?;
+            let raw = snappy_decompress(body, limits.max_decompressed_bytes)?;
             let mut w = SeriesWriter::new(db);
-            match write_v1(&mut w, &req, limits) {
+            match write_v1(&mut w, &raw, limits, cache) {
                 Ok(()) => w.commit(),
                 Err(e) => {
                     w.rollback();
@@ -141,7 +141,7 @@ pub fn ingest(
                 .sum();
             check_counts(req.timeseries.len(), samples, limits)?;
             let mut w = SeriesWriter::new(db);
-            match write_v2(&mut w, &req, limits) {
+            match write_v2(&mut w, &req, limits, cache) {
                 Ok(()) => w.commit(),
                 Err(e) => {
                     w.rollback();

@@ -2,9 +2,11 @@
 //! (as classic series), exemplars (counted) and metadata.
 
 use super::proto::{self, histogram, Histogram};
+use super::wire::{walk_v1, Item, SeriesView};
 use crate::error::PushError;
 use crate::push::histogram::{expand_buckets, NativeHistogram};
 use crate::push::labels::{Interner, LabelsCollector};
+use crate::push::series_cache::{RawKey, SeriesCache};
 use crate::push::writer::SeriesWriter;
 use crate::push::PushLimits;
 use foldhash::HashSet;
@@ -64,12 +66,12 @@ pub fn histogram_to_native(h: &Histogram) -> Result<NativeHistogram, String> {
 fn write_series(
     w: &mut SeriesWriter<'_>,
     labels: &storage::Labels,
+    r: &mut SeriesRef,
     samples: &[proto::Sample],
     histograms: &[Histogram],
 ) -> Result<(), PushError> {
-    let mut r = SeriesRef::NONE;
     for s in samples {
-        if w.append(&mut r, labels, s.timestamp, s.value)? {
+        if w.append(r, labels, s.timestamp, s.value)? {
             w.count_sample();
         }
     }
@@ -87,63 +89,117 @@ fn write_series(
     Ok(())
 }
 
-/// Writes a 1.0 request. `Err` only for storage failures (the caller rolls back).
+/// Writes a decompressed 1.0 body, decoding it as it goes ([`super::wire::walk_v1`]).
+/// `Err` for a malformed body, a request over the count limits, or a storage failure; the
+/// caller then rolls the batch back, so nothing of the request is stored.
+///
+/// `cache` remembers validated label sets across requests (see [`SeriesCache`]).
 pub fn write_v1(
     w: &mut SeriesWriter<'_>,
-    req: &proto::WriteRequest,
+    body: &[u8],
     limits: &PushLimits,
+    cache: &SeriesCache,
 ) -> Result<(), PushError> {
     let mut interner = Interner::default();
     let mut c = LabelsCollector::default();
-    for ts in &req.timeseries {
-        c.clear();
-        let mut bad = None;
-        for l in &ts.labels {
-            match (utf8(&l.name, "label name"), utf8(&l.value, "label value")) {
-                (Ok(n), Ok(v)) => c.push_str(&mut interner, n, v),
-                (Err(e), _) | (_, Err(e)) => {
-                    bad = Some(e);
-                    break;
+    let mut key = RawKey::default();
+    let (mut nseries, mut nsamples) = (0usize, 0usize);
+    let res = walk_v1(body, |item| {
+        let ts: &SeriesView<'_> = match item {
+            Item::Series(ts) => ts,
+            Item::Metadata(m) => {
+                if m.metric_family_name.is_empty() {
+                    return Ok(());
                 }
-            }
-        }
-        let labels = match bad.map_or_else(|| c.finish(limits), Err) {
-            Ok(l) => l,
-            Err(e) => {
-                let what = if e.contains("series") {
-                    e
-                } else {
-                    format!("{e} in series {}", c.describe())
-                };
-                w.reject(ts.samples.len() + ts.histograms.len(), || what);
-                continue;
+                return w.metadata(
+                    &m.metric_family_name,
+                    MetricMetadata {
+                        metric_type: metric_type(m.r#type),
+                        help: m.help,
+                        unit: m.unit,
+                    },
+                );
             }
         };
-        write_series(w, &labels, &ts.samples, &ts.histograms)?;
-        w.count_exemplars(ts.exemplars.len());
-    }
-    for m in &req.metadata {
-        if m.metric_family_name.is_empty() {
-            continue;
+        {
+            nseries += 1;
+            nsamples += ts.samples.len() + ts.histograms.len();
+            if nseries > limits.max_series_per_request {
+                return Err(PushError::TooMany {
+                    what: "series",
+                    count: nseries,
+                    limit: limits.max_series_per_request,
+                });
+            }
+            if nsamples > limits.max_samples_per_request {
+                return Err(PushError::TooMany {
+                    what: "samples",
+                    count: nsamples,
+                    limit: limits.max_samples_per_request,
+                });
+            }
+            key.clear();
+            for (n, v) in &ts.labels {
+                key.push(n, v);
+            }
+            let h = cache.hash(&key);
+            if let Some((labels, mut r)) = cache.get(h, &key) {
+                let r0 = r;
+                write_series(w, &labels, &mut r, &ts.samples, &ts.histograms)?;
+                w.count_exemplars(ts.exemplars);
+                if r != r0 {
+                    cache.set_ref(h, &key, r);
+                }
+                return Ok(());
+            }
+            c.clear();
+            let mut bad = None;
+            for (n, v) in &ts.labels {
+                match (utf8(n, "label name"), utf8(v, "label value")) {
+                    (Ok(n), Ok(v)) => c.push_str(&mut interner, n, v),
+                    (Err(e), _) | (_, Err(e)) => {
+                        bad = Some(e);
+                        break;
+                    }
+                }
+            }
+            let labels = match bad.map_or_else(|| c.finish(limits), Err) {
+                Ok(l) => l,
+                Err(e) => {
+                    let what = if e.contains("series") {
+                        e
+                    } else {
+                        format!("{e} in series {}", c.describe())
+                    };
+                    w.reject(ts.samples.len() + ts.histograms.len(), || what);
+                    return Ok(());
+                }
+            };
+            let mut r = SeriesRef::NONE;
+            write_series(w, &labels, &mut r, &ts.samples, &ts.histograms)?;
+            w.count_exemplars(ts.exemplars);
+            cache.insert(h, &key, labels, r);
+            Ok(())
         }
-        w.metadata(
-            &m.metric_family_name,
-            MetricMetadata {
-                metric_type: metric_type(m.r#type),
-                help: m.help.clone(),
-                unit: m.unit.clone(),
-            },
-        )?;
+    });
+    match res {
+        Ok(()) => Ok(()),
+        Err(Ok(e)) => Err(e),
+        Err(Err(msg)) => Err(PushError::Malformed(format!(
+            "decoding prometheus.WriteRequest: {msg}"
+        ))),
     }
-    Ok(())
 }
 
 /// Writes a 2.0 request. `Err` for storage failures and for a broken symbol table (nothing
 /// of the request can be trusted then).
+///
+/// `cache` remembers validated label sets across requests (see [`SeriesCache`]).
 pub fn write_v2(
     w: &mut SeriesWriter<'_>,
     req: &proto::RequestV2,
     limits: &PushLimits,
+    cache: &SeriesCache,
 ) -> Result<(), PushError> {
     if let Some(first) = req.symbols.first() {
         if !first.is_empty() {
@@ -161,45 +217,33 @@ pub fn write_v2(
     let sym = |r: u32| symbols.get(r as usize);
     let mut c = LabelsCollector::default();
     let mut families_seen: HashSet<Arc<str>> = HashSet::default();
+    let mut key = RawKey::default();
     for (i, ts) in req.timeseries.iter().enumerate() {
         c.clear();
         let n = ts.samples.len() + ts.histograms.len();
-        if ts.labels_refs.len() % 2 != 0 {
-            w.reject(n, || {
-                format!(
-                    "timeseries[{i}] has an odd number ({}) of label refs",
-                    ts.labels_refs.len()
-                )
-            });
-            continue;
-        }
-        let mut bad_ref = None;
+        key.clear();
+        let mut keyed = ts.labels_refs.len() & 1 == 0;
         for p in ts.labels_refs.chunks_exact(2) {
-            match (sym(p[0]), sym(p[1])) {
-                (Some(name), Some(value)) => c.push(name.clone(), value.clone()),
-                _ => {
-                    bad_ref = Some(p[0].max(p[1]));
-                    break;
+            match (req.symbols.get(p[0] as usize), req.symbols.get(p[1] as usize)) {
+                (Some(n), Some(v)) => key.push(n, v),
+                _ => keyed = false,
+            }
+        }
+        let h = cache.hash(&key);
+        let cached = if keyed { cache.get(h, &key) } else { None };
+        let hit = cached.is_some();
+        let (labels, mut r) = match cached {
+            Some(hit) => hit,
+            None => match v2_labels(&mut c, ts, i, &symbols, limits) {
+                Ok(l) => (l, SeriesRef::NONE),
+                Err(e) => {
+                    w.reject(n, || e);
+                    continue;
                 }
-            }
-        }
-        if let Some(r) = bad_ref {
-            w.reject(n, || {
-                format!(
-                    "timeseries[{i}] {}: label ref {r} is out of range of the {} symbols",
-                    c.describe(),
-                    symbols.len()
-                )
-            });
-            continue;
-        }
-        let labels = match c.finish(limits) {
-            Ok(l) => l,
-            Err(e) => {
-                w.reject(n, || e);
-                continue;
-            }
+            },
         };
+        let r0 = r;
+
         if let Some(md) = &ts.metadata {
             let name = sym(0).cloned();
             if let (Some(fam), Some(_)) = (labels.metric_name(), name) {
@@ -228,8 +272,48 @@ pub fn write_v2(
         {
             w.append_quiet(&labels, ts.created_timestamp, 0.0)?;
         }
-        write_series(w, &labels, &ts.samples, &ts.histograms)?;
+        write_series(w, &labels, &mut r, &ts.samples, &ts.histograms)?;
         w.count_exemplars(ts.exemplars.len());
+        if keyed {
+            if hit {
+                if r != r0 {
+                    cache.set_ref(h, &key, r);
+                }
+            } else {
+                cache.insert(h, &key, labels, r);
+            }
+        }
     }
     Ok(())
+}
+
+/// Resolves and validates the labels of a 2.0 series.
+fn v2_labels(
+    c: &mut LabelsCollector,
+    ts: &proto::TimeSeriesV2,
+    i: usize,
+    symbols: &[Arc<str>],
+    limits: &PushLimits,
+) -> Result<storage::Labels, String> {
+    c.clear();
+    if ts.labels_refs.len() & 1 == 1 {
+        return Err(format!(
+            "timeseries[{i}] has an odd number ({}) of label refs",
+            ts.labels_refs.len()
+        ));
+    }
+    for p in ts.labels_refs.chunks_exact(2) {
+        match (symbols.get(p[0] as usize), symbols.get(p[1] as usize)) {
+            (Some(name), Some(value)) => c.push(name.clone(), value.clone()),
+            _ => {
+                return Err(format!(
+                    "timeseries[{i}] {}: label ref {} is out of range of the {} symbols",
+                    c.describe(),
+                    p[0].max(p[1]),
+                    symbols.len()
+                ))
+            }
+        }
+    }
+    c.finish(limits)
 }

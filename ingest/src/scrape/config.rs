@@ -78,6 +78,24 @@ pub struct GlobalConfig {
     /// How many dropped targets to keep for the targets page (0 = all).
     #[serde(default)]
     pub keep_dropped_targets: u64,
+    /// Accepted for compatibility (Sextant validates names as UTF-8, Prometheus 3's default).
+    #[serde(default)]
+    pub metric_name_validation_scheme: Option<String>,
+    /// Accepted for compatibility.
+    #[serde(default)]
+    pub metric_name_escaping_scheme: Option<String>,
+    /// Accepted for compatibility (classic histograms are always scraped).
+    #[serde(default)]
+    pub always_scrape_classic_histograms: Option<bool>,
+    /// Accepted for compatibility (native histograms are not stored).
+    #[serde(default)]
+    pub convert_classic_histograms_to_nhcb: Option<bool>,
+    /// Accepted for compatibility (native histograms are not stored).
+    #[serde(default)]
+    pub scrape_native_histograms: Option<bool>,
+    /// Accepted for compatibility.
+    #[serde(default)]
+    pub extra_scrape_metrics: Option<bool>,
 }
 
 impl Default for GlobalConfig {
@@ -98,6 +116,12 @@ impl Default for GlobalConfig {
             label_name_length_limit: 0,
             label_value_length_limit: 0,
             keep_dropped_targets: 0,
+            metric_name_validation_scheme: None,
+            metric_name_escaping_scheme: None,
+            always_scrape_classic_histograms: None,
+            convert_classic_histograms_to_nhcb: None,
+            scrape_native_histograms: None,
+            extra_scrape_metrics: None,
         }
     }
 }
@@ -214,10 +238,28 @@ pub struct TlsConfig {
     pub min_version: Option<String>,
 }
 
+/// One `http_headers` entry: values sent as they are, secrets (same, but hidden), and files
+/// whose content is read at every request.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpHeader {
+    /// Plain values.
+    #[serde(default)]
+    pub values: Vec<String>,
+    /// Secret values.
+    #[serde(default)]
+    pub secrets: Vec<String>,
+    /// Files holding values.
+    #[serde(default)]
+    pub files: Vec<String>,
+}
+
 /// The HTTP client settings shared by scraping and `http_sd_configs` (written inline in both,
 /// as in Prometheus' files).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct HttpClientConfig {
+    /// Extra request headers.
+    pub http_headers: BTreeMap<String, HttpHeader>,
     /// Basic authentication.
     pub basic_auth: Option<BasicAuth>,
     /// The Authorization header.
@@ -271,6 +313,7 @@ impl HttpClientConfig {
                 )));
             }
         }
+        super::http::check_headers(self).map_err(|e| ConfigError(format!("{what}: {e}")))?;
         let t = &self.tls_config;
         if t.ca.is_some() && t.ca_file.is_some() {
             return Err(ConfigError(format!(
@@ -356,6 +399,15 @@ pub struct HttpSdConfig {
     /// Whether to use HTTP/2 (accepted; the client negotiates).
     #[serde(default = "default_true")]
     pub enable_http2: bool,
+    /// Extra request headers (`values`, `secrets`, `files`).
+    #[serde(default)]
+    pub http_headers: BTreeMap<String, HttpHeader>,
+    /// Accepted for compatibility (proxying is configured with `proxy_url`).
+    #[serde(default)]
+    pub no_proxy: Option<String>,
+    /// Accepted for compatibility.
+    #[serde(default)]
+    pub proxy_from_environment: Option<bool>,
 }
 
 impl HttpSdConfig {
@@ -370,6 +422,7 @@ impl HttpSdConfig {
             proxy_url: self.proxy_url.clone(),
             follow_redirects: self.follow_redirects,
             enable_http2: self.enable_http2,
+            http_headers: self.http_headers.clone(),
         }
     }
 }
@@ -446,6 +499,45 @@ pub struct ScrapeConfig {
     /// Whether to use HTTP/2 (accepted; the client negotiates).
     #[serde(default = "default_true")]
     pub enable_http2: bool,
+    /// Extra request headers (`values`, `secrets`, `files`).
+    #[serde(default)]
+    pub http_headers: BTreeMap<String, HttpHeader>,
+    /// Accepted for compatibility (proxying is configured with `proxy_url`).
+    #[serde(default)]
+    pub no_proxy: Option<String>,
+    /// Accepted for compatibility.
+    #[serde(default)]
+    pub proxy_from_environment: Option<bool>,
+    /// Accepted for compatibility.
+    #[serde(default)]
+    pub metric_name_validation_scheme: Option<String>,
+    /// Accepted for compatibility.
+    #[serde(default)]
+    pub metric_name_escaping_scheme: Option<String>,
+    /// Accepted for compatibility (classic histograms are always scraped).
+    #[serde(default)]
+    pub always_scrape_classic_histograms: Option<bool>,
+    /// Accepted for compatibility (older name of the above).
+    #[serde(default)]
+    pub scrape_classic_histograms: Option<bool>,
+    /// Accepted for compatibility (native histograms are not stored).
+    #[serde(default)]
+    pub convert_classic_histograms_to_nhcb: Option<bool>,
+    /// Accepted for compatibility (native histograms are not stored).
+    #[serde(default)]
+    pub scrape_native_histograms: Option<bool>,
+    /// Accepted for compatibility.
+    #[serde(default)]
+    pub native_histogram_bucket_limit: Option<u64>,
+    /// Accepted for compatibility.
+    #[serde(default)]
+    pub native_histogram_min_bucket_factor: Option<f64>,
+    /// How many dropped targets to keep (accepted; the global value applies).
+    #[serde(default)]
+    pub keep_dropped_targets: Option<u64>,
+    /// Accepted for compatibility.
+    #[serde(default)]
+    pub scrape_failure_log_file: Option<String>,
     /// Per-scrape sample limit after metric relabeling (0 = global).
     #[serde(default)]
     pub sample_limit: u64,
@@ -493,6 +585,7 @@ impl ScrapeConfig {
             proxy_url: self.proxy_url.clone(),
             follow_redirects: self.follow_redirects,
             enable_http2: self.enable_http2,
+            http_headers: self.http_headers.clone(),
         }
     }
     /// A job with Prometheus' defaults and no targets.
@@ -518,6 +611,19 @@ impl ScrapeConfig {
             proxy_url: None,
             follow_redirects: true,
             enable_http2: true,
+            http_headers: BTreeMap::new(),
+            no_proxy: None,
+            proxy_from_environment: None,
+            metric_name_validation_scheme: None,
+            metric_name_escaping_scheme: None,
+            always_scrape_classic_histograms: None,
+            scrape_classic_histograms: None,
+            convert_classic_histograms_to_nhcb: None,
+            scrape_native_histograms: None,
+            native_histogram_bucket_limit: None,
+            native_histogram_min_bucket_factor: None,
+            keep_dropped_targets: None,
+            scrape_failure_log_file: None,
             sample_limit: 0,
             target_limit: 0,
             label_limit: 0,
@@ -704,4 +810,5 @@ pub fn validate(global: &GlobalConfig, scrape_configs: &[ScrapeConfig]) -> Resul
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests;

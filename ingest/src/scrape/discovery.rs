@@ -272,6 +272,7 @@ pub async fn fetch_http_sd(client: &reqwest::Client, cfg: &HttpSdConfig) -> Resu
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -115,15 +115,73 @@ pub fn auth_header(cfg: &HttpClientConfig) -> Result<Option<HeaderValue>, String
     Ok(Some(v))
 }
 
-/// Adds the auth header to a request.
+/// Headers that `http_headers` may not set (the client or the protocol owns them).
+const RESERVED_HEADERS: &[&str] = &[
+    "authorization",
+    "host",
+    "content-encoding",
+    "content-length",
+    "content-type",
+    "user-agent",
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "www-authenticate",
+    "accept-encoding",
+    "x-prometheus-remote-write-version",
+    "x-prometheus-remote-read-version",
+    "x-prometheus-scrape-timeout-seconds",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+];
+
+/// Checks `http_headers` names and values.
+pub fn check_headers(cfg: &HttpClientConfig) -> Result<(), String> {
+    for (name, h) in &cfg.http_headers {
+        if reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_err() {
+            return Err(format!("invalid HTTP header name {name:?}"));
+        }
+        if RESERVED_HEADERS.contains(&name.to_ascii_lowercase().as_str()) {
+            return Err(format!("setting header {name:?} is not allowed"));
+        }
+        for v in h.values.iter().chain(&h.secrets) {
+            if HeaderValue::from_str(v).is_err() {
+                return Err(format!("invalid value for HTTP header {name:?}"));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Adds the auth header and the `http_headers` to a request (credential and header files
+/// are read now).
 pub fn with_auth(
     req: reqwest::RequestBuilder,
     cfg: &HttpClientConfig,
 ) -> Result<reqwest::RequestBuilder, String> {
-    Ok(match auth_header(cfg)? {
+    let mut req = match auth_header(cfg)? {
         Some(v) => req.header(AUTHORIZATION, v),
         None => req,
-    })
+    };
+    for (name, h) in &cfg.http_headers {
+        let name = reqwest::header::HeaderName::from_bytes(name.as_bytes())
+            .map_err(|_| format!("invalid HTTP header name {name:?}"))?;
+        let mut values: Vec<(String, bool)> = h.values.iter().map(|v| (v.clone(), false)).collect();
+        values.extend(h.secrets.iter().map(|v| (v.clone(), true)));
+        for f in &h.files {
+            values.push((read_file(f, "header")?, true));
+        }
+        for (v, secret) in values {
+            let mut hv =
+                HeaderValue::from_str(&v).map_err(|_| format!("invalid value for HTTP header {name}"))?;
+            hv.set_sensitive(secret);
+            req = req.header(name.clone(), hv);
+        }
+    }
+    Ok(req)
 }
 
 /// An error with its causes, `a: b: c`, since reqwest's own message omits them.
@@ -160,6 +218,7 @@ fn base64(input: &[u8]) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::scrape::config::{Authorization, BasicAuth};

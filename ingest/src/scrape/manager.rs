@@ -266,6 +266,8 @@ impl Pool {
         }
         drop(tx);
         let statics = discovery::static_groups(&cfg.static_configs);
+        // Static targets are known (and listed by `targets()`) as soon as the config applies.
+        shared.sync(&statics.iter().collect::<Vec<_>>());
         tasks.push(handle.spawn(run_sync(shared.clone(), rx, n, statics)));
         Pool { cfg, shared, tasks }
     }

@@ -8,11 +8,11 @@
 //! - [`target`]: from discovered groups to targets (relabeling, URL, labels) and their status.
 //! - `scrape_loop`: one target's loop: fetch, parse, append, staleness, `up`/`scrape_*`.
 //! - [`manager`]: [`ScrapeManager`], one pool per job, reload without losing data.
-//! - `http`: the HTTP client per job (TLS, auth, proxy, redirects).
+//! - [`http`]: the HTTP client per job (TLS, auth, proxy, redirects).
 
 pub mod config;
 pub mod discovery;
-mod http;
+pub mod http;
 pub mod manager;
 pub mod relabel;
 mod scrape_loop;

@@ -375,4 +375,5 @@ fn join_sources(b: &LabelsBuilder, r: &RelabelConfig) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests;

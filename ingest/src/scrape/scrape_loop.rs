@@ -18,7 +18,7 @@ use super::target::TargetHealth;
 use crate::exposition::{Entry, Format, Parser, SampleEntry};
 use parking_lot::Mutex;
 use reqwest::header::{ACCEPT, CONTENT_TYPE};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use storage::{
@@ -26,6 +26,11 @@ use storage::{
     STALE_NAN,
 };
 use tokio::sync::{oneshot, Semaphore};
+
+/// Hash sets and maps on the scrape path use foldhash: fast, and the keys come from targets
+/// the user configured, not from arbitrary clients.
+pub(crate) type FastSet<T> = std::collections::HashSet<T, foldhash::fast::RandomState>;
+type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 
 /// Cache entries not seen for this many scrapes are dropped.
 pub const CACHE_KEEP_SCRAPES: u64 = 10;
@@ -150,7 +155,7 @@ pub(crate) enum StopMode {
 /// that replaces it on reload, so series that vanish then still get staleness markers).
 #[derive(Debug, Default)]
 pub(crate) struct LoopExit {
-    pub series: HashSet<Labels>,
+    pub series: FastSet<Labels>,
     pub report: Vec<Labels>,
 }
 
@@ -178,8 +183,8 @@ pub(crate) struct ScrapeLoop {
     client: reqwest::Client,
     appendable: Arc<dyn Appendable>,
     sem: Arc<Semaphore>,
-    cache: HashMap<Box<str>, Cached>,
-    prev: HashSet<Labels>,
+    cache: FastMap<Box<str>, Cached>,
+    prev: FastSet<Labels>,
     report_labels: Vec<Labels>,
     report_refs: [SeriesRef; 5],
     iter: u64,
@@ -216,8 +221,8 @@ impl ScrapeLoop {
             client,
             appendable,
             sem,
-            cache: HashMap::new(),
-            prev: HashSet::new(),
+            cache: FastMap::default(),
+            prev: FastSet::default(),
             report_labels,
             report_refs: [SeriesRef::NONE; 5],
             iter: 0,
@@ -397,7 +402,7 @@ impl ScrapeLoop {
         if stats.rejected > 0 || stats.duplicates > 0 {
             tracing::debug!(target_url = %self.state.target.url, rejected = stats.rejected, duplicates = stats.duplicates, "samples not appended");
         }
-        if self.iter % CACHE_KEEP_SCRAPES == 0 {
+        if self.iter.is_multiple_of(CACHE_KEEP_SCRAPES) {
             let iter = self.iter;
             self.cache.retain(|_, c| c.last_iter + CACHE_KEEP_SCRAPES >= iter);
         }
@@ -456,7 +461,7 @@ impl ScrapeLoop {
         body: &[u8],
         content_type: &str,
         ts: i64,
-    ) -> Result<(Stats, HashSet<Labels>, Vec<(String, MetricMetadata)>), String> {
+    ) -> Result<(Stats, FastSet<Labels>, Vec<(String, MetricMetadata)>), String> {
         let media = content_type
             .split(';')
             .next()
@@ -476,10 +481,13 @@ impl ScrapeLoop {
         };
         let iter = self.iter;
         let mut parser = Parser::new(body, format).map_err(|e| e.to_string())?;
-        let mut cur: HashSet<Labels> = HashSet::with_capacity(self.prev.len() + 16);
+        let mut cur: FastSet<Labels> =
+            FastSet::with_capacity_and_hasher(self.prev.len() + 16, Default::default());
         let mut st = Stats::default();
         let mut meta: HashMap<String, MetricMetadata> = HashMap::new();
-        let known_meta = self.state.metadata.lock().clone();
+        // Held for the (synchronous) parse; readers of the targets page wait at most that long.
+        let state = self.state.clone();
+        let known_meta = state.metadata.lock();
         let cfg = self.cfg.clone();
         while let Some(entry) = parser.next_entry().map_err(|e| e.to_string())? {
             let s = match entry {
@@ -671,6 +679,7 @@ pub(crate) fn series_labels(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::scrape::config::GlobalConfig;

@@ -271,6 +271,7 @@ pub struct DroppedTarget {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::scrape::config::GlobalConfig;

@@ -157,6 +157,7 @@ impl<'de> Deserialize<'de> for ByteSize {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -109,6 +109,7 @@ pub(crate) struct Evaluator<'a> {
     pub lookback: i64,
     pub ctl: &'a Control,
     warnings: Vec<String>,
+    infos: Vec<String>,
 }
 
 impl<'a> Evaluator<'a> {
@@ -121,6 +122,7 @@ impl<'a> Evaluator<'a> {
             lookback,
             ctl,
             warnings: Vec::new(),
+            infos: Vec::new(),
         }
     }
 
@@ -134,6 +136,7 @@ impl<'a> Evaluator<'a> {
             lookback: self.lookback,
             ctl: self.ctl,
             warnings: Vec::new(),
+            infos: Vec::new(),
         }
     }
 
@@ -144,14 +147,26 @@ impl<'a> Evaluator<'a> {
         }
     }
 
+    /// Records an informational note (deduplicated).
+    pub fn info(&mut self, i: String) {
+        if !self.infos.contains(&i) {
+            self.infos.push(i);
+        }
+    }
+
     /// The warnings gathered so far.
     pub fn take_warnings(&mut self) -> Vec<String> {
         std::mem::take(&mut self.warnings)
     }
 
+    /// The infos gathered so far.
+    pub fn take_infos(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.infos)
+    }
+
     /// Evaluates `e` over all steps.
     pub fn eval(&mut self, e: &Expr) -> Result<Val> {
-        self.ctl.check("query evaluation")?;
+        self.ctl.check("expression evaluation")?;
         match e {
             Expr::NumberLiteral(n) => Ok(Val::Scalar(vec![n.val; self.steps.len()])),
             Expr::StringLiteral(s) => Ok(Val::Str(s.val.clone())),
@@ -213,6 +228,9 @@ impl<'a> Evaluator<'a> {
         for w in child.take_warnings() {
             self.warn(w);
         }
+        for i in child.take_infos() {
+            self.info(i);
+        }
     }
 }
 
@@ -227,7 +245,6 @@ pub(crate) fn dup_labelset_error() -> QueryError {
 pub(crate) fn merge_same_labels(series: Vec<Series>) -> Result<Vec<Series>> {
     let mut index: HashMap<Labels, usize> = HashMap::with_capacity(series.len());
     let mut out: Vec<Series> = Vec::with_capacity(series.len());
-    let mut merged_any = false;
     for s in series {
         if s.samples.is_empty() {
             continue;
@@ -263,7 +280,6 @@ pub(crate) fn merge_same_labels(series: Vec<Series>) -> Result<Vec<Series>> {
                     }
                 }
                 dst.samples = all;
-                merged_any = true;
             }
             None => {
                 index.insert(s.labels.clone(), out.len());
@@ -271,7 +287,6 @@ pub(crate) fn merge_same_labels(series: Vec<Series>) -> Result<Vec<Series>> {
             }
         }
     }
-    let _ = merged_any;
     Ok(out)
 }
 

@@ -75,7 +75,10 @@ pub(crate) struct Control {
 impl Control {
     pub(crate) fn new(timeout: Duration, cancel: Option<CancelToken>, max_samples: usize) -> Self {
         Control {
-            deadline: Instant::now() + timeout,
+            // A timeout too large to represent means "no timeout" (a century is enough).
+            deadline: Instant::now()
+                .checked_add(timeout)
+                .unwrap_or_else(|| Instant::now() + Duration::from_secs(100 * 365 * 86_400)),
             cancel,
             max_samples,
             samples: AtomicUsize::new(0),
@@ -104,6 +107,16 @@ impl Control {
         Ok(())
     }
 
+    /// Fails when a query or subquery would have more steps than samples allowed (each step
+    /// holds at least one value), before anything per step is allocated.
+    pub(crate) fn check_steps(&self, steps: &Steps) -> Result<()> {
+        let n = (steps.end - steps.start) / steps.step + 1;
+        if n as u128 > self.max_samples as u128 {
+            return Err(QueryError::TooManySamples("query execution".into()));
+        }
+        Ok(())
+    }
+
     /// Releases `n` samples that are no longer held.
     pub(crate) fn release_samples(&self, n: usize) {
         let _ = self
@@ -124,13 +137,17 @@ struct Gate {
 struct Permit<'a>(&'a Gate);
 
 impl Gate {
-    fn acquire(&self) -> Permit<'_> {
+    /// Waits for a free slot until `deadline`; a query still queued then has timed out, as
+    /// Prometheus' "query timed out in query queue".
+    fn acquire(&self, deadline: Instant) -> Result<Permit<'_>> {
         let mut free = self.free.lock();
         while *free == 0 {
-            self.cv.wait(&mut free);
+            if self.cv.wait_until(&mut free, deadline).timed_out() && *free == 0 {
+                return Err(QueryError::Timeout("query queue".into()));
+            }
         }
         *free -= 1;
-        Permit(self)
+        Ok(Permit(self))
     }
 }
 
@@ -172,7 +189,7 @@ fn register_aliases() {
 /// Parses `expr` into the parser's AST, mapping errors to [`QueryError::Parse`].
 pub fn parse(expr: &str) -> Result<Expr> {
     register_aliases();
-    parser::parse(expr).map_err(|e| QueryError::Parse(format!("1:1: parse error: {e}")))
+    parser::parse(expr).map_err(|e| QueryError::Parse(format!("parse error: {e}")))
 }
 
 impl Engine {
@@ -208,8 +225,8 @@ impl Engine {
         cancel: Option<CancelToken>,
     ) -> Result<QueryOutput> {
         let ast = parse(expr)?;
-        let _permit = self.gate.acquire();
         let ctl = Control::new(self.opts.timeout, cancel, self.opts.max_samples);
+        let _permit = self.gate.acquire(ctl.deadline)?;
         let steps = Steps {
             start: t,
             end: t,
@@ -236,6 +253,7 @@ impl Engine {
         Ok(QueryOutput {
             value,
             warnings: ev.take_warnings(),
+            infos: ev.take_infos(),
         })
     }
 
@@ -282,9 +300,10 @@ impl Engine {
                 )))
             }
         }
-        let _permit = self.gate.acquire();
         let ctl = Control::new(self.opts.timeout, cancel, self.opts.max_samples);
+        let _permit = self.gate.acquire(ctl.deadline)?;
         let steps = Steps { start, end, step };
+        ctl.check_steps(&steps)?;
         let mut ev = Evaluator::new(q, steps, self.opts.lookback_delta_ms, &ctl);
         let val = ev.eval(&ast)?;
         let mut series: Vec<Series> = match val {
@@ -308,6 +327,7 @@ impl Engine {
         Ok(QueryOutput {
             value: Value::Matrix(series),
             warnings: ev.take_warnings(),
+            infos: ev.take_infos(),
         })
     }
 }
@@ -320,5 +340,293 @@ pub(crate) fn type_name(t: parser::value::ValueType) -> &'static str {
         ValueType::Scalar => "scalar",
         ValueType::Matrix => "range vector",
         ValueType::String => "string",
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use storage::{Appendable, Db, DbOptions, Labels, SeriesRef};
+
+    fn db_with_data(dir: &std::path::Path) -> Db {
+        let db = Db::open(DbOptions::new(dir)).unwrap();
+        let mut app = db.appender();
+        for i in 0..10 {
+            let l = Labels::from_pairs([("__name__", "m"), ("i", &i.to_string())]);
+            let mut r = SeriesRef::NONE;
+            for t in 0..20 {
+                r = app.append(r, &l, t * 15_000, t as f64).unwrap();
+            }
+        }
+        app.commit().unwrap();
+        db
+    }
+
+    #[test]
+    fn result_types() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = db_with_data(dir.path());
+        let e = Engine::new(EngineOptions::default());
+        assert_eq!(
+            e.instant(&db, "1 + 1", 5000).unwrap().value,
+            Value::Scalar { t: 5000, v: 2.0 }
+        );
+        assert_eq!(
+            e.instant(&db, "\"hi\"", 0).unwrap().value,
+            Value::String { t: 0, s: "hi".into() }
+        );
+        match e.instant(&db, "m[1m]", 60_000).unwrap().value {
+            Value::Matrix(m) => {
+                assert_eq!(m.len(), 10);
+                // (0, 60 s] holds the samples at 15, 30, 45 and 60 s.
+                assert_eq!(m[0].samples.len(), 4);
+            }
+            other => panic!("{other:?}"),
+        }
+        match e.instant(&db, "m", 60_000).unwrap().value {
+            Value::Vector(v) => assert!(v.iter().all(|s| s.t == 60_000 && s.v == 4.0)),
+            other => panic!("{other:?}"),
+        }
+        match e.range(&db, "sum(m)", 0, 60_000, 30_000).unwrap().value {
+            Value::Matrix(m) => {
+                assert_eq!(m.len(), 1);
+                let vals: Vec<f64> = m[0].samples.iter().map(|p| p.v).collect();
+                assert_eq!(vals, vec![0.0, 20.0, 40.0]);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn errors_are_typed() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = db_with_data(dir.path());
+        let e = Engine::new(EngineOptions::default());
+        assert!(matches!(e.instant(&db, "sum(", 0), Err(QueryError::Parse(_))));
+        assert!(matches!(e.instant(&db, "nope(m)", 0), Err(QueryError::Parse(_))));
+        match e.range(&db, "m[5m]", 0, 10, 1) {
+            Err(QueryError::Parse(msg)) => assert!(msg.contains("range vector"), "{msg}"),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(e.range(&db, "m", 0, 10, 0), Err(QueryError::Parse(_))));
+        assert!(matches!(e.range(&db, "m", 10, 0, 1), Err(QueryError::Parse(_))));
+    }
+
+    #[test]
+    fn timeout_and_cancel() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = db_with_data(dir.path());
+        let e = Engine::new(EngineOptions {
+            timeout: Duration::ZERO,
+            ..EngineOptions::default()
+        });
+        assert!(matches!(e.instant(&db, "m", 0), Err(QueryError::Timeout(_))));
+        let e = Engine::new(EngineOptions::default());
+        let c = CancelToken::new();
+        c.cancel();
+        assert!(matches!(
+            e.range_with_cancel(&db, "rate(m[1m])", 0, 300_000, 15_000, Some(c)),
+            Err(QueryError::Canceled(_))
+        ));
+    }
+
+    #[test]
+    fn too_many_samples() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = db_with_data(dir.path());
+        let e = Engine::new(EngineOptions {
+            max_samples: 50,
+            ..EngineOptions::default()
+        });
+        assert!(matches!(
+            e.range(&db, "sum(m)", 0, 300_000, 15_000),
+            Err(QueryError::TooManySamples(_))
+        ));
+        // A query that holds few samples still runs.
+        assert!(e.instant(&db, "m{i=\"1\"}", 0).is_ok());
+    }
+
+    #[test]
+    fn huge_step_counts_are_refused_before_allocating() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = db_with_data(dir.path());
+        let e = Engine::new(EngineOptions {
+            max_samples: 1000,
+            ..EngineOptions::default()
+        });
+        assert!(matches!(
+            e.instant(&db, "max_over_time(vector(1)[1000d:1ms])", 0),
+            Err(QueryError::TooManySamples(_))
+        ));
+        assert!(matches!(
+            e.range(&db, "1", 0, 1_000_000_000, 1),
+            Err(QueryError::TooManySamples(_))
+        ));
+    }
+
+    #[test]
+    fn excess_queries_wait_instead_of_failing() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = db_with_data(dir.path());
+        let e = Engine::new(EngineOptions {
+            max_concurrency: 1,
+            ..EngineOptions::default()
+        });
+        std::thread::scope(|s| {
+            let handles: Vec<_> = (0..4)
+                .map(|_| s.spawn(|| e.range(&db, "sum(rate(m[1m]))", 0, 300_000, 15_000)))
+                .collect();
+            for h in handles {
+                assert!(h.join().unwrap().is_ok());
+            }
+        });
+        assert_eq!(*e.gate.free.lock(), 1);
+    }
+
+    #[test]
+    fn queued_query_times_out_in_the_queue() {
+        let e = Engine::new(EngineOptions {
+            max_concurrency: 1,
+            ..EngineOptions::default()
+        });
+        let held = e.gate.acquire(Instant::now() + Duration::from_secs(5)).unwrap();
+        let r = e.gate.acquire(Instant::now() + Duration::from_millis(20));
+        assert!(matches!(r, Err(QueryError::Timeout(ref s)) if s == "query queue"));
+        drop(held);
+        assert!(e.gate.acquire(Instant::now() + Duration::from_millis(20)).is_ok());
+    }
+
+    #[test]
+    fn every_parser_function_is_known() {
+        // promql-parser 0.11.1's function table.
+        const PARSER: &[&str] = &[
+            "abs",
+            "absent",
+            "absent_over_time",
+            "acos",
+            "acosh",
+            "asin",
+            "asinh",
+            "atan",
+            "atanh",
+            "avg_over_time",
+            "ceil",
+            "changes",
+            "clamp",
+            "clamp_max",
+            "clamp_min",
+            "cos",
+            "cosh",
+            "count_over_time",
+            "days_in_month",
+            "day_of_month",
+            "day_of_week",
+            "day_of_year",
+            "deg",
+            "delta",
+            "deriv",
+            "end",
+            "exp",
+            "first_over_time",
+            "floor",
+            "histogram_avg",
+            "histogram_count",
+            "histogram_fraction",
+            "histogram_quantile",
+            "histogram_quantiles",
+            "histogram_stddev",
+            "histogram_stdvar",
+            "histogram_sum",
+            "info",
+            "double_exponential_smoothing",
+            "hour",
+            "idelta",
+            "increase",
+            "integral",
+            "irate",
+            "label_replace",
+            "label_join",
+            "max_of",
+            "last_over_time",
+            "min_of",
+            "ln",
+            "mad_over_time",
+            "max_over_time",
+            "min_over_time",
+            "ts_of_first_over_time",
+            "ts_of_last_over_time",
+            "ts_of_max_over_time",
+            "ts_of_min_over_time",
+            "minute",
+            "month",
+            "pi",
+            "range",
+            "predict_linear",
+            "present_over_time",
+            "quantile_over_time",
+            "rad",
+            "rate",
+            "resets",
+            "round",
+            "scalar",
+            "sgn",
+            "start",
+            "start_timestamp",
+            "step",
+            "sin",
+            "sinh",
+            "sort",
+            "sort_desc",
+            "sort_by_label",
+            "sort_by_label_desc",
+            "sqrt",
+            "stddev_over_time",
+            "stdvar_over_time",
+            "sum_over_time",
+            "tan",
+            "tanh",
+            "time",
+            "timestamp",
+            "vector",
+            "year",
+        ];
+        // Parsed but not evaluated (experimental, not in Prometheus' documentation).
+        const UNSUPPORTED: &[&str] = &[
+            "info",
+            "histogram_quantiles",
+            "integral",
+            "max_of",
+            "min_of",
+            "start",
+            "end",
+            "range",
+            "step",
+            "start_timestamp",
+        ];
+        let known = crate::supported_functions();
+        for name in PARSER {
+            assert!(
+                known.contains(name) || UNSUPPORTED.contains(name),
+                "{name} is neither evaluated nor listed as unsupported"
+            );
+        }
+        assert!(known.contains(&"holt_winters"));
+        let dir = tempfile::tempdir().unwrap();
+        let db = db_with_data(dir.path());
+        let e = Engine::new(EngineOptions::default());
+        for name in [
+            "histogram_avg",
+            "histogram_count",
+            "histogram_sum",
+            "histogram_stddev",
+            "histogram_stdvar",
+        ] {
+            assert!(e.instant(&db, &format!("{name}(m)"), 0).is_ok(), "{name}");
+        }
+        assert!(matches!(
+            e.instant(&db, "info(m)", 0),
+            Err(QueryError::Execution(_))
+        ));
     }
 }

@@ -101,8 +101,6 @@ fn select(
         }
         by_labels.into_values().collect()
     };
-    let n: usize = series.iter().map(|s| s.samples.len()).sum();
-    ev.ctl.add_samples(n, "series selection")?;
     series.retain(|s| !s.samples.is_empty());
     Ok(series)
 }
@@ -134,10 +132,9 @@ pub(crate) fn eval_vector_selector(
         None => (steps.start - off, steps.end - off),
     };
     let raw = select(ev, &vs.name, &vs.matchers, first - lookback + 1, last)?;
-    let raw_n: usize = raw.iter().map(|s| s.samples.len()).sum();
     let ctl = ev.ctl;
     let one = |s: Series| -> Result<Series> {
-        ctl.check("series evaluation")?;
+        ctl.check("expression evaluation")?;
         let value = |p: Sample| if timestamps { p.t as f64 / 1000.0 } else { p.v };
         let mut out = Vec::new();
         if let Some(a) = at {
@@ -147,6 +144,11 @@ pub(crate) fn eval_vector_selector(
                     .collect();
             }
         } else {
+            out.reserve(
+                steps
+                    .len()
+                    .min(s.samples.len() * (lookback / steps.step.max(1) + 1) as usize),
+            );
             let mut j = 0;
             let n = s.samples.len();
             for i in 0..steps.len() {
@@ -177,9 +179,8 @@ pub(crate) fn eval_vector_selector(
     } else {
         raw.into_iter().map(one).collect::<Result<_>>()?
     };
-    ctl.release_samples(raw_n);
     let out: Vec<Series> = out.into_iter().filter(|s| !s.samples.is_empty()).collect();
-    ctl.add_samples(out.iter().map(|s| s.samples.len()).sum(), "series selection")?;
+    ctl.add_samples(out.iter().map(|s| s.samples.len()).sum(), "query execution")?;
     if timestamps {
         return super::eval::merge_same_labels(out);
     }
@@ -239,7 +240,9 @@ pub(crate) fn eval_subquery(ev: &mut Evaluator<'_>, sq: &SubqueryExpr) -> Result
     let series = if start > end {
         Vec::new()
     } else {
-        let mut child = ev.child(Steps { start, end, step });
+        let inner = Steps { start, end, step };
+        ev.ctl.check_steps(&inner)?;
+        let mut child = ev.child(inner);
         let val = child.eval(&sq.expr)?;
         ev.absorb(child);
         match val {

@@ -44,4 +44,6 @@ pub struct QueryOutput {
     pub value: Value,
     /// Non-fatal warnings (Prometheus' `warnings`).
     pub warnings: Vec<String>,
+    /// Informational notes (Prometheus' `infos`), e.g. a histogram fixed for monotonicity.
+    pub infos: Vec<String>,
 }

@@ -24,6 +24,35 @@ fn group_labels(l: &Labels, m: &Option<LabelModifier>) -> Labels {
     }
 }
 
+/// The aggregations computed with one accumulator per group and step.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum SimpleOp {
+    Sum,
+    Avg,
+    Min,
+    Max,
+    Count,
+    Group,
+    Stddev,
+    Stdvar,
+}
+
+impl SimpleOp {
+    fn parse(op: &str) -> Option<SimpleOp> {
+        Some(match op {
+            "sum" => SimpleOp::Sum,
+            "avg" => SimpleOp::Avg,
+            "min" => SimpleOp::Min,
+            "max" => SimpleOp::Max,
+            "count" => SimpleOp::Count,
+            "group" => SimpleOp::Group,
+            "stddev" => SimpleOp::Stddev,
+            "stdvar" => SimpleOp::Stdvar,
+            _ => return None,
+        })
+    }
+}
+
 /// Running state of one group at one step.
 #[derive(Clone, Copy, Default)]
 struct Acc {
@@ -63,7 +92,9 @@ pub(crate) fn eval(ev: &mut Evaluator<'_>, a: &AggregateExpr) -> Result<Val> {
     };
     match op.as_str() {
         "sum" | "avg" | "min" | "max" | "count" | "group" | "stddev" | "stdvar" => {
-            simple(ev, &op, &input, &group_of, group_labels_list)
+            let sop =
+                SimpleOp::parse(&op).ok_or_else(|| QueryError::exec(format!("unknown aggregation {op}")))?;
+            simple(ev, sop, &input, &group_of, group_labels_list, SERIES_MAJOR_LIMIT)
         }
         "topk" | "bottomk" | "limitk" | "limit_ratio" => {
             let p = scalar_param(&param)?;
@@ -71,6 +102,12 @@ pub(crate) fn eval(ev: &mut Evaluator<'_>, a: &AggregateExpr) -> Result<Val> {
         }
         "quantile" => {
             let p = scalar_param(&param)?;
+            if let Some(bad) = p.iter().copied().find(|q| q.is_nan() || !(0.0..=1.0).contains(q)) {
+                ev.warn(format!(
+                    "PromQL warning: quantile value should be between 0 and 1, got {}",
+                    format_float(bad)
+                ));
+            }
             quantile_agg(ev, &input, &group_of, group_labels_list, &p)
         }
         "count_values" => {
@@ -89,14 +126,110 @@ pub(crate) fn eval(ev: &mut Evaluator<'_>, a: &AggregateExpr) -> Result<Val> {
     }
 }
 
+impl Acc {
+    /// Folds value `f` into the group's state for one step (Prometheus' `aggregation`).
+    #[inline]
+    fn add(&mut self, op: SimpleOp, f: f64) {
+        if !self.seen {
+            *self = Acc {
+                seen: true,
+                value: f,
+                c: 0.0,
+                mean: f,
+                count: 1.0,
+                incremental: false,
+            };
+            match op {
+                SimpleOp::Count | SimpleOp::Group => self.value = 1.0,
+                SimpleOp::Stddev | SimpleOp::Stdvar => {
+                    self.value = if f.is_nan() || f.is_infinite() {
+                        f64::NAN
+                    } else {
+                        0.0
+                    }
+                }
+                _ => {}
+            }
+            return;
+        }
+        self.count += 1.0;
+        match op {
+            SimpleOp::Sum => (self.value, self.c) = kahan_inc(f, self.value, self.c),
+            SimpleOp::Avg => {
+                if !self.incremental {
+                    let (nv, nc) = kahan_inc(f, self.value, self.c);
+                    if !nv.is_infinite() {
+                        self.value = nv;
+                        self.c = nc;
+                        return;
+                    }
+                    self.incremental = true;
+                    self.mean = self.value / (self.count - 1.0);
+                    self.c /= self.count - 1.0;
+                }
+                let q = (self.count - 1.0) / self.count;
+                (self.mean, self.c) = kahan_inc(f / self.count, q * self.mean, q * self.c);
+            }
+            SimpleOp::Min => {
+                if self.value > f || self.value.is_nan() {
+                    self.value = f;
+                }
+            }
+            SimpleOp::Max => {
+                if self.value < f || self.value.is_nan() {
+                    self.value = f;
+                }
+            }
+            SimpleOp::Count => self.value += 1.0,
+            SimpleOp::Group => {}
+            SimpleOp::Stddev | SimpleOp::Stdvar => {
+                // Welford
+                let delta = f - self.mean;
+                self.mean += delta / self.count;
+                self.value += delta * (f - self.mean);
+            }
+        }
+    }
+
+    /// The group's result for the step.
+    #[inline]
+    fn result(&self, op: SimpleOp) -> f64 {
+        match op {
+            SimpleOp::Sum => {
+                if self.value.is_infinite() {
+                    self.value
+                } else {
+                    self.value + self.c
+                }
+            }
+            SimpleOp::Avg => {
+                if self.incremental {
+                    self.mean + self.c
+                } else {
+                    self.value / self.count + self.c / self.count
+                }
+            }
+            SimpleOp::Stdvar => self.value / self.count,
+            SimpleOp::Stddev => (self.value / self.count).sqrt(),
+            _ => self.value,
+        }
+    }
+}
+
+/// Group-and-step accumulators up to this many are kept at once, so the input can be walked
+/// series by series (cache friendly); beyond, the input is walked step by step.
+const SERIES_MAJOR_LIMIT: usize = 1 << 20;
+
 fn simple(
     ev: &Evaluator<'_>,
-    op: &str,
+    op: SimpleOp,
     input: &[Series],
     group_of: &[usize],
     labels: Vec<Labels>,
+    limit: usize,
 ) -> Result<Val> {
     let ng = labels.len();
+    let n = ev.steps.len();
     let mut out: Vec<Series> = labels
         .into_iter()
         .map(|labels| Series {
@@ -104,103 +237,50 @@ fn simple(
             samples: Vec::new(),
         })
         .collect();
-    let mut acc = vec![Acc::default(); ng];
-    let mut touched: Vec<usize> = Vec::new();
-    let mut cur = StepCursor::new(input);
-    let mut buf = Vec::new();
-    for i in 0..ev.steps.len() {
-        ev.ctl.check("aggregation")?;
-        let ts = ev.steps.ts(i);
-        cur.at(ts, &mut buf);
-        for &(si, f) in &buf {
-            let g = group_of[si];
-            let a = &mut acc[g];
-            if !a.seen {
-                touched.push(g);
-                *a = Acc {
-                    seen: true,
-                    value: f,
-                    c: 0.0,
-                    mean: f,
-                    count: 1.0,
-                    incremental: false,
-                };
-                match op {
-                    "count" | "group" => a.value = 1.0,
-                    "stddev" | "stdvar" => {
-                        a.value = if f.is_nan() || f.is_infinite() {
-                            f64::NAN
-                        } else {
-                            0.0
-                        }
-                    }
-                    _ => {}
-                }
-                continue;
+    if ng.saturating_mul(n) <= limit {
+        // Series order within each step is the input order, as in the step-wise walk, so the
+        // floating-point results are the same.
+        let mut acc = vec![Acc::default(); ng * n];
+        for (si, s) in input.iter().enumerate() {
+            if si.is_multiple_of(1024) {
+                ev.ctl.check("expression evaluation")?;
             }
-            a.count += 1.0;
-            match op {
-                "sum" => (a.value, a.c) = kahan_inc(f, a.value, a.c),
-                "avg" => {
-                    if !a.incremental {
-                        let (nv, nc) = kahan_inc(f, a.value, a.c);
-                        if !nv.is_infinite() {
-                            a.value = nv;
-                            a.c = nc;
-                            continue;
-                        }
-                        a.incremental = true;
-                        a.mean = a.value / (a.count - 1.0);
-                        a.c /= a.count - 1.0;
-                    }
-                    let q = (a.count - 1.0) / a.count;
-                    (a.mean, a.c) = kahan_inc(f / a.count, q * a.mean, q * a.c);
-                }
-                "min" => {
-                    if a.value > f || a.value.is_nan() {
-                        a.value = f;
-                    }
-                }
-                "max" => {
-                    if a.value < f || a.value.is_nan() {
-                        a.value = f;
-                    }
-                }
-                "count" => a.value += 1.0,
-                "group" => {}
-                _ => {
-                    // stddev / stdvar (Welford)
-                    let delta = f - a.mean;
-                    a.mean += delta / a.count;
-                    a.value += delta * (f - a.mean);
+            let base = group_of[si] * n;
+            for p in &s.samples {
+                acc[base + ev.steps.index(p.t)].add(op, p.v);
+            }
+        }
+        for (g, o) in out.iter_mut().enumerate() {
+            let row = &acc[g * n..(g + 1) * n];
+            o.samples.reserve(row.iter().filter(|a| a.seen).count());
+            for (i, a) in row.iter().enumerate() {
+                if a.seen {
+                    o.samples.push(Sample::new(ev.steps.ts(i), a.result(op)));
                 }
             }
         }
-        for &g in &touched {
-            let a = &mut acc[g];
-            let v = match op {
-                "sum" => {
-                    if a.value.is_infinite() {
-                        a.value
-                    } else {
-                        a.value + a.c
-                    }
+    } else {
+        let mut acc = vec![Acc::default(); ng];
+        let mut touched: Vec<usize> = Vec::new();
+        let mut cur = StepCursor::new(input);
+        let mut buf = Vec::new();
+        for i in 0..n {
+            ev.ctl.check("expression evaluation")?;
+            let ts = ev.steps.ts(i);
+            cur.at(ts, &mut buf);
+            for &(si, f) in &buf {
+                let g = group_of[si];
+                if !acc[g].seen {
+                    touched.push(g);
                 }
-                "avg" => {
-                    if a.incremental {
-                        a.mean + a.c
-                    } else {
-                        a.value / a.count + a.c / a.count
-                    }
-                }
-                "stdvar" => a.value / a.count,
-                "stddev" => (a.value / a.count).sqrt(),
-                _ => a.value,
-            };
-            out[g].samples.push(Sample::new(ts, v));
-            a.seen = false;
+                acc[g].add(op, f);
+            }
+            for &g in &touched {
+                out[g].samples.push(Sample::new(ts, acc[g].result(op)));
+                acc[g].seen = false;
+            }
+            touched.clear();
         }
-        touched.clear();
     }
     out.retain(|s| !s.samples.is_empty());
     Ok(Val::Vector(out))
@@ -361,7 +441,7 @@ fn select_k(
         Vec::new()
     };
     for i in 0..ev.steps.len() {
-        ev.ctl.check("aggregation")?;
+        ev.ctl.check("expression evaluation")?;
         let ts = ev.steps.ts(i);
         cur.at(ts, &mut buf);
         if buf.is_empty() {
@@ -462,7 +542,7 @@ fn quantile_agg(
     let mut cur = StepCursor::new(input);
     let mut buf = Vec::new();
     for i in 0..ev.steps.len() {
-        ev.ctl.check("aggregation")?;
+        ev.ctl.check("expression evaluation")?;
         let ts = ev.steps.ts(i);
         cur.at(ts, &mut buf);
         for &(si, v) in &buf {
@@ -490,7 +570,7 @@ fn count_values(
     let mut cur = StepCursor::new(input);
     let mut buf = Vec::new();
     for i in 0..ev.steps.len() {
-        ev.ctl.check("aggregation")?;
+        ev.ctl.check("expression evaluation")?;
         let ts = ev.steps.ts(i);
         cur.at(ts, &mut buf);
         let mut counts: Vec<((usize, String), f64)> = Vec::new();
@@ -513,4 +593,70 @@ fn count_values(
         }
     }
     Ok(Val::Vector(sink.series))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::engine::eval::Steps;
+    use crate::engine::Control;
+
+    #[test]
+    fn series_major_and_step_major_agree() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = storage::Db::open(storage::DbOptions::new(dir.path())).unwrap();
+        let ctl = Control::new(std::time::Duration::from_secs(10), None, usize::MAX);
+        let steps = Steps {
+            start: 0,
+            end: 9_000,
+            step: 1_000,
+        };
+        let ev = Evaluator::new(&db, steps, 300_000, &ctl);
+        let mut x = 7u64;
+        let mut input = Vec::new();
+        let mut group_of = Vec::new();
+        for i in 0..40 {
+            let mut samples = Vec::new();
+            for s in 0..10 {
+                x = x
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                if !x.is_multiple_of(5) {
+                    let v = match x % 17 {
+                        0 => f64::NAN,
+                        1 => f64::INFINITY,
+                        _ => (x >> 20) as f64 / 1e3 - 1e6,
+                    };
+                    samples.push(Sample::new(s * 1_000, v));
+                }
+            }
+            input.push(Series {
+                labels: Labels::from_pairs([("i", i.to_string())]),
+                samples,
+            });
+            group_of.push(i % 3);
+        }
+        let labels: Vec<Labels> = (0..3)
+            .map(|g| Labels::from_pairs([("g", g.to_string())]))
+            .collect();
+        for op in ["sum", "avg", "min", "max", "count", "group", "stddev", "stdvar"] {
+            let op = SimpleOp::parse(op).unwrap();
+            let a = simple(&ev, op, &input, &group_of, labels.clone(), usize::MAX).unwrap();
+            let b = simple(&ev, op, &input, &group_of, labels.clone(), 0).unwrap();
+            match (a, b) {
+                (Val::Vector(a), Val::Vector(b)) => {
+                    assert_eq!(a.len(), b.len());
+                    for (x, y) in a.iter().zip(&b) {
+                        assert_eq!(x.labels, y.labels);
+                        assert_eq!(x.samples.len(), y.samples.len());
+                        for (p, q) in x.samples.iter().zip(&y.samples) {
+                            assert!(p.same_bits(q), "{op:?}: {p:?} vs {q:?}");
+                        }
+                    }
+                }
+                _ => panic!("not vectors"),
+            }
+        }
+    }
 }

@@ -44,6 +44,13 @@ fn elem(op: &str, l: f64, r: f64) -> Result<(f64, bool)> {
 pub(crate) fn eval(ev: &mut Evaluator<'_>, b: &BinaryExpr) -> Result<Val> {
     let op = b.op.to_string();
     let return_bool = b.modifier.as_ref().is_some_and(|m| m.return_bool);
+    if let Some(m) = &b.modifier {
+        if m.fill_values.lhs.is_some() || m.fill_values.rhs.is_some() {
+            return Err(QueryError::exec(
+                "fill modifiers in vector matching are not supported",
+            ));
+        }
+    }
     let lhs = ev.eval(&b.lhs)?;
     let rhs = ev.eval(&b.rhs)?;
     match (lhs, rhs) {
@@ -93,7 +100,7 @@ fn vector_scalar(
     let drop = drops_name(op) || return_bool;
     let mut out = Vec::with_capacity(vs.len());
     for series in vs {
-        ev.ctl.check("binary operation")?;
+        ev.ctl.check("expression evaluation")?;
         let mut samples = Vec::with_capacity(series.samples.len());
         for p in &series.samples {
             let sv = s[steps.index(p.t)];
@@ -183,7 +190,7 @@ fn set_op(
     }
     let mut out = Vec::new();
     for (s, g) in l.into_iter().zip(lsig) {
-        ev.ctl.check("binary operation")?;
+        ev.ctl.check("expression evaluation")?;
         let keep = |p: &Sample| {
             let has = rsigs[steps.index(p.t)].contains(&g);
             match op {
@@ -269,7 +276,7 @@ fn vector_vector(
     let mut one_map: HashMap<u64, (usize, f64)> = HashMap::new();
     let mut matched: HashMap<u64, HashSet<u64>> = HashMap::new();
     for i in 0..ev.steps.len() {
-        ev.ctl.check("binary operation")?;
+        ev.ctl.check("expression evaluation")?;
         let ts = ev.steps.ts(i);
         mcur.at(ts, &mut mbuf);
         ocur.at(ts, &mut obuf);
@@ -280,11 +287,13 @@ fn vector_vector(
         for &(j, v) in &obuf {
             if let Some(&(k, _)) = one_map.get(&one_sig[j]) {
                 let side = if one_to_many { "left" } else { "right" };
+                let (mut d1, mut d2) = (one[j].labels.to_string(), one[k].labels.to_string());
+                if d1 > d2 {
+                    std::mem::swap(&mut d1, &mut d2);
+                }
                 return Err(QueryError::exec(format!(
-                    "found duplicate series for the match group {} on the {side} hand-side of the operation: [{}, {}];many-to-many matching not allowed: matching labels must be unique on one side",
+                    "found duplicate series for the match group {} on the {side} hand-side of the operation: [{d1}, {d2}];many-to-many matching not allowed: matching labels must be unique on one side",
                     signer.match_labels(&one[j].labels),
-                    one[j].labels,
-                    one[k].labels
                 )));
             }
             one_map.insert(one_sig[j], (j, v));
@@ -299,9 +308,8 @@ fn vector_vector(
             let (mut v, keep) = elem(op, fl, fr)?;
             if return_bool {
                 v = f64::from(u8::from(keep));
-            } else if !keep {
-                continue;
             }
+            // As Prometheus, check for ambiguous matches before dropping filtered elements.
             let (slot, metric_hash) = *pair_slot.entry((mi, oj)).or_insert_with(|| {
                 let m = result_metric(&many[mi].labels, &one[oj].labels);
                 let h = m.stable_hash();
@@ -323,6 +331,9 @@ fn vector_vector(
                 None => {
                     matched.insert(sig, HashSet::from([metric_hash]));
                 }
+            }
+            if !keep && !return_bool {
+                continue;
             }
             sink.push(slot, ts, v)?;
         }

@@ -71,7 +71,7 @@ pub(crate) fn eval(ev: &mut Evaluator<'_>, name: &str, args: &[&Expr]) -> Result
     let mut buf = Vec::new();
     let mut non_monotonic = false;
     for i in 0..ev.steps.len() {
-        ev.ctl.check("histogram function")?;
+        ev.ctl.check("expression evaluation")?;
         let ts = ev.steps.ts(i);
         cur.at(ts, &mut buf);
         for &(si, v) in &buf {
@@ -95,7 +95,7 @@ pub(crate) fn eval(ev: &mut Evaluator<'_>, name: &str, args: &[&Expr]) -> Result
         }
     }
     if non_monotonic {
-        ev.warn("PromQL info: input to histogram_quantile needed to be fixed for monotonicity (see https://prometheus.io/docs/prometheus/latest/querying/functions/#histogram_quantile)".into());
+        ev.info("PromQL info: input to histogram_quantile needed to be fixed for monotonicity (see https://prometheus.io/docs/prometheus/latest/querying/functions/#histogram_quantile)".into());
     }
     out.retain(|s| !s.samples.is_empty());
     Ok(Val::Vector(out))
@@ -270,6 +270,7 @@ pub(crate) fn bucket_fraction(lower: f64, upper: f64, b: &mut Vec<Bucket>) -> f6
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

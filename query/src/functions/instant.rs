@@ -60,6 +60,11 @@ pub(crate) const NAMES: &[&str] = &[
     "timestamp",
     "vector",
     "year",
+    "histogram_avg",
+    "histogram_count",
+    "histogram_stddev",
+    "histogram_stdvar",
+    "histogram_sum",
 ];
 
 fn math_fn(name: &str) -> Option<fn(f64) -> f64> {
@@ -123,7 +128,7 @@ fn map_points(
     let steps = ev.steps;
     let mut out = Vec::with_capacity(vs.len());
     for s in vs {
-        ev.ctl.check("function evaluation")?;
+        ev.ctl.check("expression evaluation")?;
         let samples: Vec<Sample> = s
             .samples
             .iter()
@@ -411,11 +416,8 @@ fn label_replace(ev: &mut Evaluator<'_>, args: &[&Expr]) -> Result<Val> {
     let repl = str_arg(ev, arg(args, 2, f)?, f)?;
     let src = str_arg(ev, arg(args, 3, f)?, f)?;
     let re_s = str_arg(ev, arg(args, 4, f)?, f)?;
-    let re = Regex::new(&format!("^(?s:{re_s})$")).map_err(|e| {
-        QueryError::exec(format!(
-            "invalid regular expression in label_replace(): {re_s}: {e}"
-        ))
-    })?;
+    let re = Regex::new(&format!("^(?s:{re_s})$"))
+        .map_err(|_| QueryError::exec(format!("invalid regular expression in label_replace(): {re_s}")))?;
     if dst.is_empty() {
         return Err(QueryError::exec(format!(
             "invalid destination label name in label_replace(): {dst}"
@@ -525,6 +527,7 @@ fn days_in_month(y: i64, m: u32) -> u32 {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -122,6 +122,7 @@ pub(crate) fn format_float(f: f64) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -147,7 +147,7 @@ pub(crate) fn eval(ev: &mut Evaluator<'_>, name: &str, f: RangeFn, args: &[&Expr
     };
     let steps = ev.steps;
     let n = steps.len();
-    if matches!(name, "holt_winters" | "double_exponential_smoothing") {
+    if matches!(name, "holt_winters" | "double_exponential_smoothing") && !rv.series.is_empty() {
         for i in 0..n {
             let (sf, tf) = (params[0][i], params[1][i]);
             if !(sf > 0.0 && sf < 1.0) {
@@ -166,12 +166,18 @@ pub(crate) fn eval(ev: &mut Evaluator<'_>, name: &str, f: RangeFn, args: &[&Expr
         return Ok(Val::Vector(absent_over_time(ev, &rv, arg)));
     }
     let ctl = ev.ctl;
-    let fixed_ts = rv.at.map(|_| steps.start);
     let keep = keeps_name(name);
     let param = |k: usize, i: usize| params.get(k).map_or(f64::NAN, |p| p[i]);
-    let one = |s: &Series| -> Result<Series> {
-        ctl.check("range function evaluation")?;
-        let mut out = Vec::new();
+    // Returns the output series and the largest window it needed: like Prometheus, the
+    // sample limit counts one window per series plus the output, not the whole selection.
+    let one = |s: &Series| -> Result<(Series, usize)> {
+        ctl.check("expression evaluation")?;
+        let mut out = Vec::with_capacity(if rv.at.is_some() {
+            n
+        } else {
+            n.min(s.samples.len() + 1)
+        });
+        let mut widest = 0usize;
         let smp = &s.samples;
         let (mut lo, mut hi) = (0usize, 0usize);
         for i in 0..n {
@@ -187,11 +193,14 @@ pub(crate) fn eval(ev: &mut Evaluator<'_>, name: &str, f: RangeFn, args: &[&Expr
             if lo == hi {
                 continue;
             }
+            widest = widest.max(hi - lo);
             let w = Window {
                 samples: &smp[lo..hi],
                 start,
                 end,
-                ts: fixed_ts.unwrap_or(ts),
+                // Even under `@` the step's own time: predict_linear extrapolates to it
+                // (Prometheus lists it among the @-unsafe functions).
+                ts,
                 range: rv.range,
                 p: [param(0, i), param(1, i)],
             };
@@ -199,25 +208,28 @@ pub(crate) fn eval(ev: &mut Evaluator<'_>, name: &str, f: RangeFn, args: &[&Expr
                 out.push(Sample::new(ts, v));
             }
         }
-        Ok(Series {
-            labels: if keep {
-                s.labels.clone()
-            } else {
-                s.labels.without_metric_name()
-            },
-            samples: out,
-        })
+        let labels = if keep {
+            s.labels.clone()
+        } else {
+            s.labels.without_metric_name()
+        };
+        Ok((Series { labels, samples: out }, widest))
     };
-    let mut out: Vec<Series> = if rv.series.len() >= PARALLEL_THRESHOLD {
+    let results: Vec<(Series, usize)> = if rv.series.len() >= PARALLEL_THRESHOLD {
         rv.series.par_iter().map(one).collect::<Result<_>>()?
     } else {
         rv.series.iter().map(one).collect::<Result<_>>()?
     };
+    let windows: usize = results.iter().map(|r| r.1).sum();
+    let mut out: Vec<Series> = results
+        .into_iter()
+        .map(|r| r.0)
+        .filter(|s| !s.samples.is_empty())
+        .collect();
+    let points: usize = out.iter().map(|s| s.samples.len()).sum();
+    ctl.add_samples(windows + points, "query execution")?;
+    ctl.release_samples(windows);
     out.retain(|s| !s.samples.is_empty());
-    ctl.add_samples(
-        out.iter().map(|s| s.samples.len()).sum(),
-        "range function evaluation",
-    )?;
     check_unique_labels(&out)?;
     Ok(Val::Vector(out))
 }
@@ -473,6 +485,7 @@ fn double_exponential_smoothing(w: &Window<'_>) -> Option<f64> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -6,7 +6,7 @@
 //!   Sample `i` of a line is at `i * step`. Samples go through the public `Appender`.
 //! - `clear`: a fresh, empty storage.
 //! - `eval instant at <time> <expr>` / `eval range from <t> to <t> step <d> <expr>`, followed
-//!   by optional `expect fail [msg: <text> | regex: <re>]`, `expect ordered`, `expect warn`, and
+//!   by optional `expect fail [msg: <text> | regex: <re>]`, `expect ordered`, `expect warn`, `expect info`, and
 //!   expected results: `<series> <value>` (instant), `<series> <values>` (range, `_` = no point),
 //!   or a bare number for a scalar. `eval_fail` and `eval_ordered` are accepted as well.
 //!
@@ -110,6 +110,9 @@ fn run_eval(engine: &Engine, db: &dyn TestStorage, e: &EvalCmd) -> Result<(), St
     };
     if e.expect_warn && out.warnings.is_empty() {
         return Err("expected a warning, got none".into());
+    }
+    if e.expect_info && out.infos.is_empty() {
+        return Err("expected an info, got none".into());
     }
     match out.value {
         Value::Scalar { v, .. } => {

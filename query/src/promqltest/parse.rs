@@ -54,6 +54,8 @@ pub struct EvalCmd {
     pub ordered: bool,
     /// Whether a warning is expected.
     pub expect_warn: bool,
+    /// Whether an info annotation is expected.
+    pub expect_info: bool,
     /// Expected series (empty labels + one value for a scalar).
     pub results: Vec<(Labels, Vec<Option<f64>>)>,
 }
@@ -270,13 +272,15 @@ fn parse_eval(l: &str, line: usize, block: Vec<(usize, &str)>) -> Result<EvalCmd
         fail: None,
         ordered: false,
         expect_warn: false,
+        expect_info: false,
         results: Vec::new(),
     };
     match kw {
         "eval" => {}
         "eval_fail" => cmd.fail = Some(Expectation::Any),
         "eval_ordered" => cmd.ordered = true,
-        "eval_warn" | "eval_info" => cmd.expect_warn = kw == "eval_warn",
+        "eval_warn" => cmd.expect_warn = true,
+        "eval_info" => cmd.expect_info = true,
         _ => return Err(err(line, format!("unknown command {kw:?}"))),
     }
     let words: Vec<&str> = rest.splitn(8, ' ').collect();
@@ -305,7 +309,9 @@ fn parse_eval(l: &str, line: usize, block: Vec<(usize, &str)>) -> Result<EvalCmd
                 cmd.ordered = true;
             } else if e == "warn" {
                 cmd.expect_warn = true;
-            } else if e == "info" || e.starts_with("no_") {
+            } else if e == "info" {
+                cmd.expect_info = true;
+            } else if e.starts_with("no_") {
             } else if let Some(f) = e.strip_prefix("fail") {
                 let f = f.trim();
                 cmd.fail = Some(if let Some(m) = f.strip_prefix("msg:") {
@@ -331,6 +337,7 @@ fn parse_eval(l: &str, line: usize, block: Vec<(usize, &str)>) -> Result<EvalCmd
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

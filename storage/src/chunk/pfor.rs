@@ -73,17 +73,33 @@ pub(crate) fn plan(vals: &[i64]) -> Plan {
 
 /// The best width for a given base.
 fn cost_for_base(vals: &[i64], base: i64) -> Plan {
-    let mut hist = [0usize; 65];
+    // Four interleaved histograms so consecutive equal widths do not serialise on one counter.
+    let mut hists = [[0u32; 65]; 4];
     let mut below_cost = 0usize;
     let mut below = 0usize;
-    for &v in vals {
+    let mut tally = |h: &mut [u32; 65], v: i64| {
         let d = v.wrapping_sub(base);
         if v < base {
             below += 1;
             below_cost += 1 + uvarint_len(zigzag(d));
         } else {
-            hist[bit_len(d as u64) as usize] += 1;
+            h[bit_len(d as u64) as usize] += 1;
         }
+    };
+    let mut quads = vals.chunks_exact(4);
+    for q in &mut quads {
+        let [h0, h1, h2, h3] = &mut hists;
+        tally(h0, q[0]);
+        tally(h1, q[1]);
+        tally(h2, q[2]);
+        tally(h3, q[3]);
+    }
+    for &v in quads.remainder() {
+        tally(&mut hists[0], v);
+    }
+    let mut hist = [0usize; 65];
+    for (l, h) in hist.iter_mut().enumerate() {
+        *h = hists.iter().map(|x| x[l] as usize).sum();
     }
     let n = vals.len();
     // Walk widths from 64 down, accumulating the cost of values that no longer fit.

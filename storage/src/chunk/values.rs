@@ -41,10 +41,17 @@ const POW10: [f64; MAX_SCALE + 1] = [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8
 /// The mantissa of `v` at scale `p = 10^k` if `v` is bit-exactly `m / p`.
 #[inline]
 fn mantissa(v: f64, p: f64) -> Option<i64> {
-    let m = (v * p).round();
-    if m.is_nan() || m.abs() >= 9.0e18 {
+    let x = v * p;
+    // Round to nearest without a libm call: below 2^51 adding 1.5 * 2^52 leaves no fraction
+    // bits. Which way ties go does not matter: the result is checked below.
+    const MAGIC: f64 = 6_755_399_441_055_744.0;
+    let m = if x.abs() < 2_251_799_813_685_248.0 {
+        (x + MAGIC) - MAGIC
+    } else if x.is_finite() && x.abs() < 9.0e18 {
+        x.round()
+    } else {
         return None;
-    }
+    };
     let mi = m as i64;
     (to_float(mi, p).to_bits() == v.to_bits()).then_some(mi)
 }
@@ -69,25 +76,48 @@ pub(crate) fn encode(vs: &[f64], out: &mut Vec<u8>) {
             return;
         }
     }
-    let start = out.len();
-    if let Some(cost) = try_decimal(vs, out) {
-        // Decimals with many significant digits can lose to XOR: measure when in doubt.
-        if cost <= 2 * n {
-            return;
-        }
-        let mut alt = Vec::new();
-        alt.push(XOR);
-        put_uvarint(&mut alt, n as u64);
-        encode_xor(vs, &mut alt);
-        if alt.len() < out.len() - start {
-            out.truncate(start);
-            out.extend_from_slice(&alt);
-        }
+    if n == 0 {
+        out.push(XOR);
+        put_uvarint(out, 0);
         return;
     }
+    if let Some(ints) = decimal_mantissas(vs) {
+        let plan = plan_ints(&ints);
+        // Decimals with many significant digits can lose to the float codecs: compare then.
+        if plan.cost <= 2 * n {
+            write_ints(vs, &ints, plan, out);
+            return;
+        }
+        return encode_floats(vs, Some((ints, plan)), out);
+    }
+    encode_floats(vs, None, out);
+}
+
+/// Values without a cheap decimal form: the smallest of XOR, PFOR over the bit patterns, and
+/// the decimal plan if there is one.
+fn encode_floats(vs: &[f64], decimal: Option<(Ints, IntPlan)>, out: &mut Vec<u8>) {
+    let start = out.len();
     out.push(XOR);
-    put_uvarint(out, n as u64);
+    put_uvarint(out, vs.len() as u64);
     encode_xor(vs, out);
+    let xor_len = out.len() - start;
+    let mut best: Option<(Ints, IntPlan)> = None;
+    if let Some(bits) = bit_patterns(vs) {
+        let plan = plan_ints(&bits);
+        best = Some((bits, plan));
+    }
+    if let Some((ints, plan)) = decimal {
+        if best.as_ref().is_none_or(|b| plan.cost < b.1.cost) {
+            best = Some((ints, plan));
+        }
+    }
+    if let Some((ints, plan)) = best {
+        // +3: codec, count and flags, roughly.
+        if plan.cost + 3 < xor_len {
+            out.truncate(start);
+            write_ints(vs, &ints, plan, out);
+        }
+    }
 }
 
 fn encode_xor(vs: &[f64], out: &mut Vec<u8>) {
@@ -101,18 +131,42 @@ fn encode_xor(vs: &[f64], out: &mut Vec<u8>) {
     }
 }
 
-/// Writes a `DECIMAL` column if the values allow one; returns its size.
-fn try_decimal(vs: &[f64], out: &mut Vec<u8>) -> Option<usize> {
-    let n = vs.len();
-    if n == 0 {
-        return None;
+/// Values turned into integers: decimal mantissas at one scale, or raw bit patterns.
+struct Ints {
+    /// 0..=9 for decimals, [`SCALE_BITS`] for bit patterns.
+    scale: u8,
+    /// One integer per value; a special repeats its predecessor (leading ones the first).
+    ms: Vec<i64>,
+    /// Number of non-finite values kept aside.
+    specials: usize,
+}
+
+/// The scale nibble that marks raw bit patterns instead of decimal mantissas.
+const SCALE_BITS: u8 = 15;
+
+/// Fills in the integers of the specials (non-finite values) from their neighbours.
+fn fill_specials(vs: &[f64], ms: &mut [i64]) -> Option<usize> {
+    let first = vs.iter().position(|v| v.is_finite())?;
+    let mut specials = 0;
+    let mut prev = ms[first];
+    for (v, m) in vs.iter().zip(ms.iter_mut()) {
+        if v.is_finite() {
+            prev = *m;
+        } else {
+            specials += 1;
+            *m = prev;
+        }
     }
+    Some(specials)
+}
+
+/// The exact decimal form of `vs`, if every finite value has one at a common scale.
+fn decimal_mantissas(vs: &[f64]) -> Option<Ints> {
+    let n = vs.len();
     // Smallest scale that fits every finite value, found in one monotone pass.
     let mut k = 0usize;
-    let mut specials = 0usize;
     for &v in vs {
         if !v.is_finite() {
-            specials += 1;
             continue;
         }
         while mantissa(v, POW10[k]).is_none() {
@@ -122,43 +176,55 @@ fn try_decimal(vs: &[f64], out: &mut Vec<u8>) -> Option<usize> {
             }
         }
     }
-    if specials * 2 > n {
-        return None;
-    }
     let p = POW10[k];
-    // Mantissas; a special repeats the previous mantissa so it costs a zero delta.
     let mut ms = Vec::with_capacity(n);
-    let mut prev = None;
     for &v in vs {
-        if v.is_finite() {
-            let m = mantissa(v, p)?;
-            if prev.is_none() {
-                // Leading specials take the first finite mantissa.
-                ms.iter_mut().for_each(|x| *x = m);
-            }
-            prev = Some(m);
-            ms.push(m);
-        } else {
-            ms.push(prev.unwrap_or(0));
-        }
+        ms.push(if v.is_finite() { mantissa(v, p)? } else { 0 });
     }
-    prev?;
+    let specials = fill_specials(vs, &mut ms)?;
+    (specials * 2 <= n).then_some(Ints {
+        scale: k as u8,
+        ms,
+        specials,
+    })
+}
 
-    // Candidate sequences: raw, deltas, deltas-of-deltas.
-    let raw = ms.clone();
+/// The bit patterns of `vs` as integers (monotone in the value for positive floats).
+fn bit_patterns(vs: &[f64]) -> Option<Ints> {
+    let mut ms: Vec<i64> = vs.iter().map(|v| v.to_bits() as i64).collect();
+    let specials = fill_specials(vs, &mut ms)?;
+    (specials * 2 <= vs.len()).then_some(Ints {
+        scale: SCALE_BITS,
+        ms,
+        specials,
+    })
+}
+
+/// How integers are laid out: mode, divided sequence, divisor, bit-packing plan.
+struct IntPlan {
+    mode: u8,
+    seq: Vec<i64>,
+    g: u64,
+    plan: Plan,
+    /// Estimated body size (without codec, count, flags and specials).
+    cost: usize,
+}
+
+/// Chooses raw, delta or delta-of-delta, whichever packs smallest.
+fn plan_ints(ints: &Ints) -> IntPlan {
+    let ms = &ints.ms;
+    let n = ms.len();
     let deltas: Vec<i64> = ms.windows(2).map(|w| w[1].wrapping_sub(w[0])).collect();
     let dods: Vec<i64> = deltas.windows(2).map(|w| w[1].wrapping_sub(w[0])).collect();
-    let mut best: Option<(u8, Vec<i64>, u64, Plan, usize)> = None;
-    for (mode, mut seq) in [(MODE_RAW, raw), (MODE_DELTA, deltas), (MODE_DOD, dods)] {
+    let mut best: Option<IntPlan> = None;
+    for (mode, mut seq) in [(MODE_RAW, ms.clone()), (MODE_DELTA, deltas), (MODE_DOD, dods)] {
         if mode == MODE_DOD && n < 3 || mode == MODE_DELTA && n < 2 {
             continue;
         }
         let g = divisor(&seq);
         if g > 1 {
             let gi = g as i64;
-            for x in seq.iter_mut() {
-                *x /= gi;
-            }
+            seq.iter_mut().for_each(|x| *x /= gi);
         }
         let plan = pfor::plan(&seq);
         let prefix = match mode {
@@ -166,26 +232,42 @@ fn try_decimal(vs: &[f64], out: &mut Vec<u8>) -> Option<usize> {
             MODE_DELTA => uvarint_len(zigzag(ms[0])),
             _ => uvarint_len(zigzag(ms[0])) + uvarint_len(zigzag(ms[1].wrapping_sub(ms[0]))),
         };
-        let cost = plan.cost + prefix + if g > 1 { uvarint_len(g) } else { 0 };
-        if best.as_ref().is_none_or(|b| cost < b.4) {
-            best = Some((mode, seq, g, plan, cost));
+        let cost = plan.cost + prefix + if g > 1 { uvarint_len(g) } else { 0 } + ints.specials * 9;
+        if best.as_ref().is_none_or(|b| cost < b.cost) {
+            best = Some(IntPlan {
+                mode,
+                seq,
+                g,
+                plan,
+                cost,
+            });
         }
     }
-    let (mode, seq, g, plan, _) = best?;
+    // `ms` is never empty here, so raw mode always yields a plan.
+    best.unwrap_or(IntPlan {
+        mode: MODE_RAW,
+        seq: Vec::new(),
+        g: 1,
+        plan: pfor::plan(&[]),
+        cost: usize::MAX,
+    })
+}
 
-    let start = out.len();
+/// Writes a `DECIMAL` column.
+fn write_ints(vs: &[f64], ints: &Ints, p: IntPlan, out: &mut Vec<u8>) {
+    let ms = &ints.ms;
     out.push(DECIMAL);
-    put_uvarint(out, n as u64);
-    let mut flags = k as u8 | (mode << 4);
-    if specials > 0 {
+    put_uvarint(out, vs.len() as u64);
+    let mut flags = ints.scale | (p.mode << 4);
+    if ints.specials > 0 {
         flags |= FLAG_SPECIALS;
     }
-    if g > 1 {
+    if p.g > 1 {
         flags |= FLAG_DIVISOR;
     }
     out.push(flags);
-    if specials > 0 {
-        put_uvarint(out, specials as u64);
+    if ints.specials > 0 {
+        put_uvarint(out, ints.specials as u64);
         let mut next = 0usize;
         for (i, v) in vs.iter().enumerate() {
             if !v.is_finite() {
@@ -195,10 +277,10 @@ fn try_decimal(vs: &[f64], out: &mut Vec<u8>) -> Option<usize> {
             }
         }
     }
-    if g > 1 {
-        put_uvarint(out, g);
+    if p.g > 1 {
+        put_uvarint(out, p.g);
     }
-    match mode {
+    match p.mode {
         MODE_DELTA => put_varint(out, ms[0]),
         MODE_DOD => {
             put_varint(out, ms[0]);
@@ -206,8 +288,7 @@ fn try_decimal(vs: &[f64], out: &mut Vec<u8>) -> Option<usize> {
         }
         _ => {}
     }
-    pfor::write(&seq, plan, out);
-    Some(out.len() - start)
+    pfor::write(&p.seq, p.plan, out);
 }
 
 /// The greatest common divisor of all values (1 when none is nonzero or it exceeds `i64::MAX`).
@@ -280,12 +361,17 @@ fn decode_xor(r: &mut ByteReader<'_>, n: usize, out: &mut Vec<f64>) -> Result<()
 
 fn decode_decimal(r: &mut ByteReader<'_>, n: usize, out: &mut Vec<f64>) -> Result<(), ChunkError> {
     let flags = r.u8("decimal flags")?;
-    let k = usize::from(flags & 0x0f);
+    let k = flags & 0x0f;
     let mode = (flags >> 4) & 0x03;
-    let p = *POW10.get(k).ok_or_else(|| ChunkError::Invalid {
-        what: "decimal scale",
-        detail: format!("{k} > {MAX_SCALE}"),
-    })?;
+    // Decimal scale, or `None` for raw bit patterns.
+    let p = if k == SCALE_BITS {
+        None
+    } else {
+        Some(*POW10.get(usize::from(k)).ok_or_else(|| ChunkError::Invalid {
+            what: "decimal scale",
+            detail: format!("{k} is neither 0..={MAX_SCALE} nor {SCALE_BITS}"),
+        })?)
+    };
     let min_n = match mode {
         MODE_RAW => 1,
         MODE_DELTA => 2,
@@ -343,47 +429,18 @@ fn decode_decimal(r: &mut ByteReader<'_>, n: usize, out: &mut Vec<f64>) -> Resul
     };
     let start = out.len();
     // Integers are decoded in place as bit patterns, then turned into floats.
-    match mode {
-        MODE_RAW => {
-            pfor::decode(r, n, out)?;
-            for x in out.get_mut(start..).unwrap_or(&mut []) {
-                let m = pfor::Slot::to_i64(*x).wrapping_mul(g);
-                *x = to_float(m, p);
-            }
-        }
-        MODE_DELTA => {
-            let m0 = r.varint("first mantissa")?;
-            out.push(f64::from_bits(0));
-            pfor::decode(r, n - 1, out)?;
-            let col = out.get_mut(start..).unwrap_or(&mut []);
-            let mut m = m0;
-            if let Some((first, rest)) = col.split_first_mut() {
-                *first = to_float(m0, p);
-                for x in rest {
-                    m = m.wrapping_add(pfor::Slot::to_i64(*x).wrapping_mul(g));
-                    *x = to_float(m, p);
-                }
-            }
-        }
-        _ => {
-            let m0 = r.varint("first mantissa")?;
-            let d1 = r.varint("first mantissa delta")?;
-            out.push(f64::from_bits(0));
-            out.push(f64::from_bits(0));
-            pfor::decode(r, n - 2, out)?;
-            let col = out.get_mut(start..).unwrap_or(&mut []);
-            let mut m = m0.wrapping_add(d1);
-            let mut d = d1;
-            if let [a, b, rest @ ..] = col {
-                *a = to_float(m0, p);
-                *b = to_float(m, p);
-                for x in rest {
-                    d = d.wrapping_add(pfor::Slot::to_i64(*x).wrapping_mul(g));
-                    m = m.wrapping_add(d);
-                    *x = to_float(m, p);
-                }
-            }
-        }
+    let (m0, d1) = match mode {
+        MODE_RAW => (0, 0),
+        MODE_DELTA => (r.varint("first mantissa")?, 0),
+        _ => (r.varint("first mantissa")?, r.varint("first mantissa delta")?),
+    };
+    let head = usize::from(mode);
+    out.extend(std::iter::repeat_n(0.0, head));
+    pfor::decode(r, n - head, out)?;
+    let col = out.get_mut(start..).unwrap_or(&mut []);
+    match p {
+        Some(p) => rebuild(mode, col, m0, d1, g, |m| to_float(m, p)),
+        None => rebuild(mode, col, m0, d1, g, |m| f64::from_bits(m as u64)),
     }
     for (pos, bits) in specials {
         if let Some(x) = out.get_mut(start + pos) {
@@ -391,6 +448,39 @@ fn decode_decimal(r: &mut ByteReader<'_>, n: usize, out: &mut Vec<f64>) -> Resul
         }
     }
     Ok(())
+}
+
+/// Turns the decoded (divided) integers of `col` into floats, undoing delta coding.
+/// `col` starts with `mode` placeholders for the values carried by `m0` and `d1`.
+#[inline]
+fn rebuild<F: Fn(i64) -> f64>(mode: u8, col: &mut [f64], m0: i64, d1: i64, g: i64, f: F) {
+    let int = |x: f64| pfor::Slot::to_i64(x).wrapping_mul(g);
+    match mode {
+        MODE_RAW => col.iter_mut().for_each(|x| *x = f(int(*x))),
+        MODE_DELTA => {
+            if let Some((first, rest)) = col.split_first_mut() {
+                *first = f(m0);
+                let mut m = m0;
+                for x in rest {
+                    m = m.wrapping_add(int(*x));
+                    *x = f(m);
+                }
+            }
+        }
+        _ => {
+            if let [a, b, rest @ ..] = col {
+                let mut m = m0.wrapping_add(d1);
+                let mut d = d1;
+                *a = f(m0);
+                *b = f(m);
+                for x in rest {
+                    d = d.wrapping_add(int(*x));
+                    m = m.wrapping_add(d);
+                    *x = f(m);
+                }
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -437,9 +527,26 @@ mod tests {
         let mut stale = cpu.clone();
         stale[119] = crate::STALE_NAN;
         assert_eq!(size(&stale).0, DECIMAL);
-        // Full-entropy floats fall back to XOR.
+        // Full-entropy floats leave the decimal path.
         let sums: Vec<f64> = (0..120).map(|i| (i as f64).sqrt() * 1.234_567_89).collect();
-        assert_eq!(size(&sums).0, XOR);
+        let mut xor = vec![XOR];
+        put_uvarint(&mut xor, 120);
+        encode_xor(&sums, &mut xor);
+        assert!(size(&sums).1 <= xor.len());
+        // A growing float sum packs its bit patterns better than XOR.
+        let mut acc = 1000.0f64;
+        let grow: Vec<f64> = (0..480)
+            .map(|i| {
+                acc += ((i * 7919) % 101) as f64 * 0.001_234_567;
+                acc
+            })
+            .collect();
+        let (c, s) = size(&grow);
+        let mut xor = vec![XOR];
+        put_uvarint(&mut xor, 480);
+        encode_xor(&grow, &mut xor);
+        assert_eq!(c, DECIMAL);
+        assert!(s < xor.len(), "{s} vs xor {}", xor.len());
         // -0.0 has no decimal form.
         assert_eq!(size(&[-0.0, 1.0]).0, XOR);
     }

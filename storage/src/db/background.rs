@@ -26,7 +26,7 @@ impl Signal {
     /// Waits up to `d` or until woken; `None` when told to stop.
     fn wait(&self, d: Duration, consume_wake: bool) -> Option<()> {
         let mut st = self.state.lock();
-        if !st.stop && !(consume_wake && st.wake) {
+        if !(st.stop || (consume_wake && st.wake)) {
             self.cv.wait_for(&mut st, d);
         }
         if st.stop {
@@ -70,16 +70,22 @@ impl Background {
             }
         }
         let (db, sig) = (inner.clone(), signal.clone());
-        let spawned = std::thread::Builder::new()
-            .name("sextant-tsdb-maintenance".into())
-            .spawn(move || {
-                db.maintain();
-                while sig.wait(MAINTENANCE_INTERVAL, true).is_some() {
+        let spawned = if !inner.opts.auto_maintenance {
+            Ok(None)
+        } else {
+            std::thread::Builder::new()
+                .name("sextant-tsdb-maintenance".into())
+                .spawn(move || {
                     db.maintain();
-                }
-            });
+                    while sig.wait(MAINTENANCE_INTERVAL, true).is_some() {
+                        db.maintain();
+                    }
+                })
+                .map(Some)
+        };
         match spawned {
-            Ok(h) => threads.push(h),
+            Ok(Some(h)) => threads.push(h),
+            Ok(None) => {}
             Err(e) => error!(error = %e, "cannot start the maintenance thread; no blocks will be cut"),
         }
         Background {

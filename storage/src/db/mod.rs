@@ -11,6 +11,7 @@
 //! <path>/lock            held (flock) while open; another process gets DbError::Locked
 //! <path>/wal/00000001    WAL segments (storage/docs/format/wal.md)
 //! <path>/wal/checkpoint.N  series still alive from segments <= N
+//! <path>/<block id>/     immutable blocks (storage/docs/format/block.md)
 //! ```
 
 mod background;
@@ -18,14 +19,17 @@ mod lock;
 mod maintain;
 mod querier;
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests;
 
 use crate::api::{Appendable, Appender, Querier, Queryable};
+use crate::block::Block;
 use crate::error::{DbError, QueryError};
 use crate::head::{Head, HeadAppender, HeadStats, Replayer};
 use crate::model::MetricMetadata;
 use crate::wal::{Wal, DEFAULT_SEGMENT_SIZE};
 use background::Background;
+use parking_lot::{Mutex, RwLock};
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::path::PathBuf;
@@ -50,6 +54,10 @@ pub struct DbOptions {
     pub wal_fsync_interval: Duration,
     /// Size at which the WAL rolls over to a new segment file (default 128 MiB).
     pub wal_segment_size: u64,
+    /// Run maintenance (block cut, compaction, retention) on a background thread, on open,
+    /// every minute and when the head outgrows 1.5 block ranges (default). When false it
+    /// runs only through [`Db::run_maintenance`] (deterministic tests, embedding).
+    pub auto_maintenance: bool,
 }
 
 impl DbOptions {
@@ -63,6 +71,7 @@ impl DbOptions {
             out_of_order_window_ms: 0,
             wal_fsync_interval: Duration::from_secs(1),
             wal_segment_size: DEFAULT_SEGMENT_SIZE,
+            auto_maintenance: true,
         }
     }
 }
@@ -105,6 +114,11 @@ pub(crate) struct Inner {
     pub(crate) opts: DbOptions,
     pub(crate) head: Head,
     pub(crate) wal: Wal,
+    /// Persisted blocks, oldest first. Readers hold the read side while they read the head
+    /// (see `DbQuerier::select`); replacing the list waits for them.
+    pub(crate) blocks: RwLock<Arc<Vec<Arc<Block>>>>,
+    /// Serialises block cuts, compactions and retention.
+    pub(crate) maintenance: Mutex<()>,
     _lock: File,
 }
 
@@ -130,7 +144,11 @@ impl Db {
         })?;
         let lock = lock::acquire(&opts.path)?;
         info!(path = %opts.path.display(), "opening database");
-        let head = Head::new(opts.out_of_order_window_ms, i64::MIN);
+        let blocks = maintain::open_blocks(&opts.path)?;
+        // Samples before the end of the newest block are persisted: the head starts there.
+        let floor = blocks.iter().map(|b| b.meta().max_time).max().unwrap_or(i64::MIN);
+        info!(blocks = blocks.len(), min_valid_time = floor, "blocks opened");
+        let head = Head::new(opts.out_of_order_window_ms, floor);
         let wal = {
             let mut replayer = Replayer::new(&head);
             let symbols = &head.symbols;
@@ -159,6 +177,8 @@ impl Db {
             opts,
             head,
             wal,
+            blocks: RwLock::new(Arc::new(blocks)),
+            maintenance: Mutex::new(()),
             _lock: lock,
         });
         let background = Background::start(&inner);
@@ -182,6 +202,7 @@ impl Db {
     /// Current figures.
     pub fn stats(&self) -> DbStats {
         let h: HeadStats = self.inner.head.stats();
+        let blocks = self.inner.blocks();
         DbStats {
             head_series: h.series,
             head_samples: h.samples,
@@ -195,8 +216,8 @@ impl Db {
             wal_bytes: self.inner.wal.size_bytes(),
             wal_segments: self.inner.wal.segment_count(),
             wal_poisoned: self.inner.wal.is_poisoned(),
-            blocks: 0,
-            block_bytes: 0,
+            blocks: blocks.len(),
+            block_bytes: blocks.iter().map(|b| b.size_bytes()).sum(),
         }
     }
 
@@ -205,9 +226,26 @@ impl Db {
         self.inner.head.label_cardinality()
     }
 
+    /// The head's cardinality tables (top `limit` rows each), for the TSDB status page.
+    pub fn head_cardinality(&self, limit: usize) -> crate::head::HeadCardinality {
+        self.inner.head.postings.cardinality_tables(limit)
+    }
+
     /// Approximate bytes of sample data held in the head.
     pub fn head_sample_bytes(&self) -> usize {
         self.inner.head.sample_bytes()
+    }
+
+    /// Metadata of the persisted blocks, oldest first.
+    pub fn blocks(&self) -> Vec<crate::block::BlockMeta> {
+        self.inner.blocks().iter().map(|b| b.meta().clone()).collect()
+    }
+
+    /// Runs one round of maintenance now (cut the head into blocks if it spans more than
+    /// 1.5 block ranges, compact, apply retention) instead of waiting for the background
+    /// thread. Returns after it is done.
+    pub fn run_maintenance(&self) {
+        self.inner.maintain();
     }
 
     #[cfg(test)]

@@ -236,3 +236,184 @@ fn concurrent_appenders() {
     let db = Db::open(opts(d.path())).unwrap();
     assert_eq!(all(&db), got);
 }
+
+fn fill(db: &Db, series: usize, until: i64) {
+    for t in (0..until).step_by(100) {
+        let mut a = db.appender();
+        for s in 0..series {
+            a.append(
+                SeriesRef::NONE,
+                &lbl("m", &s.to_string()),
+                t,
+                (t as f64) * 0.5 + s as f64,
+            )
+            .unwrap();
+        }
+        if t < 500 {
+            a.append(SeriesRef::NONE, &lbl("old", "gone"), t, 1.0).unwrap();
+        }
+        a.commit().unwrap();
+    }
+}
+
+#[test]
+fn head_is_cut_into_blocks_compacted_and_expired() {
+    let d = tempfile::tempdir().unwrap();
+    let mut o = opts(d.path());
+    o.block_range_ms = 1000;
+    o.auto_maintenance = false;
+    o.wal_segment_size = 4096;
+    o.retention_ms = 0;
+    let db = Db::open(o.clone()).unwrap();
+    fill(&db, 20, 10_000);
+    let before = all(&db);
+    assert_eq!(before.len(), 21);
+    let segments_before = db.stats().wal_segments;
+    db.run_maintenance();
+    let st = db.stats();
+    assert_eq!(st.min_valid_time, 9000);
+    assert!(
+        st.blocks >= 1 && st.blocks < 9,
+        "cut and compacted: {} blocks",
+        st.blocks
+    );
+    assert!(
+        st.wal_segments < segments_before,
+        "WAL checkpointed: {segments_before} -> {}",
+        st.wal_segments
+    );
+    assert!(
+        st.head_samples <= 20 * 10 + 20 * 10,
+        "head truncated: {}",
+        st.head_samples
+    );
+    assert_eq!(all(&db), before, "blocks + head answer the same");
+    assert_eq!(
+        select(&db, &[Matcher::equal("job", "3")], 850, 9150)[0].1.len(),
+        83
+    );
+    {
+        let q = db.querier(0, 600).unwrap();
+        assert!(q.label_values("job", &[]).unwrap().contains(&"gone".to_string()));
+        assert_eq!(
+            q.series(&[Matcher::equal("__name__", "old")]).unwrap(),
+            vec![lbl("old", "gone")]
+        );
+    }
+    let mut a = db.appender();
+    assert!(matches!(
+        a.append(SeriesRef::NONE, &lbl("m", "1"), 8999, 1.0),
+        Err(AppendError::OutOfBounds {
+            t: 8999,
+            min_valid: 9000
+        })
+    ));
+    drop(a);
+    let blocks = db.blocks();
+    drop(db);
+
+    let db = Db::open(o.clone()).unwrap();
+    assert_eq!(db.blocks(), blocks);
+    assert_eq!(all(&db), before, "after reopen");
+    drop(db);
+
+    o.retention_ms = 1000;
+    let db = Db::open(o.clone()).unwrap();
+    db.run_maintenance();
+    let after = all(&db);
+    assert!(db.stats().blocks < blocks.len());
+    assert!(after.iter().all(|(_, s)| s[0].t >= 1000), "old blocks dropped");
+    assert!(after.iter().all(|(_, s)| s.last().unwrap().t == 9900));
+    drop(db);
+
+    o.retention_ms = 0;
+    o.retention_bytes = 1;
+    let db = Db::open(o).unwrap();
+    db.run_maintenance();
+    assert_eq!(db.stats().blocks, 0);
+    assert!(
+        all(&db).iter().all(|(_, s)| s[0].t >= 9000),
+        "only the head is left"
+    );
+}
+
+#[test]
+fn metadata_is_kept_across_reopen_and_not_relogged() {
+    use crate::model::{MetricMetadata, MetricType};
+    let d = tempfile::tempdir().unwrap();
+    let meta = MetricMetadata {
+        metric_type: MetricType::Counter,
+        help: "Requests.".into(),
+        unit: "".into(),
+    };
+    {
+        let db = Db::open(opts(d.path())).unwrap();
+        let mut a = db.appender();
+        a.update_metadata("http_requests_total", meta.clone()).unwrap();
+        a.commit().unwrap();
+        let wal = db.stats().wal_bytes;
+        let mut a = db.appender();
+        a.update_metadata("http_requests_total", meta.clone()).unwrap();
+        a.commit().unwrap();
+        assert_eq!(
+            db.stats().wal_bytes,
+            wal,
+            "unchanged metadata is not logged again"
+        );
+    }
+    let db = Db::open(opts(d.path())).unwrap();
+    assert_eq!(db.metadata().get("http_requests_total"), Some(&vec![meta]));
+}
+
+#[test]
+fn readers_never_miss_committed_samples_while_blocks_are_cut() {
+    use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+    let d = tempfile::tempdir().unwrap();
+    let mut o = opts(d.path());
+    o.block_range_ms = 200;
+    o.retention_ms = 0;
+    o.wal_segment_size = 4096;
+    o.wal_fsync_interval = Duration::from_millis(10);
+    let db = Db::open(o).unwrap();
+    let last = AtomicI64::new(-1);
+    let done = AtomicBool::new(false);
+    let n = 8;
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            let mut refs = vec![SeriesRef::NONE; n];
+            for i in 0..600i64 {
+                let mut a = db.appender();
+                for (k, r) in refs.iter_mut().enumerate() {
+                    *r = a.append(*r, &lbl("m", &k.to_string()), i * 10, i as f64).unwrap();
+                }
+                a.commit().unwrap();
+                last.store(i, Ordering::Release);
+            }
+            done.store(true, Ordering::Release);
+        });
+        s.spawn(|| {
+            while !done.load(Ordering::Acquire) {
+                let l = last.load(Ordering::Acquire);
+                if l < 0 {
+                    continue;
+                }
+                let got = select(&db, &[Matcher::equal("__name__", "m")], 0, l * 10);
+                assert_eq!(got.len(), n);
+                for (_, samples) in &got {
+                    let ts: Vec<i64> = samples.iter().map(|s| s.t).collect();
+                    let want: Vec<i64> = (0..=l).map(|i| i * 10).collect();
+                    assert_eq!(ts, want, "a committed sample went missing");
+                }
+            }
+        });
+    });
+    // The background thread cut blocks meanwhile (or does so now, woken by a new appender).
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while db.stats().blocks == 0 && std::time::Instant::now() < deadline {
+        drop(db.appender());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(db.stats().blocks > 0, "background maintenance cut blocks");
+    let got = all(&db);
+    assert!(got.iter().all(|(_, s)| s.len() == 600));
+}

@@ -23,16 +23,56 @@ struct Slot {
     oldest_t: i64,
 }
 
+/// The allocations of a batch, reused by later batches (see [`Head::take_buffers`]).
+#[derive(Default)]
+pub(crate) struct Buffers {
+    slots: Vec<Slot>,
+    by_id: HashMap<u64, u32>,
+    samples: Vec<SampleEntry>,
+    sample_slots: Vec<u32>,
+    wal: Vec<u8>,
+}
+
+impl Buffers {
+    /// Buffers bigger than this many samples are not kept for reuse.
+    const MAX_POOLED: usize = 1 << 20;
+
+    fn clear(&mut self) {
+        for s in self.slots.drain(..) {
+            s.series.unpin();
+        }
+        self.by_id.clear();
+        self.samples.clear();
+        self.sample_slots.clear();
+        self.wal.clear();
+    }
+}
+
+impl Head {
+    fn take_buffers(&self) -> Buffers {
+        self.append_pool.lock().pop().unwrap_or_default()
+    }
+
+    fn return_buffers(&self, mut b: Buffers) {
+        b.clear();
+        if b.samples.capacity() <= Buffers::MAX_POOLED && b.by_id.capacity() <= Buffers::MAX_POOLED {
+            let mut pool = self.append_pool.lock();
+            if pool.len() < 16 {
+                pool.push(b);
+            }
+        }
+    }
+}
+
 /// A batch of appends to the head, logged to the WAL on commit.
 pub(crate) struct HeadAppender<'a> {
     head: &'a Head,
     wal: &'a Wal,
     /// Fsync on commit.
     sync: bool,
-    slots: Vec<Slot>,
-    by_id: HashMap<u64, u32>,
-    samples: Vec<SampleEntry>,
-    sample_slots: Vec<u32>,
+    b: Buffers,
+    /// Slot of the previous append (consecutive samples of one series skip the lookup).
+    last: Option<(u64, u32)>,
     meta: Vec<(String, MetricMetadata)>,
 }
 
@@ -42,22 +82,20 @@ impl<'a> HeadAppender<'a> {
             head,
             wal,
             sync,
-            slots: Vec::new(),
-            by_id: HashMap::default(),
-            samples: Vec::new(),
-            sample_slots: Vec::new(),
+            b: head.take_buffers(),
+            last: None,
             meta: Vec::new(),
         }
     }
 
     fn add_slot(&mut self, series: Arc<MemSeries>) -> u32 {
-        if let Some(&i) = self.by_id.get(&series.id) {
+        if let Some(&i) = self.b.by_id.get(&series.id) {
             series.unpin(); // already pinned once by this batch
             return i;
         }
-        let i = self.slots.len() as u32;
-        self.by_id.insert(series.id, i);
-        self.slots.push(Slot {
+        let i = self.b.slots.len() as u32;
+        self.b.by_id.insert(series.id, i);
+        self.b.slots.push(Slot {
             series,
             newest_t: i64::MIN,
             newest_bits: 0,
@@ -67,23 +105,29 @@ impl<'a> HeadAppender<'a> {
     }
 
     /// The batch slot of the series `r` / `labels`, looking it up or creating it.
+    ///
+    /// A non-zero `r` is trusted to name the series of `labels`, as the [`Appender`]
+    /// contract says; a reference no longer in the head falls back to the labels.
     fn slot_for(&mut self, r: SeriesRef, labels: &Labels) -> Result<u32, AppendError> {
         if !r.is_none() {
-            if let Some(&i) = self.by_id.get(&r.0) {
-                if self.slots[i as usize].series.labels == *labels {
+            if let Some((id, i)) = self.last {
+                if id == r.0 {
                     return Ok(i);
                 }
-            } else {
-                let found = {
-                    let g = self.head.series.id_stripe(r.0).read();
-                    g.get(&r.0).filter(|s| s.labels == *labels).map(|s| {
-                        s.pin();
-                        s.clone()
-                    })
-                };
-                if let Some(s) = found {
-                    return Ok(self.add_slot(s));
-                }
+            }
+            if let Some(&i) = self.b.by_id.get(&r.0) {
+                return Ok(i);
+            }
+            let found = {
+                let g = self.head.series.id_stripe(r.0).read();
+                g.get(&r.0).map(|s| {
+                    debug_assert!(s.labels == *labels, "reference {} is not {labels}", r.0);
+                    s.pin();
+                    s.clone()
+                })
+            };
+            if let Some(s) = found {
+                return Ok(self.add_slot(s));
             }
         }
         let s = self.head.get_or_create(labels, None)?;
@@ -92,9 +136,10 @@ impl<'a> HeadAppender<'a> {
 
     /// The sample of this batch for slot `slot` at `t`, if any.
     fn pending_at(&self, slot: u32, t: i64) -> Option<u64> {
-        self.samples
+        self.b
+            .samples
             .iter()
-            .zip(&self.sample_slots)
+            .zip(&self.b.sample_slots)
             .rev()
             .find(|(s, &sl)| sl == slot && s.t == t)
             .map(|(s, _)| s.v.to_bits())
@@ -103,9 +148,9 @@ impl<'a> HeadAppender<'a> {
     fn apply(&self) -> (u64, u64, u64) {
         let (mut added, mut ooo, mut dropped) = (0u64, 0u64, 0u64);
         let mut cur: Option<(u32, MutexGuard<'_, SeriesData>)> = None;
-        for (s, &slot) in self.samples.iter().zip(&self.sample_slots) {
+        for (s, &slot) in self.b.samples.iter().zip(&self.b.sample_slots) {
             if cur.as_ref().is_none_or(|(c, _)| *c != slot) {
-                cur = Some((slot, self.slots[slot as usize].series.data.lock()));
+                cur = Some((slot, self.b.slots[slot as usize].series.data.lock()));
             }
             let Some((_, d)) = cur.as_mut() else { continue };
             match d.insert(s.t, s.v) {
@@ -124,9 +169,7 @@ impl<'a> HeadAppender<'a> {
 
 impl Drop for HeadAppender<'_> {
     fn drop(&mut self) {
-        for s in &self.slots {
-            s.series.unpin();
-        }
+        self.head.return_buffers(std::mem::take(&mut self.b));
     }
 }
 
@@ -140,9 +183,10 @@ impl Appender for HeadAppender<'_> {
             return Err(AppendError::OutOfBounds { t, min_valid: floor });
         }
         let slot = self.slot_for(r, labels)?;
-        let sref = SeriesRef(self.slots[slot as usize].series.id);
+        self.last = Some((self.b.slots[slot as usize].series.id, slot));
+        let sref = SeriesRef(self.b.slots[slot as usize].series.id);
         let (newest_t, newest_bits, oldest_t) = {
-            let s = &self.slots[slot as usize];
+            let s = &self.b.slots[slot as usize];
             (s.newest_t, s.newest_bits, s.oldest_t)
         };
         if t == newest_t {
@@ -153,7 +197,7 @@ impl Appender for HeadAppender<'_> {
             };
         }
         let placement = {
-            let d = self.slots[slot as usize].series.data.lock();
+            let d = self.b.slots[slot as usize].series.data.lock();
             d.place(t, v, self.head.ooo_window, d.max_t.max(newest_t))?
         };
         if placement == Placement::Duplicate {
@@ -168,14 +212,14 @@ impl Appender for HeadAppender<'_> {
                 };
             }
         }
-        let s = &mut self.slots[slot as usize];
+        let s = &mut self.b.slots[slot as usize];
         if t > s.newest_t {
             s.newest_t = t;
             s.newest_bits = v.to_bits();
         }
         s.oldest_t = s.oldest_t.min(t);
-        self.samples.push(SampleEntry { id: sref.0, t, v });
-        self.sample_slots.push(slot);
+        self.b.samples.push(SampleEntry { id: sref.0, t, v });
+        self.b.sample_slots.push(slot);
         Ok(sref)
     }
 
@@ -185,7 +229,8 @@ impl Appender for HeadAppender<'_> {
     }
 
     fn commit(mut self: Box<Self>) -> Result<(), AppendError> {
-        if self.samples.is_empty() && self.meta.is_empty() {
+        self.meta = self.head.changed_metadata(std::mem::take(&mut self.meta));
+        if self.b.samples.is_empty() && self.meta.is_empty() {
             return Ok(());
         }
         let head = self.head;
@@ -193,20 +238,22 @@ impl Appender for HeadAppender<'_> {
         // Time cut into a block since the samples were validated is no longer writable.
         let floor = head.floor();
         let mut late = 0u64;
-        if self.samples.iter().any(|s| s.t < floor) {
-            let before = self.samples.len();
+        if self.b.samples.iter().any(|s| s.t < floor) {
+            let before = self.b.samples.len();
             let (samples, slots): (Vec<SampleEntry>, Vec<u32>) = self
+                .b
                 .samples
                 .iter()
-                .zip(&self.sample_slots)
+                .zip(&self.b.sample_slots)
                 .filter(|(s, _)| s.t >= floor)
                 .map(|(s, &sl)| (*s, sl))
                 .unzip();
-            self.samples = samples;
-            self.sample_slots = slots;
-            late = (before - self.samples.len()) as u64;
+            self.b.samples = samples;
+            self.b.sample_slots = slots;
+            late = (before - self.b.samples.len()) as u64;
         }
         let new_series: Vec<SeriesEntry> = self
+            .b
             .slots
             .iter()
             .filter(|s| !s.series.logged.load(Ordering::Acquire))
@@ -215,21 +262,24 @@ impl Appender for HeadAppender<'_> {
                 labels: s.series.labels.clone(),
             })
             .collect();
-        let mut buf = Vec::with_capacity(64 + self.samples.len() * 12 + new_series.len() * 64);
+        let mut buf = std::mem::take(&mut self.b.wal);
+        buf.reserve(64 + self.b.samples.len() * 12 + new_series.len() * 64);
         record::encode_series(&mut buf, &new_series);
-        record::encode_samples(&mut buf, &self.samples);
+        record::encode_samples(&mut buf, &self.b.samples);
         record::encode_metadata(&mut buf, &self.meta);
         let (mut min_t, mut max_t) = (i64::MAX, i64::MIN);
-        for s in &self.samples {
+        for s in &self.b.samples {
             min_t = min_t.min(s.t);
             max_t = max_t.max(s.t);
         }
-        self.wal.log(&buf, max_t, self.sync)?;
-        for s in &self.slots {
+        let logged = self.wal.log(&buf, max_t, self.sync);
+        self.b.wal = buf;
+        logged?;
+        for s in &self.b.slots {
             s.series.logged.store(true, Ordering::Release);
         }
         let (added, ooo, dropped) = self.apply();
-        if !self.samples.is_empty() {
+        if !self.b.samples.is_empty() {
             head.note_time(min_t);
             head.note_time(max_t);
         }

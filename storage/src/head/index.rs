@@ -188,6 +188,52 @@ impl Postings {
             .unwrap_or_default()
     }
 
+    /// The head's cardinality tables, each largest first and cut to `limit` rows.
+    pub(crate) fn cardinality_tables(&self, limit: usize) -> super::HeadCardinality {
+        let g = self.inner.read();
+        let top = |mut v: Vec<(String, u64)>| {
+            v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+            v.truncate(limit);
+            v
+        };
+        let by_metric = g
+            .by_name
+            .get(crate::model::METRIC_NAME)
+            .map(|vals| {
+                vals.iter()
+                    .map(|(v, l)| (v.to_string(), l.len() as u64))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let values_per_name = g
+            .by_name
+            .iter()
+            .map(|(n, vals)| (n.to_string(), vals.len() as u64))
+            .collect();
+        let series_per_pair = g
+            .by_name
+            .iter()
+            .flat_map(|(n, vals)| {
+                vals.iter()
+                    .map(move |(v, l)| (format!("{n}={v}"), l.len() as u64))
+            })
+            .collect();
+        let bytes_per_name = g
+            .by_name
+            .iter()
+            .map(|(n, vals)| {
+                let bytes: usize = vals.iter().map(|(v, l)| v.len() * l.len()).sum();
+                (n.to_string(), bytes as u64)
+            })
+            .collect();
+        super::HeadCardinality {
+            series_count_by_metric_name: top(by_metric),
+            label_value_count_by_label_name: top(values_per_name),
+            series_count_by_label_value_pair: top(series_per_pair),
+            memory_in_bytes_by_label_name: top(bytes_per_name),
+        }
+    }
+
     /// Number of distinct values per label name, largest first.
     pub(crate) fn cardinality(&self) -> Vec<(String, usize)> {
         let g = self.inner.read();
@@ -250,6 +296,7 @@ pub(crate) fn difference(a: &[u64], b: &[u64]) -> Vec<u64> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -311,6 +358,12 @@ mod tests {
         p.remove(&[(1, all[0].clone()), (3, all[2].clone())]);
         assert_eq!(p.resolve(&[m(MatchOp::Equal, "__name__", "up")]), vec![2]);
         assert!(p.values("env").is_empty());
+        let c = p.cardinality_tables(10);
+        assert_eq!(
+            c.series_count_by_metric_name,
+            vec![("cpu".to_string(), 1), ("up".to_string(), 1)]
+        );
+        assert_eq!(c.label_value_count_by_label_name[0], ("__name__".to_string(), 2));
         assert_eq!(intersect(&[1, 3, 5, 7], &[2, 3, 7, 9]), vec![3, 7]);
         assert_eq!(difference(&[1, 3, 5, 7], &[3, 4, 7]), vec![1, 5]);
         assert_eq!(union(&[&vec![5, 1], &vec![1, 2]]), vec![1, 2, 5]);

@@ -16,7 +16,6 @@
 //! exclusive side, so it never sees half a batch.
 
 mod append;
-mod chunk_shim;
 mod index;
 mod read;
 mod replay;
@@ -59,6 +58,20 @@ pub struct HeadStats {
     pub dropped_at_commit: u64,
 }
 
+/// Cardinality tables of the head, as Prometheus' `/api/v1/status/tsdb` shows them: each
+/// list is `(name, count)`, largest first.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct HeadCardinality {
+    /// Series per metric name.
+    pub series_count_by_metric_name: Vec<(String, u64)>,
+    /// Distinct values per label name.
+    pub label_value_count_by_label_name: Vec<(String, u64)>,
+    /// Series per `name=value` pair.
+    pub series_count_by_label_value_pair: Vec<(String, u64)>,
+    /// Bytes of label values per label name, summed over series (as Prometheus counts it).
+    pub memory_in_bytes_by_label_name: Vec<(String, u64)>,
+}
+
 /// The in-memory head.
 pub(crate) struct Head {
     pub(crate) series: SeriesMaps,
@@ -77,6 +90,8 @@ pub(crate) struct Head {
     /// The out-of-order window in ms.
     pub(crate) ooo_window: i64,
     metadata: RwLock<BTreeMap<String, MetricMetadata>>,
+    /// Allocations of finished batches, for the next ones.
+    append_pool: parking_lot::Mutex<Vec<append::Buffers>>,
 }
 
 /// What a truncation removed.
@@ -128,6 +143,7 @@ impl Head {
             dropped_at_commit: AtomicU64::new(0),
             ooo_window: ooo_window.max(0),
             metadata: RwLock::new(BTreeMap::new()),
+            append_pool: parking_lot::Mutex::new(Vec::new()),
         }
     }
 
@@ -179,11 +195,13 @@ impl Head {
                 return Ok(s.clone());
             }
             let id = match id {
-                Some(id) => {
-                    self.next_id.fetch_max(id + 1, Ordering::AcqRel);
+                // A forced reference already taken (damaged WAL) gets a fresh one instead;
+                // the replayer maps the old one.
+                Some(id) if id != 0 && !self.series.id_stripe(id).read().contains_key(&id) => {
+                    self.reserve_id(id);
                     id
                 }
-                None => self.next_id.fetch_add(1, Ordering::AcqRel),
+                _ => self.next_id.fetch_add(1, Ordering::AcqRel),
             };
             let s = Arc::new(MemSeries::new(id, interned, hash));
             s.pin();
@@ -194,6 +212,32 @@ impl Head {
         self.num_series.fetch_add(1, Ordering::Relaxed);
         self.postings.add(s.id, &s.labels);
         Ok(s)
+    }
+
+    /// Makes sure references up to `id` are never handed out again (replay of a WAL that
+    /// used them).
+    pub(crate) fn reserve_id(&self, id: u64) {
+        self.next_id.fetch_max(id.saturating_add(1), Ordering::AcqRel);
+    }
+
+    /// The entries of `entries` that differ from what is recorded (so unchanged metadata,
+    /// sent with every scrape, is not logged again).
+    pub(crate) fn changed_metadata(
+        &self,
+        entries: Vec<(String, MetricMetadata)>,
+    ) -> Vec<(String, MetricMetadata)> {
+        if entries.is_empty() {
+            return entries;
+        }
+        let m = self.metadata.read();
+        let mut out: Vec<(String, MetricMetadata)> = Vec::new();
+        for (k, v) in entries {
+            if m.get(&k) != Some(&v) {
+                out.retain(|(ok, _)| *ok != k);
+                out.push((k, v));
+            }
+        }
+        out
     }
 
     /// Records metadata (newest wins).

@@ -1,9 +1,9 @@
 //! Reading the head: selects over a snapshot taken under the commit gate (so a select
 //! never sees half a batch), decoded outside every lock; label names and values.
 
-use super::chunk_shim::HeadChunk;
 use super::series::{MemSeries, SeriesData};
 use super::Head;
+use crate::chunk::HeadChunk;
 use crate::model::{Labels, Matcher, Sample};
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -11,8 +11,8 @@ use std::sync::Arc;
 /// The parts of one series' data needed for a time range, copied or shared out of its lock.
 pub(crate) struct Snapshot {
     pub(crate) labels: Labels,
-    closed: Vec<Arc<[u8]>>,
-    open: Option<Vec<u8>>,
+    closed: Vec<Arc<HeadChunk>>,
+    open: Option<HeadChunk>,
     ooo: Vec<Sample>,
 }
 
@@ -25,10 +25,10 @@ impl Snapshot {
             .closed
             .iter()
             .filter(|c| c.max_t >= lo && c.min_t <= hi)
-            .map(|c| c.bytes.clone())
+            .map(|c| c.chunk.clone())
             .collect();
-        let open = (d.open.len() > 0 && d.open.max_time() >= lo && d.open.min_time() <= hi)
-            .then(|| d.open.as_bytes().to_vec());
+        let open = (!d.open.is_empty() && d.open.max_time() >= lo && d.open.min_time() <= hi)
+            .then(|| d.open.clone());
         let a = d.ooo.partition_point(|s| s.t < lo);
         let b = d.ooo.partition_point(|s| s.t <= hi);
         Some(Snapshot {
@@ -42,9 +42,10 @@ impl Snapshot {
     /// The samples in `[lo, hi]`, ascending and unique.
     pub(crate) fn decode(self, lo: i64, hi: i64) -> Vec<Sample> {
         let mut in_order = Vec::new();
-        for bytes in self.closed.iter().map(|b| &b[..]).chain(self.open.as_deref()) {
-            // Chunks are written by this process; a failure to decode is a bug, not data.
-            if let Ok(c) = HeadChunk::from_bytes(bytes) {
+        for c in self.closed.iter().map(|c| &**c).chain(self.open.as_ref()) {
+            if c.min_time() >= lo && c.max_time() <= hi {
+                in_order.extend(c.iter());
+            } else {
                 in_order.extend(c.iter().filter(|s| s.t >= lo && s.t <= hi));
             }
         }
@@ -87,8 +88,10 @@ impl Head {
             .collect()
     }
 
+    /// Reads are not clipped at the floor: until a truncation drops them, samples below it
+    /// are still served from the head (the block that holds them too is deduplicated against).
     fn lo(&self, mint: i64) -> i64 {
-        mint.max(self.floor())
+        mint
     }
 
     /// Series matching `matchers` with samples in `[mint, maxt]`, sorted by labels.

@@ -52,6 +52,7 @@ impl<'a> Replayer<'a> {
         match rec {
             Record::Series(entries) => {
                 for e in entries {
+                    self.head.reserve_id(e.id);
                     match self.head.get_or_create(&e.labels, Some(e.id)) {
                         Ok(s) => {
                             s.unpin();

@@ -1,7 +1,7 @@
 //! One series in the head ([`MemSeries`]) and the sharded maps that find series by label
 //! hash (with collision lists) and by reference.
 
-use super::chunk_shim::HeadChunk;
+use crate::chunk::HeadChunk;
 use crate::error::AppendError;
 use crate::model::{Labels, Sample};
 use foldhash::HashMap;
@@ -20,7 +20,8 @@ pub(crate) struct ClosedChunk {
     pub(crate) min_t: i64,
     pub(crate) max_t: i64,
     pub(crate) len: u32,
-    pub(crate) bytes: Arc<[u8]>,
+    /// Shared with readers' snapshots; its buffer is exactly the encoded size.
+    pub(crate) chunk: Arc<HeadChunk>,
 }
 
 /// What inserting a sample did.
@@ -90,20 +91,19 @@ impl SeriesData {
     }
 
     /// Number of samples held.
+    #[cfg(test)]
     pub(crate) fn sample_count(&self) -> usize {
         self.closed.iter().map(|c| c.len as usize).sum::<usize>() + self.open.len() + self.ooo.len()
     }
 
     /// Value bits of the in-order sample at `t`, if any.
     fn in_order_at(&self, t: i64) -> Option<u64> {
-        if self.open.len() > 0 && self.open.min_time() <= t {
+        if !self.open.is_empty() && self.open.min_time() <= t {
             return self.open.iter().find(|s| s.t == t).map(|s| s.v.to_bits());
         }
         let i = self.closed.partition_point(|c| c.max_t < t);
         let c = self.closed.get(i).filter(|c| c.min_t <= t)?;
-        let chunk = HeadChunk::from_bytes(&c.bytes).ok()?;
-        let found = chunk.iter().find(|s| s.t == t).map(|s| s.v.to_bits());
-        found
+        c.chunk.iter().find(|s| s.t == t).map(|s| s.v.to_bits())
     }
 
     fn existing_at(&self, t: i64) -> Option<u64> {
@@ -156,12 +156,15 @@ impl SeriesData {
 
     /// Closes the open chunk.
     fn cut(&mut self) {
-        let open = std::mem::replace(&mut self.open, HeadChunk::new());
+        let open = std::mem::take(&mut self.open);
+        // Re-reading the bytes gives a buffer of exactly the encoded size (the open
+        // chunk's grew by doubling); it cannot fail on bytes `append` wrote.
+        let chunk = HeadChunk::from_bytes(open.as_bytes()).unwrap_or(open);
         self.closed.push(ClosedChunk {
-            min_t: open.min_time(),
-            max_t: open.max_time(),
-            len: open.len() as u32,
-            bytes: Arc::from(open.as_bytes()),
+            min_t: chunk.min_time(),
+            max_t: chunk.max_time(),
+            len: chunk.len() as u32,
+            chunk: Arc::new(chunk),
         });
     }
 
@@ -172,16 +175,25 @@ impl SeriesData {
         let mut samples: usize = self.closed[..keep_from].iter().map(|c| c.len as usize).sum();
         let mut chunks = keep_from;
         self.closed.drain(..keep_from);
-        if self.open.len() > 0 && self.open.max_time() < floor {
+        if !self.open.is_empty() && self.open.max_time() < floor {
             samples += self.open.len();
             chunks += 1;
             self.open = HeadChunk::new();
+        } else if !self.open.is_empty() && self.open.min_time() < floor {
+            // Re-encode the open chunk without the part already in blocks (<= 120 samples).
+            let mut kept = HeadChunk::new();
+            for s in self.open.iter().filter(|s| s.t >= floor) {
+                kept.append(s.t, s.v);
+            }
+            samples += self.open.len() - kept.len();
+            self.open = kept;
         }
         let before = self.ooo.len();
         self.ooo.retain(|s| s.t >= floor);
         samples += before - self.ooo.len();
         let first_in_order = match self.closed.first() {
             Some(c) => c.min_t,
+            None if self.open.is_empty() => i64::MAX,
             None => self.open.min_time(),
         };
         self.min_t = first_in_order.min(self.ooo.first().map_or(i64::MAX, |s| s.t));
@@ -190,14 +202,20 @@ impl SeriesData {
 
     /// Number of chunks (closed + the open one if it has samples).
     pub(crate) fn chunk_count(&self) -> usize {
-        self.closed.len() + usize::from(self.open.len() > 0)
+        self.closed.len() + usize::from(!self.open.is_empty())
     }
 
     /// Approximate memory held by the samples.
     pub(crate) fn size_bytes(&self) -> usize {
         self.closed
             .iter()
-            .map(|c| c.bytes.len() + std::mem::size_of::<ClosedChunk>())
+            .map(|c| {
+                // Buffer + the chunk struct in its Arc (two counters) + the list entry.
+                c.chunk.size_bytes()
+                    + std::mem::size_of::<HeadChunk>()
+                    + 16
+                    + std::mem::size_of::<ClosedChunk>()
+            })
             .sum::<usize>()
             + self.open.size_bytes()
             + self.ooo.capacity() * std::mem::size_of::<Sample>()
@@ -336,6 +354,7 @@ impl SeriesMaps {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::model::STALE_NAN;
@@ -386,13 +405,11 @@ mod tests {
         assert_eq!(d.sample_count(), 5);
         assert_eq!(d.ooo[1].v.to_bits(), STALE_NAN.to_bits());
         let (s, _) = d.truncate_before(120);
-        assert_eq!(
-            s, 1,
-            "only the ooo sample at 50; the open chunk straddles the floor"
-        );
-        assert_eq!(d.min_t, 100);
+        assert_eq!(s, 2, "the ooo sample at 50 and the open chunk's sample at 100");
+        assert_eq!(d.min_t, 150);
+        assert_eq!(d.open.iter().map(|s| s.t).collect::<Vec<_>>(), vec![200, 300]);
         let (s, c) = d.truncate_before(1000);
-        assert_eq!((s, c), (4, 1));
+        assert_eq!((s, c), (3, 1));
         assert!(d.is_empty());
     }
 }

@@ -147,4 +147,5 @@ impl Wal {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests;

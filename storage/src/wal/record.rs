@@ -390,6 +390,7 @@ pub(crate) fn decode(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::model::STALE_NAN;

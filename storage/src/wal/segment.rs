@@ -97,6 +97,7 @@ pub(crate) fn file_size(p: &Path) -> u64 {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

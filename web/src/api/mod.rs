@@ -5,13 +5,25 @@
 //! (every bad value becomes `invalid parameter "<name>": ...`), does the work on a blocking
 //! thread, and returns `Result<Success, ApiError>`; [`response`] renders the one envelope
 //! `{status, data, errorType, error, warnings, infos}`, [`error`] chooses the status code.
+//!
+//! Modules: [`query`] (query, query_range, exemplars, format/parse), [`series`] (series,
+//! labels, label values), [`metadata`], [`targets`], [`status`], [`rules`] (rules, alerts,
+//! notifications), [`federate`], [`export`] (raw export, JSON lines and CSV), [`remote_read`],
+//! [`admin`]; helpers [`params`] (parameters and their parsers), [`json`] (number and value
+//! formatting), [`timefmt`] (RFC 3339 and Prometheus durations).
+//!
+//! Every `/api/v1` route answers 503 until the server is ready, and carries Prometheus'
+//! CORS headers.
 
+pub mod admin;
 pub mod error;
+pub mod export;
 pub mod federate;
 pub mod json;
 pub mod metadata;
 pub mod params;
 pub mod query;
+pub mod remote_read;
 pub mod response;
 pub mod rules;
 pub mod series;
@@ -20,7 +32,7 @@ pub mod targets;
 pub mod timefmt;
 
 use crate::WebState;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 use std::sync::Arc;
 
@@ -53,7 +65,79 @@ pub fn routes() -> Router<Arc<WebState>> {
         .route("/api/v1/alerts", get(rules::alerts))
         .route("/api/v1/rules", get(rules::rules))
         .route("/api/v1/alertmanagers", get(rules::alertmanagers))
+        .route("/api/v1/read", post(remote_read::read))
+        .route(
+            "/api/v1/export",
+            get(export::export_json).post(export::export_json),
+        )
+        .route(
+            "/api/v1/export/csv",
+            get(export::export_csv).post(export::export_csv),
+        )
+        .route(
+            "/api/v1/admin/tsdb/delete_series",
+            post(admin::delete_series).put(admin::delete_series),
+        )
+        .route(
+            "/api/v1/admin/tsdb/clean_tombstones",
+            post(admin::clean_tombstones).put(admin::clean_tombstones),
+        )
+        .route(
+            "/api/v1/admin/tsdb/snapshot",
+            post(admin::snapshot).put(admin::snapshot),
+        )
+        .route("/api/v1/scrape_pools", get(targets::scrape_pools))
+        .route("/api/v1/notifications", get(rules::notifications))
         .route("/federate", get(federate::federate))
+        .layer(axum::middleware::from_fn(cors))
+}
+
+/// Until start-up is done, the API answers 503 `Service Unavailable` as Prometheus does.
+pub async fn ready_gate(
+    axum::extract::State(st): axum::extract::State<Arc<WebState>>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    if st.ready.load(std::sync::atomic::Ordering::Acquire) {
+        next.run(req).await
+    } else {
+        axum::response::IntoResponse::into_response((
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            "Service Unavailable",
+        ))
+    }
+}
+
+/// CORS as Prometheus' default `--web.cors.origin=".*"` does it: requests with an `Origin`
+/// get the CORS headers and `Access-Control-Allow-Origin: *`; `OPTIONS` pre-flights are
+/// answered with an empty success.
+async fn cors(req: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+    use axum::http::{header, HeaderValue, Method};
+    let has_origin = req.headers().contains_key(header::ORIGIN);
+    let mut resp = if req.method() == Method::OPTIONS {
+        axum::response::IntoResponse::into_response((
+            [(header::CONTENT_TYPE, "application/json")],
+            r#"{"status":"success"}"#,
+        ))
+    } else {
+        next.run(req).await
+    };
+    if has_origin {
+        let h = resp.headers_mut();
+        for (k, v) in [
+            (
+                "access-control-allow-headers",
+                "Accept, Authorization, Content-Type, Origin",
+            ),
+            ("access-control-allow-methods", "GET, POST, OPTIONS"),
+            ("access-control-expose-headers", "Date"),
+            ("vary", "Origin"),
+            ("access-control-allow-origin", "*"),
+        ] {
+            h.insert(k, HeaderValue::from_static(v));
+        }
+    }
+    resp
 }
 
 /// Runs blocking work (storage reads, query evaluation) off the async runtime.

@@ -7,7 +7,7 @@ use super::response::Success;
 use super::{blocking, json, now_ms};
 use crate::WebState;
 use axum::extract::State;
-use query::{QueryOutput, Value};
+use query::{CancelToken, QueryOutput, Value};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,12 +16,30 @@ pub const MAX_POINTS_PER_SERIES: i128 = 11_000;
 
 const TRUNCATED: &str = "results truncated due to limit";
 
+/// Cancels the query when dropped: the request ended (answered, timed out, or the client went
+/// away) so the evaluation need not go on.
+struct CancelOnDrop(CancelToken);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        self.0.cancel();
+    }
+}
+
 /// Runs an evaluation on a blocking thread, bounded by the request's `timeout` if given.
+/// The evaluation is canceled when the timeout fires or the request is dropped.
 async fn evaluate<F>(timeout: Option<Duration>, f: F) -> Result<QueryOutput, ApiError>
 where
-    F: FnOnce() -> Result<QueryOutput, query::QueryError> + Send + 'static,
+    F: FnOnce(CancelToken) -> Result<QueryOutput, query::QueryError> + Send + 'static,
 {
-    let work = blocking(move || f().map_err(ApiError::from_query));
+    let token = CancelToken::new();
+    let _guard = CancelOnDrop(token.clone());
+    if timeout.is_some_and(|t| t.is_zero()) {
+        return Err(ApiError::from_query(query::QueryError::Timeout(
+            "expression evaluation".into(),
+        )));
+    }
+    let work = blocking(move || f(token).map_err(ApiError::from_query));
     match timeout {
         None => work.await,
         Some(t) => match tokio::time::timeout(t, work).await {
@@ -33,9 +51,30 @@ where
     }
 }
 
+/// At most this many warnings and as many infos are returned (Prometheus' `AsStrings` limits).
+const MAX_ANNOTATIONS: usize = 10;
+
+/// Sorts the engine's annotations into Prometheus' `warnings` and `infos` (an info that
+/// arrived among the warnings is recognised by its `PromQL info:` prefix) and caps each list,
+/// noting how many were left out.
+fn split_annotations(warnings: Vec<String>, mut infos: Vec<String>) -> (Vec<String>, Vec<String>) {
+    let (stray, warnings): (Vec<String>, Vec<String>) =
+        warnings.into_iter().partition(|a| a.starts_with("PromQL info:"));
+    infos.extend(stray);
+    let cap = |mut v: Vec<String>, kind: &str| {
+        if v.len() > MAX_ANNOTATIONS {
+            let more = v.len() - MAX_ANNOTATIONS;
+            v.truncate(MAX_ANNOTATIONS);
+            v.push(format!("{more} more {kind} annotations omitted"));
+        }
+        v
+    };
+    (cap(warnings, "warning"), cap(infos, "info"))
+}
+
 /// Renders an engine result, cutting vectors and matrices to `limit` series (0 = no limit).
 fn render(out: QueryOutput, limit: usize) -> Success {
-    let mut warnings = out.warnings;
+    let (mut warnings, infos) = split_annotations(out.warnings, out.infos);
     let mut value = out.value;
     if limit > 0 {
         let cut = match &mut value {
@@ -53,7 +92,30 @@ fn render(out: QueryOutput, limit: usize) -> Success {
             warnings.push(TRUNCATED.to_string());
         }
     }
-    Success::raw(json::query_data(&value)).with_warnings(warnings)
+    Success::raw(json::query_data(&value))
+        .with_warnings(warnings)
+        .with_infos(infos)
+}
+
+/// The engine for this request: the shared one, or one with the request's `lookback_delta`
+/// (Prometheus' per-query lookback). A per-query engine shares the limits but not the
+/// concurrency gate of the shared one.
+fn engine_for(st: &WebState, p: &Params) -> Result<Arc<query::Engine>, ApiError> {
+    let v = p.get("lookback_delta");
+    if v.is_empty() {
+        return Ok(st.engine.clone());
+    }
+    let ns = super::params::parse_duration(v)
+        .map_err(|e| ApiError::bad_data(format!("error parsing lookback delta duration: {e}")))?;
+    let ms = ns / 1_000_000;
+    let opts = st.engine.options();
+    if ms <= 0 || ms == opts.lookback_delta_ms {
+        return Ok(st.engine.clone());
+    }
+    Ok(Arc::new(query::Engine::new(query::EngineOptions {
+        lookback_delta_ms: ms,
+        ..opts.clone()
+    })))
 }
 
 /// `GET|POST /api/v1/query`: `query`, `time` (default now), `timeout`, `limit`.
@@ -61,8 +123,12 @@ pub async fn instant(State(st): State<Arc<WebState>>, p: Params) -> Result<Succe
     let limit = p.limit()?;
     let t = p.time_or("time", now_ms())?;
     let timeout = p.timeout()?;
+    let engine = engine_for(&st, &p)?;
     let expr = p.get("query").to_string();
-    let out = evaluate(timeout, move || st.engine.instant(&*st.queryable, &expr, t)).await?;
+    let out = evaluate(timeout, move |c| {
+        engine.instant_with_cancel(&*st.queryable, &expr, t, Some(c))
+    })
+    .await?;
     Ok(render(out, limit))
 }
 
@@ -93,9 +159,10 @@ pub async fn range(State(st): State<Arc<WebState>>, p: Params) -> Result<Success
     }
     let step_ms = (step_ns / 1_000_000).max(1);
     let timeout = p.timeout()?;
+    let engine = engine_for(&st, &p)?;
     let expr = p.get("query").to_string();
-    let out = evaluate(timeout, move || {
-        st.engine.range(&*st.queryable, &expr, start, end, step_ms)
+    let out = evaluate(timeout, move |c| {
+        engine.range_with_cancel(&*st.queryable, &expr, start, end, step_ms, Some(c))
     })
     .await?;
     Ok(render(out, limit))
@@ -133,4 +200,19 @@ pub async fn parse(p: Params) -> Result<Success, ApiError> {
     let v = serde_json::to_value(&expr)
         .map_err(|e| ApiError::new(ErrorType::Internal, format!("error marshaling syntax tree: {e}")))?;
     Success::json(&v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn annotations_split_and_capped() {
+        let mut all: Vec<String> = (0..12).map(|i| format!("PromQL warning: w{i}")).collect();
+        all.push("PromQL info: i".into());
+        let (w, i) = split_annotations(all, vec![]);
+        assert_eq!(w.len(), 11);
+        assert_eq!(w[10], "2 more warning annotations omitted");
+        assert_eq!(i, vec!["PromQL info: i".to_string()]);
+    }
 }

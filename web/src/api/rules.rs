@@ -27,3 +27,8 @@ pub async fn alerts() -> Success {
 pub async fn alertmanagers() -> Success {
     Success::raw(r#"{"activeAlertmanagers":[],"droppedAlertmanagers":[]}"#.into())
 }
+
+/// `GET /api/v1/notifications`: server notifications (none).
+pub async fn notifications() -> Success {
+    Success::raw("[]".into())
+}

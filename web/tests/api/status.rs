@@ -185,3 +185,55 @@ async fn unknown_api_path_is_404() {
     let r = get(api.router(), "/api/v1/nosuch").await;
     assert_eq!(r.status, 404);
 }
+
+#[tokio::test]
+async fn cors_and_preflight() {
+    let api = TestApi::new();
+    let req = Request::get("/api/v1/labels")
+        .header("origin", "http://grafana.example")
+        .body(Body::empty())
+        .unwrap();
+    let r = send(api.router(), req).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.headers.get("access-control-allow-origin").unwrap(), "*");
+    assert_eq!(
+        r.headers.get("access-control-allow-methods").unwrap(),
+        "GET, POST, OPTIONS"
+    );
+    let r = get(api.router(), "/api/v1/labels").await;
+    assert!(r.headers.get("access-control-allow-origin").is_none());
+    let req = Request::options("/api/v1/query")
+        .header("origin", "http://grafana.example")
+        .body(Body::empty())
+        .unwrap();
+    let r = send(api.router(), req).await;
+    assert_eq!(
+        (r.status.as_u16(), r.body.as_str()),
+        (200, r#"{"status":"success"}"#)
+    );
+}
+
+#[tokio::test]
+async fn notifications_and_scrape_pools() {
+    let api = TestApi::new();
+    let r = get(api.router(), "/api/v1/notifications").await;
+    assert_eq!(r.body, r#"{"status":"success","data":[]}"#);
+    let r = get(api.router(), "/api/v1/scrape_pools").await;
+    assert_eq!(r.body, r#"{"status":"success","data":{"scrapePools":[]}}"#);
+}
+
+#[tokio::test]
+async fn api_unavailable_until_ready() {
+    let api = TestApi::new();
+    let st = api.state();
+    st.ready.store(false, Ordering::Release);
+    let ready = st.ready.clone();
+    let router = web::router(Arc::new(st));
+    let r = get(router.clone(), "/api/v1/labels").await;
+    assert_eq!((r.status.as_u16(), r.body.as_str()), (503, "Service Unavailable"));
+    let r = get(router.clone(), "/-/healthy").await;
+    assert_eq!(r.status, 200);
+    ready.store(true, Ordering::Release);
+    let r = get(router, "/api/v1/labels").await;
+    assert_eq!(r.status, 200);
+}

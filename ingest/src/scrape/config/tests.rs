@@ -56,6 +56,8 @@ global:
     cluster: eu1
   sample_limit: 1000
   body_size_limit: 10MB
+  metric_name_validation_scheme: utf8
+  scrape_native_histograms: false
 scrape_configs:
   - job_name: beacon
     scrape_interval: 1m30s
@@ -97,6 +99,13 @@ scrape_configs:
           credentials_file: /etc/token
   - job_name: other
     bearer_token_file: /etc/token
+    http_headers:
+      X-Tenant:
+        values: [a]
+        secrets: [b]
+    scrape_classic_histograms: true
+    native_histogram_bucket_limit: 100
+    metric_name_validation_scheme: utf8
 "#;
     let f = load(yaml).unwrap();
     assert_eq!(
