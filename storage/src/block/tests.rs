@@ -506,7 +506,10 @@ fn compaction_of_random_splits_restores_the_model() {
         let c = Block::open(&dir.path().join(&meta.id)).unwrap();
         let all = [Matcher::new(MatchOp::Regex, "job", ".+").unwrap()];
         let want = naive_select(&model, &all, i64::MIN, i64::MAX);
-        assert!(same(&c.select(&all, i64::MIN, i64::MAX).unwrap(), &want), "seed {seed}");
+        assert!(
+            same(&c.select(&all, i64::MIN, i64::MAX).unwrap(), &want),
+            "seed {seed}"
+        );
         assert_eq!(c.meta().num_series, want.len() as u64);
         for b in &blocks {
             delete_block(b.dir()).unwrap();
