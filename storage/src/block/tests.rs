@@ -516,3 +516,9 @@ fn compaction_of_random_splits_restores_the_model() {
         }
     }
 }
+
+#[test]
+fn block_is_send_and_sync() {
+    fn check<T: Send + Sync>() {}
+    check::<Block>();
+}
