@@ -6,6 +6,7 @@ mod api_diff;
 mod crash;
 mod otlp;
 mod promql_diff;
+mod real_clients;
 mod reference;
 mod scrape;
 mod startup;
