@@ -17,6 +17,30 @@ const AT_END: &[&str] = &[
     "unterminated quoted string",
 ];
 
+/// What is appended to a prefix to see whether it can be completed into a valid expression.
+const COMPLETIONS: &[&str] = &[
+    " x", ")", " x)", "))", " x))", "]", "m]", "5m]", "}", "=\"a\"}", "\"a\"}", "\"}", " (x)", ") (x)",
+    " (a) (x)",
+];
+
+/// PromQL's aggregation operators.
+const AGGREGATORS: &[&str] = &[
+    "sum",
+    "avg",
+    "count",
+    "min",
+    "max",
+    "group",
+    "stddev",
+    "stdvar",
+    "topk",
+    "bottomk",
+    "count_values",
+    "quantile",
+    "limitk",
+    "limit_ratio",
+];
+
 /// Inputs longer than this (bytes) are not scanned prefix by prefix for the error position.
 const MAX_SCAN: usize = 2048;
 
@@ -43,8 +67,58 @@ fn locate(input: &str, msg: &str, grammar: Grammar) -> (usize, String) {
     if msg == "no expression found in input" {
         return (first, msg.to_string());
     }
-    if AT_END.contains(&msg) {
+    if msg == "unexpected end of input inside brackets" {
+        return (input.len(), "unclosed left bracket".to_string());
+    }
+    if AT_END.contains(&msg) || msg.starts_with("unexpected end of input") {
         return (input.len(), msg.to_string());
+    }
+    if msg.starts_with("unexpected right parenthesis") {
+        // Prometheus' lexer reports it just after the parenthesis.
+        return (
+            unbalanced(input, '(', ')').map_or(first, |i| i + 1),
+            msg.to_string(),
+        );
+    }
+    if msg.starts_with("unexpected right brace") {
+        let pos = unbalanced(input, '{', '}').unwrap_or(first);
+        return (pos, "unexpected character: '}'".to_string());
+    }
+    if msg.starts_with("unterminated quoted string") {
+        return (
+            unterminated_quote(input).unwrap_or(first),
+            "unterminated quoted string".to_string(),
+        );
+    }
+    if let Some(f) = msg
+        .strip_prefix("unknown function with name '")
+        .and_then(|s| s.strip_suffix('\''))
+    {
+        let pos = word_at(input, f).unwrap_or(first);
+        return (pos, format!("unknown function with name {f:?}"));
+    }
+    if let Some((counts, f)) = msg
+        .strip_prefix("expected ")
+        .and_then(|s| s.split_once(" in call to '"))
+        .and_then(|(counts, rest)| {
+            let (f, got) = rest.split_once("', got ")?;
+            Some((format!("{counts}|{got}"), f))
+        })
+    {
+        let (want, got) = counts.split_once('|').unwrap_or(("", ""));
+        let pos = word_at(input, f).unwrap_or(first);
+        return (pos, format!("expected {want} in call to {f:?}, got {got}"));
+    }
+    if msg.starts_with("wrong number of arguments for aggregate expression") {
+        let pos = AGGREGATORS
+            .iter()
+            .filter_map(|a| word_at(input, a))
+            .min()
+            .unwrap_or(first);
+        return (pos, msg.to_string());
+    }
+    if let Some(lit) = msg.strip_prefix("bad number or duration syntax: ") {
+        return (input.find(lit).unwrap_or(first), msg.to_string());
     }
     if msg.starts_with("vector selector must contain at least one non-empty matcher") {
         return (selector_start(input).unwrap_or(first), msg.to_string());
@@ -77,6 +151,75 @@ fn locate(input: &str, msg: &str, grammar: Grammar) -> (usize, String) {
     (at, format!("unexpected {}", token_desc(&input[at..])))
 }
 
+/// The offset of the first `close` without a matching `open` (outside quoted strings).
+fn unbalanced(input: &str, open: char, close: char) -> Option<usize> {
+    let mut depth = 0i32;
+    let mut quote: Option<char> = None;
+    let mut escaped = false;
+    for (i, c) in input.char_indices() {
+        if let Some(q) = quote {
+            if escaped {
+                escaped = false;
+            } else if c == '\\' && q != '`' {
+                escaped = true;
+            } else if c == q {
+                quote = None;
+            }
+            continue;
+        }
+        match c {
+            '"' | '\'' | '`' => quote = Some(c),
+            c if c == open => depth += 1,
+            c if c == close => {
+                depth -= 1;
+                if depth < 0 {
+                    return Some(i);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// The offset of the opening quote of a string that is never closed.
+fn unterminated_quote(input: &str) -> Option<usize> {
+    let mut open: Option<(usize, char)> = None;
+    let mut escaped = false;
+    for (i, c) in input.char_indices() {
+        match open {
+            Some((_, q)) => {
+                if escaped {
+                    escaped = false;
+                } else if c == '\\' && q != '`' {
+                    escaped = true;
+                } else if c == q {
+                    open = None;
+                }
+            }
+            None if matches!(c, '"' | '\'' | '`') => open = Some((i, c)),
+            None => {}
+        }
+    }
+    open.map(|(i, _)| i)
+}
+
+/// The offset of the first occurrence of `word` as a whole identifier.
+fn word_at(input: &str, word: &str) -> Option<usize> {
+    let ident = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == ':';
+    let mut from = 0;
+    while let Some(i) = input[from..].find(word).map(|i| i + from) {
+        let end = i + word.len();
+        let before = input[..i].chars().next_back().is_none_or(|c| !ident(c));
+        let after = input[end..].chars().next().is_none_or(|c| !ident(c));
+        if before && after {
+            return Some(i);
+        }
+        from = end;
+    }
+    None
+}
+
 /// `L:C` (1-based, columns in characters) of byte offset `pos`.
 fn line_col(input: &str, pos: usize) -> (usize, usize) {
     let before = &input[..pos.min(input.len())];
@@ -100,11 +243,20 @@ fn is_valid_start(prefix: &str, grammar: Grammar) -> bool {
                 // The parser crate words some early ends as a generic syntax error: the
                 // prefix is also a valid start if an operand completes it.
                 Grammar::Expr => {
-                    AT_END.contains(&m.as_str())
-                        || match parser::parse(&format!("{prefix} 1")) {
-                            Ok(_) => true,
-                            Err(m) => AT_END.contains(&m.as_str()),
-                        }
+                    // Ended early, or syntactically complete but ill-typed.
+                    let ended = |m: &str| {
+                        (AT_END.contains(&m)
+                            && m != "unclosed left parenthesis"
+                            && m != "unexpected end of input inside braces")
+                            || m.starts_with("expected type")
+                    };
+                    ended(&m)
+                        || COMPLETIONS
+                            .iter()
+                            .any(|c| match parser::parse(&format!("{prefix}{c}")) {
+                                Ok(_) => true,
+                                Err(m) => ended(&m),
+                            })
                 }
                 // A selector may only be unfinished inside its braces or quotes.
                 Grammar::Selector => at_end && m != "unexpected end of input",
@@ -367,6 +519,30 @@ mod tests {
         );
         assert!(expr_err("foo{job=~\"(\"}").starts_with("1:5: parse error: error parsing regexp"));
         assert_eq!(sel_err("rate(up[5m])"), "1:5: parse error: unexpected \"(\"");
+        assert_eq!(expr_err("up[5m"), "1:6: parse error: unclosed left bracket");
+        assert_eq!(
+            expr_err("abs()"),
+            "1:1: parse error: expected 1 argument(s) in call to \"abs\", got 0"
+        );
+        assert_eq!(
+            expr_err("foo(up)"),
+            "1:1: parse error: unknown function with name \"foo\""
+        );
+        assert_eq!(
+            expr_err(")"),
+            "1:2: parse error: unexpected right parenthesis ')'"
+        );
+        assert_eq!(expr_err("up}"), "1:3: parse error: unexpected character: '}'");
+        assert_eq!(
+            expr_err("\"unterminated"),
+            "1:1: parse error: unterminated quoted string"
+        );
+        assert_eq!(expr_err("up{job=\"a\",,}"), "1:12: parse error: unexpected \",\"");
+        let g = expr_err("sum by (job up)");
+        assert!(
+            g.starts_with("1:13: parse error: unexpected identifier \"up\""),
+            "{g}"
+        );
         assert_eq!(sel_err("up offset 5m"), "1:4: parse error: unexpected <offset>");
         assert_eq!(
             sel_err("up{"),
