@@ -42,7 +42,7 @@ const AGGREGATORS: &[&str] = &[
 ];
 
 /// Inputs longer than this (bytes) are not scanned prefix by prefix for the error position.
-const MAX_SCAN: usize = 2048;
+const MAX_SCAN: usize = 1024;
 
 /// What [`describe`] checks a prefix against.
 #[derive(Clone, Copy, PartialEq, Eq)]
