@@ -276,6 +276,8 @@ fn http_api_answers_like_reference_prometheus() {
         ],
         vec![("match[]", "{job=\"node\"}"), ("start", &t0), ("end", &t1)],
         vec![("match[]", "nonexistent_metric")],
+        // Grafana's MATCH_ALL_LABELS.
+        vec![("match[]", "{__name__!=\"\"}"), ("start", &t0), ("end", &t1)],
         vec![("start", "2000-01-01T00:00:00Z"), ("end", "2000-01-02T00:00:00Z")],
     ] {
         d.check(BOTH, "/api/v1/labels", &params, none);
@@ -290,6 +292,8 @@ fn http_api_answers_like_reference_prometheus() {
             vec![("start", t0.as_str()), ("end", t1.as_str())],
             vec![("match[]", "up")],
             vec![("match[]", "{job=\"node\"}"), ("match[]", "{job=\"api\"}")],
+            vec![("match[]", "{__name__=~\"node_.*\"}")],
+            vec![("match[]", "{__name__!=\"\"}"), ("start", &t0), ("end", &t1)],
             vec![("start", "2000-01-01T00:00:00Z"), ("end", "2000-01-02T00:00:00Z")],
         ] {
             d.check(GET, &path, &params, none);
