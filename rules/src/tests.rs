@@ -1,0 +1,1 @@
+//! Tests of the manager: recording rules, staleness, ALERTS series, restore, reload.
