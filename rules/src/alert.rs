@@ -104,7 +104,9 @@ pub struct TemplateContext {
 }
 
 fn labels_map(l: &Labels) -> BTreeMap<String, String> {
-    l.iter().map(|l| (l.name.to_string(), l.value.to_string())).collect()
+    l.iter()
+        .map(|l| (l.name.to_string(), l.value.to_string()))
+        .collect()
 }
 
 /// Expands a template, falling back (as Prometheus) to an error text in the result.
@@ -188,8 +190,7 @@ pub fn advance(
                 let since = *a.keep_firing_since.get_or_insert(ts);
                 keep_firing = ts - since < spec.keep_firing_for_ms;
             }
-            if a.state == AlertState::Pending
-                || a.resolved_at.is_some_and(|r| ts - r > RESOLVED_RETENTION_MS)
+            if a.state == AlertState::Pending || a.resolved_at.is_some_and(|r| ts - r > RESOLVED_RETENTION_MS)
             {
                 remove.push(key.clone());
             }
@@ -243,6 +244,7 @@ pub fn for_state_labels(alert_labels: &Labels) -> Labels {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -392,7 +394,15 @@ mod tests {
     fn state_series() {
         let s = spec(60, 0);
         let mut active = BTreeMap::new();
-        advance(&s, &mut active, &sample(1.0), 120_000, 0, &TemplateContext::default()).unwrap();
+        advance(
+            &s,
+            &mut active,
+            &sample(1.0),
+            120_000,
+            0,
+            &TemplateContext::default(),
+        )
+        .unwrap();
         let out = state_samples(&active);
         assert_eq!(out.len(), 2);
         assert_eq!(out[0].0.get("__name__"), Some("ALERTS"));

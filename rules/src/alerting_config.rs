@@ -64,7 +64,10 @@ impl AlertingConfig {
         for (i, am) in self.alertmanagers.iter().enumerate() {
             let at = format!("alerting.alertmanagers[{i}]");
             if am.scheme != "http" && am.scheme != "https" {
-                return Err(format!("{at}: unsupported scheme {:?} (http or https)", am.scheme));
+                return Err(format!(
+                    "{at}: unsupported scheme {:?} (http or https)",
+                    am.scheme
+                ));
             }
             if am.api_version != "v2" {
                 return Err(format!(
@@ -107,6 +110,7 @@ impl AlertingConfig {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -120,8 +124,14 @@ mod tests {
         assert_eq!(
             c.endpoints(),
             vec![
-                ("https://a:9093/am/api/v2/alerts".to_string(), Duration::from_secs(3)),
-                ("https://b:9093/am/api/v2/alerts".to_string(), Duration::from_secs(3)),
+                (
+                    "https://a:9093/am/api/v2/alerts".to_string(),
+                    Duration::from_secs(3)
+                ),
+                (
+                    "https://b:9093/am/api/v2/alerts".to_string(),
+                    Duration::from_secs(3)
+                ),
                 ("http://c:9093/api/v2/alerts".to_string(), DEFAULT_TIMEOUT),
             ]
         );

@@ -123,7 +123,10 @@ fn validate(path: &Path, file: &RuleFile) -> Vec<RuleError> {
         if g.name.is_empty() {
             errs.push(gerr("group name must not be empty".into()));
         } else if !names.insert(g.name.as_str()) {
-            errs.push(gerr(format!("group name {:?} is repeated in the same file", g.name)));
+            errs.push(gerr(format!(
+                "group name {:?} is repeated in the same file",
+                g.name
+            )));
         }
         if g.interval == Some(Duration::ZERO) {
             errs.push(gerr("interval must be greater than 0".into()));
@@ -243,6 +246,7 @@ pub fn resolve_rule_files(base_dir: &Path, patterns: &[String]) -> Result<Vec<Pa
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -284,11 +288,17 @@ groups:
     #[test]
     fn errors_name_file_group_and_rule() {
         let e = err("groups:\n- name: g\n  rules:\n  - record: 'bad name'\n    expr: up\n");
-        assert!(e.contains("r.yml") && e.contains("\"g\"") && e.contains("rule 1"), "{e}");
+        assert!(
+            e.contains("r.yml") && e.contains("\"g\"") && e.contains("rule 1"),
+            "{e}"
+        );
         assert!(e.contains("invalid recording rule name"), "{e}");
 
         let e = err("groups:\n- name: g\n  rules:\n  - alert: A\n    expr: 'sum(('\n");
-        assert!(e.contains("could not parse expression") && e.contains("\"A\""), "{e}");
+        assert!(
+            e.contains("could not parse expression") && e.contains("\"A\""),
+            "{e}"
+        );
 
         let e = err("groups:\n- name: g\n  rules: []\n- name: g\n  rules: []\n");
         assert!(e.contains("repeated"), "{e}");
@@ -329,7 +339,10 @@ groups:
         std::fs::write(dir.path().join("rules/b.yml"), "groups: []").unwrap();
         std::fs::write(dir.path().join("rules/c.txt"), "").unwrap();
         let files = resolve_rule_files(dir.path(), &["rules/*.yml".into(), "rules/a.yml".into()]).unwrap();
-        assert_eq!(files, vec![dir.path().join("rules/a.yml"), dir.path().join("rules/b.yml")]);
+        assert_eq!(
+            files,
+            vec![dir.path().join("rules/a.yml"), dir.path().join("rules/b.yml")]
+        );
         assert!(resolve_rule_files(dir.path(), &["[".into()]).is_err());
     }
 }

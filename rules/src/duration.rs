@@ -65,7 +65,7 @@ pub fn format_duration(d: Duration) -> String {
     let mut out = String::new();
     for (unit, len) in UNITS {
         // Years and weeks only when exact, as Prometheus prints them.
-        if (unit == "y" || unit == "w") && ms % len != 0 {
+        if (unit == "y" || unit == "w") && !ms.is_multiple_of(len) {
             continue;
         }
         if ms >= len {
@@ -93,6 +93,7 @@ pub(crate) mod opt_serde {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

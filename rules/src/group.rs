@@ -81,19 +81,34 @@ impl Rule {
 
     /// Identity across reloads: kind, name and labels (as Prometheus matches rules).
     fn key(&self) -> (bool, String, BTreeMap<String, String>) {
-        (matches!(self.kind, Kind::Alerting { .. }), self.name.clone(), self.labels.clone())
+        (
+            matches!(self.kind, Kind::Alerting { .. }),
+            self.name.clone(),
+            self.labels.clone(),
+        )
     }
 
     fn status(&self) -> RuleStatus {
         let (rule_type, annotations, dur, keep, state, alerts) = match &self.kind {
-            Kind::Recording => (RuleType::Recording, BTreeMap::new(), 0.0, 0.0, AlertState::Inactive, Vec::new()),
+            Kind::Recording => (
+                RuleType::Recording,
+                BTreeMap::new(),
+                0.0,
+                0.0,
+                AlertState::Inactive,
+                Vec::new(),
+            ),
             Kind::Alerting { spec, active, .. } => {
                 let alerts: Vec<AlertStatus> = active
                     .values()
                     .filter(|a| a.state != AlertState::Inactive)
                     .map(alert_status)
                     .collect();
-                let state = alerts.iter().map(|a| a.state).max().unwrap_or(AlertState::Inactive);
+                let state = alerts
+                    .iter()
+                    .map(|a| a.state)
+                    .max()
+                    .unwrap_or(AlertState::Inactive);
                 (
                     RuleType::Alerting,
                     spec.annotations.clone(),
@@ -124,7 +139,11 @@ impl Rule {
 
 pub(crate) fn alert_status(a: &Alert) -> AlertStatus {
     AlertStatus {
-        labels: a.labels.iter().map(|l| (l.name.to_string(), l.value.to_string())).collect(),
+        labels: a
+            .labels
+            .iter()
+            .map(|l| (l.name.to_string(), l.value.to_string()))
+            .collect(),
         annotations: a.annotations.clone(),
         state: a.state,
         active_at_ms: a.active_at,
@@ -177,7 +196,10 @@ fn query_escape(s: &str) -> String {
 
 impl Group {
     pub(crate) fn new(file: &Path, g: &GroupConfig, default_interval: Duration, restore: bool) -> Group {
-        let interval = g.interval.unwrap_or(default_interval).max(Duration::from_millis(1));
+        let interval = g
+            .interval
+            .unwrap_or(default_interval)
+            .max(Duration::from_millis(1));
         Group {
             name: g.name.clone(),
             file: file.to_path_buf(),
@@ -185,7 +207,11 @@ impl Group {
             limit: g.limit,
             query_offset_ms: g.query_offset.map_or(0, |d| d.as_millis() as i64),
             state: Mutex::new(GroupState {
-                rules: g.rules.iter().map(|r| Rule::from_config(r, &g.labels, !restore)).collect(),
+                rules: g
+                    .rules
+                    .iter()
+                    .map(|r| Rule::from_config(r, &g.labels, !restore))
+                    .collect(),
                 last_eval: None,
                 eval_duration: Duration::ZERO,
                 should_restore: restore,
@@ -201,7 +227,8 @@ impl Group {
     /// Prometheus' aligned evaluation timestamp at or before `now`: multiples of the interval
     /// shifted by a per-group offset (a hash of name and file), so groups spread out.
     pub(crate) fn eval_timestamp(&self, now_ms: i64) -> i64 {
-        let offset = (fnv1a(&format!("{};{}", self.name, self.file.display())) % self.interval_ms as u64) as i64;
+        let offset =
+            (fnv1a(&format!("{};{}", self.name, self.file.display())) % self.interval_ms as u64) as i64;
         let adj = now_ms - offset;
         adj - adj.rem_euclid(self.interval_ms) + offset
     }
@@ -216,7 +243,10 @@ impl Group {
             by_key.entry(r.key()).or_default().push(i);
         }
         for r in st.rules.iter_mut() {
-            let Some(idx) = by_key.get_mut(&r.key()).and_then(|v| (!v.is_empty()).then(|| v.remove(0))) else {
+            let Some(idx) = by_key
+                .get_mut(&r.key())
+                .and_then(|v| (!v.is_empty()).then(|| v.remove(0)))
+            else {
                 continue;
             };
             let o = &mut old_st.rules[idx];
@@ -225,8 +255,14 @@ impl Group {
             r.last_eval = o.last_eval;
             r.eval_duration = o.eval_duration;
             r.series_returned = std::mem::take(&mut o.series_returned);
-            if let (Kind::Alerting { active, restored, .. }, Kind::Alerting { active: oa, restored: or, .. }) =
-                (&mut r.kind, &mut o.kind)
+            if let (
+                Kind::Alerting { active, restored, .. },
+                Kind::Alerting {
+                    active: oa,
+                    restored: or,
+                    ..
+                },
+            ) = (&mut r.kind, &mut o.kind)
             {
                 *active = std::mem::take(oa);
                 *restored = *or;
@@ -339,7 +375,8 @@ impl Group {
                     let l = b.build();
                     if !seen.insert(l.clone()) {
                         return Err(
-                            "vector contains metrics with the same labelset after applying rule labels".into(),
+                            "vector contains metrics with the same labelset after applying rule labels"
+                                .into(),
                         );
                     }
                     out.push((l, v));
@@ -349,9 +386,17 @@ impl Group {
                 }
                 Ok(out)
             }
-            Kind::Alerting { spec, active, restored } => {
+            Kind::Alerting {
+                spec,
+                active,
+                restored,
+            } => {
                 alert::advance(spec, active, &vector, ts, self.limit, tctx)?;
-                Ok(if *restored { alert::state_samples(active) } else { Vec::new() })
+                Ok(if *restored {
+                    alert::state_samples(active)
+                } else {
+                    Vec::new()
+                })
             }
         }
     }
@@ -376,7 +421,11 @@ impl Group {
             a.last_sent_at = Some(ts);
             a.valid_until = ts + 4 * delta;
             out.push(NotifierAlert {
-                labels: a.labels.iter().map(|l| (l.name.to_string(), l.value.to_string())).collect(),
+                labels: a
+                    .labels
+                    .iter()
+                    .map(|l| (l.name.to_string(), l.value.to_string()))
+                    .collect(),
                 annotations: a.annotations.clone(),
                 starts_at: a.fired_at.unwrap_or(a.active_at),
                 ends_at: Some(a.resolved_at.unwrap_or(a.valid_until)),
@@ -409,7 +458,12 @@ impl Group {
             maxt: ts,
         };
         for r in st.rules.iter_mut() {
-            let Kind::Alerting { spec, active, restored } = &mut r.kind else {
+            let Kind::Alerting {
+                spec,
+                active,
+                restored,
+            } = &mut r.kind
+            else {
                 continue;
             };
             *restored = true;
@@ -419,7 +473,8 @@ impl Group {
             }
             for a in active.values_mut() {
                 let want = alert::for_state_labels(&a.labels);
-                let matchers: Vec<Matcher> = want.iter().map(|l| Matcher::equal(&*l.name, &*l.value)).collect();
+                let matchers: Vec<Matcher> =
+                    want.iter().map(|l| Matcher::equal(&*l.name, &*l.value)).collect();
                 let series = match querier.select(&hints, &matchers) {
                     Ok(s) => s,
                     Err(e) => {

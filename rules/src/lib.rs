@@ -34,6 +34,7 @@ pub mod template;
 mod timefmt;
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests;
 
 pub use alert::AlertState;

@@ -135,8 +135,14 @@ impl RuleManager {
         let mut errors = Vec::new();
         for f in files {
             match std::fs::read_to_string(f) {
-                Ok(text) => sources.push(RuleSource { name: f.clone(), text }),
-                Err(source) => errors.push(RuleError::Io { file: f.clone(), source }),
+                Ok(text) => sources.push(RuleSource {
+                    name: f.clone(),
+                    text,
+                }),
+                Err(source) => errors.push(RuleError::Io {
+                    file: f.clone(),
+                    source,
+                }),
             }
         }
         if !errors.is_empty() {

@@ -151,7 +151,10 @@ impl Notifier {
             let n = q.len() - cap;
             q.drain(..n);
             self.dropped.fetch_add(n as u64, Ordering::Relaxed);
-            tracing::warn!(dropped = n, "alert notification queue full, dropping the oldest alerts");
+            tracing::warn!(
+                dropped = n,
+                "alert notification queue full, dropping the oldest alerts"
+            );
         }
         drop(q);
         self.wake.notify_one();
@@ -212,7 +215,9 @@ impl Notifier {
         if endpoints.is_empty() {
             return;
         }
-        let sends = endpoints.iter().map(|(url, timeout)| self.post_with_retries(url, *timeout, &body));
+        let sends = endpoints
+            .iter()
+            .map(|(url, timeout)| self.post_with_retries(url, *timeout, &body));
         let results = futures_join_all(sends).await;
         let mut c = self.counters.lock();
         for ((url, _), ok) in endpoints.iter().zip(results) {
@@ -280,3 +285,7 @@ async fn futures_join_all<F: std::future::Future<Output = bool>>(futs: impl Iter
     .await;
     out
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests;

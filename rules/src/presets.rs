@@ -19,4 +19,5 @@ pub const BEACON_RULES: &str = include_str!("presets/beacon.yml");
 pub const BEACON_RULES_NAME: &str = "<preset>/beacon.yml";
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests;

@@ -6,7 +6,9 @@ use crate::manager::{RuleManager, RuleManagerOptions, RuleSource};
 use crate::status::RuleHealth;
 use std::path::PathBuf;
 use std::sync::Arc;
-use storage::{is_stale_nan, Appendable, Db, DbOptions, Labels, Matcher, Queryable, SelectHints, Series, SeriesRef};
+use storage::{
+    is_stale_nan, Appendable, Db, DbOptions, Labels, Matcher, Queryable, SelectHints, Series, SeriesRef,
+};
 
 const T: i64 = 1_700_000_000_000;
 const MIN: i64 = 60_000;
@@ -74,9 +76,27 @@ groups:
 fn recording_rules_write_chained_series_and_staleness_markers() {
     let dir = tempfile::tempdir().unwrap();
     let db = open_db(dir.path());
-    feed(&db, &[("__name__", "up"), ("job", "a"), ("instance", "1")], T, T + 30 * MIN, 1.0);
-    feed(&db, &[("__name__", "up"), ("job", "a"), ("instance", "2")], T, T + 30 * MIN, 1.0);
-    feed(&db, &[("__name__", "up"), ("job", "b"), ("instance", "3")], T, T + 2 * MIN, 1.0);
+    feed(
+        &db,
+        &[("__name__", "up"), ("job", "a"), ("instance", "1")],
+        T,
+        T + 30 * MIN,
+        1.0,
+    );
+    feed(
+        &db,
+        &[("__name__", "up"), ("job", "a"), ("instance", "2")],
+        T,
+        T + 30 * MIN,
+        1.0,
+    );
+    feed(
+        &db,
+        &[("__name__", "up"), ("job", "b"), ("instance", "3")],
+        T,
+        T + 2 * MIN,
+        1.0,
+    );
     let m = manager(&db, RECORDING);
     m.eval_group_at("rec", T + MIN).unwrap();
 
@@ -135,8 +155,20 @@ fn query_offset_shifts_the_query_and_sample_time() {
 fn rule_errors_make_rules_unhealthy() {
     let dir = tempfile::tempdir().unwrap();
     let db = open_db(dir.path());
-    feed(&db, &[("__name__", "up"), ("job", "a"), ("instance", "1")], T, T + 30 * MIN, 1.0);
-    feed(&db, &[("__name__", "up"), ("job", "a"), ("instance", "2")], T, T + 30 * MIN, 1.0);
+    feed(
+        &db,
+        &[("__name__", "up"), ("job", "a"), ("instance", "1")],
+        T,
+        T + 30 * MIN,
+        1.0,
+    );
+    feed(
+        &db,
+        &[("__name__", "up"), ("job", "a"), ("instance", "2")],
+        T,
+        T + 30 * MIN,
+        1.0,
+    );
     let m = manager(
         &db,
         r#"
@@ -159,10 +191,22 @@ groups:
     m.eval_group_at("limited", T + MIN).unwrap();
     let st = m.groups();
     assert_eq!(st[0].rules[0].health, RuleHealth::Err);
-    assert!(st[0].rules[0].last_error.as_deref().unwrap().contains("same labelset"));
+    assert!(st[0].rules[0]
+        .last_error
+        .as_deref()
+        .unwrap()
+        .contains("same labelset"));
     assert_eq!(st[1].rules[0].health, RuleHealth::Err);
-    assert!(st[1].rules[0].last_error.as_deref().unwrap().contains("exceeded limit 1 with 2 series"));
-    assert!(st[1].rules[1].last_error.as_deref().unwrap().contains("exceeded limit of 1 with 2 alerts"));
+    assert!(st[1].rules[0]
+        .last_error
+        .as_deref()
+        .unwrap()
+        .contains("exceeded limit 1 with 2 series"));
+    assert!(st[1].rules[1]
+        .last_error
+        .as_deref()
+        .unwrap()
+        .contains("exceeded limit of 1 with 2 alerts"));
     assert!(select(&db, "dup").is_empty());
     assert!(m.eval_group_at("nope", T).is_err());
 }
@@ -183,8 +227,20 @@ groups:
 fn alerts_series_follow_the_state_and_go_stale() {
     let dir = tempfile::tempdir().unwrap();
     let db = open_db(dir.path());
-    feed(&db, &[("__name__", "x"), ("instance", "i")], T, T + 30 * MIN, 20.0);
-    feed(&db, &[("__name__", "x"), ("instance", "i")], T + 30 * MIN, T + 60 * MIN, 1.0);
+    feed(
+        &db,
+        &[("__name__", "x"), ("instance", "i")],
+        T,
+        T + 30 * MIN,
+        20.0,
+    );
+    feed(
+        &db,
+        &[("__name__", "x"), ("instance", "i")],
+        T + 30 * MIN,
+        T + 60 * MIN,
+        1.0,
+    );
     let m = manager(&db, ALERTING);
     let engine = query::Engine::new(query::EngineOptions::default());
     let q = |expr: &str, t: i64| match engine.instant(&*db, expr, t).unwrap().value {
@@ -220,7 +276,13 @@ fn alerts_series_follow_the_state_and_go_stale() {
 fn restart_scenario(pending_before_crash_min: i64, down_min: i64) -> (i64, i64, i64) {
     let dir = tempfile::tempdir().unwrap();
     let db = open_db(dir.path());
-    feed(&db, &[("__name__", "x"), ("instance", "i")], T, T + 120 * MIN, 20.0);
+    feed(
+        &db,
+        &[("__name__", "x"), ("instance", "i")],
+        T,
+        T + 120 * MIN,
+        20.0,
+    );
     {
         let m = manager(&db, ALERTING);
         let mut t = T;
@@ -268,7 +330,13 @@ fn for_state_is_not_restored_past_the_outage_tolerance() {
 fn reload_keeps_alert_state_and_marks_removed_rules_stale() {
     let dir = tempfile::tempdir().unwrap();
     let db = open_db(dir.path());
-    feed(&db, &[("__name__", "x"), ("instance", "i")], T, T + 30 * MIN, 20.0);
+    feed(
+        &db,
+        &[("__name__", "x"), ("instance", "i")],
+        T,
+        T + 30 * MIN,
+        20.0,
+    );
     let with_rec = format!("{ALERTING}      - record: x_copy\n        expr: x\n");
     let m = manager(&db, &with_rec);
     for i in 0..3 {
@@ -282,7 +350,9 @@ fn reload_keeps_alert_state_and_marks_removed_rules_stale() {
     let copy = &select(&db, "x_copy")[0];
     assert!(is_stale_nan(copy.samples.last().unwrap().v));
     // An invalid reload changes nothing.
-    let err = m.load_sources(&[src("groups:\n- name: alerts\n  rules:\n  - alert: A\n    expr: 'x >'\n")]);
+    let err = m.load_sources(&[src(
+        "groups:\n- name: alerts\n  rules:\n  - alert: A\n    expr: 'x >'\n",
+    )]);
     assert!(err.unwrap_err().to_string().contains("test.yml"));
     assert_eq!(m.alerts(), before);
     // Still the same alert: it fires 20 m after it first became active.
@@ -303,7 +373,11 @@ fn load_reads_files_and_reports_all_errors() {
     assert_eq!(m.groups()[0].file, good.display().to_string());
     let bad1 = dir.path().join("bad1.yml");
     let bad2 = dir.path().join("bad2.yml");
-    std::fs::write(&bad1, "groups:\n- name: a\n  rules:\n  - record: 'a b'\n    expr: up\n").unwrap();
+    std::fs::write(
+        &bad1,
+        "groups:\n- name: a\n  rules:\n  - record: 'a b'\n    expr: up\n",
+    )
+    .unwrap();
     std::fs::write(&bad2, "groups: [").unwrap();
     let e = m.load(&[bad1, bad2]).unwrap_err().to_string();
     assert!(e.contains("bad1.yml") && e.contains("bad2.yml"), "{e}");

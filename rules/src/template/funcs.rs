@@ -220,6 +220,7 @@ pub fn strip_port(s: &str) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -250,7 +251,13 @@ mod tests {
         assert_eq!(f("%.2f", vec![Val::Num(1.23456)]), "1.23");
         assert_eq!(f("%d peers", vec![Val::Int(3)]), "3 peers");
         assert_eq!(f("%s=%v", vec![Val::Str("a".into()), Val::Num(2.0)]), "a=2");
-        assert_eq!(f("%5.1f|%-4d|%05d", vec![Val::Num(3.14159), Val::Int(7), Val::Int(-42)]), "  3.1|7   |-0042");
+        assert_eq!(
+            f(
+                "%5.1f|%-4d|%05d",
+                vec![Val::Num(3.125), Val::Int(7), Val::Int(-42)]
+            ),
+            "  3.1|7   |-0042"
+        );
         assert_eq!(f("100%%", vec![]), "100%");
         assert_eq!(f("%q", vec![Val::Str("x".into())]), "\"x\"");
         assert_eq!(f("%d", vec![Val::Num(1.5)]), "%!d(float64=1.5)");

@@ -65,7 +65,11 @@ fn fmt_f(neg: bool, d: &[u8], dp: i32, decimals: usize) -> String {
         out.push('.');
         for i in 0..decimals as i32 {
             let idx = dp + i;
-            let c = if idx < 0 { b'0' } else { d.get(idx as usize).copied().unwrap_or(b'0') };
+            let c = if idx < 0 {
+                b'0'
+            } else {
+                d.get(idx as usize).copied().unwrap_or(b'0')
+            };
             out.push(c as char);
         }
     }
@@ -116,6 +120,7 @@ pub fn format_f(v: f64, prec: usize) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

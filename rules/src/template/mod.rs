@@ -359,7 +359,9 @@ fn lex(s: &str) -> Result<Vec<Tok>, String> {
                 out.push(Tok::Str(cs[st..i].iter().collect()));
                 i += 1;
             }
-            c if c.is_ascii_digit() || ((c == '-' || c == '+') && cs.get(i + 1).is_some_and(|d| d.is_ascii_digit())) => {
+            c if c.is_ascii_digit()
+                || ((c == '-' || c == '+') && cs.get(i + 1).is_some_and(|d| d.is_ascii_digit())) =>
+            {
                 let st = i;
                 i += 1;
                 while i < cs.len() && (cs[i].is_ascii_alphanumeric() || cs[i] == '.' || cs[i] == '_') {
@@ -389,7 +391,8 @@ struct PipeParser {
 impl PipeParser {
     fn pipeline(&mut self) -> Result<Pipeline, String> {
         let mut decl = None;
-        if let (Some(Tok::Var(v)), Some(Tok::Assign)) = (self.toks.get(self.pos), self.toks.get(self.pos + 1)) {
+        if let (Some(Tok::Var(v)), Some(Tok::Assign)) = (self.toks.get(self.pos), self.toks.get(self.pos + 1))
+        {
             decl = Some(v.clone());
             self.pos += 2;
         }
@@ -425,7 +428,11 @@ impl PipeParser {
     }
 
     fn arg(&mut self) -> Result<Arg, String> {
-        let t = self.toks.get(self.pos).cloned().ok_or("unexpected end of action")?;
+        let t = self
+            .toks
+            .get(self.pos)
+            .cloned()
+            .ok_or("unexpected end of action")?;
         self.pos += 1;
         Ok(match t {
             Tok::Var(v) => {
@@ -472,13 +479,15 @@ fn parse_pipeline(src: &str) -> Result<Pipeline, String> {
 }
 
 /// What ended a list of nodes.
-enum End {
+enum Stop {
     Eof,
     Else(Option<String>),
-    End,
+    EndKw,
 }
 
-fn parse_nodes(pieces: &mut std::iter::Peekable<std::vec::IntoIter<Piece>>) -> Result<(Vec<Node>, End), String> {
+fn parse_nodes(
+    pieces: &mut std::iter::Peekable<std::vec::IntoIter<Piece>>,
+) -> Result<(Vec<Node>, Stop), String> {
     let mut nodes = Vec::new();
     while let Some(p) = pieces.next() {
         match p {
@@ -492,14 +501,14 @@ fn parse_nodes(pieces: &mut std::iter::Peekable<std::vec::IntoIter<Piece>>) -> R
                 }
                 let (kw, rest) = a.split_once(char::is_whitespace).unwrap_or((a.as_str(), ""));
                 match kw {
-                    "end" => return Ok((nodes, End::End)),
+                    "end" => return Ok((nodes, Stop::EndKw)),
                     "else" => {
                         let rest = rest.trim();
                         let cond = rest.strip_prefix("if").map(|c| c.trim().to_string());
                         if !rest.is_empty() && cond.is_none() {
                             return Err(format!("unexpected {rest:?} after else"));
                         }
-                        return Ok((nodes, End::Else(cond)));
+                        return Ok((nodes, Stop::Else(cond)));
                     }
                     "if" => {
                         let mut branches = Vec::new();
@@ -507,20 +516,20 @@ fn parse_nodes(pieces: &mut std::iter::Peekable<std::vec::IntoIter<Piece>>) -> R
                         loop {
                             let (body, end) = parse_nodes(pieces)?;
                             match end {
-                                End::Eof => return Err("unexpected EOF: missing {{ end }}".into()),
-                                End::End => {
+                                Stop::Eof => return Err("unexpected EOF: missing {{ end }}".into()),
+                                Stop::EndKw => {
                                     branches.push((cond, body));
                                     nodes.push(Node::If(branches, Vec::new()));
                                     break;
                                 }
-                                End::Else(Some(c)) => {
+                                Stop::Else(Some(c)) => {
                                     branches.push((cond, body));
                                     cond = parse_pipeline(&c)?;
                                 }
-                                End::Else(None) => {
+                                Stop::Else(None) => {
                                     branches.push((cond, body));
                                     let (els, end) = parse_nodes(pieces)?;
-                                    if !matches!(end, End::End) {
+                                    if !matches!(end, Stop::EndKw) {
                                         return Err("expected {{ end }} after {{ else }}".into());
                                     }
                                     nodes.push(Node::If(branches, els));
@@ -537,7 +546,7 @@ fn parse_nodes(pieces: &mut std::iter::Peekable<std::vec::IntoIter<Piece>>) -> R
             }
         }
     }
-    Ok((nodes, End::Eof))
+    Ok((nodes, Stop::Eof))
 }
 
 impl Template {
@@ -546,9 +555,9 @@ impl Template {
         let mut pieces = split(src)?.into_iter().peekable();
         let (nodes, end) = parse_nodes(&mut pieces)?;
         match end {
-            End::Eof => Ok(Template { nodes }),
-            End::End => Err("unexpected {{ end }}".into()),
-            End::Else(_) => Err("unexpected {{ else }}".into()),
+            Stop::Eof => Ok(Template { nodes }),
+            Stop::EndKw => Err("unexpected {{ end }}".into()),
+            Stop::Else(_) => Err("unexpected {{ else }}".into()),
         }
     }
 
@@ -684,14 +693,20 @@ fn num_arg(name: &str, v: &Val) -> Result<f64, String> {
             .trim()
             .parse::<f64>()
             .map_err(|_| format!("{name}: cannot convert {s:?} to a number")),
-        other => Err(format!("{name}: expected a number, got {}", other.type_and_value())),
+        other => Err(format!(
+            "{name}: expected a number, got {}",
+            other.type_and_value()
+        )),
     }
 }
 
 fn str_arg(name: &str, v: &Val) -> Result<String, String> {
     match v {
         Val::Str(s) => Ok(s.clone()),
-        other => Err(format!("{name}: expected a string, got {}", other.type_and_value())),
+        other => Err(format!(
+            "{name}: expected a string, got {}",
+            other.type_and_value()
+        )),
     }
 }
 
@@ -718,7 +733,10 @@ fn call(name: &str, args: &[Val]) -> Result<Val, String> {
         if args.len() == n {
             Ok(())
         } else {
-            Err(format!("wrong number of args for {name}: want {n} got {}", args.len()))
+            Err(format!(
+                "wrong number of args for {name}: want {n} got {}",
+                args.len()
+            ))
         }
     };
     Ok(match name {
@@ -767,9 +785,13 @@ fn call(name: &str, args: &[Val]) -> Result<Val, String> {
         }
         "reReplaceAll" => {
             want(3)?;
-            let re = regex::Regex::new(&str_arg(name, &args[0])?).map_err(|e| format!("reReplaceAll: {e}"))?;
+            let re =
+                regex::Regex::new(&str_arg(name, &args[0])?).map_err(|e| format!("reReplaceAll: {e}"))?;
             let repl = str_arg(name, &args[1])?;
-            Val::Str(re.replace_all(&str_arg(name, &args[2])?, repl.as_str()).into_owned())
+            Val::Str(
+                re.replace_all(&str_arg(name, &args[2])?, repl.as_str())
+                    .into_owned(),
+            )
         }
         "eq" | "ne" | "lt" | "le" | "gt" | "ge" => {
             want(2)?;
@@ -787,13 +809,19 @@ fn call(name: &str, args: &[Val]) -> Result<Val, String> {
             if args.is_empty() {
                 return Err("wrong number of args for and: want at least 1 got 0".into());
             }
-            args.iter().find(|a| !a.truthy()).unwrap_or(&args[args.len() - 1]).clone()
+            args.iter()
+                .find(|a| !a.truthy())
+                .unwrap_or(&args[args.len() - 1])
+                .clone()
         }
         "or" => {
             if args.is_empty() {
                 return Err("wrong number of args for or: want at least 1 got 0".into());
             }
-            args.iter().find(|a| a.truthy()).unwrap_or(&args[args.len() - 1]).clone()
+            args.iter()
+                .find(|a| a.truthy())
+                .unwrap_or(&args[args.len() - 1])
+                .clone()
         }
         "not" => {
             want(1)?;
@@ -819,6 +847,7 @@ fn call(name: &str, args: &[Val]) -> Result<Val, String> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -840,10 +869,19 @@ mod tests {
 
     #[test]
     fn variables_and_fields() {
-        assert_eq!(run("{{ $labels.instance }} of {{ $labels.job }}"), "node-1:8008 of beacon");
-        assert_eq!(run("{{ .Labels.job }}/{{ $externalLabels.cluster }}"), "beacon/main");
+        assert_eq!(
+            run("{{ $labels.instance }} of {{ $labels.job }}"),
+            "node-1:8008 of beacon"
+        );
+        assert_eq!(
+            run("{{ .Labels.job }}/{{ $externalLabels.cluster }}"),
+            "beacon/main"
+        );
         assert_eq!(run("v={{ $value }}"), "v=0.4567");
-        assert_eq!(run("v={{ .Value }} {{ $externalURL }}"), "v=0.4567 http://sextant:9090");
+        assert_eq!(
+            run("v={{ .Value }} {{ $externalURL }}"),
+            "v=0.4567 http://sextant:9090"
+        );
         assert_eq!(run("[{{ $labels.missing }}]"), "[]");
         assert_eq!(run("no actions"), "no actions");
         assert_eq!(run("{{ $x := $labels.job }}job={{ $x }}"), "job=beacon");
