@@ -93,7 +93,10 @@ pub fn router(state: Arc<WebState>) -> Router {
             get(|| async { "Sextant is Healthy.\n" }).head(|| async {}),
         )
         .route("/-/ready", get(ready).head(ready))
-        .merge(api::routes())
+        .merge(api::routes().layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            api::ready_gate,
+        )))
         .with_state(state)
         .merge(ui::routes())
         .layer(tower_http::compression::CompressionLayer::new())

@@ -12,6 +12,8 @@ mod common;
 mod export_read;
 #[path = "api/federate.rs"]
 mod federate;
+#[path = "api/grafana.rs"]
+mod grafana;
 #[path = "api/metadata_targets.rs"]
 mod metadata_targets;
 #[path = "api/query.rs"]

@@ -101,7 +101,7 @@ fn escape_label_value(out: &mut String, v: &str) {
 }
 
 /// A float as the exposition format writes it: Go's `strconv.FormatFloat(v, 'g', -1, 64)`
-/// (`1e+06`, `0.29`, `1.795304828e+09`) with `NaN`, `+Inf`, `-Inf`.
+/// (`1e+06`, `0.29`, `1.795304828e+09`) with `NaN`, `+Inf`, `-Inf`, and `0` for both zeros.
 pub fn format_go_g(v: f64) -> String {
     if v.is_nan() {
         return "NaN".into();
@@ -109,16 +109,25 @@ pub fn format_go_g(v: f64) -> String {
     if v.is_infinite() {
         return if v > 0.0 { "+Inf".into() } else { "-Inf".into() };
     }
-    let e = format!("{v:e}");
-    let Some((mant, exp)) = e.split_once('e') else {
-        return format!("{v}");
-    };
-    let exp: i32 = exp.parse().unwrap_or(0);
-    if (-4..6).contains(&exp) {
-        format!("{v}")
-    } else {
-        format!("{mant}e{}{:02}", if exp < 0 { '-' } else { '+' }, exp.abs())
+    if v == 0.0 {
+        return "0".into();
     }
+    let (neg, digits, point) = super::json::shortest_digits(v);
+    let exp = point - 1;
+    if (-4..6).contains(&exp) {
+        return super::json::format_float(v);
+    }
+    let mut out = String::with_capacity(digits.len() + 8);
+    if neg {
+        out.push('-');
+    }
+    out.push(char::from(digits[0]));
+    if digits.len() > 1 {
+        out.push('.');
+        out.extend(digits[1..].iter().map(|&d| char::from(d)));
+    }
+    let _ = write!(out, "e{}{:02}", if exp < 0 { '-' } else { '+' }, exp.abs());
+    out
 }
 
 #[cfg(test)]
@@ -137,6 +146,10 @@ mod tests {
             (0.00001, "1e-05"),
             (1795304828.0, "1.795304828e+09"),
             (0.0, "0"),
+            (-0.0, "0"),
+            (-1.1496366673247973e15, "-1.1496366673247972e+15"),
+            (1e21, "1e+21"),
+            (5e-324, "5e-324"),
             (-1e100, "-1e+100"),
             (f64::NAN, "NaN"),
             (f64::NEG_INFINITY, "-Inf"),

@@ -83,44 +83,116 @@ pub fn go_quote(s: &str) -> String {
 /// `NaN`, `+Inf`, `-Inf`): the shortest decimal that reads back as the same float, never
 /// in exponent notation.
 pub fn format_float(v: f64) -> String {
-    if v.is_nan() {
-        "NaN".to_string()
-    } else if v == f64::INFINITY {
-        "+Inf".to_string()
-    } else if v == f64::NEG_INFINITY {
-        "-Inf".to_string()
-    } else {
-        // Rust's `Display` for f64 is the shortest round-trip representation without an
-        // exponent, which is what Go's 'f' format with precision -1 produces.
-        format!("{v}")
+    let mut s = String::with_capacity(24);
+    write_float(&mut s, v);
+    s
+}
+
+/// The shortest round-trip decimal digits of a finite `v` (ties to even, as Go), without
+/// leading or trailing zeros, with the sign and where the decimal point goes: after `point`
+/// digits (zero or negative means before them, past the end means trailing zeros).
+/// Zero gives no digits.
+pub fn shortest_digits(v: f64) -> (bool, Vec<u8>, i32) {
+    let mut buf = ryu::Buffer::new();
+    let s = buf.format_finite(v);
+    // ryu writes either a plain decimal ("0.3", "1.0") or an exponent form ("1e21", "1.5e-7").
+    let (neg, s) = match s.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, s),
+    };
+    let (mantissa, exp) = match s.split_once('e') {
+        Some((m, e)) => (m, e.parse::<i32>().unwrap_or(0)),
+        None => (s, 0),
+    };
+    let (int_part, frac_part) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let mut digits: Vec<u8> = Vec::with_capacity(24);
+    digits.extend_from_slice(int_part.as_bytes());
+    digits.extend_from_slice(frac_part.as_bytes());
+    let mut point = int_part.len() as i32 + exp;
+    let lead = digits.iter().take_while(|&&d| d == b'0').count();
+    digits.drain(..lead);
+    point -= lead as i32;
+    while digits.last() == Some(&b'0') {
+        digits.pop();
     }
+    (neg, digits, point)
+}
+
+/// Appends a sample value as [`format_float`] formats it.
+pub fn write_float(out: &mut String, v: f64) {
+    if v.is_nan() {
+        out.push_str("NaN");
+        return;
+    }
+    if v.is_infinite() {
+        out.push_str(if v > 0.0 { "+Inf" } else { "-Inf" });
+        return;
+    }
+    // Fast path: ryu's plain decimal form ("0.25", "1234.5", "1.0") is already Go's, but
+    // for the ".0" it puts on integers.
+    let mut buf = ryu::Buffer::new();
+    let s = buf.format_finite(v);
+    if !s.contains('e') {
+        out.push_str(s.strip_suffix(".0").unwrap_or(s));
+        return;
+    }
+    let (neg, digits, point) = shortest_digits(v);
+    if neg {
+        out.push('-');
+    }
+    if digits.is_empty() {
+        out.push('0');
+        return;
+    }
+    let n = digits.len() as i32;
+    if point <= 0 {
+        out.push_str("0.");
+        for _ in 0..-point {
+            out.push('0');
+        }
+        out.push_str(text(&digits));
+    } else if point >= n {
+        out.push_str(text(&digits));
+        for _ in 0..point - n {
+            out.push('0');
+        }
+    } else {
+        let (a, b) = digits.split_at(point as usize);
+        out.push_str(text(a));
+        out.push('.');
+        out.push_str(text(b));
+    }
+}
+
+/// ASCII digits as text (they are always valid UTF-8).
+fn text(d: &[u8]) -> &str {
+    std::str::from_utf8(d).unwrap_or("")
 }
 
 /// Appends a millisecond timestamp as seconds: `1795304829.944`, `1795304769`, `-0.5`.
 pub fn write_timestamp(out: &mut String, ms: i64) {
-    let neg = ms < 0;
     let abs = ms.unsigned_abs();
-    if neg {
+    if ms < 0 {
         out.push('-');
     }
-    let _ = write!(out, "{}", abs / 1000);
-    let mut frac = abs % 1000;
+    let mut ib = itoa::Buffer::new();
+    out.push_str(ib.format(abs / 1000));
+    let frac = abs % 1000;
     if frac != 0 {
-        let mut width = 3;
-        while frac.is_multiple_of(10) {
-            frac /= 10;
-            width -= 1;
-        }
-        let _ = write!(out, ".{frac:0width$}");
-    }
-}
-
-/// Appends a sample value as [`format_float`] writes it, without an intermediate string.
-pub fn write_float(out: &mut String, v: f64) {
-    if v.is_finite() {
-        let _ = write!(out, "{v}");
-    } else {
-        out.push_str(&format_float(v));
+        let d = [
+            b'0' + (frac / 100) as u8,
+            b'0' + (frac / 10 % 10) as u8,
+            b'0' + (frac % 10) as u8,
+        ];
+        let keep = if d[2] != b'0' {
+            3
+        } else if d[1] != b'0' {
+            2
+        } else {
+            1
+        };
+        out.push('.');
+        out.push_str(std::str::from_utf8(&d[..keep]).unwrap_or(""));
     }
 }
 
@@ -245,6 +317,38 @@ mod tests {
         ];
         for (v, want) in cases {
             assert_eq!(format_float(*v), *want, "{v}");
+        }
+    }
+
+    #[test]
+    fn floats_are_shortest_plain_decimals() {
+        // Rust's `Display` for f64 is also the shortest round-trip digits without an exponent;
+        // it differs only on exact ties, where Go (like ryu) rounds half to even.
+        assert_eq!(format_float(-1.1496366673247973e15), "-1149636667324797.2");
+        let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+        let mut fixed = vec![
+            5e-324,
+            f64::MAX,
+            f64::MIN_POSITIVE,
+            1e-7,
+            1.5e300,
+            123.456,
+            100.0,
+            0.000123,
+            -1e22,
+        ];
+        for _ in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            fixed.push(f64::from_bits(x));
+            fixed.push((x % 10_000_000) as f64 / 1000.0);
+        }
+        for v in fixed.into_iter().filter(|v| v.is_finite()) {
+            let got = format_float(v);
+            assert!(!got.contains('e'), "{got}");
+            assert_eq!(got.parse::<f64>().unwrap().to_bits(), v.to_bits(), "{got}");
+            assert_eq!(got.len(), format!("{v}").len(), "{v:e}: {got}");
         }
     }
 

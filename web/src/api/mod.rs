@@ -5,6 +5,15 @@
 //! (every bad value becomes `invalid parameter "<name>": ...`), does the work on a blocking
 //! thread, and returns `Result<Success, ApiError>`; [`response`] renders the one envelope
 //! `{status, data, errorType, error, warnings, infos}`, [`error`] chooses the status code.
+//!
+//! Modules: [`query`] (query, query_range, exemplars, format/parse), [`series`] (series,
+//! labels, label values), [`metadata`], [`targets`], [`status`], [`rules`] (rules, alerts,
+//! notifications), [`federate`], [`export`] (raw export, JSON lines and CSV), [`remote_read`],
+//! [`admin`]; helpers [`params`] (parameters and their parsers), [`json`] (number and value
+//! formatting), [`timefmt`] (RFC 3339 and Prometheus durations).
+//!
+//! Every `/api/v1` route answers 503 until the server is ready, and carries Prometheus'
+//! CORS headers.
 
 pub mod admin;
 pub mod error;
@@ -81,6 +90,22 @@ pub fn routes() -> Router<Arc<WebState>> {
         .route("/api/v1/notifications", get(rules::notifications))
         .route("/federate", get(federate::federate))
         .layer(axum::middleware::from_fn(cors))
+}
+
+/// Until start-up is done, the API answers 503 `Service Unavailable` as Prometheus does.
+pub async fn ready_gate(
+    axum::extract::State(st): axum::extract::State<Arc<WebState>>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    if st.ready.load(std::sync::atomic::Ordering::Acquire) {
+        next.run(req).await
+    } else {
+        axum::response::IntoResponse::into_response((
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            "Service Unavailable",
+        ))
+    }
 }
 
 /// CORS as Prometheus' default `--web.cors.origin=".*"` does it: requests with an `Origin`

@@ -54,11 +54,13 @@ where
 /// At most this many warnings and as many infos are returned (Prometheus' `AsStrings` limits).
 const MAX_ANNOTATIONS: usize = 10;
 
-/// Splits the engine's annotations into Prometheus' `warnings` and `infos` (by their
-/// `PromQL info:` prefix) and caps each list, noting how many were left out.
-fn split_annotations(all: Vec<String>) -> (Vec<String>, Vec<String>) {
-    let (infos, warnings): (Vec<String>, Vec<String>) =
-        all.into_iter().partition(|a| a.starts_with("PromQL info:"));
+/// Sorts the engine's annotations into Prometheus' `warnings` and `infos` (an info that
+/// arrived among the warnings is recognised by its `PromQL info:` prefix) and caps each list,
+/// noting how many were left out.
+fn split_annotations(warnings: Vec<String>, mut infos: Vec<String>) -> (Vec<String>, Vec<String>) {
+    let (stray, warnings): (Vec<String>, Vec<String>) =
+        warnings.into_iter().partition(|a| a.starts_with("PromQL info:"));
+    infos.extend(stray);
     let cap = |mut v: Vec<String>, kind: &str| {
         if v.len() > MAX_ANNOTATIONS {
             let more = v.len() - MAX_ANNOTATIONS;
@@ -72,7 +74,7 @@ fn split_annotations(all: Vec<String>) -> (Vec<String>, Vec<String>) {
 
 /// Renders an engine result, cutting vectors and matrices to `limit` series (0 = no limit).
 fn render(out: QueryOutput, limit: usize) -> Success {
-    let (mut warnings, infos) = split_annotations(out.warnings);
+    let (mut warnings, infos) = split_annotations(out.warnings, out.infos);
     let mut value = out.value;
     if limit > 0 {
         let cut = match &mut value {
@@ -95,14 +97,36 @@ fn render(out: QueryOutput, limit: usize) -> Success {
         .with_infos(infos)
 }
 
+/// The engine for this request: the shared one, or one with the request's `lookback_delta`
+/// (Prometheus' per-query lookback). A per-query engine shares the limits but not the
+/// concurrency gate of the shared one.
+fn engine_for(st: &WebState, p: &Params) -> Result<Arc<query::Engine>, ApiError> {
+    let v = p.get("lookback_delta");
+    if v.is_empty() {
+        return Ok(st.engine.clone());
+    }
+    let ns = super::params::parse_duration(v)
+        .map_err(|e| ApiError::bad_data(format!("error parsing lookback delta duration: {e}")))?;
+    let ms = ns / 1_000_000;
+    let opts = st.engine.options();
+    if ms <= 0 || ms == opts.lookback_delta_ms {
+        return Ok(st.engine.clone());
+    }
+    Ok(Arc::new(query::Engine::new(query::EngineOptions {
+        lookback_delta_ms: ms,
+        ..opts.clone()
+    })))
+}
+
 /// `GET|POST /api/v1/query`: `query`, `time` (default now), `timeout`, `limit`.
 pub async fn instant(State(st): State<Arc<WebState>>, p: Params) -> Result<Success, ApiError> {
     let limit = p.limit()?;
     let t = p.time_or("time", now_ms())?;
     let timeout = p.timeout()?;
+    let engine = engine_for(&st, &p)?;
     let expr = p.get("query").to_string();
     let out = evaluate(timeout, move |c| {
-        st.engine.instant_with_cancel(&*st.queryable, &expr, t, Some(c))
+        engine.instant_with_cancel(&*st.queryable, &expr, t, Some(c))
     })
     .await?;
     Ok(render(out, limit))
@@ -135,10 +159,10 @@ pub async fn range(State(st): State<Arc<WebState>>, p: Params) -> Result<Success
     }
     let step_ms = (step_ns / 1_000_000).max(1);
     let timeout = p.timeout()?;
+    let engine = engine_for(&st, &p)?;
     let expr = p.get("query").to_string();
     let out = evaluate(timeout, move |c| {
-        st.engine
-            .range_with_cancel(&*st.queryable, &expr, start, end, step_ms, Some(c))
+        engine.range_with_cancel(&*st.queryable, &expr, start, end, step_ms, Some(c))
     })
     .await?;
     Ok(render(out, limit))
@@ -186,7 +210,7 @@ mod tests {
     fn annotations_split_and_capped() {
         let mut all: Vec<String> = (0..12).map(|i| format!("PromQL warning: w{i}")).collect();
         all.push("PromQL info: i".into());
-        let (w, i) = split_annotations(all);
+        let (w, i) = split_annotations(all, vec![]);
         assert_eq!(w.len(), 11);
         assert_eq!(w[10], "2 more warning annotations omitted");
         assert_eq!(i, vec!["PromQL info: i".to_string()]);

@@ -94,8 +94,11 @@ fn json_response(status: StatusCode, body: String) -> Response {
     resp
 }
 
-/// The HTTP response for an error.
+/// The HTTP response for an error. Server-side failures are logged.
 pub fn error_response(e: &ApiError) -> Response {
+    if e.kind == super::error::ErrorType::Internal {
+        tracing::warn!(error = %e.message, "API request failed");
+    }
     json_response(e.kind.status(), envelope(Err(e)))
 }
 

@@ -153,7 +153,8 @@ struct DroppedJson<'a> {
 struct TargetsJson<'a> {
     active_targets: Vec<ActiveJson<'a>>,
     dropped_targets: Vec<DroppedJson<'a>>,
-    dropped_target_counts: BTreeMap<&'a str, usize>,
+    /// Per pool over all dropped targets; `null` when dropped targets are not shown.
+    dropped_target_counts: Option<BTreeMap<&'a str, usize>>,
 }
 
 /// `GET /api/v1/targets`: `state` = `active` | `dropped` | `any` (default), `scrapePool`.
@@ -167,17 +168,22 @@ pub async fn targets(State(st): State<Arc<WebState>>, p: Params) -> Result<Succe
     } else {
         Vec::new()
     };
-    let mut dropped = st.targets.dropped();
+    let all_dropped = if show_dropped {
+        st.targets.dropped()
+    } else {
+        Vec::new()
+    };
+    let mut counts = BTreeMap::new();
+    for d in &all_dropped {
+        *counts.entry(d.scrape_pool.as_str()).or_insert(0) += 1;
+    }
+    let mut dropped: Vec<&DroppedTarget> = all_dropped.iter().collect();
     if !pool.is_empty() {
         active.retain(|t| t.scrape_pool == pool);
         dropped.retain(|t| t.scrape_pool == pool);
     }
     active.sort_by(|a, b| a.scrape_pool.cmp(&b.scrape_pool));
     dropped.sort_by(|a, b| a.scrape_pool.cmp(&b.scrape_pool));
-    let mut counts = BTreeMap::new();
-    for d in &dropped {
-        *counts.entry(d.scrape_pool.as_str()).or_insert(0) += 1;
-    }
     let body = TargetsJson {
         active_targets: active
             .iter()
@@ -202,17 +208,13 @@ pub async fn targets(State(st): State<Arc<WebState>>, p: Params) -> Result<Succe
                 scrape_timeout: format_prom_duration(t.scrape_timeout),
             })
             .collect(),
-        dropped_targets: if show_dropped {
-            dropped
-                .iter()
-                .map(|d| DroppedJson {
-                    discovered_labels: LabelsJson(&d.discovered_labels),
-                })
-                .collect()
-        } else {
-            Vec::new()
-        },
-        dropped_target_counts: counts,
+        dropped_targets: dropped
+            .iter()
+            .map(|d| DroppedJson {
+                discovered_labels: LabelsJson(&d.discovered_labels),
+            })
+            .collect(),
+        dropped_target_counts: show_dropped.then_some(counts),
     };
     Success::json(&body)
 }

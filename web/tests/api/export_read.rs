@@ -159,6 +159,16 @@ async fn remote_read_samples() {
     // A matcher on an external label with another value selects nothing.
     assert!(got.results[1].timeseries.is_empty());
 
+    // A client that also accepts gzip still gets plain snappy (no second encoding).
+    let mut gz = read_request(&req);
+    gz.headers_mut()
+        .insert("accept-encoding", "gzip".parse().unwrap());
+    let resp = tower::ServiceExt::oneshot(router.clone(), gz).await.unwrap();
+    assert_eq!(resp.headers().get("content-encoding").unwrap(), "snappy");
+    let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap();
+    let raw = snap::raw::Decoder::new().decompress_vec(&bytes).unwrap();
+    assert_eq!(proto::ReadResponse::decode(raw.as_slice()).unwrap(), got);
+
     let streamed_only = proto::ReadRequest {
         queries: vec![],
         accepted_response_types: vec![proto::ResponseType::StreamedXorChunks as i32],

@@ -149,8 +149,9 @@ async fn targets_match_the_captured_reply() {
     assert_eq!(r.status, 200);
     let mut got = r.json();
     let mut want: serde_json::Value = serde_json::from_str(&fixture("targets.json")).unwrap();
-    // Prometheus 3 adds `droppedTargetCounts` (2.42, which recorded the fixture, did not).
-    assert_eq!(got["data"]["droppedTargetCounts"], serde_json::json!({"node": 1}));
+    // Prometheus 3 adds `droppedTargetCounts` (2.42, which recorded the fixture, did not);
+    // `null` when dropped targets are not asked for.
+    assert_eq!(got["data"]["droppedTargetCounts"], serde_json::Value::Null);
     got["data"].as_object_mut().unwrap().remove("droppedTargetCounts");
     want["data"]["droppedTargets"] = serde_json::json!([]);
     assert_eq!(got, want);
@@ -171,8 +172,11 @@ async fn targets_state_and_pool_filters() {
         j["data"]["droppedTargets"],
         serde_json::json!([{"discoveredLabels": {"__address__": "10.0.0.1:9100", "job": "node"}}])
     );
+    assert_eq!(j["data"]["droppedTargetCounts"], serde_json::json!({"node": 1}));
     let r = get(targets_router(&api), "/api/v1/targets?scrapePool=prometheus").await;
     let j = r.json();
+    // Counts are over all dropped targets, whatever the pool filter.
+    assert_eq!(j["data"]["droppedTargetCounts"], serde_json::json!({"node": 1}));
     assert_eq!(j["data"]["activeTargets"].as_array().unwrap().len(), 1);
     assert_eq!(j["data"]["droppedTargets"], serde_json::json!([]));
     let r = get(targets_router(&api), "/api/v1/targets").await;

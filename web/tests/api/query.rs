@@ -421,3 +421,28 @@ async fn instant_query_limit() {
         r#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{"__name__":"up","instance":"127.0.0.1:39090","job":"prometheus"},"value":[1795304829.944,"1"]}]},"warnings":["results truncated due to limit"]}"#
     );
 }
+
+#[tokio::test]
+async fn per_query_lookback_delta() {
+    let api = TestApi::new();
+    api.add(&[("__name__", "g")], &[(1_000_000, 3.0)]);
+    // 60 s after the sample: found with the default 5 m lookback, not with 30 s.
+    let r = get(api.router(), "/api/v1/query?query=g&time=1060").await;
+    assert_eq!(r.json()["data"]["result"].as_array().unwrap().len(), 1);
+    let r = get(api.router(), "/api/v1/query?query=g&time=1060&lookback_delta=30s").await;
+    assert_eq!(
+        r.body,
+        r#"{"status":"success","data":{"resultType":"vector","result":[]}}"#
+    );
+    let r = get(
+        api.router(),
+        "/api/v1/query?query=g&time=1060&lookback_delta=soon",
+    )
+    .await;
+    assert_error(
+        &r,
+        400,
+        "bad_data",
+        "error parsing lookback delta duration: cannot parse \"soon\" to a valid duration",
+    );
+}

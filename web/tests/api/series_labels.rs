@@ -127,7 +127,8 @@ async fn label_values_match_the_captured_reply() {
 async fn label_values_with_match_time_and_limit() {
     let api = TestApi::new();
     load_up(&api, T);
-    api.add(&[("__name__", "old"), ("job", "gone")], &[(1_000, 1.0)]);
+    // An hour older than the rest (data decades apart would meet retention).
+    api.add(&[("__name__", "old"), ("job", "gone")], &[(T - 3_600_000, 1.0)]);
     let r = get(
         api.router(),
         &format!(
@@ -137,7 +138,11 @@ async fn label_values_with_match_time_and_limit() {
     )
     .await;
     assert_eq!(r.body, r#"{"status":"success","data":["node"]}"#);
-    let r = get(api.router(), "/api/v1/label/job/values?start=100").await;
+    let r = get(
+        api.router(),
+        &format!("/api/v1/label/job/values?start={}", T / 1000 - 1800),
+    )
+    .await;
     assert_eq!(r.json()["data"], serde_json::json!(["node", "prometheus"]));
     let r = get(api.router(), "/api/v1/label/job/values").await;
     assert_eq!(

@@ -221,3 +221,19 @@ async fn notifications_and_scrape_pools() {
     let r = get(api.router(), "/api/v1/scrape_pools").await;
     assert_eq!(r.body, r#"{"status":"success","data":{"scrapePools":[]}}"#);
 }
+
+#[tokio::test]
+async fn api_unavailable_until_ready() {
+    let api = TestApi::new();
+    let st = api.state();
+    st.ready.store(false, Ordering::Release);
+    let ready = st.ready.clone();
+    let router = web::router(Arc::new(st));
+    let r = get(router.clone(), "/api/v1/labels").await;
+    assert_eq!((r.status.as_u16(), r.body.as_str()), (503, "Service Unavailable"));
+    let r = get(router.clone(), "/-/healthy").await;
+    assert_eq!(r.status, 200);
+    ready.store(true, Ordering::Release);
+    let r = get(router, "/api/v1/labels").await;
+    assert_eq!(r.status, 200);
+}
