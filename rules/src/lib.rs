@@ -9,6 +9,7 @@
 //! - [`alert`]: the alert state machine and the `ALERTS` / `ALERTS_FOR_STATE` series.
 //! - [`template`]: the template engine for labels and annotations (supported subset there).
 //! - [`notifier`]: Alertmanager v2 client with a queue, batches and retries.
+//! - [`api`]: the JSON `data` of `/api/v1/rules` and `/api/v1/alerts` as Prometheus serves it.
 //! - [`status`]: plain structs for `/api/v1/rules` and `/api/v1/alerts`.
 //! - [`presets`]: the embedded beacon-node alert rules.
 //!
@@ -22,6 +23,7 @@
 
 pub mod alert;
 pub mod alerting_config;
+pub mod api;
 pub mod config;
 pub mod duration;
 pub mod error;

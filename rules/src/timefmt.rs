@@ -15,6 +15,22 @@ pub fn rfc3339_ms(ms: i64) -> String {
     )
 }
 
+/// Formats as Go's `time.Time` JSON (RFC 3339 with trailing fractional zeros trimmed:
+/// `2024-01-02T03:04:05Z`, `2024-01-02T03:04:05.5Z`); `None` is Go's zero time.
+pub fn go_json_time(ms: Option<i64>) -> String {
+    let Some(ms) = ms else {
+        return "0001-01-01T00:00:00Z".into();
+    };
+    let s = rfc3339_ms(ms);
+    let (head, frac) = s.trim_end_matches('Z').split_at(19);
+    let frac = frac.trim_start_matches('.').trim_end_matches('0');
+    if frac.is_empty() {
+        format!("{head}Z")
+    } else {
+        format!("{head}.{frac}Z")
+    }
+}
+
 /// (year, month, day) of a day count since 1970-01-01 (H. Hinnant's algorithm).
 fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let z = z + 719_468;
@@ -40,5 +56,8 @@ mod tests {
         assert_eq!(rfc3339_ms(1_700_000_000_123), "2023-11-14T22:13:20.123Z");
         assert_eq!(rfc3339_ms(951_782_400_000), "2000-02-29T00:00:00.000Z");
         assert_eq!(rfc3339_ms(-1), "1969-12-31T23:59:59.999Z");
+        assert_eq!(go_json_time(Some(1_700_000_000_000)), "2023-11-14T22:13:20Z");
+        assert_eq!(go_json_time(Some(1_700_000_000_500)), "2023-11-14T22:13:20.5Z");
+        assert_eq!(go_json_time(None), "0001-01-01T00:00:00Z");
     }
 }
