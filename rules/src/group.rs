@@ -158,6 +158,18 @@ pub(crate) struct GroupState {
     pub last_eval: Option<i64>,
     pub eval_duration: Duration,
     pub should_restore: bool,
+    /// Counters for self-metrics.
+    pub counters: GroupCounters,
+}
+
+/// Self-monitoring counters of a group (Prometheus' `prometheus_rule_*`).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct GroupCounters {
+    pub evaluations: u64,
+    pub failures: u64,
+    pub iterations: u64,
+    pub missed: u64,
+    pub last_samples: u64,
 }
 
 /// A loaded rule group.
@@ -169,6 +181,11 @@ pub(crate) struct Group {
     pub limit: u64,
     pub query_offset_ms: i64,
     pub state: Mutex<GroupState>,
+}
+
+/// Escapes a label value for the text exposition format.
+pub(crate) fn escape_label(s: &str) -> String {
+    s.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
 }
 
 /// FNV-1a, for a stable per-group evaluation offset.
@@ -215,6 +232,7 @@ impl Group {
                 last_eval: None,
                 eval_duration: Duration::ZERO,
                 should_restore: restore,
+                counters: GroupCounters::default(),
             }),
         }
     }
@@ -270,6 +288,7 @@ impl Group {
         }
         st.last_eval = old_st.last_eval;
         st.eval_duration = old_st.eval_duration;
+        st.counters = old_st.counters.clone();
         st.should_restore = st.should_restore && old_st.should_restore;
         // Series of old rules that have no successor are marked stale by the caller.
     }
@@ -293,12 +312,17 @@ impl Group {
             external_labels: ctx.opts.external_labels.clone(),
             external_url: ctx.opts.external_url.clone(),
         };
+        let st = &mut *st;
+        st.counters.iterations += 1;
+        st.counters.last_samples = 0;
         for rule in st.rules.iter_mut() {
             let t0 = Instant::now();
+            st.counters.evaluations += 1;
             match self.eval_rule(ctx, rule, ts, qts, &tctx) {
                 Ok(samples) => {
                     rule.health = RuleHealth::Ok;
                     rule.last_error = None;
+                    st.counters.last_samples += samples.len() as u64;
                     let mut now: HashSet<Labels> = HashSet::with_capacity(samples.len());
                     let mut app = ctx.appendable.appender();
                     for (l, v) in samples {
@@ -315,6 +339,7 @@ impl Group {
                     match app.commit() {
                         Ok(()) => rule.series_returned = now,
                         Err(e) => {
+                            st.counters.failures += 1;
                             rule.health = RuleHealth::Err;
                             rule.last_error = Some(format!("appending results: {e}"));
                         }
@@ -322,6 +347,7 @@ impl Group {
                 }
                 Err(e) => {
                     tracing::warn!(group = %self.name, rule = %rule.name, "rule evaluation failed: {e}");
+                    st.counters.failures += 1;
                     rule.health = RuleHealth::Err;
                     rule.last_error = Some(e);
                 }
@@ -334,7 +360,7 @@ impl Group {
         }
         if st.should_restore {
             st.should_restore = false;
-            self.restore_for_state(ctx, &mut st, ts);
+            self.restore_for_state(ctx, st, ts);
         }
         st.last_eval = Some(ts);
         st.eval_duration = started.elapsed();
@@ -519,6 +545,43 @@ impl Group {
             evaluation_time_secs: st.eval_duration.as_secs_f64(),
             last_evaluation_ms: st.last_eval,
         }
+    }
+
+    /// Appends this group's `prometheus_rule_*` samples to `out` (one line each, by family).
+    pub(crate) fn metrics(&self, fams: &mut BTreeMap<&'static str, Vec<String>>) {
+        let st = self.state.lock();
+        let key = format!("{};{}", self.file.display(), self.name);
+        let lbl = format!("rule_group=\"{}\"", escape_label(&key));
+        let c = &st.counters;
+        let mut put = |name: &'static str, v: f64| {
+            fams.entry(name).or_default().push(format!("{name}{{{lbl}}} {v}"));
+        };
+        put("prometheus_rule_evaluations_total", c.evaluations as f64);
+        put("prometheus_rule_evaluation_failures_total", c.failures as f64);
+        put("prometheus_rule_group_iterations_total", c.iterations as f64);
+        put("prometheus_rule_group_iterations_missed_total", c.missed as f64);
+        put(
+            "prometheus_rule_group_interval_seconds",
+            self.interval_ms as f64 / 1000.0,
+        );
+        put(
+            "prometheus_rule_group_last_duration_seconds",
+            st.eval_duration.as_secs_f64(),
+        );
+        put(
+            "prometheus_rule_group_last_evaluation_timestamp_seconds",
+            st.last_eval.map_or(0.0, |t| t as f64 / 1000.0),
+        );
+        put(
+            "prometheus_rule_group_last_evaluation_samples",
+            c.last_samples as f64,
+        );
+        put("prometheus_rule_group_rules", st.rules.len() as f64);
+    }
+
+    /// Counts skipped iterations (the evaluation ran longer than the interval).
+    pub(crate) fn add_missed(&self, n: u64) {
+        self.state.lock().counters.missed += n;
     }
 
     pub(crate) fn active_alerts(&self) -> Vec<AlertStatus> {

@@ -262,6 +262,30 @@ impl RuleManager {
         groups.iter().flat_map(|g| g.active_alerts()).collect()
     }
 
+    /// Self-metrics in the text exposition format: Prometheus' `prometheus_rule_*` families
+    /// per group (label `rule_group="<file>;<name>"`).
+    pub fn render_metrics(&self) -> String {
+        let groups = self.inner.lock().groups.clone();
+        let mut fams: BTreeMap<&'static str, Vec<String>> = BTreeMap::new();
+        for g in &groups {
+            g.metrics(&mut fams);
+        }
+        let mut out = String::new();
+        for (name, lines) in fams {
+            let kind = if name.ends_with("_total") {
+                "counter"
+            } else {
+                "gauge"
+            };
+            out.push_str(&format!("# TYPE {name} {kind}\n"));
+            for l in lines {
+                out.push_str(&l);
+                out.push('\n');
+            }
+        }
+        out
+    }
+
     /// Stops the evaluation tasks.
     pub fn stop(&self) {
         for t in self.inner.lock().tasks.drain(..) {
@@ -301,6 +325,7 @@ async fn run_group(ctx: Arc<EvalCtx>, group: Arc<Group>) {
         if next <= now {
             let missed = (now - next) / group.interval_ms + 1;
             tracing::warn!(group = %group.name, missed, "rule group evaluation missed iterations");
+            group.add_missed(missed as u64);
             next += missed * group.interval_ms;
         }
     }

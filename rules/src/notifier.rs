@@ -173,6 +173,48 @@ impl Notifier {
         }
     }
 
+    /// Self-metrics in the text exposition format (`prometheus_notifications_*`).
+    pub fn render_metrics(&self) -> String {
+        let st = self.stats();
+        let esc = crate::group::escape_label;
+        let mut out = String::new();
+        for (name, per) in [
+            ("prometheus_notifications_sent_total", &st.sent_total),
+            ("prometheus_notifications_errors_total", &st.errors_total),
+        ] {
+            out.push_str(&format!("# TYPE {name} counter\n"));
+            for (url, _) in self.endpoints.read().iter() {
+                let v = per.get(url).copied().unwrap_or(0);
+                out.push_str(&format!("{name}{{alertmanager=\"{}\"}} {v}\n", esc(url)));
+            }
+        }
+        for (name, kind, v) in [
+            (
+                "prometheus_notifications_dropped_total",
+                "counter",
+                st.dropped_total as f64,
+            ),
+            (
+                "prometheus_notifications_queue_length",
+                "gauge",
+                st.queue_length as f64,
+            ),
+            (
+                "prometheus_notifications_queue_capacity",
+                "gauge",
+                st.queue_capacity as f64,
+            ),
+            (
+                "prometheus_notifications_alertmanagers_discovered",
+                "gauge",
+                st.alertmanagers_discovered as f64,
+            ),
+        ] {
+            out.push_str(&format!("# TYPE {name} {kind}\n{name} {v}\n"));
+        }
+        out
+    }
+
     /// Starts the background task that drains the queue. Call once, inside a Tokio runtime.
     pub fn run(self: &Arc<Self>) -> tokio::task::JoinHandle<()> {
         let me = Arc::clone(self);

@@ -385,3 +385,49 @@ fn load_reads_files_and_reports_all_errors() {
     assert!(e.contains("missing.yml"), "{e}");
     assert_eq!(m.groups().len(), 1);
 }
+
+#[test]
+fn self_metrics_count_evaluations_and_failures() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = open_db(dir.path());
+    let m = manager(
+        &db,
+        r#"
+groups:
+  - name: g
+    rules:
+      - record: ok
+        expr: vector(1)
+      - record: bad
+        expr: vector(1) or label_replace(vector(2), "a", "x", "", "")
+        labels: {a: ""}
+"#,
+    );
+    m.eval_group_at("g", T).unwrap();
+    m.eval_group_at("g", T + MIN).unwrap();
+    let text = m.render_metrics();
+    assert!(
+        text.contains("prometheus_rule_evaluations_total{rule_group=\"test.yml;g\"} 4"),
+        "{text}"
+    );
+    assert!(
+        text.contains("prometheus_rule_group_iterations_total{rule_group=\"test.yml;g\"} 2"),
+        "{text}"
+    );
+    assert!(
+        text.contains("prometheus_rule_group_rules{rule_group=\"test.yml;g\"} 2"),
+        "{text}"
+    );
+    assert!(
+        text.contains("prometheus_rule_group_interval_seconds{rule_group=\"test.yml;g\"} 60"),
+        "{text}"
+    );
+    assert!(
+        text.contains("# TYPE prometheus_rule_evaluation_failures_total counter"),
+        "{text}"
+    );
+    assert!(
+        text.contains("prometheus_rule_evaluation_failures_total{rule_group=\"test.yml;g\"} 2"),
+        "{text}"
+    );
+}

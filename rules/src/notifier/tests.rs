@@ -105,6 +105,17 @@ async fn posts_v2_payloads_and_retries() {
     assert_eq!(st.errors_total.get(&url), None);
     assert_eq!(st.alertmanagers_discovered, 1);
     assert_eq!(st.queue_length, 0);
+    let text = n.render_metrics();
+    assert!(
+        text.contains(&format!(
+            "prometheus_notifications_sent_total{{alertmanager=\"{url}\"}} 1"
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains("prometheus_notifications_queue_capacity 10000"),
+        "{text}"
+    );
 }
 
 #[tokio::test]
