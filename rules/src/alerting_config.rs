@@ -12,6 +12,15 @@ pub struct AlertingConfig {
     /// The Alertmanagers to send to.
     #[serde(default)]
     pub alertmanagers: Vec<AlertmanagerConfig>,
+    /// `alert_relabel_configs`: accepted, not applied (see [`AlertingConfig::ignored_fields`]).
+    #[serde(default, deserialize_with = "present")]
+    pub alert_relabel_configs: bool,
+}
+
+/// Deserializes any value, recording only that it was present.
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    serde::de::IgnoredAny::deserialize(d)?;
+    Ok(true)
 }
 
 /// One entry of `alerting.alertmanagers`.
@@ -33,6 +42,37 @@ pub struct AlertmanagerConfig {
     /// Statically listed targets (`host:port`).
     #[serde(default)]
     pub static_configs: Vec<StaticConfig>,
+    /// Prometheus settings accepted but not applied (listed by
+    /// [`AlertingConfig::ignored_fields`] so the caller can warn).
+    #[serde(default, deserialize_with = "present")]
+    pub relabel_configs: bool,
+    /// Accepted, not applied.
+    #[serde(default, deserialize_with = "present")]
+    pub alert_relabel_configs: bool,
+    /// Accepted, not applied.
+    #[serde(default, deserialize_with = "present")]
+    pub basic_auth: bool,
+    /// Accepted, not applied.
+    #[serde(default, deserialize_with = "present")]
+    pub authorization: bool,
+    /// Accepted, not applied.
+    #[serde(default, deserialize_with = "present")]
+    pub tls_config: bool,
+    /// Accepted, not applied.
+    #[serde(default, deserialize_with = "present")]
+    pub follow_redirects: bool,
+    /// Accepted, not applied.
+    #[serde(default, deserialize_with = "present")]
+    pub enable_http2: bool,
+    /// Accepted, not applied.
+    #[serde(default, deserialize_with = "present")]
+    pub proxy_url: bool,
+    /// Accepted, not applied (service discovery other than static configs).
+    #[serde(default, deserialize_with = "present")]
+    pub file_sd_configs: bool,
+    /// Accepted, not applied.
+    #[serde(default, deserialize_with = "present")]
+    pub dns_sd_configs: bool,
 }
 
 /// `static_configs` entry.
@@ -45,6 +85,29 @@ pub struct StaticConfig {
     /// Target labels (accepted for compatibility, unused for Alertmanagers).
     #[serde(default)]
     pub labels: BTreeMap<String, String>,
+}
+
+impl Default for AlertmanagerConfig {
+    /// `http`, no prefix, default timeout, `v2`, no targets.
+    fn default() -> Self {
+        AlertmanagerConfig {
+            scheme: default_scheme(),
+            path_prefix: String::new(),
+            timeout: None,
+            api_version: default_api_version(),
+            static_configs: Vec::new(),
+            relabel_configs: false,
+            alert_relabel_configs: false,
+            basic_auth: false,
+            authorization: false,
+            tls_config: false,
+            follow_redirects: false,
+            enable_http2: false,
+            proxy_url: false,
+            file_sd_configs: false,
+            dns_sd_configs: false,
+        }
+    }
 }
 
 fn default_scheme() -> String {
@@ -84,6 +147,34 @@ impl AlertingConfig {
             }
         }
         Ok(())
+    }
+
+    /// Prometheus settings present in the section that Sextant accepts but does not apply
+    /// (the caller should warn about them).
+    pub fn ignored_fields(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.alert_relabel_configs {
+            out.push("alerting.alert_relabel_configs".to_string());
+        }
+        for (i, am) in self.alertmanagers.iter().enumerate() {
+            for (set, name) in [
+                (am.relabel_configs, "relabel_configs"),
+                (am.alert_relabel_configs, "alert_relabel_configs"),
+                (am.basic_auth, "basic_auth"),
+                (am.authorization, "authorization"),
+                (am.tls_config, "tls_config"),
+                (am.follow_redirects, "follow_redirects"),
+                (am.enable_http2, "enable_http2"),
+                (am.proxy_url, "proxy_url"),
+                (am.file_sd_configs, "file_sd_configs"),
+                (am.dns_sd_configs, "dns_sd_configs"),
+            ] {
+                if set {
+                    out.push(format!("alerting.alertmanagers[{i}].{name}"));
+                }
+            }
+        }
+        out
     }
 
     /// The alert-push URLs of every target, each with its timeout.
@@ -139,5 +230,17 @@ mod tests {
             serde_saphyr::from_str("alertmanagers:\n- api_version: v1\n  static_configs: []\n").unwrap();
         assert!(bad.validate().unwrap_err().contains("api_version"));
         assert!(serde_saphyr::from_str::<AlertingConfig>("alertmanagers:\n- nope: 1\n").is_err());
+        let c: AlertingConfig = serde_saphyr::from_str(
+            "alert_relabel_configs: [{action: drop}]\nalertmanagers:\n- basic_auth: {username: u}\n  static_configs: [{targets: ['a:1']}]\n",
+        )
+        .unwrap();
+        assert_eq!(
+            c.ignored_fields(),
+            vec![
+                "alerting.alert_relabel_configs",
+                "alerting.alertmanagers[0].basic_auth"
+            ]
+        );
+        assert!(c.alertmanagers[0].timeout.is_none());
     }
 }

@@ -77,7 +77,9 @@ async fn real_alertmanager_receives_alerts() {
                 targets: vec![format!("127.0.0.1:{port}")],
                 labels: BTreeMap::new(),
             }],
+            ..Default::default()
         }],
+        alert_relabel_configs: false,
     };
     let n = Notifier::new(
         &am,

@@ -53,7 +53,9 @@ fn config(target: &str, prefix: &str) -> AlertingConfig {
                 targets: vec![target.into()],
                 labels: BTreeMap::new(),
             }],
+            ..Default::default()
         }],
+        alert_relabel_configs: false,
     }
 }
 
