@@ -136,7 +136,7 @@ pub fn advance(
     let mut fresh: Vec<Alert> = Vec::with_capacity(samples.len());
     for (metric, v) in samples {
         let data = TemplateData {
-            labels: labels_map(&metric.without_metric_name()),
+            labels: labels_map(metric),
             external_labels: ctx.external_labels.clone(),
             external_url: ctx.external_url.clone(),
             value: *v,
@@ -256,7 +256,7 @@ mod tests {
             labels: BTreeMap::from([("severity".into(), "page".into())]),
             annotations: BTreeMap::from([(
                 "summary".into(),
-                "{{ $labels.instance }} at {{ $value }}".into(),
+                "{{ $labels.instance }} at {{ $value }} ({{ $labels.__name__ }})".into(),
             )]),
         }
     }
@@ -282,10 +282,10 @@ mod tests {
         assert_eq!(a.labels.get("alertname"), Some("HighLoad"));
         assert_eq!(a.labels.get("severity"), Some("page"));
         assert_eq!(a.labels.get("__name__"), None);
-        assert_eq!(a.annotations["summary"], "a at 5");
+        assert_eq!(a.annotations["summary"], "a at 5 (load)");
         advance(&s, &mut active, &sample(6.0), 30_000, 0, &ctx).unwrap();
         assert_eq!(only(&active).state, AlertState::Pending);
-        assert_eq!(only(&active).annotations["summary"], "a at 6");
+        assert_eq!(only(&active).annotations["summary"], "a at 6 (load)");
         advance(&s, &mut active, &sample(6.0), 60_000, 0, &ctx).unwrap();
         assert_eq!(only(&active).state, AlertState::Firing);
         assert_eq!(only(&active).fired_at, Some(60_000));

@@ -181,6 +181,8 @@ pub(crate) struct Group {
     pub limit: u64,
     pub query_offset_ms: i64,
     pub state: Mutex<GroupState>,
+    /// Set when a reload replaced the group: an evaluation still in flight then does nothing.
+    pub retired: std::sync::atomic::AtomicBool,
 }
 
 /// Escapes a label value for the text exposition format.
@@ -234,6 +236,7 @@ impl Group {
                 should_restore: restore,
                 counters: GroupCounters::default(),
             }),
+            retired: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -254,6 +257,7 @@ impl Group {
     /// Takes over the state of matching rules of `old` (same kind, name and labels): active
     /// alerts, health, last series. Called on reload.
     pub(crate) fn copy_state_from(&self, old: &Group) {
+        old.retire();
         let mut old_st = old.state.lock();
         let mut st = self.state.lock();
         let mut by_key: BTreeMap<_, Vec<usize>> = BTreeMap::new();
@@ -293,8 +297,14 @@ impl Group {
         // Series of old rules that have no successor are marked stale by the caller.
     }
 
+    /// Stops evaluations of a replaced group (one in flight finishes first or does nothing).
+    pub(crate) fn retire(&self) {
+        self.retired.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
     /// Series the group wrote last and that no rule owns any more (after `copy_state_from`).
     pub(crate) fn take_all_series(&self) -> Vec<Labels> {
+        self.retire();
         let mut st = self.state.lock();
         st.rules
             .iter_mut()
@@ -307,6 +317,9 @@ impl Group {
     pub(crate) fn eval(&self, ctx: &EvalCtx, ts: i64) {
         let started = Instant::now();
         let mut st = self.state.lock();
+        if self.retired.load(std::sync::atomic::Ordering::SeqCst) {
+            return;
+        }
         let qts = ts - self.query_offset_ms;
         let tctx = TemplateContext {
             external_labels: ctx.opts.external_labels.clone(),
