@@ -12,6 +12,9 @@ const T0: i64 = 1_700_000_000_000;
 const NODES: usize = 100;
 const POINTS: i64 = 480;
 
+/// A series value as a function of time (ms).
+type ValueFn = Box<dyn Fn(i64) -> f64>;
+
 fn setup(dir: &std::path::Path) -> Arc<Db> {
     let mut o = DbOptions::new(dir);
     o.auto_maintenance = false;
@@ -19,7 +22,7 @@ fn setup(dir: &std::path::Path) -> Arc<Db> {
     let mut app = db.appender();
     for n in 0..NODES {
         let inst = format!("node-{n}");
-        let series: Vec<(Labels, Box<dyn Fn(i64) -> f64>)> = vec![
+        let series: Vec<(Labels, ValueFn)> = vec![
             (lbl("beacon_sync_state", &inst), Box::new(|_| 1.0)),
             (
                 lbl("beacon_head_slot", &inst),
