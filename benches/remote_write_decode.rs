@@ -8,7 +8,8 @@
 //! - each also as remote write 2.0 (symbol table), encoded from the same series.
 //!
 //! Cases:
-//! - `decode`: snappy + protobuf only;
+//! - `decode_prost`: snappy + the message tree with prost (the reference decoder);
+//! - `decode_stream`: snappy + the streaming decoder the receiver uses (`wire::walk_v1`);
 //! - `decode_translate`: the whole receiver path (decode, label validation and interning,
 //!   building label sets, the appender calls) into an appender that drops the samples, so the
 //!   figure is ingest's own cost;
@@ -17,6 +18,7 @@
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use ingest::push::series_cache::SeriesCache;
 use ingest::remote_write::proto::{Label, RequestV2, Sample, TimeSeries, TimeSeriesV2, WriteRequest};
+use ingest::remote_write::wire::{walk_v1, Item};
 use ingest::remote_write::{decode_v1, ingest, Version};
 use ingest::PushLimits;
 use prost::Message;
@@ -144,8 +146,24 @@ fn bench(c: &mut Criterion) {
         let v1 = snappy(&req.encode_to_vec());
         let v2 = snappy(&to_v2(req).encode_to_vec());
         g.throughput(Throughput::Elements(count(req)));
-        g.bench_function(format!("decode/v1/{name}"), |b| {
+        g.bench_function(format!("decode_prost/v1/{name}"), |b| {
             b.iter(|| decode_v1(black_box(&v1), &limits).expect("decode"))
+        });
+        g.bench_function(format!("decode_stream/v1/{name}"), |b| {
+            b.iter(|| {
+                let raw = snap::raw::Decoder::new()
+                    .decompress_vec(black_box(&v1))
+                    .expect("snappy");
+                let mut n = 0usize;
+                walk_v1::<()>(&raw, |item| {
+                    if let Item::Series(s) = item {
+                        n += s.samples.len() + s.labels.len();
+                    }
+                    Ok(())
+                })
+                .expect("walk");
+                n
+            })
         });
         g.bench_function(format!("decode_translate/v1/{name}"), |b| {
             b.iter(|| {
@@ -164,7 +182,13 @@ fn bench(c: &mut Criterion) {
     // Into the real database: every batch is the capture at a later time.
     let dir = tempfile::tempdir().expect("tempdir");
     let db = storage::Db::open(storage::DbOptions::new(dir.path())).expect("open db");
-    let mut next_t = t0;
+    // Timestamps near now: the database refuses data older than its retention.
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_millis() as i64;
+    let mut next_t = now_ms - 3_600_000;
+    let db_cache = SeriesCache::new(1 << 20);
     g.throughput(Throughput::Elements(count(&capture)));
     g.bench_function("ingest_db/v1/capture", |b| {
         b.iter_batched(
@@ -173,8 +197,8 @@ fn bench(c: &mut Criterion) {
                 snappy(&synthetic(&capture, 1, 1, next_t).encode_to_vec())
             },
             |body| {
-                let out = ingest(&db, Version::V1, &body, &limits, &cache).expect("ingest");
-                assert_eq!(out.error, None);
+                let out = ingest(&db, Version::V1, &body, &limits, &db_cache).expect("ingest");
+                assert_eq!(out.error, None, "{out:?}");
             },
             BatchSize::SmallInput,
         )

@@ -9,7 +9,10 @@ use serde::de::IgnoredAny;
 use serde::Deserialize;
 use std::path::Path;
 
-/// The configuration used when no `--config.file` is given.
+/// The configuration used when no `--config.file` is given. `__SELF__` is replaced by the
+/// address Sextant listens on, so it scrapes itself; a beacon node on the same machine serves
+/// the beacon metrics specification's metrics on port 8008 by default, so that is scraped too
+/// (a target that is not there shows as down on the targets page).
 pub const DEFAULT_CONFIG: &str = "\
 # Sextant's embedded default configuration (prometheus.yml format).
 # Point --config.file at your own prometheus.yml to scrape your nodes.
@@ -17,7 +20,13 @@ global:
   scrape_interval: 15s
   scrape_timeout: 10s
   evaluation_interval: 15s
-scrape_configs: []
+scrape_configs:
+  - job_name: sextant
+    static_configs:
+      - targets: ['__SELF__']
+  - job_name: beacon
+    static_configs:
+      - targets: ['127.0.0.1:8008']
 ";
 
 /// The whole configuration file.
@@ -62,12 +71,18 @@ pub struct LoadedConfig {
 }
 
 impl LoadedConfig {
-    /// Reads and parses `path`, or the embedded default when `None`.
+    /// Reads and parses `path`, or the embedded default (scraping `localhost:9090` as itself)
+    /// when `None`.
     pub fn load(path: Option<&Path>) -> Result<LoadedConfig, String> {
+        Self::load_with_self(path, "localhost:9090")
+    }
+
+    /// Like [`LoadedConfig::load`], with the address the embedded default scrapes as Sextant.
+    pub fn load_with_self(path: Option<&Path>, self_target: &str) -> Result<LoadedConfig, String> {
         let text = match path {
             Some(p) => std::fs::read_to_string(p)
                 .map_err(|e| format!("cannot read config file {}: {e}", p.display()))?,
-            None => DEFAULT_CONFIG.to_string(),
+            None => DEFAULT_CONFIG.replace("__SELF__", self_target),
         };
         let name = path
             .map(|p| p.display().to_string())
@@ -119,8 +134,15 @@ mod tests {
 
     #[test]
     fn embedded_default_parses() {
-        let c = LoadedConfig::load(None).expect("default config");
-        assert!(c.config.scrape_configs.is_empty());
+        let c = LoadedConfig::load_with_self(None, "127.0.0.1:1234").expect("default config");
+        let jobs: Vec<&str> = c
+            .config
+            .scrape_configs
+            .iter()
+            .map(|s| s.job_name.as_str())
+            .collect();
+        assert_eq!(jobs, ["sextant", "beacon"]);
+        assert!(c.text.contains("127.0.0.1:1234"));
         assert_eq!(c.config.global.scrape_interval.0.as_millis(), 15_000);
     }
 

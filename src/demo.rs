@@ -170,7 +170,8 @@ impl Sim {
         Sim {
             flavour,
             slot,
-            lag: 0,
+            // the lagging node starts a few slots behind, so the dashboard shows it at once
+            lag: if flavour == Flavour::Teku { 4 } else { 0 },
             head_slot: slot,
             finalized_epoch: epoch.saturating_sub(2),
             current_justified_epoch: epoch.saturating_sub(1),
@@ -215,7 +216,7 @@ impl Sim {
         let r = &mut self.rng;
         // The lagging node falls behind now and then and catches up again.
         if self.flavour == Flavour::Teku {
-            if self.lag == 0 && r.chance(1.0 / 40.0) {
+            if self.lag == 0 && r.chance(1.0 / 25.0) {
                 self.lag = r.between(3, 12);
             } else if self.lag > 0 && r.chance(0.15) {
                 self.lag -= 1;
@@ -276,6 +277,11 @@ impl Sim {
     pub fn render(&self) -> String {
         let mut out = String::with_capacity(8 * 1024);
         let f = self.flavour;
+        // a node behind the head has not seen the latest epoch transitions either
+        let head_epoch = self.head_slot / SLOTS_PER_EPOCH;
+        let finalized = self.finalized_epoch.min(head_epoch.saturating_sub(2));
+        let justified = self.current_justified_epoch.min(head_epoch.saturating_sub(1));
+        let previous_justified = self.previous_justified_epoch.min(justified);
         let mut gauge = |name: &str, help: &str, samples: &[(&str, f64)]| {
             family(&mut out, name, "gauge", help, samples);
         };
@@ -287,17 +293,17 @@ impl Sim {
         gauge(
             "beacon_finalized_epoch",
             "Current finalized epoch",
-            &[("", self.finalized_epoch as f64)],
+            &[("", finalized as f64)],
         );
         gauge(
             "beacon_current_justified_epoch",
             "Current justified epoch",
-            &[("", self.current_justified_epoch as f64)],
+            &[("", justified as f64)],
         );
         gauge(
             "beacon_previous_justified_epoch",
             "Current previously justified epoch",
-            &[("", self.previous_justified_epoch as f64)],
+            &[("", previous_justified as f64)],
         );
         gauge(
             "beacon_current_active_validators",
@@ -489,7 +495,9 @@ pub async fn start(stop: tokio::sync::watch::Receiver<bool>) -> std::io::Result<
     let slot = slot_at(now_secs());
     let mut nodes = Vec::new();
     for (i, flavour) in NODES.iter().enumerate() {
-        let sim = Arc::new(Mutex::new(Sim::new(*flavour, slot, i as u64 + 1)));
+        // a different run each start (the sequence is deterministic per seed, for the tests)
+        let seed = (now_secs() * 1000.0) as u64 ^ (i as u64 + 1).wrapping_mul(0x9e37_79b9);
+        let sim = Arc::new(Mutex::new(Sim::new(*flavour, slot, seed)));
         let app = Router::new().route("/metrics", get(metrics)).with_state(sim);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;

@@ -10,6 +10,7 @@
 //! - [`late_db`]: a handle to the database that answers "starting up" until WAL replay is done,
 //!   so the listener can come up (and `/-/ready` say 503) before the data is loaded.
 //! - [`logging`]: tracing set-up from `--log.level`.
+//! - [`self_metrics`]: `/metrics`, Sextant's own process, storage and scrape figures.
 //! - [`targets`]: the scrape manager's targets as the web layer's targets API wants them.
 //!
 //! Data flows one way: `ingest` appends to `storage`; `query` reads `storage`; `web` serves
@@ -21,6 +22,7 @@ pub mod demo;
 pub mod duration;
 pub mod late_db;
 pub mod logging;
+pub mod self_metrics;
 pub mod server;
 pub mod shutdown;
 pub mod targets;

@@ -108,6 +108,27 @@ pub async fn run(
         tracing::warn!("config section {section:?} is accepted but not supported yet; it has no effect");
     }
 
+    let mut settings = settings;
+    if settings.config.source.is_none() {
+        // The embedded default scrapes Sextant itself: point it at the address actually bound.
+        let host = if local.ip().is_unspecified() {
+            "127.0.0.1".to_string()
+        } else {
+            local.ip().to_string()
+        };
+        let me = if local.is_ipv6() && !local.ip().is_unspecified() {
+            format!("[{host}]:{}", local.port())
+        } else {
+            format!("{host}:{}", local.port())
+        };
+        settings.config = LoadedConfig::load_with_self(None, &me).map_err(Error::Config)?;
+    }
+    let self_target = settings
+        .config
+        .source
+        .is_none()
+        .then(|| settings.config.text.clone());
+
     let late = Arc::new(LateDb::new());
     let ready = Arc::new(AtomicBool::new(false));
     let engine = Arc::new(query::Engine::new(settings.engine.clone()));
@@ -124,7 +145,28 @@ pub async fn run(
     web_state.tsdb_stats = Some(Arc::new(HeadStatsFromDb(late.clone())));
     let push_limits = ingest::PushLimits::default();
     // OTLP over gRPC is served on the same listener (HTTP/2 cleartext) as everything else.
+    let self_metrics = Arc::new(crate::self_metrics::SelfMetrics {
+        db: late.clone(),
+        scrape: scrape.clone(),
+        start_time: crate::self_metrics::now_seconds(),
+    });
+    let metrics_route = axum::Router::new().route(
+        "/metrics",
+        axum::routing::get(move || {
+            let m = self_metrics.clone();
+            async move {
+                (
+                    [(
+                        axum::http::header::CONTENT_TYPE,
+                        "text/plain; version=0.0.4; charset=utf-8",
+                    )],
+                    m.render(),
+                )
+            }
+        }),
+    );
     let app = web::router(Arc::new(web_state))
+        .merge(metrics_route)
         .merge(ingest::push_router(appendable.clone(), push_limits.clone()))
         .merge(ingest::otlp::grpc::otlp_grpc_router(appendable, push_limits));
 
@@ -149,10 +191,9 @@ pub async fn run(
         })??;
     let db = Arc::new(db);
     late.set(db.clone());
-    ready.store(true, Ordering::Release);
-    tracing::info!("Storage ready; Sextant is ready to receive requests");
+    tracing::info!("Storage ready");
 
-    let mut settings = settings;
+    let mut extra_jobs = Vec::new();
     if settings.flags.demo {
         let nodes = crate::demo::start(stop_rx.clone())
             .await
@@ -161,15 +202,21 @@ pub async fn run(
                 source,
             })?;
         let demo = crate::demo::scrape_config(&nodes).map_err(Error::Config)?;
-        settings.config.config.scrape_configs.push(demo);
+        extra_jobs.push(demo);
     }
     let cfg = &settings.config.config;
+    let mut jobs = cfg.scrape_configs.clone();
+    jobs.extend(extra_jobs.iter().cloned());
     scrape
-        .apply_config(&cfg.global, &cfg.scrape_configs)
+        .apply_config(&cfg.global, &jobs)
         .map_err(|e| Error::Config(format!("scrape configuration: {e}")))?;
-    tracing::info!(jobs = cfg.scrape_configs.len(), "Scrape manager started");
+    tracing::info!(jobs = jobs.len(), "Scrape manager started");
+    ready.store(true, Ordering::Release);
+    tracing::info!("Sextant is ready to receive requests");
     let reloader = tokio::spawn(reload_on_sighup(
         settings.flags.config_file.clone(),
+        self_target,
+        extra_jobs,
         scrape.clone(),
     ));
 
@@ -215,9 +262,15 @@ impl web::TsdbStatsProvider for HeadStatsFromDb {
     }
 }
 
-/// Re-reads the configuration file on SIGHUP and applies its scrape configuration; a bad file
-/// is logged and the running configuration stays.
-async fn reload_on_sighup(path: Option<std::path::PathBuf>, scrape: Arc<ingest::ScrapeManager>) {
+/// Re-reads the configuration file on SIGHUP and applies its scrape configuration (plus the
+/// jobs Sextant adds itself, such as `--demo`'s); a bad file is logged and the running
+/// configuration stays. Without a file, the embedded default (`embedded`) is kept.
+async fn reload_on_sighup(
+    path: Option<std::path::PathBuf>,
+    embedded: Option<String>,
+    extra_jobs: Vec<ingest::ScrapeConfig>,
+    scrape: Arc<ingest::ScrapeManager>,
+) {
     #[cfg(unix)]
     {
         let mut hup = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
@@ -229,17 +282,26 @@ async fn reload_on_sighup(path: Option<std::path::PathBuf>, scrape: Arc<ingest::
         };
         while hup.recv().await.is_some() {
             tracing::info!("SIGHUP: reloading configuration");
-            match LoadedConfig::load(path.as_deref()) {
-                Ok(c) => match scrape.apply_config(&c.config.global, &c.config.scrape_configs) {
-                    Ok(()) => tracing::info!("Configuration reloaded"),
-                    Err(e) => tracing::error!("reload failed, keeping the running configuration: {e}"),
-                },
+            let loaded = match (&path, &embedded) {
+                (Some(p), _) => LoadedConfig::load(Some(p)).map(|c| c.config),
+                (None, Some(text)) => crate::config::parse(text),
+                (None, None) => LoadedConfig::load(None).map(|c| c.config),
+            };
+            match loaded {
+                Ok(c) => {
+                    let mut jobs = c.scrape_configs;
+                    jobs.extend(extra_jobs.iter().cloned());
+                    match scrape.apply_config(&c.global, &jobs) {
+                        Ok(()) => tracing::info!("Configuration reloaded"),
+                        Err(e) => tracing::error!("reload failed, keeping the running configuration: {e}"),
+                    }
+                }
                 Err(e) => tracing::error!("reload failed, keeping the running configuration: {e}"),
             }
         }
     }
     #[cfg(not(unix))]
     {
-        let _ = (path, scrape);
+        let _ = (path, embedded, extra_jobs, scrape);
     }
 }

@@ -4,6 +4,7 @@
 //! |---|---|
 //! | `POST /api/v1/write` | Prometheus remote write 1.0 and 2.0 ([`crate::remote_write`]) |
 //! | `POST /v1/metrics`, `POST /api/v1/otlp/v1/metrics` | OTLP/HTTP metrics, protobuf or JSON, optionally gzip ([`crate::otlp`]) |
+//! | `POST /v1/traces` | OTLP/HTTP traces, counted into span metrics ([`crate::otlp::traces`]) |
 //! | `POST /api/v1/import/prometheus` | Prometheus text exposition (batch jobs) |
 //!
 //! `POST /api/v1/import/prometheus` takes the text format (or OpenMetrics), optionally gzip;
@@ -63,6 +64,7 @@ pub fn push_router(appendable: Arc<dyn Appendable>, limits: PushLimits) -> Route
         .route("/api/v1/write", post(remote_write_handler))
         .route("/v1/metrics", post(crate::otlp::http_handler))
         .route("/api/v1/otlp/v1/metrics", post(crate::otlp::http_handler))
+        .route("/v1/traces", post(crate::otlp::traces_handler))
         .route("/api/v1/import/prometheus", post(import_handler))
         // Body size is enforced by each handler with a clear message.
         .layer(DefaultBodyLimit::disable())

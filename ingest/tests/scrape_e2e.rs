@@ -682,3 +682,95 @@ async fn scrapes_a_real_node_exporter() {
         served.samples.len()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn explicit_timestamps_and_their_staleness() {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let body = format!("ts_a 1 {now}\nts_b 2 {now}\n");
+    let a = TestServer::start(Reply::text(body.clone())).await;
+    let b = TestServer::start(Reply::text(body)).await;
+    let e = env();
+    let cfgs = vec![
+        job(&format!(
+            "job_name: plain\nstatic_configs:\n  - targets: ['{}']\n",
+            a.addr
+        )),
+        job(&format!(
+            "job_name: tracked\ntrack_timestamps_staleness: true\nstatic_configs:\n  - targets: ['{}']\n",
+            b.addr
+        )),
+    ];
+    e.mgr.apply_config(&fast_global(), &cfgs).unwrap();
+    wait_for("both up", || {
+        e.up(&a.addr).contains(&1.0) && e.up(&b.addr).contains(&1.0)
+    })
+    .await;
+    // The exposed timestamp is kept (honor_timestamps defaults to true).
+    let got = e.select(&[Matcher::equal("__name__", "ts_a"), Matcher::equal("job", "plain")]);
+    assert_eq!(got[0].samples[0].t, now);
+    a.set(Reply::text(format!("ts_a 1 {now}\n")));
+    b.set(Reply::text(format!("ts_a 1 {now}\n")));
+    wait_for("tracked ts_b stale", || {
+        e.select(&[
+            Matcher::equal("__name__", "ts_b"),
+            Matcher::equal("job", "tracked"),
+        ])
+        .first()
+        .is_some_and(|s| is_stale_nan(last_value(s)))
+    })
+    .await;
+    // Without tracking, a series with explicit timestamps is never marked stale.
+    let plain = e.select(&[Matcher::equal("__name__", "ts_b"), Matcher::equal("job", "plain")]);
+    assert!(plain[0].samples.iter().all(|s| !is_stale_nan(s.v)));
+    e.mgr.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_sd_discovers_targets() {
+    let target = TestServer::start(Reply::text("from_http_sd 1\n")).await;
+    // The discovery endpoint: a JSON list of target groups.
+    let groups = Arc::new(Mutex::new(format!(
+        r#"[{{"targets": ["{}"], "labels": {{"dc": "eu"}}}}]"#,
+        target.addr
+    )));
+    let g = groups.clone();
+    let app = Router::new().route(
+        "/sd",
+        get(move || {
+            let body = g.lock().clone();
+            async move { ([("content-type", "application/json")], body) }
+        }),
+    );
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let sd_addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+
+    let e = env();
+    let cfg = job(&format!(
+        "job_name: hsd\nhttp_sd_configs:\n  - url: http://{sd_addr}/sd\n    refresh_interval: 50ms\n"
+    ));
+    e.mgr.apply_config(&fast_global(), &[cfg]).unwrap();
+    wait_for("target discovered and scraped", || {
+        e.up(&target.addr).contains(&1.0)
+    })
+    .await;
+    let t = e.target(&target.addr).unwrap();
+    assert_eq!(t.labels.get("dc"), Some("eu"));
+    assert_eq!(
+        t.discovered_labels.get("__meta_url"),
+        Some(format!("http://{sd_addr}/sd").as_str())
+    );
+    // The endpoint returns no groups: the target goes away and its series go stale.
+    *groups.lock() = "[]".into();
+    wait_for("target removed", || e.target(&target.addr).is_none()).await;
+    wait_for("series stale", || {
+        e.series("from_http_sd")
+            .first()
+            .is_some_and(|s| is_stale_nan(last_value(s)))
+    })
+    .await;
+    e.mgr.stop().await;
+}

@@ -89,6 +89,7 @@ pub fn check_header(data: &[u8], magic: [u8; 4], version: u8) -> Result<(), Stri
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

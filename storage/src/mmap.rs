@@ -48,6 +48,7 @@ impl Deref for Mmap {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -4,6 +4,7 @@
 mod crash;
 mod otlp;
 mod promql_diff;
+mod real_clients;
 mod scrape;
 mod startup;
 mod support;

@@ -77,3 +77,26 @@ fn bad_flag_values_are_named() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("storage.tsdb.retention.time"));
 }
+
+#[test]
+fn embedded_default_scrapes_itself_and_the_local_beacon_port() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::builder(dir.path()).embedded_config().start();
+    let (s, body) = http_get(&server.url("/metrics")).unwrap();
+    assert_eq!(s, 200);
+    let text = String::from_utf8_lossy(&body);
+    assert!(text.contains("process_resident_memory_bytes"), "{text}");
+    assert!(text.contains("prometheus_tsdb_head_series"), "{text}");
+    let (_, targets) = get_json(&server.url("/api/v1/targets"));
+    let active = targets["data"]["activeTargets"].as_array().unwrap().clone();
+    let jobs: Vec<&str> = active.iter().map(|t| t["scrapePool"].as_str().unwrap()).collect();
+    assert!(jobs.contains(&"sextant") && jobs.contains(&"beacon"), "{targets}");
+    let me = active.iter().find(|t| t["scrapePool"] == "sextant").unwrap();
+    assert_eq!(
+        me["scrapeUrl"],
+        format!("{}/metrics", server.base),
+        "self-scrape points at the bound port"
+    );
+    let beacon = active.iter().find(|t| t["scrapePool"] == "beacon").unwrap();
+    assert_eq!(beacon["scrapeUrl"], "http://127.0.0.1:8008/metrics");
+}

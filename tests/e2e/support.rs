@@ -21,6 +21,7 @@ pub struct TestServer {
 pub struct TestServerBuilder {
     data_dir: PathBuf,
     args: Vec<String>,
+    embedded_config: bool,
 }
 
 impl TestServerBuilder {
@@ -29,7 +30,22 @@ impl TestServerBuilder {
         self
     }
 
-    pub fn start(self) -> TestServer {
+    /// Runs on the embedded default configuration (which scrapes Sextant itself and
+    /// 127.0.0.1:8008) instead of the empty one tests get unless they pass `--config.file`.
+    pub fn embedded_config(mut self) -> Self {
+        self.embedded_config = true;
+        self
+    }
+
+    pub fn start(mut self) -> TestServer {
+        if !self.embedded_config && !self.args.iter().any(|a| a.starts_with("--config.file")) {
+            // An empty configuration, so no self-scrape adds series a test does not expect.
+            static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+            let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let cfg = std::env::temp_dir().join(format!("sextant-e2e-{}-{n}.yml", std::process::id()));
+            std::fs::write(&cfg, "scrape_configs: []\n").expect("write test config");
+            self.args.push(format!("--config.file={}", cfg.display()));
+        }
         TestServer::spawn(self.data_dir, self.args)
     }
 }
@@ -43,6 +59,7 @@ impl TestServer {
         TestServerBuilder {
             data_dir: data_dir.to_path_buf(),
             args: Vec::new(),
+            embedded_config: false,
         }
     }
 

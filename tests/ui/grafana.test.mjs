@@ -4,9 +4,9 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { BEACON, MINIMAL, allPanels } from '../../web/ui/beacon.js';
+import { BEACON, MINIMAL, PROPOSED, allPanels } from '../../web/ui/beacon.js';
 import { toGrafana } from '../../web/ui/grafana.js';
-import { expand, regexEscape } from '../../web/ui/dashboard.js';
+import { expand, regexEscape } from '../../web/ui/nodes.js';
 import { REPO } from './harness.mjs';
 
 const file = JSON.parse(readFileSync(join(REPO, 'dashboards', 'grafana', 'beacon.json'), 'utf8'));
@@ -51,4 +51,21 @@ test('variable expansion and regex escaping', () => {
     'up{instance=~"a"}[1m] j');
   assert.equal(expand('$unknown', {}), '$unknown');
   assert.equal(regexEscape('127.0.0.1:8008'), '127\\\\.0\\\\.0\\\\.1:8008');
+});
+
+test('every metric of the spec (fixtures/spec) has a panel, histograms by their buckets', () => {
+  const panelMetrics = new Set(allPanels(BEACON).flatMap((p) => p.metrics || []));
+  for (const file of ['beacon-metrics-metrics.md', 'beacon-metrics-focil.md']) {
+    const text = readFileSync(join(REPO, 'tests', 'fixtures', 'spec', file), 'utf8');
+    const rows = [...text.matchAll(/^\|\s*`(\w+)`\s*\|\s*(Gauge|Counter|Histogram)\s*\|/gm)];
+    assert.ok(rows.length >= 15, `${file}: found the metric tables`);
+    for (const [, name, type] of rows) {
+      const wanted = type === 'Histogram' ? `${name}_bucket` : name;
+      assert.ok(panelMetrics.has(wanted), `${file}: ${name} (${type}) has no panel`);
+    }
+  }
+  const additional = readFileSync(join(REPO, 'tests', 'fixtures', 'spec', 'beacon-metrics-metrics.md'), 'utf8').split('### Additional Metrics')[1];
+  for (const [, name] of additional.matchAll(/^\|\s*`(\w+)`/gm)) {
+    assert.ok(PROPOSED.includes(name) || MINIMAL.some((m) => m.name === name), `${name} is not in PROPOSED`);
+  }
 });

@@ -74,7 +74,7 @@ function uiProxy(port, upstream) {
   const uiDir = join(REPO, 'web', 'ui');
   const server = http.createServer((req, res) => {
     const path = new URL(req.url, 'http://x').pathname;
-    const file = /^\/(graph|targets|status|dashboards(\/[\w-]+)?)?\/?$/.test(path) ? 'index.html'
+    const file = /^\/(graph|query|targets|status|dashboards(\/[\w-]+)?)?\/?$/.test(path) ? 'index.html'
       : path.startsWith('/ui/') && !path.includes('..') ? path.slice(4) : null;
     if (file) {
       try {

@@ -21,7 +21,11 @@ fi
 if [ "${UI_BACKEND:-sextant}" = sextant ] && [ -z "${SEXTANT_BIN:-}" ]; then
   # the UI is embedded at compile time: (re)build so the binary serves the current web/ui
   (cd "$repo" && cargo build --quiet --bin sextant)
-  export SEXTANT_BIN="${CARGO_TARGET_DIR:-$repo/target}/debug/sextant"
+  # copy it at once: a target directory shared with other work trees may get another build
+  snapshot="$(mktemp -d)"
+  trap 'rm -rf "$snapshot"' EXIT
+  cp "${CARGO_TARGET_DIR:-$repo/target}/debug/sextant" "$snapshot/sextant"
+  export SEXTANT_BIN="$snapshot/sextant"
 fi
 
 # a relative SEXTANT_BIN is relative to where we were called from
@@ -32,4 +36,4 @@ esac
 
 cd "$here"
 npm ci --no-audit --no-fund --loglevel=error
-node --test --test-concurrency=1 grafana.test.mjs ui.test.mjs demo.test.mjs
+node --test --test-concurrency=1 logic.test.mjs grafana.test.mjs ui.test.mjs demo.test.mjs

@@ -4,6 +4,8 @@ import { after, before, test } from 'node:test';
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { ARTIFACTS, REPO, start, waitForSeries } from './harness.mjs';
+import { BEACON, allPanels } from '../../web/ui/beacon.js';
+import { expand } from '../../web/ui/nodes.js';
 
 let h;
 const pageErrors = [];
@@ -71,6 +73,13 @@ test('explorer state survives a reload from the URL', async () => {
   await page.locator('#result-table tbody tr').first().waitFor();
   assert.equal(await page.inputValue('#expr'), 'libp2p_peers');
   assert.equal(await page.inputValue('#range'), '10m');
+  await page.close();
+});
+
+test('Prometheus-style explorer links work', async () => {
+  const page = await open('/query?g0.expr=beacon_finalized_epoch&g0.tab=1');
+  await page.locator('#result-table tbody tr').nth(2).waitFor();
+  assert.equal(await page.inputValue('#expr'), 'beacon_finalized_epoch');
   await page.close();
 });
 
@@ -150,10 +159,17 @@ test('beacon dashboard draws every minimal panel with data and the conformance t
   // a proposed metric one node exposes is shown; one nobody exposes is hidden
   await page.locator('[data-panel="validators_by_status"].has-data canvas').first().waitFor();
   await page.locator('[data-panel="block_delay_heatmap"].has-data canvas.heatmap').waitFor();
+  await page.locator('[data-panel="gossipsub_mesh"]').waitFor({ state: 'hidden' });
+  await page.waitForFunction(() => /updated/.test(document.querySelector('#updated').innerText));
   assert.equal(await page.locator('[data-panel="gossipsub_mesh"]').isVisible(), false);
   // the node lacking processed deposits is named
   const missing = await page.locator('[data-panel="processed_deposits"] .missing').innerText();
   assert.match(missing, new RegExp(`127\\.0\\.0\\.1:${port('nimbus')}.*does not expose beacon_processed_deposits_total`));
+  // the nodes table: one row per node, the lagging one flagged
+  await page.locator('[data-panel="nodes_table"].has-data #nodes-table').waitFor();
+  assert.equal(await page.locator('#nodes-table tbody tr').count(), 3);
+  const lagCell = page.locator(`#nodes-table tr[data-node^="127.0.0.1:${port('prysm')} "] td`).nth(2);
+  assert.match(await lagCell.getAttribute('class'), /warn/);
   // conformance: one row per node, deviations reported
   const rows = page.locator('#conformance-table tbody tr');
   await rows.nth(2).waitFor();
@@ -182,6 +198,12 @@ test('dashboard node selector narrows panels to one node', async () => {
   // the lagging node is behind the wall clock by about 6 slots
   const lag = await page.locator('[data-panel="stat_sync_lag"] .value').first().innerText();
   assert.ok(Number(lag) >= 5 && Number(lag) <= 7, `sync lag ${lag}`);
+  assert.match(await page.locator('[data-panel="stat_sync_lag"] .value').first().getAttribute('class'), /warn/);
+  // a panel's query opens in the explorer, with the node filled in
+  await page.click('[data-panel="head_slot"] a.explore');
+  await page.waitForURL(/\/graph\?/);
+  assert.match(await page.inputValue('#expr'), new RegExp(`beacon_head_slot\\{job=~"\\.\\+",instance=~"127\\\\\\\\.0`));
+  await page.locator('#output .chart canvas').first().waitFor();
   await page.close();
 });
 
@@ -192,6 +214,37 @@ test('dashboard auto-refresh redraws', async () => {
   await page.waitForFunction((before) => document.querySelector('#updated').innerText !== before, first, { timeout: 15000 });
   assert.equal(await page.inputValue('#refresh'), '5s');
   await page.close();
+});
+
+test('dashboard drag-zoom pins the time range until back to live', async () => {
+  const page = await open('/dashboards/beacon?range=15m&refresh=off');
+  await page.locator('[data-panel="head_slot"].has-data canvas').first().waitFor();
+  const over = page.locator('[data-panel="head_slot"] .u-over');
+  const box = await over.boundingBox();
+  await page.mouse.move(box.x + box.width * 0.90, box.y + box.height / 2);
+  await page.mouse.down();
+  await page.mouse.move(box.x + box.width * 0.99, box.y + box.height / 2, { steps: 5 });
+  await page.mouse.up();
+  await page.waitForURL(/end=\d+/);
+  assert.equal(await page.locator('#live').isVisible(), true);
+  assert.notEqual(await page.inputValue('#range'), '15m');
+  await page.click('#live');
+  await page.waitForURL((u) => !u.searchParams.has('end'));
+  await page.locator('[data-panel="head_slot"].has-data canvas').first().waitFor();
+  await page.close();
+});
+
+test('the server accepts every dashboard query', async () => {
+  const vars = { job: '.+', instance: '.+', __interval: '15s', __rate_interval: '1m', __range: '1h', seconds_per_slot: 12, slots_per_epoch: 32, genesis_time: 1606824023 };
+  const failures = [];
+  for (const p of allPanels(BEACON)) {
+    for (const q of [...p.queries, ...(p.typed ? p.typed.gauge : [])]) {
+      const expr = expand(q.expr, vars);
+      const r = await (await fetch(`${h.base}/api/v1/query?query=${encodeURIComponent(expr)}`)).json();
+      if (r.status !== 'success') failures.push(`${p.id}: ${r.error}\n  ${expr}`);
+    }
+  }
+  assert.deepEqual(failures, []);
 });
 
 test('no uncaught errors in any page', () => {

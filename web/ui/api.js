@@ -45,8 +45,9 @@ export async function api(path, params = {}, signal) {
 /** Seconds since the epoch, as the API wants times. */
 export const nowSec = () => Date.now() / 1000;
 
-/** Parses a Prometheus duration ("5m", "1h30m", "90s", "2d") to seconds; NaN when invalid. */
+/** Parses a Prometheus duration ("5m", "1h30m", "90s", "2d") or plain seconds ("15", "0.5") to seconds; NaN when invalid. */
 export function parseDuration(s) {
+  if (/^\s*\d+(\.\d+)?\s*$/.test(String(s))) return Number(s);
   const m = String(s).trim().match(/^(?:(\d+)y)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?(?:(\d+)ms)?$/);
   if (!m || !String(s).trim()) return NaN;
   const mult = [31536000, 604800, 86400, 3600, 60, 1, 0.001];

@@ -7,7 +7,7 @@ import * as dashboard from './dashboard.js';
 import { el } from './dom.js';
 
 const pages = [
-  { match: /^\/graph\/?$/, page: 'graph', mod: explorer },
+  { match: /^\/(graph|query)\/?$/, page: 'graph', mod: explorer },
   { match: /^\/targets\/?$/, page: 'targets', mod: targets },
   { match: /^\/status\/?$/, page: 'status', mod: status },
   { match: /^\/dashboards\/([\w-]+)\/?$/, page: 'dashboard', mod: dashboard },

@@ -41,6 +41,19 @@ export const MINIMAL = [
   { name: 'beacon_processed_deposits_total', type: 'gauge', alternatives: [] },
 ];
 
+/** The spec's proposed (additional) metrics; histograms are found by their `_bucket` series. */
+export const PROPOSED = [
+  'beacon_current_validators', 'beacon_previous_validators', 'beacon_current_live_validators', 'beacon_previous_live_validators',
+  'beacon_pending_deposits', 'beacon_pending_partial_withdrawals', 'beacon_pending_consolidations', 'beacon_pending_exits',
+  'beacon_previous_epoch_orphaned_blocks',
+  'gossipsub_mesh_peers_per_main_topic', 'beacon_attestation_delay_count', 'local_validator_count', 'store_beacon_block_cache_hit_total',
+  'beacon_state_data_cache_misses_total', 'beacon_head_state_finalized_root', 'beacon_previous_justified_root',
+  'beacon_aggregates_received_total', 'beacon_block_delay_count', 'beacon_attestor_slashing_received_total', 'beacon_block_proposed_total',
+  'beacon_attestations_published_total', 'beacon_processor_gossip_block_imported_total', 'libp2p_pubsub_validation_failure_total',
+  'beacon_head_state_root', 'beacon_attestations_received_total', 'beacon_attestor_slashing_created_total',
+  'beacon_http_api_requests_total', 'beacon_http_api_successes_total', 'beacon_sync_state', 'process_cpu_seconds_total', 'process_max_fds',
+];
+
 /** Network presets: slot length, slots per epoch, genesis time (Unix seconds). */
 export const NETWORKS = {
   mainnet: { seconds_per_slot: 12, slots_per_epoch: 32, genesis_time: 1606824023 },
@@ -52,13 +65,14 @@ export const NETWORKS = {
 
 /**
  * Panels, grouped in rows. Panel fields:
- * - id, title, description; type: 'stat' | 'timeseries' | 'heatmap' (bucket series by `le`) | 'conformance';
+ * - id, title, description; type: 'stat' | 'timeseries' | 'heatmap' (bucket series by `le`) | 'table' (one row per
+ *   node, one column per query named by its legend, optional per-query thresholds) | 'conformance';
  * - queries: [{expr, legend}] (legend is a Grafana legend format);
  * - metrics: the metric names the panel reads, spec name first (for "missing from node" notes);
  * - minimal: true for the spec's minimal metrics (always shown; other panels hide when no node exposes them);
  * - typed: {metric, counter: queries, gauge: queries} when the right query depends on the metric's type;
  * - unit ('s', 'percent', 'ops', 'bytes'), stacked, style ('line' | 'points' | 'bars'), aggregate (no per-node series), wide;
- * - thresholds: {warn, bad} for stats: values at or above are shown orange or red.
+ * - thresholds: {warn, bad, below} for stats: values at or above (at or below when `below`) are shown orange or red.
  */
 export const BEACON = {
   uid: 'sextant-beacon',
@@ -69,10 +83,24 @@ export const BEACON = {
     {
       title: 'Overview',
       panels: [
+        {
+          id: 'nodes_table', type: 'table', wide: true, minimal: true, title: 'Nodes', metrics: ['beacon_head_slot', 'beacon_head_state_slot'],
+          description: 'one row per node: the numbers an operator checks first',
+          queries: [
+            q(HEAD, 'Head slot'),
+            { ...q(LAG, 'Slots behind'), thresholds: { warn: 2, bad: 32 } },
+            { ...q(`floor(${HEAD} / $slots_per_epoch) - on(instance, job) ${FIN}`, 'Epochs to finality'), thresholds: { warn: 4, bad: 8 } },
+            q(FIN, 'Finalized epoch'),
+            { ...q(PEERS, 'Peers'), thresholds: { warn: 10, bad: 3, below: true } },
+            q(ACTIVE, 'Active validators'),
+            q(`beacon_sync_state{${S}}`, 'Sync state'),
+            { ...q(`up{${S}}`, 'Up'), thresholds: { warn: 0, bad: 0, below: true } },
+          ],
+        },
         { id: 'stat_head_slot', type: 'stat', title: 'Head slot', minimal: true, metrics: ['beacon_head_slot', 'beacon_head_state_slot'], queries: [q(HEAD)] },
         { id: 'stat_sync_lag', type: 'stat', title: 'Slots behind wall clock', thresholds: { warn: 2, bad: 32 }, metrics: ['beacon_head_slot', 'beacon_head_state_slot'], minimal: true, queries: [q(LAG)] },
         { id: 'stat_finality_distance', type: 'stat', title: 'Epochs head to finality', thresholds: { warn: 4, bad: 8 }, minimal: true, metrics: ['beacon_head_slot', 'beacon_finalized_epoch'], queries: [q(`floor(${HEAD} / $slots_per_epoch) - on(instance, job) ${FIN}`)] },
-        { id: 'stat_peers', type: 'stat', title: 'Peers', minimal: true, metrics: ['libp2p_peers', 'p2p_peer_count'], queries: [q(PEERS)] },
+        { id: 'stat_peers', type: 'stat', title: 'Peers', thresholds: { warn: 10, bad: 3, below: true }, minimal: true, metrics: ['libp2p_peers', 'p2p_peer_count'], queries: [q(PEERS)] },
         { id: 'stat_active_validators', type: 'stat', title: 'Active validators', minimal: true, metrics: ['beacon_current_active_validators', 'beacon_head_state_active_validators_total', 'beacon_active_validators'], queries: [q(ACTIVE)] },
         { id: 'stat_out_of_sync', type: 'stat', title: 'Nodes out of sync', thresholds: { warn: 1, bad: 2 }, aggregate: true, minimal: true, metrics: ['beacon_head_slot'], description: 'nodes more than 2 slots behind the wall clock', queries: [q(`count(${LAG} > 2) or vector(0)`, 'nodes')] },
       ],
@@ -82,7 +110,7 @@ export const BEACON = {
       panels: [
         { id: 'head_slot', type: 'timeseries', title: 'Head slot', minimal: true, metrics: ['beacon_head_slot', 'beacon_head_state_slot'], queries: [q(HEAD)] },
         { id: 'head_lag_wall', type: 'timeseries', title: 'Head slot behind the wall-clock slot', minimal: true, metrics: ['beacon_head_slot', 'beacon_head_state_slot'], queries: [q(LAG)] },
-        { id: 'head_lag_best', type: 'timeseries', title: 'Head slot behind the best node', minimal: true, metrics: ['beacon_head_slot', 'beacon_head_state_slot'], queries: [q(`scalar(max(${HEAD})) - ${HEAD}`)] },
+        { id: 'head_lag_best', type: 'timeseries', title: 'Head slot behind the best node', minimal: true, metrics: ['beacon_head_slot', 'beacon_head_state_slot'], description: 'judged at scrape time, so nodes scraped at different moments do not jitter; independent of the genesis setting', queries: [q(`${LAG} - scalar(min(${LAG}))`)] },
         { id: 'finality_distance', type: 'timeseries', title: 'Distance from head to finality (epochs)', minimal: true, metrics: ['beacon_head_slot', 'beacon_finalized_epoch'], queries: [q(`floor(${HEAD} / $slots_per_epoch) - on(instance, job) ${FIN}`)] },
         { id: 'finalized_epoch', type: 'timeseries', title: 'Finalized epoch', minimal: true, metrics: ['beacon_finalized_epoch', 'beacon_head_state_finalized_epoch'], queries: [q(FIN)] },
         { id: 'current_justified_epoch', type: 'timeseries', title: 'Current justified epoch', minimal: true, metrics: ['beacon_current_justified_epoch', 'beacon_head_state_current_justified_epoch'], queries: [q(`beacon_current_justified_epoch{${S}} or on(instance, job) beacon_head_state_current_justified_epoch{${S}}`)] },
@@ -135,6 +163,7 @@ export const BEACON = {
         { id: 'processed_deposits', type: 'timeseries', title: 'Processed deposits', minimal: true, metrics: ['beacon_processed_deposits_total'], description: 'a gauge in the spec and in every client, despite the _total name', queries: [q(`beacon_processed_deposits_total{${S}}`)] },
         { id: 'pending_deposits', type: 'timeseries', title: 'Pending deposits', metrics: ['beacon_pending_deposits'], queries: [q(`beacon_pending_deposits{${S}}`)] },
         { id: 'pending_exits', type: 'timeseries', title: 'Pending voluntary exits', metrics: ['beacon_pending_exits'], queries: [q(`beacon_pending_exits{${S}}`)] },
+        { id: 'pending_withdrawals_consolidations', type: 'timeseries', title: 'Pending partial withdrawals and consolidations', metrics: ['beacon_pending_partial_withdrawals', 'beacon_pending_consolidations'], queries: [q(`beacon_pending_partial_withdrawals{${S}}`, '{{instance}} partial withdrawals'), q(`beacon_pending_consolidations{${S}}`, '{{instance}} consolidations')] },
       ],
     },
     {
@@ -168,6 +197,32 @@ export const BEACON = {
       ],
     },
     {
+      title: 'PeerDAS',
+      panels: [
+        { id: 'das_sidecars', type: 'timeseries', title: 'Data column sidecars submitted and verified', unit: 'ops', metrics: ['beacon_data_column_sidecar_processing_requests_total', 'beacon_data_column_sidecar_processing_successes_total'], queries: [q(`rate(beacon_data_column_sidecar_processing_requests_total{${S}}[$__rate_interval])`, '{{instance}} submitted'), q(`rate(beacon_data_column_sidecar_processing_successes_total{${S}}[$__rate_interval])`, '{{instance}} verified')] },
+        { id: 'das_gossip_verification', type: 'timeseries', title: 'Data column gossip verification time', unit: 's', metrics: ['beacon_data_column_sidecar_gossip_verification_seconds_bucket'], queries: quantiles('beacon_data_column_sidecar_gossip_verification_seconds_bucket') },
+        { id: 'das_reconstructed', type: 'timeseries', title: 'Reconstructed columns', unit: 'ops', metrics: ['beacon_data_availability_reconstructed_columns_total'], queries: [rateOf('beacon_data_availability_reconstructed_columns_total')] },
+        { id: 'das_reconstruction_time', type: 'timeseries', title: 'Column reconstruction time', unit: 's', metrics: ['beacon_data_availability_reconstruction_time_seconds_bucket'], queries: quantiles('beacon_data_availability_reconstruction_time_seconds_bucket') },
+        { id: 'das_compute_verify', type: 'timeseries', title: 'Sidecar computation, inclusion proof and KZG batch verification (p90)', unit: 's', metrics: ['beacon_data_column_sidecar_computation_seconds_bucket', 'beacon_data_column_sidecar_inclusion_proof_verification_seconds_bucket', 'beacon_kzg_verification_data_column_batch_seconds_bucket'], queries: [['computation', 'beacon_data_column_sidecar_computation_seconds_bucket'], ['inclusion proof', 'beacon_data_column_sidecar_inclusion_proof_verification_seconds_bucket'], ['kzg batch', 'beacon_kzg_verification_data_column_batch_seconds_bucket']].map(([what, b]) => q(`histogram_quantile(0.9, sum by (instance, job, le) (rate(${b}{${S}}[$__rate_interval])))`, `{{instance}} ${what}`)) },
+        { id: 'custody_groups', type: 'timeseries', title: 'Custody groups (total and backfilled)', metrics: ['beacon_custody_groups', 'beacon_custody_groups_backfilled'], queries: [q(`beacon_custody_groups{${S}}`, '{{instance}} custody'), q(`beacon_custody_groups_backfilled{${S}}`, '{{instance}} backfilled')] },
+        { id: 'get_blobs', type: 'timeseries', title: 'engine_getBlobsV2 requests and responses', unit: 'ops', metrics: ['beacon_engine_getBlobsV2_requests_total', 'beacon_engine_getBlobsV2_responses_total'], queries: [q(`rate(beacon_engine_getBlobsV2_requests_total{${S}}[$__rate_interval])`, '{{instance}} requests'), q(`rate(beacon_engine_getBlobsV2_responses_total{${S}}[$__rate_interval])`, '{{instance}} responses')] },
+        { id: 'get_blobs_duration', type: 'timeseries', title: 'engine_getBlobsV2 duration', unit: 's', metrics: ['beacon_engine_getBlobsV2_request_duration_seconds_bucket'], queries: quantiles('beacon_engine_getBlobsV2_request_duration_seconds_bucket') },
+      ],
+    },
+    {
+      title: 'Inclusion lists (FOCIL)',
+      panels: [
+        { id: 'il_validation', type: 'timeseries', title: 'Inclusion lists validated', unit: 'ops', metrics: ['beacon_inclusion_lists_valid_total', 'beacon_inclusion_lists_invalid_total'], queries: [q(`sum by (instance, job, source) (rate(beacon_inclusion_lists_valid_total{${S}}[$__rate_interval]))`, '{{instance}} valid {{source}}'), q(`sum by (instance, job, source) (rate(beacon_inclusion_lists_invalid_total{${S}}[$__rate_interval]))`, '{{instance}} invalid {{source}}')] },
+        { id: 'il_traffic', type: 'timeseries', title: 'Inclusion lists received and published', unit: 'ops', metrics: ['beacon_inclusion_lists_received_total', 'beacon_inclusion_lists_published_total', 'beacon_inclusion_list_transactions_received_total'], queries: [q(`sum by (instance, job) (rate(beacon_inclusion_lists_received_total{${S}}[$__rate_interval]))`, '{{instance}} received'), q(`rate(beacon_inclusion_lists_published_total{${S}}[$__rate_interval])`, '{{instance}} published'), q(`sum by (instance, job) (rate(beacon_inclusion_list_transactions_received_total{${S}}[$__rate_interval]))`, '{{instance}} transactions received')] },
+        { id: 'il_bytes', type: 'timeseries', title: 'Inclusion list bytes validated', unit: 'bytes', metrics: ['beacon_inclusion_lists_valid_size_bytes_total', 'beacon_inclusion_lists_invalid_size_bytes_total'], queries: [q(`rate(beacon_inclusion_lists_valid_size_bytes_total{${S}}[$__rate_interval])`, '{{instance}} valid'), q(`rate(beacon_inclusion_lists_invalid_size_bytes_total{${S}}[$__rate_interval])`, '{{instance}} invalid')] },
+        { id: 'il_validation_time', type: 'timeseries', title: 'Inclusion list validation time', unit: 's', metrics: ['beacon_inclusion_lists_validation_time_seconds_bucket'], queries: quantiles('beacon_inclusion_lists_validation_time_seconds_bucket') },
+        { id: 'il_arrival', type: 'timeseries', title: 'Inclusion list arrival time into the slot', unit: 's', metrics: ['beacon_inclusion_lists_arrival_time_seconds_bucket'], queries: quantiles('beacon_inclusion_lists_arrival_time_seconds_bucket') },
+        { id: 'il_fork_choice', type: 'timeseries', title: 'Equivocating lists and unsatisfied blocks', unit: 'ops', metrics: ['beacon_inclusion_lists_equivocating_total', 'beacon_inclusion_list_unsatisfied_blocks_total'], queries: [q(`rate(beacon_inclusion_lists_equivocating_total{${S}}[$__rate_interval])`, '{{instance}} equivocating'), q(`rate(beacon_inclusion_list_unsatisfied_blocks_total{${S}}[$__rate_interval])`, '{{instance}} unsatisfied blocks')] },
+        { id: 'il_payload_transactions', type: 'timeseries', title: 'Inclusion list transactions sent to the execution layer', unit: 'ops', metrics: ['beacon_inclusion_list_transactions_notify_new_payload_total', 'beacon_inclusion_list_transactions_prepare_execution_payload_total'], queries: [q(`rate(beacon_inclusion_list_transactions_notify_new_payload_total{${S}}[$__rate_interval])`, '{{instance}} new payload'), q(`rate(beacon_inclusion_list_transactions_prepare_execution_payload_total{${S}}[$__rate_interval])`, '{{instance}} prepare payload')] },
+        { id: 'il_engine', type: 'timeseries', title: 'engine_getInclusionListV1 requests and duration (p90)', metrics: ['beacon_engine_getInclusionListV1_requests_total', 'beacon_engine_getInclusionListV1_requests_duration_seconds_bucket'], queries: [q(`rate(beacon_engine_getInclusionListV1_requests_total{${S}}[$__rate_interval])`, '{{instance}} requests/s'), q(`histogram_quantile(0.9, sum by (instance, job, le) (rate(beacon_engine_getInclusionListV1_requests_duration_seconds_bucket{${S}}[$__rate_interval])))`, '{{instance}} p90 seconds')] },
+      ],
+    },
+    {
       title: 'Spec conformance',
       panels: [
         {
@@ -189,5 +244,6 @@ export function allMetrics(def) {
   const names = new Set(def.nodeMetrics);
   for (const p of allPanels(def)) for (const m of p.metrics || []) names.add(m);
   for (const m of MINIMAL) { names.add(m.name); for (const a of m.alternatives) names.add(a); }
+  for (const m of PROPOSED) { names.add(m); names.add(`${m}_bucket`); }
   return [...names].sort();
 }

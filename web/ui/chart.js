@@ -42,6 +42,21 @@ export function alignMatrix(result) {
   return [xs, ...cols];
 }
 
+/**
+ * The y range for data in [lo, hi]: close around the data (so a slowly moving counter such as an
+ * epoch number shows its steps), from zero for stacked or bar charts of non-negative data.
+ */
+export function yRange(lo, hi, fromZero) {
+  if (lo === null || hi === null || !Number.isFinite(lo) || !Number.isFinite(hi)) return [0, 1];
+  if (fromZero && lo >= 0) return [0, hi > 0 ? hi * 1.05 : 1];
+  if (lo === hi) {
+    const d = lo === 0 || Math.abs(lo) >= 1 ? 1 : Math.abs(lo) / 2;
+    return [lo - d, hi + d];
+  }
+  const pad = (hi - lo) * 0.08;
+  return [lo - pad, hi + pad];
+}
+
 /** The last non-null value of a column, or null. */
 function lastOf(col) {
   for (let i = col.length - 1; i >= 0; i--) if (col[i] !== null) return col[i];
@@ -110,7 +125,10 @@ export function timeChart(container, result, opts = {}) {
     bands,
     legend: { show: opts.showLegend !== false, live: true },
     cursor: { drag: { x: true, y: false, setScale: !opts.onZoom } },
-    scales: { x: { time: true, ...(xRange ? { range: (u, lo, hi) => (xRange ? [xRange[0], xRange[1]] : [lo, hi]) } : {}) } },
+    scales: {
+      x: { time: true, ...(xRange ? { range: (u, lo, hi) => (xRange ? [xRange[0], xRange[1]] : [lo, hi]) } : {}) },
+      y: { range: (u, lo, hi) => yRange(lo, hi, opts.stacked || style === 'bars') },
+    },
     axes: [{}, {
       values: (u, vals) => vals.map((v) => withUnit(v, opts.unit)),
       size: (u, values) => (values ? Math.max(40, 14 + 7 * Math.max(...values.map((v) => String(v).length))) : 50),

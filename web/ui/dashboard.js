@@ -1,34 +1,24 @@
 // Dashboards drawn from their definition (beacon.js): node selector, time range, auto-refresh,
 // panels that explain missing data, and the spec conformance table.
 import { api, autoStep, formatDuration, formatValue, legendFor, parseDuration } from './api.js';
-import { BEACON, MINIMAL, NETWORKS, allMetrics, allPanels } from './beacon.js';
+import { BEACON, MINIMAL, NETWORKS, PROPOSED, allMetrics, allPanels } from './beacon.js';
 import { heatmapChart, timeChart, withUnit } from './chart.js';
 import { el, fill, table } from './dom.js';
 import { toGrafana } from './grafana.js';
+import { expand, nodeKey, nodeName, queriesFor, regexEscape, typeOf, whyMissing } from './nodes.js';
 
 const DASHBOARDS = { beacon: BEACON };
 const RANGES = ['15m', '30m', '1h', '3h', '6h', '12h', '1d', '2d', '7d'];
 const REFRESH = ['off', '5s', '10s', '30s', '1m', '5m'];
 const ALL = '.+';
 
-/** Escapes a label value for use inside a PromQL regex matcher written in double quotes. */
-export function regexEscape(v) {
-  return v.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/\\/g, '\\\\').replace(/"/g, '\\"');
-}
-
-/** Replaces Grafana-style variables ($name, ${name}) in an expression. */
-export function expand(expr, vars) {
-  return expr.replace(/\$\{(\w+)\}|\$(\w+)/g, (m, a, b) => {
-    const k = a || b;
-    return Object.prototype.hasOwnProperty.call(vars, k) ? String(vars[k]) : m;
-  });
-}
-
 /** 'bad', 'warn' or '' for a stat value against the panel's thresholds. */
-const level = (p, v) => (!p.thresholds ? '' : v >= p.thresholds.bad ? 'bad' : v >= p.thresholds.warn ? 'warn' : '');
-
-const nodeKey = (m) => `${m.instance ?? ''}\u0000${m.job ?? ''}`;
-const nodeName = (n) => `${n.instance} (${n.job})`;
+function level(p, v) {
+  const t = p.thresholds;
+  if (!t) return '';
+  if (t.below) return v <= t.bad ? 'bad' : v <= t.warn ? 'warn' : '';
+  return v >= t.bad ? 'bad' : v >= t.warn ? 'warn' : '';
+}
 
 function readState() {
   const q = new URLSearchParams(location.search);
@@ -130,10 +120,12 @@ export function render(root, [name]) {
     rowEls.push({ rowEl, panels: row.panels });
     for (const p of row.panels) {
       const body = el('div', { class: 'panel-body' }, el('p', { class: 'muted' }, 'Loading…'));
+      const link = el('a', { class: 'explore', 'data-nav': true, href: '/graph', title: 'open this panel\'s query in the explorer' }, 'explore');
       const card = el('div', { class: `panel${p.wide ? ' wide' : ''}${p.type === 'stat' ? ' stat-panel' : ''}`, 'data-panel': p.id },
-        el('h3', {}, p.title, p.description ? el('span', { class: 'desc', title: p.description }, p.description) : null), body);
+        el('h3', {}, p.title, p.description ? el('span', { class: 'desc', title: p.description }, p.description) : null,
+          el('span', { class: 'spacer' }), p.type === 'conformance' ? null : link), body);
       grid.append(card);
-      views.set(p.id, { card, body, hidden: false });
+      views.set(p.id, { card, body, link, hidden: false });
     }
     root.append(rowEl);
   }
@@ -217,43 +209,6 @@ export function render(root, [name]) {
     return typeCache.value;
   }
 
-  /** The type of `metric` on node `key`: per-target metadata, else `_created` evidence, else the only type known. */
-  function typeOf(types, presence, key, metric) {
-    const t = types.perNode.get(key)?.get(metric);
-    if (t) return t;
-    const have = presence.get(key) || new Set();
-    const base = metric.replace(/_total$/, '');
-    if (have.has(`${base}_created`) || have.has(`${metric}_created`)) return 'counter';
-    const g = types.global.get(metric);
-    if (g && g.size === 1) return [...g][0];
-    return null;
-  }
-
-  /** The queries of a panel for these nodes, choosing counter or gauge variants per node where the panel is typed. */
-  function queriesFor(p, nodes, types, presence) {
-    if (!p.typed) return p.queries;
-    const gauges = nodes.filter((n) => typeOf(types, presence, nodeKey(n), p.typed.metric) === 'gauge');
-    const counters = nodes.filter((n) => !gauges.includes(n));
-    if (!gauges.length) return p.typed.counter;
-    if (!counters.length) return p.typed.gauge;
-    const only = (expr, ns) => expr.replaceAll('instance=~"$instance"', `instance=~"${ns.map((n) => regexEscape(n.instance)).join('|')}"`);
-    return p.typed.counter.map((c, i) => ({
-      expr: `(${only(c.expr, counters)}) or (${only(p.typed.gauge[i].expr, gauges)})`,
-      legend: c.legend,
-    }));
-  }
-
-  /** Text explaining why node `n` has no series in panel `p`. */
-  function whyMissing(p, n, presence) {
-    const have = presence.get(nodeKey(n)) || new Set();
-    const exposed = (p.metrics || []).filter((m) => have.has(m));
-    if (!exposed.length) {
-      const [first, ...alt] = p.metrics || [];
-      return `${nodeName(n)} does not expose ${first}${alt.length ? ` (nor ${alt.join(', ')})` : ''}`;
-    }
-    return `${nodeName(n)} exposes ${exposed.join(', ')} but the query returned no data in this range`;
-  }
-
   function nodata(view, p, nodes, presence) {
     const lines = nodes.length
       ? nodes.map((n) => el('li', {}, whyMissing(p, n, presence)))
@@ -264,7 +219,21 @@ export function render(root, [name]) {
   async function drawPanel(p, ctx) {
     const view = views.get(p.id);
     if (p.type === 'conformance') { drawConformance(view, ctx); return; }
+    if (p.type === 'table') { await drawNodeTable(p, view, ctx); return; }
+    const exposedAnywhere = ctx.nodes.some((n) => (p.metrics || []).some((m) => (ctx.presence.get(nodeKey(n)) || new Set()).has(m)));
+    if (!p.minimal && !exposedAnywhere && ctx.presenceKnown) {
+      // no node exposes what this panel reads: hide it without asking the server
+      if (charts.has(p.id)) { charts.get(p.id).destroy(); charts.delete(p.id); }
+      view.hidden = true;
+      view.card.hidden = !state.showHidden;
+      view.card.classList.remove('has-data');
+      nodata(view, p, ctx.nodes, ctx.presence);
+      return;
+    }
     const queries = queriesFor(p, ctx.nodes, ctx.types, ctx.presence);
+    const explore = new URLSearchParams({ expr: expand(queries[0].expr, ctx.vars), tab: p.type === 'stat' ? 'table' : 'graph', range: state.range });
+    if (state.end) explore.set('end', new Date(state.end * 1000).toISOString());
+    view.link.setAttribute('href', `/graph?${explore}`);
     const results = []; const errors = [];
     await Promise.all(queries.map(async (qq) => {
       const expr = expand(qq.expr, ctx.vars);
@@ -287,7 +256,6 @@ export function render(root, [name]) {
       return;
     }
     if (old) { old.destroy(); charts.delete(p.id); }
-    const exposedAnywhere = ctx.nodes.some((n) => (p.metrics || []).some((m) => (ctx.presence.get(nodeKey(n)) || new Set()).has(m)));
     view.hidden = !p.minimal && !withData.length && !errors.length && !exposedAnywhere;
     view.card.hidden = view.hidden && !state.showHidden;
     view.card.classList.toggle('has-data', withData.length > 0);
@@ -307,7 +275,14 @@ export function render(root, [name]) {
       view.body.append(box);
       charts.set(p.id, timeChart(box, withData, {
         unit: p.unit, stacked: p.stacked, style: p.style, height: 220, range: [ctx.start, ctx.end],
-        onZoom: (a, b) => { state.end = b; state.range = formatDuration(Math.max(60, b - a)); liveBtn.hidden = false; refresh(); },
+        onZoom: (a, b) => {
+          state.end = b;
+          state.range = formatDuration(Math.max(60, b - a));
+          if (![...rangeSel.options].some((o) => o.value === state.range)) rangeSel.append(el('option', { value: state.range }, state.range));
+          rangeSel.value = state.range;
+          liveBtn.hidden = false;
+          refresh();
+        },
       }));
     }
     appendMissing(p, view, withData, ctx);
@@ -321,6 +296,35 @@ export function render(root, [name]) {
     if (missing.length) view.body.append(el('div', { class: 'missing' }, missing.map((n) => el('div', {}, `No series: ${whyMissing(p, n, ctx.presence)}`))));
   }
 
+  /** One row per node, one column per query (instant, at the end of the range). */
+  async function drawNodeTable(p, view, ctx) {
+    const explore = new URLSearchParams({ expr: expand(p.queries[0].expr, ctx.vars), tab: 'table' });
+    view.link.setAttribute('href', `/graph?${explore}`);
+    const columns = await Promise.all(p.queries.map(async (qq) => {
+      try {
+        const { data } = await api('query', { query: expand(qq.expr, ctx.vars), time: ctx.end });
+        return { qq, values: new Map(data.result.map((s) => [nodeKey(s.metric), Number(s.value[1])])) };
+      } catch (e) {
+        return { qq, error: e.message, values: new Map() };
+      }
+    }));
+    if (ctx.gen !== generation) return;
+    const keys = new Map(ctx.nodes.map((n) => [nodeKey(n), n]));
+    const withData = ctx.nodes.filter((n) => columns.some((c) => c.values.has(nodeKey(n))));
+    view.card.classList.toggle('has-data', withData.length > 0);
+    if (!withData.length) { nodata(view, p, ctx.nodes, ctx.presence); return; }
+    const rows = [...keys.values()].map((n) => el('tr', { 'data-node': nodeName(n) },
+      el('td', {}, el('strong', {}, n.instance), el('div', { class: 'muted' }, n.job)),
+      columns.map((c) => {
+        const v = c.values.get(nodeKey(n));
+        return v === undefined
+          ? el('td', { class: 'num muted', title: c.error || 'no series for this node' }, '—')
+          : el('td', { class: `num ${level(c.qq, v)}` }, formatValue(v));
+      })));
+    fill(view.body, table(['node', ...columns.map((c) => el('span', { title: c.error || '' }, c.qq.legend))], rows, { class: 'conf nodes', id: 'nodes-table' }),
+      columns.filter((c) => c.error).map((c) => el('div', { class: 'error' }, `${c.qq.legend}: ${c.error}`)));
+  }
+
   function drawConformance(view, ctx) {
     view.card.classList.toggle('has-data', ctx.nodes.length > 0);
     if (!ctx.nodes.length) { nodata(view, { metrics: MINIMAL.map((m) => m.name) }, [], ctx.presence); return; }
@@ -329,19 +333,24 @@ export function render(root, [name]) {
       const have = ctx.presence.get(k) || new Set();
       let ok = 0;
       const cells = MINIMAL.map((m) => {
+        const look = (name) => el('a', { 'data-nav': true, href: `/graph?${new URLSearchParams({ expr: `${name}{instance="${n.instance}",job="${n.job}"}`, tab: 'table' })}` }, name);
         if (!have.has(m.name)) {
           const alt = m.alternatives.filter((a) => have.has(a));
-          return el('td', { class: 'bad', 'data-metric': m.name }, '✗ missing', alt.length ? el('div', { class: 'muted' }, `has ${alt.join(', ')}`) : null);
+          return el('td', { class: 'bad', 'data-metric': m.name }, '✗ missing', alt.length ? el('div', { class: 'muted' }, 'has ', alt.flatMap((a, i) => (i ? [', ', look(a)] : [look(a)]))) : null);
         }
         const t = typeOf(ctx.types, ctx.presence, k, m.name);
         if (t && t !== m.type) return el('td', { class: 'warn', 'data-metric': m.name }, `⚠ ${t}`, el('div', { class: 'muted' }, `spec: ${m.type}`));
         ok++;
         return el('td', { class: 'ok', 'data-metric': m.name }, `✓ ${t || m.type}`, t ? null : el('div', { class: 'muted' }, 'type not reported'));
       });
+      const proposed = PROPOSED.filter((m) => have.has(m) || have.has(`${m}_bucket`));
       return el('tr', { 'data-node': nodeName(n) }, el('td', {}, el('strong', {}, n.instance), el('div', { class: 'muted' }, n.job)),
-        el('td', { class: `num ${ok === MINIMAL.length ? 'ok' : 'warn'}` }, `${ok}/${MINIMAL.length}`), cells);
+        el('td', { class: `num ${ok === MINIMAL.length ? 'ok' : 'warn'}` }, `${ok}/${MINIMAL.length}`), cells,
+        el('td', { class: 'num proposed', title: proposed.join('\n') || 'none' }, `${proposed.length}/${PROPOSED.length}`));
     });
-    fill(view.body, table(['node', 'conform', ...MINIMAL.map((m) => el('span', { class: 'mono', title: `spec type: ${m.type}` }, m.name))], rows, { class: 'conf', id: 'conformance-table' }));
+    const breakable = (name) => name.split('_').flatMap((part, i) => (i ? ['_', el('wbr'), part] : [part]));
+    fill(view.body, table(['node', 'minimal', ...MINIMAL.map((m) => el('span', { class: 'mono', title: `spec type: ${m.type}` }, breakable(m.name))),
+      el('span', { title: 'proposed metrics of the spec this node exposes (hover a count for the list)' }, 'proposed')], rows, { class: 'conf', id: 'conformance-table' }));
   }
 
   async function refresh() {
@@ -374,12 +383,13 @@ export function render(root, [name]) {
       setOptions(jobSel, [...new Set(all.map((n) => n.job))].sort(), state.job);
       setOptions(instSel, [...new Set(all.filter((n) => !state.job || n.job === state.job).map((n) => n.instance))].sort(), state.instance);
       const nodes = all.filter((n) => (!state.job || n.job === state.job) && (!state.instance || n.instance === state.instance));
+      let presenceKnown = true;
       const [presence, types] = await Promise.all([
-        loadPresence(start, end, vars).catch(() => new Map()),
+        loadPresence(start, end, vars).catch(() => { presenceKnown = false; return new Map(); }),
         loadTypes().catch(() => ({ perNode: new Map(), global: new Map() })),
       ]);
       if (gen !== generation) return;
-      const ctx = { gen, nodes, presence, types, vars, start, end, step };
+      const ctx = { gen, nodes, presence, presenceKnown, types, vars, start, end, step };
       await pool(allPanels(def).map((p) => () => drawPanel(p, ctx)), 4);
       if (gen !== generation) return;
       const hidden = [...views.values()].filter((v) => v.hidden).length;

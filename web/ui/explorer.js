@@ -1,6 +1,6 @@
 // Query explorer: PromQL input with completion, graph (query_range) and table (query) views.
 // The whole state lives in the URL (/graph?expr=...&tab=...&range=...&end=...&step=...&stacked=1).
-import { api, autoStep, formatDuration, formatSeries, formatValue, parseDuration } from './api.js';
+import { api, autoStep, formatDuration, formatSeries, parseDuration } from './api.js';
 import { timeChart } from './chart.js';
 import { attachCompletion } from './complete.js';
 import { el, fill, table } from './dom.js';
@@ -11,10 +11,12 @@ const RANGES = ['5m', '15m', '30m', '1h', '3h', '6h', '12h', '1d', '2d', '7d', '
 
 function readState() {
   const q = new URLSearchParams(location.search);
+  // Prometheus' own UI links (/graph?g0.expr=...&g0.tab=1&g0.range_input=1h) work too
+  const tab = q.get('tab') || (q.get('g0.tab') === '1' ? 'table' : q.get('g0.tab') === '0' ? 'graph' : '');
   return {
-    expr: q.get('expr') || '',
-    tab: q.get('tab') === 'table' ? 'table' : 'graph',
-    range: q.get('range') || '1h',
+    expr: q.get('expr') || q.get('g0.expr') || '',
+    tab: tab === 'table' ? 'table' : 'graph',
+    range: q.get('range') || q.get('g0.range_input') || '1h',
     end: q.get('end') || '',
     step: q.get('step') || '',
     stacked: q.get('stacked') === '1',
@@ -186,7 +188,7 @@ function examples(onPick) {
 export function resultTable(data) {
   const t = data.resultType;
   if (t === 'scalar' || t === 'string') {
-    return table(['type', 'value'], [el('tr', {}, el('td', {}, t), el('td', { class: 'num' }, formatValue(data.result[1])))], { id: 'result-table' });
+    return table(['type', 'value'], [el('tr', {}, el('td', {}, t), el('td', { class: 'num' }, String(data.result[1])))], { id: 'result-table' });
   }
   if (!data.result.length) return el('p', { class: 'muted', id: 'empty-result' }, 'Empty query result.');
   const rows = data.result.slice(0, MAX_ROWS);
@@ -194,9 +196,9 @@ export function resultTable(data) {
   if (t === 'vector') {
     return [more, table(['series', 'value'], rows.map((s) => el('tr', {},
       el('td', { class: 'mono' }, formatSeries(s.metric)),
-      el('td', { class: 'num' }, s.value ? formatValue(s.value[1]) : (s.histogram ? 'native histogram' : '')))), { id: 'result-table' })];
+      el('td', { class: 'num' }, s.value ? s.value[1] : (s.histogram ? 'native histogram' : '')))), { id: 'result-table' })];
   }
   return [more, table(['series', 'values'], rows.map((s) => el('tr', {},
     el('td', { class: 'mono' }, formatSeries(s.metric)),
-    el('td', { class: 'mono' }, (s.values || []).map(([ts, v]) => el('div', {}, `${formatValue(v)} @${ts}`))))), { id: 'result-table' })];
+    el('td', { class: 'mono' }, (s.values || []).map(([ts, v]) => el('div', {}, `${v} @${ts}`))))), { id: 'result-table' })];
 }

@@ -24,7 +24,12 @@ function thresholds(p) {
   if (!p.thresholds) return {};
   return {
     color: { mode: 'thresholds' },
-    thresholds: { mode: 'absolute', steps: [{ color: 'green', value: null }, { color: 'orange', value: p.thresholds.warn }, { color: 'red', value: p.thresholds.bad }] },
+    thresholds: {
+      mode: 'absolute',
+      steps: p.thresholds.below
+        ? [{ color: 'red', value: null }, { color: 'orange', value: p.thresholds.bad + 1 }, { color: 'green', value: p.thresholds.warn + 1 }]
+        : [{ color: 'green', value: null }, { color: 'orange', value: p.thresholds.warn }, { color: 'red', value: p.thresholds.bad }],
+    },
   };
 }
 
@@ -32,7 +37,7 @@ function targets(panel) {
   const refs = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ';
   const out = panel.queries.map((x, i) => ({
     refId: refs[i], datasource: DS, expr: x.expr, legendFormat: x.legend || '__auto', range: panel.type === 'timeseries' || panel.type === 'heatmap',
-    instant: panel.type === 'stat' || panel.type === 'conformance', ...(panel.type === 'conformance' ? { format: 'table' } : {}),
+    instant: panel.type === 'stat' || panel.type === 'conformance' || panel.type === 'table', ...(panel.type === 'conformance' ? { format: 'table' } : {}),
   }));
   if (panel.typed) {
     // Grafana cannot choose per node by metric type: the gauge variant is there, hidden, for gauge clients.
@@ -53,7 +58,7 @@ export function toGrafana(def) {
     panels.push({ type: 'row', id: id++, title: row.title, collapsed: false, gridPos: { h: 1, w: 24, x: 0, y: y++ }, panels: [] });
     let x = 0; let rowH = 0;
     for (const p of row.panels) {
-      const [w, h] = p.wide ? [24, 10] : p.type === 'stat' ? [4, 4] : [12, 8];
+      const [w, h] = p.type === 'table' ? [24, 7] : p.wide ? [24, 10] : p.type === 'stat' ? [4, 4] : [12, 8];
       if (x + w > 24) { x = 0; y += rowH; rowH = 0; }
       const base = {
         id: id++, title: p.title, description: p.description || '', datasource: DS, targets: targets(p),
@@ -72,6 +77,18 @@ export function toGrafana(def) {
           targets: base.targets.map((t) => ({ ...t, format: 'heatmap' })),
           fieldConfig: { defaults: {}, overrides: [] },
           options: { calculate: false, yAxis: { unit }, cellGap: 1, color: { mode: 'scheme', scheme: 'Blues', fill: 'dark-blue', steps: 64 }, tooltip: { show: true, yHistogram: true } },
+        });
+      } else if (p.type === 'table') {
+        // one instant query per column, merged into one row per node
+        panels.push({
+          ...base, type: 'table',
+          targets: base.targets.map((t) => ({ ...t, format: 'table', instant: true, range: false })),
+          transformations: [
+            { id: 'merge', options: {} },
+            { id: 'organize', options: { excludeByName: { Time: true }, renameByName: Object.fromEntries(p.queries.map((x, i) => [`Value #${'ABCDEFGHIJKLMNOPQRSTUVWXYZ'[i]}`, x.legend])) } },
+          ],
+          fieldConfig: { defaults: {}, overrides: [] },
+          options: { showHeader: true },
         });
       } else if (p.type === 'conformance') {
         panels.push({ ...base, type: 'table', fieldConfig: { defaults: {}, overrides: [] }, options: { showHeader: true } });

@@ -16,13 +16,13 @@ async function into(body, path, draw) {
   }
 }
 
-const kv = (obj) => table(['', ''], Object.entries(obj || {}).sort(([a], [b]) => a.localeCompare(b))
+const kv = (obj) => table(['name', 'value'], Object.entries(obj || {}).sort(([a], [b]) => a.localeCompare(b))
   .map(([k, v]) => el('tr', {}, el('th', {}, k), el('td', { class: 'mono' }, typeof v === 'object' ? JSON.stringify(v) : String(v)))));
 
-const counts = (title, rows, id) => el('div', { class: 'card', id },
+const counts = (title, rows, id, unit = 'count') => el('div', { class: 'card', id },
   el('h3', {}, title),
   rows && rows.length
-    ? table(['name', 'count'], rows.map((r) => el('tr', {}, el('td', { class: 'mono' }, r.name), el('td', { class: 'num' }, formatValue(r.value)))))
+    ? table(['name', unit], rows.map((r) => el('tr', {}, el('td', { class: 'mono' }, r.name), el('td', { class: 'num' }, formatValue(r.value)))))
     : el('p', { class: 'muted' }, 'none'));
 
 export function render(root) {
@@ -48,7 +48,7 @@ export function render(root) {
         counts('Top metrics by series count', d.seriesCountByMetricName, 'series-by-metric'),
         counts('Label names by number of values', d.labelValueCountByLabelName, 'values-by-label'),
         counts('Label pairs by series count', d.seriesCountByLabelValuePair, 'series-by-pair'),
-        counts('Label names by memory (bytes)', d.memoryInBytesByLabelName, 'memory-by-label')),
+        counts('Label names by memory', d.memoryInBytesByLabelName, 'memory-by-label', 'bytes')),
     ];
   });
 }

@@ -52,7 +52,7 @@ export function render(root) {
           el('td', { class: 'labels' }, Object.entries(t.labels || {}).map(([k, v]) => el('span', {}, `${k}="${v}"`))),
           el('td', { title: t.lastScrape || '' }, ago(t.lastScrape)),
           el('td', { class: 'num' }, t.lastScrapeDuration ? `${(t.lastScrapeDuration * 1000).toFixed(1)} ms` : '—'),
-          el('td', { class: 'error-cell' }, t.lastError ? el('span', { class: 'error' }, t.lastError) : '')))));
+          el('td', { class: 'error-cell' }, t.lastError || '')))));
     }));
   }
 

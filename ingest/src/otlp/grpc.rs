@@ -1,4 +1,5 @@
-//! OTLP/gRPC: `opentelemetry.proto.collector.metrics.v1.MetricsService/Export`.
+//! OTLP/gRPC: `opentelemetry.proto.collector.metrics.v1.MetricsService/Export` and
+//! `opentelemetry.proto.collector.trace.v1.TraceService/Export` (span metrics).
 //!
 //! [`otlp_grpc_service`] is a tonic service the root serves on its own listener
 //! (`--otlp.grpc-listen-address`, default `:4317`), e.g. with
@@ -18,6 +19,12 @@ use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_server::
 };
 use opentelemetry_proto::tonic::collector::metrics::v1::{
     ExportMetricsPartialSuccess, ExportMetricsServiceRequest, ExportMetricsServiceResponse,
+};
+use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
+    TraceService, TraceServiceServer,
+};
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
 use std::sync::Arc;
 use storage::Appendable;
@@ -73,25 +80,73 @@ impl MetricsService for OtlpGrpc {
     }
 }
 
+#[tonic::async_trait]
+impl TraceService for OtlpGrpc {
+    async fn export(
+        &self,
+        request: tonic::Request<ExportTraceServiceRequest>,
+    ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
+        let req = request.into_inner();
+        let inner = self.inner.clone();
+        let out = blocking(move || {
+            inner
+                .state
+                .spans
+                .ingest(&*inner.db, &req, &inner.limits, super::now_ms())
+        })
+        .await
+        .map_err(status)?;
+        let partial_success = (out.rejected_spans > 0).then(|| ExportTracePartialSuccess {
+            rejected_spans: out.rejected_spans as i64,
+            error_message: out.message.unwrap_or_default(),
+        });
+        Ok(tonic::Response::new(ExportTraceServiceResponse {
+            partial_success,
+        }))
+    }
+}
+
+impl OtlpGrpc {
+    /// The shared state of the gRPC services writing to `appendable`.
+    pub fn new(appendable: Arc<dyn Appendable>, limits: PushLimits) -> Self {
+        OtlpGrpc {
+            inner: Arc::new(Inner {
+                db: appendable,
+                state: OtlpState::new(&limits.otlp),
+                limits,
+            }),
+        }
+    }
+
+    /// The metrics service (`MetricsService/Export`).
+    pub fn metrics_server(&self) -> MetricsServiceServer<OtlpGrpc> {
+        MetricsServiceServer::new(self.clone())
+            .max_decoding_message_size(self.inner.limits.max_decompressed_bytes)
+            .accept_compressed(CompressionEncoding::Gzip)
+    }
+
+    /// The traces service (`TraceService/Export`), counted into span metrics.
+    pub fn trace_server(&self) -> TraceServiceServer<OtlpGrpc> {
+        TraceServiceServer::new(self.clone())
+            .max_decoding_message_size(self.inner.limits.max_decompressed_bytes)
+            .accept_compressed(CompressionEncoding::Gzip)
+    }
+}
+
 /// The OTLP/gRPC metrics service writing to `appendable`.
 pub fn otlp_grpc_service(
     appendable: Arc<dyn Appendable>,
     limits: PushLimits,
 ) -> MetricsServiceServer<OtlpGrpc> {
-    let max = limits.max_decompressed_bytes;
-    let svc = OtlpGrpc {
-        inner: Arc::new(Inner {
-            db: appendable,
-            state: OtlpState::new(&limits.otlp),
-            limits,
-        }),
-    };
-    MetricsServiceServer::new(svc)
-        .max_decoding_message_size(max)
-        .accept_compressed(CompressionEncoding::Gzip)
+    OtlpGrpc::new(appendable, limits).metrics_server()
 }
 
-/// [`otlp_grpc_service`] as an axum router, to serve with `axum::serve` on the gRPC port.
+/// The OTLP/gRPC metrics and traces services as an axum router, to serve with `axum::serve`
+/// on the gRPC port (or merged into the HTTP router: gRPC clients speak HTTP/2 prior
+/// knowledge, which `axum::serve` accepts).
 pub fn otlp_grpc_router(appendable: Arc<dyn Appendable>, limits: PushLimits) -> axum::Router {
-    tonic::service::Routes::new(otlp_grpc_service(appendable, limits)).into_axum_router()
+    let svc = OtlpGrpc::new(appendable, limits);
+    tonic::service::Routes::new(svc.metrics_server())
+        .add_service(svc.trace_server())
+        .into_axum_router()
 }

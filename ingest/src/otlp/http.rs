@@ -17,6 +17,9 @@ use axum::response::{IntoResponse, Response};
 use opentelemetry_proto::tonic::collector::metrics::v1::{
     ExportMetricsPartialSuccess, ExportMetricsServiceRequest, ExportMetricsServiceResponse,
 };
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
+};
 use prost::Message;
 use std::sync::Arc;
 
@@ -50,18 +53,26 @@ pub fn negotiate(headers: &HeaderMap) -> Result<Encoding, PushError> {
     }
 }
 
-/// Decodes a request body (already decompressed).
+/// Decodes a metrics request body (already decompressed).
 pub fn decode(enc: Encoding, body: &[u8]) -> Result<ExportMetricsServiceRequest, PushError> {
+    decode_msg(enc, body, "ExportMetricsServiceRequest")
+}
+
+fn decode_msg<T: Message + Default + serde::de::DeserializeOwned>(
+    enc: Encoding,
+    body: &[u8],
+    what: &str,
+) -> Result<T, PushError> {
     match enc {
-        Encoding::Protobuf => ExportMetricsServiceRequest::decode(body).map_err(|e| {
-            PushError::Malformed(format!("decoding ExportMetricsServiceRequest (protobuf): {e}"))
-        }),
+        Encoding::Protobuf => {
+            T::decode(body).map_err(|e| PushError::Malformed(format!("decoding {what} (protobuf): {e}")))
+        }
         Encoding::Json => serde_json::from_slice(body)
-            .map_err(|e| PushError::Malformed(format!("decoding ExportMetricsServiceRequest (JSON): {e}"))),
+            .map_err(|e| PushError::Malformed(format!("decoding {what} (JSON): {e}"))),
     }
 }
 
-fn encode_response(enc: Encoding, status: StatusCode, resp: &ExportMetricsServiceResponse) -> Response {
+fn encode_response<T: Message + serde::Serialize>(enc: Encoding, status: StatusCode, resp: &T) -> Response {
     let (ct, body) = match enc {
         Encoding::Protobuf => ("application/x-protobuf", resp.encode_to_vec()),
         Encoding::Json => (
@@ -107,45 +118,67 @@ fn error(enc: Encoding, e: &PushError) -> Response {
         .into_response()
 }
 
+/// A request body read and checked: its encoding, whether it is gzip, the bytes.
+type Prepared = (Encoding, bool, bytes::Bytes);
+
+/// Negotiates and reads an OTLP/HTTP body; `Err` is the answer to send.
+async fn prepare(st: &PushState, headers: &HeaderMap, body: Body) -> Result<Prepared, Response> {
+    let enc = negotiate(headers).map_err(|e| crate::push::error_response(&e))?;
+    let gzip = match content_encoding(headers) {
+        Ok(c) if c.is_empty() || c == "identity" => false,
+        Ok(c) if c == "gzip" => true,
+        Ok(c) => {
+            return Err(error(
+                enc,
+                &PushError::UnsupportedEncoding(format!("{c} (OTLP/HTTP accepts gzip)")),
+            ))
+        }
+        Err(e) => return Err(error(enc, &e)),
+    };
+    let bytes = read_body(headers, body, st.limits.max_body_bytes)
+        .await
+        .map_err(|e| error(enc, &e))?;
+    Ok((enc, gzip, bytes))
+}
+
+/// Decompresses (if gzip) within the limit and decodes.
+fn unpack<T: Message + Default + serde::de::DeserializeOwned>(
+    p: &Prepared,
+    limit: usize,
+    what: &str,
+) -> Result<T, PushError> {
+    let (enc, gzip, bytes) = p;
+    if *gzip {
+        return decode_msg(*enc, &gzip_decompress(bytes, limit)?, what);
+    }
+    if bytes.len() > limit {
+        return Err(PushError::TooLarge {
+            what: "request body",
+            size: bytes.len() as u64,
+            limit: limit as u64,
+        });
+    }
+    decode_msg(*enc, bytes, what)
+}
+
 /// The OTLP/HTTP metrics handler.
 pub(crate) async fn http_handler(
     State(st): State<Arc<PushState>>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let enc = match negotiate(&headers) {
-        Ok(e) => e,
-        Err(e) => return crate::push::error_response(&e),
+    let p = match prepare(&st, &headers, body).await {
+        Ok(p) => p,
+        Err(resp) => return resp,
     };
-    let gzip = match content_encoding(&headers) {
-        Ok(c) if c.is_empty() || c == "identity" => false,
-        Ok(c) if c == "gzip" => true,
-        Ok(c) => {
-            return error(
-                enc,
-                &PushError::UnsupportedEncoding(format!("{c} (OTLP/HTTP accepts gzip)")),
-            )
-        }
-        Err(e) => return error(enc, &e),
-    };
-    let bytes = match read_body(&headers, body, st.limits.max_body_bytes).await {
-        Ok(b) => b,
-        Err(e) => return error(enc, &e),
-    };
+    let enc = p.0;
     let st2 = st.clone();
     let res = blocking(move || {
-        let req = if gzip {
-            decode(enc, &gzip_decompress(&bytes, st2.limits.max_decompressed_bytes)?)?
-        } else {
-            if bytes.len() > st2.limits.max_decompressed_bytes {
-                return Err(PushError::TooLarge {
-                    what: "request body",
-                    size: bytes.len() as u64,
-                    limit: st2.limits.max_decompressed_bytes as u64,
-                });
-            }
-            decode(enc, &bytes)?
-        };
+        let req: ExportMetricsServiceRequest = unpack(
+            &p,
+            st2.limits.max_decompressed_bytes,
+            "ExportMetricsServiceRequest",
+        )?;
         super::ingest(&*st2.db, &st2.otlp, &req, &st2.limits)
     })
     .await;
@@ -159,6 +192,42 @@ pub(crate) async fn http_handler(
                 enc,
                 StatusCode::OK,
                 &ExportMetricsServiceResponse { partial_success },
+            )
+        }
+        Err(e) => error(enc, &e),
+    }
+}
+
+/// The OTLP/HTTP traces handler (`/v1/traces`): spans are counted into span metrics.
+pub(crate) async fn traces_handler(
+    State(st): State<Arc<PushState>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let p = match prepare(&st, &headers, body).await {
+        Ok(p) => p,
+        Err(resp) => return resp,
+    };
+    let enc = p.0;
+    let st2 = st.clone();
+    let res = blocking(move || {
+        let req: ExportTraceServiceRequest =
+            unpack(&p, st2.limits.max_decompressed_bytes, "ExportTraceServiceRequest")?;
+        st2.otlp
+            .spans
+            .ingest(&*st2.db, &req, &st2.limits, super::now_ms())
+    })
+    .await;
+    match res {
+        Ok(out) => {
+            let partial_success = (out.rejected_spans > 0).then(|| ExportTracePartialSuccess {
+                rejected_spans: out.rejected_spans as i64,
+                error_message: out.message.unwrap_or_default(),
+            });
+            encode_response(
+                enc,
+                StatusCode::OK,
+                &ExportTraceServiceResponse { partial_success },
             )
         }
         Err(e) => error(enc, &e),

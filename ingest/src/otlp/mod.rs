@@ -11,16 +11,18 @@
 //! - `names`: metric and label name translation.
 //! - `translate`: data points to series.
 //! - `delta`: delta-to-cumulative accumulation.
+//! - `traces`: OTLP traces (`/v1/traces`, gRPC `TraceService`) counted into span metrics.
 //! - `http`, `grpc`: the transports.
 
 pub mod delta;
 pub mod grpc;
 pub mod http;
 pub mod names;
+pub mod traces;
 pub mod translate;
 
 pub use grpc::{otlp_grpc_router, otlp_grpc_service, OtlpGrpc};
-pub(crate) use http::http_handler;
+pub(crate) use http::{http_handler, traces_handler};
 pub use translate::ExportOutcome;
 
 use crate::error::PushError;
@@ -30,20 +32,30 @@ use delta::DeltaStore;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use storage::Appendable;
 
-/// State kept between OTLP requests: the delta-to-cumulative totals.
+/// State kept between OTLP requests: the delta-to-cumulative totals and span metrics.
 #[derive(Debug)]
 pub struct OtlpState {
     /// Running totals of delta series.
     pub delta: DeltaStore,
+    /// Span metrics from OTLP traces.
+    pub spans: traces::SpanMetrics,
 }
 
 impl OtlpState {
-    /// Fresh state for `opts`.
+    /// Fresh state for `opts` (span metrics share the `max_delta_series` bound).
     pub fn new(opts: &OtlpOptions) -> Self {
         OtlpState {
             delta: DeltaStore::new(opts.max_delta_series),
+            spans: traces::SpanMetrics::new(opts.max_delta_series),
         }
     }
+}
+
+/// Milliseconds since the epoch, now.
+pub(crate) fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
 }
 
 /// Translates `req` and writes it to `db` in one batch. `Ok` means committed (some points

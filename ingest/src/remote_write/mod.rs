@@ -13,6 +13,7 @@
 //! - `write`: series validation and appending, both versions.
 
 pub mod proto;
+pub mod wire;
 mod write;
 
 use crate::error::PushError;
@@ -121,15 +122,9 @@ pub fn ingest(
 ) -> Result<WriteOutcome, PushError> {
     match version {
         Version::V1 => {
-            let req = decode_v1(body, limits)?;
-            let samples = req
-                .timeseries
-                .iter()
-                .map(|t| t.samples.len() + t.histograms.len())
-                .sum();
-            check_counts(req.timeseries.len(), samples, limits)?;
+            let raw = snappy_decompress(body, limits.max_decompressed_bytes)?;
             let mut w = SeriesWriter::new(db);
-            match write_v1(&mut w, &req, limits, cache) {
+            match write_v1(&mut w, &raw, limits, cache) {
                 Ok(()) => w.commit(),
                 Err(e) => {
                     w.rollback();

@@ -2,6 +2,7 @@
 //! (as classic series), exemplars (counted) and metadata.
 
 use super::proto::{self, histogram, Histogram};
+use super::wire::{walk_v1, Item, SeriesView};
 use crate::error::PushError;
 use crate::push::histogram::{expand_buckets, NativeHistogram};
 use crate::push::labels::{Interner, LabelsCollector};
@@ -88,75 +89,106 @@ fn write_series(
     Ok(())
 }
 
-/// Writes a 1.0 request. `Err` only for storage failures (the caller rolls back).
+/// Writes a decompressed 1.0 body, decoding it as it goes ([`super::wire::walk_v1`]).
+/// `Err` for a malformed body, a request over the count limits, or a storage failure; the
+/// caller then rolls the batch back, so nothing of the request is stored.
 ///
 /// `cache` remembers validated label sets across requests (see [`SeriesCache`]).
 pub fn write_v1(
     w: &mut SeriesWriter<'_>,
-    req: &proto::WriteRequest,
+    body: &[u8],
     limits: &PushLimits,
     cache: &SeriesCache,
 ) -> Result<(), PushError> {
     let mut interner = Interner::default();
     let mut c = LabelsCollector::default();
     let mut key = RawKey::default();
-    for ts in &req.timeseries {
-        key.clear();
-        for l in &ts.labels {
-            key.push(&l.name, &l.value);
-        }
-        let h = cache.hash(&key);
-        if let Some((labels, mut r)) = cache.get(h, &key) {
-            let r0 = r;
-            write_series(w, &labels, &mut r, &ts.samples, &ts.histograms)?;
-            w.count_exemplars(ts.exemplars.len());
-            if r != r0 {
-                cache.set_ref(h, &key, r);
-            }
-            continue;
-        }
-        c.clear();
-        let mut bad = None;
-        for l in &ts.labels {
-            match (utf8(&l.name, "label name"), utf8(&l.value, "label value")) {
-                (Ok(n), Ok(v)) => c.push_str(&mut interner, n, v),
-                (Err(e), _) | (_, Err(e)) => {
-                    bad = Some(e);
-                    break;
+    let (mut nseries, mut nsamples) = (0usize, 0usize);
+    let res = walk_v1(body, |item| {
+        let ts: &SeriesView<'_> = match item {
+            Item::Series(ts) => ts,
+            Item::Metadata(m) => {
+                if m.metric_family_name.is_empty() {
+                    return Ok(());
                 }
-            }
-        }
-        let labels = match bad.map_or_else(|| c.finish(limits), Err) {
-            Ok(l) => l,
-            Err(e) => {
-                let what = if e.contains("series") {
-                    e
-                } else {
-                    format!("{e} in series {}", c.describe())
-                };
-                w.reject(ts.samples.len() + ts.histograms.len(), || what);
-                continue;
+                return w.metadata(
+                    &m.metric_family_name,
+                    MetricMetadata {
+                        metric_type: metric_type(m.r#type),
+                        help: m.help,
+                        unit: m.unit,
+                    },
+                );
             }
         };
-        let mut r = SeriesRef::NONE;
-        write_series(w, &labels, &mut r, &ts.samples, &ts.histograms)?;
-        w.count_exemplars(ts.exemplars.len());
-        cache.insert(h, &key, labels, r);
-    }
-    for m in &req.metadata {
-        if m.metric_family_name.is_empty() {
-            continue;
+        {
+            nseries += 1;
+            nsamples += ts.samples.len() + ts.histograms.len();
+            if nseries > limits.max_series_per_request {
+                return Err(PushError::TooMany {
+                    what: "series",
+                    count: nseries,
+                    limit: limits.max_series_per_request,
+                });
+            }
+            if nsamples > limits.max_samples_per_request {
+                return Err(PushError::TooMany {
+                    what: "samples",
+                    count: nsamples,
+                    limit: limits.max_samples_per_request,
+                });
+            }
+            key.clear();
+            for (n, v) in &ts.labels {
+                key.push(n, v);
+            }
+            let h = cache.hash(&key);
+            if let Some((labels, mut r)) = cache.get(h, &key) {
+                let r0 = r;
+                write_series(w, &labels, &mut r, &ts.samples, &ts.histograms)?;
+                w.count_exemplars(ts.exemplars);
+                if r != r0 {
+                    cache.set_ref(h, &key, r);
+                }
+                return Ok(());
+            }
+            c.clear();
+            let mut bad = None;
+            for (n, v) in &ts.labels {
+                match (utf8(n, "label name"), utf8(v, "label value")) {
+                    (Ok(n), Ok(v)) => c.push_str(&mut interner, n, v),
+                    (Err(e), _) | (_, Err(e)) => {
+                        bad = Some(e);
+                        break;
+                    }
+                }
+            }
+            let labels = match bad.map_or_else(|| c.finish(limits), Err) {
+                Ok(l) => l,
+                Err(e) => {
+                    let what = if e.contains("series") {
+                        e
+                    } else {
+                        format!("{e} in series {}", c.describe())
+                    };
+                    w.reject(ts.samples.len() + ts.histograms.len(), || what);
+                    return Ok(());
+                }
+            };
+            let mut r = SeriesRef::NONE;
+            write_series(w, &labels, &mut r, &ts.samples, &ts.histograms)?;
+            w.count_exemplars(ts.exemplars);
+            cache.insert(h, &key, labels, r);
+            Ok(())
         }
-        w.metadata(
-            &m.metric_family_name,
-            MetricMetadata {
-                metric_type: metric_type(m.r#type),
-                help: m.help.clone(),
-                unit: m.unit.clone(),
-            },
-        )?;
+    });
+    match res {
+        Ok(()) => Ok(()),
+        Err(Ok(e)) => Err(e),
+        Err(Err(msg)) => Err(PushError::Malformed(format!(
+            "decoding prometheus.WriteRequest: {msg}"
+        ))),
     }
-    Ok(())
 }
 
 /// Writes a 2.0 request. `Err` for storage failures and for a broken symbol table (nothing
@@ -190,7 +222,7 @@ pub fn write_v2(
         c.clear();
         let n = ts.samples.len() + ts.histograms.len();
         key.clear();
-        let mut keyed = ts.labels_refs.len() % 2 == 0;
+        let mut keyed = ts.labels_refs.len() & 1 == 0;
         for p in ts.labels_refs.chunks_exact(2) {
             match (req.symbols.get(p[0] as usize), req.symbols.get(p[1] as usize)) {
                 (Some(n), Some(v)) => key.push(n, v),
@@ -264,7 +296,7 @@ fn v2_labels(
     limits: &PushLimits,
 ) -> Result<storage::Labels, String> {
     c.clear();
-    if ts.labels_refs.len() % 2 != 0 {
+    if ts.labels_refs.len() & 1 == 1 {
         return Err(format!(
             "timeseries[{i}] has an odd number ({}) of label refs",
             ts.labels_refs.len()

@@ -469,7 +469,7 @@ pub struct ScrapeConfig {
     /// Use the timestamps the target exposes (default true).
     #[serde(default = "default_true")]
     pub honor_timestamps: bool,
-    /// Mark series with explicit timestamps stale too (accepted).
+    /// Mark series with explicit timestamps stale too when they disappear.
     #[serde(default)]
     pub track_timestamps_staleness: bool,
     /// Ask for gzip (default true).

@@ -8,7 +8,11 @@
 //! The loop keeps a cache from the raw series text of the body (`name{labels}` as written)
 //! to the final label set and series reference, so label sets are built, relabeled and
 //! checked only for series not seen before; entries unseen for [`CACHE_KEEP_SCRAPES`]
-//! scrapes are forgotten.
+//! scrapes are forgotten. Label strings are interned per target. The cache also carries
+//! staleness: each entry remembers the last committed scrape it was present in, so a series
+//! present in the last good scrape and absent from this one gets a marker, without building
+//! a label set per scrape. Series with explicit timestamps are not tracked (unless
+//! `track_timestamps_staleness`), as in Prometheus.
 
 use super::config::{HttpClientConfig, ScrapeConfig, ScrapeProtocol};
 use super::http::{error_chain, with_auth};
@@ -22,7 +26,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use storage::{
-    Appendable, Appender, Labels, LabelsBuilder, MetricMetadata, MetricType, SeriesRef, METRIC_NAME,
+    Appendable, Appender, Label, Labels, LabelsBuilder, MetricMetadata, MetricType, SeriesRef, METRIC_NAME,
     STALE_NAN,
 };
 use tokio::sync::{oneshot, Semaphore};
@@ -53,6 +57,7 @@ const TIMESTAMP_TOLERANCE_MS: i64 = 2;
 pub(crate) struct LoopConfig {
     pub honor_labels: bool,
     pub honor_timestamps: bool,
+    pub track_timestamps_staleness: bool,
     pub sample_limit: u64,
     pub label_limit: u64,
     pub label_name_length_limit: u64,
@@ -82,6 +87,7 @@ impl LoopConfig {
         LoopConfig {
             honor_labels: cfg.honor_labels,
             honor_timestamps: cfg.honor_timestamps,
+            track_timestamps_staleness: cfg.track_timestamps_staleness,
             sample_limit: cfg.sample_limit,
             label_limit: cfg.label_limit,
             label_name_length_limit: cfg.label_name_length_limit,
@@ -159,12 +165,52 @@ pub(crate) struct LoopExit {
     pub report: Vec<Labels>,
 }
 
+/// Shares the label strings of one target's series: names (`__name__`, `cpu`, `mode`) and
+/// common values repeat across series, and each distinct string is then stored once.
+#[derive(Debug, Default)]
+pub(crate) struct Interner {
+    set: FastSet<Arc<str>>,
+}
+
+impl Interner {
+    fn intern(&mut self, s: &Arc<str>) -> Arc<str> {
+        if let Some(x) = self.set.get(&**s) {
+            return x.clone();
+        }
+        self.set.insert(s.clone());
+        s.clone()
+    }
+
+    /// The same label set, with strings shared with the target's other series.
+    pub(crate) fn labels(&mut self, l: &Labels) -> Labels {
+        Labels::from_sorted(
+            l.iter()
+                .map(|x| Label {
+                    name: self.intern(&x.name),
+                    value: self.intern(&x.value),
+                })
+                .collect(),
+        )
+    }
+
+    /// Forgets strings no series uses any more.
+    pub(crate) fn gc(&mut self) {
+        self.set.retain(|s| Arc::strong_count(s) > 1);
+    }
+}
+
 #[derive(Debug)]
 struct Cached {
     /// Final labels, or `None` when metric relabeling drops the series.
     labels: Option<Labels>,
     sref: SeriesRef,
+    /// The last scrape (attempt) whose body had the series; finds duplicates in one body.
     last_iter: u64,
+    /// Whether the sample of scrape `last_iter` counts for staleness (not an explicit
+    /// timestamp, unless `track_timestamps_staleness`).
+    tracked: bool,
+    /// The last committed scrape in which the series was present and tracked.
+    present: u64,
 }
 
 #[derive(Debug, Default)]
@@ -184,7 +230,12 @@ pub(crate) struct ScrapeLoop {
     appendable: Arc<dyn Appendable>,
     sem: Arc<Semaphore>,
     cache: FastMap<Box<str>, Cached>,
-    prev: FastSet<Labels>,
+    interner: Interner,
+    /// The last scrape committed successfully (0: none, or the last one failed): the series
+    /// with `present == last_good` are the ones that go stale if they disappear.
+    last_good: u64,
+    /// The series of the loop this one replaced on reload, until the first scrape settles them.
+    inherited: FastSet<Labels>,
     report_labels: Vec<Labels>,
     report_refs: [SeriesRef; 5],
     iter: u64,
@@ -222,7 +273,9 @@ impl ScrapeLoop {
             appendable,
             sem,
             cache: FastMap::default(),
-            prev: FastSet::default(),
+            interner: Interner::default(),
+            last_good: 0,
+            inherited: FastSet::default(),
             report_labels,
             report_refs: [SeriesRef::NONE; 5],
             iter: 0,
@@ -253,7 +306,7 @@ impl ScrapeLoop {
     ) -> LoopExit {
         if let Some(h) = inherited {
             if let Ok(exit) = h.await {
-                self.prev = exit.series;
+                self.inherited = exit.series;
                 self.scraped_once = true;
             }
         }
@@ -279,13 +332,29 @@ impl ScrapeLoop {
         }
     }
 
+    /// The series present in the last good scrape (and those inherited, not yet settled).
+    fn present_series(&self) -> FastSet<Labels> {
+        let mut out = self.inherited.clone();
+        if self.last_good != 0 {
+            for c in self.cache.values() {
+                if c.present == self.last_good {
+                    if let Some(l) = &c.labels {
+                        out.insert(l.clone());
+                    }
+                }
+            }
+        }
+        out
+    }
+
     fn finish(self, mode: StopMode) -> LoopExit {
+        let present = self.present_series();
         if mode == StopMode::Stale && self.scraped_once {
             let ts = self.last_ts.map_or(now_ms(), |l| now_ms().max(l + 1));
             let appendable = self.appendable.clone();
             let mut app = appendable.appender();
             let mut ok = true;
-            for l in self.prev.iter().chain(self.report_labels.iter()) {
+            for l in present.iter().chain(self.report_labels.iter()) {
                 if let Err(e) = app.append(SeriesRef::NONE, l, ts, STALE_NAN) {
                     if !e.is_client_error() {
                         tracing::warn!(target_url = %self.state.target.url, error = %e, "writing staleness markers failed");
@@ -303,7 +372,7 @@ impl ScrapeLoop {
             }
         }
         LoopExit {
-            series: self.prev,
+            series: present,
             report: self.report_labels,
         }
     }
@@ -352,15 +421,21 @@ impl ScrapeLoop {
             }
             Err(e) => Err(e.clone()),
         };
-        let (stats, cur, meta, error) = match result {
-            Ok((stats, cur, meta)) => (stats, Some(cur), meta, None),
+        let (stats, meta, error) = match result {
+            Ok((stats, meta)) => (stats, meta, None),
             Err(e) => {
                 app.rollback();
+                // References handed out in a rolled-back batch may not exist.
+                let iter = self.iter;
+                for c in self.cache.values_mut().filter(|c| c.last_iter == iter) {
+                    c.sref = SeriesRef::NONE;
+                }
+                // A failed scrape counts as an empty one: everything present goes stale.
                 app = appendable.appender();
-                for l in &self.prev {
+                for l in &self.present_series() {
                     let _ = app.append(SeriesRef::NONE, l, ts, STALE_NAN);
                 }
-                (Stats::default(), None, Vec::new(), Some(e))
+                (Stats::default(), Vec::new(), Some(e))
             }
         };
         let up = if error.is_none() { 1.0 } else { 0.0 };
@@ -383,9 +458,17 @@ impl ScrapeLoop {
             Ok(()) => {
                 self.last_ts = Some(ts);
                 self.scraped_once = true;
-                match cur {
-                    Some(cur) => self.prev = cur,
-                    None => self.prev.clear(),
+                self.inherited.clear();
+                if error.is_none() {
+                    let iter = self.iter;
+                    for c in self.cache.values_mut() {
+                        if c.last_iter == iter && c.tracked {
+                            c.present = iter;
+                        }
+                    }
+                    self.last_good = iter;
+                } else {
+                    self.last_good = 0;
                 }
                 if !meta.is_empty() {
                     let mut m = self.state.metadata.lock();
@@ -405,6 +488,7 @@ impl ScrapeLoop {
         if self.iter.is_multiple_of(CACHE_KEEP_SCRAPES) {
             let iter = self.iter;
             self.cache.retain(|_, c| c.last_iter + CACHE_KEEP_SCRAPES >= iter);
+            self.interner.gc();
         }
         let mut rt = self.state.runtime.lock();
         rt.health = if error.is_none() {
@@ -461,7 +545,7 @@ impl ScrapeLoop {
         body: &[u8],
         content_type: &str,
         ts: i64,
-    ) -> Result<(Stats, FastSet<Labels>, Vec<(String, MetricMetadata)>), String> {
+    ) -> Result<(Stats, Vec<(String, MetricMetadata)>), String> {
         let media = content_type
             .split(';')
             .next()
@@ -481,8 +565,6 @@ impl ScrapeLoop {
         };
         let iter = self.iter;
         let mut parser = Parser::new(body, format).map_err(|e| e.to_string())?;
-        let mut cur: FastSet<Labels> =
-            FastSet::with_capacity_and_hasher(self.prev.len() + 16, Default::default());
         let mut st = Stats::default();
         let mut meta: HashMap<String, MetricMetadata> = HashMap::new();
         // Held for the (synchronous) parse; readers of the targets page wait at most that long.
@@ -515,7 +597,8 @@ impl ScrapeLoop {
             };
             st.scraped += 1;
             if !self.cache.contains_key(s.series) {
-                let labels = series_labels(&s, &self.state.target.labels, &cfg)?;
+                let labels =
+                    series_labels(&s, &self.state.target.labels, &cfg)?.map(|l| self.interner.labels(&l));
                 if labels.is_some() {
                     st.series_added += 1;
                 }
@@ -525,6 +608,8 @@ impl ScrapeLoop {
                         labels,
                         sref: SeriesRef::NONE,
                         last_iter: 0,
+                        tracked: false,
+                        present: 0,
                     },
                 );
             }
@@ -536,6 +621,7 @@ impl ScrapeLoop {
                 continue;
             }
             c.last_iter = iter;
+            c.tracked = false;
             let Some(labels) = &c.labels else { continue };
             st.post_relabel += 1;
             if cfg.sample_limit > 0 && st.post_relabel > cfg.sample_limit {
@@ -552,11 +638,31 @@ impl ScrapeLoop {
                 Err(e) if e.is_client_error() => st.rejected += 1,
                 Err(e) => return Err(format!("appending to storage failed: {e}")),
             }
-            if !explicit {
-                cur.insert(labels.clone());
+            c.tracked = !explicit || cfg.track_timestamps_staleness;
+        }
+        // Series of the last good scrape missing from this one go stale.
+        let mut gone: Vec<&Labels> = Vec::new();
+        if self.last_good != 0 {
+            for c in self.cache.values() {
+                let now_present = c.last_iter == iter && c.tracked;
+                if c.present == self.last_good && !now_present {
+                    if let Some(l) = &c.labels {
+                        gone.push(l);
+                    }
+                }
             }
         }
-        for l in self.prev.difference(&cur) {
+        let mut settled_inherited = Vec::new();
+        if !self.inherited.is_empty() {
+            let now: FastSet<&Labels> = self
+                .cache
+                .values()
+                .filter(|c| c.last_iter == iter && c.tracked)
+                .filter_map(|c| c.labels.as_ref())
+                .collect();
+            settled_inherited.extend(self.inherited.iter().filter(|l| !now.contains(l)));
+        }
+        for l in gone.into_iter().chain(settled_inherited) {
             match app.append(SeriesRef::NONE, l, ts, STALE_NAN) {
                 Ok(_) => {}
                 Err(e) if e.is_client_error() => {}
@@ -569,7 +675,7 @@ impl ScrapeLoop {
             app.update_metadata(family, m.clone())
                 .map_err(|e| format!("recording metadata failed: {e}"))?;
         }
-        Ok((st, cur, changed))
+        Ok((st, changed))
     }
 }
 
@@ -753,6 +859,20 @@ mod tests {
             r#"up{a="1",a="2"} 1"#,
             Err("duplicate label name"),
         );
+    }
+
+    #[test]
+    fn interner_shares_strings_and_forgets_unused_ones() {
+        let mut i = Interner::default();
+        let a = i.labels(&Labels::from_pairs([("__name__", "x"), ("mode", "idle")]));
+        let b = i.labels(&Labels::from_pairs([("__name__", "y"), ("mode", "idle")]));
+        assert_eq!(b, Labels::from_pairs([("__name__", "y"), ("mode", "idle")]));
+        let (la, lb) = (&a.as_slice()[1], &b.as_slice()[1]);
+        assert!(Arc::ptr_eq(&la.name, &lb.name) && Arc::ptr_eq(&la.value, &lb.value));
+        assert_eq!(i.set.len(), 5);
+        drop(b);
+        i.gc();
+        assert_eq!(i.set.len(), 4, "\"y\" is no longer used");
     }
 
     #[test]

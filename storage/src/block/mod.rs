@@ -28,4 +28,5 @@ pub use retention::{delete_block, expired_blocks, list_block_dirs, remove_leftov
 pub use writer::{write_block, write_block_stats};
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests;

@@ -106,7 +106,8 @@ impl Block {
             Some(ts) => ts.clone(),
             None => {
                 let (data, path, off) = self.chunks.column(c.ts_ref)?;
-                let mut ts = Vec::with_capacity(c.num_samples as usize);
+                let mut ts =
+                    Vec::with_capacity((c.num_samples as usize).min(crate::format::MAX_CHUNK_SAMPLES));
                 let used = codec::decode_timestamps(data, &mut ts).map_err(|e| CorruptionError {
                     file: path.to_path_buf(),
                     offset: off,
@@ -155,7 +156,7 @@ impl Block {
         cache: &mut TsCache,
     ) -> Result<(), CorruptionError> {
         let ts = self.timestamps(c, cache)?;
-        let mut vs = Vec::with_capacity(c.num_samples as usize);
+        let mut vs = Vec::with_capacity((c.num_samples as usize).min(crate::format::MAX_CHUNK_SAMPLES));
         let (data, path, off) = self.chunks.column(c.values_ref)?;
         let bad = |reason: String| CorruptionError {
             file: path.to_path_buf(),

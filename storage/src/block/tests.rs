@@ -478,3 +478,47 @@ fn delete_block_and_leftovers() {
     assert!(dir.path().join("keep.tmp").exists());
     assert!(list_block_dirs(dir.path()).unwrap().is_empty());
 }
+
+#[test]
+fn compaction_of_random_splits_restores_the_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let h = 3600 * 1000;
+    for seed in 1..=3u64 {
+        let mut rng = Rng(seed.wrapping_mul(0x2545_f491_4f6c_dd1d) | 1);
+        let model = random_model(&mut rng, 25, 0, 6 * h);
+        // Every sample goes to one or two of three blocks (duplicates carry the same value).
+        let mut parts: Vec<Model> = vec![Vec::new(), Vec::new(), Vec::new()];
+        for (l, samples) in &model {
+            let mut split: Vec<Vec<Sample>> = vec![Vec::new(); 3];
+            for s in samples {
+                let a = rng.below(3) as usize;
+                split[a].push(*s);
+                if rng.below(4) == 0 {
+                    split[(a + 1) % 3].push(*s);
+                }
+            }
+            for (p, s) in parts.iter_mut().zip(split) {
+                p.push((l.clone(), s));
+            }
+        }
+        let blocks: Vec<Arc<Block>> = parts.iter().map(|p| write(dir.path(), p, 0, 6 * h + 1)).collect();
+        let meta = compact(dir.path(), &blocks).unwrap();
+        let c = Block::open(&dir.path().join(&meta.id)).unwrap();
+        let all = [Matcher::new(MatchOp::Regex, "job", ".+").unwrap()];
+        let want = naive_select(&model, &all, i64::MIN, i64::MAX);
+        assert!(
+            same(&c.select(&all, i64::MIN, i64::MAX).unwrap(), &want),
+            "seed {seed}"
+        );
+        assert_eq!(c.meta().num_series, want.len() as u64);
+        for b in &blocks {
+            delete_block(b.dir()).unwrap();
+        }
+    }
+}
+
+#[test]
+fn block_is_send_and_sync() {
+    fn check<T: Send + Sync>() {}
+    check::<Block>();
+}

@@ -184,6 +184,7 @@ pub(crate) fn write_block_with(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -28,9 +28,16 @@ fn sort_blocks(v: &mut [Arc<Block>]) {
 }
 
 impl Inner {
-    /// Whether the head spans more than 1.5 block ranges.
+    /// Whether the head spans more than 1.5 block ranges. The head's end is taken no later
+    /// than the wall clock, so one sample far in the future (a client's broken clock) does
+    /// not get the recent data cut into blocks and every current append rejected as out of
+    /// bounds.
     pub(crate) fn head_needs_cut(&self) -> bool {
         let (min_t, max_t) = self.head.time_range();
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(i64::MAX, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+        let max_t = max_t.min(now_ms);
         let range = self.opts.block_range_ms.max(1);
         min_t != i64::MAX && max_t.saturating_sub(min_t) > range.saturating_mul(3) / 2
     }
@@ -81,7 +88,7 @@ impl Inner {
             return Ok(None);
         }
         let range = self.opts.block_range_ms.max(1);
-        let a = min_t.div_euclid(range) * range;
+        let a = min_t.div_euclid(range).checked_mul(range).unwrap_or(min_t);
         let b = a.saturating_add(range);
         // From here on appends below `b` are out of bounds, and none is still in flight.
         self.head.raise_floor(b);

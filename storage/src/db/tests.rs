@@ -417,3 +417,56 @@ fn readers_never_miss_committed_samples_while_blocks_are_cut() {
     let got = all(&db);
     assert!(got.iter().all(|(_, s)| s.len() == 600));
 }
+
+#[test]
+fn a_sample_from_the_future_does_not_cut_recent_data() {
+    let d = tempfile::tempdir().unwrap();
+    let mut o = opts(d.path());
+    o.auto_maintenance = false;
+    o.block_range_ms = 1000;
+    let db = Db::open(o).unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let mut a = db.appender();
+    a.append(SeriesRef::NONE, &lbl("m", "now"), now - 500, 1.0)
+        .unwrap();
+    a.append(SeriesRef::NONE, &lbl("m", "future"), now + 365 * 86_400_000, 1.0)
+        .unwrap();
+    a.commit().unwrap();
+    db.run_maintenance();
+    assert_eq!(db.stats().blocks, 0);
+    let mut a = db.appender();
+    a.append(SeriesRef::NONE, &lbl("m", "now"), now, 2.0).unwrap();
+    a.commit().unwrap();
+}
+
+#[test]
+fn big_batches_replay_in_parallel_in_log_order() {
+    let d = tempfile::tempdir().unwrap();
+    let mut o = opts(d.path());
+    o.out_of_order_window_ms = 10_000;
+    let before = {
+        let db = Db::open(o.clone()).unwrap();
+        // Each commit is one samples record of 3000 (> the parallel threshold); the third
+        // batch is out of order, the fourth repeats a timestamp with the same value.
+        for (t, v) in [(10_000, 1.0), (20_000, 2.0), (15_000, 1.5), (20_000, 2.0)] {
+            let mut a = db.appender();
+            for s in 0..3000 {
+                a.append(SeriesRef::NONE, &lbl("big", &s.to_string()), t, v + s as f64)
+                    .unwrap();
+            }
+            a.commit().unwrap();
+        }
+        all(&db)
+    };
+    assert_eq!(before.len(), 3000);
+    assert!(before
+        .iter()
+        .all(|(_, s)| s.iter().map(|x| x.t).collect::<Vec<_>>() == [10_000, 15_000, 20_000]));
+    let db = Db::open(o).unwrap();
+    assert_eq!(all(&db), before);
+    assert_eq!(db.stats().head_samples, 9000);
+    assert_eq!(db.stats().out_of_order_samples, 3000);
+}

@@ -41,7 +41,10 @@ impl Snapshot {
 
     /// The samples in `[lo, hi]`, ascending and unique.
     pub(crate) fn decode(self, lo: i64, hi: i64) -> Vec<Sample> {
-        let mut in_order = Vec::new();
+        let cap = self.closed.iter().map(|c| c.len()).sum::<usize>()
+            + self.open.as_ref().map_or(0, |c| c.len())
+            + self.ooo.len();
+        let mut in_order = Vec::with_capacity(cap);
         for c in self.closed.iter().map(|c| &**c).chain(self.open.as_ref()) {
             if c.min_time() >= lo && c.max_time() <= hi {
                 in_order.extend(c.iter());

@@ -2,18 +2,103 @@
 
 use super::series::{Inserted, MemSeries};
 use super::Head;
-use crate::wal::record::Record;
+use crate::wal::record::{Record, SampleEntry};
 use foldhash::HashMap;
+use rayon::prelude::*;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use tracing::warn;
+
+/// Samples records at least this big are applied on the rayon pool.
+const PARALLEL_MIN_SAMPLES: usize = 2048;
+
+/// What applying samples did.
+#[derive(Clone, Copy, Debug)]
+struct Counts {
+    added: u64,
+    ooo: u64,
+    below_floor: u64,
+    unknown: u64,
+    conflicts: u64,
+    min_t: i64,
+    max_t: i64,
+}
+
+impl Default for Counts {
+    fn default() -> Self {
+        Counts {
+            added: 0,
+            ooo: 0,
+            below_floor: 0,
+            unknown: 0,
+            conflicts: 0,
+            min_t: i64::MAX,
+            max_t: i64::MIN,
+        }
+    }
+}
+
+impl Counts {
+    fn add(a: Counts, b: Counts) -> Counts {
+        Counts {
+            added: a.added + b.added,
+            ooo: a.ooo + b.ooo,
+            below_floor: a.below_floor + b.below_floor,
+            unknown: a.unknown + b.unknown,
+            conflicts: a.conflicts + b.conflicts,
+            min_t: a.min_t.min(b.min_t),
+            max_t: a.max_t.max(b.max_t),
+        }
+    }
+}
+
+/// Applies the samples whose (WAL) reference `mine` accepts, in order.
+fn apply(
+    head: &Head,
+    aliases: &HashMap<u64, u64>,
+    samples: &[SampleEntry],
+    mine: impl Fn(u64) -> bool,
+) -> Counts {
+    let floor = head.floor();
+    let mut c = Counts::default();
+    let mut last: Option<Arc<MemSeries>> = None;
+    for x in samples.iter().filter(|x| mine(x.id)) {
+        if x.t < floor {
+            c.below_floor += 1;
+            continue;
+        }
+        let id = if aliases.is_empty() {
+            x.id
+        } else {
+            aliases.get(&x.id).copied().unwrap_or(x.id)
+        };
+        if last.as_ref().is_none_or(|s| s.id != id) {
+            last = head.series.get_by_id(id);
+        }
+        let Some(s) = last.as_ref() else {
+            c.unknown += 1;
+            continue;
+        };
+        match s.data.lock().insert(x.t, x.v) {
+            Ok(Inserted::InOrder) => c.added += 1,
+            Ok(Inserted::OutOfOrder) => {
+                c.added += 1;
+                c.ooo += 1;
+            }
+            Ok(Inserted::Duplicate) => {}
+            Err(_) => c.conflicts += 1,
+        }
+        c.min_t = c.min_t.min(x.t);
+        c.max_t = c.max_t.max(x.t);
+    }
+    c
+}
 
 /// Applies WAL records to a head, in log order.
 pub(crate) struct Replayer<'a> {
     head: &'a Head,
     /// WAL reference -> head reference, when a series was logged twice under two refs.
     aliases: HashMap<u64, u64>,
-    last: Option<Arc<MemSeries>>,
     /// Samples whose series record was lost.
     pub(crate) unknown_refs: u64,
     /// Samples already persisted in blocks.
@@ -29,22 +114,11 @@ impl<'a> Replayer<'a> {
         Replayer {
             head,
             aliases: HashMap::default(),
-            last: None,
             unknown_refs: 0,
             below_floor: 0,
             conflicts: 0,
             samples: 0,
         }
-    }
-
-    fn series(&mut self, id: u64) -> Option<Arc<MemSeries>> {
-        let id = self.aliases.get(&id).copied().unwrap_or(id);
-        if let Some(s) = self.last.as_ref().filter(|s| s.id == id) {
-            return Some(s.clone());
-        }
-        let s = self.head.series.get_by_id(id)?;
-        self.last = Some(s.clone());
-        Some(s)
     }
 
     /// Applies one record.
@@ -66,38 +140,28 @@ impl<'a> Replayer<'a> {
                 }
             }
             Record::Samples(samples) => {
-                let floor = self.head.floor();
-                let (mut min_t, mut max_t) = (i64::MAX, i64::MIN);
-                let mut added = 0;
-                let mut ooo = 0;
-                for x in samples {
-                    if x.t < floor {
-                        self.below_floor += 1;
-                        continue;
-                    }
-                    let Some(s) = self.series(x.id) else {
-                        self.unknown_refs += 1;
-                        continue;
-                    };
-                    match s.data.lock().insert(x.t, x.v) {
-                        Ok(Inserted::InOrder) => added += 1,
-                        Ok(Inserted::OutOfOrder) => {
-                            added += 1;
-                            ooo += 1;
-                        }
-                        Ok(Inserted::Duplicate) => {}
-                        Err(_) => self.conflicts += 1,
-                    }
-                    min_t = min_t.min(x.t);
-                    max_t = max_t.max(x.t);
+                let c = if samples.len() >= PARALLEL_MIN_SAMPLES && rayon::current_num_threads() > 1 {
+                    // Series are split between workers by reference, so every series' samples
+                    // are still applied in log order.
+                    let workers = rayon::current_num_threads().min(8) as u64;
+                    let (head, aliases) = (self.head, &self.aliases);
+                    (0..workers)
+                        .into_par_iter()
+                        .map(|w| apply(head, aliases, &samples, |id| id % workers == w))
+                        .reduce(Counts::default, Counts::add)
+                } else {
+                    apply(self.head, &self.aliases, &samples, |_| true)
+                };
+                if c.added > 0 {
+                    self.head.note_time(c.min_t);
+                    self.head.note_time(c.max_t);
                 }
-                if added > 0 {
-                    self.head.note_time(min_t);
-                    self.head.note_time(max_t);
-                }
-                self.samples += added;
-                self.head.num_samples.fetch_add(added, Ordering::Relaxed);
-                self.head.ooo_samples.fetch_add(ooo, Ordering::Relaxed);
+                self.samples += c.added;
+                self.below_floor += c.below_floor;
+                self.unknown_refs += c.unknown;
+                self.conflicts += c.conflicts;
+                self.head.num_samples.fetch_add(c.added, Ordering::Relaxed);
+                self.head.ooo_samples.fetch_add(c.ooo, Ordering::Relaxed);
             }
             Record::Metadata(m) => self.head.set_metadata(m),
         }

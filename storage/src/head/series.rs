@@ -47,20 +47,24 @@ pub(crate) enum Placement {
 }
 
 /// The samples of a series, behind its mutex.
+///
+/// `repr(C)` keeps the fields an append checks first (newest time and value) at the start,
+/// next to the mutex and the series' reference counts: one cache line per append.
 #[derive(Debug)]
+#[repr(C)]
 pub(crate) struct SeriesData {
-    /// Closed in-order chunks, oldest first.
-    pub(crate) closed: Vec<ClosedChunk>,
-    /// The chunk being appended to.
-    pub(crate) open: HeadChunk,
-    /// Out-of-order samples, sorted by time, none at a timestamp the in-order data has.
-    pub(crate) ooo: Vec<Sample>,
     /// Newest in-order timestamp (`i64::MIN` if none yet).
     pub(crate) max_t: i64,
     /// Bits of the value at `max_t`.
     pub(crate) last_v: u64,
     /// Oldest timestamp held (`i64::MAX` if none).
     pub(crate) min_t: i64,
+    /// The chunk being appended to.
+    pub(crate) open: HeadChunk,
+    /// Closed in-order chunks, oldest first.
+    pub(crate) closed: Vec<ClosedChunk>,
+    /// Out-of-order samples, sorted by time, none at a timestamp the in-order data has.
+    pub(crate) ooo: Vec<Sample>,
 }
 
 impl SeriesData {
@@ -230,21 +234,23 @@ fn same(bits: u64, v: f64, t: i64) -> Result<Placement, AppendError> {
     }
 }
 
-/// A series in the head.
+/// A series in the head. `repr(C)`: the fields every append touches come first (see
+/// [`SeriesData`]).
 #[derive(Debug)]
+#[repr(C)]
 pub(crate) struct MemSeries {
     /// The head reference (never 0).
     pub(crate) id: u64,
-    /// Labels built from interned symbols.
-    pub(crate) labels: Labels,
-    /// `labels.stable_hash()`.
-    pub(crate) hash: u64,
-    /// Whether a series record for it is in the WAL.
-    pub(crate) logged: AtomicBool,
     /// Open appenders holding it; garbage collection skips it while non-zero.
     pub(crate) pending: AtomicU32,
+    /// Whether a series record for it is in the WAL.
+    pub(crate) logged: AtomicBool,
     /// The samples.
     pub(crate) data: Mutex<SeriesData>,
+    /// `labels.stable_hash()`.
+    pub(crate) hash: u64,
+    /// Labels built from interned symbols.
+    pub(crate) labels: Labels,
 }
 
 impl MemSeries {
@@ -392,6 +398,32 @@ mod tests {
             d.place(5, 1.0, 100, d.max_t),
             Err(AppendError::OutOfOrder { t: 5, newest: 2990 })
         ));
+    }
+
+    #[test]
+    fn hash_collisions_are_kept_apart() {
+        let a = Labels::from_pairs([("a", "1")]);
+        let b = Labels::from_pairs([("b", "2")]);
+        let c = Labels::from_pairs([("c", "3")]);
+        // Same (forced) hash for all three.
+        let sa = Arc::new(MemSeries::new(1, a.clone(), 42));
+        let sb = Arc::new(MemSeries::new(2, b.clone(), 42));
+        let sc = Arc::new(MemSeries::new(3, c.clone(), 42));
+        let mut st = HashStripe::default();
+        st.insert(sa.clone());
+        st.insert(sb.clone());
+        st.insert(sc.clone());
+        assert_eq!(st.get(42, &a).unwrap().id, 1);
+        assert_eq!(st.get(42, &b).unwrap().id, 2);
+        assert_eq!(st.get(42, &c).unwrap().id, 3);
+        assert!(st.get(42, &Labels::from_pairs([("d", "4")])).is_none());
+        st.remove(&sa);
+        assert!(st.get(42, &a).is_none());
+        assert_eq!(st.get(42, &b).unwrap().id, 2);
+        assert_eq!(st.get(42, &c).unwrap().id, 3);
+        st.remove(&sb);
+        st.remove(&sc);
+        assert!(st.primary.is_empty() && st.collisions.is_empty());
     }
 
     #[test]

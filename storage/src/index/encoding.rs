@@ -132,6 +132,7 @@ impl<'a> Decoder<'a> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -48,6 +48,7 @@ pub fn union(lists: Vec<Vec<u32>>) -> Vec<u32> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -26,7 +26,7 @@ pub struct IndexReader {
     path: PathBuf,
     map: Mmap,
     symbols: Vec<Arc<str>>,
-    /// Byte range of the series offsets table (u64 per series).
+    /// Byte range of the series offsets table (u32 per series, relative to `series`).
     series_offsets: Range<usize>,
     /// Byte range of the series section body.
     series: Range<usize>,
@@ -150,10 +150,10 @@ impl IndexReader {
             }
             symbols.push(Arc::from(s));
         }
-        if bodies[2].len() % 8 != 0 {
+        if !bodies[2].len().is_multiple_of(4) {
             return Err(corrupt(DecodeError {
                 offset: bodies[2].start as u64,
-                reason: "series offsets table length is not a multiple of 8".into(),
+                reason: "series offsets table length is not a multiple of 4".into(),
             })
             .into());
         }
@@ -228,7 +228,7 @@ impl IndexReader {
 
     /// Number of series in the index.
     pub fn num_series(&self) -> u32 {
-        (self.series_offsets.len() / 8) as u32
+        (self.series_offsets.len() / 4) as u32
     }
 
     fn symbol_id(&self, s: &str) -> Option<u32> {
@@ -363,9 +363,9 @@ impl IndexReader {
                 reason: format!("series ordinal {ordinal} out of range"),
             }));
         }
-        let at = self.series_offsets.start + ordinal as usize * 8;
+        let at = self.series_offsets.start + ordinal as usize * 4;
         let mut d = Decoder::new(&self.map[at..self.series_offsets.end], at as u64);
-        let off = d.u64().map_err(|e| self.corrupt(e))?;
+        let off = u64::from(d.u32().map_err(|e| self.corrupt(e))?) + self.series.start as u64;
         if off < self.series.start as u64 || off >= self.series.end as u64 {
             return Err(self.corrupt(d.err(format!("series offset {off} outside the series section"))));
         }
@@ -394,7 +394,7 @@ impl IndexReader {
             };
             let max_time = min_time.wrapping_add(d.uvarint().map_err(|e| self.corrupt(e))? as i64);
             let num_samples = d
-                .uvarint_max(u64::from(u32::MAX), "sample count")
+                .uvarint_max(crate::chunk::MAX_COLUMN_SAMPLES as u64, "sample count")
                 .map_err(|e| self.corrupt(e))? as u32;
             let ts_ref = d.uvarint().map_err(|e| self.corrupt(e))?;
             let values_ref = d.uvarint().map_err(|e| self.corrupt(e))?;

@@ -33,8 +33,8 @@ pub struct IndexWriter<S> {
     toc: Vec<u64>,
     symbols: HashMap<Arc<str>, u32>,
     last_symbol: Option<Arc<str>>,
-    /// Index-file offset of every series entry, by ordinal.
-    series_offsets: Vec<u64>,
+    /// Offset of every series entry from the start of the series section, by ordinal.
+    series_offsets: Vec<u32>,
     last_labels: Option<Labels>,
     /// Postings per (name symbol, value symbol).
     postings: HashMap<(u32, u32), Vec<u32>>,
@@ -194,7 +194,11 @@ impl IndexWriter<AddSeries> {
             payload.put_uvarint(c.values_ref);
             prev_max = Some(c.max_time);
         }
-        self.series_offsets.push(self.pos);
+        let section_start = self.toc.last().copied().unwrap_or(0);
+        let rel = u32::try_from(self.pos - section_start).map_err(|_| {
+            BlockError::InvalidInput("index series section exceeds 4 GiB; split the block".into())
+        })?;
+        self.series_offsets.push(rel);
         self.buf.put_uvarint(payload.len() as u64);
         self.buf.extend_from_slice(&payload);
         self.write_buf()?;
@@ -206,12 +210,12 @@ impl IndexWriter<AddSeries> {
     /// flushes and fsyncs the file. Returns the file's size.
     pub fn finish(mut self) -> Result<u64, BlockError> {
         self.end_section()?;
-        // Series offsets: one u64 per series.
+        // Series offsets: one u32 per series, relative to the series section.
         self.begin_section();
         let offsets = std::mem::take(&mut self.series_offsets);
         for chunk in offsets.chunks(4096) {
             for &o in chunk {
-                self.buf.put_u64(o);
+                self.buf.put_u32(o);
             }
             self.write_buf()?;
         }
