@@ -431,3 +431,28 @@ groups:
         "{text}"
     );
 }
+
+#[test]
+fn short_for_is_not_restored() {
+    // `for` below the grace period: Prometheus does not restore, the alert starts over.
+    let short = ALERTING.replace("for: 20m", "for: 5m");
+    let dir = tempfile::tempdir().unwrap();
+    let db = open_db(dir.path());
+    feed(
+        &db,
+        &[("__name__", "x"), ("instance", "i")],
+        T,
+        T + 60 * MIN,
+        20.0,
+    );
+    {
+        let m = manager(&db, &short);
+        for i in 0..=3 {
+            m.eval_group_at("alerts", T + i * MIN).unwrap();
+        }
+    }
+    let m = manager(&db, &short);
+    m.eval_group_at("alerts", T + 5 * MIN).unwrap();
+    assert_eq!(m.alerts()[0].active_at_ms, T + 5 * MIN);
+    assert_eq!(m.alerts()[0].state, AlertState::Pending);
+}
