@@ -39,7 +39,9 @@ groups:
           owner: "team-{{ $labels.job }}"
         annotations:
           summary: "{{ $labels.instance }} of {{ $labels.job }} down"
-          value: "{{ $value }} {{ humanize 12345.678 }} {{ humanizeDuration 3725 }}"
+          value: "{{ $value }} {{ humanize 12345.678 }} {{ humanizeDuration 3725 }} {{ humanizeDuration 0.0015 }}"
+          more: "{{ humanizeTimestamp 1700000000.5 }} {{ 0.000012 | humanize }} {{ humanize1024 2048 }} {{ humanize 1e30 }}"
+          text: "{{ $labels.instance | stripPort | toUpper }} {{ title \"foo bar\" }} {{ if eq $value 0.0 }}zero{{ else }}nonzero{{ end }} {{ printf \"%5.1f|%-4d|%x|%q\" 3.25 7 255 \"q\" }}"
       - alert: HighRate
         expr: sum by (job) (rate(requests_total[150s])) > 1.5
         for: 2m

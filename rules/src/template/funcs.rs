@@ -84,6 +84,18 @@ pub fn humanize_duration(mut v: f64) -> String {
     format!("{}{prefix}s", format_g(v, Some(4)))
 }
 
+/// `humanizeTimestamp`: Unix seconds as Go prints a UTC `time.Time`
+/// (`2023-11-14 22:13:20.5 +0000 UTC`).
+pub fn humanize_timestamp(v: f64) -> String {
+    if !v.is_finite() {
+        return format_g(v, Some(4));
+    }
+    let ms = (v * 1000.0).round() as i64;
+    let s = crate::timefmt::go_json_time(Some(ms));
+    let s = s.trim_end_matches('Z').replacen('T', " ", 1);
+    format!("{s} +0000 UTC")
+}
+
 /// Go's `printf` for the verbs `%v %s %d %f %g %e %q %x %%`, with flags `-+0 `, width and
 /// precision.
 pub fn printf(fmt: &str, args: &[Val]) -> Result<String, String> {
@@ -243,6 +255,14 @@ mod tests {
         assert_eq!(humanize_duration(90061.0), "1d 1h 1m 1s");
         assert_eq!(humanize_duration(0.0015), "1.5ms");
         assert_eq!(humanize_duration(-90.0), "-1m 30s");
+        assert_eq!(
+            humanize_timestamp(1_700_000_000.0),
+            "2023-11-14 22:13:20 +0000 UTC"
+        );
+        assert_eq!(
+            humanize_timestamp(1_700_000_000.5),
+            "2023-11-14 22:13:20.5 +0000 UTC"
+        );
     }
 
     #[test]

@@ -10,7 +10,8 @@
 //! - Literals: strings (`"..."` with Go escapes, `` `raw` ``), integers, floats, `true`/`false`.
 //! - Pipelines `a | f b` (the piped value is the last argument), parenthesised sub-pipelines.
 //! - `{{ if }} ... {{ else if }} ... {{ else }} ... {{ end }}`.
-//! - Functions: `humanize`, `humanize1024`, `humanizePercentage`, `humanizeDuration`, `printf`,
+//! - Functions: `humanize`, `humanize1024`, `humanizePercentage`, `humanizeDuration`,
+//!   `humanizeTimestamp`, `printf`,
 //!   `toUpper`, `toLower`, `title`, `stripPort`, `match`, `reReplaceAll`, `eq`, `ne`, `lt`,
 //!   `le`, `gt`, `ge`, `and`, `or`, `not`, `len`, `index`.
 //!
@@ -166,6 +167,7 @@ const FUNCS: &[&str] = &[
     "humanize1024",
     "humanizePercentage",
     "humanizeDuration",
+    "humanizeTimestamp",
     "printf",
     "toUpper",
     "toLower",
@@ -755,6 +757,10 @@ fn call(name: &str, args: &[Val]) -> Result<Val, String> {
         "humanizeDuration" => {
             want(1)?;
             Val::Str(funcs::humanize_duration(num_arg(name, &args[0])?))
+        }
+        "humanizeTimestamp" => {
+            want(1)?;
+            Val::Str(funcs::humanize_timestamp(num_arg(name, &args[0])?))
         }
         "printf" => {
             let Some((fmt, rest)) = args.split_first() else {
