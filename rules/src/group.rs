@@ -532,7 +532,7 @@ impl Group {
                     continue; // resolved before the outage
                 }
                 let down_at = last.t.div_euclid(1000) * 1000;
-                let mut active_at = (last.v as i64) * 1000;
+                let mut active_at = (last.v as i64).saturating_mul(1000);
                 let remaining = hold - (down_at - active_at);
                 if remaining <= 0 {
                     // It was firing; the next evaluation fires it again if still true.

@@ -96,6 +96,9 @@ pub fn humanize_timestamp(v: f64) -> String {
     format!("{s} +0000 UTC")
 }
 
+/// Largest width or precision `printf` honours.
+const MAX_WIDTH: usize = 4096;
+
 /// Go's `printf` for the verbs `%v %s %d %f %g %e %q %x %%`, with flags `-+0 `, width and
 /// precision.
 pub fn printf(fmt: &str, args: &[Val]) -> Result<String, String> {
@@ -131,7 +134,8 @@ pub fn printf(fmt: &str, args: &[Val]) -> Result<String, String> {
                 p.push(d);
                 cs.next();
             }
-            prec = Some(p.parse().unwrap_or(0));
+            // Bounded: a template must not allocate without limit.
+            prec = Some(p.parse::<usize>().unwrap_or(0).min(MAX_WIDTH));
         }
         let Some(verb) = cs.next() else {
             out.push_str("%!(NOVERB)");
@@ -180,7 +184,7 @@ pub fn printf(fmt: &str, args: &[Val]) -> Result<String, String> {
                 s.insert(0, ' ');
             }
         }
-        let width: usize = width.parse().unwrap_or(0);
+        let width: usize = width.parse::<usize>().unwrap_or(0).min(MAX_WIDTH);
         let len = s.chars().count();
         if len < width {
             let pad = width - len;
@@ -283,6 +287,7 @@ mod tests {
         assert_eq!(f("%d", vec![Val::Num(1.5)]), "%!d(float64=1.5)");
         assert_eq!(f("%s", vec![]), "%!s(MISSING)");
         assert_eq!(f("%g", vec![Val::Num(1e6)]), "1e+06");
+        assert_eq!(f("%99999999999999d", vec![Val::Int(1)]).len(), MAX_WIDTH);
     }
 
     #[test]
