@@ -42,6 +42,11 @@ groups:
           value: "{{ $value }} {{ humanize 12345.678 }} {{ humanizeDuration 3725 }} {{ humanizeDuration 0.0015 }}"
           more: "{{ humanizeTimestamp 1700000000.5 }} {{ 0.000012 | humanize }} {{ humanize1024 2048 }} {{ humanize 1e30 }}"
           text: "{{ $labels.instance | stripPort | toUpper }} {{ title \"foo bar\" }} {{ if eq $value 0.0 }}zero{{ else }}nonzero{{ end }} {{ printf \"%5.1f|%-4d|%x|%q\" 3.25 7 255 \"q\" }}"
+      - alert: DbFlap
+        expr: up{job="db"} == 0
+        keep_firing_for: 4m
+        labels:
+          severity: info
       - alert: HighRate
         expr: sum by (job) (rate(requests_total[150s])) > 1.5
         for: 2m
@@ -157,7 +162,7 @@ fn recorded_series_and_alerts_match_prometheus() {
     }])
     .unwrap();
 
-    let checkpoints = [4, 7, 9, 12, 16, 19, 22, 25, 30];
+    let checkpoints = [4, 7, 9, 12, 16, 19, 20, 21, 22, 23, 25, 26, 27, 30];
     let mut alert_tests = Vec::new();
     let mut expr_tests = Vec::new();
     for minute in 0..=30i64 {
@@ -171,7 +176,7 @@ fn recorded_series_and_alerts_match_prometheus() {
         if !checkpoints.contains(&minute) {
             continue;
         }
-        for alertname in ["InstanceDown", "HighRate"] {
+        for alertname in ["InstanceDown", "HighRate", "DbFlap"] {
             let firing: Vec<_> = m
                 .alerts()
                 .into_iter()
