@@ -24,6 +24,8 @@ pub(crate) struct Plan {
     pub(crate) width: u32,
     /// Encoded size in bytes (exact up to position-gap varints longer than one byte).
     pub(crate) cost: usize,
+    /// How many values do not fit the slots.
+    pub(crate) exceptions: usize,
 }
 
 /// Bits needed for `x` (0 for 0).
@@ -39,15 +41,36 @@ pub(crate) fn plan(vals: &[i64]) -> Plan {
             base: 0,
             width: 0,
             cost: 3,
+            exceptions: 0,
         };
     };
-    // The few smallest distinct values, ascending, and the maximum.
-    let mut small = [i64::MAX; BASE_CANDIDATES];
-    small[0] = first;
-    let mut ns = 1;
-    let mut max = first;
+    let (mut min, mut max) = (first, first);
     for &v in vals {
+        min = min.min(v);
         max = max.max(v);
+    }
+    let mut best = cost_for_base(vals, min);
+    let full = bit_len(max.wrapping_sub(min) as u64);
+    if full >= 10 {
+        // A few low outliers (a counter reset, one short interval) would widen every slot:
+        // try the next smallest distinct values as the base, making the lower ones exceptions.
+        for c in smallest_distinct(vals).into_iter().skip(1).flatten() {
+            if bit_len(max.wrapping_sub(c) as u64) < full {
+                let p = cost_for_base(vals, c);
+                if p.cost < best.cost {
+                    best = p;
+                }
+            }
+        }
+    }
+    best
+}
+
+/// The [`BASE_CANDIDATES`] smallest distinct values, ascending.
+fn smallest_distinct(vals: &[i64]) -> [Option<i64>; BASE_CANDIDATES] {
+    let mut small = [i64::MAX; BASE_CANDIDATES];
+    let mut ns = 0;
+    for &v in vals {
         if ns < BASE_CANDIDATES || v < small[BASE_CANDIDATES - 1] {
             if let Err(i) = small[..ns].binary_search(&v) {
                 let end = ns.min(BASE_CANDIDATES - 1);
@@ -57,18 +80,11 @@ pub(crate) fn plan(vals: &[i64]) -> Plan {
             }
         }
     }
-    let full = bit_len(max.wrapping_sub(small[0]) as u64);
-    let mut best = cost_for_base(vals, small[0]);
-    for &c in &small[1..ns] {
-        // A higher base only helps if it narrows the range.
-        if bit_len(max.wrapping_sub(c) as u64) < full {
-            let p = cost_for_base(vals, c);
-            if p.cost < best.cost {
-                best = p;
-            }
-        }
+    let mut out = [None; BASE_CANDIDATES];
+    for (o, &v) in out.iter_mut().zip(&small[..ns]) {
+        *o = Some(v);
     }
-    best
+    out
 }
 
 /// The best width for a given base.
@@ -110,6 +126,7 @@ fn cost_for_base(vals: &[i64], base: i64) -> Plan {
         base,
         width: 64,
         cost: usize::MAX,
+        exceptions: 0,
     };
     for w in (0..=64u32).rev() {
         if w < 64 {
@@ -120,7 +137,12 @@ fn cost_for_base(vals: &[i64], base: i64) -> Plan {
         }
         let cost = fixed + uvarint_len(exc as u64) + (n * w as usize).div_ceil(8) + exc_cost;
         if cost <= best.cost {
-            best = Plan { base, width: w, cost };
+            best = Plan {
+                base,
+                width: w,
+                cost,
+                exceptions: exc,
+            };
         }
     }
     best
@@ -128,12 +150,16 @@ fn cost_for_base(vals: &[i64], base: i64) -> Plan {
 
 /// Writes `vals` as planned.
 pub(crate) fn write(vals: &[i64], plan: Plan, out: &mut Vec<u8>) {
-    let Plan { base, width: w, .. } = plan;
+    let Plan {
+        base,
+        width: w,
+        exceptions: exc,
+        ..
+    } = plan;
     put_varint(out, base);
     out.push(w as u8);
     let mask = if w == 64 { u64::MAX } else { (1u64 << w) - 1 };
     let fits = |v: i64| v >= base && (v.wrapping_sub(base) as u64) & !mask == 0;
-    let exc = vals.iter().filter(|&&v| !fits(v)).count();
     put_uvarint(out, exc as u64);
     if w > 0 {
         let mut acc = 0u64;
