@@ -1,1 +1,70 @@
 //! Sextant: a single-binary, Prometheus-compatible monitoring backend.
+//!
+//! # Layout
+//! - [`cli`]: command-line flags, named like Prometheus' own so Sextant is a drop-in.
+//! - [`config`]: the `prometheus.yml`-compatible configuration file and the embedded default.
+//! - [`demo`]: `--demo`'s simulated beacon nodes, served on loopback and scraped like any target.
+//! - [`server`]: opens the database, starts ingestion, merges the routers of `ingest` and
+//!   `web`, and serves them until shutdown.
+//! - [`shutdown`]: turns SIGINT/SIGTERM into an ordered stop.
+//! - [`late_db`]: a handle to the database that answers "starting up" until WAL replay is done,
+//!   so the listener can come up (and `/-/ready` say 503) before the data is loaded.
+//! - [`logging`]: tracing set-up from `--log.level`.
+//! - [`targets`]: the scrape manager's targets as the web layer's targets API wants them.
+//!
+//! Data flows one way: `ingest` appends to `storage`; `query` reads `storage`; `web` serves
+//! `query`. Only this crate knows every other one.
+
+pub mod cli;
+pub mod config;
+pub mod demo;
+pub mod duration;
+pub mod late_db;
+pub mod logging;
+pub mod server;
+pub mod shutdown;
+pub mod targets;
+
+/// Anything that stops Sextant from starting or running.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The configuration file or a flag is invalid.
+    #[error("{0}")]
+    Config(String),
+    /// The listener could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        /// The address asked for.
+        addr: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The database could not be opened or closed.
+    #[error(transparent)]
+    Db(#[from] storage::DbError),
+    /// Any other I/O failure.
+    #[error("{context}: {source}")]
+    Io {
+        /// What was being done.
+        context: String,
+        /// Why it failed.
+        source: std::io::Error,
+    },
+}
+
+/// Loads the configuration named by the flags, then runs until SIGINT/SIGTERM.
+pub fn run_from_flags(flags: cli::Flags) -> Result<(), Error> {
+    let settings = server::Settings::from_flags(&flags)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("sextant")
+        .build()
+        .map_err(|source| Error::Io {
+            context: "starting the async runtime".into(),
+            source,
+        })?;
+    runtime.block_on(async move {
+        let listener = server::bind(&settings.listen_address).await?;
+        server::run(listener, settings, shutdown::signal()).await
+    })
+}

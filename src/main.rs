@@ -1,1 +1,19 @@
-fn main() {}
+//! The `sextant` binary: parse flags, load the configuration, run.
+
+use clap::Parser;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let flags = sextant::cli::Flags::parse();
+    if let Err(e) = sextant::logging::init(&flags.log_level) {
+        eprintln!("sextant: {e}");
+        return ExitCode::from(2);
+    }
+    match sextant::run_from_flags(flags) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("sextant: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -4,10 +4,23 @@
 //! # Layout
 //! - `exposition`: Prometheus text and OpenMetrics parsers (pure, no I/O).
 //! - `scrape`: the scrape manager, targets, relabeling, scrape loops.
-//! - `remote_write`: Prometheus remote write v1/v2 decoding and the push endpoint.
+//! - `push`: the push router ([`push_router`]): limits, body reading, label validation,
+//!   native-histogram conversion and the batch writer shared by the push protocols.
+//! - `remote_write`: Prometheus remote write v1/v2 decoding and writing.
 //! - `otlp`: OTLP metrics decoding, translation to Prometheus series, HTTP and gRPC endpoints.
+//! - `error`: [`PushError`], the push endpoints' errors and their HTTP statuses.
 
+pub mod error;
 pub mod exposition;
 pub mod otlp;
+pub mod push;
 pub mod remote_write;
 pub mod scrape;
+
+pub use error::PushError;
+pub use push::{push_router, OtlpOptions, PushLimits, WriteOutcome};
+
+pub use exposition::{
+    parse as parse_exposition, Format as ExpositionFormat, ParseError, Parsed, ParsedSample,
+};
+pub use scrape::{GlobalConfig, ScrapeConfig, ScrapeManager, TargetHealth, TargetStatus};

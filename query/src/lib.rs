@@ -1,135 +1,31 @@
-//! Sextant's PromQL engine (skeleton: the API the web layer builds against).
+//! Sextant's PromQL engine: evaluates PromQL (parsed by the `promql-parser` crate) over any
+//! [`storage::Queryable`], with Prometheus 3 semantics.
+//!
+//! # Layout
+//! - [`engine`]: [`Engine`] (limits, timeout, cancellation, concurrency), the evaluator
+//!   (`eval.rs`), selectors with lookback and staleness (`selector.rs`) and the result types
+//!   (`value.rs`).
+//! - `functions`: the function registry and the function families: range functions (`rate`,
+//!   `*_over_time`), instant functions (math, time, labels), aggregations, binary operators and
+//!   classic-histogram functions.
+//! - [`error`]: [`QueryError`], the engine's error vocabulary.
+//! - `promqltest` (feature `testkit`): the runner of the data-driven `testdata/*.test` scripts.
+//!
+//! # Evaluation model
+//! Every query is evaluated as a range query (an instant query is one step). Each selector is
+//! read from storage once for the whole range; instant-vector values are series of points at
+//! step timestamps, and range functions walk per-step windows over the raw samples.
 
-use std::time::Duration;
-use storage::{Labels, Queryable, Series};
+// Step loops index several per-step arrays (parameters, outputs) by the step number.
+#![allow(clippy::needless_range_loop)]
 
-/// Engine limits and settings.
-#[derive(Clone, Debug)]
-pub struct EngineOptions {
-    /// How far back an instant selector looks for a sample (default 5 m).
-    pub lookback_delta_ms: i64,
-    /// Maximum time a query may run.
-    pub timeout: Duration,
-    /// Maximum samples a query may hold in memory at once.
-    pub max_samples: usize,
-    /// Maximum queries evaluated at once; more wait.
-    pub max_concurrency: usize,
-}
+pub mod engine;
+pub mod error;
+pub(crate) mod functions;
+#[cfg(feature = "testkit")]
+pub mod promqltest;
 
-impl Default for EngineOptions {
-    fn default() -> Self {
-        EngineOptions {
-            lookback_delta_ms: 5 * 60 * 1000,
-            timeout: Duration::from_secs(120),
-            max_samples: 50_000_000,
-            max_concurrency: 20,
-        }
-    }
-}
-
-/// One element of an instant vector.
-#[derive(Clone, Debug, PartialEq)]
-pub struct InstantSample {
-    /// The series' labels.
-    pub labels: Labels,
-    /// Evaluation timestamp (ms).
-    pub t: i64,
-    /// The value.
-    pub v: f64,
-}
-
-/// A query result.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Value {
-    /// A scalar at a timestamp.
-    Scalar {
-        /// ms
-        t: i64,
-        /// value
-        v: f64,
-    },
-    /// A string at a timestamp.
-    String {
-        /// ms
-        t: i64,
-        /// value
-        s: String,
-    },
-    /// An instant vector.
-    Vector(Vec<InstantSample>),
-    /// A range vector / range-query result.
-    Matrix(Vec<Series>),
-}
-
-/// A result with the warnings gathered while evaluating it.
-#[derive(Clone, Debug, PartialEq)]
-pub struct QueryOutput {
-    /// The value.
-    pub value: Value,
-    /// Non-fatal warnings (Prometheus' `warnings`).
-    pub warnings: Vec<String>,
-}
-
-/// Why a query failed; mapped to the API's `errorType` by the web layer.
-#[derive(Debug, thiserror::Error)]
-pub enum QueryError {
-    /// The expression does not parse or does not type-check (`bad_data`, 400).
-    #[error("{0}")]
-    Parse(String),
-    /// Evaluation failed (`execution`, 422).
-    #[error("{0}")]
-    Execution(String),
-    /// The query ran past `--query.timeout` (`timeout`, 503).
-    #[error("query timed out in {0}")]
-    Timeout(String),
-    /// The query was canceled (`canceled`, 503).
-    #[error("query was canceled in {0}")]
-    Canceled(String),
-    /// Too many samples (`execution`, 422).
-    #[error("query processing would load too many samples into memory in {0}")]
-    TooManySamples(String),
-    /// Storage failed (`internal`, 500).
-    #[error(transparent)]
-    Storage(#[from] storage::QueryError),
-}
-
-/// The PromQL engine.
-#[derive(Debug)]
-pub struct Engine {
-    opts: EngineOptions,
-}
-
-impl Engine {
-    /// A new engine.
-    pub fn new(opts: EngineOptions) -> Self {
-        Engine { opts }
-    }
-
-    /// The engine's options.
-    pub fn options(&self) -> &EngineOptions {
-        &self.opts
-    }
-
-    /// Evaluates `expr` at `t` (ms).
-    pub fn instant(&self, q: &dyn Queryable, expr: &str, t: i64) -> Result<QueryOutput, QueryError> {
-        let _ = (q, expr, t);
-        Err(QueryError::Execution(
-            "PromQL evaluation is not implemented yet".into(),
-        ))
-    }
-
-    /// Evaluates `expr` from `start` to `end` (ms, inclusive) every `step` ms.
-    pub fn range(
-        &self,
-        q: &dyn Queryable,
-        expr: &str,
-        start: i64,
-        end: i64,
-        step: i64,
-    ) -> Result<QueryOutput, QueryError> {
-        let _ = (q, expr, start, end, step);
-        Err(QueryError::Execution(
-            "PromQL evaluation is not implemented yet".into(),
-        ))
-    }
-}
+pub use engine::value::{InstantSample, QueryOutput, Value};
+pub use engine::{CancelToken, Engine, EngineOptions};
+pub use error::QueryError;
+pub use functions::supported_functions;

@@ -19,12 +19,19 @@
 //! committed before they were created.
 
 pub mod api;
+pub mod block;
 pub mod chunk;
 pub mod db;
 pub mod error;
+pub mod format;
+pub(crate) mod head;
+pub mod index;
+mod mmap;
 pub mod model;
+pub mod wal;
 
 pub use api::{Appendable, Appender, Querier, Queryable, SelectHints, Series};
-pub use db::{Db, DbOptions};
+pub use db::{Db, DbOptions, DbStats};
 pub use error::{AppendError, CorruptionError, DbError, QueryError};
+pub use head::{HeadCardinality, HeadStats};
 pub use model::*;

@@ -1,20 +1,341 @@
-//! `scrape_configs` as in Prometheus' configuration file (skeleton; extended by the scrape work).
+//! `global` and `scrape_configs` as in Prometheus' configuration file: the same field names,
+//! the same defaults, and unknown fields rejected by name.
+//!
+//! The root crate reads the YAML (with `serde-saphyr`) into its own struct holding
+//! `global: GlobalConfig` and `scrape_configs: Vec<ScrapeConfig>`, then calls [`validate`]
+//! for the checks serde cannot make. [`ScrapeConfig::resolve`] applies the global defaults.
 
+use super::relabel::RelabelConfig;
+use super::units::{ByteSize, PromDuration};
 use serde::Deserialize;
+use std::collections::{BTreeMap, HashSet};
+use std::time::Duration;
 
-/// One `scrape_configs` entry.
-#[derive(Clone, Debug, Deserialize)]
+/// Why a configuration is not valid.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ConfigError(pub String);
+
+fn default_scrape_interval() -> PromDuration {
+    PromDuration::secs(60)
+}
+
+fn default_scrape_timeout() -> PromDuration {
+    PromDuration::secs(10)
+}
+
+fn default_true() -> bool {
+    true
+}
+
+/// The `global` section (the fields that concern scraping are used; the others are accepted
+/// so that an existing `prometheus.yml` loads).
+#[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ScrapeConfig {
-    /// The job name, the default `job` label.
-    pub job_name: String,
-    /// Static targets.
+pub struct GlobalConfig {
+    /// Default scrape interval (1m).
+    #[serde(default = "default_scrape_interval")]
+    pub scrape_interval: PromDuration,
+    /// Default scrape timeout (10s).
+    #[serde(default = "default_scrape_timeout")]
+    pub scrape_timeout: PromDuration,
+    /// Default protocols to negotiate, in order of preference.
     #[serde(default)]
-    pub static_configs: Vec<StaticConfig>,
+    pub scrape_protocols: Option<Vec<ScrapeProtocol>>,
+    /// Rule evaluation interval (accepted; rules are not evaluated by the scrape manager).
+    #[serde(default = "default_scrape_interval")]
+    pub evaluation_interval: PromDuration,
+    /// Rule query offset (accepted, unused here).
+    #[serde(default)]
+    pub rule_query_offset: Option<PromDuration>,
+    /// Labels added to series and alerts when talking to external systems.
+    #[serde(default)]
+    pub external_labels: BTreeMap<String, String>,
+    /// Query log file (accepted, unused here).
+    #[serde(default)]
+    pub query_log_file: Option<String>,
+    /// Scrape failure log file (accepted, unused here).
+    #[serde(default)]
+    pub scrape_failure_log_file: Option<String>,
+    /// Default body size limit (0 = none).
+    #[serde(default)]
+    pub body_size_limit: ByteSize,
+    /// Default sample limit per scrape (0 = none).
+    #[serde(default)]
+    pub sample_limit: u64,
+    /// Default limit of targets per job (0 = none).
+    #[serde(default)]
+    pub target_limit: u64,
+    /// Default limit of labels per series (0 = none).
+    #[serde(default)]
+    pub label_limit: u64,
+    /// Default limit of a label name's length (0 = none).
+    #[serde(default)]
+    pub label_name_length_limit: u64,
+    /// Default limit of a label value's length (0 = none).
+    #[serde(default)]
+    pub label_value_length_limit: u64,
+    /// How many dropped targets to keep for the targets page (0 = all).
+    #[serde(default)]
+    pub keep_dropped_targets: u64,
+    /// Accepted for compatibility (Sextant validates names as UTF-8, Prometheus 3's default).
+    #[serde(default)]
+    pub metric_name_validation_scheme: Option<String>,
+    /// Accepted for compatibility.
+    #[serde(default)]
+    pub metric_name_escaping_scheme: Option<String>,
+    /// Accepted for compatibility (classic histograms are always scraped).
+    #[serde(default)]
+    pub always_scrape_classic_histograms: Option<bool>,
+    /// Accepted for compatibility (native histograms are not stored).
+    #[serde(default)]
+    pub convert_classic_histograms_to_nhcb: Option<bool>,
+    /// Accepted for compatibility (native histograms are not stored).
+    #[serde(default)]
+    pub scrape_native_histograms: Option<bool>,
+    /// Accepted for compatibility.
+    #[serde(default)]
+    pub extra_scrape_metrics: Option<bool>,
+}
+
+impl Default for GlobalConfig {
+    fn default() -> Self {
+        GlobalConfig {
+            scrape_interval: default_scrape_interval(),
+            scrape_timeout: default_scrape_timeout(),
+            scrape_protocols: None,
+            evaluation_interval: default_scrape_interval(),
+            rule_query_offset: None,
+            external_labels: BTreeMap::new(),
+            query_log_file: None,
+            scrape_failure_log_file: None,
+            body_size_limit: ByteSize(0),
+            sample_limit: 0,
+            target_limit: 0,
+            label_limit: 0,
+            label_name_length_limit: 0,
+            label_value_length_limit: 0,
+            keep_dropped_targets: 0,
+            metric_name_validation_scheme: None,
+            metric_name_escaping_scheme: None,
+            always_scrape_classic_histograms: None,
+            convert_classic_histograms_to_nhcb: None,
+            scrape_native_histograms: None,
+            extra_scrape_metrics: None,
+        }
+    }
+}
+
+/// A scrape protocol name as in `scrape_protocols`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize)]
+pub enum ScrapeProtocol {
+    /// Protobuf (not supported by Sextant's parsers: skipped when negotiating).
+    PrometheusProto,
+    /// OpenMetrics 0.0.1.
+    #[serde(rename = "OpenMetricsText0.0.1")]
+    OpenMetricsText0_0_1,
+    /// OpenMetrics 1.0.0.
+    #[serde(rename = "OpenMetricsText1.0.0")]
+    OpenMetricsText1_0_0,
+    /// Prometheus text 0.0.4.
+    #[serde(rename = "PrometheusText0.0.4")]
+    PrometheusText0_0_4,
+    /// Prometheus text 1.0.0 (UTF-8 names).
+    #[serde(rename = "PrometheusText1.0.0")]
+    PrometheusText1_0_0,
+}
+
+impl ScrapeProtocol {
+    /// The media type sent in `Accept`; `None` for protocols Sextant cannot parse.
+    pub fn media_type(self) -> Option<&'static str> {
+        match self {
+            ScrapeProtocol::PrometheusProto => None,
+            ScrapeProtocol::OpenMetricsText0_0_1 => Some("application/openmetrics-text;version=0.0.1"),
+            ScrapeProtocol::OpenMetricsText1_0_0 => Some("application/openmetrics-text;version=1.0.0"),
+            ScrapeProtocol::PrometheusText0_0_4 => Some("text/plain;version=0.0.4"),
+            ScrapeProtocol::PrometheusText1_0_0 => Some("text/plain;version=1.0.0"),
+        }
+    }
+
+    /// Prometheus' default order (without protobuf): OpenMetrics first, then text.
+    pub fn defaults() -> Vec<ScrapeProtocol> {
+        vec![
+            ScrapeProtocol::OpenMetricsText1_0_0,
+            ScrapeProtocol::OpenMetricsText0_0_1,
+            ScrapeProtocol::PrometheusText1_0_0,
+            ScrapeProtocol::PrometheusText0_0_4,
+        ]
+    }
+}
+
+/// `basic_auth`.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BasicAuth {
+    /// The user name.
+    #[serde(default)]
+    pub username: String,
+    /// A file holding the user name.
+    #[serde(default)]
+    pub username_file: Option<String>,
+    /// The password.
+    #[serde(default)]
+    pub password: Option<String>,
+    /// A file holding the password (read at every scrape, so rotation works).
+    #[serde(default)]
+    pub password_file: Option<String>,
+}
+
+fn default_auth_type() -> String {
+    "Bearer".into()
+}
+
+/// `authorization`: an `Authorization: <type> <credentials>` header.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Authorization {
+    /// The scheme (default `Bearer`).
+    #[serde(default = "default_auth_type", rename = "type")]
+    pub auth_type: String,
+    /// The credentials.
+    #[serde(default)]
+    pub credentials: Option<String>,
+    /// A file holding the credentials (read at every scrape).
+    #[serde(default)]
+    pub credentials_file: Option<String>,
+}
+
+/// `tls_config`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    /// CA certificate(s) to verify the server with (PEM file).
+    #[serde(default)]
+    pub ca_file: Option<String>,
+    /// CA certificate(s) inline (PEM).
+    #[serde(default)]
+    pub ca: Option<String>,
+    /// Client certificate (PEM file) for mutual TLS.
+    #[serde(default)]
+    pub cert_file: Option<String>,
+    /// Client certificate inline (PEM).
+    #[serde(default)]
+    pub cert: Option<String>,
+    /// Client key (PEM file) for mutual TLS.
+    #[serde(default)]
+    pub key_file: Option<String>,
+    /// Client key inline (PEM).
+    #[serde(default)]
+    pub key: Option<String>,
+    /// Server name to verify (SNI) instead of the host of the URL.
+    #[serde(default)]
+    pub server_name: Option<String>,
+    /// Skip verification of the server's certificate.
+    #[serde(default)]
+    pub insecure_skip_verify: bool,
+    /// Minimum TLS version (`TLS12`, `TLS13`).
+    #[serde(default)]
+    pub min_version: Option<String>,
+}
+
+/// One `http_headers` entry: values sent as they are, secrets (same, but hidden), and files
+/// whose content is read at every request.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpHeader {
+    /// Plain values.
+    #[serde(default)]
+    pub values: Vec<String>,
+    /// Secret values.
+    #[serde(default)]
+    pub secrets: Vec<String>,
+    /// Files holding values.
+    #[serde(default)]
+    pub files: Vec<String>,
+}
+
+/// The HTTP client settings shared by scraping and `http_sd_configs` (written inline in both,
+/// as in Prometheus' files).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct HttpClientConfig {
+    /// Extra request headers.
+    pub http_headers: BTreeMap<String, HttpHeader>,
+    /// Basic authentication.
+    pub basic_auth: Option<BasicAuth>,
+    /// The Authorization header.
+    pub authorization: Option<Authorization>,
+    /// Bearer token (old form of `authorization`).
+    pub bearer_token: Option<String>,
+    /// Bearer token file (old form of `authorization.credentials_file`).
+    pub bearer_token_file: Option<String>,
+    /// TLS settings.
+    pub tls_config: TlsConfig,
+    /// HTTP proxy URL.
+    pub proxy_url: Option<String>,
+    /// Whether to follow redirects (default true).
+    pub follow_redirects: bool,
+    /// Whether to use HTTP/2 (accepted; the client negotiates).
+    pub enable_http2: bool,
+}
+
+impl HttpClientConfig {
+    /// Checks that the auth and TLS settings do not contradict each other.
+    pub fn validate(&self, what: &str) -> Result<(), ConfigError> {
+        let n = usize::from(self.basic_auth.is_some())
+            + usize::from(self.authorization.is_some())
+            + usize::from(self.bearer_token.is_some() || self.bearer_token_file.is_some());
+        if n > 1 {
+            return Err(ConfigError(format!(
+                "{what}: at most one of basic_auth, authorization and bearer_token & bearer_token_file must be configured"
+            )));
+        }
+        if self.bearer_token.is_some() && self.bearer_token_file.is_some() {
+            return Err(ConfigError(format!(
+                "{what}: at most one of bearer_token & bearer_token_file must be configured"
+            )));
+        }
+        if let Some(a) = &self.authorization {
+            if a.credentials.is_some() && a.credentials_file.is_some() {
+                return Err(ConfigError(format!(
+                    "{what}: at most one of authorization credentials & credentials_file must be configured"
+                )));
+            }
+            if a.auth_type.eq_ignore_ascii_case("basic") {
+                return Err(ConfigError(format!(
+                    "{what}: authorization type cannot be set to \"basic\", use \"basic_auth\" instead"
+                )));
+            }
+        }
+        if let Some(b) = &self.basic_auth {
+            if b.password.is_some() && b.password_file.is_some() {
+                return Err(ConfigError(format!(
+                    "{what}: at most one of basic_auth password & password_file must be configured"
+                )));
+            }
+        }
+        super::http::check_headers(self).map_err(|e| ConfigError(format!("{what}: {e}")))?;
+        let t = &self.tls_config;
+        if t.ca.is_some() && t.ca_file.is_some() {
+            return Err(ConfigError(format!(
+                "{what}: at most one of ca and ca_file must be configured"
+            )));
+        }
+        if (t.cert.is_some() || t.cert_file.is_some()) != (t.key.is_some() || t.key_file.is_some()) {
+            return Err(ConfigError(format!(
+                "{what}: client cert and key must be configured together (cert_file/key_file)"
+            )));
+        }
+        if let Some(v) = &t.min_version {
+            if !matches!(v.as_str(), "TLS10" | "TLS11" | "TLS12" | "TLS13") {
+                return Err(ConfigError(format!("{what}: unknown TLS version {v:?}")));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// A `static_configs` entry.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StaticConfig {
     /// `host:port` targets.
@@ -22,5 +343,472 @@ pub struct StaticConfig {
     pub targets: Vec<String>,
     /// Labels added to every target.
     #[serde(default)]
-    pub labels: std::collections::BTreeMap<String, String>,
+    pub labels: BTreeMap<String, String>,
 }
+
+fn default_file_sd_refresh() -> PromDuration {
+    PromDuration::secs(300)
+}
+
+/// A `file_sd_configs` entry: JSON or YAML files listing target groups, re-read when their
+/// modification time changes (checked every `refresh_interval`).
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileSdConfig {
+    /// File paths; the last path component may contain `*` and `?` wildcards.
+    pub files: Vec<String>,
+    /// How often to check the files (default 5m).
+    #[serde(default = "default_file_sd_refresh")]
+    pub refresh_interval: PromDuration,
+}
+
+fn default_http_sd_refresh() -> PromDuration {
+    PromDuration::secs(60)
+}
+
+/// An `http_sd_configs` entry: a URL returning target groups as JSON.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpSdConfig {
+    /// The URL to fetch.
+    pub url: String,
+    /// How often to fetch it (default 60s).
+    #[serde(default = "default_http_sd_refresh")]
+    pub refresh_interval: PromDuration,
+    /// Basic authentication.
+    #[serde(default)]
+    pub basic_auth: Option<BasicAuth>,
+    /// The Authorization header.
+    #[serde(default)]
+    pub authorization: Option<Authorization>,
+    /// Bearer token (old form of `authorization`).
+    #[serde(default)]
+    pub bearer_token: Option<String>,
+    /// Bearer token file (old form of `authorization.credentials_file`).
+    #[serde(default)]
+    pub bearer_token_file: Option<String>,
+    /// TLS settings.
+    #[serde(default)]
+    pub tls_config: TlsConfig,
+    /// HTTP proxy URL.
+    #[serde(default)]
+    pub proxy_url: Option<String>,
+    /// Whether to follow redirects (default true).
+    #[serde(default = "default_true")]
+    pub follow_redirects: bool,
+    /// Whether to use HTTP/2 (accepted; the client negotiates).
+    #[serde(default = "default_true")]
+    pub enable_http2: bool,
+    /// Extra request headers (`values`, `secrets`, `files`).
+    #[serde(default)]
+    pub http_headers: BTreeMap<String, HttpHeader>,
+    /// Accepted for compatibility (proxying is configured with `proxy_url`).
+    #[serde(default)]
+    pub no_proxy: Option<String>,
+    /// Accepted for compatibility.
+    #[serde(default)]
+    pub proxy_from_environment: Option<bool>,
+}
+
+impl HttpSdConfig {
+    /// The HTTP client settings of this entry.
+    pub fn http(&self) -> HttpClientConfig {
+        HttpClientConfig {
+            basic_auth: self.basic_auth.clone(),
+            authorization: self.authorization.clone(),
+            bearer_token: self.bearer_token.clone(),
+            bearer_token_file: self.bearer_token_file.clone(),
+            tls_config: self.tls_config.clone(),
+            proxy_url: self.proxy_url.clone(),
+            follow_redirects: self.follow_redirects,
+            enable_http2: self.enable_http2,
+            http_headers: self.http_headers.clone(),
+        }
+    }
+}
+
+fn default_metrics_path() -> String {
+    "/metrics".into()
+}
+
+fn default_scheme() -> String {
+    "http".into()
+}
+
+/// One `scrape_configs` entry. Fields left out take the `global` value (intervals, limits) or
+/// Prometheus' default; [`ScrapeConfig::resolve`] fills them in.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScrapeConfig {
+    /// The job name, the default `job` label.
+    pub job_name: String,
+    /// How often to scrape (default: global).
+    #[serde(default)]
+    pub scrape_interval: Option<PromDuration>,
+    /// Per-scrape timeout (default: global, capped at the interval).
+    #[serde(default)]
+    pub scrape_timeout: Option<PromDuration>,
+    /// Protocols to negotiate in order of preference (default: global, then Prometheus').
+    #[serde(default)]
+    pub scrape_protocols: Option<Vec<ScrapeProtocol>>,
+    /// Format to assume when the target's Content-Type is missing or unknown.
+    #[serde(default)]
+    pub fallback_scrape_protocol: Option<ScrapeProtocol>,
+    /// HTTP path (default `/metrics`).
+    #[serde(default = "default_metrics_path")]
+    pub metrics_path: String,
+    /// `http` or `https` (default `http`).
+    #[serde(default = "default_scheme")]
+    pub scheme: String,
+    /// URL query parameters.
+    #[serde(default)]
+    pub params: BTreeMap<String, Vec<String>>,
+    /// Keep the target's labels on conflict instead of renaming them to `exported_*`.
+    #[serde(default)]
+    pub honor_labels: bool,
+    /// Use the timestamps the target exposes (default true).
+    #[serde(default = "default_true")]
+    pub honor_timestamps: bool,
+    /// Mark series with explicit timestamps stale too (accepted).
+    #[serde(default)]
+    pub track_timestamps_staleness: bool,
+    /// Ask for gzip (default true).
+    #[serde(default = "default_true")]
+    pub enable_compression: bool,
+    /// Basic authentication.
+    #[serde(default)]
+    pub basic_auth: Option<BasicAuth>,
+    /// The Authorization header.
+    #[serde(default)]
+    pub authorization: Option<Authorization>,
+    /// Bearer token (old form of `authorization`).
+    #[serde(default)]
+    pub bearer_token: Option<String>,
+    /// Bearer token file (old form of `authorization.credentials_file`).
+    #[serde(default)]
+    pub bearer_token_file: Option<String>,
+    /// TLS settings.
+    #[serde(default)]
+    pub tls_config: TlsConfig,
+    /// HTTP proxy URL.
+    #[serde(default)]
+    pub proxy_url: Option<String>,
+    /// Whether to follow redirects (default true).
+    #[serde(default = "default_true")]
+    pub follow_redirects: bool,
+    /// Whether to use HTTP/2 (accepted; the client negotiates).
+    #[serde(default = "default_true")]
+    pub enable_http2: bool,
+    /// Extra request headers (`values`, `secrets`, `files`).
+    #[serde(default)]
+    pub http_headers: BTreeMap<String, HttpHeader>,
+    /// Accepted for compatibility (proxying is configured with `proxy_url`).
+    #[serde(default)]
+    pub no_proxy: Option<String>,
+    /// Accepted for compatibility.
+    #[serde(default)]
+    pub proxy_from_environment: Option<bool>,
+    /// Accepted for compatibility.
+    #[serde(default)]
+    pub metric_name_validation_scheme: Option<String>,
+    /// Accepted for compatibility.
+    #[serde(default)]
+    pub metric_name_escaping_scheme: Option<String>,
+    /// Accepted for compatibility (classic histograms are always scraped).
+    #[serde(default)]
+    pub always_scrape_classic_histograms: Option<bool>,
+    /// Accepted for compatibility (older name of the above).
+    #[serde(default)]
+    pub scrape_classic_histograms: Option<bool>,
+    /// Accepted for compatibility (native histograms are not stored).
+    #[serde(default)]
+    pub convert_classic_histograms_to_nhcb: Option<bool>,
+    /// Accepted for compatibility (native histograms are not stored).
+    #[serde(default)]
+    pub scrape_native_histograms: Option<bool>,
+    /// Accepted for compatibility.
+    #[serde(default)]
+    pub native_histogram_bucket_limit: Option<u64>,
+    /// Accepted for compatibility.
+    #[serde(default)]
+    pub native_histogram_min_bucket_factor: Option<f64>,
+    /// How many dropped targets to keep (accepted; the global value applies).
+    #[serde(default)]
+    pub keep_dropped_targets: Option<u64>,
+    /// Accepted for compatibility.
+    #[serde(default)]
+    pub scrape_failure_log_file: Option<String>,
+    /// Per-scrape sample limit after metric relabeling (0 = global).
+    #[serde(default)]
+    pub sample_limit: u64,
+    /// Target limit (accepted; 0 = global).
+    #[serde(default)]
+    pub target_limit: u64,
+    /// Labels per series limit (0 = global).
+    #[serde(default)]
+    pub label_limit: u64,
+    /// Label name length limit (0 = global).
+    #[serde(default)]
+    pub label_name_length_limit: u64,
+    /// Label value length limit (0 = global).
+    #[serde(default)]
+    pub label_value_length_limit: u64,
+    /// Uncompressed body size limit (0 = global).
+    #[serde(default)]
+    pub body_size_limit: ByteSize,
+    /// Target relabeling.
+    #[serde(default)]
+    pub relabel_configs: Vec<RelabelConfig>,
+    /// Series relabeling after each scrape.
+    #[serde(default)]
+    pub metric_relabel_configs: Vec<RelabelConfig>,
+    /// Static targets.
+    #[serde(default)]
+    pub static_configs: Vec<StaticConfig>,
+    /// File-based discovery.
+    #[serde(default)]
+    pub file_sd_configs: Vec<FileSdConfig>,
+    /// HTTP-based discovery.
+    #[serde(default)]
+    pub http_sd_configs: Vec<HttpSdConfig>,
+}
+
+impl ScrapeConfig {
+    /// The HTTP client settings of this entry.
+    pub fn http(&self) -> HttpClientConfig {
+        HttpClientConfig {
+            basic_auth: self.basic_auth.clone(),
+            authorization: self.authorization.clone(),
+            bearer_token: self.bearer_token.clone(),
+            bearer_token_file: self.bearer_token_file.clone(),
+            tls_config: self.tls_config.clone(),
+            proxy_url: self.proxy_url.clone(),
+            follow_redirects: self.follow_redirects,
+            enable_http2: self.enable_http2,
+            http_headers: self.http_headers.clone(),
+        }
+    }
+    /// A job with Prometheus' defaults and no targets.
+    pub fn new(job_name: impl Into<String>) -> Self {
+        ScrapeConfig {
+            job_name: job_name.into(),
+            scrape_interval: None,
+            scrape_timeout: None,
+            scrape_protocols: None,
+            fallback_scrape_protocol: None,
+            metrics_path: default_metrics_path(),
+            scheme: default_scheme(),
+            params: BTreeMap::new(),
+            honor_labels: false,
+            honor_timestamps: true,
+            track_timestamps_staleness: false,
+            enable_compression: true,
+            basic_auth: None,
+            authorization: None,
+            bearer_token: None,
+            bearer_token_file: None,
+            tls_config: TlsConfig::default(),
+            proxy_url: None,
+            follow_redirects: true,
+            enable_http2: true,
+            http_headers: BTreeMap::new(),
+            no_proxy: None,
+            proxy_from_environment: None,
+            metric_name_validation_scheme: None,
+            metric_name_escaping_scheme: None,
+            always_scrape_classic_histograms: None,
+            scrape_classic_histograms: None,
+            convert_classic_histograms_to_nhcb: None,
+            scrape_native_histograms: None,
+            native_histogram_bucket_limit: None,
+            native_histogram_min_bucket_factor: None,
+            keep_dropped_targets: None,
+            scrape_failure_log_file: None,
+            sample_limit: 0,
+            target_limit: 0,
+            label_limit: 0,
+            label_name_length_limit: 0,
+            label_value_length_limit: 0,
+            body_size_limit: ByteSize(0),
+            relabel_configs: Vec::new(),
+            metric_relabel_configs: Vec::new(),
+            static_configs: Vec::new(),
+            file_sd_configs: Vec::new(),
+            http_sd_configs: Vec::new(),
+        }
+    }
+
+    /// The job with the global defaults filled in, as Prometheus does when loading: the
+    /// interval and timeout from `global` (a timeout left out is capped at the interval),
+    /// limits left at 0 take the global limit.
+    pub fn resolve(&self, global: &GlobalConfig) -> ScrapeConfig {
+        let mut c = self.clone();
+        let interval = c.scrape_interval.unwrap_or(global.scrape_interval);
+        c.scrape_interval = Some(interval);
+        let timeout = match c.scrape_timeout {
+            Some(t) => t,
+            None => global.scrape_timeout.min(interval),
+        };
+        c.scrape_timeout = Some(timeout);
+        if c.scrape_protocols.is_none() {
+            c.scrape_protocols = Some(
+                global
+                    .scrape_protocols
+                    .clone()
+                    .unwrap_or_else(ScrapeProtocol::defaults),
+            );
+        }
+        fn or(v: &mut u64, g: u64) {
+            if *v == 0 {
+                *v = g;
+            }
+        }
+        or(&mut c.sample_limit, global.sample_limit);
+        or(&mut c.target_limit, global.target_limit);
+        or(&mut c.label_limit, global.label_limit);
+        or(&mut c.label_name_length_limit, global.label_name_length_limit);
+        or(&mut c.label_value_length_limit, global.label_value_length_limit);
+        or(&mut c.body_size_limit.0, global.body_size_limit.0);
+        c
+    }
+
+    /// The resolved scrape interval (global default if unset).
+    pub fn interval(&self) -> Duration {
+        self.scrape_interval.map_or(Duration::from_secs(60), |d| d.get())
+    }
+
+    /// The resolved scrape timeout (global default if unset).
+    pub fn timeout(&self) -> Duration {
+        self.scrape_timeout.map_or(Duration::from_secs(10), |d| d.get())
+    }
+}
+
+/// Checks what serde cannot: unique job names, timeouts within intervals, known schemes,
+/// relabel rules complete for their action, auth settings not contradicting each other.
+pub fn validate(global: &GlobalConfig, scrape_configs: &[ScrapeConfig]) -> Result<(), ConfigError> {
+    if global.scrape_timeout > global.scrape_interval {
+        return Err(ConfigError(
+            "global scrape timeout greater than scrape interval".into(),
+        ));
+    }
+    if global.scrape_interval.get().is_zero() {
+        return Err(ConfigError(
+            "global scrape interval must be greater than 0".into(),
+        ));
+    }
+    for name in global.external_labels.keys() {
+        if !super::relabel::is_valid_label_name(name) {
+            return Err(ConfigError(format!(
+                "{name:?} is not a valid label name in external_labels"
+            )));
+        }
+    }
+    let mut seen = HashSet::new();
+    for sc in scrape_configs {
+        let job = &sc.job_name;
+        if job.is_empty() {
+            return Err(ConfigError("job_name is empty".into()));
+        }
+        if !seen.insert(job.as_str()) {
+            return Err(ConfigError(format!(
+                "found multiple scrape configs with job name {job:?}"
+            )));
+        }
+        let r = sc.resolve(global);
+        if r.interval().is_zero() {
+            return Err(ConfigError(format!(
+                "scrape interval must be greater than 0 for scrape config with job name {job:?}"
+            )));
+        }
+        if r.timeout() > r.interval() {
+            return Err(ConfigError(format!(
+                "scrape timeout greater than scrape interval for scrape config with job name {job:?}"
+            )));
+        }
+        if r.timeout().is_zero() {
+            return Err(ConfigError(format!(
+                "scrape timeout must be greater than 0 for scrape config with job name {job:?}"
+            )));
+        }
+        if sc.scheme != "http" && sc.scheme != "https" {
+            return Err(ConfigError(format!(
+                "scheme {:?} of job {job:?} is not supported (http or https)",
+                sc.scheme
+            )));
+        }
+        if !sc.metrics_path.starts_with('/') {
+            return Err(ConfigError(format!(
+                "metrics_path {:?} of job {job:?} must start with '/'",
+                sc.metrics_path
+            )));
+        }
+        if let Some(p) = &sc.scrape_protocols {
+            if p.is_empty() {
+                return Err(ConfigError(format!("scrape_protocols of job {job:?} is empty")));
+            }
+        }
+        sc.http().validate(&format!("job {job:?}"))?;
+        for (kind, rules) in [
+            ("relabel_configs", &sc.relabel_configs),
+            ("metric_relabel_configs", &sc.metric_relabel_configs),
+        ] {
+            for (i, rule) in rules.iter().enumerate() {
+                rule.validate()
+                    .map_err(|e| ConfigError(format!("job {job:?}: {kind}[{i}]: {e}")))?;
+            }
+        }
+        for (i, st) in sc.static_configs.iter().enumerate() {
+            for t in &st.targets {
+                if t.is_empty() || t.contains('/') {
+                    return Err(ConfigError(format!(
+                        "job {job:?}: static_configs[{i}]: {t:?} is not a valid target address (host:port)"
+                    )));
+                }
+            }
+            for name in st.labels.keys() {
+                if !super::relabel::is_valid_label_name(name) {
+                    return Err(ConfigError(format!(
+                        "job {job:?}: static_configs[{i}]: {name:?} is not a valid label name"
+                    )));
+                }
+            }
+        }
+        for (i, f) in sc.file_sd_configs.iter().enumerate() {
+            for path in &f.files {
+                let name = std::path::Path::new(path)
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .unwrap_or("");
+                let dir = std::path::Path::new(path)
+                    .parent()
+                    .and_then(|d| d.to_str())
+                    .unwrap_or("");
+                if dir.contains(['*', '?', '[']) {
+                    return Err(ConfigError(format!(
+                        "job {job:?}: file_sd_configs[{i}]: wildcards are only allowed in the last path element: {path:?}"
+                    )));
+                }
+                let ext_ok =
+                    [".json", ".yml", ".yaml"].iter().any(|e| name.ends_with(e)) || name.ends_with('*');
+                if !ext_ok {
+                    return Err(ConfigError(format!(
+                        "job {job:?}: file_sd_configs[{i}]: path {path:?} is not a valid file path (.json, .yml or .yaml)"
+                    )));
+                }
+            }
+        }
+        for (i, h) in sc.http_sd_configs.iter().enumerate() {
+            if !(h.url.starts_with("http://") || h.url.starts_with("https://")) {
+                return Err(ConfigError(format!(
+                    "job {job:?}: http_sd_configs[{i}]: URL scheme must be 'http' or 'https'"
+                )));
+            }
+            h.http().validate(&format!("job {job:?}: http_sd_configs[{i}]"))?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests;

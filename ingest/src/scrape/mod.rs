@@ -1,3 +1,27 @@
-//! Scraping: `scrape_configs`, targets, relabeling and scrape loops.
+//! Scraping: `scrape_configs`, service discovery, targets, relabeling and scrape loops.
+//!
+//! # Layout
+//! - [`config`]: `global` and `scrape_configs` with Prometheus' names and defaults, `validate()`.
+//! - [`units`]: Prometheus durations (`1m30s`) and byte sizes (`10MB`).
+//! - [`relabel`]: every relabel action, on [`storage::Labels`].
+//! - [`discovery`]: static, file and HTTP service discovery.
+//! - [`target`]: from discovered groups to targets (relabeling, URL, labels) and their status.
+//! - `scrape_loop`: one target's loop: fetch, parse, append, staleness, `up`/`scrape_*`.
+//! - [`manager`]: [`ScrapeManager`], one pool per job, reload without losing data.
+//! - [`http`]: the HTTP client per job (TLS, auth, proxy, redirects).
 
 pub mod config;
+pub mod discovery;
+pub mod http;
+pub mod manager;
+pub mod relabel;
+mod scrape_loop;
+pub mod target;
+pub mod units;
+
+pub use config::{ConfigError, GlobalConfig, ScrapeConfig, StaticConfig};
+pub use manager::{ScrapeManager, TargetMetadata};
+pub use relabel::{Action, RelabelConfig};
+pub use scrape_loop::{accept_header, REPORT_SERIES};
+pub use target::{DroppedTarget, TargetGroup, TargetHealth, TargetStatus};
+pub use units::{ByteSize, PromDuration};

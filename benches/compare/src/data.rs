@@ -1,0 +1,348 @@
+//! Realistic data: every target exposes the series of a real node_exporter (the shape file),
+//! counters increase at plausible rates, gauges wander, histogram buckets stay cumulative.
+
+use crate::proto::{Label, Sample, TimeSeries, WriteRequest};
+use crate::CompareArgs;
+use prost::Message;
+use std::collections::BTreeMap;
+
+/// How a series evolves.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Kind {
+    /// Monotonic, resets never.
+    Counter,
+    /// Random walk.
+    Gauge,
+    /// A cumulative histogram bucket with this share of observations at or below it.
+    Bucket(f64),
+    /// A histogram or summary `_count`.
+    Count,
+    /// A histogram or summary `_sum`.
+    Sum,
+}
+
+/// One series of the shape file.
+#[derive(Clone, Debug)]
+pub struct ShapeSeries {
+    /// Sorted labels including `__name__`.
+    pub labels: Vec<(String, String)>,
+    /// The value in the file.
+    pub value: f64,
+    /// How it evolves.
+    pub kind: Kind,
+    /// Whether the file's value is an integer (kept integral).
+    pub integral: bool,
+    /// Key of the histogram/summary this series belongs to (name + labels without le/quantile).
+    pub group: String,
+}
+
+/// Parses a Prometheus text exposition into series shapes.
+pub fn parse_shape(text: &str) -> Result<Vec<ShapeSeries>, String> {
+    let mut types: BTreeMap<String, String> = BTreeMap::new();
+    let mut out = Vec::new();
+    for (no, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if let Some(rest) = line.strip_prefix("# TYPE ") {
+            let mut it = rest.split_whitespace();
+            if let (Some(n), Some(t)) = (it.next(), it.next()) {
+                types.insert(n.to_string(), t.to_string());
+            }
+            continue;
+        }
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let bad = |what: &str| format!("shape file line {}: {what}", no + 1);
+        let (name, labels, rest) = match line.find('{') {
+            Some(i) => {
+                let close = line.rfind('}').ok_or_else(|| bad("unclosed label set"))?;
+                (
+                    &line[..i],
+                    parse_labels(&line[i + 1..close]).map_err(|e| bad(&e))?,
+                    &line[close + 1..],
+                )
+            }
+            None => {
+                let sp = line.find(' ').ok_or_else(|| bad("no value"))?;
+                (&line[..sp], Vec::new(), &line[sp..])
+            }
+        };
+        let value: f64 = match rest.split_whitespace().next() {
+            Some("+Inf") => f64::INFINITY,
+            Some("-Inf") => f64::NEG_INFINITY,
+            Some(v) => v.parse().map_err(|_| bad("bad value"))?,
+            None => return Err(bad("no value")),
+        };
+        if !value.is_finite() {
+            continue;
+        }
+        let family = |suffix: &str| name.strip_suffix(suffix).filter(|f| types.contains_key(*f));
+        let ty = types.get(name).map(String::as_str).unwrap_or("untyped");
+        let mut group_labels: Vec<(String, String)> = labels
+            .iter()
+            .filter(|(k, _)| k != "le" && k != "quantile")
+            .cloned()
+            .collect();
+        group_labels.sort();
+        let kind = if family("_bucket").is_some() {
+            Kind::Bucket(0.0)
+        } else if family("_count").is_some() {
+            Kind::Count
+        } else if family("_sum").is_some() {
+            Kind::Sum
+        } else if ty == "counter" {
+            Kind::Counter
+        } else {
+            Kind::Gauge
+        };
+        let base = match kind {
+            Kind::Bucket(_) => name.trim_end_matches("_bucket"),
+            Kind::Count => name.trim_end_matches("_count"),
+            Kind::Sum => name.trim_end_matches("_sum"),
+            _ => name,
+        };
+        let mut all = labels;
+        all.push(("__name__".to_string(), name.to_string()));
+        all.sort();
+        out.push(ShapeSeries {
+            labels: all,
+            value,
+            kind,
+            integral: value.fract() == 0.0,
+            group: format!("{base}{group_labels:?}"),
+        });
+    }
+    // Bucket shares: each bucket's value relative to its group's _count.
+    let counts: BTreeMap<String, f64> = out
+        .iter()
+        .filter(|s| s.kind == Kind::Count)
+        .map(|s| (s.group.clone(), s.value))
+        .collect();
+    for s in &mut out {
+        if let Kind::Bucket(_) = s.kind {
+            let total = counts.get(&s.group).copied().unwrap_or(0.0);
+            s.kind = Kind::Bucket(if total > 0.0 {
+                (s.value / total).clamp(0.0, 1.0)
+            } else {
+                1.0
+            });
+        }
+    }
+    if out.is_empty() {
+        return Err("shape file has no series".into());
+    }
+    Ok(out)
+}
+
+fn parse_labels(s: &str) -> Result<Vec<(String, String)>, String> {
+    let mut out = Vec::new();
+    let mut rest = s.trim();
+    while !rest.is_empty() {
+        let eq = rest.find('=').ok_or("label without '='")?;
+        let name = rest[..eq].trim().to_string();
+        let after = rest[eq + 1..].trim_start();
+        let body = after.strip_prefix('"').ok_or("label value not quoted")?;
+        let mut value = String::new();
+        let mut chars = body.char_indices();
+        let mut end = None;
+        while let Some((i, c)) = chars.next() {
+            match c {
+                '\\' => match chars.next() {
+                    Some((_, 'n')) => value.push('\n'),
+                    Some((_, c)) => value.push(c),
+                    None => return Err("dangling escape".into()),
+                },
+                '"' => {
+                    end = Some(i);
+                    break;
+                }
+                c => value.push(c),
+            }
+        }
+        let end = end.ok_or("unterminated label value")?;
+        out.push((name, value));
+        rest = body[end + 1..].trim_start().trim_start_matches(',').trim_start();
+    }
+    Ok(out)
+}
+
+/// The prepared load: compressed request bodies per connection, in time order.
+pub struct Workload {
+    /// `requests[c]` = bodies for connection `c`.
+    pub requests: Vec<Vec<Vec<u8>>>,
+    /// Total samples.
+    pub samples: u64,
+    /// Series in total.
+    pub series: usize,
+    /// First and last timestamp (ms).
+    pub start_ms: i64,
+    /// Last timestamp (ms).
+    pub end_ms: i64,
+}
+
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn unit(&mut self) -> f64 {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+/// Generates every target's samples from `start_ms` and encodes the requests.
+pub fn generate(shape: &[ShapeSeries], args: &CompareArgs, start_ms: i64) -> Workload {
+    let mut rng = Rng(0x5e87_a17);
+    let steps = args.span_minutes * 60 / args.interval_seconds;
+    let interval_ms = args.interval_seconds * 1000;
+    let conns = args.connections.max(1);
+    // Per target state.
+    struct Target {
+        labels: Vec<Vec<Label>>,
+        values: Vec<f64>,
+        rates: Vec<f64>,
+        offset_ms: i64,
+        group_obs: BTreeMap<String, f64>,
+    }
+    let mut targets: Vec<Target> = (0..args.targets)
+        .map(|i| {
+            let instance = format!("node-{i:04}:9100");
+            let labels = shape
+                .iter()
+                .map(|s| {
+                    let mut ls: Vec<Label> = s
+                        .labels
+                        .iter()
+                        .map(|(n, v)| Label {
+                            name: n.clone(),
+                            value: v.clone(),
+                        })
+                        .collect();
+                    ls.push(Label {
+                        name: "instance".into(),
+                        value: instance.clone(),
+                    });
+                    ls.push(Label {
+                        name: "job".into(),
+                        value: "node".into(),
+                    });
+                    ls.sort_by(|a, b| a.name.cmp(&b.name));
+                    ls
+                })
+                .collect();
+            let values = shape
+                .iter()
+                .map(|s| s.value * (0.5 + rng.unit()))
+                .collect::<Vec<_>>();
+            let values = values
+                .iter()
+                .zip(shape)
+                .map(|(v, s)| {
+                    if s.integral {
+                        v.round()
+                    } else {
+                        (v * 100.0).round() / 100.0
+                    }
+                })
+                .collect();
+            let rates = shape
+                .iter()
+                .map(|s| match s.kind {
+                    Kind::Counter => (s.value / 86_400.0).max(0.01) * (0.2 + rng.unit()),
+                    _ => 0.0,
+                })
+                .collect();
+            Target {
+                labels,
+                values,
+                rates,
+                offset_ms: (rng.next() % interval_ms as u64) as i64,
+                group_obs: BTreeMap::new(),
+            }
+        })
+        .collect();
+    let mut requests: Vec<Vec<Vec<u8>>> = vec![Vec::new(); conns];
+    let mut pending: Vec<WriteRequest> = vec![WriteRequest::default(); conns];
+    let mut pending_n = vec![0usize; conns];
+    let mut samples = 0u64;
+    let mut encoder = snap::raw::Encoder::new();
+    let mut flush = |c: usize, req: &mut WriteRequest, out: &mut Vec<Vec<Vec<u8>>>| {
+        let raw = req.encode_to_vec();
+        if let Ok(b) = encoder.compress_vec(&raw) {
+            out[c].push(b);
+        }
+        req.timeseries.clear();
+    };
+    for step in 0..steps {
+        for (ti, t) in targets.iter_mut().enumerate() {
+            let c = ti % conns;
+            let ts = start_ms + t.offset_ms + step * interval_ms + (rng.next() % 30) as i64;
+            t.group_obs.clear();
+            for (si, s) in shape.iter().enumerate() {
+                let v = &mut t.values[si];
+                match s.kind {
+                    Kind::Counter => {
+                        let inc = t.rates[si] * args.interval_seconds as f64 * (0.5 + rng.unit());
+                        *v += if s.integral {
+                            inc.round()
+                        } else {
+                            (inc * 100.0).round() / 100.0
+                        };
+                    }
+                    Kind::Gauge => {
+                        if s.value != 0.0 && rng.unit() < 0.3 {
+                            let d = (rng.unit() - 0.5) * s.value.abs() * 0.02;
+                            let nv = *v + d;
+                            *v = if s.value % 4096.0 == 0.0 && s.value != 0.0 {
+                                (nv / 4096.0).round() * 4096.0
+                            } else if s.integral {
+                                nv.round()
+                            } else {
+                                (nv * 100.0).round() / 100.0
+                            };
+                        }
+                    }
+                    Kind::Bucket(_) | Kind::Count | Kind::Sum => {
+                        let n = *t
+                            .group_obs
+                            .entry(s.group.clone())
+                            .or_insert_with(|| (rng.next() % 8) as f64);
+                        match s.kind {
+                            Kind::Bucket(share) => *v += (n * share).round(),
+                            Kind::Count => *v += n,
+                            _ => *v += n * 0.0173 * (0.5 + rng.unit()),
+                        }
+                    }
+                }
+                pending[c].timeseries.push(TimeSeries {
+                    labels: t.labels[si].clone(),
+                    samples: vec![Sample {
+                        value: *v,
+                        timestamp: ts,
+                    }],
+                });
+                pending_n[c] += 1;
+                samples += 1;
+                if pending_n[c] >= args.samples_per_request {
+                    flush(c, &mut pending[c], &mut requests);
+                    pending_n[c] = 0;
+                }
+            }
+        }
+    }
+    for c in 0..conns {
+        if pending_n[c] > 0 {
+            flush(c, &mut pending[c], &mut requests);
+        }
+    }
+    Workload {
+        requests,
+        samples,
+        series: shape.len() * args.targets,
+        start_ms,
+        end_ms: start_ms + steps * interval_ms,
+    }
+}

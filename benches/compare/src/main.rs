@@ -1,0 +1,113 @@
+//! `cargo run --release -p bench -- compare`: ingest the same realistic data into Sextant,
+//! Prometheus and VictoriaMetrics in turn, on loopback with fresh data directories, and compare
+//! ingest rate, peak memory, bytes on disk per sample and query latency; check their answers
+//! agree; print one table and write it to `BENCHMARKS.md`.
+
+mod data;
+mod proto;
+mod report;
+mod system;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Parser, Debug)]
+#[command(name = "bench", about = "Side-by-side benchmarks for Sextant")]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand, Debug)]
+enum Cmd {
+    /// Remote-write load benchmark against Prometheus and VictoriaMetrics.
+    Compare(CompareArgs),
+}
+
+/// Options of `compare`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct CompareArgs {
+    /// Number of simulated node_exporter targets.
+    #[arg(long, default_value_t = 100)]
+    pub targets: usize,
+    /// Time span of generated data, in minutes.
+    #[arg(long, default_value_t = 120)]
+    pub span_minutes: i64,
+    /// Scrape interval of the generated data, in seconds.
+    #[arg(long, default_value_t = 15)]
+    pub interval_seconds: i64,
+    /// Samples per remote-write request (Prometheus' max_samples_per_send is 2000).
+    #[arg(long, default_value_t = 2000)]
+    pub samples_per_request: usize,
+    /// Concurrent connections (shards) sending.
+    #[arg(long, default_value_t = 4)]
+    pub connections: usize,
+    /// Systems to run, comma separated: sextant, prometheus, victoria-metrics.
+    #[arg(long, default_value = "sextant,prometheus,victoria-metrics")]
+    pub systems: String,
+    /// The sextant binary (build it with `cargo build --release` first).
+    #[arg(long, default_value = "target/release/sextant")]
+    pub sextant_bin: PathBuf,
+    /// The exposition file whose series shape every target.
+    #[arg(long, default_value = "tests/fixtures/exposition/node_exporter.txt")]
+    pub shape: PathBuf,
+    /// Where to write the report.
+    #[arg(long, default_value = "BENCHMARKS.md")]
+    pub out: PathBuf,
+    /// Query repetitions (the median is reported).
+    #[arg(long, default_value_t = 5)]
+    pub query_runs: usize,
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.cmd {
+        Cmd::Compare(args) => run_compare(args),
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("bench: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run_compare(args: CompareArgs) -> Result<(), String> {
+    let shape = std::fs::read_to_string(&args.shape)
+        .map_err(|e| format!("cannot read shape file {}: {e}", args.shape.display()))?;
+    let families = data::parse_shape(&shape)?;
+    eprintln!(
+        "generating {} targets x {} series x {} min at {} s ...",
+        args.targets,
+        families.len(),
+        args.span_minutes,
+        args.interval_seconds
+    );
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_err(|e| e.to_string())?
+        .as_millis() as i64;
+    // End a little in the past so every system shows all of it (VictoriaMetrics hides the last 30 s).
+    let end_ms = (now_ms - 120_000) / 60_000 * 60_000;
+    let start_ms = end_ms - args.span_minutes * 60_000;
+    let workload = data::generate(&families, &args, start_ms);
+    eprintln!(
+        "prepared {} samples in {} requests ({:.1} MB compressed)",
+        workload.samples,
+        workload.requests.iter().map(Vec::len).sum::<usize>(),
+        workload.requests.iter().flatten().map(|b| b.len()).sum::<usize>() as f64 / 1e6
+    );
+    let queries = report::queries(workload.start_ms, workload.end_ms);
+    let mut results = Vec::new();
+    for name in args.systems.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let kind = system::Kind::parse(name)?;
+        eprintln!("== {name}");
+        results.push(system::run(kind, &args, &workload, &queries)?);
+    }
+    let table = report::render(&args, &workload, &queries, &results);
+    println!("{table}");
+    std::fs::write(&args.out, &table).map_err(|e| format!("cannot write {}: {e}", args.out.display()))?;
+    eprintln!("wrote {}", args.out.display());
+    Ok(())
+}

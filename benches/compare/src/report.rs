@@ -1,0 +1,246 @@
+//! The fixed query set, answer comparison, and the report table.
+
+use crate::data::Workload;
+use crate::system::{Kind, Measured};
+use crate::CompareArgs;
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+/// One benchmark query.
+pub struct Query {
+    /// The PromQL expression.
+    pub expr: String,
+    /// `None` = instant at `end`; `Some(step_s)` = range over the whole span.
+    pub step_s: Option<i64>,
+    /// Start (s).
+    pub start_s: i64,
+    /// End / evaluation time (s).
+    pub end_s: i64,
+}
+
+/// A canonical answer: label set -> points (t ms, value string), or an error text.
+#[derive(Default, Debug, Clone, PartialEq)]
+pub struct QueryAnswer {
+    /// Series.
+    pub series: BTreeMap<String, Vec<(i64, String)>>,
+    /// Error, if the query failed.
+    pub error: Option<String>,
+}
+
+impl Query {
+    /// Runs the query once.
+    pub async fn run(&self, client: &reqwest::Client, base: &str) -> QueryAnswer {
+        let mut form = vec![("query", self.expr.clone())];
+        let path = match self.step_s {
+            Some(step) => {
+                form.push(("start", self.start_s.to_string()));
+                form.push(("end", self.end_s.to_string()));
+                form.push(("step", step.to_string()));
+                "/api/v1/query_range"
+            }
+            None => {
+                form.push(("time", self.end_s.to_string()));
+                "/api/v1/query"
+            }
+        };
+        let resp = match client.get(format!("{base}{path}")).query(&form).send().await {
+            Ok(r) => r,
+            Err(e) => {
+                return QueryAnswer {
+                    error: Some(e.to_string()),
+                    ..Default::default()
+                }
+            }
+        };
+        let v: serde_json::Value = match resp.json().await {
+            Ok(v) => v,
+            Err(e) => {
+                return QueryAnswer {
+                    error: Some(e.to_string()),
+                    ..Default::default()
+                }
+            }
+        };
+        if v["status"] != "success" {
+            return QueryAnswer {
+                error: Some(v["error"].to_string()),
+                ..Default::default()
+            };
+        }
+        let mut series = BTreeMap::new();
+        let point = |p: &serde_json::Value| {
+            (
+                (p[0].as_f64().unwrap_or(0.0) * 1000.0).round() as i64,
+                p[1].as_str().unwrap_or("").to_string(),
+            )
+        };
+        if let Some(arr) = v["data"]["result"].as_array() {
+            for s in arr {
+                let pts = match s["values"].as_array() {
+                    Some(vals) => vals.iter().map(point).collect(),
+                    None => vec![point(&s["value"])],
+                };
+                series.insert(s["metric"].to_string(), pts);
+            }
+        }
+        QueryAnswer { series, error: None }
+    }
+}
+
+/// The fixed query set over the ingested span.
+pub fn queries(start_ms: i64, end_ms: i64) -> Vec<Query> {
+    let (start_s, end_s) = (start_ms / 1000 + 300, end_ms / 1000);
+    let range = |e: &str| Query {
+        expr: e.into(),
+        step_s: Some(60),
+        start_s,
+        end_s,
+    };
+    let instant = |e: &str| Query {
+        expr: e.into(),
+        step_s: None,
+        start_s,
+        end_s,
+    };
+    vec![
+        instant("node_load1"),
+        instant("count({__name__=~\"node_.+\"})"),
+        instant("sum by (mode) (rate(node_cpu_seconds_total[5m]))"),
+        range("sum by (instance) (rate(node_cpu_seconds_total{mode!=\"idle\"}[5m]))"),
+        range("avg(node_memory_MemAvailable_bytes / node_memory_MemTotal_bytes)"),
+        range("topk(5, rate(node_network_receive_bytes_total[5m]))"),
+        range("sum(rate(node_disk_read_bytes_total[5m]))"),
+        range("quantile_over_time(0.9, node_load5[10m])"),
+        range("max_over_time(node_load1[10m])"),
+        range("node_filesystem_avail_bytes{mountpoint=\"/\"}"),
+    ]
+}
+
+fn close(a: &str, b: &str) -> bool {
+    if a == b {
+        return true;
+    }
+    match (a.parse::<f64>(), b.parse::<f64>()) {
+        (Ok(x), Ok(y)) => {
+            (x.is_nan() && y.is_nan()) || (x - y).abs() <= 1e-6 * x.abs().max(y.abs()).max(1e-9)
+        }
+        _ => false,
+    }
+}
+
+/// Whether two answers agree (same series, same timestamps, values within 1e-6 relative).
+pub fn same(a: &QueryAnswer, b: &QueryAnswer) -> bool {
+    a.error.is_none()
+        && b.error.is_none()
+        && a.series.len() == b.series.len()
+        && a.series.iter().all(|(k, va)| {
+            b.series.get(k).is_some_and(|vb| {
+                va.len() == vb.len() && va.iter().zip(vb).all(|(x, y)| x.0 == y.0 && close(&x.1, &y.1))
+            })
+        })
+}
+
+fn ratio(a: f64, b: f64) -> String {
+    if b == 0.0 {
+        "-".into()
+    } else {
+        format!("{:.2}x", a / b)
+    }
+}
+
+/// The Markdown report.
+pub fn render(args: &CompareArgs, w: &Workload, queries: &[Query], results: &[Measured]) -> String {
+    let mut s = String::new();
+    let machine = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| {
+            c.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
+        .unwrap_or_default();
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
+    let _ = writeln!(s, "# Benchmarks: Sextant side by side\n");
+    let _ = writeln!(
+        s,
+        "Command: `cargo run --release -p bench -- compare --targets {} --span-minutes {} --connections {}`  \nMachine: {machine}, {cores} cores  \nData: {} node_exporter-shaped targets, {} series, {} samples at {} s over {} min, sent as remote write v1 ({} samples per request, {} connections, bodies prepared before the clock).\n",
+        args.targets, args.span_minutes, args.connections, args.targets, w.series, w.samples, args.interval_seconds, args.span_minutes, args.samples_per_request, args.connections
+    );
+    let _ = writeln!(s, "| system | version | ingest samples/s | failed requests | peak RSS MiB | CPU s | disk bytes/sample | disk measured as |");
+    let _ = writeln!(s, "|---|---|---:|---:|---:|---:|---:|---|");
+    for m in results {
+        let _ = writeln!(
+            s,
+            "| {} | {} | {:.0} | {} | {:.1} | {:.1} | {:.3} | {} |",
+            m.kind.name(),
+            m.version,
+            m.ingest_rate,
+            m.failed_requests,
+            m.peak_rss as f64 / 1048576.0,
+            m.cpu_seconds,
+            m.disk_bytes as f64 / w.samples.max(1) as f64,
+            m.disk_how
+        );
+    }
+    let sextant = results.iter().find(|m| m.kind == Kind::Sextant);
+    if let Some(x) = sextant {
+        let _ = writeln!(s, "\n| ratio | ingest rate (higher is better) | peak RSS (lower) | CPU s (lower) | bytes/sample (lower) |");
+        let _ = writeln!(s, "|---|---:|---:|---:|---:|");
+        for m in results.iter().filter(|m| m.kind != Kind::Sextant) {
+            let _ = writeln!(
+                s,
+                "| Sextant / {} | {} | {} | {} | {} |",
+                m.kind.name(),
+                ratio(x.ingest_rate, m.ingest_rate),
+                ratio(x.peak_rss as f64, m.peak_rss as f64),
+                ratio(x.cpu_seconds, m.cpu_seconds),
+                ratio(x.disk_bytes as f64, m.disk_bytes as f64)
+            );
+        }
+    }
+    let _ = writeln!(s, "\n## Query latency (median of {} runs, ms) and agreement\n\nAnswers are compared with Prometheus, the reference for PromQL semantics (values within 1e-6 relative). VictoriaMetrics answers MetricsQL, whose `rate`, `increase` and `*_over_time` deliberately differ from PromQL (no extrapolation, the previous sample is included), so \"no\" there is expected.\n", args.query_runs);
+    let mut header = "| query |".to_string();
+    let mut rule = "|---|".to_string();
+    for m in results {
+        header.push_str(&format!(" {} |", m.kind.name()));
+        rule.push_str("---:|");
+    }
+    header.push_str(" same as Prometheus |");
+    rule.push_str("---|");
+    let _ = writeln!(s, "{header}\n{rule}");
+    for (i, q) in queries.iter().enumerate() {
+        let mut row = format!(
+            "| `{}`{} |",
+            q.expr.replace('|', "\\|"),
+            if q.step_s.is_some() { " (range, 60 s)" } else { "" }
+        );
+        for m in results {
+            let (d, a) = &m.answers[i];
+            if a.error.is_some() {
+                row.push_str(" error |");
+            } else {
+                row.push_str(&format!(" {:.1} |", d.as_secs_f64() * 1000.0));
+            }
+        }
+        let reference = results.iter().find(|m| m.kind == Kind::Prometheus);
+        let verdicts: Vec<String> = results
+            .iter()
+            .filter(|m| m.kind != Kind::Prometheus)
+            .map(|m| match reference {
+                Some(r) if same(&r.answers[i].1, &m.answers[i].1) => format!("{}: yes", m.kind.name()),
+                Some(_) => format!("{}: **no**", m.kind.name()),
+                None => format!("{}: -", m.kind.name()),
+            })
+            .collect();
+        row.push_str(&format!(" {} |", verdicts.join(", ")));
+        let _ = writeln!(s, "{row}");
+    }
+    for m in results {
+        for (i, (_, a)) in m.answers.iter().enumerate() {
+            if let Some(e) = &a.error {
+                let _ = writeln!(s, "\n{} failed `{}`: {e}", m.kind.name(), queries[i].expr);
+            }
+        }
+    }
+    s
+}

@@ -1,0 +1,354 @@
+//! Starting each system on loopback with a fresh data directory, loading it, measuring it.
+
+use crate::data::Workload;
+use crate::report::{Query, QueryAnswer};
+use crate::CompareArgs;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The systems compared.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Kind {
+    /// This project.
+    Sextant,
+    /// Debian's prometheus.
+    Prometheus,
+    /// Debian's victoria-metrics (single node).
+    VictoriaMetrics,
+}
+
+impl Kind {
+    /// From the `--systems` list.
+    pub fn parse(s: &str) -> Result<Kind, String> {
+        match s {
+            "sextant" => Ok(Kind::Sextant),
+            "prometheus" => Ok(Kind::Prometheus),
+            "victoria-metrics" | "victoriametrics" | "vm" => Ok(Kind::VictoriaMetrics),
+            other => Err(format!(
+                "unknown system {other:?}: use sextant, prometheus or victoria-metrics"
+            )),
+        }
+    }
+
+    /// Display name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Sextant => "Sextant",
+            Kind::Prometheus => "Prometheus",
+            Kind::VictoriaMetrics => "VictoriaMetrics",
+        }
+    }
+}
+
+/// What was measured for one system.
+pub struct Measured {
+    /// Which system.
+    pub kind: Kind,
+    /// Its version string.
+    pub version: String,
+    /// Samples acknowledged per second of wall time.
+    pub ingest_rate: f64,
+    /// Requests that were not acknowledged with 2xx.
+    pub failed_requests: usize,
+    /// Peak resident memory (VmHWM), bytes.
+    pub peak_rss: u64,
+    /// CPU seconds (user + system) spent by the process over the whole run.
+    pub cpu_seconds: f64,
+    /// Bytes on disk once persisted.
+    pub disk_bytes: u64,
+    /// How `disk_bytes` was taken.
+    pub disk_how: &'static str,
+    /// Per query: median latency and the answer.
+    pub answers: Vec<(Duration, QueryAnswer)>,
+}
+
+struct Proc {
+    child: Child,
+    base: String,
+    _dir: PathBuf,
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> Result<u16, String> {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
+    Ok(l.local_addr().map_err(|e| e.to_string())?.port())
+}
+
+fn version_of(bin: &str, arg: &str) -> String {
+    Command::new(bin)
+        .arg(arg)
+        .output()
+        .map(|o| {
+            let s = String::from_utf8_lossy(&o.stdout).to_string() + &String::from_utf8_lossy(&o.stderr);
+            s.lines().next().unwrap_or("").trim().to_string()
+        })
+        .ok()
+        .filter(|v| !v.is_empty())
+        .or_else(|| {
+            // Debian's victoria-metrics is built without a version string: ask dpkg.
+            let pkg = Path::new(bin).file_name()?.to_str()?.to_string();
+            let out = Command::new("dpkg-query")
+                .args(["-W", "-f", "${Version}", &pkg])
+                .output()
+                .ok()?;
+            let v = String::from_utf8_lossy(&out.stdout).trim().to_string();
+            (!v.is_empty()).then(|| format!("{pkg} {v} (Debian package)"))
+        })
+        .unwrap_or_else(|| "unknown".into())
+}
+
+async fn start(
+    kind: Kind,
+    args: &CompareArgs,
+    dir: &Path,
+    client: &reqwest::Client,
+) -> Result<(Proc, String), String> {
+    let port = free_port()?;
+    let data = dir.join("data");
+    let (mut cmd, version) = match kind {
+        Kind::Sextant => {
+            let bin = args.sextant_bin.display().to_string();
+            let mut c = Command::new(&bin);
+            c.arg(format!("--web.listen-address=127.0.0.1:{port}"))
+                .arg(format!("--storage.tsdb.path={}", data.display()))
+                .arg("--storage.tsdb.retention.time=100y");
+            (c, version_of(&bin, "--version"))
+        }
+        Kind::Prometheus => {
+            let cfg = dir.join("prometheus.yml");
+            std::fs::write(&cfg, "global:\n  scrape_interval: 15s\n").map_err(|e| e.to_string())?;
+            let mut c = Command::new("/usr/bin/prometheus");
+            c.arg(format!("--config.file={}", cfg.display()))
+                .arg(format!("--storage.tsdb.path={}", data.display()))
+                .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+                .arg("--web.enable-remote-write-receiver")
+                .arg("--web.enable-admin-api")
+                .arg("--storage.tsdb.retention.time=100y");
+            (c, version_of("/usr/bin/prometheus", "--version"))
+        }
+        Kind::VictoriaMetrics => {
+            let mut c = Command::new("/usr/bin/victoria-metrics");
+            c.arg(format!("-storageDataPath={}", data.display()))
+                .arg(format!("-httpListenAddr=127.0.0.1:{port}"))
+                .arg("-retentionPeriod=100y")
+                .arg("-search.disableCache")
+                .arg("-search.latencyOffset=0s");
+            (c, version_of("/usr/bin/victoria-metrics", "--version"))
+        }
+    };
+    let child = cmd
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("cannot start {}: {e}", kind.name()))?;
+    let base = format!("http://127.0.0.1:{port}");
+    let proc = Proc {
+        child,
+        base,
+        _dir: dir.to_path_buf(),
+    };
+    let ready = match kind {
+        Kind::VictoriaMetrics => "/health",
+        _ => "/-/ready",
+    };
+    let deadline = Instant::now() + Duration::from_secs(300);
+    loop {
+        if client
+            .get(format!("{}{ready}", proc.base))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
+            break;
+        }
+        if Instant::now() > deadline {
+            return Err(format!("{} did not become ready", kind.name()));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Ok((proc, version))
+}
+
+/// `VmHWM` (peak resident set) and user+system CPU seconds of a process.
+fn proc_stats(pid: u32) -> (u64, f64) {
+    let hwm = std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1).and_then(|k| k.parse::<u64>().ok()))
+        })
+        .unwrap_or(0)
+        * 1024;
+    let cpu = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| {
+            let after = s.rsplit_once(')')?.1.to_string();
+            let f: Vec<&str> = after.split_whitespace().collect();
+            let ut: f64 = f.get(11)?.parse().ok()?;
+            let st: f64 = f.get(12)?.parse().ok()?;
+            Some((ut + st) / 100.0)
+        })
+        .unwrap_or(0.0);
+    (hwm, cpu)
+}
+
+/// Total size of regular files under `dir`.
+pub fn dir_bytes(dir: &Path) -> u64 {
+    let mut total = 0;
+    if let Ok(rd) = std::fs::read_dir(dir) {
+        for e in rd.flatten() {
+            match e.metadata() {
+                Ok(m) if m.is_dir() => total += dir_bytes(&e.path()),
+                Ok(m) => total += m.len(),
+                Err(_) => {}
+            }
+        }
+    }
+    total
+}
+
+/// Sends the workload: one task per connection, each in time order. Returns (seconds, failures).
+async fn send_all(client: &reqwest::Client, base: &str, w: &Workload) -> (f64, usize) {
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for bodies in &w.requests {
+        let client = client.clone();
+        let url = format!("{base}/api/v1/write");
+        // The bodies were prepared before the clock started; cloning a Vec<u8> per request is
+        // the only copy, the same for every system.
+        let bodies: Vec<Vec<u8>> = bodies.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut failed = 0;
+            for b in bodies {
+                let r = client
+                    .post(&url)
+                    .header("Content-Type", "application/x-protobuf")
+                    .header("Content-Encoding", "snappy")
+                    .header("X-Prometheus-Remote-Write-Version", "0.1.0")
+                    .body(b)
+                    .send()
+                    .await;
+                if !r.is_ok_and(|r| r.status().is_success()) {
+                    failed += 1;
+                }
+            }
+            failed
+        }));
+    }
+    let mut failed = 0;
+    for t in tasks {
+        failed += t.await.unwrap_or(1);
+    }
+    (started.elapsed().as_secs_f64(), failed)
+}
+
+/// Runs one system through the whole benchmark.
+pub fn run(kind: Kind, args: &CompareArgs, w: &Workload, queries: &[Query]) -> Result<Measured, String> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    rt.block_on(run_async(kind, args, w, queries))
+}
+
+async fn run_async(
+    kind: Kind,
+    args: &CompareArgs,
+    w: &Workload,
+    queries: &[Query],
+) -> Result<Measured, String> {
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(600))
+        .build()
+        .map_err(|e| e.to_string())?;
+    let tmp = std::env::temp_dir().join(format!("sextant-bench-{}-{}", kind.name(), std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    std::fs::create_dir_all(&tmp).map_err(|e| e.to_string())?;
+    let (mut proc, version) = start(kind, args, &tmp, &client).await?;
+    let pid = proc.child.id();
+    eprintln!("  {version}: ingesting ...");
+    let (secs, failed) = send_all(&client, &proc.base, w).await;
+    let ingest_rate = w.samples as f64 / secs;
+    eprintln!(
+        "  ingested {} samples in {secs:.1} s ({ingest_rate:.0}/s), {failed} failed requests",
+        w.samples
+    );
+    if kind == Kind::VictoriaMetrics {
+        let _ = client
+            .get(format!("{}/internal/force_flush", proc.base))
+            .send()
+            .await;
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+    let mut answers = Vec::new();
+    for q in queries {
+        let mut times = Vec::new();
+        let mut answer = QueryAnswer::default();
+        for _ in 0..args.query_runs.max(1) {
+            let t0 = Instant::now();
+            answer = q.run(&client, &proc.base).await;
+            times.push(t0.elapsed());
+        }
+        times.sort();
+        answers.push((times[times.len() / 2], answer));
+    }
+    let (disk_bytes, disk_how) = match kind {
+        Kind::Prometheus => {
+            let r = client
+                .post(format!("{}/api/v1/admin/tsdb/snapshot", proc.base))
+                .send()
+                .await;
+            let name = match r {
+                Ok(r) => r
+                    .json::<serde_json::Value>()
+                    .await
+                    .ok()
+                    .and_then(|v| v["data"]["name"].as_str().map(String::from)),
+                Err(_) => None,
+            };
+            let bytes = name
+                .map(|n| dir_bytes(&tmp.join("data").join("snapshots").join(n)))
+                .unwrap_or(0);
+            (bytes, "snapshot of the head as a block (admin API)")
+        }
+        Kind::VictoriaMetrics => (
+            dir_bytes(&tmp.join("data")),
+            "data dir after /internal/force_flush",
+        ),
+        Kind::Sextant => (0, "data dir after SIGTERM"),
+    };
+    let (peak_rss, cpu_seconds) = proc_stats(pid);
+    let disk_bytes = if kind == Kind::Sextant {
+        let _ = Command::new("kill").arg("-TERM").arg(pid.to_string()).status();
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while proc.child.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        dir_bytes(&tmp.join("data"))
+    } else {
+        disk_bytes
+    };
+    let _ = proc.child.kill();
+    let _ = proc.child.wait();
+    let _ = std::fs::remove_dir_all(&tmp);
+    Ok(Measured {
+        kind,
+        version,
+        ingest_rate,
+        failed_requests: failed,
+        peak_rss,
+        cpu_seconds,
+        disk_bytes,
+        disk_how,
+        answers,
+    })
+}

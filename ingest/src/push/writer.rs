@@ -1,0 +1,193 @@
+//! The batch every push request is written through: one [`storage::Appender`], per-sample
+//! rejections collected (the first one named in the answer), storage failures abort.
+
+use super::histogram::{format_le, with_name, NativeHistogram};
+use crate::error::PushError;
+use storage::{
+    is_stale_nan, AppendError, Appendable, Appender, Labels, MetricMetadata, SeriesRef, STALE_NAN,
+};
+
+/// What a push request wrote, and what it had to refuse.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct WriteOutcome {
+    /// Float samples stored.
+    pub samples: usize,
+    /// Native histogram samples stored (each as its classic series).
+    pub histograms: usize,
+    /// Exemplars received (counted, not stored).
+    pub exemplars: usize,
+    /// Samples, histograms or data points refused.
+    pub rejected: usize,
+    /// The first problem, naming its series, plus a count of the others.
+    pub error: Option<String>,
+}
+
+impl WriteOutcome {
+    /// The outcome as an error when something was refused (400, valid data kept).
+    pub fn into_result(self) -> Result<WriteOutcome, PushError> {
+        match &self.error {
+            None => Ok(self),
+            Some(m) => Err(PushError::InvalidSeries {
+                message: m.clone(),
+                rejected: self.rejected,
+            }),
+        }
+    }
+}
+
+/// One push request's batch.
+pub struct SeriesWriter<'a> {
+    app: Box<dyn Appender + Send + 'a>,
+    out: WriteOutcome,
+    first_error: Option<String>,
+    more_errors: usize,
+}
+
+impl<'a> SeriesWriter<'a> {
+    /// A new batch on `db`.
+    pub fn new(db: &'a dyn Appendable) -> Self {
+        SeriesWriter {
+            app: db.appender(),
+            out: WriteOutcome::default(),
+            first_error: None,
+            more_errors: 0,
+        }
+    }
+
+    /// Appends one float sample. `Ok(false)` if storage refused this sample for a reason that
+    /// is the sender's (recorded; the batch goes on); `Err` if storage failed (abort).
+    pub fn append(&mut self, r: &mut SeriesRef, labels: &Labels, t: i64, v: f64) -> Result<bool, PushError> {
+        match self.app.append(*r, labels, t, v) {
+            Ok(nr) => {
+                *r = nr;
+                Ok(true)
+            }
+            Err(e) if e.is_client_error() => {
+                self.reject(1, || format!("series {labels}: {e}"));
+                Ok(false)
+            }
+            Err(e) => Err(PushError::Storage(e)),
+        }
+    }
+
+    /// Appends a sample whose refusal is expected and harmless (a created-timestamp zero
+    /// that is already stored); only storage failures are errors.
+    pub fn append_quiet(&mut self, labels: &Labels, t: i64, v: f64) -> Result<(), PushError> {
+        match self.app.append(SeriesRef::NONE, labels, t, v) {
+            Ok(_) => Ok(()),
+            Err(e) if e.is_client_error() => Ok(()),
+            Err(e) => Err(PushError::Storage(e)),
+        }
+    }
+
+    /// Appends a native histogram sample as classic series named after `base`
+    /// (`_bucket{le}`, `_count`, `_sum`); `labels` are the series' other labels.
+    /// `Ok(false)` if it was refused (recorded).
+    pub fn append_histogram(
+        &mut self,
+        labels: &Labels,
+        base: &str,
+        t: i64,
+        h: &NativeHistogram,
+    ) -> Result<bool, PushError> {
+        let buckets = match h.classic_buckets() {
+            Ok(b) => b,
+            Err(e) => {
+                self.reject(1, || format!("histogram series {labels}: {e}"));
+                return Ok(false);
+            }
+        };
+        let stale = h.sum.is_some_and(is_stale_nan);
+        let pick = |v: f64| if stale { STALE_NAN } else { v };
+        let mut ok = true;
+        for (ub, c) in buckets {
+            let l = with_name(labels, base, "_bucket", Some(("le", &format_le(ub))));
+            ok &= self.append(&mut SeriesRef(0), &l, t, pick(c))?;
+        }
+        let l = with_name(labels, base, "_count", None);
+        ok &= self.append(&mut SeriesRef(0), &l, t, pick(h.count))?;
+        if let Some(sum) = h.sum {
+            let l = with_name(labels, base, "_sum", None);
+            ok &= self.append(&mut SeriesRef(0), &l, t, sum)?;
+        }
+        if ok {
+            self.count_histogram();
+        }
+        Ok(ok)
+    }
+
+    /// Samples refused so far.
+    pub fn rejected(&self) -> usize {
+        self.out.rejected
+    }
+
+    /// The first problem recorded so far.
+    pub fn first_error(&self) -> Option<&str> {
+        self.first_error.as_deref()
+    }
+
+    /// Counts one stored float sample.
+    pub fn count_sample(&mut self) {
+        self.out.samples += 1;
+    }
+
+    /// Counts one stored histogram sample.
+    pub fn count_histogram(&mut self) {
+        self.out.histograms += 1;
+    }
+
+    /// Counts received exemplars.
+    pub fn count_exemplars(&mut self, n: usize) {
+        self.out.exemplars += n;
+    }
+
+    /// Records `n` refused samples; `msg` is only built for the first problem.
+    pub fn reject(&mut self, n: usize, msg: impl FnOnce() -> String) {
+        self.out.rejected += n;
+        if self.first_error.is_none() {
+            self.first_error = Some(msg());
+        } else {
+            self.more_errors += 1;
+        }
+    }
+
+    /// Records the metadata of a metric family.
+    pub fn metadata(&mut self, family: &str, meta: MetricMetadata) -> Result<(), PushError> {
+        match self.app.update_metadata(family, meta) {
+            Ok(()) => Ok(()),
+            Err(e) if e.is_client_error() => {
+                self.reject(0, || format!("metadata of {family}: {e}"));
+                Ok(())
+            }
+            Err(e) => Err(PushError::Storage(e)),
+        }
+    }
+
+    /// Commits the batch. The outcome lists what was refused; the caller decides how to answer.
+    pub fn commit(self) -> Result<WriteOutcome, PushError> {
+        let SeriesWriter {
+            app,
+            mut out,
+            first_error,
+            more_errors,
+        } = self;
+        app.commit().map_err(|e| match e {
+            // A client error at commit time cannot name a sample; still nothing was stored.
+            e @ AppendError::InvalidLabels { .. } => PushError::Malformed(e.to_string()),
+            e => PushError::Storage(e),
+        })?;
+        out.error = first_error.map(|m| {
+            if more_errors > 0 {
+                format!("{m} (and {more_errors} more problems)")
+            } else {
+                m
+            }
+        });
+        Ok(out)
+    }
+
+    /// Discards the batch.
+    pub fn rollback(self) {
+        self.app.rollback();
+    }
+}

@@ -1,0 +1,262 @@
+//! The HTTP client of a scrape pool or an `http_sd_configs` entry: TLS, proxy, redirects,
+//! and the authentication header (files are re-read at every request so rotated secrets
+//! are picked up, as Prometheus does).
+
+use super::config::HttpClientConfig;
+use reqwest::header::{HeaderValue, AUTHORIZATION};
+use std::time::Duration;
+
+/// The User-Agent sent with scrapes and discovery requests.
+pub const USER_AGENT: &str = concat!("Sextant/", env!("CARGO_PKG_VERSION"));
+
+fn read_file(path: &str, what: &str) -> Result<String, String> {
+    std::fs::read_to_string(path)
+        .map(|s| s.trim().to_string())
+        .map_err(|e| format!("unable to read {what} file {path}: {e}"))
+}
+
+fn read_bytes(path: &str, what: &str) -> Result<Vec<u8>, String> {
+    std::fs::read(path).map_err(|e| format!("unable to read {what} file {path}: {e}"))
+}
+
+/// Builds the client. `compression` asks for gzip and decompresses transparently.
+pub fn build_client(cfg: &HttpClientConfig, compression: bool) -> Result<reqwest::Client, String> {
+    let mut b = reqwest::Client::builder()
+        .user_agent(USER_AGENT)
+        .gzip(compression)
+        .connect_timeout(Duration::from_secs(30))
+        .pool_idle_timeout(Duration::from_secs(90))
+        .redirect(if cfg.follow_redirects {
+            reqwest::redirect::Policy::limited(10)
+        } else {
+            reqwest::redirect::Policy::none()
+        });
+    let tls = &cfg.tls_config;
+    let ca = match (&tls.ca, &tls.ca_file) {
+        (Some(pem), _) => Some(pem.as_bytes().to_vec()),
+        (None, Some(f)) => Some(read_bytes(f, "CA")?),
+        (None, None) => None,
+    };
+    if let Some(pem) = ca {
+        let certs = reqwest::Certificate::from_pem_bundle(&pem)
+            .map_err(|e| format!("invalid CA certificate: {e}"))?;
+        if certs.is_empty() {
+            return Err("no certificate found in the CA file".into());
+        }
+        for c in certs {
+            b = b.add_root_certificate(c);
+        }
+    }
+    let cert = match (&tls.cert, &tls.cert_file) {
+        (Some(pem), _) => Some(pem.as_bytes().to_vec()),
+        (None, Some(f)) => Some(read_bytes(f, "client certificate")?),
+        (None, None) => None,
+    };
+    let key = match (&tls.key, &tls.key_file) {
+        (Some(pem), _) => Some(pem.as_bytes().to_vec()),
+        (None, Some(f)) => Some(read_bytes(f, "client key")?),
+        (None, None) => None,
+    };
+    if let (Some(mut cert), Some(key)) = (cert, key) {
+        cert.push(b'\n');
+        cert.extend_from_slice(&key);
+        let id = reqwest::Identity::from_pem(&cert)
+            .map_err(|e| format!("invalid client certificate or key: {e}"))?;
+        b = b.identity(id);
+    }
+    if tls.insecure_skip_verify {
+        b = b.tls_danger_accept_invalid_certs(true);
+    }
+    match tls.min_version.as_deref() {
+        Some("TLS12") => b = b.tls_version_min(reqwest::tls::Version::TLS_1_2),
+        Some("TLS13") => b = b.tls_version_min(reqwest::tls::Version::TLS_1_3),
+        _ => {}
+    }
+    if let Some(p) = &cfg.proxy_url {
+        let proxy = reqwest::Proxy::all(p.as_str()).map_err(|e| format!("invalid proxy_url {p:?}: {e}"))?;
+        b = b.proxy(proxy);
+    } else {
+        b = b.no_proxy();
+    }
+    b.build()
+        .map_err(|e| format!("building HTTP client: {}", error_chain(&e)))
+}
+
+/// The `Authorization` header for a request, reading credential files now.
+pub fn auth_header(cfg: &HttpClientConfig) -> Result<Option<HeaderValue>, String> {
+    let value = if let Some(ba) = &cfg.basic_auth {
+        let user = match &ba.username_file {
+            Some(f) => read_file(f, "username")?,
+            None => ba.username.clone(),
+        };
+        let pass = match (&ba.password, &ba.password_file) {
+            (Some(p), _) => p.clone(),
+            (None, Some(f)) => read_file(f, "password")?,
+            (None, None) => String::new(),
+        };
+        format!("Basic {}", base64(format!("{user}:{pass}").as_bytes()))
+    } else if let Some(a) = &cfg.authorization {
+        let cred = match (&a.credentials, &a.credentials_file) {
+            (Some(c), _) => c.clone(),
+            (None, Some(f)) => read_file(f, "credentials")?,
+            (None, None) => String::new(),
+        };
+        format!("{} {cred}", a.auth_type)
+    } else if let Some(t) = &cfg.bearer_token {
+        format!("Bearer {t}")
+    } else if let Some(f) = &cfg.bearer_token_file {
+        format!("Bearer {}", read_file(f, "bearer token")?)
+    } else {
+        return Ok(None);
+    };
+    let mut v = HeaderValue::from_str(&value)
+        .map_err(|_| "credentials contain characters not allowed in an HTTP header".to_string())?;
+    v.set_sensitive(true);
+    Ok(Some(v))
+}
+
+/// Headers that `http_headers` may not set (the client or the protocol owns them).
+const RESERVED_HEADERS: &[&str] = &[
+    "authorization",
+    "host",
+    "content-encoding",
+    "content-length",
+    "content-type",
+    "user-agent",
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "www-authenticate",
+    "accept-encoding",
+    "x-prometheus-remote-write-version",
+    "x-prometheus-remote-read-version",
+    "x-prometheus-scrape-timeout-seconds",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+];
+
+/// Checks `http_headers` names and values.
+pub fn check_headers(cfg: &HttpClientConfig) -> Result<(), String> {
+    for (name, h) in &cfg.http_headers {
+        if reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_err() {
+            return Err(format!("invalid HTTP header name {name:?}"));
+        }
+        if RESERVED_HEADERS.contains(&name.to_ascii_lowercase().as_str()) {
+            return Err(format!("setting header {name:?} is not allowed"));
+        }
+        for v in h.values.iter().chain(&h.secrets) {
+            if HeaderValue::from_str(v).is_err() {
+                return Err(format!("invalid value for HTTP header {name:?}"));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Adds the auth header and the `http_headers` to a request (credential and header files
+/// are read now).
+pub fn with_auth(
+    req: reqwest::RequestBuilder,
+    cfg: &HttpClientConfig,
+) -> Result<reqwest::RequestBuilder, String> {
+    let mut req = match auth_header(cfg)? {
+        Some(v) => req.header(AUTHORIZATION, v),
+        None => req,
+    };
+    for (name, h) in &cfg.http_headers {
+        let name = reqwest::header::HeaderName::from_bytes(name.as_bytes())
+            .map_err(|_| format!("invalid HTTP header name {name:?}"))?;
+        let mut values: Vec<(String, bool)> = h.values.iter().map(|v| (v.clone(), false)).collect();
+        values.extend(h.secrets.iter().map(|v| (v.clone(), true)));
+        for f in &h.files {
+            values.push((read_file(f, "header")?, true));
+        }
+        for (v, secret) in values {
+            let mut hv =
+                HeaderValue::from_str(&v).map_err(|_| format!("invalid value for HTTP header {name}"))?;
+            hv.set_sensitive(secret);
+            req = req.header(name.clone(), hv);
+        }
+    }
+    Ok(req)
+}
+
+/// An error with its causes, `a: b: c`, since reqwest's own message omits them.
+pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        let msg = c.to_string();
+        if !s.contains(&msg) {
+            s.push_str(": ");
+            s.push_str(&msg);
+        }
+        cur = c.source();
+    }
+    s
+}
+
+/// Standard base64 with padding (for basic auth).
+fn base64(input: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(input.len().div_ceil(3) * 4);
+    for chunk in input.chunks(3) {
+        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::scrape::config::{Authorization, BasicAuth};
+
+    #[test]
+    fn base64_padding() {
+        assert_eq!(base64(b"user:pass"), "dXNlcjpwYXNz");
+        assert_eq!(base64(b"a"), "YQ==");
+        assert_eq!(base64(b"ab"), "YWI=");
+        assert_eq!(base64(b""), "");
+    }
+
+    #[test]
+    fn auth_headers() {
+        let mut c = HttpClientConfig {
+            basic_auth: Some(BasicAuth {
+                username: "user".into(),
+                username_file: None,
+                password: Some("pass".into()),
+                password_file: None,
+            }),
+            ..Default::default()
+        };
+        assert_eq!(auth_header(&c).unwrap().unwrap(), "Basic dXNlcjpwYXNz");
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("token");
+        std::fs::write(&f, "s3cret\n").unwrap();
+        c.basic_auth = None;
+        c.authorization = Some(Authorization {
+            auth_type: "Bearer".into(),
+            credentials: None,
+            credentials_file: Some(f.to_string_lossy().into_owned()),
+        });
+        assert_eq!(auth_header(&c).unwrap().unwrap(), "Bearer s3cret");
+        c.authorization = None;
+        c.bearer_token_file = Some("/nonexistent/token".into());
+        assert!(auth_header(&c).unwrap_err().contains("/nonexistent/token"));
+        c.bearer_token_file = None;
+        assert!(auth_header(&c).unwrap().is_none());
+    }
+}

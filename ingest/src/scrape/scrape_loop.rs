@@ -1,0 +1,769 @@
+//! One target's scrape loop: wait for the target's offset in the interval, fetch, parse,
+//! relabel, append, mark vanished series stale, report `up` and `scrape_*`, repeat.
+//!
+//! A scrape is all or nothing: if fetching, parsing, a limit or storage fails, the data
+//! appender is rolled back and the scrape is treated as empty (every series of the last
+//! good scrape gets a staleness marker), then `up 0` and the other report series are written.
+//!
+//! The loop keeps a cache from the raw series text of the body (`name{labels}` as written)
+//! to the final label set and series reference, so label sets are built, relabeled and
+//! checked only for series not seen before; entries unseen for [`CACHE_KEEP_SCRAPES`]
+//! scrapes are forgotten.
+
+use super::config::{HttpClientConfig, ScrapeConfig, ScrapeProtocol};
+use super::http::{error_chain, with_auth};
+use super::relabel::{self, RelabelConfig};
+use super::target::Target;
+use super::target::TargetHealth;
+use crate::exposition::{Entry, Format, Parser, SampleEntry};
+use parking_lot::Mutex;
+use reqwest::header::{ACCEPT, CONTENT_TYPE};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use storage::{
+    Appendable, Appender, Labels, LabelsBuilder, MetricMetadata, MetricType, SeriesRef, METRIC_NAME,
+    STALE_NAN,
+};
+use tokio::sync::{oneshot, Semaphore};
+
+/// Hash sets and maps on the scrape path use foldhash: fast, and the keys come from targets
+/// the user configured, not from arbitrary clients.
+pub(crate) type FastSet<T> = std::collections::HashSet<T, foldhash::fast::RandomState>;
+type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+
+/// Cache entries not seen for this many scrapes are dropped.
+pub const CACHE_KEEP_SCRAPES: u64 = 10;
+
+/// The report series, in the order they are appended.
+pub const REPORT_SERIES: [&str; 5] = [
+    "up",
+    "scrape_duration_seconds",
+    "scrape_samples_scraped",
+    "scrape_samples_post_metric_relabeling",
+    "scrape_series_added",
+];
+
+/// Timestamps within this distance of the expected aligned time are aligned (better
+/// compression), as Prometheus does.
+const TIMESTAMP_TOLERANCE_MS: i64 = 2;
+
+/// The per-job settings a loop needs, derived once from the resolved [`ScrapeConfig`].
+#[derive(Debug)]
+pub(crate) struct LoopConfig {
+    pub honor_labels: bool,
+    pub honor_timestamps: bool,
+    pub sample_limit: u64,
+    pub label_limit: u64,
+    pub label_name_length_limit: u64,
+    pub label_value_length_limit: u64,
+    pub body_size_limit: u64,
+    pub metric_relabel: Vec<RelabelConfig>,
+    pub accept: String,
+    pub fallback: Option<Format>,
+    pub http: HttpClientConfig,
+}
+
+impl LoopConfig {
+    pub fn new(cfg: &ScrapeConfig) -> Self {
+        let protocols = cfg
+            .scrape_protocols
+            .clone()
+            .unwrap_or_else(ScrapeProtocol::defaults);
+        let fallback = cfg.fallback_scrape_protocol.and_then(|p| match p {
+            ScrapeProtocol::OpenMetricsText0_0_1 | ScrapeProtocol::OpenMetricsText1_0_0 => {
+                Some(Format::OpenMetrics)
+            }
+            ScrapeProtocol::PrometheusText0_0_4 | ScrapeProtocol::PrometheusText1_0_0 => {
+                Some(Format::PrometheusText)
+            }
+            ScrapeProtocol::PrometheusProto => None,
+        });
+        LoopConfig {
+            honor_labels: cfg.honor_labels,
+            honor_timestamps: cfg.honor_timestamps,
+            sample_limit: cfg.sample_limit,
+            label_limit: cfg.label_limit,
+            label_name_length_limit: cfg.label_name_length_limit,
+            label_value_length_limit: cfg.label_value_length_limit,
+            body_size_limit: cfg.body_size_limit.0,
+            metric_relabel: cfg.metric_relabel_configs.clone(),
+            accept: accept_header(&protocols),
+            fallback,
+            http: cfg.http(),
+        }
+    }
+}
+
+/// The `Accept` header for `protocols` in order of preference, with decreasing q-values
+/// and a final `*/*`, as Prometheus builds it. Protocols Sextant cannot parse are left out.
+pub fn accept_header(protocols: &[ScrapeProtocol]) -> String {
+    let mut parts = Vec::new();
+    let mut weight = 6;
+    for p in protocols {
+        if let Some(media) = p.media_type() {
+            parts.push(format!("{media};q=0.{weight}"));
+            weight = (weight - 1).max(1);
+        }
+    }
+    parts.push(format!("*/*;q=0.{weight}"));
+    parts.join(",")
+}
+
+/// Mutable status of a target, shared with the manager for the targets page.
+#[derive(Clone, Debug)]
+pub(crate) struct Runtime {
+    pub health: TargetHealth,
+    pub last_scrape: Option<SystemTime>,
+    pub last_duration: Duration,
+    pub last_error: String,
+}
+
+/// A running target: its definition, its status and the metadata it exposes.
+#[derive(Debug)]
+pub(crate) struct TargetState {
+    pub target: Target,
+    pub runtime: Mutex<Runtime>,
+    pub metadata: Mutex<HashMap<String, MetricMetadata>>,
+}
+
+impl TargetState {
+    pub fn new(target: Target) -> Self {
+        TargetState {
+            target,
+            runtime: Mutex::new(Runtime {
+                health: TargetHealth::Unknown,
+                last_scrape: None,
+                last_duration: Duration::ZERO,
+                last_error: String::new(),
+            }),
+            metadata: Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+/// How a loop is asked to stop.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum StopMode {
+    /// The target is gone: write staleness markers for all its series.
+    Stale,
+    /// Shutdown or hand-over to a new loop for the same target: no markers.
+    Quiet,
+}
+
+/// What a stopped loop leaves behind: the series of its last good scrape (handed to the loop
+/// that replaces it on reload, so series that vanish then still get staleness markers).
+#[derive(Debug, Default)]
+pub(crate) struct LoopExit {
+    pub series: FastSet<Labels>,
+    pub report: Vec<Labels>,
+}
+
+#[derive(Debug)]
+struct Cached {
+    /// Final labels, or `None` when metric relabeling drops the series.
+    labels: Option<Labels>,
+    sref: SeriesRef,
+    last_iter: u64,
+}
+
+#[derive(Debug, Default)]
+struct Stats {
+    scraped: u64,
+    post_relabel: u64,
+    series_added: u64,
+    rejected: u64,
+    duplicates: u64,
+}
+
+/// One target's loop.
+pub(crate) struct ScrapeLoop {
+    state: Arc<TargetState>,
+    cfg: Arc<LoopConfig>,
+    client: reqwest::Client,
+    appendable: Arc<dyn Appendable>,
+    sem: Arc<Semaphore>,
+    cache: FastMap<Box<str>, Cached>,
+    prev: FastSet<Labels>,
+    report_labels: Vec<Labels>,
+    report_refs: [SeriesRef; 5],
+    iter: u64,
+    last_ts: Option<i64>,
+    body_hint: usize,
+    scraped_once: bool,
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+impl ScrapeLoop {
+    pub fn new(
+        state: Arc<TargetState>,
+        cfg: Arc<LoopConfig>,
+        client: reqwest::Client,
+        appendable: Arc<dyn Appendable>,
+        sem: Arc<Semaphore>,
+    ) -> Self {
+        let report_labels = REPORT_SERIES
+            .iter()
+            .map(|name| {
+                let mut b = state.target.labels.to_builder();
+                b.set(METRIC_NAME, name);
+                b.build()
+            })
+            .collect();
+        ScrapeLoop {
+            state,
+            cfg,
+            client,
+            appendable,
+            sem,
+            cache: FastMap::default(),
+            prev: FastSet::default(),
+            report_labels,
+            report_refs: [SeriesRef::NONE; 5],
+            iter: 0,
+            last_ts: None,
+            body_hint: 16 * 1024,
+            scraped_once: false,
+        }
+    }
+
+    /// The delay before the first scrape: each target scrapes at a stable offset within the
+    /// interval (its hash modulo the interval), so targets spread over the interval.
+    fn initial_delay(&self) -> Duration {
+        let interval = u64::try_from(self.state.target.interval.as_millis())
+            .unwrap_or(u64::MAX)
+            .max(1);
+        let offset = self.state.target.hash() % interval;
+        let now = u64::try_from(now_ms()).unwrap_or(0) % interval;
+        let wait = (offset + interval - now) % interval;
+        Duration::from_millis(wait)
+    }
+
+    /// Runs until told to stop. `inherited` is the loop this one replaces (on reload); its
+    /// series become this loop's previous scrape.
+    pub async fn run(
+        mut self,
+        mut stop: oneshot::Receiver<StopMode>,
+        inherited: Option<tokio::task::JoinHandle<LoopExit>>,
+    ) -> LoopExit {
+        if let Some(h) = inherited {
+            if let Ok(exit) = h.await {
+                self.prev = exit.series;
+                self.scraped_once = true;
+            }
+        }
+        let delay = self.initial_delay();
+        tokio::select! {
+            m = &mut stop => return self.finish(m.unwrap_or(StopMode::Quiet)),
+            _ = tokio::time::sleep(delay) => {}
+        }
+        let mut ticker = tokio::time::interval(self.state.target.interval);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        loop {
+            tokio::select! {
+                m = &mut stop => return self.finish(m.unwrap_or(StopMode::Quiet)),
+                _ = ticker.tick() => {}
+            }
+            let stopped = tokio::select! {
+                m = &mut stop => Some(m.unwrap_or(StopMode::Quiet)),
+                _ = self.scrape_once() => None,
+            };
+            if let Some(m) = stopped {
+                return self.finish(m);
+            }
+        }
+    }
+
+    fn finish(self, mode: StopMode) -> LoopExit {
+        if mode == StopMode::Stale && self.scraped_once {
+            let ts = self.last_ts.map_or(now_ms(), |l| now_ms().max(l + 1));
+            let appendable = self.appendable.clone();
+            let mut app = appendable.appender();
+            let mut ok = true;
+            for l in self.prev.iter().chain(self.report_labels.iter()) {
+                if let Err(e) = app.append(SeriesRef::NONE, l, ts, STALE_NAN) {
+                    if !e.is_client_error() {
+                        tracing::warn!(target_url = %self.state.target.url, error = %e, "writing staleness markers failed");
+                        ok = false;
+                        break;
+                    }
+                }
+            }
+            if ok {
+                if let Err(e) = app.commit() {
+                    tracing::warn!(target_url = %self.state.target.url, error = %e, "committing staleness markers failed");
+                }
+            } else {
+                app.rollback();
+            }
+        }
+        LoopExit {
+            series: self.prev,
+            report: self.report_labels,
+        }
+    }
+
+    /// The timestamp of a scrape starting now: aligned to the previous one plus the interval
+    /// when within tolerance, and always after the previous one.
+    fn scrape_timestamp(&self) -> i64 {
+        let now = now_ms();
+        match self.last_ts {
+            Some(last) => {
+                let interval = i64::try_from(self.state.target.interval.as_millis()).unwrap_or(i64::MAX);
+                let expected = last.saturating_add(interval);
+                if (now - expected).abs() <= TIMESTAMP_TOLERANCE_MS {
+                    expected
+                } else {
+                    now.max(last + 1)
+                }
+            }
+            None => now,
+        }
+    }
+
+    /// One scrape, from fetch to the report series.
+    pub(crate) async fn scrape_once(&mut self) {
+        let Ok(_permit) = self.sem.clone().acquire_owned().await else {
+            return;
+        };
+        let start = Instant::now();
+        let wall = SystemTime::now();
+        let ts = self.scrape_timestamp();
+        let timeout = self.state.target.timeout;
+        let fetched = match tokio::time::timeout(timeout, self.fetch()).await {
+            Ok(r) => r,
+            Err(_) => Err(format!(
+                "scrape timed out after {}",
+                super::units::PromDuration(timeout)
+            )),
+        };
+        self.iter += 1;
+        let appendable = self.appendable.clone();
+        let mut app = appendable.appender();
+        let result = match &fetched {
+            Ok((body, ct)) => {
+                self.body_hint = body.len();
+                self.append_body(app.as_mut(), body, ct, ts)
+            }
+            Err(e) => Err(e.clone()),
+        };
+        let (stats, cur, meta, error) = match result {
+            Ok((stats, cur, meta)) => (stats, Some(cur), meta, None),
+            Err(e) => {
+                app.rollback();
+                app = appendable.appender();
+                for l in &self.prev {
+                    let _ = app.append(SeriesRef::NONE, l, ts, STALE_NAN);
+                }
+                (Stats::default(), None, Vec::new(), Some(e))
+            }
+        };
+        let up = if error.is_none() { 1.0 } else { 0.0 };
+        let duration = start.elapsed();
+        let values = [
+            up,
+            duration.as_secs_f64(),
+            stats.scraped as f64,
+            stats.post_relabel as f64,
+            stats.series_added as f64,
+        ];
+        for (i, v) in values.into_iter().enumerate() {
+            match app.append(self.report_refs[i], &self.report_labels[i], ts, v) {
+                Ok(r) => self.report_refs[i] = r,
+                Err(e) => tracing::debug!(error = %e, "report sample rejected"),
+            }
+        }
+        let mut error = error;
+        match app.commit() {
+            Ok(()) => {
+                self.last_ts = Some(ts);
+                self.scraped_once = true;
+                match cur {
+                    Some(cur) => self.prev = cur,
+                    None => self.prev.clear(),
+                }
+                if !meta.is_empty() {
+                    let mut m = self.state.metadata.lock();
+                    for (k, v) in meta {
+                        m.insert(k, v);
+                    }
+                }
+            }
+            Err(e) => {
+                error = Some(format!("committing to storage failed: {e}"));
+                self.cache.values_mut().for_each(|c| c.sref = SeriesRef::NONE);
+            }
+        }
+        if stats.rejected > 0 || stats.duplicates > 0 {
+            tracing::debug!(target_url = %self.state.target.url, rejected = stats.rejected, duplicates = stats.duplicates, "samples not appended");
+        }
+        if self.iter.is_multiple_of(CACHE_KEEP_SCRAPES) {
+            let iter = self.iter;
+            self.cache.retain(|_, c| c.last_iter + CACHE_KEEP_SCRAPES >= iter);
+        }
+        let mut rt = self.state.runtime.lock();
+        rt.health = if error.is_none() {
+            TargetHealth::Up
+        } else {
+            TargetHealth::Down
+        };
+        rt.last_scrape = Some(wall);
+        rt.last_duration = duration;
+        rt.last_error = error.unwrap_or_default();
+    }
+
+    /// GETs the target: body (decompressed, within the size limit) and content type.
+    async fn fetch(&self) -> Result<(Vec<u8>, String), String> {
+        let t = &self.state.target;
+        let req = self.client.get(&t.url).header(ACCEPT, &self.cfg.accept).header(
+            "X-Prometheus-Scrape-Timeout-Seconds",
+            format!("{}", t.timeout.as_secs_f64()),
+        );
+        let req = with_auth(req, &self.cfg.http)?;
+        let mut resp = req.send().await.map_err(|e| error_chain(&e))?;
+        if resp.status() != reqwest::StatusCode::OK {
+            return Err(format!("server returned HTTP status {}", resp.status()));
+        }
+        let ct = resp
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        let limit = usize::try_from(self.cfg.body_size_limit).unwrap_or(usize::MAX);
+        let mut body = Vec::with_capacity(
+            if limit > 0 {
+                self.body_hint.min(limit)
+            } else {
+                self.body_hint
+            } + 1024,
+        );
+        while let Some(chunk) = resp.chunk().await.map_err(|e| error_chain(&e))? {
+            if limit > 0 && body.len() + chunk.len() > limit {
+                return Err(format!("body size limit exceeded (limit: {limit} bytes)"));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok((body, ct))
+    }
+
+    /// Parses the body and appends every sample plus staleness markers for series that
+    /// vanished. Returns the stats, the set of series now present, and changed metadata.
+    #[allow(clippy::type_complexity)]
+    fn append_body(
+        &mut self,
+        app: &mut dyn Appender,
+        body: &[u8],
+        content_type: &str,
+        ts: i64,
+    ) -> Result<(Stats, FastSet<Labels>, Vec<(String, MetricMetadata)>), String> {
+        let media = content_type
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
+        let format = match media.as_str() {
+            "application/openmetrics-text" => Format::OpenMetrics,
+            "text/plain" => Format::PrometheusText,
+            "" => self.cfg.fallback.unwrap_or(Format::PrometheusText),
+            m if m.starts_with("application/vnd.google.protobuf") => {
+                return Err(format!(
+                    "unsupported content type {content_type:?} (protobuf is not supported)"
+                ))
+            }
+            _ => self.cfg.fallback.unwrap_or(Format::PrometheusText),
+        };
+        let iter = self.iter;
+        let mut parser = Parser::new(body, format).map_err(|e| e.to_string())?;
+        let mut cur: FastSet<Labels> =
+            FastSet::with_capacity_and_hasher(self.prev.len() + 16, Default::default());
+        let mut st = Stats::default();
+        let mut meta: HashMap<String, MetricMetadata> = HashMap::new();
+        // Held for the (synchronous) parse; readers of the targets page wait at most that long.
+        let state = self.state.clone();
+        let known_meta = state.metadata.lock();
+        let cfg = self.cfg.clone();
+        while let Some(entry) = parser.next_entry().map_err(|e| e.to_string())? {
+            let s = match entry {
+                Entry::Help { family, help } => {
+                    note_meta(&mut meta, &known_meta, &family, |m| {
+                        if m.help != help {
+                            m.help = help.into_owned();
+                        }
+                    });
+                    continue;
+                }
+                Entry::Type { family, metric_type } => {
+                    note_meta(&mut meta, &known_meta, &family, |m| m.metric_type = metric_type);
+                    continue;
+                }
+                Entry::Unit { family, unit } => {
+                    note_meta(&mut meta, &known_meta, &family, |m| {
+                        if m.unit != unit {
+                            m.unit = unit.to_string();
+                        }
+                    });
+                    continue;
+                }
+                Entry::Sample(s) => s,
+            };
+            st.scraped += 1;
+            if !self.cache.contains_key(s.series) {
+                let labels = series_labels(&s, &self.state.target.labels, &cfg)?;
+                if labels.is_some() {
+                    st.series_added += 1;
+                }
+                self.cache.insert(
+                    s.series.into(),
+                    Cached {
+                        labels,
+                        sref: SeriesRef::NONE,
+                        last_iter: 0,
+                    },
+                );
+            }
+            let Some(c) = self.cache.get_mut(s.series) else {
+                continue;
+            };
+            if c.last_iter == iter {
+                st.duplicates += 1;
+                continue;
+            }
+            c.last_iter = iter;
+            let Some(labels) = &c.labels else { continue };
+            st.post_relabel += 1;
+            if cfg.sample_limit > 0 && st.post_relabel > cfg.sample_limit {
+                return Err(format!("sample_limit exceeded (limit: {})", cfg.sample_limit));
+            }
+            let explicit = cfg.honor_timestamps && s.timestamp_ms.is_some();
+            let t = if explicit {
+                s.timestamp_ms.unwrap_or(ts)
+            } else {
+                ts
+            };
+            match app.append(c.sref, labels, t, s.value) {
+                Ok(r) => c.sref = r,
+                Err(e) if e.is_client_error() => st.rejected += 1,
+                Err(e) => return Err(format!("appending to storage failed: {e}")),
+            }
+            if !explicit {
+                cur.insert(labels.clone());
+            }
+        }
+        for l in self.prev.difference(&cur) {
+            match app.append(SeriesRef::NONE, l, ts, STALE_NAN) {
+                Ok(_) => {}
+                Err(e) if e.is_client_error() => {}
+                Err(e) => return Err(format!("appending staleness markers failed: {e}")),
+            }
+        }
+        let mut changed: Vec<(String, MetricMetadata)> = meta.into_iter().collect();
+        changed.sort_by(|a, b| a.0.cmp(&b.0));
+        for (family, m) in &changed {
+            app.update_metadata(family, m.clone())
+                .map_err(|e| format!("recording metadata failed: {e}"))?;
+        }
+        Ok((st, cur, changed))
+    }
+}
+
+/// Records a metadata change for `family` in `pending` (only when it differs from `known`).
+fn note_meta(
+    pending: &mut HashMap<String, MetricMetadata>,
+    known: &HashMap<String, MetricMetadata>,
+    family: &str,
+    change: impl FnOnce(&mut MetricMetadata),
+) {
+    if let Some(m) = pending.get_mut(family) {
+        change(m);
+        return;
+    }
+    let base = known.get(family);
+    let mut m = base.cloned().unwrap_or(MetricMetadata {
+        metric_type: MetricType::Unknown,
+        help: String::new(),
+        unit: String::new(),
+    });
+    change(&mut m);
+    if base != Some(&m) {
+        pending.insert(family.to_string(), m);
+    }
+}
+
+/// The final labels of a scraped series: the series' labels merged with the target's
+/// (`honor_labels`, else conflicting scraped labels renamed `exported_<name>`), then
+/// `metric_relabel_configs`, then the label limits. `Ok(None)` when relabeling drops it;
+/// `Err` fails the scrape (duplicate label names, no metric name, limits).
+pub(crate) fn series_labels(
+    s: &SampleEntry<'_>,
+    target: &Labels,
+    cfg: &LoopConfig,
+) -> Result<Option<Labels>, String> {
+    let scraped = s
+        .to_labels()
+        .map_err(|e| format!("invalid series {}: {e}", s.series))?;
+    let mut b: LabelsBuilder = scraped.to_builder();
+    if cfg.honor_labels {
+        for l in target.iter() {
+            if scraped.get(&l.name).is_none() {
+                b.set_arc(l.name.clone(), l.value.clone());
+            }
+        }
+    } else {
+        let mut conflicts: Vec<(&str, &str)> = Vec::new();
+        for l in target.iter() {
+            if let Some(v) = scraped.get(&l.name) {
+                conflicts.push((&l.name, v));
+            }
+            b.set_arc(l.name.clone(), l.value.clone());
+        }
+        conflicts.sort_by_key(|(n, _)| n.len());
+        for (name, value) in conflicts {
+            let mut new_name = name.to_string();
+            loop {
+                new_name = format!("exported_{new_name}");
+                if b.get(&new_name).is_none() {
+                    b.set(&new_name, value);
+                    break;
+                }
+            }
+        }
+    }
+    for rule in &cfg.metric_relabel {
+        if !relabel::apply(&mut b, rule) {
+            return Ok(None);
+        }
+    }
+    let labels = b.build();
+    if labels.is_empty() {
+        return Ok(None);
+    }
+    let name = labels.metric_name().unwrap_or("");
+    if name.is_empty() {
+        return Err(format!("series {} has no metric name after relabeling", s.series));
+    }
+    let short: String = name.chars().take(50).collect();
+    if cfg.label_limit > 0 && labels.len() as u64 > cfg.label_limit {
+        return Err(format!(
+            "label_limit exceeded (metric: {short}, number of labels: {}, limit: {})",
+            labels.len(),
+            cfg.label_limit
+        ));
+    }
+    for l in labels.iter() {
+        if cfg.label_name_length_limit > 0 && l.name.len() as u64 > cfg.label_name_length_limit {
+            return Err(format!(
+                "label_name_length_limit exceeded (metric: {short}, label name: {:.50}, length: {}, limit: {})",
+                l.name,
+                l.name.len(),
+                cfg.label_name_length_limit
+            ));
+        }
+        if cfg.label_value_length_limit > 0 && l.value.len() as u64 > cfg.label_value_length_limit {
+            return Err(format!(
+                "label_value_length_limit exceeded (metric: {short}, label name: {:.50}, value: {:.50}, length: {}, limit: {})",
+                l.name,
+                l.value,
+                l.value.len(),
+                cfg.label_value_length_limit
+            ));
+        }
+    }
+    Ok(Some(labels))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::scrape::config::GlobalConfig;
+
+    fn loop_cfg(yaml: &str) -> LoopConfig {
+        let c: ScrapeConfig = serde_saphyr::from_str(yaml).unwrap();
+        LoopConfig::new(&c.resolve(&GlobalConfig::default()))
+    }
+
+    #[track_caller]
+    fn check(yaml: &str, line: &str, want: Result<Option<&str>, &str>) {
+        let cfg = loop_cfg(yaml);
+        let target = Labels::from_pairs([("job", "j"), ("instance", "i:1")]);
+        let mut p = Parser::new(line.as_bytes(), Format::PrometheusText).unwrap();
+        let Some(Entry::Sample(s)) = p.next_entry().unwrap() else {
+            panic!("no sample in {line}")
+        };
+        let got = series_labels(&s, &target, &cfg).map(|o| o.map(|l| l.to_string()));
+        match (got, want) {
+            (Ok(g), Ok(w)) => assert_eq!(g.as_deref(), w, "{line}"),
+            (Err(g), Err(w)) => assert!(g.contains(w), "{g:?} does not mention {w:?}"),
+            (g, w) => panic!("{line}: got {g:?}, want {w:?}"),
+        }
+    }
+
+    #[test]
+    fn target_labels_and_conflicts() {
+        check(
+            "job_name: j\n",
+            "up 1",
+            Ok(Some(r#"up{instance="i:1", job="j"}"#)),
+        );
+        check(
+            "job_name: j\n",
+            r#"up{job="other",exported_job="x"} 1"#,
+            Ok(Some(
+                r#"up{exported_exported_job="other", exported_job="x", instance="i:1", job="j"}"#,
+            )),
+        );
+        check(
+            "job_name: j\nhonor_labels: true\n",
+            r#"up{job="other"} 1"#,
+            Ok(Some(r#"up{instance="i:1", job="other"}"#)),
+        );
+    }
+
+    #[test]
+    fn metric_relabeling_and_limits() {
+        let drop = "job_name: j\nmetric_relabel_configs:\n  - source_labels: [__name__]\n    regex: 'go_.*'\n    action: drop\n";
+        check(drop, "go_gc 1", Ok(None));
+        check(drop, "up 1", Ok(Some(r#"up{instance="i:1", job="j"}"#)));
+        let noname = "job_name: j\nmetric_relabel_configs:\n  - regex: __name__\n    action: labeldrop\n";
+        check(noname, "up 1", Err("has no metric name"));
+        check(
+            "job_name: j\nlabel_limit: 3\n",
+            r#"up{a="1"} 1"#,
+            Err("label_limit exceeded (metric: up, number of labels: 4, limit: 3)"),
+        );
+        check(
+            "job_name: j\nlabel_name_length_limit: 4\n",
+            r#"up{abcde="1"} 1"#,
+            Err("label_name_length_limit exceeded"),
+        );
+        check(
+            "job_name: j\nlabel_value_length_limit: 4\n",
+            r#"up{a="12345"} 1"#,
+            Err("label_value_length_limit exceeded"),
+        );
+        check(
+            "job_name: j\n",
+            r#"up{a="1",a="2"} 1"#,
+            Err("duplicate label name"),
+        );
+    }
+
+    #[test]
+    fn accept_header_like_prometheus() {
+        assert_eq!(
+            accept_header(&ScrapeProtocol::defaults()),
+            "application/openmetrics-text;version=1.0.0;q=0.6,application/openmetrics-text;version=0.0.1;q=0.5,text/plain;version=1.0.0;q=0.4,text/plain;version=0.0.4;q=0.3,*/*;q=0.2"
+        );
+        assert_eq!(
+            accept_header(&[ScrapeProtocol::PrometheusText0_0_4]),
+            "text/plain;version=0.0.4;q=0.6,*/*;q=0.5"
+        );
+    }
+}

@@ -1,0 +1,366 @@
+//! The evaluator: walks the AST and evaluates every node over all steps of the query at once.
+//!
+//! Values between nodes ([`Val`]) are whole-range: a scalar has one value per step, an
+//! instant vector is a list of series whose points sit at step timestamps, and a range
+//! vector ([`RangeVal`]) keeps the raw samples once together with how to cut the window of
+//! each step.
+
+use super::{selector, Control};
+use crate::error::{QueryError, Result};
+use crate::functions;
+use promql_parser::parser::Expr;
+use std::collections::HashMap;
+use storage::{Labels, Queryable, Sample, Series};
+
+/// The evaluation steps: `start..=end` every `step` ms.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Steps {
+    pub start: i64,
+    pub end: i64,
+    pub step: i64,
+}
+
+impl Steps {
+    /// Number of steps.
+    pub fn len(&self) -> usize {
+        ((self.end - self.start) / self.step + 1) as usize
+    }
+
+    /// Timestamp of step `i`.
+    pub fn ts(&self, i: usize) -> i64 {
+        self.start + i as i64 * self.step
+    }
+
+    /// Index of the step at timestamp `t` (which must be a step timestamp).
+    pub fn index(&self, t: i64) -> usize {
+        ((t - self.start) / self.step) as usize
+    }
+}
+
+/// A range vector: raw samples (no staleness markers) and the window of each step,
+/// `(eval_t - range, eval_t]` with `eval_t = (at or step time) - offset`.
+#[derive(Clone, Debug)]
+pub(crate) struct RangeVal {
+    pub series: Vec<Series>,
+    pub range: i64,
+    pub offset: i64,
+    pub at: Option<i64>,
+}
+
+impl RangeVal {
+    /// The end of the window evaluated at step time `ts`.
+    pub fn eval_time(&self, ts: i64) -> i64 {
+        self.at.unwrap_or(ts) - self.offset
+    }
+
+    /// The windows at `t`, as an instant query of a range vector returns them.
+    pub fn windows_at(self, t: i64) -> Vec<Series> {
+        let end = self.eval_time(t);
+        let start = end - self.range;
+        self.series
+            .into_iter()
+            .filter_map(|s| {
+                let samples: Vec<Sample> = s
+                    .samples
+                    .into_iter()
+                    .filter(|p| p.t > start && p.t <= end)
+                    .collect();
+                (!samples.is_empty()).then_some(Series {
+                    labels: s.labels,
+                    samples,
+                })
+            })
+            .collect()
+    }
+}
+
+/// The value of an evaluated node over all steps.
+#[derive(Clone, Debug)]
+pub(crate) enum Val {
+    /// One value per step.
+    Scalar(Vec<f64>),
+    /// A string literal.
+    Str(String),
+    /// Series with points at step timestamps (at most one per step).
+    Vector(Vec<Series>),
+    /// A range vector.
+    Range(RangeVal),
+}
+
+impl Val {
+    /// The PromQL type name, for error messages.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Val::Scalar(_) => "scalar",
+            Val::Str(_) => "string",
+            Val::Vector(_) => "instant vector",
+            Val::Range(_) => "range vector",
+        }
+    }
+}
+
+/// Evaluates expressions over a fixed set of steps.
+pub(crate) struct Evaluator<'a> {
+    pub q: &'a dyn Queryable,
+    pub steps: Steps,
+    /// Start and end of the outermost query, for `@ start()` / `@ end()`.
+    pub query_start: i64,
+    pub query_end: i64,
+    pub lookback: i64,
+    pub ctl: &'a Control,
+    warnings: Vec<String>,
+    infos: Vec<String>,
+}
+
+impl<'a> Evaluator<'a> {
+    pub fn new(q: &'a dyn Queryable, steps: Steps, lookback: i64, ctl: &'a Control) -> Self {
+        Evaluator {
+            q,
+            steps,
+            query_start: steps.start,
+            query_end: steps.end,
+            lookback,
+            ctl,
+            warnings: Vec::new(),
+            infos: Vec::new(),
+        }
+    }
+
+    /// An evaluator for a subquery's steps, sharing everything else.
+    pub fn child(&self, steps: Steps) -> Evaluator<'a> {
+        Evaluator {
+            q: self.q,
+            steps,
+            query_start: self.query_start,
+            query_end: self.query_end,
+            lookback: self.lookback,
+            ctl: self.ctl,
+            warnings: Vec::new(),
+            infos: Vec::new(),
+        }
+    }
+
+    /// Records a non-fatal warning (deduplicated).
+    pub fn warn(&mut self, w: String) {
+        if !self.warnings.contains(&w) {
+            self.warnings.push(w);
+        }
+    }
+
+    /// Records an informational note (deduplicated).
+    pub fn info(&mut self, i: String) {
+        if !self.infos.contains(&i) {
+            self.infos.push(i);
+        }
+    }
+
+    /// The warnings gathered so far.
+    pub fn take_warnings(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.warnings)
+    }
+
+    /// The infos gathered so far.
+    pub fn take_infos(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.infos)
+    }
+
+    /// Evaluates `e` over all steps.
+    pub fn eval(&mut self, e: &Expr) -> Result<Val> {
+        self.ctl.check("expression evaluation")?;
+        match e {
+            Expr::NumberLiteral(n) => Ok(Val::Scalar(vec![n.val; self.steps.len()])),
+            Expr::StringLiteral(s) => Ok(Val::Str(s.val.clone())),
+            Expr::Paren(p) => self.eval(&p.expr),
+            Expr::Unary(u) => match self.eval(&u.expr)? {
+                Val::Scalar(mut v) => {
+                    v.iter_mut().for_each(|x| *x = -*x);
+                    Ok(Val::Scalar(v))
+                }
+                Val::Vector(mut vs) => {
+                    for s in &mut vs {
+                        s.labels = s.labels.without_metric_name();
+                        s.samples.iter_mut().for_each(|p| p.v = -p.v);
+                    }
+                    Ok(Val::Vector(merge_same_labels(vs)?))
+                }
+                other => Err(QueryError::exec(format!(
+                    "unary expression only allowed on expressions of type scalar or instant vector, got {}",
+                    other.type_name()
+                ))),
+            },
+            Expr::VectorSelector(vs) => selector::eval_vector_selector(self, vs, false).map(Val::Vector),
+            Expr::MatrixSelector(ms) => selector::eval_matrix_selector(self, ms).map(Val::Range),
+            Expr::Subquery(sq) => selector::eval_subquery(self, sq).map(Val::Range),
+            Expr::Aggregate(a) => functions::aggregate::eval(self, a),
+            Expr::Binary(b) => functions::binary::eval(self, b),
+            Expr::Call(c) => functions::call(self, c),
+            Expr::Extension(x) => Err(QueryError::exec(format!(
+                "extension expression {} is not supported",
+                x.expr.name()
+            ))),
+        }
+    }
+
+    /// Evaluates `e`, which must be a scalar, to one value per step.
+    pub fn eval_scalar(&mut self, e: &Expr) -> Result<Vec<f64>> {
+        match self.eval(e)? {
+            Val::Scalar(v) => Ok(v),
+            other => Err(QueryError::exec(format!(
+                "expected type scalar in function argument, got {}",
+                other.type_name()
+            ))),
+        }
+    }
+
+    /// Evaluates `e`, which must be an instant vector.
+    pub fn eval_vector(&mut self, e: &Expr) -> Result<Vec<Series>> {
+        match self.eval(e)? {
+            Val::Vector(v) => Ok(v),
+            other => Err(QueryError::exec(format!(
+                "expected type instant vector, got {}",
+                other.type_name()
+            ))),
+        }
+    }
+
+    /// Appends warnings of a child evaluator.
+    pub fn absorb(&mut self, mut child: Evaluator<'_>) {
+        for w in child.take_warnings() {
+            self.warn(w);
+        }
+        for i in child.take_infos() {
+            self.info(i);
+        }
+    }
+}
+
+/// The error Prometheus gives when one step would hold two series with the same labels.
+pub(crate) fn dup_labelset_error() -> QueryError {
+    QueryError::exec("vector cannot contain metrics with the same labelset")
+}
+
+/// Merges series that ended up with the same labels (after dropping the metric name or
+/// relabeling). They may share labels as long as no step has a point from both, as in
+/// Prometheus' step-wise evaluation; otherwise it is the duplicate-labelset error.
+pub(crate) fn merge_same_labels(series: Vec<Series>) -> Result<Vec<Series>> {
+    let mut index: HashMap<Labels, usize> = HashMap::with_capacity(series.len());
+    let mut out: Vec<Series> = Vec::with_capacity(series.len());
+    for s in series {
+        if s.samples.is_empty() {
+            continue;
+        }
+        match index.get(&s.labels) {
+            Some(&i) => {
+                let dst = &mut out[i];
+                let mut all = Vec::with_capacity(dst.samples.len() + s.samples.len());
+                let (mut a, mut b) = (dst.samples.iter().peekable(), s.samples.iter().peekable());
+                loop {
+                    match (a.peek(), b.peek()) {
+                        (Some(x), Some(y)) => {
+                            if x.t == y.t {
+                                return Err(dup_labelset_error());
+                            }
+                            if x.t < y.t {
+                                all.push(**x);
+                                a.next();
+                            } else {
+                                all.push(**y);
+                                b.next();
+                            }
+                        }
+                        (Some(x), None) => {
+                            all.push(**x);
+                            a.next();
+                        }
+                        (None, Some(y)) => {
+                            all.push(**y);
+                            b.next();
+                        }
+                        (None, None) => break,
+                    }
+                }
+                dst.samples = all;
+            }
+            None => {
+                index.insert(s.labels.clone(), out.len());
+                out.push(s);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Errors when two non-empty series carry the same labels at all (Prometheus' check after
+/// range functions, which does not look at timestamps).
+pub(crate) fn check_unique_labels(series: &[Series]) -> Result<()> {
+    let mut seen = std::collections::HashSet::with_capacity(series.len());
+    for s in series {
+        if !s.samples.is_empty() && !seen.insert(&s.labels) {
+            return Err(dup_labelset_error());
+        }
+    }
+    Ok(())
+}
+
+/// Walks a vector step by step: for each step, the series that have a point there.
+pub(crate) struct StepCursor<'s> {
+    series: &'s [Series],
+    pos: Vec<usize>,
+}
+
+impl<'s> StepCursor<'s> {
+    pub fn new(series: &'s [Series]) -> Self {
+        StepCursor {
+            series,
+            pos: vec![0; series.len()],
+        }
+    }
+
+    /// Fills `out` with `(series index, value)` of every series with a point at `ts`.
+    /// Must be called with increasing `ts`.
+    pub fn at(&mut self, ts: i64, out: &mut Vec<(usize, f64)>) {
+        out.clear();
+        for (i, s) in self.series.iter().enumerate() {
+            let p = &mut self.pos[i];
+            while *p < s.samples.len() && s.samples[*p].t < ts {
+                *p += 1;
+            }
+            if *p < s.samples.len() && s.samples[*p].t == ts {
+                out.push((i, s.samples[*p].v));
+            }
+        }
+    }
+}
+
+/// Collects output points by labels, for operators whose output labels are only known per
+/// step; two points for the same labels at one step are the duplicate-labelset error.
+#[derive(Default)]
+pub(crate) struct SeriesSink {
+    index: HashMap<Labels, usize>,
+    pub series: Vec<Series>,
+}
+
+impl SeriesSink {
+    /// The slot for `labels`, created on first use.
+    pub fn slot(&mut self, labels: &Labels) -> usize {
+        if let Some(&i) = self.index.get(labels) {
+            return i;
+        }
+        self.index.insert(labels.clone(), self.series.len());
+        self.series.push(Series {
+            labels: labels.clone(),
+            samples: Vec::new(),
+        });
+        self.series.len() - 1
+    }
+
+    /// Adds a point to slot `i`.
+    pub fn push(&mut self, i: usize, t: i64, v: f64) -> Result<()> {
+        let s = &mut self.series[i];
+        if s.samples.last().is_some_and(|p| p.t == t) {
+            return Err(dup_labelset_error());
+        }
+        s.samples.push(Sample::new(t, v));
+        Ok(())
+    }
+}

@@ -1,0 +1,265 @@
+//! Selectors: reading series from storage once per selector, instant selection with lookback
+//! and staleness, range windows, `offset`, `@` and subqueries.
+
+use super::eval::{Evaluator, RangeVal, Steps, Val};
+use super::DEFAULT_SUBQUERY_STEP_MS;
+use crate::error::{QueryError, Result};
+use promql_parser::label::{MatchOp as PMatchOp, Matchers};
+use promql_parser::parser::{AtModifier, MatrixSelector, Offset, SubqueryExpr, VectorSelector};
+use rayon::prelude::*;
+use std::collections::BTreeMap;
+use std::time::{Duration, SystemTime};
+use storage::{is_stale_nan, Labels, MatchOp, Matcher, Sample, SelectHints, Series, METRIC_NAME};
+
+/// Series count from which per-series work is spread over rayon's pool.
+pub(crate) const PARALLEL_THRESHOLD: usize = 128;
+
+pub(crate) fn duration_ms(d: &Duration) -> i64 {
+    d.as_millis() as i64
+}
+
+pub(crate) fn offset_ms(o: &Option<Offset>) -> i64 {
+    match o {
+        None => 0,
+        Some(Offset::Pos(d)) => duration_ms(d),
+        Some(Offset::Neg(d)) => -duration_ms(d),
+    }
+}
+
+fn system_time_ms(t: &SystemTime) -> i64 {
+    match t.duration_since(SystemTime::UNIX_EPOCH) {
+        Ok(d) => d.as_millis() as i64,
+        Err(e) => -(e.duration().as_millis() as i64),
+    }
+}
+
+/// The fixed evaluation time an `@` modifier sets, if any.
+pub(crate) fn at_ms(ev: &Evaluator<'_>, at: &Option<AtModifier>) -> Option<i64> {
+    match at {
+        None => None,
+        Some(AtModifier::Start) => Some(ev.query_start),
+        Some(AtModifier::End) => Some(ev.query_end),
+        Some(AtModifier::At(t)) => Some(system_time_ms(t)),
+    }
+}
+
+/// Converts the parser's matchers (with `or` alternatives) into storage matchers; one list
+/// per alternative.
+pub(crate) fn to_matchers(name: &Option<String>, ms: &Matchers) -> Result<Vec<Vec<Matcher>>> {
+    let convert = |list: &[promql_parser::label::Matcher]| -> Result<Vec<Matcher>> {
+        let mut out = Vec::with_capacity(list.len() + 1);
+        if let Some(n) = name {
+            out.push(Matcher::equal(METRIC_NAME, n.clone()));
+        }
+        for m in list {
+            let op = match m.op {
+                PMatchOp::Equal => MatchOp::Equal,
+                PMatchOp::NotEqual => MatchOp::NotEqual,
+                PMatchOp::Re(_) => MatchOp::Regex,
+                PMatchOp::NotRe(_) => MatchOp::NotRegex,
+            };
+            out.push(
+                Matcher::new(op, m.name.clone(), m.value.clone())
+                    .map_err(|e| QueryError::Parse(e.to_string()))?,
+            );
+        }
+        Ok(out)
+    };
+    let mut alts = Vec::new();
+    if ms.or_matchers.is_empty() {
+        alts.push(convert(&ms.matchers)?);
+    } else {
+        for alt in &ms.or_matchers {
+            alts.push(convert(alt)?);
+        }
+    }
+    Ok(alts)
+}
+
+/// Selects every series matching the selector with samples in `[mint, maxt]`.
+fn select(
+    ev: &Evaluator<'_>,
+    name: &Option<String>,
+    ms: &Matchers,
+    mint: i64,
+    maxt: i64,
+) -> Result<Vec<Series>> {
+    if mint > maxt {
+        return Ok(Vec::new());
+    }
+    let alts = to_matchers(name, ms)?;
+    let querier = ev.q.querier(mint, maxt)?;
+    let hints = SelectHints { mint, maxt };
+    let mut series = if alts.len() == 1 {
+        querier.select(&hints, &alts[0])?
+    } else {
+        let mut by_labels: BTreeMap<Labels, Series> = BTreeMap::new();
+        for alt in &alts {
+            for s in querier.select(&hints, alt)? {
+                by_labels.entry(s.labels.clone()).or_insert(s);
+            }
+        }
+        by_labels.into_values().collect()
+    };
+    series.retain(|s| !s.samples.is_empty());
+    Ok(series)
+}
+
+/// The value an instant selector sees at `t`: the newest sample in `(t - lookback, t]`,
+/// unless that sample is a staleness marker. Returns the sample.
+fn lookup(samples: &[Sample], t: i64, lookback: i64) -> Option<Sample> {
+    let j = samples.partition_point(|p| p.t <= t);
+    if j == 0 {
+        return None;
+    }
+    let p = samples[j - 1];
+    (p.t > t - lookback && !is_stale_nan(p.v)).then_some(p)
+}
+
+/// Evaluates an instant vector selector at every step. With `timestamps`, the values are
+/// the samples' own timestamps in seconds (for `timestamp()`), and the metric name is dropped.
+pub(crate) fn eval_vector_selector(
+    ev: &mut Evaluator<'_>,
+    vs: &VectorSelector,
+    timestamps: bool,
+) -> Result<Vec<Series>> {
+    let off = offset_ms(&vs.offset);
+    let at = at_ms(ev, &vs.at);
+    let steps = ev.steps;
+    let lookback = ev.lookback;
+    let (first, last) = match at {
+        Some(a) => (a - off, a - off),
+        None => (steps.start - off, steps.end - off),
+    };
+    let raw = select(ev, &vs.name, &vs.matchers, first - lookback + 1, last)?;
+    let ctl = ev.ctl;
+    let one = |s: Series| -> Result<Series> {
+        ctl.check("expression evaluation")?;
+        let value = |p: Sample| if timestamps { p.t as f64 / 1000.0 } else { p.v };
+        let mut out = Vec::new();
+        if let Some(a) = at {
+            if let Some(p) = lookup(&s.samples, a - off, lookback) {
+                out = (0..steps.len())
+                    .map(|i| Sample::new(steps.ts(i), value(p)))
+                    .collect();
+            }
+        } else {
+            let mut j = 0;
+            let n = s.samples.len();
+            for i in 0..steps.len() {
+                let ts = steps.ts(i);
+                let et = ts - off;
+                while j < n && s.samples[j].t <= et {
+                    j += 1;
+                }
+                if j == 0 {
+                    continue;
+                }
+                let p = s.samples[j - 1];
+                if p.t <= et - lookback || is_stale_nan(p.v) {
+                    continue;
+                }
+                out.push(Sample::new(ts, value(p)));
+            }
+        }
+        let labels = if timestamps {
+            s.labels.without_metric_name()
+        } else {
+            s.labels
+        };
+        Ok(Series { labels, samples: out })
+    };
+    let out: Vec<Series> = if raw.len() >= PARALLEL_THRESHOLD && steps.len() > 1 {
+        raw.into_par_iter().map(one).collect::<Result<_>>()?
+    } else {
+        raw.into_iter().map(one).collect::<Result<_>>()?
+    };
+    let out: Vec<Series> = out.into_iter().filter(|s| !s.samples.is_empty()).collect();
+    ctl.add_samples(out.iter().map(|s| s.samples.len()).sum(), "query execution")?;
+    if timestamps {
+        return super::eval::merge_same_labels(out);
+    }
+    Ok(out)
+}
+
+/// Reads a range selector's samples once for all steps (staleness markers dropped).
+pub(crate) fn eval_matrix_selector(ev: &mut Evaluator<'_>, ms: &MatrixSelector) -> Result<RangeVal> {
+    let vs = &ms.vs;
+    let off = offset_ms(&vs.offset);
+    let at = at_ms(ev, &vs.at);
+    let range = duration_ms(&ms.range);
+    let (first, last) = match at {
+        Some(a) => (a - off, a - off),
+        None => (ev.steps.start - off, ev.steps.end - off),
+    };
+    let mut series = select(ev, &vs.name, &vs.matchers, first - range + 1, last)?;
+    for s in &mut series {
+        if s.samples.iter().any(|p| is_stale_nan(p.v)) {
+            s.samples.retain(|p| !is_stale_nan(p.v));
+        }
+    }
+    series.retain(|s| !s.samples.is_empty());
+    Ok(RangeVal {
+        series,
+        range,
+        offset: off,
+        at,
+    })
+}
+
+/// Evaluates a subquery: the inner expression at steps aligned to absolute multiples of the
+/// subquery step, covering every window the outer steps need.
+pub(crate) fn eval_subquery(ev: &mut Evaluator<'_>, sq: &SubqueryExpr) -> Result<RangeVal> {
+    let off = offset_ms(&sq.offset);
+    let at = at_ms(ev, &sq.at);
+    let range = duration_ms(&sq.range);
+    let step = sq
+        .step
+        .as_ref()
+        .map(duration_ms)
+        .unwrap_or(DEFAULT_SUBQUERY_STEP_MS);
+    if step <= 0 {
+        return Err(QueryError::Parse("subquery step must be positive".into()));
+    }
+    let (outer_start, outer_end) = match at {
+        Some(a) => (a, a),
+        None => (ev.steps.start, ev.steps.end),
+    };
+    let end = outer_end - off;
+    let lower = outer_start - off - range;
+    // Go's integer division truncates toward zero; Prometheus relies on that.
+    let mut start = step * (lower / step);
+    if start <= lower {
+        start += step;
+    }
+    let series = if start > end {
+        Vec::new()
+    } else {
+        let mut child = ev.child(Steps { start, end, step });
+        let val = child.eval(&sq.expr)?;
+        ev.absorb(child);
+        match val {
+            Val::Vector(vs) => vs,
+            Val::Scalar(v) => vec![Series {
+                labels: Labels::empty(),
+                samples: v
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &x)| Sample::new(start + i as i64 * step, x))
+                    .collect(),
+            }],
+            other => {
+                return Err(QueryError::exec(format!(
+                    "subquery is only allowed on instant vector, got {}",
+                    other.type_name()
+                )))
+            }
+        }
+    };
+    Ok(RangeVal {
+        series,
+        range,
+        offset: off,
+        at,
+    })
+}

@@ -1,0 +1,536 @@
+//! Range functions: `rate` and friends, `*_over_time`, regression and smoothing. Each gets
+//! one series' window of one step.
+
+use super::{kahan_inc, quantile};
+use crate::engine::eval::{check_unique_labels, Evaluator, Val};
+use crate::engine::selector::PARALLEL_THRESHOLD;
+use crate::error::{QueryError, Result};
+use promql_parser::parser::Expr;
+use rayon::prelude::*;
+use storage::{Labels, Sample, Series};
+
+/// One window: the samples in `(start, end]` and the call's scalar parameters at this step.
+pub(crate) struct Window<'a> {
+    pub samples: &'a [Sample],
+    /// Left (open) end of the range.
+    pub start: i64,
+    /// Right (closed) end of the range.
+    pub end: i64,
+    /// The step's evaluation time (Prometheus' `enh.Ts`).
+    pub ts: i64,
+    /// Range length in ms.
+    pub range: i64,
+    /// Scalar parameters, in argument order, excluding the range vector.
+    pub p: [f64; 2],
+}
+
+/// A range function: the window's value, or `None` for no output at this step.
+pub(crate) type RangeFn = fn(&Window<'_>) -> Option<f64>;
+
+/// Names of the range functions.
+pub(crate) const NAMES: &[&str] = &[
+    "absent_over_time",
+    "avg_over_time",
+    "changes",
+    "count_over_time",
+    "delta",
+    "deriv",
+    "double_exponential_smoothing",
+    "first_over_time",
+    "holt_winters",
+    "idelta",
+    "increase",
+    "irate",
+    "last_over_time",
+    "mad_over_time",
+    "max_over_time",
+    "min_over_time",
+    "predict_linear",
+    "present_over_time",
+    "quantile_over_time",
+    "rate",
+    "resets",
+    "stddev_over_time",
+    "stdvar_over_time",
+    "sum_over_time",
+    "ts_of_first_over_time",
+    "ts_of_last_over_time",
+    "ts_of_max_over_time",
+    "ts_of_min_over_time",
+];
+
+/// The implementation of a range function.
+pub(crate) fn lookup(name: &str) -> Option<RangeFn> {
+    Some(match name {
+        "rate" => |w| extrapolated_rate(w, true, true),
+        "increase" => |w| extrapolated_rate(w, true, false),
+        "delta" => |w| extrapolated_rate(w, false, false),
+        "irate" => |w| instant_value(w, true),
+        "idelta" => |w| instant_value(w, false),
+        "deriv" => deriv,
+        "predict_linear" => predict_linear,
+        "changes" => changes,
+        "resets" => resets,
+        "avg_over_time" => avg_over_time,
+        "sum_over_time" => sum_over_time,
+        "count_over_time" => |w| Some(w.samples.len() as f64),
+        "min_over_time" => |w| {
+            let mut m = w.samples[0].v;
+            for s in &w.samples[1..] {
+                if s.v < m || m.is_nan() {
+                    m = s.v;
+                }
+            }
+            Some(m)
+        },
+        "max_over_time" => |w| {
+            let mut m = w.samples[0].v;
+            for s in &w.samples[1..] {
+                if s.v > m || m.is_nan() {
+                    m = s.v;
+                }
+            }
+            Some(m)
+        },
+        "stddev_over_time" => |w| Some(variance(w.samples).sqrt()),
+        "stdvar_over_time" => |w| Some(variance(w.samples)),
+        "last_over_time" => |w| w.samples.last().map(|s| s.v),
+        "first_over_time" => |w| w.samples.first().map(|s| s.v),
+        "ts_of_last_over_time" => |w| w.samples.last().map(|s| s.t as f64 / 1000.0),
+        "ts_of_first_over_time" => |w| w.samples.first().map(|s| s.t as f64 / 1000.0),
+        "ts_of_max_over_time" => |w| ts_of_extreme(w, |a, b| a > b),
+        "ts_of_min_over_time" => |w| ts_of_extreme(w, |a, b| a < b),
+        "present_over_time" => |_| Some(1.0),
+        "quantile_over_time" => |w| {
+            let mut vals: Vec<f64> = w.samples.iter().map(|s| s.v).collect();
+            Some(quantile(w.p[0], &mut vals))
+        },
+        "mad_over_time" => |w| {
+            let mut vals: Vec<f64> = w.samples.iter().map(|s| s.v).collect();
+            let median = quantile(0.5, &mut vals);
+            let mut dev: Vec<f64> = vals.iter().map(|v| (v - median).abs()).collect();
+            Some(quantile(0.5, &mut dev))
+        },
+        "holt_winters" | "double_exponential_smoothing" => double_exponential_smoothing,
+        "absent_over_time" => |_| None,
+        _ => return None,
+    })
+}
+
+/// Functions whose output keeps the metric name (they return a sample value unchanged).
+fn keeps_name(name: &str) -> bool {
+    matches!(name, "last_over_time" | "first_over_time")
+}
+
+/// Evaluates a range function call over all steps.
+pub(crate) fn eval(ev: &mut Evaluator<'_>, name: &str, f: RangeFn, args: &[&Expr]) -> Result<Val> {
+    let mat_idx = usize::from(name == "quantile_over_time");
+    let mut params: Vec<Vec<f64>> = Vec::new();
+    for (i, a) in args.iter().enumerate() {
+        if i != mat_idx {
+            params.push(ev.eval_scalar(a)?);
+        }
+    }
+    let Some(arg) = args.get(mat_idx) else {
+        return Err(QueryError::exec(format!(
+            "{name}() needs a range vector argument"
+        )));
+    };
+    let rv = match ev.eval(arg)? {
+        Val::Range(r) => r,
+        other => {
+            return Err(QueryError::exec(format!(
+                "expected type range vector in call to function \"{name}\", got {}",
+                other.type_name()
+            )))
+        }
+    };
+    let steps = ev.steps;
+    let n = steps.len();
+    if matches!(name, "holt_winters" | "double_exponential_smoothing") && !rv.series.is_empty() {
+        for i in 0..n {
+            let (sf, tf) = (params[0][i], params[1][i]);
+            if !(sf > 0.0 && sf < 1.0) {
+                return Err(QueryError::exec(format!(
+                    "invalid smoothing factor. Expected: 0 < sf < 1, got: {sf:.6}"
+                )));
+            }
+            if !(tf > 0.0 && tf < 1.0) {
+                return Err(QueryError::exec(format!(
+                    "invalid trend factor. Expected: 0 < tf < 1, got: {tf:.6}"
+                )));
+            }
+        }
+    }
+    if name == "absent_over_time" {
+        return Ok(Val::Vector(absent_over_time(ev, &rv, arg)));
+    }
+    let ctl = ev.ctl;
+    let fixed_ts = rv.at.map(|_| steps.start);
+    let keep = keeps_name(name);
+    let param = |k: usize, i: usize| params.get(k).map_or(f64::NAN, |p| p[i]);
+    // Returns the output series and the largest window it needed: like Prometheus, the
+    // sample limit counts one window per series plus the output, not the whole selection.
+    let one = |s: &Series| -> Result<(Series, usize)> {
+        ctl.check("expression evaluation")?;
+        let mut out = Vec::new();
+        let mut widest = 0usize;
+        let smp = &s.samples;
+        let (mut lo, mut hi) = (0usize, 0usize);
+        for i in 0..n {
+            let ts = steps.ts(i);
+            let end = rv.eval_time(ts);
+            let start = end - rv.range;
+            while hi < smp.len() && smp[hi].t <= end {
+                hi += 1;
+            }
+            while lo < hi && smp[lo].t <= start {
+                lo += 1;
+            }
+            if lo == hi {
+                continue;
+            }
+            widest = widest.max(hi - lo);
+            let w = Window {
+                samples: &smp[lo..hi],
+                start,
+                end,
+                ts: fixed_ts.unwrap_or(ts),
+                range: rv.range,
+                p: [param(0, i), param(1, i)],
+            };
+            if let Some(v) = f(&w) {
+                out.push(Sample::new(ts, v));
+            }
+        }
+        let labels = if keep {
+            s.labels.clone()
+        } else {
+            s.labels.without_metric_name()
+        };
+        Ok((Series { labels, samples: out }, widest))
+    };
+    let results: Vec<(Series, usize)> = if rv.series.len() >= PARALLEL_THRESHOLD {
+        rv.series.par_iter().map(one).collect::<Result<_>>()?
+    } else {
+        rv.series.iter().map(one).collect::<Result<_>>()?
+    };
+    let windows: usize = results.iter().map(|r| r.1).sum();
+    let mut out: Vec<Series> = results
+        .into_iter()
+        .map(|r| r.0)
+        .filter(|s| !s.samples.is_empty())
+        .collect();
+    let points: usize = out.iter().map(|s| s.samples.len()).sum();
+    ctl.add_samples(windows + points, "query execution")?;
+    ctl.release_samples(windows);
+    out.retain(|s| !s.samples.is_empty());
+    check_unique_labels(&out)?;
+    Ok(Val::Vector(out))
+}
+
+/// `absent_over_time`: 1 at every step where no series has a sample in its window, with
+/// the labels of the selector's equality matchers.
+fn absent_over_time(ev: &Evaluator<'_>, rv: &crate::engine::eval::RangeVal, arg: &Expr) -> Vec<Series> {
+    let steps = ev.steps;
+    let mut samples = Vec::new();
+    for i in 0..steps.len() {
+        let ts = steps.ts(i);
+        let end = rv.eval_time(ts);
+        let start = end - rv.range;
+        let present = rv
+            .series
+            .iter()
+            .any(|s| s.samples.iter().any(|p| p.t > start && p.t <= end));
+        if !present {
+            samples.push(Sample::new(ts, 1.0));
+        }
+    }
+    if samples.is_empty() {
+        return Vec::new();
+    }
+    let labels = match arg {
+        Expr::MatrixSelector(ms) => super::instant::absent_labels(&ms.vs),
+        _ => Labels::empty(),
+    };
+    vec![Series { labels, samples }]
+}
+
+/// Prometheus' `extrapolatedRate`: the increase between the first and last sample (with
+/// counter resets added back), extrapolated towards the range boundaries when the samples
+/// come close enough to them, and never below zero for counters.
+fn extrapolated_rate(w: &Window<'_>, is_counter: bool, is_rate: bool) -> Option<f64> {
+    let s = w.samples;
+    if s.len() < 2 {
+        return None;
+    }
+    let first = s[0];
+    let last = s[s.len() - 1];
+    let mut result = last.v - first.v;
+    if is_counter {
+        let mut prev = first.v;
+        for p in &s[1..] {
+            if p.v < prev {
+                result += prev;
+            }
+            prev = p.v;
+        }
+    }
+    let mut duration_to_start = (first.t - w.start) as f64 / 1000.0;
+    let mut duration_to_end = (w.end - last.t) as f64 / 1000.0;
+    let sampled_interval = (last.t - first.t) as f64 / 1000.0;
+    let avg_between = sampled_interval / (s.len() - 1) as f64;
+    let threshold = avg_between * 1.1;
+    if duration_to_start >= threshold {
+        duration_to_start = avg_between / 2.0;
+    }
+    if is_counter && result > 0.0 && first.v >= 0.0 {
+        let duration_to_zero = sampled_interval * (first.v / result);
+        if duration_to_zero < duration_to_start {
+            duration_to_start = duration_to_zero;
+        }
+    }
+    if duration_to_end >= threshold {
+        duration_to_end = avg_between / 2.0;
+    }
+    let mut factor = (sampled_interval + duration_to_start + duration_to_end) / sampled_interval;
+    if is_rate {
+        factor /= w.range as f64 / 1000.0;
+    }
+    Some(result * factor)
+}
+
+/// `irate` / `idelta`: from the last two samples.
+fn instant_value(w: &Window<'_>, is_rate: bool) -> Option<f64> {
+    let s = w.samples;
+    if s.len() < 2 {
+        return None;
+    }
+    let last = s[s.len() - 1];
+    let prev = s[s.len() - 2];
+    let mut v = if is_rate && last.v < prev.v {
+        last.v
+    } else {
+        last.v - prev.v
+    };
+    let interval = last.t - prev.t;
+    if interval == 0 {
+        return None;
+    }
+    if is_rate {
+        v /= interval as f64 / 1000.0;
+    }
+    Some(v)
+}
+
+/// Least-squares fit of the samples, x in seconds relative to `intercept_t`.
+pub(crate) fn linear_regression(s: &[Sample], intercept_t: i64) -> (f64, f64) {
+    let (mut n, mut sum_x, mut cx, mut sum_y, mut cy) = (0.0, 0.0, 0.0, 0.0, 0.0);
+    let (mut sum_xy, mut cxy, mut sum_x2, mut cx2) = (0.0, 0.0, 0.0, 0.0);
+    let init_y = s[0].v;
+    let mut const_y = true;
+    for (i, p) in s.iter().enumerate() {
+        if const_y && i > 0 && p.v != init_y {
+            const_y = false;
+        }
+        n += 1.0;
+        let x = (p.t - intercept_t) as f64 / 1e3;
+        (sum_x, cx) = kahan_inc(x, sum_x, cx);
+        (sum_y, cy) = kahan_inc(p.v, sum_y, cy);
+        (sum_xy, cxy) = kahan_inc(x * p.v, sum_xy, cxy);
+        (sum_x2, cx2) = kahan_inc(x * x, sum_x2, cx2);
+    }
+    if const_y {
+        if init_y.is_infinite() {
+            return (f64::NAN, f64::NAN);
+        }
+        return (0.0, init_y);
+    }
+    sum_x += cx;
+    sum_y += cy;
+    sum_xy += cxy;
+    sum_x2 += cx2;
+    let cov_xy = sum_xy - sum_x * sum_y / n;
+    let var_x = sum_x2 - sum_x * sum_x / n;
+    let slope = cov_xy / var_x;
+    let intercept = sum_y / n - slope * sum_x / n;
+    (slope, intercept)
+}
+
+fn deriv(w: &Window<'_>) -> Option<f64> {
+    if w.samples.len() < 2 {
+        return None;
+    }
+    Some(linear_regression(w.samples, w.samples[0].t).0)
+}
+
+fn predict_linear(w: &Window<'_>) -> Option<f64> {
+    if w.samples.len() < 2 {
+        return None;
+    }
+    let (slope, intercept) = linear_regression(w.samples, w.ts);
+    Some(slope * w.p[0] + intercept)
+}
+
+fn changes(w: &Window<'_>) -> Option<f64> {
+    let mut n = 0.0;
+    let mut prev = w.samples[0].v;
+    for p in &w.samples[1..] {
+        if !(p.v == prev || (p.v.is_nan() && prev.is_nan())) {
+            n += 1.0;
+        }
+        prev = p.v;
+    }
+    Some(n)
+}
+
+fn resets(w: &Window<'_>) -> Option<f64> {
+    let mut n = 0.0;
+    let mut prev = w.samples[0].v;
+    for p in &w.samples[1..] {
+        if p.v < prev {
+            n += 1.0;
+        }
+        prev = p.v;
+    }
+    Some(n)
+}
+
+fn sum_over_time(w: &Window<'_>) -> Option<f64> {
+    let (mut sum, mut c) = (0.0, 0.0);
+    for p in w.samples {
+        (sum, c) = kahan_inc(p.v, sum, c);
+    }
+    if sum.is_infinite() {
+        return Some(sum);
+    }
+    Some(sum + c)
+}
+
+/// Mean with Kahan summation, switching to an incremental mean if the sum would overflow.
+fn avg_over_time(w: &Window<'_>) -> Option<f64> {
+    let s = w.samples;
+    let (mut sum, mut count) = (s[0].v, 1.0);
+    let (mut mean, mut c) = (0.0, 0.0);
+    let mut incremental = false;
+    for (i, p) in s[1..].iter().enumerate() {
+        count = (i + 2) as f64;
+        if !incremental {
+            let (ns, nc) = kahan_inc(p.v, sum, c);
+            if !ns.is_infinite() {
+                sum = ns;
+                c = nc;
+                continue;
+            }
+            incremental = true;
+            mean = sum / (count - 1.0);
+            c /= count - 1.0;
+        }
+        let q = (count - 1.0) / count;
+        (mean, c) = kahan_inc(p.v / count, q * mean, q * c);
+    }
+    if incremental {
+        return Some(mean + c);
+    }
+    Some(sum / count + c / count)
+}
+
+/// Population variance (Welford with Kahan compensation).
+fn variance(s: &[Sample]) -> f64 {
+    let (mut count, mut mean, mut c_mean, mut aux, mut c_aux) = (0.0, 0.0, 0.0, 0.0, 0.0);
+    for p in s {
+        count += 1.0;
+        let delta = p.v - (mean + c_mean);
+        (mean, c_mean) = kahan_inc(delta / count, mean, c_mean);
+        (aux, c_aux) = kahan_inc(delta * (p.v - (mean + c_mean)), aux, c_aux);
+    }
+    (aux + c_aux) / count
+}
+
+/// Timestamp (s) of the last sample holding the extreme value by `better`.
+fn ts_of_extreme(w: &Window<'_>, better: fn(f64, f64) -> bool) -> Option<f64> {
+    let mut best = w.samples[0];
+    for p in &w.samples[1..] {
+        if better(p.v, best.v) || p.v == best.v || best.v.is_nan() {
+            best = *p;
+        }
+    }
+    Some(best.t as f64 / 1000.0)
+}
+
+/// Holt's linear (double exponential) smoothing; the value of the last smoothed point.
+fn double_exponential_smoothing(w: &Window<'_>) -> Option<f64> {
+    let s = w.samples;
+    let (sf, tf) = (w.p[0], w.p[1]);
+    if s.len() < 2 {
+        return None;
+    }
+    let (mut s0, mut s1) = (0.0, s[0].v);
+    let mut b = s[1].v - s[0].v;
+    for (i, p) in s.iter().enumerate().skip(1) {
+        let x = sf * p.v;
+        if i > 1 {
+            b = tf * (s1 - s0) + (1.0 - tf) * b;
+        }
+        let y = (1.0 - sf) * (s1 + b);
+        s0 = s1;
+        s1 = x + y;
+    }
+    Some(s1)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn win(samples: &[Sample], start: i64, end: i64) -> Window<'_> {
+        Window {
+            samples,
+            start,
+            end,
+            ts: end,
+            range: end - start,
+            p: [0.0, 0.0],
+        }
+    }
+
+    #[test]
+    fn rate_extrapolates_to_window_edges() {
+        // 5,15,..,45 at 5 s, 20 s, .., 65 s in the window (0, 65 s].
+        let s: Vec<Sample> = (0..5)
+            .map(|i| Sample::new(15_000 * i + 5_000, 10.0 * i as f64 + 5.0))
+            .collect();
+        let w = win(&s, 0, 65_000);
+        // Start gap 5 s < 16.5 s threshold, zero point 60*5/40 = 7.5 s is further: extend 5 s.
+        let inc = extrapolated_rate(&w, true, false).unwrap();
+        assert!((inc - 40.0 * 65.0 / 60.0).abs() < 1e-9, "{inc}");
+        // Starting at 0, the zero point stops extrapolation at the first sample.
+        let s0: Vec<Sample> = s.iter().map(|p| Sample::new(p.t, p.v - 5.0)).collect();
+        assert!((extrapolated_rate(&win(&s0, 0, 65_000), true, false).unwrap() - 40.0).abs() < 1e-9);
+        // rate divides by the range in seconds.
+        assert!((extrapolated_rate(&w, true, true).unwrap() - 40.0 * 65.0 / 60.0 / 65.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn counter_reset_is_added_back() {
+        let s = vec![
+            Sample::new(1000, 5.0),
+            Sample::new(2000, 8.0),
+            Sample::new(3000, 2.0),
+        ];
+        let w = win(&s, 0, 3000);
+        // increase = 2 - 5 + 8 = 5 over 2 s sampled; start 1 s >= 1.1? no (avg 1 s, threshold 1.1) -> extend 1 s,
+        // zero point: 2 * 5/5 = 2 s > 1 s; end 0 s. factor 3/2.
+        assert!((extrapolated_rate(&w, true, false).unwrap() - 7.5).abs() < 1e-9);
+    }
+
+    #[test]
+    fn holt_winters_matches_hand_computation() {
+        let s = vec![Sample::new(0, 1.0), Sample::new(1, 2.0), Sample::new(2, 4.0)];
+        let mut w = win(&s, -1, 2);
+        w.p = [0.5, 0.5];
+        // s1=1,b=1; i=1: x=1, y=0.5*(1+1)=1 -> s1=2; i=2: b=0.5*(2-1)+0.5*1=1, x=2, y=0.5*(2+1)=1.5 -> 3.5
+        assert_eq!(double_exponential_smoothing(&w), Some(3.5));
+    }
+}

@@ -1,0 +1,138 @@
+//! Command-line flags with Prometheus' names, so existing unit files and scripts keep working.
+
+use clap::Parser;
+use std::path::PathBuf;
+
+/// Sextant: a single-binary, Prometheus-compatible monitoring backend.
+#[derive(Parser, Debug, Clone)]
+#[command(name = "sextant", version, about, long_about = None)]
+pub struct Flags {
+    /// Configuration file (prometheus.yml format). Without it, the embedded default is used.
+    #[arg(long = "config.file", value_name = "PATH")]
+    pub config_file: Option<PathBuf>,
+
+    /// Base path for metrics storage.
+    #[arg(long = "storage.tsdb.path", value_name = "PATH", default_value = "data/")]
+    pub storage_path: PathBuf,
+
+    /// How long to retain samples in storage (e.g. 15d, 2w, 12h). 0 keeps them forever.
+    #[arg(
+        long = "storage.tsdb.retention.time",
+        value_name = "DURATION",
+        default_value = "15d"
+    )]
+    pub retention_time: String,
+
+    /// Maximum bytes of storage blocks to retain (e.g. 512MB, 10GB). 0 means no limit.
+    #[arg(
+        long = "storage.tsdb.retention.size",
+        value_name = "SIZE",
+        default_value = "0"
+    )]
+    pub retention_size: String,
+
+    /// How far behind a series' newest sample an out-of-order sample is still accepted.
+    #[arg(
+        long = "storage.tsdb.out-of-order-time-window",
+        value_name = "DURATION",
+        default_value = "0s"
+    )]
+    pub out_of_order_window: String,
+
+    /// How often the write-ahead log is fsynced (0s: on every commit).
+    #[arg(
+        long = "storage.tsdb.wal-fsync-interval",
+        value_name = "DURATION",
+        default_value = "1s"
+    )]
+    pub wal_fsync_interval: String,
+
+    /// Address to listen on for the UI, API and push endpoints.
+    #[arg(long = "web.listen-address", value_name = "ADDR", default_value = ":9090")]
+    pub listen_address: String,
+
+    /// Accepted for compatibility: the remote-write receiver is always on.
+    #[arg(long = "web.enable-remote-write-receiver")]
+    pub enable_remote_write_receiver: bool,
+
+    /// Accepted for compatibility: the OTLP receiver is always on.
+    #[arg(long = "web.enable-otlp-receiver")]
+    pub enable_otlp_receiver: bool,
+
+    /// Enables admin endpoints (snapshot, delete series).
+    #[arg(long = "web.enable-admin-api")]
+    pub enable_admin_api: bool,
+
+    /// Enables shutdown and reload over HTTP.
+    #[arg(long = "web.enable-lifecycle")]
+    pub enable_lifecycle: bool,
+
+    /// The delta difference allowed for retrieving metrics during expression evaluations.
+    #[arg(long = "query.lookback-delta", value_name = "DURATION", default_value = "5m")]
+    pub lookback_delta: String,
+
+    /// Maximum time a query may take before being aborted.
+    #[arg(long = "query.timeout", value_name = "DURATION", default_value = "2m")]
+    pub query_timeout: String,
+
+    /// Maximum number of samples a single query can load into memory.
+    #[arg(long = "query.max-samples", value_name = "N", default_value_t = 50_000_000)]
+    pub query_max_samples: usize,
+
+    /// Maximum number of queries executed concurrently; more wait.
+    #[arg(long = "query.max-concurrency", value_name = "N", default_value_t = 20)]
+    pub query_max_concurrency: usize,
+
+    /// Only log messages with the given severity or above: debug, info, warn, error.
+    #[arg(long = "log.level", value_name = "LEVEL", default_value = "info")]
+    pub log_level: String,
+
+    /// Also run simulated beacon nodes on loopback and scrape them (job `beacon-demo`), so the
+    /// beacon dashboard fills with live data without a real node.
+    #[arg(long = "demo")]
+    pub demo: bool,
+}
+
+impl Flags {
+    /// The flags as Prometheus' `/api/v1/status/flags` shows them: name -> value string.
+    pub fn as_map(&self) -> Vec<(String, String)> {
+        let path = |p: &Option<PathBuf>| p.as_ref().map(|p| p.display().to_string()).unwrap_or_default();
+        vec![
+            ("config.file".into(), path(&self.config_file)),
+            (
+                "storage.tsdb.path".into(),
+                self.storage_path.display().to_string(),
+            ),
+            ("storage.tsdb.retention.time".into(), self.retention_time.clone()),
+            ("storage.tsdb.retention.size".into(), self.retention_size.clone()),
+            (
+                "storage.tsdb.out-of-order-time-window".into(),
+                self.out_of_order_window.clone(),
+            ),
+            (
+                "storage.tsdb.wal-fsync-interval".into(),
+                self.wal_fsync_interval.clone(),
+            ),
+            ("web.listen-address".into(), self.listen_address.clone()),
+            (
+                "web.enable-remote-write-receiver".into(),
+                self.enable_remote_write_receiver.to_string(),
+            ),
+            (
+                "web.enable-otlp-receiver".into(),
+                self.enable_otlp_receiver.to_string(),
+            ),
+            ("web.enable-admin-api".into(), self.enable_admin_api.to_string()),
+            ("web.enable-lifecycle".into(), self.enable_lifecycle.to_string()),
+            ("query.lookback-delta".into(), self.lookback_delta.clone()),
+            ("query.timeout".into(), self.query_timeout.clone()),
+            ("query.max-samples".into(), self.query_max_samples.to_string()),
+            (
+                "query.max-concurrency".into(),
+                self.query_max_concurrency.to_string(),
+            ),
+            ("log.level".into(), self.log_level.clone()),
+            ("demo".into(), self.demo.to_string()),
+        ]
+    }
+}

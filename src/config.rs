@@ -1,0 +1,149 @@
+//! The configuration file, `prometheus.yml`-compatible, and the embedded default.
+//!
+//! Sections Sextant does not implement yet (`rule_files`, `alerting`, `remote_write`, ...) are
+//! accepted and reported with a warning, so an existing Prometheus file loads unchanged; an
+//! unknown field anywhere is an error that names it, as in Prometheus.
+
+use ingest::{GlobalConfig, ScrapeConfig};
+use serde::de::IgnoredAny;
+use serde::Deserialize;
+use std::path::Path;
+
+/// The configuration used when no `--config.file` is given.
+pub const DEFAULT_CONFIG: &str = "\
+# Sextant's embedded default configuration (prometheus.yml format).
+# Point --config.file at your own prometheus.yml to scrape your nodes.
+global:
+  scrape_interval: 15s
+  scrape_timeout: 10s
+  evaluation_interval: 15s
+scrape_configs: []
+";
+
+/// The whole configuration file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Global defaults.
+    #[serde(default)]
+    pub global: GlobalConfig,
+    /// What to scrape.
+    #[serde(default)]
+    pub scrape_configs: Vec<ScrapeConfig>,
+    /// Not implemented yet: accepted with a warning.
+    pub rule_files: Option<IgnoredAny>,
+    /// Not implemented yet: accepted with a warning.
+    pub alerting: Option<IgnoredAny>,
+    /// Not implemented yet: accepted with a warning.
+    pub remote_write: Option<IgnoredAny>,
+    /// Not implemented yet: accepted with a warning.
+    pub remote_read: Option<IgnoredAny>,
+    /// Not implemented yet: accepted with a warning.
+    pub storage: Option<IgnoredAny>,
+    /// Not implemented yet: accepted with a warning.
+    pub tracing: Option<IgnoredAny>,
+    /// Not implemented yet: accepted with a warning.
+    pub otlp: Option<IgnoredAny>,
+    /// Not implemented yet: accepted with a warning.
+    pub runtime: Option<IgnoredAny>,
+    /// Not implemented yet: accepted with a warning.
+    pub scrape_config_files: Option<IgnoredAny>,
+}
+
+/// A parsed configuration with the text it came from (for `/api/v1/status/config`).
+#[derive(Debug)]
+pub struct LoadedConfig {
+    /// The parsed file.
+    pub config: Config,
+    /// The YAML text as read.
+    pub text: String,
+    /// Where it came from (`None` = embedded default).
+    pub source: Option<std::path::PathBuf>,
+}
+
+impl LoadedConfig {
+    /// Reads and parses `path`, or the embedded default when `None`.
+    pub fn load(path: Option<&Path>) -> Result<LoadedConfig, String> {
+        let text = match path {
+            Some(p) => std::fs::read_to_string(p)
+                .map_err(|e| format!("cannot read config file {}: {e}", p.display()))?,
+            None => DEFAULT_CONFIG.to_string(),
+        };
+        let name = path
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|| "<embedded default>".into());
+        let config = parse(&text).map_err(|e| format!("invalid config file {name}: {e}"))?;
+        Ok(LoadedConfig {
+            config,
+            text,
+            source: path.map(Path::to_path_buf),
+        })
+    }
+
+    /// Names of present sections that Sextant accepts but does not act on yet.
+    pub fn unsupported_sections(&self) -> Vec<&'static str> {
+        let c = &self.config;
+        let mut v = Vec::new();
+        for (present, name) in [
+            (c.rule_files.is_some(), "rule_files"),
+            (c.alerting.is_some(), "alerting"),
+            (c.remote_write.is_some(), "remote_write"),
+            (c.remote_read.is_some(), "remote_read"),
+            (c.storage.is_some(), "storage"),
+            (c.tracing.is_some(), "tracing"),
+            (c.otlp.is_some(), "otlp"),
+            (c.runtime.is_some(), "runtime"),
+            (c.scrape_config_files.is_some(), "scrape_config_files"),
+        ] {
+            if present {
+                v.push(name);
+            }
+        }
+        v
+    }
+}
+
+/// Parses configuration text. An empty file is the empty configuration.
+pub fn parse(text: &str) -> Result<Config, String> {
+    if text.trim().is_empty() {
+        return Ok(Config::default());
+    }
+    let config: Config = serde_saphyr::from_str(text).map_err(|e| e.to_string())?;
+    ingest::scrape::config::validate(&config.global, &config.scrape_configs).map_err(|e| e.to_string())?;
+    Ok(config)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_default_parses() {
+        let c = LoadedConfig::load(None).expect("default config");
+        assert!(c.config.scrape_configs.is_empty());
+        assert_eq!(c.config.global.scrape_interval.0.as_millis(), 15_000);
+    }
+
+    #[test]
+    fn unknown_field_is_named() {
+        let e = parse("global:\n  scrape_intervall: 15s\n").expect_err("unknown field");
+        assert!(e.contains("scrape_intervall"), "{e}");
+    }
+
+    #[test]
+    fn unsupported_sections_are_accepted() {
+        let c = parse("rule_files: [a.yml]\nremote_write:\n  - url: http://x/api/v1/write\n").expect("ok");
+        assert!(c.rule_files.is_some() && c.remote_write.is_some());
+    }
+
+    #[test]
+    fn duplicate_jobs_rejected() {
+        let e = parse("scrape_configs:\n  - job_name: a\n  - job_name: a\n").expect_err("dup");
+        assert!(e.contains("multiple"), "{e}");
+    }
+
+    #[test]
+    fn bad_duration_rejected() {
+        assert!(parse("global:\n  scrape_interval: 15x\n").is_err());
+    }
+}

@@ -1,0 +1,265 @@
+//! Reading a block: [`Block::open`] verifies it, `select` and friends answer queries.
+
+use super::chunks::ChunkReader;
+use super::codec;
+use super::meta::{read_meta, BlockMeta};
+use super::BlockError;
+use crate::api::Series;
+use crate::error::{CorruptionError, QueryError};
+use crate::format;
+use crate::index::{ChunkMeta, IndexReader};
+use crate::model::{Labels, Matcher, Sample};
+use rayon::prelude::*;
+use std::collections::{BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Series per parallel decoding task of a select.
+const SELECT_BATCH: usize = 256;
+
+/// Decoded timestamp columns kept per task before the cache is reset.
+const TS_CACHE_MAX: usize = 4096;
+
+/// Decoded timestamp columns by column reference: the series of one scrape target share
+/// theirs, so each is decoded (and checksummed) once per task.
+pub(crate) type TsCache = HashMap<u64, Arc<[i64]>>;
+
+/// An open, immutable, memory-mapped block. `Send + Sync`; share it in an `Arc`.
+#[derive(Debug)]
+pub struct Block {
+    dir: PathBuf,
+    meta: BlockMeta,
+    index: IndexReader,
+    chunks: ChunkReader,
+    size: u64,
+}
+
+impl Block {
+    /// Opens the block in `dir`: reads `meta.json`, maps and verifies the index (header,
+    /// table of contents, every section's checksum) and the chunk files' headers. Column
+    /// checksums are verified when a select reads them.
+    pub fn open(dir: &Path) -> Result<Block, BlockError> {
+        let meta = read_meta(dir)?;
+        let index_path = dir.join(format::INDEX_FILENAME);
+        let index = IndexReader::open(&index_path)?;
+        if u64::from(index.num_series()) != meta.num_series {
+            return Err(CorruptionError {
+                file: index_path,
+                offset: 0,
+                reason: format!(
+                    "index has {} series, meta.json says {}",
+                    index.num_series(),
+                    meta.num_series
+                ),
+            }
+            .into());
+        }
+        let chunks_dir = dir.join(format::CHUNKS_DIRNAME);
+        if !chunks_dir.is_dir() {
+            return Err(CorruptionError {
+                file: chunks_dir,
+                offset: 0,
+                reason: "chunks directory is missing".into(),
+            }
+            .into());
+        }
+        let chunks = ChunkReader::open(&chunks_dir)?;
+        let meta_len = std::fs::metadata(dir.join(format::META_FILENAME)).map_or(0, |m| m.len());
+        let size = meta_len + index.size_bytes() + chunks.size_bytes();
+        Ok(Block {
+            dir: dir.to_path_buf(),
+            meta,
+            index,
+            chunks,
+            size,
+        })
+    }
+
+    /// The block's metadata.
+    pub fn meta(&self) -> &BlockMeta {
+        &self.meta
+    }
+
+    /// The block's directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Bytes on disk (meta, index and chunk files).
+    pub fn size_bytes(&self) -> u64 {
+        self.size
+    }
+
+    /// The block's index.
+    pub fn index(&self) -> &IndexReader {
+        &self.index
+    }
+
+    fn outside(&self, mint: i64, maxt: i64) -> bool {
+        mint > maxt || maxt < self.meta.min_time || mint > self.meta.max_time
+    }
+
+    /// The decoded timestamp column of chunk `c`, from `cache` when another series sharing
+    /// the column was read before. Checked against the chunk's index entry either way.
+    fn timestamps(&self, c: &ChunkMeta, cache: &mut TsCache) -> Result<Arc<[i64]>, CorruptionError> {
+        let ts = match cache.get(&c.ts_ref) {
+            Some(ts) => ts.clone(),
+            None => {
+                let (data, path, off) = self.chunks.column(c.ts_ref)?;
+                let mut ts = Vec::with_capacity(c.num_samples as usize);
+                let used = codec::decode_timestamps(data, &mut ts).map_err(|e| CorruptionError {
+                    file: path.to_path_buf(),
+                    offset: off,
+                    reason: format!("timestamp column: {e}"),
+                })?;
+                if used != data.len() || ts.windows(2).any(|w| w[1] <= w[0]) {
+                    return Err(CorruptionError {
+                        file: path.to_path_buf(),
+                        offset: off,
+                        reason: "timestamp column is not strictly ascending or has trailing bytes".into(),
+                    });
+                }
+                if cache.len() >= TS_CACHE_MAX {
+                    cache.clear();
+                }
+                let ts: Arc<[i64]> = ts.into();
+                cache.insert(c.ts_ref, ts.clone());
+                ts
+            }
+        };
+        if ts.len() != c.num_samples as usize || ts.first() != Some(&c.min_time) || ts.last() != Some(&c.max_time) {
+            let (file, offset) = self.chunks.locate(c.ts_ref);
+            return Err(CorruptionError {
+                file,
+                offset,
+                reason: format!(
+                    "timestamp column ({} samples) does not match its index entry ({} samples in [{}, {}])",
+                    ts.len(),
+                    c.num_samples,
+                    c.min_time,
+                    c.max_time
+                ),
+            });
+        }
+        Ok(ts)
+    }
+
+    /// Decodes one chunk, appending its samples to `out`.
+    pub(crate) fn read_chunk(
+        &self,
+        c: &ChunkMeta,
+        out: &mut Vec<Sample>,
+        cache: &mut TsCache,
+    ) -> Result<(), CorruptionError> {
+        let ts = self.timestamps(c, cache)?;
+        let mut vs = Vec::with_capacity(c.num_samples as usize);
+        let (data, path, off) = self.chunks.column(c.values_ref)?;
+        let bad = |reason: String| CorruptionError {
+            file: path.to_path_buf(),
+            offset: off,
+            reason,
+        };
+        let used = codec::decode_values(data, &mut vs).map_err(|e| bad(format!("value column: {e}")))?;
+        if used != data.len() || vs.len() != c.num_samples as usize {
+            return Err(bad(format!(
+                "value column has {} values, its index entry says {}",
+                vs.len(),
+                c.num_samples
+            )));
+        }
+        out.extend(ts.iter().zip(vs).map(|(&t, v)| Sample { t, v }));
+        Ok(())
+    }
+
+    /// Labels and the samples in `[mint, maxt]` of series `ordinal`.
+    fn read_series(&self, ordinal: u32, mint: i64, maxt: i64, cache: &mut TsCache) -> Result<Series, CorruptionError> {
+        let (labels, chunks) = self.index.series(ordinal)?;
+        let mut samples = Vec::new();
+        let mut partial = Vec::new();
+        for c in chunks.iter().filter(|c| c.overlaps(mint, maxt)) {
+            if c.min_time >= mint && c.max_time <= maxt {
+                self.read_chunk(c, &mut samples, cache)?;
+            } else {
+                partial.clear();
+                self.read_chunk(c, &mut partial, cache)?;
+                samples.extend(partial.iter().filter(|s| s.t >= mint && s.t <= maxt));
+            }
+        }
+        Ok(Series { labels, samples })
+    }
+
+    /// Series matching all `matchers` with samples in `[mint, maxt]` (inclusive), sorted by
+    /// labels. Only chunks overlapping the range are decoded.
+    pub fn select(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<Series>, QueryError> {
+        if self.outside(mint, maxt) {
+            return Ok(Vec::new());
+        }
+        let ordinals = self.index.select_postings(matchers)?;
+        // Batches of series decode in parallel, each with its own timestamp column cache.
+        let parts: Vec<Vec<Series>> = ordinals
+            .par_chunks(SELECT_BATCH)
+            .map(|part| {
+                let mut cache = TsCache::new();
+                let mut out = Vec::with_capacity(part.len());
+                for &o in part {
+                    let s = self.read_series(o, mint, maxt, &mut cache)?;
+                    if !s.samples.is_empty() {
+                        out.push(s);
+                    }
+                }
+                Ok(out)
+            })
+            .collect::<Result<_, CorruptionError>>()?;
+        Ok(parts.into_iter().flatten().collect())
+    }
+
+    /// Labels of series matching `matchers` that have a chunk overlapping `[mint, maxt]`,
+    /// sorted. Chunks are not decoded.
+    pub fn series(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<Labels>, QueryError> {
+        if self.outside(mint, maxt) {
+            return Ok(Vec::new());
+        }
+        let mut out = Vec::new();
+        for o in self.index.select_postings(matchers)? {
+            let (labels, chunks) = self.index.series(o)?;
+            if chunks.iter().any(|c| c.overlaps(mint, maxt)) {
+                out.push(labels);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Sorted label names of the series matching `matchers` (all names if none).
+    pub fn label_names(&self, matchers: &[Matcher]) -> Result<Vec<String>, QueryError> {
+        if matchers.is_empty() {
+            return Ok(self.index.label_names());
+        }
+        let mut names = BTreeSet::new();
+        for o in self.index.select_postings(matchers)? {
+            let (labels, _) = self.index.series(o)?;
+            for l in &labels {
+                if !names.contains(l.name.as_ref()) {
+                    names.insert(l.name.to_string());
+                }
+            }
+        }
+        Ok(names.into_iter().collect())
+    }
+
+    /// Sorted values of label `name` among the series matching `matchers` (all if none).
+    pub fn label_values(&self, name: &str, matchers: &[Matcher]) -> Result<Vec<String>, QueryError> {
+        if matchers.is_empty() {
+            return Ok(self.index.label_values(name));
+        }
+        let mut values = BTreeSet::new();
+        for o in self.index.select_postings(matchers)? {
+            let (labels, _) = self.index.series(o)?;
+            if let Some(v) = labels.get(name) {
+                if !values.contains(v) {
+                    values.insert(v.to_string());
+                }
+            }
+        }
+        Ok(values.into_iter().collect())
+    }
+}

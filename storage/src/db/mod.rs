@@ -1,0 +1,286 @@
+//! The database: head + WAL (+ blocks) behind the [`Appendable`] and [`Queryable`] boundary.
+//!
+//! # Layout
+//! - `mod.rs`: [`DbOptions`], [`Db`] (open, close, stats), the boundary implementations.
+//! - `querier.rs`: reads merging the head and the blocks.
+//! - `lock.rs`: the data directory's lock file.
+//! - `background.rs`: the fsync timer and the maintenance loop (block cut, WAL checkpoint).
+//!
+//! # Data directory
+//! ```text
+//! <path>/lock            held (flock) while open; another process gets DbError::Locked
+//! <path>/wal/00000001    WAL segments (storage/docs/format/wal.md)
+//! <path>/wal/checkpoint.N  series still alive from segments <= N
+//! <path>/<block id>/     immutable blocks (storage/docs/format/block.md)
+//! ```
+
+mod background;
+mod lock;
+mod maintain;
+mod querier;
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests;
+
+use crate::api::{Appendable, Appender, Querier, Queryable};
+use crate::block::Block;
+use crate::error::{DbError, QueryError};
+use crate::head::{Head, HeadAppender, HeadStats, Replayer};
+use crate::model::MetricMetadata;
+use crate::wal::{Wal, DEFAULT_SEGMENT_SIZE};
+use background::Background;
+use parking_lot::{Mutex, RwLock};
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tracing::info;
+
+/// How to open a [`Db`].
+#[derive(Clone, Debug)]
+pub struct DbOptions {
+    /// The data directory (created if missing).
+    pub path: PathBuf,
+    /// Blocks entirely older than this (relative to the newest data) are deleted. 0 = keep.
+    pub retention_ms: i64,
+    /// When the data directory grows past this many bytes, the oldest blocks are deleted. 0 = no limit.
+    pub retention_bytes: u64,
+    /// Length of the head's window cut into one block (default 2 h).
+    pub block_range_ms: i64,
+    /// How far behind a series' newest sample an append may still land (0 = in order only).
+    pub out_of_order_window_ms: i64,
+    /// How often the WAL is fsynced; `Duration::ZERO` = on every commit.
+    pub wal_fsync_interval: Duration,
+    /// Size at which the WAL rolls over to a new segment file (default 128 MiB).
+    pub wal_segment_size: u64,
+    /// Run maintenance (block cut, compaction, retention) on a background thread, on open,
+    /// every minute and when the head outgrows 1.5 block ranges (default). When false it
+    /// runs only through [`Db::run_maintenance`] (deterministic tests, embedding).
+    pub auto_maintenance: bool,
+}
+
+impl DbOptions {
+    /// Defaults as Prometheus': 15 d retention, 2 h blocks, no out-of-order window, fsync every second.
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        DbOptions {
+            path: path.into(),
+            retention_ms: 15 * 24 * 3600 * 1000,
+            retention_bytes: 0,
+            block_range_ms: 2 * 3600 * 1000,
+            out_of_order_window_ms: 0,
+            wal_fsync_interval: Duration::from_secs(1),
+            wal_segment_size: DEFAULT_SEGMENT_SIZE,
+            auto_maintenance: true,
+        }
+    }
+}
+
+/// Figures about the database, for status pages and self-metrics.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DbStats {
+    /// Series in the head.
+    pub head_series: usize,
+    /// Samples in the head.
+    pub head_samples: u64,
+    /// Chunks in the head.
+    pub head_chunks: u64,
+    /// Oldest timestamp in the head (`i64::MAX` when empty).
+    pub head_min_time: i64,
+    /// Newest timestamp in the head (`i64::MIN` when empty).
+    pub head_max_time: i64,
+    /// Interned label strings in the head.
+    pub head_symbols: usize,
+    /// Samples older than this are rejected as out of bounds.
+    pub min_valid_time: i64,
+    /// Out-of-order samples accepted since start.
+    pub out_of_order_samples: u64,
+    /// Samples dropped at commit (raced with a block cut or a conflicting batch).
+    pub dropped_at_commit: u64,
+    /// WAL bytes on disk (segments and checkpoint).
+    pub wal_bytes: u64,
+    /// WAL segment files.
+    pub wal_segments: usize,
+    /// Whether the WAL refuses writes after a failure.
+    pub wal_poisoned: bool,
+    /// Persisted blocks.
+    pub blocks: usize,
+    /// Bytes of the persisted blocks.
+    pub block_bytes: u64,
+}
+
+/// Everything the database and its background threads share.
+pub(crate) struct Inner {
+    pub(crate) opts: DbOptions,
+    pub(crate) head: Head,
+    pub(crate) wal: Wal,
+    /// Persisted blocks, oldest first. Readers hold the read side while they read the head
+    /// (see `DbQuerier::select`); replacing the list waits for them.
+    pub(crate) blocks: RwLock<Arc<Vec<Arc<Block>>>>,
+    /// Serialises block cuts, compactions and retention.
+    pub(crate) maintenance: Mutex<()>,
+    _lock: File,
+}
+
+/// The time-series database.
+pub struct Db {
+    inner: Arc<Inner>,
+    background: Background,
+}
+
+impl std::fmt::Debug for Db {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Db").field("path", &self.inner.opts.path).finish()
+    }
+}
+
+impl Db {
+    /// Opens (or creates) the database in `opts.path`, replaying the WAL.
+    pub fn open(opts: DbOptions) -> Result<Db, DbError> {
+        let started = Instant::now();
+        std::fs::create_dir_all(&opts.path).map_err(|source| DbError::Io {
+            context: format!("creating {}", opts.path.display()),
+            source,
+        })?;
+        let lock = lock::acquire(&opts.path)?;
+        info!(path = %opts.path.display(), "opening database");
+        let blocks = maintain::open_blocks(&opts.path)?;
+        // Samples before the end of the newest block are persisted: the head starts there.
+        let floor = blocks.iter().map(|b| b.meta().max_time).max().unwrap_or(i64::MIN);
+        info!(blocks = blocks.len(), min_valid_time = floor, "blocks opened");
+        let head = Head::new(opts.out_of_order_window_ms, floor);
+        let wal = {
+            let mut replayer = Replayer::new(&head);
+            let symbols = &head.symbols;
+            let (wal, outcome) = Wal::open(
+                &opts.path.join("wal"),
+                opts.wal_segment_size,
+                &mut |s| symbols.intern(s),
+                &mut |r| replayer.handle(r),
+            )?;
+            info!(
+                records = outcome.records,
+                samples = replayer.samples,
+                dropped_bytes = outcome.dropped_bytes,
+                "WAL replayed"
+            );
+            replayer.finish();
+            wal
+        };
+        head.truncate();
+        let st = head.stats();
+        info!(
+            path = %opts.path.display(), series = st.series, samples = st.samples,
+            elapsed_ms = started.elapsed().as_millis() as u64, "database open"
+        );
+        let inner = Arc::new(Inner {
+            opts,
+            head,
+            wal,
+            blocks: RwLock::new(Arc::new(blocks)),
+            maintenance: Mutex::new(()),
+            _lock: lock,
+        });
+        let background = Background::start(&inner);
+        Ok(Db { inner, background })
+    }
+
+    /// The options the database was opened with.
+    pub fn options(&self) -> &DbOptions {
+        &self.inner.opts
+    }
+
+    /// Stops the background work, then flushes and fsyncs the WAL. Later appends fail.
+    pub fn close(&self) -> Result<(), DbError> {
+        self.background.stop();
+        self.inner.wal.close().map_err(|source| DbError::Io {
+            context: format!("closing the WAL of {}", self.inner.opts.path.display()),
+            source,
+        })
+    }
+
+    /// Current figures.
+    pub fn stats(&self) -> DbStats {
+        let h: HeadStats = self.inner.head.stats();
+        let blocks = self.inner.blocks();
+        DbStats {
+            head_series: h.series,
+            head_samples: h.samples,
+            head_chunks: h.chunks,
+            head_min_time: h.min_time,
+            head_max_time: h.max_time,
+            head_symbols: h.symbols,
+            min_valid_time: h.min_valid_time,
+            out_of_order_samples: h.out_of_order_samples,
+            dropped_at_commit: h.dropped_at_commit,
+            wal_bytes: self.inner.wal.size_bytes(),
+            wal_segments: self.inner.wal.segment_count(),
+            wal_poisoned: self.inner.wal.is_poisoned(),
+            blocks: blocks.len(),
+            block_bytes: blocks.iter().map(|b| b.size_bytes()).sum(),
+        }
+    }
+
+    /// Distinct values per label name in the head, largest first (for the TSDB status page).
+    pub fn label_cardinality(&self) -> Vec<(String, usize)> {
+        self.inner.head.label_cardinality()
+    }
+
+    /// The head's cardinality tables (top `limit` rows each), for the TSDB status page.
+    pub fn head_cardinality(&self, limit: usize) -> crate::head::HeadCardinality {
+        self.inner.head.postings.cardinality_tables(limit)
+    }
+
+    /// Approximate bytes of sample data held in the head.
+    pub fn head_sample_bytes(&self) -> usize {
+        self.inner.head.sample_bytes()
+    }
+
+    /// Metadata of the persisted blocks, oldest first.
+    pub fn blocks(&self) -> Vec<crate::block::BlockMeta> {
+        self.inner.blocks().iter().map(|b| b.meta().clone()).collect()
+    }
+
+    /// Runs one round of maintenance now (cut the head into blocks if it spans more than
+    /// 1.5 block ranges, compact, apply retention) instead of waiting for the background
+    /// thread. Returns after it is done.
+    pub fn run_maintenance(&self) {
+        self.inner.maintain();
+    }
+
+    #[cfg(test)]
+    pub(crate) fn inner(&self) -> &Inner {
+        &self.inner
+    }
+}
+
+impl Drop for Db {
+    fn drop(&mut self) {
+        if let Err(e) = self.close() {
+            tracing::error!(error = %e, "closing the database on drop failed");
+        }
+    }
+}
+
+impl Appendable for Db {
+    fn appender(&self) -> Box<dyn Appender + Send + '_> {
+        let sync = self.inner.opts.wal_fsync_interval.is_zero();
+        self.background.maybe_wake(&self.inner);
+        Box::new(HeadAppender::new(&self.inner.head, &self.inner.wal, sync))
+    }
+}
+
+impl Queryable for Db {
+    fn querier(&self, mint: i64, maxt: i64) -> Result<Box<dyn Querier + '_>, QueryError> {
+        Ok(Box::new(querier::DbQuerier::new(&self.inner, mint, maxt)))
+    }
+
+    fn metadata(&self) -> BTreeMap<String, Vec<MetricMetadata>> {
+        self.inner
+            .head
+            .metadata()
+            .into_iter()
+            .map(|(k, v)| (k, vec![v]))
+            .collect()
+    }
+}

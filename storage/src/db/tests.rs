@@ -1,0 +1,419 @@
+//! Database unit tests: semantics, reopen, poisoning, locking, concurrency.
+
+use super::*;
+use crate::api::SelectHints;
+use crate::error::AppendError;
+use crate::model::{Labels, MatchOp, Matcher, Sample, SeriesRef, STALE_NAN};
+
+fn opts(dir: &std::path::Path) -> DbOptions {
+    let mut o = DbOptions::new(dir);
+    o.wal_fsync_interval = Duration::ZERO;
+    o
+}
+
+fn lbl(name: &str, job: &str) -> Labels {
+    Labels::from_pairs([("__name__", name), ("job", job)])
+}
+
+fn select(db: &Db, ms: &[Matcher], mint: i64, maxt: i64) -> Vec<(Labels, Vec<Sample>)> {
+    db.querier(mint, maxt)
+        .unwrap()
+        .select(&SelectHints { mint, maxt }, ms)
+        .unwrap()
+        .into_iter()
+        .map(|s| (s.labels, s.samples))
+        .collect()
+}
+
+fn all(db: &Db) -> Vec<(Labels, Vec<Sample>)> {
+    select(
+        db,
+        &[Matcher::new(MatchOp::Regex, "__name__", ".+").unwrap()],
+        i64::MIN,
+        i64::MAX,
+    )
+}
+
+#[test]
+fn append_commit_select_and_reopen() {
+    let d = tempfile::tempdir().unwrap();
+    {
+        let db = Db::open(opts(d.path())).unwrap();
+        let mut a = db.appender();
+        let r = a.append(SeriesRef::NONE, &lbl("up", "b"), 1000, 1.0).unwrap();
+        assert_eq!(a.append(r, &lbl("up", "b"), 2000, 0.0).unwrap(), r);
+        a.append(SeriesRef::NONE, &lbl("up", "a"), 1500, STALE_NAN)
+            .unwrap();
+        assert!(all(&db).is_empty(), "not visible before commit");
+        a.commit().unwrap();
+        let got = all(&db);
+        assert_eq!(got.len(), 2);
+        assert_eq!(got[0].0, lbl("up", "a"), "sorted by labels");
+        assert_eq!(got[1].1, vec![Sample::new(1000, 1.0), Sample::new(2000, 0.0)]);
+        let mut a = db.appender();
+        a.append(SeriesRef::NONE, &lbl("up", "c"), 5, 5.0).unwrap();
+        a.rollback();
+        assert_eq!(all(&db).len(), 2);
+        assert_eq!(db.stats().head_samples, 3);
+    }
+    let db = Db::open(opts(d.path())).unwrap();
+    let got = all(&db);
+    assert_eq!(got.len(), 2);
+    assert!(
+        got[0].1[0].v.to_bits() == STALE_NAN.to_bits(),
+        "stale marker bit-exact"
+    );
+    assert_eq!(got[1].1.len(), 2);
+    let q = db.querier(0, 10_000).unwrap();
+    assert_eq!(q.label_values("job", &[]).unwrap(), vec!["a", "b"]);
+    assert_eq!(q.label_names(&[]).unwrap(), vec!["__name__", "job"]);
+    assert_eq!(
+        q.series(&[Matcher::equal("job", "a")]).unwrap(),
+        vec![lbl("up", "a")]
+    );
+    let q = db.querier(1600, 10_000).unwrap();
+    assert_eq!(
+        q.label_values("job", &[]).unwrap(),
+        vec!["b"],
+        "a has no data in range"
+    );
+}
+
+#[test]
+fn duplicate_and_out_of_order_rules() {
+    let d = tempfile::tempdir().unwrap();
+    let mut o = opts(d.path());
+    o.out_of_order_window_ms = 1000;
+    let db = Db::open(o).unwrap();
+    let l = lbl("m", "x");
+    let mut a = db.appender();
+    a.append(SeriesRef::NONE, &l, 10_000, 1.0).unwrap();
+    // Within the batch: same value no-op, different value rejected.
+    a.append(SeriesRef::NONE, &l, 10_000, 1.0).unwrap();
+    assert!(matches!(
+        a.append(SeriesRef::NONE, &l, 10_000, 2.0),
+        Err(AppendError::DuplicateTimestamp { t: 10_000 })
+    ));
+    a.append(SeriesRef::NONE, &l, 9_500, 3.0).unwrap();
+    assert!(matches!(
+        a.append(SeriesRef::NONE, &l, 8_000, 3.0),
+        Err(AppendError::OutOfOrder { .. })
+    ));
+    a.commit().unwrap();
+    let mut a = db.appender();
+    a.append(SeriesRef::NONE, &l, 9_500, 3.0).unwrap();
+    assert!(matches!(
+        a.append(SeriesRef::NONE, &l, 9_500, 4.0),
+        Err(AppendError::DuplicateTimestamp { .. })
+    ));
+    assert!(matches!(
+        a.append(SeriesRef::NONE, &l, 10_000, 4.0),
+        Err(AppendError::DuplicateTimestamp { .. })
+    ));
+    a.append(SeriesRef::NONE, &l, 9_200, 5.0).unwrap();
+    a.append(SeriesRef::NONE, &l, 11_000, 6.0).unwrap();
+    a.commit().unwrap();
+    let want = vec![
+        Sample::new(9_200, 5.0),
+        Sample::new(9_500, 3.0),
+        Sample::new(10_000, 1.0),
+        Sample::new(11_000, 6.0),
+    ];
+    assert_eq!(all(&db)[0].1, want);
+    assert_eq!(
+        select(&db, &[Matcher::equal("job", "x")], 9_300, 10_500)[0].1,
+        want[1..3].to_vec()
+    );
+    assert_eq!(db.stats().out_of_order_samples, 2);
+    drop(db);
+    let db = Db::open(opts(d.path())).unwrap();
+    assert_eq!(
+        all(&db)[0].1,
+        want,
+        "replay with a different window keeps what was accepted"
+    );
+}
+
+#[test]
+fn invalid_labels_are_rejected_and_batch_goes_on() {
+    let d = tempfile::tempdir().unwrap();
+    let db = Db::open(opts(d.path())).unwrap();
+    let mut a = db.appender();
+    assert!(matches!(
+        a.append(SeriesRef::NONE, &Labels::empty(), 1, 1.0),
+        Err(AppendError::InvalidLabels { .. })
+    ));
+    assert!(matches!(
+        a.append(SeriesRef::NONE, &Labels::from_pairs([("", "x")]), 1, 1.0),
+        Err(AppendError::InvalidLabels { .. })
+    ));
+    // A stale cached reference with other labels is not trusted.
+    a.append(SeriesRef(12345), &lbl("ok", "1"), 1, 1.0).unwrap();
+    a.commit().unwrap();
+    assert_eq!(all(&db).len(), 1);
+}
+
+#[test]
+fn poisoned_after_write_failure() {
+    let d = tempfile::tempdir().unwrap();
+    let db = Db::open(opts(d.path())).unwrap();
+    let mut a = db.appender();
+    a.append(SeriesRef::NONE, &lbl("m", "x"), 1, 1.0).unwrap();
+    a.commit().unwrap();
+    db.inner().wal.inject_write_failure();
+    let mut a = db.appender();
+    a.append(SeriesRef::NONE, &lbl("m", "x"), 2, 1.0).unwrap();
+    assert!(matches!(a.commit(), Err(AppendError::Io(_))));
+    assert_eq!(all(&db)[0].1.len(), 1, "failed commit is not visible");
+    let mut a = db.appender();
+    assert!(matches!(
+        a.append(SeriesRef::NONE, &lbl("m", "x"), 3, 1.0),
+        Err(AppendError::Poisoned)
+    ));
+    assert!(db.stats().wal_poisoned);
+}
+
+#[test]
+fn data_dir_is_locked() {
+    let d = tempfile::tempdir().unwrap();
+    let db = Db::open(opts(d.path())).unwrap();
+    assert!(matches!(Db::open(opts(d.path())), Err(DbError::Locked(_))));
+    db.close().unwrap();
+    drop(db);
+    Db::open(opts(d.path())).unwrap();
+}
+
+#[test]
+fn concurrent_appenders() {
+    let d = tempfile::tempdir().unwrap();
+    let mut o = opts(d.path());
+    o.wal_fsync_interval = Duration::from_millis(5);
+    let db = Db::open(o).unwrap();
+    let threads = 4;
+    let per = 300;
+    std::thread::scope(|s| {
+        for th in 0..threads {
+            let db = &db;
+            s.spawn(move || {
+                for i in 0..per {
+                    let mut a = db.appender();
+                    for k in 0..10 {
+                        // Every thread writes its own series and a shared one (same value).
+                        let own = Labels::from_pairs([
+                            ("__name__", "own"),
+                            ("t", &th.to_string()),
+                            ("k", &k.to_string()),
+                        ]);
+                        a.append(SeriesRef::NONE, &own, i, i as f64).unwrap();
+                    }
+                    let shared = Labels::from_pairs([("__name__", "shared")]);
+                    match a.append(SeriesRef::NONE, &shared, i, i as f64) {
+                        Ok(_) | Err(AppendError::OutOfOrder { .. }) => {}
+                        Err(e) => panic!("{e}"),
+                    }
+                    a.commit().unwrap();
+                    let q = db.querier(0, i).unwrap();
+                    let got = q
+                        .select(
+                            &SelectHints { mint: 0, maxt: i },
+                            &[Matcher::equal("t", th.to_string())],
+                        )
+                        .unwrap();
+                    assert_eq!(got.len(), 10);
+                    assert!(got.iter().all(|s| s.samples.len() == i as usize + 1));
+                }
+            });
+        }
+    });
+    let got = all(&db);
+    assert_eq!(got.len(), threads * 10 + 1);
+    for s in &got[..got.len() - 1] {
+        assert_eq!(s.1.len(), per as usize);
+    }
+    let st = db.stats();
+    assert_eq!(st.head_series, threads * 10 + 1);
+    drop(db);
+    let db = Db::open(opts(d.path())).unwrap();
+    assert_eq!(all(&db), got);
+}
+
+fn fill(db: &Db, series: usize, until: i64) {
+    for t in (0..until).step_by(100) {
+        let mut a = db.appender();
+        for s in 0..series {
+            a.append(
+                SeriesRef::NONE,
+                &lbl("m", &s.to_string()),
+                t,
+                (t as f64) * 0.5 + s as f64,
+            )
+            .unwrap();
+        }
+        if t < 500 {
+            a.append(SeriesRef::NONE, &lbl("old", "gone"), t, 1.0).unwrap();
+        }
+        a.commit().unwrap();
+    }
+}
+
+#[test]
+fn head_is_cut_into_blocks_compacted_and_expired() {
+    let d = tempfile::tempdir().unwrap();
+    let mut o = opts(d.path());
+    o.block_range_ms = 1000;
+    o.auto_maintenance = false;
+    o.wal_segment_size = 4096;
+    o.retention_ms = 0;
+    let db = Db::open(o.clone()).unwrap();
+    fill(&db, 20, 10_000);
+    let before = all(&db);
+    assert_eq!(before.len(), 21);
+    let segments_before = db.stats().wal_segments;
+    db.run_maintenance();
+    let st = db.stats();
+    assert_eq!(st.min_valid_time, 9000);
+    assert!(
+        st.blocks >= 1 && st.blocks < 9,
+        "cut and compacted: {} blocks",
+        st.blocks
+    );
+    assert!(
+        st.wal_segments < segments_before,
+        "WAL checkpointed: {segments_before} -> {}",
+        st.wal_segments
+    );
+    assert!(
+        st.head_samples <= 20 * 10 + 20 * 10,
+        "head truncated: {}",
+        st.head_samples
+    );
+    assert_eq!(all(&db), before, "blocks + head answer the same");
+    assert_eq!(
+        select(&db, &[Matcher::equal("job", "3")], 850, 9150)[0].1.len(),
+        83
+    );
+    {
+        let q = db.querier(0, 600).unwrap();
+        assert!(q.label_values("job", &[]).unwrap().contains(&"gone".to_string()));
+        assert_eq!(
+            q.series(&[Matcher::equal("__name__", "old")]).unwrap(),
+            vec![lbl("old", "gone")]
+        );
+    }
+    let mut a = db.appender();
+    assert!(matches!(
+        a.append(SeriesRef::NONE, &lbl("m", "1"), 8999, 1.0),
+        Err(AppendError::OutOfBounds {
+            t: 8999,
+            min_valid: 9000
+        })
+    ));
+    drop(a);
+    let blocks = db.blocks();
+    drop(db);
+
+    let db = Db::open(o.clone()).unwrap();
+    assert_eq!(db.blocks(), blocks);
+    assert_eq!(all(&db), before, "after reopen");
+    drop(db);
+
+    o.retention_ms = 1000;
+    let db = Db::open(o.clone()).unwrap();
+    db.run_maintenance();
+    let after = all(&db);
+    assert!(db.stats().blocks < blocks.len());
+    assert!(after.iter().all(|(_, s)| s[0].t >= 1000), "old blocks dropped");
+    assert!(after.iter().all(|(_, s)| s.last().unwrap().t == 9900));
+    drop(db);
+
+    o.retention_ms = 0;
+    o.retention_bytes = 1;
+    let db = Db::open(o).unwrap();
+    db.run_maintenance();
+    assert_eq!(db.stats().blocks, 0);
+    assert!(
+        all(&db).iter().all(|(_, s)| s[0].t >= 9000),
+        "only the head is left"
+    );
+}
+
+#[test]
+fn metadata_is_kept_across_reopen_and_not_relogged() {
+    use crate::model::{MetricMetadata, MetricType};
+    let d = tempfile::tempdir().unwrap();
+    let meta = MetricMetadata {
+        metric_type: MetricType::Counter,
+        help: "Requests.".into(),
+        unit: "".into(),
+    };
+    {
+        let db = Db::open(opts(d.path())).unwrap();
+        let mut a = db.appender();
+        a.update_metadata("http_requests_total", meta.clone()).unwrap();
+        a.commit().unwrap();
+        let wal = db.stats().wal_bytes;
+        let mut a = db.appender();
+        a.update_metadata("http_requests_total", meta.clone()).unwrap();
+        a.commit().unwrap();
+        assert_eq!(
+            db.stats().wal_bytes,
+            wal,
+            "unchanged metadata is not logged again"
+        );
+    }
+    let db = Db::open(opts(d.path())).unwrap();
+    assert_eq!(db.metadata().get("http_requests_total"), Some(&vec![meta]));
+}
+
+#[test]
+fn readers_never_miss_committed_samples_while_blocks_are_cut() {
+    use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+    let d = tempfile::tempdir().unwrap();
+    let mut o = opts(d.path());
+    o.block_range_ms = 200;
+    o.retention_ms = 0;
+    o.wal_segment_size = 4096;
+    o.wal_fsync_interval = Duration::from_millis(10);
+    let db = Db::open(o).unwrap();
+    let last = AtomicI64::new(-1);
+    let done = AtomicBool::new(false);
+    let n = 8;
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            let mut refs = vec![SeriesRef::NONE; n];
+            for i in 0..600i64 {
+                let mut a = db.appender();
+                for (k, r) in refs.iter_mut().enumerate() {
+                    *r = a.append(*r, &lbl("m", &k.to_string()), i * 10, i as f64).unwrap();
+                }
+                a.commit().unwrap();
+                last.store(i, Ordering::Release);
+            }
+            done.store(true, Ordering::Release);
+        });
+        s.spawn(|| {
+            while !done.load(Ordering::Acquire) {
+                let l = last.load(Ordering::Acquire);
+                if l < 0 {
+                    continue;
+                }
+                let got = select(&db, &[Matcher::equal("__name__", "m")], 0, l * 10);
+                assert_eq!(got.len(), n);
+                for (_, samples) in &got {
+                    let ts: Vec<i64> = samples.iter().map(|s| s.t).collect();
+                    let want: Vec<i64> = (0..=l).map(|i| i * 10).collect();
+                    assert_eq!(ts, want, "a committed sample went missing");
+                }
+            }
+        });
+    });
+    // The background thread cut blocks meanwhile (or does so now, woken by a new appender).
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while db.stats().blocks == 0 && std::time::Instant::now() < deadline {
+        drop(db.appender());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(db.stats().blocks > 0, "background maintenance cut blocks");
+    let got = all(&db);
+    assert!(got.iter().all(|(_, s)| s.len() == 600));
+}

@@ -1,0 +1,295 @@
+//! [`HeadAppender`]: one batch. Samples are validated as they are appended (against the
+//! series and the batch itself), written to the WAL on commit, then applied to the head.
+
+use super::series::{MemSeries, Placement, SeriesData};
+use super::Head;
+use crate::api::Appender;
+use crate::error::AppendError;
+use crate::model::{Labels, MetricMetadata, SeriesRef};
+use crate::wal::record::{self, SampleEntry, SeriesEntry};
+use crate::wal::Wal;
+use foldhash::HashMap;
+use parking_lot::MutexGuard;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+/// A series used by the batch, with what the batch holds for it.
+struct Slot {
+    series: Arc<MemSeries>,
+    /// Newest timestamp appended to it in this batch (`i64::MIN` if none).
+    newest_t: i64,
+    newest_bits: u64,
+    /// Oldest timestamp appended to it in this batch.
+    oldest_t: i64,
+}
+
+/// The allocations of a batch, reused by later batches (see [`Head::take_buffers`]).
+#[derive(Default)]
+pub(crate) struct Buffers {
+    slots: Vec<Slot>,
+    by_id: HashMap<u64, u32>,
+    samples: Vec<SampleEntry>,
+    sample_slots: Vec<u32>,
+    wal: Vec<u8>,
+}
+
+impl Buffers {
+    /// Buffers bigger than this many samples are not kept for reuse.
+    const MAX_POOLED: usize = 1 << 20;
+
+    fn clear(&mut self) {
+        for s in self.slots.drain(..) {
+            s.series.unpin();
+        }
+        self.by_id.clear();
+        self.samples.clear();
+        self.sample_slots.clear();
+        self.wal.clear();
+    }
+}
+
+impl Head {
+    fn take_buffers(&self) -> Buffers {
+        self.append_pool.lock().pop().unwrap_or_default()
+    }
+
+    fn return_buffers(&self, mut b: Buffers) {
+        b.clear();
+        if b.samples.capacity() <= Buffers::MAX_POOLED && b.by_id.capacity() <= Buffers::MAX_POOLED {
+            let mut pool = self.append_pool.lock();
+            if pool.len() < 16 {
+                pool.push(b);
+            }
+        }
+    }
+}
+
+/// A batch of appends to the head, logged to the WAL on commit.
+pub(crate) struct HeadAppender<'a> {
+    head: &'a Head,
+    wal: &'a Wal,
+    /// Fsync on commit.
+    sync: bool,
+    b: Buffers,
+    /// Slot of the previous append (consecutive samples of one series skip the lookup).
+    last: Option<(u64, u32)>,
+    meta: Vec<(String, MetricMetadata)>,
+}
+
+impl<'a> HeadAppender<'a> {
+    pub(crate) fn new(head: &'a Head, wal: &'a Wal, sync: bool) -> Self {
+        HeadAppender {
+            head,
+            wal,
+            sync,
+            b: head.take_buffers(),
+            last: None,
+            meta: Vec::new(),
+        }
+    }
+
+    fn add_slot(&mut self, series: Arc<MemSeries>) -> u32 {
+        if let Some(&i) = self.b.by_id.get(&series.id) {
+            series.unpin(); // already pinned once by this batch
+            return i;
+        }
+        let i = self.b.slots.len() as u32;
+        self.b.by_id.insert(series.id, i);
+        self.b.slots.push(Slot {
+            series,
+            newest_t: i64::MIN,
+            newest_bits: 0,
+            oldest_t: i64::MAX,
+        });
+        i
+    }
+
+    /// The batch slot of the series `r` / `labels`, looking it up or creating it.
+    ///
+    /// A non-zero `r` is trusted to name the series of `labels`, as the [`Appender`]
+    /// contract says; a reference no longer in the head falls back to the labels.
+    fn slot_for(&mut self, r: SeriesRef, labels: &Labels) -> Result<u32, AppendError> {
+        if !r.is_none() {
+            if let Some((id, i)) = self.last {
+                if id == r.0 {
+                    return Ok(i);
+                }
+            }
+            if let Some(&i) = self.b.by_id.get(&r.0) {
+                return Ok(i);
+            }
+            let found = {
+                let g = self.head.series.id_stripe(r.0).read();
+                g.get(&r.0).map(|s| {
+                    debug_assert!(s.labels == *labels, "reference {} is not {labels}", r.0);
+                    s.pin();
+                    s.clone()
+                })
+            };
+            if let Some(s) = found {
+                return Ok(self.add_slot(s));
+            }
+        }
+        let s = self.head.get_or_create(labels, None)?;
+        Ok(self.add_slot(s))
+    }
+
+    /// The sample of this batch for slot `slot` at `t`, if any.
+    fn pending_at(&self, slot: u32, t: i64) -> Option<u64> {
+        self.b
+            .samples
+            .iter()
+            .zip(&self.b.sample_slots)
+            .rev()
+            .find(|(s, &sl)| sl == slot && s.t == t)
+            .map(|(s, _)| s.v.to_bits())
+    }
+
+    fn apply(&self) -> (u64, u64, u64) {
+        let (mut added, mut ooo, mut dropped) = (0u64, 0u64, 0u64);
+        let mut cur: Option<(u32, MutexGuard<'_, SeriesData>)> = None;
+        for (s, &slot) in self.b.samples.iter().zip(&self.b.sample_slots) {
+            if cur.as_ref().is_none_or(|(c, _)| *c != slot) {
+                cur = Some((slot, self.b.slots[slot as usize].series.data.lock()));
+            }
+            let Some((_, d)) = cur.as_mut() else { continue };
+            match d.insert(s.t, s.v) {
+                Ok(super::series::Inserted::InOrder) => added += 1,
+                Ok(super::series::Inserted::OutOfOrder) => {
+                    added += 1;
+                    ooo += 1;
+                }
+                Ok(super::series::Inserted::Duplicate) => {}
+                Err(_) => dropped += 1,
+            }
+        }
+        (added, ooo, dropped)
+    }
+}
+
+impl Drop for HeadAppender<'_> {
+    fn drop(&mut self) {
+        self.head.return_buffers(std::mem::take(&mut self.b));
+    }
+}
+
+impl Appender for HeadAppender<'_> {
+    fn append(&mut self, r: SeriesRef, labels: &Labels, t: i64, v: f64) -> Result<SeriesRef, AppendError> {
+        if self.wal.is_poisoned() {
+            return Err(AppendError::Poisoned);
+        }
+        let floor = self.head.floor();
+        if t < floor {
+            return Err(AppendError::OutOfBounds { t, min_valid: floor });
+        }
+        let slot = self.slot_for(r, labels)?;
+        self.last = Some((self.b.slots[slot as usize].series.id, slot));
+        let sref = SeriesRef(self.b.slots[slot as usize].series.id);
+        let (newest_t, newest_bits, oldest_t) = {
+            let s = &self.b.slots[slot as usize];
+            (s.newest_t, s.newest_bits, s.oldest_t)
+        };
+        if t == newest_t {
+            return if newest_bits == v.to_bits() {
+                Ok(sref)
+            } else {
+                Err(AppendError::DuplicateTimestamp { t })
+            };
+        }
+        let placement = {
+            let d = self.b.slots[slot as usize].series.data.lock();
+            d.place(t, v, self.head.ooo_window, d.max_t.max(newest_t))?
+        };
+        if placement == Placement::Duplicate {
+            return Ok(sref);
+        }
+        if t < newest_t && t >= oldest_t {
+            if let Some(bits) = self.pending_at(slot, t) {
+                return if bits == v.to_bits() {
+                    Ok(sref)
+                } else {
+                    Err(AppendError::DuplicateTimestamp { t })
+                };
+            }
+        }
+        let s = &mut self.b.slots[slot as usize];
+        if t > s.newest_t {
+            s.newest_t = t;
+            s.newest_bits = v.to_bits();
+        }
+        s.oldest_t = s.oldest_t.min(t);
+        self.b.samples.push(SampleEntry { id: sref.0, t, v });
+        self.b.sample_slots.push(slot);
+        Ok(sref)
+    }
+
+    fn update_metadata(&mut self, metric_family: &str, meta: MetricMetadata) -> Result<(), AppendError> {
+        self.meta.push((metric_family.to_string(), meta));
+        Ok(())
+    }
+
+    fn commit(mut self: Box<Self>) -> Result<(), AppendError> {
+        self.meta = self.head.changed_metadata(std::mem::take(&mut self.meta));
+        if self.b.samples.is_empty() && self.meta.is_empty() {
+            return Ok(());
+        }
+        let head = self.head;
+        let _gate = head.commit_gate.read();
+        // Time cut into a block since the samples were validated is no longer writable.
+        let floor = head.floor();
+        let mut late = 0u64;
+        if self.b.samples.iter().any(|s| s.t < floor) {
+            let before = self.b.samples.len();
+            let (samples, slots): (Vec<SampleEntry>, Vec<u32>) = self
+                .b
+                .samples
+                .iter()
+                .zip(&self.b.sample_slots)
+                .filter(|(s, _)| s.t >= floor)
+                .map(|(s, &sl)| (*s, sl))
+                .unzip();
+            self.b.samples = samples;
+            self.b.sample_slots = slots;
+            late = (before - self.b.samples.len()) as u64;
+        }
+        let new_series: Vec<SeriesEntry> = self
+            .b
+            .slots
+            .iter()
+            .filter(|s| !s.series.logged.load(Ordering::Acquire))
+            .map(|s| SeriesEntry {
+                id: s.series.id,
+                labels: s.series.labels.clone(),
+            })
+            .collect();
+        let mut buf = std::mem::take(&mut self.b.wal);
+        buf.reserve(64 + self.b.samples.len() * 12 + new_series.len() * 64);
+        record::encode_series(&mut buf, &new_series);
+        record::encode_samples(&mut buf, &self.b.samples);
+        record::encode_metadata(&mut buf, &self.meta);
+        let (mut min_t, mut max_t) = (i64::MAX, i64::MIN);
+        for s in &self.b.samples {
+            min_t = min_t.min(s.t);
+            max_t = max_t.max(s.t);
+        }
+        let logged = self.wal.log(&buf, max_t, self.sync);
+        self.b.wal = buf;
+        logged?;
+        for s in &self.b.slots {
+            s.series.logged.store(true, Ordering::Release);
+        }
+        let (added, ooo, dropped) = self.apply();
+        if !self.b.samples.is_empty() {
+            head.note_time(min_t);
+            head.note_time(max_t);
+        }
+        head.num_samples.fetch_add(added, Ordering::Relaxed);
+        head.ooo_samples.fetch_add(ooo, Ordering::Relaxed);
+        head.dropped_at_commit
+            .fetch_add(dropped + late, Ordering::Relaxed);
+        head.set_metadata(std::mem::take(&mut self.meta));
+        Ok(())
+    }
+
+    fn rollback(self: Box<Self>) {}
+}

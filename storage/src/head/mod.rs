@@ -1,0 +1,347 @@
+//! The head: the recent, still mutable window of every series, in memory.
+//!
+//! # Layout
+//! - `series`: [`MemSeries`] (closed chunks, an open chunk, an out-of-order buffer) and the
+//!   sharded maps that find a series by label hash (collisions handled) or by reference.
+//! - `index`: the inverted index (label name -> value -> sorted references) and the symbol
+//!   table that interns every label string.
+//! - `append`: [`HeadAppender`], the batch writer (validation, WAL logging, commit).
+//! - `read`: selects and label queries over a consistent snapshot.
+//! - `replay`: rebuilding the head from WAL records.
+//!
+//! # Concurrency
+//! Series live in 64 stripes, each an `RwLock<HashMap>`; a series' samples are behind its own
+//! mutex, so appenders on different series do not contend. A commit applies its samples while
+//! holding the shared side of `commit_gate`; a select snapshots the series it reads under the
+//! exclusive side, so it never sees half a batch.
+
+mod append;
+mod index;
+mod read;
+mod replay;
+mod series;
+
+pub(crate) use append::HeadAppender;
+pub(crate) use replay::Replayer;
+
+use crate::error::AppendError;
+use crate::model::{Label, Labels, MetricMetadata};
+use crate::wal::record::SeriesEntry;
+use index::{Postings, Symbols};
+use parking_lot::RwLock;
+use series::{MemSeries, SeriesMaps};
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+
+/// Figures about the head, for status pages and self-metrics.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct HeadStats {
+    /// Series in the head.
+    pub series: usize,
+    /// Samples held.
+    pub samples: u64,
+    /// Chunks (closed + open).
+    pub chunks: u64,
+    /// Interned label strings.
+    pub symbols: usize,
+    /// Oldest timestamp in the head (`i64::MAX` when empty).
+    pub min_time: i64,
+    /// Newest timestamp in the head (`i64::MIN` when empty).
+    pub max_time: i64,
+    /// Samples below this time are persisted in blocks and rejected as out of bounds.
+    pub min_valid_time: i64,
+    /// Out-of-order samples accepted since start.
+    pub out_of_order_samples: u64,
+    /// Samples dropped at commit because the time they belong to was cut into a block
+    /// meanwhile, or a concurrent batch wrote another value at the same timestamp.
+    pub dropped_at_commit: u64,
+}
+
+/// Cardinality tables of the head, as Prometheus' `/api/v1/status/tsdb` shows them: each
+/// list is `(name, count)`, largest first.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct HeadCardinality {
+    /// Series per metric name.
+    pub series_count_by_metric_name: Vec<(String, u64)>,
+    /// Distinct values per label name.
+    pub label_value_count_by_label_name: Vec<(String, u64)>,
+    /// Series per `name=value` pair.
+    pub series_count_by_label_value_pair: Vec<(String, u64)>,
+    /// Bytes of label values per label name, summed over series (as Prometheus counts it).
+    pub memory_in_bytes_by_label_name: Vec<(String, u64)>,
+}
+
+/// The in-memory head.
+pub(crate) struct Head {
+    pub(crate) series: SeriesMaps,
+    pub(crate) postings: Postings,
+    pub(crate) symbols: Symbols,
+    next_id: AtomicU64,
+    pub(crate) commit_gate: RwLock<()>,
+    /// Samples older than this are in blocks.
+    floor: AtomicI64,
+    min_t: AtomicI64,
+    max_t: AtomicI64,
+    pub(crate) num_series: AtomicUsize,
+    pub(crate) num_samples: AtomicU64,
+    pub(crate) ooo_samples: AtomicU64,
+    pub(crate) dropped_at_commit: AtomicU64,
+    /// The out-of-order window in ms.
+    pub(crate) ooo_window: i64,
+    metadata: RwLock<BTreeMap<String, MetricMetadata>>,
+    /// Allocations of finished batches, for the next ones.
+    append_pool: parking_lot::Mutex<Vec<append::Buffers>>,
+}
+
+/// What a truncation removed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct TruncateStats {
+    pub(crate) samples: usize,
+    pub(crate) chunks: usize,
+    pub(crate) series: usize,
+}
+
+/// Why a label set cannot name a series.
+pub(crate) fn validate_labels(labels: &Labels) -> Result<(), AppendError> {
+    let bad = |reason: &str| AppendError::InvalidLabels {
+        labels: labels.to_string(),
+        reason: reason.to_string(),
+    };
+    if labels.is_empty() {
+        return Err(bad("empty label set"));
+    }
+    for l in labels.iter() {
+        if l.name.is_empty() {
+            return Err(bad("empty label name"));
+        }
+        if l.name.chars().any(char::is_control) {
+            return Err(bad(&format!(
+                "label name {:?} contains a control character",
+                l.name
+            )));
+        }
+    }
+    Ok(())
+}
+
+impl Head {
+    /// An empty head; `floor` is the time before which data is already in blocks.
+    pub(crate) fn new(ooo_window: i64, floor: i64) -> Self {
+        Head {
+            series: SeriesMaps::new(),
+            postings: Postings::default(),
+            symbols: Symbols::new(),
+            next_id: AtomicU64::new(1),
+            commit_gate: RwLock::new(()),
+            floor: AtomicI64::new(floor),
+            min_t: AtomicI64::new(i64::MAX),
+            max_t: AtomicI64::new(i64::MIN),
+            num_series: AtomicUsize::new(0),
+            num_samples: AtomicU64::new(0),
+            ooo_samples: AtomicU64::new(0),
+            dropped_at_commit: AtomicU64::new(0),
+            ooo_window: ooo_window.max(0),
+            metadata: RwLock::new(BTreeMap::new()),
+            append_pool: parking_lot::Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Time before which appends are out of bounds.
+    pub(crate) fn floor(&self) -> i64 {
+        self.floor.load(Ordering::Acquire)
+    }
+
+    /// Oldest and newest timestamps in the head.
+    pub(crate) fn time_range(&self) -> (i64, i64) {
+        (
+            self.min_t.load(Ordering::Acquire),
+            self.max_t.load(Ordering::Acquire),
+        )
+    }
+
+    pub(crate) fn note_time(&self, t: i64) {
+        self.min_t.fetch_min(t, Ordering::AcqRel);
+        self.max_t.fetch_max(t, Ordering::AcqRel);
+    }
+
+    /// The series with `labels`, created (and pinned) if missing. `id` forces the
+    /// reference (WAL replay). Returned pinned: the caller must `unpin` it.
+    pub(crate) fn get_or_create(
+        &self,
+        labels: &Labels,
+        id: Option<u64>,
+    ) -> Result<Arc<MemSeries>, AppendError> {
+        let hash = labels.stable_hash();
+        let stripe = self.series.hash_stripe(hash);
+        if let Some(s) = stripe.read().get(hash, labels) {
+            s.pin();
+            return Ok(s.clone());
+        }
+        validate_labels(labels)?;
+        let interned = Labels::from_sorted(
+            labels
+                .iter()
+                .map(|l| Label {
+                    name: self.symbols.intern(&l.name),
+                    value: self.symbols.intern(&l.value),
+                })
+                .collect(),
+        );
+        let s = {
+            let mut w = stripe.write();
+            if let Some(s) = w.get(hash, labels) {
+                s.pin();
+                return Ok(s.clone());
+            }
+            let id = match id {
+                // A forced reference already taken (damaged WAL) gets a fresh one instead;
+                // the replayer maps the old one.
+                Some(id) if id != 0 && !self.series.id_stripe(id).read().contains_key(&id) => {
+                    self.reserve_id(id);
+                    id
+                }
+                _ => self.next_id.fetch_add(1, Ordering::AcqRel),
+            };
+            let s = Arc::new(MemSeries::new(id, interned, hash));
+            s.pin();
+            w.insert(s.clone());
+            self.series.id_stripe(id).write().insert(id, s.clone());
+            s
+        };
+        self.num_series.fetch_add(1, Ordering::Relaxed);
+        self.postings.add(s.id, &s.labels);
+        Ok(s)
+    }
+
+    /// Makes sure references up to `id` are never handed out again (replay of a WAL that
+    /// used them).
+    pub(crate) fn reserve_id(&self, id: u64) {
+        self.next_id.fetch_max(id.saturating_add(1), Ordering::AcqRel);
+    }
+
+    /// The entries of `entries` that differ from what is recorded (so unchanged metadata,
+    /// sent with every scrape, is not logged again).
+    pub(crate) fn changed_metadata(
+        &self,
+        entries: Vec<(String, MetricMetadata)>,
+    ) -> Vec<(String, MetricMetadata)> {
+        if entries.is_empty() {
+            return entries;
+        }
+        let m = self.metadata.read();
+        let mut out: Vec<(String, MetricMetadata)> = Vec::new();
+        for (k, v) in entries {
+            if m.get(&k) != Some(&v) {
+                out.retain(|(ok, _)| *ok != k);
+                out.push((k, v));
+            }
+        }
+        out
+    }
+
+    /// Records metadata (newest wins).
+    pub(crate) fn set_metadata(&self, entries: impl IntoIterator<Item = (String, MetricMetadata)>) {
+        let mut m = self.metadata.write();
+        for (k, v) in entries {
+            m.insert(k, v);
+        }
+    }
+
+    /// All metadata.
+    pub(crate) fn metadata(&self) -> BTreeMap<String, MetricMetadata> {
+        self.metadata.read().clone()
+    }
+
+    /// Series and metadata for a WAL checkpoint.
+    pub(crate) fn checkpoint_contents(&self) -> (Vec<SeriesEntry>, Vec<(String, MetricMetadata)>) {
+        let mut series: Vec<SeriesEntry> = self
+            .series
+            .all()
+            .into_iter()
+            .map(|s| SeriesEntry {
+                id: s.id,
+                labels: s.labels.clone(),
+            })
+            .collect();
+        series.sort_by_key(|s| s.id);
+        let meta = self.metadata().into_iter().collect();
+        (series, meta)
+    }
+
+    /// Raises the floor to `floor` and waits for commits in flight, so that no sample older
+    /// than it lands after this returns.
+    pub(crate) fn raise_floor(&self, floor: i64) {
+        self.floor.fetch_max(floor, Ordering::AcqRel);
+        drop(self.commit_gate.write());
+    }
+
+    /// Drops data older than the floor and the series left empty (unless an appender holds
+    /// them), then unused symbols.
+    pub(crate) fn truncate(&self) -> TruncateStats {
+        let floor = self.floor();
+        let mut st = TruncateStats::default();
+        let mut empty = Vec::new();
+        for s in self.series.all() {
+            let mut d = s.data.lock();
+            let (samples, chunks) = d.truncate_before(floor);
+            st.samples += samples;
+            st.chunks += chunks;
+            if d.is_empty() {
+                empty.push(s.clone());
+            }
+        }
+        let mut gone = Vec::new();
+        for s in empty {
+            let mut hs = self.series.hash_stripe(s.hash).write();
+            let mut is = self.series.id_stripe(s.id).write();
+            if s.pending.load(Ordering::Acquire) == 0 && s.data.lock().is_empty() {
+                hs.remove(&s);
+                is.remove(&s.id);
+                gone.push((s.id, s.labels.clone()));
+            }
+        }
+        st.series = gone.len();
+        self.num_series.fetch_sub(gone.len(), Ordering::Relaxed);
+        self.num_samples.fetch_sub(st.samples as u64, Ordering::Relaxed);
+        self.postings.remove(&gone);
+        drop(gone);
+        self.symbols.sweep();
+        let mut min_t = i64::MAX;
+        for s in self.series.all() {
+            min_t = min_t.min(s.data.lock().min_t.max(floor));
+        }
+        self.min_t.store(min_t, Ordering::Release);
+        st
+    }
+
+    /// Current figures.
+    pub(crate) fn stats(&self) -> HeadStats {
+        let (min_time, max_time) = self.time_range();
+        let mut chunks = 0u64;
+        for s in self.series.all() {
+            chunks += s.data.lock().chunk_count() as u64;
+        }
+        HeadStats {
+            series: self.num_series.load(Ordering::Relaxed),
+            samples: self.num_samples.load(Ordering::Relaxed),
+            chunks,
+            symbols: self.symbols.len(),
+            min_time,
+            max_time,
+            min_valid_time: self.floor(),
+            out_of_order_samples: self.ooo_samples.load(Ordering::Relaxed),
+            dropped_at_commit: self.dropped_at_commit.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Approximate bytes held by sample data.
+    pub(crate) fn sample_bytes(&self) -> usize {
+        self.series.all().iter().map(|s| s.data.lock().size_bytes()).sum()
+    }
+
+    /// Distinct values per label name, largest first.
+    pub(crate) fn label_cardinality(&self) -> Vec<(String, usize)> {
+        self.postings.cardinality()
+    }
+}

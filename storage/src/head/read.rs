@@ -1,0 +1,215 @@
+//! Reading the head: selects over a snapshot taken under the commit gate (so a select
+//! never sees half a batch), decoded outside every lock; label names and values.
+
+use super::series::{MemSeries, SeriesData};
+use super::Head;
+use crate::chunk::HeadChunk;
+use crate::model::{Labels, Matcher, Sample};
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+/// The parts of one series' data needed for a time range, copied or shared out of its lock.
+pub(crate) struct Snapshot {
+    pub(crate) labels: Labels,
+    closed: Vec<Arc<HeadChunk>>,
+    open: Option<HeadChunk>,
+    ooo: Vec<Sample>,
+}
+
+impl Snapshot {
+    fn take(labels: &Labels, d: &SeriesData, lo: i64, hi: i64) -> Option<Snapshot> {
+        if !d.overlaps(lo, hi) {
+            return None;
+        }
+        let closed = d
+            .closed
+            .iter()
+            .filter(|c| c.max_t >= lo && c.min_t <= hi)
+            .map(|c| c.chunk.clone())
+            .collect();
+        let open = (!d.open.is_empty() && d.open.max_time() >= lo && d.open.min_time() <= hi)
+            .then(|| d.open.clone());
+        let a = d.ooo.partition_point(|s| s.t < lo);
+        let b = d.ooo.partition_point(|s| s.t <= hi);
+        Some(Snapshot {
+            labels: labels.clone(),
+            closed,
+            open,
+            ooo: d.ooo[a..b].to_vec(),
+        })
+    }
+
+    /// The samples in `[lo, hi]`, ascending and unique.
+    pub(crate) fn decode(self, lo: i64, hi: i64) -> Vec<Sample> {
+        let mut in_order = Vec::new();
+        for c in self.closed.iter().map(|c| &**c).chain(self.open.as_ref()) {
+            if c.min_time() >= lo && c.max_time() <= hi {
+                in_order.extend(c.iter());
+            } else {
+                in_order.extend(c.iter().filter(|s| s.t >= lo && s.t <= hi));
+            }
+        }
+        if self.ooo.is_empty() {
+            return in_order;
+        }
+        merge(&in_order, &self.ooo)
+    }
+}
+
+/// Merges two ascending sample lists; on equal timestamps the first list wins.
+pub(crate) fn merge(a: &[Sample], b: &[Sample]) -> Vec<Sample> {
+    let mut out = Vec::with_capacity(a.len() + b.len());
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        if a[i].t < b[j].t {
+            out.push(a[i]);
+            i += 1;
+        } else if a[i].t > b[j].t {
+            out.push(b[j]);
+            j += 1;
+        } else {
+            out.push(a[i]);
+            i += 1;
+            j += 1;
+        }
+    }
+    out.extend_from_slice(&a[i..]);
+    out.extend_from_slice(&b[j..]);
+    out
+}
+
+impl Head {
+    /// Series matching `matchers` (unsorted).
+    pub(crate) fn matching(&self, matchers: &[Matcher]) -> Vec<Arc<MemSeries>> {
+        self.postings
+            .resolve(matchers)
+            .into_iter()
+            .filter_map(|id| self.series.get_by_id(id))
+            .collect()
+    }
+
+    /// Reads are not clipped at the floor: until a truncation drops them, samples below it
+    /// are still served from the head (the block that holds them too is deduplicated against).
+    fn lo(&self, mint: i64) -> i64 {
+        mint
+    }
+
+    /// Series matching `matchers` with samples in `[mint, maxt]`, sorted by labels.
+    pub(crate) fn select(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Vec<(Labels, Vec<Sample>)> {
+        let lo = self.lo(mint);
+        if lo > maxt {
+            return Vec::new();
+        }
+        let series = self.matching(matchers);
+        let snaps: Vec<Snapshot> = {
+            let _gate = self.commit_gate.write();
+            series
+                .iter()
+                .filter_map(|s| Snapshot::take(&s.labels, &s.data.lock(), lo, maxt))
+                .collect()
+        };
+        let mut out: Vec<(Labels, Vec<Sample>)> = snaps
+            .into_iter()
+            .map(|s| (s.labels.clone(), s.decode(lo, maxt)))
+            .filter(|(_, v)| !v.is_empty())
+            .collect();
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out
+    }
+
+    fn in_range(&self, s: &MemSeries, lo: i64, hi: i64) -> bool {
+        s.data.lock().overlaps(lo, hi)
+    }
+
+    /// Labels of series matching `matchers` with data in `[mint, maxt]`, sorted.
+    pub(crate) fn series_labels(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Vec<Labels> {
+        let lo = self.lo(mint);
+        let mut out: Vec<Labels> = self
+            .matching(matchers)
+            .into_iter()
+            .filter(|s| self.in_range(s, lo, maxt))
+            .map(|s| s.labels.clone())
+            .collect();
+        out.sort();
+        out
+    }
+
+    fn any_in_range(&self, ids: &[u64], lo: i64, hi: i64) -> bool {
+        ids.iter().any(|&id| {
+            self.series
+                .get_by_id(id)
+                .is_some_and(|s| self.in_range(&s, lo, hi))
+        })
+    }
+
+    /// Label names of series matching `matchers` with data in the range, sorted.
+    pub(crate) fn label_names(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Vec<String> {
+        let lo = self.lo(mint);
+        if matchers.is_empty() {
+            let mut out: Vec<String> = self
+                .postings
+                .names()
+                .into_iter()
+                .filter(|(_, lists)| lists.iter().any(|l| self.any_in_range(l, lo, maxt)))
+                .map(|(n, _)| n)
+                .collect();
+            out.sort();
+            return out;
+        }
+        let mut set = BTreeSet::new();
+        for l in self.series_labels(matchers, mint, maxt) {
+            for x in l.iter() {
+                if !set.contains(x.name.as_ref()) {
+                    set.insert(x.name.to_string());
+                }
+            }
+        }
+        set.into_iter().collect()
+    }
+
+    /// Values of label `name` among series matching `matchers` with data in the range, sorted.
+    pub(crate) fn label_values(&self, name: &str, matchers: &[Matcher], mint: i64, maxt: i64) -> Vec<String> {
+        let lo = self.lo(mint);
+        if matchers.is_empty() {
+            let mut out: Vec<String> = self
+                .postings
+                .values(name)
+                .into_iter()
+                .filter(|(_, ids)| self.any_in_range(ids, lo, maxt))
+                .map(|(v, _)| v)
+                .collect();
+            out.sort();
+            return out;
+        }
+        let mut set = BTreeSet::new();
+        for l in self.series_labels(matchers, mint, maxt) {
+            if let Some(v) = l.get(name) {
+                if !set.contains(v) {
+                    set.insert(v.to_string());
+                }
+            }
+        }
+        set.into_iter().collect()
+    }
+
+    /// Every series with samples in `[mint, maxt]`, sorted by labels, decoded one at a time
+    /// (for cutting a block without holding the whole range in memory).
+    pub(crate) fn iter_range(
+        &self,
+        mint: i64,
+        maxt: i64,
+    ) -> impl Iterator<Item = (Labels, Vec<Sample>)> + '_ {
+        let mut series: Vec<Arc<MemSeries>> = self
+            .series
+            .all()
+            .into_iter()
+            .filter(|s| self.in_range(s, mint, maxt))
+            .collect();
+        series.sort_by(|a, b| a.labels.cmp(&b.labels));
+        series.into_iter().filter_map(move |s| {
+            let snap = Snapshot::take(&s.labels, &s.data.lock(), mint, maxt)?;
+            let samples = snap.decode(mint, maxt);
+            (!samples.is_empty()).then(|| (s.labels.clone(), samples))
+        })
+    }
+}

@@ -1,0 +1,66 @@
+//! Read-only memory maps of complete, immutable files: the only place with `unsafe` code.
+#![allow(unsafe_code)]
+
+use std::fs::File;
+use std::io;
+use std::ops::Deref;
+use std::path::Path;
+
+/// A read-only view of a whole file. Zero-length files are represented without a mapping
+/// (mapping zero bytes is an error on some platforms).
+#[derive(Debug)]
+pub(crate) struct Mmap(Option<memmap2::Mmap>);
+
+impl Mmap {
+    /// Maps the file at `path` read-only.
+    ///
+    /// Only call this on files of a finished block: they were written to a temporary
+    /// directory, fsynced and renamed into place, and are never written again.
+    pub(crate) fn open(path: &Path) -> io::Result<Mmap> {
+        let file = File::open(path)?;
+        let len = file.metadata()?.len();
+        if len == 0 {
+            return Ok(Mmap(None));
+        }
+        // SAFETY: memmap2 requires that the file is not modified (or truncated) while mapped,
+        // or reads through the map are undefined behaviour. Block files are complete and
+        // immutable once their directory is renamed into place: nothing in Sextant opens them
+        // for writing again, and deletion renames the directory and unlinks files, which keeps
+        // the pages of an existing mapping valid. Callers never map a file being written.
+        let map = unsafe { memmap2::MmapOptions::new().map(&file)? };
+        Ok(Mmap(Some(map)))
+    }
+
+    /// The file's length in bytes.
+    pub(crate) fn len(&self) -> usize {
+        self.deref().len()
+    }
+}
+
+impl Deref for Mmap {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match &self.0 {
+            Some(m) => m,
+            None => &[],
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn maps_whole_files_and_empty_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("f");
+        std::fs::write(&p, b"hello").unwrap();
+        let m = Mmap::open(&p).unwrap();
+        assert_eq!(&m[..], b"hello");
+        assert_eq!(m.len(), 5);
+        std::fs::write(&p, b"").unwrap();
+        assert_eq!(Mmap::open(&p).unwrap().len(), 0);
+        assert!(Mmap::open(&dir.path().join("missing")).is_err());
+    }
+}

@@ -1,0 +1,151 @@
+//! The write-ahead log.
+//!
+//! # Layout
+//! - `record`: the record codec (series, samples, metadata) and the frame around each record
+//!   (length, CRC32C, type byte).
+//! - `segment`: file names (`wal/00000001`, `wal/checkpoint.00000001`), the file header.
+//! - `reader`: replay on open, truncating a torn or corrupt tail with a warning.
+//! - `writer`: appends, segment roll-over, fsync, poisoning after a failed write.
+//! - `checkpoint`: dropping segments whose samples are all in blocks.
+//!
+//! The byte layout is documented in `storage/docs/format/wal.md`.
+//!
+//! # Durability
+//! [`Wal::log`] writes a commit's records with one `write` call before it returns, so a
+//! process crash loses nothing acknowledged. `fsync` runs on every commit or on an interval
+//! (from the database's background thread); after a failed write or fsync the WAL is
+//! poisoned and refuses every later write, since what reached the disk is unknown.
+
+mod checkpoint;
+mod reader;
+pub(crate) mod record;
+mod segment;
+mod writer;
+
+pub use checkpoint::CheckpointStats;
+pub(crate) use reader::ReplayOutcome;
+pub use segment::DEFAULT_SEGMENT_SIZE;
+
+use crate::error::{AppendError, DbError};
+use crate::model::MetricMetadata;
+use parking_lot::Mutex;
+use reader::SegmentInfo;
+use record::{Record, SeriesEntry};
+use std::io;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use writer::{Writer, WriterState};
+
+/// An open write-ahead log directory.
+pub struct Wal {
+    w: Writer,
+}
+
+impl std::fmt::Debug for Wal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Wal").field("dir", &self.w.dir).finish()
+    }
+}
+
+impl Wal {
+    /// Replays the WAL in `dir` through `handle`, then opens a fresh segment for writing.
+    pub(crate) fn open(
+        dir: &Path,
+        segment_size: u64,
+        intern: &mut dyn FnMut(&str) -> Arc<str>,
+        handle: &mut dyn FnMut(Record),
+    ) -> Result<(Wal, ReplayOutcome), DbError> {
+        let outcome = reader::replay(dir, intern, handle)?;
+        let index = outcome.last_index + 1;
+        let file = writer::create_segment(dir, index).map_err(|source| DbError::Io {
+            context: format!("creating WAL segment {index} in {}", dir.display()),
+            source,
+        })?;
+        let checkpoint_bytes = outcome
+            .checkpoint
+            .map_or(0, |c| segment::file_size(&segment::checkpoint_path(dir, c)));
+        let state = WriterState {
+            file,
+            active: SegmentInfo {
+                index,
+                bytes: segment::HEADER_LEN as u64,
+                max_t: i64::MIN,
+            },
+            closed: outcome.segments.clone(),
+            dirty: false,
+            checkpoint_bytes,
+            closed_for_writes: false,
+        };
+        let w = Writer {
+            dir: dir.to_path_buf(),
+            segment_size: segment_size.max(4096),
+            state: Mutex::new(state),
+            poisoned: AtomicBool::new(false),
+            #[cfg(test)]
+            fail_writes: AtomicBool::new(false),
+        };
+        Ok((Wal { w }, outcome))
+    }
+
+    /// Writes pre-framed records with one write call; fsyncs before returning when `sync`.
+    /// `max_t` is the newest sample timestamp among them (for checkpointing).
+    pub(crate) fn log(&self, buf: &[u8], max_t: i64, sync: bool) -> Result<(), AppendError> {
+        self.w.log(buf, max_t, sync)
+    }
+
+    /// Fsyncs what was written since the last fsync. A failure poisons the WAL.
+    pub fn sync(&self) -> io::Result<()> {
+        self.w.sync()
+    }
+
+    /// Drops the segments whose samples are all older than `floor` (see [`CheckpointStats`]).
+    pub(crate) fn checkpoint(
+        &self,
+        floor: i64,
+        live: impl FnOnce() -> (Vec<SeriesEntry>, Vec<(String, MetricMetadata)>),
+    ) -> io::Result<CheckpointStats> {
+        self.w.checkpoint(floor, live)
+    }
+
+    /// Whether a failed write or fsync poisoned the WAL.
+    pub fn is_poisoned(&self) -> bool {
+        self.w.poisoned.load(Ordering::SeqCst)
+    }
+
+    /// Bytes on disk: segments and checkpoint.
+    pub fn size_bytes(&self) -> u64 {
+        let st = self.w.state.lock();
+        st.closed.iter().map(|s| s.bytes).sum::<u64>() + st.active.bytes + st.checkpoint_bytes
+    }
+
+    /// Number of segment files, the active one included.
+    pub fn segment_count(&self) -> usize {
+        self.w.state.lock().closed.len() + 1
+    }
+
+    /// Fsyncs and refuses further writes.
+    pub fn close(&self) -> io::Result<()> {
+        let mut st = self.w.state.lock();
+        if st.closed_for_writes {
+            return Ok(());
+        }
+        st.closed_for_writes = true;
+        if self.is_poisoned() {
+            return Ok(());
+        }
+        st.file.sync_all()?;
+        st.dirty = false;
+        Ok(())
+    }
+
+    /// Test hook: make every later write fail as a full disk would.
+    #[cfg(test)]
+    pub(crate) fn inject_write_failure(&self) {
+        self.w.fail_writes.store(true, Ordering::SeqCst);
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests;

@@ -1,0 +1,131 @@
+//! The WAL writer: appends framed records to the active segment, rolls segments, fsyncs,
+//! and poisons itself after a failed write or fsync.
+
+use super::reader::SegmentInfo;
+use super::segment::{self, HEADER_LEN};
+use crate::error::AppendError;
+use parking_lot::Mutex;
+use std::fs::{File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use tracing::error;
+
+/// The mutable part of the writer, behind one mutex.
+pub(crate) struct WriterState {
+    /// The active segment file (append only).
+    pub(crate) file: File,
+    /// The active segment.
+    pub(crate) active: SegmentInfo,
+    /// Closed segments still on disk, oldest first.
+    pub(crate) closed: Vec<SegmentInfo>,
+    /// Bytes written since the last fsync.
+    pub(crate) dirty: bool,
+    /// Size of the current checkpoint file.
+    pub(crate) checkpoint_bytes: u64,
+    /// Set by `close`: no more writes.
+    pub(crate) closed_for_writes: bool,
+}
+
+/// Creates segment `index` in `dir` with its header, durable.
+pub(crate) fn create_segment(dir: &Path, index: u64) -> io::Result<File> {
+    let path = segment::segment_path(dir, index);
+    let mut f = OpenOptions::new().create_new(true).append(true).open(&path)?;
+    f.write_all(&segment::header())?;
+    f.sync_all()?;
+    segment::sync_dir(dir)?;
+    Ok(f)
+}
+
+/// Appends and syncs; shared by the [`super::Wal`] methods.
+pub(crate) struct Writer {
+    pub(crate) dir: PathBuf,
+    pub(crate) segment_size: u64,
+    pub(crate) state: Mutex<WriterState>,
+    pub(crate) poisoned: AtomicBool,
+    /// Test hook: make the next writes fail as a full disk would.
+    #[cfg(test)]
+    pub(crate) fail_writes: AtomicBool,
+}
+
+impl Writer {
+    fn poison(&self, what: &str, e: &io::Error) {
+        error!(dir = %self.dir.display(), error = %e, "WAL {what} failed; refusing further appends until restart");
+        self.poisoned.store(true, Ordering::SeqCst);
+    }
+
+    /// Writes pre-framed records (`buf`) whose newest sample is `max_t`; fsyncs when `sync`.
+    pub(crate) fn log(&self, buf: &[u8], max_t: i64, sync: bool) -> Result<(), AppendError> {
+        if self.poisoned.load(Ordering::SeqCst) {
+            return Err(AppendError::Poisoned);
+        }
+        let mut st = self.state.lock();
+        if st.closed_for_writes {
+            return Err(AppendError::Io(io::Error::other("the database is closed")));
+        }
+        if st.active.bytes > HEADER_LEN as u64 && st.active.bytes + buf.len() as u64 > self.segment_size {
+            if let Err(e) = self.rotate(&mut st) {
+                self.poison("segment roll-over", &e);
+                return Err(AppendError::Io(e));
+            }
+        }
+        #[cfg(test)]
+        if self.fail_writes.load(Ordering::SeqCst) {
+            let e = io::Error::other("injected write failure");
+            self.poison("write", &e);
+            return Err(AppendError::Io(e));
+        }
+        if let Err(e) = st.file.write_all(buf) {
+            self.poison("write", &e);
+            return Err(AppendError::Io(e));
+        }
+        st.active.bytes += buf.len() as u64;
+        st.active.max_t = st.active.max_t.max(max_t);
+        st.dirty = true;
+        if sync {
+            if let Err(e) = st.file.sync_data() {
+                self.poison("fsync", &e);
+                return Err(AppendError::Io(e));
+            }
+            st.dirty = false;
+        }
+        Ok(())
+    }
+
+    /// Closes the active segment (fsynced) and starts the next one.
+    fn rotate(&self, st: &mut WriterState) -> io::Result<()> {
+        st.file.sync_data()?;
+        st.dirty = false;
+        let next = st.active.index + 1;
+        let f = create_segment(&self.dir, next)?;
+        let old = std::mem::replace(
+            &mut st.active,
+            SegmentInfo {
+                index: next,
+                bytes: HEADER_LEN as u64,
+                max_t: i64::MIN,
+            },
+        );
+        st.closed.push(old);
+        st.file = f;
+        Ok(())
+    }
+
+    /// Fsyncs the active segment if anything was written since the last fsync. The fsync
+    /// runs outside the lock so appends are not held up.
+    pub(crate) fn sync(&self) -> io::Result<()> {
+        let f = {
+            let mut st = self.state.lock();
+            if !st.dirty {
+                return Ok(());
+            }
+            st.dirty = false;
+            st.file.try_clone()
+        };
+        let r = f.and_then(|f| f.sync_data());
+        if let Err(e) = &r {
+            self.poison("fsync", e);
+        }
+        r
+    }
+}

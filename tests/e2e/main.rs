@@ -1,0 +1,9 @@
+//! End-to-end tests: each starts the real `sextant` binary on a loopback port with a fresh
+//! data directory and talks to it over HTTP only.
+
+mod crash;
+mod otlp;
+mod promql_diff;
+mod scrape;
+mod startup;
+mod support;

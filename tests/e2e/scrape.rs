@@ -1,0 +1,96 @@
+//! Scraping a real target: Debian's `prometheus-node-exporter` on loopback.
+
+use crate::support::*;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const NODE_EXPORTER: &str = "/usr/bin/prometheus-node-exporter";
+
+struct Exporter(Child);
+impl Drop for Exporter {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn instant(server: &TestServer, q: &str) -> Vec<serde_json::Value> {
+    let (s, v) = get_json(&server.url(&format!("/api/v1/query?query={}", enc(q))));
+    assert_eq!(s, 200, "{v}");
+    v["data"]["result"].as_array().cloned().unwrap_or_default()
+}
+
+fn wait_for(what: &str, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !f() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn scrapes_a_real_node_exporter() {
+    assert!(
+        std::path::Path::new(NODE_EXPORTER).exists(),
+        "this test needs Debian's prometheus-node-exporter at {NODE_EXPORTER}: run scripts/test.sh, which installs it"
+    );
+    let port = free_port();
+    let _exporter = Exporter(
+        Command::new(NODE_EXPORTER)
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start node exporter"),
+    );
+    let dead = free_port();
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("prometheus.yml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "global:\n  scrape_interval: 1s\n  scrape_timeout: 900ms\nscrape_configs:\n  - job_name: node\n    static_configs:\n      - targets: ['127.0.0.1:{port}']\n        labels:\n          env: test\n  - job_name: dead\n    static_configs:\n      - targets: ['127.0.0.1:{dead}']\n"
+        ),
+    )
+    .unwrap();
+    let server = TestServer::builder(&dir.path().join("data"))
+        .arg(format!("--config.file={}", cfg.display()))
+        .start();
+
+    wait_for("up{job=\"node\"} == 1", || {
+        instant(&server, "up{job=\"node\"} == 1").len() == 1
+    });
+    let up = instant(&server, "up{job=\"node\"}");
+    assert_eq!(up[0]["metric"]["instance"], format!("127.0.0.1:{port}"));
+    assert_eq!(up[0]["metric"]["env"], "test");
+    // Real node_exporter series arrive with target labels.
+    let cpu = instant(&server, "count(node_cpu_seconds_total{job=\"node\"}) > 0");
+    assert_eq!(cpu.len(), 1, "node_cpu_seconds_total scraped");
+    let samples = instant(&server, "scrape_samples_scraped{job=\"node\"}");
+    let n: f64 = samples[0]["value"][1].as_str().unwrap().parse().unwrap();
+    assert!(n > 100.0, "node_exporter exposes hundreds of samples, got {n}");
+    // The dead target is down, with an error on the targets page.
+    wait_for("up{job=\"dead\"} == 0", || {
+        instant(&server, "up{job=\"dead\"} == 0").len() == 1
+    });
+    let (s, targets) = get_json(&server.url("/api/v1/targets"));
+    assert_eq!(s, 200);
+    let active = targets["data"]["activeTargets"].as_array().unwrap();
+    assert_eq!(active.len(), 2, "{targets}");
+    let node = active.iter().find(|t| t["scrapePool"] == "node").unwrap();
+    assert_eq!(node["health"], "up");
+    let dead_t = active.iter().find(|t| t["scrapePool"] == "dead").unwrap();
+    assert_eq!(dead_t["health"], "down");
+    assert!(!dead_t["lastError"].as_str().unwrap().is_empty());
+    // Metadata from the scrape is served.
+    let (_, md) = get_json(&server.url("/api/v1/metadata?metric=node_cpu_seconds_total"));
+    assert_eq!(md["data"]["node_cpu_seconds_total"][0]["type"], "counter", "{md}");
+}

@@ -1,0 +1,199 @@
+// Browser tests of the embedded UI against a running server with scraped, simulated beacon nodes.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { ARTIFACTS, REPO, start, waitForSeries } from './harness.mjs';
+
+let h;
+const pageErrors = [];
+
+before(async () => {
+  h = await start();
+  // three nodes scraped (every second), then enough samples for rates and reorg events
+  await waitForSeries(h.base, 'beacon_head_slot', 3, 60000);
+  await new Promise((r) => setTimeout(r, 10000));
+}, { timeout: 120000 });
+
+after(async () => { if (h) await h.stop(); });
+
+async function open(path) {
+  const page = await h.context.newPage();
+  page.on('pageerror', (e) => pageErrors.push(`${path}: ${e.message}`));
+  page.setDefaultTimeout(20000);
+  await page.goto(`${h.base}${path}`);
+  return page;
+}
+
+const port = (flavour) => h.nodes.find((n) => n.flavour === flavour).port;
+
+test('explorer graphs a range query with a legend, then shows the table', async () => {
+  const page = await open('/graph?expr=beacon_head_slot&tab=graph&range=5m');
+  await page.locator('#output .chart canvas').first().waitFor();
+  const legend = page.locator('#output .u-legend .u-series');
+  await assert.doesNotReject(async () => legend.nth(3).waitFor());
+  const text = await page.locator('#output .u-legend').innerText();
+  for (const f of ['spec', 'prysm', 'nimbus']) assert.match(text, new RegExp(`127\\.0\\.0\\.1:${port(f)}`));
+  await page.screenshot({ path: join(ARTIFACTS, 'explorer-graph.png') });
+  await page.click('button[data-tab=table]');
+  await page.locator('#result-table tbody tr').nth(2).waitFor();
+  assert.equal(await page.locator('#result-table tbody tr').count(), 3);
+  assert.match(page.url(), /tab=table/);
+  assert.match(page.url(), /expr=beacon_head_slot/);
+  await page.screenshot({ path: join(ARTIFACTS, 'explorer-table.png') });
+  await page.close();
+});
+
+test('explorer: stacking and drag-zoom update the graph and the URL', async () => {
+  const page = await open('/graph?expr=libp2p_peers&tab=graph&range=1m');
+  const canvas = page.locator('#output .chart canvas').first();
+  await canvas.waitFor();
+  await page.check('#stacked');
+  await page.waitForURL(/stacked=1/);
+  await page.locator('#output .chart canvas').first().waitFor();
+  // drag across the recent part of the plot (where the data is): the range shrinks and an end time is set
+  const over = page.locator('#output .u-over');
+  const box = await over.boundingBox();
+  await page.mouse.move(box.x + box.width * 0.75, box.y + box.height / 2);
+  await page.mouse.down();
+  await page.mouse.move(box.x + box.width * 0.98, box.y + box.height / 2, { steps: 5 });
+  await page.mouse.up();
+  await page.waitForURL(/end=/);
+  const range = new URL(page.url()).searchParams.get('range');
+  assert.notEqual(range, '1m');
+  assert.match(range, /^(\d+[hms])+$/);
+  await page.locator('#output .chart canvas').first().waitFor();
+  await page.close();
+});
+
+test('explorer state survives a reload from the URL', async () => {
+  const page = await open('/graph?expr=libp2p_peers&tab=table&range=10m');
+  await page.locator('#result-table tbody tr').first().waitFor();
+  assert.equal(await page.inputValue('#expr'), 'libp2p_peers');
+  assert.equal(await page.inputValue('#range'), '10m');
+  await page.close();
+});
+
+test('a bad query shows its error inline', async () => {
+  const page = await open('/graph?expr=sum(beacon_head_slot&tab=table');
+  const err = page.locator('#query-error');
+  await err.waitFor();
+  assert.ok((await err.innerText()).length > 5);
+  await page.click('button[data-tab=graph]');
+  await err.waitFor();
+  await page.screenshot({ path: join(ARTIFACTS, 'explorer-error.png') });
+  await page.close();
+});
+
+test('completion offers metric names, label names and label values', async () => {
+  const page = await open('/graph');
+  const input = page.locator('#expr');
+  await input.pressSequentially('beacon_head_sl');
+  await page.locator('.completions li[data-value="beacon_head_slot"]').waitFor();
+  await input.press('Tab');
+  assert.equal(await input.inputValue(), 'beacon_head_slot');
+  await input.pressSequentially('{inst');
+  await page.locator('.completions li[data-value="instance"]').waitFor();
+  await input.press('Tab');
+  assert.equal(await input.inputValue(), 'beacon_head_slot{instance');
+  await input.pressSequentially('="');
+  const value = `127.0.0.1:${port('prysm')}`;
+  await page.locator(`.completions li[data-value="${value}"]`).waitFor();
+  await page.screenshot({ path: join(ARTIFACTS, 'explorer-completion.png') });
+  await page.locator(`.completions li[data-value="${value}"]`).click();
+  assert.equal(await input.inputValue(), `beacon_head_slot{instance="${value}"`);
+  await page.close();
+});
+
+test('targets page lists targets by job with health and filters by state', async () => {
+  const page = await open('/targets');
+  const beacon = page.locator('.pool[data-pool="beacon"] tr.target');
+  await beacon.nth(2).waitFor();
+  assert.equal(await beacon.count(), 3);
+  assert.equal(await page.locator('.pool[data-pool="beacon"] .badge.up').count(), 4); // 3 targets + the "3/3 up" header
+  await page.locator('.pool[data-pool="offline"] tr.target .badge.down').waitFor();
+  await page.screenshot({ path: join(ARTIFACTS, 'targets.png'), fullPage: true });
+  await page.click('button[data-state=down]');
+  await page.waitForFunction(() => !document.querySelector('.pool[data-pool="beacon"]'));
+  assert.equal(await page.locator('.pool[data-pool="offline"] tr.target').count(), 1);
+  assert.ok((await page.locator('.pool[data-pool="offline"] .error-cell').innerText()).length > 0, 'the down target shows its last error');
+  assert.match(page.url(), /state=down/);
+  await page.close();
+});
+
+test('status page shows build info, flags, config and TSDB cardinality', async () => {
+  const page = await open('/status');
+  await page.locator('#buildinfo table').waitFor();
+  assert.match(await page.locator('#buildinfo').innerText(), /version/);
+  await page.locator('#flags table').waitFor();
+  await page.locator('#config pre').waitFor();
+  assert.match(await page.locator('#config pre').innerText(), /beacon/);
+  await page.locator('#series-by-metric tbody tr').first().waitFor();
+  await page.screenshot({ path: join(ARTIFACTS, 'status.png'), fullPage: true });
+  await page.close();
+});
+
+const MINIMAL_PANELS = ['stat_head_slot', 'stat_peers', 'stat_active_validators', 'head_slot', 'finalized_epoch',
+  'current_justified_epoch', 'previous_justified_epoch', 'finality_distance', 'peers', 'active_validators',
+  'reorgs_rate', 'reorgs_events', 'processed_deposits', 'head_lag_wall', 'head_lag_best'];
+
+test('beacon dashboard draws every minimal panel with data and the conformance table', async () => {
+  const page = await open('/dashboards/beacon?range=15m&refresh=off');
+  for (const id of MINIMAL_PANELS) {
+    await page.locator(`[data-panel="${id}"].has-data`).waitFor();
+  }
+  for (const id of MINIMAL_PANELS.filter((i) => !i.startsWith('stat_'))) {
+    assert.equal(await page.locator(`[data-panel="${id}"] canvas`).count() > 0, true, `${id} draws a chart`);
+  }
+  // peers: two nodes by libp2p_peers, the Prysm-like one by its p2p_peer_count fallback
+  assert.equal(await page.locator('[data-panel="peers"] .u-legend .u-series').count(), 4);
+  // a proposed metric one node exposes is shown; one nobody exposes is hidden
+  await page.locator('[data-panel="validators_by_status"].has-data canvas').first().waitFor();
+  await page.locator('[data-panel="block_delay_heatmap"].has-data canvas.heatmap').waitFor();
+  assert.equal(await page.locator('[data-panel="gossipsub_mesh"]').isVisible(), false);
+  // the node lacking processed deposits is named
+  const missing = await page.locator('[data-panel="processed_deposits"] .missing').innerText();
+  assert.match(missing, new RegExp(`127\\.0\\.0\\.1:${port('nimbus')}.*does not expose beacon_processed_deposits_total`));
+  // conformance: one row per node, deviations reported
+  const rows = page.locator('#conformance-table tbody tr');
+  await rows.nth(2).waitFor();
+  assert.equal(await rows.count(), 3);
+  const row = (f) => page.locator(`#conformance-table tr[data-node^="127.0.0.1:${port(f)} "]`);
+  assert.match(await row('spec').locator('td').nth(1).innerText(), /8\/8/);
+  assert.match(await row('prysm').locator('td[data-metric="libp2p_peers"]').innerText(), /missing[\s\S]*p2p_peer_count/);
+  assert.match(await row('nimbus').locator('td[data-metric="beacon_reorgs_total"]').innerText(), /gauge/);
+  assert.match(await row('nimbus').locator('td[data-metric="beacon_processed_deposits_total"]').innerText(), /missing/);
+  await page.screenshot({ path: join(ARTIFACTS, 'dashboard.png'), fullPage: true });
+  await page.screenshot({ path: join(ARTIFACTS, 'dashboard-top.png') });
+  // the same dashboard for Grafana, offered for download
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#grafana-download')]);
+  const saved = join(ARTIFACTS, 'beacon-grafana.json');
+  await download.saveAs(saved);
+  const json = JSON.parse(readFileSync(saved, 'utf8'));
+  assert.deepEqual(json, JSON.parse(readFileSync(join(REPO, 'dashboards', 'grafana', 'beacon.json'), 'utf8')));
+  await page.close();
+});
+
+test('dashboard node selector narrows panels to one node', async () => {
+  const page = await open(`/dashboards/beacon?range=15m&refresh=off&instance=127.0.0.1:${port('prysm')}`);
+  await page.locator('[data-panel="head_slot"].has-data canvas').first().waitFor();
+  assert.equal(await page.locator('[data-panel="head_slot"] .u-legend .u-series').count(), 2);
+  assert.equal(await page.inputValue('#instance'), `127.0.0.1:${port('prysm')}`);
+  // the lagging node is behind the wall clock by about 6 slots
+  const lag = await page.locator('[data-panel="stat_sync_lag"] .value').first().innerText();
+  assert.ok(Number(lag) >= 5 && Number(lag) <= 7, `sync lag ${lag}`);
+  await page.close();
+});
+
+test('dashboard auto-refresh redraws', async () => {
+  const page = await open('/dashboards/beacon?range=5m&refresh=5s');
+  await page.locator('[data-panel="head_slot"].has-data canvas').first().waitFor();
+  const first = await page.locator('#updated').innerText();
+  await page.waitForFunction((before) => document.querySelector('#updated').innerText !== before, first, { timeout: 15000 });
+  assert.equal(await page.inputValue('#refresh'), '5s');
+  await page.close();
+});
+
+test('no uncaught errors in any page', () => {
+  assert.deepEqual(pageErrors, []);
+});

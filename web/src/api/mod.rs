@@ -1,0 +1,136 @@
+//! The Prometheus HTTP API (`/api/v1/...` and `/federate`).
+//!
+//! Request flow: [`params::Params`] gathers form values from the query string and a
+//! form-encoded POST body (body first, as Go's `Request.Form`); a handler parses what it needs
+//! (every bad value becomes `invalid parameter "<name>": ...`), does the work on a blocking
+//! thread, and returns `Result<Success, ApiError>`; [`response`] renders the one envelope
+//! `{status, data, errorType, error, warnings, infos}`, [`error`] chooses the status code.
+
+pub mod admin;
+pub mod error;
+pub mod export;
+pub mod federate;
+pub mod json;
+pub mod metadata;
+pub mod params;
+pub mod query;
+pub mod remote_read;
+pub mod response;
+pub mod rules;
+pub mod series;
+pub mod status;
+pub mod targets;
+pub mod timefmt;
+
+use crate::WebState;
+use axum::routing::{get, post};
+use axum::Router;
+use std::sync::Arc;
+
+pub use error::{ApiError, ErrorType};
+pub use response::Success;
+
+/// The API routes (state still to be supplied).
+pub fn routes() -> Router<Arc<WebState>> {
+    Router::new()
+        .route("/api/v1/query", get(query::instant).post(query::instant))
+        .route("/api/v1/query_range", get(query::range).post(query::range))
+        .route(
+            "/api/v1/query_exemplars",
+            get(query::exemplars).post(query::exemplars),
+        )
+        .route("/api/v1/format_query", get(query::format).post(query::format))
+        .route("/api/v1/parse_query", get(query::parse).post(query::parse))
+        .route("/api/v1/series", get(series::series).post(series::series))
+        .route("/api/v1/labels", get(series::labels).post(series::labels))
+        .route("/api/v1/label/{name}/values", get(series::label_values))
+        .route("/api/v1/metadata", get(metadata::metadata))
+        .route("/api/v1/targets", get(targets::targets))
+        .route("/api/v1/targets/metadata", get(metadata::targets_metadata))
+        .route("/api/v1/status/buildinfo", get(status::buildinfo))
+        .route("/api/v1/status/runtimeinfo", get(status::runtimeinfo))
+        .route("/api/v1/status/flags", get(status::flags))
+        .route("/api/v1/status/config", get(status::config))
+        .route("/api/v1/status/tsdb", get(status::tsdb))
+        .route("/api/v1/status/walreplay", get(status::walreplay))
+        .route("/api/v1/alerts", get(rules::alerts))
+        .route("/api/v1/rules", get(rules::rules))
+        .route("/api/v1/alertmanagers", get(rules::alertmanagers))
+        .route("/api/v1/read", post(remote_read::read))
+        .route(
+            "/api/v1/export",
+            get(export::export_json).post(export::export_json),
+        )
+        .route(
+            "/api/v1/export/csv",
+            get(export::export_csv).post(export::export_csv),
+        )
+        .route(
+            "/api/v1/admin/tsdb/delete_series",
+            post(admin::delete_series).put(admin::delete_series),
+        )
+        .route(
+            "/api/v1/admin/tsdb/clean_tombstones",
+            post(admin::clean_tombstones).put(admin::clean_tombstones),
+        )
+        .route(
+            "/api/v1/admin/tsdb/snapshot",
+            post(admin::snapshot).put(admin::snapshot),
+        )
+        .route("/api/v1/scrape_pools", get(targets::scrape_pools))
+        .route("/api/v1/notifications", get(rules::notifications))
+        .route("/federate", get(federate::federate))
+        .layer(axum::middleware::from_fn(cors))
+}
+
+/// CORS as Prometheus' default `--web.cors.origin=".*"` does it: requests with an `Origin`
+/// get the CORS headers and `Access-Control-Allow-Origin: *`; `OPTIONS` pre-flights are
+/// answered with an empty success.
+async fn cors(req: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+    use axum::http::{header, HeaderValue, Method};
+    let has_origin = req.headers().contains_key(header::ORIGIN);
+    let mut resp = if req.method() == Method::OPTIONS {
+        axum::response::IntoResponse::into_response((
+            [(header::CONTENT_TYPE, "application/json")],
+            r#"{"status":"success"}"#,
+        ))
+    } else {
+        next.run(req).await
+    };
+    if has_origin {
+        let h = resp.headers_mut();
+        for (k, v) in [
+            (
+                "access-control-allow-headers",
+                "Accept, Authorization, Content-Type, Origin",
+            ),
+            ("access-control-allow-methods", "GET, POST, OPTIONS"),
+            ("access-control-expose-headers", "Date"),
+            ("vary", "Origin"),
+            ("access-control-allow-origin", "*"),
+        ] {
+            h.insert(k, HeaderValue::from_static(v));
+        }
+    }
+    resp
+}
+
+/// Runs blocking work (storage reads, query evaluation) off the async runtime.
+pub(crate) async fn blocking<T, F>(f: F) -> Result<T, ApiError>
+where
+    F: FnOnce() -> Result<T, ApiError> + Send + 'static,
+    T: Send + 'static,
+{
+    match tokio::task::spawn_blocking(f).await {
+        Ok(r) => r,
+        Err(e) => Err(ApiError::internal(format!("request handler failed: {e}"))),
+    }
+}
+
+/// Milliseconds since the Unix epoch, now.
+pub(crate) fn now_ms() -> i64 {
+    match std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) {
+        Ok(d) => d.as_millis() as i64,
+        Err(e) => -(e.duration().as_millis() as i64),
+    }
+}

@@ -1,0 +1,276 @@
+//! `POST /api/v1/read`: Prometheus remote read (snappy-compressed protobuf `ReadRequest` in,
+//! `ReadResponse` with raw samples out). Only the `SAMPLES` response type is served; a client
+//! that accepts nothing but streamed chunks is told so with a 400.
+//!
+//! Matchers equal to an external label are dropped before selecting, and external labels are
+//! added to the returned series where absent, as Prometheus' read handler does.
+
+use crate::WebState;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use prost::Message;
+use std::sync::Arc;
+use storage::{MatchOp, Matcher, SelectHints};
+
+/// Prometheus' default `--storage.remote.read-sample-limit`.
+pub const READ_SAMPLE_LIMIT: usize = 50_000_000;
+
+/// The protobuf messages of `prompb/remote.proto` and `prompb/types.proto` that remote read
+/// uses, written by hand; field numbers are the wire contract.
+pub mod proto {
+    /// `prometheus.ReadRequest`.
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub struct ReadRequest {
+        /// The queries.
+        #[prost(message, repeated, tag = "1")]
+        pub queries: Vec<Query>,
+        /// Response types the client accepts, preferred first (empty = samples).
+        #[prost(enumeration = "ResponseType", repeated, tag = "2")]
+        pub accepted_response_types: Vec<i32>,
+    }
+
+    /// `prometheus.ReadRequest.ResponseType`.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, prost::Enumeration)]
+    #[repr(i32)]
+    pub enum ResponseType {
+        /// One `ReadResponse` with raw samples.
+        Samples = 0,
+        /// A stream of XOR chunks (not served).
+        StreamedXorChunks = 1,
+    }
+
+    /// `prometheus.ReadResponse`.
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub struct ReadResponse {
+        /// One result per query, in order.
+        #[prost(message, repeated, tag = "1")]
+        pub results: Vec<QueryResult>,
+    }
+
+    /// `prometheus.Query`.
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub struct Query {
+        /// Start (ms, inclusive).
+        #[prost(int64, tag = "1")]
+        pub start_timestamp_ms: i64,
+        /// End (ms, inclusive).
+        #[prost(int64, tag = "2")]
+        pub end_timestamp_ms: i64,
+        /// Label matchers (AND).
+        #[prost(message, repeated, tag = "3")]
+        pub matchers: Vec<LabelMatcher>,
+        /// Hints (ignored apart from the time range).
+        #[prost(message, optional, tag = "4")]
+        pub hints: Option<ReadHints>,
+    }
+
+    /// `prometheus.QueryResult`.
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub struct QueryResult {
+        /// Series with their samples.
+        #[prost(message, repeated, tag = "1")]
+        pub timeseries: Vec<TimeSeries>,
+    }
+
+    /// `prometheus.LabelMatcher`.
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub struct LabelMatcher {
+        /// EQ = 0, NEQ = 1, RE = 2, NRE = 3.
+        #[prost(int32, tag = "1")]
+        pub r#type: i32,
+        /// Label name.
+        #[prost(string, tag = "2")]
+        pub name: String,
+        /// Value or pattern.
+        #[prost(string, tag = "3")]
+        pub value: String,
+    }
+
+    /// `prometheus.ReadHints`.
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub struct ReadHints {
+        /// Query step (ms).
+        #[prost(int64, tag = "1")]
+        pub step_ms: i64,
+        /// The function around the selector.
+        #[prost(string, tag = "2")]
+        pub func: String,
+        /// Start (ms).
+        #[prost(int64, tag = "3")]
+        pub start_ms: i64,
+        /// End (ms).
+        #[prost(int64, tag = "4")]
+        pub end_ms: i64,
+        /// Grouping labels.
+        #[prost(string, repeated, tag = "5")]
+        pub grouping: Vec<String>,
+        /// `by` (true) or `without`.
+        #[prost(bool, tag = "6")]
+        pub by: bool,
+        /// Range of a range selector (ms).
+        #[prost(int64, tag = "7")]
+        pub range_ms: i64,
+    }
+
+    /// `prometheus.TimeSeries` (float samples only).
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub struct TimeSeries {
+        /// Labels sorted by name.
+        #[prost(message, repeated, tag = "1")]
+        pub labels: Vec<Label>,
+        /// Samples, oldest first.
+        #[prost(message, repeated, tag = "2")]
+        pub samples: Vec<Sample>,
+    }
+
+    /// `prometheus.Label`.
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub struct Label {
+        /// Name.
+        #[prost(string, tag = "1")]
+        pub name: String,
+        /// Value.
+        #[prost(string, tag = "2")]
+        pub value: String,
+    }
+
+    /// `prometheus.Sample`.
+    #[derive(Clone, Copy, PartialEq, prost::Message)]
+    pub struct Sample {
+        /// The value.
+        #[prost(double, tag = "1")]
+        pub value: f64,
+        /// Milliseconds since the epoch.
+        #[prost(int64, tag = "2")]
+        pub timestamp: i64,
+    }
+}
+
+fn bad_request(msg: impl Into<String>) -> Response {
+    (StatusCode::BAD_REQUEST, format!("{}\n", msg.into())).into_response()
+}
+
+fn to_matchers(q: &proto::Query, st: &WebState) -> Result<Vec<Matcher>, String> {
+    let mut out = Vec::with_capacity(q.matchers.len());
+    for m in &q.matchers {
+        let op = match m.r#type {
+            0 => MatchOp::Equal,
+            1 => MatchOp::NotEqual,
+            2 => MatchOp::Regex,
+            3 => MatchOp::NotRegex,
+            t => return Err(format!("invalid matcher type {t}")),
+        };
+        // A matcher that only restates an external label is answered by adding the label.
+        if op == MatchOp::Equal && st.external_labels.get(&m.name) == Some(m.value.as_str()) {
+            continue;
+        }
+        out.push(Matcher::new(op, m.name.clone(), m.value.clone()).map_err(|e| e.to_string())?);
+    }
+    Ok(out)
+}
+
+/// Answers a decoded request; errors carry the status code (400 for the client's mistakes,
+/// 500 for storage failures).
+pub fn answer(st: &WebState, req: &proto::ReadRequest) -> Result<proto::ReadResponse, (StatusCode, String)> {
+    let bad = |m: String| (StatusCode::BAD_REQUEST, m);
+    let internal = |e: storage::QueryError| (StatusCode::INTERNAL_SERVER_ERROR, e.to_string());
+    let samples_ok = req.accepted_response_types.is_empty()
+        || req
+            .accepted_response_types
+            .contains(&(proto::ResponseType::Samples as i32));
+    if !samples_ok {
+        return Err(bad(format!(
+            "server does not support any of the requested response types: {:?}; supported: [SAMPLES]",
+            req.accepted_response_types
+        )));
+    }
+    let mut total = 0usize;
+    let mut results = Vec::with_capacity(req.queries.len());
+    for q in &req.queries {
+        let matchers = to_matchers(q, st).map_err(bad)?;
+        let querier = st
+            .queryable
+            .querier(q.start_timestamp_ms, q.end_timestamp_ms)
+            .map_err(internal)?;
+        let hints = SelectHints {
+            mint: q.start_timestamp_ms,
+            maxt: q.end_timestamp_ms,
+        };
+        let series = querier.select(&hints, &matchers).map_err(internal)?;
+        let mut ts = Vec::with_capacity(series.len());
+        for s in series {
+            total += s.samples.len();
+            if total > READ_SAMPLE_LIMIT {
+                return Err(bad(format!("exceeded sample limit ({READ_SAMPLE_LIMIT})")));
+            }
+            let mut labels: Vec<proto::Label> = s
+                .labels
+                .iter()
+                .map(|l| proto::Label {
+                    name: l.name.to_string(),
+                    value: l.value.to_string(),
+                })
+                .collect();
+            for e in st.external_labels.iter() {
+                if s.labels.get(&e.name).is_none() {
+                    labels.push(proto::Label {
+                        name: e.name.to_string(),
+                        value: e.value.to_string(),
+                    });
+                }
+            }
+            labels.sort_by(|a, b| a.name.cmp(&b.name));
+            ts.push(proto::TimeSeries {
+                labels,
+                samples: s
+                    .samples
+                    .iter()
+                    .map(|x| proto::Sample {
+                        value: x.v,
+                        timestamp: x.t,
+                    })
+                    .collect(),
+            });
+        }
+        results.push(proto::QueryResult { timeseries: ts });
+    }
+    Ok(proto::ReadResponse { results })
+}
+
+/// `POST /api/v1/read`.
+pub async fn read(State(st): State<Arc<WebState>>, body: Bytes) -> Response {
+    let raw = match snap::raw::Decoder::new().decompress_vec(&body) {
+        Ok(r) => r,
+        Err(e) => return bad_request(format!("decoding snappy body: {e}")),
+    };
+    let req = match proto::ReadRequest::decode(raw.as_slice()) {
+        Ok(r) => r,
+        Err(e) => return bad_request(format!("decoding ReadRequest: {e}")),
+    };
+    let result = super::blocking(move || Ok(answer(&st, &req))).await;
+    let resp = match result {
+        Ok(Ok(r)) => r,
+        Ok(Err((code, msg))) => return (code, format!("{msg}\n")).into_response(),
+        Err(e) => return (StatusCode::INTERNAL_SERVER_ERROR, format!("{}\n", e.message)).into_response(),
+    };
+    let compressed = match snap::raw::Encoder::new().compress_vec(&resp.encode_to_vec()) {
+        Ok(c) => c,
+        Err(e) => {
+            return (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("encoding response: {e}\n"),
+            )
+                .into_response()
+        }
+    };
+    let mut r = compressed.into_response();
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/x-protobuf"),
+    );
+    h.insert(header::CONTENT_ENCODING, HeaderValue::from_static("snappy"));
+    r
+}

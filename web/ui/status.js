@@ -1,0 +1,54 @@
+// Status page: build information, flags, configuration and TSDB cardinality.
+import { api, formatValue } from './api.js';
+import { el, fill, table } from './dom.js';
+
+function section(title, id) {
+  const body = el('div', { id }, el('p', { class: 'muted' }, 'Loading…'));
+  return [el('div', { class: 'card' }, el('h2', {}, title), body), body];
+}
+
+async function into(body, path, draw) {
+  try {
+    const { data } = await api(path);
+    fill(body, draw(data));
+  } catch (e) {
+    fill(body, el('div', { class: 'error' }, `${path}: ${e.message}`));
+  }
+}
+
+const kv = (obj) => table(['', ''], Object.entries(obj || {}).sort(([a], [b]) => a.localeCompare(b))
+  .map(([k, v]) => el('tr', {}, el('th', {}, k), el('td', { class: 'mono' }, typeof v === 'object' ? JSON.stringify(v) : String(v)))));
+
+const counts = (title, rows, id) => el('div', { class: 'card', id },
+  el('h3', {}, title),
+  rows && rows.length
+    ? table(['name', 'count'], rows.map((r) => el('tr', {}, el('td', { class: 'mono' }, r.name), el('td', { class: 'num' }, formatValue(r.value)))))
+    : el('p', { class: 'muted' }, 'none'));
+
+export function render(root) {
+  const [build, buildBody] = section('Build information', 'buildinfo');
+  const [runtime, runtimeBody] = section('Runtime information', 'runtimeinfo');
+  const [tsdb, tsdbBody] = section('TSDB cardinality', 'tsdb');
+  const [flags, flagsBody] = section('Command-line flags', 'flags');
+  const [config, configBody] = section('Configuration', 'config');
+  root.append(el('h1', {}, 'Status'), build, runtime, tsdb, flags, config);
+  into(buildBody, 'status/buildinfo', kv);
+  into(runtimeBody, 'status/runtimeinfo', kv);
+  into(flagsBody, 'status/flags', kv);
+  into(configBody, 'status/config', (d) => el('pre', { class: 'yaml' }, d.yaml || ''));
+  into(tsdbBody, 'status/tsdb', (d) => {
+    const h = d.headStats || {};
+    const time = (ms) => (Number.isFinite(ms) && ms > 0 && ms < 8.64e15 ? new Date(ms).toISOString() : '—');
+    return [
+      el('div', { class: 'stats' },
+        [['Series', h.numSeries], ['Label pairs', h.numLabelPairs], ['Chunks', h.chunkCount],
+          ['Oldest sample', time(h.minTime)], ['Newest sample', time(h.maxTime)]].map(([k, v]) => el('div', { class: 'stat card' },
+          el('div', { class: 'who' }, k), el('div', { class: 'value' }, typeof v === 'number' ? formatValue(v) : (v ?? '—'))))),
+      el('div', { class: 'grid' },
+        counts('Top metrics by series count', d.seriesCountByMetricName, 'series-by-metric'),
+        counts('Label names by number of values', d.labelValueCountByLabelName, 'values-by-label'),
+        counts('Label pairs by series count', d.seriesCountByLabelValuePair, 'series-by-pair'),
+        counts('Label names by memory (bytes)', d.memoryInBytesByLabelName, 'memory-by-label')),
+    ];
+  });
+}
