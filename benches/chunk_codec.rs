@@ -104,7 +104,11 @@ fn decimals(v: f64) -> Option<i32> {
 }
 
 fn synth_target(rng: &mut Rng, target: usize, n: usize, out: &mut Vec<Series>) {
-    let restart_at = if rng.chance(0.02) { Some(rng.below(n as u64) as usize) } else { None };
+    let restart_at = if rng.chance(0.02) {
+        Some(rng.below(n as u64) as usize)
+    } else {
+        None
+    };
     // Thresholds scaled so that 1 - F of the draws are histograms (14 series each): about
     // 35 % of all series are histogram series, as in the compression research mix.
     const F: f64 = 0.963 / 0.65;
@@ -123,7 +127,11 @@ fn synth_target(rng: &mut Rng, target: usize, n: usize, out: &mut Vec<Series>) {
                     if Some(i) == restart_at {
                         m = 0;
                     }
-                    m += if idle { i64::from(rng.chance(0.1)) } else { rng.below(16) as i64 };
+                    m += if idle {
+                        i64::from(rng.chance(0.1))
+                    } else {
+                        rng.below(16) as i64
+                    };
                     m as f64 / 100.0
                 })
                 .collect();
@@ -169,12 +177,29 @@ fn synth_target(rng: &mut Rng, target: usize, n: usize, out: &mut Vec<Series>) {
             push(Kind::Temperature, v);
             made += 1;
         } else if r < 0.65 * F {
-            let c = if rng.chance(0.5) { 1.0 } else { (rng.below(1 << 36) * 512) as f64 };
+            let c = if rng.chance(0.5) {
+                1.0
+            } else {
+                (rng.below(1 << 36) * 512) as f64
+            };
             push(Kind::Constant, vec![c; n]);
             made += 1;
         } else {
             // A classic histogram: 11 buckets + +Inf + _count + _sum.
-            let les = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, f64::INFINITY];
+            let les = [
+                0.005,
+                0.01,
+                0.025,
+                0.05,
+                0.1,
+                0.25,
+                0.5,
+                1.0,
+                2.5,
+                5.0,
+                10.0,
+                f64::INFINITY,
+            ];
             let mut counts = [0u64; 12];
             let mut sum = 0.0f64;
             let rate = rng.log_uniform(0.1, 50.0);
@@ -216,7 +241,14 @@ fn synth_target(rng: &mut Rng, target: usize, n: usize, out: &mut Vec<Series>) {
 /// Series shaped after the real values of the exposition fixtures.
 fn fixture_targets(rng: &mut Rng, ds: &mut Dataset) {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/exposition");
-    let files = ["node_exporter.txt", "prometheus.txt", "lodestar.txt", "vero.txt", "nodeos.txt", "edgeless.openmetrics.txt"];
+    let files = [
+        "node_exporter.txt",
+        "prometheus.txt",
+        "lodestar.txt",
+        "vero.txt",
+        "nodeos.txt",
+        "edgeless.openmetrics.txt",
+    ];
     for f in files {
         let Ok(text) = std::fs::read_to_string(format!("{dir}/{f}")) else {
             eprintln!("fixture {f} missing, skipped");
@@ -248,14 +280,18 @@ fn fixture_targets(rng: &mut Rng, ds: &mut Dataset) {
                     None => continue,
                 },
             };
-            let Some(Ok(v0)) = rest.split_whitespace().next().map(str::parse::<f64>) else { continue };
+            let Some(Ok(v0)) = rest.split_whitespace().next().map(str::parse::<f64>) else {
+                continue;
+            };
             let family = ["_total", "_bucket", "_count", "_sum", "_created", "_info"]
                 .iter()
                 .find_map(|s| name.strip_suffix(s).filter(|b| types.contains_key(*b)))
                 .unwrap_or(name);
             let ty = types.get(family).map(String::as_str).unwrap_or("untyped");
             let kind = match ty {
-                _ if !v0.is_finite() || name.ends_with("_created") || name.ends_with("_info") => Kind::FixtureConstant,
+                _ if !v0.is_finite() || name.ends_with("_created") || name.ends_with("_info") => {
+                    Kind::FixtureConstant
+                }
                 "counter" | "histogram" | "summary" if !name.contains("quantile") => Kind::FixtureCounter,
                 "gauge" => Kind::FixtureGauge,
                 _ => Kind::FixtureConstant,
@@ -301,7 +337,10 @@ fn fixture_targets(rng: &mut Rng, ds: &mut Dataset) {
 
 fn dataset() -> Dataset {
     let mut rng = Rng(42);
-    let mut ds = Dataset { targets: Vec::new(), series: Vec::new() };
+    let mut ds = Dataset {
+        targets: Vec::new(),
+        series: Vec::new(),
+    };
     for t in 0..SYNTH_TARGETS {
         let ts = target_timestamps(&mut rng);
         let n = ts.len();
@@ -326,7 +365,13 @@ fn pieces(ds: &Dataset, size: usize) -> Vec<Piece<'_>> {
     for s in &ds.series {
         let ts = &ds.targets[s.target];
         for (i, (tc, vc)) in ts.chunks(size).zip(s.values.chunks(size)).enumerate() {
-            out.push(Piece { target: s.target, kind: s.kind, offset: i * size, ts: tc, vs: vc });
+            out.push(Piece {
+                target: s.target,
+                kind: s.kind,
+                offset: i * size,
+                ts: tc,
+                vs: vc,
+            });
         }
     }
     out
@@ -352,7 +397,11 @@ struct Tally {
 
 fn sizes(ds: &Dataset) {
     let total: usize = ds.series.iter().map(|s| s.values.len()).sum();
-    println!("\nchunk codec sizes: {} series, {} targets, {total} samples", ds.series.len(), ds.targets.len());
+    println!(
+        "\nchunk codec sizes: {} series, {} targets, {total} samples",
+        ds.series.len(),
+        ds.targets.len()
+    );
     println!("| chunk | codec | B/sample | ts B/sample | value B/sample | B/sample, ts once per target |");
     println!("|---:|---|---:|---:|---:|---:|");
     let mut by_kind: BTreeMap<(usize, Kind), (usize, usize, usize)> = BTreeMap::new();
@@ -393,7 +442,10 @@ fn sizes(ds: &Dataset) {
             decode_values(&buf[used..], &mut dvs).expect("decode values");
             assert_eq!(dts, p.ts);
             assert!(dvs.iter().zip(p.vs).all(|(a, b)| a.to_bits() == b.to_bits()));
-            assert!(g.iter().zip(p.ts.iter().zip(p.vs)).all(|(s, (&t, v))| s.t == t && s.v.to_bits() == v.to_bits()));
+            assert!(g
+                .iter()
+                .zip(p.ts.iter().zip(p.vs))
+                .all(|(s, (&t, v))| s.t == t && s.v.to_bits() == v.to_bits()));
             let e = by_group.entry((size, p.target >= SYNTH_TARGETS)).or_default();
             e.0 += n;
             e.1 += g.as_bytes().len();
@@ -427,7 +479,11 @@ fn sizes(ds: &Dataset) {
     println!("| chunk | data | samples | gorilla | block | block values | block, ts once per target |");
     println!("|---:|---|---:|---:|---:|---:|---:|");
     for ((size, fixture), (n, g, bt, bv, shared)) in by_group {
-        let name = if fixture { "fixture-shaped" } else { "synthetic node_exporter-like" };
+        let name = if fixture {
+            "fixture-shaped"
+        } else {
+            "synthetic node_exporter-like"
+        };
         let f = n as f64;
         println!(
             "| {size} | {name} | {n} | {:.2} | {:.2} | {:.2} | {:.2} |",
@@ -441,7 +497,11 @@ fn sizes(ds: &Dataset) {
     println!("| chunk | kind | samples | gorilla | block |");
     println!("|---:|---|---:|---:|---:|");
     for ((size, kind), (n, g, b)) in by_kind {
-        println!("| {size} | {kind:?} | {n} | {:.2} | {:.2} |", g as f64 / n as f64, b as f64 / n as f64);
+        println!(
+            "| {size} | {kind:?} | {n} | {:.2} | {:.2} |",
+            g as f64 / n as f64,
+            b as f64 / n as f64
+        );
     }
     println!();
 }
@@ -459,7 +519,11 @@ fn bench(c: &mut Criterion) {
             .series
             .iter()
             .step_by(8)
-            .map(|s| Series { kind: s.kind, target: s.target, values: s.values.clone() })
+            .map(|s| Series {
+                kind: s.kind,
+                target: s.target,
+                values: s.values.clone(),
+            })
             .collect(),
     };
     for size in [120, 480] {
