@@ -384,7 +384,7 @@ pub(crate) fn decode<T: Slot>(r: &mut ByteReader<'_>, n: usize, out: &mut Vec<T>
 fn count_set(b: &[u8], n: usize) -> usize {
     let full = n / 8;
     let mut c: usize = b.iter().take(full).map(|x| x.count_ones() as usize).sum();
-    if n % 8 != 0 {
+    if !n.is_multiple_of(8) {
         c += (b.get(full).copied().unwrap_or(0) & ((1u8 << (n % 8)) - 1)).count_ones() as usize;
     }
     c
