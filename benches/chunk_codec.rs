@@ -1,3 +1,9 @@
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::type_complexity,
+    clippy::manual_clamp
+)]
 //! Sample codec benchmark: bytes/sample and encode/decode speed of the Gorilla head chunk and
 //! the dense block columns, on Prometheus-like data.
 //!
@@ -204,7 +210,7 @@ fn synth_target(rng: &mut Rng, target: usize, n: usize, out: &mut Vec<Series>) {
             let mut sum = 0.0f64;
             let rate = rng.log_uniform(0.1, 50.0);
             let mean = rng.log_uniform(0.005, 2.0);
-            let mut buckets: Vec<Vec<f64>> = vec![Vec::with_capacity(n); 12];
+            let mut buckets: Vec<Vec<f64>> = (0..12).map(|_| Vec::with_capacity(n)).collect();
             let mut count_v = Vec::with_capacity(n);
             let mut sum_v = Vec::with_capacity(n);
             for i in 0..n {
