@@ -6,6 +6,7 @@ mod crash;
 mod otlp;
 mod promql_diff;
 mod real_clients;
+mod rules;
 mod scrape;
 mod startup;
 mod support;
