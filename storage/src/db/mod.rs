@@ -5,6 +5,7 @@
 //! - `querier.rs`: reads merging the head and the blocks.
 //! - `lock.rs`: the data directory's lock file.
 //! - `background.rs`: the fsync timer and the maintenance loop (block cut, WAL checkpoint).
+//! - `delete.rs`: [`Db::delete_series`] (tombstones) and [`Db::clean_tombstones`].
 //! - `snapshot.rs`: [`Db::snapshot`], hard-linked copies that open as data directories.
 //!
 //! # Data directory
@@ -20,6 +21,7 @@
 #[allow(clippy::unwrap_used)]
 mod admin_tests;
 mod background;
+mod delete;
 mod lock;
 mod maintain;
 mod querier;
@@ -35,6 +37,7 @@ use crate::head::{Head, HeadAppender, HeadStats, Replayer};
 use crate::model::MetricMetadata;
 use crate::wal::{Wal, DEFAULT_SEGMENT_SIZE};
 use background::Background;
+pub use delete::DeleteStats;
 use parking_lot::{Mutex, RwLock};
 pub use snapshot::{snapshot_name, SnapshotInfo};
 use std::collections::BTreeMap;
