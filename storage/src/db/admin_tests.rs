@@ -236,3 +236,24 @@ fn snapshot_keeps_tombstones() {
     let (_keep, snap) = open_copy(&info.dir);
     check_deleted(&snap);
 }
+
+#[test]
+fn a_damaged_tombstones_file_skips_its_block_by_name() {
+    let d = tempfile::tempdir().unwrap();
+    let db = db_with_blocks(d.path());
+    delete_sample_set(&db);
+    let id = db.blocks()[0].id.clone();
+    drop(db);
+    let p = d.path().join(&id).join("tombstones");
+    let mut b = std::fs::read(&p).unwrap();
+    let n = b.len();
+    b[n - 1] ^= 0xff;
+    std::fs::write(&p, &b).unwrap();
+    assert!(crate::block::Block::open(&d.path().join(&id))
+        .unwrap_err()
+        .to_string()
+        .contains("tombstones"));
+    let db = Db::open(opts(d.path())).unwrap();
+    assert!(db.blocks().iter().all(|b| b.id != id));
+    assert!(!all(&db).is_empty());
+}

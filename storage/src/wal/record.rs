@@ -463,6 +463,33 @@ mod tests {
     }
 
     #[test]
+    fn tombstones_roundtrip_and_reject_inverted_ranges() {
+        let t = vec![
+            TombstoneEntry {
+                id: 7,
+                mint: i64::MIN,
+                maxt: i64::MAX,
+            },
+            TombstoneEntry {
+                id: 1,
+                mint: -5,
+                maxt: 10,
+            },
+        ];
+        let mut buf = Vec::new();
+        encode_tombstones(&mut buf, &t);
+        encode_tombstones(&mut buf, &[]);
+        assert_eq!(roundtrip(&buf), vec![Record::Tombstones(t)]);
+        let mut payload = Vec::new();
+        put_uvarint(&mut payload, 1);
+        put_uvarint(&mut payload, 3);
+        put_varint(&mut payload, 10);
+        put_varint(&mut payload, 5);
+        let e = decode(RecordType::Tombstones as u8, &payload, &mut intern).unwrap_err();
+        assert!(e.contains("after end"), "{e}");
+    }
+
+    #[test]
     fn all_record_kinds_roundtrip() {
         let series = vec![
             SeriesEntry {
