@@ -118,7 +118,8 @@ async fn start(
             let mut c = Command::new(&bin);
             c.arg(format!("--web.listen-address=127.0.0.1:{port}"))
                 .arg(format!("--storage.tsdb.path={}", data.display()))
-                .arg("--storage.tsdb.retention.time=100y");
+                .arg("--storage.tsdb.retention.time=100y")
+                .arg("--web.enable-admin-api");
             (c, version_of(&bin, "--version"))
         }
         Kind::Prometheus => {
@@ -301,12 +302,12 @@ async fn run_async(
         times.sort();
         answers.push((times[times.len() / 2], answer));
     }
+    // Prometheus and Sextant: a snapshot through the admin API writes the head as a block, the
+    // form data takes once persisted. VictoriaMetrics: its data dir after a forced flush.
+    let (peak_rss, cpu_seconds) = proc_stats(pid);
     let (disk_bytes, disk_how) = match kind {
-        Kind::Prometheus => {
-            let r = client
-                .post(format!("{}/api/v1/admin/tsdb/snapshot", proc.base))
-                .send()
-                .await;
+        Kind::Prometheus | Kind::Sextant => {
+            let r = client.post(format!("{}/api/v1/admin/tsdb/snapshot", proc.base)).send().await;
             let name = match r {
                 Ok(r) => r
                     .json::<serde_json::Value>()
@@ -315,27 +316,22 @@ async fn run_async(
                     .and_then(|v| v["data"]["name"].as_str().map(String::from)),
                 Err(_) => None,
             };
-            let bytes = name
-                .map(|n| dir_bytes(&tmp.join("data").join("snapshots").join(n)))
-                .unwrap_or(0);
-            (bytes, "snapshot of the head as a block (admin API)")
+            match name {
+                Some(n) => (
+                    dir_bytes(&tmp.join("data").join("snapshots").join(n)),
+                    "snapshot of head and blocks (admin API)",
+                ),
+                None => {
+                    let _ = Command::new("kill").arg("-TERM").arg(pid.to_string()).status();
+                    let deadline = Instant::now() + Duration::from_secs(120);
+                    while proc.child.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
+                    (dir_bytes(&tmp.join("data")), "data dir after SIGTERM (no snapshot API)")
+                }
+            }
         }
-        Kind::VictoriaMetrics => (
-            dir_bytes(&tmp.join("data")),
-            "data dir after /internal/force_flush",
-        ),
-        Kind::Sextant => (0, "data dir after SIGTERM"),
-    };
-    let (peak_rss, cpu_seconds) = proc_stats(pid);
-    let disk_bytes = if kind == Kind::Sextant {
-        let _ = Command::new("kill").arg("-TERM").arg(pid.to_string()).status();
-        let deadline = Instant::now() + Duration::from_secs(120);
-        while proc.child.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        dir_bytes(&tmp.join("data"))
-    } else {
-        disk_bytes
+        Kind::VictoriaMetrics => (dir_bytes(&tmp.join("data")), "data dir after /internal/force_flush"),
     };
     let _ = proc.child.kill();
     let _ = proc.child.wait();
