@@ -1,6 +1,8 @@
 //! The admin API over HTTP: a snapshot opens as a data directory of its own; deleted series
 //! stay deleted across a restart.
 
+#![allow(clippy::unwrap_used)]
+
 use crate::support::{enc, http_request, prompb, query_range, remote_write, series, TestServer};
 use std::time::{SystemTime, UNIX_EPOCH};
 
