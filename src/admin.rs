@@ -45,3 +45,41 @@ impl web::AdminApi for DbAdmin {
             .unwrap_or_default())
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use storage::{Appendable, Labels, MatchOp, Queryable, SelectHints, SeriesRef};
+    use web::AdminApi;
+
+    #[test]
+    fn answers_starting_up_then_works_on_the_open_db() {
+        let late = Arc::new(LateDb::new());
+        let admin = DbAdmin(late.clone());
+        let e = admin.snapshot(false).unwrap_err();
+        assert!(e.contains("starting up"), "{e}");
+        assert!(admin.clean_tombstones().unwrap_err().contains("starting up"));
+
+        let dir = tempfile::tempdir().unwrap();
+        let db = Arc::new(Db::open(storage::DbOptions::new(dir.path())).unwrap());
+        late.set(db.clone());
+        let l = Labels::from_pairs([("__name__", "up"), ("job", "a")]);
+        let mut a = db.appender();
+        a.append(SeriesRef::NONE, &l, 1000, 1.0).unwrap();
+        a.commit().unwrap();
+        let name = admin.snapshot(false).unwrap();
+        assert!(dir.path().join("snapshots").join(&name).is_dir(), "{name}");
+        admin
+            .delete_series(&[vec![Matcher::equal("job", "a")]], 0, 2000)
+            .unwrap();
+        admin.clean_tombstones().unwrap();
+        let m = [Matcher::new(MatchOp::Regex, "__name__", ".+").unwrap()];
+        let got = db
+            .querier(0, 5000)
+            .unwrap()
+            .select(&SelectHints { mint: 0, maxt: 5000 }, &m)
+            .unwrap();
+        assert!(got.is_empty());
+    }
+}

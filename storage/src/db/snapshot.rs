@@ -68,7 +68,11 @@ fn link_tree(src: &Path, dst: &Path) -> Result<usize, DbError> {
     for entry in entries {
         let entry = entry.map_err(|e| io(format!("listing {}", src.display()), e))?;
         let (from, to) = (entry.path(), dst.join(entry.file_name()));
-        if entry.file_name().to_string_lossy().ends_with(crate::format::TMP_SUFFIX) {
+        if entry
+            .file_name()
+            .to_string_lossy()
+            .ends_with(crate::format::TMP_SUFFIX)
+        {
             continue; // a tombstones file being replaced (or left by a crash)
         }
         let ty = entry
