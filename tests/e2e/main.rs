@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 //! End-to-end tests: each starts the real `sextant` binary on a loopback port with a fresh
 //! data directory and talks to it over HTTP only.
 

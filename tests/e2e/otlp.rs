@@ -104,7 +104,7 @@ fn otlp_grpc_on_the_main_port() {
     });
     let partial = resp.into_inner().partial_success;
     assert!(
-        partial.map_or(true, |p| p.rejected_data_points == 0),
+        partial.is_none_or(|p| p.rejected_data_points == 0),
         "nothing rejected"
     );
     assert_eq!(series_count(&server, "target_info{job=\"aztec/aztec-node\"}"), 2);

@@ -173,12 +173,15 @@ impl Drop for TestServer {
 }
 
 /// Minimal blocking HTTP/1.1 client over std, so tests do not depend on a runtime.
+/// Status, lower-cased headers and body.
+pub type HttpResponse = (u16, Vec<(String, String)>, Vec<u8>);
+
 pub fn http_request(
     method: &str,
     url: &str,
     headers: &[(&str, &str)],
     body: &[u8],
-) -> std::io::Result<(u16, Vec<(String, String)>, Vec<u8>)> {
+) -> std::io::Result<HttpResponse> {
     use std::io::{Read, Write};
     let rest = url
         .strip_prefix("http://")
@@ -230,10 +233,7 @@ pub fn http_request(
 
 fn dechunk(mut b: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
-    loop {
-        let Some(i) = b.windows(2).position(|w| w == b"\r\n") else {
-            break;
-        };
+    while let Some(i) = b.windows(2).position(|w| w == b"\r\n") {
         let size = usize::from_str_radix(String::from_utf8_lossy(&b[..i]).trim(), 16).unwrap_or(0);
         if size == 0 {
             break;

@@ -307,7 +307,10 @@ async fn run_async(
     let (peak_rss, cpu_seconds) = proc_stats(pid);
     let (disk_bytes, disk_how) = match kind {
         Kind::Prometheus | Kind::Sextant => {
-            let r = client.post(format!("{}/api/v1/admin/tsdb/snapshot", proc.base)).send().await;
+            let r = client
+                .post(format!("{}/api/v1/admin/tsdb/snapshot", proc.base))
+                .send()
+                .await;
             let name = match r {
                 Ok(r) => r
                     .json::<serde_json::Value>()
@@ -327,11 +330,17 @@ async fn run_async(
                     while proc.child.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
                         tokio::time::sleep(Duration::from_millis(50)).await;
                     }
-                    (dir_bytes(&tmp.join("data")), "data dir after SIGTERM (no snapshot API)")
+                    (
+                        dir_bytes(&tmp.join("data")),
+                        "data dir after SIGTERM (no snapshot API)",
+                    )
                 }
             }
         }
-        Kind::VictoriaMetrics => (dir_bytes(&tmp.join("data")), "data dir after /internal/force_flush"),
+        Kind::VictoriaMetrics => (
+            dir_bytes(&tmp.join("data")),
+            "data dir after /internal/force_flush",
+        ),
     };
     let _ = proc.child.kill();
     let _ = proc.child.wait();
