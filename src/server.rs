@@ -142,6 +142,7 @@ pub async fn run(
         storage::Labels::from_pairs(settings.config.config.global.external_labels.iter());
     web_state.storage_retention = settings.flags.retention_time.clone();
     web_state.enable_admin_api = settings.flags.enable_admin_api;
+    web_state.admin = Some(Arc::new(crate::admin::DbAdmin(late.clone())));
     web_state.tsdb_stats = Some(Arc::new(HeadStatsFromDb(late.clone())));
     let push_limits = ingest::PushLimits::default();
     // OTLP over gRPC is served on the same listener (HTTP/2 cleartext) as everything else.

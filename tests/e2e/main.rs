@@ -2,6 +2,7 @@
 //! End-to-end tests: each starts the real `sextant` binary on a loopback port with a fresh
 //! data directory and talks to it over HTTP only.
 
+mod admin;
 mod crash;
 mod otlp;
 mod promql_diff;
