@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 //! Block benchmarks: bytes/sample on disk and select + decode throughput.
 //!
 //! Data: the series of `tests/fixtures/exposition/node_exporter.txt` scraped from

@@ -1,3 +1,9 @@
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::type_complexity,
+    clippy::manual_clamp
+)]
 //! Sample codec benchmark: bytes/sample and encode/decode speed of the Gorilla head chunk and
 //! the dense block columns, on Prometheus-like data.
 //!
@@ -204,7 +210,7 @@ fn synth_target(rng: &mut Rng, target: usize, n: usize, out: &mut Vec<Series>) {
             let mut sum = 0.0f64;
             let rate = rng.log_uniform(0.1, 50.0);
             let mean = rng.log_uniform(0.005, 2.0);
-            let mut buckets: Vec<Vec<f64>> = vec![Vec::with_capacity(n); 12];
+            let mut buckets: Vec<Vec<f64>> = (0..12).map(|_| Vec::with_capacity(n)).collect();
             let mut count_v = Vec::with_capacity(n);
             let mut sum_v = Vec::with_capacity(n);
             for i in 0..n {
@@ -405,8 +411,8 @@ fn sizes(ds: &Dataset) {
     println!("| chunk | codec | B/sample | ts B/sample | value B/sample | B/sample, ts once per target |");
     println!("|---:|---|---:|---:|---:|---:|");
     let mut by_kind: BTreeMap<(usize, Kind), (usize, usize, usize)> = BTreeMap::new();
-    // (size, fixture?) -> (samples, gorilla bytes, block ts bytes, block value bytes)
-    let mut by_group: BTreeMap<(usize, bool), (usize, usize, usize, usize)> = BTreeMap::new();
+    // (size, fixture?) -> (samples, gorilla bytes, block ts bytes, block value bytes, shared ts bytes)
+    let mut by_group: BTreeMap<(usize, bool), (usize, usize, usize, usize, usize)> = BTreeMap::new();
     for size in CHUNK_SIZES {
         let mut t = Tally::default();
         let mut seen_ts = std::collections::HashSet::new();
@@ -431,7 +437,8 @@ fn sizes(ds: &Dataset) {
             let v_len = buf.len() - ts_len;
             t.b_ts += ts_len;
             t.b_vals += v_len;
-            if seen_ts.insert((p.target, p.offset)) {
+            let first_of_target = seen_ts.insert((p.target, p.offset));
+            if first_of_target {
                 t.b_ts_shared += ts_len;
             }
             // Verify bit-exact round trips while at it.
@@ -450,6 +457,9 @@ fn sizes(ds: &Dataset) {
             e.1 += g.as_bytes().len();
             e.2 += ts_len;
             e.3 += v_len;
+            if first_of_target {
+                e.4 += ts_len;
+            }
             let e = by_kind.entry((size, p.kind)).or_default();
             e.0 += n;
             e.1 += g.as_bytes().len() - g_ts;
@@ -472,9 +482,9 @@ fn sizes(ds: &Dataset) {
         );
     }
     println!("\nby data set (B/sample):");
-    println!("| chunk | data | samples | gorilla | block | block values |");
-    println!("|---:|---|---:|---:|---:|---:|");
-    for ((size, fixture), (n, g, bt, bv)) in by_group {
+    println!("| chunk | data | samples | gorilla | block | block values | block, ts once per target |");
+    println!("|---:|---|---:|---:|---:|---:|---:|");
+    for ((size, fixture), (n, g, bt, bv, shared)) in by_group {
         let name = if fixture {
             "fixture-shaped"
         } else {
@@ -482,10 +492,11 @@ fn sizes(ds: &Dataset) {
         };
         let f = n as f64;
         println!(
-            "| {size} | {name} | {n} | {:.2} | {:.2} | {:.2} |",
+            "| {size} | {name} | {n} | {:.2} | {:.2} | {:.2} | {:.2} |",
             g as f64 / f,
             (bt + bv) as f64 / f,
-            bv as f64 / f
+            bv as f64 / f,
+            (bv + shared) as f64 / f
         );
     }
     println!("\nvalue bytes/sample by series kind (gorilla / block):");

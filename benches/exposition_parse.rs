@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 //! Exposition parsing throughput on the real fixtures (`tests/fixtures/exposition/`).
 //!
 //! Two cases per fixture: `pull` walks the borrowed entries (the scrape hot path, where label

@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 //! Head benchmarks: append throughput (samples/s on one core), select + decode throughput,
 //! and memory per active series (printed once, measured from the process' resident set).
 //!

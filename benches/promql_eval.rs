@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 //! PromQL range-query latency over a synthetic data set: 10 000 series (9 000 counters in
 //! 100 jobs plus 100 classic histograms of 10 buckets) with 2 h of samples every 15 s,
 //! evaluated as 2 h range queries with a 30 s step (241 steps), as a dashboard would.

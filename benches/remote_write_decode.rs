@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 //! Remote-write ingest throughput, in samples/s on one core.
 //!
 //! Payloads:

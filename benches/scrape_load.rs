@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 //! Scrape load: `N` targets of node_exporter size (`tests/fixtures/exposition/node_exporter.txt`,
 //! 507 series) every `I` seconds for `D` seconds, scraped by Sextant's `ScrapeManager` into a
 //! `storage::Db`, then by Prometheus (`/usr/bin/prometheus`, if installed) with the same config.

@@ -10,6 +10,7 @@ need_pkgs=()
 command -v chromium >/dev/null 2>&1 || need_pkgs+=(chromium)
 [ -x /usr/bin/prometheus ] || need_pkgs+=(prometheus)                       # reference for differential tests
 [ -x /usr/bin/prometheus-node-exporter ] || need_pkgs+=(prometheus-node-exporter) # a real scrape target
+[ -x /usr/bin/prometheus-alertmanager ] || need_pkgs+=(prometheus-alertmanager)     # a real alert receiver
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   echo "==> installing ${need_pkgs[*]}"
   as_root apt-get update -qq

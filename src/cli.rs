@@ -87,6 +87,11 @@ pub struct Flags {
     #[arg(long = "log.level", value_name = "LEVEL", default_value = "info")]
     pub log_level: String,
 
+    /// Load the embedded alerting rules for beacon nodes (not synced, behind the wall clock,
+    /// no finality, few peers, reorg spikes, validators dropping).
+    #[arg(long = "rules.beacon-preset", value_name = "BOOL", default_value_t = true, action = clap::ArgAction::Set)]
+    pub beacon_rules: bool,
+
     /// Also run simulated beacon nodes on loopback and scrape them (job `beacon-demo`), so the
     /// beacon dashboard fills with live data without a real node.
     #[arg(long = "demo")]
@@ -132,6 +137,7 @@ impl Flags {
                 self.query_max_concurrency.to_string(),
             ),
             ("log.level".into(), self.log_level.clone()),
+            ("rules.beacon-preset".into(), self.beacon_rules.to_string()),
             ("demo".into(), self.demo.to_string()),
         ]
     }

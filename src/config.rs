@@ -1,6 +1,6 @@
 //! The configuration file, `prometheus.yml`-compatible, and the embedded default.
 //!
-//! Sections Sextant does not implement yet (`rule_files`, `alerting`, `remote_write`, ...) are
+//! Sections Sextant does not implement yet (`remote_write`, `remote_read`, ...) are
 //! accepted and reported with a warning, so an existing Prometheus file loads unchanged; an
 //! unknown field anywhere is an error that names it, as in Prometheus.
 
@@ -39,10 +39,12 @@ pub struct Config {
     /// What to scrape.
     #[serde(default)]
     pub scrape_configs: Vec<ScrapeConfig>,
-    /// Not implemented yet: accepted with a warning.
-    pub rule_files: Option<IgnoredAny>,
-    /// Not implemented yet: accepted with a warning.
-    pub alerting: Option<IgnoredAny>,
+    /// Rule files (globs, relative to the configuration file's directory).
+    #[serde(default)]
+    pub rule_files: Vec<String>,
+    /// Where alerts are sent.
+    #[serde(default)]
+    pub alerting: rules::AlertingConfig,
     /// Not implemented yet: accepted with a warning.
     pub remote_write: Option<IgnoredAny>,
     /// Not implemented yet: accepted with a warning.
@@ -100,8 +102,6 @@ impl LoadedConfig {
         let c = &self.config;
         let mut v = Vec::new();
         for (present, name) in [
-            (c.rule_files.is_some(), "rule_files"),
-            (c.alerting.is_some(), "alerting"),
             (c.remote_write.is_some(), "remote_write"),
             (c.remote_read.is_some(), "remote_read"),
             (c.storage.is_some(), "storage"),
@@ -155,7 +155,8 @@ mod tests {
     #[test]
     fn unsupported_sections_are_accepted() {
         let c = parse("rule_files: [a.yml]\nremote_write:\n  - url: http://x/api/v1/write\n").expect("ok");
-        assert!(c.rule_files.is_some() && c.remote_write.is_some());
+        assert!(c.remote_write.is_some());
+        assert_eq!(c.rule_files, ["a.yml"]);
     }
 
     #[test]

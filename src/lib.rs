@@ -1,6 +1,8 @@
 //! Sextant: a single-binary, Prometheus-compatible monitoring backend.
 //!
 //! # Layout
+//! - [`admin`]: the admin API (snapshot, delete series, clean tombstones) over the database.
+//! - [`alerting`]: recording and alerting rules, notifications, and their API status.
 //! - [`cli`]: command-line flags, named like Prometheus' own so Sextant is a drop-in.
 //! - [`config`]: the `prometheus.yml`-compatible configuration file and the embedded default.
 //! - [`demo`]: `--demo`'s simulated beacon nodes, served on loopback and scraped like any target.
@@ -16,6 +18,8 @@
 //! Data flows one way: `ingest` appends to `storage`; `query` reads `storage`; `web` serves
 //! `query`. Only this crate knows every other one.
 
+pub mod admin;
+pub mod alerting;
 pub mod cli;
 pub mod config;
 pub mod demo;

@@ -15,6 +15,8 @@ pub struct SelfMetrics {
     pub scrape: Arc<ingest::ScrapeManager>,
     /// Process start, Unix seconds.
     pub start_time: f64,
+    /// Rule evaluation and notification figures.
+    pub rules: Option<Arc<crate::alerting::Rules>>,
 }
 
 fn family(out: &mut String, name: &str, kind: &str, help: &str) {

@@ -134,7 +134,7 @@ pub async fn run(
     let engine = Arc::new(query::Engine::new(settings.engine.clone()));
     let appendable: Arc<dyn storage::Appendable> = late.clone();
     let scrape = Arc::new(ingest::ScrapeManager::new(appendable.clone()));
-    let mut web_state = web::WebState::new(late.clone(), engine, ready.clone());
+    let mut web_state = web::WebState::new(late.clone(), engine.clone(), ready.clone());
     web_state.targets = Arc::new(crate::targets::ScrapeTargets(scrape.clone()));
     web_state.flags = settings.flags.as_map().into_iter().collect();
     web_state.config_yaml = settings.config.text.clone();
@@ -142,13 +142,26 @@ pub async fn run(
         storage::Labels::from_pairs(settings.config.config.global.external_labels.iter());
     web_state.storage_retention = settings.flags.retention_time.clone();
     web_state.enable_admin_api = settings.flags.enable_admin_api;
+    web_state.admin = Some(Arc::new(crate::admin::DbAdmin(late.clone())));
     web_state.tsdb_stats = Some(Arc::new(HeadStatsFromDb(late.clone())));
     let push_limits = ingest::PushLimits::default();
     // OTLP over gRPC is served on the same listener (HTTP/2 cleartext) as everything else.
+    let rules = Arc::new(
+        crate::alerting::Rules::new(
+            &settings.config,
+            late.clone(),
+            late.clone(),
+            engine.clone(),
+            settings.flags.beacon_rules,
+        )
+        .map_err(|e| Error::Config(format!("alerting configuration: {e}")))?,
+    );
+    web_state.rules = Some(Arc::new(crate::alerting::RulesStatus(rules.manager.clone())));
     let self_metrics = Arc::new(crate::self_metrics::SelfMetrics {
         db: late.clone(),
         scrape: scrape.clone(),
         start_time: crate::self_metrics::now_seconds(),
+        rules: Some(rules.clone()),
     });
     let metrics_route = axum::Router::new().route(
         "/metrics",
@@ -214,6 +227,9 @@ pub async fn run(
         .apply_config(&cfg.global, &jobs)
         .map_err(|e| Error::Config(format!("scrape configuration: {e}")))?;
     tracing::info!(jobs = jobs.len(), "Scrape manager started");
+    rules
+        .load(&settings.config)
+        .map_err(|e| Error::Config(format!("rule files: {e}")))?;
     ready.store(true, Ordering::Release);
     tracing::info!("Sextant is ready to receive requests");
     let reloader = tokio::spawn(reload_on_sighup(
@@ -221,6 +237,7 @@ pub async fn run(
         self_target,
         extra_jobs,
         scrape.clone(),
+        rules.clone(),
     ));
 
     shutdown.await;
@@ -232,7 +249,8 @@ pub async fn run(
         Err(e) => tracing::warn!("HTTP server task failed: {e}"),
     }
     reloader.abort();
-    tracing::info!("Stopping scrapes");
+    tracing::info!("Stopping rule evaluation and scrapes");
+    rules.manager.stop();
     scrape.stop().await;
     tracing::info!("Closing storage");
     db.close()?;
@@ -273,6 +291,7 @@ async fn reload_on_sighup(
     embedded: Option<String>,
     extra_jobs: Vec<ingest::ScrapeConfig>,
     scrape: Arc<ingest::ScrapeManager>,
+    rules: Arc<crate::alerting::Rules>,
 ) {
     #[cfg(unix)]
     {
@@ -286,17 +305,27 @@ async fn reload_on_sighup(
         while hup.recv().await.is_some() {
             tracing::info!("SIGHUP: reloading configuration");
             let loaded = match (&path, &embedded) {
-                (Some(p), _) => LoadedConfig::load(Some(p)).map(|c| c.config),
-                (None, Some(text)) => crate::config::parse(text),
-                (None, None) => LoadedConfig::load(None).map(|c| c.config),
+                (Some(p), _) => LoadedConfig::load(Some(p)),
+                (None, Some(text)) => crate::config::parse(text).map(|config| LoadedConfig {
+                    config,
+                    text: text.clone(),
+                    source: None,
+                }),
+                (None, None) => LoadedConfig::load(None),
             };
             match loaded {
                 Ok(c) => {
-                    let mut jobs = c.scrape_configs;
+                    let mut jobs = c.config.scrape_configs.clone();
                     jobs.extend(extra_jobs.iter().cloned());
-                    match scrape.apply_config(&c.global, &jobs) {
-                        Ok(()) => tracing::info!("Configuration reloaded"),
-                        Err(e) => tracing::error!("reload failed, keeping the running configuration: {e}"),
+                    match scrape.apply_config(&c.config.global, &jobs) {
+                        Ok(()) => tracing::info!("Scrape configuration reloaded"),
+                        Err(e) => {
+                            tracing::error!("reload failed, keeping the running scrape configuration: {e}")
+                        }
+                    }
+                    match rules.load(&c) {
+                        Ok(()) => tracing::info!("Rules reloaded"),
+                        Err(e) => tracing::error!("rule reload failed, keeping the running rules: {e}"),
                     }
                 }
                 Err(e) => tracing::error!("reload failed, keeping the running configuration: {e}"),
@@ -305,6 +334,6 @@ async fn reload_on_sighup(
     }
     #[cfg(not(unix))]
     {
-        let _ = (path, embedded, extra_jobs, scrape);
+        let _ = (path, embedded, extra_jobs, scrape, rules);
     }
 }

@@ -23,6 +23,13 @@ pub const CHUNKS_MAGIC: [u8; 4] = *b"SXTC";
 /// Version of the chunk file layout.
 pub const CHUNKS_VERSION: u8 = 1;
 
+/// Name of a block's tombstones file (deleted intervals per series; optional).
+pub const TOMBSTONES_FILENAME: &str = "tombstones";
+/// Magic bytes opening a tombstones file.
+pub const TOMBSTONES_MAGIC: [u8; 4] = *b"SXTT";
+/// Version of the tombstones layout.
+pub const TOMBSTONES_VERSION: u8 = 1;
+
 /// Length of the header every binary file starts with (magic, version, 3 reserved bytes).
 pub const HEADER_LEN: usize = 8;
 

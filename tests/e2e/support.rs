@@ -176,6 +176,9 @@ impl Drop for TestServer {
 pub type HttpResponse = (u16, Vec<(String, String)>, Vec<u8>);
 
 /// Minimal blocking HTTP/1.1 client over std, so tests do not depend on a runtime.
+/// Status, lower-cased headers and body.
+pub type HttpResponse = (u16, Vec<(String, String)>, Vec<u8>);
+
 pub fn http_request(
     method: &str,
     url: &str,

@@ -15,6 +15,7 @@
 pub mod api;
 
 pub use api::admin::AdminApi;
+pub use api::rules::{RulesProvider, RulesQuery};
 pub use api::status::{BuildInfo, HeadStats, TsdbStatsProvider};
 pub use api::targets::{
     ActiveTarget, DroppedTarget, NoTargets, TargetHealth, TargetMetadata, TargetsProvider,
@@ -57,6 +58,8 @@ pub struct WebState {
     pub enable_admin_api: bool,
     /// The storage's administrative operations, if it supports them.
     pub admin: Option<Arc<dyn AdminApi>>,
+    /// Rule and alert status for `/api/v1/rules` and `/api/v1/alerts`; `None` = no rules.
+    pub rules: Option<Arc<dyn RulesProvider>>,
 }
 
 impl WebState {
@@ -81,6 +84,7 @@ impl WebState {
             external_labels: Labels::empty(),
             enable_admin_api: false,
             admin: None,
+            rules: None,
         }
     }
 }

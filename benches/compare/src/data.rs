@@ -195,7 +195,7 @@ impl Rng {
 
 /// Generates every target's samples from `start_ms` and encodes the requests.
 pub fn generate(shape: &[ShapeSeries], args: &CompareArgs, start_ms: i64) -> Workload {
-    let mut rng = Rng(0x5e87_a17);
+    let mut rng = Rng(0x05e8_7a17);
     let steps = args.span_minutes * 60 / args.interval_seconds;
     let interval_ms = args.interval_seconds * 1000;
     let conns = args.connections.max(1);

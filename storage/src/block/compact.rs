@@ -23,6 +23,7 @@ const MAX_BLOCK_RANGE_MS: i64 = 31 * 24 * 3600 * 1000;
 /// The new block spans all inputs, its level is the highest input level plus one and its
 /// sources the union of the inputs' sources. The inputs are left in place: delete them with
 /// [`super::delete_block`] once the new block is in use. Series are decoded on the rayon pool.
+/// Samples deleted by the inputs' tombstones are left out (this is how tombstones are cleaned).
 pub fn compact(parent_dir: &Path, blocks: &[Arc<Block>]) -> Result<BlockMeta, BlockError> {
     if blocks.is_empty() {
         return Err(BlockError::InvalidInput("nothing to compact".into()));
@@ -39,6 +40,7 @@ pub fn compact(parent_dir: &Path, blocks: &[Arc<Block>]) -> Result<BlockMeta, Bl
     sources.sort();
     sources.dedup();
     let merge = Merge {
+        tombstones: order.iter().map(|b| b.tombstones()).collect(),
         heads: vec![None; order.len()],
         next: vec![0; order.len()],
         blocks: order,
@@ -49,13 +51,15 @@ pub fn compact(parent_dir: &Path, blocks: &[Arc<Block>]) -> Result<BlockMeta, Bl
 }
 
 /// A series to merge: its labels and, per input block that has it, its chunks.
-type Pending = (Labels, Vec<(usize, Vec<ChunkMeta>)>);
+type Pending = (Labels, Vec<(usize, u32, Vec<ChunkMeta>)>);
 
 /// Iterates the union of the blocks' series in label order, merged, batch by batch.
 struct Merge<'a> {
     blocks: Vec<&'a Block>,
+    /// Per block: its tombstones, whose samples are left out.
+    tombstones: Vec<Arc<super::Tombstones>>,
     /// Per block: its next unconsumed series.
-    heads: Vec<Option<(Labels, Vec<ChunkMeta>)>>,
+    heads: Vec<Option<(Labels, Vec<ChunkMeta>, u32)>>,
     /// Per block: ordinal of the next series to load into `heads`.
     next: Vec<u32>,
     ready: VecDeque<Result<(Labels, Vec<Sample>), BlockError>>,
@@ -66,7 +70,8 @@ impl Merge<'_> {
     fn fill_heads(&mut self) -> Result<(), BlockError> {
         for (i, b) in self.blocks.iter().enumerate() {
             if self.heads[i].is_none() && self.next[i] < b.index().num_series() {
-                self.heads[i] = Some(b.index().series(self.next[i])?);
+                let (l, c) = b.index().series(self.next[i])?;
+                self.heads[i] = Some((l, c, self.next[i]));
                 self.next[i] += 1;
             }
         }
@@ -75,14 +80,14 @@ impl Merge<'_> {
 
     fn next_pending(&mut self) -> Result<Option<Pending>, BlockError> {
         self.fill_heads()?;
-        let Some(min) = self.heads.iter().flatten().map(|(l, _)| l).min().cloned() else {
+        let Some(min) = self.heads.iter().flatten().map(|(l, _, _)| l).min().cloned() else {
             return Ok(None);
         };
         let mut parts = Vec::new();
         for (i, h) in self.heads.iter_mut().enumerate() {
-            if h.as_ref().is_some_and(|(l, _)| *l == min) {
-                if let Some((_, chunks)) = h.take() {
-                    parts.push((i, chunks));
+            if h.as_ref().is_some_and(|(l, _, _)| *l == min) {
+                if let Some((_, chunks, ordinal)) = h.take() {
+                    parts.push((i, ordinal, chunks));
                 }
             }
         }
@@ -96,11 +101,13 @@ impl Merge<'_> {
     ) -> Result<(Labels, Vec<Sample>), BlockError> {
         let mut tagged: Vec<(i64, usize, f64)> = Vec::new();
         let mut buf = Vec::new();
-        for (i, chunks) in &parts {
+        for (i, ordinal, chunks) in &parts {
             buf.clear();
             for c in chunks {
                 self.blocks[*i].read_chunk(c, &mut buf, &mut cache[*i])?;
             }
+            // Deleted samples are left out of the new block.
+            self.blocks[*i].drop_deleted(*ordinal, &mut buf, &self.tombstones[*i]);
             if parts.len() == 1 {
                 return Ok((labels, std::mem::take(&mut buf)));
             }

@@ -8,6 +8,7 @@
 //! - [`write_block`]: series (sorted by labels) -> a new level-1 block.
 //! - [`Block`]: an open block; `select`, `series`, `label_names`, `label_values`.
 //! - [`compact`] and [`plan_compaction`]: merging blocks into larger ones.
+//! - [`Tombstones`]: deleted intervals per series (`tombstones` file), applied at read time.
 //! - [`expired_blocks`], [`delete_block`], [`remove_leftovers`]: retention and clean-up.
 
 mod chunks;
@@ -17,6 +18,7 @@ mod error;
 mod meta;
 mod reader;
 mod retention;
+mod tombstones;
 mod writer;
 
 pub use chunks::ColumnStats;
@@ -25,6 +27,7 @@ pub use error::BlockError;
 pub use meta::{is_block_id, new_block_id, read_meta, BlockMeta};
 pub use reader::Block;
 pub use retention::{delete_block, expired_blocks, list_block_dirs, remove_leftovers};
+pub use tombstones::{add_interval, is_deleted, read_tombstones, write_tombstones, Tombstones};
 pub use writer::{write_block, write_block_stats};
 
 #[cfg(test)]

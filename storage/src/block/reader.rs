@@ -3,12 +3,14 @@
 use super::chunks::ChunkReader;
 use super::codec;
 use super::meta::{read_meta, BlockMeta};
+use super::tombstones::{self, Tombstones};
 use super::BlockError;
 use crate::api::Series;
 use crate::error::{CorruptionError, QueryError};
 use crate::format;
 use crate::index::{ChunkMeta, IndexReader};
 use crate::model::{Labels, Matcher, Sample};
+use parking_lot::RwLock;
 use rayon::prelude::*;
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
@@ -32,6 +34,8 @@ pub struct Block {
     index: IndexReader,
     chunks: ChunkReader,
     size: u64,
+    /// Deleted intervals per series ordinal; replaced whole by [`Block::delete`].
+    tombstones: RwLock<Arc<Tombstones>>,
 }
 
 impl Block {
@@ -66,12 +70,22 @@ impl Block {
         let chunks = ChunkReader::open(&chunks_dir)?;
         let meta_len = std::fs::metadata(dir.join(format::META_FILENAME)).map_or(0, |m| m.len());
         let size = meta_len + index.size_bytes() + chunks.size_bytes();
+        let tombstones = tombstones::read_tombstones(dir)?;
+        if let Some((&o, _)) = tombstones.range(index.num_series()..).next() {
+            return Err(CorruptionError {
+                file: dir.join(format::TOMBSTONES_FILENAME),
+                offset: 0,
+                reason: format!("tombstone for series {o}, the index has {}", index.num_series()),
+            }
+            .into());
+        }
         Ok(Block {
             dir: dir.to_path_buf(),
             meta,
             index,
             chunks,
             size,
+            tombstones: RwLock::new(Arc::new(tombstones)),
         })
     }
 
@@ -93,6 +107,88 @@ impl Block {
     /// The block's index.
     pub fn index(&self) -> &IndexReader {
         &self.index
+    }
+
+    /// The block's tombstones (deleted intervals per series ordinal).
+    pub fn tombstones(&self) -> Arc<Tombstones> {
+        self.tombstones.read().clone()
+    }
+
+    /// Marks the samples in `[mint, maxt]` of the series matching `matchers` deleted, and
+    /// persists the tombstones. Returns how many series got a tombstone.
+    pub fn delete(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<usize, BlockError> {
+        if self.outside(mint, maxt) {
+            return Ok(0);
+        }
+        let mut g = self.tombstones.write();
+        let mut t: Tombstones = (**g).clone();
+        let mut n = 0;
+        for o in self.index.select_postings(matchers)? {
+            let (_, chunks) = self.index.series(o)?;
+            if chunks.iter().any(|c| c.overlaps(mint, maxt)) {
+                tombstones::add_interval(t.entry(o).or_default(), mint, maxt);
+                n += 1;
+            }
+        }
+        if n > 0 {
+            tombstones::write_tombstones(&self.dir, &t)?;
+            *g = Arc::new(t);
+        }
+        Ok(n)
+    }
+
+    /// Whether series `ordinal` keeps a sample in `[mint, maxt]` after its tombstones.
+    fn alive(
+        &self,
+        ordinal: u32,
+        chunks: &[ChunkMeta],
+        t: &Tombstones,
+        mint: i64,
+        maxt: i64,
+    ) -> Result<bool, CorruptionError> {
+        let Some(deleted) = t.get(&ordinal) else {
+            return Ok(chunks.iter().any(|c| c.overlaps(mint, maxt)));
+        };
+        let mut cache = TsCache::new();
+        let mut buf = Vec::new();
+        for c in chunks.iter().filter(|c| c.overlaps(mint, maxt)) {
+            buf.clear();
+            self.read_chunk(c, &mut buf, &mut cache)?;
+            if buf
+                .iter()
+                .any(|s| s.t >= mint && s.t <= maxt && !tombstones::is_deleted(deleted, s.t))
+            {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    /// Ordinals matching `matchers` (all series when none) that still have samples.
+    fn live_ordinals(&self, matchers: &[Matcher], t: &Tombstones) -> Result<Vec<u32>, CorruptionError> {
+        let ordinals = if matchers.is_empty() {
+            (0..self.index.num_series()).collect()
+        } else {
+            self.index.select_postings(matchers)?
+        };
+        let mut out = Vec::with_capacity(ordinals.len());
+        for o in ordinals {
+            if t.contains_key(&o) {
+                let (_, chunks) = self.index.series(o)?;
+                if !self.alive(o, &chunks, t, i64::MIN, i64::MAX)? {
+                    continue;
+                }
+            }
+            out.push(o);
+        }
+        Ok(out)
+    }
+
+    /// Removes the samples of series `ordinal` its tombstones delete.
+    pub(crate) fn drop_deleted(&self, ordinal: u32, samples: &mut Vec<Sample>, t: &Tombstones) {
+        if let Some(deleted) = t.get(&ordinal) {
+            tombstones::drop_deleted(deleted, samples);
+        }
     }
 
     fn outside(&self, mint: i64, maxt: i64) -> bool {
@@ -182,6 +278,7 @@ impl Block {
         mint: i64,
         maxt: i64,
         cache: &mut TsCache,
+        t: &Tombstones,
     ) -> Result<Series, CorruptionError> {
         let (labels, chunks) = self.index.series(ordinal)?;
         let mut samples = Vec::new();
@@ -195,6 +292,7 @@ impl Block {
                 samples.extend(partial.iter().filter(|s| s.t >= mint && s.t <= maxt));
             }
         }
+        self.drop_deleted(ordinal, &mut samples, t);
         Ok(Series { labels, samples })
     }
 
@@ -205,6 +303,7 @@ impl Block {
             return Ok(Vec::new());
         }
         let ordinals = self.index.select_postings(matchers)?;
+        let t = self.tombstones();
         // Batches of series decode in parallel, each with its own timestamp column cache.
         let parts: Vec<Vec<Series>> = ordinals
             .par_chunks(SELECT_BATCH)
@@ -212,7 +311,7 @@ impl Block {
                 let mut cache = TsCache::new();
                 let mut out = Vec::with_capacity(part.len());
                 for &o in part {
-                    let s = self.read_series(o, mint, maxt, &mut cache)?;
+                    let s = self.read_series(o, mint, maxt, &mut cache, &t)?;
                     if !s.samples.is_empty() {
                         out.push(s);
                     }
@@ -229,10 +328,11 @@ impl Block {
         if self.outside(mint, maxt) {
             return Ok(Vec::new());
         }
+        let t = self.tombstones();
         let mut out = Vec::new();
         for o in self.index.select_postings(matchers)? {
             let (labels, chunks) = self.index.series(o)?;
-            if chunks.iter().any(|c| c.overlaps(mint, maxt)) {
+            if self.alive(o, &chunks, &t, mint, maxt)? {
                 out.push(labels);
             }
         }
@@ -241,11 +341,12 @@ impl Block {
 
     /// Sorted label names of the series matching `matchers` (all names if none).
     pub fn label_names(&self, matchers: &[Matcher]) -> Result<Vec<String>, QueryError> {
-        if matchers.is_empty() {
+        let t = self.tombstones();
+        if matchers.is_empty() && t.is_empty() {
             return Ok(self.index.label_names());
         }
         let mut names = BTreeSet::new();
-        for o in self.index.select_postings(matchers)? {
+        for o in self.live_ordinals(matchers, &t)? {
             let (labels, _) = self.index.series(o)?;
             for l in &labels {
                 if !names.contains(l.name.as_ref()) {
@@ -258,11 +359,12 @@ impl Block {
 
     /// Sorted values of label `name` among the series matching `matchers` (all if none).
     pub fn label_values(&self, name: &str, matchers: &[Matcher]) -> Result<Vec<String>, QueryError> {
-        if matchers.is_empty() {
+        let t = self.tombstones();
+        if matchers.is_empty() && t.is_empty() {
             return Ok(self.index.label_values(name));
         }
         let mut values = BTreeSet::new();
-        for o in self.index.select_postings(matchers)? {
+        for o in self.live_ordinals(matchers, &t)? {
             let (labels, _) = self.index.series(o)?;
             if let Some(v) = labels.get(name) {
                 if !values.contains(v) {

@@ -6,6 +6,11 @@
 //! exceptions: per exception, position gap uvarint (first: position; then position - previous - 1)
 //! and the value as zigzag varint of `value - base`.
 //!
+//! Sparse variant (high bit of the width byte set): a bitmap of `ceil(count/8)` bytes follows
+//! the exception count, bit `i` (LSB first) set when value `i` is not 0; slots and exceptions
+//! then cover only the nonzero values, in order. It pays off when many values are 0 (deltas of
+//! gauges and counters that often do not move).
+//!
 //! A slot holds `value - base` when `0 <= value - base < 2^width`; otherwise the slot is 0 and
 //! the value is an exception. The encoder picks `base` among the few smallest values (so a
 //! counter reset or one odd low value does not widen every slot) and the width that minimises
@@ -24,7 +29,14 @@ pub(crate) struct Plan {
     pub(crate) width: u32,
     /// Encoded size in bytes (exact up to position-gap varints longer than one byte).
     pub(crate) cost: usize,
+    /// How many values do not fit the slots.
+    pub(crate) exceptions: usize,
+    /// Whether zeros are taken out by a bitmap first.
+    pub(crate) sparse: bool,
 }
+
+/// The width byte's flag for the sparse variant.
+const SPARSE: u8 = 0x80;
 
 /// Bits needed for `x` (0 for 0).
 #[inline]
@@ -32,22 +44,64 @@ fn bit_len(x: u64) -> u32 {
     64 - x.leading_zeros()
 }
 
-/// Chooses base and width for `vals`.
+/// Chooses the variant, base and width for `vals`.
 pub(crate) fn plan(vals: &[i64]) -> Plan {
+    let n = vals.len();
+    let zeros = vals.iter().filter(|&&v| v == 0).count();
+    let dense = plan_dense(vals);
+    // With few zeros the bitmap cannot pay for itself.
+    if zeros * 8 < n || zeros == n {
+        return dense;
+    }
+    let nonzero: Vec<i64> = vals.iter().copied().filter(|&v| v != 0).collect();
+    let mut sparse = plan_dense(&nonzero);
+    sparse.cost += n.div_ceil(8);
+    sparse.sparse = true;
+    if sparse.cost < dense.cost {
+        sparse
+    } else {
+        dense
+    }
+}
+
+/// Chooses base and width for `vals` without the bitmap.
+fn plan_dense(vals: &[i64]) -> Plan {
     let Some(&first) = vals.first() else {
         return Plan {
             base: 0,
             width: 0,
             cost: 3,
+            exceptions: 0,
+            sparse: false,
         };
     };
-    // The few smallest distinct values, ascending, and the maximum.
-    let mut small = [i64::MAX; BASE_CANDIDATES];
-    small[0] = first;
-    let mut ns = 1;
-    let mut max = first;
+    let (mut min, mut max) = (first, first);
     for &v in vals {
+        min = min.min(v);
         max = max.max(v);
+    }
+    let mut best = cost_for_base(vals, min);
+    let full = bit_len(max.wrapping_sub(min) as u64);
+    if full >= 10 {
+        // A few low outliers (a counter reset, one short interval) would widen every slot:
+        // try the next smallest distinct values as the base, making the lower ones exceptions.
+        for c in smallest_distinct(vals).into_iter().skip(1).flatten() {
+            if bit_len(max.wrapping_sub(c) as u64) < full {
+                let p = cost_for_base(vals, c);
+                if p.cost < best.cost {
+                    best = p;
+                }
+            }
+        }
+    }
+    best
+}
+
+/// The [`BASE_CANDIDATES`] smallest distinct values, ascending.
+fn smallest_distinct(vals: &[i64]) -> [Option<i64>; BASE_CANDIDATES] {
+    let mut small = [i64::MAX; BASE_CANDIDATES];
+    let mut ns = 0;
+    for &v in vals {
         if ns < BASE_CANDIDATES || v < small[BASE_CANDIDATES - 1] {
             if let Err(i) = small[..ns].binary_search(&v) {
                 let end = ns.min(BASE_CANDIDATES - 1);
@@ -57,18 +111,11 @@ pub(crate) fn plan(vals: &[i64]) -> Plan {
             }
         }
     }
-    let full = bit_len(max.wrapping_sub(small[0]) as u64);
-    let mut best = cost_for_base(vals, small[0]);
-    for &c in &small[1..ns] {
-        // A higher base only helps if it narrows the range.
-        if bit_len(max.wrapping_sub(c) as u64) < full {
-            let p = cost_for_base(vals, c);
-            if p.cost < best.cost {
-                best = p;
-            }
-        }
+    let mut out = [None; BASE_CANDIDATES];
+    for (o, &v) in out.iter_mut().zip(&small[..ns]) {
+        *o = Some(v);
     }
-    best
+    out
 }
 
 /// The best width for a given base.
@@ -110,6 +157,8 @@ fn cost_for_base(vals: &[i64], base: i64) -> Plan {
         base,
         width: 64,
         cost: usize::MAX,
+        exceptions: 0,
+        sparse: false,
     };
     for w in (0..=64u32).rev() {
         if w < 64 {
@@ -120,7 +169,13 @@ fn cost_for_base(vals: &[i64], base: i64) -> Plan {
         }
         let cost = fixed + uvarint_len(exc as u64) + (n * w as usize).div_ceil(8) + exc_cost;
         if cost <= best.cost {
-            best = Plan { base, width: w, cost };
+            best = Plan {
+                base,
+                width: w,
+                cost,
+                exceptions: exc,
+                sparse: false,
+            };
         }
     }
     best
@@ -128,13 +183,37 @@ fn cost_for_base(vals: &[i64], base: i64) -> Plan {
 
 /// Writes `vals` as planned.
 pub(crate) fn write(vals: &[i64], plan: Plan, out: &mut Vec<u8>) {
-    let Plan { base, width: w, .. } = plan;
+    let Plan {
+        base,
+        width: w,
+        exceptions: exc,
+        sparse,
+        ..
+    } = plan;
     put_varint(out, base);
-    out.push(w as u8);
+    out.push(w as u8 | if sparse { SPARSE } else { 0 });
+    put_uvarint(out, exc as u64);
+    if sparse {
+        let start = out.len();
+        out.resize(start + vals.len().div_ceil(8), 0);
+        let bitmap = out.get_mut(start..).unwrap_or(&mut []);
+        for (i, &v) in vals.iter().enumerate() {
+            if v != 0 {
+                bitmap[i / 8] |= 1 << (i % 8);
+            }
+        }
+        let nonzero: Vec<i64> = vals.iter().copied().filter(|&v| v != 0).collect();
+        write_slots(&nonzero, base, w, exc, out);
+    } else {
+        write_slots(vals, base, w, exc, out);
+    }
+}
+
+/// Writes the slots and exceptions of `vals`.
+fn write_slots(vals: &[i64], base: i64, w: u32, exc: usize, out: &mut Vec<u8>) {
     let mask = if w == 64 { u64::MAX } else { (1u64 << w) - 1 };
     let fits = |v: i64| v >= base && (v.wrapping_sub(base) as u64) & !mask == 0;
-    let exc = vals.iter().filter(|&&v| !fits(v)).count();
-    put_uvarint(out, exc as u64);
+    debug_assert_eq!(vals.iter().filter(|&&v| !fits(v)).count(), exc);
     if w > 0 {
         let mut acc = 0u64;
         let mut nb = 0u32;
@@ -213,7 +292,9 @@ fn load64(b: &[u8], i: usize) -> u64 {
 /// Reads `n` values written by [`write`], appending them to `out`.
 pub(crate) fn decode<T: Slot>(r: &mut ByteReader<'_>, n: usize, out: &mut Vec<T>) -> Result<(), ChunkError> {
     let base = r.varint("bit-packing base")?;
-    let w = u32::from(r.u8("bit-packing width")?);
+    let wb = r.u8("bit-packing width")?;
+    let sparse = wb & SPARSE != 0;
+    let w = u32::from(wb & !SPARSE);
     if w > 64 {
         return Err(ChunkError::Invalid {
             what: "bit-packing width",
@@ -228,9 +309,27 @@ pub(crate) fn decode<T: Slot>(r: &mut ByteReader<'_>, n: usize, out: &mut Vec<T>
             detail: format!("{exc} exceptions for {n} values and {} bytes", r.remaining()),
         });
     }
+    let bitmap = if sparse {
+        Some(r.bytes(n.div_ceil(8), "nonzero bitmap")?)
+    } else {
+        None
+    };
+    let is_set = |b: &[u8], i: usize| b.get(i / 8).is_some_and(|x| x & (1 << (i % 8)) != 0);
+    // The number of slots: all values, or the nonzero ones.
+    let total = n;
+    let n = match bitmap {
+        Some(b) => count_set(b, total),
+        None => n,
+    };
+    if exc > n as u64 {
+        return Err(ChunkError::Invalid {
+            what: "exception count",
+            detail: format!("{exc} exceptions for {n} nonzero values"),
+        });
+    }
     let packed = r.bytes((n * w as usize).div_ceil(8), "bit-packed values")?;
     let start = out.len();
-    out.reserve(n);
+    out.reserve(total);
     if w == 0 {
         out.extend(std::iter::repeat_n(T::from_i64(base), n));
     } else {
@@ -263,7 +362,32 @@ pub(crate) fn decode<T: Slot>(r: &mut ByteReader<'_>, n: usize, out: &mut Vec<T>
         }
         next = pos + 1;
     }
+    if let Some(b) = bitmap {
+        // Spread the nonzero values to their positions, from the back so none is overwritten
+        // before it is moved (the j-th nonzero value never sits after position j).
+        out.resize(start + total, T::from_i64(0));
+        let col = out.get_mut(start..).unwrap_or(&mut []);
+        let mut j = n;
+        for i in (0..total).rev() {
+            if is_set(b, i) {
+                j -= 1;
+                col[i] = col[j];
+            } else {
+                col[i] = T::from_i64(0);
+            }
+        }
+    }
     Ok(())
+}
+
+/// Set bits among the first `n` bits of `b` (LSB first).
+fn count_set(b: &[u8], n: usize) -> usize {
+    let full = n / 8;
+    let mut c: usize = b.iter().take(full).map(|x| x.count_ones() as usize).sum();
+    if !n.is_multiple_of(8) {
+        c += (b.get(full).copied().unwrap_or(0) & ((1u8 << (n % 8)) - 1)).count_ones() as usize;
+    }
+    c
 }
 
 #[cfg(test)]

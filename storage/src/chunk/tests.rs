@@ -184,7 +184,7 @@ fn feed_all_decoders(data: &[u8]) {
 #[test]
 fn decoders_survive_truncated_and_flipped_valid_data() {
     let mut runner = proptest::test_runner::TestRunner::deterministic();
-    for _ in 0..40 {
+    for _ in 0..24 {
         let ts = timestamps_strategy().new_tree(&mut runner).unwrap().current();
         let vs = values_strategy().new_tree(&mut runner).unwrap().current();
         let mut encoded = Vec::new();

@@ -163,23 +163,33 @@ fn fill_specials(vs: &[f64], ms: &mut [i64]) -> Option<usize> {
 /// The exact decimal form of `vs`, if every finite value has one at a common scale.
 fn decimal_mantissas(vs: &[f64]) -> Option<Ints> {
     let n = vs.len();
-    // Smallest scale that fits every finite value, found in one monotone pass.
+    // Smallest scale that fits every finite value, found in one monotone pass that keeps the
+    // mantissas; those found before the last scale increase are recomputed.
     let mut k = 0usize;
-    for &v in vs {
+    let mut ms = Vec::with_capacity(n);
+    let mut valid_from = 0;
+    for (i, &v) in vs.iter().enumerate() {
         if !v.is_finite() {
+            ms.push(0);
             continue;
         }
-        while mantissa(v, POW10[k]).is_none() {
+        loop {
+            if let Some(m) = mantissa(v, POW10[k]) {
+                ms.push(m);
+                break;
+            }
             k += 1;
+            valid_from = i;
             if k > MAX_SCALE {
                 return None;
             }
         }
     }
     let p = POW10[k];
-    let mut ms = Vec::with_capacity(n);
-    for &v in vs {
-        ms.push(if v.is_finite() { mantissa(v, p)? } else { 0 });
+    for (m, &v) in ms.iter_mut().zip(vs).take(valid_from) {
+        if v.is_finite() {
+            *m = mantissa(v, p)?;
+        }
     }
     let specials = fill_specials(vs, &mut ms)?;
     (specials * 2 <= n).then_some(Ints {
@@ -210,17 +220,14 @@ struct IntPlan {
     cost: usize,
 }
 
-/// Chooses raw, delta or delta-of-delta, whichever packs smallest.
+/// Chooses raw, delta or delta-of-delta, whichever packs smallest. Modes that cannot win
+/// are not planned: raw only when its range is about as narrow as the deltas' slots,
+/// delta-of-delta only when deltas need several bits.
 fn plan_ints(ints: &Ints) -> IntPlan {
     let ms = &ints.ms;
     let n = ms.len();
-    let deltas: Vec<i64> = ms.windows(2).map(|w| w[1].wrapping_sub(w[0])).collect();
-    let dods: Vec<i64> = deltas.windows(2).map(|w| w[1].wrapping_sub(w[0])).collect();
-    let mut best: Option<IntPlan> = None;
-    for (mode, mut seq) in [(MODE_RAW, ms.clone()), (MODE_DELTA, deltas), (MODE_DOD, dods)] {
-        if mode == MODE_DOD && n < 3 || mode == MODE_DELTA && n < 2 {
-            continue;
-        }
+    let specials = ints.specials * 9;
+    let make = |mode: u8, mut seq: Vec<i64>| {
         let g = divisor(&seq);
         if g > 1 {
             let gi = g as i64;
@@ -232,25 +239,42 @@ fn plan_ints(ints: &Ints) -> IntPlan {
             MODE_DELTA => uvarint_len(zigzag(ms[0])),
             _ => uvarint_len(zigzag(ms[0])) + uvarint_len(zigzag(ms[1].wrapping_sub(ms[0]))),
         };
-        let cost = plan.cost + prefix + if g > 1 { uvarint_len(g) } else { 0 } + ints.specials * 9;
-        if best.as_ref().is_none_or(|b| cost < b.cost) {
-            best = Some(IntPlan {
-                mode,
-                seq,
-                g,
-                plan,
-                cost,
-            });
+        let cost = plan.cost + prefix + if g > 1 { uvarint_len(g) } else { 0 } + specials;
+        IntPlan {
+            mode,
+            seq,
+            g,
+            plan,
+            cost,
+        }
+    };
+    if n < 2 {
+        return make(MODE_RAW, ms.clone());
+    }
+    let deltas: Vec<i64> = ms.windows(2).map(|w| w[1].wrapping_sub(w[0])).collect();
+    let dods: Vec<i64> = if n >= 3 {
+        deltas.windows(2).map(|w| w[1].wrapping_sub(w[0])).collect()
+    } else {
+        Vec::new()
+    };
+    let mut best = make(MODE_DELTA, deltas);
+    let (min, max) = ms
+        .iter()
+        .fold((i64::MAX, i64::MIN), |(lo, hi), &m| (lo.min(m), hi.max(m)));
+    let raw_width = 64 - (max.wrapping_sub(min) as u64).leading_zeros();
+    if raw_width <= best.plan.width + 2 {
+        let raw = make(MODE_RAW, ms.clone());
+        if raw.cost < best.cost {
+            best = raw;
         }
     }
-    // `ms` is never empty here, so raw mode always yields a plan.
-    best.unwrap_or(IntPlan {
-        mode: MODE_RAW,
-        seq: Vec::new(),
-        g: 1,
-        plan: pfor::plan(&[]),
-        cost: usize::MAX,
-    })
+    if n >= 3 && best.plan.width >= 4 {
+        let dod = make(MODE_DOD, dods);
+        if dod.cost < best.cost {
+            best = dod;
+        }
+    }
+    best
 }
 
 /// Writes a `DECIMAL` column.

@@ -50,7 +50,7 @@ impl Inner {
     /// Replaces the block list: removes `gone` ids, adds `new`. Waits for readers that hold
     /// the old list while reading the head, so data leaving the head afterwards is never
     /// missed by them.
-    fn swap_blocks(&self, gone: &[String], new: Vec<Arc<Block>>) {
+    pub(crate) fn swap_blocks(&self, gone: &[String], new: Vec<Arc<Block>>) {
         let mut g = self.blocks.write();
         let mut list: Vec<Arc<Block>> = g
             .iter()

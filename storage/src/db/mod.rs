@@ -5,6 +5,8 @@
 //! - `querier.rs`: reads merging the head and the blocks.
 //! - `lock.rs`: the data directory's lock file.
 //! - `background.rs`: the fsync timer and the maintenance loop (block cut, WAL checkpoint).
+//! - `delete.rs`: [`Db::delete_series`] (tombstones) and [`Db::clean_tombstones`].
+//! - `snapshot.rs`: [`Db::snapshot`], hard-linked copies that open as data directories.
 //!
 //! # Data directory
 //! ```text
@@ -12,12 +14,18 @@
 //! <path>/wal/00000001    WAL segments (storage/docs/format/wal.md)
 //! <path>/wal/checkpoint.N  series still alive from segments <= N
 //! <path>/<block id>/     immutable blocks (storage/docs/format/block.md)
+//! <path>/snapshots/<name>/  snapshots ([`Db::snapshot`]); not read by the database
 //! ```
 
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod admin_tests;
 mod background;
+mod delete;
 mod lock;
 mod maintain;
 mod querier;
+mod snapshot;
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests;
@@ -29,7 +37,9 @@ use crate::head::{Head, HeadAppender, HeadStats, Replayer};
 use crate::model::MetricMetadata;
 use crate::wal::{Wal, DEFAULT_SEGMENT_SIZE};
 use background::Background;
+pub use delete::DeleteStats;
 use parking_lot::{Mutex, RwLock};
+pub use snapshot::{snapshot_name, SnapshotInfo};
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::path::PathBuf;

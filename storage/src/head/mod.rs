@@ -16,6 +16,7 @@
 //! exclusive side, so it never sees half a batch.
 
 mod append;
+mod delete;
 mod index;
 mod read;
 mod replay;

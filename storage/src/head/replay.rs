@@ -164,6 +164,13 @@ impl<'a> Replayer<'a> {
                 self.head.ooo_samples.fetch_add(c.ooo, Ordering::Relaxed);
             }
             Record::Metadata(m) => self.head.set_metadata(m),
+            Record::Tombstones(entries) => {
+                // Applies to what was replayed so far: samples logged later are kept.
+                for e in entries {
+                    let id = self.aliases.get(&e.id).copied().unwrap_or(e.id);
+                    self.head.delete_by_id(id, e.mint, e.maxt);
+                }
+            }
         }
     }
 

@@ -204,6 +204,36 @@ impl SeriesData {
         (samples, chunks)
     }
 
+    /// Removes the samples in `[lo, hi]` (admin deletion); returns how many. The remaining
+    /// samples are re-encoded in order (out-of-order ones merged in).
+    pub(crate) fn delete_range(&mut self, lo: i64, hi: i64) -> usize {
+        if !self.overlaps(lo, hi) {
+            return 0;
+        }
+        let mut all: Vec<Sample> = Vec::new();
+        for c in &self.closed {
+            all.extend(c.chunk.iter());
+        }
+        all.extend(self.open.iter());
+        if !self.ooo.is_empty() {
+            all.extend(self.ooo.iter().copied());
+            all.sort_by_key(|s| s.t);
+        }
+        let before = all.len();
+        all.retain(|s| s.t < lo || s.t > hi);
+        let removed = before - all.len();
+        if removed == 0 {
+            return 0;
+        }
+        let mut fresh = SeriesData::new();
+        for s in all {
+            // Ascending and unique: every insert is in order and cannot fail.
+            let _ = fresh.insert(s.t, s.v);
+        }
+        *self = fresh;
+        removed
+    }
+
     /// Number of chunks (closed + the open one if it has samples).
     pub(crate) fn chunk_count(&self) -> usize {
         self.closed.len() + usize::from(!self.open.is_empty())

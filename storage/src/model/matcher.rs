@@ -196,7 +196,7 @@ mod tests {
 
     #[test]
     fn bad_regex_is_an_error_naming_it() {
-        let e = Matcher::new(MatchOp::Regex, "job", "a(").err().expect("error");
+        let e = Matcher::new(MatchOp::Regex, "job", "a(").expect_err("error");
         assert!(e.to_string().contains("job"));
     }
 }

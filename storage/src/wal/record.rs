@@ -21,6 +21,8 @@ pub(crate) enum RecordType {
     Samples = 2,
     /// Metric family metadata.
     Metadata = 3,
+    /// Deleted time ranges of series (admin delete): ref, mint, maxt.
+    Tombstones = 4,
 }
 
 impl RecordType {
@@ -29,6 +31,7 @@ impl RecordType {
             1 => Some(RecordType::Series),
             2 => Some(RecordType::Samples),
             3 => Some(RecordType::Metadata),
+            4 => Some(RecordType::Tombstones),
             _ => None,
         }
     }
@@ -60,6 +63,18 @@ impl PartialEq for SampleEntry {
     }
 }
 
+/// A deletion of the samples in `[mint, maxt]` (inclusive) of series `id`, as they were
+/// when the record was logged: samples logged after it are kept.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct TombstoneEntry {
+    /// The head reference.
+    pub(crate) id: u64,
+    /// Start of the deleted range (ms, inclusive).
+    pub(crate) mint: i64,
+    /// End of the deleted range (ms, inclusive).
+    pub(crate) maxt: i64,
+}
+
 /// A decoded record.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) enum Record {
@@ -69,6 +84,8 @@ pub(crate) enum Record {
     Samples(Vec<SampleEntry>),
     /// Metadata per metric family.
     Metadata(Vec<(String, MetricMetadata)>),
+    /// Deletions.
+    Tombstones(Vec<TombstoneEntry>),
 }
 
 // ---------------------------------------------------------------- encoding
@@ -150,6 +167,21 @@ pub(crate) fn encode_metadata(out: &mut Vec<u8>, meta: &[(String, MetricMetadata
             b.push(metric_type_byte(m.metric_type));
             put_str(b, &m.help);
             put_str(b, &m.unit);
+        }
+    });
+}
+
+/// Appends a framed tombstones record.
+pub(crate) fn encode_tombstones(out: &mut Vec<u8>, entries: &[TombstoneEntry]) {
+    if entries.is_empty() {
+        return;
+    }
+    frame(out, RecordType::Tombstones, |b| {
+        put_uvarint(b, entries.len() as u64);
+        for e in entries {
+            put_uvarint(b, e.id);
+            put_varint(b, e.mint);
+            put_varint(b, e.maxt);
         }
     });
 }
@@ -384,6 +416,22 @@ pub(crate) fn decode(
             }
             Record::Metadata(out)
         }
+        RecordType::Tombstones => {
+            let n = d.count(3)?;
+            let mut out = Vec::with_capacity(n);
+            for _ in 0..n {
+                let id = d.uvarint()?;
+                let mint = d.varint()?;
+                let maxt = d.varint()?;
+                if mint > maxt {
+                    return Err(format!(
+                        "tombstone of series {id} with start {mint} after end {maxt}"
+                    ));
+                }
+                out.push(TombstoneEntry { id, mint, maxt });
+            }
+            Record::Tombstones(out)
+        }
     };
     d.finish()?;
     Ok(rec)
@@ -412,6 +460,33 @@ mod tests {
                 Frame::Damaged { reason, .. } => panic!("{reason}"),
             }
         }
+    }
+
+    #[test]
+    fn tombstones_roundtrip_and_reject_inverted_ranges() {
+        let t = vec![
+            TombstoneEntry {
+                id: 7,
+                mint: i64::MIN,
+                maxt: i64::MAX,
+            },
+            TombstoneEntry {
+                id: 1,
+                mint: -5,
+                maxt: 10,
+            },
+        ];
+        let mut buf = Vec::new();
+        encode_tombstones(&mut buf, &t);
+        encode_tombstones(&mut buf, &[]);
+        assert_eq!(roundtrip(&buf), vec![Record::Tombstones(t)]);
+        let mut payload = Vec::new();
+        put_uvarint(&mut payload, 1);
+        put_uvarint(&mut payload, 3);
+        put_varint(&mut payload, 10);
+        put_varint(&mut payload, 5);
+        let e = decode(RecordType::Tombstones as u8, &payload, &mut intern).unwrap_err();
+        assert!(e.contains("after end"), "{e}");
     }
 
     #[test]

@@ -1,0 +1,135 @@
+//! End to end with Debian's real `prometheus-alertmanager` as the receiver (skipped when it
+//! is not installed): alerts sent by the notifier show up in Alertmanager's own API.
+
+#![allow(clippy::unwrap_used)]
+
+use rules::{AlertingConfig, AlertmanagerConfig, Notifier, NotifierAlert, NotifierOptions, StaticConfig};
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+const BIN: &str = "/usr/bin/prometheus-alertmanager";
+
+/// Kills the Alertmanager we started when the test ends, however it ends.
+struct Guard(Child);
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[tokio::test]
+async fn real_alertmanager_receives_alerts() {
+    if !Path::new(BIN).exists() {
+        eprintln!("prometheus-alertmanager not installed: skipping");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("am.yml");
+    std::fs::write(
+        &cfg,
+        "route:\n  receiver: blackhole\nreceivers:\n  - name: blackhole\n",
+    )
+    .unwrap();
+    let port = free_port();
+    let child = Command::new(BIN)
+        .arg(format!("--config.file={}", cfg.display()))
+        .arg(format!("--storage.path={}", dir.path().join("data").display()))
+        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .arg("--cluster.listen-address=")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let _guard = Guard(child);
+    let client = reqwest::Client::new();
+    let base = format!("http://127.0.0.1:{port}");
+    let mut ready = false;
+    for _ in 0..100 {
+        if let Ok(r) = client.get(format!("{base}/-/ready")).send().await {
+            if r.status().is_success() {
+                ready = true;
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(ready, "alertmanager did not become ready");
+
+    let am = AlertingConfig {
+        alertmanagers: vec![AlertmanagerConfig {
+            scheme: "http".into(),
+            path_prefix: String::new(),
+            timeout: Some(Duration::from_secs(5)),
+            api_version: "v2".into(),
+            static_configs: vec![StaticConfig {
+                targets: vec![format!("127.0.0.1:{port}")],
+                labels: BTreeMap::new(),
+            }],
+            ..Default::default()
+        }],
+        alert_relabel_configs: false,
+    };
+    let n = Notifier::new(
+        &am,
+        NotifierOptions {
+            external_labels: BTreeMap::from([("cluster".into(), "test".into())]),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    n.run();
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as i64;
+    n.send(vec![NotifierAlert {
+        labels: BTreeMap::from([
+            ("alertname".into(), "BeaconNodeNotSynced".into()),
+            ("instance".into(), "node-1".into()),
+        ]),
+        annotations: BTreeMap::from([("summary".into(), "not synced".into())]),
+        starts_at: now - 60_000,
+        ends_at: Some(now + 240_000),
+        generator_url: "http://sextant/graph?g0.expr=up&g0.tab=1".into(),
+    }]);
+    let mut got = serde_json::Value::Null;
+    for _ in 0..100 {
+        let v: serde_json::Value = client
+            .get(format!("{base}/api/v2/alerts"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if v.as_array().is_some_and(|a| !a.is_empty()) {
+            got = v;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let a = &got[0];
+    assert_eq!(a["labels"]["alertname"], "BeaconNodeNotSynced", "{got}");
+    assert_eq!(a["labels"]["cluster"], "test");
+    assert_eq!(a["annotations"]["summary"], "not synced");
+    assert_eq!(a["generatorURL"], "http://sextant/graph?g0.expr=up&g0.tab=1");
+    assert_eq!(a["status"]["state"], "active");
+    let url = format!("http://127.0.0.1:{port}/api/v2/alerts");
+    // The counter is bumped once the POST returned, which may trail the alert's arrival.
+    for _ in 0..100 {
+        if n.stats().sent_total.get(&url) == Some(&1) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("sent counter not updated: {:?}", n.stats());
+}
