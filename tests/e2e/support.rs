@@ -172,9 +172,6 @@ impl Drop for TestServer {
     }
 }
 
-/// Status code, headers (lower-cased names) and body of an HTTP response.
-pub type HttpResponse = (u16, Vec<(String, String)>, Vec<u8>);
-
 /// Minimal blocking HTTP/1.1 client over std, so tests do not depend on a runtime.
 /// Status, lower-cased headers and body.
 pub type HttpResponse = (u16, Vec<(String, String)>, Vec<u8>);
