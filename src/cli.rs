@@ -59,6 +59,15 @@ pub struct Flags {
     #[arg(long = "web.enable-otlp-receiver")]
     pub enable_otlp_receiver: bool,
 
+    /// Address of the OTLP/gRPC listener (`MetricsService/Export`); empty disables it. OTLP/gRPC
+    /// is also accepted on the main listener.
+    #[arg(
+        long = "otlp.grpc-listen-address",
+        value_name = "ADDR",
+        default_value = ":4317"
+    )]
+    pub otlp_grpc_listen_address: String,
+
     /// Enables admin endpoints (snapshot, delete series).
     #[arg(long = "web.enable-admin-api")]
     pub enable_admin_api: bool,
@@ -126,6 +135,10 @@ impl Flags {
             (
                 "web.enable-otlp-receiver".into(),
                 self.enable_otlp_receiver.to_string(),
+            ),
+            (
+                "otlp.grpc-listen-address".into(),
+                self.otlp_grpc_listen_address.clone(),
             ),
             ("web.enable-admin-api".into(), self.enable_admin_api.to_string()),
             ("web.enable-lifecycle".into(), self.enable_lifecycle.to_string()),

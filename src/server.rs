@@ -178,14 +178,27 @@ pub async fn run(
             }
         }),
     );
+    let (reload_tx, reload_rx) = tokio::sync::mpsc::channel::<ReloadRequest>(4);
+    let (grpc_stop_tx, stop_rx_for_grpc) = tokio::sync::watch::channel(false);
     let app = web::router(Arc::new(web_state))
         .merge(metrics_route)
+        .merge(lifecycle_routes(settings.flags.enable_lifecycle, reload_tx))
         .merge(ingest::push_router(appendable.clone(), push_limits.clone()))
-        .merge(ingest::otlp::grpc::otlp_grpc_router(appendable, push_limits))
+        .merge(ingest::otlp::grpc::otlp_grpc_router(
+            appendable.clone(),
+            push_limits.clone(),
+        ))
         // The gRPC router's fallback answers every unknown path with gRPC's UNIMPLEMENTED;
         // HTTP clients must get Prometheus' 404 instead.
         .fallback(web::fallback);
 
+    let grpc_server = start_otlp_grpc(
+        &settings.flags.otlp_grpc_listen_address,
+        appendable,
+        push_limits,
+        stop_rx_for_grpc.clone(),
+    )
+    .await;
     tracing::info!("Listening on http://{local}");
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut server_stop = stop_rx.clone();
@@ -232,12 +245,13 @@ pub async fn run(
         .map_err(|e| Error::Config(format!("rule files: {e}")))?;
     ready.store(true, Ordering::Release);
     tracing::info!("Sextant is ready to receive requests");
-    let reloader = tokio::spawn(reload_on_sighup(
+    let reloader = tokio::spawn(reload_loop(
         settings.flags.config_file.clone(),
         self_target,
         extra_jobs,
         scrape.clone(),
         rules.clone(),
+        reload_rx,
     ));
 
     shutdown.await;
@@ -247,6 +261,10 @@ pub async fn run(
         Ok(Ok(())) => {}
         Ok(Err(e)) => tracing::warn!("HTTP server ended with an error: {e}"),
         Err(e) => tracing::warn!("HTTP server task failed: {e}"),
+    }
+    let _ = grpc_stop_tx.send(true);
+    if let Some(g) = grpc_server {
+        let _ = g.await;
     }
     reloader.abort();
     tracing::info!("Stopping rule evaluation and scrapes");
@@ -283,57 +301,166 @@ impl web::TsdbStatsProvider for HeadStatsFromDb {
     }
 }
 
-/// Re-reads the configuration file on SIGHUP and applies its scrape configuration (plus the
-/// jobs Sextant adds itself, such as `--demo`'s); a bad file is logged and the running
-/// configuration stays. Without a file, the embedded default (`embedded`) is kept.
-async fn reload_on_sighup(
+/// A request to reload the configuration (from `POST /-/reload`), answered when done.
+pub type ReloadRequest = tokio::sync::oneshot::Sender<Result<(), String>>;
+
+/// What a reload needs.
+struct Reloader {
     path: Option<std::path::PathBuf>,
     embedded: Option<String>,
     extra_jobs: Vec<ingest::ScrapeConfig>,
     scrape: Arc<ingest::ScrapeManager>,
     rules: Arc<crate::alerting::Rules>,
+}
+
+impl Reloader {
+    /// Re-reads the configuration file (or keeps the embedded default) and applies its scrape
+    /// jobs (plus the ones Sextant adds itself, such as `--demo`'s) and rules. A bad file changes
+    /// nothing: the running configuration stays.
+    fn reload(&self) -> Result<(), String> {
+        let c = match (&self.path, &self.embedded) {
+            (Some(p), _) => LoadedConfig::load(Some(p))?,
+            (None, Some(text)) => LoadedConfig {
+                config: crate::config::parse(text)?,
+                text: text.clone(),
+                source: None,
+            },
+            (None, None) => LoadedConfig::load(None)?,
+        };
+        let mut jobs = c.config.scrape_configs.clone();
+        jobs.extend(self.extra_jobs.iter().cloned());
+        self.scrape
+            .apply_config(&c.config.global, &jobs)
+            .map_err(|e| format!("scrape configuration: {e}"))?;
+        self.rules.load(&c).map_err(|e| format!("rules: {e}"))?;
+        Ok(())
+    }
+}
+
+/// Reloads on SIGHUP and on `POST /-/reload` requests.
+async fn reload_loop(
+    path: Option<std::path::PathBuf>,
+    embedded: Option<String>,
+    extra_jobs: Vec<ingest::ScrapeConfig>,
+    scrape: Arc<ingest::ScrapeManager>,
+    rules: Arc<crate::alerting::Rules>,
+    mut requests: tokio::sync::mpsc::Receiver<ReloadRequest>,
 ) {
+    let r = Reloader {
+        path,
+        embedded,
+        extra_jobs,
+        scrape,
+        rules,
+    };
     #[cfg(unix)]
-    {
-        let mut hup = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
-            Ok(s) => s,
-            Err(e) => {
-                tracing::warn!("cannot listen for SIGHUP, configuration reload disabled: {e}");
-                return;
+    let mut hup = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
+        Ok(s) => Some(s),
+        Err(e) => {
+            tracing::warn!("cannot listen for SIGHUP, reload only through /-/reload: {e}");
+            None
+        }
+    };
+    loop {
+        #[cfg(unix)]
+        let hup_recv = async {
+            match hup.as_mut() {
+                Some(h) => h.recv().await,
+                None => std::future::pending().await,
             }
         };
-        while hup.recv().await.is_some() {
-            tracing::info!("SIGHUP: reloading configuration");
-            let loaded = match (&path, &embedded) {
-                (Some(p), _) => LoadedConfig::load(Some(p)),
-                (None, Some(text)) => crate::config::parse(text).map(|config| LoadedConfig {
-                    config,
-                    text: text.clone(),
-                    source: None,
-                }),
-                (None, None) => LoadedConfig::load(None),
-            };
-            match loaded {
-                Ok(c) => {
-                    let mut jobs = c.config.scrape_configs.clone();
-                    jobs.extend(extra_jobs.iter().cloned());
-                    match scrape.apply_config(&c.config.global, &jobs) {
-                        Ok(()) => tracing::info!("Scrape configuration reloaded"),
-                        Err(e) => {
-                            tracing::error!("reload failed, keeping the running scrape configuration: {e}")
-                        }
-                    }
-                    match rules.load(&c) {
-                        Ok(()) => tracing::info!("Rules reloaded"),
-                        Err(e) => tracing::error!("rule reload failed, keeping the running rules: {e}"),
-                    }
-                }
-                Err(e) => tracing::error!("reload failed, keeping the running configuration: {e}"),
+        #[cfg(not(unix))]
+        let hup_recv = std::future::pending::<Option<()>>();
+        let reply = tokio::select! {
+            _ = hup_recv => {
+                tracing::info!("SIGHUP: reloading configuration");
+                None
             }
+            req = requests.recv() => match req {
+                Some(tx) => {
+                    tracing::info!("/-/reload: reloading configuration");
+                    Some(tx)
+                }
+                None => std::future::pending().await,
+            },
+        };
+        let result = r.reload();
+        match &result {
+            Ok(()) => tracing::info!("Configuration reloaded"),
+            Err(e) => tracing::error!("reload failed, keeping the running configuration: {e}"),
+        }
+        if let Some(tx) = reply {
+            let _ = tx.send(result);
         }
     }
-    #[cfg(not(unix))]
-    {
-        let _ = (path, embedded, extra_jobs, scrape, rules);
+}
+
+/// `POST|PUT /-/reload` (with `--web.enable-lifecycle`): reloads like SIGHUP and answers 200,
+/// or 500 naming what was wrong.
+fn lifecycle_routes(enabled: bool, reload_tx: tokio::sync::mpsc::Sender<ReloadRequest>) -> axum::Router {
+    use axum::http::StatusCode;
+    let handler = move || {
+        let tx = reload_tx.clone();
+        async move {
+            if !enabled {
+                return (StatusCode::FORBIDDEN, "Lifecycle API is not enabled.".to_string());
+            }
+            let (reply, rx) = tokio::sync::oneshot::channel();
+            if tx.send(reply).await.is_err() {
+                return (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "Sextant is not ready to reload.".to_string(),
+                );
+            }
+            match rx.await {
+                Ok(Ok(())) => (StatusCode::OK, String::new()),
+                Ok(Err(e)) => (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    format!("failed to reload config: {e}\n"),
+                ),
+                Err(_) => (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "reload was interrupted".to_string(),
+                ),
+            }
+        }
+    };
+    axum::Router::new().route("/-/reload", axum::routing::post(handler.clone()).put(handler))
+}
+
+/// Serves OTLP/gRPC on its own port (the OpenTelemetry default is `:4317`). A port that cannot
+/// be bound is logged and skipped, so another collector on the host does not stop Sextant;
+/// OTLP/gRPC stays available on the main listener.
+async fn start_otlp_grpc(
+    addr: &str,
+    appendable: Arc<dyn storage::Appendable>,
+    limits: ingest::PushLimits,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) -> Option<tokio::task::JoinHandle<()>> {
+    if addr.is_empty() {
+        return None;
     }
+    let addr = normalise_listen_address(addr);
+    let listener = match TcpListener::bind(&addr).await {
+        Ok(l) => l,
+        Err(e) => {
+            tracing::error!(
+                "cannot listen for OTLP/gRPC on {addr}: {e}; OTLP/gRPC is served on the main port only"
+            );
+            return None;
+        }
+    };
+    match listener.local_addr() {
+        Ok(a) => tracing::info!("OTLP/gRPC listening on {a}"),
+        Err(_) => tracing::info!("OTLP/gRPC listening on {addr}"),
+    }
+    let app = ingest::otlp::grpc::otlp_grpc_router(appendable, limits);
+    Some(tokio::spawn(async move {
+        let shutdown = async move {
+            let _ = stop.wait_for(|s| *s).await;
+        };
+        if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(shutdown).await {
+            tracing::warn!("OTLP/gRPC server ended with an error: {e}");
+        }
+    }))
 }

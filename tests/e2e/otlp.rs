@@ -96,7 +96,19 @@ fn otlp_grpc_on_the_main_port() {
         .enable_all()
         .build()
         .unwrap();
+    // The dedicated OTLP/gRPC port (as logged) and the main port both take exports.
+    let log = server.log.lock().unwrap().join("\n");
+    let grpc_addr = log
+        .split("OTLP/gRPC listening on ")
+        .nth(1)
+        .and_then(|s| s.split_whitespace().next())
+        .expect("the OTLP/gRPC listener is logged")
+        .to_string();
     let resp = rt.block_on(async {
+        let mut client = MetricsServiceClient::connect(format!("http://{grpc_addr}"))
+            .await
+            .expect("connect");
+        client.export(req.clone()).await.expect("export");
         let mut client = MetricsServiceClient::connect(server.base.clone())
             .await
             .expect("connect");

@@ -100,3 +100,49 @@ fn embedded_default_scrapes_itself_and_the_local_beacon_port() {
     let beacon = active.iter().find(|t| t["scrapePool"] == "beacon").unwrap();
     assert_eq!(beacon["scrapeUrl"], "http://127.0.0.1:8008/metrics");
 }
+
+#[test]
+fn reload_over_http_applies_a_good_config_and_rejects_a_bad_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("prometheus.yml");
+    std::fs::write(&cfg, "scrape_configs: []\n").unwrap();
+    let server = TestServer::builder(&dir.path().join("data"))
+        .arg(format!("--config.file={}", cfg.display()))
+        .arg("--web.enable-lifecycle")
+        .start();
+    let jobs = || -> Vec<String> {
+        let (_, t) = get_json(&server.url("/api/v1/targets"));
+        t["data"]["activeTargets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x["scrapePool"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert!(jobs().is_empty());
+    std::fs::write(
+        &cfg,
+        "scrape_configs:\n  - job_name: added\n    static_configs:\n      - targets: ['127.0.0.1:1']\n",
+    )
+    .unwrap();
+    let (s, _, _) = http_request("POST", &server.url("/-/reload"), &[], b"").unwrap();
+    assert_eq!(s, 200);
+    assert_eq!(jobs(), ["added"]);
+    std::fs::write(
+        &cfg,
+        "scrape_configs:\n  - job_name: bad\n    scrape_intervall: 1s\n",
+    )
+    .unwrap();
+    let (s, _, body) = http_request("POST", &server.url("/-/reload"), &[], b"").unwrap();
+    assert_eq!(s, 500);
+    assert!(String::from_utf8_lossy(&body).contains("scrape_intervall"));
+    assert_eq!(jobs(), ["added"], "the running configuration stays");
+}
+
+#[test]
+fn reload_needs_the_lifecycle_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::builder(dir.path()).start();
+    let (s, _, _) = http_request("POST", &server.url("/-/reload"), &[], b"").unwrap();
+    assert_eq!(s, 403);
+}

@@ -66,6 +66,7 @@ impl TestServer {
     fn spawn(data_dir: PathBuf, extra_args: Vec<String>) -> TestServer {
         let mut child = Command::new(bin())
             .arg("--web.listen-address=127.0.0.1:0")
+            .arg("--otlp.grpc-listen-address=127.0.0.1:0")
             .arg(format!("--storage.tsdb.path={}", data_dir.display()))
             .args(&extra_args)
             .env("RUST_LOG", "info")
