@@ -1,8 +1,8 @@
 //! Realistic data: every target exposes the series of a real node_exporter (the shape file),
 //! counters increase at plausible rates, gauges wander, histogram buckets stay cumulative.
 
-use crate::proto::{Label, Sample, TimeSeries, WriteRequest};
 use crate::CompareArgs;
+use ingest::remote_write::proto::{Label, Sample, TimeSeries, WriteRequest};
 use prost::Message;
 use std::collections::BTreeMap;
 
@@ -217,13 +217,13 @@ pub fn generate(shape: &[ShapeSeries], args: &CompareArgs, start_ms: i64) -> Wor
                         .labels
                         .iter()
                         .map(|(n, v)| Label {
-                            name: n.clone(),
-                            value: v.clone(),
+                            name: n.clone().into(),
+                            value: v.clone().into(),
                         })
                         .collect();
                     ls.push(Label {
                         name: "instance".into(),
-                        value: instance.clone(),
+                        value: instance.clone().into(),
                     });
                     ls.push(Label {
                         name: "job".into(),
@@ -323,6 +323,7 @@ pub fn generate(shape: &[ShapeSeries], args: &CompareArgs, start_ms: i64) -> Wor
                         value: *v,
                         timestamp: ts,
                     }],
+                    ..Default::default()
                 });
                 pending_n[c] += 1;
                 samples += 1;

@@ -4,7 +4,6 @@
 //! agree; print one table and write it to `BENCHMARKS.md`.
 
 mod data;
-mod proto;
 mod report;
 mod system;
 
