@@ -52,9 +52,10 @@ function run(cmd, args, what) {
   return child;
 }
 
-function config(nodes, downPort) {
+function config(nodes, downPort, ruleFiles = []) {
   const targets = nodes.map((n) => `'127.0.0.1:${n.port}'`).join(', ');
-  return `global:
+  const rules = ruleFiles.length ? `rule_files: [${ruleFiles.map((f) => `'${f}'`).join(', ')}]\n` : '';
+  return `${rules}global:
   scrape_interval: 1s
   scrape_timeout: 1s
 scrape_configs:
@@ -74,7 +75,7 @@ function uiProxy(port, upstream) {
   const uiDir = join(REPO, 'web', 'ui');
   const server = http.createServer((req, res) => {
     const path = new URL(req.url, 'http://x').pathname;
-    const file = /^\/(graph|query|targets|status|dashboards(\/[\w-]+)?)?\/?$/.test(path) ? 'index.html'
+    const file = /^\/(graph|query|targets|rules|alerts|status|dashboards(\/[\w-]+)?)?\/?$/.test(path) ? 'index.html'
       : path.startsWith('/ui/') && !path.includes('..') ? path.slice(4) : null;
     if (file) {
       try {
@@ -130,14 +131,22 @@ export async function startDemo() {
   };
 }
 
-/** Starts nodes, backend and browser. Returns {base, nodes, browser context, stop()}. */
-export async function start() {
+/**
+ * Starts nodes, backend and browser. Returns {base, nodes, browser context, stop()}.
+ * `rules`: the text of a rule file (Prometheus format) to list in the config's `rule_files`.
+ */
+export async function start({ rules } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'sextant-ui-'));
   mkdirSync(ARTIFACTS, { recursive: true });
   const nodes = await startNodes();
   const downPort = await freePort();
   const cfg = join(dir, 'config.yml');
-  writeFileSync(cfg, config(nodes, downPort));
+  const ruleFiles = [];
+  if (rules) {
+    ruleFiles.push(join(dir, 'rules.yml'));
+    writeFileSync(ruleFiles[0], rules);
+  }
+  writeFileSync(cfg, config(nodes, downPort, ruleFiles));
   const backend = process.env.UI_BACKEND || 'sextant';
   const procs = []; const servers = [];
   let base;

@@ -10,8 +10,23 @@ import { expand } from '../../web/ui/nodes.js';
 let h;
 const pageErrors = [];
 
+// one recording and one always-firing alerting rule, evaluated every second
+const RULES = `groups:
+  - name: ui-test
+    interval: 1s
+    rules:
+      - record: job:beacon_head_slot:max
+        expr: max by (job) (beacon_head_slot)
+      - alert: AlwaysOn
+        expr: vector(1)
+        labels:
+          severity: page
+        annotations:
+          summary: always on for the UI test
+`;
+
 before(async () => {
-  h = await start();
+  h = await start({ rules: RULES });
   // three nodes scraped (every second), then enough samples for rates and reorg events
   await waitForSeries(h.base, 'beacon_head_slot', 3, 60000);
   await new Promise((r) => setTimeout(r, 10000));
@@ -245,6 +260,56 @@ test('the server accepts every dashboard query', async () => {
     }
   }
   assert.deepEqual(failures, []);
+});
+
+test('rules page lists the group with its recording and alerting rules', async () => {
+  const page = await open('/status');
+  await page.click('header a[data-page=rules]');
+  await page.waitForURL(/\/rules$/);
+  const group = page.locator('.group[data-group="ui-test"]');
+  await group.locator('tr.rule').nth(1).waitFor();
+  assert.equal(await group.locator('tr.rule').count(), 2);
+  assert.match(await group.locator('.group-info').innerText(), /rules\.yml[\s\S]*interval: 1s/);
+  const record = group.locator('tr.rule[data-rule="job:beacon_head_slot:max"]');
+  assert.equal(await record.getAttribute('data-type'), 'recording');
+  assert.match(await record.innerText(), /max by \(job\) \(beacon_head_slot\)/);
+  assert.match(await record.locator('.badge').first().innerText(), /ok/);
+  const alert = group.locator('tr.rule[data-rule="AlwaysOn"]');
+  assert.equal(await alert.getAttribute('data-type'), 'alerting');
+  await page.waitForFunction(() => /firing/.test(document.querySelector('tr.rule[data-rule="AlwaysOn"] .state')?.innerText || ''));
+  assert.match(await alert.locator('.active-count').innerText(), /1 active/);
+  await page.screenshot({ path: join(ARTIFACTS, 'rules.png'), fullPage: true });
+  // the expression opens in the explorer
+  await record.locator('a.expr').click();
+  await page.waitForURL(/\/graph\?/);
+  assert.equal(await page.inputValue('#expr'), 'max by (job) (beacon_head_slot)');
+  await page.close();
+});
+
+test('alerts page shows the firing alert and filters by state and text', async () => {
+  const page = await open('/alerts');
+  const firing = page.locator('.state-section[data-state="firing"] .alert-rule[data-rule="AlwaysOn"]');
+  await firing.locator('tr.alert').first().waitFor();
+  const row = await firing.locator('tr.alert').first().innerText();
+  assert.match(row, /alertname="AlwaysOn"/);
+  assert.match(row, /severity="page"/);
+  assert.match(row, /firing/);
+  assert.match(row, /always on for the UI test/);
+  assert.match(await page.locator('#state-filter button[data-state=firing]').innerText(), /firing \(\d+\)/);
+  await page.screenshot({ path: join(ARTIFACTS, 'alerts.png'), fullPage: true });
+  // hide firing rules: the alert disappears and the URL keeps the filter
+  await page.click('#state-filter button[data-state=firing]');
+  await page.waitForFunction(() => !document.querySelector('.state-section[data-state="firing"]'));
+  assert.match(page.url(), /state=pending%2Cinactive|state=pending,inactive/);
+  await page.click('#state-filter button[data-state=firing]');
+  await firing.waitFor();
+  // a text filter that matches nothing in the rule hides it
+  await page.fill('#alerts-search', 'no-such-alert');
+  await page.waitForFunction(() => !document.querySelector('.alert-rule[data-rule="AlwaysOn"]'));
+  await page.fill('#alerts-search', 'severity');
+  await firing.waitFor();
+  assert.match(page.url(), /search=severity/);
+  await page.close();
 });
 
 test('no uncaught errors in any page', () => {

@@ -1,6 +1,7 @@
 //! The embedded web UI: a few static files compiled into the binary.
 //!
-//! `GET /` and the client-side routes (`/graph` or `/query`, `/targets`, `/status`, `/dashboards/{name}`) all
+//! `GET /` and the client-side routes (`/graph` or `/query`, `/targets`, `/rules`, `/alerts`, `/status`,
+//! `/dashboards/{name}`) all
 //! answer `index.html`; the browser-side router (`web/ui/app.js`) picks the page. The other assets
 //! live under `/ui/`. Every response carries a strong `ETag` (a hash of the file) and
 //! `Cache-Control: no-cache`, so browsers revalidate cheaply and get `304 Not Modified`; the
@@ -13,7 +14,8 @@
 //! - `index.html`, `app.css`, `app.js` (client-side router), `dom.js`, `api.js` (Prometheus API
 //!   client and formatting);
 //! - `explorer.js` + `complete.js` (query explorer and PromQL completion), `chart.js` (uPlot time
-//!   series and canvas heatmaps), `targets.js`, `status.js`;
+//!   series and canvas heatmaps), `targets.js`, `status.js`,
+//!   `rules.js` (rule groups), `alerts.js` (alerting rules by state);
 //! - `beacon.js` (the beacon-chain dashboard as data), `dashboard.js` (draws it), `nodes.js`
 //!   (pure helpers), `grafana.js` (the same definition as Grafana JSON; `tests/ui/gen-grafana.mjs`
 //!   writes `dashboards/grafana/beacon.json` with it);
@@ -72,6 +74,8 @@ pub static ASSETS: &[Asset] = &[
     asset!("explorer.js", JS, REVALIDATE),
     asset!("targets.js", JS, REVALIDATE),
     asset!("status.js", JS, REVALIDATE),
+    asset!("rules.js", JS, REVALIDATE),
+    asset!("alerts.js", JS, REVALIDATE),
     asset!("dashboard.js", JS, REVALIDATE),
     asset!("nodes.js", JS, REVALIDATE),
     asset!("beacon.js", JS, REVALIDATE),
@@ -84,7 +88,16 @@ pub static ASSETS: &[Asset] = &[
 ];
 
 /// Paths the client-side router handles; each answers `index.html`.
-const APP_ROUTES: &[&str] = &["/", "/graph", "/query", "/targets", "/status", "/dashboards"];
+const APP_ROUTES: &[&str] = &[
+    "/",
+    "/graph",
+    "/query",
+    "/targets",
+    "/rules",
+    "/alerts",
+    "/status",
+    "/dashboards",
+];
 
 /// The router serving the UI; merge it into the API router (any state type: the UI reads none).
 pub fn routes<S>() -> Router<S>
@@ -253,6 +266,8 @@ mod tests {
             "/graph",
             "/query",
             "/targets",
+            "/rules",
+            "/alerts",
             "/status",
             "/dashboards",
             "/dashboards/beacon",

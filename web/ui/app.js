@@ -3,12 +3,16 @@
 import * as explorer from './explorer.js';
 import * as targets from './targets.js';
 import * as status from './status.js';
+import * as rules from './rules.js';
+import * as alerts from './alerts.js';
 import * as dashboard from './dashboard.js';
 import { el } from './dom.js';
 
 const pages = [
   { match: /^\/(graph|query)\/?$/, page: 'graph', mod: explorer },
   { match: /^\/targets\/?$/, page: 'targets', mod: targets },
+  { match: /^\/rules\/?$/, page: 'rules', mod: rules },
+  { match: /^\/alerts\/?$/, page: 'alerts', mod: alerts },
   { match: /^\/status\/?$/, page: 'status', mod: status },
   { match: /^\/dashboards\/([\w-]+)\/?$/, page: 'dashboard', mod: dashboard },
   { match: /^\/(dashboards\/?)?$/, page: 'dashboard', mod: dashboard, params: ['beacon'] },
