@@ -23,7 +23,6 @@ pub mod alerting;
 pub mod cli;
 pub mod config;
 pub mod demo;
-pub mod duration;
 pub mod late_db;
 pub mod logging;
 pub mod self_metrics;

@@ -3,7 +3,6 @@
 
 use crate::cli::Flags;
 use crate::config::LoadedConfig;
-use crate::duration::{parse_duration_ms, parse_size_bytes};
 use crate::late_db::LateDb;
 use crate::Error;
 use std::future::Future;
@@ -463,4 +462,33 @@ async fn start_otlp_grpc(
             tracing::warn!("OTLP/gRPC server ended with an error: {e}");
         }
     }))
+}
+
+/// A flag's Prometheus duration (`15d`, `1h30m`, `0`) in milliseconds.
+fn parse_duration_ms(s: &str) -> Result<i64, String> {
+    let d = ingest::scrape::PromDuration::parse(s.trim())?;
+    i64::try_from(d.0.as_millis()).map_err(|_| format!("duration {s:?} is too long"))
+}
+
+/// A flag's byte size (`512MB`, `10GB`, `0`).
+fn parse_size_bytes(s: &str) -> Result<u64, String> {
+    ingest::scrape::ByteSize::parse(s).map(|b| b.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flag_values() {
+        assert_eq!(parse_duration_ms("15d"), Ok(15 * 86_400_000));
+        assert_eq!(parse_duration_ms("1h30m"), Ok(5_400_000));
+        assert_eq!(parse_duration_ms("0"), Ok(0));
+        assert!(parse_duration_ms("30m1h").is_err());
+        assert!(parse_duration_ms("15x").is_err());
+        assert_eq!(parse_size_bytes("512MB"), Ok(512 << 20));
+        assert_eq!(parse_size_bytes("0"), Ok(0));
+        assert!(parse_size_bytes("12XB").is_err());
+        assert_eq!(normalise_listen_address(":9090"), "0.0.0.0:9090");
+    }
 }
