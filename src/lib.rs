@@ -3,6 +3,7 @@
 //! # Layout
 //! - [`admin`]: the admin API (snapshot, delete series, clean tombstones) over the database.
 //! - [`alerting`]: recording and alerting rules, notifications, and their API status.
+//! - [`check`]: `sextant check <dir>`, the read-only integrity check of a data directory.
 //! - [`cli`]: command-line flags, named like Prometheus' own so Sextant is a drop-in.
 //! - [`config`]: the `prometheus.yml`-compatible configuration file and the embedded default.
 //! - [`demo`]: `--demo`'s simulated beacon nodes, served on loopback and scraped like any target.
@@ -20,6 +21,7 @@
 
 pub mod admin;
 pub mod alerting;
+pub mod check;
 pub mod cli;
 pub mod config;
 pub mod demo;

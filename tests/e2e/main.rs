@@ -5,6 +5,10 @@
 mod admin;
 mod api_diff;
 mod crash;
+mod corruption;
+mod crash_loop;
+mod disk_full;
+mod faults;
 mod otlp;
 mod promql_diff;
 mod real_clients;

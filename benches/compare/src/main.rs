@@ -5,6 +5,7 @@
 
 mod data;
 mod report;
+mod soak;
 mod system;
 
 use clap::{Parser, Subcommand};
@@ -21,6 +22,9 @@ struct Cli {
 enum Cmd {
     /// Remote-write load benchmark against Prometheus and VictoriaMetrics.
     Compare(CompareArgs),
+    /// Sustained remote-write ingest plus dashboard queries for a long time (samples lost,
+    /// memory over time, query latency).
+    Soak(soak::SoakArgs),
 }
 
 /// Options of `compare`.
@@ -62,6 +66,7 @@ fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match cli.cmd {
         Cmd::Compare(args) => run_compare(args),
+        Cmd::Soak(args) => soak::run(args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -19,11 +19,12 @@
 mod checkpoint;
 mod reader;
 pub(crate) mod record;
-mod segment;
+pub(crate) mod segment;
 mod writer;
 
 pub use checkpoint::CheckpointStats;
 pub(crate) use reader::ReplayOutcome;
+pub use reader::{scan, ScanOutcome};
 pub use segment::DEFAULT_SEGMENT_SIZE;
 
 use crate::error::{AppendError, DbError};
