@@ -12,6 +12,8 @@
 //! - [`late_db`]: a handle to the database that answers "starting up" until WAL replay is done,
 //!   so the listener can come up (and `/-/ready` say 503) before the data is loaded.
 //! - [`logging`]: tracing set-up from `--log.level`.
+//! - [`security`]: `--web.config.file` (TLS, basic auth with roles, headers, rate limit),
+//!   `--web.cors.origin`, and the rejection counters of every limit.
 //! - [`self_metrics`]: `/metrics`, Sextant's own process, storage and scrape figures.
 //! - [`targets`]: the scrape manager's targets as the web layer's targets API wants them.
 //!
@@ -25,6 +27,7 @@ pub mod config;
 pub mod demo;
 pub mod late_db;
 pub mod logging;
+pub mod security;
 pub mod self_metrics;
 pub mod server;
 pub mod shutdown;

@@ -218,6 +218,7 @@ impl SelfMetrics {
             );
         }
 
+        crate::security::rejections::render(&mut out);
         let targets = self.scrape.targets();
         family(
             &mut out,

@@ -38,6 +38,7 @@ pub mod engine;
 pub mod error;
 pub(crate) mod functions;
 pub mod parse_error;
+pub mod rejections;
 #[cfg(feature = "testkit")]
 pub mod promqltest;
 

@@ -141,6 +141,9 @@ impl Gate {
     /// Prometheus' "query timed out in query queue".
     fn acquire(&self, deadline: Instant) -> Result<Permit<'_>> {
         let mut free = self.free.lock();
+        if *free == 0 {
+            crate::rejections::queued();
+        }
         while *free == 0 {
             if self.cv.wait_until(&mut free, deadline).timed_out() && *free == 0 {
                 return Err(QueryError::Timeout("query queue".into()));
@@ -230,6 +233,20 @@ impl Engine {
         t: i64,
         cancel: Option<CancelToken>,
     ) -> Result<QueryOutput> {
+        let r = self.instant_uncounted(q, expr, t, cancel);
+        if let Err(e) = &r {
+            crate::rejections::record(e);
+        }
+        r
+    }
+
+    fn instant_uncounted(
+        &self,
+        q: &dyn Queryable,
+        expr: &str,
+        t: i64,
+        cancel: Option<CancelToken>,
+    ) -> Result<QueryOutput> {
         let ast = parse(expr)?;
         let ctl = Control::new(self.opts.timeout, cancel, self.opts.max_samples);
         let _permit = self.gate.acquire(ctl.deadline)?;
@@ -277,6 +294,22 @@ impl Engine {
 
     /// Like [`Engine::range`], stoppable through `cancel`.
     pub fn range_with_cancel(
+        &self,
+        q: &dyn Queryable,
+        expr: &str,
+        start: i64,
+        end: i64,
+        step: i64,
+        cancel: Option<CancelToken>,
+    ) -> Result<QueryOutput> {
+        let r = self.range_uncounted(q, expr, start, end, step, cancel);
+        if let Err(e) = &r {
+            crate::rejections::record(e);
+        }
+        r
+    }
+
+    fn range_uncounted(
         &self,
         q: &dyn Queryable,
         expr: &str,
