@@ -11,5 +11,6 @@ mod real_clients;
 mod reference;
 mod rules;
 mod scrape;
+mod security;
 mod startup;
 mod support;

@@ -22,6 +22,7 @@ pub struct TestServerBuilder {
     data_dir: PathBuf,
     args: Vec<String>,
     embedded_config: bool,
+    wait_ready: bool,
 }
 
 impl TestServerBuilder {
@@ -37,6 +38,13 @@ impl TestServerBuilder {
         self
     }
 
+    /// Returns as soon as the listen address is logged, without polling `/-/ready` over
+    /// plain HTTP (for servers with TLS or authentication; the test waits its own way).
+    pub fn no_ready_wait(mut self) -> Self {
+        self.wait_ready = false;
+        self
+    }
+
     pub fn start(mut self) -> TestServer {
         if !self.embedded_config && !self.args.iter().any(|a| a.starts_with("--config.file")) {
             // An empty configuration, so no self-scrape adds series a test does not expect.
@@ -46,7 +54,7 @@ impl TestServerBuilder {
             std::fs::write(&cfg, "scrape_configs: []\n").expect("write test config");
             self.args.push(format!("--config.file={}", cfg.display()));
         }
-        TestServer::spawn(self.data_dir, self.args)
+        TestServer::spawn(self.data_dir, self.args, self.wait_ready)
     }
 }
 
@@ -60,10 +68,11 @@ impl TestServer {
             data_dir: data_dir.to_path_buf(),
             args: Vec::new(),
             embedded_config: false,
+            wait_ready: true,
         }
     }
 
-    fn spawn(data_dir: PathBuf, extra_args: Vec<String>) -> TestServer {
+    fn spawn(data_dir: PathBuf, extra_args: Vec<String>, wait_ready: bool) -> TestServer {
         let mut child = Command::new(bin())
             .arg("--web.listen-address=127.0.0.1:0")
             .arg("--otlp.grpc-listen-address=127.0.0.1:0")
@@ -82,7 +91,8 @@ impl TestServer {
             let mut sent = false;
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
                 if !sent {
-                    if let Some(i) = line.find("Listening on http://") {
+                    // `Listening on http://ADDR` (or `https://` with TLS).
+                    if let Some(i) = line.find("Listening on http") {
                         let addr = line[i + "Listening on ".len()..]
                             .split_whitespace()
                             .next()
@@ -107,7 +117,9 @@ impl TestServer {
             extra_args,
             log,
         };
-        server.wait_ready();
+        if wait_ready {
+            server.wait_ready();
+        }
         server
     }
 
@@ -162,7 +174,7 @@ impl TestServer {
     /// Starts a new process on the same data directory and flags (after a kill or terminate).
     pub fn restart(&mut self) {
         self.kill9();
-        let next = TestServer::spawn(self.data_dir.clone(), self.extra_args.clone());
+        let next = TestServer::spawn(self.data_dir.clone(), self.extra_args.clone(), true);
         *self = next;
     }
 }
