@@ -12,6 +12,7 @@ mod real_clients;
 mod reference;
 mod rules;
 mod scrape;
+mod scrape_security;
 mod security;
 mod startup;
 mod support;
