@@ -91,23 +91,43 @@ pub struct Flags {
     pub ingest_max_decompressed_size: String,
 
     /// Most series in one push request.
-    #[arg(long = "ingest.max-series-per-request", value_name = "N", default_value_t = 1_000_000)]
+    #[arg(
+        long = "ingest.max-series-per-request",
+        value_name = "N",
+        default_value_t = 1_000_000
+    )]
     pub ingest_max_series_per_request: usize,
 
     /// Most samples (or OTLP data points) in one push request.
-    #[arg(long = "ingest.max-samples-per-request", value_name = "N", default_value_t = 10_000_000)]
+    #[arg(
+        long = "ingest.max-samples-per-request",
+        value_name = "N",
+        default_value_t = 10_000_000
+    )]
     pub ingest_max_samples_per_request: usize,
 
     /// Most labels per pushed series, `__name__` included.
-    #[arg(long = "ingest.max-labels-per-series", value_name = "N", default_value_t = 128)]
+    #[arg(
+        long = "ingest.max-labels-per-series",
+        value_name = "N",
+        default_value_t = 128
+    )]
     pub ingest_max_labels_per_series: usize,
 
     /// Longest label name of a pushed series, in bytes.
-    #[arg(long = "ingest.max-label-name-length", value_name = "BYTES", default_value_t = 1024)]
+    #[arg(
+        long = "ingest.max-label-name-length",
+        value_name = "BYTES",
+        default_value_t = 1024
+    )]
     pub ingest_max_label_name_length: usize,
 
     /// Longest label value of a pushed series, in bytes.
-    #[arg(long = "ingest.max-label-value-length", value_name = "BYTES", default_value_t = 16384)]
+    #[arg(
+        long = "ingest.max-label-value-length",
+        value_name = "BYTES",
+        default_value_t = 16384
+    )]
     pub ingest_max_label_value_length: usize,
 
     /// Most series in the head (all sources); a sample that would create one more is refused.

@@ -117,14 +117,8 @@ fn push_limits(flags: &Flags) -> Result<ingest::PushLimits, Error> {
             "ingest.max-samples-per-request",
             flags.ingest_max_samples_per_request,
         )?,
-        max_labels_per_series: count(
-            "ingest.max-labels-per-series",
-            flags.ingest_max_labels_per_series,
-        )?,
-        max_label_name_bytes: count(
-            "ingest.max-label-name-length",
-            flags.ingest_max_label_name_length,
-        )?,
+        max_labels_per_series: count("ingest.max-labels-per-series", flags.ingest_max_labels_per_series)?,
+        max_label_name_bytes: count("ingest.max-label-name-length", flags.ingest_max_label_name_length)?,
         max_label_value_bytes: count(
             "ingest.max-label-value-length",
             flags.ingest_max_label_value_length,

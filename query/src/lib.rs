@@ -38,9 +38,9 @@ pub mod engine;
 pub mod error;
 pub(crate) mod functions;
 pub mod parse_error;
-pub mod rejections;
 #[cfg(feature = "testkit")]
 pub mod promqltest;
+pub mod rejections;
 
 pub use engine::value::{InstantSample, QueryOutput, Value};
 pub use engine::{CancelToken, Engine, EngineOptions};

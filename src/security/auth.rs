@@ -83,7 +83,11 @@ impl Need {
 pub fn need(path: &str) -> Need {
     match path {
         "/-/healthy" | "/-/ready" => Need::Any,
-        "/api/v1/write" | "/v1/metrics" | "/api/v1/otlp/v1/metrics" | "/v1/traces" | "/api/v1/otlp/v1/traces"
+        "/api/v1/write"
+        | "/v1/metrics"
+        | "/api/v1/otlp/v1/metrics"
+        | "/v1/traces"
+        | "/api/v1/otlp/v1/traces"
         | "/api/v1/import/prometheus" => Need::Write,
         "/-/reload" | "/-/quit" => Need::Admin,
         p if p.starts_with("/opentelemetry.proto.collector.") => Need::Write,
@@ -223,11 +227,7 @@ fn credentials(headers: &HeaderMap) -> Option<(String, String)> {
 async fn authenticate(sec: &WebSecurity, c: &WebConfig, headers: &HeaderMap) -> Option<String> {
     let (user, password) = credentials(headers)?;
     match c.basic_auth_users.get(&user) {
-        Some(hash) => sec
-            .cache
-            .check(&user, hash, &password)
-            .await
-            .then_some(user),
+        Some(hash) => sec.cache.check(&user, hash, &password).await.then_some(user),
         None => {
             let dummy = dummy_hash().await;
             let _ = sec.cache.check("", dummy, &password).await;
@@ -300,7 +300,10 @@ mod tests {
     #[test]
     fn basic_header() {
         let mut h = HeaderMap::new();
-        h.insert(header::AUTHORIZATION, "Basic YWxpY2U6c2VjOnJldA==".parse().unwrap());
+        h.insert(
+            header::AUTHORIZATION,
+            "Basic YWxpY2U6c2VjOnJldA==".parse().unwrap(),
+        );
         assert_eq!(credentials(&h), Some(("alice".into(), "sec:ret".into())));
         h.insert(header::AUTHORIZATION, "Bearer x".parse().unwrap());
         assert_eq!(credentials(&h), None);

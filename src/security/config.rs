@@ -7,7 +7,7 @@
 
 use serde::Deserialize;
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// The whole file.
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -202,7 +202,7 @@ pub fn parse(text: &str, base: &Path) -> Result<WebConfig, String> {
 /// Reads and parses the file at `path`.
 pub fn load(path: &Path) -> Result<WebConfig, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let base = path.parent().map(Path::to_path_buf).unwrap_or_else(PathBuf::new);
+    let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
     parse(&text, &base)
 }
 
@@ -211,13 +211,14 @@ fn validate(c: &WebConfig) -> Result<(), String> {
         validate_tls(t)?;
     }
     for (name, value) in &c.http_server_config.headers {
-        let Some((_, allowed)) = ALLOWED_HEADERS
-            .iter()
-            .find(|(h, _)| h.eq_ignore_ascii_case(name))
-        else {
+        let Some((_, allowed)) = ALLOWED_HEADERS.iter().find(|(h, _)| h.eq_ignore_ascii_case(name)) else {
             return Err(format!(
                 "http_server_config.headers: HTTP header {name:?} can not be configured (allowed: {})",
-                ALLOWED_HEADERS.iter().map(|(h, _)| *h).collect::<Vec<_>>().join(", ")
+                ALLOWED_HEADERS
+                    .iter()
+                    .map(|(h, _)| *h)
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ));
         };
         if let Some(values) = allowed {
@@ -244,7 +245,9 @@ fn validate(c: &WebConfig) -> Result<(), String> {
             format!("basic_auth_users.{user}: not a bcrypt hash (expected $2a$, $2b$ or $2y$ followed by the cost, e.g. the output of `htpasswd -nBC 10 \"\"`)")
         })?;
         if cost < 10 {
-            tracing::warn!("basic_auth_users.{user}: bcrypt cost {cost} is below 10; use a cost of at least 10");
+            tracing::warn!(
+                "basic_auth_users.{user}: bcrypt cost {cost} is below 10; use a cost of at least 10"
+            );
         }
     }
     if let Some(r) = &c.rate_limit {
@@ -253,9 +256,7 @@ fn validate(c: &WebConfig) -> Result<(), String> {
     }
     for (user, roles) in &c.sextant.roles {
         if !c.basic_auth_users.contains_key(user) {
-            return Err(format!(
-                "sextant.roles.{user}: no such user in basic_auth_users"
-            ));
+            return Err(format!("sextant.roles.{user}: no such user in basic_auth_users"));
         }
         parse_roles(roles).map_err(|e| format!("sextant.roles.{user}: {e}"))?;
     }
@@ -265,7 +266,8 @@ fn validate(c: &WebConfig) -> Result<(), String> {
 /// The cost of a bcrypt hash (`$2y$10$...` -> 10), if it looks like one.
 pub fn bcrypt_cost(hash: &str) -> Option<u32> {
     let mut parts = hash.split('$');
-    let (Some(""), Some(v), Some(cost), Some(rest)) = (parts.next(), parts.next(), parts.next(), parts.next())
+    let (Some(""), Some(v), Some(cost), Some(rest)) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
     else {
         return None;
     };
@@ -303,7 +305,9 @@ impl WebConfig {
 
     /// Whether TLS is configured.
     pub fn tls_enabled(&self) -> bool {
-        self.tls_server_config.as_ref().is_some_and(TlsServerConfig::is_enabled)
+        self.tls_server_config
+            .as_ref()
+            .is_some_and(TlsServerConfig::is_enabled)
     }
 }
 
@@ -371,9 +375,15 @@ mod tests {
         assert!(e.contains("X-Frame-Options"), "{e}");
         let e = p("http_server_config:\n  headers:\n    Server: x\n").unwrap_err();
         assert!(e.contains("Server"), "{e}");
-        let e = p(&format!("basic_auth_users:\n  a: {HASH}\nsextant:\n  roles:\n    b: read\n")).unwrap_err();
+        let e = p(&format!(
+            "basic_auth_users:\n  a: {HASH}\nsextant:\n  roles:\n    b: read\n"
+        ))
+        .unwrap_err();
         assert!(e.contains("sextant.roles.b"), "{e}");
-        let e = p(&format!("basic_auth_users:\n  a: {HASH}\nsextant:\n  roles:\n    a: reader\n")).unwrap_err();
+        let e = p(&format!(
+            "basic_auth_users:\n  a: {HASH}\nsextant:\n  roles:\n    a: reader\n"
+        ))
+        .unwrap_err();
         assert!(e.contains("sextant.roles.a") && e.contains("reader"), "{e}");
         let e = p("rate_limit:\n  interval: 1x\n  burst: 2\n").unwrap_err();
         assert!(e.contains("rate_limit.interval"), "{e}");

@@ -74,7 +74,10 @@ async fn accept_loop(
 }
 
 /// `None` when the client spoke plain HTTP (answered and closed).
-async fn handshake(mut stream: TcpStream, sec: &WebSecurity) -> std::io::Result<Option<TlsStream<TcpStream>>> {
+async fn handshake(
+    mut stream: TcpStream,
+    sec: &WebSecurity,
+) -> std::io::Result<Option<TlsStream<TcpStream>>> {
     let mut first = [0u8; 1];
     if stream.peek(&mut first).await? == 0 {
         return Ok(None);

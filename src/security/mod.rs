@@ -54,11 +54,7 @@ impl Active {
             Some(r) => auth::RateLimiter::new(r)?,
             None => None,
         };
-        Ok(Active {
-            config,
-            tls,
-            limiter,
-        })
+        Ok(Active { config, tls, limiter })
     }
 }
 
@@ -84,7 +80,10 @@ struct Watched {
 fn files_of(path: &Path, c: &WebConfig) -> Vec<PathBuf> {
     let mut v = vec![path.to_path_buf()];
     if let Some(t) = &c.tls_server_config {
-        for f in [&t.cert_file, &t.key_file, &t.client_ca_file].into_iter().flatten() {
+        for f in [&t.cert_file, &t.key_file, &t.client_ca_file]
+            .into_iter()
+            .flatten()
+        {
             if !f.is_empty() {
                 v.push(PathBuf::from(f));
             }
@@ -180,7 +179,10 @@ impl WebSecurity {
             Ok((a, files)) => {
                 tracing::info!("web config file {} reloaded", path.display());
                 if !self.tls_at_start && a.tls.is_some() {
-                    tracing::warn!("web config file {}: TLS takes effect only after a restart", path.display());
+                    tracing::warn!(
+                        "web config file {}: TLS takes effect only after a restart",
+                        path.display()
+                    );
                 }
                 w.fingerprint = fingerprint(&files);
                 w.files = files;

@@ -53,14 +53,21 @@ pub fn render(out: &mut String) {
         "sextant_query_queued_total",
         "Queries that waited for a free slot under --query.max-concurrency.",
     );
-    let _ = writeln!(out, "sextant_query_queued_total {}", query::rejections::queued_total());
+    let _ = writeln!(
+        out,
+        "sextant_query_queued_total {}",
+        query::rejections::queued_total()
+    );
     family(
         out,
         "sextant_http_rejected_requests_total",
         "HTTP requests refused by the web configuration: unauthorized, forbidden, rate_limited.",
     );
     for (reason, v) in super::auth::rejected() {
-        let _ = writeln!(out, "sextant_http_rejected_requests_total{{reason=\"{reason}\"}} {v}");
+        let _ = writeln!(
+            out,
+            "sextant_http_rejected_requests_total{{reason=\"{reason}\"}} {v}"
+        );
     }
 }
 

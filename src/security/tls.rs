@@ -78,7 +78,9 @@ fn versions(
     let lo = version_rank("min_version", min.unwrap_or("TLS12"))?;
     let hi = version_rank("max_version", max.unwrap_or("TLS13"))?;
     if lo < 12 {
-        tracing::warn!("tls_server_config.min_version {lo}: TLS below 1.2 is not supported; the minimum is TLS 1.2");
+        tracing::warn!(
+            "tls_server_config.min_version {lo}: TLS below 1.2 is not supported; the minimum is TLS 1.2"
+        );
     }
     if hi < 12 {
         return Err("tls_server_config.max_version: TLS below 1.2 is not supported".into());
@@ -110,8 +112,12 @@ fn restrict_suites(p: &mut CryptoProvider, names: &[String]) -> Result<(), Strin
         .filter(|s| s.tls13().is_none())
         .cloned()
         .collect();
-    let mut chosen: Vec<rustls::SupportedCipherSuite> =
-        p.cipher_suites.iter().filter(|s| s.tls13().is_some()).cloned().collect();
+    let mut chosen: Vec<rustls::SupportedCipherSuite> = p
+        .cipher_suites
+        .iter()
+        .filter(|s| s.tls13().is_some())
+        .cloned()
+        .collect();
     for name in names {
         // Go also spells the ChaCha suites without the hash.
         let alt = format!("{name}_SHA256");
@@ -168,7 +174,11 @@ fn read_pem(inline: Option<&str>, file: Option<&str>, field: &str) -> Result<(Ve
     }
 }
 
-fn read_certs(inline: Option<&str>, file: Option<&str>, field: &str) -> Result<Vec<CertificateDer<'static>>, String> {
+fn read_certs(
+    inline: Option<&str>,
+    file: Option<&str>,
+    field: &str,
+) -> Result<Vec<CertificateDer<'static>>, String> {
     let (pem, what) = read_pem(inline, file, field)?;
     let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&pem)
         .collect::<Result<_, _>>()

@@ -27,14 +27,34 @@ fn limits_refuse_new_series_only() {
         a.append(SeriesRef::NONE, &labels("a", i), 1000, 1.0).unwrap();
     }
     let e = a.append(SeriesRef::NONE, &labels("a", 3), 1000, 1.0).unwrap_err();
-    assert!(matches!(e, AppendError::TooManySeries { per_metric: true, limit: 3, .. }), "{e}");
+    assert!(
+        matches!(
+            e,
+            AppendError::TooManySeries {
+                per_metric: true,
+                limit: 3,
+                ..
+            }
+        ),
+        "{e}"
+    );
     assert!(e.is_client_error());
     assert!(e.to_string().contains("--storage.max-series-per-metric"), "{e}");
     // Another metric still has room, up to the total.
     a.append(SeriesRef::NONE, &labels("b", 0), 1000, 1.0).unwrap();
     a.append(SeriesRef::NONE, &labels("b", 1), 1000, 1.0).unwrap();
     let e = a.append(SeriesRef::NONE, &labels("c", 0), 1000, 1.0).unwrap_err();
-    assert!(matches!(e, AppendError::TooManySeries { per_metric: false, limit: 5, .. }), "{e}");
+    assert!(
+        matches!(
+            e,
+            AppendError::TooManySeries {
+                per_metric: false,
+                limit: 5,
+                ..
+            }
+        ),
+        "{e}"
+    );
     assert!(e.to_string().contains("--storage.max-active-series"), "{e}");
     // Existing series keep taking samples.
     a.append(SeriesRef::NONE, &labels("a", 0), 2000, 2.0).unwrap();

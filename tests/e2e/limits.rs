@@ -77,26 +77,40 @@ fn push_limits_name_the_limit_and_count() {
     // Body as sent: refused from Content-Length before anything is read or decoded.
     let (s, b) = rw_post(&server, &vec![0u8; 3000]);
     assert_eq!(s, 413, "{b}");
-    assert!(b.contains("request body of 3000 bytes exceeds the limit of 2048 bytes"), "{b}");
+    assert!(
+        b.contains("request body of 3000 bytes exceeds the limit of 2048 bytes"),
+        "{b}"
+    );
     assert_eq!(requests("body_size"), 1.0);
 
     // Decompressed: a small snappy body that would expand past 4 KiB.
     let big = "a".repeat(6000);
     let (s, b) = remote_write(&server, &req(vec![series("m", &[("v", big.as_str())], &one(t))]));
     assert_eq!(s, 413, "{b}");
-    assert!(b.contains("decompressed body") && b.contains("limit of 4096 bytes"), "{b}");
+    assert!(
+        b.contains("decompressed body") && b.contains("limit of 4096 bytes"),
+        "{b}"
+    );
     assert_eq!(requests("decompressed_size"), 1.0);
 
     // Series and samples per request.
-    let four: Vec<_> = (0..4).map(|i| series("m", &[("i", &i.to_string())], &one(t))).collect();
+    let four: Vec<_> = (0..4)
+        .map(|i| series("m", &[("i", &i.to_string())], &one(t)))
+        .collect();
     let (s, b) = remote_write(&server, &req(four));
     assert_eq!(s, 413, "{b}");
-    assert!(b.contains("request has 4 series, more than the limit of 3"), "{b}");
+    assert!(
+        b.contains("request has 4 series, more than the limit of 3"),
+        "{b}"
+    );
     assert_eq!(requests("series_per_request"), 1.0);
     let many: Vec<(i64, f64)> = (0..21).map(|i| (t - 21_000 + i * 1000, 1.0)).collect();
     let (s, b) = remote_write(&server, &req(vec![series("m", &[], &many)]));
     assert_eq!(s, 413, "{b}");
-    assert!(b.contains("request has 21 samples, more than the limit of 20"), "{b}");
+    assert!(
+        b.contains("request has 21 samples, more than the limit of 20"),
+        "{b}"
+    );
     assert_eq!(requests("samples_per_request"), 1.0);
 
     // Per-series limits: the series is refused (400, named), the others are kept.
@@ -124,7 +138,11 @@ fn push_limits_name_the_limit_and_count() {
         assert_eq!(samples("remote_write_v1", reason), 1.0, "{reason}");
     }
     let (_, v) = get_json(&server.url("/api/v1/query?query=ok_series"));
-    assert_eq!(v["data"]["result"].as_array().unwrap().len(), 1, "valid series kept: {v}");
+    assert_eq!(
+        v["data"]["result"].as_array().unwrap().len(),
+        1,
+        "valid series kept: {v}"
+    );
 
     // Import shares the label limits.
     let (s, _, b) = http_request(
@@ -136,7 +154,6 @@ fn push_limits_name_the_limit_and_count() {
     .unwrap();
     assert_eq!(s, 400, "{}", String::from_utf8_lossy(&b));
     assert_eq!(samples("import", "label_value_length"), 1.0);
-
 }
 
 /// Cardinality limits on a server of their own: series that a refused request created
@@ -156,7 +173,10 @@ fn cardinality_limits_refuse_new_series_with_4xx() {
             &format!("sextant_ingest_rejected_samples_total{{protocol=\"{proto}\",reason=\"{reason}\"}}"),
         )
     };
-    assert_eq!(remote_write(&server, &req(vec![series("ok_series", &[], &one(t))])).0, 204);
+    assert_eq!(
+        remote_write(&server, &req(vec![series("ok_series", &[], &one(t))])).0,
+        204
+    );
     // Cardinality: 5 series per metric, 8 in all (ok_series is one already).
     let batch = |name: &str, from: usize, n: usize| -> Vec<prompb::TimeSeries> {
         (from..from + n)
@@ -258,7 +278,10 @@ fn query_limits_answer_and_count() {
         .start();
     let t = now_ms();
     let samples: Vec<(i64, f64)> = (0..200).map(|i| (t - (200 - i) * 1000, i as f64)).collect();
-    assert_eq!(remote_write(&server, &req(vec![series("ql", &[], &samples)])).0, 204);
+    assert_eq!(
+        remote_write(&server, &req(vec![series("ql", &[], &samples)])).0,
+        204
+    );
     let (s, v) = get_json(&server.url(&format!(
         "/api/v1/query?query={}&time={}",
         enc("sum_over_time(ql[10m])"),
@@ -267,7 +290,10 @@ fn query_limits_answer_and_count() {
     assert_eq!(s, 422, "{v}");
     assert!(v["error"].as_str().unwrap().contains("too many samples"), "{v}");
     assert_eq!(
-        metric(&server, "sextant_query_rejected_total{reason=\"too_many_samples\"}"),
+        metric(
+            &server,
+            "sextant_query_rejected_total{reason=\"too_many_samples\"}"
+        ),
         1.0
     );
     drop(server);

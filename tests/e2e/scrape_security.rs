@@ -50,7 +50,9 @@ fn hostile_target() -> (u16, Arc<AtomicUsize>) {
                         }
                         "/redir" => redirect("/metrics"),
                         "/ftp" => redirect("ftp://127.0.0.1/metrics"),
-                        "/big" => ok((0..4000).map(|i| format!("big_metric{{i=\"{i}\"}} 1\n")).collect()),
+                        "/big" => ok((0..4000)
+                            .map(|i| format!("big_metric{{i=\"{i}\"}} 1\n"))
+                            .collect()),
                         _ => ok("hostile_up 1\n".into()),
                     };
                     if c.write_all(resp.as_bytes()).is_err() {
@@ -109,13 +111,24 @@ fn redirects_schemes_and_body_size_are_bounded() {
     // A scrape follows at most 10 redirects: 11 requests per scrape, one scrape a second.
     let hits = loops.load(Ordering::SeqCst);
     let scrapes = started.elapsed().as_secs() as usize + 2;
-    assert!(hits >= 11 && hits <= 11 * scrapes, "redirect hops: {hits} in {scrapes} scrapes");
+    assert!(
+        hits >= 11 && hits <= 11 * scrapes,
+        "redirect hops: {hits} in {scrapes} scrapes"
+    );
     assert_eq!(target("noredir")["health"], "down");
     assert!(err("noredir").contains("302"), "{}", err("noredir"));
-    assert_eq!(target("ftp")["health"], "down", "a redirect to ftp:// is not followed");
+    assert_eq!(
+        target("ftp")["health"],
+        "down",
+        "a redirect to ftp:// is not followed"
+    );
     assert_eq!(target("big")["health"], "down");
     assert!(err("big").contains("body size limit exceeded"), "{}", err("big"));
     assert!(targets.iter().all(|t| t["scrapePool"] != "badscheme"));
     let log = server.log.lock().unwrap().join("\n");
-    assert!(log.contains("scheme \\\"ftp\\\" is not supported") || log.contains("scheme \"ftp\" is not supported"), "{log}");
+    assert!(
+        log.contains("scheme \\\"ftp\\\" is not supported")
+            || log.contains("scheme \"ftp\" is not supported"),
+        "{log}"
+    );
 }

@@ -14,8 +14,8 @@ struct Tls {
 
 fn make_cert() -> Tls {
     let dir = tempfile::tempdir().unwrap();
-    let c = rcgen::generate_simple_self_signed(vec!["localhost".to_string(), "127.0.0.1".to_string()])
-        .unwrap();
+    let c =
+        rcgen::generate_simple_self_signed(vec!["localhost".to_string(), "127.0.0.1".to_string()]).unwrap();
     std::fs::write(dir.path().join("server.crt"), c.cert.pem()).unwrap();
     std::fs::write(dir.path().join("server.key"), c.signing_key.serialize_pem()).unwrap();
     Tls {
@@ -57,7 +57,9 @@ fn write_body(name: &str) -> Vec<u8> {
     let req = prompb::WriteRequest {
         timeseries: vec![series(name, &[("job", "sec")], &[(now, 42.0)])],
     };
-    snap::raw::Encoder::new().compress_vec(&req.encode_to_vec()).unwrap()
+    snap::raw::Encoder::new()
+        .compress_vec(&req.encode_to_vec())
+        .unwrap()
 }
 
 async fn push(c: &reqwest::Client, base: &str, user: &str, pw: &str, name: &str) -> reqwest::Response {
@@ -72,7 +74,11 @@ async fn push(c: &reqwest::Client, base: &str, user: &str, pw: &str, name: &str)
         .unwrap()
 }
 
-async fn get(c: &reqwest::Client, url: &str, auth: Option<(&str, &str)>) -> (u16, reqwest::header::HeaderMap, String) {
+async fn get(
+    c: &reqwest::Client,
+    url: &str,
+    auth: Option<(&str, &str)>,
+) -> (u16, reqwest::header::HeaderMap, String) {
     let mut r = c.get(url);
     if let Some((u, p)) = auth {
         r = r.basic_auth(u, Some(p));
@@ -100,12 +106,21 @@ async fn https_basic_auth_and_roles() {
     // Ready over HTTPS with credentials (the health endpoints are protected too).
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        if let Ok(r) = c.get(format!("{base}/-/ready")).basic_auth("admin", Some("admin-pw")).send().await {
+        if let Ok(r) = c
+            .get(format!("{base}/-/ready"))
+            .basic_auth("admin", Some("admin-pw"))
+            .send()
+            .await
+        {
             if r.status() == 200 {
                 break;
             }
         }
-        assert!(Instant::now() < deadline, "never ready: {:?}", server.log.lock().unwrap());
+        assert!(
+            Instant::now() < deadline,
+            "never ready: {:?}",
+            server.log.lock().unwrap()
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 
@@ -125,18 +140,32 @@ async fn https_basic_auth_and_roles() {
         let (s, h, _) = get(&c, &format!("{base}{path}"), auth).await;
         assert_eq!(s, 401, "{path} {auth:?}");
         assert_eq!(h.get("www-authenticate").unwrap(), "Basic");
-        assert_eq!(h.get("x-frame-options").unwrap(), "deny", "configured headers on every answer");
+        assert_eq!(
+            h.get("x-frame-options").unwrap(),
+            "deny",
+            "configured headers on every answer"
+        );
     }
 
     // The push-only user writes but may not read.
     let r = push(&c, &base, "pusher", "push-pw", "sec_pushed").await;
     assert_eq!(r.status(), 204, "{}", r.text().await.unwrap());
-    let (s, _, body) = get(&c, &format!("{base}/api/v1/query?query=sec_pushed"), Some(("pusher", "push-pw"))).await;
+    let (s, _, body) = get(
+        &c,
+        &format!("{base}/api/v1/query?query=sec_pushed"),
+        Some(("pusher", "push-pw")),
+    )
+    .await;
     assert_eq!(s, 403, "{body}");
     assert!(body.contains("pusher"), "{body}");
 
     // The reader reads what was pushed, may not write or use the admin API.
-    let (s, _, body) = get(&c, &format!("{base}/api/v1/query?query=sec_pushed"), Some(("reader", "read-pw"))).await;
+    let (s, _, body) = get(
+        &c,
+        &format!("{base}/api/v1/query?query=sec_pushed"),
+        Some(("reader", "read-pw")),
+    )
+    .await;
     assert_eq!(s, 200, "{body}");
     assert!(body.contains("\"42\""), "{body}");
     let r = push(&c, &base, "reader", "read-pw", "sec_reader").await;
@@ -161,8 +190,14 @@ async fn https_basic_auth_and_roles() {
             .and_then(|v| v.parse().ok())
             .unwrap_or(0.0)
     };
-    assert!(value("sextant_http_rejected_requests_total{reason=\"unauthorized\"}") >= 4.0, "{m}");
-    assert!(value("sextant_http_rejected_requests_total{reason=\"forbidden\"}") >= 3.0, "{m}");
+    assert!(
+        value("sextant_http_rejected_requests_total{reason=\"unauthorized\"}") >= 4.0,
+        "{m}"
+    );
+    assert!(
+        value("sextant_http_rejected_requests_total{reason=\"forbidden\"}") >= 3.0,
+        "{m}"
+    );
 
     // OTLP/gRPC listener: TLS too, so plain text is refused the same way.
     let grpc = server
@@ -182,14 +217,24 @@ async fn https_basic_auth_and_roles() {
     std::fs::write(&cfg, web_config("new-read-pw")).unwrap();
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        let (s, _, _) = get(&c, &format!("{base}/api/v1/query?query=1"), Some(("reader", "new-read-pw"))).await;
+        let (s, _, _) = get(
+            &c,
+            &format!("{base}/api/v1/query?query=1"),
+            Some(("reader", "new-read-pw")),
+        )
+        .await;
         if s == 200 {
             break;
         }
         assert!(Instant::now() < deadline, "new password never accepted");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    let (s, _, _) = get(&c, &format!("{base}/api/v1/query?query=1"), Some(("reader", "read-pw"))).await;
+    let (s, _, _) = get(
+        &c,
+        &format!("{base}/api/v1/query?query=1"),
+        Some(("reader", "read-pw")),
+    )
+    .await;
     assert_eq!(s, 401, "the old password no longer works");
 }
 
@@ -214,7 +259,9 @@ fn bad_web_config_stops_startup_naming_the_field() {
         std::fs::write(&p, text).unwrap();
         format!("--web.config.file={}", p.display())
     };
-    let e = start_fails(&[write("tls_server_config:\n  cert_file: missing.crt\n  key_file: missing.key\n")]);
+    let e = start_fails(&[write(
+        "tls_server_config:\n  cert_file: missing.crt\n  key_file: missing.key\n",
+    )]);
     assert!(e.contains("cert_file") && e.contains("missing.crt"), "{e}");
     let e = start_fails(&[write("basic_auth_users:\n  alice: hunter2\n")]);
     assert!(e.contains("basic_auth_users.alice"), "{e}");
@@ -245,11 +292,8 @@ fn cors_only_with_the_flag() {
     let server = TestServer::builder(data.path())
         .arg(r"--web.cors.origin=https://grafana\.example\.com")
         .start();
-    let header = |h: &[(String, String)], name: &str| {
-        h.iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.clone())
-    };
+    let header =
+        |h: &[(String, String)], name: &str| h.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
     let (s, h, _) = http_request("GET", &server.url("/api/v1/labels"), &origin, b"").unwrap();
     assert_eq!(s, 200);
     assert_eq!(
@@ -320,7 +364,10 @@ fn ui_assets_cannot_escape() {
     ] {
         let (s, _, b) = http_request("GET", &server.url(path), &[], b"").unwrap();
         let b = String::from_utf8_lossy(&b);
-        assert!(!b.contains("root:") && !b.contains("[workspace]"), "{path} leaked a file");
+        assert!(
+            !b.contains("root:") && !b.contains("[workspace]"),
+            "{path} leaked a file"
+        );
         if path.starts_with("/dashboards/") {
             // The client-side route answers index.html for any dashboard name.
             assert!(s == 200 && b.contains("<html") || s == 404, "{path}: {s}");

@@ -123,7 +123,12 @@ fn error(enc: Encoding, e: &PushError) -> Response {
 type Prepared = (Encoding, bool, bytes::Bytes);
 
 /// Negotiates and reads an OTLP/HTTP body; `Err` is the answer to send.
-async fn prepare(st: &PushState, headers: &HeaderMap, body: Body, proto: Protocol) -> Result<Prepared, Response> {
+async fn prepare(
+    st: &PushState,
+    headers: &HeaderMap,
+    body: Body,
+    proto: Protocol,
+) -> Result<Prepared, Response> {
     let enc = negotiate(headers).map_err(|e| crate::push::refuse(proto, &e))?;
     let error = |enc: Encoding, e: &PushError| {
         rejections::request(proto, e);

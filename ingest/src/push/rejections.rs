@@ -146,7 +146,9 @@ impl Reason {
             AppendError::OutOfBounds { .. } => Reason::OutOfBounds,
             AppendError::DuplicateTimestamp { .. } => Reason::Duplicate,
             AppendError::InvalidLabels { .. } => Reason::InvalidLabels,
-            AppendError::TooManySeries { per_metric: false, .. } => Reason::MaxActiveSeries,
+            AppendError::TooManySeries {
+                per_metric: false, ..
+            } => Reason::MaxActiveSeries,
             AppendError::TooManySeries { per_metric: true, .. } => Reason::MaxSeriesPerMetric,
             _ => Reason::Storage,
         }
@@ -156,7 +158,9 @@ impl Reason {
     /// per sample instead).
     pub fn of_request(e: &PushError) -> Option<Reason> {
         Some(match e {
-            PushError::UnsupportedContentType(_) | PushError::UnsupportedEncoding(_) => Reason::UnsupportedMedia,
+            PushError::UnsupportedContentType(_) | PushError::UnsupportedEncoding(_) => {
+                Reason::UnsupportedMedia
+            }
             PushError::TooLarge { what, .. } if what.starts_with("decompressed") => Reason::DecompressedSize,
             PushError::TooLarge { .. } => Reason::BodySize,
             PushError::TooMany { what: "series", .. } => Reason::SeriesPerRequest,

@@ -107,7 +107,6 @@ pub async fn ready_gate(
     }
 }
 
-
 /// Runs blocking work (storage reads, query evaluation) off the async runtime.
 pub(crate) async fn blocking<T, F>(f: F) -> Result<T, ApiError>
 where
