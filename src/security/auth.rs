@@ -201,8 +201,32 @@ fn text(status: StatusCode, body: String) -> Response {
         .into_response()
 }
 
-fn unauthorized() -> Response {
-    let mut r = text(StatusCode::UNAUTHORIZED, "Unauthorized\n".into());
+/// A refusal as a gRPC client understands it: HTTP 200 with `grpc-status` (tonic reads a
+/// plain 401 body as a corrupt message).
+fn grpc_refusal(code: u8, message: &str) -> Response {
+    let mut r = StatusCode::OK.into_response();
+    let h = r.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/grpc"));
+    h.insert("grpc-status", HeaderValue::from(u16::from(code)));
+    if let Ok(v) = HeaderValue::from_str(&message.replace(|c: char| !c.is_ascii_graphic() && c != ' ', "_")) {
+        h.insert("grpc-message", v);
+    }
+    r
+}
+
+fn is_grpc(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("application/grpc"))
+}
+
+fn unauthorized(grpc: bool) -> Response {
+    let mut r = if grpc {
+        grpc_refusal(16, "Unauthorized") // UNAUTHENTICATED
+    } else {
+        text(StatusCode::UNAUTHORIZED, "Unauthorized\n".into())
+    };
     r.headers_mut()
         .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic"));
     r
@@ -240,25 +264,32 @@ async fn authenticate(sec: &WebSecurity, c: &WebConfig, headers: &HeaderMap) -> 
 pub async fn layer(State(sec): State<Arc<WebSecurity>>, req: Request, next: Next) -> Response {
     let active = sec.current();
     let c = &active.config;
+    let grpc = is_grpc(req.headers());
     let mut resp = 'answer: {
         if let Some(l) = &active.limiter {
             if !l.allow() {
                 RATE_LIMITED.fetch_add(1, Ordering::Relaxed);
-                break 'answer text(StatusCode::TOO_MANY_REQUESTS, "Too Many Requests\n".into());
+                break 'answer if grpc {
+                    grpc_refusal(8, "Too Many Requests") // RESOURCE_EXHAUSTED
+                } else {
+                    text(StatusCode::TOO_MANY_REQUESTS, "Too Many Requests\n".into())
+                };
             }
         }
         if !c.basic_auth_users.is_empty() {
             let Some(user) = authenticate(&sec, c, req.headers()).await else {
                 UNAUTHORIZED.fetch_add(1, Ordering::Relaxed);
-                break 'answer unauthorized();
+                break 'answer unauthorized(grpc);
             };
             let need = need(req.uri().path());
             if !need.allowed(c.roles_of(&user)) {
                 FORBIDDEN.fetch_add(1, Ordering::Relaxed);
-                break 'answer text(
-                    StatusCode::FORBIDDEN,
-                    format!("user {user:?} may not {}\n", need.verb()),
-                );
+                let msg = format!("user {user:?} may not {}", need.verb());
+                break 'answer if grpc {
+                    grpc_refusal(7, &msg) // PERMISSION_DENIED
+                } else {
+                    text(StatusCode::FORBIDDEN, msg + "\n")
+                };
             }
         }
         next.run(req).await

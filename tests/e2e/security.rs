@@ -376,3 +376,91 @@ fn ui_assets_cannot_escape() {
         }
     }
 }
+
+/// OTLP/gRPC goes through the same authentication and roles: no credentials is
+/// `UNAUTHENTICATED`, a read-only user `PERMISSION_DENIED`, the push user succeeds; on both
+/// the dedicated port and the main one.
+#[test]
+fn otlp_grpc_needs_the_write_role() {
+    use base64::Engine as _;
+    use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_client::MetricsServiceClient;
+    use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
+    use prost::Message;
+
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("web.yml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "basic_auth_users:\n  pusher: '{}'\n  reader: '{}'\nsextant:\n  roles:\n    pusher: write\n    reader: read\n",
+            hash("push-pw"),
+            hash("read-pw")
+        ),
+    )
+    .unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let server = TestServer::builder(data.path())
+        .arg(format!("--web.config.file={}", cfg.display()))
+        .no_ready_wait()
+        .start();
+    let grpc_addr = server
+        .log
+        .lock()
+        .unwrap()
+        .join("\n")
+        .split("OTLP/gRPC listening on ")
+        .nth(1)
+        .and_then(|s| s.split_whitespace().next())
+        .unwrap()
+        .to_string();
+    let fixture = std::fs::read(format!(
+        "{}/tests/fixtures/otlp/py_grpc_cumulative.pb",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    let req = ExportMetricsServiceRequest::decode(fixture.as_slice()).unwrap();
+    let basic = |u: &str, p: &str| {
+        format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(format!("{u}:{p}"))
+        )
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        for url in [format!("http://{grpc_addr}"), server.base.clone()] {
+            let deadline = Instant::now() + Duration::from_secs(30);
+            let mut client = loop {
+                match MetricsServiceClient::connect(url.clone()).await {
+                    Ok(c) => break c,
+                    Err(e) => {
+                        assert!(Instant::now() < deadline, "{e}");
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                    }
+                }
+            };
+            let e = client.export(req.clone()).await.unwrap_err();
+            assert_eq!(e.code(), tonic::Code::Unauthenticated, "{e:?}");
+            let mut r = tonic::Request::new(req.clone());
+            r.metadata_mut()
+                .insert("authorization", basic("reader", "read-pw").parse().unwrap());
+            let e = client.export(r).await.unwrap_err();
+            assert_eq!(e.code(), tonic::Code::PermissionDenied, "{e:?}");
+            // The pusher's export may race start-up (storage opening): retry until it lands.
+            loop {
+                let mut r = tonic::Request::new(req.clone());
+                r.metadata_mut()
+                    .insert("authorization", basic("pusher", "push-pw").parse().unwrap());
+                match client.export(r).await {
+                    Ok(_) => break,
+                    Err(e) => {
+                        assert!(Instant::now() < deadline, "{e:?}");
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                    }
+                }
+            }
+        }
+    });
+}
