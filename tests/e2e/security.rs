@@ -464,3 +464,72 @@ fn otlp_grpc_needs_the_write_role() {
         }
     });
 }
+
+/// `RequireAndVerifyClientCert`: only clients with a certificate from `client_ca_file` get in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mutual_tls_requires_a_client_certificate_from_the_ca() {
+    let tls = make_cert();
+    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "sextant test client CA");
+    let ca = rcgen::CertifiedIssuer::self_signed(ca_params, rcgen::KeyPair::generate().unwrap()).unwrap();
+    std::fs::write(tls.dir.path().join("clients.pem"), ca.pem()).unwrap();
+    let identity = |signed_by_ca: bool| {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let mut p = rcgen::CertificateParams::new(vec!["client".to_string()]).unwrap();
+        p.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ClientAuth];
+        let cert = if signed_by_ca {
+            p.signed_by(&key, &ca).unwrap()
+        } else {
+            p.self_signed(&key).unwrap()
+        };
+        reqwest::Identity::from_pem(format!("{}\n{}", cert.pem(), key.serialize_pem()).as_bytes()).unwrap()
+    };
+    let cfg = tls.dir.path().join("web.yml");
+    std::fs::write(
+        &cfg,
+        "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: clients.pem\n",
+    )
+    .unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let server = TestServer::builder(data.path())
+        .arg(format!("--web.config.file={}", cfg.display()))
+        .no_ready_wait()
+        .start();
+    let root = reqwest::Certificate::from_pem(tls.cert_pem.as_bytes()).unwrap();
+    let with = |id: Option<reqwest::Identity>| {
+        let mut b = reqwest::Client::builder()
+            .add_root_certificate(root.clone())
+            .timeout(Duration::from_secs(30));
+        if let Some(id) = id {
+            b = b.identity(id);
+        }
+        b.build().unwrap()
+    };
+    let good = with(Some(identity(true)));
+    let url = format!("{}/-/ready", server.base);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Ok(r) = good.get(&url).send().await {
+            if r.status() == 200 {
+                break;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "never ready: {:?}",
+            server.log.lock().unwrap()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        with(None).get(&url).send().await.is_err(),
+        "no client certificate"
+    );
+    assert!(
+        with(Some(identity(false))).get(&url).send().await.is_err(),
+        "a certificate from another issuer"
+    );
+}
