@@ -319,6 +319,8 @@ mod tests {
         let (cert, key) = self_signed(dir.path());
         let c = build(&cfg(&cert, &key)).unwrap();
         assert_eq!(c.alpn_protocols[0], b"h2");
+        let c = build_with_alpn(&cfg(&cert, &key), false).unwrap();
+        assert_eq!(c.alpn_protocols, vec![b"http/1.1".to_vec()]);
 
         let mut t = cfg(&cert, &key);
         t.cipher_suites = vec!["TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256".into()];

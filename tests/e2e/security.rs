@@ -533,3 +533,24 @@ async fn mutual_tls_requires_a_client_certificate_from_the_ca() {
         "a certificate from another issuer"
     );
 }
+
+/// `rate_limit`: a burst, then `429` until the bucket refills; counted.
+#[test]
+fn rate_limit_answers_429() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("web.yml");
+    std::fs::write(&cfg, "rate_limit:\n  interval: 1h\n  burst: 3\n").unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let server = TestServer::builder(data.path())
+        .arg(format!("--web.config.file={}", cfg.display()))
+        .no_ready_wait()
+        .start();
+    let statuses: Vec<u16> = (0..5)
+        .map(|_| {
+            http_request("GET", &server.url("/-/healthy"), &[], b"")
+                .unwrap()
+                .0
+        })
+        .collect();
+    assert_eq!(statuses, [200, 200, 200, 429, 429]);
+}
