@@ -9,7 +9,7 @@
 //! | `sextant_http_rejected_requests_total` | `reason` | requests refused by `--web.config.file`: `unauthorized` (401), `forbidden` (403, role), `rate_limited` (429) |
 //!
 //! Protocols: `remote_write_v1`, `remote_write_v2`, `otlp_http`, `otlp_grpc`, `otlp_traces`,
-//! `import`.
+//! `import`, and `scrape` for scraped samples refused by storage (samples only).
 
 use std::fmt::Write;
 

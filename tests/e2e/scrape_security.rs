@@ -53,7 +53,7 @@ fn hostile_target() -> (u16, Arc<AtomicUsize>) {
                         "/big" => ok((0..4000)
                             .map(|i| format!("big_metric{{i=\"{i}\"}} 1\n"))
                             .collect()),
-                        _ => ok("hostile_up 1\n".into()),
+                        _ => ok("hostile_up{i=\"1\"} 1\nhostile_up{i=\"2\"} 1\n".into()),
                     };
                     if c.write_all(resp.as_bytes()).is_err() {
                         return;
@@ -90,6 +90,7 @@ fn redirects_schemes_and_body_size_are_bounded() {
     let data = tempfile::tempdir().unwrap();
     let server = TestServer::builder(data.path())
         .arg(format!("--config.file={}", cfg.display()))
+        .arg("--storage.max-series-per-metric=1")
         .start();
     let started = Instant::now();
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -125,6 +126,19 @@ fn redirects_schemes_and_body_size_are_bounded() {
     assert_eq!(target("big")["health"], "down");
     assert!(err("big").contains("body size limit exceeded"), "{}", err("big"));
     assert!(targets.iter().all(|t| t["scrapePool"] != "badscheme"));
+    // The cardinality limit applies to scraped series too, and is counted.
+    let (_, m) = http_get(&server.url("/metrics")).unwrap();
+    let m = String::from_utf8_lossy(&m);
+    let refused = m
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix(
+                "sextant_ingest_rejected_samples_total{protocol=\"scrape\",reason=\"max_series_per_metric\"} ",
+            )
+        })
+        .and_then(|v| v.parse::<f64>().ok())
+        .unwrap_or(0.0);
+    assert!(refused >= 1.0, "{m}");
     let log = server.log.lock().unwrap().join("\n");
     assert!(
         log.contains("scheme \\\"ftp\\\" is not supported")

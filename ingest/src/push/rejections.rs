@@ -27,15 +27,18 @@ pub enum Protocol {
     OtlpTraces,
     /// `/api/v1/import/prometheus`.
     Import,
+    /// Samples of scrapes (refused by storage: out of order, cardinality limits, ...).
+    Scrape,
 }
 
-const PROTOCOLS: [Protocol; 6] = [
+const PROTOCOLS: [Protocol; 7] = [
     Protocol::RemoteWriteV1,
     Protocol::RemoteWriteV2,
     Protocol::OtlpHttp,
     Protocol::OtlpGrpc,
     Protocol::OtlpTraces,
     Protocol::Import,
+    Protocol::Scrape,
 ];
 
 impl Protocol {
@@ -48,6 +51,7 @@ impl Protocol {
             Protocol::OtlpGrpc => "otlp_grpc",
             Protocol::OtlpTraces => "otlp_traces",
             Protocol::Import => "import",
+            Protocol::Scrape => "scrape",
         }
     }
 }
@@ -229,6 +233,11 @@ pub fn samples_because(r: Reason, n: usize) {
     if let Some(p) = CURRENT.with(Cell::get) {
         SAMPLES[pi(p)][ri(r)].fetch_add(n as u64, Ordering::Relaxed);
     }
+}
+
+/// Counts `n` samples of protocol `p` refused by storage with `e`.
+pub fn append_refused(p: Protocol, e: &AppendError, n: usize) {
+    SAMPLES[pi(p)][ri(Reason::of_append(e))].fetch_add(n as u64, Ordering::Relaxed);
 }
 
 /// Counts a request refused as a whole (partial refusals are counted per sample).

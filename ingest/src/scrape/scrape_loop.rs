@@ -635,7 +635,10 @@ impl ScrapeLoop {
             };
             match app.append(c.sref, labels, t, s.value) {
                 Ok(r) => c.sref = r,
-                Err(e) if e.is_client_error() => st.rejected += 1,
+                Err(e) if e.is_client_error() => {
+                    crate::push::rejections::append_refused(crate::push::rejections::Protocol::Scrape, &e, 1);
+                    st.rejected += 1;
+                }
                 Err(e) => return Err(format!("appending to storage failed: {e}")),
             }
             c.tracked = !explicit || cfg.track_timestamps_staleness;
