@@ -65,6 +65,10 @@ impl Inner {
     /// One round of maintenance: cut, compact, apply retention. Errors are logged; the next
     /// round retries.
     pub(crate) fn maintain(&self) {
+        if self.opts.agent {
+            self.agent_truncate();
+            return;
+        }
         while self.head_needs_cut() {
             if let Err(e) = self.cut_block() {
                 error!(error = %e, "cutting the head into a block failed; will retry");
@@ -77,6 +81,26 @@ impl Inner {
         if let Err(e) = self.apply_retention() {
             error!(error = %e, "retention failed; will retry");
         }
+    }
+
+    /// Agent mode: forgets head data older than the agent window (nothing is queried; the
+    /// head only serves duplicate and order checks) and the series left empty.
+    pub(crate) fn agent_truncate(&self) {
+        let _one = self.maintenance.lock();
+        let (min_t, max_t) = self.head.time_range();
+        if min_t == i64::MAX {
+            return;
+        }
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(i64::MAX, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+        let floor = max_t.min(now_ms).saturating_sub(super::AGENT_HEAD_WINDOW_MS);
+        if floor <= min_t {
+            return;
+        }
+        self.head.raise_floor(floor);
+        let t = self.head.truncate();
+        info!(samples = t.samples, series = t.series, "agent: head truncated below {floor}");
     }
 
     /// Persists the oldest block range of the head as a block, drops it from the head and

@@ -47,6 +47,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tracing::info;
 
+/// In agent mode, how much recent data the head keeps (for duplicate and order checks).
+pub const AGENT_HEAD_WINDOW_MS: i64 = 30 * 60 * 1000;
+
 /// How to open a [`Db`].
 #[derive(Clone, Debug)]
 pub struct DbOptions {
@@ -64,6 +67,10 @@ pub struct DbOptions {
     pub wal_fsync_interval: Duration,
     /// Size at which the WAL rolls over to a new segment file (default 128 MiB).
     pub wal_segment_size: u64,
+    /// Agent mode: no blocks. Maintenance drops head samples older than [`AGENT_HEAD_WINDOW_MS`]
+    /// behind the newest (appends older than that are out of bounds) and the series left
+    /// empty; the WAL is truncated only through [`Db::truncate_wal_before`].
+    pub agent: bool,
     /// Run maintenance (block cut, compaction, retention) on a background thread, on open,
     /// every minute and when the head outgrows 1.5 block ranges (default). When false it
     /// runs only through [`Db::run_maintenance`] (deterministic tests, embedding).
@@ -82,6 +89,7 @@ impl DbOptions {
             wal_fsync_interval: Duration::from_secs(1),
             wal_segment_size: DEFAULT_SEGMENT_SIZE,
             auto_maintenance: true,
+            agent: false,
         }
     }
 }
@@ -249,6 +257,25 @@ impl Db {
     /// Metadata of the persisted blocks, oldest first.
     pub fn blocks(&self) -> Vec<crate::block::BlockMeta> {
         self.inner.blocks().iter().map(|b| b.meta().clone()).collect()
+    }
+
+    /// The WAL directory (`<path>/wal`), for [`crate::wal::WalFollower`]s.
+    pub fn wal_dir(&self) -> PathBuf {
+        self.inner.opts.path.join("wal")
+    }
+
+    /// Index of the WAL segment being written.
+    pub fn wal_active_segment(&self) -> u64 {
+        self.inner.wal.active_segment()
+    }
+
+    /// Drops the closed WAL segments below `segment`, keeping the series still in the head in
+    /// a checkpoint. Agent mode calls this once every remote-write queue has sent past them.
+    pub fn truncate_wal_before(&self, segment: u64) -> std::io::Result<crate::wal::CheckpointStats> {
+        let _one = self.inner.maintenance.lock();
+        self.inner
+            .wal
+            .checkpoint_before_segment(segment, || self.inner.head.checkpoint_contents())
     }
 
     /// Runs one round of maintenance now (cut the head into blocks if it spans more than
