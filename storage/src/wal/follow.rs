@@ -140,6 +140,16 @@ impl WalFollower {
         Ok(f)
     }
 
+    /// The end of the WAL in `dir` now: the newest segment and its length (`None` when there
+    /// is no segment). A follower resumed there hands out only what is written later.
+    pub fn end_position(dir: &Path) -> io::Result<Option<WalPosition>> {
+        let listing = segment::list(dir)?;
+        Ok(listing.segments.last().map(|&s| WalPosition {
+            segment: s,
+            offset: segment::file_size(&segment::segment_path(dir, s)).max(HEADER_LEN as u64),
+        }))
+    }
+
     /// Counters so far.
     pub fn stats(&self) -> FollowerStats {
         self.stats
