@@ -101,6 +101,11 @@ pub struct Flags {
     #[arg(long = "rules.beacon-preset", value_name = "BOOL", default_value_t = true, action = clap::ArgAction::Set)]
     pub beacon_rules: bool,
 
+    /// Agent mode: scrape and receive, forward everything by `remote_write`, keep only the WAL
+    /// the queues still need; no local blocks, queries or rules.
+    #[arg(long = "agent")]
+    pub agent: bool,
+
     /// Also run simulated beacon nodes on loopback and scrape them (job `beacon-demo`), so the
     /// beacon dashboard fills with live data without a real node.
     #[arg(long = "demo")]
@@ -152,6 +157,7 @@ impl Flags {
             ("log.level".into(), self.log_level.clone()),
             ("rules.beacon-preset".into(), self.beacon_rules.to_string()),
             ("demo".into(), self.demo.to_string()),
+            ("agent".into(), self.agent.to_string()),
         ]
     }
 }

@@ -2,6 +2,8 @@
 //!
 //! # Layout
 //! - [`admin`]: the admin API (snapshot, delete series, clean tombstones) over the database.
+//! - [`agent`]: `--agent` mode: the query API refused, the WAL truncated once every remote-write
+//!   queue has sent it.
 //! - [`alerting`]: recording and alerting rules, notifications, and their API status.
 //! - [`cli`]: command-line flags, named like Prometheus' own so Sextant is a drop-in.
 //! - [`config`]: the `prometheus.yml`-compatible configuration file and the embedded default.
@@ -19,6 +21,7 @@
 //! `query`. Only this crate knows every other one.
 
 pub mod admin;
+pub mod agent;
 pub mod alerting;
 pub mod cli;
 pub mod config;

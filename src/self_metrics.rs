@@ -17,6 +17,8 @@ pub struct SelfMetrics {
     pub start_time: f64,
     /// Rule evaluation and notification figures.
     pub rules: Option<Arc<crate::alerting::Rules>>,
+    /// Remote-write queues.
+    pub forward: Option<Arc<ingest::forward::ForwardManager>>,
 }
 
 fn family(out: &mut String, name: &str, kind: &str, help: &str) {
@@ -236,6 +238,9 @@ impl SelfMetrics {
                 &format!("{{health=\"{health}\",job=\"{}\"}}", escape(&job)),
                 n as f64,
             );
+        }
+        if let Some(f) = &self.forward {
+            f.render_metrics(&mut out);
         }
         out
     }

@@ -42,6 +42,7 @@ impl Settings {
         let fsync = parse_duration_ms(&flags.wal_fsync_interval)
             .map_err(|e| cfg_err("storage.tsdb.wal-fsync-interval", e))?;
         db.wal_fsync_interval = Duration::from_millis(fsync.max(0) as u64);
+        db.agent = flags.agent;
         let engine = query::EngineOptions {
             lookback_delta_ms: parse_duration_ms(&flags.lookback_delta)
                 .map_err(|e| cfg_err("query.lookback-delta", e))?,
@@ -145,13 +146,24 @@ pub async fn run(
     web_state.tsdb_stats = Some(Arc::new(HeadStatsFromDb(late.clone())));
     let push_limits = ingest::PushLimits::default();
     // OTLP over gRPC is served on the same listener (HTTP/2 cleartext) as everything else.
+    let agent = settings.flags.agent;
+    if agent {
+        tracing::info!("Agent mode: forwarding by remote_write only; no local blocks, queries or rules");
+        if !settings.config.config.rule_files.is_empty() {
+            tracing::warn!("rule_files are ignored in agent mode");
+        }
+    }
+    let forward = Arc::new(ingest::forward::ForwardManager::new(
+        &settings.db.path,
+        &storage::Db::wal_dir_of(&settings.db.path),
+    ));
     let rules = Arc::new(
         crate::alerting::Rules::new(
             &settings.config,
             late.clone(),
             late.clone(),
             engine.clone(),
-            settings.flags.beacon_rules,
+            settings.flags.beacon_rules && !agent,
         )
         .map_err(|e| Error::Config(format!("alerting configuration: {e}")))?,
     );
@@ -161,6 +173,7 @@ pub async fn run(
         scrape: scrape.clone(),
         start_time: crate::self_metrics::now_seconds(),
         rules: Some(rules.clone()),
+        forward: Some(forward.clone()),
     });
     let metrics_route = axum::Router::new().route(
         "/metrics",
@@ -182,6 +195,9 @@ pub async fn run(
     let app = web::router(Arc::new(web_state))
         .merge(metrics_route)
         .merge(lifecycle_routes(settings.flags.enable_lifecycle, reload_tx))
+        .layer(axum::middleware::from_fn(move |req, next| {
+            crate::agent::refuse_queries(agent, req, next)
+        }))
         .merge(ingest::push_router(appendable.clone(), push_limits.clone()))
         .merge(ingest::otlp::grpc::otlp_grpc_router(
             appendable.clone(),
@@ -220,6 +236,15 @@ pub async fn run(
     let db = Arc::new(db);
     late.set(db.clone());
     tracing::info!("Storage ready");
+    let cfg = &settings.config.config;
+    forward
+        .apply(&cfg.remote_write, &forward_external_labels(cfg))
+        .await
+        .map_err(|e| Error::Config(format!("remote_write: {e}")))?;
+    if agent && cfg.remote_write.is_empty() {
+        tracing::warn!("agent mode without remote_write: ingested data is not kept anywhere");
+    }
+    let wal_truncation = agent.then(|| tokio::spawn(crate::agent::truncate_wal_loop(db.clone(), forward.clone())));
 
     let mut extra_jobs = Vec::new();
     if settings.flags.demo {
@@ -239,9 +264,11 @@ pub async fn run(
         .apply_config(&cfg.global, &jobs)
         .map_err(|e| Error::Config(format!("scrape configuration: {e}")))?;
     tracing::info!(jobs = jobs.len(), "Scrape manager started");
-    rules
-        .load(&settings.config)
-        .map_err(|e| Error::Config(format!("rule files: {e}")))?;
+    if !agent {
+        rules
+            .load(&settings.config)
+            .map_err(|e| Error::Config(format!("rule files: {e}")))?;
+    }
     ready.store(true, Ordering::Release);
     tracing::info!("Sextant is ready to receive requests");
     let reloader = tokio::spawn(reload_loop(
@@ -250,6 +277,8 @@ pub async fn run(
         extra_jobs,
         scrape.clone(),
         rules.clone(),
+        forward.clone(),
+        agent,
         reload_rx,
     ));
 
@@ -269,10 +298,20 @@ pub async fn run(
     tracing::info!("Stopping rule evaluation and scrapes");
     rules.manager.stop();
     scrape.stop().await;
+    tracing::info!("Stopping remote-write queues");
+    forward.stop().await;
+    if let Some(t) = wal_truncation {
+        t.abort();
+    }
     tracing::info!("Closing storage");
     db.close()?;
     tracing::info!("Sextant stopped");
     Ok(())
+}
+
+/// `global.external_labels`, added to forwarded series that lack them.
+fn forward_external_labels(c: &crate::config::Config) -> storage::Labels {
+    storage::Labels::from_pairs(c.global.external_labels.iter())
 }
 
 /// `/api/v1/status/tsdb`'s head figures, read from the database once it is open.
@@ -310,13 +349,14 @@ struct Reloader {
     extra_jobs: Vec<ingest::ScrapeConfig>,
     scrape: Arc<ingest::ScrapeManager>,
     rules: Arc<crate::alerting::Rules>,
+    agent: bool,
 }
 
 impl Reloader {
     /// Re-reads the configuration file (or keeps the embedded default) and applies its scrape
     /// jobs (plus the ones Sextant adds itself, such as `--demo`'s) and rules. A bad file changes
     /// nothing: the running configuration stays.
-    fn reload(&self) -> Result<(), String> {
+    fn reload(&self) -> Result<LoadedConfig, String> {
         let c = match (&self.path, &self.embedded) {
             (Some(p), _) => LoadedConfig::load(Some(p))?,
             (None, Some(text)) => LoadedConfig {
@@ -331,8 +371,10 @@ impl Reloader {
         self.scrape
             .apply_config(&c.config.global, &jobs)
             .map_err(|e| format!("scrape configuration: {e}"))?;
-        self.rules.load(&c).map_err(|e| format!("rules: {e}"))?;
-        Ok(())
+        if !self.agent {
+            self.rules.load(&c).map_err(|e| format!("rules: {e}"))?;
+        }
+        Ok(c)
     }
 }
 
@@ -343,6 +385,8 @@ async fn reload_loop(
     extra_jobs: Vec<ingest::ScrapeConfig>,
     scrape: Arc<ingest::ScrapeManager>,
     rules: Arc<crate::alerting::Rules>,
+    forward: Arc<ingest::forward::ForwardManager>,
+    agent: bool,
     mut requests: tokio::sync::mpsc::Receiver<ReloadRequest>,
 ) {
     let r = Reloader {
@@ -351,6 +395,7 @@ async fn reload_loop(
         extra_jobs,
         scrape,
         rules,
+        agent,
     };
     #[cfg(unix)]
     let mut hup = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
@@ -383,7 +428,13 @@ async fn reload_loop(
                 None => std::future::pending().await,
             },
         };
-        let result = r.reload();
+        let result = match r.reload() {
+            Ok(c) => forward
+                .apply(&c.config.remote_write, &forward_external_labels(&c.config))
+                .await
+                .map_err(|e| format!("remote_write: {e}")),
+            Err(e) => Err(e),
+        };
         match &result {
             Ok(()) => tracing::info!("Configuration reloaded"),
             Err(e) => tracing::error!("reload failed, keeping the running configuration: {e}"),

@@ -261,7 +261,12 @@ impl Db {
 
     /// The WAL directory (`<path>/wal`), for [`crate::wal::WalFollower`]s.
     pub fn wal_dir(&self) -> PathBuf {
-        self.inner.opts.path.join("wal")
+        Self::wal_dir_of(&self.inner.opts.path)
+    }
+
+    /// The WAL directory of the data directory `path` (without opening it).
+    pub fn wal_dir_of(path: &std::path::Path) -> PathBuf {
+        path.join("wal")
     }
 
     /// Index of the WAL segment being written.
