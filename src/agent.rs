@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// How often agent mode drops WAL segments every queue has sent.
-const TRUNCATE_EVERY: Duration = Duration::from_secs(30);
+const TRUNCATE_EVERY: Duration = Duration::from_secs(5);
 
 /// API paths that read stored data, which an agent does not keep.
 const QUERY_PATHS: &[&str] = &[

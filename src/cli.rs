@@ -47,6 +47,14 @@ pub struct Flags {
     )]
     pub wal_fsync_interval: String,
 
+    /// Size of a WAL segment file (e.g. 128MB); 0 keeps the default (128MB).
+    #[arg(
+        long = "storage.tsdb.wal-segment-size",
+        value_name = "SIZE",
+        default_value = "0"
+    )]
+    pub wal_segment_size: String,
+
     /// Address to listen on for the UI, API and push endpoints.
     #[arg(long = "web.listen-address", value_name = "ADDR", default_value = ":9090")]
     pub listen_address: String,
@@ -131,6 +139,10 @@ impl Flags {
             (
                 "storage.tsdb.wal-fsync-interval".into(),
                 self.wal_fsync_interval.clone(),
+            ),
+            (
+                "storage.tsdb.wal-segment-size".into(),
+                self.wal_segment_size.clone(),
             ),
             ("web.listen-address".into(), self.listen_address.clone()),
             (

@@ -43,6 +43,11 @@ impl Settings {
             .map_err(|e| cfg_err("storage.tsdb.wal-fsync-interval", e))?;
         db.wal_fsync_interval = Duration::from_millis(fsync.max(0) as u64);
         db.agent = flags.agent;
+        let segment = parse_size_bytes(&flags.wal_segment_size)
+            .map_err(|e| cfg_err("storage.tsdb.wal-segment-size", e))?;
+        if segment > 0 {
+            db.wal_segment_size = segment;
+        }
         let engine = query::EngineOptions {
             lookback_delta_ms: parse_duration_ms(&flags.lookback_delta)
                 .map_err(|e| cfg_err("query.lookback-delta", e))?,
