@@ -8,7 +8,8 @@ as_root() { if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; t
 
 need_pkgs=()
 command -v chromium >/dev/null 2>&1 || need_pkgs+=(chromium)
-[ -x /usr/bin/prometheus ] || need_pkgs+=(prometheus)                       # reference for differential tests
+[ -x /usr/bin/prometheus ] || need_pkgs+=(prometheus)                       # reference for differential tests, remote-write receiver
+[ -x /usr/bin/victoria-metrics ] || need_pkgs+=(victoria-metrics)           # remote-write receiver for the forwarding tests
 [ -x /usr/bin/prometheus-node-exporter ] || need_pkgs+=(prometheus-node-exporter) # a real scrape target
 [ -x /usr/bin/prometheus-alertmanager ] || need_pkgs+=(prometheus-alertmanager)     # a real alert receiver
 if [ ${#need_pkgs[@]} -gt 0 ]; then

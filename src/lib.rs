@@ -11,6 +11,7 @@
 //! - [`server`]: opens the database, starts ingestion, merges the routers of `ingest` and
 //!   `web`, and serves them until shutdown.
 //! - [`shutdown`]: turns SIGINT/SIGTERM into an ordered stop.
+//! - [`forwarding`]: the remote-write queues as the web layer's status endpoint wants them.
 //! - [`late_db`]: a handle to the database that answers "starting up" until WAL replay is done,
 //!   so the listener can come up (and `/-/ready` say 503) before the data is loaded.
 //! - [`logging`]: tracing set-up from `--log.level`.
@@ -26,6 +27,7 @@ pub mod alerting;
 pub mod cli;
 pub mod config;
 pub mod demo;
+pub mod forwarding;
 pub mod late_db;
 pub mod logging;
 pub mod self_metrics;

@@ -173,6 +173,7 @@ pub async fn run(
         .map_err(|e| Error::Config(format!("alerting configuration: {e}")))?,
     );
     web_state.rules = Some(Arc::new(crate::alerting::RulesStatus(rules.manager.clone())));
+    web_state.remote_write = Some(Arc::new(crate::forwarding::ForwardStatus(forward.clone())));
     let self_metrics = Arc::new(crate::self_metrics::SelfMetrics {
         db: late.clone(),
         scrape: scrape.clone(),

@@ -344,6 +344,14 @@ fn forwarded_data_matches_on_prometheus_victoriametrics_and_sextant_v2() {
     check(&instant_matrix(&sink.base, "fwd_load"), &want, "Sextant over remote write 2.0");
     // The queues are on the self-metrics.
     assert_eq!(queue_metric(&server, "prometheus_remote_storage_shards_max", "vm"), 4.0);
+    // And on the status endpoint the UI shows.
+    let (s, v) = get_json(&server.url("/api/v1/status/remote_write"));
+    assert_eq!(s, 200, "{v}");
+    let queues = v["data"].as_array().unwrap();
+    assert_eq!(queues.len(), 3, "{v}");
+    assert_eq!(queues[2]["name"], "sink");
+    assert_eq!(queues[2]["protobufMessage"], "io.prometheus.write.v2.Request");
+    assert_eq!(queues[1]["samplesSent"], series * steps);
 }
 
 #[test]

@@ -15,6 +15,7 @@
 pub mod api;
 
 pub use api::admin::AdminApi;
+pub use api::remote_write::{RemoteWriteProvider, RemoteWriteQueue};
 pub use api::rules::{RulesProvider, RulesQuery};
 pub use api::status::{BuildInfo, HeadStats, TsdbStatsProvider};
 pub use api::targets::{
@@ -60,6 +61,8 @@ pub struct WebState {
     pub admin: Option<Arc<dyn AdminApi>>,
     /// Rule and alert status for `/api/v1/rules` and `/api/v1/alerts`; `None` = no rules.
     pub rules: Option<Arc<dyn RulesProvider>>,
+    /// Remote-write queues for `/api/v1/status/remote_write`; `None` = nothing forwarded.
+    pub remote_write: Option<Arc<dyn RemoteWriteProvider>>,
 }
 
 impl WebState {
@@ -85,6 +88,7 @@ impl WebState {
             enable_admin_api: false,
             admin: None,
             rules: None,
+            remote_write: None,
         }
     }
 }

@@ -642,6 +642,7 @@ async fn send_batch(sh: &Shared, batch: &[QueuedSample], hard: &mut watch::Recei
                 m.highest_sent_ms.fetch_max(max_t, Ordering::Relaxed);
                 if attempt > 0 {
                     info!(remote_name = %sh.name, attempts = attempt + 1, "remote write succeeded after retrying");
+                    *sh.last_failure.lock() = None;
                 }
                 complete(sh, batch);
                 return true;
