@@ -11,5 +11,6 @@ mod real_clients;
 mod reference;
 mod rules;
 mod scrape;
+mod self_metrics;
 mod startup;
 mod support;
