@@ -14,6 +14,7 @@
 //! - [`logging`]: tracing set-up from `--log.level`.
 //! - [`self_metrics`]: `/metrics`, Sextant's own process, storage, ingest, query and HTTP figures.
 //! - [`openmetrics`]: `/metrics` content negotiation and the conversion to OpenMetrics.
+//! - [`telemetry`]: OpenTelemetry tracing from the `OTEL_*` environment variables.
 //! - [`targets`]: the scrape manager's targets as the web layer's targets API wants them.
 //!
 //! Data flows one way: `ingest` appends to `storage`; `query` reads `storage`; `web` serves
@@ -31,6 +32,7 @@ pub mod self_metrics;
 pub mod server;
 pub mod shutdown;
 pub mod targets;
+pub mod telemetry;
 
 /// Anything that stops Sextant from starting or running.
 #[derive(Debug, thiserror::Error)]

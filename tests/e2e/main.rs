@@ -14,3 +14,4 @@ mod scrape;
 mod self_metrics;
 mod startup;
 mod support;
+mod tracing;
