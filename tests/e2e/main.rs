@@ -12,6 +12,7 @@ mod reference;
 mod rules;
 mod scrape;
 mod self_metrics;
+mod sextant_dashboard;
 mod startup;
 mod support;
 mod tracing;
