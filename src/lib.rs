@@ -15,7 +15,9 @@
 //! - [`late_db`]: a handle to the database that answers "starting up" until WAL replay is done,
 //!   so the listener can come up (and `/-/ready` say 503) before the data is loaded.
 //! - [`logging`]: tracing set-up from `--log.level`.
-//! - [`self_metrics`]: `/metrics`, Sextant's own process, storage and scrape figures.
+//! - [`self_metrics`]: `/metrics`, Sextant's own process, storage, ingest, query and HTTP figures.
+//! - [`openmetrics`]: `/metrics` content negotiation and the conversion to OpenMetrics.
+//! - [`telemetry`]: OpenTelemetry tracing from the `OTEL_*` environment variables.
 //! - [`targets`]: the scrape manager's targets as the web layer's targets API wants them.
 //!
 //! Data flows one way: `ingest` appends to `storage`; `query` reads `storage`; `web` serves
@@ -30,10 +32,12 @@ pub mod demo;
 pub mod forwarding;
 pub mod late_db;
 pub mod logging;
+pub mod openmetrics;
 pub mod self_metrics;
 pub mod server;
 pub mod shutdown;
 pub mod targets;
+pub mod telemetry;
 
 /// Anything that stops Sextant from starting or running.
 #[derive(Debug, thiserror::Error)]

@@ -183,17 +183,9 @@ pub async fn run(
     });
     let metrics_route = axum::Router::new().route(
         "/metrics",
-        axum::routing::get(move || {
+        axum::routing::get(move |headers: axum::http::HeaderMap| {
             let m = self_metrics.clone();
-            async move {
-                (
-                    [(
-                        axum::http::header::CONTENT_TYPE,
-                        "text/plain; version=0.0.4; charset=utf-8",
-                    )],
-                    m.render(),
-                )
-            }
+            async move { crate::openmetrics::respond(&headers, m.render()) }
         }),
     );
     let (reload_tx, reload_rx) = tokio::sync::mpsc::channel::<ReloadRequest>(4);
@@ -211,7 +203,9 @@ pub async fn run(
         ))
         // The gRPC router's fallback answers every unknown path with gRPC's UNIMPLEMENTED;
         // HTTP clients must get Prometheus' 404 instead.
-        .fallback(web::fallback);
+        .fallback(web::fallback)
+        // Counts every request by route pattern and status (`prometheus_http_requests_total`).
+        .layer(axum::middleware::from_fn(web::http_metrics::track));
 
     let grpc_server = start_otlp_grpc(
         &settings.flags.otlp_grpc_listen_address,

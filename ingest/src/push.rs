@@ -27,6 +27,7 @@ pub use limits::{OtlpOptions, PushLimits};
 pub use writer::WriteOutcome;
 
 use crate::error::PushError;
+use crate::metrics::{self, Protocol};
 use crate::remote_write::{self, Version};
 use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, State};
@@ -108,8 +109,20 @@ async fn remote_write_handler(State(st): State<Arc<PushState>>, headers: HeaderM
         Err(e) => return error_response(&e),
     };
     let st2 = st.clone();
-    let res =
-        blocking(move || remote_write::ingest(&*st2.db, version, &bytes, &st2.limits, &st2.series)).await;
+    let protocol = match version {
+        Version::V1 => Protocol::RemoteWriteV1,
+        Version::V2 => Protocol::RemoteWriteV2,
+    };
+    let span = tracing::info_span!("remote_write", protocol = protocol.as_str(), bytes = bytes.len());
+    let res = blocking(move || {
+        let _g = span.enter();
+        remote_write::ingest(&*st2.db, version, &bytes, &st2.limits, &st2.series)
+    })
+    .await;
+    match &res {
+        Ok(out) => metrics::ingest().appended(protocol, out.samples, out.histograms, out.exemplars),
+        Err(_) => metrics::ingest().failed(protocol),
+    }
     match res {
         Ok(out) => {
             let mut resp = match out.clone().into_result() {
@@ -181,6 +194,10 @@ async fn import_handler(State(st): State<Arc<PushState>>, headers: HeaderMap, bo
         import::ingest_text(&*st2.db, &raw, &content_type, now_ms, &st2.limits)
     })
     .await;
+    match &res {
+        Ok(out) => metrics::ingest().appended(Protocol::Import, out.samples, out.histograms, out.exemplars),
+        Err(_) => metrics::ingest().failed(Protocol::Import),
+    }
     match res.and_then(WriteOutcome::into_result) {
         Ok(_) => StatusCode::NO_CONTENT.into_response(),
         Err(e) => error_response(&e),

@@ -8,6 +8,7 @@
 //! - `chunk`: sample codecs (appendable head chunks, dense block columns).
 //! - `wal`: the write-ahead log.
 //! - `head`: the in-memory recent window with its inverted index.
+//! - [`metrics`]: counters, histograms and the text-format writer of self-metrics.
 //! - `block`, `index`: immutable on-disk blocks read through `mmap`, compaction, retention.
 //!
 //! # Durability
@@ -26,6 +27,7 @@ pub mod error;
 pub mod format;
 pub(crate) mod head;
 pub mod index;
+pub mod metrics;
 mod mmap;
 pub mod model;
 pub mod wal;

@@ -12,5 +12,8 @@ mod real_clients;
 mod reference;
 mod rules;
 mod scrape;
+mod self_metrics;
+mod sextant_dashboard;
 mod startup;
 mod support;
+mod tracing;

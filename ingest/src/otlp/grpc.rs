@@ -13,6 +13,7 @@
 
 use super::{ingest, partial_success_message, OtlpState};
 use crate::error::PushError;
+use crate::metrics::Protocol;
 use crate::push::{blocking, PushLimits};
 use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_server::{
     MetricsService, MetricsServiceServer,
@@ -67,9 +68,13 @@ impl MetricsService for OtlpGrpc {
     ) -> Result<tonic::Response<ExportMetricsServiceResponse>, tonic::Status> {
         let req = request.into_inner();
         let inner = self.inner.clone();
-        let out = blocking(move || ingest(&*inner.db, &inner.state, &req, &inner.limits))
-            .await
-            .map_err(status)?;
+        let res = blocking(move || ingest(&*inner.db, &inner.state, &req, &inner.limits)).await;
+        let m = crate::metrics::ingest();
+        match &res {
+            Ok(out) => m.appended(Protocol::OtlpGrpc, out.accepted_points, 0, 0),
+            Err(_) => m.failed(Protocol::OtlpGrpc),
+        }
+        let out = res.map_err(status)?;
         let partial_success = (out.rejected_points > 0).then(|| ExportMetricsPartialSuccess {
             rejected_data_points: out.rejected_points as i64,
             error_message: partial_success_message(&out),

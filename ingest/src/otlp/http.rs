@@ -8,6 +8,7 @@
 //! 503 (which OTLP senders retry) when storage failed.
 
 use crate::error::PushError;
+use crate::metrics::Protocol;
 use crate::push::body::{content_encoding, content_type, gzip_decompress, read_body};
 use crate::push::{blocking, PushState};
 use axum::body::Body;
@@ -182,6 +183,10 @@ pub(crate) async fn http_handler(
         super::ingest(&*st2.db, &st2.otlp, &req, &st2.limits)
     })
     .await;
+    match &res {
+        Ok(out) => crate::metrics::ingest().appended(Protocol::OtlpHttp, out.accepted_points, 0, 0),
+        Err(_) => crate::metrics::ingest().failed(Protocol::OtlpHttp),
+    }
     match res {
         Ok(out) => {
             let partial_success = (out.rejected_points > 0).then(|| ExportMetricsPartialSuccess {

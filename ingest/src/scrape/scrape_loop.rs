@@ -403,6 +403,7 @@ impl ScrapeLoop {
         let start = Instant::now();
         let wall = SystemTime::now();
         let ts = self.scrape_timestamp();
+        let span = tracing::info_span!("scrape", target = %self.state.target.url);
         let timeout = self.state.target.timeout;
         let fetched = match tokio::time::timeout(timeout, self.fetch()).await {
             Ok(r) => r,
@@ -417,6 +418,7 @@ impl ScrapeLoop {
         let result = match &fetched {
             Ok((body, ct)) => {
                 self.body_hint = body.len();
+                let _g = span.enter();
                 self.append_body(app.as_mut(), body, ct, ts)
             }
             Err(e) => Err(e.clone()),
@@ -482,6 +484,15 @@ impl ScrapeLoop {
                 self.cache.values_mut().for_each(|c| c.sref = SeriesRef::NONE);
             }
         }
+        let m = crate::metrics::ingest();
+        m.scrape_duration.observe_duration(start.elapsed());
+        if error.is_none() {
+            let appended = stats.post_relabel.saturating_sub(stats.rejected);
+            m.appended(crate::metrics::Protocol::Scrape, appended as usize, 0, 0);
+        } else {
+            m.failed(crate::metrics::Protocol::Scrape);
+        }
+        drop(span);
         if stats.rejected > 0 || stats.duplicates > 0 {
             tracing::debug!(target_url = %self.state.target.url, rejected = stats.rejected, duplicates = stats.duplicates, "samples not appended");
         }

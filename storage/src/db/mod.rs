@@ -34,6 +34,7 @@ use crate::api::{Appendable, Appender, Querier, Queryable};
 use crate::block::Block;
 use crate::error::{DbError, QueryError};
 use crate::head::{Head, HeadAppender, HeadStats, Replayer};
+use crate::metrics::{Counter, DbMetrics, Histogram, LONG_BUCKETS};
 use crate::model::MetricMetadata;
 use crate::wal::{Wal, DEFAULT_SEGMENT_SIZE};
 use background::Background;
@@ -127,6 +128,30 @@ pub struct DbStats {
     pub block_bytes: u64,
 }
 
+/// Counters of the maintenance work, for [`Db::metrics`].
+#[derive(Debug)]
+pub(crate) struct DbCounters {
+    pub(crate) compactions: Counter,
+    pub(crate) compactions_failed: Counter,
+    pub(crate) head_cuts: Counter,
+    pub(crate) compaction_seconds: Histogram,
+    pub(crate) retention_deleted: Counter,
+    pub(crate) checkpoints: Counter,
+}
+
+impl Default for DbCounters {
+    fn default() -> Self {
+        DbCounters {
+            compactions: Counter::new(),
+            compactions_failed: Counter::new(),
+            head_cuts: Counter::new(),
+            compaction_seconds: Histogram::new(LONG_BUCKETS),
+            retention_deleted: Counter::new(),
+            checkpoints: Counter::new(),
+        }
+    }
+}
+
 /// Everything the database and its background threads share.
 pub(crate) struct Inner {
     pub(crate) opts: DbOptions,
@@ -137,6 +162,10 @@ pub(crate) struct Inner {
     pub(crate) blocks: RwLock<Arc<Vec<Arc<Block>>>>,
     /// Serialises block cuts, compactions and retention.
     pub(crate) maintenance: Mutex<()>,
+    /// Maintenance counters for self-metrics.
+    pub(crate) counters: DbCounters,
+    /// Seconds the WAL replay took at open.
+    replay_seconds: f64,
     _lock: File,
 }
 
@@ -167,7 +196,9 @@ impl Db {
         let floor = blocks.iter().map(|b| b.meta().max_time).max().unwrap_or(i64::MIN);
         info!(blocks = blocks.len(), min_valid_time = floor, "blocks opened");
         let head = Head::new(opts.out_of_order_window_ms, floor);
+        let replay_started = Instant::now();
         let wal = {
+            let _span = tracing::info_span!("tsdb.wal_replay").entered();
             let mut replayer = Replayer::new(&head);
             let symbols = &head.symbols;
             let (wal, outcome) = Wal::open(
@@ -185,6 +216,7 @@ impl Db {
             replayer.finish();
             wal
         };
+        let replay_seconds = replay_started.elapsed().as_secs_f64();
         head.truncate();
         let st = head.stats();
         info!(
@@ -197,6 +229,8 @@ impl Db {
             wal,
             blocks: RwLock::new(Arc::new(blocks)),
             maintenance: Mutex::new(()),
+            counters: DbCounters::default(),
+            replay_seconds,
             _lock: lock,
         });
         let background = Background::start(&inner);
@@ -236,6 +270,30 @@ impl Db {
             wal_poisoned: self.inner.wal.is_poisoned(),
             blocks: blocks.len(),
             block_bytes: blocks.iter().map(|b| b.size_bytes()).sum(),
+        }
+    }
+
+    /// Counters and histograms since open, for self-metrics.
+    pub fn metrics(&self) -> DbMetrics {
+        let h = &self.inner.head.counters;
+        let c = &self.inner.counters;
+        DbMetrics {
+            head_series_created: h.series_created.get(),
+            head_series_removed: h.series_removed.get(),
+            head_samples_appended: h.samples_appended.get(),
+            out_of_bounds_samples: h.out_of_bounds.get(),
+            out_of_order_rejected_samples: h.out_of_order.get(),
+            duplicate_samples: h.duplicates.get(),
+            head_truncations: h.truncations.get(),
+            wal_fsync_seconds: self.inner.wal.fsync_seconds(),
+            wal_failures: self.inner.wal.failures(),
+            wal_checkpoints: c.checkpoints.get(),
+            wal_replay_seconds: self.inner.replay_seconds,
+            compactions: c.compactions.get(),
+            compactions_failed: c.compactions_failed.get(),
+            head_cuts: c.head_cuts.get(),
+            compaction_seconds: c.compaction_seconds.snapshot(),
+            retention_deleted_blocks: c.retention_deleted.get(),
         }
     }
 

@@ -175,6 +175,34 @@ impl Drop for HeadAppender<'_> {
 
 impl Appender for HeadAppender<'_> {
     fn append(&mut self, r: SeriesRef, labels: &Labels, t: i64, v: f64) -> Result<SeriesRef, AppendError> {
+        let res = self.append_checked(r, labels, t, v);
+        if let Err(e) = &res {
+            self.head.counters.refused(e);
+        }
+        res
+    }
+
+    fn update_metadata(&mut self, metric_family: &str, meta: MetricMetadata) -> Result<(), AppendError> {
+        self.meta.push((metric_family.to_string(), meta));
+        Ok(())
+    }
+
+    fn commit(self: Box<Self>) -> Result<(), AppendError> {
+        self.commit_batch()
+    }
+
+    fn rollback(self: Box<Self>) {}
+}
+
+impl HeadAppender<'_> {
+    /// [`Appender::append`] without the counting of refusals.
+    fn append_checked(
+        &mut self,
+        r: SeriesRef,
+        labels: &Labels,
+        t: i64,
+        v: f64,
+    ) -> Result<SeriesRef, AppendError> {
         if self.wal.is_poisoned() {
             return Err(AppendError::Poisoned);
         }
@@ -223,12 +251,8 @@ impl Appender for HeadAppender<'_> {
         Ok(sref)
     }
 
-    fn update_metadata(&mut self, metric_family: &str, meta: MetricMetadata) -> Result<(), AppendError> {
-        self.meta.push((metric_family.to_string(), meta));
-        Ok(())
-    }
-
-    fn commit(mut self: Box<Self>) -> Result<(), AppendError> {
+    /// [`Appender::commit`]: logs the batch to the WAL, then applies it to the head.
+    fn commit_batch(mut self: Box<Self>) -> Result<(), AppendError> {
         self.meta = self.head.changed_metadata(std::mem::take(&mut self.meta));
         if self.b.samples.is_empty() && self.meta.is_empty() {
             return Ok(());
@@ -284,12 +308,11 @@ impl Appender for HeadAppender<'_> {
             head.note_time(max_t);
         }
         head.num_samples.fetch_add(added, Ordering::Relaxed);
+        head.counters.samples_appended.add(added);
         head.ooo_samples.fetch_add(ooo, Ordering::Relaxed);
         head.dropped_at_commit
             .fetch_add(dropped + late, Ordering::Relaxed);
         head.set_metadata(std::mem::take(&mut self.meta));
         Ok(())
     }
-
-    fn rollback(self: Box<Self>) {}
 }

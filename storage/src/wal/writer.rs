@@ -4,11 +4,13 @@
 use super::reader::SegmentInfo;
 use super::segment::{self, HEADER_LEN};
 use crate::error::AppendError;
+use crate::metrics::{Counter, Histogram};
 use parking_lot::Mutex;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
 use tracing::error;
 
 /// The mutable part of the writer, behind one mutex.
@@ -43,13 +45,26 @@ pub(crate) struct Writer {
     pub(crate) segment_size: u64,
     pub(crate) state: Mutex<WriterState>,
     pub(crate) poisoned: AtomicBool,
+    /// Durations of fsyncs of segments.
+    pub(crate) fsync_seconds: Histogram,
+    /// Failed writes and fsyncs.
+    pub(crate) failures: Counter,
     /// Test hook: make the next writes fail as a full disk would.
     #[cfg(test)]
     pub(crate) fail_writes: AtomicBool,
 }
 
 impl Writer {
+    /// Fsyncs `f`, timing it.
+    fn timed_sync(&self, f: &File) -> io::Result<()> {
+        let started = Instant::now();
+        let r = f.sync_data();
+        self.fsync_seconds.observe_duration(started.elapsed());
+        r
+    }
+
     fn poison(&self, what: &str, e: &io::Error) {
+        self.failures.inc();
         error!(dir = %self.dir.display(), error = %e, "WAL {what} failed; refusing further appends until restart");
         self.poisoned.store(true, Ordering::SeqCst);
     }
@@ -83,7 +98,7 @@ impl Writer {
         st.active.max_t = st.active.max_t.max(max_t);
         st.dirty = true;
         if sync {
-            if let Err(e) = st.file.sync_data() {
+            if let Err(e) = self.timed_sync(&st.file) {
                 self.poison("fsync", &e);
                 return Err(AppendError::Io(e));
             }
@@ -94,7 +109,7 @@ impl Writer {
 
     /// Closes the active segment (fsynced) and starts the next one.
     fn rotate(&self, st: &mut WriterState) -> io::Result<()> {
-        st.file.sync_data()?;
+        self.timed_sync(&st.file)?;
         st.dirty = false;
         let next = st.active.index + 1;
         let f = create_segment(&self.dir, next)?;
@@ -122,7 +137,7 @@ impl Writer {
             st.dirty = false;
             st.file.try_clone()
         };
-        let r = f.and_then(|f| f.sync_data());
+        let r = f.and_then(|f| self.timed_sync(&f));
         if let Err(e) = &r {
             self.poison("fsync", e);
         }
