@@ -18,6 +18,8 @@
 //! - [`self_metrics`]: `/metrics`, Sextant's own process, storage, ingest, query and HTTP figures.
 //! - [`openmetrics`]: `/metrics` content negotiation and the conversion to OpenMetrics.
 //! - [`telemetry`]: OpenTelemetry tracing from the `OTEL_*` environment variables.
+//! - [`security`]: `--web.config.file` (TLS, basic auth with roles, headers, rate limit),
+//!   `--web.cors.origin`, and the rejection counters of every limit.
 //! - [`targets`]: the scrape manager's targets as the web layer's targets API wants them.
 //!
 //! Data flows one way: `ingest` appends to `storage`; `query` reads `storage`; `web` serves
@@ -33,6 +35,7 @@ pub mod forwarding;
 pub mod late_db;
 pub mod logging;
 pub mod openmetrics;
+pub mod security;
 pub mod self_metrics;
 pub mod server;
 pub mod shutdown;

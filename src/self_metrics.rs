@@ -81,6 +81,9 @@ impl SelfMetrics {
             f.render_metrics(&mut text);
             out.raw(&text);
         }
+        let mut rejected = String::new();
+        crate::security::rejections::render(&mut rejected);
+        out.raw(&rejected);
         out.finish()
     }
 

@@ -25,6 +25,12 @@ pub struct Settings {
     pub db: storage::DbOptions,
     /// Query engine options.
     pub engine: query::EngineOptions,
+    /// Limits of the push endpoints.
+    pub push_limits: ingest::PushLimits,
+    /// `--web.config.file`: TLS, authentication, headers, rate limit.
+    pub security: Arc<crate::security::WebSecurity>,
+    /// `--web.cors.origin`, compiled.
+    pub cors: Option<Arc<crate::security::cors::Cors>>,
 }
 
 impl Settings {
@@ -62,7 +68,22 @@ impl Settings {
         if engine.lookback_delta_ms <= 0 {
             return Err(cfg_err("query.lookback-delta", "must be positive".into()));
         }
+        db.max_active_series = flags.max_active_series;
+        db.max_series_per_metric = flags.max_series_per_metric;
+        let push_limits = push_limits(flags)?;
+        let security = crate::security::WebSecurity::load(flags.web_config_file.as_deref())
+            .map_err(|e| Error::Config(format!("--web.config.file: {e}")))?;
+        let cors = flags
+            .cors_origin
+            .as_deref()
+            .map(crate::security::cors::Cors::new)
+            .transpose()
+            .map_err(Error::Config)?
+            .map(Arc::new);
         Ok(Settings {
+            push_limits,
+            security,
+            cors,
             listen_address: normalise_listen_address(&flags.listen_address),
             flags: flags.clone(),
             config,
@@ -70,6 +91,46 @@ impl Settings {
             engine,
         })
     }
+}
+
+/// The push limits from the `--ingest.*` flags; every limit must be positive.
+fn push_limits(flags: &Flags) -> Result<ingest::PushLimits, Error> {
+    let size = |flag: &str, v: &str| -> Result<usize, Error> {
+        let b = parse_size_bytes(v).map_err(|e| Error::Config(format!("invalid --{flag}: {e}")))?;
+        usize::try_from(b)
+            .ok()
+            .filter(|b| *b > 0)
+            .ok_or_else(|| Error::Config(format!("invalid --{flag}: must be positive")))
+    };
+    let count = |flag: &str, v: usize| -> Result<usize, Error> {
+        if v == 0 {
+            Err(Error::Config(format!("invalid --{flag}: must be positive")))
+        } else {
+            Ok(v)
+        }
+    };
+    Ok(ingest::PushLimits {
+        max_body_bytes: size("ingest.max-body-size", &flags.ingest_max_body_size)?,
+        max_decompressed_bytes: size(
+            "ingest.max-decompressed-size",
+            &flags.ingest_max_decompressed_size,
+        )?,
+        max_series_per_request: count(
+            "ingest.max-series-per-request",
+            flags.ingest_max_series_per_request,
+        )?,
+        max_samples_per_request: count(
+            "ingest.max-samples-per-request",
+            flags.ingest_max_samples_per_request,
+        )?,
+        max_labels_per_series: count("ingest.max-labels-per-series", flags.ingest_max_labels_per_series)?,
+        max_label_name_bytes: count("ingest.max-label-name-length", flags.ingest_max_label_name_length)?,
+        max_label_value_bytes: count(
+            "ingest.max-label-value-length",
+            flags.ingest_max_label_value_length,
+        )?,
+        ..ingest::PushLimits::default()
+    })
 }
 
 /// `:9090` -> `0.0.0.0:9090`, as Go's listener reads it.
@@ -149,7 +210,7 @@ pub async fn run(
     web_state.enable_admin_api = settings.flags.enable_admin_api;
     web_state.admin = Some(Arc::new(crate::admin::DbAdmin(late.clone())));
     web_state.tsdb_stats = Some(Arc::new(HeadStatsFromDb(late.clone())));
-    let push_limits = ingest::PushLimits::default();
+    let push_limits = settings.push_limits.clone();
     // OTLP over gRPC is served on the same listener (HTTP/2 cleartext) as everything else.
     let agent = settings.flags.agent;
     if agent {
@@ -206,24 +267,30 @@ pub async fn run(
         .fallback(web::fallback)
         // Counts every request by route pattern and status (`prometheus_http_requests_total`).
         .layer(axum::middleware::from_fn(web::http_metrics::track));
+    let app = crate::security::protect(app, settings.security.clone(), settings.cors.clone());
 
     let grpc_server = start_otlp_grpc(
         &settings.flags.otlp_grpc_listen_address,
         appendable,
         push_limits,
+        settings.security.clone(),
         stop_rx_for_grpc.clone(),
     )
     .await;
-    tracing::info!("Listening on http://{local}");
+    let scheme = if settings.security.tls() { "https" } else { "http" };
+    tracing::info!("Listening on {scheme}://{local}");
+    if settings.flags.web_config_file.is_some() && settings.config.source.is_none() {
+        tracing::warn!("--web.config.file is set: the embedded default configuration's self-scrape (plain HTTP, no credentials) may fail; give a --config.file whose job uses the right scheme and basic_auth");
+    }
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut server_stop = stop_rx.clone();
-    let server = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = server_stop.wait_for(|s| *s).await;
-            })
-            .await
-    });
+    let server = crate::security::serve(listener, app, settings.security.clone(), async move {
+        let _ = server_stop.wait_for(|s| *s).await;
+    })
+    .map_err(|source| Error::Io {
+        context: "starting the TLS listener".into(),
+        source,
+    })?;
 
     tracing::info!("Opening storage in {}", settings.db.path.display());
     let db_opts = settings.db.clone();
@@ -485,6 +552,7 @@ async fn start_otlp_grpc(
     addr: &str,
     appendable: Arc<dyn storage::Appendable>,
     limits: ingest::PushLimits,
+    security: Arc<crate::security::WebSecurity>,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) -> Option<tokio::task::JoinHandle<()>> {
     if addr.is_empty() {
@@ -500,17 +568,32 @@ async fn start_otlp_grpc(
             return None;
         }
     };
+    let tls = if security.tls() { " (TLS)" } else { "" };
     match listener.local_addr() {
-        Ok(a) => tracing::info!("OTLP/gRPC listening on {a}"),
-        Err(_) => tracing::info!("OTLP/gRPC listening on {addr}"),
+        Ok(a) => tracing::info!("OTLP/gRPC listening on {a}{tls}"),
+        Err(_) => tracing::info!("OTLP/gRPC listening on {addr}{tls}"),
     }
-    let app = ingest::otlp::grpc::otlp_grpc_router(appendable, limits);
+    // The same web configuration as the main listener: TLS and authentication (role write).
+    let app = crate::security::protect(
+        ingest::otlp::grpc::otlp_grpc_router(appendable, limits),
+        security.clone(),
+        None,
+    );
+    let shutdown = async move {
+        let _ = stop.wait_for(|s| *s).await;
+    };
+    let server = match crate::security::serve(listener, app, security, shutdown) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!("cannot serve OTLP/gRPC on {addr}: {e}");
+            return None;
+        }
+    };
     Some(tokio::spawn(async move {
-        let shutdown = async move {
-            let _ = stop.wait_for(|s| *s).await;
-        };
-        if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(shutdown).await {
-            tracing::warn!("OTLP/gRPC server ended with an error: {e}");
+        match server.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::warn!("OTLP/gRPC server ended with an error: {e}"),
+            Err(e) => tracing::warn!("OTLP/gRPC server task failed: {e}"),
         }
     }))
 }

@@ -42,6 +42,7 @@ pub(crate) mod functions;
 pub mod parse_error;
 #[cfg(feature = "testkit")]
 pub mod promqltest;
+pub mod rejections;
 
 pub use engine::value::{InstantSample, QueryOutput, Value};
 pub use engine::{CancelToken, Engine, EngineOptions};

@@ -24,6 +24,7 @@ pub struct TestServerBuilder {
     args: Vec<String>,
     embedded_config: bool,
     envs: Vec<(String, String)>,
+    wait_ready: bool,
 }
 
 impl TestServerBuilder {
@@ -45,6 +46,13 @@ impl TestServerBuilder {
         self
     }
 
+    /// Returns as soon as the listen address is logged, without polling `/-/ready` over
+    /// plain HTTP (for servers with TLS or authentication; the test waits its own way).
+    pub fn no_ready_wait(mut self) -> Self {
+        self.wait_ready = false;
+        self
+    }
+
     pub fn start(mut self) -> TestServer {
         if !self.embedded_config && !self.args.iter().any(|a| a.starts_with("--config.file")) {
             // An empty configuration, so no self-scrape adds series a test does not expect.
@@ -54,7 +62,7 @@ impl TestServerBuilder {
             std::fs::write(&cfg, "scrape_configs: []\n").expect("write test config");
             self.args.push(format!("--config.file={}", cfg.display()));
         }
-        TestServer::spawn(self.data_dir, self.args, self.envs)
+        TestServer::spawn(self.data_dir, self.args, self.envs, self.wait_ready)
     }
 }
 
@@ -69,10 +77,16 @@ impl TestServer {
             args: Vec::new(),
             embedded_config: false,
             envs: Vec::new(),
+            wait_ready: true,
         }
     }
 
-    fn spawn(data_dir: PathBuf, extra_args: Vec<String>, envs: Vec<(String, String)>) -> TestServer {
+    fn spawn(
+        data_dir: PathBuf,
+        extra_args: Vec<String>,
+        envs: Vec<(String, String)>,
+        wait_ready: bool,
+    ) -> TestServer {
         let mut child = Command::new(bin())
             .arg("--web.listen-address=127.0.0.1:0")
             .arg("--otlp.grpc-listen-address=127.0.0.1:0")
@@ -95,7 +109,8 @@ impl TestServer {
             let mut sent = false;
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
                 if !sent {
-                    if let Some(i) = line.find("Listening on http://") {
+                    // `Listening on http://ADDR` (or `https://` with TLS).
+                    if let Some(i) = line.find("Listening on http") {
                         let addr = line[i + "Listening on ".len()..]
                             .split_whitespace()
                             .next()
@@ -121,7 +136,9 @@ impl TestServer {
             envs,
             log,
         };
-        server.wait_ready();
+        if wait_ready {
+            server.wait_ready();
+        }
         server
     }
 
@@ -181,7 +198,7 @@ impl TestServer {
     /// Starts a new process on the same data directory and flags (after a kill or terminate).
     pub fn restart(&mut self) {
         self.kill9();
-        let next = TestServer::spawn(self.data_dir.clone(), self.extra_args.clone(), self.envs.clone());
+        let next = TestServer::spawn(self.data_dir.clone(), self.extra_args.clone(), self.envs.clone(), true);
         *self = next;
     }
 }

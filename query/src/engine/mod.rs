@@ -142,6 +142,9 @@ impl Gate {
     /// Prometheus' "query timed out in query queue".
     fn acquire(&self, deadline: Instant) -> Result<Permit<'_>> {
         let mut free = self.free.lock();
+        if *free == 0 {
+            crate::rejections::queued();
+        }
         while *free == 0 {
             if self.cv.wait_until(&mut free, deadline).timed_out() && *free == 0 {
                 return Err(QueryError::Timeout("query queue".into()));
@@ -267,6 +270,9 @@ impl Engine {
         let started = Instant::now();
         let res = self.instant_inner(q, expr, t, cancel);
         m.finished(metrics::Kind::Instant, started.elapsed(), res.is_ok());
+        if let Err(e) = &res {
+            crate::rejections::record(e);
+        }
         res
     }
 
@@ -338,6 +344,9 @@ impl Engine {
         let started = Instant::now();
         let res = self.range_inner(q, expr, start, end, step, cancel);
         m.finished(metrics::Kind::Range, started.elapsed(), res.is_ok());
+        if let Err(e) = &res {
+            crate::rejections::record(e);
+        }
         res
     }
 

@@ -76,6 +76,11 @@ pub struct DbOptions {
     /// every minute and when the head outgrows 1.5 block ranges (default). When false it
     /// runs only through [`Db::run_maintenance`] (deterministic tests, embedding).
     pub auto_maintenance: bool,
+    /// Most series the head may hold; creating one more is refused with
+    /// [`crate::AppendError::TooManySeries`]. 0 = no limit. WAL replay is never limited.
+    pub max_active_series: usize,
+    /// Most head series per metric name (cardinality limit); 0 = no limit.
+    pub max_series_per_metric: usize,
 }
 
 impl DbOptions {
@@ -91,6 +96,8 @@ impl DbOptions {
             wal_segment_size: DEFAULT_SEGMENT_SIZE,
             auto_maintenance: true,
             agent: false,
+            max_active_series: 0,
+            max_series_per_metric: 0,
         }
     }
 }
@@ -195,7 +202,9 @@ impl Db {
         // Samples before the end of the newest block are persisted: the head starts there.
         let floor = blocks.iter().map(|b| b.meta().max_time).max().unwrap_or(i64::MIN);
         info!(blocks = blocks.len(), min_valid_time = floor, "blocks opened");
-        let head = Head::new(opts.out_of_order_window_ms, floor);
+        let mut head = Head::new(opts.out_of_order_window_ms, floor);
+        head.max_active_series = opts.max_active_series;
+        head.max_series_per_metric = opts.max_series_per_metric;
         let replay_started = Instant::now();
         let wal = {
             let _span = tracing::info_span!("tsdb.wal_replay").entered();

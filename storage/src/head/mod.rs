@@ -118,6 +118,9 @@ pub(crate) struct Head {
     /// The out-of-order window in ms.
     pub(crate) ooo_window: i64,
     metadata: RwLock<BTreeMap<String, MetricMetadata>>,
+    /// Cardinality limits (0 = none), checked when an append creates a series.
+    pub(crate) max_active_series: usize,
+    pub(crate) max_series_per_metric: usize,
     /// Allocations of finished batches, for the next ones.
     append_pool: parking_lot::Mutex<Vec<append::Buffers>>,
 }
@@ -172,6 +175,8 @@ impl Head {
             counters: HeadCounters::default(),
             ooo_window: ooo_window.max(0),
             metadata: RwLock::new(BTreeMap::new()),
+            max_active_series: 0,
+            max_series_per_metric: 0,
             append_pool: parking_lot::Mutex::new(Vec::new()),
         }
     }
@@ -208,6 +213,9 @@ impl Head {
             return Ok(s.clone());
         }
         validate_labels(labels)?;
+        if id.is_none() {
+            self.check_limits(labels)?;
+        }
         let interned = Labels::from_sorted(
             labels
                 .iter()
@@ -242,6 +250,31 @@ impl Head {
         self.counters.series_created.inc();
         self.postings.add(s.id, &s.labels);
         Ok(s)
+    }
+
+    /// Refuses a new series past the cardinality limits. Concurrent appenders may overshoot
+    /// a limit by at most one series each (the check and the insert are not one step).
+    fn check_limits(&self, labels: &Labels) -> Result<(), AppendError> {
+        let max = self.max_active_series;
+        if max > 0 && self.num_series.load(Ordering::Relaxed) >= max {
+            return Err(AppendError::TooManySeries {
+                per_metric: false,
+                limit: max,
+                labels: labels.to_string(),
+            });
+        }
+        let max = self.max_series_per_metric;
+        if max > 0 {
+            let name = labels.metric_name().unwrap_or("");
+            if self.postings.count(crate::model::METRIC_NAME, name) >= max {
+                return Err(AppendError::TooManySeries {
+                    per_metric: true,
+                    limit: max,
+                    labels: labels.to_string(),
+                });
+            }
+        }
+        Ok(())
     }
 
     /// Makes sure references up to `id` are never handed out again (replay of a WAL that
