@@ -21,6 +21,20 @@ fi
 echo "==> cargo test --workspace"
 cargo test --workspace --no-fail-fast
 
+# Fuzz smoke: 20 s of every cargo-fuzz target, only where nightly and cargo-fuzz are installed
+# (the committed fuzz inputs are replayed on stable by `cargo test --test fuzz_replay` above).
+if cargo +nightly --version >/dev/null 2>&1 && cargo +nightly fuzz --version >/dev/null 2>&1; then
+  echo "==> fuzz smoke (20 s per target)"
+  for t in $(cargo +nightly fuzz list); do
+    work="$(mktemp -d)"
+    cargo +nightly fuzz run "$t" "$work" "fuzz/corpus/$t" -- -max_total_time=20 -rss_limit_mb=2048 -timeout=10 \
+      || { echo "fuzz target $t failed (input in fuzz/artifacts/$t)"; exit 1; }
+    rm -rf "$work"
+  done
+else
+  echo "==> fuzz smoke skipped: needs the nightly toolchain and cargo-fuzz (cargo install cargo-fuzz)"
+fi
+
 if [ -x tests/ui/run.sh ]; then
   echo "==> browser tests"
   cargo build --bin sextant

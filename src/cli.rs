@@ -47,13 +47,23 @@ pub struct Flags {
     )]
     pub wal_fsync_interval: String,
 
-    /// Size of a WAL segment file (e.g. 128MB); 0 keeps the default (128MB).
+    /// Size at which a WAL segment file is closed and the next one started (e.g. 128MB).
     #[arg(
         long = "storage.tsdb.wal-segment-size",
         value_name = "SIZE",
-        default_value = "0"
+        default_value = "128MB"
     )]
     pub wal_segment_size: String,
+
+    /// Time range of the head cut into one block (tests use seconds to make block writes and
+    /// compactions frequent). Hidden, as in Prometheus.
+    #[arg(
+        long = "storage.tsdb.min-block-duration",
+        value_name = "DURATION",
+        default_value = "2h",
+        hide = true
+    )]
+    pub min_block_duration: String,
 
     /// Address to listen on for the UI, API and push endpoints.
     #[arg(long = "web.listen-address", value_name = "ADDR", default_value = ":9090")]
@@ -214,6 +224,10 @@ impl Flags {
             (
                 "storage.tsdb.wal-segment-size".into(),
                 self.wal_segment_size.clone(),
+            ),
+            (
+                "storage.tsdb.min-block-duration".into(),
+                self.min_block_duration.clone(),
             ),
             ("web.listen-address".into(), self.listen_address.clone()),
             (

@@ -5,6 +5,7 @@
 //! - [`agent`]: `--agent` mode: the query API refused, the WAL truncated once every remote-write
 //!   queue has sent it.
 //! - [`alerting`]: recording and alerting rules, notifications, and their API status.
+//! - [`check`]: `sextant check <dir>`, the read-only integrity check of a data directory.
 //! - [`cli`]: command-line flags, named like Prometheus' own so Sextant is a drop-in.
 //! - [`config`]: the `prometheus.yml`-compatible configuration file and the embedded default.
 //! - [`demo`]: `--demo`'s simulated beacon nodes, served on loopback and scraped like any target.
@@ -28,6 +29,7 @@
 pub mod admin;
 pub mod agent;
 pub mod alerting;
+pub mod check;
 pub mod cli;
 pub mod config;
 pub mod demo;

@@ -49,10 +49,15 @@ impl Settings {
             .map_err(|e| cfg_err("storage.tsdb.wal-fsync-interval", e))?;
         db.wal_fsync_interval = Duration::from_millis(fsync.max(0) as u64);
         db.agent = flags.agent;
-        let segment = parse_size_bytes(&flags.wal_segment_size)
+        db.wal_segment_size = parse_size_bytes(&flags.wal_segment_size)
             .map_err(|e| cfg_err("storage.tsdb.wal-segment-size", e))?;
-        if segment > 0 {
-            db.wal_segment_size = segment;
+        if db.wal_segment_size < 64 * 1024 {
+            return Err(cfg_err("storage.tsdb.wal-segment-size", "must be at least 64KB".into()));
+        }
+        db.block_range_ms = parse_duration_ms(&flags.min_block_duration)
+            .map_err(|e| cfg_err("storage.tsdb.min-block-duration", e))?;
+        if db.block_range_ms < 1000 {
+            return Err(cfg_err("storage.tsdb.min-block-duration", "must be at least 1s".into()));
         }
         let engine = query::EngineOptions {
             lookback_delta_ms: parse_duration_ms(&flags.lookback_delta)

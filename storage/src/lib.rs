@@ -10,6 +10,7 @@
 //! - `head`: the in-memory recent window with its inverted index.
 //! - [`metrics`]: counters, histograms and the text-format writer of self-metrics.
 //! - `block`, `index`: immutable on-disk blocks read through `mmap`, compaction, retention.
+//! - [`check`]: the read-only integrity check of a data directory (`sextant check`).
 //!
 //! # Durability
 //! A committed batch is in the WAL before `commit` returns; a crash after that loses nothing.
@@ -21,6 +22,7 @@
 
 pub mod api;
 pub mod block;
+pub mod check;
 pub mod chunk;
 pub mod db;
 pub mod error;

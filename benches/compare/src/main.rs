@@ -6,6 +6,7 @@
 mod data;
 mod forward;
 mod report;
+mod soak;
 mod system;
 
 use clap::{Parser, Subcommand};
@@ -24,6 +25,9 @@ enum Cmd {
     Compare(CompareArgs),
     /// Forwarding throughput: the same load pushed into Sextant, forwarded to VictoriaMetrics.
     Forward(forward::ForwardArgs),
+    /// Sustained remote-write ingest plus dashboard queries for a long time (samples lost,
+    /// memory over time, query latency).
+    Soak(soak::SoakArgs),
 }
 
 /// Options of `compare`.
@@ -66,6 +70,7 @@ fn main() -> std::process::ExitCode {
     let result = match cli.cmd {
         Cmd::Compare(args) => run_compare(args),
         Cmd::Forward(args) => run_forward(args),
+        Cmd::Soak(args) => soak::run(args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

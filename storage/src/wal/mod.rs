@@ -21,13 +21,14 @@ mod checkpoint;
 mod follow;
 mod reader;
 pub(crate) mod record;
-mod segment;
+pub(crate) mod segment;
 mod writer;
 
 pub use checkpoint::CheckpointStats;
 pub use follow::{FollowerStats, Resume, WalFollower, WalPosition};
 pub use record::{Record as WalRecord, SampleEntry, SeriesEntry, TombstoneEntry};
 pub(crate) use reader::ReplayOutcome;
+pub use reader::{scan, ScanOutcome};
 pub use segment::DEFAULT_SEGMENT_SIZE;
 
 use crate::error::{AppendError, DbError};

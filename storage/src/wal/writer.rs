@@ -80,7 +80,6 @@ impl Writer {
         }
         if st.active.bytes > HEADER_LEN as u64 && st.active.bytes + buf.len() as u64 > self.segment_size {
             if let Err(e) = self.rotate(&mut st) {
-                self.poison("segment roll-over", &e);
                 return Err(AppendError::Io(e));
             }
         }
@@ -91,8 +90,25 @@ impl Writer {
             return Err(AppendError::Io(e));
         }
         if let Err(e) = st.file.write_all(buf) {
-            self.poison("write", &e);
-            return Err(AppendError::Io(e));
+            // A failed write (a full disk, usually) may have left part of the records behind.
+            // Cutting the segment back to its last complete record keeps the log whole, and
+            // the batch, never acknowledged, may be retried once space returns. Only when the
+            // cut fails too is the state on disk unknown.
+            let keep = st.active.bytes;
+            match st.file.set_len(keep) {
+                Ok(()) => {
+                    error!(
+                        dir = %self.dir.display(), segment = st.active.index, error = %e,
+                        "WAL write failed; the partial write was cut off, the batch is refused and may be retried"
+                    );
+                    return Err(AppendError::Io(e));
+                }
+                Err(cut) => {
+                    self.poison("write", &e);
+                    error!(error = %cut, "cutting the partial WAL write off failed too");
+                    return Err(AppendError::Io(e));
+                }
+            }
         }
         st.active.bytes += buf.len() as u64;
         st.active.max_t = st.active.max_t.max(max_t);
@@ -107,12 +123,34 @@ impl Writer {
         Ok(())
     }
 
-    /// Closes the active segment (fsynced) and starts the next one.
+    /// Closes the active segment (fsynced) and starts the next one. A failed fsync poisons
+    /// the WAL; a next segment that cannot be created (a full disk) is removed again and the
+    /// active segment stays in use, so a later batch tries again.
     fn rotate(&self, st: &mut WriterState) -> io::Result<()> {
-        self.timed_sync(&st.file)?;
+        if let Err(e) = self.timed_sync(&st.file) {
+            self.poison("fsync before segment roll-over", &e);
+            return Err(e);
+        }
         st.dirty = false;
         let next = st.active.index + 1;
-        let f = create_segment(&self.dir, next)?;
+        let f = match create_segment(&self.dir, next) {
+            Ok(f) => f,
+            Err(e) => {
+                let path = segment::segment_path(&self.dir, next);
+                if path.exists() {
+                    if let Err(rm) = std::fs::remove_file(&path) {
+                        self.poison("segment roll-over", &e);
+                        error!(file = %path.display(), error = %rm, "removing the unfinished WAL segment failed");
+                        return Err(e);
+                    }
+                }
+                error!(
+                    dir = %self.dir.display(), segment = next, error = %e,
+                    "creating the next WAL segment failed; the batch is refused and may be retried"
+                );
+                return Err(e);
+            }
+        };
         let old = std::mem::replace(
             &mut st.active,
             SegmentInfo {
