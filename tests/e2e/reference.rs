@@ -173,6 +173,27 @@ pub fn dataset(base_ms: i64, steps: i64) -> Vec<prompb::WriteRequest> {
                     &[(t, f64::from_bits(0x7ff0_0000_0000_0002))],
                 ));
             }
+            // NaN and ±Inf among ordinary values.
+            let odd = match step % 13 {
+                3 => f64::NAN,
+                7 => f64::INFINITY,
+                11 if i != 1 => f64::NEG_INFINITY,
+                _ => ((step * 7 + i as i64 * 3) % 17) as f64 - 8.0,
+            };
+            req.timeseries.push(series(
+                "odd_values",
+                &[("instance", inst), ("job", "odd")],
+                &[(t, odd)],
+            ));
+            // A counter that starts from zero a third of the way in (series start
+            // extrapolation, where Prometheus 2 and 3 differ).
+            if step >= steps / 3 {
+                req.timeseries.push(series(
+                    "late_counter",
+                    &[("instance", inst), ("job", "late")],
+                    &[(t, ((step - steps / 3) * (i as i64 + 1) * 3) as f64)],
+                ));
+            }
             req.timeseries.push(series(
                 "up",
                 &[("instance", inst), ("job", "node")],
