@@ -5,6 +5,8 @@
 mod admin;
 mod api_diff;
 mod crash;
+mod dashboards;
+mod grafana_vars;
 mod otlp;
 mod promql_diff;
 mod real_clients;
