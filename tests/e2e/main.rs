@@ -9,6 +9,7 @@ mod dashboards;
 mod grafana_vars;
 mod otlp;
 mod promql_diff;
+mod promql_limits;
 mod real_clients;
 mod reference;
 mod rules;

@@ -33,6 +33,11 @@ fn free_port() -> u16 {
 
 /// Starts the reference Prometheus and waits until it is ready.
 pub fn start_prometheus() -> Reference {
+    start_prometheus_with(&[])
+}
+
+/// As [`start_prometheus`], with extra command-line flags (query limits).
+pub fn start_prometheus_with(extra: &[&str]) -> Reference {
     assert!(
         std::path::Path::new(PROMETHEUS).exists(),
         "the differential test needs Debian's prometheus at {PROMETHEUS}: run scripts/test.sh, which installs it"
@@ -49,6 +54,7 @@ pub fn start_prometheus() -> Reference {
         ))
         .arg(format!("--web.listen-address=127.0.0.1:{port}"))
         .arg("--web.enable-remote-write-receiver")
+        .args(extra)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
