@@ -459,10 +459,7 @@ fn offending_arg(input: &str, names: &[&str], want: &str, msg: &str) -> Option<(
     if input.len() > MAX_SCAN {
         return None;
     }
-    let mut calls: Vec<usize> = names
-        .iter()
-        .flat_map(|n| call_starts(input, n))
-        .collect();
+    let mut calls: Vec<usize> = names.iter().flat_map(|n| call_starts(input, n)).collect();
     calls.sort_unstable();
     for open in calls {
         let args = split_args(input, open)?;
@@ -494,7 +491,9 @@ fn call_starts(input: &str, name: &str) -> Vec<usize> {
     while let Some(i) = input[from..].find(name).map(|i| i + from) {
         from = i + name.len();
         let ident = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == ':';
-        if input[..i].chars().next_back().is_some_and(ident) || input[from..].chars().next().is_some_and(ident) {
+        if input[..i].chars().next_back().is_some_and(ident)
+            || input[from..].chars().next().is_some_and(ident)
+        {
             continue;
         }
         let mut rest = input[from..].trim_start();

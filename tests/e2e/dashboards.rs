@@ -51,7 +51,10 @@ fn bump(text: &str, n: u64) -> String {
             }
             let name_end = line.find(['{', ' '])?;
             let name = &line[..name_end];
-            if !["_total", "_count", "_sum", "_bucket"].iter().any(|s| name.ends_with(s)) {
+            if !["_total", "_count", "_sum", "_bucket"]
+                .iter()
+                .any(|s| name.ends_with(s))
+            {
                 return None;
             }
             let after = match line[name_end..].starts_with('{') {
@@ -61,7 +64,11 @@ fn bump(text: &str, n: u64) -> String {
             let rest = line[after..].trim_start();
             let (value, tail) = rest.split_once(' ').unwrap_or((rest, ""));
             let v: f64 = value.parse().ok()?;
-            let tail = if tail.is_empty() { String::new() } else { format!(" {tail}") };
+            let tail = if tail.is_empty() {
+                String::new()
+            } else {
+                format!(" {tail}")
+            };
             Some(format!("{} {}{tail}", &line[..after], v + n as f64))
         })();
         out.push_str(bumped.as_deref().unwrap_or(line));
@@ -158,10 +165,7 @@ fn selected_metrics(server: &TestServer, expr: &str) -> BTreeSet<String> {
 }
 
 fn label_values(server: &TestServer, label: &str, matcher: &str) -> Vec<String> {
-    let (s, v) = get_json(&server.url(&format!(
-        "/api/v1/label/{label}/values?match[]={}",
-        enc(matcher)
-    )));
+    let (s, v) = get_json(&server.url(&format!("/api/v1/label/{label}/values?match[]={}", enc(matcher))));
     assert_eq!(s, 200, "label values of {label} for {matcher}: {v}");
     v["data"]
         .as_array()
@@ -212,7 +216,10 @@ fn dashboard_queries_evaluate_on_scraped_fixtures() {
         if ready.len() == 3 {
             break;
         }
-        assert!(Instant::now() < deadline, "targets not scraped six times: {ready:?}");
+        assert!(
+            Instant::now() < deadline,
+            "targets not scraped six times: {ready:?}"
+        );
         std::thread::sleep(Duration::from_millis(250));
     }
     let now_s = std::time::SystemTime::now()
@@ -237,7 +244,10 @@ fn dashboard_queries_evaluate_on_scraped_fixtures() {
             instances[0]
         ),
     );
-    assert!(!hosts.is_empty(), "Vero's host variable reads requests_created, which must be stored");
+    assert!(
+        !hosts.is_empty(),
+        "Vero's host variable reads requests_created, which must be stored"
+    );
     // `beacon_node_host` is "All" without a custom all-value: every host as an alternation.
     vars.insert("beacon_node_host".into(), VarValue::Multi(hosts));
     // Lodestar: the interval variable's current value and the import-time job constants.
@@ -302,7 +312,11 @@ fn dashboard_queries_evaluate_on_scraped_fixtures() {
     for e in &empty {
         eprintln!("  empty: {e}");
     }
-    assert!(errors.is_empty(), "dashboard expressions that fail:\n{}", errors.join("\n"));
+    assert!(
+        errors.is_empty(),
+        "dashboard expressions that fail:\n{}",
+        errors.join("\n")
+    );
     // The fixtures are the dashboards' own exporters: most panels must show data.
     assert!(
         with_data * 2 > total,

@@ -43,7 +43,10 @@ fn format_value(v: &VarValue, fmt: Option<&str>) -> String {
         (VarValue::Single(s), Some(_)) => s.clone(),
         (VarValue::Multi(vs), None | Some("regex")) => match vs.as_slice() {
             [one] => regex_escape(one),
-            _ => format!("({})", vs.iter().map(|s| regex_escape(s)).collect::<Vec<_>>().join("|")),
+            _ => format!(
+                "({})",
+                vs.iter().map(|s| regex_escape(s)).collect::<Vec<_>>().join("|")
+            ),
         },
         (VarValue::Multi(vs), Some("pipe")) => vs.join("|"),
         (VarValue::Multi(vs), Some("csv")) => vs.join(","),
@@ -147,8 +150,14 @@ fn interpolates_like_grafana() {
         "x{host=~\"(a\\\\.b:1|c-d:2)\"}"
     );
     assert_eq!(interpolate("x{h=~\"${one}\"}", &vars), "x{h=~\"x\\\\.y\"}");
-    assert_eq!(interpolate("x{h=~\"${host:pipe}\"}", &vars), "x{h=~\"a.b:1|c-d:2\"}");
-    assert_eq!(interpolate("x{i=\"[[instance]]\"}[5m]", &vars), "x{i=\"host:9100\"}[5m]");
+    assert_eq!(
+        interpolate("x{h=~\"${host:pipe}\"}", &vars),
+        "x{h=~\"a.b:1|c-d:2\"}"
+    );
+    assert_eq!(
+        interpolate("x{i=\"[[instance]]\"}[5m]", &vars),
+        "x{i=\"host:9100\"}[5m]"
+    );
     assert_eq!(
         interpolate("increase(x[$__range]) / $__range_s", &vars),
         "increase(x[3600s]) / 3600"

@@ -129,24 +129,45 @@ fn allowlist() -> BTreeMap<String, String> {
             continue;
         }
         if let Some(q) = line.strip_prefix("query: ") {
-            assert!(pending.is_none(), "promql_allowlist.txt line {}: query without reason before it", no + 1);
+            assert!(
+                pending.is_none(),
+                "promql_allowlist.txt line {}: query without reason before it",
+                no + 1
+            );
             pending = Some(q.to_string());
         } else if let Some(r) = line.strip_prefix("reason: ") {
-            let q = pending.take().unwrap_or_else(|| panic!("promql_allowlist.txt line {}: reason without query", no + 1));
-            assert!(!r.trim().is_empty(), "promql_allowlist.txt line {}: empty reason", no + 1);
-            assert!(out.insert(q.clone(), r.to_string()).is_none(), "promql_allowlist.txt: {q} listed twice");
+            let q = pending
+                .take()
+                .unwrap_or_else(|| panic!("promql_allowlist.txt line {}: reason without query", no + 1));
+            assert!(
+                !r.trim().is_empty(),
+                "promql_allowlist.txt line {}: empty reason",
+                no + 1
+            );
+            assert!(
+                out.insert(q.clone(), r.to_string()).is_none(),
+                "promql_allowlist.txt: {q} listed twice"
+            );
         } else {
-            panic!("promql_allowlist.txt line {}: expected `query: ` or `reason: `", no + 1);
+            panic!(
+                "promql_allowlist.txt line {}: expected `query: ` or `reason: `",
+                no + 1
+            );
         }
     }
-    assert!(pending.is_none(), "promql_allowlist.txt: last query has no reason");
+    assert!(
+        pending.is_none(),
+        "promql_allowlist.txt: last query has no reason"
+    );
     out
 }
 
 /// Compares one request's answers; `None` when they match.
 fn compare(want_status: u16, want: &Value, got_status: u16, got: &Value, must_fail: bool) -> Option<String> {
     if want_status != got_status {
-        return Some(format!("status {got_status}, reference {want_status}: sextant {got}, reference {want}"));
+        return Some(format!(
+            "status {got_status}, reference {want_status}: sextant {got}, reference {want}"
+        ));
     }
     if want_status != 200 {
         if want["errorType"] != got["errorType"] || want["error"] != got["error"] {
@@ -176,7 +197,11 @@ fn compare(want_status: u16, want: &Value, got_status: u16, got: &Value, must_fa
 /// the corpus (checked without the servers, so a new function cannot slip by untested).
 #[test]
 fn promql_corpus_covers_every_function_and_operator() {
-    let corpus: Vec<String> = corpus().into_iter().filter(|(_, bad)| !bad).map(|(q, _)| q).collect();
+    let corpus: Vec<String> = corpus()
+        .into_iter()
+        .filter(|(_, bad)| !bad)
+        .map(|(q, _)| q)
+        .collect();
     let has = |needle: &str| corpus.iter().any(|q| q.contains(needle));
     let mut missing: Vec<String> = query::supported_functions()
         .into_iter()
@@ -184,17 +209,60 @@ fn promql_corpus_covers_every_function_and_operator() {
         .map(str::to_string)
         .collect();
     for agg in [
-        "sum", "avg", "min", "max", "group", "stddev", "stdvar", "count", "count_values", "bottomk", "topk",
-        "quantile", "limitk", "limit_ratio",
+        "sum",
+        "avg",
+        "min",
+        "max",
+        "group",
+        "stddev",
+        "stdvar",
+        "count",
+        "count_values",
+        "bottomk",
+        "topk",
+        "quantile",
+        "limitk",
+        "limit_ratio",
     ] {
-        if !has(&format!("{agg}(")) || !has(&format!("{agg} by (")) && !has(&format!("{agg} without (")) && !has(&format!("{agg}(up) by")) {
+        if !has(&format!("{agg}("))
+            || !has(&format!("{agg} by ("))
+                && !has(&format!("{agg} without ("))
+                && !has(&format!("{agg}(up) by"))
+        {
             missing.push(format!("aggregation {agg} (with and without grouping)"));
         }
     }
     for op in [
-        " + ", " - ", " * ", " / ", " % ", " ^ ", " atan2 ", " == ", " != ", " > ", " < ", " >= ", " <= ", " bool ",
-        " and ", " or ", " unless ", " on (", " ignoring (", " group_left", " group_right", " offset ", " offset -",
-        " @ start()", " @ end()", ":]", ":1m]", "=~", "!~", "!=\"",
+        " + ",
+        " - ",
+        " * ",
+        " / ",
+        " % ",
+        " ^ ",
+        " atan2 ",
+        " == ",
+        " != ",
+        " > ",
+        " < ",
+        " >= ",
+        " <= ",
+        " bool ",
+        " and ",
+        " or ",
+        " unless ",
+        " on (",
+        " ignoring (",
+        " group_left",
+        " group_right",
+        " offset ",
+        " offset -",
+        " @ start()",
+        " @ end()",
+        ":]",
+        ":1m]",
+        "=~",
+        "!~",
+        "!=\"",
     ] {
         if !has(op) {
             missing.push(format!("operator/modifier {op:?}"));
@@ -208,8 +276,14 @@ fn promql_answers_match_reference_prometheus() {
     let corpus = corpus();
     let allowed = allowlist();
     let in_corpus: std::collections::BTreeSet<&str> = corpus.iter().map(|(q, _)| q.as_str()).collect();
-    let stale: Vec<&String> = allowed.keys().filter(|q| !in_corpus.contains(q.as_str())).collect();
-    assert!(stale.is_empty(), "promql_allowlist.txt lists expressions not in the corpus: {stale:?}");
+    let stale: Vec<&String> = allowed
+        .keys()
+        .filter(|q| !in_corpus.contains(q.as_str()))
+        .collect();
+    assert!(
+        stale.is_empty(),
+        "promql_allowlist.txt lists expressions not in the corpus: {stale:?}"
+    );
 
     let pair = loaded_pair();
     let (reference, sextant, base_ms) = (&pair.reference, &pair.sextant, pair.base_ms);
@@ -222,7 +296,13 @@ fn promql_answers_match_reference_prometheus() {
     for (q, must_fail) in &corpus {
         let mut urls = Vec::new();
         // Near the start of the data (extrapolation edges), in the middle, and at the end.
-        for t in [base_ms / 1000 + 45, base_ms / 1000 + 200, end_s - 1800, end_s - 600, end_s] {
+        for t in [
+            base_ms / 1000 + 45,
+            base_ms / 1000 + 200,
+            end_s - 1800,
+            end_s - 600,
+            end_s,
+        ] {
             urls.push(format!("/api/v1/query?query={}&time={t}", enc(q)));
         }
         urls.push(format!(
@@ -243,8 +323,15 @@ fn promql_answers_match_reference_prometheus() {
                 non_empty += 1;
             }
             if let Some(d) = compare(s1, &want, s2, &got, *must_fail) {
-                let kind = if path.contains("query_range") { "range" } else { "instant" };
-                diffs.push(format!("{kind} {}: {d}", path.split('&').skip(1).collect::<Vec<_>>().join("&")));
+                let kind = if path.contains("query_range") {
+                    "range"
+                } else {
+                    "instant"
+                };
+                diffs.push(format!(
+                    "{kind} {}: {d}",
+                    path.split('&').skip(1).collect::<Vec<_>>().join("&")
+                ));
             }
             if *must_fail {
                 break; // Errors do not depend on the time.

@@ -43,11 +43,7 @@ fn same_error(reference: &str, sextant: &TestServer, path: &str, failures: &mut 
 fn too_many_samples_fail_like_reference() {
     let (reference, sextant, _dir, end_s) = pair(&["--query.max-samples=100"]);
     let mut failures = Vec::new();
-    for q in [
-        "up[1h]",
-        "node_cpu_seconds_total",
-        "max_over_time(up[10m:15s])",
-    ] {
+    for q in ["up[1h]", "node_cpu_seconds_total", "max_over_time(up[10m:15s])"] {
         let path = format!("/api/v1/query?query={}&time={end_s}", enc(q));
         if q == "node_cpu_seconds_total" {
             // 12 series fit as an instant query; as a range query 12 x 21 points do not.
