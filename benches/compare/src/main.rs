@@ -33,7 +33,8 @@ enum Cmd {
 /// Options of `compare`.
 #[derive(clap::Args, Debug, Clone)]
 pub struct CompareArgs {
-    /// Number of simulated node_exporter targets.
+    /// Number of simulated node_exporter targets (each about 570 series: the shape file plus a
+    /// synthetic HTTP latency histogram; 175 targets give 100k series).
     #[arg(long, default_value_t = 100)]
     pub targets: usize,
     /// Time span of generated data, in minutes.
@@ -98,6 +99,11 @@ fn run_forward(args: forward::ForwardArgs) -> Result<(), String> {
 fn run_compare(args: CompareArgs) -> Result<(), String> {
     let shape = std::fs::read_to_string(&args.shape)
         .map_err(|e| format!("cannot read shape file {}: {e}", args.shape.display()))?;
+    let mut shape = shape;
+    if !shape.ends_with('\n') {
+        shape.push('\n');
+    }
+    shape.push_str(data::SYNTHETIC_HISTOGRAM);
     let families = data::parse_shape(&shape)?;
     eprintln!(
         "generating {} targets x {} series x {} min at {} s ...",

@@ -307,7 +307,13 @@ impl Engine {
                     })
                     .collect(),
             ),
-            Val::Range(r) => Value::Matrix(r.windows_at(t)),
+            Val::Range(r) => {
+                // A range vector returned as such holds all its windows' samples at once,
+                // which Prometheus counts against the limit.
+                let m = r.windows_at(t);
+                ctl.add_samples(m.iter().map(|s| s.samples.len()).sum(), "query execution")?;
+                Value::Matrix(m)
+            }
         };
         Ok(QueryOutput {
             value,

@@ -507,3 +507,28 @@ fn metrics_count_appends_refusals_fsyncs_and_compactions() {
     assert!(m.head_truncations >= 1 && m.head_series_removed >= 1, "{m:?}");
     assert_eq!(m.compactions_failed, 0);
 }
+
+#[test]
+fn wide_selects_decode_in_parallel_and_stay_sorted() {
+    let d = tempfile::tempdir().unwrap();
+    let db = Db::open(opts(d.path())).unwrap();
+    let mut a = db.appender();
+    // More series than the parallel threshold, appended in reverse label order.
+    for i in (0..700).rev() {
+        let l = lbl("wide", &format!("j{i:04}"));
+        let mut r = SeriesRef::NONE;
+        for t in 0..5 {
+            r = a.append(r, &l, t * 1000, (i * 10 + t as usize) as f64).unwrap();
+        }
+    }
+    a.commit().unwrap();
+    let got = select(&db, &[Matcher::equal("__name__", "wide")], 1000, 3000);
+    assert_eq!(got.len(), 700);
+    for (i, (l, s)) in got.iter().enumerate() {
+        assert_eq!(*l, lbl("wide", &format!("j{i:04}")));
+        let want: Vec<Sample> = (1..4)
+            .map(|t| Sample::new(t * 1000, (i * 10 + t as usize) as f64))
+            .collect();
+        assert_eq!(*s, want);
+    }
+}
