@@ -42,6 +42,9 @@ impl Settings {
         let fsync = parse_duration_ms(&flags.wal_fsync_interval)
             .map_err(|e| cfg_err("storage.tsdb.wal-fsync-interval", e))?;
         db.wal_fsync_interval = Duration::from_millis(fsync.max(0) as u64);
+        if let Some(n) = flags.exemplars_limit.or(config.config.max_exemplars()) {
+            db.max_exemplars = n;
+        }
         let engine = query::EngineOptions {
             lookback_delta_ms: parse_duration_ms(&flags.lookback_delta)
                 .map_err(|e| cfg_err("query.lookback-delta", e))?,

@@ -42,6 +42,6 @@ pub mod parse_error;
 pub mod promqltest;
 
 pub use engine::value::{InstantSample, QueryOutput, Value};
-pub use engine::{CancelToken, Engine, EngineOptions};
+pub use engine::{extract_selectors, CancelToken, Engine, EngineOptions};
 pub use error::QueryError;
 pub use functions::supported_functions;

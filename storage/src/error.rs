@@ -39,6 +39,20 @@ pub enum AppendError {
     /// A configured limit was hit (active series, ...).
     #[error("limit exceeded: {0}")]
     LimitExceeded(String),
+    /// An exemplar's labels are longer than OpenMetrics allows.
+    #[error("exemplar label set has {chars} characters, more than the allowed 128")]
+    ExemplarLabelsTooLong {
+        /// Characters of names and values together.
+        chars: usize,
+    },
+    /// An exemplar is not newer than the newest exemplar of its series.
+    #[error("out of order exemplar: timestamp {t} is not after the newest exemplar {newest} of the series")]
+    OutOfOrderExemplar {
+        /// The rejected timestamp.
+        t: i64,
+        /// The newest exemplar timestamp of the series.
+        newest: i64,
+    },
     /// An earlier write or fsync failed; the database refuses writes until restarted.
     #[error("storage is poisoned after an earlier write failure; restart required")]
     Poisoned,
@@ -57,6 +71,8 @@ impl AppendError {
                 | AppendError::OutOfBounds { .. }
                 | AppendError::DuplicateTimestamp { .. }
                 | AppendError::InvalidLabels { .. }
+                | AppendError::ExemplarLabelsTooLong { .. }
+                | AppendError::OutOfOrderExemplar { .. }
         )
     }
 }

@@ -5,6 +5,7 @@
 mod admin;
 mod api_diff;
 mod crash;
+mod otel_sdk;
 mod otlp;
 mod promql_diff;
 mod real_clients;

@@ -26,7 +26,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use storage::{
-    Appendable, Appender, Label, Labels, LabelsBuilder, MetricMetadata, MetricType, SeriesRef, METRIC_NAME,
+    Appendable, Appender, Exemplar, Label, Labels, LabelsBuilder, MetricMetadata, MetricType, SeriesRef, METRIC_NAME,
     STALE_NAN,
 };
 use tokio::sync::{oneshot, Semaphore};
@@ -220,6 +220,8 @@ struct Stats {
     series_added: u64,
     rejected: u64,
     duplicates: u64,
+    /// Exemplars storage refused (out of order, labels too long).
+    exemplars_rejected: u64,
 }
 
 /// One target's loop.
@@ -482,8 +484,8 @@ impl ScrapeLoop {
                 self.cache.values_mut().for_each(|c| c.sref = SeriesRef::NONE);
             }
         }
-        if stats.rejected > 0 || stats.duplicates > 0 {
-            tracing::debug!(target_url = %self.state.target.url, rejected = stats.rejected, duplicates = stats.duplicates, "samples not appended");
+        if stats.rejected > 0 || stats.duplicates > 0 || stats.exemplars_rejected > 0 {
+            tracing::debug!(target_url = %self.state.target.url, rejected = stats.rejected, duplicates = stats.duplicates, exemplars_rejected = stats.exemplars_rejected, "samples not appended");
         }
         if self.iter.is_multiple_of(CACHE_KEEP_SCRAPES) {
             let iter = self.iter;
@@ -639,6 +641,20 @@ impl ScrapeLoop {
                 Err(e) => return Err(format!("appending to storage failed: {e}")),
             }
             c.tracked = !explicit || cfg.track_timestamps_staleness;
+            if let Some(ex) = &s.exemplar {
+                // As Prometheus: an exemplar without a timestamp gets the sample's; a refused
+                // one (out of order, too long) is dropped without failing the scrape.
+                let e = Exemplar {
+                    labels: Labels::from_pairs(ex.labels.iter()),
+                    value: ex.value,
+                    t: ex.timestamp_ms.unwrap_or(t),
+                };
+                match app.append_exemplar(c.sref, labels, e) {
+                    Ok(()) => {}
+                    Err(e) if e.is_client_error() => st.exemplars_rejected += 1,
+                    Err(e) => return Err(format!("appending exemplar to storage failed: {e}")),
+                }
+            }
         }
         // Series of the last good scrape missing from this one go stale.
         let mut gone: Vec<&Labels> = Vec::new();

@@ -33,8 +33,9 @@ mod tests;
 use crate::api::{Appendable, Appender, Querier, Queryable};
 use crate::block::Block;
 use crate::error::{DbError, QueryError};
+use crate::exemplars::{ExemplarStats, ExemplarStorage};
 use crate::head::{Head, HeadAppender, HeadStats, Replayer};
-use crate::model::MetricMetadata;
+use crate::model::{ExemplarSeries, Matcher, MetricMetadata};
 use crate::wal::{Wal, DEFAULT_SEGMENT_SIZE};
 use background::Background;
 pub use delete::DeleteStats;
@@ -68,6 +69,9 @@ pub struct DbOptions {
     /// every minute and when the head outgrows 1.5 block ranges (default). When false it
     /// runs only through [`Db::run_maintenance`] (deterministic tests, embedding).
     pub auto_maintenance: bool,
+    /// Capacity of the in-memory exemplar ring shared by all series (Prometheus'
+    /// `storage.exemplars.max_exemplars`, default 100000); 0 keeps no exemplars.
+    pub max_exemplars: usize,
 }
 
 impl DbOptions {
@@ -82,6 +86,7 @@ impl DbOptions {
             wal_fsync_interval: Duration::from_secs(1),
             wal_segment_size: DEFAULT_SEGMENT_SIZE,
             auto_maintenance: true,
+            max_exemplars: 100_000,
         }
     }
 }
@@ -129,6 +134,8 @@ pub(crate) struct Inner {
     pub(crate) blocks: RwLock<Arc<Vec<Arc<Block>>>>,
     /// Serialises block cuts, compactions and retention.
     pub(crate) maintenance: Mutex<()>,
+    /// Exemplars (memory only).
+    pub(crate) exemplars: ExemplarStorage,
     _lock: File,
 }
 
@@ -183,7 +190,9 @@ impl Db {
             path = %opts.path.display(), series = st.series, samples = st.samples,
             elapsed_ms = started.elapsed().as_millis() as u64, "database open"
         );
+        let exemplars = ExemplarStorage::new(opts.max_exemplars);
         let inner = Arc::new(Inner {
+            exemplars,
             opts,
             head,
             wal,
@@ -231,6 +240,11 @@ impl Db {
         }
     }
 
+    /// Figures of the exemplar storage.
+    pub fn exemplar_stats(&self) -> ExemplarStats {
+        self.inner.exemplars.stats()
+    }
+
     /// Distinct values per label name in the head, largest first (for the TSDB status page).
     pub fn label_cardinality(&self) -> Vec<(String, usize)> {
         self.inner.head.label_cardinality()
@@ -276,13 +290,22 @@ impl Appendable for Db {
     fn appender(&self) -> Box<dyn Appender + Send + '_> {
         let sync = self.inner.opts.wal_fsync_interval.is_zero();
         self.background.maybe_wake(&self.inner);
-        Box::new(HeadAppender::new(&self.inner.head, &self.inner.wal, sync))
+        Box::new(HeadAppender::new(&self.inner.head, &self.inner.wal, sync).with_exemplars(&self.inner.exemplars))
     }
 }
 
 impl Queryable for Db {
     fn querier(&self, mint: i64, maxt: i64) -> Result<Box<dyn Querier + '_>, QueryError> {
         Ok(Box::new(querier::DbQuerier::new(&self.inner, mint, maxt)))
+    }
+
+    fn select_exemplars(
+        &self,
+        mint: i64,
+        maxt: i64,
+        matcher_sets: &[Vec<Matcher>],
+    ) -> Result<Vec<ExemplarSeries>, QueryError> {
+        Ok(self.inner.exemplars.select(mint, maxt, matcher_sets))
     }
 
     fn metadata(&self) -> BTreeMap<String, Vec<MetricMetadata>> {
