@@ -5,6 +5,7 @@
 mod admin;
 mod api_diff;
 mod crash;
+mod exemplars;
 mod otel_sdk;
 mod otlp;
 mod promql_diff;
