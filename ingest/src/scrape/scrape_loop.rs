@@ -244,6 +244,8 @@ pub(crate) struct ScrapeLoop {
     last_ts: Option<i64>,
     body_hint: usize,
     scraped_once: bool,
+    /// The pool's forced error (see [`ScrapeLoop::with_forced_error`]).
+    forced_error: Arc<Mutex<Option<String>>>,
 }
 
 fn now_ms() -> i64 {
@@ -284,7 +286,15 @@ impl ScrapeLoop {
             last_ts: None,
             body_hint: 16 * 1024,
             scraped_once: false,
+            forced_error: Arc::new(Mutex::new(None)),
         }
+    }
+
+    /// Shares the pool's forced error (set while the job is over its `target_limit`): while
+    /// set, scrapes do not fetch and fail with it.
+    pub fn with_forced_error(mut self, e: Arc<Mutex<Option<String>>>) -> Self {
+        self.forced_error = e;
+        self
     }
 
     /// The delay before the first scrape: each target scrapes at a stable offset within the
@@ -406,12 +416,16 @@ impl ScrapeLoop {
         let wall = SystemTime::now();
         let ts = self.scrape_timestamp();
         let timeout = self.state.target.timeout;
-        let fetched = match tokio::time::timeout(timeout, self.fetch()).await {
-            Ok(r) => r,
-            Err(_) => Err(format!(
-                "scrape timed out after {}",
-                super::units::PromDuration(timeout)
-            )),
+        let forced = self.forced_error.lock().clone();
+        let fetched = match forced {
+            Some(e) => Err(e),
+            None => match tokio::time::timeout(timeout, self.fetch()).await {
+                Ok(r) => r,
+                Err(_) => Err(format!(
+                    "scrape timed out after {}",
+                    super::units::PromDuration(timeout)
+                )),
+            },
         };
         self.iter += 1;
         let appendable = self.appendable.clone();
