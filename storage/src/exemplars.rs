@@ -184,7 +184,8 @@ impl ExemplarStorage {
     /// Current figures.
     pub fn stats(&self) -> ExemplarStats {
         let ring = self.ring.read();
-        let held = ring.entries.iter().filter(|e| e.is_some()).count();
+        // Slots are only ever overwritten, never emptied.
+        let held = ring.entries.len();
         let oldest = if ring.entries.len() < self.max {
             ring.entries.first()
         } else {

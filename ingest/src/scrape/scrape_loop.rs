@@ -590,23 +590,15 @@ impl ScrapeLoop {
         while let Some(entry) = parser.next_entry().map_err(|e| e.to_string())? {
             let s = match entry {
                 Entry::Help { family, help } => {
-                    note_meta(&mut meta, &known_meta, &family, |m| {
-                        if m.help != help {
-                            m.help = help.into_owned();
-                        }
-                    });
+                    note_meta(&mut meta, &known_meta, &family, MetaField::Help(&help));
                     continue;
                 }
                 Entry::Type { family, metric_type } => {
-                    note_meta(&mut meta, &known_meta, &family, |m| m.metric_type = metric_type);
+                    note_meta(&mut meta, &known_meta, &family, MetaField::Type(metric_type));
                     continue;
                 }
                 Entry::Unit { family, unit } => {
-                    note_meta(&mut meta, &known_meta, &family, |m| {
-                        if m.unit != unit {
-                            m.unit = unit.to_string();
-                        }
-                    });
+                    note_meta(&mut meta, &known_meta, &family, MetaField::Unit(&unit));
                     continue;
                 }
                 Entry::Sample(s) => s,
@@ -709,27 +701,65 @@ impl ScrapeLoop {
     }
 }
 
+/// One metadata line of a scrape.
+#[derive(Clone, Copy)]
+enum MetaField<'a> {
+    Help(&'a str),
+    Type(MetricType),
+    Unit(&'a str),
+}
+
+impl MetaField<'_> {
+    /// Whether `m` already says this.
+    fn matches(self, m: &MetricMetadata) -> bool {
+        match self {
+            MetaField::Help(h) => m.help == h,
+            MetaField::Type(t) => m.metric_type == t,
+            MetaField::Unit(u) => m.unit == u,
+        }
+    }
+
+    fn apply(self, m: &mut MetricMetadata) {
+        match self {
+            MetaField::Help(h) => {
+                if m.help != h {
+                    m.help = h.to_string();
+                }
+            }
+            MetaField::Type(t) => m.metric_type = t,
+            MetaField::Unit(u) => {
+                if m.unit != u {
+                    m.unit = u.to_string();
+                }
+            }
+        }
+    }
+}
+
 /// Records a metadata change for `family` in `pending` (only when it differs from `known`).
+/// Runs for every HELP/TYPE/UNIT line of every scrape, so the common case (nothing changed)
+/// allocates nothing.
 fn note_meta(
     pending: &mut HashMap<String, MetricMetadata>,
     known: &HashMap<String, MetricMetadata>,
     family: &str,
-    change: impl FnOnce(&mut MetricMetadata),
+    field: MetaField<'_>,
 ) {
     if let Some(m) = pending.get_mut(family) {
-        change(m);
+        field.apply(m);
         return;
     }
-    let base = known.get(family);
-    let mut m = base.cloned().unwrap_or(MetricMetadata {
-        metric_type: MetricType::Unknown,
-        help: String::new(),
-        unit: String::new(),
-    });
-    change(&mut m);
-    if base != Some(&m) {
-        pending.insert(family.to_string(), m);
-    }
+    let mut m = match known.get(family) {
+        Some(base) if field.matches(base) => return,
+        Some(base) => base.clone(),
+        None => MetricMetadata {
+            metric_type: MetricType::Unknown,
+            help: String::new(),
+            unit: String::new(),
+        },
+    };
+    field.apply(&mut m);
+    pending.insert(family.to_string(), m);
 }
 
 /// The final labels of a scraped series: the series' labels merged with the target's
