@@ -65,6 +65,11 @@ pub struct Flags {
     )]
     pub min_block_duration: String,
 
+    /// Most exemplars kept in memory, shared by all series (overrides the configuration
+    /// file's `storage.exemplars.max_exemplars`; default 100000; 0 keeps none).
+    #[arg(long = "storage.exemplars.exemplars-limit", value_name = "N")]
+    pub exemplars_limit: Option<usize>,
+
     /// Address to listen on for the UI, API and push endpoints.
     #[arg(long = "web.listen-address", value_name = "ADDR", default_value = ":9090")]
     pub listen_address: String,
@@ -228,6 +233,10 @@ impl Flags {
             (
                 "storage.tsdb.min-block-duration".into(),
                 self.min_block_duration.clone(),
+            ),
+            (
+                "storage.exemplars.exemplars-limit".into(),
+                self.exemplars_limit.map(|n| n.to_string()).unwrap_or_default(),
             ),
             ("web.listen-address".into(), self.listen_address.clone()),
             (

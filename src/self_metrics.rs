@@ -153,6 +153,48 @@ impl SelfMetrics {
         for (name, help, v) in gauges {
             out.single(name, "gauge", help, v);
         }
+        // Exemplar storage, under Prometheus' names.
+        let ex = db.exemplar_stats();
+        for (name, kind, help, v) in [
+            (
+                "prometheus_tsdb_exemplar_max_exemplars",
+                "gauge",
+                "Total number of exemplars the exemplar storage can store, resizeable.",
+                ex.max_exemplars as f64,
+            ),
+            (
+                "prometheus_tsdb_exemplar_exemplars_in_storage",
+                "gauge",
+                "Number of exemplars currently in circular storage.",
+                ex.exemplars_in_storage as f64,
+            ),
+            (
+                "prometheus_tsdb_exemplar_series_with_exemplars_in_storage",
+                "gauge",
+                "Number of series with exemplars currently in circular storage.",
+                ex.series_with_exemplars as f64,
+            ),
+            (
+                "prometheus_tsdb_exemplar_exemplars_appended_total",
+                "counter",
+                "Total number of appended exemplars.",
+                ex.exemplars_appended as f64,
+            ),
+            (
+                "prometheus_tsdb_exemplar_out_of_order_exemplars_total",
+                "counter",
+                "Total number of out of order exemplar ingestion failed attempts.",
+                ex.out_of_order as f64,
+            ),
+            (
+                "prometheus_tsdb_exemplar_last_exemplars_timestamp_seconds",
+                "gauge",
+                "The timestamp of the oldest exemplar stored in circular storage.",
+                ex.last_exemplar_ts as f64 / 1000.0,
+            ),
+        ] {
+            out.single(name, kind, help, v);
+        }
         if s.head_min_time != i64::MAX {
             out.single(
                 "prometheus_tsdb_head_min_time",

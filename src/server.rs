@@ -59,6 +59,9 @@ impl Settings {
         if db.block_range_ms < 1000 {
             return Err(cfg_err("storage.tsdb.min-block-duration", "must be at least 1s".into()));
         }
+        if let Some(n) = flags.exemplars_limit.or(config.config.max_exemplars()) {
+            db.max_exemplars = n;
+        }
         let engine = query::EngineOptions {
             lookback_delta_ms: parse_duration_ms(&flags.lookback_delta)
                 .map_err(|e| cfg_err("query.lookback-delta", e))?,

@@ -164,8 +164,10 @@ async fn remote_write_handler(State(st): State<Arc<PushState>>, headers: HeaderM
                     remote_write::HEADER_HISTOGRAMS_WRITTEN,
                     HeaderValue::from(out.histograms),
                 );
-                // Exemplars are counted but not stored, so none is reported as written.
-                h.insert(remote_write::HEADER_EXEMPLARS_WRITTEN, HeaderValue::from(0u32));
+                h.insert(
+                    remote_write::HEADER_EXEMPLARS_WRITTEN,
+                    HeaderValue::from(out.exemplars),
+                );
             }
             resp
         }

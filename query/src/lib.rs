@@ -45,6 +45,6 @@ pub mod promqltest;
 pub mod rejections;
 
 pub use engine::value::{InstantSample, QueryOutput, Value};
-pub use engine::{CancelToken, Engine, EngineOptions};
+pub use engine::{extract_selectors, CancelToken, Engine, EngineOptions};
 pub use error::QueryError;
 pub use functions::supported_functions;

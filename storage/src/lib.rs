@@ -4,6 +4,7 @@
 //! - [`model`]: the shared vocabulary (labels, matchers, samples, metadata), re-exported here.
 //! - [`api`]: the boundary traits, [`Appendable`]/[`Appender`] and [`Queryable`]/[`Querier`].
 //! - [`error`]: append, query, corruption and open errors.
+//! - [`exemplars`]: the in-memory ring of exemplars.
 //! - [`db`]: [`Db`], the database, implementing both sides of the boundary.
 //! - `chunk`: sample codecs (appendable head chunks, dense block columns).
 //! - `wal`: the write-ahead log.
@@ -26,6 +27,7 @@ pub mod check;
 pub mod chunk;
 pub mod db;
 pub mod error;
+pub mod exemplars;
 pub mod format;
 pub(crate) mod head;
 pub mod index;
@@ -36,6 +38,7 @@ pub mod wal;
 
 pub use api::{Appendable, Appender, Querier, Queryable, SelectHints, Series};
 pub use db::{snapshot_name, Db, DbOptions, DbStats, DeleteStats, SnapshotInfo, AGENT_HEAD_WINDOW_MS};
+pub use exemplars::{ExemplarStats, ExemplarStorage};
 pub use error::{AppendError, CorruptionError, DbError, QueryError};
 pub use head::{HeadCardinality, HeadStats};
 pub use model::*;

@@ -13,6 +13,8 @@ mod disk_full;
 mod faults;
 mod dashboards;
 mod grafana_vars;
+mod exemplars;
+mod otel_sdk;
 mod otlp;
 mod promql_diff;
 mod promql_limits;

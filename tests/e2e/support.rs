@@ -320,6 +320,17 @@ pub mod prompb {
         pub labels: Vec<Label>,
         #[prost(message, repeated, tag = "2")]
         pub samples: Vec<Sample>,
+        #[prost(message, repeated, tag = "3")]
+        pub exemplars: Vec<Exemplar>,
+    }
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub struct Exemplar {
+        #[prost(message, repeated, tag = "1")]
+        pub labels: Vec<Label>,
+        #[prost(double, tag = "2")]
+        pub value: f64,
+        #[prost(int64, tag = "3")]
+        pub timestamp: i64,
     }
     #[derive(Clone, PartialEq, prost::Message)]
     pub struct Label {
@@ -373,6 +384,7 @@ pub fn series(name: &str, labels: &[(&str, &str)], samples: &[(i64, f64)]) -> pr
             .iter()
             .map(|&(timestamp, value)| prompb::Sample { value, timestamp })
             .collect(),
+        exemplars: Vec::new(),
     }
 }
 

@@ -33,9 +33,10 @@ mod tests;
 use crate::api::{Appendable, Appender, Querier, Queryable};
 use crate::block::Block;
 use crate::error::{DbError, QueryError};
+use crate::exemplars::{ExemplarStats, ExemplarStorage};
 use crate::head::{Head, HeadAppender, HeadStats, Replayer};
 use crate::metrics::{Counter, DbMetrics, Histogram, LONG_BUCKETS};
-use crate::model::MetricMetadata;
+use crate::model::{ExemplarSeries, Matcher, MetricMetadata};
 use crate::wal::{Wal, DEFAULT_SEGMENT_SIZE};
 use background::Background;
 pub use delete::DeleteStats;
@@ -81,6 +82,9 @@ pub struct DbOptions {
     pub max_active_series: usize,
     /// Most head series per metric name (cardinality limit); 0 = no limit.
     pub max_series_per_metric: usize,
+    /// Capacity of the in-memory exemplar ring shared by all series (Prometheus'
+    /// `storage.exemplars.max_exemplars`, default 100000); 0 keeps no exemplars.
+    pub max_exemplars: usize,
 }
 
 impl DbOptions {
@@ -98,6 +102,7 @@ impl DbOptions {
             agent: false,
             max_active_series: 0,
             max_series_per_metric: 0,
+            max_exemplars: 100_000,
         }
     }
 }
@@ -173,6 +178,8 @@ pub(crate) struct Inner {
     pub(crate) counters: DbCounters,
     /// Seconds the WAL replay took at open.
     replay_seconds: f64,
+    /// Exemplars (memory only).
+    pub(crate) exemplars: ExemplarStorage,
     _lock: File,
 }
 
@@ -232,7 +239,9 @@ impl Db {
             path = %opts.path.display(), series = st.series, samples = st.samples,
             elapsed_ms = started.elapsed().as_millis() as u64, "database open"
         );
+        let exemplars = ExemplarStorage::new(opts.max_exemplars);
         let inner = Arc::new(Inner {
+            exemplars,
             opts,
             head,
             wal,
@@ -306,6 +315,11 @@ impl Db {
         }
     }
 
+    /// Figures of the exemplar storage.
+    pub fn exemplar_stats(&self) -> ExemplarStats {
+        self.inner.exemplars.stats()
+    }
+
     /// Distinct values per label name in the head, largest first (for the TSDB status page).
     pub fn label_cardinality(&self) -> Vec<(String, usize)> {
         self.inner.head.label_cardinality()
@@ -375,13 +389,22 @@ impl Appendable for Db {
     fn appender(&self) -> Box<dyn Appender + Send + '_> {
         let sync = self.inner.opts.wal_fsync_interval.is_zero();
         self.background.maybe_wake(&self.inner);
-        Box::new(HeadAppender::new(&self.inner.head, &self.inner.wal, sync))
+        Box::new(HeadAppender::new(&self.inner.head, &self.inner.wal, sync).with_exemplars(&self.inner.exemplars))
     }
 }
 
 impl Queryable for Db {
     fn querier(&self, mint: i64, maxt: i64) -> Result<Box<dyn Querier + '_>, QueryError> {
         Ok(Box::new(querier::DbQuerier::new(&self.inner, mint, maxt)))
+    }
+
+    fn select_exemplars(
+        &self,
+        mint: i64,
+        maxt: i64,
+        matcher_sets: &[Vec<Matcher>],
+    ) -> Result<Vec<ExemplarSeries>, QueryError> {
+        Ok(self.inner.exemplars.select(mint, maxt, matcher_sets))
     }
 
     fn metadata(&self) -> BTreeMap<String, Vec<MetricMetadata>> {
