@@ -47,6 +47,29 @@ pub struct Flags {
     )]
     pub wal_fsync_interval: String,
 
+    /// Size at which a WAL segment file is closed and the next one started (e.g. 128MB).
+    #[arg(
+        long = "storage.tsdb.wal-segment-size",
+        value_name = "SIZE",
+        default_value = "128MB"
+    )]
+    pub wal_segment_size: String,
+
+    /// Time range of the head cut into one block (tests use seconds to make block writes and
+    /// compactions frequent). Hidden, as in Prometheus.
+    #[arg(
+        long = "storage.tsdb.min-block-duration",
+        value_name = "DURATION",
+        default_value = "2h",
+        hide = true
+    )]
+    pub min_block_duration: String,
+
+    /// Most exemplars kept in memory, shared by all series (overrides the configuration
+    /// file's `storage.exemplars.max_exemplars`; default 100000; 0 keeps none).
+    #[arg(long = "storage.exemplars.exemplars-limit", value_name = "N")]
+    pub exemplars_limit: Option<usize>,
+
     /// Address to listen on for the UI, API and push endpoints.
     #[arg(long = "web.listen-address", value_name = "ADDR", default_value = ":9090")]
     pub listen_address: String,
@@ -172,6 +195,11 @@ pub struct Flags {
     #[arg(long = "rules.beacon-preset", value_name = "BOOL", default_value_t = true, action = clap::ArgAction::Set)]
     pub beacon_rules: bool,
 
+    /// Agent mode: scrape and receive, forward everything by `remote_write`, keep only the WAL
+    /// the queues still need; no local blocks, queries or rules.
+    #[arg(long = "agent")]
+    pub agent: bool,
+
     /// Also run simulated beacon nodes on loopback and scrape them (job `beacon-demo`), so the
     /// beacon dashboard fills with live data without a real node.
     #[arg(long = "demo")]
@@ -197,6 +225,18 @@ impl Flags {
             (
                 "storage.tsdb.wal-fsync-interval".into(),
                 self.wal_fsync_interval.clone(),
+            ),
+            (
+                "storage.tsdb.wal-segment-size".into(),
+                self.wal_segment_size.clone(),
+            ),
+            (
+                "storage.tsdb.min-block-duration".into(),
+                self.min_block_duration.clone(),
+            ),
+            (
+                "storage.exemplars.exemplars-limit".into(),
+                self.exemplars_limit.map(|n| n.to_string()).unwrap_or_default(),
             ),
             ("web.listen-address".into(), self.listen_address.clone()),
             (
@@ -261,6 +301,7 @@ impl Flags {
             ("log.level".into(), self.log_level.clone()),
             ("rules.beacon-preset".into(), self.beacon_rules.to_string()),
             ("demo".into(), self.demo.to_string()),
+            ("agent".into(), self.agent.to_string()),
         ]
     }
 }

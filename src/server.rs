@@ -48,6 +48,20 @@ impl Settings {
         let fsync = parse_duration_ms(&flags.wal_fsync_interval)
             .map_err(|e| cfg_err("storage.tsdb.wal-fsync-interval", e))?;
         db.wal_fsync_interval = Duration::from_millis(fsync.max(0) as u64);
+        db.agent = flags.agent;
+        db.wal_segment_size = parse_size_bytes(&flags.wal_segment_size)
+            .map_err(|e| cfg_err("storage.tsdb.wal-segment-size", e))?;
+        if db.wal_segment_size < 64 * 1024 {
+            return Err(cfg_err("storage.tsdb.wal-segment-size", "must be at least 64KB".into()));
+        }
+        db.block_range_ms = parse_duration_ms(&flags.min_block_duration)
+            .map_err(|e| cfg_err("storage.tsdb.min-block-duration", e))?;
+        if db.block_range_ms < 1000 {
+            return Err(cfg_err("storage.tsdb.min-block-duration", "must be at least 1s".into()));
+        }
+        if let Some(n) = flags.exemplars_limit.or(config.config.max_exemplars()) {
+            db.max_exemplars = n;
+        }
         let engine = query::EngineOptions {
             lookback_delta_ms: parse_duration_ms(&flags.lookback_delta)
                 .map_err(|e| cfg_err("query.lookback-delta", e))?,
@@ -206,36 +220,41 @@ pub async fn run(
     web_state.tsdb_stats = Some(Arc::new(HeadStatsFromDb(late.clone())));
     let push_limits = settings.push_limits.clone();
     // OTLP over gRPC is served on the same listener (HTTP/2 cleartext) as everything else.
+    let agent = settings.flags.agent;
+    if agent {
+        tracing::info!("Agent mode: forwarding by remote_write only; no local blocks, queries or rules");
+        if !settings.config.config.rule_files.is_empty() {
+            tracing::warn!("rule_files are ignored in agent mode");
+        }
+    }
+    let forward = Arc::new(ingest::forward::ForwardManager::new(
+        &settings.db.path,
+        &storage::Db::wal_dir_of(&settings.db.path),
+    ));
     let rules = Arc::new(
         crate::alerting::Rules::new(
             &settings.config,
             late.clone(),
             late.clone(),
             engine.clone(),
-            settings.flags.beacon_rules,
+            settings.flags.beacon_rules && !agent,
         )
         .map_err(|e| Error::Config(format!("alerting configuration: {e}")))?,
     );
     web_state.rules = Some(Arc::new(crate::alerting::RulesStatus(rules.manager.clone())));
+    web_state.remote_write = Some(Arc::new(crate::forwarding::ForwardStatus(forward.clone())));
     let self_metrics = Arc::new(crate::self_metrics::SelfMetrics {
         db: late.clone(),
         scrape: scrape.clone(),
         start_time: crate::self_metrics::now_seconds(),
         rules: Some(rules.clone()),
+        forward: Some(forward.clone()),
     });
     let metrics_route = axum::Router::new().route(
         "/metrics",
-        axum::routing::get(move || {
+        axum::routing::get(move |headers: axum::http::HeaderMap| {
             let m = self_metrics.clone();
-            async move {
-                (
-                    [(
-                        axum::http::header::CONTENT_TYPE,
-                        "text/plain; version=0.0.4; charset=utf-8",
-                    )],
-                    m.render(),
-                )
-            }
+            async move { crate::openmetrics::respond(&headers, m.render()) }
         }),
     );
     let (reload_tx, reload_rx) = tokio::sync::mpsc::channel::<ReloadRequest>(4);
@@ -243,6 +262,9 @@ pub async fn run(
     let app = web::router(Arc::new(web_state))
         .merge(metrics_route)
         .merge(lifecycle_routes(settings.flags.enable_lifecycle, reload_tx))
+        .layer(axum::middleware::from_fn(move |req, next| {
+            crate::agent::refuse_queries(agent, req, next)
+        }))
         .merge(ingest::push_router(appendable.clone(), push_limits.clone()))
         .merge(ingest::otlp::grpc::otlp_grpc_router(
             appendable.clone(),
@@ -250,7 +272,9 @@ pub async fn run(
         ))
         // The gRPC router's fallback answers every unknown path with gRPC's UNIMPLEMENTED;
         // HTTP clients must get Prometheus' 404 instead.
-        .fallback(web::fallback);
+        .fallback(web::fallback)
+        // Counts every request by route pattern and status (`prometheus_http_requests_total`).
+        .layer(axum::middleware::from_fn(web::http_metrics::track));
     let app = crate::security::protect(app, settings.security.clone(), settings.cors.clone());
 
     let grpc_server = start_otlp_grpc(
@@ -287,6 +311,15 @@ pub async fn run(
     let db = Arc::new(db);
     late.set(db.clone());
     tracing::info!("Storage ready");
+    let cfg = &settings.config.config;
+    forward
+        .apply(&cfg.remote_write, &forward_external_labels(cfg))
+        .await
+        .map_err(|e| Error::Config(format!("remote_write: {e}")))?;
+    if agent && cfg.remote_write.is_empty() {
+        tracing::warn!("agent mode without remote_write: ingested data is not kept anywhere");
+    }
+    let wal_truncation = agent.then(|| tokio::spawn(crate::agent::truncate_wal_loop(db.clone(), forward.clone())));
 
     let mut extra_jobs = Vec::new();
     if settings.flags.demo {
@@ -306,9 +339,11 @@ pub async fn run(
         .apply_config(&cfg.global, &jobs)
         .map_err(|e| Error::Config(format!("scrape configuration: {e}")))?;
     tracing::info!(jobs = jobs.len(), "Scrape manager started");
-    rules
-        .load(&settings.config)
-        .map_err(|e| Error::Config(format!("rule files: {e}")))?;
+    if !agent {
+        rules
+            .load(&settings.config)
+            .map_err(|e| Error::Config(format!("rule files: {e}")))?;
+    }
     ready.store(true, Ordering::Release);
     tracing::info!("Sextant is ready to receive requests");
     let reloader = tokio::spawn(reload_loop(
@@ -317,6 +352,8 @@ pub async fn run(
         extra_jobs,
         scrape.clone(),
         rules.clone(),
+        forward.clone(),
+        agent,
         reload_rx,
     ));
 
@@ -336,10 +373,20 @@ pub async fn run(
     tracing::info!("Stopping rule evaluation and scrapes");
     rules.manager.stop();
     scrape.stop().await;
+    tracing::info!("Stopping remote-write queues");
+    forward.stop().await;
+    if let Some(t) = wal_truncation {
+        t.abort();
+    }
     tracing::info!("Closing storage");
     db.close()?;
     tracing::info!("Sextant stopped");
     Ok(())
+}
+
+/// `global.external_labels`, added to forwarded series that lack them.
+fn forward_external_labels(c: &crate::config::Config) -> storage::Labels {
+    storage::Labels::from_pairs(c.global.external_labels.iter())
 }
 
 /// `/api/v1/status/tsdb`'s head figures, read from the database once it is open.
@@ -377,13 +424,14 @@ struct Reloader {
     extra_jobs: Vec<ingest::ScrapeConfig>,
     scrape: Arc<ingest::ScrapeManager>,
     rules: Arc<crate::alerting::Rules>,
+    agent: bool,
 }
 
 impl Reloader {
     /// Re-reads the configuration file (or keeps the embedded default) and applies its scrape
     /// jobs (plus the ones Sextant adds itself, such as `--demo`'s) and rules. A bad file changes
     /// nothing: the running configuration stays.
-    fn reload(&self) -> Result<(), String> {
+    fn reload(&self) -> Result<LoadedConfig, String> {
         let c = match (&self.path, &self.embedded) {
             (Some(p), _) => LoadedConfig::load(Some(p))?,
             (None, Some(text)) => LoadedConfig {
@@ -398,8 +446,10 @@ impl Reloader {
         self.scrape
             .apply_config(&c.config.global, &jobs)
             .map_err(|e| format!("scrape configuration: {e}"))?;
-        self.rules.load(&c).map_err(|e| format!("rules: {e}"))?;
-        Ok(())
+        if !self.agent {
+            self.rules.load(&c).map_err(|e| format!("rules: {e}"))?;
+        }
+        Ok(c)
     }
 }
 
@@ -410,6 +460,8 @@ async fn reload_loop(
     extra_jobs: Vec<ingest::ScrapeConfig>,
     scrape: Arc<ingest::ScrapeManager>,
     rules: Arc<crate::alerting::Rules>,
+    forward: Arc<ingest::forward::ForwardManager>,
+    agent: bool,
     mut requests: tokio::sync::mpsc::Receiver<ReloadRequest>,
 ) {
     let r = Reloader {
@@ -418,6 +470,7 @@ async fn reload_loop(
         extra_jobs,
         scrape,
         rules,
+        agent,
     };
     #[cfg(unix)]
     let mut hup = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
@@ -450,7 +503,13 @@ async fn reload_loop(
                 None => std::future::pending().await,
             },
         };
-        let result = r.reload();
+        let result = match r.reload() {
+            Ok(c) => forward
+                .apply(&c.config.remote_write, &forward_external_labels(&c.config))
+                .await
+                .map_err(|e| format!("remote_write: {e}")),
+            Err(e) => Err(e),
+        };
         match &result {
             Ok(()) => tracing::info!("Configuration reloaded"),
             Err(e) => tracing::error!("reload failed, keeping the running configuration: {e}"),

@@ -28,6 +28,7 @@ pub use limits::{OtlpOptions, PushLimits};
 pub use writer::WriteOutcome;
 
 use crate::error::PushError;
+use crate::metrics::{self, Protocol};
 use crate::remote_write::{self, Version};
 use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, State};
@@ -133,10 +134,20 @@ async fn remote_write_handler(State(st): State<Arc<PushState>>, headers: HeaderM
         Err(e) => return refuse(proto, &e),
     };
     let st2 = st.clone();
+    let protocol = match version {
+        Version::V1 => metrics::Protocol::RemoteWriteV1,
+        Version::V2 => metrics::Protocol::RemoteWriteV2,
+    };
+    let span = tracing::info_span!("remote_write", protocol = protocol.as_str(), bytes = bytes.len());
     let res = blocking_as(proto, move || {
+        let _g = span.enter();
         remote_write::ingest(&*st2.db, version, &bytes, &st2.limits, &st2.series)
     })
     .await;
+    match &res {
+        Ok(out) => metrics::ingest().appended(protocol, out.samples, out.histograms, out.exemplars),
+        Err(_) => metrics::ingest().failed(protocol),
+    }
     match res {
         Ok(out) => {
             let mut resp = match out.clone().into_result() {
@@ -153,8 +164,10 @@ async fn remote_write_handler(State(st): State<Arc<PushState>>, headers: HeaderM
                     remote_write::HEADER_HISTOGRAMS_WRITTEN,
                     HeaderValue::from(out.histograms),
                 );
-                // Exemplars are counted but not stored, so none is reported as written.
-                h.insert(remote_write::HEADER_EXEMPLARS_WRITTEN, HeaderValue::from(0u32));
+                h.insert(
+                    remote_write::HEADER_EXEMPLARS_WRITTEN,
+                    HeaderValue::from(out.exemplars),
+                );
             }
             resp
         }
@@ -210,6 +223,10 @@ async fn import_handler(State(st): State<Arc<PushState>>, headers: HeaderMap, bo
         import::ingest_text(&*st2.db, &raw, &content_type, now_ms, &st2.limits)
     })
     .await;
+    match &res {
+        Ok(out) => metrics::ingest().appended(Protocol::Import, out.samples, out.histograms, out.exemplars),
+        Err(_) => metrics::ingest().failed(Protocol::Import),
+    }
     match res.and_then(WriteOutcome::into_result) {
         Ok(_) => StatusCode::NO_CONTENT.into_response(),
         Err(e) => refuse(import, &e),

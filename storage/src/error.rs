@@ -54,6 +54,20 @@ pub enum AppendError {
         /// The refused series.
         labels: String,
     },
+    /// An exemplar's labels are longer than OpenMetrics allows.
+    #[error("exemplar label set has {chars} characters, more than the allowed 128")]
+    ExemplarLabelsTooLong {
+        /// Characters of names and values together.
+        chars: usize,
+    },
+    /// An exemplar is not newer than the newest exemplar of its series.
+    #[error("out of order exemplar: timestamp {t} is not after the newest exemplar {newest} of the series")]
+    OutOfOrderExemplar {
+        /// The rejected timestamp.
+        t: i64,
+        /// The newest exemplar timestamp of the series.
+        newest: i64,
+    },
     /// An earlier write or fsync failed; the database refuses writes until restarted.
     #[error("storage is poisoned after an earlier write failure; restart required")]
     Poisoned,
@@ -73,6 +87,8 @@ impl AppendError {
                 | AppendError::DuplicateTimestamp { .. }
                 | AppendError::InvalidLabels { .. }
                 | AppendError::TooManySeries { .. }
+                | AppendError::ExemplarLabelsTooLong { .. }
+                | AppendError::OutOfOrderExemplar { .. }
         )
     }
 }

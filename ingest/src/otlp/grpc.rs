@@ -70,9 +70,13 @@ impl MetricsService for OtlpGrpc {
         let req = request.into_inner();
         let inner = self.inner.clone();
         let p = Protocol::OtlpGrpc;
-        let out = blocking_as(p, move || ingest(&*inner.db, &inner.state, &req, &inner.limits))
-            .await
-            .map_err(|e| status(p, e))?;
+        let res = blocking_as(p, move || ingest(&*inner.db, &inner.state, &req, &inner.limits)).await;
+        let m = crate::metrics::ingest();
+        match &res {
+            Ok(out) => m.appended(crate::metrics::Protocol::OtlpGrpc, out.accepted_points, 0, 0),
+            Err(_) => m.failed(crate::metrics::Protocol::OtlpGrpc),
+        }
+        let out = res.map_err(|e| status(p, e))?;
         let partial_success = (out.rejected_points > 0).then(|| ExportMetricsPartialSuccess {
             rejected_data_points: out.rejected_points as i64,
             error_message: partial_success_message(&out),

@@ -193,6 +193,10 @@ pub(crate) async fn http_handler(
         super::ingest(&*st2.db, &st2.otlp, &req, &st2.limits)
     })
     .await;
+    match &res {
+        Ok(out) => crate::metrics::ingest().appended(crate::metrics::Protocol::OtlpHttp, out.accepted_points, 0, 0),
+        Err(_) => crate::metrics::ingest().failed(crate::metrics::Protocol::OtlpHttp),
+    }
     match res {
         Ok(out) => {
             let partial_success = (out.rejected_points > 0).then(|| ExportMetricsPartialSuccess {

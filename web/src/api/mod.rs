@@ -8,7 +8,7 @@
 //!
 //! Modules: [`query`] (query, query_range, exemplars, format/parse), [`series`] (series,
 //! labels, label values), [`metadata`], [`targets`], [`status`], [`rules`] (rules, alerts,
-//! notifications), [`federate`], [`export`] (raw export, JSON lines and CSV), [`remote_read`],
+//! notifications), [`federate`], [`export`] (raw export, JSON lines and CSV), [`remote_read`], [`remote_write`] (forwarding queues),
 //! [`admin`]; helpers [`params`] (parameters and their parsers), [`json`] (number and value
 //! formatting), [`timefmt`] (RFC 3339 and Prometheus durations).
 //!
@@ -24,6 +24,7 @@ pub mod metadata;
 pub mod params;
 pub mod query;
 pub mod remote_read;
+pub mod remote_write;
 pub mod response;
 pub mod rules;
 pub mod series;
@@ -62,6 +63,7 @@ pub fn routes() -> Router<Arc<WebState>> {
         .route("/api/v1/status/config", get(status::config))
         .route("/api/v1/status/tsdb", get(status::tsdb))
         .route("/api/v1/status/walreplay", get(status::walreplay))
+        .route("/api/v1/status/remote_write", get(remote_write::remote_write))
         .route("/api/v1/alerts", get(rules::alerts))
         .route("/api/v1/rules", get(rules::rules))
         .route("/api/v1/alertmanagers", get(rules::alertmanagers))
