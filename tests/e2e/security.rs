@@ -554,3 +554,51 @@ fn rate_limit_answers_429() {
         .collect();
     assert_eq!(statuses, [200, 200, 200, 429, 429]);
 }
+
+/// A renewed certificate (files rewritten in place) is served to new connections without a
+/// restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn renewed_certificate_applies_without_restart() {
+    let old = make_cert();
+    let cfg = old.dir.path().join("web.yml");
+    std::fs::write(
+        &cfg,
+        "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n",
+    )
+    .unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let server = TestServer::builder(data.path())
+        .arg(format!("--web.config.file={}", cfg.display()))
+        .no_ready_wait()
+        .start();
+    let url = format!("{}/-/healthy", server.base);
+    let ok_with = |pem: String, url: String| async move {
+        // A new client: a new connection, so a new handshake.
+        client(&pem)
+            .get(&url)
+            .send()
+            .await
+            .is_ok_and(|r| r.status() == 200)
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !ok_with(old.cert_pem.clone(), url.clone()).await {
+        assert!(Instant::now() < deadline, "never served the first certificate");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let new = make_cert();
+    for f in ["server.crt", "server.key"] {
+        std::fs::copy(new.dir.path().join(f), old.dir.path().join(f)).unwrap();
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !ok_with(new.cert_pem.clone(), url.clone()).await {
+        assert!(
+            Instant::now() < deadline,
+            "the renewed certificate was never served"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(
+        !ok_with(old.cert_pem.clone(), url.clone()).await,
+        "the old certificate is gone"
+    );
+}
