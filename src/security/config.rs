@@ -55,7 +55,7 @@ pub struct TlsServerConfig {
     /// CA bundle file for client certificates.
     #[serde(default)]
     pub client_ca_file: Option<String>,
-    /// Required client certificate SANs (not supported: refused with a clear error).
+    /// Client certificate SANs allowed in (DNS names and IP addresses); empty = any.
     #[serde(default)]
     pub client_allowed_sans: Vec<String>,
     /// `TLS10` .. `TLS13` (default `TLS12`).
@@ -334,7 +334,15 @@ fn validate_tls(t: &TlsServerConfig) -> Result<(), String> {
         return Err("tls_server_config.key_file: missing (a certificate is set but no key)".into());
     }
     if !t.client_allowed_sans.is_empty() {
-        return Err("tls_server_config.client_allowed_sans: not supported by Sextant; use client_auth_type RequireAndVerifyClientCert with a dedicated client CA".into());
+        let kind = t.client_auth_type.as_deref().unwrap_or("NoClientCert");
+        if !matches!(kind, "RequireAnyClientCert" | "RequireAndVerifyClientCert") {
+            return Err(format!(
+                "tls_server_config.client_allowed_sans: needs client_auth_type RequireAnyClientCert or RequireAndVerifyClientCert, not {kind}"
+            ));
+        }
+        for san in &t.client_allowed_sans {
+            super::tls::allowed_san(san)?;
+        }
     }
     // The rest (files, versions, suites, curves, client auth) is checked by building it.
     super::tls::build(t).map(|_| ())
@@ -385,6 +393,17 @@ mod tests {
         ))
         .unwrap_err();
         assert!(e.contains("sextant.roles.a") && e.contains("reader"), "{e}");
+        let tls = "tls_server_config:\n  cert_file: c\n  key_file: k\n";
+        let e = p(&format!("{tls}  client_allowed_sans: [a.example]\n")).unwrap_err();
+        assert!(
+            e.contains("client_allowed_sans") && e.contains("NoClientCert"),
+            "{e}"
+        );
+        let e = p(&format!(
+            "{tls}  client_auth_type: RequireAnyClientCert\n  client_allowed_sans: [me@example.com]\n"
+        ))
+        .unwrap_err();
+        assert!(e.contains("only DNS names and IP addresses"), "{e}");
         let e = p("rate_limit:\n  interval: 1x\n  burst: 2\n").unwrap_err();
         assert!(e.contains("rate_limit.interval"), "{e}");
     }

@@ -92,13 +92,22 @@ async fn handshake(
         let _ = stream.shutdown().await;
         return Ok(None);
     }
-    let Some(cfg) = sec.current().tls.clone() else {
+    let active = sec.current();
+    let Some(cfg) = active.tls.clone() else {
         return Err(std::io::Error::other("TLS is not configured"));
     };
-    tokio_rustls::TlsAcceptor::from(cfg)
-        .accept(stream)
-        .await
-        .map(Some)
+    let tls = tokio_rustls::TlsAcceptor::from(cfg).accept(stream).await?;
+    let allowed = active
+        .config
+        .tls_server_config
+        .as_ref()
+        .map_or(&[][..], |t| &t.client_allowed_sans[..]);
+    if !super::tls::client_san_allowed(tls.get_ref().1.peer_certificates(), allowed) {
+        return Err(std::io::Error::other(
+            "the client certificate has none of the SANs in client_allowed_sans",
+        ));
+    }
+    Ok(Some(tls))
 }
 
 impl axum::serve::Listener for TlsListener {

@@ -9,6 +9,8 @@
 //! - `curve_preferences`: `X25519`, `CurveP256`, `CurveP384`, `X25519MLKEM768`.
 //! - `client_auth_type`: `NoClientCert`, `RequestClientCert`, `RequireAnyClientCert`,
 //!   `VerifyClientCertIfGiven`, `RequireAndVerifyClientCert` (the last two need a client CA).
+//! - `client_allowed_sans`: DNS names and IP addresses, checked after the handshake
+//!   ([`client_san_allowed`]; webpki's matching, so a wildcard certificate matches a name).
 
 use super::config::TlsServerConfig;
 use std::sync::Arc;
@@ -16,10 +18,39 @@ use tokio_rustls::rustls;
 use tokio_rustls::rustls::client::danger::HandshakeSignatureValid;
 use tokio_rustls::rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
 use tokio_rustls::rustls::pki_types::pem::PemObject;
-use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer, UnixTime};
+use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use tokio_rustls::rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
 use tokio_rustls::rustls::server::WebPkiClientVerifier;
 use tokio_rustls::rustls::{DigitallySignedStruct, DistinguishedName, ServerConfig, SignatureScheme};
+
+/// Parses one `client_allowed_sans` entry: a DNS name or an IP address (e-mail and URI SANs,
+/// which exporter-toolkit also matches, are refused with an error).
+pub fn allowed_san(s: &str) -> Result<ServerName<'static>, String> {
+    if s.contains('@') || s.contains("://") {
+        return Err(format!(
+            "tls_server_config.client_allowed_sans: {s:?}: only DNS names and IP addresses are supported"
+        ));
+    }
+    ServerName::try_from(s.to_string())
+        .map_err(|e| format!("tls_server_config.client_allowed_sans: {s:?}: {e}"))
+}
+
+/// Whether the client's certificate (the first of `chain`) carries one of `allowed` as a
+/// DNS or IP subject alternative name. An empty `allowed` lets everyone in.
+pub fn client_san_allowed(chain: Option<&[CertificateDer<'_>]>, allowed: &[String]) -> bool {
+    if allowed.is_empty() {
+        return true;
+    }
+    let Some(cert) = chain.and_then(|c| c.first()) else {
+        return false;
+    };
+    let Ok(ee) = webpki::EndEntityCert::try_from(cert) else {
+        return false;
+    };
+    allowed
+        .iter()
+        .any(|s| allowed_san(s).is_ok_and(|name| ee.verify_is_valid_for_subject_name(&name).is_ok()))
+}
 
 /// Builds the rustls configuration, reading the files named; every error names its field.
 pub fn build(t: &TlsServerConfig) -> Result<Arc<ServerConfig>, String> {

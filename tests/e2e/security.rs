@@ -532,6 +532,39 @@ async fn mutual_tls_requires_a_client_certificate_from_the_ca() {
         with(Some(identity(false))).get(&url).send().await.is_err(),
         "a certificate from another issuer"
     );
+
+    // client_allowed_sans, changed while running: another name keeps the client out, its own
+    // name lets it in again.
+    let sans = |name: &str| {
+        std::fs::write(
+            &cfg,
+            format!("tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: clients.pem\n  client_allowed_sans: [{name}]\n"),
+        )
+        .unwrap();
+    };
+    let id = identity(true);
+    let wait_for = |want_ok: bool| {
+        let (id, url, with) = (id.clone(), url.clone(), &with);
+        async move {
+            let deadline = Instant::now() + Duration::from_secs(20);
+            loop {
+                let ok = with(Some(id.clone()))
+                    .get(&url)
+                    .send()
+                    .await
+                    .is_ok_and(|r| r.status() == 200);
+                if ok == want_ok {
+                    return;
+                }
+                assert!(Instant::now() < deadline, "client_allowed_sans never applied");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+    };
+    sans("someone-else");
+    wait_for(false).await;
+    sans("client");
+    wait_for(true).await;
 }
 
 /// `rate_limit`: a burst, then `429` until the bucket refills; counted.
