@@ -211,7 +211,7 @@ pub async fn run(
     let mut web_state = web::WebState::new(late.clone(), engine.clone(), ready.clone());
     web_state.targets = Arc::new(crate::targets::ScrapeTargets(scrape.clone()));
     web_state.flags = settings.flags.as_map().into_iter().collect();
-    web_state.config_yaml = settings.config.text.clone();
+    web_state.config_yaml = crate::security::secrets::mask(&settings.config.text);
     web_state.external_labels =
         storage::Labels::from_pairs(settings.config.config.global.external_labels.iter());
     web_state.storage_retention = settings.flags.retention_time.clone();

@@ -11,6 +11,8 @@
 //!   verified credentials), roles per path, extra response headers.
 //! - [`cors`]: CORS for the API only when `--web.cors.origin` is given.
 //! - [`rejections`]: renders the rejection counters of ingest and query for `/metrics`.
+//! - [`secrets`]: masks passwords, tokens and keys in the configuration that
+//!   `/api/v1/status/config` shows.
 //!
 //! The file is re-read when it (or a certificate, key or CA file it names) changes: checked
 //! at most every [`RECHECK`] on new connections and requests, as exporter-toolkit reads it per
@@ -22,6 +24,7 @@ pub mod config;
 pub mod cors;
 pub mod listener;
 pub mod rejections;
+pub mod secrets;
 pub mod tls;
 
 use config::WebConfig;

@@ -635,3 +635,27 @@ async fn renewed_certificate_applies_without_restart() {
         "the old certificate is gone"
     );
 }
+
+/// `/api/v1/status/config` shows `<secret>` instead of the scrape jobs' passwords and tokens.
+#[test]
+fn status_config_hides_secrets() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("prometheus.yml");
+    std::fs::write(
+        &cfg,
+        "scrape_configs:\n  - job_name: guarded\n    basic_auth:\n      username: scraper\n      password: s3cr3t-pw\n    static_configs:\n      - targets: ['127.0.0.1:1']\n  - job_name: tokened\n    authorization:\n      credentials: s3cr3t-token\n    static_configs:\n      - targets: ['127.0.0.1:2']\n",
+    )
+    .unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let server = TestServer::builder(data.path())
+        .arg(format!("--config.file={}", cfg.display()))
+        .start();
+    let (s, v) = get_json(&server.url("/api/v1/status/config"));
+    assert_eq!(s, 200);
+    let yaml = v["data"]["yaml"].as_str().unwrap();
+    assert!(!yaml.contains("s3cr3t"), "{yaml}");
+    assert!(
+        yaml.contains("password: <secret>") && yaml.contains("username: scraper"),
+        "{yaml}"
+    );
+}
