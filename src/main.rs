@@ -13,7 +13,9 @@ fn main() -> ExitCode {
         eprintln!("sextant: {e}");
         return ExitCode::from(2);
     }
-    match sextant::run_from_flags(flags) {
+    let result = sextant::run_from_flags(flags);
+    sextant::telemetry::shutdown();
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("sextant: {e}");

@@ -224,8 +224,8 @@ pub fn wal_segment(data: &[u8]) {
         Err(_) => return,
     };
     let m = storage::Matcher::new(storage::MatchOp::Regex, "__name__", ".+").unwrap();
-    let q = db.querier(i64::MIN, i64::MAX);
-    if let Ok(q) = &q {
+    let querier = db.querier(i64::MIN, i64::MAX);
+    if let Ok(q) = &querier {
         let hints = storage::SelectHints {
             mint: i64::MIN,
             maxt: i64::MAX,

@@ -148,6 +148,19 @@ fn locate(input: &str, msg: &str, grammar: Grammar) -> (usize, String) {
     if at >= input.len() {
         return (input.len(), "unexpected end of input".to_string());
     }
+    // `@` after a whole aggregation, call or parenthesis: Prometheus parses it and then
+    // rejects the modifier's operand, reporting the operand's start.
+    if input[at..].starts_with('@') && grammar == Grammar::Expr {
+        if let Ok(e) = parser::parse(input[..at].trim_end()) {
+            if matches!(e, Expr::Aggregate(_) | Expr::Call(_) | Expr::Paren(_)) {
+                return (
+                    first,
+                    "@ modifier must be preceded by an instant vector selector or range vector selector or a subquery"
+                        .to_string(),
+                );
+            }
+        }
+    }
     (at, format!("unexpected {}", token_desc(&input[at..])))
 }
 
@@ -369,10 +382,13 @@ fn type_name(t: &str) -> &str {
 }
 
 /// `expected type X in call to function 'f', got Y` (and the aggregation form): reworded as
-/// Prometheus, at the offending argument.
+/// Prometheus, at the offending argument. The parser crate does not say which argument it
+/// is: each argument of each call of the function is replaced in turn by a placeholder of the
+/// expected type, and the first whose replacement makes the error go away is the one.
 fn type_error(input: &str, rest: &str) -> Option<(usize, String)> {
     let (want, rest) = rest.split_once(" in ")?;
     let (ctx, got) = rest.rsplit_once(", got ")?;
+    let full = format!("expected type {want} in {ctx}, got {got}");
     if let Some(f) = ctx
         .strip_prefix("call to function '")
         .and_then(|s| s.strip_suffix('\''))
@@ -382,29 +398,170 @@ fn type_error(input: &str, rest: &str) -> Option<(usize, String)> {
             type_name(want),
             type_name(got)
         );
-        return Some((first_arg(input, f).unwrap_or(0), msg));
+        let pos = offending_arg(input, &[f], want, &full)
+            .map(|(pos, _, _)| pos)
+            .or_else(|| first_arg(input, f))
+            .unwrap_or(0);
+        return Some((pos, msg));
     }
     if ctx == "aggregation expression" {
-        let msg = format!(
-            "expected type {} in aggregation parameter, got {}",
-            type_name(want),
-            type_name(got)
-        );
-        let pos = [
+        const AGGS: &[&str] = &[
+            "sum",
+            "avg",
+            "count",
+            "min",
+            "max",
+            "group",
+            "stddev",
+            "stdvar",
             "topk",
             "bottomk",
             "quantile",
             "count_values",
             "limitk",
             "limit_ratio",
-        ]
-        .iter()
-        .filter_map(|a| first_arg(input, a))
-        .min()
-        .unwrap_or(0);
+        ];
+        let (pos, last) = match offending_arg(input, AGGS, want, &full) {
+            Some((pos, i, n)) => (pos, i + 1 == n),
+            None => (
+                AGGS.iter().filter_map(|a| first_arg(input, a)).min().unwrap_or(0),
+                want == "vector",
+            ),
+        };
+        // Prometheus names the aggregated expression and the parameter differently.
+        let what = if last { "expression" } else { "parameter" };
+        let msg = format!(
+            "expected type {} in aggregation {what}, got {}",
+            type_name(want),
+            type_name(got)
+        );
         return Some((pos, msg));
     }
     None
+}
+
+/// A valid expression of the parser crate's type `t`, to stand in for an argument.
+fn placeholder(t: &str) -> &'static str {
+    match t {
+        "scalar" => "1",
+        "string" => "\"s\"",
+        "matrix" => "x[1m]",
+        _ => "x",
+    }
+}
+
+/// Finds the argument of a call of one of `names` that causes the type error `msg`: the
+/// first that does not have type `want` and whose replacement by a placeholder of type `want`
+/// is accepted (the error goes away or another, unrelated one remains). Returns
+/// its offset, its index and the call's argument count. Inputs over [`MAX_SCAN`] are not
+/// searched.
+fn offending_arg(input: &str, names: &[&str], want: &str, msg: &str) -> Option<(usize, usize, usize)> {
+    if input.len() > MAX_SCAN {
+        return None;
+    }
+    let mut calls: Vec<usize> = names.iter().flat_map(|n| call_starts(input, n)).collect();
+    calls.sort_unstable();
+    for open in calls {
+        let args = split_args(input, open)?;
+        for (i, &(a, b)) in args.iter().enumerate() {
+            // The argument must have the wrong type itself...
+            let own = parser::parse(&input[a..b]).map(|e| e.value_type().to_string());
+            if own.as_deref().is_ok_and(|t| t == want) {
+                continue;
+            }
+            // ...and a placeholder of the expected type must be accepted in its place.
+            let candidate = format!("{}{}{}", &input[..a], placeholder(want), &input[b..]);
+            let rejected = match parser::parse(&candidate) {
+                Ok(_) => false,
+                Err(m) => m == msg || m.ends_with(&format!(", got {want}")),
+            };
+            if !rejected {
+                return Some((a, i, args.len()));
+            }
+        }
+    }
+    None
+}
+
+/// Offsets of the `(` that opens each call of `name` (an aggregation's leading
+/// `by (...)`/`without (...)` clause skipped).
+fn call_starts(input: &str, name: &str) -> Vec<usize> {
+    let mut out = Vec::new();
+    let mut from = 0;
+    while let Some(i) = input[from..].find(name).map(|i| i + from) {
+        from = i + name.len();
+        let ident = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == ':';
+        if input[..i].chars().next_back().is_some_and(ident)
+            || input[from..].chars().next().is_some_and(ident)
+        {
+            continue;
+        }
+        let mut rest = input[from..].trim_start();
+        for kw in ["by", "without"] {
+            if let Some(r) = rest.strip_prefix(kw) {
+                let r = r.trim_start();
+                if let Some(close) = r.starts_with('(').then(|| r.find(')')).flatten() {
+                    rest = r[close + 1..].trim_start();
+                }
+            }
+        }
+        if rest.starts_with('(') {
+            out.push(input.len() - rest.len());
+        }
+    }
+    out
+}
+
+/// The byte spans (leading whitespace skipped) of the arguments of the call whose `(` is at
+/// `open`, split at top-level commas; `None` if the call is not closed.
+fn split_args(input: &str, open: usize) -> Option<Vec<(usize, usize)>> {
+    let mut spans = Vec::new();
+    let mut depth = 0i32;
+    let mut quote: Option<char> = None;
+    let mut escaped = false;
+    let mut start = open + 1;
+    for (i, c) in input[open..].char_indices().map(|(i, c)| (i + open, c)) {
+        if let Some(q) = quote {
+            if escaped {
+                escaped = false;
+            } else if c == '\\' && q != '`' {
+                escaped = true;
+            } else if c == q {
+                quote = None;
+            }
+            continue;
+        }
+        match c {
+            '"' | '\'' | '`' => quote = Some(c),
+            '(' | '[' | '{' => depth += 1,
+            ')' | ']' | '}' => {
+                depth -= 1;
+                if depth == 0 {
+                    spans.push((start, i));
+                    break;
+                }
+            }
+            ',' if depth == 1 => {
+                spans.push((start, i));
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    if depth != 0 {
+        return None;
+    }
+    Some(
+        spans
+            .into_iter()
+            .map(|(a, b)| {
+                let lead = input[a..b].len() - input[a..b].trim_start().len();
+                let trail = input[a..b].len() - input[a..b].trim_end().len();
+                (a + lead, b - trail)
+            })
+            .filter(|(a, b)| a < b)
+            .collect(),
+    )
 }
 
 /// The offset of the first argument of the first call of `name` (an aggregation's
@@ -516,6 +673,28 @@ mod tests {
         assert_eq!(
             expr_err("topk(\"a\", up)"),
             "1:6: parse error: expected type scalar in aggregation parameter, got string"
+        );
+        assert_eq!(
+            expr_err("sum by (a) (rate(x[5m])) @ end()"),
+            "1:1: parse error: @ modifier must be preceded by an instant vector selector or range vector selector or a subquery"
+        );
+        assert_eq!(expr_err("up @ foo"), "1:4: parse error: unexpected <op:@>");
+        // The offending argument, not the first one.
+        assert_eq!(
+            expr_err("round(up, up)"),
+            "1:11: parse error: expected type scalar in call to function \"round\", got instant vector"
+        );
+        assert_eq!(
+            expr_err("predict_linear(up[5m], up)"),
+            "1:24: parse error: expected type scalar in call to function \"predict_linear\", got instant vector"
+        );
+        assert_eq!(
+            expr_err("sum(up[5m])"),
+            "1:5: parse error: expected type instant vector in aggregation expression, got range vector"
+        );
+        assert_eq!(
+            expr_err("sum(rate(x[1m])) + max by (a) (up[5m])"),
+            "1:32: parse error: expected type instant vector in aggregation expression, got range vector"
         );
         assert!(expr_err("foo{job=~\"(\"}").starts_with("1:5: parse error: error parsing regexp"));
         assert_eq!(sel_err("rate(up[5m])"), "1:5: parse error: unexpected \"(\"");

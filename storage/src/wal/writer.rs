@@ -4,11 +4,13 @@
 use super::reader::SegmentInfo;
 use super::segment::{self, HEADER_LEN};
 use crate::error::AppendError;
+use crate::metrics::{Counter, Histogram};
 use parking_lot::Mutex;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
 use tracing::error;
 
 /// The mutable part of the writer, behind one mutex.
@@ -64,13 +66,26 @@ pub(crate) struct Writer {
     pub(crate) segment_size: u64,
     pub(crate) state: Mutex<WriterState>,
     pub(crate) poisoned: AtomicBool,
+    /// Durations of fsyncs of segments.
+    pub(crate) fsync_seconds: Histogram,
+    /// Failed writes and fsyncs.
+    pub(crate) failures: Counter,
     /// Test hook: make the next writes fail as a full disk would.
     #[cfg(test)]
     pub(crate) fail_writes: AtomicBool,
 }
 
 impl Writer {
+    /// Fsyncs `f`, timing it.
+    fn timed_sync(&self, f: &File) -> io::Result<()> {
+        let started = Instant::now();
+        let r = f.sync_data();
+        self.fsync_seconds.observe_duration(started.elapsed());
+        r
+    }
+
     fn poison(&self, what: &str, e: &io::Error) {
+        self.failures.inc();
         error!(dir = %self.dir.display(), error = %e, "WAL {what} failed; refusing further appends until restart");
         self.poisoned.store(true, Ordering::SeqCst);
     }
@@ -120,7 +135,7 @@ impl Writer {
         st.active.max_t = st.active.max_t.max(max_t);
         st.dirty = true;
         if sync {
-            if let Err(e) = st.file.sync_data() {
+            if let Err(e) = self.timed_sync(&st.file) {
                 self.poison("fsync", &e);
                 return Err(AppendError::Io(e));
             }
@@ -133,7 +148,7 @@ impl Writer {
     /// the WAL; when the next segment cannot be created (a full disk) the active segment stays
     /// in use, so a later batch tries again.
     fn rotate(&self, st: &mut WriterState) -> io::Result<()> {
-        if let Err(e) = st.file.sync_data() {
+        if let Err(e) = self.timed_sync(&st.file) {
             self.poison("fsync before segment roll-over", &e);
             return Err(e);
         }
@@ -173,7 +188,7 @@ impl Writer {
             st.dirty = false;
             st.file.try_clone()
         };
-        let r = f.and_then(|f| f.sync_data());
+        let r = f.and_then(|f| self.timed_sync(&f));
         if let Err(e) = &r {
             self.poison("fsync", e);
         }

@@ -1,0 +1,111 @@
+//! `/metrics` moves when the work happens: remote write, queries, HTTP requests; and it is
+//! valid OpenMetrics when the scraper asks for it.
+
+use crate::support::*;
+
+/// The value of the series written exactly as `series` (name plus rendered labels).
+fn value(text: &str, series: &str) -> f64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(series).and_then(|r| r.strip_prefix(' ')))
+        .map(|v| v.trim().parse().unwrap())
+        .unwrap_or(0.0)
+}
+
+fn metrics(server: &TestServer) -> String {
+    let (s, body) = http_get(&server.url("/metrics")).unwrap();
+    assert_eq!(s, 200);
+    String::from_utf8(body).unwrap()
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}
+
+#[test]
+fn counters_rise_with_remote_write_queries_and_requests() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::builder(dir.path()).start();
+    let appended = "sextant_ingest_samples_appended_total{protocol=\"remote_write_v1\"}";
+    let head = "prometheus_tsdb_head_samples_appended_total";
+    let created = "prometheus_tsdb_head_series_created_total";
+    let instant = "sextant_query_duration_seconds_count{kind=\"instant\"}";
+    let http_ok = "prometheus_http_requests_total{code=\"200\",handler=\"/api/v1/query\"}";
+    let http_bad = "prometheus_http_requests_total{code=\"400\",handler=\"/api/v1/query\"}";
+    let writes = "prometheus_http_requests_total{code=\"204\",handler=\"/api/v1/write\"}";
+
+    let before = metrics(&server);
+    let t = now_ms();
+    let batch: Vec<_> = (0..7)
+        .map(|i| {
+            let pts: Vec<(i64, f64)> = (0..3).map(|j| (t - 3000 + j * 1000, j as f64)).collect();
+            series("selfobs_test", &[("i", &i.to_string())], &pts)
+        })
+        .collect();
+    let (s, b) = remote_write(&server, &prompb::WriteRequest { timeseries: batch });
+    assert_eq!(s, 204, "{b}");
+    let after = metrics(&server);
+    assert_eq!(value(&after, appended) - value(&before, appended), 21.0);
+    assert_eq!(value(&after, head) - value(&before, head), 21.0);
+    assert_eq!(value(&after, created) - value(&before, created), 7.0);
+    assert_eq!(value(&after, writes) - value(&before, writes), 1.0);
+
+    let (s, _) = get_json(&server.url("/api/v1/query?query=count(selfobs_test)"));
+    assert_eq!(s, 200);
+    let (s, _) = get_json(&server.url("/api/v1/query?query=count(("));
+    assert_eq!(s, 400);
+    let last = metrics(&server);
+    assert_eq!(
+        value(&last, instant) - value(&after, instant),
+        2.0,
+        "both queries reach the engine"
+    );
+    assert_eq!(value(&last, http_ok) - value(&after, http_ok), 1.0);
+    assert_eq!(value(&last, http_bad) - value(&after, http_bad), 1.0);
+    assert!(value(&last, "prometheus_engine_query_samples_total") >= 7.0);
+    assert!(last
+        .contains("prometheus_http_request_duration_seconds_bucket{handler=\"/api/v1/query\",le=\"+Inf\"}"));
+    assert!(last.contains("prometheus_build_info{"), "{last}");
+    assert!(last.contains("prometheus_tsdb_wal_fsync_duration_seconds_count"));
+}
+
+#[test]
+fn metrics_are_openmetrics_when_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::builder(dir.path()).start();
+    let accept = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
+    let (s, headers, body) =
+        http_request("GET", &server.url("/metrics"), &[("Accept", accept)], b"").unwrap();
+    assert_eq!(s, 200);
+    let ct = headers.iter().find(|(k, _)| k == "content-type").unwrap();
+    assert!(
+        ct.1.starts_with("application/openmetrics-text; version=1.0.0"),
+        "{ct:?}"
+    );
+    let text = String::from_utf8(body).unwrap();
+    assert!(text.ends_with("# EOF\n"), "{text}");
+    let parsed = ingest::parse_exposition(text.as_bytes(), &ct.1)
+        .unwrap_or_else(|e| panic!("not OpenMetrics: {e}\n{text}"));
+    assert!(parsed.samples.len() > 50);
+    // Counter families are named without `_total`; their samples keep it.
+    assert!(
+        text.contains("# TYPE prometheus_tsdb_compactions counter\n"),
+        "{text}"
+    );
+    assert!(text.contains("\nprometheus_tsdb_compactions_total 0\n"), "{text}");
+    let mut families = std::collections::HashSet::new();
+    for l in text.lines() {
+        assert!(!l.is_empty(), "no blank lines in OpenMetrics");
+        if let Some(rest) = l.strip_prefix("# TYPE ") {
+            let name = rest.split(' ').next().unwrap().to_string();
+            assert!(families.insert(name.clone()), "family {name} declared twice");
+        }
+    }
+    // The default stays the text format.
+    let (_, headers, body) = http_request("GET", &server.url("/metrics"), &[], b"").unwrap();
+    let ct = headers.iter().find(|(k, _)| k == "content-type").unwrap();
+    assert!(ct.1.starts_with("text/plain; version=0.0.4"), "{ct:?}");
+    assert!(!String::from_utf8(body).unwrap().contains("# EOF"));
+}
