@@ -472,7 +472,7 @@ async fn run_async(args: Arc<SoakArgs>) -> Result<(), String> {
             p.acked,
             p.cpu_s
         ));
-        if rss.len() % 6 == 0 {
+        if rss.len().checked_rem(6) == Some(0) {
             eprintln!(
                 "soak: {:>5.0} s  rss {:>7.1} MiB  acked {}  write errors {}  queries {}  query errors {}",
                 p.elapsed_s,
