@@ -12,8 +12,11 @@
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
+/// A fuzz target's body.
+pub type Target = fn(&[u8]);
+
 /// Every target by name, for the replay test: `(name, function)`.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Target)] = &[
     ("exposition_text", exposition_text),
     ("openmetrics", openmetrics),
     ("remote_write_v1", remote_write_v1),
@@ -59,7 +62,7 @@ fn ingest_db() -> Arc<SharedDb> {
     static DB: Mutex<Option<Arc<SharedDb>>> = Mutex::new(None);
     static RUNS: AtomicUsize = AtomicUsize::new(0);
     let mut g = DB.lock().unwrap();
-    if RUNS.fetch_add(1, Ordering::Relaxed) % 2000 == 0 {
+    if RUNS.fetch_add(1, Ordering::Relaxed).checked_rem(2000) == Some(0) {
         *g = None;
     }
     g.get_or_insert_with(|| {
@@ -277,7 +280,7 @@ fn read_block(dir: &std::path::Path) {
         return;
     };
     let m = storage::Matcher::new(storage::MatchOp::Regex, "__name__", ".*").unwrap();
-    let _ = b.select(&[m.clone()], i64::MIN, i64::MAX);
+    let _ = b.select(std::slice::from_ref(&m), i64::MIN, i64::MAX);
     let _ = b.label_names(&[]);
     let _ = b.series(&[m], i64::MIN, i64::MAX);
 }
