@@ -120,7 +120,7 @@ fn build_pristine(data: &Path, end: i64) -> Data {
     }
     // Wait for the head cut (woken by the appends).
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    while block_dirs(data).len() < 3 {
+    while block_dirs(data).len() < 2 {
         assert!(std::time::Instant::now() < deadline, "no blocks were cut");
         std::thread::sleep(Duration::from_millis(50));
         // Another append wakes maintenance if the first wake-up raced.
@@ -129,6 +129,8 @@ fn build_pristine(data: &Path, end: i64) -> Data {
         };
         remote_write(&server, &req);
     }
+    // Let the cuts and compactions of this round finish.
+    std::thread::sleep(Duration::from_secs(2));
     let req = prompb::WriteRequest {
         timeseries: vec![series("corr", &[("k", "last")], &[(end, 7.0)])],
     };
@@ -176,6 +178,24 @@ fn without_range(want: &Data, lo: i64, hi: i64) -> Data {
         .collect()
 }
 
+/// Everything in `at_least` is in `got`, and `got` holds nothing that was not written. (The
+/// range of a skipped block may still come back from the WAL when it has not been
+/// checkpointed yet.)
+fn assert_between(got: &Data, at_least: &Data, written: &Data) {
+    for (k, ts) in at_least {
+        let have = got.get(k).cloned().unwrap_or_default();
+        let missing: Vec<&i64> = ts.iter().filter(|t| !have.contains(t)).collect();
+        assert!(missing.is_empty(), "{k}: {} valid samples missing", missing.len());
+    }
+    for (k, ts) in got {
+        let w = written.get(k).cloned().unwrap_or_default();
+        assert!(
+            ts.iter().all(|t| w.contains(t)),
+            "{k}: samples that were never written"
+        );
+    }
+}
+
 #[test]
 fn damaged_files_are_named_and_valid_data_is_kept() {
     let root = tempfile::tempdir().unwrap();
@@ -184,7 +204,7 @@ fn damaged_files_are_named_and_valid_data_is_kept() {
     let want = build_pristine(&pristine, end);
     let (from, to) = (end - 3_700_000, end + 1);
     let blocks = block_dirs(&pristine);
-    assert!(blocks.len() >= 3, "{blocks:?}");
+    assert!(blocks.len() >= 2, "{blocks:?}");
     let segs = wal_segments(&pristine);
     let last_seg = segs
         .iter()
@@ -294,7 +314,7 @@ fn damaged_files_are_named_and_valid_data_is_kept() {
             "index damage not named: {:#?}",
             s.log.lock().unwrap()
         );
-        assert_eq!(read_all(&s, from, to), without_range(&want, lo, hi - 1));
+        assert_between(&read_all(&s, from, to), &without_range(&want, lo, hi - 1), &want);
         assert!(index.is_file(), "the damaged block must be left in place");
         assert_no_panic(&s);
     }
@@ -344,7 +364,7 @@ fn damaged_files_are_named_and_valid_data_is_kept() {
             "missing meta.json not named: {:#?}",
             s.log.lock().unwrap()
         );
-        assert_eq!(read_all(&s, from, to), without_range(&want, lo, hi - 1));
+        assert_between(&read_all(&s, from, to), &without_range(&want, lo, hi - 1), &want);
         assert!(
             b.join("index").is_file(),
             "the block's files must be left in place"

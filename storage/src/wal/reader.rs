@@ -49,7 +49,7 @@ pub(crate) fn replay(
     fs::create_dir_all(dir).map_err(io_err(format!("creating WAL directory {}", dir.display())))?;
     let listing = segment::list(dir).map_err(io_err(format!("listing WAL directory {}", dir.display())))?;
     for t in &listing.temporaries {
-        warn!(file = %t.display(), "removing leftover temporary WAL file of an interrupted checkpoint");
+        info!(file = %t.display(), "removing leftover temporary WAL file of an interrupted checkpoint or segment creation");
         fs::remove_file(t).map_err(io_err(format!("removing {}", t.display())))?;
     }
     let mut out = ReplayOutcome::default();

@@ -29,13 +29,34 @@ pub(crate) struct WriterState {
     pub(crate) closed_for_writes: bool,
 }
 
-/// Creates segment `index` in `dir` with its header, durable.
+/// Creates segment `index` in `dir` with its header, durable. The header is written to
+/// `<index>.tmp` and renamed into place, so a crash never leaves a segment without its header
+/// (replay removes a leftover `.tmp`).
 pub(crate) fn create_segment(dir: &Path, index: u64) -> io::Result<File> {
     let path = segment::segment_path(dir, index);
-    let mut f = OpenOptions::new().create_new(true).append(true).open(&path)?;
-    f.write_all(&segment::header())?;
-    f.sync_all()?;
-    segment::sync_dir(dir)?;
+    let tmp = path.with_extension("tmp");
+    match std::fs::remove_file(&tmp) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+        _ => {}
+    }
+    let mut f = OpenOptions::new().create_new(true).append(true).open(&tmp)?;
+    let done = f
+        .write_all(&segment::header())
+        .and_then(|_| f.sync_all())
+        .and_then(|_| {
+            if path.exists() {
+                return Err(io::Error::new(
+                    io::ErrorKind::AlreadyExists,
+                    format!("WAL segment {} already exists", path.display()),
+                ));
+            }
+            std::fs::rename(&tmp, &path)
+        })
+        .and_then(|_| segment::sync_dir(dir));
+    if let Err(e) = done {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
+    }
     Ok(f)
 }
 
@@ -124,8 +145,8 @@ impl Writer {
     }
 
     /// Closes the active segment (fsynced) and starts the next one. A failed fsync poisons
-    /// the WAL; a next segment that cannot be created (a full disk) is removed again and the
-    /// active segment stays in use, so a later batch tries again.
+    /// the WAL; when the next segment cannot be created (a full disk) the active segment stays
+    /// in use, so a later batch tries again.
     fn rotate(&self, st: &mut WriterState) -> io::Result<()> {
         if let Err(e) = self.timed_sync(&st.file) {
             self.poison("fsync before segment roll-over", &e);
@@ -136,14 +157,6 @@ impl Writer {
         let f = match create_segment(&self.dir, next) {
             Ok(f) => f,
             Err(e) => {
-                let path = segment::segment_path(&self.dir, next);
-                if path.exists() {
-                    if let Err(rm) = std::fs::remove_file(&path) {
-                        self.poison("segment roll-over", &e);
-                        error!(file = %path.display(), error = %rm, "removing the unfinished WAL segment failed");
-                        return Err(e);
-                    }
-                }
                 error!(
                     dir = %self.dir.display(), segment = next, error = %e,
                     "creating the next WAL segment failed; the batch is refused and may be retried"
