@@ -1,6 +1,6 @@
 //! The configuration file, `prometheus.yml`-compatible, and the embedded default.
 //!
-//! Sections Sextant does not implement yet (`remote_write`, `remote_read`, ...) are
+//! Sections Sextant does not implement yet (`remote_read`, `storage`, ...) are
 //! accepted and reported with a warning, so an existing Prometheus file loads unchanged; an
 //! unknown field anywhere is an error that names it, as in Prometheus.
 
@@ -45,12 +45,13 @@ pub struct Config {
     /// Where alerts are sent.
     #[serde(default)]
     pub alerting: rules::AlertingConfig,
-    /// Not implemented yet: accepted with a warning.
-    pub remote_write: Option<IgnoredAny>,
+    /// Where everything ingested is forwarded by remote write (Prometheus' fields and defaults).
+    #[serde(default)]
+    pub remote_write: Vec<ingest::forward::RemoteWriteConfig>,
     /// Not implemented yet: accepted with a warning.
     pub remote_read: Option<IgnoredAny>,
-    /// Not implemented yet: accepted with a warning.
-    pub storage: Option<IgnoredAny>,
+    /// `storage.exemplars` is applied at start-up; `storage.tsdb` is accepted with a warning.
+    pub storage: Option<StorageConfig>,
     /// Not implemented yet: accepted with a warning.
     pub tracing: Option<IgnoredAny>,
     /// Not implemented yet: accepted with a warning.
@@ -59,6 +60,35 @@ pub struct Config {
     pub runtime: Option<IgnoredAny>,
     /// Not implemented yet: accepted with a warning.
     pub scrape_config_files: Option<IgnoredAny>,
+}
+
+/// The `storage` section.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StorageConfig {
+    /// Not implemented yet: accepted with a warning.
+    pub tsdb: Option<IgnoredAny>,
+    /// Exemplar storage.
+    pub exemplars: Option<ExemplarsConfig>,
+}
+
+/// `storage.exemplars`, as Prometheus'.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExemplarsConfig {
+    /// Capacity of the exemplar ring shared by all series (0 or negative: none kept).
+    pub max_exemplars: Option<i64>,
+}
+
+impl Config {
+    /// `storage.exemplars.max_exemplars`, if set (negative counts as 0).
+    pub fn max_exemplars(&self) -> Option<usize> {
+        self.storage
+            .as_ref()
+            .and_then(|s| s.exemplars.as_ref())
+            .and_then(|e| e.max_exemplars)
+            .map(|n| usize::try_from(n).unwrap_or(0))
+    }
 }
 
 /// A parsed configuration with the text it came from (for `/api/v1/status/config`).
@@ -102,9 +132,8 @@ impl LoadedConfig {
         let c = &self.config;
         let mut v = Vec::new();
         for (present, name) in [
-            (c.remote_write.is_some(), "remote_write"),
             (c.remote_read.is_some(), "remote_read"),
-            (c.storage.is_some(), "storage"),
+            (c.storage.as_ref().is_some_and(|s| s.tsdb.is_some()), "storage.tsdb"),
             (c.tracing.is_some(), "tracing"),
             (c.otlp.is_some(), "otlp"),
             (c.runtime.is_some(), "runtime"),
@@ -125,6 +154,7 @@ pub fn parse(text: &str) -> Result<Config, String> {
     }
     let config: Config = serde_saphyr::from_str(text).map_err(|e| e.to_string())?;
     ingest::scrape::config::validate(&config.global, &config.scrape_configs).map_err(|e| e.to_string())?;
+    ingest::forward::config::validate(&config.remote_write).map_err(|e| e.to_string())?;
     Ok(config)
 }
 
@@ -154,9 +184,30 @@ mod tests {
 
     #[test]
     fn unsupported_sections_are_accepted() {
-        let c = parse("rule_files: [a.yml]\nremote_write:\n  - url: http://x/api/v1/write\n").expect("ok");
-        assert!(c.remote_write.is_some());
+        let c = parse("rule_files: [a.yml]\nremote_read:\n  - url: http://x/api/v1/read\n").expect("ok");
+        assert!(c.remote_read.is_some());
         assert_eq!(c.rule_files, ["a.yml"]);
+    }
+
+    #[test]
+    fn remote_write_is_parsed_and_checked() {
+        let c = parse("remote_write:\n  - url: http://x/api/v1/write\n    queue_config: {max_shards: 3}\n").expect("ok");
+        assert_eq!(c.remote_write[0].queue_config.max_shards, 3);
+        assert_eq!(c.remote_write[0].queue_config.capacity, 10_000);
+        let e = parse("remote_write:\n  - url: http://x/api/v1/write\n    queue_config: {max_shardz: 3}\n").expect_err("unknown");
+        assert!(e.contains("max_shardz"), "{e}");
+        let e = parse("remote_write:\n  - url: x\n").expect_err("bad url");
+        assert!(e.contains("remote_write[0]"), "{e}");
+    }
+
+    #[test]
+    fn storage_exemplars_section() {
+        let c = parse("storage:\n  exemplars:\n    max_exemplars: 5000\n").expect("ok");
+        assert_eq!(c.max_exemplars(), Some(5000));
+        assert_eq!(parse("storage:\n  exemplars:\n    max_exemplars: -1\n").unwrap().max_exemplars(), Some(0));
+        assert_eq!(parse("").unwrap().max_exemplars(), None);
+        let e = parse("storage:\n  exemplars:\n    max_exemplar: 1\n").expect_err("unknown field");
+        assert!(e.contains("max_exemplar"), "{e}");
     }
 
     #[test]

@@ -4,7 +4,9 @@
 //! agree; print one table and write it to `BENCHMARKS.md`.
 
 mod data;
+mod forward;
 mod report;
+mod soak;
 mod system;
 
 use clap::{Parser, Subcommand};
@@ -21,6 +23,11 @@ struct Cli {
 enum Cmd {
     /// Remote-write load benchmark against Prometheus and VictoriaMetrics.
     Compare(CompareArgs),
+    /// Forwarding throughput: the same load pushed into Sextant, forwarded to VictoriaMetrics.
+    Forward(forward::ForwardArgs),
+    /// Sustained remote-write ingest plus dashboard queries for a long time (samples lost,
+    /// memory over time, query latency).
+    Soak(soak::SoakArgs),
 }
 
 /// Options of `compare`.
@@ -63,6 +70,8 @@ fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match cli.cmd {
         Cmd::Compare(args) => run_compare(args),
+        Cmd::Forward(args) => run_forward(args),
+        Cmd::Soak(args) => soak::run(args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
@@ -71,6 +80,20 @@ fn main() -> std::process::ExitCode {
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+fn run_forward(args: forward::ForwardArgs) -> Result<(), String> {
+    let shape = std::fs::read_to_string(&args.load.shape)
+        .map_err(|e| format!("cannot read shape file {}: {e}", args.load.shape.display()))?;
+    let families = data::parse_shape(&shape)?;
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_err(|e| e.to_string())?
+        .as_millis() as i64;
+    let end_ms = (now_ms - 120_000) / 60_000 * 60_000;
+    let workload = data::generate(&families, &args.load, end_ms - args.load.span_minutes * 60_000);
+    println!("{}", forward::run(&args, &workload)?);
+    Ok(())
 }
 
 fn run_compare(args: CompareArgs) -> Result<(), String> {
