@@ -650,7 +650,7 @@ impl ScrapeLoop {
                     continue;
                 }
                 Entry::Unit { family, unit } => {
-                    note_meta(&mut meta, &known_meta, &family, MetaField::Unit(&unit));
+                    note_meta(&mut meta, &known_meta, &family, MetaField::Unit(unit));
                     continue;
                 }
                 Entry::Sample(s) => s,
