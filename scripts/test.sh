@@ -8,7 +8,8 @@ as_root() { if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; t
 
 need_pkgs=()
 command -v chromium >/dev/null 2>&1 || need_pkgs+=(chromium)
-[ -x /usr/bin/prometheus ] || need_pkgs+=(prometheus)                       # reference for differential tests
+[ -x /usr/bin/prometheus ] || need_pkgs+=(prometheus)                       # reference for differential tests, remote-write receiver
+[ -x /usr/bin/victoria-metrics ] || need_pkgs+=(victoria-metrics)           # remote-write receiver for the forwarding tests
 [ -x /usr/bin/prometheus-node-exporter ] || need_pkgs+=(prometheus-node-exporter) # a real scrape target
 [ -x /usr/bin/prometheus-alertmanager ] || need_pkgs+=(prometheus-alertmanager)     # a real alert receiver
 if [ ${#need_pkgs[@]} -gt 0 ]; then
@@ -33,6 +34,20 @@ export SEXTANT_OTEL_PYTHON="$(cd "$otel_venv/bin" && pwd)/python"
 
 echo "==> cargo test --workspace"
 cargo test --workspace --no-fail-fast
+
+# Fuzz smoke: 20 s of every cargo-fuzz target, only where nightly and cargo-fuzz are installed
+# (the committed fuzz inputs are replayed on stable by `cargo test --test fuzz_replay` above).
+if cargo +nightly --version >/dev/null 2>&1 && cargo +nightly fuzz --version >/dev/null 2>&1; then
+  echo "==> fuzz smoke (20 s per target)"
+  for t in $(cargo +nightly fuzz list); do
+    work="$(mktemp -d)"
+    cargo +nightly fuzz run "$t" "$work" "fuzz/corpus/$t" -- -max_total_time=20 -rss_limit_mb=2048 -timeout=10 \
+      || { echo "fuzz target $t failed (input in fuzz/artifacts/$t)"; exit 1; }
+    rm -rf "$work"
+  done
+else
+  echo "==> fuzz smoke skipped: needs the nightly toolchain and cargo-fuzz (cargo install cargo-fuzz)"
+fi
 
 if [ -x tests/ui/run.sh ]; then
   echo "==> browser tests"

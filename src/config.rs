@@ -1,6 +1,6 @@
 //! The configuration file, `prometheus.yml`-compatible, and the embedded default.
 //!
-//! Sections Sextant does not implement yet (`remote_write`, `remote_read`, ...) are
+//! Sections Sextant does not implement yet (`remote_read`, `storage`, ...) are
 //! accepted and reported with a warning, so an existing Prometheus file loads unchanged; an
 //! unknown field anywhere is an error that names it, as in Prometheus.
 
@@ -45,8 +45,9 @@ pub struct Config {
     /// Where alerts are sent.
     #[serde(default)]
     pub alerting: rules::AlertingConfig,
-    /// Not implemented yet: accepted with a warning.
-    pub remote_write: Option<IgnoredAny>,
+    /// Where everything ingested is forwarded by remote write (Prometheus' fields and defaults).
+    #[serde(default)]
+    pub remote_write: Vec<ingest::forward::RemoteWriteConfig>,
     /// Not implemented yet: accepted with a warning.
     pub remote_read: Option<IgnoredAny>,
     /// `storage.exemplars` is applied at start-up; `storage.tsdb` is accepted with a warning.
@@ -131,7 +132,6 @@ impl LoadedConfig {
         let c = &self.config;
         let mut v = Vec::new();
         for (present, name) in [
-            (c.remote_write.is_some(), "remote_write"),
             (c.remote_read.is_some(), "remote_read"),
             (c.storage.as_ref().is_some_and(|s| s.tsdb.is_some()), "storage.tsdb"),
             (c.tracing.is_some(), "tracing"),
@@ -154,6 +154,7 @@ pub fn parse(text: &str) -> Result<Config, String> {
     }
     let config: Config = serde_saphyr::from_str(text).map_err(|e| e.to_string())?;
     ingest::scrape::config::validate(&config.global, &config.scrape_configs).map_err(|e| e.to_string())?;
+    ingest::forward::config::validate(&config.remote_write).map_err(|e| e.to_string())?;
     Ok(config)
 }
 
@@ -183,9 +184,20 @@ mod tests {
 
     #[test]
     fn unsupported_sections_are_accepted() {
-        let c = parse("rule_files: [a.yml]\nremote_write:\n  - url: http://x/api/v1/write\n").expect("ok");
-        assert!(c.remote_write.is_some());
+        let c = parse("rule_files: [a.yml]\nremote_read:\n  - url: http://x/api/v1/read\n").expect("ok");
+        assert!(c.remote_read.is_some());
         assert_eq!(c.rule_files, ["a.yml"]);
+    }
+
+    #[test]
+    fn remote_write_is_parsed_and_checked() {
+        let c = parse("remote_write:\n  - url: http://x/api/v1/write\n    queue_config: {max_shards: 3}\n").expect("ok");
+        assert_eq!(c.remote_write[0].queue_config.max_shards, 3);
+        assert_eq!(c.remote_write[0].queue_config.capacity, 10_000);
+        let e = parse("remote_write:\n  - url: http://x/api/v1/write\n    queue_config: {max_shardz: 3}\n").expect_err("unknown");
+        assert!(e.contains("max_shardz"), "{e}");
+        let e = parse("remote_write:\n  - url: x\n").expect_err("bad url");
+        assert!(e.contains("remote_write[0]"), "{e}");
     }
 
     #[test]

@@ -9,7 +9,9 @@
 //! - `chunk`: sample codecs (appendable head chunks, dense block columns).
 //! - `wal`: the write-ahead log.
 //! - `head`: the in-memory recent window with its inverted index.
+//! - [`metrics`]: counters, histograms and the text-format writer of self-metrics.
 //! - `block`, `index`: immutable on-disk blocks read through `mmap`, compaction, retention.
+//! - [`check`]: the read-only integrity check of a data directory (`sextant check`).
 //!
 //! # Durability
 //! A committed batch is in the WAL before `commit` returns; a crash after that loses nothing.
@@ -21,6 +23,7 @@
 
 pub mod api;
 pub mod block;
+pub mod check;
 pub mod chunk;
 pub mod db;
 pub mod error;
@@ -28,12 +31,13 @@ pub mod exemplars;
 pub mod format;
 pub(crate) mod head;
 pub mod index;
+pub mod metrics;
 mod mmap;
 pub mod model;
 pub mod wal;
 
 pub use api::{Appendable, Appender, Querier, Queryable, SelectHints, Series};
-pub use db::{snapshot_name, Db, DbOptions, DbStats, DeleteStats, SnapshotInfo};
+pub use db::{snapshot_name, Db, DbOptions, DbStats, DeleteStats, SnapshotInfo, AGENT_HEAD_WINDOW_MS};
 pub use exemplars::{ExemplarStats, ExemplarStorage};
 pub use error::{AppendError, CorruptionError, DbError, QueryError};
 pub use head::{HeadCardinality, HeadStats};

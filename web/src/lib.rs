@@ -5,6 +5,7 @@
 //! - [`api`]: the Prometheus HTTP API (`/api/v1/...`, `/federate`), one module per group of
 //!   endpoints; every handler returns `Result<Success, ApiError>` and the envelope is built in
 //!   one place (`api::response`), errors mapped to status codes in one place (`api::error`).
+//! - [`http_metrics`]: requests by handler and code, and their durations (a middleware).
 //! - [`WebState`]: everything the handlers read (storage, engine, build and runtime facts, the
 //!   scrape manager's targets through [`TargetsProvider`], TSDB statistics through
 //!   [`TsdbStatsProvider`]).
@@ -13,8 +14,10 @@
 //! types and status codes, GET and form-encoded POST alike.
 
 pub mod api;
+pub mod http_metrics;
 
 pub use api::admin::AdminApi;
+pub use api::remote_write::{RemoteWriteProvider, RemoteWriteQueue};
 pub use api::rules::{RulesProvider, RulesQuery};
 pub use api::status::{BuildInfo, HeadStats, TsdbStatsProvider};
 pub use api::targets::{
@@ -60,6 +63,8 @@ pub struct WebState {
     pub admin: Option<Arc<dyn AdminApi>>,
     /// Rule and alert status for `/api/v1/rules` and `/api/v1/alerts`; `None` = no rules.
     pub rules: Option<Arc<dyn RulesProvider>>,
+    /// Remote-write queues for `/api/v1/status/remote_write`; `None` = nothing forwarded.
+    pub remote_write: Option<Arc<dyn RemoteWriteProvider>>,
 }
 
 impl WebState {
@@ -85,6 +90,7 @@ impl WebState {
             enable_admin_api: false,
             admin: None,
             rules: None,
+            remote_write: None,
         }
     }
 }

@@ -29,9 +29,20 @@ export function render(root) {
   const [build, buildBody] = section('Build information', 'buildinfo');
   const [runtime, runtimeBody] = section('Runtime information', 'runtimeinfo');
   const [tsdb, tsdbBody] = section('TSDB cardinality', 'tsdb');
+  const [remote, remoteBody] = section('Remote write', 'remote-write');
   const [flags, flagsBody] = section('Command-line flags', 'flags');
   const [config, configBody] = section('Configuration', 'config');
-  root.append(el('h1', {}, 'Status'), build, runtime, tsdb, flags, config);
+  root.append(el('h1', {}, 'Status'), build, runtime, remote, tsdb, flags, config);
+  into(remoteBody, 'status/remote_write', (queues) => (queues && queues.length
+    ? table(['queue', 'url', 'protocol', 'shards', 'pending', 'sent', 'failed', 'retried', 'dropped', 'newest sent', 'last error'],
+      queues.map((q) => el('tr', {},
+        el('td', { class: 'mono' }, q.name), el('td', { class: 'mono' }, q.url),
+        el('td', {}, q.protobufMessage.includes('v2') ? '2.0' : '1.0'),
+        ...[q.shards, q.samplesPending, q.samplesSent, q.samplesFailed, q.samplesRetried, q.samplesDropped]
+          .map((v) => el('td', { class: 'num' }, formatValue(v))),
+        el('td', {}, q.highestSentTimestamp ? new Date(q.highestSentTimestamp).toISOString() : '—'),
+        el('td', { class: 'mono' }, q.lastError || ''))))
+    : el('p', { class: 'muted' }, 'Nothing is forwarded (no remote_write in the configuration).')));
   into(buildBody, 'status/buildinfo', kv);
   into(runtimeBody, 'status/runtimeinfo', kv);
   into(flagsBody, 'status/flags', kv);

@@ -4,7 +4,9 @@
 //! agree; print one table and write it to `BENCHMARKS.md`.
 
 mod data;
+mod forward;
 mod report;
+mod soak;
 mod system;
 
 use clap::{Parser, Subcommand};
@@ -21,12 +23,18 @@ struct Cli {
 enum Cmd {
     /// Remote-write load benchmark against Prometheus and VictoriaMetrics.
     Compare(CompareArgs),
+    /// Forwarding throughput: the same load pushed into Sextant, forwarded to VictoriaMetrics.
+    Forward(forward::ForwardArgs),
+    /// Sustained remote-write ingest plus dashboard queries for a long time (samples lost,
+    /// memory over time, query latency).
+    Soak(soak::SoakArgs),
 }
 
 /// Options of `compare`.
 #[derive(clap::Args, Debug, Clone)]
 pub struct CompareArgs {
-    /// Number of simulated node_exporter targets.
+    /// Number of simulated node_exporter targets (each about 570 series: the shape file plus a
+    /// synthetic HTTP latency histogram; 175 targets give 100k series).
     #[arg(long, default_value_t = 100)]
     pub targets: usize,
     /// Time span of generated data, in minutes.
@@ -62,6 +70,8 @@ fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match cli.cmd {
         Cmd::Compare(args) => run_compare(args),
+        Cmd::Forward(args) => run_forward(args),
+        Cmd::Soak(args) => soak::run(args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
@@ -72,9 +82,28 @@ fn main() -> std::process::ExitCode {
     }
 }
 
+fn run_forward(args: forward::ForwardArgs) -> Result<(), String> {
+    let shape = std::fs::read_to_string(&args.load.shape)
+        .map_err(|e| format!("cannot read shape file {}: {e}", args.load.shape.display()))?;
+    let families = data::parse_shape(&shape)?;
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_err(|e| e.to_string())?
+        .as_millis() as i64;
+    let end_ms = (now_ms - 120_000) / 60_000 * 60_000;
+    let workload = data::generate(&families, &args.load, end_ms - args.load.span_minutes * 60_000);
+    println!("{}", forward::run(&args, &workload)?);
+    Ok(())
+}
+
 fn run_compare(args: CompareArgs) -> Result<(), String> {
     let shape = std::fs::read_to_string(&args.shape)
         .map_err(|e| format!("cannot read shape file {}: {e}", args.shape.display()))?;
+    let mut shape = shape;
+    if !shape.ends_with('\n') {
+        shape.push('\n');
+    }
+    shape.push_str(data::SYNTHETIC_HISTOGRAM);
     let families = data::parse_shape(&shape)?;
     eprintln!(
         "generating {} targets x {} series x {} min at {} s ...",

@@ -178,7 +178,7 @@ async fn start(
 }
 
 /// `VmHWM` (peak resident set) and user+system CPU seconds of a process.
-fn proc_stats(pid: u32) -> (u64, f64) {
+pub(crate) fn proc_stats(pid: u32) -> (u64, f64) {
     let hwm = std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
         .and_then(|s| {
@@ -217,7 +217,7 @@ pub fn dir_bytes(dir: &Path) -> u64 {
 }
 
 /// Sends the workload: one task per connection, each in time order. Returns (seconds, failures).
-async fn send_all(client: &reqwest::Client, base: &str, w: &Workload) -> (f64, usize) {
+pub(crate) async fn send_all(client: &reqwest::Client, base: &str, w: &Workload) -> (f64, usize) {
     let started = Instant::now();
     let mut tasks = Vec::new();
     for bodies in &w.requests {

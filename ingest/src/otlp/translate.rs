@@ -314,6 +314,7 @@ struct Translator<'w, 'a, 'd> {
 
 impl Translator<'_, '_, '_> {
     fn reject_point(&mut self, msg: impl FnOnce() -> String) {
+        crate::push::rejections::samples(1);
         self.out.rejected_points += 1;
         if self.out.message.is_none() {
             self.out.message = Some(msg());

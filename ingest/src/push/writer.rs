@@ -67,6 +67,7 @@ impl<'a> SeriesWriter<'a> {
                 Ok(true)
             }
             Err(e) if e.is_client_error() => {
+                super::rejections::note(super::rejections::Reason::of_append(&e));
                 self.reject(1, || format!("series {labels}: {e}"));
                 Ok(false)
             }
@@ -167,6 +168,7 @@ impl<'a> SeriesWriter<'a> {
 
     /// Records `n` refused samples; `msg` is only built for the first problem.
     pub fn reject(&mut self, n: usize, msg: impl FnOnce() -> String) {
+        super::rejections::samples(n);
         self.out.rejected += n;
         if self.first_error.is_none() {
             self.first_error = Some(msg());

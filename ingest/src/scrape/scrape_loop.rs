@@ -467,6 +467,7 @@ impl ScrapeLoop {
         let start = Instant::now();
         let wall = SystemTime::now();
         let ts = self.scrape_timestamp();
+        let span = tracing::info_span!("scrape", target = %self.state.target.url);
         let timeout = self.state.target.timeout;
         let forced = self.forced_error.lock().clone();
         let fetched = match forced {
@@ -485,6 +486,7 @@ impl ScrapeLoop {
         let result = match &fetched {
             Ok((body, ct)) => {
                 self.body_hint = body.len();
+                let _g = span.enter();
                 self.append_body(app.as_mut(), body, ct, ts)
             }
             Err(e) => Err(e.clone()),
@@ -550,6 +552,15 @@ impl ScrapeLoop {
                 self.cache.values_mut().for_each(|c| c.sref = SeriesRef::NONE);
             }
         }
+        let m = crate::metrics::ingest();
+        m.scrape_duration.observe_duration(start.elapsed());
+        if error.is_none() {
+            let appended = stats.post_relabel.saturating_sub(stats.rejected);
+            m.appended(crate::metrics::Protocol::Scrape, appended as usize, 0, 0);
+        } else {
+            m.failed(crate::metrics::Protocol::Scrape);
+        }
+        drop(span);
         if stats.rejected > 0 || stats.duplicates > 0 || stats.exemplars_rejected > 0 {
             tracing::debug!(target_url = %self.state.target.url, rejected = stats.rejected, duplicates = stats.duplicates, exemplars_rejected = stats.exemplars_rejected, "samples not appended");
         }
@@ -699,7 +710,10 @@ impl ScrapeLoop {
             };
             match app.append(c.sref, labels, t, s.value) {
                 Ok(r) => c.sref = r,
-                Err(e) if e.is_client_error() => st.rejected += 1,
+                Err(e) if e.is_client_error() => {
+                    crate::push::rejections::append_refused(crate::push::rejections::Protocol::Scrape, &e, 1);
+                    st.rejected += 1;
+                }
                 Err(e) => return Err(format!("appending to storage failed: {e}")),
             }
             c.tracked = !explicit || cfg.track_timestamps_staleness;

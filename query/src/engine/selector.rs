@@ -111,6 +111,7 @@ fn select(
         return Ok(Vec::new());
     }
     let alts = to_matchers(name, ms)?;
+    let _span = tracing::info_span!("query.select", mint, maxt).entered();
     let querier = ev.q.querier(mint, maxt)?;
     let hints = SelectHints { mint, maxt };
     let mut series = if alts.len() == 1 {
@@ -125,6 +126,9 @@ fn select(
         by_labels.into_values().collect()
     };
     series.retain(|s| !s.samples.is_empty());
+    crate::metrics::engine()
+        .samples_loaded
+        .add(series.iter().map(|s| s.samples.len() as u64).sum());
     Ok(series)
 }
 

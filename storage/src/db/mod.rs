@@ -35,6 +35,7 @@ use crate::block::Block;
 use crate::error::{DbError, QueryError};
 use crate::exemplars::{ExemplarStats, ExemplarStorage};
 use crate::head::{Head, HeadAppender, HeadStats, Replayer};
+use crate::metrics::{Counter, DbMetrics, Histogram, LONG_BUCKETS};
 use crate::model::{ExemplarSeries, Matcher, MetricMetadata};
 use crate::wal::{Wal, DEFAULT_SEGMENT_SIZE};
 use background::Background;
@@ -47,6 +48,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tracing::info;
+
+/// In agent mode, how much recent data the head keeps (for duplicate and order checks).
+pub const AGENT_HEAD_WINDOW_MS: i64 = 30 * 60 * 1000;
 
 /// How to open a [`Db`].
 #[derive(Clone, Debug)]
@@ -65,10 +69,19 @@ pub struct DbOptions {
     pub wal_fsync_interval: Duration,
     /// Size at which the WAL rolls over to a new segment file (default 128 MiB).
     pub wal_segment_size: u64,
+    /// Agent mode: no blocks. Maintenance drops head samples older than [`AGENT_HEAD_WINDOW_MS`]
+    /// behind the newest (appends older than that are out of bounds) and the series left
+    /// empty; the WAL is truncated only through [`Db::truncate_wal_before`].
+    pub agent: bool,
     /// Run maintenance (block cut, compaction, retention) on a background thread, on open,
     /// every minute and when the head outgrows 1.5 block ranges (default). When false it
     /// runs only through [`Db::run_maintenance`] (deterministic tests, embedding).
     pub auto_maintenance: bool,
+    /// Most series the head may hold; creating one more is refused with
+    /// [`crate::AppendError::TooManySeries`]. 0 = no limit. WAL replay is never limited.
+    pub max_active_series: usize,
+    /// Most head series per metric name (cardinality limit); 0 = no limit.
+    pub max_series_per_metric: usize,
     /// Capacity of the in-memory exemplar ring shared by all series (Prometheus'
     /// `storage.exemplars.max_exemplars`, default 100000); 0 keeps no exemplars.
     pub max_exemplars: usize,
@@ -86,6 +99,9 @@ impl DbOptions {
             wal_fsync_interval: Duration::from_secs(1),
             wal_segment_size: DEFAULT_SEGMENT_SIZE,
             auto_maintenance: true,
+            agent: false,
+            max_active_series: 0,
+            max_series_per_metric: 0,
             max_exemplars: 100_000,
         }
     }
@@ -124,6 +140,30 @@ pub struct DbStats {
     pub block_bytes: u64,
 }
 
+/// Counters of the maintenance work, for [`Db::metrics`].
+#[derive(Debug)]
+pub(crate) struct DbCounters {
+    pub(crate) compactions: Counter,
+    pub(crate) compactions_failed: Counter,
+    pub(crate) head_cuts: Counter,
+    pub(crate) compaction_seconds: Histogram,
+    pub(crate) retention_deleted: Counter,
+    pub(crate) checkpoints: Counter,
+}
+
+impl Default for DbCounters {
+    fn default() -> Self {
+        DbCounters {
+            compactions: Counter::new(),
+            compactions_failed: Counter::new(),
+            head_cuts: Counter::new(),
+            compaction_seconds: Histogram::new(LONG_BUCKETS),
+            retention_deleted: Counter::new(),
+            checkpoints: Counter::new(),
+        }
+    }
+}
+
 /// Everything the database and its background threads share.
 pub(crate) struct Inner {
     pub(crate) opts: DbOptions,
@@ -134,6 +174,10 @@ pub(crate) struct Inner {
     pub(crate) blocks: RwLock<Arc<Vec<Arc<Block>>>>,
     /// Serialises block cuts, compactions and retention.
     pub(crate) maintenance: Mutex<()>,
+    /// Maintenance counters for self-metrics.
+    pub(crate) counters: DbCounters,
+    /// Seconds the WAL replay took at open.
+    replay_seconds: f64,
     /// Exemplars (memory only).
     pub(crate) exemplars: ExemplarStorage,
     _lock: File,
@@ -165,8 +209,12 @@ impl Db {
         // Samples before the end of the newest block are persisted: the head starts there.
         let floor = blocks.iter().map(|b| b.meta().max_time).max().unwrap_or(i64::MIN);
         info!(blocks = blocks.len(), min_valid_time = floor, "blocks opened");
-        let head = Head::new(opts.out_of_order_window_ms, floor);
+        let mut head = Head::new(opts.out_of_order_window_ms, floor);
+        head.max_active_series = opts.max_active_series;
+        head.max_series_per_metric = opts.max_series_per_metric;
+        let replay_started = Instant::now();
         let wal = {
+            let _span = tracing::info_span!("tsdb.wal_replay").entered();
             let mut replayer = Replayer::new(&head);
             let symbols = &head.symbols;
             let (wal, outcome) = Wal::open(
@@ -184,6 +232,7 @@ impl Db {
             replayer.finish();
             wal
         };
+        let replay_seconds = replay_started.elapsed().as_secs_f64();
         head.truncate();
         let st = head.stats();
         info!(
@@ -198,6 +247,8 @@ impl Db {
             wal,
             blocks: RwLock::new(Arc::new(blocks)),
             maintenance: Mutex::new(()),
+            counters: DbCounters::default(),
+            replay_seconds,
             _lock: lock,
         });
         let background = Background::start(&inner);
@@ -240,6 +291,30 @@ impl Db {
         }
     }
 
+    /// Counters and histograms since open, for self-metrics.
+    pub fn metrics(&self) -> DbMetrics {
+        let h = &self.inner.head.counters;
+        let c = &self.inner.counters;
+        DbMetrics {
+            head_series_created: h.series_created.get(),
+            head_series_removed: h.series_removed.get(),
+            head_samples_appended: h.samples_appended.get(),
+            out_of_bounds_samples: h.out_of_bounds.get(),
+            out_of_order_rejected_samples: h.out_of_order.get(),
+            duplicate_samples: h.duplicates.get(),
+            head_truncations: h.truncations.get(),
+            wal_fsync_seconds: self.inner.wal.fsync_seconds(),
+            wal_failures: self.inner.wal.failures(),
+            wal_checkpoints: c.checkpoints.get(),
+            wal_replay_seconds: self.inner.replay_seconds,
+            compactions: c.compactions.get(),
+            compactions_failed: c.compactions_failed.get(),
+            head_cuts: c.head_cuts.get(),
+            compaction_seconds: c.compaction_seconds.snapshot(),
+            retention_deleted_blocks: c.retention_deleted.get(),
+        }
+    }
+
     /// Figures of the exemplar storage.
     pub fn exemplar_stats(&self) -> ExemplarStats {
         self.inner.exemplars.stats()
@@ -263,6 +338,30 @@ impl Db {
     /// Metadata of the persisted blocks, oldest first.
     pub fn blocks(&self) -> Vec<crate::block::BlockMeta> {
         self.inner.blocks().iter().map(|b| b.meta().clone()).collect()
+    }
+
+    /// The WAL directory (`<path>/wal`), for [`crate::wal::WalFollower`]s.
+    pub fn wal_dir(&self) -> PathBuf {
+        Self::wal_dir_of(&self.inner.opts.path)
+    }
+
+    /// The WAL directory of the data directory `path` (without opening it).
+    pub fn wal_dir_of(path: &std::path::Path) -> PathBuf {
+        path.join("wal")
+    }
+
+    /// Index of the WAL segment being written.
+    pub fn wal_active_segment(&self) -> u64 {
+        self.inner.wal.active_segment()
+    }
+
+    /// Drops the closed WAL segments below `segment`, keeping the series still in the head in
+    /// a checkpoint. Agent mode calls this once every remote-write queue has sent past them.
+    pub fn truncate_wal_before(&self, segment: u64) -> std::io::Result<crate::wal::CheckpointStats> {
+        let _one = self.inner.maintenance.lock();
+        self.inner
+            .wal
+            .checkpoint_before_segment(segment, || self.inner.head.checkpoint_contents())
     }
 
     /// Runs one round of maintenance now (cut the head into blocks if it spans more than

@@ -199,6 +199,56 @@ impl Drop for HeadAppender<'_> {
 
 impl Appender for HeadAppender<'_> {
     fn append(&mut self, r: SeriesRef, labels: &Labels, t: i64, v: f64) -> Result<SeriesRef, AppendError> {
+        let res = self.append_checked(r, labels, t, v);
+        if let Err(e) = &res {
+            self.head.counters.refused(e);
+        }
+        res
+    }
+
+    fn update_metadata(&mut self, metric_family: &str, meta: MetricMetadata) -> Result<(), AppendError> {
+        self.meta.push((metric_family.to_string(), meta));
+        Ok(())
+    }
+
+    fn append_exemplar(&mut self, _r: SeriesRef, labels: &Labels, e: Exemplar) -> Result<(), AppendError> {
+        let Some(store) = self.exemplar_store else { return Ok(()) };
+        if self.wal.is_poisoned() {
+            return Err(AppendError::Poisoned);
+        }
+        // Against the store, then against this batch's newest exemplar of the same series.
+        if !store.validate(labels, &e)? {
+            return Ok(());
+        }
+        if let Some((_, prev)) = self.newest_exemplar.get(labels).and_then(|&i| self.exemplars.get(i)) {
+            if prev.same_as(&e) {
+                return Ok(());
+            }
+            if e.t <= prev.t {
+                return Err(AppendError::OutOfOrderExemplar { t: e.t, newest: prev.t });
+            }
+        }
+        self.newest_exemplar.insert(labels.clone(), self.exemplars.len());
+        self.exemplars.push((labels.clone(), e));
+        Ok(())
+    }
+
+    fn commit(self: Box<Self>) -> Result<(), AppendError> {
+        self.commit_batch()
+    }
+
+    fn rollback(self: Box<Self>) {}
+}
+
+impl HeadAppender<'_> {
+    /// [`Appender::append`] without the counting of refusals.
+    fn append_checked(
+        &mut self,
+        r: SeriesRef,
+        labels: &Labels,
+        t: i64,
+        v: f64,
+    ) -> Result<SeriesRef, AppendError> {
         if self.wal.is_poisoned() {
             return Err(AppendError::Poisoned);
         }
@@ -247,34 +297,8 @@ impl Appender for HeadAppender<'_> {
         Ok(sref)
     }
 
-    fn update_metadata(&mut self, metric_family: &str, meta: MetricMetadata) -> Result<(), AppendError> {
-        self.meta.push((metric_family.to_string(), meta));
-        Ok(())
-    }
-
-    fn append_exemplar(&mut self, _r: SeriesRef, labels: &Labels, e: Exemplar) -> Result<(), AppendError> {
-        let Some(store) = self.exemplar_store else { return Ok(()) };
-        if self.wal.is_poisoned() {
-            return Err(AppendError::Poisoned);
-        }
-        // Against the store, then against this batch's newest exemplar of the same series.
-        if !store.validate(labels, &e)? {
-            return Ok(());
-        }
-        if let Some((_, prev)) = self.newest_exemplar.get(labels).and_then(|&i| self.exemplars.get(i)) {
-            if prev.same_as(&e) {
-                return Ok(());
-            }
-            if e.t <= prev.t {
-                return Err(AppendError::OutOfOrderExemplar { t: e.t, newest: prev.t });
-            }
-        }
-        self.newest_exemplar.insert(labels.clone(), self.exemplars.len());
-        self.exemplars.push((labels.clone(), e));
-        Ok(())
-    }
-
-    fn commit(mut self: Box<Self>) -> Result<(), AppendError> {
+    /// [`Appender::commit`]: logs the batch to the WAL, then applies it to the head.
+    fn commit_batch(mut self: Box<Self>) -> Result<(), AppendError> {
         self.meta = self.head.changed_metadata(std::mem::take(&mut self.meta));
         if self.b.samples.is_empty() && self.meta.is_empty() {
             self.store_exemplars();
@@ -331,6 +355,7 @@ impl Appender for HeadAppender<'_> {
             head.note_time(max_t);
         }
         head.num_samples.fetch_add(added, Ordering::Relaxed);
+        head.counters.samples_appended.add(added);
         head.ooo_samples.fetch_add(ooo, Ordering::Relaxed);
         head.dropped_at_commit
             .fetch_add(dropped + late, Ordering::Relaxed);
@@ -338,6 +363,4 @@ impl Appender for HeadAppender<'_> {
         self.store_exemplars();
         Ok(())
     }
-
-    fn rollback(self: Box<Self>) {}
 }

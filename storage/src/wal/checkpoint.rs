@@ -35,13 +35,18 @@ impl Writer {
         floor: i64,
         live: impl FnOnce() -> (Vec<SeriesEntry>, Vec<(String, MetricMetadata)>),
     ) -> io::Result<CheckpointStats> {
+        self.checkpoint_prefix(|s| s.max_t < floor, live)
+    }
+
+    /// Checkpoints the longest prefix of closed segments that `drop` accepts.
+    pub(crate) fn checkpoint_prefix(
+        &self,
+        drop: impl Fn(&SegmentInfo) -> bool,
+        live: impl FnOnce() -> (Vec<SeriesEntry>, Vec<(String, MetricMetadata)>),
+    ) -> io::Result<CheckpointStats> {
         let cut: Vec<SegmentInfo> = {
             let st = self.state.lock();
-            st.closed
-                .iter()
-                .take_while(|s| s.max_t < floor)
-                .copied()
-                .collect()
+            st.closed.iter().take_while(|s| drop(s)).copied().collect()
         };
         let Some(last) = cut.last().map(|s| s.index) else {
             return Ok(CheckpointStats::default());

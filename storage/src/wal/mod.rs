@@ -7,6 +7,7 @@
 //! - `reader`: replay on open, truncating a torn or corrupt tail with a warning.
 //! - `writer`: appends, segment roll-over, fsync, poisoning after a failed write.
 //! - `checkpoint`: dropping segments whose samples are all in blocks.
+//! - `follow`: [`WalFollower`], reading the log from a position while it is written (remote write).
 //!
 //! The byte layout is documented in `storage/docs/format/wal.md`.
 //!
@@ -17,20 +18,25 @@
 //! poisoned and refuses every later write, since what reached the disk is unknown.
 
 mod checkpoint;
+mod follow;
 mod reader;
 pub(crate) mod record;
-mod segment;
+pub(crate) mod segment;
 mod writer;
 
 pub use checkpoint::CheckpointStats;
+pub use follow::{FollowerStats, Resume, WalFollower, WalPosition};
+pub use record::{Record as WalRecord, SampleEntry, SeriesEntry, TombstoneEntry};
 pub(crate) use reader::ReplayOutcome;
+pub use reader::{scan, ScanOutcome};
 pub use segment::DEFAULT_SEGMENT_SIZE;
 
 use crate::error::{AppendError, DbError};
+use crate::metrics::{Histogram, HistogramSnapshot, LATENCY_BUCKETS};
 use crate::model::MetricMetadata;
 use parking_lot::Mutex;
 use reader::SegmentInfo;
-use record::{Record, SeriesEntry};
+use record::Record;
 use std::io;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -82,6 +88,8 @@ impl Wal {
             segment_size: segment_size.max(4096),
             state: Mutex::new(state),
             poisoned: AtomicBool::new(false),
+            fsync_seconds: Histogram::new(LATENCY_BUCKETS),
+            failures: Default::default(),
             #[cfg(test)]
             fail_writes: AtomicBool::new(false),
         };
@@ -108,6 +116,22 @@ impl Wal {
         self.w.checkpoint(floor, live)
     }
 
+    /// Drops the closed segments with an index below `segment` (every reader is past them),
+    /// keeping the series `live` returns in a checkpoint. Used in agent mode, where no block
+    /// cut decides what the WAL may forget.
+    pub(crate) fn checkpoint_before_segment(
+        &self,
+        segment: u64,
+        live: impl FnOnce() -> (Vec<SeriesEntry>, Vec<(String, MetricMetadata)>),
+    ) -> io::Result<CheckpointStats> {
+        self.w.checkpoint_prefix(|s| s.index < segment, live)
+    }
+
+    /// Index of the segment being written.
+    pub fn active_segment(&self) -> u64 {
+        self.w.state.lock().active.index
+    }
+
     /// Whether a failed write or fsync poisoned the WAL.
     pub fn is_poisoned(&self) -> bool {
         self.w.poisoned.load(Ordering::SeqCst)
@@ -117,6 +141,16 @@ impl Wal {
     pub fn size_bytes(&self) -> u64 {
         let st = self.w.state.lock();
         st.closed.iter().map(|s| s.bytes).sum::<u64>() + st.active.bytes + st.checkpoint_bytes
+    }
+
+    /// Durations of the fsyncs so far.
+    pub fn fsync_seconds(&self) -> HistogramSnapshot {
+        self.w.fsync_seconds.snapshot()
+    }
+
+    /// Writes and fsyncs that failed so far.
+    pub fn failures(&self) -> u64 {
+        self.w.failures.get()
     }
 
     /// Number of segment files, the active one included.

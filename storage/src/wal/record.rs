@@ -39,22 +39,22 @@ impl RecordType {
 
 /// A series definition: its head reference and labels.
 #[derive(Clone, Debug, PartialEq)]
-pub(crate) struct SeriesEntry {
+pub struct SeriesEntry {
     /// The head reference samples refer to.
-    pub(crate) id: u64,
+    pub id: u64,
     /// The series' labels.
-    pub(crate) labels: Labels,
+    pub labels: Labels,
 }
 
 /// One sample of a series by reference.
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct SampleEntry {
+pub struct SampleEntry {
     /// The series reference.
-    pub(crate) id: u64,
+    pub id: u64,
     /// Timestamp, ms.
-    pub(crate) t: i64,
+    pub t: i64,
     /// Value (bit-exact, staleness markers included).
-    pub(crate) v: f64,
+    pub v: f64,
 }
 
 impl PartialEq for SampleEntry {
@@ -66,18 +66,18 @@ impl PartialEq for SampleEntry {
 /// A deletion of the samples in `[mint, maxt]` (inclusive) of series `id`, as they were
 /// when the record was logged: samples logged after it are kept.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct TombstoneEntry {
+pub struct TombstoneEntry {
     /// The head reference.
-    pub(crate) id: u64,
+    pub id: u64,
     /// Start of the deleted range (ms, inclusive).
-    pub(crate) mint: i64,
+    pub mint: i64,
     /// End of the deleted range (ms, inclusive).
-    pub(crate) maxt: i64,
+    pub maxt: i64,
 }
 
 /// A decoded record.
 #[derive(Clone, Debug, PartialEq)]
-pub(crate) enum Record {
+pub enum Record {
     /// Series definitions.
     Series(Vec<SeriesEntry>),
     /// Samples.

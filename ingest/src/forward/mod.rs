@@ -1,0 +1,29 @@
+//! Forwarding: everything Sextant ingests, sent by remote write to another system (Mimir,
+//! Cortex, Thanos Receive, VictoriaMetrics, Prometheus), read back from Sextant's own WAL so
+//! that an outage of the remote end or a restart loses nothing the WAL still holds.
+//!
+//! # Layout
+//! - `config`: the `remote_write` entries of the configuration file (Prometheus' fields and
+//!   defaults).
+//! - `queue`: one queue: the WAL reader thread, the shards, resharding (see its diagram).
+//! - `encode`: batches to 1.0 / 2.0 protobuf + snappy.
+//! - `send`: one HTTP request, what its status means, and the backoff.
+//! - `position`: which WAL records are fully sent, persisted under `<data>/forward/`.
+//! - `metrics`: `prometheus_remote_storage_*` self-metrics.
+//! - `manager`: [`ForwardManager`], the queues of the current configuration.
+
+pub mod config;
+pub mod encode;
+pub mod manager;
+pub mod metrics;
+pub mod position;
+pub mod queue;
+pub mod send;
+
+pub use config::{MetadataConfig, ProtobufMessage, QueueConfig, RemoteWriteConfig};
+pub use manager::ForwardManager;
+pub use queue::{Queue, QueueStatus};
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests;

@@ -1,0 +1,711 @@
+//! One remote-write queue: a reader thread following the WAL, shards sending batches.
+//!
+//! ```text
+//!  WAL ──WalFollower──> reader thread ──(series hash % n)──> shard 0..n (tokio tasks) ──HTTP──> remote
+//!        series map, relabel, external labels     │                  retries with backoff
+//!        Tracker: which records are fully sent <──┘ (after success or rejection)
+//! ```
+//!
+//! Every sample of a series goes to the same shard, and a shard sends one batch at a time
+//! and retries it until it is accepted or refused, so each series arrives in WAL order. The
+//! reader waits while a shard holds `capacity` samples, so an outage stops the reading, not
+//! the WAL: nothing is lost while the WAL still holds it. The position after the last record
+//! whose samples are all dealt with is persisted every second and on stop; a restart
+//! resumes there.
+//!
+//! Every 10 s the shard count is recomputed from the rate of samples in and the time a
+//! sample takes to send (Prometheus' method, simplified); a change drains the shards and
+//! starts new ones, which keeps the per-series order.
+
+use super::config::{ProtobufMessage, RemoteWriteConfig};
+use super::encode::{self, OutSeries, QueuedSample};
+use super::metrics::QueueMetrics;
+use super::position::{self, Tracker};
+use super::send::{Backoff, SendError, Sender};
+use parking_lot::{Mutex, RwLock};
+use std::collections::{HashMap, VecDeque};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use storage::wal::{Resume, WalFollower, WalPosition, WalRecord};
+use storage::{Labels, MetricMetadata};
+use tokio::sync::{mpsc, watch};
+use tracing::{error, info, warn};
+
+/// How often the shard count is recomputed.
+const SHARD_UPDATE: Duration = Duration::from_secs(10);
+/// How often the sent position is written to disk.
+const PERSIST_EVERY: Duration = Duration::from_secs(1);
+/// How long the reader sleeps when it has read everything.
+const IDLE_POLL: Duration = Duration::from_millis(20);
+
+/// A snapshot of a queue for status pages.
+#[derive(Clone, Debug, PartialEq)]
+pub struct QueueStatus {
+    /// `remote_name`.
+    pub name: String,
+    /// Endpoint.
+    pub url: String,
+    /// `prometheus.WriteRequest` or `io.prometheus.write.v2.Request`.
+    pub protobuf_message: String,
+    /// Running shards.
+    pub shards: u64,
+    /// Samples waiting in shards.
+    pub pending: i64,
+    /// Samples sent.
+    pub sent: u64,
+    /// Samples refused by the remote end.
+    pub failed: u64,
+    /// Samples retried.
+    pub retried: u64,
+    /// Samples dropped before sending.
+    pub dropped: u64,
+    /// Newest timestamp sent (ms; `i64::MIN` if none).
+    pub highest_sent_ms: i64,
+    /// The last error, if the last request failed.
+    pub last_error: Option<String>,
+    /// The persisted WAL position (`segment:offset`).
+    pub position: Option<String>,
+}
+
+/// State shared by the reader, the shards and the owner.
+struct Shared {
+    cfg: RemoteWriteConfig,
+    name: String,
+    metrics: QueueMetrics,
+    /// Stop reading and flush.
+    stop: AtomicBool,
+    /// Give up on unsent batches (they stay in the WAL for the next start).
+    hard_stop: watch::Sender<bool>,
+    tracker: Mutex<Tracker>,
+    meta: RwLock<HashMap<String, MetricMetadata>>,
+    sender: Sender,
+    last_failure: Mutex<Option<(Instant, String)>>,
+    pos_path: PathBuf,
+    rt: tokio::runtime::Handle,
+}
+
+/// A running queue.
+pub struct Queue {
+    shared: Arc<Shared>,
+    reader: Mutex<Option<std::thread::JoinHandle<()>>>,
+    metadata_task: Mutex<Option<tokio::task::JoinHandle<()>>>,
+}
+
+impl std::fmt::Debug for Queue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Queue")
+            .field("name", &self.shared.name)
+            .field("url", &self.shared.cfg.url)
+            .finish()
+    }
+}
+
+impl Queue {
+    /// Starts a queue for `cfg` reading the WAL in `wal_dir`, keeping its position under
+    /// `data_dir`. Must be called inside a tokio runtime.
+    pub fn start(
+        cfg: RemoteWriteConfig,
+        data_dir: &Path,
+        wal_dir: &Path,
+        external_labels: Labels,
+    ) -> Result<Queue, String> {
+        let sender = Sender::new(&cfg).map_err(|e| format!("remote_write {}: {e}", cfg.url))?;
+        let rt = tokio::runtime::Handle::try_current()
+            .map_err(|_| "remote-write queues need a tokio runtime".to_string())?;
+        let (hard_stop, _) = watch::channel(false);
+        let shared = Arc::new(Shared {
+            name: cfg.display_name(),
+            pos_path: position::path(data_dir, &cfg.queue_key()),
+            cfg,
+            metrics: QueueMetrics::default(),
+            stop: AtomicBool::new(false),
+            hard_stop,
+            tracker: Mutex::new(Tracker::default()),
+            meta: RwLock::new(HashMap::new()),
+            sender,
+            last_failure: Mutex::new(None),
+            rt,
+        });
+        shared.metrics.highest_sent_ms.store(i64::MIN, Ordering::Relaxed);
+        shared.metrics.highest_read_ms.store(i64::MIN, Ordering::Relaxed);
+        // A new queue starts at the end of the WAL as it is now (as Prometheus' do), and
+        // saves that at once so a restart before the first send resumes there too.
+        let resume = match position::load(&shared.pos_path) {
+            Ok(Some(p)) => {
+                info!(remote_name = %shared.name, position = %p, "remote-write queue resumes from its saved WAL position");
+                Some(p)
+            }
+            Ok(None) => None,
+            Err(e) => {
+                warn!(remote_name = %shared.name, error = %e, "cannot read the saved WAL position; starting at the end of the WAL");
+                None
+            }
+        };
+        let resume = match resume {
+            Some(p) => Resume::At(p),
+            None => match WalFollower::end_position(wal_dir) {
+                Ok(Some(p)) => {
+                    if let Err(e) = position::store(&shared.pos_path, p) {
+                        warn!(remote_name = %shared.name, error = %e, "cannot save the remote-write position");
+                    }
+                    Resume::At(p)
+                }
+                _ => Resume::Beginning,
+            },
+        };
+        let (sh, dir) = (shared.clone(), wal_dir.to_path_buf());
+        let reader = std::thread::Builder::new()
+            .name(format!("sextant-forward-{}", shared.name))
+            .spawn(move || Reader::new(sh, external_labels).run(&dir, resume))
+            .map_err(|e| format!("starting the remote-write reader thread: {e}"))?;
+        let metadata_task = (shared.cfg.protobuf_message == ProtobufMessage::V1
+            && shared.cfg.metadata_config.send)
+            .then(|| shared.rt.spawn(metadata_loop(shared.clone())));
+        info!(remote_name = %shared.name, url = %shared.cfg.url, protobuf_message = shared.cfg.protobuf_message.as_str(), "remote-write queue started");
+        Ok(Queue {
+            shared,
+            reader: Mutex::new(Some(reader)),
+            metadata_task: Mutex::new(metadata_task),
+        })
+    }
+
+    /// The configuration it runs.
+    pub fn config(&self) -> &RemoteWriteConfig {
+        &self.shared.cfg
+    }
+
+    /// Its counters.
+    pub fn metrics(&self) -> &QueueMetrics {
+        &self.shared.metrics
+    }
+
+    /// The `remote_name`.
+    pub fn name(&self) -> &str {
+        &self.shared.name
+    }
+
+    /// The position after the last record fully sent (what is persisted).
+    pub fn acked(&self) -> Option<WalPosition> {
+        self.shared.tracker.lock().acked()
+    }
+
+    /// Status snapshot.
+    pub fn status(&self) -> QueueStatus {
+        let m = &self.shared.metrics;
+        QueueStatus {
+            name: self.shared.name.clone(),
+            url: self.shared.cfg.url.clone(),
+            protobuf_message: self.shared.cfg.protobuf_message.as_str().to_string(),
+            shards: m.shards.load(Ordering::Relaxed),
+            pending: m.samples_pending.load(Ordering::Relaxed).max(0),
+            sent: m.samples_sent.load(Ordering::Relaxed),
+            failed: m.samples_failed.load(Ordering::Relaxed),
+            retried: m.samples_retried.load(Ordering::Relaxed),
+            dropped: m.samples_dropped.load(Ordering::Relaxed),
+            highest_sent_ms: m.highest_sent_ms.load(Ordering::Relaxed),
+            last_error: self.shared.last_failure.lock().as_ref().map(|(_, e)| e.clone()),
+            position: self.acked().map(|p| p.to_string()),
+        }
+    }
+
+    /// Stops reading, lets the shards send what they hold for up to `flush_deadline`, then
+    /// gives up on the rest (it stays in the WAL and is sent after the next start) and saves
+    /// the position.
+    pub async fn stop(&self, flush_deadline: Duration) {
+        self.shared.stop.store(true, Ordering::SeqCst);
+        let reader = self.reader.lock().take();
+        if let Some(t) = self.metadata_task.lock().take() {
+            t.abort();
+        }
+        let Some(reader) = reader else { return };
+        let until = Instant::now() + flush_deadline;
+        while !reader.is_finished() && Instant::now() < until {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        if !reader.is_finished() {
+            warn!(remote_name = %self.shared.name, "remote-write queue did not flush in time; unsent samples will be sent after the next start");
+            self.shared.hard_stop.send_replace(true);
+        }
+        let joined = tokio::task::spawn_blocking(move || reader.join()).await;
+        if !matches!(joined, Ok(Ok(()))) {
+            error!(remote_name = %self.shared.name, "remote-write reader thread panicked");
+        }
+        info!(remote_name = %self.shared.name, position = ?self.acked(), "remote-write queue stopped");
+    }
+}
+
+/// The shards of a queue.
+struct Shards {
+    txs: Vec<mpsc::UnboundedSender<Vec<QueuedSample>>>,
+    buffered: Vec<Arc<AtomicUsize>>,
+    handles: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Shards {
+    fn start(sh: &Arc<Shared>, n: usize) -> Shards {
+        let mut s = Shards {
+            txs: Vec::with_capacity(n),
+            buffered: Vec::with_capacity(n),
+            handles: Vec::with_capacity(n),
+        };
+        for _ in 0..n {
+            let (tx, rx) = mpsc::unbounded_channel();
+            let buffered = Arc::new(AtomicUsize::new(0));
+            s.handles.push(sh.rt.spawn(shard_loop(
+                sh.clone(),
+                rx,
+                buffered.clone(),
+                sh.hard_stop.subscribe(),
+            )));
+            s.txs.push(tx);
+            s.buffered.push(buffered);
+        }
+        sh.metrics.shards.store(n as u64, Ordering::Relaxed);
+        s
+    }
+
+    fn len(&self) -> usize {
+        self.txs.len()
+    }
+
+    /// Closes the shards and waits until they have sent what they hold (or were told to
+    /// give up).
+    fn finish(self, sh: &Shared) {
+        drop(self.txs);
+        sh.rt.block_on(async {
+            for h in self.handles {
+                let _ = h.await;
+            }
+        });
+    }
+}
+
+/// The reader thread's state.
+struct Reader {
+    sh: Arc<Shared>,
+    external: Labels,
+    /// WAL series reference -> series as sent (`None`: dropped by relabeling).
+    series: HashMap<u64, Option<Arc<OutSeries>>>,
+    persisted: Option<WalPosition>,
+    last_persist: Instant,
+    rates: Rates,
+}
+
+impl Reader {
+    fn new(sh: Arc<Shared>, external: Labels) -> Reader {
+        Reader {
+            sh,
+            external,
+            series: HashMap::new(),
+            persisted: None,
+            last_persist: Instant::now(),
+            rates: Rates::new(),
+        }
+    }
+
+    fn stopping(&self) -> bool {
+        self.sh.stop.load(Ordering::Relaxed) || *self.sh.hard_stop.borrow()
+    }
+
+    /// Sleeps `d` unless stopping; returns whether to stop.
+    fn nap(&self, d: Duration) -> bool {
+        let until = Instant::now() + d;
+        while Instant::now() < until {
+            if self.stopping() {
+                return true;
+            }
+            std::thread::sleep(d.min(Duration::from_millis(20)));
+        }
+        self.stopping()
+    }
+
+    fn run(mut self, wal_dir: &Path, resume: Resume) {
+        if let Resume::At(p) = resume {
+            self.persisted = Some(p);
+        }
+        let mut follower = loop {
+            match WalFollower::open(wal_dir, resume) {
+                Ok(f) => break f,
+                Err(e) => {
+                    warn!(remote_name = %self.sh.name, dir = %wal_dir.display(), error = %e, "cannot open the WAL; retrying");
+                    if self.nap(Duration::from_secs(1)) {
+                        return;
+                    }
+                }
+            }
+        };
+        let q = &self.sh.cfg.queue_config;
+        let mut shards = Shards::start(&self.sh, q.min_shards.max(1));
+        while !self.stopping() {
+            self.maybe_persist(false);
+            if self.rates.due() {
+                if let Some(n) = self.rates.desired(&self.sh, shards.len()) {
+                    info!(remote_name = %self.sh.name, from = shards.len(), to = n, "remote-write resharding");
+                    shards.finish(&self.sh);
+                    shards = Shards::start(&self.sh, n);
+                }
+            }
+            match follower.next() {
+                Ok(Some((rec, end))) => {
+                    self.sh.metrics.records_read.fetch_add(1, Ordering::Relaxed);
+                    self.sh.metrics.current_segment.store(end.segment, Ordering::Relaxed);
+                    self.handle(rec, end, &shards);
+                }
+                Ok(None) => {
+                    let skipped = follower.stats().segments_skipped;
+                    self.sh.metrics.segments_skipped.store(skipped, Ordering::Relaxed);
+                    if self.nap(IDLE_POLL) {
+                        break;
+                    }
+                }
+                Err(e) => {
+                    warn!(remote_name = %self.sh.name, error = %e, "reading the WAL failed; retrying");
+                    if self.nap(Duration::from_secs(1)) {
+                        break;
+                    }
+                }
+            }
+        }
+        shards.finish(&self.sh);
+        self.maybe_persist(true);
+    }
+
+    fn maybe_persist(&mut self, now: bool) {
+        if !now && self.last_persist.elapsed() < PERSIST_EVERY {
+            return;
+        }
+        self.last_persist = Instant::now();
+        let acked = self.sh.tracker.lock().acked();
+        if let Some(p) = acked {
+            if Some(p) != self.persisted {
+                match position::store(&self.sh.pos_path, p) {
+                    Ok(()) => self.persisted = Some(p),
+                    Err(e) => warn!(remote_name = %self.sh.name, file = %self.sh.pos_path.display(), error = %e, "cannot save the remote-write position"),
+                }
+            }
+        }
+    }
+
+    fn handle(&mut self, rec: WalRecord, end: WalPosition, shards: &Shards) {
+        match rec {
+            WalRecord::Series(entries) => {
+                for e in entries {
+                    let out = self.outgoing(&e.labels).map(|l| Arc::new(OutSeries::new(l)));
+                    self.series.insert(e.id, out);
+                }
+                self.sh.tracker.lock().push(end, 0);
+            }
+            WalRecord::Metadata(entries) => {
+                self.sh.meta.write().extend(entries);
+                self.sh.tracker.lock().push(end, 0);
+            }
+            WalRecord::Tombstones(_) => {
+                // Remote write has no deletions.
+                self.sh.tracker.lock().push(end, 0);
+            }
+            WalRecord::Samples(samples) => self.handle_samples(&samples, end, shards),
+        }
+    }
+
+    /// The labels sent for a series: external labels added (the series' own win), then
+    /// `write_relabel_configs`. `None` when relabeling drops it.
+    fn outgoing(&self, labels: &Labels) -> Option<Labels> {
+        let with_external = if self.external.is_empty() {
+            labels.clone()
+        } else {
+            let mut b = labels.to_builder();
+            for l in self.external.iter() {
+                if labels.get(&l.name).is_none() {
+                    b.set(&l.name, &l.value);
+                }
+            }
+            b.build()
+        };
+        let out = crate::scrape::relabel::relabel(&with_external, &self.sh.cfg.write_relabel_configs)?;
+        (!out.is_empty()).then_some(out)
+    }
+
+    fn handle_samples(&mut self, samples: &[storage::wal::SampleEntry], end: WalPosition, shards: &Shards) {
+        let sh = self.sh.clone();
+        let m = &sh.metrics;
+        let n = shards.len();
+        let age_limit = self.sh.cfg.queue_config.sample_age_limit.0;
+        let oldest_ok = if age_limit.is_zero() {
+            i64::MIN
+        } else {
+            now_ms().saturating_sub(age_limit.as_millis() as i64)
+        };
+        let mut per_shard: Vec<Vec<QueuedSample>> = vec![Vec::new(); n];
+        let (mut dropped, mut kept, mut max_t) = (0u64, 0usize, i64::MIN);
+        for s in samples {
+            let Some(Some(series)) = self.series.get(&s.id) else {
+                dropped += 1;
+                continue;
+            };
+            if s.t < oldest_ok {
+                dropped += 1;
+                continue;
+            }
+            max_t = max_t.max(s.t);
+            kept += 1;
+            per_shard[(series.hash % n as u64) as usize].push(QueuedSample {
+                series: series.clone(),
+                t: s.t,
+                v: s.v,
+                seq: 0,
+            });
+        }
+        m.samples_dropped.fetch_add(dropped, Ordering::Relaxed);
+        m.samples_in.fetch_add(kept as u64, Ordering::Relaxed);
+        m.highest_read_ms.fetch_max(max_t, Ordering::Relaxed);
+        let seq = self.sh.tracker.lock().push(end, kept);
+        let cap = self.sh.cfg.queue_config.capacity;
+        for (i, mut batch) in per_shard.into_iter().enumerate() {
+            if batch.is_empty() {
+                continue;
+            }
+            for s in &mut batch {
+                s.seq = seq;
+            }
+            // Wait for room: this is what holds the reading back during an outage.
+            while shards.buffered[i].load(Ordering::Acquire) >= cap {
+                self.maybe_persist(false);
+                if self.nap(Duration::from_millis(5)) {
+                    return;
+                }
+            }
+            let len = batch.len();
+            shards.buffered[i].fetch_add(len, Ordering::AcqRel);
+            m.samples_pending.fetch_add(len as i64, Ordering::Relaxed);
+            if shards.txs[i].send(batch).is_err() {
+                shards.buffered[i].fetch_sub(len, Ordering::AcqRel);
+                m.samples_pending.fetch_sub(len as i64, Ordering::Relaxed);
+                return;
+            }
+        }
+    }
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// Inputs of the shard computation since the last one.
+struct Rates {
+    at: Instant,
+    samples_in: u64,
+    samples_out: u64,
+    nanos: u64,
+}
+
+impl Rates {
+    fn new() -> Self {
+        Rates {
+            at: Instant::now(),
+            samples_in: 0,
+            samples_out: 0,
+            nanos: 0,
+        }
+    }
+
+    fn due(&self) -> bool {
+        self.at.elapsed() >= SHARD_UPDATE
+    }
+
+    /// The new shard count, if it should change: shards needed = seconds of sending per
+    /// sample x (samples in per second + a share of the backlog), changed only when off by
+    /// more than 30%, never while the remote end fails.
+    fn desired(&mut self, sh: &Shared, current: usize) -> Option<usize> {
+        let m = &sh.metrics;
+        let dt = self.at.elapsed().as_secs_f64().max(1e-3);
+        let (i, o, ns) = (
+            m.samples_in.load(Ordering::Relaxed),
+            m.samples_sent.load(Ordering::Relaxed) + m.samples_failed.load(Ordering::Relaxed),
+            m.send_nanos.load(Ordering::Relaxed),
+        );
+        let (din, dout, dns) = (i - self.samples_in, o - self.samples_out, ns - self.nanos);
+        *self = Rates {
+            at: Instant::now(),
+            samples_in: i,
+            samples_out: o,
+            nanos: ns,
+        };
+        if dout == 0 {
+            return None;
+        }
+        let time_per_sample = dns as f64 / 1e9 / dout as f64;
+        let backlog = m.samples_pending.load(Ordering::Relaxed).max(0) as f64;
+        let wanted = time_per_sample * (din as f64 / dt + backlog * 0.05);
+        let q = &sh.cfg.queue_config;
+        let desired = (wanted.ceil() as usize).clamp(q.min_shards, q.max_shards);
+        m.shards_desired.store(desired as u64, Ordering::Relaxed);
+        let failing = sh
+            .last_failure
+            .lock()
+            .as_ref()
+            .is_some_and(|(t, _)| t.elapsed() < SHARD_UPDATE * 2);
+        let (lo, hi) = (current as f64 * 0.7, current as f64 * 1.3);
+        if failing || desired == current || ((desired as f64) > lo && (desired as f64) < hi) {
+            return None;
+        }
+        Some(desired)
+    }
+}
+
+/// A shard: batches what the reader hands it and sends one batch at a time.
+async fn shard_loop(
+    sh: Arc<Shared>,
+    mut rx: mpsc::UnboundedReceiver<Vec<QueuedSample>>,
+    buffered: Arc<AtomicUsize>,
+    mut hard: watch::Receiver<bool>,
+) {
+    let max = sh.cfg.queue_config.max_samples_per_send.max(1);
+    let deadline = sh.cfg.queue_config.batch_send_deadline.0;
+    let mut leftover: VecDeque<QueuedSample> = VecDeque::new();
+    let mut closed = false;
+    loop {
+        if leftover.is_empty() {
+            if closed {
+                return;
+            }
+            match rx.recv().await {
+                Some(v) => leftover.extend(v),
+                None => return,
+            }
+        }
+        let until = tokio::time::Instant::now() + deadline;
+        while leftover.len() < max && !closed {
+            match tokio::time::timeout_at(until, rx.recv()).await {
+                Ok(Some(v)) => leftover.extend(v),
+                Ok(None) => closed = true,
+                Err(_) => break,
+            }
+        }
+        let take = leftover.len().min(max);
+        let batch: Vec<QueuedSample> = leftover.drain(..take).collect();
+        if !send_batch(&sh, &batch, &mut hard).await {
+            return;
+        }
+        buffered.fetch_sub(batch.len(), Ordering::AcqRel);
+    }
+}
+
+/// Marks a batch's samples done in the tracker.
+fn complete(sh: &Shared, batch: &[QueuedSample]) {
+    sh.metrics
+        .samples_pending
+        .fetch_sub(batch.len() as i64, Ordering::Relaxed);
+    let mut t = sh.tracker.lock();
+    let mut i = 0;
+    while i < batch.len() {
+        let seq = batch[i].seq;
+        let mut j = i + 1;
+        while j < batch.len() && batch[j].seq == seq {
+            j += 1;
+        }
+        t.done(seq, j - i);
+        i = j;
+    }
+}
+
+/// Sends one batch until it is accepted or refused. `false` when told to give up first.
+async fn send_batch(sh: &Shared, batch: &[QueuedSample], hard: &mut watch::Receiver<bool>) -> bool {
+    let (body, _raw) = {
+        let meta = (sh.cfg.protobuf_message == ProtobufMessage::V2 && sh.cfg.metadata_config.send)
+            .then(|| sh.meta.read());
+        encode::encode_samples(sh.cfg.protobuf_message, batch, meta.as_deref())
+    };
+    let m = &sh.metrics;
+    let n = batch.len() as u64;
+    let q = &sh.cfg.queue_config;
+    let mut backoff = Backoff::new(q.min_backoff.0, q.max_backoff.0);
+    let mut attempt = 0u64;
+    loop {
+        let started = Instant::now();
+        let len = body.len() as u64;
+        let r = tokio::select! {
+            r = sh.sender.send(body.clone()) => r,
+            _ = hard.wait_for(|s| *s) => return false,
+        };
+        m.send_nanos
+            .fetch_add(started.elapsed().as_nanos() as u64, Ordering::Relaxed);
+        match r {
+            Ok(()) => {
+                m.samples_sent.fetch_add(n, Ordering::Relaxed);
+                m.bytes_sent.fetch_add(len, Ordering::Relaxed);
+                m.requests_sent.fetch_add(1, Ordering::Relaxed);
+                let max_t = batch.iter().map(|s| s.t).max().unwrap_or(i64::MIN);
+                m.highest_sent_ms.fetch_max(max_t, Ordering::Relaxed);
+                if attempt > 0 {
+                    info!(remote_name = %sh.name, attempts = attempt + 1, "remote write succeeded after retrying");
+                    *sh.last_failure.lock() = None;
+                }
+                complete(sh, batch);
+                return true;
+            }
+            Err(SendError::Retryable { message, retry_after }) => {
+                m.requests_failed.fetch_add(1, Ordering::Relaxed);
+                m.samples_retried.fetch_add(n, Ordering::Relaxed);
+                if attempt % 20 == 0 {
+                    warn!(remote_name = %sh.name, url = %sh.cfg.url, attempt = attempt + 1, error = %message, "remote write failed; retrying with backoff");
+                }
+                *sh.last_failure.lock() = Some((Instant::now(), message));
+                let d = backoff.delay(retry_after);
+                tokio::select! {
+                    _ = tokio::time::sleep(d) => {}
+                    _ = hard.wait_for(|s| *s) => return false,
+                }
+            }
+            Err(SendError::Rejected(message)) => {
+                m.requests_failed.fetch_add(1, Ordering::Relaxed);
+                m.samples_failed.fetch_add(n, Ordering::Relaxed);
+                error!(remote_name = %sh.name, url = %sh.cfg.url, samples = n, error = %message, "remote write refused; dropping the batch (not retried)");
+                *sh.last_failure.lock() = Some((Instant::now(), message));
+                complete(sh, batch);
+                return true;
+            }
+        }
+        attempt += 1;
+    }
+}
+
+/// 1.0 queues: sends every known metric family's metadata every `send_interval`.
+async fn metadata_loop(sh: Arc<Shared>) {
+    let mc = sh.cfg.metadata_config.clone();
+    let mut tick = tokio::time::interval(mc.send_interval.0.max(Duration::from_secs(1)));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    tick.tick().await;
+    loop {
+        tick.tick().await;
+        if sh.stop.load(Ordering::Relaxed) {
+            return;
+        }
+        let entries: Vec<(String, MetricMetadata)> = {
+            let g = sh.meta.read();
+            let mut v: Vec<_> = g.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+            v.sort_by(|a, b| a.0.cmp(&b.0));
+            v
+        };
+        for chunk in entries.chunks(mc.max_samples_per_send.max(1)) {
+            let body = encode::encode_metadata(chunk);
+            match sh.sender.send(body).await {
+                Ok(()) => {
+                    sh.metrics
+                        .metadata_sent
+                        .fetch_add(chunk.len() as u64, Ordering::Relaxed);
+                }
+                Err(e) => {
+                    sh.metrics
+                        .metadata_failed
+                        .fetch_add(chunk.len() as u64, Ordering::Relaxed);
+                    warn!(remote_name = %sh.name, error = %e, "sending metadata failed; trying again at the next interval");
+                    break;
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,240 @@
+//! Queue tests against a receiver on 127.0.0.1 that fails on command.
+
+use super::*;
+use crate::push::PushLimits;
+use axum::body::Bytes;
+use axum::http::{HeaderMap, StatusCode};
+use parking_lot::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use storage::{Appendable, Db, DbOptions, Labels, SeriesRef};
+
+/// What the fake receiver got, and how it answers.
+#[derive(Default)]
+struct Receiver {
+    /// (series name, t, v) in arrival order.
+    got: Mutex<Vec<(String, i64, f64)>>,
+    /// Answer this many requests with `fail_status` before accepting.
+    fail_next: AtomicUsize,
+    fail_status: AtomicUsize,
+    requests: AtomicUsize,
+    headers: Mutex<Option<HeaderMap>>,
+    /// Label sets seen (1.0 only), as `name=value,...`.
+    label_sets: Mutex<std::collections::BTreeSet<String>>,
+}
+
+async fn start_receiver(r: Arc<Receiver>) -> String {
+    let app = axum::Router::new().route(
+        "/write",
+        axum::routing::post(move |headers: HeaderMap, body: Bytes| {
+            let r = r.clone();
+            async move {
+                r.requests.fetch_add(1, Ordering::SeqCst);
+                *r.headers.lock() = Some(headers.clone());
+                if r.fail_next.load(Ordering::SeqCst) > 0 {
+                    r.fail_next.fetch_sub(1, Ordering::SeqCst);
+                    let code = r.fail_status.load(Ordering::SeqCst) as u16;
+                    return (StatusCode::from_u16(code).unwrap(), "no thanks".to_string());
+                }
+                let v2 = headers
+                    .get("content-type")
+                    .is_some_and(|v| v.to_str().unwrap().contains("v2"));
+                let mut got = r.got.lock();
+                if v2 {
+                    let w = crate::remote_write::decode_v2(&body, &PushLimits::default()).unwrap();
+                    for ts in w.timeseries {
+                        let name = String::from_utf8(w.symbols[ts.labels_refs[1] as usize].to_vec()).unwrap();
+                        for s in ts.samples {
+                            got.push((name.clone(), s.timestamp, s.value));
+                        }
+                    }
+                } else {
+                    let w = crate::remote_write::decode_v1(&body, &PushLimits::default()).unwrap();
+                    for ts in w.timeseries {
+                        let set: Vec<String> = ts
+                            .labels
+                            .iter()
+                            .map(|l| format!("{}={}", String::from_utf8_lossy(&l.name), String::from_utf8_lossy(&l.value)))
+                            .collect();
+                        r.label_sets.lock().insert(set.join(","));
+                        let name = ts
+                            .labels
+                            .iter()
+                            .find(|l| l.name == "__name__")
+                            .map(|l| String::from_utf8(l.value.to_vec()).unwrap())
+                            .unwrap();
+                        for s in ts.samples {
+                            got.push((name.clone(), s.timestamp, s.value));
+                        }
+                    }
+                }
+                (StatusCode::NO_CONTENT, String::new())
+            }
+        }),
+    );
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = l.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(l, app).await.unwrap() });
+    format!("http://{addr}/write")
+}
+
+fn db(dir: &std::path::Path) -> Db {
+    let mut o = DbOptions::new(dir);
+    o.auto_maintenance = false;
+    o.wal_segment_size = 8192;
+    Db::open(o).unwrap()
+}
+
+fn append(db: &Db, from: i64, to: i64) {
+    for t in from..to {
+        let mut a = db.appender();
+        for s in 0..3 {
+            let l = Labels::from_pairs([("__name__", format!("m{s}")), ("job", "x".into())]);
+            a.append(SeriesRef::NONE, &l, t * 1000, t as f64).unwrap();
+        }
+        a.commit().unwrap();
+    }
+}
+
+fn cfg(url: &str) -> RemoteWriteConfig {
+    let mut c = RemoteWriteConfig::new(url);
+    c.queue_config.batch_send_deadline = crate::scrape::PromDuration(Duration::from_millis(20));
+    c.queue_config.min_backoff = crate::scrape::PromDuration(Duration::from_millis(5));
+    c.queue_config.max_backoff = crate::scrape::PromDuration(Duration::from_millis(40));
+    c.queue_config.max_samples_per_send = 50;
+    c.queue_config.capacity = 100;
+    c.queue_config.min_shards = 2;
+    c
+}
+
+async fn wait_for(what: &str, mut f: impl FnMut() -> bool) {
+    for _ in 0..500 {
+        if f() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+/// Per series, the timestamps received, checked strictly increasing (in order, no duplicate).
+fn per_series(got: &[(String, i64, f64)]) -> std::collections::BTreeMap<String, Vec<i64>> {
+    let mut m: std::collections::BTreeMap<String, Vec<i64>> = Default::default();
+    for (n, t, _) in got {
+        m.entry(n.clone()).or_default().push(*t);
+    }
+    for (n, ts) in &m {
+        assert!(ts.windows(2).all(|w| w[0] < w[1]), "{n} out of order or duplicated: {ts:?}");
+    }
+    m
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outage_retries_then_delivers_everything_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = db(&dir.path().join("data"));
+    let r = Arc::new(Receiver::default());
+    let url = start_receiver(r.clone()).await;
+    let mgr = ForwardManager::new(dir.path(), &db.wal_dir()).with_flush_deadline(Duration::from_millis(300));
+    mgr.apply(&[cfg(&url)], &Labels::from_pairs([("replica", "a")])).await.unwrap();
+    // The receiver fails the next 30 requests with 503 (retryable).
+    r.fail_status.store(503, Ordering::SeqCst);
+    r.fail_next.store(30, Ordering::SeqCst);
+    append(&db, 1, 301);
+    wait_for("900 samples", || r.got.lock().len() >= 900).await;
+    let got = r.got.lock().clone();
+    assert_eq!(got.len(), 900);
+    let m = per_series(&got);
+    assert_eq!(m["m0"], (1..301).map(|t| t * 1000).collect::<Vec<_>>());
+    let st = &mgr.statuses()[0];
+    assert!(st.retried > 0, "{st:?}");
+    assert_eq!((st.sent, st.failed, st.pending), (900, 0, 0));
+    // Headers of the protocol.
+    let h = r.headers.lock().clone().unwrap();
+    assert_eq!(h["content-encoding"], "snappy");
+    assert_eq!(h["x-prometheus-remote-write-version"], "0.1.0");
+    let mut text = String::new();
+    mgr.render_metrics(&mut text);
+    assert!(text.contains("prometheus_remote_storage_samples_total{"), "{text}");
+    mgr.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_errors_are_dropped_not_retried() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = db(&dir.path().join("data"));
+    let r = Arc::new(Receiver::default());
+    let url = start_receiver(r.clone()).await;
+    let mgr = ForwardManager::new(dir.path(), &db.wal_dir()).with_flush_deadline(Duration::from_millis(300));
+    let mut c = cfg(&url);
+    c.queue_config.min_shards = 1;
+    c.queue_config.max_samples_per_send = 3;
+    c.protobuf_message = ProtobufMessage::V2;
+    mgr.apply(&[c], &Labels::empty()).await.unwrap();
+    r.fail_status.store(400, Ordering::SeqCst);
+    r.fail_next.store(1, Ordering::SeqCst);
+    append(&db, 1, 11);
+    wait_for("27 samples", || r.got.lock().len() >= 27).await;
+    let st = &mgr.statuses()[0];
+    assert_eq!(st.failed, 3, "{st:?}");
+    assert_eq!(st.retried, 0);
+    assert_eq!(st.sent, 27);
+    mgr.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restart_resumes_from_the_saved_position() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let r = Arc::new(Receiver::default());
+    let url = start_receiver(r.clone()).await;
+    {
+        let db = db(&data);
+        let mgr = ForwardManager::new(dir.path(), &db.wal_dir()).with_flush_deadline(Duration::from_millis(300));
+        mgr.apply(&[cfg(&url)], &Labels::empty()).await.unwrap();
+        append(&db, 1, 101);
+        wait_for("300 samples", || r.got.lock().len() >= 300).await;
+        // The remote end goes away; more data comes in; Sextant stops.
+        r.fail_status.store(503, Ordering::SeqCst);
+        r.fail_next.store(usize::MAX / 2, Ordering::SeqCst);
+        append(&db, 101, 201);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        mgr.stop().await;
+        db.close().unwrap();
+    }
+    assert_eq!(r.got.lock().len(), 300, "nothing got through during the outage");
+    r.fail_next.store(0, Ordering::SeqCst);
+    let db = db(&data);
+    let mgr = ForwardManager::new(dir.path(), &db.wal_dir()).with_flush_deadline(Duration::from_millis(300));
+    mgr.apply(&[cfg(&url)], &Labels::empty()).await.unwrap();
+    append(&db, 201, 211);
+    wait_for("630 samples", || r.got.lock().len() >= 630).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let got = r.got.lock().clone();
+    assert_eq!(got.len(), 630);
+    let m = per_series(&got);
+    assert_eq!(m["m2"], (1..211).map(|t| t * 1000).collect::<Vec<_>>());
+    mgr.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn relabeling_and_external_labels() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = db(&dir.path().join("data"));
+    let r = Arc::new(Receiver::default());
+    let url = start_receiver(r.clone()).await;
+    let mgr = ForwardManager::new(dir.path(), &db.wal_dir()).with_flush_deadline(Duration::from_millis(300));
+    let mut c = cfg(&url);
+    c.write_relabel_configs = serde_saphyr::from_str("- {source_labels: [__name__], regex: m1, action: drop}\n").unwrap();
+    mgr.apply(&[c], &Labels::from_pairs([("cluster", "eu")])).await.unwrap();
+    append(&db, 1, 6);
+    wait_for("10 samples", || r.got.lock().len() >= 10).await;
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let m = per_series(&r.got.lock());
+    assert_eq!(m.keys().cloned().collect::<Vec<_>>(), ["m0", "m2"]);
+    assert_eq!(mgr.statuses()[0].dropped, 5);
+    let sets = r.label_sets.lock().clone();
+    assert!(sets.contains("__name__=m0,cluster=eu,job=x"), "{sets:?}");
+    mgr.stop().await;
+}

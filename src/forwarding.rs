@@ -1,0 +1,31 @@
+//! Adapts the remote-write queues (in `ingest`) to the web layer's status endpoint.
+
+use ingest::forward::ForwardManager;
+use std::sync::Arc;
+use web::{RemoteWriteProvider, RemoteWriteQueue};
+
+/// The forwarding manager seen through `web`'s [`RemoteWriteProvider`].
+pub struct ForwardStatus(pub Arc<ForwardManager>);
+
+impl RemoteWriteProvider for ForwardStatus {
+    fn queues(&self) -> Vec<RemoteWriteQueue> {
+        self.0
+            .statuses()
+            .into_iter()
+            .map(|q| RemoteWriteQueue {
+                name: q.name,
+                url: q.url,
+                protobuf_message: q.protobuf_message,
+                shards: q.shards,
+                samples_pending: q.pending,
+                samples_sent: q.sent,
+                samples_failed: q.failed,
+                samples_retried: q.retried,
+                samples_dropped: q.dropped,
+                highest_sent_timestamp: (q.highest_sent_ms != i64::MIN).then_some(q.highest_sent_ms),
+                last_error: q.last_error,
+                wal_position: q.position,
+            })
+            .collect()
+    }
+}
