@@ -661,7 +661,7 @@ impl ScrapeLoop {
                     continue;
                 }
                 Entry::Unit { family, unit } => {
-                    note_meta(&mut meta, &known_meta, &family, MetaField::Unit(&unit));
+                    note_meta(&mut meta, &known_meta, &family, MetaField::Unit(unit));
                     continue;
                 }
                 Entry::Sample(s) => s,
