@@ -1,12 +1,14 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 //! Scrape load: `N` targets of node_exporter size (`tests/fixtures/exposition/node_exporter.txt`,
 //! 507 series) every `I` seconds for `D` seconds, scraped by Sextant's `ScrapeManager` into a
-//! `storage::Db`, then by Prometheus (`/usr/bin/prometheus`, if installed) with the same config.
-//! Reports CPU seconds per second and peak RSS of each scraper. The fixture server runs in a
-//! child process, so its CPU is not counted for either.
+//! `storage::Db`, then by Prometheus (`/usr/bin/prometheus`) and VictoriaMetrics
+//! (`/usr/bin/victoria-metrics -promscrape.config=...`), each if installed, with the same
+//! config. Reports CPU seconds per second and peak RSS of each scraper. The fixture server runs
+//! in a child process, so its CPU is not counted for any of them.
 //!
 //! Run: `cargo bench --bench scrape_load -- [targets] [interval_s] [duration_s]`
-//! (defaults 1000, 15, 60). Not a criterion bench: it measures a steady state, not a function.
+//! (defaults 1000, 15, 60). `SCRAPE_LOAD_ONLY=sextant,victoria` runs a subset. Not a
+//! criterion bench: it measures a steady state, not a function.
 
 use ingest::scrape::{GlobalConfig, PromDuration, ScrapeConfig, ScrapeManager, StaticConfig};
 use std::io::{BufRead, BufReader, Write};
@@ -106,13 +108,9 @@ fn sextant(addr: &str, targets: usize, interval: u64, duration: u64) {
     });
 }
 
-fn prometheus(addr: &str, targets: usize, interval: u64, duration: u64) {
-    let bin = "/usr/bin/prometheus";
-    if !std::path::Path::new(bin).exists() {
-        println!("prometheus: {bin} not installed, skipped");
-        return;
-    }
-    let dir = tempfile::tempdir().expect("tempdir");
+/// The same scrape config for Prometheus and VictoriaMetrics: one job, `targets` static
+/// groups (the same address, a distinct `shard` label each).
+fn scrape_yaml(addr: &str, targets: usize, interval: u64) -> String {
     let mut cfg = format!(
         "global:\n  scrape_interval: {interval}s\nscrape_configs:\n  - job_name: node\n    static_configs:\n"
     );
@@ -121,35 +119,88 @@ fn prometheus(addr: &str, targets: usize, interval: u64, duration: u64) {
             "      - targets: ['{addr}']\n        labels: {{shard: '{i}'}}\n"
         ));
     }
-    let cfg_path = dir.path().join("prometheus.yml");
-    std::fs::write(&cfg_path, cfg).expect("write config");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
+    cfg
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
-        .expect("free port");
+        .expect("free port")
+}
+
+/// Runs an external scraper (`args` get the config path, data dir and port), measures its CPU
+/// over `duration` after a warm-up of one interval, and prints one line.
+fn external(
+    name: &str,
+    bin: &str,
+    args: impl Fn(&std::path::Path, &std::path::Path, u16) -> Vec<String>,
+    addr: &str,
+    targets: usize,
+    interval: u64,
+    duration: u64,
+) {
+    if !std::path::Path::new(bin).exists() {
+        println!("{name}: {bin} not installed, skipped");
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg_path = dir.path().join("scrape.yml");
+    std::fs::write(&cfg_path, scrape_yaml(addr, targets, interval)).expect("write config");
     let mut child = Command::new(bin)
-        .arg(format!("--config.file={}", cfg_path.display()))
-        .arg(format!(
-            "--storage.tsdb.path={}",
-            dir.path().join("data").display()
-        ))
-        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .args(args(&cfg_path, &dir.path().join("data"), free_port()))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
-        .expect("start prometheus");
+        .unwrap_or_else(|e| panic!("start {bin}: {e}"));
     let pid = child.id().to_string();
     std::thread::sleep(Duration::from_secs(interval + 1));
     let (c0, t0) = (cpu_seconds(&pid), Instant::now());
     std::thread::sleep(Duration::from_secs(duration));
     let (c1, t1) = (cpu_seconds(&pid), Instant::now());
     println!(
-        "prometheus: {targets} targets every {interval}s: {:.3} CPU s/s, peak RSS {:.0} MiB",
+        "{name:<11} {targets} targets every {interval}s: {:.3} CPU s/s, peak RSS {:.0} MiB",
         (c1 - c0) / (t1 - t0).as_secs_f64(),
         peak_rss_mib(&pid),
     );
     let _ = child.kill();
     let _ = child.wait();
+}
+
+fn prometheus(addr: &str, targets: usize, interval: u64, duration: u64) {
+    external(
+        "prometheus:",
+        "/usr/bin/prometheus",
+        |cfg, data, port| {
+            vec![
+                format!("--config.file={}", cfg.display()),
+                format!("--storage.tsdb.path={}", data.display()),
+                format!("--web.listen-address=127.0.0.1:{port}"),
+            ]
+        },
+        addr,
+        targets,
+        interval,
+        duration,
+    );
+}
+
+fn victoria_metrics(addr: &str, targets: usize, interval: u64, duration: u64) {
+    external(
+        "victoria:",
+        "/usr/bin/victoria-metrics",
+        |cfg, data, port| {
+            vec![
+                format!("-promscrape.config={}", cfg.display()),
+                format!("-storageDataPath={}", data.display()),
+                format!("-httpListenAddr=127.0.0.1:{port}"),
+            ]
+        },
+        addr,
+        targets,
+        interval,
+        duration,
+    );
 }
 
 fn main() {
@@ -174,8 +225,17 @@ fn main() {
         BufReader::new(out).read_line(&mut line).expect("server port");
     }
     let addr = format!("127.0.0.1:{}", line.trim());
-    sextant(&addr, targets, interval, duration);
-    prometheus(&addr, targets, interval, duration);
+    let only = std::env::var("SCRAPE_LOAD_ONLY").unwrap_or_default();
+    let run = |name: &str| only.is_empty() || only.split(',').any(|o| o == name);
+    if run("sextant") {
+        sextant(&addr, targets, interval, duration);
+    }
+    if run("prometheus") {
+        prometheus(&addr, targets, interval, duration);
+    }
+    if run("victoria") {
+        victoria_metrics(&addr, targets, interval, duration);
+    }
     let _ = server.kill();
     let _ = server.wait();
 }

@@ -18,8 +18,36 @@ if [ ${#need_pkgs[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}"
 fi
 
+# The OpenTelemetry Python SDK, a real OTLP client for tests/e2e/otel_sdk.rs, in a venv under
+# the target directory (skipped when already there with every package importable).
+target_dir="${CARGO_TARGET_DIR:-target}"
+otel_venv="$target_dir/otel-venv"
+otel_pkgs=(opentelemetry-sdk opentelemetry-exporter-otlp-proto-http opentelemetry-exporter-otlp-proto-grpc)
+if ! "$otel_venv/bin/python" -c 'import opentelemetry.sdk.metrics, opentelemetry.exporter.otlp.proto.http.metric_exporter, opentelemetry.exporter.otlp.proto.grpc.metric_exporter' 2>/dev/null; then
+  echo "==> installing ${otel_pkgs[*]} into $otel_venv"
+  command -v python3 >/dev/null || { as_root apt-get update -qq; DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends python3 python3-venv; }
+  mkdir -p "$target_dir"
+  python3 -m venv "$otel_venv"
+  "$otel_venv/bin/pip" install --quiet --disable-pip-version-check "${otel_pkgs[@]}"
+fi
+export SEXTANT_OTEL_PYTHON="$(cd "$otel_venv/bin" && pwd)/python"
+
 echo "==> cargo test --workspace"
 cargo test --workspace --no-fail-fast
+
+# Fuzz smoke: 20 s of every cargo-fuzz target, only where nightly and cargo-fuzz are installed
+# (the committed fuzz inputs are replayed on stable by `cargo test --test fuzz_replay` above).
+if cargo +nightly --version >/dev/null 2>&1 && cargo +nightly fuzz --version >/dev/null 2>&1; then
+  echo "==> fuzz smoke (20 s per target)"
+  for t in $(cargo +nightly fuzz list); do
+    work="$(mktemp -d)"
+    cargo +nightly fuzz run "$t" "$work" "fuzz/corpus/$t" -- -max_total_time=20 -rss_limit_mb=2048 -timeout=10 \
+      || { echo "fuzz target $t failed (input in fuzz/artifacts/$t)"; exit 1; }
+    rm -rf "$work"
+  done
+else
+  echo "==> fuzz smoke skipped: needs the nightly toolchain and cargo-fuzz (cargo install cargo-fuzz)"
+fi
 
 if [ -x tests/ui/run.sh ]; then
   echo "==> browser tests"

@@ -47,13 +47,28 @@ pub struct Flags {
     )]
     pub wal_fsync_interval: String,
 
-    /// Size of a WAL segment file (e.g. 128MB); 0 keeps the default (128MB).
+    /// Size at which a WAL segment file is closed and the next one started (e.g. 128MB).
     #[arg(
         long = "storage.tsdb.wal-segment-size",
         value_name = "SIZE",
-        default_value = "0"
+        default_value = "128MB"
     )]
     pub wal_segment_size: String,
+
+    /// Time range of the head cut into one block (tests use seconds to make block writes and
+    /// compactions frequent). Hidden, as in Prometheus.
+    #[arg(
+        long = "storage.tsdb.min-block-duration",
+        value_name = "DURATION",
+        default_value = "2h",
+        hide = true
+    )]
+    pub min_block_duration: String,
+
+    /// Most exemplars kept in memory, shared by all series (overrides the configuration
+    /// file's `storage.exemplars.max_exemplars`; default 100000; 0 keeps none).
+    #[arg(long = "storage.exemplars.exemplars-limit", value_name = "N")]
+    pub exemplars_limit: Option<usize>,
 
     /// Address to listen on for the UI, API and push endpoints.
     #[arg(long = "web.listen-address", value_name = "ADDR", default_value = ":9090")]
@@ -75,6 +90,77 @@ pub struct Flags {
         default_value = ":4317"
     )]
     pub otlp_grpc_listen_address: String,
+
+    /// Web configuration file (exporter-toolkit format: TLS, basic auth, headers, rate
+    /// limit, plus `sextant.roles`) for the HTTP and OTLP/gRPC listeners.
+    #[arg(long = "web.config.file", value_name = "PATH")]
+    pub web_config_file: Option<PathBuf>,
+
+    /// Regex of origins allowed to read the API from a browser (CORS), anchored; without it
+    /// no CORS headers are sent. Example: 'https?://(grafana|dash)\.example\.com'.
+    #[arg(long = "web.cors.origin", value_name = "REGEX")]
+    pub cors_origin: Option<String>,
+
+    /// Largest push request body accepted as sent (compressed), e.g. 32MB.
+    #[arg(long = "ingest.max-body-size", value_name = "SIZE", default_value = "32MB")]
+    pub ingest_max_body_size: String,
+
+    /// Largest push request body after decompression, e.g. 256MB.
+    #[arg(
+        long = "ingest.max-decompressed-size",
+        value_name = "SIZE",
+        default_value = "256MB"
+    )]
+    pub ingest_max_decompressed_size: String,
+
+    /// Most series in one push request.
+    #[arg(
+        long = "ingest.max-series-per-request",
+        value_name = "N",
+        default_value_t = 1_000_000
+    )]
+    pub ingest_max_series_per_request: usize,
+
+    /// Most samples (or OTLP data points) in one push request.
+    #[arg(
+        long = "ingest.max-samples-per-request",
+        value_name = "N",
+        default_value_t = 10_000_000
+    )]
+    pub ingest_max_samples_per_request: usize,
+
+    /// Most labels per pushed series, `__name__` included.
+    #[arg(
+        long = "ingest.max-labels-per-series",
+        value_name = "N",
+        default_value_t = 128
+    )]
+    pub ingest_max_labels_per_series: usize,
+
+    /// Longest label name of a pushed series, in bytes.
+    #[arg(
+        long = "ingest.max-label-name-length",
+        value_name = "BYTES",
+        default_value_t = 1024
+    )]
+    pub ingest_max_label_name_length: usize,
+
+    /// Longest label value of a pushed series, in bytes.
+    #[arg(
+        long = "ingest.max-label-value-length",
+        value_name = "BYTES",
+        default_value_t = 16384
+    )]
+    pub ingest_max_label_value_length: usize,
+
+    /// Most series in the head (all sources); a sample that would create one more is refused.
+    /// 0 = no limit.
+    #[arg(long = "storage.max-active-series", value_name = "N", default_value_t = 0)]
+    pub max_active_series: usize,
+
+    /// Most head series per metric name (cardinality limit); 0 = no limit.
+    #[arg(long = "storage.max-series-per-metric", value_name = "N", default_value_t = 0)]
+    pub max_series_per_metric: usize,
 
     /// Enables admin endpoints (snapshot, delete series).
     #[arg(long = "web.enable-admin-api")]
@@ -144,6 +230,14 @@ impl Flags {
                 "storage.tsdb.wal-segment-size".into(),
                 self.wal_segment_size.clone(),
             ),
+            (
+                "storage.tsdb.min-block-duration".into(),
+                self.min_block_duration.clone(),
+            ),
+            (
+                "storage.exemplars.exemplars-limit".into(),
+                self.exemplars_limit.map(|n| n.to_string()).unwrap_or_default(),
+            ),
             ("web.listen-address".into(), self.listen_address.clone()),
             (
                 "web.enable-remote-write-receiver".into(),
@@ -156,6 +250,44 @@ impl Flags {
             (
                 "otlp.grpc-listen-address".into(),
                 self.otlp_grpc_listen_address.clone(),
+            ),
+            ("web.config.file".into(), path(&self.web_config_file)),
+            (
+                "web.cors.origin".into(),
+                self.cors_origin.clone().unwrap_or_default(),
+            ),
+            ("ingest.max-body-size".into(), self.ingest_max_body_size.clone()),
+            (
+                "ingest.max-decompressed-size".into(),
+                self.ingest_max_decompressed_size.clone(),
+            ),
+            (
+                "ingest.max-series-per-request".into(),
+                self.ingest_max_series_per_request.to_string(),
+            ),
+            (
+                "ingest.max-samples-per-request".into(),
+                self.ingest_max_samples_per_request.to_string(),
+            ),
+            (
+                "ingest.max-labels-per-series".into(),
+                self.ingest_max_labels_per_series.to_string(),
+            ),
+            (
+                "ingest.max-label-name-length".into(),
+                self.ingest_max_label_name_length.to_string(),
+            ),
+            (
+                "ingest.max-label-value-length".into(),
+                self.ingest_max_label_value_length.to_string(),
+            ),
+            (
+                "storage.max-active-series".into(),
+                self.max_active_series.to_string(),
+            ),
+            (
+                "storage.max-series-per-metric".into(),
+                self.max_series_per_metric.to_string(),
             ),
             ("web.enable-admin-api".into(), self.enable_admin_api.to_string()),
             ("web.enable-lifecycle".into(), self.enable_lifecycle.to_string()),

@@ -50,8 +50,8 @@ pub struct Config {
     pub remote_write: Vec<ingest::forward::RemoteWriteConfig>,
     /// Not implemented yet: accepted with a warning.
     pub remote_read: Option<IgnoredAny>,
-    /// Not implemented yet: accepted with a warning.
-    pub storage: Option<IgnoredAny>,
+    /// `storage.exemplars` is applied at start-up; `storage.tsdb` is accepted with a warning.
+    pub storage: Option<StorageConfig>,
     /// Not implemented yet: accepted with a warning.
     pub tracing: Option<IgnoredAny>,
     /// Not implemented yet: accepted with a warning.
@@ -60,6 +60,35 @@ pub struct Config {
     pub runtime: Option<IgnoredAny>,
     /// Not implemented yet: accepted with a warning.
     pub scrape_config_files: Option<IgnoredAny>,
+}
+
+/// The `storage` section.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StorageConfig {
+    /// Not implemented yet: accepted with a warning.
+    pub tsdb: Option<IgnoredAny>,
+    /// Exemplar storage.
+    pub exemplars: Option<ExemplarsConfig>,
+}
+
+/// `storage.exemplars`, as Prometheus'.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExemplarsConfig {
+    /// Capacity of the exemplar ring shared by all series (0 or negative: none kept).
+    pub max_exemplars: Option<i64>,
+}
+
+impl Config {
+    /// `storage.exemplars.max_exemplars`, if set (negative counts as 0).
+    pub fn max_exemplars(&self) -> Option<usize> {
+        self.storage
+            .as_ref()
+            .and_then(|s| s.exemplars.as_ref())
+            .and_then(|e| e.max_exemplars)
+            .map(|n| usize::try_from(n).unwrap_or(0))
+    }
 }
 
 /// A parsed configuration with the text it came from (for `/api/v1/status/config`).
@@ -104,7 +133,7 @@ impl LoadedConfig {
         let mut v = Vec::new();
         for (present, name) in [
             (c.remote_read.is_some(), "remote_read"),
-            (c.storage.is_some(), "storage"),
+            (c.storage.as_ref().is_some_and(|s| s.tsdb.is_some()), "storage.tsdb"),
             (c.tracing.is_some(), "tracing"),
             (c.otlp.is_some(), "otlp"),
             (c.runtime.is_some(), "runtime"),
@@ -171,6 +200,16 @@ mod tests {
         assert!(e.contains("max_shardz"), "{e}");
         let e = parse("remote_write:\n  - url: x\n").expect_err("bad url");
         assert!(e.contains("remote_write[0]"), "{e}");
+    }
+
+    #[test]
+    fn storage_exemplars_section() {
+        let c = parse("storage:\n  exemplars:\n    max_exemplars: 5000\n").expect("ok");
+        assert_eq!(c.max_exemplars(), Some(5000));
+        assert_eq!(parse("storage:\n  exemplars:\n    max_exemplars: -1\n").unwrap().max_exemplars(), Some(0));
+        assert_eq!(parse("").unwrap().max_exemplars(), None);
+        let e = parse("storage:\n  exemplars:\n    max_exemplar: 1\n").expect_err("unknown field");
+        assert!(e.contains("max_exemplar"), "{e}");
     }
 
     #[test]

@@ -71,4 +71,16 @@ impl Queryable for LateDb {
     fn metadata(&self) -> BTreeMap<String, Vec<MetricMetadata>> {
         self.db.get().map(|db| db.metadata()).unwrap_or_default()
     }
+
+    fn select_exemplars(
+        &self,
+        mint: i64,
+        maxt: i64,
+        matcher_sets: &[Vec<storage::Matcher>],
+    ) -> Result<Vec<storage::ExemplarSeries>, QueryError> {
+        match self.db.get() {
+            Some(db) => db.select_exemplars(mint, maxt, matcher_sets),
+            None => Ok(Vec::new()),
+        }
+    }
 }

@@ -5,6 +5,7 @@
 //! - [`agent`]: `--agent` mode: the query API refused, the WAL truncated once every remote-write
 //!   queue has sent it.
 //! - [`alerting`]: recording and alerting rules, notifications, and their API status.
+//! - [`check`]: `sextant check <dir>`, the read-only integrity check of a data directory.
 //! - [`cli`]: command-line flags, named like Prometheus' own so Sextant is a drop-in.
 //! - [`config`]: the `prometheus.yml`-compatible configuration file and the embedded default.
 //! - [`demo`]: `--demo`'s simulated beacon nodes, served on loopback and scraped like any target.
@@ -15,7 +16,11 @@
 //! - [`late_db`]: a handle to the database that answers "starting up" until WAL replay is done,
 //!   so the listener can come up (and `/-/ready` say 503) before the data is loaded.
 //! - [`logging`]: tracing set-up from `--log.level`.
-//! - [`self_metrics`]: `/metrics`, Sextant's own process, storage and scrape figures.
+//! - [`self_metrics`]: `/metrics`, Sextant's own process, storage, ingest, query and HTTP figures.
+//! - [`openmetrics`]: `/metrics` content negotiation and the conversion to OpenMetrics.
+//! - [`telemetry`]: OpenTelemetry tracing from the `OTEL_*` environment variables.
+//! - [`security`]: `--web.config.file` (TLS, basic auth with roles, headers, rate limit),
+//!   `--web.cors.origin`, and the rejection counters of every limit.
 //! - [`targets`]: the scrape manager's targets as the web layer's targets API wants them.
 //!
 //! Data flows one way: `ingest` appends to `storage`; `query` reads `storage`; `web` serves
@@ -24,16 +29,20 @@
 pub mod admin;
 pub mod agent;
 pub mod alerting;
+pub mod check;
 pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod forwarding;
 pub mod late_db;
 pub mod logging;
+pub mod openmetrics;
+pub mod security;
 pub mod self_metrics;
 pub mod server;
 pub mod shutdown;
 pub mod targets;
+pub mod telemetry;
 
 /// Anything that stops Sextant from starting or running.
 #[derive(Debug, thiserror::Error)]

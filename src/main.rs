@@ -4,12 +4,18 @@ use clap::Parser;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if args.get(1).is_some_and(|a| a == "check") {
+        return sextant::check::run(&args[2..]);
+    }
     let flags = sextant::cli::Flags::parse();
     if let Err(e) = sextant::logging::init(&flags.log_level) {
         eprintln!("sextant: {e}");
         return ExitCode::from(2);
     }
-    match sextant::run_from_flags(flags) {
+    let result = sextant::run_from_flags(flags);
+    sextant::telemetry::shutdown();
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("sextant: {e}");

@@ -25,6 +25,12 @@ pub struct Settings {
     pub db: storage::DbOptions,
     /// Query engine options.
     pub engine: query::EngineOptions,
+    /// Limits of the push endpoints.
+    pub push_limits: ingest::PushLimits,
+    /// `--web.config.file`: TLS, authentication, headers, rate limit.
+    pub security: Arc<crate::security::WebSecurity>,
+    /// `--web.cors.origin`, compiled.
+    pub cors: Option<Arc<crate::security::cors::Cors>>,
 }
 
 impl Settings {
@@ -43,10 +49,18 @@ impl Settings {
             .map_err(|e| cfg_err("storage.tsdb.wal-fsync-interval", e))?;
         db.wal_fsync_interval = Duration::from_millis(fsync.max(0) as u64);
         db.agent = flags.agent;
-        let segment = parse_size_bytes(&flags.wal_segment_size)
+        db.wal_segment_size = parse_size_bytes(&flags.wal_segment_size)
             .map_err(|e| cfg_err("storage.tsdb.wal-segment-size", e))?;
-        if segment > 0 {
-            db.wal_segment_size = segment;
+        if db.wal_segment_size < 64 * 1024 {
+            return Err(cfg_err("storage.tsdb.wal-segment-size", "must be at least 64KB".into()));
+        }
+        db.block_range_ms = parse_duration_ms(&flags.min_block_duration)
+            .map_err(|e| cfg_err("storage.tsdb.min-block-duration", e))?;
+        if db.block_range_ms < 1000 {
+            return Err(cfg_err("storage.tsdb.min-block-duration", "must be at least 1s".into()));
+        }
+        if let Some(n) = flags.exemplars_limit.or(config.config.max_exemplars()) {
+            db.max_exemplars = n;
         }
         let engine = query::EngineOptions {
             lookback_delta_ms: parse_duration_ms(&flags.lookback_delta)
@@ -62,7 +76,22 @@ impl Settings {
         if engine.lookback_delta_ms <= 0 {
             return Err(cfg_err("query.lookback-delta", "must be positive".into()));
         }
+        db.max_active_series = flags.max_active_series;
+        db.max_series_per_metric = flags.max_series_per_metric;
+        let push_limits = push_limits(flags)?;
+        let security = crate::security::WebSecurity::load(flags.web_config_file.as_deref())
+            .map_err(|e| Error::Config(format!("--web.config.file: {e}")))?;
+        let cors = flags
+            .cors_origin
+            .as_deref()
+            .map(crate::security::cors::Cors::new)
+            .transpose()
+            .map_err(Error::Config)?
+            .map(Arc::new);
         Ok(Settings {
+            push_limits,
+            security,
+            cors,
             listen_address: normalise_listen_address(&flags.listen_address),
             flags: flags.clone(),
             config,
@@ -70,6 +99,46 @@ impl Settings {
             engine,
         })
     }
+}
+
+/// The push limits from the `--ingest.*` flags; every limit must be positive.
+fn push_limits(flags: &Flags) -> Result<ingest::PushLimits, Error> {
+    let size = |flag: &str, v: &str| -> Result<usize, Error> {
+        let b = parse_size_bytes(v).map_err(|e| Error::Config(format!("invalid --{flag}: {e}")))?;
+        usize::try_from(b)
+            .ok()
+            .filter(|b| *b > 0)
+            .ok_or_else(|| Error::Config(format!("invalid --{flag}: must be positive")))
+    };
+    let count = |flag: &str, v: usize| -> Result<usize, Error> {
+        if v == 0 {
+            Err(Error::Config(format!("invalid --{flag}: must be positive")))
+        } else {
+            Ok(v)
+        }
+    };
+    Ok(ingest::PushLimits {
+        max_body_bytes: size("ingest.max-body-size", &flags.ingest_max_body_size)?,
+        max_decompressed_bytes: size(
+            "ingest.max-decompressed-size",
+            &flags.ingest_max_decompressed_size,
+        )?,
+        max_series_per_request: count(
+            "ingest.max-series-per-request",
+            flags.ingest_max_series_per_request,
+        )?,
+        max_samples_per_request: count(
+            "ingest.max-samples-per-request",
+            flags.ingest_max_samples_per_request,
+        )?,
+        max_labels_per_series: count("ingest.max-labels-per-series", flags.ingest_max_labels_per_series)?,
+        max_label_name_bytes: count("ingest.max-label-name-length", flags.ingest_max_label_name_length)?,
+        max_label_value_bytes: count(
+            "ingest.max-label-value-length",
+            flags.ingest_max_label_value_length,
+        )?,
+        ..ingest::PushLimits::default()
+    })
 }
 
 /// `:9090` -> `0.0.0.0:9090`, as Go's listener reads it.
@@ -142,14 +211,14 @@ pub async fn run(
     let mut web_state = web::WebState::new(late.clone(), engine.clone(), ready.clone());
     web_state.targets = Arc::new(crate::targets::ScrapeTargets(scrape.clone()));
     web_state.flags = settings.flags.as_map().into_iter().collect();
-    web_state.config_yaml = settings.config.text.clone();
+    web_state.config_yaml = crate::security::secrets::mask(&settings.config.text);
     web_state.external_labels =
         storage::Labels::from_pairs(settings.config.config.global.external_labels.iter());
     web_state.storage_retention = settings.flags.retention_time.clone();
     web_state.enable_admin_api = settings.flags.enable_admin_api;
     web_state.admin = Some(Arc::new(crate::admin::DbAdmin(late.clone())));
     web_state.tsdb_stats = Some(Arc::new(HeadStatsFromDb(late.clone())));
-    let push_limits = ingest::PushLimits::default();
+    let push_limits = settings.push_limits.clone();
     // OTLP over gRPC is served on the same listener (HTTP/2 cleartext) as everything else.
     let agent = settings.flags.agent;
     if agent {
@@ -183,17 +252,9 @@ pub async fn run(
     });
     let metrics_route = axum::Router::new().route(
         "/metrics",
-        axum::routing::get(move || {
+        axum::routing::get(move |headers: axum::http::HeaderMap| {
             let m = self_metrics.clone();
-            async move {
-                (
-                    [(
-                        axum::http::header::CONTENT_TYPE,
-                        "text/plain; version=0.0.4; charset=utf-8",
-                    )],
-                    m.render(),
-                )
-            }
+            async move { crate::openmetrics::respond(&headers, m.render()) }
         }),
     );
     let (reload_tx, reload_rx) = tokio::sync::mpsc::channel::<ReloadRequest>(4);
@@ -211,25 +272,33 @@ pub async fn run(
         ))
         // The gRPC router's fallback answers every unknown path with gRPC's UNIMPLEMENTED;
         // HTTP clients must get Prometheus' 404 instead.
-        .fallback(web::fallback);
+        .fallback(web::fallback)
+        // Counts every request by route pattern and status (`prometheus_http_requests_total`).
+        .layer(axum::middleware::from_fn(web::http_metrics::track));
+    let app = crate::security::protect(app, settings.security.clone(), settings.cors.clone());
 
     let grpc_server = start_otlp_grpc(
         &settings.flags.otlp_grpc_listen_address,
         appendable,
         push_limits,
+        settings.security.clone(),
         stop_rx_for_grpc.clone(),
     )
     .await;
-    tracing::info!("Listening on http://{local}");
+    let scheme = if settings.security.tls() { "https" } else { "http" };
+    tracing::info!("Listening on {scheme}://{local}");
+    if settings.flags.web_config_file.is_some() && settings.config.source.is_none() {
+        tracing::warn!("--web.config.file is set: the embedded default configuration's self-scrape (plain HTTP, no credentials) may fail; give a --config.file whose job uses the right scheme and basic_auth");
+    }
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut server_stop = stop_rx.clone();
-    let server = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = server_stop.wait_for(|s| *s).await;
-            })
-            .await
-    });
+    let server = crate::security::serve(listener, app, settings.security.clone(), async move {
+        let _ = server_stop.wait_for(|s| *s).await;
+    })
+    .map_err(|source| Error::Io {
+        context: "starting the TLS listener".into(),
+        source,
+    })?;
 
     tracing::info!("Opening storage in {}", settings.db.path.display());
     let db_opts = settings.db.clone();
@@ -482,6 +551,7 @@ async fn start_otlp_grpc(
     addr: &str,
     appendable: Arc<dyn storage::Appendable>,
     limits: ingest::PushLimits,
+    security: Arc<crate::security::WebSecurity>,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) -> Option<tokio::task::JoinHandle<()>> {
     if addr.is_empty() {
@@ -497,17 +567,32 @@ async fn start_otlp_grpc(
             return None;
         }
     };
+    let tls = if security.tls() { " (TLS)" } else { "" };
     match listener.local_addr() {
-        Ok(a) => tracing::info!("OTLP/gRPC listening on {a}"),
-        Err(_) => tracing::info!("OTLP/gRPC listening on {addr}"),
+        Ok(a) => tracing::info!("OTLP/gRPC listening on {a}{tls}"),
+        Err(_) => tracing::info!("OTLP/gRPC listening on {addr}{tls}"),
     }
-    let app = ingest::otlp::grpc::otlp_grpc_router(appendable, limits);
+    // The same web configuration as the main listener: TLS and authentication (role write).
+    let app = crate::security::protect(
+        ingest::otlp::grpc::otlp_grpc_router(appendable, limits),
+        security.clone(),
+        None,
+    );
+    let shutdown = async move {
+        let _ = stop.wait_for(|s| *s).await;
+    };
+    let server = match crate::security::serve(listener, app, security, shutdown) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!("cannot serve OTLP/gRPC on {addr}: {e}");
+            return None;
+        }
+    };
     Some(tokio::spawn(async move {
-        let shutdown = async move {
-            let _ = stop.wait_for(|s| *s).await;
-        };
-        if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(shutdown).await {
-            tracing::warn!("OTLP/gRPC server ended with an error: {e}");
+        match server.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::warn!("OTLP/gRPC server ended with an error: {e}"),
+            Err(e) => tracing::warn!("OTLP/gRPC server task failed: {e}"),
         }
     }))
 }

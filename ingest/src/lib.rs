@@ -9,11 +9,13 @@
 //! - `remote_write`: Prometheus remote write v1/v2 decoding and writing.
 //! - `forward`: remote-write forwarding from the WAL (queues, shards, retries).
 //! - `otlp`: OTLP metrics decoding, translation to Prometheus series, HTTP and gRPC endpoints.
+//! - `metrics`: ingestion's self-metrics (samples per protocol, scrapes) and their rendering.
 //! - `error`: [`PushError`], the push endpoints' errors and their HTTP statuses.
 
 pub mod error;
 pub mod exposition;
 pub mod forward;
+pub mod metrics;
 pub mod otlp;
 pub mod push;
 pub mod remote_write;

@@ -20,6 +20,7 @@ pub mod histogram;
 pub mod import;
 pub(crate) mod labels;
 mod limits;
+pub mod rejections;
 pub mod series_cache;
 pub mod writer;
 
@@ -27,6 +28,7 @@ pub use limits::{OtlpOptions, PushLimits};
 pub use writer::WriteOutcome;
 
 use crate::error::PushError;
+use crate::metrics::{self, Protocol};
 use crate::remote_write::{self, Version};
 use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, State};
@@ -89,6 +91,24 @@ pub(crate) fn error_response(e: &PushError) -> Response {
         .into_response()
 }
 
+/// Counts a request refused as a whole for `p`, then answers it.
+pub(crate) fn refuse(p: rejections::Protocol, e: &PushError) -> Response {
+    rejections::request(p, e);
+    error_response(e)
+}
+
+/// [`blocking`], counting the sample rejections of `f` for protocol `p`.
+pub(crate) async fn blocking_as<T: Send + 'static>(
+    p: rejections::Protocol,
+    f: impl FnOnce() -> Result<T, PushError> + Send + 'static,
+) -> Result<T, PushError> {
+    blocking(move || {
+        let _scope = rejections::enter(p);
+        f()
+    })
+    .await
+}
+
 /// Runs `f` on a blocking thread; a panic there becomes a 500.
 pub(crate) async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, PushError> + Send + 'static,
@@ -99,17 +119,35 @@ pub(crate) async fn blocking<T: Send + 'static>(
 }
 
 async fn remote_write_handler(State(st): State<Arc<PushState>>, headers: HeaderMap, body: Body) -> Response {
+    use rejections::Protocol;
     let version = match remote_write::negotiate(&headers) {
         Ok(v) => v,
-        Err(e) => return error_response(&e),
+        Err(e) => return refuse(Protocol::RemoteWriteV1, &e),
+    };
+    let proto = if version == Version::V2 {
+        Protocol::RemoteWriteV2
+    } else {
+        Protocol::RemoteWriteV1
     };
     let bytes = match body::read_body(&headers, body, st.limits.max_body_bytes).await {
         Ok(b) => b,
-        Err(e) => return error_response(&e),
+        Err(e) => return refuse(proto, &e),
     };
     let st2 = st.clone();
-    let res =
-        blocking(move || remote_write::ingest(&*st2.db, version, &bytes, &st2.limits, &st2.series)).await;
+    let protocol = match version {
+        Version::V1 => metrics::Protocol::RemoteWriteV1,
+        Version::V2 => metrics::Protocol::RemoteWriteV2,
+    };
+    let span = tracing::info_span!("remote_write", protocol = protocol.as_str(), bytes = bytes.len());
+    let res = blocking_as(proto, move || {
+        let _g = span.enter();
+        remote_write::ingest(&*st2.db, version, &bytes, &st2.limits, &st2.series)
+    })
+    .await;
+    match &res {
+        Ok(out) => metrics::ingest().appended(protocol, out.samples, out.histograms, out.exemplars),
+        Err(_) => metrics::ingest().failed(protocol),
+    }
     match res {
         Ok(out) => {
             let mut resp = match out.clone().into_result() {
@@ -126,13 +164,15 @@ async fn remote_write_handler(State(st): State<Arc<PushState>>, headers: HeaderM
                     remote_write::HEADER_HISTOGRAMS_WRITTEN,
                     HeaderValue::from(out.histograms),
                 );
-                // Exemplars are counted but not stored, so none is reported as written.
-                h.insert(remote_write::HEADER_EXEMPLARS_WRITTEN, HeaderValue::from(0u32));
+                h.insert(
+                    remote_write::HEADER_EXEMPLARS_WRITTEN,
+                    HeaderValue::from(out.exemplars),
+                );
             }
             resp
         }
         Err(e) => {
-            let mut resp = error_response(&e);
+            let mut resp = refuse(proto, &e);
             if version == Version::V2 && !e.is_retryable() {
                 for h in [
                     remote_write::HEADER_SAMPLES_WRITTEN,
@@ -151,15 +191,17 @@ async fn import_handler(State(st): State<Arc<PushState>>, headers: HeaderMap, bo
     let now_ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64);
+    let import = rejections::Protocol::Import;
     let gzip = match body::content_encoding(&headers) {
         Ok(c) if c.is_empty() || c == "identity" => false,
         Ok(c) if c == "gzip" => true,
         Ok(c) => {
-            return error_response(&PushError::UnsupportedEncoding(format!(
-                "{c} (import accepts gzip)"
-            )))
+            return refuse(
+                import,
+                &PushError::UnsupportedEncoding(format!("{c} (import accepts gzip)")),
+            )
         }
-        Err(e) => return error_response(&e),
+        Err(e) => return refuse(import, &e),
     };
     let content_type = headers
         .get(header::CONTENT_TYPE)
@@ -168,10 +210,10 @@ async fn import_handler(State(st): State<Arc<PushState>>, headers: HeaderMap, bo
         .to_string();
     let bytes = match body::read_body(&headers, body, st.limits.max_body_bytes).await {
         Ok(b) => b,
-        Err(e) => return error_response(&e),
+        Err(e) => return refuse(import, &e),
     };
     let st2 = st.clone();
-    let res = blocking(move || {
+    let res = blocking_as(import, move || {
         let limit = st2.limits.max_decompressed_bytes;
         let raw = if gzip {
             std::borrow::Cow::Owned(body::gzip_decompress(&bytes, limit)?)
@@ -181,8 +223,12 @@ async fn import_handler(State(st): State<Arc<PushState>>, headers: HeaderMap, bo
         import::ingest_text(&*st2.db, &raw, &content_type, now_ms, &st2.limits)
     })
     .await;
+    match &res {
+        Ok(out) => metrics::ingest().appended(Protocol::Import, out.samples, out.histograms, out.exemplars),
+        Err(_) => metrics::ingest().failed(Protocol::Import),
+    }
     match res.and_then(WriteOutcome::into_result) {
         Ok(_) => StatusCode::NO_CONTENT.into_response(),
-        Err(e) => error_response(&e),
+        Err(e) => refuse(import, &e),
     }
 }

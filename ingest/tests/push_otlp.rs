@@ -772,3 +772,92 @@ async fn bad_requests() {
         ]
     );
 }
+
+#[tokio::test]
+async fn exemplars_on_sums_and_exponential_buckets_but_not_gauges() {
+    use opentelemetry_proto::tonic::metrics::v1::{exemplar, Exemplar};
+    let f = Fixture::new();
+    let ex = |t_ms: u64, v: f64, trace: u8| Exemplar {
+        filtered_attributes: vec![kv("user.id", "u1")],
+        time_unix_nano: t_ms * 1_000_000,
+        span_id: vec![0xab; 8],
+        trace_id: vec![trace; 16],
+        value: Some(exemplar::Value::AsDouble(v)),
+    };
+    let mut sum_point = point(2000, 5.0, 0);
+    sum_point.exemplars = vec![ex(1500, 2.0, 1)];
+    let mut gauge_point = point(2000, 1.0, 0);
+    gauge_point.exemplars = vec![ex(1500, 1.0, 2)];
+    let req = request(vec![
+        Metric {
+            name: "req.count".into(),
+            data: Some(Data::Sum(Sum {
+                data_points: vec![sum_point],
+                aggregation_temporality: 2,
+                is_monotonic: true,
+            })),
+            ..Default::default()
+        },
+        gauge_metric("load", vec![gauge_point]),
+        Metric {
+            name: "lat".into(),
+            unit: "s".into(),
+            data: Some(Data::ExponentialHistogram(ExponentialHistogram {
+                aggregation_temporality: 2,
+                data_points: vec![ExponentialHistogramDataPoint {
+                    time_unix_nano: 2_000_000_000,
+                    count: 3,
+                    sum: Some(7.0),
+                    scale: 0,
+                    // Buckets (1,2], (2,4], (4,8].
+                    positive: Some(Buckets {
+                        offset: 0,
+                        bucket_counts: vec![1, 1, 1],
+                    }),
+                    // Out of time order on purpose: stored oldest first.
+                    exemplars: vec![ex(1900, 5.0, 3), ex(1800, 1.5, 4)],
+                    ..Default::default()
+                }],
+            })),
+            ..Default::default()
+        },
+    ]);
+    let (status, _, _) = f.send(post("/v1/metrics", PB, req.encode_to_vec())).await;
+    assert_eq!(status, 200);
+    let all = f
+        .db
+        .select_exemplars(0, i64::MAX, &[vec![storage::Matcher::equal("job", "svc")]])
+        .unwrap();
+    let got: Vec<(String, String, f64, i64)> = all
+        .iter()
+        .flat_map(|s| {
+            s.exemplars
+                .iter()
+                .map(move |e| (s.series_labels.to_string(), e.labels.to_string(), e.value, e.t))
+        })
+        .collect();
+    let trace = |b: u8| format!("{b:02x}").repeat(16);
+    assert_eq!(
+        got,
+        vec![
+            (
+                r#"lat_seconds_bucket{job="svc", le="2"}"#.to_string(),
+                format!(r#"{{span_id="abababababababab", trace_id="{}", user_id="u1"}}"#, trace(4)),
+                1.5,
+                1800
+            ),
+            (
+                r#"lat_seconds_bucket{job="svc", le="8"}"#.to_string(),
+                format!(r#"{{span_id="abababababababab", trace_id="{}", user_id="u1"}}"#, trace(3)),
+                5.0,
+                1900
+            ),
+            (
+                r#"req_count_total{http_method="GET", job="svc"}"#.to_string(),
+                format!(r#"{{span_id="abababababababab", trace_id="{}", user_id="u1"}}"#, trace(1)),
+                2.0,
+                1500
+            ),
+        ]
+    );
+}

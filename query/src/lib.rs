@@ -9,6 +9,7 @@
 //!   `*_over_time`), instant functions (math, time, labels), aggregations, binary operators and
 //!   classic-histogram functions.
 //! - [`error`]: [`QueryError`], the engine's error vocabulary.
+//! - [`metrics`]: the engine's self-metrics (durations by kind and stage, samples loaded).
 //! - `promqltest` (feature `testkit`): the runner of the data-driven `testdata/*.test` scripts.
 //!
 //! # Evaluation model
@@ -36,12 +37,14 @@
 
 pub mod engine;
 pub mod error;
+pub mod metrics;
 pub(crate) mod functions;
 pub mod parse_error;
 #[cfg(feature = "testkit")]
 pub mod promqltest;
+pub mod rejections;
 
 pub use engine::value::{InstantSample, QueryOutput, Value};
-pub use engine::{CancelToken, Engine, EngineOptions};
+pub use engine::{extract_selectors, CancelToken, Engine, EngineOptions};
 pub use error::QueryError;
 pub use functions::supported_functions;

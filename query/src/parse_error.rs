@@ -41,8 +41,12 @@ const AGGREGATORS: &[&str] = &[
     "limit_ratio",
 ];
 
-/// Inputs longer than this (bytes) are not scanned prefix by prefix for the error position.
+/// Inputs longer than this (bytes) are not scanned prefix by prefix for the error position,
+/// but bisected.
 const MAX_SCAN: usize = 1024;
+
+/// Inputs longer than this (bytes) report syntax errors at their start.
+const MAX_BISECT: usize = 256 * 1024;
 
 /// What [`describe`] checks a prefix against.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -139,14 +143,32 @@ fn locate(input: &str, msg: &str, grammar: Grammar) -> (usize, String) {
         }
     }
     // A syntax error: the offending token follows the longest prefix that is a valid start.
-    // Finding it parses every prefix, so very long inputs get the start position instead.
-    if input.len() > MAX_SCAN {
+    // Short inputs try every prefix; long ones bisect (being a valid start is, but for rare
+    // grammar corners, monotonic in the prefix length), and huge ones get the start.
+    if input.len() > MAX_BISECT {
         return (first, msg.to_string());
     }
-    let ok = valid_prefix_len(input, grammar);
+    let ok = if input.len() > MAX_SCAN {
+        bisect_prefix_len(input, grammar)
+    } else {
+        valid_prefix_len(input, grammar)
+    };
     let at = ok + (input.len() - ok - input[ok..].trim_start().len());
     if at >= input.len() {
         return (input.len(), "unexpected end of input".to_string());
+    }
+    // `@` after a whole aggregation, call or parenthesis: Prometheus parses it and then
+    // rejects the modifier's operand, reporting the operand's start.
+    if input[at..].starts_with('@') && grammar == Grammar::Expr {
+        if let Ok(e) = parser::parse(input[..at].trim_end()) {
+            if matches!(e, Expr::Aggregate(_) | Expr::Call(_) | Expr::Paren(_)) {
+                return (
+                    first,
+                    "@ modifier must be preceded by an instant vector selector or range vector selector or a subquery"
+                        .to_string(),
+                );
+            }
+        }
     }
     (at, format!("unexpected {}", token_desc(&input[at..])))
 }
@@ -250,19 +272,56 @@ fn is_valid_start(prefix: &str, grammar: Grammar) -> bool {
                             && m != "unexpected end of input inside braces")
                             || m.starts_with("expected type")
                     };
+                    let completes = |text: &str| match parser::parse(text) {
+                        Ok(_) => true,
+                        Err(m) => ended(&m),
+                    };
                     ended(&m)
-                        || COMPLETIONS
-                            .iter()
-                            .any(|c| match parser::parse(&format!("{prefix}{c}")) {
-                                Ok(_) => true,
-                                Err(m) => ended(&m),
-                            })
+                        || COMPLETIONS.iter().any(|c| {
+                            let text = format!("{prefix}{c}");
+                            completes(&text) || {
+                                // Also close whatever brackets are still open.
+                                let closed = format!("{text}{}", closers(&text));
+                                closed.len() > text.len() && completes(&closed)
+                            }
+                        })
                 }
                 // A selector may only be unfinished inside its braces or quotes.
                 Grammar::Selector => at_end && m != "unexpected end of input",
             }
         }
     }
+}
+
+/// The closing brackets for the brackets left open in `text` (outside quoted strings),
+/// innermost first.
+fn closers(text: &str) -> String {
+    let mut stack = Vec::new();
+    let mut quote: Option<char> = None;
+    let mut escaped = false;
+    for c in text.chars() {
+        if let Some(q) = quote {
+            if escaped {
+                escaped = false;
+            } else if c == '\\' && q != '`' {
+                escaped = true;
+            } else if c == q {
+                quote = None;
+            }
+            continue;
+        }
+        match c {
+            '"' | '\'' | '`' => quote = Some(c),
+            '(' => stack.push(')'),
+            '[' => stack.push(']'),
+            '{' => stack.push('}'),
+            ')' | ']' | '}' => {
+                stack.pop();
+            }
+            _ => {}
+        }
+    }
+    stack.iter().rev().collect()
 }
 
 /// The length of the longest prefix of `input` (ending at a character boundary, trailing
@@ -283,6 +342,32 @@ fn valid_prefix_len(input: &str, grammar: Grammar) -> usize {
         }
     }
     best
+}
+
+/// [`valid_prefix_len`] by bisection over character boundaries: about 2 log2(n) parses
+/// instead of n.
+fn bisect_prefix_len(input: &str, grammar: Grammar) -> usize {
+    let bounds: Vec<usize> = input
+        .char_indices()
+        .map(|(i, _)| i)
+        .skip(1)
+        .chain(std::iter::once(input.len()))
+        .collect();
+    // Invariant: bounds[..lo] are valid starts (as far as bisection can tell), bounds[hi..] not.
+    let (mut lo, mut hi) = (0usize, bounds.len());
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        let p = input[..bounds[mid]].trim_end();
+        if !p.is_empty() && is_valid_start(p, grammar) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    match lo {
+        0 => 0,
+        n => input[..bounds[n - 1]].trim_end().len(),
+    }
 }
 
 /// How Prometheus names the token at the start of `s` in "unexpected ..." messages.
@@ -369,10 +454,13 @@ fn type_name(t: &str) -> &str {
 }
 
 /// `expected type X in call to function 'f', got Y` (and the aggregation form): reworded as
-/// Prometheus, at the offending argument.
+/// Prometheus, at the offending argument. The parser crate does not say which argument it
+/// is: each argument of each call of the function is replaced in turn by a placeholder of the
+/// expected type, and the first whose replacement makes the error go away is the one.
 fn type_error(input: &str, rest: &str) -> Option<(usize, String)> {
     let (want, rest) = rest.split_once(" in ")?;
     let (ctx, got) = rest.rsplit_once(", got ")?;
+    let full = format!("expected type {want} in {ctx}, got {got}");
     if let Some(f) = ctx
         .strip_prefix("call to function '")
         .and_then(|s| s.strip_suffix('\''))
@@ -382,29 +470,170 @@ fn type_error(input: &str, rest: &str) -> Option<(usize, String)> {
             type_name(want),
             type_name(got)
         );
-        return Some((first_arg(input, f).unwrap_or(0), msg));
+        let pos = offending_arg(input, &[f], want, &full)
+            .map(|(pos, _, _)| pos)
+            .or_else(|| first_arg(input, f))
+            .unwrap_or(0);
+        return Some((pos, msg));
     }
     if ctx == "aggregation expression" {
-        let msg = format!(
-            "expected type {} in aggregation parameter, got {}",
-            type_name(want),
-            type_name(got)
-        );
-        let pos = [
+        const AGGS: &[&str] = &[
+            "sum",
+            "avg",
+            "count",
+            "min",
+            "max",
+            "group",
+            "stddev",
+            "stdvar",
             "topk",
             "bottomk",
             "quantile",
             "count_values",
             "limitk",
             "limit_ratio",
-        ]
-        .iter()
-        .filter_map(|a| first_arg(input, a))
-        .min()
-        .unwrap_or(0);
+        ];
+        let (pos, last) = match offending_arg(input, AGGS, want, &full) {
+            Some((pos, i, n)) => (pos, i + 1 == n),
+            None => (
+                AGGS.iter().filter_map(|a| first_arg(input, a)).min().unwrap_or(0),
+                want == "vector",
+            ),
+        };
+        // Prometheus names the aggregated expression and the parameter differently.
+        let what = if last { "expression" } else { "parameter" };
+        let msg = format!(
+            "expected type {} in aggregation {what}, got {}",
+            type_name(want),
+            type_name(got)
+        );
         return Some((pos, msg));
     }
     None
+}
+
+/// A valid expression of the parser crate's type `t`, to stand in for an argument.
+fn placeholder(t: &str) -> &'static str {
+    match t {
+        "scalar" => "1",
+        "string" => "\"s\"",
+        "matrix" => "x[1m]",
+        _ => "x",
+    }
+}
+
+/// Finds the argument of a call of one of `names` that causes the type error `msg`: the
+/// first that does not have type `want` and whose replacement by a placeholder of type `want`
+/// is accepted (the error goes away or another, unrelated one remains). Returns
+/// its offset, its index and the call's argument count. Inputs over [`MAX_SCAN`] are not
+/// searched.
+fn offending_arg(input: &str, names: &[&str], want: &str, msg: &str) -> Option<(usize, usize, usize)> {
+    if input.len() > MAX_SCAN {
+        return None;
+    }
+    let mut calls: Vec<usize> = names.iter().flat_map(|n| call_starts(input, n)).collect();
+    calls.sort_unstable();
+    for open in calls {
+        let args = split_args(input, open)?;
+        for (i, &(a, b)) in args.iter().enumerate() {
+            // The argument must have the wrong type itself...
+            let own = parser::parse(&input[a..b]).map(|e| e.value_type().to_string());
+            if own.as_deref().is_ok_and(|t| t == want) {
+                continue;
+            }
+            // ...and a placeholder of the expected type must be accepted in its place.
+            let candidate = format!("{}{}{}", &input[..a], placeholder(want), &input[b..]);
+            let rejected = match parser::parse(&candidate) {
+                Ok(_) => false,
+                Err(m) => m == msg || m.ends_with(&format!(", got {want}")),
+            };
+            if !rejected {
+                return Some((a, i, args.len()));
+            }
+        }
+    }
+    None
+}
+
+/// Offsets of the `(` that opens each call of `name` (an aggregation's leading
+/// `by (...)`/`without (...)` clause skipped).
+fn call_starts(input: &str, name: &str) -> Vec<usize> {
+    let mut out = Vec::new();
+    let mut from = 0;
+    while let Some(i) = input[from..].find(name).map(|i| i + from) {
+        from = i + name.len();
+        let ident = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == ':';
+        if input[..i].chars().next_back().is_some_and(ident)
+            || input[from..].chars().next().is_some_and(ident)
+        {
+            continue;
+        }
+        let mut rest = input[from..].trim_start();
+        for kw in ["by", "without"] {
+            if let Some(r) = rest.strip_prefix(kw) {
+                let r = r.trim_start();
+                if let Some(close) = r.starts_with('(').then(|| r.find(')')).flatten() {
+                    rest = r[close + 1..].trim_start();
+                }
+            }
+        }
+        if rest.starts_with('(') {
+            out.push(input.len() - rest.len());
+        }
+    }
+    out
+}
+
+/// The byte spans (leading whitespace skipped) of the arguments of the call whose `(` is at
+/// `open`, split at top-level commas; `None` if the call is not closed.
+fn split_args(input: &str, open: usize) -> Option<Vec<(usize, usize)>> {
+    let mut spans = Vec::new();
+    let mut depth = 0i32;
+    let mut quote: Option<char> = None;
+    let mut escaped = false;
+    let mut start = open + 1;
+    for (i, c) in input[open..].char_indices().map(|(i, c)| (i + open, c)) {
+        if let Some(q) = quote {
+            if escaped {
+                escaped = false;
+            } else if c == '\\' && q != '`' {
+                escaped = true;
+            } else if c == q {
+                quote = None;
+            }
+            continue;
+        }
+        match c {
+            '"' | '\'' | '`' => quote = Some(c),
+            '(' | '[' | '{' => depth += 1,
+            ')' | ']' | '}' => {
+                depth -= 1;
+                if depth == 0 {
+                    spans.push((start, i));
+                    break;
+                }
+            }
+            ',' if depth == 1 => {
+                spans.push((start, i));
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    if depth != 0 {
+        return None;
+    }
+    Some(
+        spans
+            .into_iter()
+            .map(|(a, b)| {
+                let lead = input[a..b].len() - input[a..b].trim_start().len();
+                let trail = input[a..b].len() - input[a..b].trim_end().len();
+                (a + lead, b - trail)
+            })
+            .filter(|(a, b)| a < b)
+            .collect(),
+    )
 }
 
 /// The offset of the first argument of the first call of `name` (an aggregation's
@@ -517,6 +746,28 @@ mod tests {
             expr_err("topk(\"a\", up)"),
             "1:6: parse error: expected type scalar in aggregation parameter, got string"
         );
+        assert_eq!(
+            expr_err("sum by (a) (rate(x[5m])) @ end()"),
+            "1:1: parse error: @ modifier must be preceded by an instant vector selector or range vector selector or a subquery"
+        );
+        assert_eq!(expr_err("up @ foo"), "1:4: parse error: unexpected <op:@>");
+        // The offending argument, not the first one.
+        assert_eq!(
+            expr_err("round(up, up)"),
+            "1:11: parse error: expected type scalar in call to function \"round\", got instant vector"
+        );
+        assert_eq!(
+            expr_err("predict_linear(up[5m], up)"),
+            "1:24: parse error: expected type scalar in call to function \"predict_linear\", got instant vector"
+        );
+        assert_eq!(
+            expr_err("sum(up[5m])"),
+            "1:5: parse error: expected type instant vector in aggregation expression, got range vector"
+        );
+        assert_eq!(
+            expr_err("sum(rate(x[1m])) + max by (a) (up[5m])"),
+            "1:32: parse error: expected type instant vector in aggregation expression, got range vector"
+        );
         assert!(expr_err("foo{job=~\"(\"}").starts_with("1:5: parse error: error parsing regexp"));
         assert_eq!(sel_err("rate(up[5m])"), "1:5: parse error: unexpected \"(\"");
         assert_eq!(expr_err("up[5m"), "1:6: parse error: unclosed left bracket");
@@ -547,6 +798,25 @@ mod tests {
         assert_eq!(
             sel_err("up{"),
             "1:4: parse error: unexpected end of input inside braces"
+        );
+    }
+
+    #[test]
+    fn long_inputs_are_bisected() {
+        // Over the linear-scan limit: the position is still the offending token.
+        let long = format!("{} +* 2", vec!["up"; 600].join(" + "));
+        assert!(long.len() > MAX_SCAN);
+        let col = long.find('*').unwrap() + 1;
+        assert_eq!(
+            expr_err(&long),
+            format!("1:{col}: parse error: unexpected <op:*>")
+        );
+        let long = format!("sum({}) by (a b)", vec!["rate(x[5m])"; 120].join(" + "));
+        let col = long.rfind('b').unwrap() + 1;
+        let got = expr_err(&long);
+        assert!(
+            got.starts_with(&format!("1:{col}: parse error: unexpected identifier \"b\"")),
+            "{got}"
         );
     }
 

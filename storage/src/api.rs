@@ -6,7 +6,7 @@
 //! Time is always milliseconds since the Unix epoch, and every range is inclusive at both ends.
 
 use crate::error::{AppendError, QueryError};
-use crate::model::{Labels, Matcher, MetricMetadata, Sample, SeriesRef};
+use crate::model::{Exemplar, ExemplarSeries, Labels, Matcher, MetricMetadata, Sample, SeriesRef};
 use std::collections::BTreeMap;
 
 /// Something that hands out appenders (the database, or a forwarding tee).
@@ -33,6 +33,15 @@ pub trait Appender {
     /// with the batch; the newest wins.
     fn update_metadata(&mut self, metric_family: &str, meta: MetricMetadata) -> Result<(), AppendError> {
         let _ = (metric_family, meta);
+        Ok(())
+    }
+
+    /// Adds an exemplar to the series `labels` (`r` as for [`Appender::append`]), stored on
+    /// commit. An exemplar equal to the series' newest is ignored; one not newer is rejected
+    /// ([`AppendError::OutOfOrderExemplar`]), as are labels over 128 characters. Stores that
+    /// keep no exemplars accept and drop them (the default).
+    fn append_exemplar(&mut self, r: SeriesRef, labels: &Labels, e: Exemplar) -> Result<(), AppendError> {
+        let _ = (r, labels, e);
         Ok(())
     }
 
@@ -69,6 +78,19 @@ pub trait Queryable: Send + Sync {
     /// A reader over `[mint, maxt]` (ms, inclusive). It sees a consistent view of what was
     /// committed before it was created.
     fn querier(&self, mint: i64, maxt: i64) -> Result<Box<dyn Querier + '_>, QueryError>;
+
+    /// Exemplars with `mint <= t <= maxt` (ms) of the series matching any of `matcher_sets`
+    /// (each a logical AND), sorted by series labels (for `/api/v1/query_exemplars`). Stores
+    /// without exemplars return none.
+    fn select_exemplars(
+        &self,
+        mint: i64,
+        maxt: i64,
+        matcher_sets: &[Vec<Matcher>],
+    ) -> Result<Vec<ExemplarSeries>, QueryError> {
+        let _ = (mint, maxt, matcher_sets);
+        Ok(Vec::new())
+    }
 
     /// Metadata per metric family name (for `/api/v1/metadata`).
     fn metadata(&self) -> BTreeMap<String, Vec<MetricMetadata>> {

@@ -39,6 +39,35 @@ pub enum AppendError {
     /// A configured limit was hit (active series, ...).
     #[error("limit exceeded: {0}")]
     LimitExceeded(String),
+    /// Creating the series would pass a cardinality limit (`max_active_series`, or
+    /// `max_series_per_metric` when `per_metric`). The sender's fault: not retried.
+    #[error("{}", if *per_metric {
+        format!("series {labels} refused: its metric already has {limit} series, the per-metric limit (--storage.max-series-per-metric)")
+    } else {
+        format!("series {labels} refused: the head already has {limit} active series, the limit (--storage.max-active-series)")
+    })]
+    TooManySeries {
+        /// Whether the per-metric limit (rather than the total) was hit.
+        per_metric: bool,
+        /// The limit.
+        limit: usize,
+        /// The refused series.
+        labels: String,
+    },
+    /// An exemplar's labels are longer than OpenMetrics allows.
+    #[error("exemplar label set has {chars} characters, more than the allowed 128")]
+    ExemplarLabelsTooLong {
+        /// Characters of names and values together.
+        chars: usize,
+    },
+    /// An exemplar is not newer than the newest exemplar of its series.
+    #[error("out of order exemplar: timestamp {t} is not after the newest exemplar {newest} of the series")]
+    OutOfOrderExemplar {
+        /// The rejected timestamp.
+        t: i64,
+        /// The newest exemplar timestamp of the series.
+        newest: i64,
+    },
     /// An earlier write or fsync failed; the database refuses writes until restarted.
     #[error("storage is poisoned after an earlier write failure; restart required")]
     Poisoned,
@@ -57,6 +86,9 @@ impl AppendError {
                 | AppendError::OutOfBounds { .. }
                 | AppendError::DuplicateTimestamp { .. }
                 | AppendError::InvalidLabels { .. }
+                | AppendError::TooManySeries { .. }
+                | AppendError::ExemplarLabelsTooLong { .. }
+                | AppendError::OutOfOrderExemplar { .. }
         )
     }
 }

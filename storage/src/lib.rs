@@ -4,11 +4,14 @@
 //! - [`model`]: the shared vocabulary (labels, matchers, samples, metadata), re-exported here.
 //! - [`api`]: the boundary traits, [`Appendable`]/[`Appender`] and [`Queryable`]/[`Querier`].
 //! - [`error`]: append, query, corruption and open errors.
+//! - [`exemplars`]: the in-memory ring of exemplars.
 //! - [`db`]: [`Db`], the database, implementing both sides of the boundary.
 //! - `chunk`: sample codecs (appendable head chunks, dense block columns).
 //! - `wal`: the write-ahead log.
 //! - `head`: the in-memory recent window with its inverted index.
+//! - [`metrics`]: counters, histograms and the text-format writer of self-metrics.
 //! - `block`, `index`: immutable on-disk blocks read through `mmap`, compaction, retention.
+//! - [`check`]: the read-only integrity check of a data directory (`sextant check`).
 //!
 //! # Durability
 //! A committed batch is in the WAL before `commit` returns; a crash after that loses nothing.
@@ -20,18 +23,22 @@
 
 pub mod api;
 pub mod block;
+pub mod check;
 pub mod chunk;
 pub mod db;
 pub mod error;
+pub mod exemplars;
 pub mod format;
 pub(crate) mod head;
 pub mod index;
+pub mod metrics;
 mod mmap;
 pub mod model;
 pub mod wal;
 
 pub use api::{Appendable, Appender, Querier, Queryable, SelectHints, Series};
 pub use db::{snapshot_name, Db, DbOptions, DbStats, DeleteStats, SnapshotInfo, AGENT_HEAD_WINDOW_MS};
+pub use exemplars::{ExemplarStats, ExemplarStorage};
 pub use error::{AppendError, CorruptionError, DbError, QueryError};
 pub use head::{HeadCardinality, HeadStats};
 pub use model::*;

@@ -1,5 +1,6 @@
 //! Damaged WAL at the database level: truncating the last segment at every offset and
-//! flipping any byte of it never fails the open and keeps every batch before the damage.
+//! flipping any byte of it never fails the open and keeps every batch before the damage (and
+//! the batches after a damaged record whose frame boundaries are intact).
 
 #![allow(clippy::unwrap_used)]
 
@@ -98,9 +99,14 @@ fn flipped_byte_anywhere_in_the_tail_segment() {
         fs::write(d.path().join("wal").join("00000002"), &b).unwrap();
         let db = open(d.path());
         let got = timestamps(&db);
-        // A destroyed header drops the whole segment; a damaged record drops it and the rest.
-        let want = if (pos as u64) < before_last {
+        // A destroyed header drops the whole segment; a damaged length field (bytes 8..12, the
+        // frame of batch 5) leaves the frame boundaries unknown and drops the rest; any other
+        // damage to batch 5's record drops that record only, as intact records follow it; damage
+        // to the last record drops it.
+        let want = if pos < 12 {
             vec![1, 2, 3, 4]
+        } else if (pos as u64) < before_last {
+            vec![1, 2, 3, 4, 6]
         } else {
             vec![1, 2, 3, 4, 5]
         };

@@ -33,6 +33,11 @@ fn free_port() -> u16 {
 
 /// Starts the reference Prometheus and waits until it is ready.
 pub fn start_prometheus() -> Reference {
+    start_prometheus_with(&[])
+}
+
+/// As [`start_prometheus`], with extra command-line flags (query limits).
+pub fn start_prometheus_with(extra: &[&str]) -> Reference {
     assert!(
         std::path::Path::new(PROMETHEUS).exists(),
         "the differential test needs Debian's prometheus at {PROMETHEUS}: run scripts/test.sh, which installs it"
@@ -49,6 +54,7 @@ pub fn start_prometheus() -> Reference {
         ))
         .arg(format!("--web.listen-address=127.0.0.1:{port}"))
         .arg("--web.enable-remote-write-receiver")
+        .args(extra)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -171,6 +177,27 @@ pub fn dataset(base_ms: i64, steps: i64) -> Vec<prompb::WriteRequest> {
                     "beacon_head_slot",
                     &[("instance", inst), ("job", "beacon")],
                     &[(t, f64::from_bits(0x7ff0_0000_0000_0002))],
+                ));
+            }
+            // NaN and ±Inf among ordinary values.
+            let odd = match step % 13 {
+                3 => f64::NAN,
+                7 => f64::INFINITY,
+                11 if i != 1 => f64::NEG_INFINITY,
+                _ => ((step * 7 + i as i64 * 3) % 17) as f64 - 8.0,
+            };
+            req.timeseries.push(series(
+                "odd_values",
+                &[("instance", inst), ("job", "odd")],
+                &[(t, odd)],
+            ));
+            // A counter that starts from zero a third of the way in (series start
+            // extrapolation, where Prometheus 2 and 3 differ).
+            if step >= steps / 3 {
+                req.timeseries.push(series(
+                    "late_counter",
+                    &[("instance", inst), ("job", "late")],
+                    &[(t, ((step - steps / 3) * (i as i64 + 1) * 3) as f64)],
                 ));
             }
             req.timeseries.push(series(

@@ -13,6 +13,7 @@ pub struct TestServer {
     pub base: String,
     data_dir: PathBuf,
     extra_args: Vec<String>,
+    envs: Vec<(String, String)>,
     /// Lines the process wrote on stderr (its log), collected in the background.
     pub log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
@@ -22,6 +23,8 @@ pub struct TestServerBuilder {
     data_dir: PathBuf,
     args: Vec<String>,
     embedded_config: bool,
+    envs: Vec<(String, String)>,
+    wait_ready: bool,
 }
 
 impl TestServerBuilder {
@@ -30,10 +33,23 @@ impl TestServerBuilder {
         self
     }
 
+    /// Sets an environment variable of the process.
+    pub fn env(mut self, k: impl Into<String>, v: impl Into<String>) -> Self {
+        self.envs.push((k.into(), v.into()));
+        self
+    }
+
     /// Runs on the embedded default configuration (which scrapes Sextant itself and
     /// 127.0.0.1:8008) instead of the empty one tests get unless they pass `--config.file`.
     pub fn embedded_config(mut self) -> Self {
         self.embedded_config = true;
+        self
+    }
+
+    /// Returns as soon as the listen address is logged, without polling `/-/ready` over
+    /// plain HTTP (for servers with TLS or authentication; the test waits its own way).
+    pub fn no_ready_wait(mut self) -> Self {
+        self.wait_ready = false;
         self
     }
 
@@ -46,7 +62,7 @@ impl TestServerBuilder {
             std::fs::write(&cfg, "scrape_configs: []\n").expect("write test config");
             self.args.push(format!("--config.file={}", cfg.display()));
         }
-        TestServer::spawn(self.data_dir, self.args)
+        TestServer::spawn(self.data_dir, self.args, self.envs, self.wait_ready)
     }
 }
 
@@ -60,16 +76,27 @@ impl TestServer {
             data_dir: data_dir.to_path_buf(),
             args: Vec::new(),
             embedded_config: false,
+            envs: Vec::new(),
+            wait_ready: true,
         }
     }
 
-    fn spawn(data_dir: PathBuf, extra_args: Vec<String>) -> TestServer {
+    fn spawn(
+        data_dir: PathBuf,
+        extra_args: Vec<String>,
+        envs: Vec<(String, String)>,
+        wait_ready: bool,
+    ) -> TestServer {
         let mut child = Command::new(bin())
             .arg("--web.listen-address=127.0.0.1:0")
             .arg("--otlp.grpc-listen-address=127.0.0.1:0")
             .arg(format!("--storage.tsdb.path={}", data_dir.display()))
             .args(&extra_args)
             .env("RUST_LOG", "info")
+            // Tracing only when a test asks for it, whatever the environment of the test run.
+            .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
+            .env_remove("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+            .envs(envs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
@@ -82,7 +109,8 @@ impl TestServer {
             let mut sent = false;
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
                 if !sent {
-                    if let Some(i) = line.find("Listening on http://") {
+                    // `Listening on http://ADDR` (or `https://` with TLS).
+                    if let Some(i) = line.find("Listening on http") {
                         let addr = line[i + "Listening on ".len()..]
                             .split_whitespace()
                             .next()
@@ -105,9 +133,12 @@ impl TestServer {
             base,
             data_dir,
             extra_args,
+            envs,
             log,
         };
-        server.wait_ready();
+        if wait_ready {
+            server.wait_ready();
+        }
         server
     }
 
@@ -131,6 +162,11 @@ impl TestServer {
 
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
+    }
+
+    /// The process id, while running.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(|c| c.id())
     }
 
     /// `kill -9`.
@@ -162,7 +198,7 @@ impl TestServer {
     /// Starts a new process on the same data directory and flags (after a kill or terminate).
     pub fn restart(&mut self) {
         self.kill9();
-        let next = TestServer::spawn(self.data_dir.clone(), self.extra_args.clone());
+        let next = TestServer::spawn(self.data_dir.clone(), self.extra_args.clone(), self.envs.clone(), true);
         *self = next;
     }
 }
@@ -284,6 +320,17 @@ pub mod prompb {
         pub labels: Vec<Label>,
         #[prost(message, repeated, tag = "2")]
         pub samples: Vec<Sample>,
+        #[prost(message, repeated, tag = "3")]
+        pub exemplars: Vec<Exemplar>,
+    }
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub struct Exemplar {
+        #[prost(message, repeated, tag = "1")]
+        pub labels: Vec<Label>,
+        #[prost(double, tag = "2")]
+        pub value: f64,
+        #[prost(int64, tag = "3")]
+        pub timestamp: i64,
     }
     #[derive(Clone, PartialEq, prost::Message)]
     pub struct Label {
@@ -337,6 +384,7 @@ pub fn series(name: &str, labels: &[(&str, &str)], samples: &[(i64, f64)]) -> pr
             .iter()
             .map(|&(timestamp, value)| prompb::Sample { value, timestamp })
             .collect(),
+        exemplars: Vec::new(),
     }
 }
 

@@ -69,3 +69,21 @@ test('every metric of the spec (fixtures/spec) has a panel, histograms by their 
     assert.ok(PROPOSED.includes(name) || MINIMAL.some((m) => m.name === name), `${name} is not in PROPOSED`);
   }
 });
+
+test('dashboards/grafana/sextant.json: generated from the definition, every UI expression in it, variables defined', async () => {
+  const { SEXTANT } = await import('../../web/ui/sextant.js');
+  const sx = JSON.parse(readFileSync(join(REPO, 'dashboards', 'grafana', 'sextant.json'), 'utf8'));
+  assert.deepEqual(sx, JSON.parse(JSON.stringify(toGrafana(SEXTANT))));
+  const exprs = new Set(sx.panels.flatMap((p) => (p.targets || []).map((t) => t.expr)));
+  for (const p of allPanels(SEXTANT)) for (const q of p.queries) assert.ok(exprs.has(q.expr), `panel ${p.id}: ${q.expr} missing`);
+  const vars = new Set(sx.templating.list.map((v) => v.name));
+  assert.deepEqual([...vars], ['datasource', 'job', 'instance']);
+  assert.equal(sx.templating.list[0].query, 'prometheus');
+  const builtin = new Set(['__rate_interval', '__interval', '__range']);
+  for (const p of sx.panels) {
+    if (p.type !== 'row') assert.equal(p.datasource.uid, '${datasource}', p.title);
+    for (const t of p.targets || []) {
+      for (const [, name] of t.expr.matchAll(/\$(\w+)/g)) assert.ok(vars.has(name) || builtin.has(name), `${p.title}: $${name} undefined`);
+    }
+  }
+});

@@ -131,6 +131,27 @@ export async function startDemo() {
   };
 }
 
+/** Starts sextant with a configuration that scrapes only itself, every second, and a browser. Returns {base, context, stop()}. */
+export async function startSelf() {
+  const dir = mkdtempSync(join(tmpdir(), 'sextant-self-'));
+  mkdirSync(ARTIFACTS, { recursive: true });
+  const port = await freePort();
+  const cfg = join(dir, 'config.yml');
+  writeFileSync(cfg, `global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\nscrape_configs:\n  - job_name: sextant\n    static_configs:\n      - targets: ['127.0.0.1:${port}']\n`);
+  const p = run(sextantBin(), [`--config.file=${cfg}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`], 'sextant');
+  const base = `http://127.0.0.1:${port}`;
+  await waitFor(`${base}/-/ready`, 60000, p, 'sextant');
+  const context = await browser(dir);
+  return {
+    base, context, proc: p,
+    async stop() {
+      await context.close().catch(() => {});
+      if (p.exitCode === null) { p.kill('SIGTERM'); await new Promise((r) => { p.on('exit', r); setTimeout(r, 5000); }); }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
 /**
  * Starts nodes, backend and browser. Returns {base, nodes, browser context, stop()}.
  * `rules`: the text of a rule file (Prometheus format) to list in the config's `rule_files`.

@@ -5,6 +5,7 @@
 //! - [`api`]: the Prometheus HTTP API (`/api/v1/...`, `/federate`), one module per group of
 //!   endpoints; every handler returns `Result<Success, ApiError>` and the envelope is built in
 //!   one place (`api::response`), errors mapped to status codes in one place (`api::error`).
+//! - [`http_metrics`]: requests by handler and code, and their durations (a middleware).
 //! - [`WebState`]: everything the handlers read (storage, engine, build and runtime facts, the
 //!   scrape manager's targets through [`TargetsProvider`], TSDB statistics through
 //!   [`TsdbStatsProvider`]).
@@ -13,6 +14,7 @@
 //! types and status codes, GET and form-encoded POST alike.
 
 pub mod api;
+pub mod http_metrics;
 
 pub use api::admin::AdminApi;
 pub use api::remote_write::{RemoteWriteProvider, RemoteWriteQueue};

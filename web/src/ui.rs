@@ -16,7 +16,8 @@
 //! - `explorer.js` + `complete.js` (query explorer and PromQL completion), `chart.js` (uPlot time
 //!   series and canvas heatmaps), `targets.js`, `status.js`,
 //!   `rules.js` (rule groups), `alerts.js` (alerting rules by state);
-//! - `beacon.js` (the beacon-chain dashboard as data), `dashboard.js` (draws it), `nodes.js`
+//! - `beacon.js` (the beacon-chain dashboard as data), `sextant.js` (Sextant's own dashboard as
+//!   data), `dashboard.js` (draws them), `nodes.js`
 //!   (pure helpers), `grafana.js` (the same definition as Grafana JSON; `tests/ui/gen-grafana.mjs`
 //!   writes `dashboards/grafana/beacon.json` with it);
 //! - `vendor/`: uPlot 1.6.32 (MIT), unmodified.
@@ -79,6 +80,7 @@ pub static ASSETS: &[Asset] = &[
     asset!("dashboard.js", JS, REVALIDATE),
     asset!("nodes.js", JS, REVALIDATE),
     asset!("beacon.js", JS, REVALIDATE),
+    asset!("sextant.js", JS, REVALIDATE),
     asset!("grafana.js", JS, REVALIDATE),
     asset!("favicon.svg", SVG, REVALIDATE),
     asset!("vendor/uPlot.iife.min.js", JS, VENDOR),

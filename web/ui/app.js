@@ -14,6 +14,7 @@ const pages = [
   { match: /^\/rules\/?$/, page: 'rules', mod: rules },
   { match: /^\/alerts\/?$/, page: 'alerts', mod: alerts },
   { match: /^\/status\/?$/, page: 'status', mod: status },
+  { match: /^\/dashboards\/sextant\/?$/, page: 'sextant', mod: dashboard, params: ['sextant'] },
   { match: /^\/dashboards\/([\w-]+)\/?$/, page: 'dashboard', mod: dashboard },
   { match: /^\/(dashboards\/?)?$/, page: 'dashboard', mod: dashboard, params: ['beacon'] },
 ];

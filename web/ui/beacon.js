@@ -243,7 +243,9 @@ export const allPanels = (def) => def.rows.flatMap((r) => r.panels);
 export function allMetrics(def) {
   const names = new Set(def.nodeMetrics);
   for (const p of allPanels(def)) for (const m of p.metrics || []) names.add(m);
-  for (const m of MINIMAL) { names.add(m.name); for (const a of m.alternatives) names.add(a); }
-  for (const m of PROPOSED) { names.add(m); names.add(`${m}_bucket`); }
+  if (allPanels(def).some((p) => p.type === 'conformance')) {
+    for (const m of MINIMAL) { names.add(m.name); for (const a of m.alternatives) names.add(a); }
+    for (const m of PROPOSED) { names.add(m); names.add(`${m}_bucket`); }
+  }
   return [...names].sort();
 }

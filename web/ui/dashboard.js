@@ -1,13 +1,14 @@
-// Dashboards drawn from their definition (beacon.js): node selector, time range, auto-refresh,
+// Dashboards drawn from their definition (beacon.js, sextant.js): node selector, time range, auto-refresh,
 // panels that explain missing data, and the spec conformance table.
 import { api, autoStep, formatDuration, formatValue, legendFor, parseDuration } from './api.js';
 import { BEACON, MINIMAL, NETWORKS, PROPOSED, allMetrics, allPanels } from './beacon.js';
+import { SEXTANT } from './sextant.js';
 import { heatmapChart, timeChart, withUnit } from './chart.js';
 import { el, fill, table } from './dom.js';
 import { toGrafana } from './grafana.js';
 import { expand, nodeKey, nodeName, queriesFor, regexEscape, typeOf, whyMissing } from './nodes.js';
 
-const DASHBOARDS = { beacon: BEACON };
+const DASHBOARDS = { beacon: BEACON, sextant: SEXTANT };
 const RANGES = ['15m', '30m', '1h', '3h', '6h', '12h', '1d', '2d', '7d'];
 const REFRESH = ['off', '5s', '10s', '30s', '1m', '5m'];
 const ALL = '.+';
@@ -70,6 +71,10 @@ export function render(root, [name]) {
     return null;
   }
   const state = readState();
+  /** What a "node" of this dashboard is, for messages. */
+  const noun = def.nodeNoun || 'beacon node';
+  /** Whether panels need metric types (typed panels, the conformance table). */
+  const needTypes = allPanels(def).some((p) => p.typed || p.type === 'conformance');
   let timer = null; let generation = 0; let running = false;
   let typeCache = { at: 0, value: null };
   const charts = new Map();
@@ -106,7 +111,7 @@ export function render(root, [name]) {
     el('div', { class: 'card row', id: 'dash-controls' },
       el('label', {}, 'Job', jobSel), el('label', {}, 'Node', instSel), rangeSel, liveBtn, refreshSel,
       el('button', { onclick: () => refresh() }, 'Refresh'),
-      el('details', {}, el('summary', {}, 'Network'), el('div', { class: 'row' },
+      def.network === false ? null : el('details', {}, el('summary', {}, 'Network'), el('div', { class: 'row' },
         netSel, el('label', {}, 's/slot', spsIn), el('label', {}, 'slots/epoch', speIn), el('label', {}, 'genesis', genIn))),
       el('span', { class: 'spacer' }), hiddenToggle, download),
     nodeInfo);
@@ -212,7 +217,7 @@ export function render(root, [name]) {
   function nodata(view, p, nodes, presence) {
     const lines = nodes.length
       ? nodes.map((n) => el('li', {}, whyMissing(p, n, presence)))
-      : [el('li', {}, `no beacon node found: no series named ${def.nodeMetrics.join(', ')} — is a beacon node scraped? See `, el('a', { href: '/targets', 'data-nav': true }, 'Targets'), '.')];
+      : [el('li', {}, `no ${noun} found: no series named ${def.nodeMetrics.join(', ')} — is a ${noun} scraped? See `, el('a', { href: '/targets', 'data-nav': true }, 'Targets'), '.')];
     fill(view.body, el('div', { class: 'nodata' }, el('strong', {}, 'No data. '), el('ul', {}, lines)));
   }
 
@@ -377,7 +382,7 @@ export function render(root, [name]) {
         all = await loadNodes(start, end);
         fill(nodeInfo);
       } catch (e) {
-        fill(nodeInfo, el('div', { class: 'error' }, `Cannot list beacon nodes: ${e.message}`));
+        fill(nodeInfo, el('div', { class: 'error' }, `Cannot list ${noun}s: ${e.message}`));
       }
       if (gen !== generation) return;
       setOptions(jobSel, [...new Set(all.map((n) => n.job))].sort(), state.job);
@@ -386,7 +391,7 @@ export function render(root, [name]) {
       let presenceKnown = true;
       const [presence, types] = await Promise.all([
         loadPresence(start, end, vars).catch(() => { presenceKnown = false; return new Map(); }),
-        loadTypes().catch(() => ({ perNode: new Map(), global: new Map() })),
+        (needTypes ? loadTypes() : Promise.reject(new Error('not needed'))).catch(() => ({ perNode: new Map(), global: new Map() })),
       ]);
       if (gen !== generation) return;
       const ctx = { gen, nodes, presence, presenceKnown, types, vars, start, end, step };
@@ -398,7 +403,7 @@ export function render(root, [name]) {
         onchange: (e) => { state.showHidden = e.target.checked; writeState(state); applyHidden(); },
       }), `show ${hidden} panel${hidden === 1 ? '' : 's'} no node has data for`] : []);
       applyHidden();
-      fill(updated, `${nodes.length} node${nodes.length === 1 ? '' : 's'} · updated ${new Date().toLocaleTimeString()}`);
+      fill(updated, `${nodes.length} ${def.network === false ? 'instance' : 'node'}${nodes.length === 1 ? '' : 's'} · updated ${new Date().toLocaleTimeString()}`);
     } finally {
       if (gen === generation) running = false;
     }

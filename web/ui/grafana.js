@@ -1,6 +1,6 @@
-// Turns a dashboard definition (beacon.js) into a Grafana dashboard JSON for provisioning, with a
+// Turns a dashboard definition (beacon.js, sextant.js) into a Grafana dashboard JSON for provisioning, with a
 // Prometheus data-source variable. Pure: used in the browser (download button) and by
-// tests/ui/gen-grafana.mjs, which writes dashboards/grafana/beacon.json.
+// tests/ui/gen-grafana.mjs, which writes dashboards/grafana/beacon.json and sextant.json.
 import { NETWORKS } from './beacon.js';
 
 const DS = { type: 'prometheus', uid: '${datasource}' };
@@ -119,7 +119,7 @@ export function toGrafana(def) {
     uid: def.uid,
     title: def.title,
     description: def.description,
-    tags: ['sextant', 'ethereum', 'beacon-chain'],
+    tags: def.tags || ['sextant', 'ethereum', 'beacon-chain'],
     timezone: 'browser',
     editable: true,
     graphTooltip: 1,
@@ -131,10 +131,12 @@ export function toGrafana(def) {
       list: [
         { type: 'datasource', name: 'datasource', label: 'Data source', query: 'prometheus', regex: '', hide: 0, refresh: 1, current: {}, options: [] },
         queryVariable('job', 'Job', `label_values(${nodes}, job)`),
-        queryVariable('instance', 'Node', `label_values(${nodesOfJob}, instance)`),
-        textVariable('seconds_per_slot', 'Seconds per slot', net.seconds_per_slot),
-        textVariable('slots_per_epoch', 'Slots per epoch', net.slots_per_epoch),
-        textVariable('genesis_time', 'Genesis time (Unix s)', net.genesis_time),
+        queryVariable('instance', def.network === false ? 'Instance' : 'Node', `label_values(${nodesOfJob}, instance)`),
+        ...(def.network === false ? [] : [
+          textVariable('seconds_per_slot', 'Seconds per slot', net.seconds_per_slot),
+          textVariable('slots_per_epoch', 'Slots per epoch', net.slots_per_epoch),
+          textVariable('genesis_time', 'Genesis time (Unix s)', net.genesis_time),
+        ]),
       ],
     },
     annotations: { list: [] },

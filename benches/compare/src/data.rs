@@ -36,6 +36,83 @@ pub struct ShapeSeries {
     pub group: String,
 }
 
+/// A classic histogram (5 handlers x 12 buckets, plus `_sum` and `_count`) appended to the shape
+/// file, so that `histogram_quantile` has buckets to work on (node_exporter exposes none).
+pub const SYNTHETIC_HISTOGRAM: &str = "\
+# HELP http_request_duration_seconds Latency of HTTP requests (synthetic, added to every target).
+# TYPE http_request_duration_seconds histogram
+http_request_duration_seconds_bucket{handler=\"/\",le=\"0.005\"} 600
+http_request_duration_seconds_bucket{handler=\"/\",le=\"0.01\"} 1440
+http_request_duration_seconds_bucket{handler=\"/\",le=\"0.025\"} 3600
+http_request_duration_seconds_bucket{handler=\"/\",le=\"0.05\"} 6000
+http_request_duration_seconds_bucket{handler=\"/\",le=\"0.1\"} 8160
+http_request_duration_seconds_bucket{handler=\"/\",le=\"0.25\"} 9960
+http_request_duration_seconds_bucket{handler=\"/\",le=\"0.5\"} 11040
+http_request_duration_seconds_bucket{handler=\"/\",le=\"1\"} 11640
+http_request_duration_seconds_bucket{handler=\"/\",le=\"2.5\"} 11880
+http_request_duration_seconds_bucket{handler=\"/\",le=\"5\"} 11940
+http_request_duration_seconds_bucket{handler=\"/\",le=\"10\"} 11988
+http_request_duration_seconds_bucket{handler=\"/\",le=\"+Inf\"} 12000
+http_request_duration_seconds_sum{handler=\"/\"} 492.00
+http_request_duration_seconds_count{handler=\"/\"} 12000
+http_request_duration_seconds_bucket{handler=\"/api/v1/query\",le=\"0.005\"} 270
+http_request_duration_seconds_bucket{handler=\"/api/v1/query\",le=\"0.01\"} 648
+http_request_duration_seconds_bucket{handler=\"/api/v1/query\",le=\"0.025\"} 1620
+http_request_duration_seconds_bucket{handler=\"/api/v1/query\",le=\"0.05\"} 2700
+http_request_duration_seconds_bucket{handler=\"/api/v1/query\",le=\"0.1\"} 3672
+http_request_duration_seconds_bucket{handler=\"/api/v1/query\",le=\"0.25\"} 4482
+http_request_duration_seconds_bucket{handler=\"/api/v1/query\",le=\"0.5\"} 4968
+http_request_duration_seconds_bucket{handler=\"/api/v1/query\",le=\"1\"} 5238
+http_request_duration_seconds_bucket{handler=\"/api/v1/query\",le=\"2.5\"} 5346
+http_request_duration_seconds_bucket{handler=\"/api/v1/query\",le=\"5\"} 5373
+http_request_duration_seconds_bucket{handler=\"/api/v1/query\",le=\"10\"} 5395
+http_request_duration_seconds_bucket{handler=\"/api/v1/query\",le=\"+Inf\"} 5400
+http_request_duration_seconds_sum{handler=\"/api/v1/query\"} 221.40
+http_request_duration_seconds_count{handler=\"/api/v1/query\"} 5400
+http_request_duration_seconds_bucket{handler=\"/api/v1/query_range\",le=\"0.005\"} 155
+http_request_duration_seconds_bucket{handler=\"/api/v1/query_range\",le=\"0.01\"} 372
+http_request_duration_seconds_bucket{handler=\"/api/v1/query_range\",le=\"0.025\"} 930
+http_request_duration_seconds_bucket{handler=\"/api/v1/query_range\",le=\"0.05\"} 1550
+http_request_duration_seconds_bucket{handler=\"/api/v1/query_range\",le=\"0.1\"} 2108
+http_request_duration_seconds_bucket{handler=\"/api/v1/query_range\",le=\"0.25\"} 2573
+http_request_duration_seconds_bucket{handler=\"/api/v1/query_range\",le=\"0.5\"} 2852
+http_request_duration_seconds_bucket{handler=\"/api/v1/query_range\",le=\"1\"} 3007
+http_request_duration_seconds_bucket{handler=\"/api/v1/query_range\",le=\"2.5\"} 3069
+http_request_duration_seconds_bucket{handler=\"/api/v1/query_range\",le=\"5\"} 3084
+http_request_duration_seconds_bucket{handler=\"/api/v1/query_range\",le=\"10\"} 3097
+http_request_duration_seconds_bucket{handler=\"/api/v1/query_range\",le=\"+Inf\"} 3100
+http_request_duration_seconds_sum{handler=\"/api/v1/query_range\"} 127.10
+http_request_duration_seconds_count{handler=\"/api/v1/query_range\"} 3100
+http_request_duration_seconds_bucket{handler=\"/api/v1/write\",le=\"0.005\"} 4300
+http_request_duration_seconds_bucket{handler=\"/api/v1/write\",le=\"0.01\"} 10320
+http_request_duration_seconds_bucket{handler=\"/api/v1/write\",le=\"0.025\"} 25800
+http_request_duration_seconds_bucket{handler=\"/api/v1/write\",le=\"0.05\"} 43000
+http_request_duration_seconds_bucket{handler=\"/api/v1/write\",le=\"0.1\"} 58480
+http_request_duration_seconds_bucket{handler=\"/api/v1/write\",le=\"0.25\"} 71380
+http_request_duration_seconds_bucket{handler=\"/api/v1/write\",le=\"0.5\"} 79120
+http_request_duration_seconds_bucket{handler=\"/api/v1/write\",le=\"1\"} 83420
+http_request_duration_seconds_bucket{handler=\"/api/v1/write\",le=\"2.5\"} 85140
+http_request_duration_seconds_bucket{handler=\"/api/v1/write\",le=\"5\"} 85570
+http_request_duration_seconds_bucket{handler=\"/api/v1/write\",le=\"10\"} 85914
+http_request_duration_seconds_bucket{handler=\"/api/v1/write\",le=\"+Inf\"} 86000
+http_request_duration_seconds_sum{handler=\"/api/v1/write\"} 3526.00
+http_request_duration_seconds_count{handler=\"/api/v1/write\"} 86000
+http_request_duration_seconds_bucket{handler=\"/metrics\",le=\"0.005\"} 430
+http_request_duration_seconds_bucket{handler=\"/metrics\",le=\"0.01\"} 1032
+http_request_duration_seconds_bucket{handler=\"/metrics\",le=\"0.025\"} 2580
+http_request_duration_seconds_bucket{handler=\"/metrics\",le=\"0.05\"} 4300
+http_request_duration_seconds_bucket{handler=\"/metrics\",le=\"0.1\"} 5848
+http_request_duration_seconds_bucket{handler=\"/metrics\",le=\"0.25\"} 7138
+http_request_duration_seconds_bucket{handler=\"/metrics\",le=\"0.5\"} 7912
+http_request_duration_seconds_bucket{handler=\"/metrics\",le=\"1\"} 8342
+http_request_duration_seconds_bucket{handler=\"/metrics\",le=\"2.5\"} 8514
+http_request_duration_seconds_bucket{handler=\"/metrics\",le=\"5\"} 8557
+http_request_duration_seconds_bucket{handler=\"/metrics\",le=\"10\"} 8591
+http_request_duration_seconds_bucket{handler=\"/metrics\",le=\"+Inf\"} 8600
+http_request_duration_seconds_sum{handler=\"/metrics\"} 352.60
+http_request_duration_seconds_count{handler=\"/metrics\"} 8600
+";
+
 /// Parses a Prometheus text exposition into series shapes.
 pub fn parse_shape(text: &str) -> Result<Vec<ShapeSeries>, String> {
     let mut types: BTreeMap<String, String> = BTreeMap::new();

@@ -6,6 +6,7 @@
 mod data;
 mod forward;
 mod report;
+mod soak;
 mod system;
 
 use clap::{Parser, Subcommand};
@@ -24,12 +25,16 @@ enum Cmd {
     Compare(CompareArgs),
     /// Forwarding throughput: the same load pushed into Sextant, forwarded to VictoriaMetrics.
     Forward(forward::ForwardArgs),
+    /// Sustained remote-write ingest plus dashboard queries for a long time (samples lost,
+    /// memory over time, query latency).
+    Soak(soak::SoakArgs),
 }
 
 /// Options of `compare`.
 #[derive(clap::Args, Debug, Clone)]
 pub struct CompareArgs {
-    /// Number of simulated node_exporter targets.
+    /// Number of simulated node_exporter targets (each about 570 series: the shape file plus a
+    /// synthetic HTTP latency histogram; 175 targets give 100k series).
     #[arg(long, default_value_t = 100)]
     pub targets: usize,
     /// Time span of generated data, in minutes.
@@ -66,6 +71,7 @@ fn main() -> std::process::ExitCode {
     let result = match cli.cmd {
         Cmd::Compare(args) => run_compare(args),
         Cmd::Forward(args) => run_forward(args),
+        Cmd::Soak(args) => soak::run(args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
@@ -93,6 +99,11 @@ fn run_forward(args: forward::ForwardArgs) -> Result<(), String> {
 fn run_compare(args: CompareArgs) -> Result<(), String> {
     let shape = std::fs::read_to_string(&args.shape)
         .map_err(|e| format!("cannot read shape file {}: {e}", args.shape.display()))?;
+    let mut shape = shape;
+    if !shape.ends_with('\n') {
+        shape.push('\n');
+    }
+    shape.push_str(data::SYNTHETIC_HISTOGRAM);
     let families = data::parse_shape(&shape)?;
     eprintln!(
         "generating {} targets x {} series x {} min at {} s ...",

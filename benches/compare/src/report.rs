@@ -113,6 +113,10 @@ pub fn queries(start_ms: i64, end_ms: i64) -> Vec<Query> {
         range("quantile_over_time(0.9, node_load5[10m])"),
         range("max_over_time(node_load1[10m])"),
         range("node_filesystem_avail_bytes{mountpoint=\"/\"}"),
+        range("histogram_quantile(0.9, sum by (le) (rate(http_request_duration_seconds_bucket[5m])))"),
+        range("histogram_quantile(0.99, sum by (instance, le) (rate(http_request_duration_seconds_bucket[5m])))"),
+        // High cardinality: every series of every target, grouped per target.
+        range("count by (instance) ({job=\"node\"})"),
     ]
 }
 
@@ -126,6 +130,27 @@ fn close(a: &str, b: &str) -> bool {
         }
         _ => false,
     }
+}
+
+/// Where `got` first departs from `want`.
+fn first_difference(want: &QueryAnswer, got: &QueryAnswer) -> String {
+    if want.series.len() != got.series.len() {
+        return format!("{} series, reference {}", got.series.len(), want.series.len());
+    }
+    for (k, va) in &want.series {
+        let Some(vb) = got.series.get(k) else {
+            return format!("missing series {k}");
+        };
+        if va.len() != vb.len() {
+            return format!("series {k}: {} points, reference {}", vb.len(), va.len());
+        }
+        for (x, y) in va.iter().zip(vb) {
+            if x.0 != y.0 || !close(&x.1, &y.1) {
+                return format!("series {k} at {}: {:?}, reference {:?}", x.0, y, x);
+            }
+        }
+    }
+    "?".into()
 }
 
 /// Whether two answers agree (same series, same timestamps, values within 1e-6 relative).
@@ -163,7 +188,7 @@ pub fn render(args: &CompareArgs, w: &Workload, queries: &[Query], results: &[Me
     let _ = writeln!(s, "# Benchmarks: Sextant side by side\n");
     let _ = writeln!(
         s,
-        "Command: `cargo run --release -p bench -- compare --targets {} --span-minutes {} --connections {}`  \nMachine: {machine}, {cores} cores  \nData: {} node_exporter-shaped targets, {} series, {} samples at {} s over {} min, sent as remote write v1 ({} samples per request, {} connections, bodies prepared before the clock).\n",
+        "Command: `cargo run --release -p bench -- compare --targets {} --span-minutes {} --connections {}`  \nMachine: {machine}, {cores} cores  \nData: {} node_exporter-shaped targets (plus a 5-handler HTTP latency histogram each), {} series, {} samples at {} s over {} min, sent as remote write v1 ({} samples per request, {} connections, bodies prepared before the clock).\n",
         args.targets, args.span_minutes, args.connections, args.targets, w.series, w.samples, args.interval_seconds, args.span_minutes, args.samples_per_request, args.connections
     );
     let _ = writeln!(s, "| system | version | ingest samples/s | failed requests | peak RSS MiB | CPU s | disk bytes/sample | disk measured as |");
@@ -234,6 +259,43 @@ pub fn render(args: &CompareArgs, w: &Workload, queries: &[Query], results: &[Me
             .collect();
         row.push_str(&format!(" {} |", verdicts.join(", ")));
         let _ = writeln!(s, "{row}");
+    }
+    // Summary: each system's median latency over the query set, and the median per-query ratio.
+    let median = |mut v: Vec<f64>| -> f64 {
+        v.sort_by(|a, b| a.total_cmp(b));
+        match v.len() {
+            0 => f64::NAN,
+            n if n % 2 == 1 => v[n / 2],
+            n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
+        }
+    };
+    let ms = |m: &Measured| -> Vec<f64> { m.answers.iter().map(|(d, _)| d.as_secs_f64() * 1000.0).collect() };
+    let _ = writeln!(s);
+    for m in results {
+        let _ = writeln!(s, "- {}: median query latency {:.1} ms", m.kind.name(), median(ms(m)));
+    }
+    if let Some(x) = sextant {
+        for m in results.iter().filter(|m| m.kind != Kind::Sextant) {
+            let ratios: Vec<f64> = ms(x).iter().zip(ms(m)).map(|(a, b)| a / b.max(1e-9)).collect();
+            let _ = writeln!(
+                s,
+                "- Sextant / {}: median of per-query latency ratios {:.2}x (worst {:.2}x)",
+                m.kind.name(),
+                median(ratios.clone()),
+                ratios.iter().copied().fold(0.0, f64::max)
+            );
+        }
+    }
+    // Where an answer differs from Prometheus', say where first.
+    if let Some(r) = results.iter().find(|m| m.kind == Kind::Prometheus) {
+        for m in results.iter().filter(|m| m.kind == Kind::Sextant) {
+            for (i, (_, a)) in m.answers.iter().enumerate() {
+                let b = &r.answers[i].1;
+                if a.error.is_none() && b.error.is_none() && !same(b, a) {
+                    let _ = writeln!(s, "\n{} differs on `{}`: {}", m.kind.name(), queries[i].expr, first_difference(b, a));
+                }
+            }
+        }
     }
     for m in results {
         for (i, (_, a)) in m.answers.iter().enumerate() {

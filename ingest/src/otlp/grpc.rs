@@ -13,7 +13,8 @@
 
 use super::{ingest, partial_success_message, OtlpState};
 use crate::error::PushError;
-use crate::push::{blocking, PushLimits};
+use crate::push::rejections::{self, Protocol};
+use crate::push::{blocking_as, PushLimits};
 use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_server::{
     MetricsService, MetricsServiceServer,
 };
@@ -50,7 +51,8 @@ impl std::fmt::Debug for OtlpGrpc {
     }
 }
 
-fn status(e: PushError) -> tonic::Status {
+fn status(p: Protocol, e: PushError) -> tonic::Status {
+    rejections::request(p, &e);
     if e.is_retryable() {
         tracing::warn!(error = %e, "OTLP/gRPC export failed");
         tonic::Status::unavailable(e.to_string())
@@ -67,9 +69,14 @@ impl MetricsService for OtlpGrpc {
     ) -> Result<tonic::Response<ExportMetricsServiceResponse>, tonic::Status> {
         let req = request.into_inner();
         let inner = self.inner.clone();
-        let out = blocking(move || ingest(&*inner.db, &inner.state, &req, &inner.limits))
-            .await
-            .map_err(status)?;
+        let p = Protocol::OtlpGrpc;
+        let res = blocking_as(p, move || ingest(&*inner.db, &inner.state, &req, &inner.limits)).await;
+        let m = crate::metrics::ingest();
+        match &res {
+            Ok(out) => m.appended(crate::metrics::Protocol::OtlpGrpc, out.accepted_points, 0, 0),
+            Err(_) => m.failed(crate::metrics::Protocol::OtlpGrpc),
+        }
+        let out = res.map_err(|e| status(p, e))?;
         let partial_success = (out.rejected_points > 0).then(|| ExportMetricsPartialSuccess {
             rejected_data_points: out.rejected_points as i64,
             error_message: partial_success_message(&out),
@@ -88,14 +95,15 @@ impl TraceService for OtlpGrpc {
     ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
         let req = request.into_inner();
         let inner = self.inner.clone();
-        let out = blocking(move || {
+        let p = Protocol::OtlpTraces;
+        let out = blocking_as(p, move || {
             inner
                 .state
                 .spans
                 .ingest(&*inner.db, &req, &inner.limits, super::now_ms())
         })
         .await
-        .map_err(status)?;
+        .map_err(|e| status(p, e))?;
         let partial_success = (out.rejected_spans > 0).then(|| ExportTracePartialSuccess {
             rejected_spans: out.rejected_spans as i64,
             error_message: out.message.unwrap_or_default(),

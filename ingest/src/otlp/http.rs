@@ -9,7 +9,8 @@
 
 use crate::error::PushError;
 use crate::push::body::{content_encoding, content_type, gzip_decompress, read_body};
-use crate::push::{blocking, PushState};
+use crate::push::rejections::{self, Protocol};
+use crate::push::{blocking_as, PushState};
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -122,8 +123,17 @@ fn error(enc: Encoding, e: &PushError) -> Response {
 type Prepared = (Encoding, bool, bytes::Bytes);
 
 /// Negotiates and reads an OTLP/HTTP body; `Err` is the answer to send.
-async fn prepare(st: &PushState, headers: &HeaderMap, body: Body) -> Result<Prepared, Response> {
-    let enc = negotiate(headers).map_err(|e| crate::push::error_response(&e))?;
+async fn prepare(
+    st: &PushState,
+    headers: &HeaderMap,
+    body: Body,
+    proto: Protocol,
+) -> Result<Prepared, Response> {
+    let enc = negotiate(headers).map_err(|e| crate::push::refuse(proto, &e))?;
+    let error = |enc: Encoding, e: &PushError| {
+        rejections::request(proto, e);
+        error(enc, e)
+    };
     let gzip = match content_encoding(headers) {
         Ok(c) if c.is_empty() || c == "identity" => false,
         Ok(c) if c == "gzip" => true,
@@ -167,13 +177,14 @@ pub(crate) async fn http_handler(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let p = match prepare(&st, &headers, body).await {
+    let proto = Protocol::OtlpHttp;
+    let p = match prepare(&st, &headers, body, proto).await {
         Ok(p) => p,
         Err(resp) => return resp,
     };
     let enc = p.0;
     let st2 = st.clone();
-    let res = blocking(move || {
+    let res = blocking_as(proto, move || {
         let req: ExportMetricsServiceRequest = unpack(
             &p,
             st2.limits.max_decompressed_bytes,
@@ -182,6 +193,10 @@ pub(crate) async fn http_handler(
         super::ingest(&*st2.db, &st2.otlp, &req, &st2.limits)
     })
     .await;
+    match &res {
+        Ok(out) => crate::metrics::ingest().appended(crate::metrics::Protocol::OtlpHttp, out.accepted_points, 0, 0),
+        Err(_) => crate::metrics::ingest().failed(crate::metrics::Protocol::OtlpHttp),
+    }
     match res {
         Ok(out) => {
             let partial_success = (out.rejected_points > 0).then(|| ExportMetricsPartialSuccess {
@@ -194,7 +209,10 @@ pub(crate) async fn http_handler(
                 &ExportMetricsServiceResponse { partial_success },
             )
         }
-        Err(e) => error(enc, &e),
+        Err(e) => {
+            rejections::request(proto, &e);
+            error(enc, &e)
+        }
     }
 }
 
@@ -204,13 +222,14 @@ pub(crate) async fn traces_handler(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let p = match prepare(&st, &headers, body).await {
+    let proto = Protocol::OtlpTraces;
+    let p = match prepare(&st, &headers, body, proto).await {
         Ok(p) => p,
         Err(resp) => return resp,
     };
     let enc = p.0;
     let st2 = st.clone();
-    let res = blocking(move || {
+    let res = blocking_as(proto, move || {
         let req: ExportTraceServiceRequest =
             unpack(&p, st2.limits.max_decompressed_bytes, "ExportTraceServiceRequest")?;
         st2.otlp
@@ -230,6 +249,9 @@ pub(crate) async fn traces_handler(
                 &ExportTraceServiceResponse { partial_success },
             )
         }
-        Err(e) => error(enc, &e),
+        Err(e) => {
+            rejections::request(proto, &e);
+            error(enc, &e)
+        }
     }
 }

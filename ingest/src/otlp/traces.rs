@@ -124,6 +124,8 @@ impl SpanMetrics {
     ) -> Result<TraceOutcome, PushError> {
         let mut out = TraceOutcome::default();
         let reject = |out: &mut TraceOutcome, msg: String| {
+            // Counted as a refused data point of span metrics (reason noted by the label check).
+            crate::push::rejections::samples(1);
             out.rejected_spans += 1;
             out.message.get_or_insert(msg);
         };

@@ -17,6 +17,11 @@
 //! | ExponentialHistogram | the same, buckets from the scale (see [`crate::push::histogram`]) |
 //! | Summary | `{quantile}`, `_count`, `_sum` |
 //!
+//! Exemplars of sums go to the sum's series, those of histograms (explicit and exponential) to
+//! the `_bucket` series whose `le` is the smallest bound at or above the exemplar's value, as
+//! Prometheus' OTLP receiver places them; their labels are `trace_id` and `span_id` (hex) and
+//! the exemplar's filtered attributes.
+//!
 //! Delta sums and histograms are accumulated into cumulative ones ([`super::delta`]) or, when
 //! that is switched off, refused with a partial-success message. A data point flagged
 //! `NO_RECORDED_VALUE` becomes a staleness marker on every series it would have written.
@@ -31,12 +36,12 @@ use crate::push::{OtlpOptions, PushLimits};
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, InstrumentationScope, KeyValue};
 use opentelemetry_proto::tonic::metrics::v1::{
-    exponential_histogram_data_point::Buckets, metric::Data, number_data_point,
+    exemplar, exponential_histogram_data_point::Buckets, metric::Data, number_data_point, Exemplar as OtlpExemplar,
     ExponentialHistogramDataPoint, HistogramDataPoint, Metric, NumberDataPoint, SummaryDataPoint,
 };
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use storage::{Labels, MetricMetadata, MetricType, SeriesRef, METRIC_NAME, STALE_NAN};
+use storage::{Exemplar, Labels, LabelsBuilder, MetricMetadata, MetricType, SeriesRef, METRIC_NAME, STALE_NAN};
 
 const NO_RECORDED_VALUE: u32 = 1;
 const DELTA: i32 = 1;
@@ -178,6 +183,44 @@ fn is_identifying(key: &str) -> bool {
     matches!(key, "service.name" | "service.namespace" | "service.instance.id")
 }
 
+/// An OTLP exemplar as a storage exemplar; `None` without a value or timestamp.
+fn exemplar_of(e: &OtlpExemplar) -> Option<Exemplar> {
+    let value = match e.value {
+        Some(exemplar::Value::AsDouble(d)) => d,
+        Some(exemplar::Value::AsInt(i)) => i as f64,
+        None => return None,
+    };
+    if e.time_unix_nano == 0 {
+        return None;
+    }
+    let mut b = LabelsBuilder::new();
+    for kv in &e.filtered_attributes {
+        let name = label_name(&kv.key);
+        if let (false, Some(v)) = (name.is_empty(), &kv.value) {
+            b.set(&name, &any_value_string(v));
+        }
+    }
+    let hex = |bytes: &[u8]| bytes.iter().map(|b| format!("{b:02x}")).collect::<String>();
+    if !e.trace_id.is_empty() {
+        b.set("trace_id", &hex(&e.trace_id));
+    }
+    if !e.span_id.is_empty() {
+        b.set("span_id", &hex(&e.span_id));
+    }
+    Some(Exemplar {
+        labels: b.build(),
+        value,
+        t: ns_to_ms(e.time_unix_nano),
+    })
+}
+
+/// A data point's exemplars, oldest first.
+fn exemplars_of(es: &[OtlpExemplar]) -> Vec<Exemplar> {
+    let mut v: Vec<Exemplar> = es.iter().filter_map(exemplar_of).collect();
+    v.sort_by_key(|e| e.t);
+    v
+}
+
 fn ns_to_ms(ns: u64) -> i64 {
     (ns / 1_000_000) as i64
 }
@@ -271,6 +314,7 @@ struct Translator<'w, 'a, 'd> {
 
 impl Translator<'_, '_, '_> {
     fn reject_point(&mut self, msg: impl FnOnce() -> String) {
+        crate::push::rejections::samples(1);
         self.out.rejected_points += 1;
         if self.out.message.is_none() {
             self.out.message = Some(msg());
@@ -453,7 +497,41 @@ impl Translator<'_, '_, '_> {
                 s.w.count_sample();
             }
             Ok(Some(ok))
-        })
+        })?;
+        // Sums only: Prometheus keeps no exemplars for gauges.
+        if delta.is_some() {
+            for e in exemplars_of(&p.exemplars) {
+                self.w.append_exemplar(SeriesRef::NONE, &labels, e)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// A histogram point's exemplars onto its `_bucket` series: each to the smallest bucket
+    /// bound at or above its value.
+    fn bucket_exemplars(
+        &mut self,
+        labels: &Labels,
+        name: &str,
+        nh: &NativeHistogram,
+        exemplars: &[OtlpExemplar],
+    ) -> Result<(), PushError> {
+        if exemplars.is_empty() {
+            return Ok(());
+        }
+        let Ok(buckets) = nh.classic_buckets() else {
+            return Ok(());
+        };
+        for e in exemplars_of(exemplars) {
+            let ub = buckets
+                .iter()
+                .map(|&(ub, _)| ub)
+                .find(|&ub| e.value <= ub)
+                .unwrap_or(f64::INFINITY);
+            let l = with_name(labels, name, "_bucket", Some(("le", &format_le(ub))));
+            self.w.append_exemplar(SeriesRef::NONE, &l, e)?;
+        }
+        Ok(())
     }
 
     fn histogram_point(
@@ -532,7 +610,8 @@ impl Translator<'_, '_, '_> {
             ..Default::default()
         };
         let t = ns_to_ms(p.time_unix_nano);
-        self.point(|s| Ok(Some(s.w.append_histogram(&labels, name, t, &nh)?)))
+        self.point(|s| Ok(Some(s.w.append_histogram(&labels, name, t, &nh)?)))?;
+        self.bucket_exemplars(&labels, name, &nh, &p.exemplars)
     }
 
     fn exponential_point(
@@ -613,7 +692,8 @@ impl Translator<'_, '_, '_> {
             custom_values: Vec::new(),
         };
         let t = ns_to_ms(p.time_unix_nano);
-        self.point(|s| Ok(Some(s.w.append_histogram(&labels, name, t, &nh)?)))
+        self.point(|s| Ok(Some(s.w.append_histogram(&labels, name, t, &nh)?)))?;
+        self.bucket_exemplars(&labels, name, &nh, &p.exemplars)
     }
 
     fn summary_point(

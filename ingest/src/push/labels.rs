@@ -10,6 +10,7 @@
 //! - the per-series limits of [`PushLimits`] apply.
 
 use super::limits::PushLimits;
+use super::rejections::{note, Reason};
 use foldhash::HashSet;
 use std::sync::Arc;
 use storage::{Label, Labels, METRIC_NAME};
@@ -70,6 +71,7 @@ impl LabelsCollector {
         if !sorted {
             self.labels.sort_by(|a, b| a.name.cmp(&b.name));
             if let Some(w) = self.labels.windows(2).find(|w| w[0].name == w[1].name) {
+                note(Reason::InvalidLabels);
                 return Err(format!(
                     "duplicate label name {:?} in series {}",
                     w[0].name.as_ref(),
@@ -80,9 +82,11 @@ impl LabelsCollector {
         let mut has_name = false;
         for l in &self.labels {
             if l.name.is_empty() {
+                note(Reason::InvalidLabels);
                 return Err(format!("empty label name in series {}", describe(&self.labels)));
             }
             if l.name.len() > limits.max_label_name_bytes {
+                note(Reason::LabelNameLength);
                 return Err(format!(
                     "label name of {} bytes is longer than the limit of {} in series {}",
                     l.name.len(),
@@ -91,6 +95,7 @@ impl LabelsCollector {
                 ));
             }
             if l.value.len() > limits.max_label_value_bytes {
+                note(Reason::LabelValueLength);
                 return Err(format!(
                     "value of label {:?} has {} bytes, more than the limit of {}, in series {}",
                     l.name.as_ref(),
@@ -104,12 +109,14 @@ impl LabelsCollector {
             }
         }
         if !has_name {
+            note(Reason::InvalidLabels);
             return Err(format!(
                 "series {} has no metric name (__name__ label)",
                 describe(&self.labels)
             ));
         }
         if self.labels.len() > limits.max_labels_per_series {
+            note(Reason::LabelsPerSeries);
             return Err(format!(
                 "series {} has {} labels, more than the limit of {}",
                 describe(&self.labels),

@@ -4,7 +4,7 @@
 use super::histogram::{format_le, with_name, NativeHistogram};
 use crate::error::PushError;
 use storage::{
-    is_stale_nan, AppendError, Appendable, Appender, Labels, MetricMetadata, SeriesRef, STALE_NAN,
+    is_stale_nan, AppendError, Appendable, Appender, Exemplar, Labels, MetricMetadata, SeriesRef, STALE_NAN,
 };
 
 /// What a push request wrote, and what it had to refuse.
@@ -14,7 +14,7 @@ pub struct WriteOutcome {
     pub samples: usize,
     /// Native histogram samples stored (each as its classic series).
     pub histograms: usize,
-    /// Exemplars received (counted, not stored).
+    /// Exemplars stored (duplicates of a series' newest and refused ones are not counted).
     pub exemplars: usize,
     /// Samples, histograms or data points refused.
     pub rejected: usize,
@@ -41,6 +41,8 @@ pub struct SeriesWriter<'a> {
     out: WriteOutcome,
     first_error: Option<String>,
     more_errors: usize,
+    exemplars_dropped: usize,
+    first_exemplar_error: Option<String>,
 }
 
 impl<'a> SeriesWriter<'a> {
@@ -51,6 +53,8 @@ impl<'a> SeriesWriter<'a> {
             out: WriteOutcome::default(),
             first_error: None,
             more_errors: 0,
+            exemplars_dropped: 0,
+            first_exemplar_error: None,
         }
     }
 
@@ -63,6 +67,7 @@ impl<'a> SeriesWriter<'a> {
                 Ok(true)
             }
             Err(e) if e.is_client_error() => {
+                super::rejections::note(super::rejections::Reason::of_append(&e));
                 self.reject(1, || format!("series {labels}: {e}"));
                 Ok(false)
             }
@@ -136,13 +141,34 @@ impl<'a> SeriesWriter<'a> {
         self.out.histograms += 1;
     }
 
-    /// Counts received exemplars.
-    pub fn count_exemplars(&mut self, n: usize) {
-        self.out.exemplars += n;
+    /// Adds an exemplar to the series `labels`. As Prometheus' receivers do, a refused
+    /// exemplar (out of order, labels too long) is dropped without failing the request:
+    /// `Ok(false)`, and it is counted in `exemplars_dropped`. `Err` only for storage failures.
+    pub fn append_exemplar(&mut self, r: SeriesRef, labels: &Labels, e: Exemplar) -> Result<bool, PushError> {
+        match self.app.append_exemplar(r, labels, e) {
+            Ok(()) => {
+                self.out.exemplars += 1;
+                Ok(true)
+            }
+            Err(e) if e.is_client_error() => {
+                self.exemplars_dropped += 1;
+                if self.first_exemplar_error.is_none() {
+                    self.first_exemplar_error = Some(format!("series {labels}: {e}"));
+                }
+                Ok(false)
+            }
+            Err(e) => Err(PushError::Storage(e)),
+        }
+    }
+
+    /// Exemplars refused so far, and the first reason.
+    pub fn exemplars_dropped(&self) -> (usize, Option<&str>) {
+        (self.exemplars_dropped, self.first_exemplar_error.as_deref())
     }
 
     /// Records `n` refused samples; `msg` is only built for the first problem.
     pub fn reject(&mut self, n: usize, msg: impl FnOnce() -> String) {
+        super::rejections::samples(n);
         self.out.rejected += n;
         if self.first_error.is_none() {
             self.first_error = Some(msg());
@@ -170,7 +196,12 @@ impl<'a> SeriesWriter<'a> {
             mut out,
             first_error,
             more_errors,
+            exemplars_dropped,
+            first_exemplar_error,
         } = self;
+        if let Some(m) = first_exemplar_error {
+            tracing::debug!(dropped = exemplars_dropped, first = %m, "exemplars refused");
+        }
         app.commit().map_err(|e| match e {
             // A client error at commit time cannot name a sample; still nothing was stored.
             e @ AppendError::InvalidLabels { .. } => PushError::Malformed(e.to_string()),

@@ -20,8 +20,9 @@ pub struct SeriesView<'a> {
     pub samples: Vec<Sample>,
     /// Native histogram samples.
     pub histograms: Vec<Histogram>,
-    /// Number of exemplars.
-    pub exemplars: usize,
+    /// Exemplars, as their undecoded `prometheus.Exemplar` messages (rare; decoded on use
+    /// with [`decode_exemplar`]).
+    pub exemplars: Vec<&'a [u8]>,
 }
 
 impl SeriesView<'_> {
@@ -29,7 +30,7 @@ impl SeriesView<'_> {
         self.labels.clear();
         self.samples.clear();
         self.histograms.clear();
-        self.exemplars = 0;
+        self.exemplars.clear();
     }
 }
 
@@ -174,10 +175,7 @@ fn series<'a>(b: &'a [u8], out: &mut SeriesView<'a>) -> Result<(), String> {
         match r.key()? {
             (1, w) => out.labels.push(label(r.expect_len(w, "TimeSeries.labels")?)?),
             (2, w) => out.samples.push(sample(r.expect_len(w, "TimeSeries.samples")?)?),
-            (3, w) => {
-                r.expect_len(w, "TimeSeries.exemplars")?;
-                out.exemplars += 1;
-            }
+            (3, w) => out.exemplars.push(r.expect_len(w, "TimeSeries.exemplars")?),
             (4, w) => {
                 let h = Histogram::decode(r.expect_len(w, "TimeSeries.histograms")?)
                     .map_err(|e| format!("histogram: {e}"))?;
@@ -187,6 +185,11 @@ fn series<'a>(b: &'a [u8], out: &mut SeriesView<'a>) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// Decodes one `prometheus.Exemplar` of a [`SeriesView`].
+pub fn decode_exemplar(b: &[u8]) -> Result<super::proto::Exemplar, String> {
+    super::proto::Exemplar::decode(b).map_err(|e| format!("exemplar: {e}"))
 }
 
 /// One element of a request, in body order.
@@ -248,7 +251,7 @@ mod tests {
                         })
                         .collect(),
                     samples: v.samples.clone(),
-                    exemplars: vec![Exemplar::default(); v.exemplars],
+                    exemplars: v.exemplars.iter().map(|b| super::decode_exemplar(b).unwrap()).collect(),
                     histograms: v.histograms.clone(),
                 }),
                 Item::Metadata(m) => md.push(m),

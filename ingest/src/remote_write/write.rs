@@ -1,8 +1,8 @@
 //! Writing decoded remote-write requests: per-series validation, samples, native histograms
-//! (as classic series), exemplars (counted) and metadata.
+//! (as classic series), exemplars and metadata.
 
 use super::proto::{self, histogram, Histogram};
-use super::wire::{walk_v1, Item, SeriesView};
+use super::wire::{decode_exemplar, walk_v1, Item, SeriesView};
 use crate::error::PushError;
 use crate::push::histogram::{expand_buckets, NativeHistogram};
 use crate::push::labels::{Interner, LabelsCollector};
@@ -11,7 +11,7 @@ use crate::push::writer::SeriesWriter;
 use crate::push::PushLimits;
 use foldhash::HashSet;
 use std::sync::Arc;
-use storage::{MetricMetadata, MetricType, SeriesRef};
+use storage::{Exemplar, LabelsBuilder, MetricMetadata, MetricType, SeriesRef};
 
 /// The metric type numbers shared by 1.0's `MetricMetadata` and 2.0's `Metadata`.
 fn metric_type(t: i32) -> MetricType {
@@ -89,6 +89,51 @@ fn write_series(
     Ok(())
 }
 
+/// An exemplar's label set from `(name, value)` byte pairs; `None` (the exemplar is dropped)
+/// when a name or value is not UTF-8 or a name is empty.
+fn exemplar_labels<'b>(pairs: impl IntoIterator<Item = (&'b [u8], &'b [u8])>) -> Option<storage::Labels> {
+    let mut b = LabelsBuilder::new();
+    for (n, v) in pairs {
+        let (n, v) = (std::str::from_utf8(n).ok()?, std::str::from_utf8(v).ok()?);
+        if n.is_empty() {
+            return None;
+        }
+        b.set(n, v);
+    }
+    Some(b.build())
+}
+
+/// Adds one exemplar; a refused one is dropped (see [`SeriesWriter::append_exemplar`]).
+fn write_exemplar(
+    w: &mut SeriesWriter<'_>,
+    labels: &storage::Labels,
+    r: SeriesRef,
+    ex_labels: Option<storage::Labels>,
+    value: f64,
+    t: i64,
+) -> Result<(), PushError> {
+    if let Some(el) = ex_labels {
+        w.append_exemplar(r, labels, Exemplar { labels: el, value, t })?;
+    }
+    Ok(())
+}
+
+/// The exemplars of a 1.0 series.
+fn write_v1_exemplars(
+    w: &mut SeriesWriter<'_>,
+    labels: &storage::Labels,
+    r: SeriesRef,
+    raw: &[&[u8]],
+) -> Result<(), PushError> {
+    for b in raw {
+        let e = decode_exemplar(b)
+            .map_err(|m| PushError::Malformed(format!("decoding prometheus.WriteRequest: {m}")))?;
+        let el = exemplar_labels(e.labels.iter().map(|l| (&l.name[..], &l.value[..])));
+        write_exemplar(w, labels, r, el, e.value, e.timestamp)?;
+    }
+    Ok(())
+}
+
 /// Writes a decompressed 1.0 body, decoding it as it goes ([`super::wire::walk_v1`]).
 /// `Err` for a malformed body, a request over the count limits, or a storage failure; the
 /// caller then rolls the batch back, so nothing of the request is stored.
@@ -146,7 +191,7 @@ pub fn write_v1(
             if let Some((labels, mut r)) = cache.get(h, &key) {
                 let r0 = r;
                 write_series(w, &labels, &mut r, &ts.samples, &ts.histograms)?;
-                w.count_exemplars(ts.exemplars);
+                write_v1_exemplars(w, &labels, r, &ts.exemplars)?;
                 if r != r0 {
                     cache.set_ref(h, &key, r);
                 }
@@ -177,7 +222,7 @@ pub fn write_v1(
             };
             let mut r = SeriesRef::NONE;
             write_series(w, &labels, &mut r, &ts.samples, &ts.histograms)?;
-            w.count_exemplars(ts.exemplars);
+            write_v1_exemplars(w, &labels, r, &ts.exemplars)?;
             cache.insert(h, &key, labels, r);
             Ok(())
         }
@@ -273,7 +318,23 @@ pub fn write_v2(
             w.append_quiet(&labels, ts.created_timestamp, 0.0)?;
         }
         write_series(w, &labels, &mut r, &ts.samples, &ts.histograms)?;
-        w.count_exemplars(ts.exemplars.len());
+        for e in &ts.exemplars {
+            let el = if e.labels_refs.len() & 1 == 1 {
+                None
+            } else {
+                let pairs: Option<Vec<(&[u8], &[u8])>> = e
+                    .labels_refs
+                    .chunks_exact(2)
+                    .map(|p| {
+                        let n = req.symbols.get(p[0] as usize)?;
+                        let v = req.symbols.get(p[1] as usize)?;
+                        Some((&n[..], &v[..]))
+                    })
+                    .collect();
+                pairs.and_then(exemplar_labels)
+            };
+            write_exemplar(w, &labels, r, el, e.value, e.timestamp)?;
+        }
         if keyed {
             if hit {
                 if r != r0 {

@@ -532,7 +532,7 @@ pub struct ScrapeConfig {
     /// Accepted for compatibility.
     #[serde(default)]
     pub native_histogram_min_bucket_factor: Option<f64>,
-    /// How many dropped targets to keep (accepted; the global value applies).
+    /// How many dropped targets to keep for `/api/v1/targets` (0 = all; unset = global).
     #[serde(default)]
     pub keep_dropped_targets: Option<u64>,
     /// Accepted for compatibility.
@@ -541,7 +541,8 @@ pub struct ScrapeConfig {
     /// Per-scrape sample limit after metric relabeling (0 = global).
     #[serde(default)]
     pub sample_limit: u64,
-    /// Target limit (accepted; 0 = global).
+    /// Most targets after relabeling (0 = global); over it every target of the job is down
+    /// with "target_limit exceeded".
     #[serde(default)]
     pub target_limit: u64,
     /// Labels per series limit (0 = global).

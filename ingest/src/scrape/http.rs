@@ -32,21 +32,12 @@ pub fn build_client(cfg: &HttpClientConfig, compression: bool) -> Result<reqwest
             reqwest::redirect::Policy::none()
         });
     let tls = &cfg.tls_config;
+    super::tls::check_min_version(tls.min_version.as_deref())?;
     let ca = match (&tls.ca, &tls.ca_file) {
         (Some(pem), _) => Some(pem.as_bytes().to_vec()),
         (None, Some(f)) => Some(read_bytes(f, "CA")?),
         (None, None) => None,
     };
-    if let Some(pem) = ca {
-        let certs = reqwest::Certificate::from_pem_bundle(&pem)
-            .map_err(|e| format!("invalid CA certificate: {e}"))?;
-        if certs.is_empty() {
-            return Err("no certificate found in the CA file".into());
-        }
-        for c in certs {
-            b = b.add_root_certificate(c);
-        }
-    }
     let cert = match (&tls.cert, &tls.cert_file) {
         (Some(pem), _) => Some(pem.as_bytes().to_vec()),
         (None, Some(f)) => Some(read_bytes(f, "client certificate")?),
@@ -57,20 +48,44 @@ pub fn build_client(cfg: &HttpClientConfig, compression: bool) -> Result<reqwest
         (None, Some(f)) => Some(read_bytes(f, "client key")?),
         (None, None) => None,
     };
-    if let (Some(mut cert), Some(key)) = (cert, key) {
-        cert.push(b'\n');
-        cert.extend_from_slice(&key);
-        let id = reqwest::Identity::from_pem(&cert)
-            .map_err(|e| format!("invalid client certificate or key: {e}"))?;
-        b = b.identity(id);
+    if cert.is_some() != key.is_some() {
+        return Err("tls_config: client cert and key must be configured together".into());
     }
-    if tls.insecure_skip_verify {
-        b = b.tls_danger_accept_invalid_certs(true);
-    }
-    match tls.min_version.as_deref() {
-        Some("TLS12") => b = b.tls_version_min(reqwest::tls::Version::TLS_1_2),
-        Some("TLS13") => b = b.tls_version_min(reqwest::tls::Version::TLS_1_3),
-        _ => {}
+    let server_name = tls.server_name.as_deref().filter(|s| !s.is_empty());
+    match server_name {
+        Some(name) if !tls.insecure_skip_verify => {
+            // Verification against `server_name` needs our own rustls configuration.
+            let cert_key = cert.as_deref().zip(key.as_deref());
+            let rc = super::tls::client_config(tls, name, ca.as_deref(), cert_key)?;
+            b = b.tls_backend_preconfigured(rc);
+        }
+        _ => {
+            if let Some(pem) = ca {
+                let certs = reqwest::Certificate::from_pem_bundle(&pem)
+                    .map_err(|e| format!("invalid CA certificate: {e}"))?;
+                if certs.is_empty() {
+                    return Err("no certificate found in the CA file".into());
+                }
+                for c in certs {
+                    b = b.add_root_certificate(c);
+                }
+            }
+            if let (Some(mut cert), Some(key)) = (cert, key) {
+                cert.push(b'\n');
+                cert.extend_from_slice(&key);
+                let id = reqwest::Identity::from_pem(&cert)
+                    .map_err(|e| format!("invalid client certificate or key: {e}"))?;
+                b = b.identity(id);
+            }
+            if tls.insecure_skip_verify {
+                b = b.tls_danger_accept_invalid_certs(true);
+            }
+            match tls.min_version.as_deref() {
+                Some("TLS13") => b = b.tls_version_min(reqwest::tls::Version::TLS_1_3),
+                Some(_) => b = b.tls_version_min(reqwest::tls::Version::TLS_1_2),
+                None => {}
+            }
+        }
     }
     if let Some(p) = &cfg.proxy_url {
         let proxy = reqwest::Proxy::all(p.as_str()).map_err(|e| format!("invalid proxy_url {p:?}: {e}"))?;

@@ -104,6 +104,10 @@ impl ScrapeManager {
                 }
                 inherited = p.stop(StopMode::Quiet);
             }
+            // The job's own value, else the global one (as Prometheus resolves it).
+            let keep = cfg
+                .keep_dropped_targets
+                .map_or(keep_dropped, |n| usize::try_from(n).unwrap_or(usize::MAX));
             let pool = Pool::start(
                 cfg,
                 client,
@@ -111,7 +115,7 @@ impl ScrapeManager {
                 self.sem.clone(),
                 handle.clone(),
                 inherited,
-                keep_dropped,
+                keep,
             );
             pools.insert(job, pool);
         }
@@ -223,6 +227,9 @@ struct PoolShared {
     /// Loops of the previous configuration of this job, by target hash, not yet claimed.
     inherited: Mutex<HashMap<u64, JoinHandle<LoopExit>>>,
     keep_dropped: usize,
+    /// Set while the job has more targets than `target_limit`: every loop of the pool then
+    /// fails its scrapes with this error (Prometheus' forced error).
+    forced_error: Arc<Mutex<Option<String>>>,
 }
 
 struct Pool {
@@ -252,6 +259,7 @@ impl Pool {
             dropped: Mutex::new(Vec::new()),
             inherited: Mutex::new(inherited),
             keep_dropped,
+            forced_error: Arc::new(Mutex::new(None)),
         });
         let (tx, rx) = mpsc::channel::<Update>(16);
         let mut tasks = Vec::new();
@@ -379,6 +387,13 @@ impl PoolShared {
             dropped.truncate(self.keep_dropped);
         }
         *self.dropped.lock() = dropped;
+        let limit = self.cfg.target_limit;
+        *self.forced_error.lock() = (limit > 0 && want.len() as u64 > limit).then(|| {
+            format!(
+                "target_limit exceeded (number of targets: {}, limit: {limit})",
+                want.len()
+            )
+        });
         let mut loops = self.loops.lock();
         let gone: Vec<u64> = loops.keys().filter(|h| !want.contains_key(h)).copied().collect();
         for h in gone {
@@ -399,7 +414,8 @@ impl PoolShared {
                 self.client.clone(),
                 self.appendable.clone(),
                 self.sem.clone(),
-            );
+            )
+            .with_forced_error(self.forced_error.clone());
             let inherited = self.inherited.lock().remove(&h);
             let (tx, rx) = oneshot::channel();
             let join = self.handle.spawn(sl.run(rx, inherited));

@@ -9,6 +9,7 @@
 //! - `scrape_loop`: one target's loop: fetch, parse, append, staleness, `up`/`scrape_*`.
 //! - [`manager`]: [`ScrapeManager`], one pool per job, reload without losing data.
 //! - [`http`]: the HTTP client per job (TLS, auth, proxy, redirects).
+//! - `tls`: the rustls configuration used when `tls_config.server_name` is set.
 
 pub mod config;
 pub mod discovery;
@@ -17,6 +18,7 @@ pub mod manager;
 pub mod relabel;
 mod scrape_loop;
 pub mod target;
+mod tls;
 pub mod units;
 
 pub use config::{ConfigError, GlobalConfig, ScrapeConfig, StaticConfig};

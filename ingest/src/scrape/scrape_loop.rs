@@ -26,7 +26,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use storage::{
-    Appendable, Appender, Label, Labels, LabelsBuilder, MetricMetadata, MetricType, SeriesRef, METRIC_NAME,
+    Appendable, Appender, Exemplar, Label, Labels, LabelsBuilder, MetricMetadata, MetricType, SeriesRef, METRIC_NAME,
     STALE_NAN,
 };
 use tokio::sync::{oneshot, Semaphore};
@@ -199,6 +199,58 @@ impl Interner {
     }
 }
 
+/// The scrape cache: series text -> entry. Entries live in a vector in the order they were
+/// first seen (for a stable target, scrape order), the map holds their index: one hash lookup
+/// per sample, small map buckets, and the per-scrape staleness walk reads the vector in order.
+#[derive(Debug, Default)]
+struct SeriesCache {
+    index: FastMap<Box<str>, u32>,
+    entries: Vec<Cached>,
+}
+
+impl SeriesCache {
+    fn find(&self, key: &str) -> Option<usize> {
+        self.index.get(key).map(|&i| i as usize)
+    }
+
+    /// Adds an entry for `key` (not present yet); returns its index.
+    fn insert(&mut self, key: &str, c: Cached) -> usize {
+        let i = self.entries.len();
+        self.entries.push(c);
+        self.index.insert(key.into(), i as u32);
+        i
+    }
+
+    fn values(&self) -> std::slice::Iter<'_, Cached> {
+        self.entries.iter()
+    }
+
+    fn values_mut(&mut self) -> std::slice::IterMut<'_, Cached> {
+        self.entries.iter_mut()
+    }
+
+    /// Keeps the entries for which `keep` holds, compacting the vector.
+    fn retain(&mut self, mut keep: impl FnMut(&Cached) -> bool) {
+        let old = std::mem::take(&mut self.entries);
+        let mut new_index: Vec<Option<u32>> = Vec::with_capacity(old.len());
+        for c in old {
+            if keep(&c) {
+                new_index.push(Some(self.entries.len() as u32));
+                self.entries.push(c);
+            } else {
+                new_index.push(None);
+            }
+        }
+        self.index.retain(|_, i| match new_index.get(*i as usize).copied().flatten() {
+            Some(n) => {
+                *i = n;
+                true
+            }
+            None => false,
+        });
+    }
+}
+
 #[derive(Debug)]
 struct Cached {
     /// Final labels, or `None` when metric relabeling drops the series.
@@ -220,6 +272,8 @@ struct Stats {
     series_added: u64,
     rejected: u64,
     duplicates: u64,
+    /// Exemplars storage refused (out of order, labels too long).
+    exemplars_rejected: u64,
 }
 
 /// One target's loop.
@@ -229,7 +283,7 @@ pub(crate) struct ScrapeLoop {
     client: reqwest::Client,
     appendable: Arc<dyn Appendable>,
     sem: Arc<Semaphore>,
-    cache: FastMap<Box<str>, Cached>,
+    cache: SeriesCache,
     interner: Interner,
     /// The last scrape committed successfully (0: none, or the last one failed): the series
     /// with `present == last_good` are the ones that go stale if they disappear.
@@ -242,6 +296,8 @@ pub(crate) struct ScrapeLoop {
     last_ts: Option<i64>,
     body_hint: usize,
     scraped_once: bool,
+    /// The pool's forced error (see [`ScrapeLoop::with_forced_error`]).
+    forced_error: Arc<Mutex<Option<String>>>,
 }
 
 fn now_ms() -> i64 {
@@ -272,7 +328,7 @@ impl ScrapeLoop {
             client,
             appendable,
             sem,
-            cache: FastMap::default(),
+            cache: SeriesCache::default(),
             interner: Interner::default(),
             last_good: 0,
             inherited: FastSet::default(),
@@ -282,7 +338,15 @@ impl ScrapeLoop {
             last_ts: None,
             body_hint: 16 * 1024,
             scraped_once: false,
+            forced_error: Arc::new(Mutex::new(None)),
         }
+    }
+
+    /// Shares the pool's forced error (set while the job is over its `target_limit`): while
+    /// set, scrapes do not fetch and fail with it.
+    pub fn with_forced_error(mut self, e: Arc<Mutex<Option<String>>>) -> Self {
+        self.forced_error = e;
+        self
     }
 
     /// The delay before the first scrape: each target scrapes at a stable offset within the
@@ -403,13 +467,18 @@ impl ScrapeLoop {
         let start = Instant::now();
         let wall = SystemTime::now();
         let ts = self.scrape_timestamp();
+        let span = tracing::info_span!("scrape", target = %self.state.target.url);
         let timeout = self.state.target.timeout;
-        let fetched = match tokio::time::timeout(timeout, self.fetch()).await {
-            Ok(r) => r,
-            Err(_) => Err(format!(
-                "scrape timed out after {}",
-                super::units::PromDuration(timeout)
-            )),
+        let forced = self.forced_error.lock().clone();
+        let fetched = match forced {
+            Some(e) => Err(e),
+            None => match tokio::time::timeout(timeout, self.fetch()).await {
+                Ok(r) => r,
+                Err(_) => Err(format!(
+                    "scrape timed out after {}",
+                    super::units::PromDuration(timeout)
+                )),
+            },
         };
         self.iter += 1;
         let appendable = self.appendable.clone();
@@ -417,6 +486,7 @@ impl ScrapeLoop {
         let result = match &fetched {
             Ok((body, ct)) => {
                 self.body_hint = body.len();
+                let _g = span.enter();
                 self.append_body(app.as_mut(), body, ct, ts)
             }
             Err(e) => Err(e.clone()),
@@ -482,12 +552,21 @@ impl ScrapeLoop {
                 self.cache.values_mut().for_each(|c| c.sref = SeriesRef::NONE);
             }
         }
-        if stats.rejected > 0 || stats.duplicates > 0 {
-            tracing::debug!(target_url = %self.state.target.url, rejected = stats.rejected, duplicates = stats.duplicates, "samples not appended");
+        let m = crate::metrics::ingest();
+        m.scrape_duration.observe_duration(start.elapsed());
+        if error.is_none() {
+            let appended = stats.post_relabel.saturating_sub(stats.rejected);
+            m.appended(crate::metrics::Protocol::Scrape, appended as usize, 0, 0);
+        } else {
+            m.failed(crate::metrics::Protocol::Scrape);
+        }
+        drop(span);
+        if stats.rejected > 0 || stats.duplicates > 0 || stats.exemplars_rejected > 0 {
+            tracing::debug!(target_url = %self.state.target.url, rejected = stats.rejected, duplicates = stats.duplicates, exemplars_rejected = stats.exemplars_rejected, "samples not appended");
         }
         if self.iter.is_multiple_of(CACHE_KEEP_SCRAPES) {
             let iter = self.iter;
-            self.cache.retain(|_, c| c.last_iter + CACHE_KEEP_SCRAPES >= iter);
+            self.cache.retain(|c| c.last_iter + CACHE_KEEP_SCRAPES >= iter);
             self.interner.gc();
         }
         let mut rt = self.state.runtime.lock();
@@ -574,46 +653,42 @@ impl ScrapeLoop {
         while let Some(entry) = parser.next_entry().map_err(|e| e.to_string())? {
             let s = match entry {
                 Entry::Help { family, help } => {
-                    note_meta(&mut meta, &known_meta, &family, |m| {
-                        if m.help != help {
-                            m.help = help.into_owned();
-                        }
-                    });
+                    note_meta(&mut meta, &known_meta, &family, MetaField::Help(&help));
                     continue;
                 }
                 Entry::Type { family, metric_type } => {
-                    note_meta(&mut meta, &known_meta, &family, |m| m.metric_type = metric_type);
+                    note_meta(&mut meta, &known_meta, &family, MetaField::Type(metric_type));
                     continue;
                 }
                 Entry::Unit { family, unit } => {
-                    note_meta(&mut meta, &known_meta, &family, |m| {
-                        if m.unit != unit {
-                            m.unit = unit.to_string();
-                        }
-                    });
+                    note_meta(&mut meta, &known_meta, &family, MetaField::Unit(&unit));
                     continue;
                 }
                 Entry::Sample(s) => s,
             };
             st.scraped += 1;
-            if !self.cache.contains_key(s.series) {
-                let labels =
-                    series_labels(&s, &self.state.target.labels, &cfg)?.map(|l| self.interner.labels(&l));
-                if labels.is_some() {
-                    st.series_added += 1;
+            // One lookup per sample: the index of the series' entry, or a new entry.
+            let slot = match self.cache.find(s.series) {
+                Some(i) => i,
+                None => {
+                    let labels =
+                        series_labels(&s, &self.state.target.labels, &cfg)?.map(|l| self.interner.labels(&l));
+                    if labels.is_some() {
+                        st.series_added += 1;
+                    }
+                    self.cache.insert(
+                        s.series,
+                        Cached {
+                            labels,
+                            sref: SeriesRef::NONE,
+                            last_iter: 0,
+                            tracked: false,
+                            present: 0,
+                        },
+                    )
                 }
-                self.cache.insert(
-                    s.series.into(),
-                    Cached {
-                        labels,
-                        sref: SeriesRef::NONE,
-                        last_iter: 0,
-                        tracked: false,
-                        present: 0,
-                    },
-                );
-            }
-            let Some(c) = self.cache.get_mut(s.series) else {
+            };
+            let Some(c) = self.cache.entries.get_mut(slot) else {
                 continue;
             };
             if c.last_iter == iter {
@@ -635,10 +710,27 @@ impl ScrapeLoop {
             };
             match app.append(c.sref, labels, t, s.value) {
                 Ok(r) => c.sref = r,
-                Err(e) if e.is_client_error() => st.rejected += 1,
+                Err(e) if e.is_client_error() => {
+                    crate::push::rejections::append_refused(crate::push::rejections::Protocol::Scrape, &e, 1);
+                    st.rejected += 1;
+                }
                 Err(e) => return Err(format!("appending to storage failed: {e}")),
             }
             c.tracked = !explicit || cfg.track_timestamps_staleness;
+            if let Some(ex) = &s.exemplar {
+                // As Prometheus: an exemplar without a timestamp gets the sample's; a refused
+                // one (out of order, too long) is dropped without failing the scrape.
+                let e = Exemplar {
+                    labels: Labels::from_pairs(ex.labels.iter()),
+                    value: ex.value,
+                    t: ex.timestamp_ms.unwrap_or(t),
+                };
+                match app.append_exemplar(c.sref, labels, e) {
+                    Ok(()) => {}
+                    Err(e) if e.is_client_error() => st.exemplars_rejected += 1,
+                    Err(e) => return Err(format!("appending exemplar to storage failed: {e}")),
+                }
+            }
         }
         // Series of the last good scrape missing from this one go stale.
         let mut gone: Vec<&Labels> = Vec::new();
@@ -679,27 +771,65 @@ impl ScrapeLoop {
     }
 }
 
+/// One metadata line of a scrape.
+#[derive(Clone, Copy)]
+enum MetaField<'a> {
+    Help(&'a str),
+    Type(MetricType),
+    Unit(&'a str),
+}
+
+impl MetaField<'_> {
+    /// Whether `m` already says this.
+    fn matches(self, m: &MetricMetadata) -> bool {
+        match self {
+            MetaField::Help(h) => m.help == h,
+            MetaField::Type(t) => m.metric_type == t,
+            MetaField::Unit(u) => m.unit == u,
+        }
+    }
+
+    fn apply(self, m: &mut MetricMetadata) {
+        match self {
+            MetaField::Help(h) => {
+                if m.help != h {
+                    m.help = h.to_string();
+                }
+            }
+            MetaField::Type(t) => m.metric_type = t,
+            MetaField::Unit(u) => {
+                if m.unit != u {
+                    m.unit = u.to_string();
+                }
+            }
+        }
+    }
+}
+
 /// Records a metadata change for `family` in `pending` (only when it differs from `known`).
+/// Runs for every HELP/TYPE/UNIT line of every scrape, so the common case (nothing changed)
+/// allocates nothing.
 fn note_meta(
     pending: &mut HashMap<String, MetricMetadata>,
     known: &HashMap<String, MetricMetadata>,
     family: &str,
-    change: impl FnOnce(&mut MetricMetadata),
+    field: MetaField<'_>,
 ) {
     if let Some(m) = pending.get_mut(family) {
-        change(m);
+        field.apply(m);
         return;
     }
-    let base = known.get(family);
-    let mut m = base.cloned().unwrap_or(MetricMetadata {
-        metric_type: MetricType::Unknown,
-        help: String::new(),
-        unit: String::new(),
-    });
-    change(&mut m);
-    if base != Some(&m) {
-        pending.insert(family.to_string(), m);
-    }
+    let mut m = match known.get(family) {
+        Some(base) if field.matches(base) => return,
+        Some(base) => base.clone(),
+        None => MetricMetadata {
+            metric_type: MetricType::Unknown,
+            help: String::new(),
+            unit: String::new(),
+        },
+    };
+    field.apply(&mut m);
+    pending.insert(family.to_string(), m);
 }
 
 /// The final labels of a scraped series: the series' labels merged with the target's
@@ -859,6 +989,31 @@ mod tests {
             r#"up{a="1",a="2"} 1"#,
             Err("duplicate label name"),
         );
+    }
+
+    #[test]
+    fn series_cache_finds_inserts_and_compacts() {
+        let entry = |n: u64| Cached {
+            labels: None,
+            sref: SeriesRef(n),
+            last_iter: n,
+            tracked: false,
+            present: 0,
+        };
+        let mut c = SeriesCache::default();
+        for (k, n) in [("a", 1), ("b", 2), ("c", 3), ("d", 4)] {
+            assert_eq!(c.find(k), None);
+            c.insert(k, entry(n));
+        }
+        assert_eq!(c.find("c"), Some(2));
+        c.retain(|e| e.last_iter % 2 == 0);
+        assert_eq!((c.find("a"), c.find("c")), (None, None));
+        let b = c.find("b").unwrap();
+        let d = c.find("d").unwrap();
+        assert_eq!((c.entries[b].sref, c.entries[d].sref), (SeriesRef(2), SeriesRef(4)));
+        assert_eq!(c.values().count(), 2);
+        assert_eq!(c.insert("e", entry(5)), 2);
+        assert_eq!(c.find("e"), Some(2));
     }
 
     #[test]

@@ -132,6 +132,15 @@ pub fn populate(cfg: &ScrapeConfig, group: &TargetGroup, address: &str) -> Resul
     if addr.contains('/') {
         return Err(format!("target {discovered}: {addr:?} is not a valid hostname"));
     }
+    // Relabeling may have set any scheme; only HTTP(S) is ever fetched (no file://, ftp://).
+    match b.get(SCHEME_LABEL) {
+        Some("http" | "https") | None => {}
+        Some(other) => {
+            return Err(format!(
+                "target {discovered}: scheme {other:?} is not supported (only http and https)"
+            ))
+        }
+    }
     let parse_dur = |name: &str| -> Result<Duration, String> {
         let v = b.get(name).unwrap_or("");
         PromDuration::parse(v)
@@ -354,6 +363,13 @@ relabel_configs:
         );
         let c = cfg("job_name: a\nrelabel_configs:\n  - target_label: __address__\n    replacement: ''\n");
         assert!(populate(&c, &g, "h:1").unwrap_err().contains("no address"));
+        for scheme in ["file", "ftp", "gopher", "HTTP"] {
+            let c = cfg(&format!(
+                "job_name: a\nrelabel_configs:\n  - target_label: __scheme__\n    replacement: {scheme}\n"
+            ));
+            let e = populate(&c, &g, "h:1").unwrap_err();
+            assert!(e.contains(&format!("scheme {scheme:?} is not supported")), "{e}");
+        }
         let c =
             cfg("job_name: a\nrelabel_configs:\n  - target_label: __scrape_timeout__\n    replacement: 2m\n");
         assert!(populate(&c, &g, "h:1")

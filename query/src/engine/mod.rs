@@ -2,9 +2,11 @@
 
 pub(crate) mod eval;
 pub(crate) mod selector;
+pub use selector::extract_selectors;
 pub mod value;
 
 use crate::error::{QueryError, Result};
+use crate::metrics;
 use eval::{Evaluator, Steps, Val};
 use parking_lot::{Condvar, Mutex};
 use promql_parser::parser::{self, Expr};
@@ -141,6 +143,9 @@ impl Gate {
     /// Prometheus' "query timed out in query queue".
     fn acquire(&self, deadline: Instant) -> Result<Permit<'_>> {
         let mut free = self.free.lock();
+        if *free == 0 {
+            crate::rejections::queued();
+        }
         while *free == 0 {
             if self.cv.wait_until(&mut free, deadline).timed_out() && *free == 0 {
                 return Err(QueryError::Timeout("query queue".into()));
@@ -198,11 +203,33 @@ pub fn parse(expr: &str) -> Result<Expr> {
     })
 }
 
+/// [`parse`], timed and traced as the query's preparation.
+fn timed_parse(expr: &str) -> Result<Expr> {
+    let _span = tracing::info_span!("query.parse").entered();
+    let started = Instant::now();
+    let r = parse(expr);
+    metrics::engine().slice(metrics::Slice::PrepareTime, started.elapsed());
+    r
+}
+
+/// Evaluates `ast`, timed and traced.
+fn timed_eval(ev: &mut Evaluator<'_>, ast: &Expr) -> Result<Val> {
+    let _span = tracing::info_span!("query.evaluate").entered();
+    let started = Instant::now();
+    let r = ev.eval(ast);
+    metrics::engine().slice(metrics::Slice::InnerEval, started.elapsed());
+    r
+}
+
 impl Engine {
     /// A new engine.
     pub fn new(opts: EngineOptions) -> Self {
         register_aliases();
         let n = opts.max_concurrency.max(1);
+        let max = &metrics::engine().max_concurrency;
+        if (n as i64) > max.get() {
+            max.set(n as i64);
+        }
         Engine {
             opts,
             gate: Gate {
@@ -210,6 +237,14 @@ impl Engine {
                 cv: Condvar::new(),
             },
         }
+    }
+
+    /// Waits for a free slot of the concurrency gate, timing the wait.
+    fn acquire(&self, ctl: &Control) -> Result<Permit<'_>> {
+        let started = Instant::now();
+        let p = self.gate.acquire(ctl.deadline);
+        metrics::engine().slice(metrics::Slice::QueueTime, started.elapsed());
+        p
     }
 
     /// The engine's options.
@@ -230,16 +265,35 @@ impl Engine {
         t: i64,
         cancel: Option<CancelToken>,
     ) -> Result<QueryOutput> {
-        let ast = parse(expr)?;
+        let _span = tracing::info_span!("query", kind = "instant", expr, time = t).entered();
+        let m = metrics::engine();
+        let _in_flight = m.in_flight.track();
+        let started = Instant::now();
+        let res = self.instant_inner(q, expr, t, cancel);
+        m.finished(metrics::Kind::Instant, started.elapsed(), res.is_ok());
+        if let Err(e) = &res {
+            crate::rejections::record(e);
+        }
+        res
+    }
+
+    fn instant_inner(
+        &self,
+        q: &dyn Queryable,
+        expr: &str,
+        t: i64,
+        cancel: Option<CancelToken>,
+    ) -> Result<QueryOutput> {
+        let ast = timed_parse(expr)?;
         let ctl = Control::new(self.opts.timeout, cancel, self.opts.max_samples);
-        let _permit = self.gate.acquire(ctl.deadline)?;
+        let _permit = self.acquire(&ctl)?;
         let steps = Steps {
             start: t,
             end: t,
             step: 1,
         };
         let mut ev = Evaluator::new(q, steps, self.opts.lookback_delta_ms, &ctl);
-        let val = ev.eval(&ast)?;
+        let val = timed_eval(&mut ev, &ast)?;
         let value = match val {
             Val::Scalar(v) => Value::Scalar { t, v: v[0] },
             Val::Str(s) => Value::String { t, s },
@@ -254,7 +308,13 @@ impl Engine {
                     })
                     .collect(),
             ),
-            Val::Range(r) => Value::Matrix(r.windows_at(t)),
+            Val::Range(r) => {
+                // A range vector returned as such holds all its windows' samples at once,
+                // which Prometheus counts against the limit.
+                let m = r.windows_at(t);
+                ctl.add_samples(m.iter().map(|s| s.samples.len()).sum(), "query execution")?;
+                Value::Matrix(m)
+            }
         };
         Ok(QueryOutput {
             value,
@@ -285,6 +345,27 @@ impl Engine {
         step: i64,
         cancel: Option<CancelToken>,
     ) -> Result<QueryOutput> {
+        let _span = tracing::info_span!("query", kind = "range", expr, start, end, step).entered();
+        let m = metrics::engine();
+        let _in_flight = m.in_flight.track();
+        let started = Instant::now();
+        let res = self.range_inner(q, expr, start, end, step, cancel);
+        m.finished(metrics::Kind::Range, started.elapsed(), res.is_ok());
+        if let Err(e) = &res {
+            crate::rejections::record(e);
+        }
+        res
+    }
+
+    fn range_inner(
+        &self,
+        q: &dyn Queryable,
+        expr: &str,
+        start: i64,
+        end: i64,
+        step: i64,
+        cancel: Option<CancelToken>,
+    ) -> Result<QueryOutput> {
         if step <= 0 {
             return Err(QueryError::Parse(
                 "zero or negative query resolution step widths are not accepted. Try a positive integer"
@@ -296,7 +377,7 @@ impl Engine {
                 "end timestamp must not be before start time".into(),
             ));
         }
-        let ast = parse(expr)?;
+        let ast = timed_parse(expr)?;
         match ast.value_type() {
             parser::value::ValueType::Vector | parser::value::ValueType::Scalar => {}
             other => {
@@ -307,11 +388,11 @@ impl Engine {
             }
         }
         let ctl = Control::new(self.opts.timeout, cancel, self.opts.max_samples);
-        let _permit = self.gate.acquire(ctl.deadline)?;
+        let _permit = self.acquire(&ctl)?;
         let steps = Steps { start, end, step };
         ctl.check_steps(&steps)?;
         let mut ev = Evaluator::new(q, steps, self.opts.lookback_delta_ms, &ctl);
-        let val = ev.eval(&ast)?;
+        let val = timed_eval(&mut ev, &ast)?;
         let mut series: Vec<Series> = match val {
             Val::Scalar(v) => vec![Series {
                 labels: storage::Labels::empty(),
@@ -328,8 +409,10 @@ impl Engine {
                 ))
             }
         };
+        let sorting = Instant::now();
         series.retain(|s| !s.samples.is_empty());
         series.sort_by(|a, b| a.labels.cmp(&b.labels));
+        metrics::engine().slice(metrics::Slice::ResultSort, sorting.elapsed());
         Ok(QueryOutput {
             value: Value::Matrix(series),
             warnings: ev.take_warnings(),

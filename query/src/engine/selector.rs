@@ -76,6 +76,29 @@ pub(crate) fn to_matchers(name: &Option<String>, ms: &Matchers) -> Result<Vec<Ve
     Ok(alts)
 }
 
+/// The matchers of every vector selector in `expr` (also those inside range selectors and
+/// subqueries), one list per selector and `or` alternative, in the order they appear, like
+/// Prometheus' `parser.ExtractSelectors` (used by `/api/v1/query_exemplars`).
+pub fn extract_selectors(expr: &promql_parser::parser::Expr) -> Result<Vec<Vec<Matcher>>> {
+    use promql_parser::parser::Expr;
+    use promql_parser::util::{walk_expr, ExprVisitor};
+    struct Collect(Vec<Vec<Matcher>>);
+    impl ExprVisitor for Collect {
+        type Error = QueryError;
+        fn pre_visit(&mut self, e: &Expr) -> Result<bool> {
+            match e {
+                Expr::VectorSelector(vs) => self.0.extend(to_matchers(&vs.name, &vs.matchers)?),
+                Expr::MatrixSelector(ms) => self.0.extend(to_matchers(&ms.vs.name, &ms.vs.matchers)?),
+                _ => {}
+            }
+            Ok(true)
+        }
+    }
+    let mut c = Collect(Vec::new());
+    walk_expr(&mut c, expr)?;
+    Ok(c.0)
+}
+
 /// Selects every series matching the selector with samples in `[mint, maxt]`.
 fn select(
     ev: &Evaluator<'_>,
@@ -88,6 +111,7 @@ fn select(
         return Ok(Vec::new());
     }
     let alts = to_matchers(name, ms)?;
+    let _span = tracing::info_span!("query.select", mint, maxt).entered();
     let querier = ev.q.querier(mint, maxt)?;
     let hints = SelectHints { mint, maxt };
     let mut series = if alts.len() == 1 {
@@ -102,6 +126,9 @@ fn select(
         by_labels.into_values().collect()
     };
     series.retain(|s| !s.samples.is_empty());
+    crate::metrics::engine()
+        .samples_loaded
+        .add(series.iter().map(|s| s.samples.len() as u64).sum());
     Ok(series)
 }
 
@@ -269,4 +296,33 @@ pub(crate) fn eval_subquery(ev: &mut Evaluator<'_>, sq: &SubqueryExpr) -> Result
         offset: off,
         at,
     })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod extract_tests {
+    use super::*;
+
+    #[test]
+    fn selectors_of_an_expression() {
+        let e = super::super::parse(
+            r#"sum(rate(a_total{job="x"}[5m])) / on() b{c=~"d.*"} + max_over_time(c[5m:1m]) + 1"#,
+        )
+        .unwrap();
+        let s: Vec<Vec<(String, String)>> = extract_selectors(&e)
+            .unwrap()
+            .iter()
+            .map(|ms| ms.iter().map(|m| (m.name.clone(), m.value.clone())).collect())
+            .collect();
+        let p = |n: &str, v: &str| (n.to_string(), v.to_string());
+        assert_eq!(
+            s,
+            vec![
+                vec![p("__name__", "a_total"), p("job", "x")],
+                vec![p("__name__", "b"), p("c", "d.*")],
+                vec![p("__name__", "c")],
+            ]
+        );
+        assert!(extract_selectors(&super::super::parse("1 + 2").unwrap()).unwrap().is_empty());
+    }
 }

@@ -89,6 +89,12 @@ impl Block {
         })
     }
 
+    /// Checks the checksum of every column of every chunk file (which [`Block::open`] leaves
+    /// to the reads). Returns the number of columns, or the first damage with its file.
+    pub fn verify_chunks(&self) -> Result<u64, CorruptionError> {
+        self.chunks.verify_all()
+    }
+
     /// The block's metadata.
     pub fn meta(&self) -> &BlockMeta {
         &self.meta

@@ -76,6 +76,7 @@ impl Background {
             std::thread::Builder::new()
                 .name("sextant-tsdb-maintenance".into())
                 .spawn(move || {
+                    db.verify_blocks();
                     db.maintain();
                     while sig.wait(MAINTENANCE_INTERVAL, true).is_some() {
                         db.maintain();

@@ -33,8 +33,10 @@ mod tests;
 use crate::api::{Appendable, Appender, Querier, Queryable};
 use crate::block::Block;
 use crate::error::{DbError, QueryError};
+use crate::exemplars::{ExemplarStats, ExemplarStorage};
 use crate::head::{Head, HeadAppender, HeadStats, Replayer};
-use crate::model::MetricMetadata;
+use crate::metrics::{Counter, DbMetrics, Histogram, LONG_BUCKETS};
+use crate::model::{ExemplarSeries, Matcher, MetricMetadata};
 use crate::wal::{Wal, DEFAULT_SEGMENT_SIZE};
 use background::Background;
 pub use delete::DeleteStats;
@@ -75,6 +77,14 @@ pub struct DbOptions {
     /// every minute and when the head outgrows 1.5 block ranges (default). When false it
     /// runs only through [`Db::run_maintenance`] (deterministic tests, embedding).
     pub auto_maintenance: bool,
+    /// Most series the head may hold; creating one more is refused with
+    /// [`crate::AppendError::TooManySeries`]. 0 = no limit. WAL replay is never limited.
+    pub max_active_series: usize,
+    /// Most head series per metric name (cardinality limit); 0 = no limit.
+    pub max_series_per_metric: usize,
+    /// Capacity of the in-memory exemplar ring shared by all series (Prometheus'
+    /// `storage.exemplars.max_exemplars`, default 100000); 0 keeps no exemplars.
+    pub max_exemplars: usize,
 }
 
 impl DbOptions {
@@ -90,6 +100,9 @@ impl DbOptions {
             wal_segment_size: DEFAULT_SEGMENT_SIZE,
             auto_maintenance: true,
             agent: false,
+            max_active_series: 0,
+            max_series_per_metric: 0,
+            max_exemplars: 100_000,
         }
     }
 }
@@ -127,6 +140,30 @@ pub struct DbStats {
     pub block_bytes: u64,
 }
 
+/// Counters of the maintenance work, for [`Db::metrics`].
+#[derive(Debug)]
+pub(crate) struct DbCounters {
+    pub(crate) compactions: Counter,
+    pub(crate) compactions_failed: Counter,
+    pub(crate) head_cuts: Counter,
+    pub(crate) compaction_seconds: Histogram,
+    pub(crate) retention_deleted: Counter,
+    pub(crate) checkpoints: Counter,
+}
+
+impl Default for DbCounters {
+    fn default() -> Self {
+        DbCounters {
+            compactions: Counter::new(),
+            compactions_failed: Counter::new(),
+            head_cuts: Counter::new(),
+            compaction_seconds: Histogram::new(LONG_BUCKETS),
+            retention_deleted: Counter::new(),
+            checkpoints: Counter::new(),
+        }
+    }
+}
+
 /// Everything the database and its background threads share.
 pub(crate) struct Inner {
     pub(crate) opts: DbOptions,
@@ -137,6 +174,12 @@ pub(crate) struct Inner {
     pub(crate) blocks: RwLock<Arc<Vec<Arc<Block>>>>,
     /// Serialises block cuts, compactions and retention.
     pub(crate) maintenance: Mutex<()>,
+    /// Maintenance counters for self-metrics.
+    pub(crate) counters: DbCounters,
+    /// Seconds the WAL replay took at open.
+    replay_seconds: f64,
+    /// Exemplars (memory only).
+    pub(crate) exemplars: ExemplarStorage,
     _lock: File,
 }
 
@@ -166,8 +209,12 @@ impl Db {
         // Samples before the end of the newest block are persisted: the head starts there.
         let floor = blocks.iter().map(|b| b.meta().max_time).max().unwrap_or(i64::MIN);
         info!(blocks = blocks.len(), min_valid_time = floor, "blocks opened");
-        let head = Head::new(opts.out_of_order_window_ms, floor);
+        let mut head = Head::new(opts.out_of_order_window_ms, floor);
+        head.max_active_series = opts.max_active_series;
+        head.max_series_per_metric = opts.max_series_per_metric;
+        let replay_started = Instant::now();
         let wal = {
+            let _span = tracing::info_span!("tsdb.wal_replay").entered();
             let mut replayer = Replayer::new(&head);
             let symbols = &head.symbols;
             let (wal, outcome) = Wal::open(
@@ -185,18 +232,23 @@ impl Db {
             replayer.finish();
             wal
         };
+        let replay_seconds = replay_started.elapsed().as_secs_f64();
         head.truncate();
         let st = head.stats();
         info!(
             path = %opts.path.display(), series = st.series, samples = st.samples,
             elapsed_ms = started.elapsed().as_millis() as u64, "database open"
         );
+        let exemplars = ExemplarStorage::new(opts.max_exemplars);
         let inner = Arc::new(Inner {
+            exemplars,
             opts,
             head,
             wal,
             blocks: RwLock::new(Arc::new(blocks)),
             maintenance: Mutex::new(()),
+            counters: DbCounters::default(),
+            replay_seconds,
             _lock: lock,
         });
         let background = Background::start(&inner);
@@ -237,6 +289,35 @@ impl Db {
             blocks: blocks.len(),
             block_bytes: blocks.iter().map(|b| b.size_bytes()).sum(),
         }
+    }
+
+    /// Counters and histograms since open, for self-metrics.
+    pub fn metrics(&self) -> DbMetrics {
+        let h = &self.inner.head.counters;
+        let c = &self.inner.counters;
+        DbMetrics {
+            head_series_created: h.series_created.get(),
+            head_series_removed: h.series_removed.get(),
+            head_samples_appended: h.samples_appended.get(),
+            out_of_bounds_samples: h.out_of_bounds.get(),
+            out_of_order_rejected_samples: h.out_of_order.get(),
+            duplicate_samples: h.duplicates.get(),
+            head_truncations: h.truncations.get(),
+            wal_fsync_seconds: self.inner.wal.fsync_seconds(),
+            wal_failures: self.inner.wal.failures(),
+            wal_checkpoints: c.checkpoints.get(),
+            wal_replay_seconds: self.inner.replay_seconds,
+            compactions: c.compactions.get(),
+            compactions_failed: c.compactions_failed.get(),
+            head_cuts: c.head_cuts.get(),
+            compaction_seconds: c.compaction_seconds.snapshot(),
+            retention_deleted_blocks: c.retention_deleted.get(),
+        }
+    }
+
+    /// Figures of the exemplar storage.
+    pub fn exemplar_stats(&self) -> ExemplarStats {
+        self.inner.exemplars.stats()
     }
 
     /// Distinct values per label name in the head, largest first (for the TSDB status page).
@@ -308,13 +389,22 @@ impl Appendable for Db {
     fn appender(&self) -> Box<dyn Appender + Send + '_> {
         let sync = self.inner.opts.wal_fsync_interval.is_zero();
         self.background.maybe_wake(&self.inner);
-        Box::new(HeadAppender::new(&self.inner.head, &self.inner.wal, sync))
+        Box::new(HeadAppender::new(&self.inner.head, &self.inner.wal, sync).with_exemplars(&self.inner.exemplars))
     }
 }
 
 impl Queryable for Db {
     fn querier(&self, mint: i64, maxt: i64) -> Result<Box<dyn Querier + '_>, QueryError> {
         Ok(Box::new(querier::DbQuerier::new(&self.inner, mint, maxt)))
+    }
+
+    fn select_exemplars(
+        &self,
+        mint: i64,
+        maxt: i64,
+        matcher_sets: &[Vec<Matcher>],
+    ) -> Result<Vec<ExemplarSeries>, QueryError> {
+        Ok(self.inner.exemplars.select(mint, maxt, matcher_sets))
     }
 
     fn metadata(&self) -> BTreeMap<String, Vec<MetricMetadata>> {

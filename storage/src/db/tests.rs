@@ -470,3 +470,65 @@ fn big_batches_replay_in_parallel_in_log_order() {
     assert_eq!(db.stats().head_samples, 9000);
     assert_eq!(db.stats().out_of_order_samples, 3000);
 }
+
+#[test]
+fn metrics_count_appends_refusals_fsyncs_and_compactions() {
+    let d = tempfile::tempdir().unwrap();
+    let mut o = opts(d.path());
+    o.block_range_ms = 1000;
+    o.auto_maintenance = false;
+    o.wal_segment_size = 4096;
+    o.retention_ms = 0;
+    let db = Db::open(o).unwrap();
+    let m0 = db.metrics();
+    assert_eq!(m0.head_samples_appended, 0);
+    let mut a = db.appender();
+    for s in 0..5 {
+        a.append(SeriesRef::NONE, &lbl("x", &s.to_string()), 1000, 1.0)
+            .unwrap();
+    }
+    a.commit().unwrap();
+    let m = db.metrics();
+    assert_eq!(m.head_samples_appended, 5);
+    assert_eq!(m.head_series_created, 5);
+    assert!(m.wal_fsync_seconds.count >= 1, "fsync per commit is timed");
+    let mut a = db.appender();
+    assert!(a.append(SeriesRef::NONE, &lbl("x", "0"), 500, 1.0).is_err());
+    assert!(a.append(SeriesRef::NONE, &lbl("x", "1"), 1000, 2.0).is_err());
+    a.rollback();
+    let m = db.metrics();
+    assert_eq!(m.out_of_order_rejected_samples, 1);
+    assert_eq!(m.duplicate_samples, 1);
+    fill(&db, 3, 10_000);
+    db.run_maintenance();
+    let m = db.metrics();
+    assert!(m.head_cuts >= 1 && m.compactions >= m.head_cuts, "{m:?}");
+    assert_eq!(m.compaction_seconds.count, m.compactions);
+    assert!(m.head_truncations >= 1 && m.head_series_removed >= 1, "{m:?}");
+    assert_eq!(m.compactions_failed, 0);
+}
+
+#[test]
+fn wide_selects_decode_in_parallel_and_stay_sorted() {
+    let d = tempfile::tempdir().unwrap();
+    let db = Db::open(opts(d.path())).unwrap();
+    let mut a = db.appender();
+    // More series than the parallel threshold, appended in reverse label order.
+    for i in (0..700).rev() {
+        let l = lbl("wide", &format!("j{i:04}"));
+        let mut r = SeriesRef::NONE;
+        for t in 0..5 {
+            r = a.append(r, &l, t * 1000, (i * 10 + t as usize) as f64).unwrap();
+        }
+    }
+    a.commit().unwrap();
+    let got = select(&db, &[Matcher::equal("__name__", "wide")], 1000, 3000);
+    assert_eq!(got.len(), 700);
+    for (i, (l, s)) in got.iter().enumerate() {
+        assert_eq!(*l, lbl("wide", &format!("j{i:04}")));
+        let want: Vec<Sample> = (1..4)
+            .map(|t| Sample::new(t * 1000, (i * 10 + t as usize) as f64))
+            .collect();
+        assert_eq!(*s, want);
+    }
+}

@@ -5,7 +5,8 @@ use super::series::{MemSeries, Placement, SeriesData};
 use super::Head;
 use crate::api::Appender;
 use crate::error::AppendError;
-use crate::model::{Labels, MetricMetadata, SeriesRef};
+use crate::exemplars::ExemplarStorage;
+use crate::model::{Exemplar, Labels, MetricMetadata, SeriesRef};
 use crate::wal::record::{self, SampleEntry, SeriesEntry};
 use crate::wal::Wal;
 use foldhash::HashMap;
@@ -74,6 +75,11 @@ pub(crate) struct HeadAppender<'a> {
     /// Slot of the previous append (consecutive samples of one series skip the lookup).
     last: Option<(u64, u32)>,
     meta: Vec<(String, MetricMetadata)>,
+    /// Where exemplars go on commit; `None` drops them.
+    exemplar_store: Option<&'a ExemplarStorage>,
+    exemplars: Vec<(Labels, Exemplar)>,
+    /// Position in `exemplars` of each series' newest exemplar of this batch.
+    newest_exemplar: HashMap<Labels, usize>,
 }
 
 impl<'a> HeadAppender<'a> {
@@ -85,6 +91,24 @@ impl<'a> HeadAppender<'a> {
             b: head.take_buffers(),
             last: None,
             meta: Vec::new(),
+            exemplar_store: None,
+            exemplars: Vec::new(),
+            newest_exemplar: HashMap::default(),
+        }
+    }
+
+    /// Stores the batch's exemplars in `store` on commit.
+    pub(crate) fn with_exemplars(mut self, store: &'a ExemplarStorage) -> Self {
+        self.exemplar_store = Some(store);
+        self
+    }
+
+    /// Moves the batch's exemplars into the store (after the samples are committed).
+    /// Exemplars that lost a race with another batch are dropped as Prometheus drops them.
+    fn store_exemplars(&mut self) {
+        let Some(store) = self.exemplar_store else { return };
+        for (labels, e) in self.exemplars.drain(..) {
+            let _ = store.add(&labels, e);
         }
     }
 
@@ -175,6 +199,56 @@ impl Drop for HeadAppender<'_> {
 
 impl Appender for HeadAppender<'_> {
     fn append(&mut self, r: SeriesRef, labels: &Labels, t: i64, v: f64) -> Result<SeriesRef, AppendError> {
+        let res = self.append_checked(r, labels, t, v);
+        if let Err(e) = &res {
+            self.head.counters.refused(e);
+        }
+        res
+    }
+
+    fn update_metadata(&mut self, metric_family: &str, meta: MetricMetadata) -> Result<(), AppendError> {
+        self.meta.push((metric_family.to_string(), meta));
+        Ok(())
+    }
+
+    fn append_exemplar(&mut self, _r: SeriesRef, labels: &Labels, e: Exemplar) -> Result<(), AppendError> {
+        let Some(store) = self.exemplar_store else { return Ok(()) };
+        if self.wal.is_poisoned() {
+            return Err(AppendError::Poisoned);
+        }
+        // Against the store, then against this batch's newest exemplar of the same series.
+        if !store.validate(labels, &e)? {
+            return Ok(());
+        }
+        if let Some((_, prev)) = self.newest_exemplar.get(labels).and_then(|&i| self.exemplars.get(i)) {
+            if prev.same_as(&e) {
+                return Ok(());
+            }
+            if e.t <= prev.t {
+                return Err(AppendError::OutOfOrderExemplar { t: e.t, newest: prev.t });
+            }
+        }
+        self.newest_exemplar.insert(labels.clone(), self.exemplars.len());
+        self.exemplars.push((labels.clone(), e));
+        Ok(())
+    }
+
+    fn commit(self: Box<Self>) -> Result<(), AppendError> {
+        self.commit_batch()
+    }
+
+    fn rollback(self: Box<Self>) {}
+}
+
+impl HeadAppender<'_> {
+    /// [`Appender::append`] without the counting of refusals.
+    fn append_checked(
+        &mut self,
+        r: SeriesRef,
+        labels: &Labels,
+        t: i64,
+        v: f64,
+    ) -> Result<SeriesRef, AppendError> {
         if self.wal.is_poisoned() {
             return Err(AppendError::Poisoned);
         }
@@ -223,14 +297,11 @@ impl Appender for HeadAppender<'_> {
         Ok(sref)
     }
 
-    fn update_metadata(&mut self, metric_family: &str, meta: MetricMetadata) -> Result<(), AppendError> {
-        self.meta.push((metric_family.to_string(), meta));
-        Ok(())
-    }
-
-    fn commit(mut self: Box<Self>) -> Result<(), AppendError> {
+    /// [`Appender::commit`]: logs the batch to the WAL, then applies it to the head.
+    fn commit_batch(mut self: Box<Self>) -> Result<(), AppendError> {
         self.meta = self.head.changed_metadata(std::mem::take(&mut self.meta));
         if self.b.samples.is_empty() && self.meta.is_empty() {
+            self.store_exemplars();
             return Ok(());
         }
         let head = self.head;
@@ -284,12 +355,12 @@ impl Appender for HeadAppender<'_> {
             head.note_time(max_t);
         }
         head.num_samples.fetch_add(added, Ordering::Relaxed);
+        head.counters.samples_appended.add(added);
         head.ooo_samples.fetch_add(ooo, Ordering::Relaxed);
         head.dropped_at_commit
             .fetch_add(dropped + late, Ordering::Relaxed);
         head.set_metadata(std::mem::take(&mut self.meta));
+        self.store_exemplars();
         Ok(())
     }
-
-    fn rollback(self: Box<Self>) {}
 }

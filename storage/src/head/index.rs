@@ -88,6 +88,16 @@ impl Postings {
         }
     }
 
+    /// How many series have `name="value"`.
+    pub(crate) fn count(&self, name: &str, value: &str) -> usize {
+        self.inner
+            .read()
+            .by_name
+            .get(name)
+            .and_then(|v| v.get(value))
+            .map_or(0, Vec::len)
+    }
+
     /// Removes the series `ids` (with their labels).
     pub(crate) fn remove(&self, gone: &[(u64, Labels)]) {
         if gone.is_empty() {

@@ -26,6 +26,7 @@ pub(crate) use append::HeadAppender;
 pub(crate) use replay::Replayer;
 
 use crate::error::AppendError;
+use crate::metrics::Counter;
 use crate::model::{Label, Labels, MetricMetadata};
 use crate::wal::record::SeriesEntry;
 use index::{Postings, Symbols};
@@ -59,6 +60,30 @@ pub struct HeadStats {
     pub dropped_at_commit: u64,
 }
 
+/// The head's counters for self-metrics.
+#[derive(Debug, Default)]
+pub(crate) struct HeadCounters {
+    pub(crate) series_created: Counter,
+    pub(crate) series_removed: Counter,
+    pub(crate) samples_appended: Counter,
+    pub(crate) truncations: Counter,
+    pub(crate) out_of_bounds: Counter,
+    pub(crate) out_of_order: Counter,
+    pub(crate) duplicates: Counter,
+}
+
+impl HeadCounters {
+    /// Counts a refused sample by why it was refused.
+    pub(crate) fn refused(&self, e: &AppendError) {
+        match e {
+            AppendError::OutOfBounds { .. } => self.out_of_bounds.inc(),
+            AppendError::OutOfOrder { .. } => self.out_of_order.inc(),
+            AppendError::DuplicateTimestamp { .. } => self.duplicates.inc(),
+            _ => {}
+        }
+    }
+}
+
 /// Cardinality tables of the head, as Prometheus' `/api/v1/status/tsdb` shows them: each
 /// list is `(name, count)`, largest first.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -88,9 +113,14 @@ pub(crate) struct Head {
     pub(crate) num_samples: AtomicU64,
     pub(crate) ooo_samples: AtomicU64,
     pub(crate) dropped_at_commit: AtomicU64,
+    /// Counters for self-metrics (see [`crate::metrics::DbMetrics`]).
+    pub(crate) counters: HeadCounters,
     /// The out-of-order window in ms.
     pub(crate) ooo_window: i64,
     metadata: RwLock<BTreeMap<String, MetricMetadata>>,
+    /// Cardinality limits (0 = none), checked when an append creates a series.
+    pub(crate) max_active_series: usize,
+    pub(crate) max_series_per_metric: usize,
     /// Allocations of finished batches, for the next ones.
     append_pool: parking_lot::Mutex<Vec<append::Buffers>>,
 }
@@ -142,8 +172,11 @@ impl Head {
             num_samples: AtomicU64::new(0),
             ooo_samples: AtomicU64::new(0),
             dropped_at_commit: AtomicU64::new(0),
+            counters: HeadCounters::default(),
             ooo_window: ooo_window.max(0),
             metadata: RwLock::new(BTreeMap::new()),
+            max_active_series: 0,
+            max_series_per_metric: 0,
             append_pool: parking_lot::Mutex::new(Vec::new()),
         }
     }
@@ -180,6 +213,9 @@ impl Head {
             return Ok(s.clone());
         }
         validate_labels(labels)?;
+        if id.is_none() {
+            self.check_limits(labels)?;
+        }
         let interned = Labels::from_sorted(
             labels
                 .iter()
@@ -211,8 +247,34 @@ impl Head {
             s
         };
         self.num_series.fetch_add(1, Ordering::Relaxed);
+        self.counters.series_created.inc();
         self.postings.add(s.id, &s.labels);
         Ok(s)
+    }
+
+    /// Refuses a new series past the cardinality limits. Concurrent appenders may overshoot
+    /// a limit by at most one series each (the check and the insert are not one step).
+    fn check_limits(&self, labels: &Labels) -> Result<(), AppendError> {
+        let max = self.max_active_series;
+        if max > 0 && self.num_series.load(Ordering::Relaxed) >= max {
+            return Err(AppendError::TooManySeries {
+                per_metric: false,
+                limit: max,
+                labels: labels.to_string(),
+            });
+        }
+        let max = self.max_series_per_metric;
+        if max > 0 {
+            let name = labels.metric_name().unwrap_or("");
+            if self.postings.count(crate::model::METRIC_NAME, name) >= max {
+                return Err(AppendError::TooManySeries {
+                    per_metric: true,
+                    limit: max,
+                    labels: labels.to_string(),
+                });
+            }
+        }
+        Ok(())
     }
 
     /// Makes sure references up to `id` are never handed out again (replay of a WAL that
@@ -304,6 +366,8 @@ impl Head {
         }
         st.series = gone.len();
         self.num_series.fetch_sub(gone.len(), Ordering::Relaxed);
+        self.counters.series_removed.add(gone.len() as u64);
+        self.counters.truncations.inc();
         self.num_samples.fetch_sub(st.samples as u64, Ordering::Relaxed);
         self.postings.remove(&gone);
         drop(gone);

@@ -5,8 +5,12 @@ use super::series::{MemSeries, SeriesData};
 use super::Head;
 use crate::chunk::HeadChunk;
 use crate::model::{Labels, Matcher, Sample};
+use rayon::prelude::*;
 use std::collections::BTreeSet;
 use std::sync::Arc;
+
+/// Selections of at least this many series are decoded and sorted in parallel.
+const PARALLEL_DECODE_MIN: usize = 256;
 
 /// The parts of one series' data needed for a time range, copied or shared out of its lock.
 pub(crate) struct Snapshot {
@@ -111,12 +115,27 @@ impl Head {
                 .filter_map(|s| Snapshot::take(&s.labels, &s.data.lock(), lo, maxt))
                 .collect()
         };
-        let mut out: Vec<(Labels, Vec<Sample>)> = snaps
-            .into_iter()
-            .map(|s| (s.labels.clone(), s.decode(lo, maxt)))
-            .filter(|(_, v)| !v.is_empty())
-            .collect();
-        out.sort_by(|a, b| a.0.cmp(&b.0));
+        // Large selections decode on all cores (decoding dominates wide queries).
+        let decode = |s: Snapshot| (s.labels.clone(), s.decode(lo, maxt));
+        let mut out: Vec<(Labels, Vec<Sample>)> = if snaps.len() >= PARALLEL_DECODE_MIN {
+            snaps
+                .into_par_iter()
+                .map(decode)
+                .filter(|(_, v)| !v.is_empty())
+                .collect()
+        } else {
+            snaps
+                .into_iter()
+                .map(decode)
+                .filter(|(_, v)| !v.is_empty())
+                .collect()
+        };
+        // Label sets are unique within the head.
+        if out.len() >= PARALLEL_DECODE_MIN {
+            out.par_sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        } else {
+            out.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        }
         out
     }
 

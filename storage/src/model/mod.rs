@@ -3,11 +3,13 @@
 //! Every other crate speaks in these types; they live here, in the lowest crate, so that
 //! no crate needs a side door to another.
 
+mod exemplar;
 mod labels;
 mod matcher;
 mod metadata;
 mod sample;
 
+pub use exemplar::{Exemplar, ExemplarSeries, EXEMPLAR_MAX_LABEL_CHARS};
 pub use labels::{Label, Labels, LabelsBuilder, METRIC_NAME};
 pub use matcher::{MatchOp, Matcher, MatcherError};
 pub use metadata::{MetricMetadata, MetricType};

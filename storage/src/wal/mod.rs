@@ -21,16 +21,18 @@ mod checkpoint;
 mod follow;
 mod reader;
 pub(crate) mod record;
-mod segment;
+pub(crate) mod segment;
 mod writer;
 
 pub use checkpoint::CheckpointStats;
 pub use follow::{FollowerStats, Resume, WalFollower, WalPosition};
 pub(crate) use reader::ReplayOutcome;
+pub use reader::{scan, ScanOutcome};
 pub use record::{Record as WalRecord, SampleEntry, SeriesEntry, TombstoneEntry};
 pub use segment::DEFAULT_SEGMENT_SIZE;
 
 use crate::error::{AppendError, DbError};
+use crate::metrics::{Histogram, HistogramSnapshot, LATENCY_BUCKETS};
 use crate::model::MetricMetadata;
 use parking_lot::Mutex;
 use reader::SegmentInfo;
@@ -86,6 +88,8 @@ impl Wal {
             segment_size: segment_size.max(4096),
             state: Mutex::new(state),
             poisoned: AtomicBool::new(false),
+            fsync_seconds: Histogram::new(LATENCY_BUCKETS),
+            failures: Default::default(),
             #[cfg(test)]
             fail_writes: AtomicBool::new(false),
         };
@@ -137,6 +141,16 @@ impl Wal {
     pub fn size_bytes(&self) -> u64 {
         let st = self.w.state.lock();
         st.closed.iter().map(|s| s.bytes).sum::<u64>() + st.active.bytes + st.checkpoint_bytes
+    }
+
+    /// Durations of the fsyncs so far.
+    pub fn fsync_seconds(&self) -> HistogramSnapshot {
+        self.w.fsync_seconds.snapshot()
+    }
+
+    /// Writes and fsyncs that failed so far.
+    pub fn failures(&self) -> u64 {
+        self.w.failures.get()
     }
 
     /// Number of segment files, the active one included.

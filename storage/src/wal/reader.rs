@@ -49,7 +49,7 @@ pub(crate) fn replay(
     fs::create_dir_all(dir).map_err(io_err(format!("creating WAL directory {}", dir.display())))?;
     let listing = segment::list(dir).map_err(io_err(format!("listing WAL directory {}", dir.display())))?;
     for t in &listing.temporaries {
-        warn!(file = %t.display(), "removing leftover temporary WAL file of an interrupted checkpoint");
+        info!(file = %t.display(), "removing leftover temporary WAL file of an interrupted checkpoint or segment creation");
         fs::remove_file(t).map_err(io_err(format!("removing {}", t.display())))?;
     }
     let mut out = ReplayOutcome::default();
@@ -57,9 +57,16 @@ pub(crate) fn replay(
         let path = segment::checkpoint_path(dir, cp);
         info!(checkpoint = %path.display(), "replaying WAL checkpoint");
         let buf = fs::read(&path).map_err(io_err(format!("reading {}", path.display())))?;
-        let (n, _, damage) = replay_buffer(&buf, intern, handle);
-        out.records += n;
-        if let Some(d) = damage {
+        let rep = replay_buffer(&buf, intern, handle);
+        out.records += rep.records;
+        for d in &rep.skipped {
+            warn!(
+                file = %path.display(), offset = d.offset, reason = %d.reason, dropped_bytes = d.dropped_bytes,
+                "WAL checkpoint has a damaged record; skipped it, the intact records after it are kept"
+            );
+            out.dropped_bytes += d.dropped_bytes;
+        }
+        if let Some(d) = rep.tail {
             warn!(
                 file = %path.display(), offset = d.offset, reason = %d.reason,
                 dropped_bytes = d.dropped_bytes, dropped_records_after = d.records_after,
@@ -99,10 +106,19 @@ pub(crate) fn replay(
             fs::remove_file(&path).map_err(io_err(format!("removing {}", path.display())))?;
             continue;
         }
-        let (n, max_t, damage) = replay_buffer(&buf, intern, handle);
-        out.records += n;
+        let rep = replay_buffer(&buf, intern, handle);
+        out.records += rep.records;
+        let max_t = rep.max_t;
+        for d in &rep.skipped {
+            warn!(
+                file = %path.display(), offset = d.offset, reason = %d.reason, dropped_bytes = d.dropped_bytes,
+                intact_records_after = d.records_after,
+                "WAL segment has a damaged record (a flipped byte, not a torn write); skipped that record, the intact records after it are kept"
+            );
+            out.dropped_bytes += d.dropped_bytes;
+        }
         let mut bytes = buf.len() as u64;
-        if let Some(d) = damage {
+        if let Some(d) = rep.tail {
             warn!(
                 file = %path.display(), offset = d.offset, reason = %d.reason,
                 dropped_bytes = d.dropped_bytes, dropped_records = 1 + d.records_after,
@@ -138,52 +154,96 @@ struct Damage {
     records_after: u64,
 }
 
-/// Replays the frames of one file (after its header). Returns records handled, newest
-/// sample timestamp and the damage, if any.
+/// How one file replayed: records handled, newest sample timestamp, damaged records that
+/// were skipped because intact records follow them, and the damage that ends the file.
+struct Replayed {
+    records: u64,
+    max_t: i64,
+    skipped: Vec<Damage>,
+    tail: Option<Damage>,
+}
+
+/// Whether every frame from `off` to the end of `buf` is intact.
+fn intact_to_end(buf: &[u8], mut off: usize) -> bool {
+    loop {
+        match record::next_frame(buf, off) {
+            Frame::End => return true,
+            Frame::Ok { next, .. } => off = next,
+            Frame::Damaged { .. } => return false,
+        }
+    }
+}
+
+/// Replays the frames of one file (after its header).
+///
+/// A record whose checksum fails but whose length is intact, followed by nothing but intact
+/// records up to the end of the file, is a flipped byte rather than a torn write: only that
+/// record is skipped and replay goes on. Any other damage ends the file there.
 fn replay_buffer(
     buf: &[u8],
     intern: &mut dyn FnMut(&str) -> Arc<str>,
     handle: &mut dyn FnMut(Record),
-) -> (u64, i64, Option<Damage>) {
+) -> Replayed {
     let mut off = HEADER_LEN;
-    let mut n = 0;
-    let mut max_t = i64::MIN;
+    let mut r = Replayed {
+        records: 0,
+        max_t: i64::MIN,
+        skipped: Vec::new(),
+        tail: None,
+    };
     if segment::check_header(buf).is_err() {
-        return (
-            0,
-            max_t,
-            Some(Damage {
-                offset: 0,
-                reason: "bad header".into(),
-                dropped_bytes: buf.len() as u64,
-                records_after: 0,
-            }),
-        );
+        r.tail = Some(Damage {
+            offset: 0,
+            reason: "bad header".into(),
+            dropped_bytes: buf.len() as u64,
+            records_after: 0,
+        });
+        return r;
     }
     loop {
         match record::next_frame(buf, off) {
-            Frame::End => return (n, max_t, None),
+            Frame::End => return r,
             Frame::Ok { ty, payload, next } => match record::decode(ty, payload, intern) {
                 Ok(rec) => {
                     if let Record::Samples(s) = &rec {
-                        max_t = s.iter().fold(max_t, |m, x| m.max(x.t));
+                        r.max_t = s.iter().fold(r.max_t, |m, x| m.max(x.t));
                     }
                     handle(rec);
-                    n += 1;
+                    r.records += 1;
                     off = next;
                 }
                 Err(reason) => {
+                    let reason = format!("undecodable record: {reason}");
+                    if intact_to_end(buf, next) {
+                        r.skipped.push(Damage {
+                            offset: off,
+                            reason,
+                            dropped_bytes: (next - off) as u64,
+                            records_after: count_after(buf, next),
+                        });
+                        off = next;
+                        continue;
+                    }
                     let after = count_after(buf, next);
-                    return (
-                        n,
-                        max_t,
-                        Some(damage(buf, off, format!("undecodable record: {reason}"), after)),
-                    );
+                    r.tail = Some(damage(buf, off, reason, after));
+                    return r;
                 }
             },
             Frame::Damaged { reason, claimed_len } => {
-                let after = claimed_len.map_or(0, |l| count_after(buf, off + record::FRAME_HEADER_LEN + l));
-                return (n, max_t, Some(damage(buf, off, reason, after)));
+                let next = claimed_len.map(|l| off + record::FRAME_HEADER_LEN + l);
+                if let Some(next) = next.filter(|&n| n < buf.len() && intact_to_end(buf, n)) {
+                    r.skipped.push(Damage {
+                        offset: off,
+                        reason,
+                        dropped_bytes: (next - off) as u64,
+                        records_after: count_after(buf, next),
+                    });
+                    off = next;
+                    continue;
+                }
+                let after = next.map_or(0, |n| count_after(buf, n));
+                r.tail = Some(damage(buf, off, reason, after));
+                return r;
             }
         }
     }
@@ -206,4 +266,37 @@ fn count_after(buf: &[u8], mut off: usize) -> u64 {
         off = next;
     }
     n
+}
+
+/// What [`scan`] found in one WAL file.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct ScanOutcome {
+    /// Intact records before the damage (or in the whole file).
+    pub records: u64,
+    /// The first damage: byte offset and what was wrong.
+    pub damage: Option<(u64, String)>,
+}
+
+/// Decodes every record of one WAL segment or checkpoint file's bytes without changing
+/// anything: the read-only check behind `sextant check`, and the fuzzing entry point.
+pub fn scan(buf: &[u8]) -> ScanOutcome {
+    let mut interned = std::collections::HashMap::<String, Arc<str>>::new();
+    let mut intern = |s: &str| -> Arc<str> {
+        if let Some(a) = interned.get(s) {
+            return a.clone();
+        }
+        let a: Arc<str> = Arc::from(s);
+        interned.insert(s.to_string(), a.clone());
+        a
+    };
+    let rep = replay_buffer(buf, &mut intern, &mut |_| {});
+    ScanOutcome {
+        records: rep.records,
+        damage: rep
+            .skipped
+            .into_iter()
+            .chain(rep.tail)
+            .next()
+            .map(|d| (d.offset as u64, d.reason)),
+    }
 }

@@ -4,11 +4,13 @@
 use super::reader::SegmentInfo;
 use super::segment::{self, HEADER_LEN};
 use crate::error::AppendError;
+use crate::metrics::{Counter, Histogram};
 use parking_lot::Mutex;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
 use tracing::error;
 
 /// The mutable part of the writer, behind one mutex.
@@ -27,13 +29,34 @@ pub(crate) struct WriterState {
     pub(crate) closed_for_writes: bool,
 }
 
-/// Creates segment `index` in `dir` with its header, durable.
+/// Creates segment `index` in `dir` with its header, durable. The header is written to
+/// `<index>.tmp` and renamed into place, so a crash never leaves a segment without its header
+/// (replay removes a leftover `.tmp`).
 pub(crate) fn create_segment(dir: &Path, index: u64) -> io::Result<File> {
     let path = segment::segment_path(dir, index);
-    let mut f = OpenOptions::new().create_new(true).append(true).open(&path)?;
-    f.write_all(&segment::header())?;
-    f.sync_all()?;
-    segment::sync_dir(dir)?;
+    let tmp = path.with_extension("tmp");
+    match std::fs::remove_file(&tmp) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+        _ => {}
+    }
+    let mut f = OpenOptions::new().create_new(true).append(true).open(&tmp)?;
+    let done = f
+        .write_all(&segment::header())
+        .and_then(|_| f.sync_all())
+        .and_then(|_| {
+            if path.exists() {
+                return Err(io::Error::new(
+                    io::ErrorKind::AlreadyExists,
+                    format!("WAL segment {} already exists", path.display()),
+                ));
+            }
+            std::fs::rename(&tmp, &path)
+        })
+        .and_then(|_| segment::sync_dir(dir));
+    if let Err(e) = done {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
+    }
     Ok(f)
 }
 
@@ -43,13 +66,26 @@ pub(crate) struct Writer {
     pub(crate) segment_size: u64,
     pub(crate) state: Mutex<WriterState>,
     pub(crate) poisoned: AtomicBool,
+    /// Durations of fsyncs of segments.
+    pub(crate) fsync_seconds: Histogram,
+    /// Failed writes and fsyncs.
+    pub(crate) failures: Counter,
     /// Test hook: make the next writes fail as a full disk would.
     #[cfg(test)]
     pub(crate) fail_writes: AtomicBool,
 }
 
 impl Writer {
+    /// Fsyncs `f`, timing it.
+    fn timed_sync(&self, f: &File) -> io::Result<()> {
+        let started = Instant::now();
+        let r = f.sync_data();
+        self.fsync_seconds.observe_duration(started.elapsed());
+        r
+    }
+
     fn poison(&self, what: &str, e: &io::Error) {
+        self.failures.inc();
         error!(dir = %self.dir.display(), error = %e, "WAL {what} failed; refusing further appends until restart");
         self.poisoned.store(true, Ordering::SeqCst);
     }
@@ -65,7 +101,6 @@ impl Writer {
         }
         if st.active.bytes > HEADER_LEN as u64 && st.active.bytes + buf.len() as u64 > self.segment_size {
             if let Err(e) = self.rotate(&mut st) {
-                self.poison("segment roll-over", &e);
                 return Err(AppendError::Io(e));
             }
         }
@@ -76,14 +111,31 @@ impl Writer {
             return Err(AppendError::Io(e));
         }
         if let Err(e) = st.file.write_all(buf) {
-            self.poison("write", &e);
-            return Err(AppendError::Io(e));
+            // A failed write (a full disk, usually) may have left part of the records behind.
+            // Cutting the segment back to its last complete record keeps the log whole, and
+            // the batch, never acknowledged, may be retried once space returns. Only when the
+            // cut fails too is the state on disk unknown.
+            let keep = st.active.bytes;
+            match st.file.set_len(keep) {
+                Ok(()) => {
+                    error!(
+                        dir = %self.dir.display(), segment = st.active.index, error = %e,
+                        "WAL write failed; the partial write was cut off, the batch is refused and may be retried"
+                    );
+                    return Err(AppendError::Io(e));
+                }
+                Err(cut) => {
+                    self.poison("write", &e);
+                    error!(error = %cut, "cutting the partial WAL write off failed too");
+                    return Err(AppendError::Io(e));
+                }
+            }
         }
         st.active.bytes += buf.len() as u64;
         st.active.max_t = st.active.max_t.max(max_t);
         st.dirty = true;
         if sync {
-            if let Err(e) = st.file.sync_data() {
+            if let Err(e) = self.timed_sync(&st.file) {
                 self.poison("fsync", &e);
                 return Err(AppendError::Io(e));
             }
@@ -92,12 +144,26 @@ impl Writer {
         Ok(())
     }
 
-    /// Closes the active segment (fsynced) and starts the next one.
+    /// Closes the active segment (fsynced) and starts the next one. A failed fsync poisons
+    /// the WAL; when the next segment cannot be created (a full disk) the active segment stays
+    /// in use, so a later batch tries again.
     fn rotate(&self, st: &mut WriterState) -> io::Result<()> {
-        st.file.sync_data()?;
+        if let Err(e) = self.timed_sync(&st.file) {
+            self.poison("fsync before segment roll-over", &e);
+            return Err(e);
+        }
         st.dirty = false;
         let next = st.active.index + 1;
-        let f = create_segment(&self.dir, next)?;
+        let f = match create_segment(&self.dir, next) {
+            Ok(f) => f,
+            Err(e) => {
+                error!(
+                    dir = %self.dir.display(), segment = next, error = %e,
+                    "creating the next WAL segment failed; the batch is refused and may be retried"
+                );
+                return Err(e);
+            }
+        };
         let old = std::mem::replace(
             &mut st.active,
             SegmentInfo {
@@ -122,7 +188,7 @@ impl Writer {
             st.dirty = false;
             st.file.try_clone()
         };
-        let r = f.and_then(|f| f.sync_data());
+        let r = f.and_then(|f| self.timed_sync(&f));
         if let Err(e) = &r {
             self.poison("fsync", e);
         }

@@ -12,8 +12,8 @@
 //! [`admin`]; helpers [`params`] (parameters and their parsers), [`json`] (number and value
 //! formatting), [`timefmt`] (RFC 3339 and Prometheus durations).
 //!
-//! Every `/api/v1` route answers 503 until the server is ready, and carries Prometheus'
-//! CORS headers.
+//! Every `/api/v1` route answers 503 until the server is ready. CORS is added by the root
+//! only when `--web.cors.origin` is given.
 
 pub mod admin;
 pub mod error;
@@ -91,7 +91,6 @@ pub fn routes() -> Router<Arc<WebState>> {
         .route("/api/v1/scrape_pools", get(targets::scrape_pools))
         .route("/api/v1/notifications", get(rules::notifications))
         .route("/federate", get(federate::federate))
-        .layer(axum::middleware::from_fn(cors))
 }
 
 /// Until start-up is done, the API answers 503 `Service Unavailable` as Prometheus does.
@@ -108,38 +107,6 @@ pub async fn ready_gate(
             "Service Unavailable",
         ))
     }
-}
-
-/// CORS as Prometheus' default `--web.cors.origin=".*"` does it: requests with an `Origin`
-/// get the CORS headers and `Access-Control-Allow-Origin: *`; `OPTIONS` pre-flights are
-/// answered with an empty success.
-async fn cors(req: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
-    use axum::http::{header, HeaderValue, Method};
-    let has_origin = req.headers().contains_key(header::ORIGIN);
-    let mut resp = if req.method() == Method::OPTIONS {
-        axum::response::IntoResponse::into_response((
-            [(header::CONTENT_TYPE, "application/json")],
-            r#"{"status":"success"}"#,
-        ))
-    } else {
-        next.run(req).await
-    };
-    if has_origin {
-        let h = resp.headers_mut();
-        for (k, v) in [
-            (
-                "access-control-allow-headers",
-                "Accept, Authorization, Content-Type, Origin",
-            ),
-            ("access-control-allow-methods", "GET, POST, OPTIONS"),
-            ("access-control-expose-headers", "Date"),
-            ("vary", "Origin"),
-            ("access-control-allow-origin", "*"),
-        ] {
-            h.insert(k, HeaderValue::from_static(v));
-        }
-    }
-    resp
 }
 
 /// Runs blocking work (storage reads, query evaluation) off the async runtime.

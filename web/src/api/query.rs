@@ -173,9 +173,11 @@ fn parse_expr(p: &Params) -> Result<promql_parser::parser::Expr, ApiError> {
     query::engine::parse(p.get("query")).map_err(ApiError::from_query)
 }
 
-/// `GET|POST /api/v1/query_exemplars`: validates `query`, `start`, `end`; Sextant stores no
-/// exemplars, so the result is always an empty list.
-pub async fn exemplars(State(_st): State<Arc<WebState>>, p: Params) -> Result<Success, ApiError> {
+/// `GET|POST /api/v1/query_exemplars`: the stored exemplars of the series matched by the
+/// selectors of `query` between `start` and `end` (default: all time), as Prometheus answers:
+/// `[{"seriesLabels": {...}, "exemplars": [{"labels": {...}, "value": "6", "timestamp": 1600096945.479}]}]`,
+/// sorted by series labels; `null` when the expression has no selector.
+pub async fn exemplars(State(st): State<Arc<WebState>>, p: Params) -> Result<Success, ApiError> {
     let start = p.time_or("start", MIN_TIME_MS)?;
     let end = p.time_or("end", MAX_TIME_MS)?;
     if end < start {
@@ -183,8 +185,47 @@ pub async fn exemplars(State(_st): State<Arc<WebState>>, p: Params) -> Result<Su
             "end timestamp must not be before start timestamp",
         ));
     }
-    parse_expr(&p)?;
-    Ok(Success::raw("[]".into()))
+    let expr = parse_expr(&p)?;
+    let selectors = query::extract_selectors(&expr).map_err(ApiError::from_query)?;
+    if selectors.is_empty() {
+        return Ok(Success::raw("null".into()));
+    }
+    let found = blocking(move || {
+        st.queryable
+            .select_exemplars(start, end, &selectors)
+            .map_err(|e| ApiError::new(ErrorType::Internal, e.to_string()))
+    })
+    .await?;
+    Ok(Success::raw(exemplars_json(&found)))
+}
+
+/// The `data` of a `query_exemplars` answer.
+fn exemplars_json(found: &[storage::ExemplarSeries]) -> String {
+    let mut out = String::with_capacity(64 + found.len() * 128);
+    out.push('[');
+    for (i, s) in found.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str("{\"seriesLabels\":");
+        json::write_labels(&mut out, &s.series_labels);
+        out.push_str(",\"exemplars\":[");
+        for (j, e) in s.exemplars.iter().enumerate() {
+            if j > 0 {
+                out.push(',');
+            }
+            out.push_str("{\"labels\":");
+            json::write_labels(&mut out, &e.labels);
+            out.push_str(",\"value\":\"");
+            json::write_float(&mut out, e.value);
+            out.push_str("\",\"timestamp\":");
+            json::write_timestamp(&mut out, e.t);
+            out.push('}');
+        }
+        out.push_str("]}");
+    }
+    out.push(']');
+    out
 }
 
 /// `GET|POST /api/v1/format_query`: the expression pretty-printed.
@@ -214,5 +255,39 @@ mod tests {
         assert_eq!(w.len(), 11);
         assert_eq!(w[10], "2 more warning annotations omitted");
         assert_eq!(i, vec!["PromQL info: i".to_string()]);
+    }
+
+    #[test]
+    fn exemplars_in_prometheus_shape() {
+        // The example answer of Prometheus' HTTP API documentation, rebuilt.
+        let found = vec![storage::ExemplarSeries {
+            series_labels: storage::Labels::from_pairs([
+                ("__name__", "test_exemplar_metric_total"),
+                ("instance", "localhost:8090"),
+                ("job", "prometheus"),
+                ("service", "bar"),
+            ]),
+            exemplars: vec![
+                storage::Exemplar {
+                    labels: storage::Labels::from_pairs([("trace_id", "EpTxMJ40fUus7aGY")]),
+                    value: 6.0,
+                    t: 1600096945479,
+                },
+                storage::Exemplar {
+                    labels: storage::Labels::from_pairs([("trace_id", "Olp9XHlq763ccsfa")]),
+                    value: 19.0,
+                    t: 1600096955479,
+                },
+            ],
+        }];
+        let got: serde_json::Value = serde_json::from_str(&exemplars_json(&found)).unwrap();
+        let want: serde_json::Value = serde_json::from_str(
+            r#"[{"seriesLabels":{"__name__":"test_exemplar_metric_total","instance":"localhost:8090","job":"prometheus","service":"bar"},
+                "exemplars":[{"labels":{"trace_id":"EpTxMJ40fUus7aGY"},"value":"6","timestamp":1600096945.479},
+                             {"labels":{"trace_id":"Olp9XHlq763ccsfa"},"value":"19","timestamp":1600096955.479}]}]"#,
+        )
+        .unwrap();
+        assert_eq!(got, want);
+        assert_eq!(exemplars_json(&[]), "[]");
     }
 }

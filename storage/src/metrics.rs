@@ -1,0 +1,362 @@
+//! Self-metrics primitives: lock-free counters and histograms, and a writer for the
+//! Prometheus text exposition format.
+//!
+//! Every crate of Sextant depends on `storage`, so these types are the shared vocabulary of
+//! its self-observability: a crate keeps its figures in plain atomics ([`Counter`],
+//! [`Gauge`], [`Histogram`]) where the work happens, and the root renders them into `/metrics`
+//! with [`Exposition`]. Recording is one relaxed atomic add (a histogram: a short scan of its
+//! bounds plus two adds); nothing allocates, locks or registers anything globally.
+//!
+//! [`DbMetrics`] is the database's own snapshot, returned by [`crate::Db::metrics`].
+
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::time::Duration;
+
+/// A monotonically increasing count.
+#[derive(Debug, Default)]
+pub struct Counter(AtomicU64);
+
+impl Counter {
+    /// A counter at zero.
+    pub const fn new() -> Self {
+        Counter(AtomicU64::new(0))
+    }
+
+    /// Adds one.
+    pub fn inc(&self) {
+        self.0.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Adds `n`.
+    pub fn add(&self, n: u64) {
+        self.0.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// The current count.
+    pub fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// A value that goes up and down (an integer: in-flight requests, queue lengths).
+#[derive(Debug, Default)]
+pub struct Gauge(AtomicI64);
+
+impl Gauge {
+    /// A gauge at zero.
+    pub const fn new() -> Self {
+        Gauge(AtomicI64::new(0))
+    }
+
+    /// Adds `n` (may be negative).
+    pub fn add(&self, n: i64) {
+        self.0.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// Sets the value.
+    pub fn set(&self, v: i64) {
+        self.0.store(v, Ordering::Relaxed);
+    }
+
+    /// The current value.
+    pub fn get(&self) -> i64 {
+        self.0.load(Ordering::Relaxed)
+    }
+
+    /// Adds one now and subtracts it when the returned guard drops.
+    pub fn track(&self) -> GaugeGuard<'_> {
+        self.add(1);
+        GaugeGuard(self)
+    }
+}
+
+/// Subtracts one from its [`Gauge`] on drop (see [`Gauge::track`]).
+#[derive(Debug)]
+pub struct GaugeGuard<'a>(&'a Gauge);
+
+impl Drop for GaugeGuard<'_> {
+    fn drop(&mut self) {
+        self.0.add(-1);
+    }
+}
+
+/// Upper bounds (seconds) for latencies from 100 µs to a minute: fsyncs, queries, requests.
+pub const LATENCY_BUCKETS: &[f64] = &[
+    0.0001, 0.0005, 0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
+];
+
+/// Upper bounds (seconds) for long operations, one second to an hour: compactions, replay.
+pub const LONG_BUCKETS: &[f64] = &[
+    0.1, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0,
+];
+
+/// A histogram with fixed upper bounds, as Prometheus' classic histograms: per-bucket counts
+/// (not cumulative while recording), the count and the sum of observations.
+#[derive(Debug)]
+pub struct Histogram {
+    bounds: &'static [f64],
+    buckets: Box<[AtomicU64]>,
+    count: AtomicU64,
+    /// f64 bits, updated by compare-and-swap.
+    sum: AtomicU64,
+}
+
+impl Histogram {
+    /// A histogram with upper bounds `bounds` (ascending; `+Inf` is implicit).
+    pub fn new(bounds: &'static [f64]) -> Self {
+        Histogram {
+            bounds,
+            buckets: (0..bounds.len()).map(|_| AtomicU64::new(0)).collect(),
+            count: AtomicU64::new(0),
+            sum: AtomicU64::new(0f64.to_bits()),
+        }
+    }
+
+    /// Records one observation `v`.
+    pub fn observe(&self, v: f64) {
+        if let Some(i) = self.bounds.iter().position(|&b| v <= b) {
+            if let Some(b) = self.buckets.get(i) {
+                b.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        self.count.fetch_add(1, Ordering::Relaxed);
+        let _ = self.sum.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |s| {
+            Some((f64::from_bits(s) + v).to_bits())
+        });
+    }
+
+    /// Records a duration in seconds.
+    pub fn observe_duration(&self, d: Duration) {
+        self.observe(d.as_secs_f64());
+    }
+
+    /// The current figures, buckets cumulative.
+    pub fn snapshot(&self) -> HistogramSnapshot {
+        let mut acc = 0u64;
+        let buckets = self
+            .bounds
+            .iter()
+            .zip(self.buckets.iter())
+            .map(|(&b, c)| {
+                acc += c.load(Ordering::Relaxed);
+                (b, acc)
+            })
+            .collect();
+        // The count is read last so it is never below the buckets' sum.
+        let count = self.count.load(Ordering::Relaxed).max(acc);
+        HistogramSnapshot {
+            buckets,
+            count,
+            sum: f64::from_bits(self.sum.load(Ordering::Relaxed)),
+        }
+    }
+}
+
+/// A histogram's figures at one moment.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct HistogramSnapshot {
+    /// `(upper bound, cumulative count)`, ascending; the `+Inf` bucket is [`Self::count`].
+    pub buckets: Vec<(f64, u64)>,
+    /// Observations.
+    pub count: u64,
+    /// Sum of the observations.
+    pub sum: f64,
+}
+
+/// The database's counters and histograms ([`crate::Db::metrics`]); gauges such as head
+/// series or WAL size are in [`crate::DbStats`].
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct DbMetrics {
+    /// Series created in the head since start (WAL replay included).
+    pub head_series_created: u64,
+    /// Series removed from the head by truncation since start.
+    pub head_series_removed: u64,
+    /// Samples appended to the head since start (replay excluded).
+    pub head_samples_appended: u64,
+    /// Samples refused for being older than the head's floor (already in blocks).
+    pub out_of_bounds_samples: u64,
+    /// Samples refused for being older than the out-of-order window allows.
+    pub out_of_order_rejected_samples: u64,
+    /// Samples refused because another value already exists at their timestamp.
+    pub duplicate_samples: u64,
+    /// Head truncations (after each block cut).
+    pub head_truncations: u64,
+    /// WAL fsync durations.
+    pub wal_fsync_seconds: HistogramSnapshot,
+    /// WAL writes or fsyncs that failed.
+    pub wal_failures: u64,
+    /// WAL checkpoints that removed segments.
+    pub wal_checkpoints: u64,
+    /// Seconds the WAL replay took at open.
+    pub wal_replay_seconds: f64,
+    /// Compactions done: head cuts into blocks and merges of blocks.
+    pub compactions: u64,
+    /// Compactions (or cuts) that failed.
+    pub compactions_failed: u64,
+    /// Head cuts into blocks.
+    pub head_cuts: u64,
+    /// Durations of compactions and head cuts.
+    pub compaction_seconds: HistogramSnapshot,
+    /// Blocks deleted because of time or size retention.
+    pub retention_deleted_blocks: u64,
+}
+
+/// A writer for the Prometheus text exposition format (0.0.4): families with `# HELP` and
+/// `# TYPE`, label values escaped. The root converts the whole page to OpenMetrics when the
+/// scraper asks for it, so writers only ever produce this format.
+#[derive(Debug, Default)]
+pub struct Exposition {
+    out: String,
+}
+
+/// Escapes a label value (`\`, `"`, newline).
+pub fn escape_label_value(v: &str) -> String {
+    let mut s = String::with_capacity(v.len());
+    for c in v.chars() {
+        match c {
+            '\\' => s.push_str("\\\\"),
+            '"' => s.push_str("\\\""),
+            '\n' => s.push_str("\\n"),
+            c => s.push(c),
+        }
+    }
+    s
+}
+
+fn fmt_value(v: f64) -> String {
+    if v.is_nan() {
+        "NaN".into()
+    } else if v == f64::INFINITY {
+        "+Inf".into()
+    } else if v == f64::NEG_INFINITY {
+        "-Inf".into()
+    } else {
+        format!("{v}")
+    }
+}
+
+impl Exposition {
+    /// An empty page.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Starts a family: `kind` is `counter`, `gauge`, `histogram`, `summary` or `untyped`.
+    pub fn family(&mut self, name: &str, kind: &str, help: &str) -> &mut Self {
+        let help = help.replace('\\', "\\\\").replace('\n', "\\n");
+        let _ = writeln!(self.out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+        self
+    }
+
+    /// One sample; `labels` are `(name, value)` pairs, values escaped here.
+    pub fn sample(&mut self, name: &str, labels: &[(&str, &str)], v: f64) -> &mut Self {
+        self.out.push_str(name);
+        self.labels(labels, None);
+        let _ = writeln!(self.out, " {}", fmt_value(v));
+        self
+    }
+
+    fn labels(&mut self, labels: &[(&str, &str)], le: Option<&str>) {
+        if labels.is_empty() && le.is_none() {
+            return;
+        }
+        self.out.push('{');
+        let mut first = true;
+        for (k, v) in labels.iter().map(|(k, v)| (*k, *v)).chain(le.map(|l| ("le", l))) {
+            if !first {
+                self.out.push(',');
+            }
+            first = false;
+            let _ = write!(self.out, "{k}=\"{}\"", escape_label_value(v));
+        }
+        self.out.push('}');
+    }
+
+    /// A whole family with a single unlabelled sample.
+    pub fn single(&mut self, name: &str, kind: &str, help: &str, v: f64) -> &mut Self {
+        self.family(name, kind, help).sample(name, &[], v)
+    }
+
+    /// The series of one histogram (`_bucket` with `le`, `_sum`, `_count`); call
+    /// [`Exposition::family`] with kind `histogram` once before the first.
+    pub fn histogram(&mut self, name: &str, labels: &[(&str, &str)], h: &HistogramSnapshot) -> &mut Self {
+        let bucket = format!("{name}_bucket");
+        for (b, c) in &h.buckets {
+            self.out.push_str(&bucket);
+            self.labels(labels, Some(&fmt_value(*b)));
+            let _ = writeln!(self.out, " {c}");
+        }
+        self.out.push_str(&bucket);
+        self.labels(labels, Some("+Inf"));
+        let _ = writeln!(self.out, " {}", h.count);
+        self.sample(&format!("{name}_sum"), labels, h.sum);
+        self.sample(&format!("{name}_count"), labels, h.count as f64)
+    }
+
+    /// Appends text already in the exposition format (a whole family or more).
+    pub fn raw(&mut self, text: &str) -> &mut Self {
+        self.out.push_str(text);
+        if !text.is_empty() && !text.ends_with('\n') {
+            self.out.push('\n');
+        }
+        self
+    }
+
+    /// The page so far.
+    pub fn as_str(&self) -> &str {
+        &self.out
+    }
+
+    /// The page.
+    pub fn finish(self) -> String {
+        self.out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn histogram_buckets_are_cumulative() {
+        let h = Histogram::new(&[1.0, 2.0, 5.0]);
+        for v in [0.5, 1.0, 1.5, 3.0, 10.0] {
+            h.observe(v);
+        }
+        let s = h.snapshot();
+        assert_eq!(s.buckets, vec![(1.0, 2), (2.0, 3), (5.0, 4)]);
+        assert_eq!(s.count, 5);
+        assert!((s.sum - 16.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn exposition_text() {
+        let h = Histogram::new(&[0.5]);
+        h.observe(0.25);
+        let mut e = Exposition::new();
+        e.single("a_total", "counter", "A\\b\nc.", 3.0);
+        e.family("h_seconds", "histogram", "H.")
+            .histogram("h_seconds", &[("x", "q\"v")], &h.snapshot());
+        e.family("g", "gauge", "G.").sample("g", &[], f64::INFINITY);
+        assert_eq!(
+            e.finish(),
+            "# HELP a_total A\\\\b\\nc.\n# TYPE a_total counter\na_total 3\n\
+             # HELP h_seconds H.\n# TYPE h_seconds histogram\n\
+             h_seconds_bucket{x=\"q\\\"v\",le=\"0.5\"} 1\nh_seconds_bucket{x=\"q\\\"v\",le=\"+Inf\"} 1\n\
+             h_seconds_sum{x=\"q\\\"v\"} 0.25\nh_seconds_count{x=\"q\\\"v\"} 1\n\
+             # HELP g G.\n# TYPE g gauge\ng +Inf\n"
+        );
+    }
+
+    #[test]
+    fn gauge_guard() {
+        let g = Gauge::new();
+        {
+            let _a = g.track();
+            let _b = g.track();
+            assert_eq!(g.get(), 2);
+        }
+        assert_eq!(g.get(), 0);
+    }
+}
