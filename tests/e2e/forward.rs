@@ -14,6 +14,10 @@ use std::time::{Duration, Instant};
 const PROMETHEUS: &str = "/usr/bin/prometheus";
 const VICTORIA: &str = "/usr/bin/victoria-metrics";
 
+/// Spacing of the pushed samples: 100 ms, so that even a long outage run (the load pushes 50
+/// steps a second) stays in the past, where every receiver shows it.
+const STEP_MS: i64 = 100;
+
 /// Series -> samples, series written as sorted `name=value` pairs.
 type Data = BTreeMap<String, Vec<(i64, f64)>>;
 
@@ -244,14 +248,14 @@ fn forward_config_scraping(dir: &Path, urls: &[(&str, String, &str)], target: Op
 }
 
 /// Pushes `steps` samples for each of `series` series named `prefix{i=...}`: sample j is at
-/// `base + j s` with value `i * 1e6 + j`.
+/// `base + j * STEP_MS` with value `i * 1e6 + j`.
 fn push(server: &TestServer, prefix: &str, series: usize, base: i64, from: usize, to: usize) {
     for chunk in (from..to).collect::<Vec<_>>().chunks(20) {
         let ts = (0..series)
             .map(|i| {
                 let samples: Vec<(i64, f64)> = chunk
                     .iter()
-                    .map(|&j| (base + j as i64 * 1000, (i * 1_000_000 + j) as f64))
+                    .map(|&j| (base + j as i64 * STEP_MS, (i * 1_000_000 + j) as f64))
                     .collect();
                 crate::support::series(prefix, &[("i", &i.to_string())], &samples)
             })
@@ -298,7 +302,7 @@ fn expected(prefix: &str, series: usize, base: i64, steps: usize) -> Data {
             (
                 format!("__name__={prefix},i={i}"),
                 (0..steps)
-                    .map(|j| (base + j as i64 * 1000, (i * 1_000_000 + j) as f64))
+                    .map(|j| (base + j as i64 * STEP_MS, (i * 1_000_000 + j) as f64))
                     .collect(),
             )
         })
