@@ -27,7 +27,11 @@ if ! "$otel_venv/bin/python" -c 'import opentelemetry.sdk.metrics, opentelemetry
   echo "==> installing ${otel_pkgs[*]} into $otel_venv"
   command -v python3 >/dev/null || { as_root apt-get update -qq; DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends python3 python3-venv; }
   mkdir -p "$target_dir"
-  python3 -m venv "$otel_venv"
+  if ! python3 -m venv "$otel_venv"; then  # Debian splits venv/ensurepip out of python3
+    as_root apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends python3-venv
+    python3 -m venv "$otel_venv"
+  fi
   "$otel_venv/bin/pip" install --quiet --disable-pip-version-check "${otel_pkgs[@]}"
 fi
 export SEXTANT_OTEL_PYTHON="$(cd "$otel_venv/bin" && pwd)/python"

@@ -29,9 +29,13 @@ const QUERY_PATHS: &[&str] = &[
 ];
 
 fn is_query_path(path: &str) -> bool {
-    QUERY_PATHS
-        .iter()
-        .any(|p| if p.ends_with('/') { path.starts_with(p) } else { path == *p })
+    QUERY_PATHS.iter().any(|p| {
+        if p.ends_with('/') {
+            path.starts_with(p)
+        } else {
+            path == *p
+        }
+    })
 }
 
 /// Middleware: in agent mode, answers the query API with Prometheus' 503 `unavailable` error.

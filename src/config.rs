@@ -191,10 +191,12 @@ mod tests {
 
     #[test]
     fn remote_write_is_parsed_and_checked() {
-        let c = parse("remote_write:\n  - url: http://x/api/v1/write\n    queue_config: {max_shards: 3}\n").expect("ok");
+        let c = parse("remote_write:\n  - url: http://x/api/v1/write\n    queue_config: {max_shards: 3}\n")
+            .expect("ok");
         assert_eq!(c.remote_write[0].queue_config.max_shards, 3);
         assert_eq!(c.remote_write[0].queue_config.capacity, 10_000);
-        let e = parse("remote_write:\n  - url: http://x/api/v1/write\n    queue_config: {max_shardz: 3}\n").expect_err("unknown");
+        let e = parse("remote_write:\n  - url: http://x/api/v1/write\n    queue_config: {max_shardz: 3}\n")
+            .expect_err("unknown");
         assert!(e.contains("max_shardz"), "{e}");
         let e = parse("remote_write:\n  - url: x\n").expect_err("bad url");
         assert!(e.contains("remote_write[0]"), "{e}");

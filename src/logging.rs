@@ -7,8 +7,9 @@ use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer};
 
-/// The log layer: events at `filter`'s levels on stderr, never spans.
-fn log_layer<S>(filter: EnvFilter) -> impl Layer<S>
+/// The log layer: events at `filter`'s levels on stderr, never spans (so with tracing off,
+/// spans are disabled at their call sites).
+pub fn log_layer<S>(filter: EnvFilter) -> impl Layer<S>
 where
     S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
 {

@@ -319,7 +319,8 @@ pub async fn run(
     if agent && cfg.remote_write.is_empty() {
         tracing::warn!("agent mode without remote_write: ingested data is not kept anywhere");
     }
-    let wal_truncation = agent.then(|| tokio::spawn(crate::agent::truncate_wal_loop(db.clone(), forward.clone())));
+    let wal_truncation =
+        agent.then(|| tokio::spawn(crate::agent::truncate_wal_loop(db.clone(), forward.clone())));
 
     let mut extra_jobs = Vec::new();
     if settings.flags.demo {
@@ -347,13 +348,15 @@ pub async fn run(
     ready.store(true, Ordering::Release);
     tracing::info!("Sextant is ready to receive requests");
     let reloader = tokio::spawn(reload_loop(
-        settings.flags.config_file.clone(),
-        self_target,
-        extra_jobs,
-        scrape.clone(),
-        rules.clone(),
+        Reloader {
+            path: settings.flags.config_file.clone(),
+            embedded: self_target,
+            extra_jobs,
+            scrape: scrape.clone(),
+            rules: rules.clone(),
+            agent,
+        },
         forward.clone(),
-        agent,
         reload_rx,
     ));
 
@@ -453,25 +456,13 @@ impl Reloader {
     }
 }
 
-/// Reloads on SIGHUP and on `POST /-/reload` requests.
+/// Reloads on SIGHUP and on `POST /-/reload` requests (scrape jobs and rules through `r`, then
+/// the remote-write queues).
 async fn reload_loop(
-    path: Option<std::path::PathBuf>,
-    embedded: Option<String>,
-    extra_jobs: Vec<ingest::ScrapeConfig>,
-    scrape: Arc<ingest::ScrapeManager>,
-    rules: Arc<crate::alerting::Rules>,
+    r: Reloader,
     forward: Arc<ingest::forward::ForwardManager>,
-    agent: bool,
     mut requests: tokio::sync::mpsc::Receiver<ReloadRequest>,
 ) {
-    let r = Reloader {
-        path,
-        embedded,
-        extra_jobs,
-        scrape,
-        rules,
-        agent,
-    };
     #[cfg(unix)]
     let mut hup = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
         Ok(s) => Some(s),

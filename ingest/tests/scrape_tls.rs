@@ -91,7 +91,9 @@ fn https_target(pki: &Pki, client_ca: Option<&Path>, tls12_only: bool) -> String
             let cfg = cfg.clone();
             std::thread::spawn(move || {
                 let _ = sock.set_read_timeout(Some(Duration::from_secs(5)));
-                let Ok(conn) = rustls::ServerConnection::new(cfg) else { return };
+                let Ok(conn) = rustls::ServerConnection::new(cfg) else {
+                    return;
+                };
                 let mut tls = rustls::StreamOwned::new(conn, sock);
                 let mut buf = [0u8; 4096];
                 let mut req = Vec::new();
@@ -132,7 +134,10 @@ async fn scrape(jobs: Vec<ScrapeConfig>) -> Vec<TargetStatus> {
     let dir = tempfile::tempdir().unwrap();
     let db = Arc::new(Db::open(DbOptions::new(dir.path())).unwrap());
     let mgr = ScrapeManager::new(db);
-    let n: usize = jobs.iter().map(|j| j.static_configs.iter().map(|s| s.targets.len()).sum::<usize>()).sum();
+    let n: usize = jobs
+        .iter()
+        .map(|j| j.static_configs.iter().map(|s| s.targets.len()).sum::<usize>())
+        .sum();
     mgr.apply_config(&global(), &jobs).unwrap();
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
@@ -147,7 +152,9 @@ async fn scrape(jobs: Vec<ScrapeConfig>) -> Vec<TargetStatus> {
 }
 
 fn by_job<'a>(t: &'a [TargetStatus], job: &str) -> &'a TargetStatus {
-    t.iter().find(|t| t.job == job).unwrap_or_else(|| panic!("no {job} in {t:?}"))
+    t.iter()
+        .find(|t| t.job == job)
+        .unwrap_or_else(|| panic!("no {job} in {t:?}"))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -164,15 +171,26 @@ async fn tls_config_is_applied() {
         // The certificate names scrape.test, not 127.0.0.1: the CA alone is not enough ...
         mk("ca_only", &format!("  ca_file: {ca}\n")),
         // ... but with server_name it verifies.
-        mk("server_name", &format!("  ca_file: {ca}\n  server_name: scrape.test\n")),
-        mk("wrong_name", &format!("  ca_file: {ca}\n  server_name: other.test\n")),
+        mk(
+            "server_name",
+            &format!("  ca_file: {ca}\n  server_name: scrape.test\n"),
+        ),
+        mk(
+            "wrong_name",
+            &format!("  ca_file: {ca}\n  server_name: other.test\n"),
+        ),
         mk("no_ca", "  server_name: scrape.test\n"),
         mk("insecure", "  insecure_skip_verify: true\n"),
     ])
     .await;
     let ok = by_job(&t, "server_name");
     assert_eq!(ok.health, TargetHealth::Up, "{}", ok.last_error);
-    assert_eq!(by_job(&t, "insecure").health, TargetHealth::Up, "{}", by_job(&t, "insecure").last_error);
+    assert_eq!(
+        by_job(&t, "insecure").health,
+        TargetHealth::Up,
+        "{}",
+        by_job(&t, "insecure").last_error
+    );
     for bad in ["ca_only", "wrong_name", "no_ca"] {
         let s = by_job(&t, bad);
         assert_eq!(s.health, TargetHealth::Down, "{bad}");
@@ -198,7 +216,11 @@ async fn client_certificates_and_min_version() {
         ))
     };
     let t = scrape(vec![
-        mk("with_cert", &mtls, &format!("  cert_file: {cert}\n  key_file: {key}\n")),
+        mk(
+            "with_cert",
+            &mtls,
+            &format!("  cert_file: {cert}\n  key_file: {key}\n"),
+        ),
         mk("without_cert", &mtls, ""),
         mk("tls12_ok", &tls12, "  min_version: TLS12\n"),
         mk("tls13_required", &tls12, "  min_version: TLS13\n"),
@@ -231,7 +253,9 @@ fn bad_tls_settings_are_clear_errors() {
     let e = mgr
         .apply_config(
             &global(),
-            &[job("job_name: a\ntls_config:\n  min_version: TLS14\nstatic_configs:\n  - targets: ['x:1']\n")],
+            &[job(
+                "job_name: a\ntls_config:\n  min_version: TLS14\nstatic_configs:\n  - targets: ['x:1']\n",
+            )],
         )
         .unwrap_err()
         .to_string();
@@ -288,7 +312,10 @@ async fn target_limit_marks_every_target_down_and_keep_dropped_targets_caps_the_
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let t = mgr.targets();
-        if t.len() == 3 && t.iter().all(|t| !t.last_error.is_empty() && !t.last_error.contains("target_limit")) {
+        if t.len() == 3
+            && t.iter()
+                .all(|t| !t.last_error.is_empty() && !t.last_error.contains("target_limit"))
+        {
             break;
         }
         assert!(Instant::now() < deadline, "{t:?}");

@@ -41,8 +41,12 @@ const AGGREGATORS: &[&str] = &[
     "limit_ratio",
 ];
 
-/// Inputs longer than this (bytes) are not scanned prefix by prefix for the error position.
+/// Inputs longer than this (bytes) are not scanned prefix by prefix for the error position,
+/// but bisected.
 const MAX_SCAN: usize = 1024;
+
+/// Inputs longer than this (bytes) report syntax errors at their start.
+const MAX_BISECT: usize = 256 * 1024;
 
 /// What [`describe`] checks a prefix against.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -139,11 +143,16 @@ fn locate(input: &str, msg: &str, grammar: Grammar) -> (usize, String) {
         }
     }
     // A syntax error: the offending token follows the longest prefix that is a valid start.
-    // Finding it parses every prefix, so very long inputs get the start position instead.
-    if input.len() > MAX_SCAN {
+    // Short inputs try every prefix; long ones bisect (being a valid start is, but for rare
+    // grammar corners, monotonic in the prefix length), and huge ones get the start.
+    if input.len() > MAX_BISECT {
         return (first, msg.to_string());
     }
-    let ok = valid_prefix_len(input, grammar);
+    let ok = if input.len() > MAX_SCAN {
+        bisect_prefix_len(input, grammar)
+    } else {
+        valid_prefix_len(input, grammar)
+    };
     let at = ok + (input.len() - ok - input[ok..].trim_start().len());
     if at >= input.len() {
         return (input.len(), "unexpected end of input".to_string());
@@ -263,19 +272,56 @@ fn is_valid_start(prefix: &str, grammar: Grammar) -> bool {
                             && m != "unexpected end of input inside braces")
                             || m.starts_with("expected type")
                     };
+                    let completes = |text: &str| match parser::parse(text) {
+                        Ok(_) => true,
+                        Err(m) => ended(&m),
+                    };
                     ended(&m)
-                        || COMPLETIONS
-                            .iter()
-                            .any(|c| match parser::parse(&format!("{prefix}{c}")) {
-                                Ok(_) => true,
-                                Err(m) => ended(&m),
-                            })
+                        || COMPLETIONS.iter().any(|c| {
+                            let text = format!("{prefix}{c}");
+                            completes(&text) || {
+                                // Also close whatever brackets are still open.
+                                let closed = format!("{text}{}", closers(&text));
+                                closed.len() > text.len() && completes(&closed)
+                            }
+                        })
                 }
                 // A selector may only be unfinished inside its braces or quotes.
                 Grammar::Selector => at_end && m != "unexpected end of input",
             }
         }
     }
+}
+
+/// The closing brackets for the brackets left open in `text` (outside quoted strings),
+/// innermost first.
+fn closers(text: &str) -> String {
+    let mut stack = Vec::new();
+    let mut quote: Option<char> = None;
+    let mut escaped = false;
+    for c in text.chars() {
+        if let Some(q) = quote {
+            if escaped {
+                escaped = false;
+            } else if c == '\\' && q != '`' {
+                escaped = true;
+            } else if c == q {
+                quote = None;
+            }
+            continue;
+        }
+        match c {
+            '"' | '\'' | '`' => quote = Some(c),
+            '(' => stack.push(')'),
+            '[' => stack.push(']'),
+            '{' => stack.push('}'),
+            ')' | ']' | '}' => {
+                stack.pop();
+            }
+            _ => {}
+        }
+    }
+    stack.iter().rev().collect()
 }
 
 /// The length of the longest prefix of `input` (ending at a character boundary, trailing
@@ -296,6 +342,32 @@ fn valid_prefix_len(input: &str, grammar: Grammar) -> usize {
         }
     }
     best
+}
+
+/// [`valid_prefix_len`] by bisection over character boundaries: about 2 log2(n) parses
+/// instead of n.
+fn bisect_prefix_len(input: &str, grammar: Grammar) -> usize {
+    let bounds: Vec<usize> = input
+        .char_indices()
+        .map(|(i, _)| i)
+        .skip(1)
+        .chain(std::iter::once(input.len()))
+        .collect();
+    // Invariant: bounds[..lo] are valid starts (as far as bisection can tell), bounds[hi..] not.
+    let (mut lo, mut hi) = (0usize, bounds.len());
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        let p = input[..bounds[mid]].trim_end();
+        if !p.is_empty() && is_valid_start(p, grammar) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    match lo {
+        0 => 0,
+        n => input[..bounds[n - 1]].trim_end().len(),
+    }
 }
 
 /// How Prometheus names the token at the start of `s` in "unexpected ..." messages.
@@ -726,6 +798,25 @@ mod tests {
         assert_eq!(
             sel_err("up{"),
             "1:4: parse error: unexpected end of input inside braces"
+        );
+    }
+
+    #[test]
+    fn long_inputs_are_bisected() {
+        // Over the linear-scan limit: the position is still the offending token.
+        let long = format!("{} +* 2", vec!["up"; 600].join(" + "));
+        assert!(long.len() > MAX_SCAN);
+        let col = long.find('*').unwrap() + 1;
+        assert_eq!(
+            expr_err(&long),
+            format!("1:{col}: parse error: unexpected <op:*>")
+        );
+        let long = format!("sum({}) by (a b)", vec!["rate(x[5m])"; 120].join(" + "));
+        let col = long.rfind('b').unwrap() + 1;
+        let got = expr_err(&long);
+        assert!(
+            got.starts_with(&format!("1:{col}: parse error: unexpected identifier \"b\"")),
+            "{got}"
         );
     }
 

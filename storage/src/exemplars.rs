@@ -80,7 +80,9 @@ impl std::fmt::Debug for ExemplarStorage {
 
 /// Characters of an exemplar's label names and values together.
 fn label_chars(l: &Labels) -> usize {
-    l.iter().map(|l| l.name.chars().count() + l.value.chars().count()).sum()
+    l.iter()
+        .map(|l| l.name.chars().count() + l.value.chars().count())
+        .sum()
 }
 
 impl ExemplarStorage {
@@ -137,8 +139,7 @@ impl ExemplarStorage {
             }
         }
         ring.insert(self.max, series, e);
-        self.appended
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.appended.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Ok(true)
     }
 
@@ -149,10 +150,9 @@ impl ExemplarStorage {
         let ring = self.ring.read();
         let mut out = Vec::new();
         for s in ring.series.values() {
-            let matched = matcher_sets.iter().any(|set| {
-                set.iter()
-                    .all(|m| m.matches(s.labels.get(&m.name).unwrap_or("")))
-            });
+            let matched = matcher_sets
+                .iter()
+                .any(|set| set.iter().all(|m| m.matches(s.labels.get(&m.name).unwrap_or(""))));
             if !matched {
                 continue;
             }
@@ -197,9 +197,7 @@ impl ExemplarStorage {
             series_with_exemplars: ring.series.len(),
             exemplars_appended: self.appended.load(std::sync::atomic::Ordering::Relaxed),
             out_of_order: self.out_of_order.load(std::sync::atomic::Ordering::Relaxed),
-            last_exemplar_ts: oldest
-                .and_then(|e| e.as_ref())
-                .map_or(0, |e| e.exemplar.t),
+            last_exemplar_ts: oldest.and_then(|e| e.as_ref()).map_or(0, |e| e.exemplar.t),
         }
     }
 }
@@ -331,7 +329,13 @@ mod tests {
     }
 
     fn all(s: &ExemplarStorage) -> Vec<ExemplarSeries> {
-        s.select(i64::MIN, i64::MAX, &[vec![Matcher::new(crate::MatchOp::Regex, "__name__", ".+").unwrap()]])
+        s.select(
+            i64::MIN,
+            i64::MAX,
+            &[vec![
+                Matcher::new(crate::MatchOp::Regex, "__name__", ".+").unwrap()
+            ]],
+        )
     }
 
     #[test]
@@ -350,7 +354,11 @@ mod tests {
         assert_eq!(r.len(), 1);
         assert_eq!(r[0].exemplars, vec![ex("3", 3.0, 200)]);
         // Sets are OR-ed.
-        let r = s.select(0, 1000, &[vec![Matcher::equal("job", "x")], vec![Matcher::equal("job", "y")]]);
+        let r = s.select(
+            0,
+            1000,
+            &[vec![Matcher::equal("job", "x")], vec![Matcher::equal("job", "y")]],
+        );
         assert_eq!(r.len(), 2);
         assert!(s.select(300, 400, &[vec![Matcher::equal("job", "x")]]).is_empty());
     }
@@ -365,8 +373,14 @@ mod tests {
             s.add(&a, ex("2", 1.0, 100)),
             Err(AppendError::OutOfOrderExemplar { t: 100, newest: 100 })
         ));
-        assert!(matches!(s.add(&a, ex("2", 1.0, 50)), Err(AppendError::OutOfOrderExemplar { .. })));
-        assert!(matches!(s.validate(&a, &ex("2", 1.0, 50)), Err(AppendError::OutOfOrderExemplar { .. })));
+        assert!(matches!(
+            s.add(&a, ex("2", 1.0, 50)),
+            Err(AppendError::OutOfOrderExemplar { .. })
+        ));
+        assert!(matches!(
+            s.validate(&a, &ex("2", 1.0, 50)),
+            Err(AppendError::OutOfOrderExemplar { .. })
+        ));
         assert!(s.validate(&a, &ex("2", 1.0, 101)).unwrap());
         assert_eq!(all(&s)[0].exemplars.len(), 1);
         assert_eq!(s.stats().out_of_order, 2);
@@ -409,9 +423,19 @@ mod tests {
         s.add(&a, ex("5", 5.0, 5)).unwrap(); // evicts b@2: b has none left
         let r = all(&s);
         assert_eq!(r.len(), 1);
-        assert_eq!(r[0].exemplars, vec![ex("3", 3.0, 3), ex("4", 4.0, 4), ex("5", 5.0, 5)]);
+        assert_eq!(
+            r[0].exemplars,
+            vec![ex("3", 3.0, 3), ex("4", 4.0, 4), ex("5", 5.0, 5)]
+        );
         let st = s.stats();
-        assert_eq!((st.exemplars_in_storage, st.series_with_exemplars, st.exemplars_appended), (3, 1, 5));
+        assert_eq!(
+            (
+                st.exemplars_in_storage,
+                st.series_with_exemplars,
+                st.exemplars_appended
+            ),
+            (3, 1, 5)
+        );
         assert_eq!(st.last_exemplar_ts, 3);
         // Wrapping many times keeps exactly the newest three.
         for t in 6..100 {
@@ -420,7 +444,10 @@ mod tests {
         let r = all(&s);
         assert_eq!(r.len(), 1);
         assert_eq!(r[0].series_labels, b);
-        assert_eq!(r[0].exemplars.iter().map(|e| e.t).collect::<Vec<_>>(), vec![97, 98, 99]);
+        assert_eq!(
+            r[0].exemplars.iter().map(|e| e.t).collect::<Vec<_>>(),
+            vec![97, 98, 99]
+        );
     }
 
     #[test]

@@ -34,21 +34,36 @@ fn remote_write_exemplars_are_queryable() {
     let req = prompb::WriteRequest {
         timeseries: vec![
             with_exemplars(
-                series("api_requests_total", &[("job", "api"), ("code", "200")], &[(1_000, 1.0), (2_000, 3.0)]),
+                series(
+                    "api_requests_total",
+                    &[("job", "api"), ("code", "200")],
+                    &[(1_000, 1.0), (2_000, 3.0)],
+                ),
                 &[("aaa", 1.0, 1_000), ("bbb", 2.0, 2_000)],
             ),
             with_exemplars(
-                series("api_requests_total", &[("job", "api"), ("code", "500")], &[(2_000, 1.0)]),
+                series(
+                    "api_requests_total",
+                    &[("job", "api"), ("code", "500")],
+                    &[(2_000, 1.0)],
+                ),
                 &[("ccc", 1.0, 2_000)],
             ),
-            with_exemplars(series("other_total", &[("job", "x")], &[(2_000, 1.0)]), &[("ddd", 1.0, 2_000)]),
+            with_exemplars(
+                series("other_total", &[("job", "x")], &[(2_000, 1.0)]),
+                &[("ddd", 1.0, 2_000)],
+            ),
         ],
     };
     let (s, b) = remote_write(&server, &req);
     assert_eq!(s, 204, "{b}");
 
     // Exactly Prometheus' documented shape, sorted by series labels.
-    let data = exemplars(&server, "sum(rate(api_requests_total{job=\"api\"}[5m]))", "&start=0&end=10");
+    let data = exemplars(
+        &server,
+        "sum(rate(api_requests_total{job=\"api\"}[5m]))",
+        "&start=0&end=10",
+    );
     let want: serde_json::Value = serde_json::from_str(
         r#"[{"seriesLabels":{"__name__":"api_requests_total","code":"200","job":"api"},
              "exemplars":[{"labels":{"trace_id":"aaa"},"value":"1","timestamp":1},
@@ -59,7 +74,11 @@ fn remote_write_exemplars_are_queryable() {
     .unwrap();
     assert_eq!(data, want);
     // start/end bound the exemplars' time; several selectors are OR-ed.
-    let data = exemplars(&server, "api_requests_total{code=\"200\"} + other_total", "&start=1.5&end=2");
+    let data = exemplars(
+        &server,
+        "api_requests_total{code=\"200\"} + other_total",
+        "&start=1.5&end=2",
+    );
     let n: Vec<usize> = data
         .as_array()
         .unwrap()
@@ -169,13 +188,18 @@ fn openmetrics_scrape_exemplars_are_stored() {
         data.as_array()
             .unwrap()
             .iter()
-            .find(|s| s["seriesLabels"]["__name__"] == name && le.is_none_or(|le| s["seriesLabels"]["le"] == le))
+            .find(|s| {
+                s["seriesLabels"]["__name__"] == name && le.is_none_or(|le| s["seriesLabels"]["le"] == le)
+            })
             .unwrap_or_else(|| panic!("{name} {le:?} in {data}"))
             .clone()
     };
     let b = by_name("rpc_duration_seconds_bucket", Some("0.5"));
     assert_eq!(b["seriesLabels"]["instance"], target.addr.as_str());
-    assert_eq!(b["exemplars"][0]["labels"], serde_json::json!({"trace_id": "abc123"}));
+    assert_eq!(
+        b["exemplars"][0]["labels"],
+        serde_json::json!({"trace_id": "abc123"})
+    );
     assert_eq!(b["exemplars"][0]["value"], "0.3");
     assert_eq!(b["exemplars"][0]["timestamp"], 1700000000.25);
     // Without a timestamp the exemplar gets the scrape's time; repeated scrapes of the same

@@ -38,7 +38,14 @@ fn export(protocol: &str, endpoint: &str, instance: &str) -> String {
     let script = format!("{}/tests/otel/export_all.py", env!("CARGO_MANIFEST_DIR"));
     let out = Command::new(python())
         .arg(&script)
-        .args(["--protocol", protocol, "--endpoint", endpoint, "--instance", instance])
+        .args([
+            "--protocol",
+            protocol,
+            "--endpoint",
+            endpoint,
+            "--instance",
+            instance,
+        ])
         .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
         .env_remove("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT")
         .output()
@@ -101,7 +108,10 @@ fn check_exemplars(server: &TestServer, instance: &str, trace_id: &str) {
     );
     let mut got: Vec<(String, f64)> = Vec::new();
     for (series, ex) in &found {
-        assert_eq!(series["__name__"], "rpc_server_duration_seconds_bucket", "{series}");
+        assert_eq!(
+            series["__name__"], "rpc_server_duration_seconds_bucket",
+            "{series}"
+        );
         assert_eq!(series["job"], "sextant/sdk-e2e", "{series}");
         assert_eq!(ex.len(), 1, "{series}: {ex:?}");
         let (labels, value, ts) = &ex[0];
@@ -120,7 +130,11 @@ fn check_exemplars(server: &TestServer, instance: &str, trace_id: &str) {
         server,
         &format!("http_server_request_body_size_bytes_total{{instance=\"{instance}\"}}"),
     );
-    assert_eq!(found.len(), 1, "only the GET series was added to in the span: {found:?}");
+    assert_eq!(
+        found.len(),
+        1,
+        "only the GET series was added to in the span: {found:?}"
+    );
     assert_eq!(found[0].0["http_method"], "GET");
     let (labels, value, _) = &found[0].1[0];
     assert_eq!(labels["trace_id"], trace_id);
@@ -135,7 +149,12 @@ fn instant(server: &TestServer, q: &str) -> Vec<(serde_json::Value, f64)> {
         .as_array()
         .unwrap()
         .iter()
-        .map(|r| (r["metric"].clone(), r["value"][1].as_str().unwrap().parse().unwrap()))
+        .map(|r| {
+            (
+                r["metric"].clone(),
+                r["value"][1].as_str().unwrap().parse().unwrap(),
+            )
+        })
         .collect()
 }
 
@@ -153,21 +172,36 @@ fn check_translation(server: &TestServer, instance: &str) {
     };
     // Counter, unit By: `_bytes_total`, attributes with dots become underscores.
     assert_eq!(
-        one(server, &sel("http_server_request_body_size_bytes_total", "http_method=\"GET\"")),
+        one(
+            server,
+            &sel("http_server_request_body_size_bytes_total", "http_method=\"GET\"")
+        ),
         150.0
     );
     assert_eq!(
-        one(server, &sel("http_server_request_body_size_bytes_total", "http_method=\"POST\"")),
+        one(
+            server,
+            &sel(
+                "http_server_request_body_size_bytes_total",
+                "http_method=\"POST\""
+            )
+        ),
         7.0
     );
     // Up-down counter (non-monotonic sum): a gauge; the `{connection}` annotation is dropped.
-    assert_eq!(one(server, &sel("db_client_connections_usage", "pool=\"main\"")), 7.0);
+    assert_eq!(
+        one(server, &sel("db_client_connections_usage", "pool=\"main\"")),
+        7.0
+    );
     // Synchronous gauge.
     assert_eq!(one(server, &sel("peer_count", "network=\"mainnet\"")), 12.0);
     // Explicit-bucket histogram, unit s.
     let h = "rpc_server_duration_seconds";
     for (le, want) in [("0.1", 1.0), ("1", 3.0), ("5", 4.0), ("+Inf", 5.0)] {
-        let q = sel(&format!("{h}_bucket"), &format!("rpc_method=\"getBlock\",le=\"{le}\""));
+        let q = sel(
+            &format!("{h}_bucket"),
+            &format!("rpc_method=\"getBlock\",le=\"{le}\""),
+        );
         assert_eq!(one(server, &q), want, "{q}");
     }
     assert_eq!(one(server, &sel(&format!("{h}_count"), "")), 5.0);
@@ -180,7 +214,11 @@ fn check_translation(server: &TestServer, instance: &str) {
         .into_iter()
         .map(|(m, v)| {
             let le = m["le"].as_str().unwrap();
-            let le = if le == "+Inf" { f64::INFINITY } else { le.parse().unwrap() };
+            let le = if le == "+Inf" {
+                f64::INFINITY
+            } else {
+                le.parse().unwrap()
+            };
             (le, v)
         })
         .collect();
@@ -194,14 +232,26 @@ fn check_translation(server: &TestServer, instance: &str) {
             .1
     };
     // Values 1, 2, 4, 8 each sit exactly on a bucket's upper bound (powers of two).
-    assert_eq!((at(1.0), at(2.0), at(4.0), at(8.0), at(f64::INFINITY)), (1.0, 2.0, 3.0, 4.0, 4.0));
+    assert_eq!(
+        (at(1.0), at(2.0), at(4.0), at(8.0), at(f64::INFINITY)),
+        (1.0, 2.0, 3.0, 4.0, 4.0)
+    );
     // Observable gauge with unit 1: `_ratio`.
-    assert_eq!(one(server, &sel("system_cpu_utilization_ratio", "cpu=\"0\"")), 0.25);
-    assert_eq!(one(server, &sel("system_cpu_utilization_ratio", "cpu=\"1\"")), 0.75);
+    assert_eq!(
+        one(server, &sel("system_cpu_utilization_ratio", "cpu=\"0\"")),
+        0.25
+    );
+    assert_eq!(
+        one(server, &sel("system_cpu_utilization_ratio", "cpu=\"1\"")),
+        0.75
+    );
     // Observable counter, unit s: `_seconds_total`.
     assert_eq!(one(server, &sel("process_uptime_seconds_total", "")), 42.5);
     // Observable up-down counter, unit By: a gauge in `_bytes`.
-    assert_eq!(one(server, &sel("process_memory_heap_bytes", "space=\"old\"")), 2048.0);
+    assert_eq!(
+        one(server, &sel("process_memory_heap_bytes", "space=\"old\"")),
+        2048.0
+    );
 
     // Resource attributes other than service.* go to target_info.
     let ti = instant(server, &sel("target_info", ""));
@@ -212,7 +262,10 @@ fn check_translation(server: &TestServer, instance: &str) {
     assert_eq!(labels["telemetry_sdk_language"], "python", "{labels}");
     assert!(labels.get("service_name").is_none(), "{labels}");
     // Nothing else of the SDK's arrived under this instance.
-    let all = instant(server, &format!("count by (__name__) ({{instance=\"{instance}\"}})"));
+    let all = instant(
+        server,
+        &format!("count by (__name__) ({{instance=\"{instance}\"}})"),
+    );
     let mut names: Vec<&str> = all.iter().map(|(m, _)| m["__name__"].as_str().unwrap()).collect();
     names.sort_unstable();
     assert_eq!(

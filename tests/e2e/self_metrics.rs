@@ -109,3 +109,94 @@ fn metrics_are_openmetrics_when_asked() {
     assert!(ct.1.starts_with("text/plain; version=0.0.4"), "{ct:?}");
     assert!(!String::from_utf8(body).unwrap().contains("# EOF"));
 }
+
+/// Debian's Prometheus (which asks for OpenMetrics first) scrapes `/metrics` without error,
+/// with every area's families present: forwarding, rules, HTTP, engine, TSDB.
+#[test]
+fn prometheus_scrapes_self_metrics_as_openmetrics() {
+    use std::process::{Command, Stdio};
+    use std::time::{Duration, Instant};
+    let prometheus = "/usr/bin/prometheus";
+    assert!(
+        std::path::Path::new(prometheus).exists(),
+        "this test needs Debian's prometheus at {prometheus}: run scripts/test.sh, which installs it"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("sextant.yml");
+    // A forwarding queue to a closed port, so the remote-storage families are there too.
+    std::fs::write(
+        &cfg,
+        "scrape_configs: []\nremote_write:\n  - url: http://127.0.0.1:1/api/v1/write\n",
+    )
+    .unwrap();
+    let server = TestServer::builder(&dir.path().join("data"))
+        .arg(format!("--config.file={}", cfg.display()))
+        .start();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let pcfg = dir.path().join("prometheus.yml");
+    let target = server.base.trim_start_matches("http://");
+    std::fs::write(
+        &pcfg,
+        format!("global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: sx\n    static_configs:\n      - targets: ['{target}']\n"),
+    )
+    .unwrap();
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let _prom = Kill(
+        Command::new(prometheus)
+            .arg(format!("--config.file={}", pcfg.display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.path().join("prom").display()
+            ))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start prometheus"),
+    );
+    let base = format!("http://127.0.0.1:{port}");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let target = loop {
+        if let Ok((200, body)) = http_get(&format!("{base}/api/v1/targets")) {
+            let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+            let t = v["data"]["activeTargets"][0].clone();
+            if t["health"] == "up" || !t["lastError"].as_str().unwrap_or("").is_empty() {
+                break t;
+            }
+        }
+        assert!(Instant::now() < deadline, "prometheus never scraped sextant");
+        std::thread::sleep(Duration::from_millis(300));
+    };
+    assert_eq!(target["health"], "up", "{target}");
+    assert_eq!(target["lastError"], "", "{target}");
+    for name in [
+        "prometheus_tsdb_head_series",
+        "prometheus_tsdb_compactions_total",
+        "prometheus_tsdb_wal_fsync_duration_seconds_bucket",
+        "prometheus_engine_query_duration_seconds_count",
+        "prometheus_http_requests_total",
+        "prometheus_remote_storage_samples_total",
+        "prometheus_rule_evaluations_total",
+        "sextant_ingest_samples_appended_total",
+        "sextant_build_info",
+    ] {
+        let (_, v) = get_json(&format!(
+            "{base}/api/v1/query?query={}",
+            enc(&format!("count({name}{{job=\"sx\"}})"))
+        ));
+        assert!(
+            v["data"]["result"].as_array().is_some_and(|r| !r.is_empty()),
+            "{name} not scraped by prometheus: {v}"
+        );
+    }
+}

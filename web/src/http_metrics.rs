@@ -92,7 +92,7 @@ pub async fn track(req: Request, next: Next) -> Response {
     let handler = req
         .extensions()
         .get::<MatchedPath>()
-        .map_or_else(|| "other".to_string(), |p| p.as_str().to_string());
+        .map_or_else(|| "other".to_string(), |p| prometheus_handler_name(p.as_str()));
     let m = http();
     let started = Instant::now();
     let resp = {
@@ -101,6 +101,39 @@ pub async fn track(req: Request, next: Next) -> Response {
     };
     m.record(&handler, resp.status().as_u16(), started.elapsed().as_secs_f64());
     resp
+}
+
+/// A route pattern as Prometheus names its handlers: axum's `{param}` segments become
+/// `:param` (`/api/v1/label/:name/values`), and a `{*rest}` wildcard becomes `*rest`.
+fn prometheus_handler_name(pattern: &str) -> String {
+    let mut out = String::with_capacity(pattern.len());
+    let mut rest = pattern;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        match after.find('}') {
+            Some(close) => {
+                let name = &after[..close];
+                match name.strip_prefix('*') {
+                    Some(wild) => {
+                        out.push('*');
+                        out.push_str(wild);
+                    }
+                    None => {
+                        out.push(':');
+                        out.push_str(name);
+                    }
+                }
+                rest = &after[close + 1..];
+            }
+            None => {
+                out.push('{');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Renders the HTTP figures.
@@ -147,7 +180,7 @@ mod tests {
             .route("/t/{name}", get(|| async { "x" }))
             .fallback(|| async { (axum::http::StatusCode::NOT_FOUND, "no") })
             .layer(axum::middleware::from_fn(track));
-        let before = http().requests("/t/{name}", 200);
+        let before = http().requests("/t/:name", 200);
         let other = http().requests("other", 404);
         for uri in ["/t/a", "/t/b", "/nope"] {
             let r = app
@@ -157,15 +190,31 @@ mod tests {
                 .unwrap();
             let _ = r.status();
         }
-        assert_eq!(http().requests("/t/{name}", 200), before + 2);
+        assert_eq!(http().requests("/t/:name", 200), before + 2);
         assert_eq!(http().requests("other", 404), other + 1);
         let mut e = Exposition::new();
         render(&mut e);
         assert!(e
             .as_str()
-            .contains("prometheus_http_requests_total{code=\"200\",handler=\"/t/{name}\"}"));
+            .contains("prometheus_http_requests_total{code=\"200\",handler=\"/t/:name\"}"));
         assert!(e
             .as_str()
-            .contains("prometheus_http_request_duration_seconds_bucket{handler=\"/t/{name}\",le=\"+Inf\"}"));
+            .contains("prometheus_http_request_duration_seconds_bucket{handler=\"/t/:name\",le=\"+Inf\"}"));
+    }
+}
+
+#[cfg(test)]
+mod handler_name_tests {
+    use super::prometheus_handler_name;
+
+    #[test]
+    fn route_patterns_take_prometheus_handler_names() {
+        assert_eq!(prometheus_handler_name("/api/v1/query"), "/api/v1/query");
+        assert_eq!(
+            prometheus_handler_name("/api/v1/label/{name}/values"),
+            "/api/v1/label/:name/values"
+        );
+        assert_eq!(prometheus_handler_name("/static/{*path}"), "/static/*path");
+        assert_eq!(prometheus_handler_name("/odd/{unclosed"), "/odd/{unclosed");
     }
 }

@@ -99,6 +99,31 @@ export const SEXTANT = {
       ],
     },
     {
+      title: 'Rejections',
+      panels: [
+        { id: 'sx_rejected_samples', type: 'timeseries', title: 'Pushed samples refused by reason', unit: 'ops', metrics: ['sextant_ingest_rejected_samples_total'], description: 'shown once something was refused', queries: [q(`sum by (instance, job, protocol, reason) (${rate('sextant_ingest_rejected_samples_total')})`, '{{instance}} {{protocol}} {{reason}}')] },
+        { id: 'sx_rejected_requests', type: 'timeseries', title: 'Push requests refused by reason', unit: 'ops', metrics: ['sextant_ingest_rejected_requests_total'], queries: [q(`sum by (instance, job, protocol, reason) (${rate('sextant_ingest_rejected_requests_total')})`, '{{instance}} {{protocol}} {{reason}}')] },
+        { id: 'sx_rejected_queries', type: 'timeseries', title: 'Queries stopped by a limit', unit: 'ops', metrics: ['sextant_query_rejected_total'], queries: [q(`sum by (instance, job, reason) (${rate('sextant_query_rejected_total')})`, '{{instance}} {{reason}}')] },
+        { id: 'sx_rejected_http', type: 'timeseries', title: 'HTTP requests refused (auth, rate limit)', unit: 'ops', metrics: ['sextant_http_rejected_requests_total'], queries: [q(`sum by (instance, job, reason) (${rate('sextant_http_rejected_requests_total')})`, '{{instance}} {{reason}}')] },
+      ],
+    },
+    {
+      title: 'Forwarding (remote write)',
+      panels: [
+        {
+          id: 'sx_forward_samples', type: 'timeseries', title: 'Samples forwarded, failed, retried, dropped', unit: 'ops', metrics: ['prometheus_remote_storage_samples_total'],
+          queries: [
+            q(`sum by (instance, job, remote_name) (${rate('prometheus_remote_storage_samples_total')})`, '{{instance}} {{remote_name}} sent'),
+            q(`sum by (instance, job, remote_name) (${rate('prometheus_remote_storage_samples_failed_total')})`, '{{instance}} {{remote_name}} failed'),
+            q(`sum by (instance, job, remote_name) (${rate('prometheus_remote_storage_samples_retried_total')})`, '{{instance}} {{remote_name}} retried'),
+            q(`sum by (instance, job, remote_name) (${rate('prometheus_remote_storage_samples_dropped_total')})`, '{{instance}} {{remote_name}} dropped'),
+          ],
+        },
+        { id: 'sx_forward_lag', type: 'timeseries', title: 'Forwarding lag (newest read minus newest sent)', unit: 's', metrics: ['prometheus_remote_storage_queue_highest_timestamp_seconds'], queries: [q(`prometheus_remote_storage_queue_highest_timestamp_seconds{${S}} - prometheus_remote_storage_queue_highest_sent_timestamp_seconds{${S}}`, '{{instance}} {{remote_name}}')] },
+        { id: 'sx_forward_pending', type: 'timeseries', title: 'Samples pending and shards', metrics: ['prometheus_remote_storage_samples_pending', 'prometheus_remote_storage_shards'], queries: [q(`prometheus_remote_storage_samples_pending{${S}}`, '{{instance}} {{remote_name}} pending'), q(`prometheus_remote_storage_shards{${S}}`, '{{instance}} {{remote_name}} shards')] },
+      ],
+    },
+    {
       title: 'Rules',
       panels: [
         { id: 'sx_rule_evals', type: 'timeseries', title: 'Rule evaluations and failures', unit: 'ops', metrics: ['prometheus_rule_evaluations_total', 'prometheus_rule_evaluation_failures_total'], queries: [q(`sum by (instance, job) (${rate('prometheus_rule_evaluations_total')})`, '{{instance}} evaluations'), q(`sum by (instance, job) (${rate('prometheus_rule_evaluation_failures_total')})`, '{{instance}} failures')] },

@@ -38,7 +38,12 @@ fn free_port() -> Result<u16, String> {
 
 async fn wait_ready(client: &reqwest::Client, url: &str) -> Result<(), String> {
     let deadline = Instant::now() + Duration::from_secs(120);
-    while !client.get(url).send().await.is_ok_and(|r| r.status().is_success()) {
+    while !client
+        .get(url)
+        .send()
+        .await
+        .is_ok_and(|r| r.status().is_success())
+    {
         if Instant::now() > deadline {
             return Err(format!("{url} did not become ready"));
         }
@@ -115,10 +120,16 @@ async fn run_async(args: &ForwardArgs, w: &Workload) -> Result<String, String> {
     let base = format!("http://127.0.0.1:{sx_port}");
     wait_ready(&client, &format!("{base}/-/ready")).await?;
     let (cpu0, vm_cpu0) = (proc_stats(sextant.0.id()).1, proc_stats(vm.0.id()).1);
-    eprintln!("pushing {} samples into Sextant, forwarding to VictoriaMetrics ...", w.samples);
+    eprintln!(
+        "pushing {} samples into Sextant, forwarding to VictoriaMetrics ...",
+        w.samples
+    );
     let started = Instant::now();
     let (push_secs, failed) = send_all(&client, &base, w).await;
-    eprintln!("  pushed in {push_secs:.1} s ({:.0}/s), {failed} failed requests", w.samples as f64 / push_secs);
+    eprintln!(
+        "  pushed in {push_secs:.1} s ({:.0}/s), {failed} failed requests",
+        w.samples as f64 / push_secs
+    );
     let deadline = Instant::now() + Duration::from_secs(1800);
     let mut max_shards = 0.0f64;
     loop {
@@ -128,7 +139,10 @@ async fn run_async(args: &ForwardArgs, w: &Workload) -> Result<String, String> {
             break;
         }
         if Instant::now() > deadline {
-            return Err(format!("only {sent} of {} samples forwarded after 30 min", w.samples));
+            return Err(format!(
+                "only {sent} of {} samples forwarded after 30 min",
+                w.samples
+            ));
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -148,7 +162,11 @@ async fn run_async(args: &ForwardArgs, w: &Workload) -> Result<String, String> {
             .json::<serde_json::Value>()
             .await
             .ok()
-            .and_then(|v| v["data"]["result"][0]["value"][1].as_str().and_then(|s| s.parse::<f64>().ok()))
+            .and_then(|v| {
+                v["data"]["result"][0]["value"][1]
+                    .as_str()
+                    .and_then(|s| s.parse::<f64>().ok())
+            })
             .unwrap_or(-1.0),
         Err(_) => -1.0,
     };

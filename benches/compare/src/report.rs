@@ -117,7 +117,6 @@ pub fn queries(start_ms: i64, end_ms: i64) -> Vec<Query> {
         range("histogram_quantile(0.99, sum by (instance, le) (rate(http_request_duration_seconds_bucket[5m])))"),
         // High cardinality: every series of every target, grouped per target.
         range("count by (instance) ({job=\"node\"})"),
-        range("sum by (instance) (rate({__name__=~\"node_.+_total\"}[5m]))"),
     ]
 }
 
@@ -131,6 +130,27 @@ fn close(a: &str, b: &str) -> bool {
         }
         _ => false,
     }
+}
+
+/// Where `got` first departs from `want`.
+fn first_difference(want: &QueryAnswer, got: &QueryAnswer) -> String {
+    if want.series.len() != got.series.len() {
+        return format!("{} series, reference {}", got.series.len(), want.series.len());
+    }
+    for (k, va) in &want.series {
+        let Some(vb) = got.series.get(k) else {
+            return format!("missing series {k}");
+        };
+        if va.len() != vb.len() {
+            return format!("series {k}: {} points, reference {}", vb.len(), va.len());
+        }
+        for (x, y) in va.iter().zip(vb) {
+            if x.0 != y.0 || !close(&x.1, &y.1) {
+                return format!("series {k} at {}: {:?}, reference {:?}", x.0, y, x);
+            }
+        }
+    }
+    "?".into()
 }
 
 /// Whether two answers agree (same series, same timestamps, values within 1e-6 relative).
@@ -264,6 +284,17 @@ pub fn render(args: &CompareArgs, w: &Workload, queries: &[Query], results: &[Me
                 median(ratios.clone()),
                 ratios.iter().copied().fold(0.0, f64::max)
             );
+        }
+    }
+    // Where an answer differs from Prometheus', say where first.
+    if let Some(r) = results.iter().find(|m| m.kind == Kind::Prometheus) {
+        for m in results.iter().filter(|m| m.kind == Kind::Sextant) {
+            for (i, (_, a)) in m.answers.iter().enumerate() {
+                let b = &r.answers[i].1;
+                if a.error.is_none() && b.error.is_none() && !same(b, a) {
+                    let _ = writeln!(s, "\n{} differs on `{}`: {}", m.kind.name(), queries[i].expr, first_difference(b, a));
+                }
+            }
         }
     }
     for m in results {

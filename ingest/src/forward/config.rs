@@ -289,8 +289,8 @@ pub fn validate(cfgs: &[RemoteWriteConfig]) -> Result<(), ConfigError> {
     let mut keys = HashSet::new();
     for (i, c) in cfgs.iter().enumerate() {
         let what = format!("remote_write[{i}] ({})", c.url);
-        let url = reqwest::Url::parse(&c.url)
-            .map_err(|e| ConfigError(format!("{what}: invalid url: {e}")))?;
+        let url =
+            reqwest::Url::parse(&c.url).map_err(|e| ConfigError(format!("{what}: invalid url: {e}")))?;
         if !matches!(url.scheme(), "http" | "https") {
             return Err(ConfigError(format!(
                 "{what}: url scheme must be http or https, not {:?}",
@@ -314,7 +314,9 @@ pub fn validate(cfgs: &[RemoteWriteConfig]) -> Result<(), ConfigError> {
         }
         let q = &c.queue_config;
         if q.min_shards == 0 || q.max_shards == 0 {
-            return Err(ConfigError(format!("{what}: min_shards and max_shards must be at least 1")));
+            return Err(ConfigError(format!(
+                "{what}: min_shards and max_shards must be at least 1"
+            )));
         }
         if q.min_shards > q.max_shards {
             return Err(ConfigError(format!(
@@ -323,17 +325,23 @@ pub fn validate(cfgs: &[RemoteWriteConfig]) -> Result<(), ConfigError> {
             )));
         }
         if q.max_samples_per_send == 0 || q.capacity == 0 {
-            return Err(ConfigError(format!("{what}: capacity and max_samples_per_send must be positive")));
+            return Err(ConfigError(format!(
+                "{what}: capacity and max_samples_per_send must be positive"
+            )));
         }
         if q.min_backoff.0 > q.max_backoff.0 {
-            return Err(ConfigError(format!("{what}: min_backoff is greater than max_backoff")));
+            return Err(ConfigError(format!(
+                "{what}: min_backoff is greater than max_backoff"
+            )));
         }
         if c.remote_timeout.0.is_zero() {
             return Err(ConfigError(format!("{what}: remote_timeout must be positive")));
         }
         for (k, v) in &c.headers {
             if RESERVED_HEADERS.contains(&k.to_ascii_lowercase().as_str()) {
-                return Err(ConfigError(format!("{what}: {k} is a reserved header. It must not be changed")));
+                return Err(ConfigError(format!(
+                    "{what}: {k} is a reserved header. It must not be changed"
+                )));
             }
             reqwest::header::HeaderName::from_bytes(k.as_bytes())
                 .map_err(|_| ConfigError(format!("{what}: invalid header name {k:?}")))?;
@@ -365,7 +373,10 @@ mod tests {
         let c = &parse("- url: http://127.0.0.1:9/api/v1/write\n").unwrap()[0];
         assert_eq!(c.remote_timeout.0, Duration::from_secs(30));
         let q = &c.queue_config;
-        assert_eq!((q.capacity, q.min_shards, q.max_shards, q.max_samples_per_send), (10_000, 1, 50, 2_000));
+        assert_eq!(
+            (q.capacity, q.min_shards, q.max_shards, q.max_samples_per_send),
+            (10_000, 1, 50, 2_000)
+        );
         assert_eq!(q.batch_send_deadline.0, Duration::from_secs(5));
         assert_eq!(q.min_backoff.0, Duration::from_millis(30));
         assert_eq!(q.max_backoff.0, Duration::from_secs(5));

@@ -223,16 +223,39 @@ mod tests {
     use crate::push::PushLimits;
 
     fn series(name: &str, job: &str) -> Arc<OutSeries> {
-        Arc::new(OutSeries::new(Labels::from_pairs([("__name__", name), ("job", job)])))
+        Arc::new(OutSeries::new(Labels::from_pairs([
+            ("__name__", name),
+            ("job", job),
+        ])))
     }
 
     fn batch() -> Vec<QueuedSample> {
         let (a, b) = (series("up", "x"), series("req_total", "x"));
         vec![
-            QueuedSample { series: a.clone(), t: 1, v: 1.0, seq: 0 },
-            QueuedSample { series: b.clone(), t: 1, v: 5.0, seq: 0 },
-            QueuedSample { series: a, t: 2, v: 0.0, seq: 1 },
-            QueuedSample { series: b, t: 2, v: f64::from_bits(storage::STALE_NAN_BITS), seq: 1 },
+            QueuedSample {
+                series: a.clone(),
+                t: 1,
+                v: 1.0,
+                seq: 0,
+            },
+            QueuedSample {
+                series: b.clone(),
+                t: 1,
+                v: 5.0,
+                seq: 0,
+            },
+            QueuedSample {
+                series: a,
+                t: 2,
+                v: 0.0,
+                seq: 1,
+            },
+            QueuedSample {
+                series: b,
+                t: 2,
+                v: f64::from_bits(storage::STALE_NAN_BITS),
+                seq: 1,
+            },
         ]
     }
 

@@ -141,7 +141,11 @@ mod tests {
             "prometheus_remote_storage_samples_total{remote_name=\"vm\",url=\"http://127.0.0.1:1/api/v1/write\"} 42\n"
         ));
         assert!(out.contains("prometheus_remote_storage_queue_highest_sent_timestamp_seconds{remote_name=\"vm\",url=\"http://127.0.0.1:1/api/v1/write\"} 1.5\n"));
-        assert_eq!(out.matches("# TYPE prometheus_remote_storage_shards gauge").count(), 1);
+        assert_eq!(
+            out.matches("# TYPE prometheus_remote_storage_shards gauge")
+                .count(),
+            1
+        );
         // The output parses as exposition text.
         let parsed = crate::exposition::parse_format(out.as_bytes(), crate::ExpositionFormat::PrometheusText);
         assert!(parsed.is_ok(), "{parsed:?}");

@@ -93,7 +93,10 @@ mod tests {
     use super::*;
 
     fn p(o: u64) -> WalPosition {
-        WalPosition { segment: 1, offset: o }
+        WalPosition {
+            segment: 1,
+            offset: o,
+        }
     }
 
     #[test]

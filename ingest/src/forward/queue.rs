@@ -286,8 +286,12 @@ impl Shards {
 struct Reader {
     sh: Arc<Shared>,
     external: Labels,
-    /// WAL series reference -> series as sent (`None`: dropped by relabeling).
-    series: HashMap<u64, Option<Arc<OutSeries>>>,
+    /// WAL series reference -> series as sent (`None`: dropped by relabeling) and the
+    /// segment whose record defined it.
+    series: HashMap<u64, (Option<Arc<OutSeries>>, u64)>,
+    /// Newest checkpoint whose series were used to forget dead series.
+    gc_checkpoint: u64,
+    last_gc: Instant,
     persisted: Option<WalPosition>,
     last_persist: Instant,
     rates: Rates,
@@ -299,6 +303,8 @@ impl Reader {
             sh,
             external,
             series: HashMap::new(),
+            gc_checkpoint: 0,
+            last_gc: Instant::now(),
             persisted: None,
             last_persist: Instant::now(),
             rates: Rates::new(),
@@ -347,13 +353,17 @@ impl Reader {
                     shards = Shards::start(&self.sh, n);
                 }
             }
-            match follower.next() {
+            match follower.next_record() {
                 Ok(Some((rec, end))) => {
                     self.sh.metrics.records_read.fetch_add(1, Ordering::Relaxed);
-                    self.sh.metrics.current_segment.store(end.segment, Ordering::Relaxed);
+                    self.sh
+                        .metrics
+                        .current_segment
+                        .store(end.segment, Ordering::Relaxed);
                     self.handle(rec, end, &shards);
                 }
                 Ok(None) => {
+                    self.forget_dead_series(wal_dir, follower.position().segment);
                     let skipped = follower.stats().segments_skipped;
                     self.sh.metrics.segments_skipped.store(skipped, Ordering::Relaxed);
                     if self.nap(IDLE_POLL) {
@@ -372,6 +382,32 @@ impl Reader {
         self.maybe_persist(true);
     }
 
+    /// Once a minute: when the WAL has a new checkpoint this reader is past, forgets the
+    /// series that are neither in it (dead in the database) nor defined after it, as
+    /// Prometheus' queues do, so churn does not grow the map forever.
+    fn forget_dead_series(&mut self, wal_dir: &Path, reading: u64) {
+        if self.last_gc.elapsed() < Duration::from_secs(60) {
+            return;
+        }
+        self.last_gc = Instant::now();
+        let (c, ids) = match WalFollower::newest_checkpoint_series(wal_dir) {
+            Ok(Some(x)) => x,
+            Ok(None) => return,
+            Err(e) => {
+                warn!(remote_name = %self.sh.name, error = %e, "cannot read the WAL checkpoint to forget dead series");
+                return;
+            }
+        };
+        if c <= self.gc_checkpoint || reading <= c {
+            return;
+        }
+        self.gc_checkpoint = c;
+        let live: std::collections::HashSet<u64> = ids.into_iter().collect();
+        let before = self.series.len();
+        self.series.retain(|id, (_, seg)| *seg > c || live.contains(id));
+        info!(remote_name = %self.sh.name, checkpoint = c, forgotten = before - self.series.len(), "remote-write queue forgot series no longer in the database");
+    }
+
     fn maybe_persist(&mut self, now: bool) {
         if !now && self.last_persist.elapsed() < PERSIST_EVERY {
             return;
@@ -382,7 +418,9 @@ impl Reader {
             if Some(p) != self.persisted {
                 match position::store(&self.sh.pos_path, p) {
                     Ok(()) => self.persisted = Some(p),
-                    Err(e) => warn!(remote_name = %self.sh.name, file = %self.sh.pos_path.display(), error = %e, "cannot save the remote-write position"),
+                    Err(e) => {
+                        warn!(remote_name = %self.sh.name, file = %self.sh.pos_path.display(), error = %e, "cannot save the remote-write position")
+                    }
                 }
             }
         }
@@ -393,7 +431,7 @@ impl Reader {
             WalRecord::Series(entries) => {
                 for e in entries {
                     let out = self.outgoing(&e.labels).map(|l| Arc::new(OutSeries::new(l)));
-                    self.series.insert(e.id, out);
+                    self.series.insert(e.id, (out, end.segment));
                 }
                 self.sh.tracker.lock().push(end, 0);
             }
@@ -440,7 +478,7 @@ impl Reader {
         let mut per_shard: Vec<Vec<QueuedSample>> = vec![Vec::new(); n];
         let (mut dropped, mut kept, mut max_t) = (0u64, 0usize, i64::MIN);
         for s in samples {
-            let Some(Some(series)) = self.series.get(&s.id) else {
+            let Some((Some(series), _)) = self.series.get(&s.id) else {
                 dropped += 1;
                 continue;
             };
@@ -650,7 +688,7 @@ async fn send_batch(sh: &Shared, batch: &[QueuedSample], hard: &mut watch::Recei
             Err(SendError::Retryable { message, retry_after }) => {
                 m.requests_failed.fetch_add(1, Ordering::Relaxed);
                 m.samples_retried.fetch_add(n, Ordering::Relaxed);
-                if attempt % 20 == 0 {
+                if attempt.is_multiple_of(20) {
                     warn!(remote_name = %sh.name, url = %sh.cfg.url, attempt = attempt + 1, error = %message, "remote write failed; retrying with backoff");
                 }
                 *sh.last_failure.lock() = Some((Instant::now(), message));

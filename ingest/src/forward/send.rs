@@ -4,7 +4,9 @@
 use super::config::{ProtobufMessage, RemoteWriteConfig};
 use crate::scrape::config::HttpClientConfig;
 use crate::scrape::http::{auth_header, build_client, USER_AGENT};
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_ENCODING, CONTENT_TYPE, RETRY_AFTER, USER_AGENT as UA};
+use reqwest::header::{
+    HeaderMap, HeaderName, HeaderValue, CONTENT_ENCODING, CONTENT_TYPE, RETRY_AFTER, USER_AGENT as UA,
+};
 use std::time::Duration;
 
 /// Why a request did not succeed.
@@ -49,7 +51,8 @@ impl Sender {
         let url = reqwest::Url::parse(&cfg.url).map_err(|e| format!("invalid url {:?}: {e}", cfg.url))?;
         let mut headers = HeaderMap::new();
         for (k, v) in &cfg.headers {
-            let name = HeaderName::from_bytes(k.as_bytes()).map_err(|_| format!("invalid header name {k:?}"))?;
+            let name =
+                HeaderName::from_bytes(k.as_bytes()).map_err(|_| format!("invalid header name {k:?}"))?;
             let value = HeaderValue::from_str(v).map_err(|_| format!("invalid value for header {k:?}"))?;
             headers.insert(name, value);
         }
@@ -57,7 +60,10 @@ impl Sender {
         headers.insert(UA, HeaderValue::from_static(USER_AGENT));
         let (ct, version) = match cfg.protobuf_message {
             ProtobufMessage::V1 => ("application/x-protobuf", "0.1.0"),
-            ProtobufMessage::V2 => ("application/x-protobuf;proto=io.prometheus.write.v2.Request", "2.0.0"),
+            ProtobufMessage::V2 => (
+                "application/x-protobuf;proto=io.prometheus.write.v2.Request",
+                "2.0.0",
+            ),
         };
         headers.insert(CONTENT_TYPE, HeaderValue::from_static(ct));
         headers.insert(
@@ -121,7 +127,12 @@ impl Sender {
 }
 
 /// What a non-2xx status means.
-fn classify(status: u16, retry_on_429: bool, message: String, retry_after: Option<Duration>) -> Result<(), SendError> {
+fn classify(
+    status: u16,
+    retry_on_429: bool,
+    message: String,
+    retry_after: Option<Duration>,
+) -> Result<(), SendError> {
     if status >= 500 || (status == 429 && retry_on_429) {
         Err(SendError::Retryable { message, retry_after })
     } else {
@@ -193,12 +204,30 @@ mod tests {
     #[test]
     fn statuses() {
         let m = || "m".to_string();
-        assert!(matches!(classify(500, true, m(), None), Err(SendError::Retryable { .. })));
-        assert!(matches!(classify(503, false, m(), None), Err(SendError::Retryable { .. })));
-        assert!(matches!(classify(429, true, m(), None), Err(SendError::Retryable { .. })));
-        assert!(matches!(classify(429, false, m(), None), Err(SendError::Rejected(_))));
-        assert!(matches!(classify(400, true, m(), None), Err(SendError::Rejected(_))));
-        assert!(matches!(classify(404, true, m(), None), Err(SendError::Rejected(_))));
+        assert!(matches!(
+            classify(500, true, m(), None),
+            Err(SendError::Retryable { .. })
+        ));
+        assert!(matches!(
+            classify(503, false, m(), None),
+            Err(SendError::Retryable { .. })
+        ));
+        assert!(matches!(
+            classify(429, true, m(), None),
+            Err(SendError::Retryable { .. })
+        ));
+        assert!(matches!(
+            classify(429, false, m(), None),
+            Err(SendError::Rejected(_))
+        ));
+        assert!(matches!(
+            classify(400, true, m(), None),
+            Err(SendError::Rejected(_))
+        ));
+        assert!(matches!(
+            classify(404, true, m(), None),
+            Err(SendError::Rejected(_))
+        ));
         assert_eq!(truncate("héllo", 2), "h");
     }
 }

@@ -55,7 +55,13 @@ async fn start_receiver(r: Arc<Receiver>) -> String {
                         let set: Vec<String> = ts
                             .labels
                             .iter()
-                            .map(|l| format!("{}={}", String::from_utf8_lossy(&l.name), String::from_utf8_lossy(&l.value)))
+                            .map(|l| {
+                                format!(
+                                    "{}={}",
+                                    String::from_utf8_lossy(&l.name),
+                                    String::from_utf8_lossy(&l.value)
+                                )
+                            })
                             .collect();
                         r.label_sets.lock().insert(set.join(","));
                         let name = ts
@@ -125,7 +131,10 @@ fn per_series(got: &[(String, i64, f64)]) -> std::collections::BTreeMap<String, 
         m.entry(n.clone()).or_default().push(*t);
     }
     for (n, ts) in &m {
-        assert!(ts.windows(2).all(|w| w[0] < w[1]), "{n} out of order or duplicated: {ts:?}");
+        assert!(
+            ts.windows(2).all(|w| w[0] < w[1]),
+            "{n} out of order or duplicated: {ts:?}"
+        );
     }
     m
 }
@@ -137,7 +146,9 @@ async fn outage_retries_then_delivers_everything_in_order() {
     let r = Arc::new(Receiver::default());
     let url = start_receiver(r.clone()).await;
     let mgr = ForwardManager::new(dir.path(), &db.wal_dir()).with_flush_deadline(Duration::from_millis(300));
-    mgr.apply(&[cfg(&url)], &Labels::from_pairs([("replica", "a")])).await.unwrap();
+    mgr.apply(&[cfg(&url)], &Labels::from_pairs([("replica", "a")]))
+        .await
+        .unwrap();
     // The receiver fails the next 30 requests with 503 (retryable).
     r.fail_status.store(503, Ordering::SeqCst);
     r.fail_next.store(30, Ordering::SeqCst);
@@ -156,7 +167,10 @@ async fn outage_retries_then_delivers_everything_in_order() {
     assert_eq!(h["x-prometheus-remote-write-version"], "0.1.0");
     let mut text = String::new();
     mgr.render_metrics(&mut text);
-    assert!(text.contains("prometheus_remote_storage_samples_total{"), "{text}");
+    assert!(
+        text.contains("prometheus_remote_storage_samples_total{"),
+        "{text}"
+    );
     mgr.stop().await;
 }
 
@@ -191,7 +205,8 @@ async fn restart_resumes_from_the_saved_position() {
     let url = start_receiver(r.clone()).await;
     {
         let db = db(&data);
-        let mgr = ForwardManager::new(dir.path(), &db.wal_dir()).with_flush_deadline(Duration::from_millis(300));
+        let mgr =
+            ForwardManager::new(dir.path(), &db.wal_dir()).with_flush_deadline(Duration::from_millis(300));
         mgr.apply(&[cfg(&url)], &Labels::empty()).await.unwrap();
         append(&db, 1, 101);
         wait_for("300 samples", || r.got.lock().len() >= 300).await;
@@ -226,8 +241,11 @@ async fn relabeling_and_external_labels() {
     let url = start_receiver(r.clone()).await;
     let mgr = ForwardManager::new(dir.path(), &db.wal_dir()).with_flush_deadline(Duration::from_millis(300));
     let mut c = cfg(&url);
-    c.write_relabel_configs = serde_saphyr::from_str("- {source_labels: [__name__], regex: m1, action: drop}\n").unwrap();
-    mgr.apply(&[c], &Labels::from_pairs([("cluster", "eu")])).await.unwrap();
+    c.write_relabel_configs =
+        serde_saphyr::from_str("- {source_labels: [__name__], regex: m1, action: drop}\n").unwrap();
+    mgr.apply(&[c], &Labels::from_pairs([("cluster", "eu")]))
+        .await
+        .unwrap();
     append(&db, 1, 6);
     wait_for("10 samples", || r.got.lock().len() >= 10).await;
     tokio::time::sleep(Duration::from_millis(50)).await;

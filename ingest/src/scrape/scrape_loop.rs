@@ -199,6 +199,58 @@ impl Interner {
     }
 }
 
+/// The scrape cache: series text -> entry. Entries live in a vector in the order they were
+/// first seen (for a stable target, scrape order), the map holds their index: one hash lookup
+/// per sample, small map buckets, and the per-scrape staleness walk reads the vector in order.
+#[derive(Debug, Default)]
+struct SeriesCache {
+    index: FastMap<Box<str>, u32>,
+    entries: Vec<Cached>,
+}
+
+impl SeriesCache {
+    fn find(&self, key: &str) -> Option<usize> {
+        self.index.get(key).map(|&i| i as usize)
+    }
+
+    /// Adds an entry for `key` (not present yet); returns its index.
+    fn insert(&mut self, key: &str, c: Cached) -> usize {
+        let i = self.entries.len();
+        self.entries.push(c);
+        self.index.insert(key.into(), i as u32);
+        i
+    }
+
+    fn values(&self) -> std::slice::Iter<'_, Cached> {
+        self.entries.iter()
+    }
+
+    fn values_mut(&mut self) -> std::slice::IterMut<'_, Cached> {
+        self.entries.iter_mut()
+    }
+
+    /// Keeps the entries for which `keep` holds, compacting the vector.
+    fn retain(&mut self, mut keep: impl FnMut(&Cached) -> bool) {
+        let old = std::mem::take(&mut self.entries);
+        let mut new_index: Vec<Option<u32>> = Vec::with_capacity(old.len());
+        for c in old {
+            if keep(&c) {
+                new_index.push(Some(self.entries.len() as u32));
+                self.entries.push(c);
+            } else {
+                new_index.push(None);
+            }
+        }
+        self.index.retain(|_, i| match new_index.get(*i as usize).copied().flatten() {
+            Some(n) => {
+                *i = n;
+                true
+            }
+            None => false,
+        });
+    }
+}
+
 #[derive(Debug)]
 struct Cached {
     /// Final labels, or `None` when metric relabeling drops the series.
@@ -231,7 +283,7 @@ pub(crate) struct ScrapeLoop {
     client: reqwest::Client,
     appendable: Arc<dyn Appendable>,
     sem: Arc<Semaphore>,
-    cache: FastMap<Box<str>, Cached>,
+    cache: SeriesCache,
     interner: Interner,
     /// The last scrape committed successfully (0: none, or the last one failed): the series
     /// with `present == last_good` are the ones that go stale if they disappear.
@@ -276,7 +328,7 @@ impl ScrapeLoop {
             client,
             appendable,
             sem,
-            cache: FastMap::default(),
+            cache: SeriesCache::default(),
             interner: Interner::default(),
             last_good: 0,
             inherited: FastSet::default(),
@@ -514,7 +566,7 @@ impl ScrapeLoop {
         }
         if self.iter.is_multiple_of(CACHE_KEEP_SCRAPES) {
             let iter = self.iter;
-            self.cache.retain(|_, c| c.last_iter + CACHE_KEEP_SCRAPES >= iter);
+            self.cache.retain(|c| c.last_iter + CACHE_KEEP_SCRAPES >= iter);
             self.interner.gc();
         }
         let mut rt = self.state.runtime.lock();
@@ -609,30 +661,34 @@ impl ScrapeLoop {
                     continue;
                 }
                 Entry::Unit { family, unit } => {
-                    note_meta(&mut meta, &known_meta, &family, MetaField::Unit(&unit));
+                    note_meta(&mut meta, &known_meta, &family, MetaField::Unit(unit));
                     continue;
                 }
                 Entry::Sample(s) => s,
             };
             st.scraped += 1;
-            if !self.cache.contains_key(s.series) {
-                let labels =
-                    series_labels(&s, &self.state.target.labels, &cfg)?.map(|l| self.interner.labels(&l));
-                if labels.is_some() {
-                    st.series_added += 1;
+            // One lookup per sample: the index of the series' entry, or a new entry.
+            let slot = match self.cache.find(s.series) {
+                Some(i) => i,
+                None => {
+                    let labels =
+                        series_labels(&s, &self.state.target.labels, &cfg)?.map(|l| self.interner.labels(&l));
+                    if labels.is_some() {
+                        st.series_added += 1;
+                    }
+                    self.cache.insert(
+                        s.series,
+                        Cached {
+                            labels,
+                            sref: SeriesRef::NONE,
+                            last_iter: 0,
+                            tracked: false,
+                            present: 0,
+                        },
+                    )
                 }
-                self.cache.insert(
-                    s.series.into(),
-                    Cached {
-                        labels,
-                        sref: SeriesRef::NONE,
-                        last_iter: 0,
-                        tracked: false,
-                        present: 0,
-                    },
-                );
-            }
-            let Some(c) = self.cache.get_mut(s.series) else {
+            };
+            let Some(c) = self.cache.entries.get_mut(slot) else {
                 continue;
             };
             if c.last_iter == iter {
@@ -933,6 +989,31 @@ mod tests {
             r#"up{a="1",a="2"} 1"#,
             Err("duplicate label name"),
         );
+    }
+
+    #[test]
+    fn series_cache_finds_inserts_and_compacts() {
+        let entry = |n: u64| Cached {
+            labels: None,
+            sref: SeriesRef(n),
+            last_iter: n,
+            tracked: false,
+            present: 0,
+        };
+        let mut c = SeriesCache::default();
+        for (k, n) in [("a", 1), ("b", 2), ("c", 3), ("d", 4)] {
+            assert_eq!(c.find(k), None);
+            c.insert(k, entry(n));
+        }
+        assert_eq!(c.find("c"), Some(2));
+        c.retain(|e| e.last_iter % 2 == 0);
+        assert_eq!((c.find("a"), c.find("c")), (None, None));
+        let b = c.find("b").unwrap();
+        let d = c.find("d").unwrap();
+        assert_eq!((c.entries[b].sref, c.entries[d].sref), (SeriesRef(2), SeriesRef(4)));
+        assert_eq!(c.values().count(), 2);
+        assert_eq!(c.insert("e", entry(5)), 2);
+        assert_eq!(c.find("e"), Some(2));
     }
 
     #[test]

@@ -74,9 +74,7 @@ pub(crate) fn client_config(
             let mut roots = RootCertStore::empty();
             for c in CertificateDer::pem_slice_iter(pem) {
                 let c = c.map_err(|e| format!("invalid CA certificate: {e}"))?;
-                roots
-                    .add(c)
-                    .map_err(|e| format!("invalid CA certificate: {e}"))?;
+                roots.add(c).map_err(|e| format!("invalid CA certificate: {e}"))?;
             }
             if roots.is_empty() {
                 return Err("no certificate found in the CA file".into());

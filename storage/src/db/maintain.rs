@@ -126,7 +126,11 @@ impl Inner {
         }
         self.head.raise_floor(floor);
         let t = self.head.truncate();
-        info!(samples = t.samples, series = t.series, "agent: head truncated below {floor}");
+        info!(
+            samples = t.samples,
+            series = t.series,
+            "agent: head truncated below {floor}"
+        );
     }
 
     /// Persists the oldest block range of the head as a block, drops it from the head and

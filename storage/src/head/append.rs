@@ -212,7 +212,9 @@ impl Appender for HeadAppender<'_> {
     }
 
     fn append_exemplar(&mut self, _r: SeriesRef, labels: &Labels, e: Exemplar) -> Result<(), AppendError> {
-        let Some(store) = self.exemplar_store else { return Ok(()) };
+        let Some(store) = self.exemplar_store else {
+            return Ok(());
+        };
         if self.wal.is_poisoned() {
             return Err(AppendError::Poisoned);
         }
@@ -220,12 +222,19 @@ impl Appender for HeadAppender<'_> {
         if !store.validate(labels, &e)? {
             return Ok(());
         }
-        if let Some((_, prev)) = self.newest_exemplar.get(labels).and_then(|&i| self.exemplars.get(i)) {
+        if let Some((_, prev)) = self
+            .newest_exemplar
+            .get(labels)
+            .and_then(|&i| self.exemplars.get(i))
+        {
             if prev.same_as(&e) {
                 return Ok(());
             }
             if e.t <= prev.t {
-                return Err(AppendError::OutOfOrderExemplar { t: e.t, newest: prev.t });
+                return Err(AppendError::OutOfOrderExemplar {
+                    t: e.t,
+                    newest: prev.t,
+                });
             }
         }
         self.newest_exemplar.insert(labels.clone(), self.exemplars.len());

@@ -135,7 +135,7 @@ impl WalFollower {
         if let Some(c) = checkpoint {
             f.queue_checkpoint(c, first.unwrap_or(c + 1));
         }
-        // The first segment is opened lazily by `next`.
+        // The first segment is opened lazily by `next_record`.
         f.seg = first.map_or(checkpoint.unwrap_or(0), |s| s - 1);
         Ok(f)
     }
@@ -148,6 +148,31 @@ impl WalFollower {
             segment: s,
             offset: segment::file_size(&segment::segment_path(dir, s)).max(HEADER_LEN as u64),
         }))
+    }
+
+    /// The newest checkpoint in `dir`: its index (it covers segments up to it) and the
+    /// references of the series it keeps. A consumer that has read past that index can forget
+    /// every series that is neither in it nor defined in a later segment.
+    pub fn newest_checkpoint_series(dir: &Path) -> io::Result<Option<(u64, Vec<u64>)>> {
+        let Some(&c) = segment::list(dir)?.checkpoints.last() else {
+            return Ok(None);
+        };
+        let buf = std::fs::read(segment::checkpoint_path(dir, c))?;
+        if let Err(reason) = segment::check_header(&buf) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("checkpoint {c}: {reason}"),
+            ));
+        }
+        let mut ids = Vec::new();
+        let mut off = HEADER_LEN;
+        while let Frame::Ok { ty, payload, next } = record::next_frame(&buf, off) {
+            if let Ok(Record::Series(s)) = record::decode(ty, payload, &mut intern) {
+                ids.extend(s.iter().map(|e| e.id));
+            }
+            off = next;
+        }
+        Ok(Some((c, ids)))
     }
 
     /// Counters so far.
@@ -197,7 +222,7 @@ impl WalFollower {
 
     /// The next record and the position just after it, or `None` when the follower has read
     /// everything written so far (call again later).
-    pub fn next(&mut self) -> io::Result<Option<(Record, WalPosition)>> {
+    pub fn next_record(&mut self) -> io::Result<Option<(Record, WalPosition)>> {
         loop {
             if let Some(e) = self.queued.pop_front() {
                 self.stats.records += 1;
@@ -210,6 +235,12 @@ impl WalFollower {
             let start = self.position();
             match record::next_frame(&self.buf, self.at) {
                 Frame::Ok { ty, payload, next } => {
+                    if self.skips_type(ty, start) {
+                        // Samples before the resume point: not even decoded.
+                        self.at = next;
+                        self.compact();
+                        continue;
+                    }
                     let decoded = record::decode(ty, payload, &mut intern);
                     match decoded {
                         Ok(rec) => {
@@ -255,6 +286,13 @@ impl WalFollower {
         }
     }
 
+    /// Whether a record of type byte `ty` starting at `start` is withheld (checked before
+    /// decoding).
+    fn skips_type(&self, ty: u8, start: WalPosition) -> bool {
+        let data = ty == record::RecordType::Samples as u8 || ty == record::RecordType::Tombstones as u8;
+        data && (self.until_caught_up || self.skip_before.is_some_and(|p| start < p))
+    }
+
     /// Whether a record before the resume point is to be withheld.
     fn suppressed(&self, rec: &Record, start: WalPosition) -> bool {
         let data = matches!(rec, Record::Samples(_) | Record::Tombstones(_));
@@ -295,17 +333,7 @@ impl WalFollower {
         let Some(f) = self.file.as_mut() else {
             return Ok(false);
         };
-        let old = self.buf.len();
-        self.buf.resize(old + READ_CHUNK, 0);
-        let r = f.read(&mut self.buf[old..]);
-        let n = match r {
-            Ok(n) => n,
-            Err(e) => {
-                self.buf.truncate(old);
-                return Err(e);
-            }
-        };
-        self.buf.truncate(old + n);
+        let n = Read::take(f, READ_CHUNK as u64).read_to_end(&mut self.buf)?;
         Ok(n > 0)
     }
 
@@ -323,7 +351,12 @@ impl WalFollower {
         };
         if next > self.seg + 1 && self.seg > 0 {
             let lost = next - self.seg - 1;
-            if let Some(&c) = listing.checkpoints.iter().rev().find(|&&c| c > self.seg && c < next) {
+            if let Some(&c) = listing
+                .checkpoints
+                .iter()
+                .rev()
+                .find(|&&c| c > self.seg && c < next)
+            {
                 warn!(
                     dir = %self.dir.display(), from = self.seg + 1, to = next - 1,
                     "WAL segments were truncated before this reader got to them; skipping to the checkpoint"
@@ -406,7 +439,7 @@ mod tests {
     fn drain(f: &mut WalFollower) -> (Vec<u64>, Vec<(u64, i64)>, WalPosition) {
         let (mut series, mut samples) = (Vec::new(), Vec::new());
         let mut pos = f.position();
-        while let Some((r, p)) = f.next().unwrap() {
+        while let Some((r, p)) = f.next_record().unwrap() {
             pos = p;
             match r {
                 Record::Series(s) => series.extend(s.iter().map(|e| e.id)),
@@ -459,7 +492,7 @@ mod tests {
         }
         let mut f = WalFollower::open(d.path(), Resume::Beginning).unwrap();
         // Read a little, then the database drops every closed segment.
-        assert!(f.next().unwrap().is_some());
+        assert!(f.next_record().unwrap().is_some());
         let live: Vec<SeriesEntry> = (0..5)
             .map(|id| SeriesEntry {
                 id,
@@ -468,6 +501,9 @@ mod tests {
             .collect();
         let st = w.checkpoint(i64::MAX, || (live, Vec::new())).unwrap();
         assert!(st.segments_removed >= 2);
+        let (c, ids) = WalFollower::newest_checkpoint_series(d.path()).unwrap().unwrap();
+        assert!(c >= 2);
+        assert_eq!(ids, vec![0, 1, 2, 3, 4]);
         for i in 1000..1010 {
             log(&w, i % 5, i as i64, false);
         }
@@ -503,7 +539,7 @@ mod tests {
         record::encode_samples(&mut buf, &[SampleEntry { id: 1, t: 2, v: 2.0 }]);
         let (a, b) = buf.split_at(buf.len() / 2);
         w.log(a, 2, false).unwrap();
-        assert!(f.next().unwrap().is_none());
+        assert!(f.next_record().unwrap().is_none());
         w.log(b, 2, false).unwrap();
         assert_eq!(drain(&mut f).1, vec![(1, 2)]);
     }

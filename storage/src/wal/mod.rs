@@ -26,9 +26,9 @@ mod writer;
 
 pub use checkpoint::CheckpointStats;
 pub use follow::{FollowerStats, Resume, WalFollower, WalPosition};
-pub use record::{Record as WalRecord, SampleEntry, SeriesEntry, TombstoneEntry};
 pub(crate) use reader::ReplayOutcome;
 pub use reader::{scan, ScanOutcome};
+pub use record::{Record as WalRecord, SampleEntry, SeriesEntry, TombstoneEntry};
 pub use segment::DEFAULT_SEGMENT_SIZE;
 
 use crate::error::{AppendError, DbError};

@@ -45,10 +45,6 @@ pub trait RemoteWriteProvider: Send + Sync {
 
 /// `GET /api/v1/status/remote_write`: `[]` when nothing is forwarded.
 pub async fn remote_write(State(st): State<Arc<WebState>>) -> Result<Success, ApiError> {
-    let queues = st
-        .remote_write
-        .as_ref()
-        .map(|p| p.queues())
-        .unwrap_or_default();
+    let queues = st.remote_write.as_ref().map(|p| p.queues()).unwrap_or_default();
     Success::json(&queues)
 }
