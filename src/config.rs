@@ -133,7 +133,10 @@ impl LoadedConfig {
         let mut v = Vec::new();
         for (present, name) in [
             (c.remote_read.is_some(), "remote_read"),
-            (c.storage.as_ref().is_some_and(|s| s.tsdb.is_some()), "storage.tsdb"),
+            (
+                c.storage.as_ref().is_some_and(|s| s.tsdb.is_some()),
+                "storage.tsdb",
+            ),
             (c.tracing.is_some(), "tracing"),
             (c.otlp.is_some(), "otlp"),
             (c.runtime.is_some(), "runtime"),
@@ -206,7 +209,12 @@ mod tests {
     fn storage_exemplars_section() {
         let c = parse("storage:\n  exemplars:\n    max_exemplars: 5000\n").expect("ok");
         assert_eq!(c.max_exemplars(), Some(5000));
-        assert_eq!(parse("storage:\n  exemplars:\n    max_exemplars: -1\n").unwrap().max_exemplars(), Some(0));
+        assert_eq!(
+            parse("storage:\n  exemplars:\n    max_exemplars: -1\n")
+                .unwrap()
+                .max_exemplars(),
+            Some(0)
+        );
         assert_eq!(parse("").unwrap().max_exemplars(), None);
         let e = parse("storage:\n  exemplars:\n    max_exemplar: 1\n").expect_err("unknown field");
         assert!(e.contains("max_exemplar"), "{e}");

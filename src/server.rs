@@ -52,12 +52,18 @@ impl Settings {
         db.wal_segment_size = parse_size_bytes(&flags.wal_segment_size)
             .map_err(|e| cfg_err("storage.tsdb.wal-segment-size", e))?;
         if db.wal_segment_size < 64 * 1024 {
-            return Err(cfg_err("storage.tsdb.wal-segment-size", "must be at least 64KB".into()));
+            return Err(cfg_err(
+                "storage.tsdb.wal-segment-size",
+                "must be at least 64KB".into(),
+            ));
         }
         db.block_range_ms = parse_duration_ms(&flags.min_block_duration)
             .map_err(|e| cfg_err("storage.tsdb.min-block-duration", e))?;
         if db.block_range_ms < 1000 {
-            return Err(cfg_err("storage.tsdb.min-block-duration", "must be at least 1s".into()));
+            return Err(cfg_err(
+                "storage.tsdb.min-block-duration",
+                "must be at least 1s".into(),
+            ));
         }
         if let Some(n) = flags.exemplars_limit.or(config.config.max_exemplars()) {
             db.max_exemplars = n;

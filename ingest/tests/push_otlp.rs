@@ -824,10 +824,9 @@ async fn exemplars_on_sums_and_exponential_buckets_but_not_gauges() {
     ]);
     let (status, _, _) = f.send(post("/v1/metrics", PB, req.encode_to_vec())).await;
     assert_eq!(status, 200);
-    let all = f
-        .db
-        .select_exemplars(0, i64::MAX, &[vec![storage::Matcher::equal("job", "svc")]])
-        .unwrap();
+    let all =
+        f.db.select_exemplars(0, i64::MAX, &[vec![storage::Matcher::equal("job", "svc")]])
+            .unwrap();
     let got: Vec<(String, String, f64, i64)> = all
         .iter()
         .flat_map(|s| {
@@ -842,19 +841,28 @@ async fn exemplars_on_sums_and_exponential_buckets_but_not_gauges() {
         vec![
             (
                 r#"lat_seconds_bucket{job="svc", le="2"}"#.to_string(),
-                format!(r#"{{span_id="abababababababab", trace_id="{}", user_id="u1"}}"#, trace(4)),
+                format!(
+                    r#"{{span_id="abababababababab", trace_id="{}", user_id="u1"}}"#,
+                    trace(4)
+                ),
                 1.5,
                 1800
             ),
             (
                 r#"lat_seconds_bucket{job="svc", le="8"}"#.to_string(),
-                format!(r#"{{span_id="abababababababab", trace_id="{}", user_id="u1"}}"#, trace(3)),
+                format!(
+                    r#"{{span_id="abababababababab", trace_id="{}", user_id="u1"}}"#,
+                    trace(3)
+                ),
                 5.0,
                 1900
             ),
             (
                 r#"req_count_total{http_method="GET", job="svc"}"#.to_string(),
-                format!(r#"{{span_id="abababababababab", trace_id="{}", user_id="u1"}}"#, trace(1)),
+                format!(
+                    r#"{{span_id="abababababababab", trace_id="{}", user_id="u1"}}"#,
+                    trace(1)
+                ),
                 2.0,
                 1500
             ),

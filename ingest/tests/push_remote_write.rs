@@ -255,12 +255,14 @@ async fn v2_request_with_symbols_metadata_and_created_timestamp() {
     assert_eq!(headers["x-prometheus-remote-write-samples-written"], "3");
     assert_eq!(headers["x-prometheus-remote-write-histograms-written"], "1");
     assert_eq!(headers["x-prometheus-remote-write-exemplars-written"], "1");
-    let ex = f
-        .db
-        .select_exemplars(0, i64::MAX, &[vec![storage::Matcher::equal("job", "api")]])
-        .unwrap();
+    let ex =
+        f.db.select_exemplars(0, i64::MAX, &[vec![storage::Matcher::equal("job", "api")]])
+            .unwrap();
     assert_eq!(ex.len(), 1, "{ex:?}");
-    assert_eq!(ex[0].series_labels.to_string(), r#"http_requests_total{job="api"}"#);
+    assert_eq!(
+        ex[0].series_labels.to_string(),
+        r#"http_requests_total{job="api"}"#
+    );
     assert_eq!(ex[0].exemplars[0].labels.to_string(), r#"{trace_id="abc"}"#);
     assert_eq!((ex[0].exemplars[0].value, ex[0].exemplars[0].t), (1.0, 2000));
     assert_eq!(
@@ -345,10 +347,16 @@ async fn v1_exemplars_are_stored_duplicates_ignored_and_out_of_order_dropped() {
     let body = v1_body(vec![with(&[(2000, 2.0)], &[("b", 0.7, 1000), ("c", 0.9, 950)])]);
     let (status, _, text) = f.send(post("/api/v1/write", V1, body)).await;
     assert_eq!(status, 204, "{text}");
-    assert_eq!(f.series(r#"rpc_total{job="api"}"#), vec![(1000, 1.0), (2000, 2.0)]);
-    let got = f
-        .db
-        .select_exemplars(0, i64::MAX, &[vec![storage::Matcher::equal("__name__", "rpc_total")]])
+    assert_eq!(
+        f.series(r#"rpc_total{job="api"}"#),
+        vec![(1000, 1.0), (2000, 2.0)]
+    );
+    let got =
+        f.db.select_exemplars(
+            0,
+            i64::MAX,
+            &[vec![storage::Matcher::equal("__name__", "rpc_total")]],
+        )
         .unwrap();
     assert_eq!(got.len(), 1);
     let e: Vec<(String, f64, i64)> = got[0]
@@ -364,10 +372,9 @@ async fn v1_exemplars_are_stored_duplicates_ignored_and_out_of_order_dropped() {
         ]
     );
     // Time range filter.
-    let got = f
-        .db
-        .select_exemplars(950, 2000, &[vec![storage::Matcher::equal("job", "api")]])
-        .unwrap();
+    let got =
+        f.db.select_exemplars(950, 2000, &[vec![storage::Matcher::equal("job", "api")]])
+            .unwrap();
     assert_eq!(got[0].exemplars.len(), 1);
 }
 

@@ -37,8 +37,8 @@
 
 pub mod engine;
 pub mod error;
-pub mod metrics;
 pub(crate) mod functions;
+pub mod metrics;
 pub mod parse_error;
 #[cfg(feature = "testkit")]
 pub mod promqltest;

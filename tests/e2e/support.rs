@@ -198,7 +198,12 @@ impl TestServer {
     /// Starts a new process on the same data directory and flags (after a kill or terminate).
     pub fn restart(&mut self) {
         self.kill9();
-        let next = TestServer::spawn(self.data_dir.clone(), self.extra_args.clone(), self.envs.clone(), true);
+        let next = TestServer::spawn(
+            self.data_dir.clone(),
+            self.extra_args.clone(),
+            self.envs.clone(),
+            true,
+        );
         *self = next;
     }
 }

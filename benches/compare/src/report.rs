@@ -272,7 +272,12 @@ pub fn render(args: &CompareArgs, w: &Workload, queries: &[Query], results: &[Me
     let ms = |m: &Measured| -> Vec<f64> { m.answers.iter().map(|(d, _)| d.as_secs_f64() * 1000.0).collect() };
     let _ = writeln!(s);
     for m in results {
-        let _ = writeln!(s, "- {}: median query latency {:.1} ms", m.kind.name(), median(ms(m)));
+        let _ = writeln!(
+            s,
+            "- {}: median query latency {:.1} ms",
+            m.kind.name(),
+            median(ms(m))
+        );
     }
     if let Some(x) = sextant {
         for m in results.iter().filter(|m| m.kind != Kind::Sextant) {
@@ -292,7 +297,13 @@ pub fn render(args: &CompareArgs, w: &Workload, queries: &[Query], results: &[Me
             for (i, (_, a)) in m.answers.iter().enumerate() {
                 let b = &r.answers[i].1;
                 if a.error.is_none() && b.error.is_none() && !same(b, a) {
-                    let _ = writeln!(s, "\n{} differs on `{}`: {}", m.kind.name(), queries[i].expr, first_difference(b, a));
+                    let _ = writeln!(
+                        s,
+                        "\n{} differs on `{}`: {}",
+                        m.kind.name(),
+                        queries[i].expr,
+                        first_difference(b, a)
+                    );
                 }
             }
         }

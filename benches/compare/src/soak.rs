@@ -194,6 +194,7 @@ fn encode_chunk(args: &SoakArgs, from: usize, to: usize, ts: i64, round: u64) ->
     snap::raw::Encoder::new().compress_vec(&raw).unwrap_or_default()
 }
 
+#[allow(clippy::too_many_arguments)] // one writer task's whole configuration, passed once at spawn
 async fn writer(
     args: Arc<SoakArgs>,
     client: reqwest::Client,

@@ -194,7 +194,9 @@ pub(crate) async fn http_handler(
     })
     .await;
     match &res {
-        Ok(out) => crate::metrics::ingest().appended(crate::metrics::Protocol::OtlpHttp, out.accepted_points, 0, 0),
+        Ok(out) => {
+            crate::metrics::ingest().appended(crate::metrics::Protocol::OtlpHttp, out.accepted_points, 0, 0)
+        }
         Err(_) => crate::metrics::ingest().failed(crate::metrics::Protocol::OtlpHttp),
     }
     match res {

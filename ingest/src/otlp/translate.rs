@@ -36,12 +36,15 @@ use crate::push::{OtlpOptions, PushLimits};
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, InstrumentationScope, KeyValue};
 use opentelemetry_proto::tonic::metrics::v1::{
-    exemplar, exponential_histogram_data_point::Buckets, metric::Data, number_data_point, Exemplar as OtlpExemplar,
-    ExponentialHistogramDataPoint, HistogramDataPoint, Metric, NumberDataPoint, SummaryDataPoint,
+    exemplar, exponential_histogram_data_point::Buckets, metric::Data, number_data_point,
+    Exemplar as OtlpExemplar, ExponentialHistogramDataPoint, HistogramDataPoint, Metric, NumberDataPoint,
+    SummaryDataPoint,
 };
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use storage::{Exemplar, Labels, LabelsBuilder, MetricMetadata, MetricType, SeriesRef, METRIC_NAME, STALE_NAN};
+use storage::{
+    Exemplar, Labels, LabelsBuilder, MetricMetadata, MetricType, SeriesRef, METRIC_NAME, STALE_NAN,
+};
 
 const NO_RECORDED_VALUE: u32 = 1;
 const DELTA: i32 = 1;

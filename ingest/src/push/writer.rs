@@ -202,11 +202,18 @@ impl<'a> SeriesWriter<'a> {
         if let Some(m) = first_exemplar_error {
             tracing::debug!(dropped = exemplars_dropped, first = %m, "exemplars refused");
         }
-        app.commit().map_err(|e| match e {
+        let late = match app.commit() {
+            Ok(()) => None,
+            // The head was cut between validation and commit: the rest of the batch is stored,
+            // the samples older than the cut are not, and the answer must say so.
+            Err(e @ AppendError::OutOfBounds { .. }) => Some(format!(
+                "{e} (the head was cut into a block while this request was written)"
+            )),
             // A client error at commit time cannot name a sample; still nothing was stored.
-            e @ AppendError::InvalidLabels { .. } => PushError::Malformed(e.to_string()),
-            e => PushError::Storage(e),
-        })?;
+            Err(e @ AppendError::InvalidLabels { .. }) => return Err(PushError::Malformed(e.to_string())),
+            Err(e) => return Err(PushError::Storage(e)),
+        };
+        let first_error = first_error.or(late);
         out.error = first_error.map(|m| {
             if more_errors > 0 {
                 format!("{m} (and {more_errors} more problems)")

@@ -251,7 +251,11 @@ mod tests {
                         })
                         .collect(),
                     samples: v.samples.clone(),
-                    exemplars: v.exemplars.iter().map(|b| super::decode_exemplar(b).unwrap()).collect(),
+                    exemplars: v
+                        .exemplars
+                        .iter()
+                        .map(|b| super::decode_exemplar(b).unwrap())
+                        .collect(),
                     histograms: v.histograms.clone(),
                 }),
                 Item::Metadata(m) => md.push(m),

@@ -26,8 +26,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use storage::{
-    Appendable, Appender, Exemplar, Label, Labels, LabelsBuilder, MetricMetadata, MetricType, SeriesRef, METRIC_NAME,
-    STALE_NAN,
+    Appendable, Appender, Exemplar, Label, Labels, LabelsBuilder, MetricMetadata, MetricType, SeriesRef,
+    METRIC_NAME, STALE_NAN,
 };
 use tokio::sync::{oneshot, Semaphore};
 
@@ -241,13 +241,14 @@ impl SeriesCache {
                 new_index.push(None);
             }
         }
-        self.index.retain(|_, i| match new_index.get(*i as usize).copied().flatten() {
-            Some(n) => {
-                *i = n;
-                true
-            }
-            None => false,
-        });
+        self.index
+            .retain(|_, i| match new_index.get(*i as usize).copied().flatten() {
+                Some(n) => {
+                    *i = n;
+                    true
+                }
+                None => false,
+            });
     }
 }
 
@@ -1010,7 +1011,10 @@ mod tests {
         assert_eq!((c.find("a"), c.find("c")), (None, None));
         let b = c.find("b").unwrap();
         let d = c.find("d").unwrap();
-        assert_eq!((c.entries[b].sref, c.entries[d].sref), (SeriesRef(2), SeriesRef(4)));
+        assert_eq!(
+            (c.entries[b].sref, c.entries[d].sref),
+            (SeriesRef(2), SeriesRef(4))
+        );
         assert_eq!(c.values().count(), 2);
         assert_eq!(c.insert("e", entry(5)), 2);
         assert_eq!(c.find("e"), Some(2));

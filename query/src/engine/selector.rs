@@ -323,6 +323,8 @@ mod extract_tests {
                 vec![p("__name__", "c")],
             ]
         );
-        assert!(extract_selectors(&super::super::parse("1 + 2").unwrap()).unwrap().is_empty());
+        assert!(extract_selectors(&super::super::parse("1 + 2").unwrap())
+            .unwrap()
+            .is_empty());
     }
 }

@@ -389,7 +389,9 @@ impl Appendable for Db {
     fn appender(&self) -> Box<dyn Appender + Send + '_> {
         let sync = self.inner.opts.wal_fsync_interval.is_zero();
         self.background.maybe_wake(&self.inner);
-        Box::new(HeadAppender::new(&self.inner.head, &self.inner.wal, sync).with_exemplars(&self.inner.exemplars))
+        Box::new(
+            HeadAppender::new(&self.inner.head, &self.inner.wal, sync).with_exemplars(&self.inner.exemplars),
+        )
     }
 }
 

@@ -532,3 +532,31 @@ fn wide_selects_decode_in_parallel_and_stay_sorted() {
         assert_eq!(*s, want);
     }
 }
+
+#[test]
+fn samples_cut_into_a_block_between_append_and_commit_are_not_acknowledged() {
+    let d = tempfile::tempdir().unwrap();
+    let mut o = opts(d.path());
+    o.block_range_ms = 1000;
+    o.auto_maintenance = false;
+    o.retention_ms = 0;
+    let db = Db::open(o).unwrap();
+    // Validated while t=500 is still writable...
+    let mut late = db.appender();
+    late.append(SeriesRef::NONE, &lbl("late", "a"), 500, 1.0).unwrap();
+    late.append(SeriesRef::NONE, &lbl("late", "b"), 20_000, 2.0)
+        .unwrap();
+    // ...then the head moves on and its oldest range is cut into a block.
+    fill(&db, 2, 10_000);
+    db.run_maintenance();
+    let floor = db.stats().head_min_time;
+    assert!(floor > 500, "the head was cut (min time {floor})");
+    let err = late
+        .commit()
+        .expect_err("a batch with samples that were not stored is refused");
+    assert!(matches!(err, AppendError::OutOfBounds { t: 500, .. }), "{err}");
+    // The rest of the batch is stored.
+    let got = select(&db, &[Matcher::equal("__name__", "late")], 0, 30_000);
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got[0].1, vec![Sample::new(20_000, 2.0)]);
+}

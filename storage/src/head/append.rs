@@ -318,7 +318,9 @@ impl HeadAppender<'_> {
         // Time cut into a block since the samples were validated is no longer writable.
         let floor = head.floor();
         let mut late = 0u64;
+        let mut oldest_late = i64::MAX;
         if self.b.samples.iter().any(|s| s.t < floor) {
+            oldest_late = self.b.samples.iter().map(|s| s.t).min().unwrap_or(i64::MAX);
             let before = self.b.samples.len();
             let (samples, slots): (Vec<SampleEntry>, Vec<u32>) = self
                 .b
@@ -370,6 +372,14 @@ impl HeadAppender<'_> {
             .fetch_add(dropped + late, Ordering::Relaxed);
         head.set_metadata(std::mem::take(&mut self.meta));
         self.store_exemplars();
+        if late > 0 {
+            // The head was cut into a block between validation and commit: those samples are not
+            // stored, so the batch must not be acknowledged as a whole. Everything else is.
+            return Err(AppendError::OutOfBounds {
+                t: oldest_late,
+                min_valid: floor,
+            });
+        }
         Ok(())
     }
 }
