@@ -12,6 +12,9 @@ mod system;
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
+/// In the output file, everything from this line on is kept when the table is rewritten.
+const KEEP_MARKER: &str = "<!-- Sections from here on are kept when `bench compare` rewrites this file. -->";
+
 #[derive(Parser, Debug)]
 #[command(name = "bench", about = "Side-by-side benchmarks for Sextant")]
 struct Cli {
@@ -135,7 +138,16 @@ fn run_compare(args: CompareArgs) -> Result<(), String> {
     }
     let table = report::render(&args, &workload, &queries, &results);
     println!("{table}");
-    std::fs::write(&args.out, &table).map_err(|e| format!("cannot write {}: {e}", args.out.display()))?;
+    // Hand-written sections after the marker (other benchmarks' results, notes) are kept.
+    let mut text = table.clone();
+    if let Some(kept) = std::fs::read_to_string(&args.out)
+        .ok()
+        .and_then(|old| old.find(KEEP_MARKER).map(|i| old[i..].to_string()))
+    {
+        text.push('\n');
+        text.push_str(&kept);
+    }
+    std::fs::write(&args.out, &text).map_err(|e| format!("cannot write {}: {e}", args.out.display()))?;
     eprintln!("wrote {}", args.out.display());
     Ok(())
 }
