@@ -22,17 +22,20 @@ pub enum Protocol {
     Import,
     /// Scrapes of targets.
     Scrape,
+    /// OTLP traces (counted into span metrics), HTTP or gRPC.
+    OtlpTraces,
 }
 
 impl Protocol {
     /// Every protocol, in the order of their counters.
-    pub const ALL: [Protocol; 6] = [
+    pub const ALL: [Protocol; 7] = [
         Protocol::RemoteWriteV1,
         Protocol::RemoteWriteV2,
         Protocol::OtlpHttp,
         Protocol::OtlpGrpc,
         Protocol::Import,
         Protocol::Scrape,
+        Protocol::OtlpTraces,
     ];
 
     /// The `protocol` label value.
@@ -44,6 +47,7 @@ impl Protocol {
             Protocol::OtlpGrpc => "otlp_grpc",
             Protocol::Import => "import",
             Protocol::Scrape => "scrape",
+            Protocol::OtlpTraces => "otlp_traces",
         }
     }
 
@@ -70,7 +74,7 @@ pub struct ProtocolCounters {
 /// The process-wide ingest figures.
 #[derive(Debug)]
 pub struct IngestMetrics {
-    by_protocol: [ProtocolCounters; 6],
+    by_protocol: [ProtocolCounters; Protocol::ALL.len()],
     /// Durations of scrapes (fetch, parse and append), all targets.
     pub scrape_duration: Histogram,
 }

@@ -119,7 +119,6 @@ pub(crate) async fn blocking<T: Send + 'static>(
 }
 
 async fn remote_write_handler(State(st): State<Arc<PushState>>, headers: HeaderMap, body: Body) -> Response {
-    use rejections::Protocol;
     let version = match remote_write::negotiate(&headers) {
         Ok(v) => v,
         Err(e) => return refuse(Protocol::RemoteWriteV1, &e),
@@ -134,19 +133,15 @@ async fn remote_write_handler(State(st): State<Arc<PushState>>, headers: HeaderM
         Err(e) => return refuse(proto, &e),
     };
     let st2 = st.clone();
-    let protocol = match version {
-        Version::V1 => metrics::Protocol::RemoteWriteV1,
-        Version::V2 => metrics::Protocol::RemoteWriteV2,
-    };
-    let span = tracing::info_span!("remote_write", protocol = protocol.as_str(), bytes = bytes.len());
+    let span = tracing::info_span!("remote_write", protocol = proto.as_str(), bytes = bytes.len());
     let res = blocking_as(proto, move || {
         let _g = span.enter();
         remote_write::ingest(&*st2.db, version, &bytes, &st2.limits, &st2.series)
     })
     .await;
     match &res {
-        Ok(out) => metrics::ingest().appended(protocol, out.samples, out.histograms, out.exemplars),
-        Err(_) => metrics::ingest().failed(protocol),
+        Ok(out) => metrics::ingest().appended(proto, out.samples, out.histograms, out.exemplars),
+        Err(_) => metrics::ingest().failed(proto),
     }
     match res {
         Ok(out) => {

@@ -165,8 +165,8 @@ fn kill_at(server: &mut TestServer, data: &Path, mode: KillAt, rnd: &mut u64) ->
 }
 
 /// All raw samples of `crashloop` per (w, s), via one instant matrix query.
-fn stored(server: &TestServer, from_ms: i64) -> BTreeMap<(usize, usize), Vec<i64>> {
-    let end = now_ms() + 1000;
+fn stored(server: &TestServer, from_ms: i64, newest_ms: i64) -> BTreeMap<(usize, usize), Vec<i64>> {
+    let end = now_ms().max(newest_ms) + 1000;
     let range_ms = end - from_ms + 1000;
     let url = server.url(&format!(
         "/api/v1/query?query={}&time={}",
@@ -267,7 +267,13 @@ fn kill_9_loop_under_load_loses_nothing_acknowledged() {
         server.restart();
         *base.lock().unwrap() = server.base.clone();
         check_log_clean(&server.log.lock().unwrap(), round);
-        let got = stored(&server, started_ms);
+        // Writers stamp consecutive milliseconds, so a fast writer runs ahead of the wall clock.
+        let newest = snapshot
+            .values()
+            .filter_map(|t| t.last().copied())
+            .max()
+            .unwrap_or(0);
+        let got = stored(&server, started_ms, newest);
         for ((w, s), want) in &snapshot {
             let have = got.get(&(*w, *s)).cloned().unwrap_or_default();
             let have_set: BTreeSet<i64> = have.iter().copied().collect();

@@ -73,8 +73,8 @@ impl MetricsService for OtlpGrpc {
         let res = blocking_as(p, move || ingest(&*inner.db, &inner.state, &req, &inner.limits)).await;
         let m = crate::metrics::ingest();
         match &res {
-            Ok(out) => m.appended(crate::metrics::Protocol::OtlpGrpc, out.accepted_points, 0, 0),
-            Err(_) => m.failed(crate::metrics::Protocol::OtlpGrpc),
+            Ok(out) => m.appended(Protocol::OtlpGrpc, out.accepted_points, 0, 0),
+            Err(_) => m.failed(Protocol::OtlpGrpc),
         }
         let out = res.map_err(|e| status(p, e))?;
         let partial_success = (out.rejected_points > 0).then(|| ExportMetricsPartialSuccess {
@@ -96,14 +96,19 @@ impl TraceService for OtlpGrpc {
         let req = request.into_inner();
         let inner = self.inner.clone();
         let p = Protocol::OtlpTraces;
-        let out = blocking_as(p, move || {
+        let res = blocking_as(p, move || {
             inner
                 .state
                 .spans
                 .ingest(&*inner.db, &req, &inner.limits, super::now_ms())
         })
-        .await
-        .map_err(|e| status(p, e))?;
+        .await;
+        match &res {
+            // Spans become span-metric samples; the request is what is counted here.
+            Ok(_) => crate::metrics::ingest().appended(p, 0, 0, 0),
+            Err(_) => crate::metrics::ingest().failed(p),
+        }
+        let out = res.map_err(|e| status(p, e))?;
         let partial_success = (out.rejected_spans > 0).then(|| ExportTracePartialSuccess {
             rejected_spans: out.rejected_spans as i64,
             error_message: out.message.unwrap_or_default(),

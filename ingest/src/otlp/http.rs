@@ -194,10 +194,8 @@ pub(crate) async fn http_handler(
     })
     .await;
     match &res {
-        Ok(out) => {
-            crate::metrics::ingest().appended(crate::metrics::Protocol::OtlpHttp, out.accepted_points, 0, 0)
-        }
-        Err(_) => crate::metrics::ingest().failed(crate::metrics::Protocol::OtlpHttp),
+        Ok(out) => crate::metrics::ingest().appended(Protocol::OtlpHttp, out.accepted_points, 0, 0),
+        Err(_) => crate::metrics::ingest().failed(Protocol::OtlpHttp),
     }
     match res {
         Ok(out) => {
@@ -239,6 +237,11 @@ pub(crate) async fn traces_handler(
             .ingest(&*st2.db, &req, &st2.limits, super::now_ms())
     })
     .await;
+    match &res {
+        // Spans become span-metric samples; the request is what is counted here.
+        Ok(_) => crate::metrics::ingest().appended(proto, 0, 0, 0),
+        Err(_) => crate::metrics::ingest().failed(proto),
+    }
     match res {
         Ok(out) => {
             let partial_success = (out.rejected_spans > 0).then(|| ExportTracePartialSuccess {

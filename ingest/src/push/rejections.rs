@@ -12,49 +12,9 @@ use std::cell::Cell;
 use std::sync::atomic::{AtomicU64, Ordering};
 use storage::AppendError;
 
-/// A push protocol, as the `protocol` label shows it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Protocol {
-    /// Remote write 1.0.
-    RemoteWriteV1,
-    /// Remote write 2.0.
-    RemoteWriteV2,
-    /// OTLP metrics over HTTP.
-    OtlpHttp,
-    /// OTLP metrics over gRPC.
-    OtlpGrpc,
-    /// OTLP traces (span metrics), HTTP or gRPC.
-    OtlpTraces,
-    /// `/api/v1/import/prometheus`.
-    Import,
-    /// Samples of scrapes (refused by storage: out of order, cardinality limits, ...).
-    Scrape,
-}
+pub use crate::metrics::Protocol;
 
-const PROTOCOLS: [Protocol; 7] = [
-    Protocol::RemoteWriteV1,
-    Protocol::RemoteWriteV2,
-    Protocol::OtlpHttp,
-    Protocol::OtlpGrpc,
-    Protocol::OtlpTraces,
-    Protocol::Import,
-    Protocol::Scrape,
-];
-
-impl Protocol {
-    /// The label value.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Protocol::RemoteWriteV1 => "remote_write_v1",
-            Protocol::RemoteWriteV2 => "remote_write_v2",
-            Protocol::OtlpHttp => "otlp_http",
-            Protocol::OtlpGrpc => "otlp_grpc",
-            Protocol::OtlpTraces => "otlp_traces",
-            Protocol::Import => "import",
-            Protocol::Scrape => "scrape",
-        }
-    }
-}
+const PROTOCOLS: [Protocol; Protocol::ALL.len()] = Protocol::ALL;
 
 /// Why something was refused, as the `reason` label shows it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
