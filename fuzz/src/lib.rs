@@ -45,6 +45,9 @@ fn scratch() -> tempfile::TempDir {
 struct SharedDb {
     _dir: tempfile::TempDir,
     db: storage::Db,
+    /// Remote write's label-set -> series-reference cache. It belongs to one database (as the
+    /// push router's does): references of a discarded database would name other series.
+    series: ingest::push::series_cache::SeriesCache,
 }
 
 fn open_db(dir: &std::path::Path) -> storage::Db {
@@ -68,7 +71,11 @@ fn ingest_db() -> Arc<SharedDb> {
     g.get_or_insert_with(|| {
         let dir = scratch();
         let db = open_db(dir.path());
-        Arc::new(SharedDb { _dir: dir, db })
+        Arc::new(SharedDb {
+            _dir: dir,
+            db,
+            series: ingest::push::series_cache::SeriesCache::new(10_000),
+        })
     })
     .clone()
 }
@@ -95,10 +102,9 @@ fn snappy(data: &[u8]) -> Vec<u8> {
 }
 
 fn remote_write(data: &[u8], version: ingest::remote_write::Version) {
-    static CACHE: OnceLock<ingest::push::series_cache::SeriesCache> = OnceLock::new();
-    let cache = CACHE.get_or_init(|| ingest::push::series_cache::SeriesCache::new(10_000));
     let limits = push_limits();
     let db = ingest_db();
+    let cache = &db.series;
     // The input is the protobuf message; the snappy framing is added here so the fuzzer
     // explores the message rather than the compressor. The raw bytes are also tried as a
     // (likely broken) snappy body.
@@ -181,7 +187,11 @@ fn promql_db() -> &'static SharedDb {
             }
         }
         app.commit().unwrap();
-        SharedDb { _dir: dir, db }
+        SharedDb {
+            _dir: dir,
+            db,
+            series: ingest::push::series_cache::SeriesCache::new(1),
+        }
     })
 }
 
