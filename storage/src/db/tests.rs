@@ -560,3 +560,21 @@ fn samples_cut_into_a_block_between_append_and_commit_are_not_acknowledged() {
     assert_eq!(got.len(), 1, "{got:?}");
     assert_eq!(got[0].1, vec![Sample::new(20_000, 2.0)]);
 }
+
+#[test]
+fn a_reference_naming_another_series_falls_back_to_the_labels() {
+    let d = tempfile::tempdir().unwrap();
+    let db = Db::open(opts(d.path())).unwrap();
+    let mut a = db.appender();
+    let r = a.append(SeriesRef::NONE, &lbl("one", "a"), 1000, 1.0).unwrap();
+    a.commit().unwrap();
+    // A stale cache hands out `one`'s reference for another label set.
+    let mut a = db.appender();
+    let r2 = a.append(r, &lbl("two", "b"), 2000, 2.0).unwrap();
+    a.commit().unwrap();
+    assert_ne!(r, r2);
+    let one = select(&db, &[Matcher::equal("__name__", "one")], 0, 5000);
+    assert_eq!(one[0].1, vec![Sample::new(1000, 1.0)]);
+    let two = select(&db, &[Matcher::equal("__name__", "two")], 0, 5000);
+    assert_eq!(two[0].1, vec![Sample::new(2000, 2.0)]);
+}

@@ -130,8 +130,8 @@ impl<'a> HeadAppender<'a> {
 
     /// The batch slot of the series `r` / `labels`, looking it up or creating it.
     ///
-    /// A non-zero `r` is trusted to name the series of `labels`, as the [`Appender`]
-    /// contract says; a reference no longer in the head falls back to the labels.
+    /// A non-zero `r` is checked against `labels` when it is first seen in the batch; a
+    /// reference no longer in the head, or naming another series, falls back to the labels.
     fn slot_for(&mut self, r: SeriesRef, labels: &Labels) -> Result<u32, AppendError> {
         if !r.is_none() {
             if let Some((id, i)) = self.last {
@@ -144,8 +144,9 @@ impl<'a> HeadAppender<'a> {
             }
             let found = {
                 let g = self.head.series.id_stripe(r.0).read();
-                g.get(&r.0).map(|s| {
-                    debug_assert!(s.labels == *labels, "reference {} is not {labels}", r.0);
+                // A reference naming another series (a caller's stale cache) must never put
+                // samples on the wrong series: it falls back to the labels like a missing one.
+                g.get(&r.0).filter(|s| s.labels == *labels).map(|s| {
                     s.pin();
                     s.clone()
                 })
