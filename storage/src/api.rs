@@ -45,6 +45,15 @@ pub trait Appender {
         Ok(())
     }
 
+    /// The label set storage keeps for the series `r`, which this batch appended to: a clone
+    /// shares storage's copy, so a caller caching labels per reference (the scrape cache) can
+    /// keep this one instead of its own, and its later appends compare equal by pointer.
+    /// `None` when `r` is not in the batch or the store does not say (the default).
+    fn stored_labels(&self, r: SeriesRef) -> Option<Labels> {
+        let _ = r;
+        None
+    }
+
     /// Makes the batch durable (written to the WAL) and visible. On error nothing of the batch
     /// is visible.
     fn commit(self: Box<Self>) -> Result<(), AppendError>;

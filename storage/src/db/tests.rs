@@ -578,3 +578,23 @@ fn a_reference_naming_another_series_falls_back_to_the_labels() {
     let two = select(&db, &[Matcher::equal("__name__", "two")], 0, 5000);
     assert_eq!(two[0].1, vec![Sample::new(2000, 2.0)]);
 }
+
+#[test]
+fn stored_labels_share_the_heads_copy() {
+    let d = tempfile::tempdir().unwrap();
+    let db = Db::open(opts(d.path())).unwrap();
+    let mut a = db.appender();
+    let l = lbl("one", "a");
+    let r = a.append(SeriesRef::NONE, &l, 1000, 1.0).unwrap();
+    let stored = a.stored_labels(r).unwrap();
+    assert_eq!(stored, l);
+    assert_eq!(a.stored_labels(SeriesRef(r.0 + 1000)), None, "not in the batch");
+    a.commit().unwrap();
+    // The next batch hands out the same set (one copy, shared with the head).
+    let mut a = db.appender();
+    assert_eq!(a.stored_labels(r), None, "not appended in this batch yet");
+    assert_eq!(a.append(r, &stored, 2000, 2.0).unwrap(), r);
+    let again = a.stored_labels(r).unwrap();
+    assert!(std::ptr::eq(stored.as_slice().as_ptr(), again.as_slice().as_ptr()));
+    a.commit().unwrap();
+}
