@@ -217,7 +217,10 @@ impl Summary {
         let mut values: Vec<f64> = {
             let mut r = self.recent.lock();
             let now = std::time::Instant::now();
-            while r.front().is_some_and(|(t, _)| now.duration_since(*t) > SUMMARY_MAX_AGE) {
+            while r
+                .front()
+                .is_some_and(|(t, _)| now.duration_since(*t) > SUMMARY_MAX_AGE)
+            {
                 r.pop_front();
             }
             r.iter().map(|(_, v)| *v).collect()
@@ -505,8 +508,11 @@ mod tests {
         let s = Summary::new();
         s.observe(0.5);
         let mut e = Exposition::new();
-        e.family("f_seconds", "summary", "F.")
-            .summary("f_seconds", &[("slice", "inner_eval")], &s.snapshot());
+        e.family("f_seconds", "summary", "F.").summary(
+            "f_seconds",
+            &[("slice", "inner_eval")],
+            &s.snapshot(),
+        );
         assert_eq!(
             e.finish(),
             "# HELP f_seconds F.\n# TYPE f_seconds summary\n\
