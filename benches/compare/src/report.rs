@@ -223,7 +223,7 @@ pub fn render(args: &CompareArgs, w: &Workload, queries: &[Query], results: &[Me
             );
         }
     }
-    let _ = writeln!(s, "\n## Query latency (median of {} runs, ms) and agreement\n\nAnswers are compared with Prometheus, the reference for PromQL semantics (values within 1e-6 relative). VictoriaMetrics answers MetricsQL, whose `rate`, `increase` and `*_over_time` deliberately differ from PromQL (no extrapolation, the previous sample is included), so \"no\" there is expected.\n", args.query_runs);
+    let _ = writeln!(s, "\n## Query latency (median of {} runs, ms) and agreement\n\nAnswers are compared with Prometheus, the reference for PromQL semantics (values within 1e-6 relative). VictoriaMetrics answers MetricsQL, whose `rate`, `increase` and `*_over_time` deliberately differ from PromQL (no extrapolation, the previous sample is included), so \"no\" there is expected. Sample timestamps are never on a whole second, so Prometheus 3's left-open range windows (Sextant's) and Prometheus 2's closed ones (the Debian reference's) select the same samples.\n", args.query_runs);
     let mut header = "| query |".to_string();
     let mut rule = "|---|".to_string();
     for m in results {
