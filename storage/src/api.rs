@@ -45,11 +45,11 @@ pub trait Appender {
         Ok(())
     }
 
-    /// The label set storage keeps for the series `r`, which this batch appended to: a clone
-    /// shares storage's copy, so a caller caching labels per reference (the scrape cache) can
-    /// keep this one instead of its own, and its later appends compare equal by pointer.
-    /// `None` when `r` is not in the batch or the store does not say (the default).
-    fn stored_labels(&self, r: SeriesRef) -> Option<Labels> {
+    /// The labels the store keeps for the series `r`, which an append of this batch returned,
+    /// when it can give them cheaply (`None` otherwise, the default). A caller that caches
+    /// label sets across batches should cache these: the store checks a reference against the
+    /// labels passed with it, and for its own label set that check is a pointer comparison.
+    fn series_labels(&self, r: SeriesRef) -> Option<Labels> {
         let _ = r;
         None
     }

@@ -240,6 +240,8 @@ pub(crate) struct ScrapeLoop {
     inherited: FastSet<Labels>,
     report_labels: Vec<Labels>,
     report_refs: [SeriesRef; 5],
+    /// The target's URL, parsed once (or why it cannot be).
+    url: Result<reqwest::Url, String>,
     iter: u64,
     last_ts: Option<i64>,
     body_hint: usize,
@@ -270,7 +272,10 @@ impl ScrapeLoop {
                 b.build()
             })
             .collect();
+        let url = reqwest::Url::parse(&state.target.url)
+            .map_err(|e| format!("invalid scrape URL {:?}: {e}", state.target.url));
         ScrapeLoop {
+            url,
             state,
             cfg,
             client,
@@ -529,7 +534,8 @@ impl ScrapeLoop {
     /// GETs the target: body (decompressed, within the size limit) and content type.
     async fn fetch(&self) -> Result<(Vec<u8>, String), String> {
         let t = &self.state.target;
-        let req = self.client.get(&t.url).header(ACCEPT, &self.cfg.accept).header(
+        let url = self.url.clone()?;
+        let req = self.client.get(url).header(ACCEPT, &self.cfg.accept).header(
             "X-Prometheus-Scrape-Timeout-Seconds",
             format!("{}", t.timeout.as_secs_f64()),
         );
@@ -594,7 +600,12 @@ impl ScrapeLoop {
         let known_meta = self.state.metadata.lock().clone();
         let mut meta = MetaDiff::new(&known_meta);
         let cfg = self.cfg.clone();
-        while let Some(entry) = parser.next_entry().map_err(|e| e.to_string())? {
+        // Each line is first compared with the series at the same position of the last body:
+        // for a stable target that one comparison finds the entry and skips the label checks.
+        while let Some((entry, known)) = parser
+            .next_entry_hinted(self.cache.peek())
+            .map_err(|e| e.to_string())?
+        {
             let s = match entry {
                 Entry::Help { family, help } => {
                     meta.help(&family, &help);
@@ -612,7 +623,12 @@ impl ScrapeLoop {
             };
             st.scraped += 1;
             // One lookup per sample: the index of the series' entry, or a new entry.
-            let (slot, fresh) = match self.cache.find(s.series) {
+            let found = if known {
+                Some(self.cache.take_next())
+            } else {
+                self.cache.find(s.series)
+            };
+            let (slot, fresh) = match found {
                 Some(i) => (i, false),
                 None => {
                     let labels = series_labels(&s, &self.state.target.labels, &cfg)?;
@@ -659,7 +675,7 @@ impl ScrapeLoop {
                         // copy, so later appends compare labels by pointer and no memory is
                         // spent twice.
                         c.sref = r;
-                        if let Some(l) = app.stored_labels(r) {
+                        if let Some(l) = app.series_labels(r) {
                             c.labels = Some(l);
                         } else if fresh {
                             c.labels = c.labels.as_ref().map(|l| self.interner.labels(l));

@@ -20,7 +20,7 @@ const MAX_ARENA: usize = u32::MAX as usize;
 #[derive(Debug)]
 pub(crate) struct SeriesCache<T> {
     /// All keys, in entry order.
-    keys: Vec<u8>,
+    keys: String,
     /// `(offset, length)` of each entry's key in `keys`.
     spans: Vec<(u32, u32)>,
     entries: Vec<T>,
@@ -36,7 +36,7 @@ pub(crate) struct SeriesCache<T> {
 impl<T> Default for SeriesCache<T> {
     fn default() -> Self {
         SeriesCache {
-            keys: Vec::new(),
+            keys: String::new(),
             spans: Vec::new(),
             entries: Vec::new(),
             index: HashTable::new(),
@@ -50,7 +50,21 @@ impl<T> Default for SeriesCache<T> {
 impl<T> SeriesCache<T> {
     fn key(&self, i: usize) -> &[u8] {
         let (off, len) = self.spans[i];
-        &self.keys[off as usize..off as usize + len as usize]
+        &self.keys.as_bytes()[off as usize..off as usize + len as usize]
+    }
+
+    /// The key of the entry expected next, if any.
+    pub(crate) fn peek(&self) -> Option<&str> {
+        let &(off, len) = self.spans.get(self.next)?;
+        self.keys.get(off as usize..off as usize + len as usize)
+    }
+
+    /// The index of the entry expected next, which the caller found to match (its key was
+    /// [`SeriesCache::peek`]'s); the following entry becomes the expected one.
+    pub(crate) fn take_next(&mut self) -> usize {
+        let n = self.next;
+        self.next += 1;
+        n
     }
 
     /// Number of entries.
@@ -83,7 +97,7 @@ impl<T> SeriesCache<T> {
             return Some(n);
         }
         let h = self.hasher.hash_one(key);
-        let (keys, spans) = (&self.keys, &self.spans);
+        let (keys, spans) = (self.keys.as_bytes(), &self.spans);
         let i = *self.index.find(h, |&i| {
             let (off, len) = spans[i as usize];
             &keys[off as usize..off as usize + len as usize] == key
@@ -95,16 +109,15 @@ impl<T> SeriesCache<T> {
     /// Adds an entry for `key` (not present yet) and returns its index, or `None` when the
     /// cache cannot hold more key text (4 GiB).
     pub(crate) fn insert(&mut self, key: &str, value: T) -> Option<usize> {
-        let key = key.as_bytes();
         if self.keys.len() + key.len() > MAX_ARENA || self.entries.len() >= MAX_ARENA {
             return None;
         }
         let i = self.entries.len();
         self.spans.push((self.keys.len() as u32, key.len() as u32));
-        self.keys.extend_from_slice(key);
+        self.keys.push_str(key);
         self.entries.push(value);
-        let h = self.hasher.hash_one(key);
-        let (keys, spans, hasher) = (&self.keys, &self.spans, &self.hasher);
+        let h = self.hasher.hash_one(key.as_bytes());
+        let (keys, spans, hasher) = (self.keys.as_bytes(), &self.spans, &self.hasher);
         self.index.insert_unique(h, i as u32, |&j| {
             let (off, len) = spans[j as usize];
             hasher.hash_one(&keys[off as usize..off as usize + len as usize])
@@ -143,10 +156,10 @@ impl<T> SeriesCache<T> {
                 let key = &old_keys[off as usize..off as usize + len as usize];
                 let i = self.entries.len() as u32;
                 self.spans.push((self.keys.len() as u32, len));
-                self.keys.extend_from_slice(key);
+                self.keys.push_str(key);
                 self.entries.push(e);
-                let h = self.hasher.hash_one(key);
-                let (keys, spans, hasher) = (&self.keys, &self.spans, &self.hasher);
+                let h = self.hasher.hash_one(key.as_bytes());
+                let (keys, spans, hasher) = (self.keys.as_bytes(), &self.spans, &self.hasher);
                 self.index.insert_unique(h, i, |&j| {
                     let (off, len) = spans[j as usize];
                     hasher.hash_one(&keys[off as usize..off as usize + len as usize])
@@ -159,7 +172,7 @@ impl<T> SeriesCache<T> {
         self.index.shrink_to_fit(|&j| {
             let (off, len) = self.spans[j as usize];
             self.hasher
-                .hash_one(&self.keys[off as usize..off as usize + len as usize])
+                .hash_one(&self.keys.as_bytes()[off as usize..off as usize + len as usize])
         });
         self.next = 0;
     }

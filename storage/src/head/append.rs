@@ -243,9 +243,9 @@ impl Appender for HeadAppender<'_> {
         Ok(())
     }
 
-    fn stored_labels(&self, r: SeriesRef) -> Option<Labels> {
+    fn series_labels(&self, r: SeriesRef) -> Option<Labels> {
         let i = *self.b.by_id.get(&r.0)?;
-        self.b.slots.get(i as usize).map(|s| s.series.labels.clone())
+        Some(self.b.slots[i as usize].series.labels.clone())
     }
 
     fn commit(self: Box<Self>) -> Result<(), AppendError> {
