@@ -271,6 +271,8 @@ fn same(bits: u64, v: f64, t: i64) -> Result<Placement, AppendError> {
 pub(crate) struct MemSeries {
     /// The head reference (never 0).
     pub(crate) id: u64,
+    /// Labels built from interned symbols (next to the reference: an append checks both).
+    pub(crate) labels: Labels,
     /// Open appenders holding it; garbage collection skips it while non-zero.
     pub(crate) pending: AtomicU32,
     /// Whether a series record for it is in the WAL.
@@ -279,8 +281,6 @@ pub(crate) struct MemSeries {
     pub(crate) data: Mutex<SeriesData>,
     /// `labels.stable_hash()`.
     pub(crate) hash: u64,
-    /// Labels built from interned symbols.
-    pub(crate) labels: Labels,
 }
 
 impl MemSeries {
