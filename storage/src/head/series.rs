@@ -14,14 +14,33 @@ pub(crate) const SAMPLES_PER_CHUNK: usize = 120;
 /// Number of stripes of the series maps.
 pub(crate) const STRIPES: usize = 64;
 
-/// A closed, immutable chunk of in-order samples.
+/// A closed, immutable chunk of in-order samples: the encoded bytes of the [`HeadChunk`]
+/// it was ([`HeadChunk::as_bytes`]) in one exactly sized allocation, without the encoder
+/// state an open chunk needs.
 #[derive(Clone, Debug)]
 pub(crate) struct ClosedChunk {
     pub(crate) min_t: i64,
     pub(crate) max_t: i64,
     pub(crate) len: u32,
-    /// Shared with readers' snapshots; its buffer is exactly the encoded size.
-    pub(crate) chunk: Arc<HeadChunk>,
+    /// Shared with readers' snapshots.
+    pub(crate) bytes: Arc<[u8]>,
+}
+
+impl ClosedChunk {
+    /// Closes `open` (not empty).
+    fn of(open: &HeadChunk) -> Self {
+        ClosedChunk {
+            min_t: open.min_time(),
+            max_t: open.max_time(),
+            len: open.len() as u32,
+            bytes: Arc::from(open.as_bytes()),
+        }
+    }
+
+    /// Iterates the samples in time order.
+    pub(crate) fn iter(&self) -> crate::chunk::HeadChunkIter<'_> {
+        HeadChunk::iter_bytes(&self.bytes)
+    }
 }
 
 /// What inserting a sample did.
@@ -107,7 +126,7 @@ impl SeriesData {
         }
         let i = self.closed.partition_point(|c| c.max_t < t);
         let c = self.closed.get(i).filter(|c| c.min_t <= t)?;
-        c.chunk.iter().find(|s| s.t == t).map(|s| s.v.to_bits())
+        c.iter().find(|s| s.t == t).map(|s| s.v.to_bits())
     }
 
     fn existing_at(&self, t: i64) -> Option<u64> {
@@ -161,15 +180,7 @@ impl SeriesData {
     /// Closes the open chunk.
     fn cut(&mut self) {
         let open = std::mem::take(&mut self.open);
-        // Re-reading the bytes gives a buffer of exactly the encoded size (the open
-        // chunk's grew by doubling); it cannot fail on bytes `append` wrote.
-        let chunk = HeadChunk::from_bytes(open.as_bytes()).unwrap_or(open);
-        self.closed.push(ClosedChunk {
-            min_t: chunk.min_time(),
-            max_t: chunk.max_time(),
-            len: chunk.len() as u32,
-            chunk: Arc::new(chunk),
-        });
+        self.closed.push(ClosedChunk::of(&open));
     }
 
     /// Drops every chunk wholly older than `floor` and out-of-order samples older than it.
@@ -212,7 +223,7 @@ impl SeriesData {
         }
         let mut all: Vec<Sample> = Vec::new();
         for c in &self.closed {
-            all.extend(c.chunk.iter());
+            all.extend(c.iter());
         }
         all.extend(self.open.iter());
         if !self.ooo.is_empty() {
@@ -244,11 +255,8 @@ impl SeriesData {
         self.closed
             .iter()
             .map(|c| {
-                // Buffer + the chunk struct in its Arc (two counters) + the list entry.
-                c.chunk.size_bytes()
-                    + std::mem::size_of::<HeadChunk>()
-                    + 16
-                    + std::mem::size_of::<ClosedChunk>()
+                // Bytes in their Arc (two counters) + the list entry.
+                c.bytes.len() + 16 + std::mem::size_of::<ClosedChunk>()
             })
             .sum::<usize>()
             + self.open.size_bytes()
