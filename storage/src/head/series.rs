@@ -1,6 +1,7 @@
 //! One series in the head ([`MemSeries`]) and the sharded maps that find series by label
 //! hash (with collision lists) and by reference.
 
+use super::id_table::IdTable;
 use crate::chunk::HeadChunk;
 use crate::error::AppendError;
 use crate::model::{Labels, Sample};
@@ -363,14 +364,16 @@ impl HashStripe {
 /// The series of the head, findable by label hash and by reference.
 pub(crate) struct SeriesMaps {
     pub(crate) by_hash: Vec<RwLock<HashStripe>>,
-    pub(crate) by_id: Vec<RwLock<HashMap<u64, Arc<MemSeries>>>>,
+    pub(crate) by_id: Vec<RwLock<IdTable<Arc<MemSeries>>>>,
 }
 
 impl SeriesMaps {
     pub(crate) fn new() -> Self {
         SeriesMaps {
             by_hash: (0..STRIPES).map(|_| RwLock::new(HashStripe::default())).collect(),
-            by_id: (0..STRIPES).map(|_| RwLock::new(HashMap::default())).collect(),
+            by_id: (0..STRIPES)
+                .map(|_| RwLock::new(IdTable::new(STRIPES as u64)))
+                .collect(),
         }
     }
 
@@ -378,7 +381,7 @@ impl SeriesMaps {
         &self.by_hash[(hash % STRIPES as u64) as usize]
     }
 
-    pub(crate) fn id_stripe(&self, id: u64) -> &RwLock<HashMap<u64, Arc<MemSeries>>> {
+    pub(crate) fn id_stripe(&self, id: u64) -> &RwLock<IdTable<Arc<MemSeries>>> {
         &self.by_id[(id % STRIPES as u64) as usize]
     }
 
