@@ -45,6 +45,15 @@ pub trait Appender {
         Ok(())
     }
 
+    /// The labels the store keeps for the series `r`, which an append of this batch returned,
+    /// when it can give them cheaply (`None` otherwise, the default). A caller that caches
+    /// label sets across batches should cache these: the store checks a reference against the
+    /// labels passed with it, and for its own label set that check is a pointer comparison.
+    fn series_labels(&self, r: SeriesRef) -> Option<Labels> {
+        let _ = r;
+        None
+    }
+
     /// Makes the batch durable (written to the WAL) and visible. On error nothing of the batch
     /// is visible.
     fn commit(self: Box<Self>) -> Result<(), AppendError>;

@@ -578,3 +578,23 @@ fn a_reference_naming_another_series_falls_back_to_the_labels() {
     let two = select(&db, &[Matcher::equal("__name__", "two")], 0, 5000);
     assert_eq!(two[0].1, vec![Sample::new(2000, 2.0)]);
 }
+
+#[test]
+fn series_labels_are_the_heads_own_set() {
+    let d = tempfile::tempdir().unwrap();
+    let db = Db::open(opts(d.path())).unwrap();
+    let mut a = db.appender();
+    let given = lbl("one", "a");
+    let r = a.append(SeriesRef::NONE, &given, 1000, 1.0).unwrap();
+    let kept = a.series_labels(r).unwrap();
+    assert_eq!(kept, given);
+    assert!(a.series_labels(SeriesRef(r.0 + 1000)).is_none(), "not in this batch");
+    a.commit().unwrap();
+    // A later batch given the kept set and the reference appends to the same series.
+    let mut a = db.appender();
+    assert_eq!(a.append(r, &kept, 2000, 2.0).unwrap(), r);
+    assert!(a.series_labels(r).is_some_and(|l| l == kept));
+    a.commit().unwrap();
+    let one = select(&db, &[Matcher::equal("__name__", "one")], 0, 5000);
+    assert_eq!(one[0].1, vec![Sample::new(1000, 1.0), Sample::new(2000, 2.0)]);
+}

@@ -1,7 +1,7 @@
 //! Reading the head: selects over a snapshot taken under the commit gate (so a select
 //! never sees half a batch), decoded outside every lock; label names and values.
 
-use super::series::{MemSeries, SeriesData};
+use super::series::{ClosedChunk, MemSeries, SeriesData};
 use super::Head;
 use crate::chunk::HeadChunk;
 use crate::model::{Labels, Matcher, Sample};
@@ -15,7 +15,7 @@ const PARALLEL_DECODE_MIN: usize = 256;
 /// The parts of one series' data needed for a time range, copied or shared out of its lock.
 pub(crate) struct Snapshot {
     pub(crate) labels: Labels,
-    closed: Vec<Arc<HeadChunk>>,
+    closed: Vec<ClosedChunk>,
     open: Option<HeadChunk>,
     ooo: Vec<Sample>,
 }
@@ -29,7 +29,7 @@ impl Snapshot {
             .closed
             .iter()
             .filter(|c| c.max_t >= lo && c.min_t <= hi)
-            .map(|c| c.chunk.clone())
+            .cloned()
             .collect();
         let open = (!d.open.is_empty() && d.open.max_time() >= lo && d.open.min_time() <= hi)
             .then(|| d.open.clone());
@@ -45,15 +45,21 @@ impl Snapshot {
 
     /// The samples in `[lo, hi]`, ascending and unique.
     pub(crate) fn decode(self, lo: i64, hi: i64) -> Vec<Sample> {
-        let cap = self.closed.iter().map(|c| c.len()).sum::<usize>()
+        let cap = self.closed.iter().map(|c| c.len as usize).sum::<usize>()
             + self.open.as_ref().map_or(0, |c| c.len())
             + self.ooo.len();
         let mut in_order = Vec::with_capacity(cap);
-        for c in self.closed.iter().map(|c| &**c).chain(self.open.as_ref()) {
-            if c.min_time() >= lo && c.max_time() <= hi {
-                in_order.extend(c.iter());
+        let open = self.open.as_ref().map(|c| (c.min_time(), c.max_time(), c.iter()));
+        for (min_t, max_t, it) in self
+            .closed
+            .iter()
+            .map(|c| (c.min_t, c.max_t, c.iter()))
+            .chain(open)
+        {
+            if min_t >= lo && max_t <= hi {
+                in_order.extend(it);
             } else {
-                in_order.extend(c.iter().filter(|s| s.t >= lo && s.t <= hi));
+                in_order.extend(it.filter(|s| s.t >= lo && s.t <= hi));
             }
         }
         if self.ooo.is_empty() {
