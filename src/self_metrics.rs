@@ -293,8 +293,8 @@ impl SelfMetrics {
             m.wal_replay_seconds,
         );
         let name = "prometheus_tsdb_wal_fsync_duration_seconds";
-        out.family(name, "histogram", "Duration of write-ahead log fsyncs.")
-            .histogram(name, &[], &m.wal_fsync_seconds);
+        out.family(name, "summary", "Duration of write log fsync.")
+            .summary(name, &[], &m.wal_fsync_seconds);
         let name = "prometheus_tsdb_compaction_duration_seconds";
         out.family(name, "histogram", "Duration of compactions and head cuts.")
             .histogram(name, &[], &m.compaction_seconds);

@@ -4,7 +4,7 @@
 
 use std::sync::OnceLock;
 use std::time::Duration;
-use storage::metrics::{Counter, Exposition, Gauge, Histogram, LATENCY_BUCKETS};
+use storage::metrics::{Counter, Exposition, Gauge, Histogram, Summary, LATENCY_BUCKETS};
 
 /// The stages of a query, as Prometheus' `slice` label names them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -53,7 +53,7 @@ pub struct QueryMetrics {
     pub in_flight: Gauge,
     /// The largest `--query.max-concurrency` of the engines created.
     pub max_concurrency: Gauge,
-    slices: [Histogram; 4],
+    slices: [Summary; 4],
     instant: Histogram,
     range: Histogram,
     /// Samples read from storage by all queries.
@@ -94,7 +94,7 @@ pub fn engine() -> &'static QueryMetrics {
     M.get_or_init(|| QueryMetrics {
         in_flight: Gauge::new(),
         max_concurrency: Gauge::new(),
-        slices: std::array::from_fn(|_| Histogram::new(LATENCY_BUCKETS)),
+        slices: std::array::from_fn(|_| Summary::new()),
         instant: Histogram::new(LATENCY_BUCKETS),
         range: Histogram::new(LATENCY_BUCKETS),
         samples_loaded: Counter::new(),
@@ -125,9 +125,9 @@ pub fn render(out: &mut Exposition) {
         m.samples_loaded.get() as f64,
     );
     let name = "prometheus_engine_query_duration_seconds";
-    out.family(name, "histogram", "Query timings by stage.");
+    out.family(name, "summary", "Query timings");
     for s in Slice::ALL {
-        out.histogram(name, &[("slice", s.as_str())], &m.slices[s as usize].snapshot());
+        out.summary(name, &[("slice", s.as_str())], &m.slices[s as usize].snapshot());
     }
     let name = "sextant_query_duration_seconds";
     out.family(

@@ -5,7 +5,8 @@
 //! its self-observability: a crate keeps its figures in plain atomics ([`Counter`],
 //! [`Gauge`], [`Histogram`]) where the work happens, and the root renders them into `/metrics`
 //! with [`Exposition`]. Recording is one relaxed atomic add (a histogram: a short scan of its
-//! bounds plus two adds); nothing allocates, locks or registers anything globally.
+//! bounds plus two adds; a [`Summary`]: a short lock to keep the observation for its
+//! quantiles); nothing registers anything globally.
 //!
 //! [`DbMetrics`] is the database's own snapshot, returned by [`crate::Db::metrics`].
 
@@ -153,6 +154,111 @@ impl Histogram {
     }
 }
 
+/// How long a [`Summary`] keeps observations for its quantiles (Prometheus' client default).
+pub const SUMMARY_MAX_AGE: Duration = Duration::from_secs(600);
+
+/// Observations a [`Summary`] keeps at most for its quantiles (the newest win).
+const SUMMARY_MAX_KEPT: usize = 4096;
+
+/// A summary as Prometheus' client libraries keep one: the count and sum of every
+/// observation since start, and the 0.5, 0.9 and 0.99 quantiles of the observations of the
+/// last [`SUMMARY_MAX_AGE`] (at most the newest 4096 of them, so the quantiles are exact over
+/// what is kept). Prometheus exposes some of its own figures this way
+/// (`prometheus_engine_query_duration_seconds`, `prometheus_tsdb_wal_fsync_duration_seconds`),
+/// and dashboards made for it select `quantile="0.9"`.
+#[derive(Debug)]
+pub struct Summary {
+    count: AtomicU64,
+    /// f64 bits, updated by compare-and-swap.
+    sum: AtomicU64,
+    recent: parking_lot::Mutex<std::collections::VecDeque<(std::time::Instant, f64)>>,
+}
+
+impl Default for Summary {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The quantiles a [`Summary`] reports.
+pub const SUMMARY_QUANTILES: [f64; 3] = [0.5, 0.9, 0.99];
+
+impl Summary {
+    /// An empty summary.
+    pub fn new() -> Self {
+        Summary {
+            count: AtomicU64::new(0),
+            sum: AtomicU64::new(0f64.to_bits()),
+            recent: parking_lot::Mutex::new(std::collections::VecDeque::new()),
+        }
+    }
+
+    /// Records one observation `v`.
+    pub fn observe(&self, v: f64) {
+        self.count.fetch_add(1, Ordering::Relaxed);
+        let _ = self.sum.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |s| {
+            Some((f64::from_bits(s) + v).to_bits())
+        });
+        let mut r = self.recent.lock();
+        if r.len() >= SUMMARY_MAX_KEPT {
+            r.pop_front();
+        }
+        r.push_back((std::time::Instant::now(), v));
+    }
+
+    /// Records a duration in seconds.
+    pub fn observe_duration(&self, d: Duration) {
+        self.observe(d.as_secs_f64());
+    }
+
+    /// The current figures: quantiles over the recent window (NaN when it is empty, as
+    /// Prometheus' clients report them), count and sum since start.
+    pub fn snapshot(&self) -> SummarySnapshot {
+        let mut values: Vec<f64> = {
+            let mut r = self.recent.lock();
+            let now = std::time::Instant::now();
+            while r
+                .front()
+                .is_some_and(|(t, _)| now.duration_since(*t) > SUMMARY_MAX_AGE)
+            {
+                r.pop_front();
+            }
+            r.iter().map(|(_, v)| *v).collect()
+        };
+        values.sort_by(f64::total_cmp);
+        let quantiles = SUMMARY_QUANTILES
+            .iter()
+            .map(|&q| (q, quantile_of_sorted(&values, q)))
+            .collect();
+        SummarySnapshot {
+            quantiles,
+            count: self.count.load(Ordering::Relaxed),
+            sum: f64::from_bits(self.sum.load(Ordering::Relaxed)),
+        }
+    }
+}
+
+/// The `q` quantile of ascending `values` by rank (the smallest value with at least
+/// `q * n` values at or below it); NaN for none.
+fn quantile_of_sorted(values: &[f64], q: f64) -> f64 {
+    if values.is_empty() {
+        return f64::NAN;
+    }
+    let rank = (q * values.len() as f64).ceil() as usize;
+    values[rank.clamp(1, values.len()) - 1]
+}
+
+/// A summary's figures at one moment.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SummarySnapshot {
+    /// `(quantile, value)`, ascending by quantile.
+    pub quantiles: Vec<(f64, f64)>,
+    /// Observations since start.
+    pub count: u64,
+    /// Sum of the observations since start.
+    pub sum: f64,
+}
+
 /// A histogram's figures at one moment.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct HistogramSnapshot {
@@ -183,7 +289,7 @@ pub struct DbMetrics {
     /// Head truncations (after each block cut).
     pub head_truncations: u64,
     /// WAL fsync durations.
-    pub wal_fsync_seconds: HistogramSnapshot,
+    pub wal_fsync_seconds: SummarySnapshot,
     /// WAL writes or fsyncs that failed.
     pub wal_failures: u64,
     /// WAL checkpoints that removed segments.
@@ -294,6 +400,21 @@ impl Exposition {
         self.sample(&format!("{name}_count"), labels, h.count as f64)
     }
 
+    /// The series of one summary (`{quantile="..."}`, `_sum`, `_count`); call
+    /// [`Exposition::family`] with kind `summary` once before the first.
+    pub fn summary(&mut self, name: &str, labels: &[(&str, &str)], s: &SummarySnapshot) -> &mut Self {
+        for (q, v) in &s.quantiles {
+            self.out.push_str(name);
+            let q = fmt_value(*q);
+            let mut with_q: Vec<(&str, &str)> = labels.to_vec();
+            with_q.push(("quantile", &q));
+            self.labels(&with_q, None);
+            let _ = writeln!(self.out, " {}", fmt_value(*v));
+        }
+        self.sample(&format!("{name}_sum"), labels, s.sum);
+        self.sample(&format!("{name}_count"), labels, s.count as f64)
+    }
+
     /// Appends text already in the exposition format (a whole family or more).
     pub fn raw(&mut self, text: &str) -> &mut Self {
         self.out.push_str(text);
@@ -358,5 +479,47 @@ mod tests {
             assert_eq!(g.get(), 2);
         }
         assert_eq!(g.get(), 0);
+    }
+
+    #[test]
+    fn summary_quantiles_over_recent_observations() {
+        let s = Summary::new();
+        let empty = s.snapshot();
+        assert_eq!(empty.count, 0);
+        assert!(empty.quantiles.iter().all(|(_, v)| v.is_nan()));
+        for v in 1..=100 {
+            s.observe(v as f64);
+        }
+        let snap = s.snapshot();
+        assert_eq!(snap.quantiles, vec![(0.5, 50.0), (0.9, 90.0), (0.99, 99.0)]);
+        assert_eq!(snap.count, 100);
+        assert!((snap.sum - 5050.0).abs() < 1e-9);
+        // Only the newest observations are kept for quantiles; count and sum keep everything.
+        for _ in 0..SUMMARY_MAX_KEPT {
+            s.observe(1000.0);
+        }
+        let snap = s.snapshot();
+        assert_eq!(snap.quantiles[0], (0.5, 1000.0));
+        assert_eq!(snap.count, 100 + SUMMARY_MAX_KEPT as u64);
+    }
+
+    #[test]
+    fn summary_exposition_text() {
+        let s = Summary::new();
+        s.observe(0.5);
+        let mut e = Exposition::new();
+        e.family("f_seconds", "summary", "F.").summary(
+            "f_seconds",
+            &[("slice", "inner_eval")],
+            &s.snapshot(),
+        );
+        assert_eq!(
+            e.finish(),
+            "# HELP f_seconds F.\n# TYPE f_seconds summary\n\
+             f_seconds{slice=\"inner_eval\",quantile=\"0.5\"} 0.5\n\
+             f_seconds{slice=\"inner_eval\",quantile=\"0.9\"} 0.5\n\
+             f_seconds{slice=\"inner_eval\",quantile=\"0.99\"} 0.5\n\
+             f_seconds_sum{slice=\"inner_eval\"} 0.5\nf_seconds_count{slice=\"inner_eval\"} 1\n"
+        );
     }
 }

@@ -182,7 +182,7 @@ fn prometheus_scrapes_self_metrics_as_openmetrics() {
     for name in [
         "prometheus_tsdb_head_series",
         "prometheus_tsdb_compactions_total",
-        "prometheus_tsdb_wal_fsync_duration_seconds_bucket",
+        "prometheus_tsdb_wal_fsync_duration_seconds_count",
         "prometheus_engine_query_duration_seconds_count",
         "prometheus_http_requests_total",
         "prometheus_remote_storage_samples_total",

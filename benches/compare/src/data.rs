@@ -357,6 +357,10 @@ pub fn generate(shape: &[ShapeSeries], args: &CompareArgs, start_ms: i64) -> Wor
         for (ti, t) in targets.iter_mut().enumerate() {
             let c = ti % conns;
             let ts = start_ms + t.offset_ms + step * interval_ms + (rng.next() % 30) as i64;
+            // Never on a whole second: query steps and range boundaries are whole seconds, and
+            // a sample exactly on a range's left boundary is inside it for Prometheus 2 (closed
+            // ranges, Debian's reference) but outside for Prometheus 3 (left-open, as Sextant).
+            let ts = if ts % 1000 == 0 { ts + 1 } else { ts };
             t.group_obs.clear();
             for (si, s) in shape.iter().enumerate() {
                 let v = &mut t.values[si];

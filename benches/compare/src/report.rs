@@ -173,6 +173,11 @@ fn ratio(a: f64, b: f64) -> String {
     }
 }
 
+/// Server CPU µs spent per ingested sample (during the send only).
+fn cpu_us_per_sample(m: &Measured, w: &Workload) -> f64 {
+    m.ingest_cpu_seconds * 1e6 / w.samples.max(1) as f64
+}
+
 /// The Markdown report.
 pub fn render(args: &CompareArgs, w: &Workload, queries: &[Query], results: &[Measured]) -> String {
     let mut s = String::new();
@@ -191,39 +196,44 @@ pub fn render(args: &CompareArgs, w: &Workload, queries: &[Query], results: &[Me
         "Command: `cargo run --release -p bench -- compare --targets {} --span-minutes {} --connections {}`  \nMachine: {machine}, {cores} cores  \nData: {} node_exporter-shaped targets (plus a 5-handler HTTP latency histogram each), {} series, {} samples at {} s over {} min, sent as remote write v1 ({} samples per request, {} connections, bodies prepared before the clock).\n",
         args.targets, args.span_minutes, args.connections, args.targets, w.series, w.samples, args.interval_seconds, args.span_minutes, args.samples_per_request, args.connections
     );
-    let _ = writeln!(s, "| system | version | ingest samples/s | failed requests | peak RSS MiB | CPU s | disk bytes/sample | disk measured as |");
-    let _ = writeln!(s, "|---|---|---:|---:|---:|---:|---:|---|");
+    let _ = writeln!(s, "| system | version | ingest samples/s | failed requests | peak RSS MiB | CPU s | ingest CPU s | ingest CPU µs/sample | RSS after ingest MiB | disk bytes/sample | disk measured as |");
+    let _ = writeln!(s, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|");
     for m in results {
         let _ = writeln!(
             s,
-            "| {} | {} | {:.0} | {} | {:.1} | {:.1} | {:.3} | {} |",
+            "| {} | {} | {:.0} | {} | {:.1} | {:.1} | {:.1} | {:.3} | {:.1} | {:.3} | {} |",
             m.kind.name(),
             m.version,
             m.ingest_rate,
             m.failed_requests,
             m.peak_rss as f64 / 1048576.0,
             m.cpu_seconds,
+            m.ingest_cpu_seconds,
+            cpu_us_per_sample(m, w),
+            m.ingest_peak_rss as f64 / 1048576.0,
             m.disk_bytes as f64 / w.samples.max(1) as f64,
             m.disk_how
         );
     }
     let sextant = results.iter().find(|m| m.kind == Kind::Sextant);
     if let Some(x) = sextant {
-        let _ = writeln!(s, "\n| ratio | ingest rate (higher is better) | peak RSS (lower) | CPU s (lower) | bytes/sample (lower) |");
-        let _ = writeln!(s, "|---|---:|---:|---:|---:|");
+        let _ = writeln!(s, "\n| ratio | ingest rate (higher is better) | peak RSS (lower) | CPU s (lower) | ingest CPU per sample (lower) | RSS after ingest (lower) | bytes/sample (lower) |");
+        let _ = writeln!(s, "|---|---:|---:|---:|---:|---:|---:|");
         for m in results.iter().filter(|m| m.kind != Kind::Sextant) {
             let _ = writeln!(
                 s,
-                "| Sextant / {} | {} | {} | {} | {} |",
+                "| Sextant / {} | {} | {} | {} | {} | {} | {} |",
                 m.kind.name(),
                 ratio(x.ingest_rate, m.ingest_rate),
                 ratio(x.peak_rss as f64, m.peak_rss as f64),
                 ratio(x.cpu_seconds, m.cpu_seconds),
+                ratio(cpu_us_per_sample(x, w), cpu_us_per_sample(m, w)),
+                ratio(x.ingest_peak_rss as f64, m.ingest_peak_rss as f64),
                 ratio(x.disk_bytes as f64, m.disk_bytes as f64)
             );
         }
     }
-    let _ = writeln!(s, "\n## Query latency (median of {} runs, ms) and agreement\n\nAnswers are compared with Prometheus, the reference for PromQL semantics (values within 1e-6 relative). VictoriaMetrics answers MetricsQL, whose `rate`, `increase` and `*_over_time` deliberately differ from PromQL (no extrapolation, the previous sample is included), so \"no\" there is expected.\n", args.query_runs);
+    let _ = writeln!(s, "\n## Query latency (median of {} runs, ms) and agreement\n\nAnswers are compared with Prometheus, the reference for PromQL semantics (values within 1e-6 relative). VictoriaMetrics answers MetricsQL, whose `rate`, `increase` and `*_over_time` deliberately differ from PromQL (no extrapolation, the previous sample is included), so \"no\" there is expected. Sample timestamps are never on a whole second, so Prometheus 3's left-open range windows (Sextant's) and Prometheus 2's closed ones (the Debian reference's) select the same samples.\n", args.query_runs);
     let mut header = "| query |".to_string();
     let mut rule = "|---|".to_string();
     for m in results {

@@ -55,6 +55,11 @@ pub struct Measured {
     pub peak_rss: u64,
     /// CPU seconds (user + system) spent by the process over the whole run.
     pub cpu_seconds: f64,
+    /// CPU seconds (user + system) the process spent while the workload was being sent
+    /// (read from `/proc/PID/stat` before the first request and after the last answer).
+    pub ingest_cpu_seconds: f64,
+    /// Peak resident memory (VmHWM) right after ingest, before any query, bytes.
+    pub ingest_peak_rss: u64,
     /// Bytes on disk once persisted.
     pub disk_bytes: u64,
     /// How `disk_bytes` was taken.
@@ -277,11 +282,16 @@ async fn run_async(
     let (mut proc, version) = start(kind, args, &tmp, &client).await?;
     let pid = proc.child.id();
     eprintln!("  {version}: ingesting ...");
+    let (_, cpu_before) = proc_stats(pid);
     let (secs, failed) = send_all(&client, &proc.base, w).await;
+    let (ingest_peak_rss, cpu_after) = proc_stats(pid);
+    let ingest_cpu_seconds = (cpu_after - cpu_before).max(0.0);
     let ingest_rate = w.samples as f64 / secs;
     eprintln!(
-        "  ingested {} samples in {secs:.1} s ({ingest_rate:.0}/s), {failed} failed requests",
-        w.samples
+        "  ingested {} samples in {secs:.1} s ({ingest_rate:.0}/s), {failed} failed requests, {ingest_cpu_seconds:.2} CPU s ({:.3} µs/sample), peak RSS {:.1} MiB",
+        w.samples,
+        ingest_cpu_seconds * 1e6 / w.samples.max(1) as f64,
+        ingest_peak_rss as f64 / 1048576.0
     );
     if kind == Kind::VictoriaMetrics {
         let _ = client
@@ -352,6 +362,8 @@ async fn run_async(
         failed_requests: failed,
         peak_rss,
         cpu_seconds,
+        ingest_cpu_seconds,
+        ingest_peak_rss,
         disk_bytes,
         disk_how,
         answers,

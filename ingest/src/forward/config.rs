@@ -1,7 +1,7 @@
 //! `remote_write` entries as in Prometheus' configuration file: the same field names and
 //! defaults, unknown fields rejected by name.
 
-use crate::scrape::config::{Authorization, BasicAuth, ConfigError, HttpClientConfig, TlsConfig};
+use crate::scrape::config::ConfigError;
 use crate::scrape::relabel::RelabelConfig;
 use crate::scrape::units::PromDuration;
 use serde::Deserialize;
@@ -139,72 +139,50 @@ impl Default for MetadataConfig {
     }
 }
 
-/// One `remote_write` entry.
-#[derive(Clone, Debug, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RemoteWriteConfig {
-    /// The endpoint (`http://host/api/v1/write`).
-    pub url: String,
-    /// Name of the queue in metrics and logs (default: a hash of the URL).
-    #[serde(default)]
-    pub name: String,
-    /// Timeout of one request (30s).
-    #[serde(default = "default_timeout")]
-    pub remote_timeout: PromDuration,
-    /// Extra request headers.
-    #[serde(default)]
-    pub headers: BTreeMap<String, String>,
-    /// Relabeling applied to every series before it is sent.
-    #[serde(default)]
-    pub write_relabel_configs: Vec<RelabelConfig>,
-    /// 1.0 (`prometheus.WriteRequest`, default) or 2.0 (`io.prometheus.write.v2.Request`).
-    #[serde(default)]
-    pub protobuf_message: ProtobufMessage,
-    /// Exemplars are not stored by Sextant, so none are sent (accepted).
-    #[serde(default)]
-    pub send_exemplars: bool,
-    /// Native histograms are not stored by Sextant, so none are sent (accepted).
-    #[serde(default)]
-    pub send_native_histograms: bool,
-    /// Accepted for compatibility.
-    #[serde(default)]
-    pub round_robin_dns: bool,
-    /// Basic authentication.
-    #[serde(default)]
-    pub basic_auth: Option<BasicAuth>,
-    /// The Authorization header.
-    #[serde(default)]
-    pub authorization: Option<Authorization>,
-    /// Old form of `authorization`.
-    #[serde(default)]
-    pub bearer_token: Option<String>,
-    /// Old form of `authorization.credentials_file`.
-    #[serde(default)]
-    pub bearer_token_file: Option<String>,
-    /// TLS settings.
-    #[serde(default)]
-    pub tls_config: TlsConfig,
-    /// HTTP proxy.
-    #[serde(default)]
-    pub proxy_url: Option<String>,
-    /// Follow redirects (true).
-    #[serde(default = "default_true")]
-    pub follow_redirects: bool,
-    /// Accepted (the client negotiates).
-    #[serde(default = "default_true")]
-    pub enable_http2: bool,
-    /// Queue tuning.
-    #[serde(default)]
-    pub queue_config: QueueConfig,
-    /// Metadata sending.
-    #[serde(default)]
-    pub metadata_config: MetadataConfig,
+crate::scrape::http_client_fields::http_client_struct! {
+    /// One `remote_write` entry.
+    #[derive(Clone, Debug, PartialEq, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct RemoteWriteConfig {
+        /// The endpoint (`http://host/api/v1/write`).
+        pub url: String,
+        /// Name of the queue in metrics and logs (default: a hash of the URL).
+        #[serde(default)]
+        pub name: String,
+        /// Timeout of one request (30s).
+        #[serde(default = "default_timeout")]
+        pub remote_timeout: PromDuration,
+        /// Extra request headers.
+        #[serde(default)]
+        pub headers: BTreeMap<String, String>,
+        /// Relabeling applied to every series before it is sent.
+        #[serde(default)]
+        pub write_relabel_configs: Vec<RelabelConfig>,
+        /// 1.0 (`prometheus.WriteRequest`, default) or 2.0 (`io.prometheus.write.v2.Request`).
+        #[serde(default)]
+        pub protobuf_message: ProtobufMessage,
+        /// Exemplars are not stored by Sextant, so none are sent (accepted).
+        #[serde(default)]
+        pub send_exemplars: bool,
+        /// Native histograms are not stored by Sextant, so none are sent (accepted).
+        #[serde(default)]
+        pub send_native_histograms: bool,
+        /// Accepted for compatibility.
+        #[serde(default)]
+        pub round_robin_dns: bool,
+        /// Queue tuning.
+        #[serde(default)]
+        pub queue_config: QueueConfig,
+        /// Metadata sending.
+        #[serde(default)]
+        pub metadata_config: MetadataConfig,
+    }
 }
 
 impl RemoteWriteConfig {
     /// An entry with Prometheus' defaults.
     pub fn new(url: impl Into<String>) -> Self {
-        RemoteWriteConfig {
+        crate::scrape::http_client_fields::with_http_client_defaults!(RemoteWriteConfig {
             url: url.into(),
             name: String::new(),
             remote_timeout: default_timeout(),
@@ -214,32 +192,9 @@ impl RemoteWriteConfig {
             send_exemplars: false,
             send_native_histograms: false,
             round_robin_dns: false,
-            basic_auth: None,
-            authorization: None,
-            bearer_token: None,
-            bearer_token_file: None,
-            tls_config: TlsConfig::default(),
-            proxy_url: None,
-            follow_redirects: true,
-            enable_http2: true,
             queue_config: QueueConfig::default(),
             metadata_config: MetadataConfig::default(),
-        }
-    }
-
-    /// The HTTP client settings (headers are set per request, not here).
-    pub fn http(&self) -> HttpClientConfig {
-        HttpClientConfig {
-            http_headers: BTreeMap::new(),
-            basic_auth: self.basic_auth.clone(),
-            authorization: self.authorization.clone(),
-            bearer_token: self.bearer_token.clone(),
-            bearer_token_file: self.bearer_token_file.clone(),
-            tls_config: self.tls_config.clone(),
-            proxy_url: self.proxy_url.clone(),
-            follow_redirects: self.follow_redirects,
-            enable_http2: self.enable_http2,
-        }
+        })
     }
 
     /// A stable key of the queue (URL and name): names its position file, so changing other
@@ -398,12 +353,20 @@ mod tests {
         assert_eq!(c.protobuf_message, ProtobufMessage::V2);
         assert!(!c.metadata_config.send);
         assert_eq!(c.write_relabel_configs.len(), 1);
+        assert!(c.follow_redirects && c.enable_http2);
+        // The HTTP client fields Prometheus accepts inline, shared with scrape configs.
+        let y = "- url: http://127.0.0.1:9/w\n  http_headers: {X-Tenant: {values: [a]}}\n  no_proxy: localhost\n  follow_redirects: false\n";
+        let c = &parse(y).unwrap()[0];
+        assert_eq!(c.http().http_headers["X-Tenant"].values, vec!["a".to_string()]);
+        assert!(!c.http().follow_redirects);
     }
 
     #[test]
     fn errors_name_the_problem() {
         let e = parse("- url: http://x/w\n  queue_config: {max_shard: 3}\n").unwrap_err();
         assert!(e.contains("max_shard"), "{e}");
+        let e = parse("- url: http://x/w\n  tls_confg: {}\n").unwrap_err();
+        assert!(e.contains("tls_confg"), "{e}");
         let e = parse("- url: http://x/w\n  protobuf_message: v3\n").unwrap_err();
         assert!(e.contains("v3") || e.contains("variant"), "{e}");
         let e = parse("- url: ftp://x/w\n").unwrap_err();

@@ -3,7 +3,7 @@
 
 use super::config::{ProtobufMessage, RemoteWriteConfig};
 use crate::scrape::config::HttpClientConfig;
-use crate::scrape::http::{auth_header, build_client, USER_AGENT};
+use crate::scrape::http::{build_client, with_auth, USER_AGENT};
 use reqwest::header::{
     HeaderMap, HeaderName, HeaderValue, CONTENT_ENCODING, CONTENT_TYPE, RETRY_AFTER, USER_AGENT as UA,
 };
@@ -88,16 +88,15 @@ impl Sender {
             .headers(self.headers.clone())
             .timeout(self.timeout)
             .body(body);
-        match auth_header(&self.http) {
-            Ok(Some(v)) => req = req.header(reqwest::header::AUTHORIZATION, v),
-            Ok(None) => {}
+        req = match with_auth(req, &self.http) {
+            Ok(r) => r,
             Err(e) => {
                 return Err(SendError::Retryable {
                     message: e,
                     retry_after: None,
                 })
             }
-        }
+        };
         let resp = match req.send().await {
             Ok(r) => r,
             Err(e) => {

@@ -366,64 +366,16 @@ fn default_http_sd_refresh() -> PromDuration {
     PromDuration::secs(60)
 }
 
-/// An `http_sd_configs` entry: a URL returning target groups as JSON.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct HttpSdConfig {
-    /// The URL to fetch.
-    pub url: String,
-    /// How often to fetch it (default 60s).
-    #[serde(default = "default_http_sd_refresh")]
-    pub refresh_interval: PromDuration,
-    /// Basic authentication.
-    #[serde(default)]
-    pub basic_auth: Option<BasicAuth>,
-    /// The Authorization header.
-    #[serde(default)]
-    pub authorization: Option<Authorization>,
-    /// Bearer token (old form of `authorization`).
-    #[serde(default)]
-    pub bearer_token: Option<String>,
-    /// Bearer token file (old form of `authorization.credentials_file`).
-    #[serde(default)]
-    pub bearer_token_file: Option<String>,
-    /// TLS settings.
-    #[serde(default)]
-    pub tls_config: TlsConfig,
-    /// HTTP proxy URL.
-    #[serde(default)]
-    pub proxy_url: Option<String>,
-    /// Whether to follow redirects (default true).
-    #[serde(default = "default_true")]
-    pub follow_redirects: bool,
-    /// Whether to use HTTP/2 (accepted; the client negotiates).
-    #[serde(default = "default_true")]
-    pub enable_http2: bool,
-    /// Extra request headers (`values`, `secrets`, `files`).
-    #[serde(default)]
-    pub http_headers: BTreeMap<String, HttpHeader>,
-    /// Accepted for compatibility (proxying is configured with `proxy_url`).
-    #[serde(default)]
-    pub no_proxy: Option<String>,
-    /// Accepted for compatibility.
-    #[serde(default)]
-    pub proxy_from_environment: Option<bool>,
-}
-
-impl HttpSdConfig {
-    /// The HTTP client settings of this entry.
-    pub fn http(&self) -> HttpClientConfig {
-        HttpClientConfig {
-            basic_auth: self.basic_auth.clone(),
-            authorization: self.authorization.clone(),
-            bearer_token: self.bearer_token.clone(),
-            bearer_token_file: self.bearer_token_file.clone(),
-            tls_config: self.tls_config.clone(),
-            proxy_url: self.proxy_url.clone(),
-            follow_redirects: self.follow_redirects,
-            enable_http2: self.enable_http2,
-            http_headers: self.http_headers.clone(),
-        }
+crate::scrape::http_client_fields::http_client_struct! {
+    /// An `http_sd_configs` entry: a URL returning target groups as JSON.
+    #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct HttpSdConfig {
+        /// The URL to fetch.
+        pub url: String,
+        /// How often to fetch it (default 60s).
+        #[serde(default = "default_http_sd_refresh")]
+        pub refresh_interval: PromDuration,
     }
 }
 
@@ -435,163 +387,118 @@ fn default_scheme() -> String {
     "http".into()
 }
 
-/// One `scrape_configs` entry. Fields left out take the `global` value (intervals, limits) or
-/// Prometheus' default; [`ScrapeConfig::resolve`] fills them in.
-#[derive(Clone, Debug, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ScrapeConfig {
-    /// The job name, the default `job` label.
-    pub job_name: String,
-    /// How often to scrape (default: global).
-    #[serde(default)]
-    pub scrape_interval: Option<PromDuration>,
-    /// Per-scrape timeout (default: global, capped at the interval).
-    #[serde(default)]
-    pub scrape_timeout: Option<PromDuration>,
-    /// Protocols to negotiate in order of preference (default: global, then Prometheus').
-    #[serde(default)]
-    pub scrape_protocols: Option<Vec<ScrapeProtocol>>,
-    /// Format to assume when the target's Content-Type is missing or unknown.
-    #[serde(default)]
-    pub fallback_scrape_protocol: Option<ScrapeProtocol>,
-    /// HTTP path (default `/metrics`).
-    #[serde(default = "default_metrics_path")]
-    pub metrics_path: String,
-    /// `http` or `https` (default `http`).
-    #[serde(default = "default_scheme")]
-    pub scheme: String,
-    /// URL query parameters.
-    #[serde(default)]
-    pub params: BTreeMap<String, Vec<String>>,
-    /// Keep the target's labels on conflict instead of renaming them to `exported_*`.
-    #[serde(default)]
-    pub honor_labels: bool,
-    /// Use the timestamps the target exposes (default true).
-    #[serde(default = "default_true")]
-    pub honor_timestamps: bool,
-    /// Mark series with explicit timestamps stale too when they disappear.
-    #[serde(default)]
-    pub track_timestamps_staleness: bool,
-    /// Ask for gzip (default true).
-    #[serde(default = "default_true")]
-    pub enable_compression: bool,
-    /// Basic authentication.
-    #[serde(default)]
-    pub basic_auth: Option<BasicAuth>,
-    /// The Authorization header.
-    #[serde(default)]
-    pub authorization: Option<Authorization>,
-    /// Bearer token (old form of `authorization`).
-    #[serde(default)]
-    pub bearer_token: Option<String>,
-    /// Bearer token file (old form of `authorization.credentials_file`).
-    #[serde(default)]
-    pub bearer_token_file: Option<String>,
-    /// TLS settings.
-    #[serde(default)]
-    pub tls_config: TlsConfig,
-    /// HTTP proxy URL.
-    #[serde(default)]
-    pub proxy_url: Option<String>,
-    /// Whether to follow redirects (default true).
-    #[serde(default = "default_true")]
-    pub follow_redirects: bool,
-    /// Whether to use HTTP/2 (accepted; the client negotiates).
-    #[serde(default = "default_true")]
-    pub enable_http2: bool,
-    /// Extra request headers (`values`, `secrets`, `files`).
-    #[serde(default)]
-    pub http_headers: BTreeMap<String, HttpHeader>,
-    /// Accepted for compatibility (proxying is configured with `proxy_url`).
-    #[serde(default)]
-    pub no_proxy: Option<String>,
-    /// Accepted for compatibility.
-    #[serde(default)]
-    pub proxy_from_environment: Option<bool>,
-    /// Accepted for compatibility.
-    #[serde(default)]
-    pub metric_name_validation_scheme: Option<String>,
-    /// Accepted for compatibility.
-    #[serde(default)]
-    pub metric_name_escaping_scheme: Option<String>,
-    /// Accepted for compatibility (classic histograms are always scraped).
-    #[serde(default)]
-    pub always_scrape_classic_histograms: Option<bool>,
-    /// Accepted for compatibility (older name of the above).
-    #[serde(default)]
-    pub scrape_classic_histograms: Option<bool>,
-    /// Accepted for compatibility (native histograms are not stored).
-    #[serde(default)]
-    pub convert_classic_histograms_to_nhcb: Option<bool>,
-    /// Accepted for compatibility (native histograms are not stored).
-    #[serde(default)]
-    pub scrape_native_histograms: Option<bool>,
-    /// Accepted for compatibility.
-    #[serde(default)]
-    pub native_histogram_bucket_limit: Option<u64>,
-    /// Accepted for compatibility.
-    #[serde(default)]
-    pub native_histogram_min_bucket_factor: Option<f64>,
-    /// How many dropped targets to keep for `/api/v1/targets` (0 = all; unset = global).
-    #[serde(default)]
-    pub keep_dropped_targets: Option<u64>,
-    /// Accepted for compatibility.
-    #[serde(default)]
-    pub scrape_failure_log_file: Option<String>,
-    /// Per-scrape sample limit after metric relabeling (0 = global).
-    #[serde(default)]
-    pub sample_limit: u64,
-    /// Most targets after relabeling (0 = global); over it every target of the job is down
-    /// with "target_limit exceeded".
-    #[serde(default)]
-    pub target_limit: u64,
-    /// Labels per series limit (0 = global).
-    #[serde(default)]
-    pub label_limit: u64,
-    /// Label name length limit (0 = global).
-    #[serde(default)]
-    pub label_name_length_limit: u64,
-    /// Label value length limit (0 = global).
-    #[serde(default)]
-    pub label_value_length_limit: u64,
-    /// Uncompressed body size limit (0 = global).
-    #[serde(default)]
-    pub body_size_limit: ByteSize,
-    /// Target relabeling.
-    #[serde(default)]
-    pub relabel_configs: Vec<RelabelConfig>,
-    /// Series relabeling after each scrape.
-    #[serde(default)]
-    pub metric_relabel_configs: Vec<RelabelConfig>,
-    /// Static targets.
-    #[serde(default)]
-    pub static_configs: Vec<StaticConfig>,
-    /// File-based discovery.
-    #[serde(default)]
-    pub file_sd_configs: Vec<FileSdConfig>,
-    /// HTTP-based discovery.
-    #[serde(default)]
-    pub http_sd_configs: Vec<HttpSdConfig>,
+crate::scrape::http_client_fields::http_client_struct! {
+    /// One `scrape_configs` entry. Fields left out take the `global` value (intervals, limits) or
+    /// Prometheus' default; [`ScrapeConfig::resolve`] fills them in.
+    #[derive(Clone, Debug, PartialEq, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct ScrapeConfig {
+        /// The job name, the default `job` label.
+        pub job_name: String,
+        /// How often to scrape (default: global).
+        #[serde(default)]
+        pub scrape_interval: Option<PromDuration>,
+        /// Per-scrape timeout (default: global, capped at the interval).
+        #[serde(default)]
+        pub scrape_timeout: Option<PromDuration>,
+        /// Protocols to negotiate in order of preference (default: global, then Prometheus').
+        #[serde(default)]
+        pub scrape_protocols: Option<Vec<ScrapeProtocol>>,
+        /// Format to assume when the target's Content-Type is missing or unknown.
+        #[serde(default)]
+        pub fallback_scrape_protocol: Option<ScrapeProtocol>,
+        /// HTTP path (default `/metrics`).
+        #[serde(default = "default_metrics_path")]
+        pub metrics_path: String,
+        /// `http` or `https` (default `http`).
+        #[serde(default = "default_scheme")]
+        pub scheme: String,
+        /// URL query parameters.
+        #[serde(default)]
+        pub params: BTreeMap<String, Vec<String>>,
+        /// Keep the target's labels on conflict instead of renaming them to `exported_*`.
+        #[serde(default)]
+        pub honor_labels: bool,
+        /// Use the timestamps the target exposes (default true).
+        #[serde(default = "default_true")]
+        pub honor_timestamps: bool,
+        /// Mark series with explicit timestamps stale too when they disappear.
+        #[serde(default)]
+        pub track_timestamps_staleness: bool,
+        /// Ask for gzip (default true).
+        #[serde(default = "default_true")]
+        pub enable_compression: bool,
+        /// Accepted for compatibility.
+        #[serde(default)]
+        pub metric_name_validation_scheme: Option<String>,
+        /// Accepted for compatibility.
+        #[serde(default)]
+        pub metric_name_escaping_scheme: Option<String>,
+        /// Accepted for compatibility (classic histograms are always scraped).
+        #[serde(default)]
+        pub always_scrape_classic_histograms: Option<bool>,
+        /// Accepted for compatibility (older name of the above).
+        #[serde(default)]
+        pub scrape_classic_histograms: Option<bool>,
+        /// Accepted for compatibility (native histograms are not stored).
+        #[serde(default)]
+        pub convert_classic_histograms_to_nhcb: Option<bool>,
+        /// Accepted for compatibility (native histograms are not stored).
+        #[serde(default)]
+        pub scrape_native_histograms: Option<bool>,
+        /// Accepted for compatibility.
+        #[serde(default)]
+        pub native_histogram_bucket_limit: Option<u64>,
+        /// Accepted for compatibility.
+        #[serde(default)]
+        pub native_histogram_min_bucket_factor: Option<f64>,
+        /// How many dropped targets to keep for `/api/v1/targets` (0 = all; unset = global).
+        #[serde(default)]
+        pub keep_dropped_targets: Option<u64>,
+        /// Accepted for compatibility.
+        #[serde(default)]
+        pub scrape_failure_log_file: Option<String>,
+        /// Per-scrape sample limit after metric relabeling (0 = global).
+        #[serde(default)]
+        pub sample_limit: u64,
+        /// Most targets after relabeling (0 = global); over it every target of the job is down
+        /// with "target_limit exceeded".
+        #[serde(default)]
+        pub target_limit: u64,
+        /// Labels per series limit (0 = global).
+        #[serde(default)]
+        pub label_limit: u64,
+        /// Label name length limit (0 = global).
+        #[serde(default)]
+        pub label_name_length_limit: u64,
+        /// Label value length limit (0 = global).
+        #[serde(default)]
+        pub label_value_length_limit: u64,
+        /// Uncompressed body size limit (0 = global).
+        #[serde(default)]
+        pub body_size_limit: ByteSize,
+        /// Target relabeling.
+        #[serde(default)]
+        pub relabel_configs: Vec<RelabelConfig>,
+        /// Series relabeling after each scrape.
+        #[serde(default)]
+        pub metric_relabel_configs: Vec<RelabelConfig>,
+        /// Static targets.
+        #[serde(default)]
+        pub static_configs: Vec<StaticConfig>,
+        /// File-based discovery.
+        #[serde(default)]
+        pub file_sd_configs: Vec<FileSdConfig>,
+        /// HTTP-based discovery.
+        #[serde(default)]
+        pub http_sd_configs: Vec<HttpSdConfig>,
+    }
 }
 
 impl ScrapeConfig {
-    /// The HTTP client settings of this entry.
-    pub fn http(&self) -> HttpClientConfig {
-        HttpClientConfig {
-            basic_auth: self.basic_auth.clone(),
-            authorization: self.authorization.clone(),
-            bearer_token: self.bearer_token.clone(),
-            bearer_token_file: self.bearer_token_file.clone(),
-            tls_config: self.tls_config.clone(),
-            proxy_url: self.proxy_url.clone(),
-            follow_redirects: self.follow_redirects,
-            enable_http2: self.enable_http2,
-            http_headers: self.http_headers.clone(),
-        }
-    }
     /// A job with Prometheus' defaults and no targets.
     pub fn new(job_name: impl Into<String>) -> Self {
-        ScrapeConfig {
+        crate::scrape::http_client_fields::with_http_client_defaults!(ScrapeConfig {
             job_name: job_name.into(),
             scrape_interval: None,
             scrape_timeout: None,
@@ -604,17 +511,6 @@ impl ScrapeConfig {
             honor_timestamps: true,
             track_timestamps_staleness: false,
             enable_compression: true,
-            basic_auth: None,
-            authorization: None,
-            bearer_token: None,
-            bearer_token_file: None,
-            tls_config: TlsConfig::default(),
-            proxy_url: None,
-            follow_redirects: true,
-            enable_http2: true,
-            http_headers: BTreeMap::new(),
-            no_proxy: None,
-            proxy_from_environment: None,
             metric_name_validation_scheme: None,
             metric_name_escaping_scheme: None,
             always_scrape_classic_histograms: None,
@@ -636,7 +532,7 @@ impl ScrapeConfig {
             static_configs: Vec::new(),
             file_sd_configs: Vec::new(),
             http_sd_configs: Vec::new(),
-        }
+        })
     }
 
     /// The job with the global defaults filled in, as Prometheus does when loading: the

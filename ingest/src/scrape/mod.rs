@@ -14,6 +14,7 @@
 pub mod config;
 pub mod discovery;
 pub mod http;
+pub(crate) mod http_client_fields;
 pub mod manager;
 pub mod relabel;
 mod scrape_loop;

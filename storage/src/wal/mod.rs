@@ -32,7 +32,7 @@ pub use record::{Record as WalRecord, SampleEntry, SeriesEntry, TombstoneEntry};
 pub use segment::DEFAULT_SEGMENT_SIZE;
 
 use crate::error::{AppendError, DbError};
-use crate::metrics::{Histogram, HistogramSnapshot, LATENCY_BUCKETS};
+use crate::metrics::{Summary, SummarySnapshot};
 use crate::model::MetricMetadata;
 use parking_lot::Mutex;
 use reader::SegmentInfo;
@@ -88,7 +88,7 @@ impl Wal {
             segment_size: segment_size.max(4096),
             state: Mutex::new(state),
             poisoned: AtomicBool::new(false),
-            fsync_seconds: Histogram::new(LATENCY_BUCKETS),
+            fsync_seconds: Summary::new(),
             failures: Default::default(),
             #[cfg(test)]
             fail_writes: AtomicBool::new(false),
@@ -144,7 +144,7 @@ impl Wal {
     }
 
     /// Durations of the fsyncs so far.
-    pub fn fsync_seconds(&self) -> HistogramSnapshot {
+    pub fn fsync_seconds(&self) -> SummarySnapshot {
         self.w.fsync_seconds.snapshot()
     }
 

@@ -4,7 +4,7 @@
 use super::reader::SegmentInfo;
 use super::segment::{self, HEADER_LEN};
 use crate::error::AppendError;
-use crate::metrics::{Counter, Histogram};
+use crate::metrics::{Counter, Summary};
 use parking_lot::Mutex;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
@@ -67,7 +67,7 @@ pub(crate) struct Writer {
     pub(crate) state: Mutex<WriterState>,
     pub(crate) poisoned: AtomicBool,
     /// Durations of fsyncs of segments.
-    pub(crate) fsync_seconds: Histogram,
+    pub(crate) fsync_seconds: Summary,
     /// Failed writes and fsyncs.
     pub(crate) failures: Counter,
     /// Test hook: make the next writes fail as a full disk would.
