@@ -25,6 +25,7 @@ mod replay;
 mod series;
 
 pub(crate) use append::HeadAppender;
+pub(crate) use read::Snapshot;
 pub(crate) use replay::Replayer;
 
 use crate::error::AppendError;
