@@ -6,6 +6,7 @@
 //! Time is always milliseconds since the Unix epoch, and every range is inclusive at both ends.
 
 use crate::error::{AppendError, QueryError};
+use crate::lazy::LazySeries;
 use crate::model::{Exemplar, ExemplarSeries, Labels, Matcher, MetricMetadata, Sample, SeriesRef};
 use std::collections::BTreeMap;
 
@@ -113,6 +114,19 @@ pub trait Querier {
     /// `hints` ∩ the querier's range, sorted by labels, with their samples in that range.
     /// At least one matcher should not match the empty string (callers enforce this rule).
     fn select(&self, hints: &SelectHints, matchers: &[Matcher]) -> Result<Vec<Series>, QueryError>;
+
+    /// The series [`Querier::select`] would return, sorted by labels, but not decoded: each
+    /// decodes its samples when asked ([`LazySeries::decode`], thread-safe), so a caller can
+    /// work through a large selection in batches without holding every raw sample at once.
+    /// May also list series whose samples all fall outside the range (they decode to
+    /// nothing). The default decodes through `select`.
+    fn select_lazy(&self, hints: &SelectHints, matchers: &[Matcher]) -> Result<Vec<LazySeries>, QueryError> {
+        Ok(self
+            .select(hints, matchers)?
+            .into_iter()
+            .map(|s| LazySeries::decoded(s.labels, s.samples))
+            .collect())
+    }
 
     /// Labels of series matching `matchers` with data in the querier's range, sorted.
     fn series(&self, matchers: &[Matcher]) -> Result<Vec<Labels>, QueryError>;

@@ -31,12 +31,14 @@ pub mod exemplars;
 pub mod format;
 pub(crate) mod head;
 pub mod index;
+mod lazy;
 pub mod metrics;
 mod mmap;
 pub mod model;
 pub mod wal;
 
 pub use api::{Appendable, Appender, Querier, Queryable, SelectHints, Series};
+pub use lazy::{DecodeScratch, LazySeries};
 pub use db::{snapshot_name, Db, DbOptions, DbStats, DeleteStats, SnapshotInfo, AGENT_HEAD_WINDOW_MS};
 pub use error::{AppendError, CorruptionError, DbError, QueryError};
 pub use exemplars::{ExemplarStats, ExemplarStorage};

@@ -121,6 +121,15 @@ impl<'a> SeriesWriter<'a> {
         Ok(ok)
     }
 
+    /// The labels storage keeps for the series `r` returned by an append of this batch, if
+    /// it can give them (see [`Appender::series_labels`]).
+    pub fn series_labels(&self, r: SeriesRef) -> Option<Labels> {
+        if r.is_none() {
+            return None;
+        }
+        self.app.series_labels(r)
+    }
+
     /// Samples refused so far.
     pub fn rejected(&self) -> usize {
         self.out.rejected

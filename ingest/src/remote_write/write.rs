@@ -6,7 +6,7 @@ use super::wire::{decode_exemplar, walk_v1, Item, SeriesView};
 use crate::error::PushError;
 use crate::push::histogram::{expand_buckets, NativeHistogram};
 use crate::push::labels::{Interner, LabelsCollector};
-use crate::push::series_cache::{RawKey, SeriesCache};
+use crate::push::series_cache::SeriesCache;
 use crate::push::writer::SeriesWriter;
 use crate::push::PushLimits;
 use foldhash::HashSet;
@@ -147,7 +147,6 @@ pub fn write_v1(
 ) -> Result<(), PushError> {
     let mut interner = Interner::default();
     let mut c = LabelsCollector::default();
-    let mut key = RawKey::default();
     let (mut nseries, mut nsamples) = (0usize, 0usize);
     let res = walk_v1(body, |item| {
         let ts: &SeriesView<'_> = match item {
@@ -183,17 +182,14 @@ pub fn write_v1(
                     limit: limits.max_samples_per_request,
                 });
             }
-            key.clear();
-            for (n, v) in &ts.labels {
-                key.push(n, v);
-            }
-            let h = cache.hash(&key);
-            if let Some((labels, mut r)) = cache.get(h, &key) {
+            let h = cache.hash(&ts.labels);
+            if let Some((labels, mut r)) = cache.get(h, &ts.labels) {
                 let r0 = r;
                 write_series(w, &labels, &mut r, &ts.samples, &ts.histograms)?;
                 write_v1_exemplars(w, &labels, r, &ts.exemplars)?;
                 if r != r0 {
-                    cache.set_ref(h, &key, r);
+                    let canonical = w.series_labels(r).unwrap_or_else(|| labels.clone());
+                    cache.update(h, &labels, canonical, r);
                 }
                 return Ok(());
             }
@@ -223,7 +219,7 @@ pub fn write_v1(
             let mut r = SeriesRef::NONE;
             write_series(w, &labels, &mut r, &ts.samples, &ts.histograms)?;
             write_v1_exemplars(w, &labels, r, &ts.exemplars)?;
-            cache.insert(h, &key, labels, r);
+            cache.insert(h, w.series_labels(r).unwrap_or(labels), r);
             Ok(())
         }
     });
@@ -262,7 +258,7 @@ pub fn write_v2(
     let sym = |r: u32| symbols.get(r as usize);
     let mut c = LabelsCollector::default();
     let mut families_seen: HashSet<Arc<str>> = HashSet::default();
-    let mut key = RawKey::default();
+    let mut key: Vec<(&[u8], &[u8])> = Vec::new();
     for (i, ts) in req.timeseries.iter().enumerate() {
         c.clear();
         let n = ts.samples.len() + ts.histograms.len();
@@ -270,7 +266,7 @@ pub fn write_v2(
         let mut keyed = ts.labels_refs.len() & 1 == 0;
         for p in ts.labels_refs.chunks_exact(2) {
             match (req.symbols.get(p[0] as usize), req.symbols.get(p[1] as usize)) {
-                (Some(n), Some(v)) => key.push(n, v),
+                (Some(n), Some(v)) => key.push((&n[..], &v[..])),
                 _ => keyed = false,
             }
         }
@@ -338,10 +334,11 @@ pub fn write_v2(
         if keyed {
             if hit {
                 if r != r0 {
-                    cache.set_ref(h, &key, r);
+                    let canonical = w.series_labels(r).unwrap_or_else(|| labels.clone());
+                    cache.update(h, &labels, canonical, r);
                 }
             } else {
-                cache.insert(h, &key, labels, r);
+                cache.insert(h, w.series_labels(r).unwrap_or(labels), r);
             }
         }
     }

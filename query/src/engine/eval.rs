@@ -5,12 +5,14 @@
 //! vector ([`RangeVal`]) keeps the raw samples once together with how to cut the window of
 //! each step.
 
-use super::{selector, Control};
+use super::selector::{self, PARALLEL_THRESHOLD};
+use super::Control;
 use crate::error::{QueryError, Result};
 use crate::functions;
 use promql_parser::parser::Expr;
 use std::collections::HashMap;
-use storage::{Labels, Queryable, Sample, Series};
+use rayon::prelude::*;
+use storage::{LazySeries, Labels, Queryable, Sample, Series};
 
 /// The evaluation steps: `start..=end` every `step` ms.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -37,11 +39,84 @@ impl Steps {
     }
 }
 
+/// The series of a range vector.
+#[derive(Debug)]
+pub(crate) enum RangeSeries {
+    /// Evaluated already (a subquery), without staleness markers.
+    Eager(Vec<Series>),
+    /// Selected from storage, sorted by labels, decoded when read (staleness markers are
+    /// dropped then), so that the raw samples of a large selection are never all in memory.
+    Lazy(Vec<LazySeries>),
+}
+
+impl RangeSeries {
+    /// Number of series (for `Lazy`, an upper bound: some may decode to nothing).
+    pub fn len(&self) -> usize {
+        match self {
+            RangeSeries::Eager(v) => v.len(),
+            RangeSeries::Lazy(v) => v.len(),
+        }
+    }
+
+    /// The labels of series `i`.
+    pub fn labels(&self, i: usize) -> &Labels {
+        match self {
+            RangeSeries::Eager(v) => &v[i].labels,
+            RangeSeries::Lazy(v) => v[i].labels(),
+        }
+    }
+
+    /// Applies `f` to the labels and samples of every non-empty series among `range` (in
+    /// parallel when there are many), in order. `f` returning `None` drops the series.
+    pub fn map<T: Send>(
+        &self,
+        ctl: &Control,
+        range: std::ops::Range<usize>,
+        f: impl Fn(&Labels, &[Sample]) -> Result<Option<T>> + Sync + Send,
+    ) -> Result<Vec<T>> {
+        match self {
+            RangeSeries::Eager(v) => {
+                let v = &v[range];
+                let g = |s: &Series| -> Result<Option<T>> {
+                    ctl.check("expression evaluation")?;
+                    if s.samples.is_empty() {
+                        return Ok(None);
+                    }
+                    f(&s.labels, &s.samples)
+                };
+                let out: Vec<Option<T>> = if v.len() >= PARALLEL_THRESHOLD {
+                    v.par_iter().map(g).collect::<Result<_>>()?
+                } else {
+                    v.iter().map(g).collect::<Result<_>>()?
+                };
+                Ok(out.into_iter().flatten().collect())
+            }
+            RangeSeries::Lazy(v) => selector::map_decoded(ctl, &v[range], true, f),
+        }
+    }
+
+    /// Decodes every series (staleness markers dropped, empty series skipped).
+    pub fn materialize(self, ctl: &Control) -> Result<Vec<Series>> {
+        match self {
+            RangeSeries::Eager(v) => Ok(v),
+            RangeSeries::Lazy(_) => {
+                let n = self.len();
+                self.map(ctl, 0..n, |l, s| {
+                    Ok(Some(Series {
+                        labels: l.clone(),
+                        samples: s.to_vec(),
+                    }))
+                })
+            }
+        }
+    }
+}
+
 /// A range vector: raw samples (no staleness markers) and the window of each step,
 /// `(eval_t - range, eval_t]` with `eval_t = (at or step time) - offset`.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub(crate) struct RangeVal {
-    pub series: Vec<Series>,
+    pub series: RangeSeries,
     pub range: i64,
     pub offset: i64,
     pub at: Option<i64>,
@@ -54,28 +129,23 @@ impl RangeVal {
     }
 
     /// The windows at `t`, as an instant query of a range vector returns them.
-    pub fn windows_at(self, t: i64) -> Vec<Series> {
+    pub fn windows_at(self, t: i64, ctl: &Control) -> Result<Vec<Series>> {
         let end = self.eval_time(t);
         let start = end - self.range;
-        self.series
-            .into_iter()
-            .filter_map(|s| {
-                let samples: Vec<Sample> = s
-                    .samples
-                    .into_iter()
-                    .filter(|p| p.t > start && p.t <= end)
-                    .collect();
-                (!samples.is_empty()).then_some(Series {
-                    labels: s.labels,
-                    samples,
-                })
-            })
-            .collect()
+        let n = self.series.len();
+        self.series.map(ctl, 0..n, |labels, samples| {
+            let a = samples.partition_point(|p| p.t <= start);
+            let b = samples.partition_point(|p| p.t <= end);
+            Ok((a < b).then(|| Series {
+                labels: labels.clone(),
+                samples: samples[a..b].to_vec(),
+            }))
+        })
     }
 }
 
 /// The value of an evaluated node over all steps.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub(crate) enum Val {
     /// One value per step.
     Scalar(Vec<f64>),
@@ -98,6 +168,14 @@ impl Val {
         }
     }
 }
+
+/// Series a selector or range function reads from storage per batch: large enough to keep
+/// every core busy, small enough that one batch's samples stay a few megabytes.
+pub(crate) const BATCH_SERIES: usize = 4096;
+
+/// Receives the series of an instant vector batch by batch (see
+/// [`Evaluator::eval_vector_batches`]).
+pub(crate) type BatchSink<'s> = dyn FnMut(Vec<Series>) -> Result<()> + 's;
 
 /// Evaluates expressions over a fixed set of steps.
 pub(crate) struct Evaluator<'a> {
@@ -223,6 +301,22 @@ impl<'a> Evaluator<'a> {
         }
     }
 
+    /// Evaluates instant vector `e` and hands its series to `sink` in batches, in the order
+    /// [`Evaluator::eval_vector`] would return them. Selectors, and range functions over
+    /// selectors, are read from storage and evaluated batch by batch, so that neither their
+    /// raw samples nor (when the sink folds each batch away) their per-series step values are
+    /// all in memory at once; other expressions come as one batch. The samples of each
+    /// batch are counted against the query's limit; a sink that drops them releases them.
+    pub fn eval_vector_batches(&mut self, e: &Expr, sink: &mut BatchSink<'_>) -> Result<()> {
+        self.ctl.check("expression evaluation")?;
+        match e {
+            Expr::Paren(p) => self.eval_vector_batches(&p.expr, sink),
+            Expr::VectorSelector(vs) => selector::vector_selector_batches(self, vs, sink),
+            Expr::Call(c) if functions::range::batchable(c) => functions::range::eval_batches(self, c, sink),
+            _ => sink(self.eval_vector(e)?),
+        }
+    }
+
     /// Appends warnings of a child evaluator.
     pub fn absorb(&mut self, mut child: Evaluator<'_>) {
         for w in child.take_warnings() {
@@ -288,18 +382,6 @@ pub(crate) fn merge_same_labels(series: Vec<Series>) -> Result<Vec<Series>> {
         }
     }
     Ok(out)
-}
-
-/// Errors when two non-empty series carry the same labels at all (Prometheus' check after
-/// range functions, which does not look at timestamps).
-pub(crate) fn check_unique_labels(series: &[Series]) -> Result<()> {
-    let mut seen = std::collections::HashSet::with_capacity(series.len());
-    for s in series {
-        if !s.samples.is_empty() && !seen.insert(&s.labels) {
-            return Err(dup_labelset_error());
-        }
-    }
-    Ok(())
 }
 
 /// Walks a vector step by step: for each step, the series that have a point there.

@@ -311,7 +311,7 @@ impl Engine {
             Val::Range(r) => {
                 // A range vector returned as such holds all its windows' samples at once,
                 // which Prometheus counts against the limit.
-                let m = r.windows_at(t);
+                let m = r.windows_at(t, &ctl)?;
                 ctl.add_samples(m.iter().map(|s| s.samples.len()).sum(), "query execution")?;
                 Value::Matrix(m)
             }

@@ -1,7 +1,8 @@
 //! Selectors: reading series from storage once per selector, instant selection with lookback
 //! and staleness, range windows, `offset`, `@` and subqueries.
 
-use super::eval::{Evaluator, RangeVal, Steps, Val};
+use super::eval::{BatchSink, Evaluator, RangeSeries, RangeVal, Steps, Val, BATCH_SERIES};
+use super::Control;
 use super::DEFAULT_SUBQUERY_STEP_MS;
 use crate::error::{QueryError, Result};
 use promql_parser::label::{MatchOp as PMatchOp, Matchers};
@@ -9,7 +10,10 @@ use promql_parser::parser::{AtModifier, MatrixSelector, Offset, SubqueryExpr, Ve
 use rayon::prelude::*;
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
-use storage::{is_stale_nan, Labels, MatchOp, Matcher, Sample, SelectHints, Series, METRIC_NAME};
+use std::sync::atomic::{AtomicU64, Ordering};
+use storage::{
+    is_stale_nan, DecodeScratch, LazySeries, Labels, MatchOp, Matcher, Sample, SelectHints, Series, METRIC_NAME,
+};
 
 /// Series count from which per-series work is spread over rayon's pool.
 pub(crate) const PARALLEL_THRESHOLD: usize = 128;
@@ -99,14 +103,15 @@ pub fn extract_selectors(expr: &promql_parser::parser::Expr) -> Result<Vec<Vec<M
     Ok(c.0)
 }
 
-/// Selects every series matching the selector with samples in `[mint, maxt]`.
+/// The series matching the selector with data in `[mint, maxt]`, sorted by labels, not
+/// decoded yet.
 fn select(
     ev: &Evaluator<'_>,
     name: &Option<String>,
     ms: &Matchers,
     mint: i64,
     maxt: i64,
-) -> Result<Vec<Series>> {
+) -> Result<Vec<LazySeries>> {
     if mint > maxt {
         return Ok(Vec::new());
     }
@@ -114,22 +119,53 @@ fn select(
     let _span = tracing::info_span!("query.select", mint, maxt).entered();
     let querier = ev.q.querier(mint, maxt)?;
     let hints = SelectHints { mint, maxt };
-    let mut series = if alts.len() == 1 {
-        querier.select(&hints, &alts[0])?
-    } else {
-        let mut by_labels: BTreeMap<Labels, Series> = BTreeMap::new();
-        for alt in &alts {
-            for s in querier.select(&hints, alt)? {
-                by_labels.entry(s.labels.clone()).or_insert(s);
-            }
+    if alts.len() == 1 {
+        return Ok(querier.select_lazy(&hints, &alts[0])?);
+    }
+    let mut by_labels: BTreeMap<Labels, LazySeries> = BTreeMap::new();
+    for alt in &alts {
+        for s in querier.select_lazy(&hints, alt)? {
+            by_labels.entry(s.labels().clone()).or_insert(s);
         }
-        by_labels.into_values().collect()
+    }
+    Ok(by_labels.into_values().collect())
+}
+
+/// Decodes `lazy` (on all cores when there are many) and applies `f` to the labels and
+/// samples of every series that has samples, in order; `f` returning `None` drops the
+/// series. Each thread decodes one series at a time, so the raw samples of the whole slice
+/// are never in memory together. With `drop_stale`, staleness markers are removed first.
+pub(crate) fn map_decoded<T: Send>(
+    ctl: &Control,
+    lazy: &[LazySeries],
+    drop_stale: bool,
+    f: impl Fn(&Labels, &[Sample]) -> Result<Option<T>> + Sync + Send,
+) -> Result<Vec<T>> {
+    let loaded = AtomicU64::new(0);
+    let one = |sc: &mut DecodeScratch, l: &LazySeries| -> Result<Option<T>> {
+        ctl.check("expression evaluation")?;
+        let mut samples = l.decode(sc)?;
+        loaded.fetch_add(samples.len() as u64, Ordering::Relaxed);
+        if drop_stale && samples.iter().any(|p| is_stale_nan(p.v)) {
+            samples.retain(|p| !is_stale_nan(p.v));
+        }
+        if samples.is_empty() {
+            return Ok(None);
+        }
+        f(l.labels(), &samples)
     };
-    series.retain(|s| !s.samples.is_empty());
+    let out: Vec<Option<T>> = if lazy.len() >= PARALLEL_THRESHOLD {
+        lazy.par_iter()
+            .map_init(DecodeScratch::new, one)
+            .collect::<Result<_>>()?
+    } else {
+        let mut sc = DecodeScratch::new();
+        lazy.iter().map(|l| one(&mut sc, l)).collect::<Result<_>>()?
+    };
     crate::metrics::engine()
         .samples_loaded
-        .add(series.iter().map(|s| s.samples.len() as u64).sum());
-    Ok(series)
+        .add(loaded.load(Ordering::Relaxed));
+    Ok(out.into_iter().flatten().collect())
 }
 
 /// The value an instant selector sees at `t`: the newest sample in `(t - lookback, t]`,
@@ -150,6 +186,33 @@ pub(crate) fn eval_vector_selector(
     vs: &VectorSelector,
     timestamps: bool,
 ) -> Result<Vec<Series>> {
+    let mut out = Vec::new();
+    vector_selector_each(ev, vs, timestamps, &mut |b| {
+        out.extend(b);
+        Ok(())
+    })?;
+    if timestamps {
+        return super::eval::merge_same_labels(out);
+    }
+    Ok(out)
+}
+
+/// Evaluates an instant vector selector batch by batch (see
+/// [`Evaluator::eval_vector_batches`]).
+pub(crate) fn vector_selector_batches(
+    ev: &mut Evaluator<'_>,
+    vs: &VectorSelector,
+    sink: &mut BatchSink<'_>,
+) -> Result<()> {
+    vector_selector_each(ev, vs, false, sink)
+}
+
+fn vector_selector_each(
+    ev: &mut Evaluator<'_>,
+    vs: &VectorSelector,
+    timestamps: bool,
+    sink: &mut BatchSink<'_>,
+) -> Result<()> {
     let off = offset_ms(&vs.offset);
     let at = at_ms(ev, &vs.at);
     let steps = ev.steps;
@@ -158,14 +221,13 @@ pub(crate) fn eval_vector_selector(
         Some(a) => (a - off, a - off),
         None => (steps.start - off, steps.end - off),
     };
-    let raw = select(ev, &vs.name, &vs.matchers, first - lookback + 1, last)?;
+    let lazy = select(ev, &vs.name, &vs.matchers, first - lookback + 1, last)?;
     let ctl = ev.ctl;
-    let one = |s: Series| -> Result<Series> {
-        ctl.check("expression evaluation")?;
+    let one = |labels: &Labels, samples: &[Sample]| -> Result<Option<Series>> {
         let value = |p: Sample| if timestamps { p.t as f64 / 1000.0 } else { p.v };
         let mut out = Vec::new();
         if let Some(a) = at {
-            if let Some(p) = lookup(&s.samples, a - off, lookback) {
+            if let Some(p) = lookup(samples, a - off, lookback) {
                 out = (0..steps.len())
                     .map(|i| Sample::new(steps.ts(i), value(p)))
                     .collect();
@@ -174,47 +236,46 @@ pub(crate) fn eval_vector_selector(
             out.reserve(
                 steps
                     .len()
-                    .min(s.samples.len() * (lookback / steps.step.max(1) + 1) as usize),
+                    .min(samples.len() * (lookback / steps.step.max(1) + 1) as usize),
             );
             let mut j = 0;
-            let n = s.samples.len();
+            let n = samples.len();
             for i in 0..steps.len() {
                 let ts = steps.ts(i);
                 let et = ts - off;
-                while j < n && s.samples[j].t <= et {
+                while j < n && samples[j].t <= et {
                     j += 1;
                 }
                 if j == 0 {
                     continue;
                 }
-                let p = s.samples[j - 1];
+                let p = samples[j - 1];
                 if p.t <= et - lookback || is_stale_nan(p.v) {
                     continue;
                 }
                 out.push(Sample::new(ts, value(p)));
             }
         }
+        if out.is_empty() {
+            return Ok(None);
+        }
         let labels = if timestamps {
-            s.labels.without_metric_name()
+            labels.without_metric_name()
         } else {
-            s.labels
+            labels.clone()
         };
-        Ok(Series { labels, samples: out })
+        Ok(Some(Series { labels, samples: out }))
     };
-    let out: Vec<Series> = if raw.len() >= PARALLEL_THRESHOLD && steps.len() > 1 {
-        raw.into_par_iter().map(one).collect::<Result<_>>()?
-    } else {
-        raw.into_iter().map(one).collect::<Result<_>>()?
-    };
-    let out: Vec<Series> = out.into_iter().filter(|s| !s.samples.is_empty()).collect();
-    ctl.add_samples(out.iter().map(|s| s.samples.len()).sum(), "query execution")?;
-    if timestamps {
-        return super::eval::merge_same_labels(out);
+    for batch in lazy.chunks(BATCH_SERIES) {
+        let out = map_decoded(ctl, batch, false, one)?;
+        ctl.add_samples(out.iter().map(|s| s.samples.len()).sum(), "query execution")?;
+        sink(out)?;
     }
-    Ok(out)
+    Ok(())
 }
 
-/// Reads a range selector's samples once for all steps (staleness markers dropped).
+/// Selects a range selector's series; they are decoded (staleness markers dropped) when the
+/// consumer reads them.
 pub(crate) fn eval_matrix_selector(ev: &mut Evaluator<'_>, ms: &MatrixSelector) -> Result<RangeVal> {
     let vs = &ms.vs;
     let off = offset_ms(&vs.offset);
@@ -224,15 +285,9 @@ pub(crate) fn eval_matrix_selector(ev: &mut Evaluator<'_>, ms: &MatrixSelector) 
         Some(a) => (a - off, a - off),
         None => (ev.steps.start - off, ev.steps.end - off),
     };
-    let mut series = select(ev, &vs.name, &vs.matchers, first - range + 1, last)?;
-    for s in &mut series {
-        if s.samples.iter().any(|p| is_stale_nan(p.v)) {
-            s.samples.retain(|p| !is_stale_nan(p.v));
-        }
-    }
-    series.retain(|s| !s.samples.is_empty());
+    let lazy = select(ev, &vs.name, &vs.matchers, first - range + 1, last)?;
     Ok(RangeVal {
-        series,
+        series: RangeSeries::Lazy(lazy),
         range,
         offset: off,
         at,
@@ -291,7 +346,7 @@ pub(crate) fn eval_subquery(ev: &mut Evaluator<'_>, sq: &SubqueryExpr) -> Result
         }
     };
     Ok(RangeVal {
-        series,
+        series: RangeSeries::Eager(series),
         range,
         offset: off,
         at,

@@ -1,7 +1,7 @@
 //! Aggregation operators with `by` / `without`, evaluated step by step.
 
 use super::{format_float, kahan_inc, quantile};
-use crate::engine::eval::{Evaluator, SeriesSink, StepCursor, Val};
+use crate::engine::eval::{Evaluator, SeriesSink, StepCursor, Steps, Val};
 use crate::error::{QueryError, Result};
 use promql_parser::parser::{AggregateExpr, LabelModifier};
 use std::collections::HashMap;
@@ -67,6 +67,13 @@ struct Acc {
 /// Evaluates an aggregation.
 pub(crate) fn eval(ev: &mut Evaluator<'_>, a: &AggregateExpr) -> Result<Val> {
     let op = a.op.to_string();
+    if a.param.is_none() {
+        if let Some(sop) = SimpleOp::parse(&op) {
+            if let Some(v) = simple_streamed(ev, sop, a)? {
+                return Ok(v);
+            }
+        }
+    }
     let param = match &a.param {
         Some(p) => Some(ev.eval(p)?),
         None => None,
@@ -214,6 +221,108 @@ impl Acc {
             _ => self.value,
         }
     }
+}
+
+/// The state of a simple aggregation folded batch by batch: one accumulator per group and
+/// step, groups numbered in the order their first series arrives.
+struct Fold {
+    op: SimpleOp,
+    n: usize,
+    groups: HashMap<Labels, usize>,
+    labels: Vec<Labels>,
+    acc: Vec<Acc>,
+}
+
+impl Fold {
+    fn new(op: SimpleOp, n: usize) -> Self {
+        Fold {
+            op,
+            n,
+            groups: HashMap::new(),
+            labels: Vec::new(),
+            acc: Vec::new(),
+        }
+    }
+
+    /// The group of `labels`, created (with a row of accumulators) on first use.
+    fn group(&mut self, labels: &Labels, m: &Option<LabelModifier>) -> usize {
+        let g = group_labels(labels, m);
+        if let Some(&id) = self.groups.get(&g) {
+            return id;
+        }
+        let id = self.labels.len();
+        self.groups.insert(g.clone(), id);
+        self.labels.push(g);
+        self.acc.resize(self.acc.len() + self.n, Acc::default());
+        id
+    }
+
+    /// Folds the points of one series into row `g`.
+    fn add(&mut self, g: usize, s: &Series, steps: &Steps) {
+        let row = &mut self.acc[g * self.n..(g + 1) * self.n];
+        for p in &s.samples {
+            row[steps.index(p.t)].add(self.op, p.v);
+        }
+    }
+
+    /// The output series, in group order, without empty ones.
+    fn finish(self, steps: &Steps) -> Vec<Series> {
+        let (op, n) = (self.op, self.n);
+        let mut out = Vec::with_capacity(self.labels.len());
+        for (g, labels) in self.labels.into_iter().enumerate() {
+            let row = &self.acc[g * n..(g + 1) * n];
+            let mut samples = Vec::with_capacity(row.iter().filter(|a| a.seen).count());
+            for (i, a) in row.iter().enumerate() {
+                if a.seen {
+                    samples.push(Sample::new(steps.ts(i), a.result(op)));
+                }
+            }
+            if !samples.is_empty() {
+                out.push(Series { labels, samples });
+            }
+        }
+        out
+    }
+}
+
+/// A simple aggregation folded batch by batch as its input is evaluated (see
+/// [`Evaluator::eval_vector_batches`]), so that the per-series values of a large selection
+/// are never all in memory. The same accumulators are fed in the same (input) order as
+/// [`simple`], so the results are identical. `None` when the groups would need more than
+/// [`SERIES_MAJOR_LIMIT`] accumulators: the caller then evaluates the input whole.
+fn simple_streamed(ev: &mut Evaluator<'_>, op: SimpleOp, a: &AggregateExpr) -> Result<Option<Val>> {
+    let steps = ev.steps;
+    let ctl = ev.ctl;
+    let max_groups = (SERIES_MAJOR_LIMIT / steps.len()).max(1);
+    let mut fold = Fold::new(op, steps.len());
+    let mut overflow = false;
+    let r = ev.eval_vector_batches(&a.expr, &mut |batch: Vec<Series>| {
+        for (i, s) in batch.iter().enumerate() {
+            if i.is_multiple_of(1024) {
+                ctl.check("expression evaluation")?;
+            }
+            if s.samples.is_empty() {
+                continue;
+            }
+            let g = fold.group(&s.labels, &a.modifier);
+            if fold.labels.len() > max_groups {
+                overflow = true;
+                break;
+            }
+            fold.add(g, s, &steps);
+        }
+        // The batch's points are folded away.
+        ctl.release_samples(batch.iter().map(|s| s.samples.len()).sum());
+        if overflow {
+            return Err(QueryError::exec("too many groups to fold"));
+        }
+        Ok(())
+    });
+    if overflow {
+        return Ok(None);
+    }
+    r?;
+    Ok(Some(Val::Vector(fold.finish(&steps))))
 }
 
 /// Group-and-step accumulators up to this many are kept at once, so the input can be walked

@@ -2,12 +2,13 @@
 //! one series' window of one step.
 
 use super::{kahan_inc, quantile};
-use crate::engine::eval::{check_unique_labels, Evaluator, Val};
-use crate::engine::selector::PARALLEL_THRESHOLD;
+use crate::engine::eval::{
+    dup_labelset_error, BatchSink, Evaluator, RangeSeries, RangeVal, Val, BATCH_SERIES,
+};
 use crate::error::{QueryError, Result};
-use promql_parser::parser::Expr;
-use rayon::prelude::*;
-use storage::{Labels, Sample, Series};
+use promql_parser::parser::{Call, Expr};
+use std::collections::HashSet;
+use storage::{Labels, Sample, Series, METRIC_NAME};
 
 /// One window: the samples in `(start, end]` and the call's scalar parameters at this step.
 pub(crate) struct Window<'a> {
@@ -122,8 +123,48 @@ fn keeps_name(name: &str) -> bool {
     matches!(name, "last_over_time" | "first_over_time")
 }
 
+/// Whether a call can be evaluated batch by batch ([`eval_batches`]): a range function
+/// other than `absent_over_time` whose range vector comes straight from a selector.
+pub(crate) fn batchable(c: &Call) -> bool {
+    let name = c.func.name;
+    if lookup(name).is_none() || name == "absent_over_time" {
+        return false;
+    }
+    let mat_idx = usize::from(name == "quantile_over_time");
+    matches!(c.args.args.get(mat_idx).map(|a| a.as_ref()), Some(Expr::MatrixSelector(_)))
+}
+
 /// Evaluates a range function call over all steps.
 pub(crate) fn eval(ev: &mut Evaluator<'_>, name: &str, f: RangeFn, args: &[&Expr]) -> Result<Val> {
+    let (params, mut rv) = prepare(ev, name, args)?;
+    if name == "absent_over_time" {
+        let series = std::mem::replace(&mut rv.series, RangeSeries::Eager(Vec::new()));
+        let series = series.materialize(ev.ctl)?;
+        let arg = args.first().copied();
+        return Ok(Val::Vector(absent_over_time(ev, &rv, &series, arg)));
+    }
+    let mut out = Vec::new();
+    run(ev, name, f, &params, &rv, &mut |b| {
+        out.extend(b);
+        Ok(())
+    })?;
+    Ok(Val::Vector(out))
+}
+
+/// Evaluates a [`batchable`] call, handing its output series to `sink` batch by batch.
+pub(crate) fn eval_batches(ev: &mut Evaluator<'_>, c: &Call, sink: &mut BatchSink<'_>) -> Result<()> {
+    let args: Vec<&Expr> = c.args.args.iter().map(|b| b.as_ref()).collect();
+    let name = c.func.name;
+    let Some(f) = lookup(name) else {
+        return Err(QueryError::exec(format!("unknown range function {name}")));
+    };
+    let (params, rv) = prepare(ev, name, &args)?;
+    run(ev, name, f, &params, &rv, sink)
+}
+
+/// Evaluates the scalar parameters and the range vector of a call, and checks the
+/// parameters of `double_exponential_smoothing`.
+fn prepare(ev: &mut Evaluator<'_>, name: &str, args: &[&Expr]) -> Result<(Vec<Vec<f64>>, RangeVal)> {
     let mat_idx = usize::from(name == "quantile_over_time");
     let mut params: Vec<Vec<f64>> = Vec::new();
     for (i, a) in args.iter().enumerate() {
@@ -136,7 +177,7 @@ pub(crate) fn eval(ev: &mut Evaluator<'_>, name: &str, f: RangeFn, args: &[&Expr
             "{name}() needs a range vector argument"
         )));
     };
-    let rv = match ev.eval(arg)? {
+    let mut rv = match ev.eval(arg)? {
         Val::Range(r) => r,
         other => {
             return Err(QueryError::exec(format!(
@@ -145,40 +186,63 @@ pub(crate) fn eval(ev: &mut Evaluator<'_>, name: &str, f: RangeFn, args: &[&Expr
             )))
         }
     };
-    let steps = ev.steps;
-    let n = steps.len();
-    if matches!(name, "holt_winters" | "double_exponential_smoothing") && !rv.series.is_empty() {
-        for i in 0..n {
-            let (sf, tf) = (params[0][i], params[1][i]);
-            if !(sf > 0.0 && sf < 1.0) {
-                return Err(QueryError::exec(format!(
-                    "invalid smoothing factor. Expected: 0 < sf < 1, got: {sf:.6}"
-                )));
-            }
-            if !(tf > 0.0 && tf < 1.0) {
-                return Err(QueryError::exec(format!(
-                    "invalid trend factor. Expected: 0 < tf < 1, got: {tf:.6}"
-                )));
+    if matches!(name, "holt_winters" | "double_exponential_smoothing") {
+        // The factors are checked only when some series has samples.
+        let series = std::mem::replace(&mut rv.series, RangeSeries::Eager(Vec::new()));
+        rv.series = RangeSeries::Eager(series.materialize(ev.ctl)?);
+        if rv.series.len() > 0 {
+            for i in 0..ev.steps.len() {
+                let (sf, tf) = (params[0][i], params[1][i]);
+                if !(sf > 0.0 && sf < 1.0) {
+                    return Err(QueryError::exec(format!(
+                        "invalid smoothing factor. Expected: 0 < sf < 1, got: {sf:.6}"
+                    )));
+                }
+                if !(tf > 0.0 && tf < 1.0) {
+                    return Err(QueryError::exec(format!(
+                        "invalid trend factor. Expected: 0 < tf < 1, got: {tf:.6}"
+                    )));
+                }
             }
         }
     }
-    if name == "absent_over_time" {
-        return Ok(Val::Vector(absent_over_time(ev, &rv, arg)));
+    Ok((params, rv))
+}
+
+/// Whether output series of different inputs may end up with the same labels once the
+/// metric name is dropped: not when every input has the same metric name (or none).
+fn may_collide(series: &RangeSeries) -> bool {
+    let n = series.len();
+    if n < 2 {
+        return false;
     }
+    let first = series.labels(0).get(METRIC_NAME);
+    (1..n).any(|i| series.labels(i).get(METRIC_NAME) != first)
+}
+
+/// Applies range function `f` to every series of `rv` at every step, batch by batch.
+fn run(
+    ev: &mut Evaluator<'_>,
+    name: &str,
+    f: RangeFn,
+    params: &[Vec<f64>],
+    rv: &RangeVal,
+    sink: &mut BatchSink<'_>,
+) -> Result<()> {
+    let steps = ev.steps;
+    let n = steps.len();
     let ctl = ev.ctl;
     let keep = keeps_name(name);
     let param = |k: usize, i: usize| params.get(k).map_or(f64::NAN, |p| p[i]);
     // Returns the output series and the largest window it needed: like Prometheus, the
     // sample limit counts one window per series plus the output, not the whole selection.
-    let one = |s: &Series| -> Result<(Series, usize)> {
-        ctl.check("expression evaluation")?;
+    let one = |labels: &Labels, smp: &[Sample]| -> Result<Option<(Series, usize)>> {
         let mut out = Vec::with_capacity(if rv.at.is_some() {
             n
         } else {
-            n.min(s.samples.len() + 1)
+            n.min(smp.len() + 1)
         });
         let mut widest = 0usize;
-        let smp = &s.samples;
         let (mut lo, mut hi) = (0usize, 0usize);
         for i in 0..n {
             let ts = steps.ts(i);
@@ -208,43 +272,55 @@ pub(crate) fn eval(ev: &mut Evaluator<'_>, name: &str, f: RangeFn, args: &[&Expr
                 out.push(Sample::new(ts, v));
             }
         }
+        if out.is_empty() {
+            return Ok(None);
+        }
         let labels = if keep {
-            s.labels.clone()
+            labels.clone()
         } else {
-            s.labels.without_metric_name()
+            labels.without_metric_name()
         };
-        Ok((Series { labels, samples: out }, widest))
+        Ok(Some((Series { labels, samples: out }, widest)))
     };
-    let results: Vec<(Series, usize)> = if rv.series.len() >= PARALLEL_THRESHOLD {
-        rv.series.par_iter().map(one).collect::<Result<_>>()?
-    } else {
-        rv.series.iter().map(one).collect::<Result<_>>()?
-    };
-    let windows: usize = results.iter().map(|r| r.1).sum();
-    let mut out: Vec<Series> = results
-        .into_iter()
-        .map(|r| r.0)
-        .filter(|s| !s.samples.is_empty())
-        .collect();
-    let points: usize = out.iter().map(|s| s.samples.len()).sum();
-    ctl.add_samples(windows + points, "query execution")?;
-    ctl.release_samples(windows);
-    out.retain(|s| !s.samples.is_empty());
-    check_unique_labels(&out)?;
-    Ok(Val::Vector(out))
+    let mut seen: Option<HashSet<Labels>> = (!keep && may_collide(&rv.series)).then(HashSet::new);
+    let total = rv.series.len();
+    let mut from = 0;
+    while from < total {
+        let to = (from + BATCH_SERIES).min(total);
+        let results = rv.series.map(ctl, from..to, one)?;
+        from = to;
+        let windows: usize = results.iter().map(|r| r.1).sum();
+        let out: Vec<Series> = results.into_iter().map(|r| r.0).collect();
+        let points: usize = out.iter().map(|s| s.samples.len()).sum();
+        ctl.add_samples(windows + points, "query execution")?;
+        ctl.release_samples(windows);
+        if let Some(seen) = &mut seen {
+            for s in &out {
+                if !seen.insert(s.labels.clone()) {
+                    return Err(dup_labelset_error());
+                }
+            }
+        }
+        sink(out)?;
+    }
+    Ok(())
 }
 
 /// `absent_over_time`: 1 at every step where no series has a sample in its window, with
 /// the labels of the selector's equality matchers.
-fn absent_over_time(ev: &Evaluator<'_>, rv: &crate::engine::eval::RangeVal, arg: &Expr) -> Vec<Series> {
+fn absent_over_time(
+    ev: &Evaluator<'_>,
+    rv: &RangeVal,
+    series: &[Series],
+    arg: Option<&Expr>,
+) -> Vec<Series> {
     let steps = ev.steps;
     let mut samples = Vec::new();
     for i in 0..steps.len() {
         let ts = steps.ts(i);
         let end = rv.eval_time(ts);
         let start = end - rv.range;
-        let present = rv
-            .series
+        let present = series
             .iter()
             .any(|s| s.samples.iter().any(|p| p.t > start && p.t <= end));
         if !present {
@@ -255,7 +331,7 @@ fn absent_over_time(ev: &Evaluator<'_>, rv: &crate::engine::eval::RangeVal, arg:
         return Vec::new();
     }
     let labels = match arg {
-        Expr::MatrixSelector(ms) => super::instant::absent_labels(&ms.vs),
+        Some(Expr::MatrixSelector(ms)) => super::instant::absent_labels(&ms.vs),
         _ => Labels::empty(),
     };
     vec![Series { labels, samples }]

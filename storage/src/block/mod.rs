@@ -26,6 +26,7 @@ pub use compact::{compact, plan_compaction};
 pub use error::BlockError;
 pub use meta::{is_block_id, new_block_id, read_meta, BlockMeta};
 pub use reader::Block;
+pub(crate) use reader::TsCache;
 pub use retention::{delete_block, expired_blocks, list_block_dirs, remove_leftovers};
 pub use tombstones::{add_interval, is_deleted, read_tombstones, write_tombstones, Tombstones};
 pub use writer::{write_block, write_block_stats};

@@ -9,6 +9,7 @@ use crate::api::Series;
 use crate::error::{CorruptionError, QueryError};
 use crate::format;
 use crate::index::{ChunkMeta, IndexReader};
+use crate::lazy::{BlockPart, LazySeries, Part};
 use crate::model::{Labels, Matcher, Sample};
 use parking_lot::RwLock;
 use rayon::prelude::*;
@@ -277,6 +278,44 @@ impl Block {
         Ok(())
     }
 
+    /// The samples in `[mint, maxt]` of series `ordinal` from `chunks` (its chunks, or those
+    /// of them overlapping the range), with deleted ones dropped.
+    pub(crate) fn read_chunks(
+        &self,
+        ordinal: u32,
+        chunks: &[ChunkMeta],
+        mint: i64,
+        maxt: i64,
+        cache: &mut TsCache,
+        t: &Tombstones,
+    ) -> Result<Vec<Sample>, CorruptionError> {
+        let cap: usize = chunks
+            .iter()
+            .filter(|c| c.overlaps(mint, maxt))
+            .map(|c| (c.num_samples as usize).min(crate::format::MAX_CHUNK_SAMPLES))
+            .sum();
+        let mut samples = Vec::with_capacity(cap);
+        for c in chunks.iter().filter(|c| c.overlaps(mint, maxt)) {
+            if c.min_time >= mint && c.max_time <= maxt {
+                self.read_chunk(c, &mut samples, cache)?;
+            } else {
+                let from = samples.len();
+                self.read_chunk(c, &mut samples, cache)?;
+                let mut keep = from;
+                for i in from..samples.len() {
+                    let s = samples[i];
+                    if s.t >= mint && s.t <= maxt {
+                        samples[keep] = s;
+                        keep += 1;
+                    }
+                }
+                samples.truncate(keep);
+            }
+        }
+        self.drop_deleted(ordinal, &mut samples, t);
+        Ok(samples)
+    }
+
     /// Labels and the samples in `[mint, maxt]` of series `ordinal`.
     fn read_series(
         &self,
@@ -287,19 +326,48 @@ impl Block {
         t: &Tombstones,
     ) -> Result<Series, CorruptionError> {
         let (labels, chunks) = self.index.series(ordinal)?;
-        let mut samples = Vec::new();
-        let mut partial = Vec::new();
-        for c in chunks.iter().filter(|c| c.overlaps(mint, maxt)) {
-            if c.min_time >= mint && c.max_time <= maxt {
-                self.read_chunk(c, &mut samples, cache)?;
-            } else {
-                partial.clear();
-                self.read_chunk(c, &mut partial, cache)?;
-                samples.extend(partial.iter().filter(|s| s.t >= mint && s.t <= maxt));
-            }
-        }
-        self.drop_deleted(ordinal, &mut samples, t);
+        let samples = self.read_chunks(ordinal, &chunks, mint, maxt, cache, t)?;
         Ok(Series { labels, samples })
+    }
+
+    /// Series matching all `matchers` with a chunk overlapping `[mint, maxt]`, sorted by
+    /// labels, not decoded: each keeps the locations of its overlapping chunks.
+    pub(crate) fn select_lazy(
+        self: &Arc<Self>,
+        matchers: &[Matcher],
+        mint: i64,
+        maxt: i64,
+    ) -> Result<Vec<LazySeries>, QueryError> {
+        if self.outside(mint, maxt) {
+            return Ok(Vec::new());
+        }
+        let ordinals = self.index.select_postings(matchers)?;
+        let t = self.tombstones();
+        let entry = |o: u32| -> Result<Option<LazySeries>, CorruptionError> {
+            let (labels, mut chunks) = self.index.series(o)?;
+            chunks.retain(|c| c.overlaps(mint, maxt));
+            if chunks.is_empty() {
+                return Ok(None);
+            }
+            let part = BlockPart {
+                block: self.clone(),
+                ordinal: o,
+                chunks,
+                tombstones: t.clone(),
+            };
+            Ok(Some(LazySeries::from_parts(labels, mint, maxt, vec![Part::Block(part)])))
+        };
+        let parts: Vec<Vec<LazySeries>> = ordinals
+            .par_chunks(SELECT_BATCH * 4)
+            .map(|part| {
+                let mut out = Vec::with_capacity(part.len());
+                for &o in part {
+                    out.extend(entry(o)?);
+                }
+                Ok(out)
+            })
+            .collect::<Result<_, CorruptionError>>()?;
+        Ok(parts.into_iter().flatten().collect())
     }
 
     /// Series matching all `matchers` with samples in `[mint, maxt]` (inclusive), sorted by

@@ -139,6 +139,24 @@ impl HeadChunk {
         &self.buf
     }
 
+    /// Iterates the samples of bytes from [`HeadChunk::as_bytes`] without restoring the
+    /// encoder state (a closed chunk keeps only its bytes). Bytes not written by
+    /// [`HeadChunk::append`] end the iteration early instead of failing.
+    pub fn iter_bytes(b: &[u8]) -> HeadChunkIter<'_> {
+        let mut c = [0u8; HEADER_LEN];
+        if let Some(hdr) = b.get(..HEADER_LEN) {
+            c.copy_from_slice(hdr);
+        }
+        HeadChunkIter {
+            r: BitReader::new(b.get(HEADER_LEN..).unwrap_or(&[])),
+            left: u32::from_le_bytes(c),
+            i: 0,
+            t: 0,
+            delta: 0,
+            xor: None,
+        }
+    }
+
     /// Restores a chunk from [`HeadChunk::as_bytes`], checking every sample: a truncated or
     /// corrupt buffer, trailing bytes or non-increasing timestamps are errors.
     pub fn from_bytes(b: &[u8]) -> Result<Self, ChunkError> {

@@ -114,6 +114,12 @@ proptest! {
         for i in 0..n {
             prop_assert!(got[i].same_bits(&Sample::new(ts[i], vs[i])), "sample {i}: {:?} vs {} {}", got[i], ts[i], vs[i]);
         }
+        // A closed chunk's bytes read back alone give the same samples.
+        let closed: Vec<Sample> = HeadChunk::iter_bytes(c.as_bytes()).collect();
+        prop_assert!(closed.iter().zip(&got).all(|(a, b)| a.same_bits(b)) && closed.len() == n);
+        // Cut short: never more samples than the bytes hold, and no panic.
+        let cut = &c.as_bytes()[..c.as_bytes().len() / 2];
+        prop_assert!(HeadChunk::iter_bytes(cut).count() <= n);
         // Persistence: restore, compare, and keep appending.
         let mut back = HeadChunk::from_bytes(c.as_bytes()).unwrap();
         prop_assert_eq!(back.as_bytes(), c.as_bytes());

@@ -3,11 +3,16 @@
 
 use super::Inner;
 use crate::api::{Querier, SelectHints, Series};
+use crate::lazy::{merge_sorted, DecodeScratch, LazySeries};
+use rayon::prelude::*;
 use crate::block::Block;
 use crate::error::QueryError;
-use crate::model::{Labels, Matcher, Sample};
-use std::collections::{BTreeMap, BTreeSet};
+use crate::model::{Labels, Matcher};
+use std::collections::BTreeSet;
 use std::sync::Arc;
+
+/// Selections of at least this many series are decoded in parallel.
+const PARALLEL_DECODE_MIN: usize = 256;
 
 /// A reader over `[mint, maxt]`.
 pub(crate) struct DbQuerier<'a> {
@@ -19,17 +24,6 @@ pub(crate) struct DbQuerier<'a> {
 fn overlaps(b: &Block, lo: i64, hi: i64) -> bool {
     // Blocks are [min_time, max_time); a sample at max_time is tolerated by the writer.
     b.meta().min_time <= hi && b.meta().max_time >= lo
-}
-
-/// Merges sample lists of one series (each ascending); the first list wins on equal times.
-fn merge_samples(mut parts: Vec<Vec<Sample>>) -> Vec<Sample> {
-    if parts.len() == 1 {
-        return parts.pop().unwrap_or_default();
-    }
-    let mut all: Vec<Sample> = parts.into_iter().flatten().collect();
-    all.sort_by_key(|s| s.t); // stable: earlier parts first among equal timestamps
-    all.dedup_by_key(|s| s.t);
-    all
 }
 
 impl<'a> DbQuerier<'a> {
@@ -48,36 +42,38 @@ impl<'a> DbQuerier<'a> {
 
 impl Querier for DbQuerier<'_> {
     fn select(&self, hints: &SelectHints, matchers: &[Matcher]) -> Result<Vec<Series>, QueryError> {
+        let lazy = self.select_lazy(hints, matchers)?;
+        // Large selections decode on all cores (decoding dominates wide queries).
+        let out: Vec<Series> = if lazy.len() >= PARALLEL_DECODE_MIN {
+            lazy.into_par_iter()
+                .map_init(DecodeScratch::new, |sc, l| l.into_series(sc))
+                .filter(|s| !matches!(s, Ok(s) if s.samples.is_empty()))
+                .collect::<Result<_, QueryError>>()?
+        } else {
+            let mut sc = DecodeScratch::new();
+            let mut out = Vec::with_capacity(lazy.len());
+            for l in lazy {
+                let s = l.into_series(&mut sc)?;
+                if !s.samples.is_empty() {
+                    out.push(s);
+                }
+            }
+            out
+        };
+        Ok(out)
+    }
+
+    fn select_lazy(&self, hints: &SelectHints, matchers: &[Matcher]) -> Result<Vec<LazySeries>, QueryError> {
         let (lo, hi) = (hints.mint.max(self.mint), hints.maxt.min(self.maxt));
         if lo > hi {
             return Ok(Vec::new());
         }
-        let (blocks, head) = self.with_head(|| self.db.head.select(matchers, lo, hi));
-        let blocks: Vec<&Arc<Block>> = blocks.iter().filter(|b| overlaps(b, lo, hi)).collect();
-        if blocks.is_empty() {
-            return Ok(head
-                .into_iter()
-                .map(|(labels, samples)| Series { labels, samples })
-                .collect());
-        }
-        let mut merged: BTreeMap<Labels, Vec<Vec<Sample>>> = BTreeMap::new();
-        for (l, s) in head {
-            merged.entry(l).or_default().push(s);
-        }
+        let (blocks, mut merged) = self.with_head(|| self.db.head.select_lazy(matchers, lo, hi));
         // Newest block first, so that on equal timestamps newer data wins.
-        for b in blocks.iter().rev() {
-            for s in b.select(matchers, lo, hi)? {
-                merged.entry(s.labels).or_default().push(s.samples);
-            }
+        for b in blocks.iter().rev().filter(|b| overlaps(b, lo, hi)) {
+            merged = merge_sorted(merged, b.select_lazy(matchers, lo, hi)?);
         }
-        Ok(merged
-            .into_iter()
-            .map(|(labels, parts)| Series {
-                labels,
-                samples: merge_samples(parts),
-            })
-            .filter(|s| !s.samples.is_empty())
-            .collect())
+        Ok(merged)
     }
 
     fn series(&self, matchers: &[Matcher]) -> Result<Vec<Labels>, QueryError> {
@@ -106,32 +102,5 @@ impl Querier for DbQuerier<'_> {
             set.extend(b.label_values(name, matchers)?);
         }
         Ok(set.into_iter().collect())
-    }
-}
-
-#[cfg(test)]
-#[allow(clippy::unwrap_used)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn merge_dedups_and_prefers_first() {
-        let a = vec![Sample::new(1, 1.0), Sample::new(3, 3.0)];
-        let b = vec![
-            Sample::new(1, 9.0),
-            Sample::new(2, 2.0),
-            Sample::new(3, 9.0),
-            Sample::new(4, 4.0),
-        ];
-        let m = merge_samples(vec![a, b]);
-        assert_eq!(
-            m,
-            vec![
-                Sample::new(1, 1.0),
-                Sample::new(2, 2.0),
-                Sample::new(3, 3.0),
-                Sample::new(4, 4.0)
-            ]
-        );
     }
 }

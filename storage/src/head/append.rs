@@ -113,19 +113,24 @@ impl<'a> HeadAppender<'a> {
     }
 
     fn add_slot(&mut self, series: Arc<MemSeries>) -> u32 {
-        if let Some(&i) = self.b.by_id.get(&series.id) {
-            series.unpin(); // already pinned once by this batch
-            return i;
+        use std::collections::hash_map::Entry;
+        let next = self.b.slots.len() as u32;
+        match self.b.by_id.entry(series.id) {
+            Entry::Occupied(e) => {
+                series.unpin(); // already pinned once by this batch
+                *e.get()
+            }
+            Entry::Vacant(e) => {
+                e.insert(next);
+                self.b.slots.push(Slot {
+                    series,
+                    newest_t: i64::MIN,
+                    newest_bits: 0,
+                    oldest_t: i64::MAX,
+                });
+                next
+            }
         }
-        let i = self.b.slots.len() as u32;
-        self.b.by_id.insert(series.id, i);
-        self.b.slots.push(Slot {
-            series,
-            newest_t: i64::MIN,
-            newest_bits: 0,
-            oldest_t: i64::MAX,
-        });
-        i
     }
 
     /// The batch slot of the series `r` / `labels`, looking it up or creating it.
@@ -363,8 +368,12 @@ impl HeadAppender<'_> {
         let logged = self.wal.log(&buf, max_t, self.sync);
         self.b.wal = buf;
         logged?;
-        for s in &self.b.slots {
-            s.series.logged.store(true, Ordering::Release);
+        if !new_series.is_empty() {
+            for s in &self.b.slots {
+                if !s.series.logged.load(Ordering::Relaxed) {
+                    s.series.logged.store(true, Ordering::Release);
+                }
+            }
         }
         let (added, ooo, dropped) = self.apply();
         if !self.b.samples.is_empty() {

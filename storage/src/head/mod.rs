@@ -3,6 +3,7 @@
 //! # Layout
 //! - `series`: [`MemSeries`] (closed chunks, an open chunk, an out-of-order buffer) and the
 //!   sharded maps that find a series by label hash (collisions handled) or by reference.
+//! - `id_table`: the open-addressing table behind the series-by-reference stripes.
 //! - `index`: the inverted index (label name -> value -> sorted references) and the symbol
 //!   table that interns every label string.
 //! - `append`: [`HeadAppender`], the batch writer (validation, WAL logging, commit).
@@ -10,19 +11,21 @@
 //! - `replay`: rebuilding the head from WAL records.
 //!
 //! # Concurrency
-//! Series live in 64 stripes, each an `RwLock<HashMap>`; a series' samples are behind its own
+//! Series live in 64 stripes, each an `RwLock` around a map; a series' samples are behind its own
 //! mutex, so appenders on different series do not contend. A commit applies its samples while
 //! holding the shared side of `commit_gate`; a select snapshots the series it reads under the
 //! exclusive side, so it never sees half a batch.
 
 mod append;
 mod delete;
+mod id_table;
 mod index;
 mod read;
 mod replay;
 mod series;
 
 pub(crate) use append::HeadAppender;
+pub(crate) use read::Snapshot;
 pub(crate) use replay::Replayer;
 
 use crate::error::AppendError;

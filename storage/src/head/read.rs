@@ -1,10 +1,12 @@
 //! Reading the head: selects over a snapshot taken under the commit gate (so a select
 //! never sees half a batch), decoded outside every lock; label names and values.
 
-use super::series::{MemSeries, SeriesData};
+use super::series::{ClosedChunk, MemSeries, SeriesData};
 use super::Head;
 use crate::chunk::HeadChunk;
+use crate::lazy::{LazySeries, Part};
 use crate::model::{Labels, Matcher, Sample};
+use std::cmp::Ordering;
 use rayon::prelude::*;
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -15,7 +17,7 @@ const PARALLEL_DECODE_MIN: usize = 256;
 /// The parts of one series' data needed for a time range, copied or shared out of its lock.
 pub(crate) struct Snapshot {
     pub(crate) labels: Labels,
-    closed: Vec<Arc<HeadChunk>>,
+    closed: Vec<ClosedChunk>,
     open: Option<HeadChunk>,
     ooo: Vec<Sample>,
 }
@@ -29,7 +31,7 @@ impl Snapshot {
             .closed
             .iter()
             .filter(|c| c.max_t >= lo && c.min_t <= hi)
-            .map(|c| c.chunk.clone())
+            .cloned()
             .collect();
         let open = (!d.open.is_empty() && d.open.max_time() >= lo && d.open.min_time() <= hi)
             .then(|| d.open.clone());
@@ -44,22 +46,55 @@ impl Snapshot {
     }
 
     /// The samples in `[lo, hi]`, ascending and unique.
-    pub(crate) fn decode(self, lo: i64, hi: i64) -> Vec<Sample> {
-        let cap = self.closed.iter().map(|c| c.len()).sum::<usize>()
+    pub(crate) fn decode(&self, lo: i64, hi: i64) -> Vec<Sample> {
+        let cap = self.closed.iter().map(|c| c.len as usize).sum::<usize>()
             + self.open.as_ref().map_or(0, |c| c.len())
             + self.ooo.len();
         let mut in_order = Vec::with_capacity(cap);
-        for c in self.closed.iter().map(|c| &**c).chain(self.open.as_ref()) {
-            if c.min_time() >= lo && c.max_time() <= hi {
-                in_order.extend(c.iter());
+        let open = self.open.as_ref().map(|c| (c.min_time(), c.max_time(), c.iter()));
+        for (min_t, max_t, it) in self
+            .closed
+            .iter()
+            .map(|c| (c.min_t, c.max_t, c.iter()))
+            .chain(open)
+        {
+            if min_t >= lo && max_t <= hi {
+                in_order.extend(it);
             } else {
-                in_order.extend(c.iter().filter(|s| s.t >= lo && s.t <= hi));
+                in_order.extend(it.filter(|s| s.t >= lo && s.t <= hi));
             }
         }
         if self.ooo.is_empty() {
             return in_order;
         }
         merge(&in_order, &self.ooo)
+    }
+}
+
+/// The order of [`Labels`], with a shortcut for the head's interned strings: equal names and
+/// values are usually the same allocation, so most comparisons end at a pointer check.
+pub(crate) fn cmp_labels(a: &Labels, b: &Labels) -> Ordering {
+    let (mut x, mut y) = (a.iter(), b.iter());
+    loop {
+        match (x.next(), y.next()) {
+            (Some(p), Some(q)) => {
+                if !std::sync::Arc::ptr_eq(&p.name, &q.name) {
+                    let o = p.name.cmp(&q.name);
+                    if o != Ordering::Equal {
+                        return o;
+                    }
+                }
+                if !std::sync::Arc::ptr_eq(&p.value, &q.value) {
+                    let o = p.value.cmp(&q.value);
+                    if o != Ordering::Equal {
+                        return o;
+                    }
+                }
+            }
+            (Some(_), None) => return Ordering::Greater,
+            (None, Some(_)) => return Ordering::Less,
+            (None, None) => return Ordering::Equal,
+        }
     }
 }
 
@@ -101,42 +136,33 @@ impl Head {
         mint
     }
 
-    /// Series matching `matchers` with samples in `[mint, maxt]`, sorted by labels.
-    pub(crate) fn select(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Vec<(Labels, Vec<Sample>)> {
+    /// Series matching `matchers` with data in `[mint, maxt]`, sorted by labels, not
+    /// decoded: each keeps a snapshot of the chunks overlapping the range, taken under the
+    /// commit gate (so the selection never sees half a batch).
+    pub(crate) fn select_lazy(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Vec<LazySeries> {
         let lo = self.lo(mint);
         if lo > maxt {
             return Vec::new();
         }
         let series = self.matching(matchers);
-        let snaps: Vec<Snapshot> = {
+        let mut snaps: Vec<Snapshot> = {
             let _gate = self.commit_gate.write();
             series
                 .iter()
                 .filter_map(|s| Snapshot::take(&s.labels, &s.data.lock(), lo, maxt))
                 .collect()
         };
-        // Large selections decode on all cores (decoding dominates wide queries).
-        let decode = |s: Snapshot| (s.labels.clone(), s.decode(lo, maxt));
-        let mut out: Vec<(Labels, Vec<Sample>)> = if snaps.len() >= PARALLEL_DECODE_MIN {
-            snaps
-                .into_par_iter()
-                .map(decode)
-                .filter(|(_, v)| !v.is_empty())
-                .collect()
-        } else {
-            snaps
-                .into_iter()
-                .map(decode)
-                .filter(|(_, v)| !v.is_empty())
-                .collect()
-        };
+        drop(series);
         // Label sets are unique within the head.
-        if out.len() >= PARALLEL_DECODE_MIN {
-            out.par_sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        if snaps.len() >= PARALLEL_DECODE_MIN {
+            snaps.par_sort_unstable_by(|a, b| cmp_labels(&a.labels, &b.labels));
         } else {
-            out.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+            snaps.sort_unstable_by(|a, b| cmp_labels(&a.labels, &b.labels));
         }
-        out
+        snaps
+            .into_iter()
+            .map(|s| LazySeries::from_parts(s.labels.clone(), lo, maxt, vec![Part::Head(s)]))
+            .collect()
     }
 
     fn in_range(&self, s: &MemSeries, lo: i64, hi: i64) -> bool {

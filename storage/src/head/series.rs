@@ -1,6 +1,7 @@
 //! One series in the head ([`MemSeries`]) and the sharded maps that find series by label
 //! hash (with collision lists) and by reference.
 
+use super::id_table::IdTable;
 use crate::chunk::HeadChunk;
 use crate::error::AppendError;
 use crate::model::{Labels, Sample};
@@ -14,14 +15,33 @@ pub(crate) const SAMPLES_PER_CHUNK: usize = 120;
 /// Number of stripes of the series maps.
 pub(crate) const STRIPES: usize = 64;
 
-/// A closed, immutable chunk of in-order samples.
+/// A closed, immutable chunk of in-order samples: the encoded bytes of the [`HeadChunk`]
+/// it was ([`HeadChunk::as_bytes`]) in one exactly sized allocation, without the encoder
+/// state an open chunk needs.
 #[derive(Clone, Debug)]
 pub(crate) struct ClosedChunk {
     pub(crate) min_t: i64,
     pub(crate) max_t: i64,
     pub(crate) len: u32,
-    /// Shared with readers' snapshots; its buffer is exactly the encoded size.
-    pub(crate) chunk: Arc<HeadChunk>,
+    /// Shared with readers' snapshots.
+    pub(crate) bytes: Arc<[u8]>,
+}
+
+impl ClosedChunk {
+    /// Closes `open` (not empty).
+    fn of(open: &HeadChunk) -> Self {
+        ClosedChunk {
+            min_t: open.min_time(),
+            max_t: open.max_time(),
+            len: open.len() as u32,
+            bytes: Arc::from(open.as_bytes()),
+        }
+    }
+
+    /// Iterates the samples in time order.
+    pub(crate) fn iter(&self) -> crate::chunk::HeadChunkIter<'_> {
+        HeadChunk::iter_bytes(&self.bytes)
+    }
 }
 
 /// What inserting a sample did.
@@ -107,7 +127,7 @@ impl SeriesData {
         }
         let i = self.closed.partition_point(|c| c.max_t < t);
         let c = self.closed.get(i).filter(|c| c.min_t <= t)?;
-        c.chunk.iter().find(|s| s.t == t).map(|s| s.v.to_bits())
+        c.iter().find(|s| s.t == t).map(|s| s.v.to_bits())
     }
 
     fn existing_at(&self, t: i64) -> Option<u64> {
@@ -161,15 +181,7 @@ impl SeriesData {
     /// Closes the open chunk.
     fn cut(&mut self) {
         let open = std::mem::take(&mut self.open);
-        // Re-reading the bytes gives a buffer of exactly the encoded size (the open
-        // chunk's grew by doubling); it cannot fail on bytes `append` wrote.
-        let chunk = HeadChunk::from_bytes(open.as_bytes()).unwrap_or(open);
-        self.closed.push(ClosedChunk {
-            min_t: chunk.min_time(),
-            max_t: chunk.max_time(),
-            len: chunk.len() as u32,
-            chunk: Arc::new(chunk),
-        });
+        self.closed.push(ClosedChunk::of(&open));
     }
 
     /// Drops every chunk wholly older than `floor` and out-of-order samples older than it.
@@ -212,7 +224,7 @@ impl SeriesData {
         }
         let mut all: Vec<Sample> = Vec::new();
         for c in &self.closed {
-            all.extend(c.chunk.iter());
+            all.extend(c.iter());
         }
         all.extend(self.open.iter());
         if !self.ooo.is_empty() {
@@ -244,11 +256,8 @@ impl SeriesData {
         self.closed
             .iter()
             .map(|c| {
-                // Buffer + the chunk struct in its Arc (two counters) + the list entry.
-                c.chunk.size_bytes()
-                    + std::mem::size_of::<HeadChunk>()
-                    + 16
-                    + std::mem::size_of::<ClosedChunk>()
+                // Bytes in their Arc (two counters) + the list entry.
+                c.bytes.len() + 16 + std::mem::size_of::<ClosedChunk>()
             })
             .sum::<usize>()
             + self.open.size_bytes()
@@ -271,6 +280,8 @@ fn same(bits: u64, v: f64, t: i64) -> Result<Placement, AppendError> {
 pub(crate) struct MemSeries {
     /// The head reference (never 0).
     pub(crate) id: u64,
+    /// Labels built from interned symbols (next to the reference: an append checks both).
+    pub(crate) labels: Labels,
     /// Open appenders holding it; garbage collection skips it while non-zero.
     pub(crate) pending: AtomicU32,
     /// Whether a series record for it is in the WAL.
@@ -279,8 +290,6 @@ pub(crate) struct MemSeries {
     pub(crate) data: Mutex<SeriesData>,
     /// `labels.stable_hash()`.
     pub(crate) hash: u64,
-    /// Labels built from interned symbols.
-    pub(crate) labels: Labels,
 }
 
 impl MemSeries {
@@ -355,14 +364,16 @@ impl HashStripe {
 /// The series of the head, findable by label hash and by reference.
 pub(crate) struct SeriesMaps {
     pub(crate) by_hash: Vec<RwLock<HashStripe>>,
-    pub(crate) by_id: Vec<RwLock<HashMap<u64, Arc<MemSeries>>>>,
+    pub(crate) by_id: Vec<RwLock<IdTable<Arc<MemSeries>>>>,
 }
 
 impl SeriesMaps {
     pub(crate) fn new() -> Self {
         SeriesMaps {
             by_hash: (0..STRIPES).map(|_| RwLock::new(HashStripe::default())).collect(),
-            by_id: (0..STRIPES).map(|_| RwLock::new(HashMap::default())).collect(),
+            by_id: (0..STRIPES)
+                .map(|_| RwLock::new(IdTable::new(STRIPES as u64)))
+                .collect(),
         }
     }
 
@@ -370,7 +381,7 @@ impl SeriesMaps {
         &self.by_hash[(hash % STRIPES as u64) as usize]
     }
 
-    pub(crate) fn id_stripe(&self, id: u64) -> &RwLock<HashMap<u64, Arc<MemSeries>>> {
+    pub(crate) fn id_stripe(&self, id: u64) -> &RwLock<IdTable<Arc<MemSeries>>> {
         &self.by_id[(id % STRIPES as u64) as usize]
     }
 
