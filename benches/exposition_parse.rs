@@ -1,8 +1,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 //! Exposition parsing throughput on the real fixtures (`tests/fixtures/exposition/`).
 //!
-//! Two cases per fixture: `pull` walks the borrowed entries (the scrape hot path, where label
-//! sets are built only for new series), `owned` builds every label set (`ingest::exposition::parse`).
+//! Three cases per fixture: `pull` walks the borrowed entries, `hinted` does the same with each
+//! line hinted with its series of the previous body (the scrape hot path, `next_entry_hinted`),
+//! `owned` builds every label set (`ingest::exposition::parse`).
 //! Throughput is reported in lines, so criterion prints lines/s on one core.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
@@ -44,6 +45,29 @@ fn bench(c: &mut Criterion) {
                         for (n, v) in s.labels.iter() {
                             black_box((n, v));
                         }
+                    }
+                }
+                sum
+            })
+        });
+        // The scrape hot path: each line hinted with the series at its position last time.
+        let series: Vec<String> = Parser::new(&body, format)
+            .unwrap()
+            .filter_map(|e| match e.unwrap() {
+                Entry::Sample(s) => Some(s.series.to_string()),
+                _ => None,
+            })
+            .collect();
+        g.bench_function(format!("hinted/{name}"), |b| {
+            b.iter(|| {
+                let mut sum = 0.0;
+                let mut next = series.iter();
+                let mut hint = next.next();
+                let mut p = Parser::new(black_box(&body), format).unwrap();
+                while let Some((e, _)) = p.next_entry_hinted(hint.map(String::as_str)).unwrap() {
+                    if let Entry::Sample(s) = e {
+                        sum += s.value;
+                        hint = next.next();
                     }
                 }
                 sum
