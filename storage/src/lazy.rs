@@ -165,7 +165,7 @@ pub(crate) fn merge_parts(mut parts: Vec<Vec<Sample>>) -> Vec<Sample> {
     order.sort_by_key(|&i| parts[i][0].t);
     let disjoint = order
         .windows(2)
-        .all(|w| parts[w[0]].last().map_or(true, |l| l.t < parts[w[1]][0].t));
+        .all(|w| parts[w[0]].last().is_none_or(|l| l.t < parts[w[1]][0].t));
     if disjoint {
         let mut out = Vec::with_capacity(parts.iter().map(Vec::len).sum());
         for i in order {
