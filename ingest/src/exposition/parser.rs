@@ -77,7 +77,33 @@ impl<'a> Parser<'a> {
         r
     }
 
+    /// Like [`Parser::next_entry`], given the series text the caller expects next (the
+    /// series of the same position in the previous body). When the next line is a sample of
+    /// exactly that series, its name and labels are not validated again (they were, when the
+    /// text was first parsed) and the second value is `true`. The result is the same entry
+    /// `next_entry` would return.
+    ///
+    /// `expected` must be the `series` of a sample this parser type returned earlier; a text
+    /// starting with `{` (a quoted name inside the braces) is never taken as a hint.
+    pub fn next_entry_hinted(
+        &mut self,
+        expected: Option<&str>,
+    ) -> Result<Option<(Entry<'a>, bool)>, ParseError> {
+        if self.failed {
+            return Ok(None);
+        }
+        let r = self.advance_hinted(expected.filter(|e| !e.is_empty() && !e.starts_with('{')));
+        if r.is_err() {
+            self.failed = true;
+        }
+        r
+    }
+
     fn advance(&mut self) -> Result<Option<Entry<'a>>, ParseError> {
+        Ok(self.advance_hinted(None)?.map(|(e, _)| e))
+    }
+
+    fn advance_hinted(&mut self, expected: Option<&str>) -> Result<Option<(Entry<'a>, bool)>, ParseError> {
         let bytes = self.text.as_bytes();
         loop {
             if self.pos >= bytes.len() {
@@ -111,11 +137,16 @@ impl<'a> Parser<'a> {
             }
             if lb[first] == b'#' {
                 match self.comment(line, first + 1)? {
-                    Some(e) => return Ok(Some(e)),
+                    Some(e) => return Ok(Some((e, false))),
                     None => continue,
                 }
             }
-            return self.sample(line, first).map(|s| Some(Entry::Sample(s)));
+            if let Some(known) = expected.and_then(|e| self.known_series(line, first, e)) {
+                return self
+                    .sample_known(line, first, known)
+                    .map(|s| Some((Entry::Sample(s), true)));
+            }
+            return self.sample(line, first).map(|s| Some((Entry::Sample(s), false)));
         }
     }
 
@@ -228,10 +259,51 @@ impl<'a> Parser<'a> {
         Ok((Cow::Borrowed(&line[p..end]), end))
     }
 
+    /// Whether the line's series (from `p`) is exactly `expected`, a series text parsed before:
+    /// the line starts with it, followed by a blank, and a bare name is not followed by a label
+    /// set. Returns the length of `expected` and the position of its `{` (if any).
+    fn known_series(&self, line: &str, p: usize, expected: &str) -> Option<(usize, Option<usize>)> {
+        let b = line.as_bytes();
+        let e = expected.as_bytes();
+        let end = p + e.len();
+        if b.len() <= end || (b[end] != b' ' && b[end] != b'\t') || &b[p..end] != e {
+            return None;
+        }
+        let brace = memchr::memchr(b'{', e).map(|i| p + i);
+        if brace.is_none() {
+            let after = skip_blank(b, end);
+            if after < b.len() && b[after] == b'{' {
+                return None;
+            }
+        }
+        Some((e.len(), brace))
+    }
+
+    /// A sample line whose series text (`len` bytes from `p`, `{` at `brace`) is known valid.
+    fn sample_known(
+        &mut self,
+        line: &'a str,
+        p: usize,
+        (len, brace): (usize, Option<usize>),
+    ) -> Result<SampleEntry<'a>, ParseError> {
+        let series_end = p + len;
+        let (name_end, labels) = match brace {
+            // Between the name and `{` there may be blanks; the label text ends before `}`.
+            Some(open) => (
+                p + take_while(&line.as_bytes()[p..open], 0, is_metric_name_char),
+                RawLabels {
+                    text: &line[open + 1..series_end - 1],
+                },
+            ),
+            None => (series_end, RawLabels::default()),
+        };
+        let name = Cow::Borrowed(&line[p..name_end]);
+        self.sample_rest(line, p, name, labels, series_end)
+    }
+
     /// A sample line starting at `p`.
     fn sample(&mut self, line: &'a str, p: usize) -> Result<SampleEntry<'a>, ParseError> {
         let b = line.as_bytes();
-        let om = self.format == Format::OpenMetrics;
         let mut name: Option<Cow<'a, str>> = None;
         let mut q = p;
         if b[p] != b'{' {
@@ -246,7 +318,6 @@ impl<'a> Parser<'a> {
         }
         let name_end = q;
         let mut labels = RawLabels::default();
-        let mut series_end = q;
         let after_name = skip_blank(b, q);
         if after_name < b.len() && b[after_name] == b'{' {
             let (close, quoted_name) = self.label_set(line, after_name)?;
@@ -259,8 +330,7 @@ impl<'a> Parser<'a> {
                 }
                 name = Some(n);
             }
-            series_end = close + 1;
-            q = series_end;
+            q = close + 1;
         } else if q == name_end && q < b.len() && b[q] != b' ' && b[q] != b'\t' {
             return Err(self.err(
                 line,
@@ -271,7 +341,22 @@ impl<'a> Parser<'a> {
         if name.is_empty() {
             return Err(self.err(line, "empty metric name"));
         }
-        // Value.
+        self.sample_rest(line, p, name, labels, q)
+    }
+
+    /// The rest of a sample line after its series (ending at `q`): value, timestamp, exemplar.
+    fn sample_rest(
+        &mut self,
+        line: &'a str,
+        p: usize,
+        name: Cow<'a, str>,
+        labels: RawLabels<'a>,
+        q: usize,
+    ) -> Result<SampleEntry<'a>, ParseError> {
+        let b = line.as_bytes();
+        let om = self.format == Format::OpenMetrics;
+        let series_end = q;
+        // Value (`q` is just after the series).
         let v_start = skip_blank(b, q);
         if v_start == q && v_start < b.len() {
             return Err(self.err(

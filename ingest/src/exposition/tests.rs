@@ -444,3 +444,95 @@ fn fixture_edgeless() {
     let m = &om.metadata[0];
     assert_eq!((m.0.as_str(), m.1.help.as_str()), ("function_count", "."));
 }
+
+/// Every entry of `body` parsed plain, and parsed with a hint per line from `hints` (cycled).
+fn hinted_equals_plain(body: &str, format: Format, hints: &[&str]) -> usize {
+    let mut plain = Parser::new(body.as_bytes(), format).unwrap();
+    let mut hinted = Parser::new(body.as_bytes(), format).unwrap();
+    let mut taken = 0;
+    for i in 0.. {
+        let hint = hints.get(i % hints.len().max(1)).copied();
+        let a = plain.next_entry();
+        let b = hinted.next_entry_hinted(hint);
+        match (a, b) {
+            (Ok(None), Ok(None)) => break,
+            (Ok(Some(a)), Ok(Some((b, known)))) => {
+                // Compared as text: NaN values are not equal to themselves.
+                assert_eq!(format!("{a:?}"), format!("{b:?}"), "entry {i} with hint {hint:?}");
+                if known {
+                    let Entry::Sample(s) = &b else {
+                        panic!("a hint matched a non-sample")
+                    };
+                    assert_eq!(Some(s.series), hint);
+                    taken += 1;
+                }
+            }
+            (Err(a), Err(b)) => {
+                assert_eq!(a.to_string(), b.to_string());
+                break;
+            }
+            (a, b) => panic!("entry {i} with hint {hint:?}: plain {a:?}, hinted {b:?}"),
+        }
+    }
+    taken
+}
+
+#[test]
+fn hinted_parsing_returns_what_plain_parsing_does() {
+    for &(name, format) in &[
+        ("node_exporter.txt", Format::PrometheusText),
+        ("lodestar.openmetrics.txt", Format::OpenMetrics),
+        ("vero.txt", Format::PrometheusText),
+        ("edgeless.openmetrics.txt", Format::OpenMetrics),
+        ("nodeos.txt", Format::PrometheusText),
+    ] {
+        let body = String::from_utf8(fixture(name)).unwrap();
+        // The right hints: the series of the same body, in order.
+        let series: Vec<String> = Parser::new(body.as_bytes(), format)
+            .unwrap()
+            .filter_map(|e| match e.unwrap() {
+                Entry::Sample(s) => Some(s.series.to_string()),
+                _ => None,
+            })
+            .collect();
+        let mut p = Parser::new(body.as_bytes(), format).unwrap();
+        let mut it = series.iter();
+        let mut expected = it.next();
+        let mut taken = 0;
+        while let Some((e, known)) = p.next_entry_hinted(expected.map(String::as_str)).unwrap() {
+            if let Entry::Sample(s) = e {
+                assert!(known, "{name}: {} not recognised", s.series);
+                taken += 1;
+                expected = it.next();
+            }
+        }
+        assert_eq!(taken, series.len(), "{name}");
+        // Plain and hinted agree with right, shifted and unrelated hints.
+        let refs: Vec<&str> = series.iter().map(String::as_str).collect();
+        hinted_equals_plain(&body, format, &refs);
+        hinted_equals_plain(&body, format, &refs[1..]);
+        hinted_equals_plain(&body, format, &["up", "", "{\"x\"}"]);
+    }
+}
+
+#[test]
+fn hints_that_are_prefixes_or_differ_are_not_taken() {
+    let body = "a 1\na {x=\"1\"} 2\na{x=\"1\"} 3\na{x=\"1}\"} 5\nab 6\na\t7\n";
+    // `a` is a prefix of several lines' series; only lines whose series is exactly `a` match.
+    assert_eq!(hinted_equals_plain(body, Format::PrometheusText, &["a"]), 2);
+    assert_eq!(
+        hinted_equals_plain(body, Format::PrometheusText, &["a{x=\"1\"}"]),
+        1
+    );
+    assert_eq!(
+        hinted_equals_plain(body, Format::PrometheusText, &["a {x=\"1\"}"]),
+        1
+    );
+    // A hint matching a line with an error after the series still reports the error.
+    for bad in ["a{x=\"1\"} nope\n", "a{x=\"1\"}} 4\n", "a{x=\"1\"} 1 2 3\n"] {
+        assert_eq!(
+            hinted_equals_plain(bad, Format::PrometheusText, &["a{x=\"1\"}"]),
+            0
+        );
+    }
+}

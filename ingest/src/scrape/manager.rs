@@ -174,12 +174,13 @@ impl ScrapeManager {
         for p in pools.values() {
             for l in p.shared.loops.lock().values() {
                 let t = &l.state.target;
-                for (metric, m) in l.state.metadata.lock().iter() {
+                let lines = l.state.metadata.lock().clone();
+                for (metric, m) in lines.to_map() {
                     out.push(TargetMetadata {
                         job: t.job.clone(),
                         target: t.labels.clone(),
-                        metric: metric.clone(),
-                        metadata: m.clone(),
+                        metric,
+                        metadata: m,
                     });
                 }
             }

@@ -7,6 +7,8 @@
 //! - [`discovery`]: static, file and HTTP service discovery.
 //! - [`target`]: from discovered groups to targets (relabeling, URL, labels) and their status.
 //! - `scrape_loop`: one target's loop: fetch, parse, append, staleness, `up`/`scrape_*`.
+//! - `meta_lines`: a target's HELP/TYPE/UNIT lines, shared between targets exposing the same.
+//! - `series_cache`: a target's scrape cache, series text -> entry, keys in one arena.
 //! - [`manager`]: [`ScrapeManager`], one pool per job, reload without losing data.
 //! - [`http`]: the HTTP client per job (TLS, auth, proxy, redirects).
 //! - `tls`: the rustls configuration used when `tls_config.server_name` is set.
@@ -17,7 +19,9 @@ pub mod http;
 pub(crate) mod http_client_fields;
 pub mod manager;
 pub mod relabel;
+mod meta_lines;
 mod scrape_loop;
+mod series_cache;
 pub mod target;
 mod tls;
 pub mod units;

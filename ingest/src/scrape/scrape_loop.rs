@@ -16,25 +16,24 @@
 
 use super::config::{HttpClientConfig, ScrapeConfig, ScrapeProtocol};
 use super::http::{error_chain, with_auth};
+use super::meta_lines::{MetaDiff, MetaLines};
 use super::relabel::{self, RelabelConfig};
+use super::series_cache::SeriesCache;
 use super::target::Target;
 use super::target::TargetHealth;
 use crate::exposition::{Entry, Format, Parser, SampleEntry};
 use parking_lot::Mutex;
 use reqwest::header::{ACCEPT, CONTENT_TYPE};
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use storage::{
-    Appendable, Appender, Exemplar, Label, Labels, LabelsBuilder, MetricMetadata, MetricType, SeriesRef,
-    METRIC_NAME, STALE_NAN,
+    Appendable, Appender, Exemplar, Label, Labels, LabelsBuilder, SeriesRef, METRIC_NAME, STALE_NAN,
 };
 use tokio::sync::{oneshot, Semaphore};
 
-/// Hash sets and maps on the scrape path use foldhash: fast, and the keys come from targets
+/// Hash sets on the scrape path use foldhash: fast, and the keys come from targets
 /// the user configured, not from arbitrary clients.
 pub(crate) type FastSet<T> = std::collections::HashSet<T, foldhash::fast::RandomState>;
-type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 
 /// Cache entries not seen for this many scrapes are dropped.
 pub const CACHE_KEEP_SCRAPES: u64 = 10;
@@ -130,7 +129,8 @@ pub(crate) struct Runtime {
 pub(crate) struct TargetState {
     pub target: Target,
     pub runtime: Mutex<Runtime>,
-    pub metadata: Mutex<HashMap<String, MetricMetadata>>,
+    /// The metadata lines of the last good scrape (shared with targets exposing the same).
+    pub metadata: Mutex<Arc<MetaLines>>,
 }
 
 impl TargetState {
@@ -143,7 +143,7 @@ impl TargetState {
                 last_duration: Duration::ZERO,
                 last_error: String::new(),
             }),
-            metadata: Mutex::new(HashMap::new()),
+            metadata: Mutex::new(Arc::default()),
         }
     }
 }
@@ -199,59 +199,6 @@ impl Interner {
     }
 }
 
-/// The scrape cache: series text -> entry. Entries live in a vector in the order they were
-/// first seen (for a stable target, scrape order), the map holds their index: one hash lookup
-/// per sample, small map buckets, and the per-scrape staleness walk reads the vector in order.
-#[derive(Debug, Default)]
-struct SeriesCache {
-    index: FastMap<Box<str>, u32>,
-    entries: Vec<Cached>,
-}
-
-impl SeriesCache {
-    fn find(&self, key: &str) -> Option<usize> {
-        self.index.get(key).map(|&i| i as usize)
-    }
-
-    /// Adds an entry for `key` (not present yet); returns its index.
-    fn insert(&mut self, key: &str, c: Cached) -> usize {
-        let i = self.entries.len();
-        self.entries.push(c);
-        self.index.insert(key.into(), i as u32);
-        i
-    }
-
-    fn values(&self) -> std::slice::Iter<'_, Cached> {
-        self.entries.iter()
-    }
-
-    fn values_mut(&mut self) -> std::slice::IterMut<'_, Cached> {
-        self.entries.iter_mut()
-    }
-
-    /// Keeps the entries for which `keep` holds, compacting the vector.
-    fn retain(&mut self, mut keep: impl FnMut(&Cached) -> bool) {
-        let old = std::mem::take(&mut self.entries);
-        let mut new_index: Vec<Option<u32>> = Vec::with_capacity(old.len());
-        for c in old {
-            if keep(&c) {
-                new_index.push(Some(self.entries.len() as u32));
-                self.entries.push(c);
-            } else {
-                new_index.push(None);
-            }
-        }
-        self.index
-            .retain(|_, i| match new_index.get(*i as usize).copied().flatten() {
-                Some(n) => {
-                    *i = n;
-                    true
-                }
-                None => false,
-            });
-    }
-}
-
 #[derive(Debug)]
 struct Cached {
     /// Final labels, or `None` when metric relabeling drops the series.
@@ -284,7 +231,7 @@ pub(crate) struct ScrapeLoop {
     client: reqwest::Client,
     appendable: Arc<dyn Appendable>,
     sem: Arc<Semaphore>,
-    cache: SeriesCache,
+    cache: SeriesCache<Cached>,
     interner: Interner,
     /// The last scrape committed successfully (0: none, or the last one failed): the series
     /// with `present == last_good` are the ones that go stale if they disappear.
@@ -293,6 +240,8 @@ pub(crate) struct ScrapeLoop {
     inherited: FastSet<Labels>,
     report_labels: Vec<Labels>,
     report_refs: [SeriesRef; 5],
+    /// The target's URL, parsed once (or why it cannot be).
+    url: Result<reqwest::Url, String>,
     iter: u64,
     last_ts: Option<i64>,
     body_hint: usize,
@@ -323,7 +272,10 @@ impl ScrapeLoop {
                 b.build()
             })
             .collect();
+        let url = reqwest::Url::parse(&state.target.url)
+            .map_err(|e| format!("invalid scrape URL {:?}: {e}", state.target.url));
         ScrapeLoop {
+            url,
             state,
             cfg,
             client,
@@ -506,7 +458,7 @@ impl ScrapeLoop {
                 for l in &self.present_series() {
                     let _ = app.append(SeriesRef::NONE, l, ts, STALE_NAN);
                 }
-                (Stats::default(), Vec::new(), Some(e))
+                (Stats::default(), None, Some(e))
             }
         };
         let up = if error.is_none() { 1.0 } else { 0.0 };
@@ -541,11 +493,8 @@ impl ScrapeLoop {
                 } else {
                     self.last_good = 0;
                 }
-                if !meta.is_empty() {
-                    let mut m = self.state.metadata.lock();
-                    for (k, v) in meta {
-                        m.insert(k, v);
-                    }
+                if let Some(m) = meta {
+                    *self.state.metadata.lock() = m.shared();
                 }
             }
             Err(e) => {
@@ -565,6 +514,7 @@ impl ScrapeLoop {
         if stats.rejected > 0 || stats.duplicates > 0 || stats.exemplars_rejected > 0 {
             tracing::debug!(target_url = %self.state.target.url, rejected = stats.rejected, duplicates = stats.duplicates, exemplars_rejected = stats.exemplars_rejected, "samples not appended");
         }
+        self.cache.shrink_if_grown();
         if self.iter.is_multiple_of(CACHE_KEEP_SCRAPES) {
             let iter = self.iter;
             self.cache.retain(|c| c.last_iter + CACHE_KEEP_SCRAPES >= iter);
@@ -584,7 +534,8 @@ impl ScrapeLoop {
     /// GETs the target: body (decompressed, within the size limit) and content type.
     async fn fetch(&self) -> Result<(Vec<u8>, String), String> {
         let t = &self.state.target;
-        let req = self.client.get(&t.url).header(ACCEPT, &self.cfg.accept).header(
+        let url = self.url.clone()?;
+        let req = self.client.get(url).header(ACCEPT, &self.cfg.accept).header(
             "X-Prometheus-Scrape-Timeout-Seconds",
             format!("{}", t.timeout.as_secs_f64()),
         );
@@ -617,15 +568,14 @@ impl ScrapeLoop {
     }
 
     /// Parses the body and appends every sample plus staleness markers for series that
-    /// vanished. Returns the stats, the set of series now present, and changed metadata.
-    #[allow(clippy::type_complexity)]
+    /// vanished. Returns the stats and the new metadata lines if they changed.
     fn append_body(
         &mut self,
         app: &mut dyn Appender,
         body: &[u8],
         content_type: &str,
         ts: i64,
-    ) -> Result<(Stats, Vec<(String, MetricMetadata)>), String> {
+    ) -> Result<(Stats, Option<MetaLines>), String> {
         let media = content_type
             .split(';')
             .next()
@@ -645,51 +595,60 @@ impl ScrapeLoop {
         };
         let iter = self.iter;
         let mut parser = Parser::new(body, format).map_err(|e| e.to_string())?;
+        self.cache.rewind();
         let mut st = Stats::default();
-        let mut meta: HashMap<String, MetricMetadata> = HashMap::new();
-        // Held for the (synchronous) parse; readers of the targets page wait at most that long.
-        let state = self.state.clone();
-        let known_meta = state.metadata.lock();
+        let known_meta = self.state.metadata.lock().clone();
+        let mut meta = MetaDiff::new(&known_meta);
         let cfg = self.cfg.clone();
-        while let Some(entry) = parser.next_entry().map_err(|e| e.to_string())? {
+        // Each line is first compared with the series at the same position of the last body:
+        // for a stable target that one comparison finds the entry and skips the label checks.
+        while let Some((entry, known)) = parser
+            .next_entry_hinted(self.cache.peek())
+            .map_err(|e| e.to_string())?
+        {
             let s = match entry {
                 Entry::Help { family, help } => {
-                    note_meta(&mut meta, &known_meta, &family, MetaField::Help(&help));
+                    meta.help(&family, &help);
                     continue;
                 }
                 Entry::Type { family, metric_type } => {
-                    note_meta(&mut meta, &known_meta, &family, MetaField::Type(metric_type));
+                    meta.metric_type(&family, metric_type);
                     continue;
                 }
                 Entry::Unit { family, unit } => {
-                    note_meta(&mut meta, &known_meta, &family, MetaField::Unit(unit));
+                    meta.unit(&family, unit);
                     continue;
                 }
                 Entry::Sample(s) => s,
             };
             st.scraped += 1;
             // One lookup per sample: the index of the series' entry, or a new entry.
-            let slot = match self.cache.find(s.series) {
-                Some(i) => i,
+            let found = if known {
+                Some(self.cache.take_next())
+            } else {
+                self.cache.find(s.series)
+            };
+            let (slot, fresh) = match found {
+                Some(i) => (i, false),
                 None => {
-                    let labels =
-                        series_labels(&s, &self.state.target.labels, &cfg)?.map(|l| self.interner.labels(&l));
+                    let labels = series_labels(&s, &self.state.target.labels, &cfg)?;
                     if labels.is_some() {
                         st.series_added += 1;
                     }
-                    self.cache.insert(
-                        s.series,
-                        Cached {
-                            labels,
-                            sref: SeriesRef::NONE,
-                            last_iter: 0,
-                            tracked: false,
-                            present: 0,
-                        },
-                    )
+                    let c = Cached {
+                        labels,
+                        sref: SeriesRef::NONE,
+                        last_iter: 0,
+                        tracked: false,
+                        present: 0,
+                    };
+                    let i = self.cache.insert(s.series, c).ok_or_else(|| {
+                        "the target exposes more series text than the scrape cache holds (4 GiB)".to_string()
+                    })?;
+                    (i, true)
                 }
             };
-            let Some(c) = self.cache.entries.get_mut(slot) else {
+            let Some(c) = self.cache.get_mut(slot) else {
                 continue;
             };
             if c.last_iter == iter {
@@ -710,13 +669,29 @@ impl ScrapeLoop {
                 ts
             };
             match app.append(c.sref, labels, t, s.value) {
-                Ok(r) => c.sref = r,
+                Ok(r) => {
+                    if r != c.sref {
+                        // A new (or re-created) series: keep storage's label set rather than a
+                        // copy, so later appends compare labels by pointer and no memory is
+                        // spent twice.
+                        c.sref = r;
+                        if let Some(l) = app.series_labels(r) {
+                            c.labels = Some(l);
+                        } else if fresh {
+                            c.labels = c.labels.as_ref().map(|l| self.interner.labels(l));
+                        }
+                    }
+                }
                 Err(e) if e.is_client_error() => {
                     crate::push::rejections::append_refused(crate::push::rejections::Protocol::Scrape, &e, 1);
                     st.rejected += 1;
+                    if fresh {
+                        c.labels = c.labels.as_ref().map(|l| self.interner.labels(l));
+                    }
                 }
                 Err(e) => return Err(format!("appending to storage failed: {e}")),
             }
+            let Some(labels) = &c.labels else { continue };
             c.tracked = !explicit || cfg.track_timestamps_staleness;
             if let Some(ex) = &s.exemplar {
                 // As Prometheus: an exemplar without a timestamp gets the sample's; a refused
@@ -762,75 +737,15 @@ impl ScrapeLoop {
                 Err(e) => return Err(format!("appending staleness markers failed: {e}")),
             }
         }
-        let mut changed: Vec<(String, MetricMetadata)> = meta.into_iter().collect();
-        changed.sort_by(|a, b| a.0.cmp(&b.0));
-        for (family, m) in &changed {
-            app.update_metadata(family, m.clone())
-                .map_err(|e| format!("recording metadata failed: {e}"))?;
-        }
-        Ok((st, changed))
-    }
-}
-
-/// One metadata line of a scrape.
-#[derive(Clone, Copy)]
-enum MetaField<'a> {
-    Help(&'a str),
-    Type(MetricType),
-    Unit(&'a str),
-}
-
-impl MetaField<'_> {
-    /// Whether `m` already says this.
-    fn matches(self, m: &MetricMetadata) -> bool {
-        match self {
-            MetaField::Help(h) => m.help == h,
-            MetaField::Type(t) => m.metric_type == t,
-            MetaField::Unit(u) => m.unit == u,
-        }
-    }
-
-    fn apply(self, m: &mut MetricMetadata) {
-        match self {
-            MetaField::Help(h) => {
-                if m.help != h {
-                    m.help = h.to_string();
-                }
-            }
-            MetaField::Type(t) => m.metric_type = t,
-            MetaField::Unit(u) => {
-                if m.unit != u {
-                    m.unit = u.to_string();
-                }
+        let new_meta = meta.finish();
+        if let Some(n) = &new_meta {
+            for (family, m) in n.changed_since(&known_meta) {
+                app.update_metadata(&family, m)
+                    .map_err(|e| format!("recording metadata failed: {e}"))?;
             }
         }
+        Ok((st, new_meta))
     }
-}
-
-/// Records a metadata change for `family` in `pending` (only when it differs from `known`).
-/// Runs for every HELP/TYPE/UNIT line of every scrape, so the common case (nothing changed)
-/// allocates nothing.
-fn note_meta(
-    pending: &mut HashMap<String, MetricMetadata>,
-    known: &HashMap<String, MetricMetadata>,
-    family: &str,
-    field: MetaField<'_>,
-) {
-    if let Some(m) = pending.get_mut(family) {
-        field.apply(m);
-        return;
-    }
-    let mut m = match known.get(family) {
-        Some(base) if field.matches(base) => return,
-        Some(base) => base.clone(),
-        None => MetricMetadata {
-            metric_type: MetricType::Unknown,
-            help: String::new(),
-            unit: String::new(),
-        },
-    };
-    field.apply(&mut m);
-    pending.insert(family.to_string(), m);
 }
 
 /// The final labels of a scraped series: the series' labels merged with the target's
@@ -990,34 +905,6 @@ mod tests {
             r#"up{a="1",a="2"} 1"#,
             Err("duplicate label name"),
         );
-    }
-
-    #[test]
-    fn series_cache_finds_inserts_and_compacts() {
-        let entry = |n: u64| Cached {
-            labels: None,
-            sref: SeriesRef(n),
-            last_iter: n,
-            tracked: false,
-            present: 0,
-        };
-        let mut c = SeriesCache::default();
-        for (k, n) in [("a", 1), ("b", 2), ("c", 3), ("d", 4)] {
-            assert_eq!(c.find(k), None);
-            c.insert(k, entry(n));
-        }
-        assert_eq!(c.find("c"), Some(2));
-        c.retain(|e| e.last_iter % 2 == 0);
-        assert_eq!((c.find("a"), c.find("c")), (None, None));
-        let b = c.find("b").unwrap();
-        let d = c.find("d").unwrap();
-        assert_eq!(
-            (c.entries[b].sref, c.entries[d].sref),
-            (SeriesRef(2), SeriesRef(4))
-        );
-        assert_eq!(c.values().count(), 2);
-        assert_eq!(c.insert("e", entry(5)), 2);
-        assert_eq!(c.find("e"), Some(2));
     }
 
     #[test]
