@@ -103,7 +103,12 @@ impl LazySeries {
     }
 
     pub(crate) fn from_parts(labels: Labels, lo: i64, hi: i64, parts: Vec<Part>) -> Self {
-        LazySeries { labels, lo, hi, parts }
+        LazySeries {
+            labels,
+            lo,
+            hi,
+            parts,
+        }
     }
 
     /// The series' labels.
@@ -118,27 +123,46 @@ impl LazySeries {
 
     /// The series' samples in the selected range.
     pub fn decode(&self, scratch: &mut DecodeScratch) -> Result<Vec<Sample>, QueryError> {
+        let mut out = Vec::new();
+        self.decode_into(scratch, &mut out)?;
+        Ok(out)
+    }
+
+    /// Replaces the contents of `out` with the series' samples in the selected range,
+    /// reusing its allocation (callers decoding many series keep one buffer per thread).
+    pub fn decode_into(&self, scratch: &mut DecodeScratch, out: &mut Vec<Sample>) -> Result<(), QueryError> {
         let (lo, hi) = (self.lo, self.hi);
-        let one = |p: &Part, scratch: &mut DecodeScratch| -> Result<Vec<Sample>, QueryError> {
-            Ok(match p {
-                Part::Decoded(s) => s.clone(),
-                Part::Head(snap) => snap.decode(lo, hi),
+        let one = |p: &Part, scratch: &mut DecodeScratch, out: &mut Vec<Sample>| -> Result<(), QueryError> {
+            match p {
+                Part::Decoded(s) => {
+                    out.clear();
+                    out.extend_from_slice(s);
+                }
+                Part::Head(snap) => snap.decode_into(lo, hi, out),
                 Part::Block(b) => {
                     let cache = scratch.cache_for(&b.block);
-                    b.block
-                        .read_chunks(b.ordinal, &b.chunks, lo, hi, cache, &b.tombstones)?
+                    *out = b
+                        .block
+                        .read_chunks(b.ordinal, &b.chunks, lo, hi, cache, &b.tombstones)?;
                 }
-            })
+            }
+            Ok(())
         };
         match self.parts.as_slice() {
-            [] => Ok(Vec::new()),
-            [p] => one(p, scratch),
+            [] => {
+                out.clear();
+                Ok(())
+            }
+            [p] => one(p, scratch, out),
             parts => {
                 let mut decoded = Vec::with_capacity(parts.len());
                 for p in parts {
-                    decoded.push(one(p, scratch)?);
+                    let mut v = Vec::new();
+                    one(p, scratch, &mut v)?;
+                    decoded.push(v);
                 }
-                Ok(merge_parts(decoded))
+                *out = merge_parts(decoded);
+                Ok(())
             }
         }
     }
@@ -255,6 +279,9 @@ mod tests {
         assert_eq!(names, vec![r#"{a="1"}"#, r#"{a="2"}"#, r#"{a="3"}"#]);
         let mut sc = DecodeScratch::new();
         // The first list wins at equal timestamps; distinct ones are kept.
-        assert_eq!(m[2].decode(&mut sc).unwrap(), vec![Sample::new(3, 3.0), Sample::new(30, 30.0)]);
+        assert_eq!(
+            m[2].decode(&mut sc).unwrap(),
+            vec![Sample::new(3, 3.0), Sample::new(30, 30.0)]
+        );
     }
 }

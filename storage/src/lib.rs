@@ -38,9 +38,9 @@ pub mod model;
 pub mod wal;
 
 pub use api::{Appendable, Appender, Querier, Queryable, SelectHints, Series};
-pub use lazy::{DecodeScratch, LazySeries};
 pub use db::{snapshot_name, Db, DbOptions, DbStats, DeleteStats, SnapshotInfo, AGENT_HEAD_WINDOW_MS};
 pub use error::{AppendError, CorruptionError, DbError, QueryError};
 pub use exemplars::{ExemplarStats, ExemplarStorage};
 pub use head::{HeadCardinality, HeadStats};
+pub use lazy::{DecodeScratch, LazySeries};
 pub use model::*;

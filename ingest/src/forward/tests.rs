@@ -158,6 +158,9 @@ async fn outage_retries_then_delivers_everything_in_order() {
     assert_eq!(got.len(), 900);
     let m = per_series(&got);
     assert_eq!(m["m0"], (1..301).map(|t| t * 1000).collect::<Vec<_>>());
+    // The queue counts a batch as sent once it has read the response, just after the
+    // receiver stored it.
+    wait_for("the queue to count 900 sent", || mgr.statuses()[0].sent >= 900).await;
     let st = &mgr.statuses()[0];
     assert!(st.retried > 0, "{st:?}");
     assert_eq!((st.sent, st.failed, st.pending), (900, 0, 0));
@@ -190,6 +193,7 @@ async fn client_errors_are_dropped_not_retried() {
     r.fail_next.store(1, Ordering::SeqCst);
     append(&db, 1, 11);
     wait_for("27 samples", || r.got.lock().len() >= 27).await;
+    wait_for("the queue to count 27 sent", || mgr.statuses()[0].sent >= 27).await;
     let st = &mgr.statuses()[0];
     assert_eq!(st.failed, 3, "{st:?}");
     assert_eq!(st.retried, 0);

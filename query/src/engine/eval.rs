@@ -10,9 +10,9 @@ use super::Control;
 use crate::error::{QueryError, Result};
 use crate::functions;
 use promql_parser::parser::Expr;
-use std::collections::HashMap;
 use rayon::prelude::*;
-use storage::{LazySeries, Labels, Queryable, Sample, Series};
+use std::collections::HashMap;
+use storage::{Labels, LazySeries, Queryable, Sample, Series};
 
 /// The evaluation steps: `start..=end` every `step` ms.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

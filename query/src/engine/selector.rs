@@ -9,10 +9,11 @@ use promql_parser::label::{MatchOp as PMatchOp, Matchers};
 use promql_parser::parser::{AtModifier, MatrixSelector, Offset, SubqueryExpr, VectorSelector};
 use rayon::prelude::*;
 use std::collections::BTreeMap;
-use std::time::{Duration, SystemTime};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime};
 use storage::{
-    is_stale_nan, DecodeScratch, LazySeries, Labels, MatchOp, Matcher, Sample, SelectHints, Series, METRIC_NAME,
+    is_stale_nan, DecodeScratch, Labels, LazySeries, MatchOp, Matcher, Sample, SelectHints, Series,
+    METRIC_NAME,
 };
 
 /// Series count from which per-series work is spread over rayon's pool.
@@ -142,9 +143,9 @@ pub(crate) fn map_decoded<T: Send>(
     f: impl Fn(&Labels, &[Sample]) -> Result<Option<T>> + Sync + Send,
 ) -> Result<Vec<T>> {
     let loaded = AtomicU64::new(0);
-    let one = |sc: &mut DecodeScratch, l: &LazySeries| -> Result<Option<T>> {
+    let one = |(sc, samples): &mut (DecodeScratch, Vec<Sample>), l: &LazySeries| -> Result<Option<T>> {
         ctl.check("expression evaluation")?;
-        let mut samples = l.decode(sc)?;
+        l.decode_into(sc, samples)?;
         loaded.fetch_add(samples.len() as u64, Ordering::Relaxed);
         if drop_stale && samples.iter().any(|p| is_stale_nan(p.v)) {
             samples.retain(|p| !is_stale_nan(p.v));
@@ -152,14 +153,14 @@ pub(crate) fn map_decoded<T: Send>(
         if samples.is_empty() {
             return Ok(None);
         }
-        f(l.labels(), &samples)
+        f(l.labels(), samples)
     };
     let out: Vec<Option<T>> = if lazy.len() >= PARALLEL_THRESHOLD {
         lazy.par_iter()
-            .map_init(DecodeScratch::new, one)
+            .map_init(|| (DecodeScratch::new(), Vec::new()), one)
             .collect::<Result<_>>()?
     } else {
-        let mut sc = DecodeScratch::new();
+        let mut sc = (DecodeScratch::new(), Vec::new());
         lazy.iter().map(|l| one(&mut sc, l)).collect::<Result<_>>()?
     };
     crate::metrics::engine()

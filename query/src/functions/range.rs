@@ -131,7 +131,10 @@ pub(crate) fn batchable(c: &Call) -> bool {
         return false;
     }
     let mat_idx = usize::from(name == "quantile_over_time");
-    matches!(c.args.args.get(mat_idx).map(|a| a.as_ref()), Some(Expr::MatrixSelector(_)))
+    matches!(
+        c.args.args.get(mat_idx).map(|a| a.as_ref()),
+        Some(Expr::MatrixSelector(_))
+    )
 }
 
 /// Evaluates a range function call over all steps.
@@ -237,11 +240,7 @@ fn run(
     // Returns the output series and the largest window it needed: like Prometheus, the
     // sample limit counts one window per series plus the output, not the whole selection.
     let one = |labels: &Labels, smp: &[Sample]| -> Result<Option<(Series, usize)>> {
-        let mut out = Vec::with_capacity(if rv.at.is_some() {
-            n
-        } else {
-            n.min(smp.len() + 1)
-        });
+        let mut out = Vec::with_capacity(if rv.at.is_some() { n } else { n.min(smp.len() + 1) });
         let mut widest = 0usize;
         let (mut lo, mut hi) = (0usize, 0usize);
         for i in 0..n {
@@ -308,12 +307,7 @@ fn run(
 
 /// `absent_over_time`: 1 at every step where no series has a sample in its window, with
 /// the labels of the selector's equality matchers.
-fn absent_over_time(
-    ev: &Evaluator<'_>,
-    rv: &RangeVal,
-    series: &[Series],
-    arg: Option<&Expr>,
-) -> Vec<Series> {
+fn absent_over_time(ev: &Evaluator<'_>, rv: &RangeVal, series: &[Series], arg: Option<&Expr>) -> Vec<Series> {
     let steps = ev.steps;
     let mut samples = Vec::new();
     for i in 0..steps.len() {

@@ -355,7 +355,12 @@ impl Block {
                 chunks,
                 tombstones: t.clone(),
             };
-            Ok(Some(LazySeries::from_parts(labels, mint, maxt, vec![Part::Block(part)])))
+            Ok(Some(LazySeries::from_parts(
+                labels,
+                mint,
+                maxt,
+                vec![Part::Block(part)],
+            )))
         };
         let parts: Vec<Vec<LazySeries>> = ordinals
             .par_chunks(SELECT_BATCH * 4)

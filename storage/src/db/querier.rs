@@ -3,11 +3,11 @@
 
 use super::Inner;
 use crate::api::{Querier, SelectHints, Series};
-use crate::lazy::{merge_sorted, DecodeScratch, LazySeries};
-use rayon::prelude::*;
 use crate::block::Block;
 use crate::error::QueryError;
+use crate::lazy::{merge_sorted, DecodeScratch, LazySeries};
 use crate::model::{Labels, Matcher};
+use rayon::prelude::*;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 

@@ -588,7 +588,10 @@ fn series_labels_are_the_heads_own_set() {
     let r = a.append(SeriesRef::NONE, &given, 1000, 1.0).unwrap();
     let kept = a.series_labels(r).unwrap();
     assert_eq!(kept, given);
-    assert!(a.series_labels(SeriesRef(r.0 + 1000)).is_none(), "not in this batch");
+    assert!(
+        a.series_labels(SeriesRef(r.0 + 1000)).is_none(),
+        "not in this batch"
+    );
     a.commit().unwrap();
     // A later batch given the kept set and the reference appends to the same series.
     let mut a = db.appender();

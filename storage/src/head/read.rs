@@ -6,8 +6,8 @@ use super::Head;
 use crate::chunk::HeadChunk;
 use crate::lazy::{LazySeries, Part};
 use crate::model::{Labels, Matcher, Sample};
-use std::cmp::Ordering;
 use rayon::prelude::*;
+use std::cmp::Ordering;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
@@ -47,10 +47,19 @@ impl Snapshot {
 
     /// The samples in `[lo, hi]`, ascending and unique.
     pub(crate) fn decode(&self, lo: i64, hi: i64) -> Vec<Sample> {
+        let mut out = Vec::new();
+        self.decode_into(lo, hi, &mut out);
+        out
+    }
+
+    /// Replaces the contents of `out` with the samples in `[lo, hi]`, ascending and unique
+    /// (reusing its allocation).
+    pub(crate) fn decode_into(&self, lo: i64, hi: i64, out: &mut Vec<Sample>) {
+        out.clear();
         let cap = self.closed.iter().map(|c| c.len as usize).sum::<usize>()
             + self.open.as_ref().map_or(0, |c| c.len())
             + self.ooo.len();
-        let mut in_order = Vec::with_capacity(cap);
+        out.reserve(cap);
         let open = self.open.as_ref().map(|c| (c.min_time(), c.max_time(), c.iter()));
         for (min_t, max_t, it) in self
             .closed
@@ -59,15 +68,14 @@ impl Snapshot {
             .chain(open)
         {
             if min_t >= lo && max_t <= hi {
-                in_order.extend(it);
+                out.extend(it);
             } else {
-                in_order.extend(it.filter(|s| s.t >= lo && s.t <= hi));
+                out.extend(it.filter(|s| s.t >= lo && s.t <= hi));
             }
         }
-        if self.ooo.is_empty() {
-            return in_order;
+        if !self.ooo.is_empty() {
+            *out = merge(out, &self.ooo);
         }
-        merge(&in_order, &self.ooo)
     }
 }
 
