@@ -29,6 +29,7 @@
 pub mod admin;
 pub mod agent;
 pub mod alerting;
+pub mod allocator;
 pub mod check;
 pub mod cli;
 pub mod config;
