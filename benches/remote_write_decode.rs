@@ -158,6 +158,7 @@ fn bench(c: &mut Criterion) {
                 let mut n = 0usize;
                 walk_v1::<()>(&raw, |item| {
                     if let Item::Series(s) = item {
+                        let s = &*s;
                         n += s.samples.len() + s.labels.len();
                     }
                     Ok(())

@@ -55,6 +55,29 @@ pub trait Appender {
         None
     }
 
+    /// A handle on the series `r`, which an append of this batch returned, that later
+    /// batches may append to directly ([`Appender::append_to`]); `None` (the default) when
+    /// the store has none. A caller that caches label sets across batches may cache it
+    /// beside them.
+    fn handle(&self, r: SeriesRef) -> Option<crate::SeriesHandle> {
+        let _ = r;
+        None
+    }
+
+    /// Adds one float sample to the series of `h`, as [`Appender::append`] with the handle's
+    /// labels would, without looking the series up. `Ok(None)` when the handle cannot be used
+    /// (its series is no longer in the store, or it came from another store; the default):
+    /// the caller then appends by labels.
+    fn append_to(
+        &mut self,
+        h: &crate::SeriesHandle,
+        t: i64,
+        v: f64,
+    ) -> Result<Option<SeriesRef>, AppendError> {
+        let _ = (h, t, v);
+        Ok(None)
+    }
+
     /// Makes the batch durable (written to the WAL) and visible. On error nothing of the batch
     /// is visible.
     fn commit(self: Box<Self>) -> Result<(), AppendError>;

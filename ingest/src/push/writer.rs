@@ -4,7 +4,8 @@
 use super::histogram::{format_le, with_name, NativeHistogram};
 use crate::error::PushError;
 use storage::{
-    is_stale_nan, AppendError, Appendable, Appender, Exemplar, Labels, MetricMetadata, SeriesRef, STALE_NAN,
+    is_stale_nan, AppendError, Appendable, Appender, Exemplar, Labels, MetricMetadata, SeriesHandle,
+    SeriesRef, STALE_NAN,
 };
 
 /// What a push request wrote, and what it had to refuse.
@@ -73,6 +74,32 @@ impl<'a> SeriesWriter<'a> {
             }
             Err(e) => Err(PushError::Storage(e)),
         }
+    }
+
+    /// Appends one float sample to the series of `h` (see [`Appender::append_to`]).
+    /// `Ok(None)` if the handle cannot be used (append by labels instead); otherwise as
+    /// [`SeriesWriter::append`].
+    pub fn append_to(&mut self, h: &SeriesHandle, t: i64, v: f64) -> Result<Option<bool>, PushError> {
+        match self.app.append_to(h, t, v) {
+            Ok(Some(_)) => Ok(Some(true)),
+            Ok(None) => Ok(None),
+            Err(e) if e.is_client_error() => {
+                super::rejections::note(super::rejections::Reason::of_append(&e));
+                let labels = h.labels();
+                self.reject(1, || format!("series {labels}: {e}"));
+                Ok(Some(false))
+            }
+            Err(e) => Err(PushError::Storage(e)),
+        }
+    }
+
+    /// Storage's handle on the series `r` returned by an append of this batch, if it gives
+    /// handles (see [`Appender::handle`]).
+    pub fn handle(&self, r: SeriesRef) -> Option<SeriesHandle> {
+        if r.is_none() {
+            return None;
+        }
+        self.app.handle(r)
     }
 
     /// Appends a sample whose refusal is expected and harmless (a created-timestamp zero

@@ -195,8 +195,9 @@ pub fn decode_exemplar(b: &[u8]) -> Result<super::proto::Exemplar, String> {
 /// One element of a request, in body order.
 #[derive(Debug)]
 pub enum Item<'v, 'a> {
-    /// A series.
-    Series(&'v SeriesView<'a>),
+    /// A series. Mutable so that a caller may keep it by swapping it with a cleared view of
+    /// its own (the walk clears the view it parses into).
+    Series(&'v mut SeriesView<'a>),
     /// A metadata entry.
     Metadata(MetricMetadata),
 }
@@ -215,7 +216,7 @@ pub fn walk_v1<'a, E>(
             (1, w) => {
                 let b = r.expect_len(w, "WriteRequest.timeseries").map_err(Err)?;
                 series(b, &mut view).map_err(Err)?;
-                on_item(Item::Series(&view)).map_err(Ok)?;
+                on_item(Item::Series(&mut view)).map_err(Ok)?;
             }
             (3, w) => {
                 let b = r.expect_len(w, "WriteRequest.metadata").map_err(Err)?;

@@ -6,10 +6,11 @@ use super::wire::{decode_exemplar, walk_v1, Item, SeriesView};
 use crate::error::PushError;
 use crate::push::histogram::{expand_buckets, NativeHistogram};
 use crate::push::labels::{Interner, LabelsCollector};
-use crate::push::series_cache::SeriesCache;
+use crate::push::series_cache::{CacheReader, Cached, PendingChanges, SeriesCache};
 use crate::push::writer::SeriesWriter;
 use crate::push::PushLimits;
 use foldhash::HashSet;
+use std::collections::VecDeque;
 use std::sync::Arc;
 use storage::{Exemplar, LabelsBuilder, MetricMetadata, MetricType, SeriesRef};
 
@@ -134,28 +135,153 @@ fn write_v1_exemplars(
     Ok(())
 }
 
+/// How many series a 1.0 request is decoded ahead of the one being written: the cache slot
+/// of a series is prefetched when it is decoded, its labels and storage series halfway.
+const LOOK_AHEAD: usize = 16;
+
+/// How many series a 1.0 request writes at most before it applies the cache changes it
+/// found (new series, mostly), letting go of the cache for a moment.
+const FLUSH_EVERY: usize = 256;
+
+/// Writes one 1.0 series whose labels are in the cache; returns whether the cache entry
+/// needs to change.
+fn write_cached_v1(
+    w: &mut SeriesWriter<'_>,
+    e: &Cached,
+    h: u64,
+    ts: &SeriesView<'_>,
+    changes: &mut PendingChanges,
+) -> Result<(), PushError> {
+    let mut from = 0;
+    if let Some(handle) = &e.handle {
+        if ts.histograms.is_empty() && ts.exemplars.is_empty() {
+            while let Some(s) = ts.samples.get(from) {
+                match w.append_to(handle, s.timestamp, s.value)? {
+                    Some(true) => w.count_sample(),
+                    Some(false) => {}
+                    None => break,
+                }
+                from += 1;
+            }
+            if from == ts.samples.len() {
+                return Ok(());
+            }
+        }
+    }
+    // By reference and labels (the handle's series is gone, or there is more than samples).
+    let mut r = e.sref;
+    write_series(w, &e.labels, &mut r, &ts.samples[from..], &ts.histograms)?;
+    write_v1_exemplars(w, &e.labels, r, &ts.exemplars)?;
+    let handle = w.handle(r);
+    let stale_handle = match (&e.handle, &handle) {
+        (Some(a), Some(b)) => a.series_ref() != b.series_ref(),
+        (a, b) => a.is_some() != b.is_some(),
+    };
+    if r != e.sref || stale_handle {
+        let canonical = w.series_labels(r).unwrap_or_else(|| e.labels.clone());
+        changes.updates.push((h, e.labels.clone(), canonical, r, handle));
+    }
+    Ok(())
+}
+
+/// What writing the series of one 1.0 request needs.
+struct V1Writer<'w, 'b, 'c> {
+    w: &'w mut SeriesWriter<'b>,
+    reader: CacheReader<'c>,
+    limits: &'w PushLimits,
+    interner: Interner,
+    c: LabelsCollector,
+    changes: PendingChanges,
+}
+
+impl V1Writer<'_, '_, '_> {
+    /// Writes one series whose labels hash to `h`.
+    fn write(&mut self, h: u64, ts: &SeriesView<'_>) -> Result<(), PushError> {
+        if let Some(e) = self.reader.get(h, &ts.labels, self.limits) {
+            return write_cached_v1(self.w, e, h, ts, &mut self.changes);
+        }
+        let c = &mut self.c;
+        c.clear();
+        let mut bad = None;
+        for (n, v) in &ts.labels {
+            match (utf8(n, "label name"), utf8(v, "label value")) {
+                (Ok(n), Ok(v)) => c.push_str(&mut self.interner, n, v),
+                (Err(e), _) | (_, Err(e)) => {
+                    bad = Some(e);
+                    break;
+                }
+            }
+        }
+        let labels = match bad.map_or_else(|| c.finish(self.limits), Err) {
+            Ok(l) => l,
+            Err(e) => {
+                let what = if e.contains("series") {
+                    e
+                } else {
+                    format!("{e} in series {}", c.describe())
+                };
+                self.w.reject(ts.samples.len() + ts.histograms.len(), || what);
+                return Ok(());
+            }
+        };
+        let w = &mut *self.w;
+        let mut r = SeriesRef::NONE;
+        write_series(w, &labels, &mut r, &ts.samples, &ts.histograms)?;
+        write_v1_exemplars(w, &labels, r, &ts.exemplars)?;
+        let handle = w.handle(r);
+        self.changes
+            .inserts
+            .push((h, w.series_labels(r).unwrap_or(labels), r, handle));
+        Ok(())
+    }
+}
+
 /// Writes a decompressed 1.0 body, decoding it as it goes ([`super::wire::walk_v1`]).
 /// `Err` for a malformed body, a request over the count limits, or a storage failure; the
 /// caller then rolls the batch back, so nothing of the request is stored.
 ///
-/// `cache` remembers validated label sets across requests (see [`SeriesCache`]).
+/// `cache` remembers validated label sets across requests (see [`SeriesCache`]). Series are
+/// written [`LOOK_AHEAD`] behind the decoding, so that the memory the writes of the next ones
+/// need is on its way while the current one is written.
 pub fn write_v1(
     w: &mut SeriesWriter<'_>,
     body: &[u8],
     limits: &PushLimits,
     cache: &SeriesCache,
 ) -> Result<(), PushError> {
-    let mut interner = Interner::default();
-    let mut c = LabelsCollector::default();
+    let (res, mut changes) = write_v1_reading(w, body, limits, cache);
+    changes.apply(cache);
+    res
+}
+
+/// [`write_v1`], returning the cache changes it found instead of applying them.
+fn write_v1_reading(
+    w: &mut SeriesWriter<'_>,
+    body: &[u8],
+    limits: &PushLimits,
+    cache: &SeriesCache,
+) -> (Result<(), PushError>, PendingChanges) {
+    let mut vw = V1Writer {
+        w,
+        reader: cache.reader(),
+        limits,
+        interner: Interner::default(),
+        c: LabelsCollector::default(),
+        changes: PendingChanges::default(),
+    };
     let (mut nseries, mut nsamples) = (0usize, 0usize);
-    let res = walk_v1(body, |item| {
-        let ts: &SeriesView<'_> = match item {
+    // Decoded series not yet written, oldest first, with their hashes; `spare` keeps the
+    // buffers of written ones for reuse.
+    let mut window: VecDeque<(u64, SeriesView<'_>)> = VecDeque::with_capacity(LOOK_AHEAD + 1);
+    let mut spare: Vec<SeriesView<'_>> = Vec::with_capacity(LOOK_AHEAD + 1);
+    let walked = walk_v1(body, |item| {
+        let ts = match item {
             Item::Series(ts) => ts,
             Item::Metadata(m) => {
                 if m.metric_family_name.is_empty() {
                     return Ok(());
                 }
-                return w.metadata(
+                return vw.w.metadata(
                     &m.metric_family_name,
                     MetricMetadata {
                         metric_type: metric_type(m.r#type),
@@ -165,71 +291,61 @@ pub fn write_v1(
                 );
             }
         };
-        {
-            nseries += 1;
-            nsamples += ts.samples.len() + ts.histograms.len();
-            if nseries > limits.max_series_per_request {
-                return Err(PushError::TooMany {
-                    what: "series",
-                    count: nseries,
-                    limit: limits.max_series_per_request,
-                });
-            }
-            if nsamples > limits.max_samples_per_request {
-                return Err(PushError::TooMany {
-                    what: "samples",
-                    count: nsamples,
-                    limit: limits.max_samples_per_request,
-                });
-            }
-            let h = cache.hash(&ts.labels);
-            if let Some((labels, mut r)) = cache.get(h, &ts.labels) {
-                let r0 = r;
-                write_series(w, &labels, &mut r, &ts.samples, &ts.histograms)?;
-                write_v1_exemplars(w, &labels, r, &ts.exemplars)?;
-                if r != r0 {
-                    let canonical = w.series_labels(r).unwrap_or_else(|| labels.clone());
-                    cache.update(h, &labels, canonical, r);
-                }
-                return Ok(());
-            }
-            c.clear();
-            let mut bad = None;
-            for (n, v) in &ts.labels {
-                match (utf8(n, "label name"), utf8(v, "label value")) {
-                    (Ok(n), Ok(v)) => c.push_str(&mut interner, n, v),
-                    (Err(e), _) | (_, Err(e)) => {
-                        bad = Some(e);
-                        break;
-                    }
-                }
-            }
-            let labels = match bad.map_or_else(|| c.finish(limits), Err) {
-                Ok(l) => l,
-                Err(e) => {
-                    let what = if e.contains("series") {
-                        e
-                    } else {
-                        format!("{e} in series {}", c.describe())
-                    };
-                    w.reject(ts.samples.len() + ts.histograms.len(), || what);
-                    return Ok(());
-                }
-            };
-            let mut r = SeriesRef::NONE;
-            write_series(w, &labels, &mut r, &ts.samples, &ts.histograms)?;
-            write_v1_exemplars(w, &labels, r, &ts.exemplars)?;
-            cache.insert(h, w.series_labels(r).unwrap_or(labels), r);
-            Ok(())
+        nseries += 1;
+        nsamples += ts.samples.len() + ts.histograms.len();
+        if nseries > limits.max_series_per_request {
+            return Err(PushError::TooMany {
+                what: "series",
+                count: nseries,
+                limit: limits.max_series_per_request,
+            });
         }
+        if nsamples > limits.max_samples_per_request {
+            return Err(PushError::TooMany {
+                what: "samples",
+                count: nsamples,
+                limit: limits.max_samples_per_request,
+            });
+        }
+        let h = vw.reader.hash(&ts.labels);
+        vw.reader.prefetch_slot(h);
+        let mut kept = spare.pop().unwrap_or_default();
+        std::mem::swap(&mut kept, ts);
+        window.push_back((h, kept));
+        if let Some((mid, _)) = window.get(LOOK_AHEAD / 2) {
+            vw.reader.prefetch_entry(*mid);
+        }
+        if window.len() > LOOK_AHEAD {
+            if let Some((h, ts)) = window.pop_front() {
+                vw.write(h, &ts)?;
+                spare.push(ts);
+            }
+            if nseries % FLUSH_EVERY == 0 && !vw.changes.is_empty() {
+                vw.reader.flush(&mut vw.changes);
+            }
+        }
+        Ok(())
     });
-    match res {
-        Ok(()) => Ok(()),
+    let res = match walked {
+        Ok(()) => {
+            let mut out = Ok(());
+            while let Some((h, ts)) = window.pop_front() {
+                if let Some((mid, _)) = window.get(LOOK_AHEAD / 2) {
+                    vw.reader.prefetch_entry(*mid);
+                }
+                if let Err(e) = vw.write(h, &ts) {
+                    out = Err(e);
+                    break;
+                }
+            }
+            out
+        }
         Err(Ok(e)) => Err(e),
         Err(Err(msg)) => Err(PushError::Malformed(format!(
             "decoding prometheus.WriteRequest: {msg}"
         ))),
-    }
+    };
+    (res, vw.changes)
 }
 
 /// Writes a 2.0 request. `Err` for storage failures and for a broken symbol table (nothing
@@ -255,10 +371,28 @@ pub fn write_v2(
         let s = utf8(s, &format!("symbols[{i}]")).map_err(PushError::Malformed)?;
         symbols.push(Arc::from(s));
     }
+    let mut key: Vec<(&[u8], &[u8])> = Vec::new();
+    let reader = cache.reader();
+    let mut changes = PendingChanges::default();
+    let res = write_v2_series(w, req, limits, &reader, &mut changes, &symbols, &mut key);
+    drop(reader);
+    changes.apply(cache);
+    res
+}
+
+/// The series of a 2.0 request, for [`write_v2`]; cache changes are collected in `changes`.
+fn write_v2_series<'r>(
+    w: &mut SeriesWriter<'_>,
+    req: &'r proto::RequestV2,
+    limits: &PushLimits,
+    reader: &CacheReader<'_>,
+    changes: &mut PendingChanges,
+    symbols: &[Arc<str>],
+    key: &mut Vec<(&'r [u8], &'r [u8])>,
+) -> Result<(), PushError> {
     let sym = |r: u32| symbols.get(r as usize);
     let mut c = LabelsCollector::default();
     let mut families_seen: HashSet<Arc<str>> = HashSet::default();
-    let mut key: Vec<(&[u8], &[u8])> = Vec::new();
     for (i, ts) in req.timeseries.iter().enumerate() {
         c.clear();
         let n = ts.samples.len() + ts.histograms.len();
@@ -270,12 +404,16 @@ pub fn write_v2(
                 _ => keyed = false,
             }
         }
-        let h = cache.hash(&key);
-        let cached = if keyed { cache.get(h, &key) } else { None };
+        let h = reader.hash(key);
+        let cached = if keyed {
+            reader.get(h, key, limits).map(|e| (e.labels.clone(), e.sref))
+        } else {
+            None
+        };
         let hit = cached.is_some();
         let (labels, mut r) = match cached {
             Some(hit) => hit,
-            None => match v2_labels(&mut c, ts, i, &symbols, limits) {
+            None => match v2_labels(&mut c, ts, i, symbols, limits) {
                 Ok(l) => (l, SeriesRef::NONE),
                 Err(e) => {
                     w.reject(n, || e);
@@ -335,10 +473,13 @@ pub fn write_v2(
             if hit {
                 if r != r0 {
                     let canonical = w.series_labels(r).unwrap_or_else(|| labels.clone());
-                    cache.update(h, &labels, canonical, r);
+                    changes.updates.push((h, labels, canonical, r, w.handle(r)));
                 }
             } else {
-                cache.insert(h, w.series_labels(r).unwrap_or(labels), r);
+                let handle = w.handle(r);
+                changes
+                    .inserts
+                    .push((h, w.series_labels(r).unwrap_or(labels), r, handle));
             }
         }
     }
@@ -374,4 +515,82 @@ fn v2_labels(
         }
     }
     c.finish(limits)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::super::proto::{Label, Sample, TimeSeries, WriteRequest};
+    use super::*;
+    use bytes::Bytes;
+    use prost::Message;
+    use storage::{Db, DbOptions};
+
+    fn body(t: i64, n: usize) -> Vec<u8> {
+        let label = |n: &str, v: &str| Label {
+            name: Bytes::copy_from_slice(n.as_bytes()),
+            value: Bytes::copy_from_slice(v.as_bytes()),
+        };
+        WriteRequest {
+            timeseries: (0..n)
+                .map(|i| TimeSeries {
+                    // Not in label order, as vmagent sends them; some with an empty value
+                    // (an absent label, as node_exporter's `node_disk_info{model=""}`).
+                    labels: if i % 3 == 0 {
+                        vec![
+                            label("__name__", "m"),
+                            label("model", ""),
+                            label("job", "j"),
+                            label("i", &i.to_string()),
+                        ]
+                    } else {
+                        vec![
+                            label("__name__", "m"),
+                            label("job", "j"),
+                            label("i", &i.to_string()),
+                        ]
+                    },
+                    samples: vec![Sample {
+                        value: i as f64,
+                        timestamp: t,
+                    }],
+                    ..Default::default()
+                })
+                .collect(),
+            metadata: vec![],
+        }
+        .encode_to_vec()
+    }
+
+    #[test]
+    fn known_series_are_written_through_their_handles_without_cache_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(DbOptions::new(dir.path())).unwrap();
+        let cache = SeriesCache::new(1 << 16);
+        let limits = PushLimits::default();
+        let n = 3 * LOOK_AHEAD + 5;
+        for (t, fresh) in [(1000, true), (2000, false), (3000, false)] {
+            let mut w = SeriesWriter::new(&db);
+            let (res, mut changes) = write_v1_reading(&mut w, &body(t, n), &limits, &cache);
+            res.unwrap();
+            assert_eq!(changes.inserts.len(), if fresh { n } else { 0 }, "at {t}");
+            assert!(changes.updates.is_empty(), "at {t}");
+            assert!(changes.inserts.iter().all(|(_, _, _, h)| h.is_some()));
+            changes.apply(&cache);
+            assert_eq!(w.commit().unwrap().samples, n);
+        }
+        assert_eq!(cache.len(), n);
+        let q = storage::Queryable::querier(&db, 0, 10_000).unwrap();
+        let all = q
+            .select(
+                &storage::SelectHints {
+                    mint: 0,
+                    maxt: 10_000,
+                },
+                &[storage::Matcher::new(storage::MatchOp::Equal, "__name__", "m").unwrap()],
+            )
+            .unwrap();
+        assert_eq!(all.len(), n);
+        assert!(all.iter().all(|s| s.samples.len() == 3));
+    }
 }

@@ -41,6 +41,15 @@ impl Default for HeadChunk {
 }
 
 impl HeadChunk {
+    /// The address of the chunk's last byte, where the next append writes (`0` when empty):
+    /// a prefetch hint.
+    pub fn tail_addr(&self) -> usize {
+        match self.buf.last() {
+            Some(b) => b as *const u8 as usize,
+            None => 0,
+        }
+    }
+
     /// An empty chunk.
     pub fn new() -> Self {
         HeadChunk {

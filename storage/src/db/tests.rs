@@ -601,3 +601,56 @@ fn series_labels_are_the_heads_own_set() {
     let one = select(&db, &[Matcher::equal("__name__", "one")], 0, 5000);
     assert_eq!(one[0].1, vec![Sample::new(1000, 1.0), Sample::new(2000, 2.0)]);
 }
+
+#[test]
+fn handles_append_directly_until_their_series_is_collected() {
+    let d = tempfile::tempdir().unwrap();
+    let mut o = opts(d.path());
+    o.block_range_ms = 1000;
+    o.auto_maintenance = false;
+    o.retention_ms = 0;
+    let db = Db::open(o).unwrap();
+    let mut a = db.appender();
+    let r = a.append(SeriesRef::NONE, &lbl("held", "x"), 100, 1.0).unwrap();
+    let h = a.handle(r).unwrap();
+    assert_eq!(h.series_ref(), r);
+    assert_eq!(h.labels(), &lbl("held", "x"));
+    a.commit().unwrap();
+
+    let mut a = db.appender();
+    assert_eq!(a.append_to(&h, 200, 2.0).unwrap(), Some(r));
+    assert_eq!(a.append_to(&h, 300, 3.0).unwrap(), Some(r));
+    // Validated like any append: the same timestamp with another value is refused.
+    assert!(matches!(
+        a.append_to(&h, 300, 4.0),
+        Err(AppendError::DuplicateTimestamp { .. })
+    ));
+    a.commit().unwrap();
+    let got = select(
+        &db,
+        &[Matcher::new(MatchOp::Equal, "__name__", "held").unwrap()],
+        0,
+        1000,
+    );
+    assert_eq!(
+        got[0].1.iter().map(|s| s.v).collect::<Vec<_>>(),
+        vec![1.0, 2.0, 3.0]
+    );
+
+    // A handle of another database is not used there.
+    let d2 = tempfile::tempdir().unwrap();
+    let other = Db::open(opts(d2.path())).unwrap();
+    let mut a = other.appender();
+    assert_eq!(a.append_to(&h, 400, 1.0).unwrap(), None);
+    a.rollback();
+
+    // Once the series has left the head, the handle says so and the caller goes by labels.
+    fill(&db, 2, 10_000);
+    db.run_maintenance();
+    assert!(db.metrics().head_series_removed >= 1);
+    let mut a = db.appender();
+    assert_eq!(a.append_to(&h, 10_100, 1.0).unwrap(), None);
+    let r2 = a.append(SeriesRef::NONE, &lbl("held", "x"), 10_100, 1.0).unwrap();
+    assert_ne!(a.handle(r2).unwrap().series_ref(), r);
+    a.commit().unwrap();
+}

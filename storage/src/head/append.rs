@@ -2,7 +2,7 @@
 //! series and the batch itself), written to the WAL on commit, then applied to the head.
 
 use super::series::{MemSeries, Placement, SeriesData};
-use super::Head;
+use super::{Head, SeriesHandle};
 use crate::api::Appender;
 use crate::error::AppendError;
 use crate::exemplars::ExemplarStorage;
@@ -22,6 +22,9 @@ struct Slot {
     newest_bits: u64,
     /// Oldest timestamp appended to it in this batch.
     oldest_t: i64,
+    /// Where its open chunk ended when last seen (a prefetch hint for the commit; `0` if
+    /// not seen).
+    chunk_tail: usize,
 }
 
 /// The allocations of a batch, reused by later batches (see [`Head::take_buffers`]).
@@ -127,6 +130,7 @@ impl<'a> HeadAppender<'a> {
                     newest_t: i64::MIN,
                     newest_bits: 0,
                     oldest_t: i64::MAX,
+                    chunk_tail: 0,
                 });
                 next
             }
@@ -177,8 +181,15 @@ impl<'a> HeadAppender<'a> {
 
     fn apply(&self) -> (u64, u64, u64) {
         let (mut added, mut ooo, mut dropped) = (0u64, 0u64, 0u64);
+        /// How many samples ahead the series and chunk are prefetched.
+        const AHEAD: usize = 8;
         let mut cur: Option<(u32, MutexGuard<'_, SeriesData>)> = None;
-        for (s, &slot) in self.b.samples.iter().zip(&self.b.sample_slots) {
+        for (i, (s, &slot)) in self.b.samples.iter().zip(&self.b.sample_slots).enumerate() {
+            if let Some(&next) = self.b.sample_slots.get(i + AHEAD) {
+                let ahead = &self.b.slots[next as usize];
+                crate::prefetch::prefetch(Arc::as_ptr(&ahead.series));
+                crate::prefetch::prefetch_addr(ahead.chunk_tail);
+            }
             if cur.as_ref().is_none_or(|(c, _)| *c != slot) {
                 cur = Some((slot, self.b.slots[slot as usize].series.data.lock()));
             }
@@ -253,6 +264,25 @@ impl Appender for HeadAppender<'_> {
         Some(self.b.slots[i as usize].series.labels.clone())
     }
 
+    fn handle(&self, r: SeriesRef) -> Option<SeriesHandle> {
+        let i = *self.b.by_id.get(&r.0)?;
+        Some(SeriesHandle {
+            series: self.b.slots[i as usize].series.clone(),
+            head: self.head.instance,
+        })
+    }
+
+    fn append_to(&mut self, h: &SeriesHandle, t: i64, v: f64) -> Result<Option<SeriesRef>, AppendError> {
+        if h.head != self.head.instance {
+            return Ok(None);
+        }
+        let res = self.append_handle_checked(h, t, v);
+        if let Err(e) = &res {
+            self.head.counters.refused(e);
+        }
+        res
+    }
+
     fn commit(self: Box<Self>) -> Result<(), AppendError> {
         self.commit_batch()
     }
@@ -261,6 +291,42 @@ impl Appender for HeadAppender<'_> {
 }
 
 impl HeadAppender<'_> {
+    /// [`Appender::append_to`] without the counting of refusals.
+    fn append_handle_checked(
+        &mut self,
+        h: &SeriesHandle,
+        t: i64,
+        v: f64,
+    ) -> Result<Option<SeriesRef>, AppendError> {
+        self.check_writable(t)?;
+        let id = h.series.id;
+        let slot = match self.last {
+            Some((last, i)) if last == id => i,
+            _ => match self.b.by_id.get(&id) {
+                Some(&i) => i,
+                None => {
+                    if !h.series.pin_if_present() {
+                        return Ok(None);
+                    }
+                    self.add_slot(h.series.clone())
+                }
+            },
+        };
+        self.append_at(slot, t, v).map(Some)
+    }
+
+    /// Refuses every append when the WAL is poisoned, and `t` below the head's floor.
+    fn check_writable(&self, t: i64) -> Result<(), AppendError> {
+        if self.wal.is_poisoned() {
+            return Err(AppendError::Poisoned);
+        }
+        let floor = self.head.floor();
+        if t < floor {
+            return Err(AppendError::OutOfBounds { t, min_valid: floor });
+        }
+        Ok(())
+    }
+
     /// [`Appender::append`] without the counting of refusals.
     fn append_checked(
         &mut self,
@@ -269,14 +335,13 @@ impl HeadAppender<'_> {
         t: i64,
         v: f64,
     ) -> Result<SeriesRef, AppendError> {
-        if self.wal.is_poisoned() {
-            return Err(AppendError::Poisoned);
-        }
-        let floor = self.head.floor();
-        if t < floor {
-            return Err(AppendError::OutOfBounds { t, min_valid: floor });
-        }
+        self.check_writable(t)?;
         let slot = self.slot_for(r, labels)?;
+        self.append_at(slot, t, v)
+    }
+
+    /// Validates and records the sample `(t, v)` of the batch's series `slot`.
+    fn append_at(&mut self, slot: u32, t: i64, v: f64) -> Result<SeriesRef, AppendError> {
         self.last = Some((self.b.slots[slot as usize].series.id, slot));
         let sref = SeriesRef(self.b.slots[slot as usize].series.id);
         let (newest_t, newest_bits, oldest_t) = {
@@ -290,10 +355,13 @@ impl HeadAppender<'_> {
                 Err(AppendError::DuplicateTimestamp { t })
             };
         }
-        let placement = {
+        let (placement, tail) = {
             let d = self.b.slots[slot as usize].series.data.lock();
-            d.place(t, v, self.head.ooo_window, d.max_t.max(newest_t))?
+            let p = d.place(t, v, self.head.ooo_window, d.max_t.max(newest_t));
+            (p, d.open.tail_addr())
         };
+        self.b.slots[slot as usize].chunk_tail = tail;
+        let placement = placement?;
         if placement == Placement::Duplicate {
             return Ok(sref);
         }

@@ -18,6 +18,7 @@
 
 mod append;
 mod delete;
+mod handle;
 mod id_table;
 mod index;
 mod read;
@@ -25,6 +26,7 @@ mod replay;
 mod series;
 
 pub(crate) use append::HeadAppender;
+pub use handle::SeriesHandle;
 pub(crate) use read::Snapshot;
 pub(crate) use replay::Replayer;
 
@@ -126,6 +128,8 @@ pub(crate) struct Head {
     pub(crate) max_series_per_metric: usize,
     /// Allocations of finished batches, for the next ones.
     append_pool: parking_lot::Mutex<Vec<append::Buffers>>,
+    /// Identity of this head among the process' heads (see [`SeriesHandle`]).
+    pub(crate) instance: u64,
 }
 
 /// What a truncation removed.
@@ -181,6 +185,7 @@ impl Head {
             max_active_series: 0,
             max_series_per_metric: 0,
             append_pool: parking_lot::Mutex::new(Vec::new()),
+            instance: handle::next_head_id(),
         }
     }
 
@@ -361,10 +366,14 @@ impl Head {
         for s in empty {
             let mut hs = self.series.hash_stripe(s.hash).write();
             let mut is = self.series.id_stripe(s.id).write();
-            if s.pending.load(Ordering::Acquire) == 0 && s.data.lock().is_empty() {
+            // Marked before the pins are read: see `MemSeries::pin_if_present`.
+            s.removed.store(true, Ordering::SeqCst);
+            if s.pending.load(Ordering::SeqCst) == 0 && s.data.lock().is_empty() {
                 hs.remove(&s);
                 is.remove(&s.id);
                 gone.push((s.id, s.labels.clone()));
+            } else {
+                s.removed.store(false, Ordering::SeqCst);
             }
         }
         st.series = gone.len();

@@ -286,6 +286,9 @@ pub(crate) struct MemSeries {
     pub(crate) pending: AtomicU32,
     /// Whether a series record for it is in the WAL.
     pub(crate) logged: AtomicBool,
+    /// Set while garbage collection removes it, and kept once it is gone (see
+    /// [`MemSeries::pin_if_present`]).
+    pub(crate) removed: AtomicBool,
     /// The samples.
     pub(crate) data: Mutex<SeriesData>,
     /// `labels.stable_hash()`.
@@ -299,6 +302,7 @@ impl MemSeries {
             labels,
             hash,
             logged: AtomicBool::new(false),
+            removed: AtomicBool::new(false),
             pending: AtomicU32::new(0),
             data: Mutex::new(SeriesData::new()),
         }
@@ -306,7 +310,21 @@ impl MemSeries {
 
     /// Marks it as used by an open appender.
     pub(crate) fn pin(&self) {
-        self.pending.fetch_add(1, Ordering::AcqRel);
+        self.pending.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// Pins it if it is still in the head, for a caller that holds it directly (a
+    /// [`super::SeriesHandle`]) rather than finding it under a map's lock. Pairs with the
+    /// removal in [`super::Head::truncate`]: that marks the series removed *then* reads the
+    /// pins, this pins *then* reads the mark, both sequentially consistent, so at least one
+    /// sees the other: either the removal is called off or this pin is refused.
+    pub(crate) fn pin_if_present(&self) -> bool {
+        self.pin();
+        if self.removed.load(Ordering::SeqCst) {
+            self.unpin();
+            return false;
+        }
+        true
     }
 
     /// Releases a [`MemSeries::pin`].
