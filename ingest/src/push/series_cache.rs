@@ -44,7 +44,10 @@ const SHARDS: usize = 16;
 /// Sets larger than this are verified only in the order sent.
 const MAX_UNSORTED_LABELS: usize = 128;
 
-/// A cached series: what validating its labels gave, and where storage keeps it.
+/// A cached series: what validating its labels gave, and where storage keeps it. One cache
+/// line each (48 bytes of fields): a lookup, prefetched by the address of its slot, then
+/// never waits for a second line.
+#[repr(align(64))]
 pub struct Cached {
     /// The hash of the pairs as sent.
     h: u64,

@@ -51,11 +51,25 @@ impl<'a> Reader<'a> {
         Reader { buf, pos: 0 }
     }
 
+    #[inline]
     fn done(&self) -> bool {
         self.pos >= self.buf.len()
     }
 
+    /// A varint; keys and lengths are mostly one byte, which takes the inlined fast path.
+    #[inline]
     fn varint(&mut self) -> Result<u64, String> {
+        if let Some(&b) = self.buf.get(self.pos) {
+            if b < 0x80 {
+                self.pos += 1;
+                return Ok(u64::from(b));
+            }
+        }
+        self.varint_long()
+    }
+
+    #[inline(never)]
+    fn varint_long(&mut self) -> Result<u64, String> {
         let mut v: u64 = 0;
         for shift in (0..64).step_by(7) {
             let Some(&b) = self.buf.get(self.pos) else {
@@ -70,6 +84,7 @@ impl<'a> Reader<'a> {
         Err(format!("varint longer than 10 bytes at byte {}", self.pos))
     }
 
+    #[inline]
     fn key(&mut self) -> Result<(u64, u8), String> {
         let k = self.varint()?;
         let field = k >> 3;
@@ -79,6 +94,7 @@ impl<'a> Reader<'a> {
         Ok((field, (k & 7) as u8))
     }
 
+    #[inline]
     fn take(&mut self, n: usize) -> Result<&'a [u8], String> {
         let end = self
             .pos
@@ -90,12 +106,14 @@ impl<'a> Reader<'a> {
         Ok(s)
     }
 
+    #[inline]
     fn len_delimited(&mut self) -> Result<&'a [u8], String> {
         let n = self.varint()?;
         let n = usize::try_from(n).map_err(|_| format!("length {n} too large"))?;
         self.take(n)
     }
 
+    #[inline]
     fn fixed64(&mut self) -> Result<u64, String> {
         let b = self.take(8)?;
         let mut a = [0u8; 8];
@@ -130,6 +148,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A LEN field's bytes, or an error naming the field when the wire type is wrong.
+    #[inline]
     fn expect_len(&mut self, wire: u8, what: &str) -> Result<&'a [u8], String> {
         if wire != LEN {
             return Err(format!("{what}: wire type {wire}, expected length-delimited"));
@@ -139,6 +158,17 @@ impl<'a> Reader<'a> {
 }
 
 fn label(b: &[u8]) -> Result<(&[u8], &[u8]), String> {
+    // What every sender writes: field 1, then field 2, lengths under 128 bytes.
+    if let [0x0a, n, rest @ ..] = b {
+        let n = usize::from(*n);
+        if n < 0x80 {
+            if let (Some(name), Some([0x12, m, value @ ..])) = (rest.get(..n), rest.get(n..)) {
+                if *m < 0x80 && usize::from(*m) == value.len() {
+                    return Ok((name, value));
+                }
+            }
+        }
+    }
     let mut r = Reader::new(b);
     let (mut name, mut value): (&[u8], &[u8]) = (&[], &[]);
     while !r.done() {

@@ -182,12 +182,14 @@ impl<'a> HeadAppender<'a> {
     fn apply(&self) -> (u64, u64, u64) {
         let (mut added, mut ooo, mut dropped) = (0u64, 0u64, 0u64);
         /// How many samples ahead the series and chunk are prefetched.
-        const AHEAD: usize = 8;
+        const AHEAD: usize = 16;
         let mut cur: Option<(u32, MutexGuard<'_, SeriesData>)> = None;
         for (i, (s, &slot)) in self.b.samples.iter().zip(&self.b.sample_slots).enumerate() {
             if let Some(&next) = self.b.sample_slots.get(i + AHEAD) {
                 let ahead = &self.b.slots[next as usize];
-                crate::prefetch::prefetch(Arc::as_ptr(&ahead.series));
+                let p = Arc::as_ptr(&ahead.series).cast::<u8>();
+                crate::prefetch::prefetch(p);
+                crate::prefetch::prefetch(p.wrapping_add(64));
                 crate::prefetch::prefetch_addr(ahead.chunk_tail);
             }
             if cur.as_ref().is_none_or(|(c, _)| *c != slot) {
