@@ -406,15 +406,17 @@ fn write_v2_series<'r>(
         }
         let h = reader.hash(key);
         let cached = if keyed {
-            reader.get(h, key, limits).map(|e| (e.labels.clone(), e.sref))
+            reader
+                .get(h, key, limits)
+                .map(|e| (e.labels.clone(), e.sref, e.handle.clone()))
         } else {
             None
         };
         let hit = cached.is_some();
-        let (labels, mut r) = match cached {
+        let (labels, mut r, handle) = match cached {
             Some(hit) => hit,
             None => match v2_labels(&mut c, ts, i, symbols, limits) {
-                Ok(l) => (l, SeriesRef::NONE),
+                Ok(l) => (l, SeriesRef::NONE, None),
                 Err(e) => {
                     w.reject(n, || e);
                     continue;
@@ -451,7 +453,22 @@ fn write_v2_series<'r>(
         {
             w.append_quiet(&labels, ts.created_timestamp, 0.0)?;
         }
-        write_series(w, &labels, &mut r, &ts.samples, &ts.histograms)?;
+        // Float samples of a known series go straight to its handle (until the handle is
+        // refused: its series left the head); the rest by reference and labels.
+        let mut from = 0;
+        if let (Some(hd), true) = (&handle, ts.histograms.is_empty()) {
+            while let Some(s) = ts.samples.get(from) {
+                match w.append_to(hd, s.timestamp, s.value)? {
+                    Some(true) => w.count_sample(),
+                    Some(false) => {}
+                    None => break,
+                }
+                from += 1;
+            }
+        }
+        if from < ts.samples.len() || !ts.histograms.is_empty() {
+            write_series(w, &labels, &mut r, &ts.samples[from..], &ts.histograms)?;
+        }
         for e in &ts.exemplars {
             let el = if e.labels_refs.len() & 1 == 1 {
                 None
