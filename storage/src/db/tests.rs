@@ -654,3 +654,84 @@ fn handles_append_directly_until_their_series_is_collected() {
     assert_ne!(a.handle(r2).unwrap().series_ref(), r);
     a.commit().unwrap();
 }
+
+#[test]
+fn handles_racing_garbage_collection_never_lose_an_acknowledged_sample() {
+    use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+    let d = tempfile::tempdir().unwrap();
+    let mut o = opts(d.path());
+    o.auto_maintenance = false;
+    let db = Db::open(o).unwrap();
+    let head = &db.inner.head;
+    let mut a = db.appender();
+    let r = a.append(SeriesRef::NONE, &lbl("raced", "x"), 5, 0.0).unwrap();
+    let mut h = a.handle(r).unwrap();
+    a.commit().unwrap();
+    let done = AtomicBool::new(false);
+    // The floor the appender has written its sample for.
+    let acked = AtomicI64::new(0);
+    let (mut by_handle, mut by_labels) = (0, 0);
+    std::thread::scope(|sc| {
+        // The collector, in rounds: the floor passes the series' only sample, leaving it
+        // empty, and the collection that drops it races with the append of the next sample.
+        sc.spawn(|| {
+            for i in 1..=2000i64 {
+                head.raise_floor(i * 10);
+                head.truncate();
+                while acked.load(Ordering::SeqCst) < i * 10 && !done.load(Ordering::SeqCst) {
+                    std::hint::spin_loop();
+                }
+            }
+            done.store(true, Ordering::SeqCst);
+        });
+        let ms = [Matcher::new(MatchOp::Equal, "__name__", "raced").unwrap()];
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            while !done.load(Ordering::SeqCst) {
+                let floor = head.floor();
+                if floor <= acked.load(Ordering::SeqCst) {
+                    std::hint::spin_loop();
+                    continue;
+                }
+                let t = floor + 5;
+                let mut a = db.appender();
+                let appended = match a.append_to(&h, t, 1.0) {
+                    Ok(Some(_)) => {
+                        by_handle += 1;
+                        true
+                    }
+                    Ok(None) => {
+                        by_labels += 1;
+                        match a.append(SeriesRef::NONE, &lbl("raced", "x"), t, 1.0) {
+                            Ok(r) => {
+                                h = a.handle(r).unwrap();
+                                true
+                            }
+                            Err(AppendError::OutOfBounds { .. }) => false,
+                            Err(e) => panic!("{e}"),
+                        }
+                    }
+                    Err(AppendError::OutOfBounds { .. }) => false,
+                    Err(e) => panic!("{e}"),
+                };
+                // Not acknowledged when the floor passed it before the commit.
+                if appended && a.commit().is_ok() {
+                    let seen = select(&db, &ms, t, t)
+                        .iter()
+                        .any(|(_, s)| s.iter().any(|s| s.t == t));
+                    assert!(
+                        seen || head.floor() > t,
+                        "sample at {t} lost (floor {})",
+                        head.floor()
+                    );
+                }
+                acked.store(floor, Ordering::SeqCst);
+            }
+        }));
+        done.store(true, Ordering::SeqCst);
+        if let Err(p) = result {
+            std::panic::resume_unwind(p);
+        }
+    });
+    // Both ways were taken: the handle while its series lived, labels once it was dropped.
+    assert!(by_handle > 0 && by_labels > 0, "{by_handle} {by_labels}");
+}
