@@ -109,7 +109,11 @@ pub fn router(state: Arc<WebState>) -> Router {
         )))
         .with_state(state)
         .merge(ui::routes())
-        .layer(tower_http::compression::CompressionLayer::new())
+        // Fastest gzip: a range query's JSON shrinks almost as much as at the default level,
+        // in a fraction of the time (compression was a quarter of a typical query's CPU).
+        .layer(
+            tower_http::compression::CompressionLayer::new().quality(tower_http::CompressionLevel::Fastest),
+        )
 }
 
 /// The answer for paths nothing else serves: Prometheus' plain-text `404 page not found`.
