@@ -12,7 +12,7 @@ use crate::push::PushLimits;
 use foldhash::HashSet;
 use std::collections::VecDeque;
 use std::sync::Arc;
-use storage::{Exemplar, LabelsBuilder, MetricMetadata, MetricType, SeriesRef};
+use storage::{Exemplar, LabelsBuilder, MetricMetadata, MetricType, SeriesHandle, SeriesRef};
 
 /// The metric type numbers shared by 1.0's `MetricMetadata` and 2.0's `Metadata`.
 fn metric_type(t: i32) -> MetricType {
@@ -143,6 +143,24 @@ const LOOK_AHEAD: usize = 16;
 /// found (new series, mostly), letting go of the cache for a moment.
 const FLUSH_EVERY: usize = 256;
 
+/// Appends `samples` to the series of `handle` until storage refuses the handle (its series
+/// left the head); returns how many were taken (appended or refused as a sample), so the
+/// caller writes the rest by labels.
+fn append_by_handle(
+    w: &mut SeriesWriter<'_>,
+    handle: &SeriesHandle,
+    samples: &[proto::Sample],
+) -> Result<usize, PushError> {
+    for (i, s) in samples.iter().enumerate() {
+        match w.append_to(handle, s.timestamp, s.value)? {
+            Some(true) => w.count_sample(),
+            Some(false) => {}
+            None => return Ok(i),
+        }
+    }
+    Ok(samples.len())
+}
+
 /// Writes one 1.0 series whose labels are in the cache; returns whether the cache entry
 /// needs to change.
 fn write_cached_v1(
@@ -155,14 +173,7 @@ fn write_cached_v1(
     let mut from = 0;
     if let Some(handle) = &e.handle {
         if ts.histograms.is_empty() && ts.exemplars.is_empty() {
-            while let Some(s) = ts.samples.get(from) {
-                match w.append_to(handle, s.timestamp, s.value)? {
-                    Some(true) => w.count_sample(),
-                    Some(false) => {}
-                    None => break,
-                }
-                from += 1;
-            }
+            from = append_by_handle(w, handle, &ts.samples)?;
             if from == ts.samples.len() {
                 return Ok(());
             }
@@ -457,14 +468,7 @@ fn write_v2_series<'r>(
         // refused: its series left the head); the rest by reference and labels.
         let mut from = 0;
         if let (Some(hd), true) = (&handle, ts.histograms.is_empty()) {
-            while let Some(s) = ts.samples.get(from) {
-                match w.append_to(hd, s.timestamp, s.value)? {
-                    Some(true) => w.count_sample(),
-                    Some(false) => {}
-                    None => break,
-                }
-                from += 1;
-            }
+            from = append_by_handle(w, hd, &ts.samples)?;
         }
         if from < ts.samples.len() || !ts.histograms.is_empty() {
             write_series(w, &labels, &mut r, &ts.samples[from..], &ts.histograms)?;
