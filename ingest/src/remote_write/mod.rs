@@ -88,7 +88,8 @@ pub fn decode_v2(body: &[u8], limits: &PushLimits) -> Result<proto::RequestV2, P
         .map_err(|e| PushError::Malformed(format!("decoding {PROTO_V2}: {e}")))
 }
 
-fn check_counts(series: usize, samples: usize, limits: &PushLimits) -> Result<(), PushError> {
+/// Refuses a request over the series or sample count limits.
+pub(crate) fn check_counts(series: usize, samples: usize, limits: &PushLimits) -> Result<(), PushError> {
     if series > limits.max_series_per_request {
         return Err(PushError::TooMany {
             what: "series",

@@ -304,20 +304,7 @@ fn write_v1_reading(
         };
         nseries += 1;
         nsamples += ts.samples.len() + ts.histograms.len();
-        if nseries > limits.max_series_per_request {
-            return Err(PushError::TooMany {
-                what: "series",
-                count: nseries,
-                limit: limits.max_series_per_request,
-            });
-        }
-        if nsamples > limits.max_samples_per_request {
-            return Err(PushError::TooMany {
-                what: "samples",
-                count: nsamples,
-                limit: limits.max_samples_per_request,
-            });
-        }
+        super::check_counts(nseries, nsamples, limits)?;
         let h = vw.reader.hash(&ts.labels);
         vw.reader.prefetch_slot(h);
         let mut kept = spare.pop().unwrap_or_default();
