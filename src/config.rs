@@ -7,7 +7,9 @@
 use ingest::{GlobalConfig, ScrapeConfig};
 use serde::de::IgnoredAny;
 use serde::Deserialize;
-use std::path::Path;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use storage::model::yaml::{self, nullable};
 
 /// The configuration used when no `--config.file` is given. `__SELF__` is replaced by the
 /// address Sextant listens on, so it scrapes itself; a beacon node on the same machine serves
@@ -29,24 +31,29 @@ scrape_configs:
       - targets: ['127.0.0.1:8008']
 ";
 
-/// The whole configuration file.
+/// The whole configuration file. A key written with no value (only comments under it) is the
+/// same as the key left out, as in Prometheus.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
     /// Global defaults.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable")]
     pub global: GlobalConfig,
-    /// What to scrape.
-    #[serde(default)]
+    /// What to scrape (after loading, with the jobs of `scrape_config_files` appended).
+    #[serde(default, deserialize_with = "nullable")]
     pub scrape_configs: Vec<ScrapeConfig>,
+    /// Globs of files holding more `scrape_configs` (relative to the configuration file's
+    /// directory); read at every load and reload.
+    #[serde(default, deserialize_with = "nullable")]
+    pub scrape_config_files: Vec<String>,
     /// Rule files (globs, relative to the configuration file's directory).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable")]
     pub rule_files: Vec<String>,
     /// Where alerts are sent.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable")]
     pub alerting: rules::AlertingConfig,
     /// Where everything ingested is forwarded by remote write (Prometheus' fields and defaults).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable")]
     pub remote_write: Vec<ingest::forward::RemoteWriteConfig>,
     /// Not implemented yet: accepted with a warning.
     pub remote_read: Option<IgnoredAny>,
@@ -58,8 +65,14 @@ pub struct Config {
     pub otlp: Option<IgnoredAny>,
     /// Not implemented yet: accepted with a warning.
     pub runtime: Option<IgnoredAny>,
-    /// Not implemented yet: accepted with a warning.
-    pub scrape_config_files: Option<IgnoredAny>,
+}
+
+/// A file named by `scrape_config_files`: more jobs, in the same format.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ScrapeConfigFile {
+    #[serde(default, deserialize_with = "nullable")]
+    scrape_configs: Vec<ScrapeConfig>,
 }
 
 /// The `storage` section.
@@ -119,7 +132,9 @@ impl LoadedConfig {
         let name = path
             .map(|p| p.display().to_string())
             .unwrap_or_else(|| "<embedded default>".into());
-        let config = parse(&text).map_err(|e| format!("invalid config file {name}: {e}"))?;
+        let dir = path.map(|p| p.parent().unwrap_or(Path::new("")).to_path_buf());
+        let config = parse_in(&text, dir.as_deref())
+            .map_err(|e| format!("invalid config file {name}: {e}"))?;
         Ok(LoadedConfig {
             config,
             text,
@@ -140,7 +155,6 @@ impl LoadedConfig {
             (c.tracing.is_some(), "tracing"),
             (c.otlp.is_some(), "otlp"),
             (c.runtime.is_some(), "runtime"),
-            (c.scrape_config_files.is_some(), "scrape_config_files"),
         ] {
             if present {
                 v.push(name);
@@ -150,15 +164,188 @@ impl LoadedConfig {
     }
 }
 
-/// Parses configuration text. An empty file is the empty configuration.
+/// Parses configuration text as it would be loaded from the current directory.
 pub fn parse(text: &str) -> Result<Config, String> {
+    parse_in(text, Some(Path::new("")))
+}
+
+/// Parses and validates configuration text the way Prometheus loads a file: the global
+/// defaults first, then `${VAR}` expansion in `external_labels`, the `rule_files` and
+/// `scrape_config_files` patterns checked, the jobs of `scrape_config_files` (relative to
+/// `dir`, the file's directory) appended, and every job and `remote_write` entry validated.
+/// An empty file is the empty configuration.
+pub fn parse_in(text: &str, dir: Option<&Path>) -> Result<Config, String> {
     if text.trim().is_empty() {
         return Ok(Config::default());
     }
-    let config: Config = serde_saphyr::from_str(text).map_err(|e| e.to_string())?;
+    refuse_unsupported_discovery(text, None)?;
+    let mut config: Config = yaml::from_str(text)?;
+    config.global.apply_defaults().map_err(|e| e.to_string())?;
+    expand_external_labels(&mut config.global.external_labels);
+    for (kind, patterns) in [
+        ("rule file", &config.rule_files),
+        ("scrape config file", &config.scrape_config_files),
+    ] {
+        for p in patterns {
+            if p.is_empty() || glob::Pattern::new(p).is_err() {
+                return Err(format!("invalid {kind} path {p:?}"));
+            }
+        }
+    }
     ingest::scrape::config::validate(&config.global, &config.scrape_configs).map_err(|e| e.to_string())?;
+    if let Some(dir) = dir {
+        let more = read_scrape_config_files(dir, &config)?;
+        config.scrape_configs.extend(more);
+    }
     ingest::forward::config::validate(&config.remote_write).map_err(|e| e.to_string())?;
     Ok(config)
+}
+
+/// The jobs of the files `scrape_config_files` names (globs relative to `dir`), each file's
+/// jobs validated against the global defaults; a job name used twice is an error naming where
+/// it was first seen.
+fn read_scrape_config_files(dir: &Path, config: &Config) -> Result<Vec<ScrapeConfig>, String> {
+    let mut first_seen: BTreeMap<String, String> = config
+        .scrape_configs
+        .iter()
+        .map(|j| (j.job_name.clone(), "main config file".to_string()))
+        .collect();
+    let mut out = Vec::new();
+    for pattern in &config.scrape_config_files {
+        let full = dir.join(pattern);
+        let paths = glob::glob(&full.to_string_lossy())
+            .map_err(|e| format!("invalid scrape config file path {pattern:?}: {e}"))?;
+        let mut files: Vec<PathBuf> = paths.filter_map(Result::ok).filter(|p| p.is_file()).collect();
+        files.sort();
+        for file in files {
+            let name = file.display().to_string();
+            let text = std::fs::read_to_string(&file)
+                .map_err(|e| format!("{name:?}: cannot read scrape config file: {e}"))?;
+            if text.trim().is_empty() {
+                continue;
+            }
+            refuse_unsupported_discovery(&text, Some(&name))?;
+            let parsed: ScrapeConfigFile = yaml::from_str(&text).map_err(|e| format!("{name:?}: {e}"))?;
+            ingest::scrape::config::validate(&config.global, &parsed.scrape_configs)
+                .map_err(|e| format!("{name:?}: {e}"))?;
+            for job in parsed.scrape_configs {
+                if let Some(first) = first_seen.get(&job.job_name) {
+                    return Err(format!(
+                        "{name:?}: found multiple scrape configs with job name {:?}, first found in {first}",
+                        job.job_name
+                    ));
+                }
+                first_seen.insert(job.job_name.clone(), format!("{name:?}"));
+                out.push(job);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// A job (or Alertmanager entry) seen loosely: its name and the keys it uses.
+#[derive(Deserialize)]
+struct LooseSection {
+    #[serde(default)]
+    job_name: Option<String>,
+    #[serde(flatten)]
+    keys: BTreeMap<String, IgnoredAny>,
+}
+
+#[derive(Default, Deserialize)]
+struct LooseAlerting {
+    #[serde(default, deserialize_with = "nullable")]
+    alertmanagers: Vec<LooseSection>,
+}
+
+#[derive(Deserialize)]
+struct LooseConfig {
+    #[serde(default, deserialize_with = "nullable")]
+    scrape_configs: Vec<LooseSection>,
+    #[serde(default, deserialize_with = "nullable")]
+    alerting: LooseAlerting,
+}
+
+/// Refuses, with one line naming the job and the mechanism, a service discovery Sextant does
+/// not implement (checked before the strict parse, so this is the error the user sees rather
+/// than "unknown field"). Text that does not even parse loosely is left to the strict parse.
+fn refuse_unsupported_discovery(text: &str, file: Option<&str>) -> Result<(), String> {
+    let Ok(loose) = yaml::from_str::<LooseConfig>(text) else {
+        return Ok(());
+    };
+    let prefix = file.map(|f| format!("{f:?}: ")).unwrap_or_default();
+    let jobs = loose.scrape_configs.iter().map(|j| {
+        let name = j.job_name.as_deref().unwrap_or("");
+        (format!("{prefix}job {name:?}"), j)
+    });
+    let managers = loose
+        .alerting
+        .alertmanagers
+        .iter()
+        .enumerate()
+        .map(|(i, a)| (format!("{prefix}alerting.alertmanagers[{i}]"), a));
+    for (place, section) in jobs.chain(managers) {
+        for key in section.keys.keys() {
+            if let Some(msg) = ingest::scrape::unsupported_sd::refusal(&place, key) {
+                return Err(msg);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `$VAR` and `${VAR}` in external label values replaced by the environment's value (unset:
+/// empty, with a warning), `$$` by `$`, as Prometheus 3 does.
+fn expand_external_labels(labels: &mut BTreeMap<String, String>) {
+    for (name, value) in labels.iter_mut() {
+        if value.contains('$') {
+            let expanded = expand_env(value, |var| std::env::var(var).ok());
+            if expanded != *value {
+                tracing::debug!(label = %name, input = %value, output = %expanded, "external label expanded");
+            }
+            *value = expanded;
+        }
+    }
+}
+
+/// Go's `os.Expand` with Prometheus' mapping: `$$` is `$`, an unset variable is empty.
+fn expand_env(s: &str, lookup: impl Fn(&str) -> Option<String>) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(i) = rest.find('$') {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 1..];
+        let (name, used) = if let Some(inner) = after.strip_prefix('{') {
+            match inner.find('}') {
+                Some(end) => (&inner[..end], end + 2),
+                None => ("", after.len()), // "${" without "}": Go drops it
+            }
+        } else if after.starts_with('$') {
+            out.push('$');
+            rest = &after[1..];
+            continue;
+        } else {
+            let end = after
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(after.len());
+            if end == 0 {
+                // A lone "$" (at the end or before punctuation) stays as written.
+                out.push('$');
+                rest = after;
+                continue;
+            }
+            (&after[..end], end)
+        };
+        if !name.is_empty() {
+            match lookup(name).filter(|v| !v.is_empty()) {
+                Some(v) => out.push_str(&v),
+                None => tracing::warn!(name, "empty environment variable in external_labels"),
+            }
+        }
+        rest = &after[used..];
+    }
+    out.push_str(rest);
+    out
 }
 
 #[cfg(test)]
@@ -229,5 +416,80 @@ mod tests {
     #[test]
     fn bad_duration_rejected() {
         assert!(parse("global:\n  scrape_interval: 15x\n").is_err());
+    }
+
+    #[test]
+    fn null_sections_are_empty_as_in_prometheus() {
+        // Prometheus' own example prometheus.yml: everything under these keys commented out.
+        let c = parse(
+            "global:\n  # scrape_interval: 15s\nalerting:\n  alertmanagers:\n    - static_configs:\n        - targets:\n          # - alertmanager:9093\nrule_files:\n  # - \"first_rules.yml\"\nscrape_configs:\n  - job_name: a\n    static_configs:\n      - targets:\n        labels:\n",
+        )
+        .expect("null lists and sections");
+        assert!(c.rule_files.is_empty());
+        assert!(c.scrape_configs[0].static_configs[0].targets.is_empty());
+        assert_eq!(c.global.scrape_interval.0.as_secs(), 60);
+    }
+
+    #[test]
+    fn a_fast_global_interval_needs_no_timeout() {
+        for interval in ["1s", "5s", "12s"] {
+            let c = parse(&format!("global:\n  scrape_interval: {interval}\nscrape_configs:\n  - job_name: a\n"))
+                .unwrap_or_else(|e| panic!("{interval}: {e}"));
+            assert!(c.global.scrape_timeout <= c.global.scrape_interval);
+        }
+    }
+
+    #[test]
+    fn unsupported_discovery_is_one_clear_line() {
+        let e = parse("scrape_configs:\n  - job_name: pods\n    kubernetes_sd_configs:\n      - role: pod\n")
+            .expect_err("kubernetes");
+        assert!(e.starts_with("job \"pods\": kubernetes_sd_configs"), "{e}");
+        assert!(e.contains("file_sd_configs") && !e.contains('\n'), "{e}");
+        let e = parse("alerting:\n  alertmanagers:\n    - dns_sd_configs:\n        - names: [am.local]\n")
+            .expect_err("dns in alerting");
+        assert!(e.contains("alerting.alertmanagers[0]: dns_sd_configs"), "{e}");
+    }
+
+    #[test]
+    fn unknown_field_lists_the_allowed_fields_once() {
+        let e = parse("scrape_configs:\n  - job_name: a\n    scrape_intervall: 5s\n").expect_err("unknown");
+        assert_eq!(e.matches("expected one of").count(), 1, "{e}");
+        assert!(e.contains("line 3"), "{e}");
+    }
+
+    #[test]
+    fn bad_rule_file_pattern_is_named() {
+        let e = parse("rule_files: ['rules/[a.yml']\n").expect_err("bad glob");
+        assert!(e.contains("invalid rule file path"), "{e}");
+    }
+
+    #[test]
+    fn scrape_config_files_add_jobs() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::create_dir(dir.path().join("conf.d")).expect("mkdir");
+        std::fs::write(dir.path().join("conf.d/a.yml"), "scrape_configs:\n  - job_name: extra\n    static_configs:\n      - targets: ['x:1']\n").expect("write");
+        std::fs::write(dir.path().join("conf.d/b.yml"), "").expect("write");
+        let main = dir.path().join("prometheus.yml");
+        std::fs::write(&main, "scrape_config_files: ['conf.d/*.yml']\nscrape_configs:\n  - job_name: main\n").expect("write");
+        let c = LoadedConfig::load(Some(&main)).expect("load");
+        let jobs: Vec<&str> = c.config.scrape_configs.iter().map(|j| j.job_name.as_str()).collect();
+        assert_eq!(jobs, ["main", "extra"]);
+        std::fs::write(dir.path().join("conf.d/c.yml"), "scrape_configs:\n  - job_name: main\n").expect("write");
+        let e = LoadedConfig::load(Some(&main)).expect_err("duplicate");
+        assert!(e.contains("c.yml") && e.contains("first found in main config file"), "{e}");
+    }
+
+    #[test]
+    fn env_expansion_in_external_labels() {
+        let env = |k: &str| match k {
+            "REGION" => Some("eu1".to_string()),
+            _ => None,
+        };
+        assert_eq!(expand_env("${REGION}-a", env), "eu1-a");
+        assert_eq!(expand_env("$REGION/b", env), "eu1/b");
+        assert_eq!(expand_env("cost $$5", env), "cost $5");
+        assert_eq!(expand_env("x${UNSET}y", env), "xy");
+        assert_eq!(expand_env("plain", env), "plain");
+        assert_eq!(expand_env("end$", env), "end$");
     }
 }

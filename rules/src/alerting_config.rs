@@ -2,6 +2,7 @@
 
 use crate::duration::opt_serde;
 use serde::Deserialize;
+use storage::model::yaml::nullable;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -10,7 +11,7 @@ use std::time::Duration;
 #[serde(deny_unknown_fields)]
 pub struct AlertingConfig {
     /// The Alertmanagers to send to.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable")]
     pub alertmanagers: Vec<AlertmanagerConfig>,
     /// `alert_relabel_configs`: accepted, not applied (see [`AlertingConfig::ignored_fields`]).
     #[serde(default, deserialize_with = "present")]
@@ -31,7 +32,7 @@ pub struct AlertmanagerConfig {
     #[serde(default = "default_scheme")]
     pub scheme: String,
     /// Prefix of the API path (default empty).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable")]
     pub path_prefix: String,
     /// Per-request timeout (default 10 s).
     #[serde(default, deserialize_with = "opt_serde::deserialize")]
@@ -40,7 +41,7 @@ pub struct AlertmanagerConfig {
     #[serde(default = "default_api_version")]
     pub api_version: String,
     /// Statically listed targets (`host:port`).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable")]
     pub static_configs: Vec<StaticConfig>,
     /// Prometheus settings accepted but not applied (listed by
     /// [`AlertingConfig::ignored_fields`] so the caller can warn).
@@ -80,10 +81,10 @@ pub struct AlertmanagerConfig {
 #[serde(deny_unknown_fields)]
 pub struct StaticConfig {
     /// `host:port` addresses.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable")]
     pub targets: Vec<String>,
     /// Target labels (accepted for compatibility, unused for Alertmanagers).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable")]
     pub labels: BTreeMap<String, String>,
 }
 

@@ -5,6 +5,7 @@ use crate::error::RuleError;
 use crate::template::Template;
 use promql_parser::parser::value::ValueType;
 use serde::Deserialize;
+use storage::model::yaml::nullable;
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -14,7 +15,7 @@ use std::time::Duration;
 #[serde(deny_unknown_fields)]
 pub struct RuleFile {
     /// The groups, evaluated independently.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable")]
     pub groups: Vec<GroupConfig>,
 }
 
@@ -28,16 +29,16 @@ pub struct GroupConfig {
     #[serde(default, deserialize_with = "opt_serde::deserialize")]
     pub interval: Option<Duration>,
     /// Maximum series a recording rule / alerts an alerting rule may produce (0 = no limit).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable")]
     pub limit: u64,
     /// How far back in time the group queries (to wait for late data).
     #[serde(default, deserialize_with = "opt_serde::deserialize")]
     pub query_offset: Option<Duration>,
     /// Labels added to every rule of the group (a rule's own labels win).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable")]
     pub labels: BTreeMap<String, String>,
     /// The rules, evaluated in order.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable")]
     pub rules: Vec<RuleConfig>,
 }
 
@@ -46,13 +47,13 @@ pub struct GroupConfig {
 #[serde(deny_unknown_fields)]
 pub struct RuleConfig {
     /// Name of the recorded metric (recording rules).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable")]
     pub record: Option<String>,
     /// Name of the alert (alerting rules).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable")]
     pub alert: Option<String>,
     /// The PromQL expression.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable")]
     pub expr: String,
     /// How long an alert is pending before it fires.
     #[serde(default, rename = "for", deserialize_with = "opt_serde::deserialize")]
@@ -61,10 +62,10 @@ pub struct RuleConfig {
     #[serde(default, deserialize_with = "opt_serde::deserialize")]
     pub keep_firing_for: Option<Duration>,
     /// Labels added to the results (templated for alerting rules).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable")]
     pub labels: BTreeMap<String, String>,
     /// Annotations of the alerts (templated).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable")]
     pub annotations: BTreeMap<String, String>,
 }
 
@@ -82,9 +83,9 @@ pub fn parse_rule_file(path: &Path, text: &str) -> Result<RuleFile, RuleError> {
     let file: RuleFile = if text.trim().is_empty() {
         RuleFile::default()
     } else {
-        serde_saphyr::from_str(text).map_err(|e| RuleError::Parse {
+        storage::model::yaml::from_str(text).map_err(|msg| RuleError::Parse {
             file: path.to_path_buf(),
-            msg: e.to_string(),
+            msg,
         })?
     };
     let errors = validate(path, &file);

@@ -36,8 +36,9 @@ pub struct GlobalConfig {
     /// Default scrape interval (1m).
     #[serde(default = "default_scrape_interval")]
     pub scrape_interval: PromDuration,
-    /// Default scrape timeout (10s).
-    #[serde(default = "default_scrape_timeout")]
+    /// Default scrape timeout: 10s, or the interval when that is shorter. Left out (or 0) in
+    /// the file, it is filled in by [`GlobalConfig::apply_defaults`].
+    #[serde(default)]
     pub scrape_timeout: PromDuration,
     /// Default protocols to negotiate, in order of preference.
     #[serde(default)]
@@ -96,6 +97,40 @@ pub struct GlobalConfig {
     /// Accepted for compatibility.
     #[serde(default)]
     pub extra_scrape_metrics: Option<bool>,
+}
+
+impl GlobalConfig {
+    /// Fills in what the file left out (or set to 0) and checks the intervals, in Prometheus'
+    /// order: the interval first (1m), then the timeout against it (an explicit timeout over
+    /// the interval is an error; an unset one is the smaller of 10s and the interval), then the
+    /// evaluation interval (1m).
+    pub fn apply_defaults(&mut self) -> Result<(), ConfigError> {
+        if self.scrape_interval.get().is_zero() {
+            self.scrape_interval = default_scrape_interval();
+        }
+        if self.scrape_timeout > self.scrape_interval {
+            return Err(ConfigError(
+                "global scrape timeout greater than scrape interval".into(),
+            ));
+        }
+        if self.scrape_timeout.get().is_zero() {
+            self.scrape_timeout = default_scrape_timeout().min(self.scrape_interval);
+        }
+        if self.evaluation_interval.get().is_zero() {
+            self.evaluation_interval = default_scrape_interval();
+        }
+        Ok(())
+    }
+
+    /// The timeout jobs inherit: the configured one, or (not yet filled in) the smaller of 10s
+    /// and the interval.
+    fn effective_scrape_timeout(&self) -> PromDuration {
+        if self.scrape_timeout.get().is_zero() {
+            default_scrape_timeout().min(self.scrape_interval)
+        } else {
+            self.scrape_timeout
+        }
+    }
 }
 
 impl Default for GlobalConfig {
@@ -540,11 +575,15 @@ impl ScrapeConfig {
     /// limits left at 0 take the global limit.
     pub fn resolve(&self, global: &GlobalConfig) -> ScrapeConfig {
         let mut c = self.clone();
-        let interval = c.scrape_interval.unwrap_or(global.scrape_interval);
+        // 0 is the same as left out, as in Prometheus.
+        let interval = c
+            .scrape_interval
+            .filter(|d| !d.get().is_zero())
+            .unwrap_or(global.scrape_interval);
         c.scrape_interval = Some(interval);
-        let timeout = match c.scrape_timeout {
+        let timeout = match c.scrape_timeout.filter(|d| !d.get().is_zero()) {
             Some(t) => t,
-            None => global.scrape_timeout.min(interval),
+            None => global.effective_scrape_timeout().min(interval),
         };
         c.scrape_timeout = Some(timeout);
         if c.scrape_protocols.is_none() {
@@ -583,16 +622,9 @@ impl ScrapeConfig {
 /// Checks what serde cannot: unique job names, timeouts within intervals, known schemes,
 /// relabel rules complete for their action, auth settings not contradicting each other.
 pub fn validate(global: &GlobalConfig, scrape_configs: &[ScrapeConfig]) -> Result<(), ConfigError> {
-    if global.scrape_timeout > global.scrape_interval {
-        return Err(ConfigError(
-            "global scrape timeout greater than scrape interval".into(),
-        ));
-    }
-    if global.scrape_interval.get().is_zero() {
-        return Err(ConfigError(
-            "global scrape interval must be greater than 0".into(),
-        ));
-    }
+    let mut global = global.clone();
+    global.apply_defaults()?;
+    let global = &global;
     for name in global.external_labels.keys() {
         if !super::relabel::is_valid_label_name(name) {
             return Err(ConfigError(format!(
@@ -656,9 +688,12 @@ pub fn validate(global: &GlobalConfig, scrape_configs: &[ScrapeConfig]) -> Resul
         }
         for (i, st) in sc.static_configs.iter().enumerate() {
             for t in &st.targets {
-                if t.is_empty() || t.contains('/') {
+                // As Prometheus: a URL is caught here only when no relabeling could turn it
+                // into a parameter (a probe's `__param_target`); otherwise the address is
+                // checked per target after relabeling.
+                if t.is_empty() || (t.contains('/') && sc.relabel_configs.is_empty()) {
                     return Err(ConfigError(format!(
-                        "job {job:?}: static_configs[{i}]: {t:?} is not a valid target address (host:port)"
+                        "job {job:?}: static_configs[{i}]: {t:?} is not a valid hostname (host:port)"
                     )));
                 }
             }

@@ -25,6 +25,7 @@ mod series_cache;
 pub mod target;
 mod tls;
 pub mod units;
+pub mod unsupported_sd;
 
 pub use config::{ConfigError, GlobalConfig, ScrapeConfig, StaticConfig};
 pub use manager::{ScrapeManager, TargetMetadata};

@@ -8,6 +8,7 @@ mod labels;
 mod matcher;
 mod metadata;
 mod sample;
+pub mod yaml;
 
 pub use exemplar::{Exemplar, ExemplarSeries, EXEMPLAR_MAX_LABEL_CHARS};
 pub use labels::{Label, Labels, LabelsBuilder, METRIC_NAME};

@@ -12,7 +12,8 @@ struct File {
 }
 
 fn load(yaml: &str) -> Result<File, String> {
-    let f: File = serde_saphyr::from_str(yaml).map_err(|e| e.to_string())?;
+    let mut f: File = serde_saphyr::from_str(yaml).map_err(|e| e.to_string())?;
+    f.global.apply_defaults().map_err(|e| e.to_string())?;
     validate(&f.global, &f.scrape_configs).map_err(|e| e.to_string())?;
     Ok(f)
 }
@@ -201,5 +202,40 @@ fn errors_name_what_is_wrong() {
     check_err(
         "scrape_configs:\n  - job_name: a\n    scrape_protocols: [Bogus]\n",
         "Bogus",
+    );
+}
+
+#[test]
+fn unset_timeout_is_the_smaller_of_10s_and_the_interval() {
+    for (interval, want) in [("1s", 1), ("5s", 5), ("10s", 10), ("15s", 10), ("5m", 10)] {
+        let f = load(&format!(
+            "global:\n  scrape_interval: {interval}\nscrape_configs:\n  - job_name: a\n  - job_name: b\n    scrape_interval: 2s\n"
+        ))
+        .unwrap_or_else(|e| panic!("global interval {interval}: {e}"));
+        assert_eq!(f.global.scrape_timeout.get(), Duration::from_secs(want), "{interval}");
+        assert_eq!(f.scrape_configs[0].resolve(&f.global).timeout(), Duration::from_secs(want));
+        assert_eq!(f.scrape_configs[1].resolve(&f.global).timeout(), Duration::from_secs(2));
+    }
+    // Without a global section at all: 1m and 10s.
+    let f = load("scrape_configs:\n  - job_name: a\n    scrape_interval: 3s\n").unwrap();
+    assert_eq!(f.scrape_configs[0].resolve(&f.global).timeout(), Duration::from_secs(3));
+    // An explicit global timeout over the interval is the user's error, and says so.
+    check_err(
+        "global:\n  scrape_interval: 5s\n  scrape_timeout: 6s\n",
+        "global scrape timeout greater than scrape interval",
+    );
+    // 0 is the same as left out, as in Prometheus.
+    let f = load("global:\n  scrape_interval: 0s\n  scrape_timeout: 0s\nscrape_configs:\n  - job_name: a\n    scrape_interval: 0s\n    scrape_timeout: 0s\n").unwrap();
+    let r = f.scrape_configs[0].resolve(&f.global);
+    assert_eq!((r.interval(), r.timeout()), (Duration::from_secs(60), Duration::from_secs(10)));
+}
+
+#[test]
+fn a_url_target_is_fine_when_relabeling_can_move_it() {
+    let probe = "scrape_configs:\n  - job_name: probe\n    metrics_path: /probe\n    static_configs:\n      - targets: ['https://api.example.com/v3/price?ids=eth&vs=usd']\n    relabel_configs:\n      - source_labels: [__address__]\n        target_label: __param_target\n      - target_label: __address__\n        replacement: exporter:7979\n";
+    load(probe).expect("a probe target relabeled into __param_target");
+    check_err(
+        "scrape_configs:\n  - job_name: a\n    static_configs:\n      - targets: ['http://host:9100/metrics']\n",
+        "is not a valid hostname",
     );
 }

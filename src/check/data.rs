@@ -1,4 +1,4 @@
-//! `sextant check <data dir>`: the read-only integrity check of a data directory (every
+//! `sextant check data <dir>`: the read-only integrity check of a data directory (every
 //! block's checksums, every WAL frame; see [`storage::check`]). Prints what it read and every
 //! problem with its file; exits 0 when intact, 1 when something is damaged, 2 on bad usage.
 
@@ -7,11 +7,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 /// Runs the check with the arguments after `check`.
-pub fn run(args: &[OsString]) -> ExitCode {
+pub(super) fn run(args: &[OsString]) -> ExitCode {
     let path = match args {
         [p] if p != "-h" && p != "--help" => PathBuf::from(p),
         _ => {
-            eprintln!("usage: sextant check <data directory>\n\nReads every block (meta.json, index, every chunk column) and every WAL segment and checkpoint of the directory, changes nothing, and reports each damaged file by name.");
+            eprintln!("usage: sextant check data <data directory>\n\nReads every block (meta.json, index, every chunk column) and every WAL segment and checkpoint of the directory, changes nothing, and reports each damaged file by name.");
             return ExitCode::from(2);
         }
     };
