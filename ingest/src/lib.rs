@@ -12,16 +12,18 @@
 //! - `metrics`: ingestion's self-metrics (samples per protocol, scrapes) and their rendering.
 //! - `error`: [`PushError`], the push endpoints' errors and their HTTP statuses.
 
+pub mod client;
 pub mod error;
 pub mod exposition;
 pub mod forward;
 pub mod metrics;
 pub mod otlp;
 pub mod push;
+pub mod relabel;
 pub mod remote_write;
 pub mod scrape;
 
-pub use error::PushError;
+pub use error::{ConfigError, PushError};
 pub use push::{push_router, OtlpOptions, PushLimits, WriteOutcome};
 
 pub use exposition::{
