@@ -156,25 +156,25 @@ fn default_replacement() -> String {
 #[serde(deny_unknown_fields)]
 pub struct RelabelConfig {
     /// Labels whose values are joined and matched.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
     pub source_labels: Vec<String>,
     /// Joins the source values (default `;`).
     #[serde(default = "default_separator")]
     pub separator: String,
     /// The label written by replace, hashmod, lowercase, uppercase; compared by keepequal/dropequal.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
     pub target_label: String,
     /// The anchored regex (default `(.*)`).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
     pub regex: RelabelRegex,
     /// Modulus for hashmod.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
     pub modulus: u64,
     /// Replacement with `$1`, `${name}` references (default `$1`).
     #[serde(default = "default_replacement")]
     pub replacement: String,
     /// The action (default replace).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
     pub action: Action,
 }
 

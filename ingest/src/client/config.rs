@@ -10,16 +10,16 @@ use std::collections::BTreeMap;
 #[serde(deny_unknown_fields)]
 pub struct BasicAuth {
     /// The user name.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
     pub username: String,
     /// A file holding the user name.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
     pub username_file: Option<String>,
     /// The password.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
     pub password: Option<String>,
     /// A file holding the password (read at every scrape, so rotation works).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
     pub password_file: Option<String>,
 }
 
@@ -35,10 +35,10 @@ pub struct Authorization {
     #[serde(default = "default_auth_type", rename = "type")]
     pub auth_type: String,
     /// The credentials.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
     pub credentials: Option<String>,
     /// A file holding the credentials (read at every scrape).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
     pub credentials_file: Option<String>,
 }
 
@@ -47,31 +47,31 @@ pub struct Authorization {
 #[serde(deny_unknown_fields)]
 pub struct TlsConfig {
     /// CA certificate(s) to verify the server with (PEM file).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
     pub ca_file: Option<String>,
     /// CA certificate(s) inline (PEM).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
     pub ca: Option<String>,
     /// Client certificate (PEM file) for mutual TLS.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
     pub cert_file: Option<String>,
     /// Client certificate inline (PEM).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
     pub cert: Option<String>,
     /// Client key (PEM file) for mutual TLS.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
     pub key_file: Option<String>,
     /// Client key inline (PEM).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
     pub key: Option<String>,
     /// Server name to verify (SNI) instead of the host of the URL.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
     pub server_name: Option<String>,
     /// Skip verification of the server's certificate.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
     pub insecure_skip_verify: bool,
     /// Minimum TLS version (`TLS12`, `TLS13`).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
     pub min_version: Option<String>,
 }
 
@@ -81,13 +81,13 @@ pub struct TlsConfig {
 #[serde(deny_unknown_fields)]
 pub struct HttpHeader {
     /// Plain values.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
     pub values: Vec<String>,
     /// Secret values.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
     pub secrets: Vec<String>,
     /// Files holding values.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
     pub files: Vec<String>,
 }
 

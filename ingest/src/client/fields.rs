@@ -27,22 +27,22 @@ macro_rules! http_client_struct {
         pub struct $name {
             $( $(#[$fmeta])* pub $field: $ty, )*
             /// Basic authentication.
-            #[serde(default)]
+            #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
             pub basic_auth: Option<$crate::client::config::BasicAuth>,
             /// The Authorization header.
-            #[serde(default)]
+            #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
             pub authorization: Option<$crate::client::config::Authorization>,
             /// Bearer token (old form of `authorization`).
-            #[serde(default)]
+            #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
             pub bearer_token: Option<String>,
             /// Bearer token file (old form of `authorization.credentials_file`).
-            #[serde(default)]
+            #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
             pub bearer_token_file: Option<String>,
             /// TLS settings.
-            #[serde(default)]
+            #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
             pub tls_config: $crate::client::config::TlsConfig,
             /// HTTP proxy URL.
-            #[serde(default)]
+            #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
             pub proxy_url: Option<String>,
             /// Whether to follow redirects (default true).
             #[serde(default = "crate::client::fields::default_true")]
@@ -51,13 +51,13 @@ macro_rules! http_client_struct {
             #[serde(default = "crate::client::fields::default_true")]
             pub enable_http2: bool,
             /// Extra request headers (`values`, `secrets`, `files`).
-            #[serde(default)]
+            #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
             pub http_headers: std::collections::BTreeMap<String, $crate::client::config::HttpHeader>,
             /// Accepted for compatibility (proxying is configured with `proxy_url`).
-            #[serde(default)]
+            #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
             pub no_proxy: Option<String>,
             /// Accepted for compatibility.
-            #[serde(default)]
+            #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
             pub proxy_from_environment: Option<bool>,
         }
 

@@ -93,7 +93,7 @@ pub struct QueueConfig {
     #[serde(default = "default_true")]
     pub retry_on_http_429: bool,
     /// Samples older than this are dropped instead of sent (0 = no limit).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
     pub sample_age_limit: PromDuration,
 }
 
@@ -147,34 +147,34 @@ crate::client::fields::http_client_struct! {
         /// The endpoint (`http://host/api/v1/write`).
         pub url: String,
         /// Name of the queue in metrics and logs (default: a hash of the URL).
-        #[serde(default)]
+        #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
         pub name: String,
         /// Timeout of one request (30s).
         #[serde(default = "default_timeout")]
         pub remote_timeout: PromDuration,
         /// Extra request headers.
-        #[serde(default)]
+        #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
         pub headers: BTreeMap<String, String>,
         /// Relabeling applied to every series before it is sent.
-        #[serde(default)]
+        #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
         pub write_relabel_configs: Vec<RelabelConfig>,
         /// 1.0 (`prometheus.WriteRequest`, default) or 2.0 (`io.prometheus.write.v2.Request`).
-        #[serde(default)]
+        #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
         pub protobuf_message: ProtobufMessage,
         /// Exemplars are not stored by Sextant, so none are sent (accepted).
-        #[serde(default)]
+        #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
         pub send_exemplars: bool,
         /// Native histograms are not stored by Sextant, so none are sent (accepted).
-        #[serde(default)]
+        #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
         pub send_native_histograms: bool,
         /// Accepted for compatibility.
-        #[serde(default)]
+        #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
         pub round_robin_dns: bool,
         /// Queue tuning.
-        #[serde(default)]
+        #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
         pub queue_config: QueueConfig,
         /// Metadata sending.
-        #[serde(default)]
+        #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
         pub metadata_config: MetadataConfig,
     }
 }

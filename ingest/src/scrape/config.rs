@@ -34,64 +34,64 @@ pub struct GlobalConfig {
     pub scrape_interval: PromDuration,
     /// Default scrape timeout: 10s, or the interval when that is shorter. Left out (or 0) in
     /// the file, it is filled in by [`GlobalConfig::apply_defaults`].
-    #[serde(default)]
+    #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
     pub scrape_timeout: PromDuration,
     /// Default protocols to negotiate, in order of preference.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
     pub scrape_protocols: Option<Vec<ScrapeProtocol>>,
     /// Rule evaluation interval (accepted; rules are not evaluated by the scrape manager).
     #[serde(default = "default_scrape_interval")]
     pub evaluation_interval: PromDuration,
     /// Rule query offset (accepted, unused here).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
     pub rule_query_offset: Option<PromDuration>,
     /// Labels added to series and alerts when talking to external systems.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
     pub external_labels: BTreeMap<String, String>,
     /// Query log file (accepted, unused here).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
     pub query_log_file: Option<String>,
     /// Scrape failure log file (accepted, unused here).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
     pub scrape_failure_log_file: Option<String>,
     /// Default body size limit (0 = none).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
     pub body_size_limit: ByteSize,
     /// Default sample limit per scrape (0 = none).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
     pub sample_limit: u64,
     /// Default limit of targets per job (0 = none).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
     pub target_limit: u64,
     /// Default limit of labels per series (0 = none).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
     pub label_limit: u64,
     /// Default limit of a label name's length (0 = none).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
     pub label_name_length_limit: u64,
     /// Default limit of a label value's length (0 = none).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
     pub label_value_length_limit: u64,
     /// How many dropped targets to keep for the targets page (0 = all).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
     pub keep_dropped_targets: u64,
     /// Accepted for compatibility (Sextant validates names as UTF-8, Prometheus 3's default).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
     pub metric_name_validation_scheme: Option<String>,
     /// Accepted for compatibility.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
     pub metric_name_escaping_scheme: Option<String>,
     /// Accepted for compatibility (classic histograms are always scraped).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
     pub always_scrape_classic_histograms: Option<bool>,
     /// Accepted for compatibility (native histograms are not stored).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
     pub convert_classic_histograms_to_nhcb: Option<bool>,
     /// Accepted for compatibility (native histograms are not stored).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
     pub scrape_native_histograms: Option<bool>,
     /// Accepted for compatibility.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
     pub extra_scrape_metrics: Option<bool>,
 }
 
@@ -204,10 +204,10 @@ impl ScrapeProtocol {
 #[serde(deny_unknown_fields)]
 pub struct StaticConfig {
     /// `host:port` targets.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
     pub targets: Vec<String>,
     /// Labels added to every target.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
     pub labels: BTreeMap<String, String>,
 }
 
@@ -261,16 +261,16 @@ crate::client::fields::http_client_struct! {
         /// The job name, the default `job` label.
         pub job_name: String,
         /// How often to scrape (default: global).
-        #[serde(default)]
+        #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
         pub scrape_interval: Option<PromDuration>,
         /// Per-scrape timeout (default: global, capped at the interval).
-        #[serde(default)]
+        #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
         pub scrape_timeout: Option<PromDuration>,
         /// Protocols to negotiate in order of preference (default: global, then Prometheus').
-        #[serde(default)]
+        #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
         pub scrape_protocols: Option<Vec<ScrapeProtocol>>,
         /// Format to assume when the target's Content-Type is missing or unknown.
-        #[serde(default)]
+        #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
         pub fallback_scrape_protocol: Option<ScrapeProtocol>,
         /// HTTP path (default `/metrics`).
         #[serde(default = "default_metrics_path")]
@@ -279,83 +279,83 @@ crate::client::fields::http_client_struct! {
         #[serde(default = "default_scheme")]
         pub scheme: String,
         /// URL query parameters.
-        #[serde(default)]
+        #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
         pub params: BTreeMap<String, Vec<String>>,
         /// Keep the target's labels on conflict instead of renaming them to `exported_*`.
-        #[serde(default)]
+        #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
         pub honor_labels: bool,
         /// Use the timestamps the target exposes (default true).
         #[serde(default = "default_true")]
         pub honor_timestamps: bool,
         /// Mark series with explicit timestamps stale too when they disappear.
-        #[serde(default)]
+        #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
         pub track_timestamps_staleness: bool,
         /// Ask for gzip (default true).
         #[serde(default = "default_true")]
         pub enable_compression: bool,
         /// Accepted for compatibility.
-        #[serde(default)]
+        #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
         pub metric_name_validation_scheme: Option<String>,
         /// Accepted for compatibility.
-        #[serde(default)]
+        #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
         pub metric_name_escaping_scheme: Option<String>,
         /// Accepted for compatibility (classic histograms are always scraped).
-        #[serde(default)]
+        #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
         pub always_scrape_classic_histograms: Option<bool>,
         /// Accepted for compatibility (older name of the above).
-        #[serde(default)]
+        #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
         pub scrape_classic_histograms: Option<bool>,
         /// Accepted for compatibility (native histograms are not stored).
-        #[serde(default)]
+        #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
         pub convert_classic_histograms_to_nhcb: Option<bool>,
         /// Accepted for compatibility (native histograms are not stored).
-        #[serde(default)]
+        #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
         pub scrape_native_histograms: Option<bool>,
         /// Accepted for compatibility.
-        #[serde(default)]
+        #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
         pub native_histogram_bucket_limit: Option<u64>,
         /// Accepted for compatibility.
-        #[serde(default)]
+        #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
         pub native_histogram_min_bucket_factor: Option<f64>,
         /// How many dropped targets to keep for `/api/v1/targets` (0 = all; unset = global).
-        #[serde(default)]
+        #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
         pub keep_dropped_targets: Option<u64>,
         /// Accepted for compatibility.
-        #[serde(default)]
+        #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
         pub scrape_failure_log_file: Option<String>,
         /// Per-scrape sample limit after metric relabeling (0 = global).
-        #[serde(default)]
+        #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
         pub sample_limit: u64,
         /// Most targets after relabeling (0 = global); over it every target of the job is down
         /// with "target_limit exceeded".
-        #[serde(default)]
+        #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
         pub target_limit: u64,
         /// Labels per series limit (0 = global).
-        #[serde(default)]
+        #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
         pub label_limit: u64,
         /// Label name length limit (0 = global).
-        #[serde(default)]
+        #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
         pub label_name_length_limit: u64,
         /// Label value length limit (0 = global).
-        #[serde(default)]
+        #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
         pub label_value_length_limit: u64,
         /// Uncompressed body size limit (0 = global).
-        #[serde(default)]
+        #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
         pub body_size_limit: ByteSize,
         /// Target relabeling.
-        #[serde(default)]
+        #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
         pub relabel_configs: Vec<RelabelConfig>,
         /// Series relabeling after each scrape.
-        #[serde(default)]
+        #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
         pub metric_relabel_configs: Vec<RelabelConfig>,
         /// Static targets.
-        #[serde(default)]
+        #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
         pub static_configs: Vec<StaticConfig>,
         /// File-based discovery.
-        #[serde(default)]
+        #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
         pub file_sd_configs: Vec<FileSdConfig>,
         /// HTTP-based discovery.
-        #[serde(default)]
+        #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
         pub http_sd_configs: Vec<HttpSdConfig>,
     }
 }
