@@ -133,8 +133,8 @@ impl LoadedConfig {
             .map(|p| p.display().to_string())
             .unwrap_or_else(|| "<embedded default>".into());
         let dir = path.map(|p| p.parent().unwrap_or(Path::new("")).to_path_buf());
-        let config = parse_in(&text, dir.as_deref())
-            .map_err(|e| format!("invalid config file {name}: {e}"))?;
+        let config =
+            parse_in(&text, dir.as_deref()).map_err(|e| format!("invalid config file {name}: {e}"))?;
         Ok(LoadedConfig {
             config,
             text,
@@ -433,8 +433,10 @@ mod tests {
     #[test]
     fn a_fast_global_interval_needs_no_timeout() {
         for interval in ["1s", "5s", "12s"] {
-            let c = parse(&format!("global:\n  scrape_interval: {interval}\nscrape_configs:\n  - job_name: a\n"))
-                .unwrap_or_else(|e| panic!("{interval}: {e}"));
+            let c = parse(&format!(
+                "global:\n  scrape_interval: {interval}\nscrape_configs:\n  - job_name: a\n"
+            ))
+            .unwrap_or_else(|e| panic!("{interval}: {e}"));
             assert!(c.global.scrape_timeout <= c.global.scrape_interval);
         }
     }
@@ -467,16 +469,36 @@ mod tests {
     fn scrape_config_files_add_jobs() {
         let dir = tempfile::tempdir().expect("tempdir");
         std::fs::create_dir(dir.path().join("conf.d")).expect("mkdir");
-        std::fs::write(dir.path().join("conf.d/a.yml"), "scrape_configs:\n  - job_name: extra\n    static_configs:\n      - targets: ['x:1']\n").expect("write");
+        std::fs::write(
+            dir.path().join("conf.d/a.yml"),
+            "scrape_configs:\n  - job_name: extra\n    static_configs:\n      - targets: ['x:1']\n",
+        )
+        .expect("write");
         std::fs::write(dir.path().join("conf.d/b.yml"), "").expect("write");
         let main = dir.path().join("prometheus.yml");
-        std::fs::write(&main, "scrape_config_files: ['conf.d/*.yml']\nscrape_configs:\n  - job_name: main\n").expect("write");
+        std::fs::write(
+            &main,
+            "scrape_config_files: ['conf.d/*.yml']\nscrape_configs:\n  - job_name: main\n",
+        )
+        .expect("write");
         let c = LoadedConfig::load(Some(&main)).expect("load");
-        let jobs: Vec<&str> = c.config.scrape_configs.iter().map(|j| j.job_name.as_str()).collect();
+        let jobs: Vec<&str> = c
+            .config
+            .scrape_configs
+            .iter()
+            .map(|j| j.job_name.as_str())
+            .collect();
         assert_eq!(jobs, ["main", "extra"]);
-        std::fs::write(dir.path().join("conf.d/c.yml"), "scrape_configs:\n  - job_name: main\n").expect("write");
+        std::fs::write(
+            dir.path().join("conf.d/c.yml"),
+            "scrape_configs:\n  - job_name: main\n",
+        )
+        .expect("write");
         let e = LoadedConfig::load(Some(&main)).expect_err("duplicate");
-        assert!(e.contains("c.yml") && e.contains("first found in main config file"), "{e}");
+        assert!(
+            e.contains("c.yml") && e.contains("first found in main config file"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -2,9 +2,9 @@
 
 use crate::duration::opt_serde;
 use serde::Deserialize;
-use storage::model::yaml::nullable;
 use std::collections::BTreeMap;
 use std::time::Duration;
+use storage::model::yaml::nullable;
 
 /// `alerting:` in `prometheus.yml`.
 #[derive(Clone, Debug, Default, Deserialize, PartialEq)]

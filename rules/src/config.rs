@@ -5,10 +5,10 @@ use crate::error::RuleError;
 use crate::template::Template;
 use promql_parser::parser::value::ValueType;
 use serde::Deserialize;
-use storage::model::yaml::nullable;
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+use storage::model::yaml::nullable;
 
 /// One rule file: a list of groups.
 #[derive(Clone, Debug, Default, Deserialize)]

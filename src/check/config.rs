@@ -33,19 +33,21 @@ fn check_file(file: &Path) -> bool {
     for warning in file_sd_warnings(&loaded) {
         println!("  WARNING: {warning}");
     }
-    let rule_files =
-        match rules::manager::rule_files_for_config(file, &loaded.config.rule_files) {
-            Ok(r) => r,
-            Err(e) => {
-                eprintln!("  FAILED: {e}");
-                println!();
-                return false;
-            }
-        };
+    let rule_files = match rules::manager::rule_files_for_config(file, &loaded.config.rule_files) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("  FAILED: {e}");
+            println!();
+            return false;
+        }
+    };
     if !rule_files.is_empty() {
         println!("  SUCCESS: {} rule files found", rule_files.len());
     }
-    println!(" SUCCESS: {} is valid prometheus config file syntax", file.display());
+    println!(
+        " SUCCESS: {} is valid prometheus config file syntax",
+        file.display()
+    );
     println!();
     let mut ok = true;
     for r in &rule_files {

@@ -16,7 +16,8 @@ mod rules;
 use std::ffi::OsString;
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: sextant check config FILE...   check prometheus.yml files (as promtool check config)
+const USAGE: &str =
+    "usage: sextant check config FILE...   check prometheus.yml files (as promtool check config)
        sextant check rules FILE...    check rule files (as promtool check rules)
        sextant check data DIR         check a data directory's blocks and WAL, read-only
        sextant check DIR              the same as check data DIR";
@@ -45,7 +46,10 @@ fn with_files(files: &[OsString], check: fn(&[std::path::PathBuf]) -> ExitCode) 
     let paths: Vec<std::path::PathBuf> = files.iter().map(std::path::PathBuf::from).collect();
     for p in &paths {
         if !p.exists() {
-            eprintln!("sextant check: error: path '{}' does not exist, try --help", p.display());
+            eprintln!(
+                "sextant check: error: path '{}' does not exist, try --help",
+                p.display()
+            );
             return ExitCode::FAILURE;
         }
     }

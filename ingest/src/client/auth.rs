@@ -85,12 +85,16 @@ pub fn check_headers(cfg: &HttpClientConfig) -> Result<(), String> {
 }
 
 /// Adds the auth header and the `http_headers` to a request (credential and header files
-/// are read now).
-pub fn with_auth(
+/// are read now; an `oauth2` token is fetched when there is no fresh one).
+pub async fn with_auth(
     req: reqwest::RequestBuilder,
     cfg: &HttpClientConfig,
 ) -> Result<reqwest::RequestBuilder, String> {
-    let mut req = match auth_header(cfg)? {
+    let header = match &cfg.oauth2 {
+        Some(o) => Some(super::oauth2::authorization(o).await?),
+        None => auth_header(cfg)?,
+    };
+    let mut req = match header {
         Some(v) => req.header(AUTHORIZATION, v),
         None => req,
     };

@@ -91,6 +91,37 @@ pub struct HttpHeader {
     pub files: Vec<String>,
 }
 
+/// `oauth2`: the client-credentials grant. A token is fetched from `token_url` before the
+/// first request, kept until shortly before it expires, and sent as `Authorization`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OAuth2 {
+    /// The client ID.
+    #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
+    pub client_id: String,
+    /// The client secret.
+    #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
+    pub client_secret: Option<String>,
+    /// A file holding the client secret (read at every token request).
+    #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
+    pub client_secret_file: Option<String>,
+    /// Scopes asked for.
+    #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
+    pub scopes: Vec<String>,
+    /// The token endpoint.
+    #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
+    pub token_url: String,
+    /// Extra form parameters of the token request.
+    #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
+    pub endpoint_params: BTreeMap<String, String>,
+    /// TLS settings of the token request.
+    #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
+    pub tls_config: TlsConfig,
+    /// HTTP proxy of the token request.
+    #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
+    pub proxy_url: Option<String>,
+}
+
 /// The HTTP client settings shared by scraping and `http_sd_configs` (written inline in both,
 /// as in Prometheus' files).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -105,6 +136,8 @@ pub struct HttpClientConfig {
     pub bearer_token: Option<String>,
     /// Bearer token file (old form of `authorization.credentials_file`).
     pub bearer_token_file: Option<String>,
+    /// OAuth 2.0 client credentials.
+    pub oauth2: Option<OAuth2>,
     /// TLS settings.
     pub tls_config: TlsConfig,
     /// HTTP proxy URL.
@@ -125,6 +158,34 @@ impl HttpClientConfig {
             return Err(ConfigError(format!(
                 "{what}: at most one of basic_auth, authorization and bearer_token & bearer_token_file must be configured"
             )));
+        }
+        if let Some(o) = &self.oauth2 {
+            if n > 0 {
+                return Err(ConfigError(format!(
+                    "{what}: at most one of basic_auth, oauth2, bearer_token & bearer_token_file must be configured"
+                )));
+            }
+            if o.client_id.is_empty() {
+                return Err(ConfigError(format!(
+                    "{what}: oauth2 client_id must be configured"
+                )));
+            }
+            if o.client_secret.is_some() && o.client_secret_file.is_some() {
+                return Err(ConfigError(format!(
+                    "{what}: at most one of oauth2 client_secret & client_secret_file must be configured"
+                )));
+            }
+            if o.token_url.is_empty() {
+                return Err(ConfigError(format!(
+                    "{what}: oauth2 token_url must be configured"
+                )));
+            }
+            if !(o.token_url.starts_with("http://") || o.token_url.starts_with("https://")) {
+                return Err(ConfigError(format!(
+                    "{what}: oauth2 token_url {:?} must be an http or https URL",
+                    o.token_url
+                )));
+            }
         }
         if self.bearer_token.is_some() && self.bearer_token_file.is_some() {
             return Err(ConfigError(format!(

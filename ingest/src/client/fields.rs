@@ -38,6 +38,9 @@ macro_rules! http_client_struct {
             /// Bearer token file (old form of `authorization.credentials_file`).
             #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
             pub bearer_token_file: Option<String>,
+            /// OAuth 2.0 client credentials.
+            #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
+            pub oauth2: Option<$crate::client::config::OAuth2>,
             /// TLS settings.
             #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
             pub tls_config: $crate::client::config::TlsConfig,
@@ -69,6 +72,7 @@ macro_rules! http_client_struct {
                     authorization: self.authorization.clone(),
                     bearer_token: self.bearer_token.clone(),
                     bearer_token_file: self.bearer_token_file.clone(),
+                    oauth2: self.oauth2.clone(),
                     tls_config: self.tls_config.clone(),
                     proxy_url: self.proxy_url.clone(),
                     follow_redirects: self.follow_redirects,
@@ -90,6 +94,7 @@ macro_rules! with_http_client_defaults {
             authorization: None,
             bearer_token: None,
             bearer_token_file: None,
+            oauth2: None,
             tls_config: $crate::client::config::TlsConfig::default(),
             proxy_url: None,
             follow_redirects: true,

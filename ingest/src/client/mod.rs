@@ -8,14 +8,16 @@
 //!   `flatten` does not combine with `deny_unknown_fields`).
 //! - [`build`]: [`build_client`]: TLS, proxy, redirects, User-Agent.
 //! - [`auth`]: the `Authorization` header and `http_headers` of each request.
+//! - [`oauth2`]: client-credentials tokens, fetched and cached for `oauth2`.
 //! - `tls`: the rustls configuration used when `tls_config.server_name` is set.
 
 pub mod auth;
 pub mod build;
 pub mod config;
 pub(crate) mod fields;
+pub mod oauth2;
 mod tls;
 
 pub use auth::{auth_header, check_headers, with_auth};
 pub use build::{build_client, error_chain, USER_AGENT};
-pub use config::{Authorization, BasicAuth, HttpClientConfig, HttpHeader, TlsConfig};
+pub use config::{Authorization, BasicAuth, HttpClientConfig, HttpHeader, OAuth2, TlsConfig};

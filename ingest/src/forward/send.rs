@@ -87,7 +87,7 @@ impl Sender {
             .headers(self.headers.clone())
             .timeout(self.timeout)
             .body(body);
-        req = match with_auth(req, &self.http) {
+        req = match with_auth(req, &self.http).await {
             Ok(r) => r,
             Err(e) => {
                 return Err(SendError::Retryable {

@@ -240,7 +240,7 @@ pub async fn fetch_http_sd(client: &reqwest::Client, cfg: &HttpSdConfig) -> Resu
             cfg.refresh_interval.get().as_secs().to_string(),
         )
         .timeout(cfg.refresh_interval.get().max(Duration::from_secs(1)));
-    let req = with_auth(req, &cfg.http())?;
+    let req = with_auth(req, &cfg.http()).await?;
     let resp = req.send().await.map_err(|e| error_chain(&e))?;
     if !resp.status().is_success() {
         return Err(format!("server returned HTTP status {}", resp.status()));

@@ -539,7 +539,7 @@ impl ScrapeLoop {
             "X-Prometheus-Scrape-Timeout-Seconds",
             format!("{}", t.timeout.as_secs_f64()),
         );
-        let req = with_auth(req, &self.cfg.http)?;
+        let req = with_auth(req, &self.cfg.http).await?;
         let mut resp = req.send().await.map_err(|e| error_chain(&e))?;
         if resp.status() != reqwest::StatusCode::OK {
             return Err(format!("server returned HTTP status {}", resp.status()));

@@ -56,7 +56,10 @@ mod tests {
     fn names_the_place_the_mechanism_and_the_way_out() {
         let m = refusal("job \"pods\"", "kubernetes_sd_configs").expect("unsupported");
         assert!(m.starts_with("job \"pods\": kubernetes_sd_configs"), "{m}");
-        assert!(m.contains("file_sd_configs") && m.contains("http_sd_configs"), "{m}");
+        assert!(
+            m.contains("file_sd_configs") && m.contains("http_sd_configs"),
+            "{m}"
+        );
         assert!(!m.contains('\n'));
         assert_eq!(refusal("job \"a\"", "file_sd_configs"), None);
         assert_eq!(refusal("job \"a\"", "static_configs"), None);

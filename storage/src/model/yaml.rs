@@ -50,7 +50,14 @@ mod tests {
     #[test]
     fn null_is_the_default() {
         let o: Outer = from_str("inner:\n  # n: 3\nlist:\n  # - a\nmap: ~\n").expect("nulls");
-        assert_eq!(o, Outer { inner: Inner::default(), list: vec![], map: Default::default() });
+        assert_eq!(
+            o,
+            Outer {
+                inner: Inner::default(),
+                list: vec![],
+                map: Default::default()
+            }
+        );
         let o: Outer = from_str("inner: {n: 2}\nlist: [a]\n").expect("values");
         assert_eq!(o.inner.n, 2);
         assert_eq!(o.list, ["a"]);

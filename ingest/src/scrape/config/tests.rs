@@ -212,13 +212,26 @@ fn unset_timeout_is_the_smaller_of_10s_and_the_interval() {
             "global:\n  scrape_interval: {interval}\nscrape_configs:\n  - job_name: a\n  - job_name: b\n    scrape_interval: 2s\n"
         ))
         .unwrap_or_else(|e| panic!("global interval {interval}: {e}"));
-        assert_eq!(f.global.scrape_timeout.get(), Duration::from_secs(want), "{interval}");
-        assert_eq!(f.scrape_configs[0].resolve(&f.global).timeout(), Duration::from_secs(want));
-        assert_eq!(f.scrape_configs[1].resolve(&f.global).timeout(), Duration::from_secs(2));
+        assert_eq!(
+            f.global.scrape_timeout.get(),
+            Duration::from_secs(want),
+            "{interval}"
+        );
+        assert_eq!(
+            f.scrape_configs[0].resolve(&f.global).timeout(),
+            Duration::from_secs(want)
+        );
+        assert_eq!(
+            f.scrape_configs[1].resolve(&f.global).timeout(),
+            Duration::from_secs(2)
+        );
     }
     // Without a global section at all: 1m and 10s.
     let f = load("scrape_configs:\n  - job_name: a\n    scrape_interval: 3s\n").unwrap();
-    assert_eq!(f.scrape_configs[0].resolve(&f.global).timeout(), Duration::from_secs(3));
+    assert_eq!(
+        f.scrape_configs[0].resolve(&f.global).timeout(),
+        Duration::from_secs(3)
+    );
     // An explicit global timeout over the interval is the user's error, and says so.
     check_err(
         "global:\n  scrape_interval: 5s\n  scrape_timeout: 6s\n",
@@ -227,7 +240,10 @@ fn unset_timeout_is_the_smaller_of_10s_and_the_interval() {
     // 0 is the same as left out, as in Prometheus.
     let f = load("global:\n  scrape_interval: 0s\n  scrape_timeout: 0s\nscrape_configs:\n  - job_name: a\n    scrape_interval: 0s\n    scrape_timeout: 0s\n").unwrap();
     let r = f.scrape_configs[0].resolve(&f.global);
-    assert_eq!((r.interval(), r.timeout()), (Duration::from_secs(60), Duration::from_secs(10)));
+    assert_eq!(
+        (r.interval(), r.timeout()),
+        (Duration::from_secs(60), Duration::from_secs(10))
+    );
 }
 
 #[test]
