@@ -9,6 +9,7 @@ mod crash;
 mod crash_loop;
 mod dashboards;
 mod disk_full;
+mod docs_links;
 mod exemplars;
 mod faults;
 mod forward;

@@ -35,6 +35,7 @@ test('demo: the dashboard shows the simulated nodes and their deviations', { ski
   for (const id of ['stat_head_slot', 'head_slot', 'finalized_epoch', 'peers', 'active_validators', 'processed_deposits', 'reorgs_rate']) {
     await page.locator(`[data-panel="${id}"].has-data`).waitFor();
   }
+  assert.equal(await page.locator('#onboarding').isVisible(), false, 'no onboarding card while nodes report');
   const rows = page.locator('#conformance-table tbody tr');
   await rows.nth(3).waitFor();
   assert.equal(await rows.count(), 4);

@@ -112,14 +112,14 @@ export function browser(dir) {
   });
 }
 
-/** Starts `sextant --demo` (no config file) and a browser. Returns {base, context, stop()}. */
-export async function startDemo() {
-  const dir = mkdtempSync(join(tmpdir(), 'sextant-demo-'));
+/** Starts sextant with no config file (its embedded defaults) plus `args`, and a browser. Returns {base, context, stop()}. */
+async function startEmbedded(args, what) {
+  const dir = mkdtempSync(join(tmpdir(), 'sextant-embedded-'));
   mkdirSync(ARTIFACTS, { recursive: true });
   const port = await freePort();
-  const p = run(sextantBin(), ['--demo', `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`], 'sextant --demo');
+  const p = run(sextantBin(), [...args, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`], what);
   const base = `http://127.0.0.1:${port}`;
-  await waitFor(`${base}/-/ready`, 60000, p, 'sextant --demo');
+  await waitFor(`${base}/-/ready`, 60000, p, what);
   const context = await browser(dir);
   return {
     base, context, proc: p,
@@ -130,6 +130,12 @@ export async function startDemo() {
     },
   };
 }
+
+/** Starts `sextant --demo` (no config file) and a browser. Returns {base, context, stop()}. */
+export const startDemo = () => startEmbedded(['--demo'], 'sextant --demo');
+
+/** Starts `sextant` on its embedded defaults (itself and a beacon node at 127.0.0.1:8008) and a browser. */
+export const startDefaults = () => startEmbedded([], 'sextant');
 
 /** Starts sextant with a configuration that scrapes only itself, every second, and a browser. Returns {base, context, stop()}. */
 export async function startSelf() {

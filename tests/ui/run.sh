@@ -36,4 +36,4 @@ esac
 
 cd "$here"
 npm ci --no-audit --no-fund --loglevel=error
-node --test --test-concurrency=1 logic.test.mjs grafana.test.mjs ui.test.mjs demo.test.mjs sextant.test.mjs
+node --test --test-concurrency=1 logic.test.mjs grafana.test.mjs ui.test.mjs demo.test.mjs onboarding.test.mjs sextant.test.mjs

@@ -177,6 +177,7 @@ test('beacon dashboard draws every minimal panel with data and the conformance t
   await page.locator('[data-panel="gossipsub_mesh"]').waitFor({ state: 'hidden' });
   await page.waitForFunction(() => /updated/.test(document.querySelector('#updated').innerText));
   assert.equal(await page.locator('[data-panel="gossipsub_mesh"]').isVisible(), false);
+  assert.equal(await page.locator('#onboarding').isVisible(), false, 'no onboarding card while nodes report');
   // the node lacking processed deposits is named
   const missing = await page.locator('[data-panel="processed_deposits"] .missing').innerText();
   assert.match(missing, new RegExp(`127\\.0\\.0\\.1:${port('nimbus')}.*does not expose beacon_processed_deposits_total`));

@@ -79,6 +79,8 @@ export const BEACON = {
   title: 'Beacon chain',
   description: 'Beacon node metrics of the Ethereum beacon-metrics specification, with fallbacks for clients that differ.',
   nodeMetrics: NODE_METRICS,
+  /** While no node has reported, show one card on how to add one instead of the (empty) panels. */
+  onboarding: true,
   rows: [
     {
       title: 'Overview',

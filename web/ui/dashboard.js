@@ -115,6 +115,9 @@ export function render(root, [name]) {
         netSel, el('label', {}, 's/slot', spsIn), el('label', {}, 'slots/epoch', speIn), el('label', {}, 'genesis', genIn))),
       el('span', { class: 'spacer' }), hiddenToggle, download),
     nodeInfo);
+  /** Shown instead of the panels while no node has reported (dashboards with `onboarding`). */
+  const onboard = def.onboarding ? el('section', { class: 'card onboarding', id: 'onboarding', hidden: true }) : null;
+  if (onboard) root.append(onboard);
 
   // --- panels
   const views = new Map();
@@ -219,6 +222,58 @@ export function render(root, [name]) {
       ? nodes.map((n) => el('li', {}, whyMissing(p, n, presence)))
       : [el('li', {}, `no ${noun} found: no series named ${def.nodeMetrics.join(', ')} — is a ${noun} scraped? See `, el('a', { href: '/targets', 'data-nav': true }, 'Targets'), '.')];
     fill(view.body, el('div', { class: 'nodata' }, el('strong', {}, 'No data. '), el('ul', {}, lines)));
+  }
+
+  /** The scrape targets, by job, for the onboarding card. */
+  async function targetsTable() {
+    try {
+      const { data } = await api('targets', { state: 'active' });
+      const targets = (data.activeTargets || []).slice().sort((a, b) =>
+        `${a.labels?.job}${a.scrapeUrl}`.localeCompare(`${b.labels?.job}${b.scrapeUrl}`));
+      if (!targets.length) return el('p', { class: 'warning' }, 'Sextant scrapes nothing: its configuration has no scrape targets.');
+      return table(['job', 'endpoint', 'state'], targets.map((t) => el('tr', { 'data-job': t.labels?.job ?? '' },
+        el('td', {}, t.labels?.job ?? ''),
+        el('td', {}, el('span', { class: 'mono' }, t.scrapeUrl), t.lastError ? el('div', { class: 'target-error' }, t.lastError) : null),
+        el('td', {}, el('span', { class: `badge ${t.health || 'unknown'}` }, t.health || 'unknown')))), { class: 'conf', id: 'onboarding-targets' });
+    } catch (e) {
+      return el('div', { class: 'error' }, `Cannot list the scrape targets: ${e.message}`);
+    }
+  }
+
+  /** Fills the onboarding card: what is scraped, how to add a node, how to try the demo. */
+  async function drawOnboarding() {
+    const targets = await targetsTable();
+    const config = `scrape_configs:
+  - job_name: sextant
+    static_configs:
+      - targets: ['${location.host}']
+  - job_name: beacon
+    static_configs:
+      - targets: ['127.0.0.1:8008']
+`;
+    const code = (t) => el('code', {}, t);
+    const auto = parseDuration(state.refresh) > 0 ? `This page checks again every ${state.refresh}.` : 'Press Refresh to check again.';
+    fill(onboard,
+      el('h2', {}, `No ${noun} has reported yet`),
+      el('p', {}, `No series named ${def.nodeMetrics.join(', ')} in the last ${state.range}, so the dashboard's panels are hidden; `,
+        `they appear as soon as a ${noun} is scraped. ${auto}`),
+      el('div', { class: 'onboarding-steps' },
+        el('div', {},
+          el('h3', {}, 'What Sextant scrapes'),
+          targets,
+          el('p', { class: 'muted' }, 'A node listed as down is not answering on that address. Details on the ',
+            el('a', { href: '/targets', 'data-nav': true }, 'Targets'), ' page.')),
+        el('div', {},
+          el('h3', {}, `Add a ${noun}`),
+          el('p', {}, 'Turn on the node\'s metrics endpoint (the spec\'s default port is 8008; Lighthouse serves on 5054 with ',
+            code('--metrics'), ', Prysm on 8080) and list its ', code('host:port'), ' in a ', code('prometheus.yml'), ':'),
+          el('pre', { class: 'yaml', id: 'onboarding-config' }, config),
+          el('p', {}, 'and start Sextant with it: ', code('sextant --config.file=prometheus.yml'),
+            ' (a running Sextant re-reads the file on SIGHUP).')),
+        el('div', {},
+          el('h3', {}, 'Or try it with simulated nodes'),
+          el('p', {}, code('sextant --demo'), ' (from a checkout: ', code('cargo run --release -- --demo'),
+            ') also runs four simulated beacon nodes inside Sextant and scrapes them; this dashboard fills within a minute.'))));
   }
 
   async function drawPanel(p, ctx) {
@@ -378,13 +433,27 @@ export function render(root, [name]) {
         genesis_time: state.genesis_time,
       };
       let all = [];
+      let listed = false;
       try {
         all = await loadNodes(start, end);
+        listed = true;
         fill(nodeInfo);
       } catch (e) {
         fill(nodeInfo, el('div', { class: 'error' }, `Cannot list ${noun}s: ${e.message}`));
       }
       if (gen !== generation) return;
+      if (onboard) {
+        // no node has reported in the range: one card that says how to get one, not a wall of empty panels
+        onboard.hidden = !(listed && all.length === 0);
+        if (!onboard.hidden) {
+          await drawOnboarding();
+          if (gen !== generation) return;
+          for (const r of rowEls) r.rowEl.hidden = true;
+          fill(hiddenToggle);
+          fill(updated, `0 ${noun}s · updated ${new Date().toLocaleTimeString()}`);
+          return;
+        }
+      }
       setOptions(jobSel, [...new Set(all.map((n) => n.job))].sort(), state.job);
       setOptions(instSel, [...new Set(all.filter((n) => !state.job || n.job === state.job).map((n) => n.instance))].sort(), state.instance);
       const nodes = all.filter((n) => (!state.job || n.job === state.job) && (!state.instance || n.instance === state.instance));
