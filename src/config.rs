@@ -194,6 +194,12 @@ pub fn parse_in(text: &str, dir: Option<&Path>) -> Result<Config, String> {
     }
     ingest::scrape::config::validate(&config.global, &config.scrape_configs).map_err(|e| e.to_string())?;
     if let Some(dir) = dir {
+        for job in &mut config.scrape_configs {
+            job.set_directory(dir);
+        }
+        for rw in &mut config.remote_write {
+            rw.set_http_directory(dir);
+        }
         let more = read_scrape_config_files(dir, &config)?;
         config.scrape_configs.extend(more);
     }
@@ -228,7 +234,9 @@ fn read_scrape_config_files(dir: &Path, config: &Config) -> Result<Vec<ScrapeCon
             let parsed: ScrapeConfigFile = yaml::from_str(&text).map_err(|e| format!("{name:?}: {e}"))?;
             ingest::scrape::config::validate(&config.global, &parsed.scrape_configs)
                 .map_err(|e| format!("{name:?}: {e}"))?;
-            for job in parsed.scrape_configs {
+            let file_dir = file.parent().unwrap_or(dir);
+            for mut job in parsed.scrape_configs {
+                job.set_directory(file_dir);
                 if let Some(first) = first_seen.get(&job.job_name) {
                     return Err(format!(
                         "{name:?}: found multiple scrape configs with job name {:?}, first found in {first}",
@@ -513,5 +521,33 @@ mod tests {
         assert_eq!(expand_env("x${UNSET}y", env), "xy");
         assert_eq!(expand_env("plain", env), "plain");
         assert_eq!(expand_env("end$", env), "end$");
+    }
+
+    #[test]
+    fn relative_paths_are_relative_to_the_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let main = dir.path().join("prometheus.yml");
+        std::fs::write(
+            &main,
+            "scrape_configs:\n  - job_name: a\n    basic_auth: {username: u, password_file: secrets/pw}\n    tls_config: {ca_file: /etc/ca.pem, cert_file: c.pem, key_file: k.pem}\n    file_sd_configs:\n      - files: ['targets/*.json']\nremote_write:\n  - url: http://127.0.0.1:1/api/v1/write\n    authorization: {credentials_file: token}\n",
+        )
+        .expect("write");
+        let c = LoadedConfig::load(Some(&main)).expect("load");
+        let d = dir.path().to_string_lossy().into_owned();
+        let job = &c.config.scrape_configs[0];
+        let pw = job.basic_auth.as_ref().and_then(|b| b.password_file.clone());
+        assert_eq!(pw, Some(format!("{d}/secrets/pw")));
+        assert_eq!(
+            job.tls_config.ca_file.as_deref(),
+            Some("/etc/ca.pem"),
+            "absolute stays"
+        );
+        assert_eq!(job.tls_config.cert_file, Some(format!("{d}/c.pem")));
+        assert_eq!(job.file_sd_configs[0].files, [format!("{d}/targets/*.json")]);
+        let rw = c.config.remote_write[0]
+            .authorization
+            .as_ref()
+            .and_then(|a| a.credentials_file.clone());
+        assert_eq!(rw, Some(format!("{d}/token")));
     }
 }

@@ -4,6 +4,7 @@
 use crate::error::ConfigError;
 use serde::Deserialize;
 use std::collections::BTreeMap;
+use std::path::Path;
 
 /// `basic_auth`.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
@@ -73,6 +74,25 @@ pub struct TlsConfig {
     /// Minimum TLS version (`TLS12`, `TLS13`).
     #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
     pub min_version: Option<String>,
+}
+
+/// A relative `path` made relative to `dir` (absolute and empty paths stay), as Prometheus
+/// resolves the files a configuration names against the configuration file's directory.
+pub fn join_dir(dir: &Path, path: &mut Option<String>) {
+    if let Some(p) = path.as_mut() {
+        if !p.is_empty() && !Path::new(p.as_str()).is_absolute() {
+            *p = dir.join(p.as_str()).to_string_lossy().into_owned();
+        }
+    }
+}
+
+impl TlsConfig {
+    /// Makes the CA, certificate and key file paths relative to `dir`.
+    pub fn set_directory(&mut self, dir: &Path) {
+        join_dir(dir, &mut self.ca_file);
+        join_dir(dir, &mut self.cert_file);
+        join_dir(dir, &mut self.key_file);
+    }
 }
 
 /// One `http_headers` entry: values sent as they are, secrets (same, but hidden), and files

@@ -65,6 +65,32 @@ macro_rules! http_client_struct {
         }
 
         impl $name {
+            /// Makes the relative file paths of the HTTP client settings (credential, TLS
+            /// and header files) relative to `dir`, the configuration file's directory.
+            pub fn set_http_directory(&mut self, dir: &std::path::Path) {
+                use $crate::client::config::join_dir;
+                if let Some(b) = self.basic_auth.as_mut() {
+                    join_dir(dir, &mut b.username_file);
+                    join_dir(dir, &mut b.password_file);
+                }
+                if let Some(a) = self.authorization.as_mut() {
+                    join_dir(dir, &mut a.credentials_file);
+                }
+                if let Some(o) = self.oauth2.as_mut() {
+                    join_dir(dir, &mut o.client_secret_file);
+                    o.tls_config.set_directory(dir);
+                }
+                join_dir(dir, &mut self.bearer_token_file);
+                self.tls_config.set_directory(dir);
+                for h in self.http_headers.values_mut() {
+                    for f in h.files.iter_mut() {
+                        let mut path = Some(std::mem::take(f));
+                        join_dir(dir, &mut path);
+                        *f = path.unwrap_or_default();
+                    }
+                }
+            }
+
             /// The HTTP client settings of this entry.
             pub fn http(&self) -> $crate::client::config::HttpClientConfig {
                 $crate::client::config::HttpClientConfig {

@@ -438,6 +438,23 @@ impl ScrapeConfig {
         c
     }
 
+    /// Makes every relative file path of the job (file_sd files, credential, TLS and header
+    /// files, also those of its http_sd entries) relative to `dir`, the directory of the file
+    /// the job was read from, as Prometheus does.
+    pub fn set_directory(&mut self, dir: &std::path::Path) {
+        self.set_http_directory(dir);
+        for f in &mut self.file_sd_configs {
+            for path in &mut f.files {
+                let mut p = Some(std::mem::take(path));
+                crate::client::config::join_dir(dir, &mut p);
+                *path = p.unwrap_or_default();
+            }
+        }
+        for h in &mut self.http_sd_configs {
+            h.set_http_directory(dir);
+        }
+    }
+
     /// The resolved scrape interval (global default if unset).
     pub fn interval(&self) -> Duration {
         self.scrape_interval.map_or(Duration::from_secs(60), |d| d.get())
