@@ -21,10 +21,12 @@ pub mod otlp;
 pub mod push;
 pub mod relabel;
 pub mod remote_write;
+pub mod router;
 pub mod scrape;
 
 pub use error::{ConfigError, PushError};
-pub use push::{push_router, OtlpOptions, PushLimits, WriteOutcome};
+pub use push::{OtlpOptions, PushLimits, WriteOutcome};
+pub use router::push_router;
 
 pub use exposition::{
     parse as parse_exposition, Format as ExpositionFormat, ParseError, Parsed, ParsedSample,

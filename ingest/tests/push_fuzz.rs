@@ -5,7 +5,7 @@
 mod push_support;
 
 use ingest::otlp::http::{decode, Encoding};
-use ingest::push::series_cache::SeriesCache;
+use ingest::remote_write::series_cache::SeriesCache;
 use ingest::remote_write::{ingest, Version};
 use ingest::PushLimits;
 use proptest::prelude::*;
