@@ -16,11 +16,21 @@ pub struct ConfigError(pub String);
 #[derive(Debug, thiserror::Error)]
 pub enum PushError {
     /// The `Content-Type` names a format this endpoint does not speak (415).
-    #[error("unsupported content type {0:?}")]
-    UnsupportedContentType(String),
+    #[error("unsupported content type {got:?}: {accepted}")]
+    UnsupportedContentType {
+        /// The header as sent.
+        got: String,
+        /// What the endpoint takes instead, as a sentence part ("remote write accepts ...").
+        accepted: String,
+    },
     /// The `Content-Encoding` is not one this endpoint accepts (415).
-    #[error("unsupported content encoding {0:?}")]
-    UnsupportedEncoding(String),
+    #[error("unsupported content encoding {got:?}: {accepted}")]
+    UnsupportedEncoding {
+        /// The header as sent.
+        got: String,
+        /// What the endpoint takes instead, as a sentence part ("remote write accepts ...").
+        accepted: String,
+    },
     /// The body (compressed or decompressed) is larger than the configured limit (413).
     #[error("{what} of {size} bytes exceeds the limit of {limit} bytes")]
     TooLarge {
@@ -65,7 +75,7 @@ impl PushError {
     /// The HTTP status of the error.
     pub fn status(&self) -> StatusCode {
         match self {
-            PushError::UnsupportedContentType(_) | PushError::UnsupportedEncoding(_) => {
+            PushError::UnsupportedContentType { .. } | PushError::UnsupportedEncoding { .. } => {
                 StatusCode::UNSUPPORTED_MEDIA_TYPE
             }
             PushError::TooLarge { .. } | PushError::TooMany { .. } => StatusCode::PAYLOAD_TOO_LARGE,
@@ -89,7 +99,10 @@ mod tests {
 
     #[test]
     fn statuses() {
-        assert_eq!(PushError::UnsupportedContentType("x".into()).status(), 415);
+        assert_eq!(
+            PushError::UnsupportedContentType { got: "x".into(), accepted: "y".into() }.status(),
+            415
+        );
         assert_eq!(PushError::Malformed("x".into()).status(), 400);
         assert_eq!(
             PushError::TooLarge {

@@ -56,9 +56,10 @@ pub fn negotiate(headers: &HeaderMap) -> Result<Encoding, PushError> {
     match media.as_str() {
         "application/x-protobuf" | "application/protobuf" => Ok(Encoding::Protobuf),
         "application/json" => Ok(Encoding::Json),
-        other => Err(PushError::UnsupportedContentType(format!(
-            "{other} (OTLP/HTTP accepts application/x-protobuf and application/json)"
-        ))),
+        other => Err(PushError::UnsupportedContentType {
+            got: other.to_string(),
+            accepted: "OTLP/HTTP accepts application/x-protobuf and application/json".into(),
+        }),
     }
 }
 
@@ -168,7 +169,10 @@ fn negotiate_request(headers: &HeaderMap, proto: Protocol) -> Result<(Encoding, 
         Ok(c) => {
             return Err(error(
                 enc,
-                &PushError::UnsupportedEncoding(format!("{c} (OTLP/HTTP accepts gzip)")),
+                &PushError::UnsupportedEncoding {
+                    got: c,
+                    accepted: "OTLP/HTTP accepts gzip or none".into(),
+                },
             ))
         }
         Err(e) => return Err(error(enc, &e)),

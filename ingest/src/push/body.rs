@@ -40,7 +40,7 @@ pub async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<
 /// against `limit` before allocating.
 pub fn snappy_decompress(body: &[u8], limit: usize) -> Result<Vec<u8>, PushError> {
     let len = snap::raw::decompress_len(body)
-        .map_err(|e| PushError::Malformed(format!("snappy: cannot read the block header: {e}")))?;
+        .map_err(|e| PushError::Malformed(format!("body is not snappy-compressed: {}", snappy_reason(&e))))?;
     if len > limit {
         return Err(PushError::TooLarge {
             what: "decompressed body (snappy declared length)",
@@ -51,9 +51,16 @@ pub fn snappy_decompress(body: &[u8], limit: usize) -> Result<Vec<u8>, PushError
     let mut out = vec![0u8; len];
     let n = snap::raw::Decoder::new()
         .decompress(body, &mut out)
-        .map_err(|e| PushError::Malformed(format!("snappy: corrupt body: {e}")))?;
+        .map_err(|e| PushError::Malformed(format!("corrupt snappy body: {}", snappy_reason(&e))))?;
     out.truncate(n);
     Ok(out)
+}
+
+/// The snap crate's message without its own leading "snappy: " (the caller's sentence names
+/// snappy once).
+fn snappy_reason(e: &snap::Error) -> String {
+    let m = e.to_string();
+    m.strip_prefix("snappy: ").map(str::to_string).unwrap_or(m)
 }
 
 /// Decompresses a gzip body, refusing output past `limit` bytes.
@@ -79,7 +86,10 @@ pub fn content_encoding(headers: &HeaderMap) -> Result<String, PushError> {
         Some(v) => v
             .to_str()
             .map(|s| s.trim().to_ascii_lowercase())
-            .map_err(|_| PushError::UnsupportedEncoding(String::from_utf8_lossy(v.as_bytes()).into_owned())),
+            .map_err(|_| PushError::UnsupportedEncoding {
+                got: String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                accepted: "the header is not valid text".into(),
+            }),
     }
 }
 
@@ -90,7 +100,10 @@ pub fn content_type(headers: &HeaderMap) -> Result<(String, Vec<(String, String)
     };
     let s = v
         .to_str()
-        .map_err(|_| PushError::UnsupportedContentType(String::from_utf8_lossy(v.as_bytes()).into_owned()))?;
+        .map_err(|_| PushError::UnsupportedContentType {
+            got: String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            accepted: "the header is not valid text".into(),
+        })?;
     let mut parts = s.split(';');
     let media = parts.next().unwrap_or("").trim().to_ascii_lowercase();
     let params = parts

@@ -53,7 +53,10 @@ async fn handler(State(st): State<Arc<ImportState>>, headers: HeaderMap, body: B
         Ok(c) => {
             return refuse(
                 import,
-                &PushError::UnsupportedEncoding(format!("{c} (import accepts gzip)")),
+                &PushError::UnsupportedEncoding {
+                    got: c,
+                    accepted: "import accepts gzip or none".into(),
+                },
             )
         }
         Err(e) => return refuse(import, &e),

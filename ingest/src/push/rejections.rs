@@ -122,7 +122,7 @@ impl Reason {
     /// per sample instead).
     pub fn of_request(e: &PushError) -> Option<Reason> {
         Some(match e {
-            PushError::UnsupportedContentType(_) | PushError::UnsupportedEncoding(_) => {
+            PushError::UnsupportedContentType { .. } | PushError::UnsupportedEncoding { .. } => {
                 Reason::UnsupportedMedia
             }
             PushError::TooLarge { what, .. } if what.starts_with("decompressed") => Reason::DecompressedSize,

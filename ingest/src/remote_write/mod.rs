@@ -60,22 +60,25 @@ pub enum Version {
 pub fn negotiate(headers: &HeaderMap) -> Result<Version, PushError> {
     let enc = content_encoding(headers)?;
     if !(enc.is_empty() || enc == "snappy") {
-        return Err(PushError::UnsupportedEncoding(format!(
-            "{enc} (remote write accepts only snappy)"
-        )));
+        return Err(PushError::UnsupportedEncoding {
+            got: enc,
+            accepted: "remote write accepts only snappy".into(),
+        });
     }
     let (media, params) = content_type(headers)?;
     if !(media.is_empty() || media == "application/x-protobuf") {
-        return Err(PushError::UnsupportedContentType(format!(
-            "{media} (remote write expects application/x-protobuf)"
-        )));
+        return Err(PushError::UnsupportedContentType {
+            got: media,
+            accepted: "remote write accepts application/x-protobuf".into(),
+        });
     }
     match params.iter().find(|(k, _)| k == "proto").map(|(_, v)| v.as_str()) {
         None | Some(PROTO_V1) => Ok(Version::V1),
         Some(PROTO_V2) => Ok(Version::V2),
-        Some(other) => Err(PushError::UnsupportedContentType(format!(
-            "application/x-protobuf;proto={other} (supported: {PROTO_V1}, {PROTO_V2})"
-        ))),
+        Some(other) => Err(PushError::UnsupportedContentType {
+            got: format!("application/x-protobuf;proto={other}"),
+            accepted: format!("remote write accepts proto={PROTO_V1} or proto={PROTO_V2}"),
+        }),
     }
 }
 

@@ -197,7 +197,7 @@ fn errors_name_what_is_wrong() {
     );
     check_err(
         "scrape_configs:\n  - job_name: a\n    static_configs:\n      - targets: ['http://x/y']\n",
-        "not a valid target address",
+        "is not a valid hostname",
     );
     check_err(
         "scrape_configs:\n  - job_name: a\n    scrape_protocols: [Bogus]\n",
@@ -221,9 +221,10 @@ fn unset_timeout_is_the_smaller_of_10s_and_the_interval() {
             f.scrape_configs[0].resolve(&f.global).timeout(),
             Duration::from_secs(want)
         );
+        // A job's unset timeout is the smaller of the global timeout and its own interval.
         assert_eq!(
             f.scrape_configs[1].resolve(&f.global).timeout(),
-            Duration::from_secs(2)
+            Duration::from_secs(want.min(2))
         );
     }
     // Without a global section at all: 1m and 10s.
