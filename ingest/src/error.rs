@@ -100,7 +100,11 @@ mod tests {
     #[test]
     fn statuses() {
         assert_eq!(
-            PushError::UnsupportedContentType { got: "x".into(), accepted: "y".into() }.status(),
+            PushError::UnsupportedContentType {
+                got: "x".into(),
+                accepted: "y".into()
+            }
+            .status(),
             415
         );
         assert_eq!(PushError::Malformed("x".into()).status(), 400);

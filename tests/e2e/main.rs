@@ -10,6 +10,7 @@ mod crash_loop;
 mod dashboards;
 mod disk_full;
 mod docs_links;
+mod error_texts;
 mod exemplars;
 mod faults;
 mod forward;

@@ -83,13 +83,14 @@ pub fn gzip_decompress(body: &[u8], limit: usize) -> Result<Vec<u8>, PushError> 
 pub fn content_encoding(headers: &HeaderMap) -> Result<String, PushError> {
     match headers.get(header::CONTENT_ENCODING) {
         None => Ok(String::new()),
-        Some(v) => v
-            .to_str()
-            .map(|s| s.trim().to_ascii_lowercase())
-            .map_err(|_| PushError::UnsupportedEncoding {
-                got: String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                accepted: "the header is not valid text".into(),
-            }),
+        Some(v) => {
+            v.to_str()
+                .map(|s| s.trim().to_ascii_lowercase())
+                .map_err(|_| PushError::UnsupportedEncoding {
+                    got: String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                    accepted: "the header is not valid text".into(),
+                })
+        }
     }
 }
 
@@ -98,12 +99,10 @@ pub fn content_type(headers: &HeaderMap) -> Result<(String, Vec<(String, String)
     let Some(v) = headers.get(header::CONTENT_TYPE) else {
         return Ok((String::new(), Vec::new()));
     };
-    let s = v
-        .to_str()
-        .map_err(|_| PushError::UnsupportedContentType {
-            got: String::from_utf8_lossy(v.as_bytes()).into_owned(),
-            accepted: "the header is not valid text".into(),
-        })?;
+    let s = v.to_str().map_err(|_| PushError::UnsupportedContentType {
+        got: String::from_utf8_lossy(v.as_bytes()).into_owned(),
+        accepted: "the header is not valid text".into(),
+    })?;
     let mut parts = s.split(';');
     let media = parts.next().unwrap_or("").trim().to_ascii_lowercase();
     let params = parts
