@@ -1,7 +1,9 @@
 //! The configuration file, `prometheus.yml`-compatible, and the embedded default.
 //!
-//! Sections Sextant does not implement yet (`remote_read`, `storage`, ...) are
-//! accepted and reported with a warning, so an existing Prometheus file loads unchanged; an
+//! Loading follows Prometheus' (defaults, inheritance from `global`, validation order,
+//! paths relative to the file). A setting is applied or refused: sections and keys
+//! Prometheus has and Sextant does not apply (`remote_read`, `tracing`, `runtime`, some
+//! `storage.tsdb` and `otlp` keys) are refused at load with a message naming them, and an
 //! unknown field anywhere is an error that names it, as in Prometheus.
 
 use ingest::{GlobalConfig, ScrapeConfig};
@@ -55,16 +57,133 @@ pub struct Config {
     /// Where everything ingested is forwarded by remote write (Prometheus' fields and defaults).
     #[serde(default, deserialize_with = "nullable")]
     pub remote_write: Vec<ingest::forward::RemoteWriteConfig>,
-    /// Not implemented yet: accepted with a warning.
+    /// Querying remote stores: refused at load (see [`refuse_unapplied_sections`]).
+    #[serde(default, deserialize_with = "nullable")]
     pub remote_read: Option<IgnoredAny>,
-    /// `storage.exemplars` is applied at start-up; `storage.tsdb` is accepted with a warning.
+    /// `storage.tsdb` (out-of-order window, retention) and `storage.exemplars`.
+    #[serde(default, deserialize_with = "nullable")]
     pub storage: Option<StorageConfig>,
-    /// Not implemented yet: accepted with a warning.
+    /// Tracing of Sextant itself: refused at load; Sextant takes the `OTEL_*` variables.
+    #[serde(default, deserialize_with = "nullable")]
     pub tracing: Option<IgnoredAny>,
-    /// Not implemented yet: accepted with a warning.
-    pub otlp: Option<IgnoredAny>,
-    /// Not implemented yet: accepted with a warning.
+    /// OTLP translation options.
+    #[serde(default, deserialize_with = "nullable")]
+    pub otlp: Option<OtlpConfig>,
+    /// Go runtime settings: refused at load (Sextant is not a Go program).
+    #[serde(default, deserialize_with = "nullable")]
     pub runtime: Option<IgnoredAny>,
+}
+
+/// `otlp`, Prometheus' OTLP translation options. The two Sextant applies are fields; the
+/// others are accepted only at the value that describes what Sextant does.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OtlpConfig {
+    /// Resource attributes copied onto every series of the resource.
+    #[serde(default, deserialize_with = "nullable")]
+    pub promote_resource_attributes: Vec<String>,
+    /// Add `otel_scope_name`, `otel_scope_version` and scope attributes to every series.
+    #[serde(default, deserialize_with = "nullable")]
+    pub promote_scope_metadata: bool,
+    /// Only `UnderscoreEscapingWithSuffixes` (what Sextant does) is accepted.
+    #[serde(default, deserialize_with = "nullable")]
+    pub translation_strategy: Option<String>,
+    /// Only `false` is accepted.
+    #[serde(default, deserialize_with = "nullable")]
+    pub promote_all_resource_attributes: bool,
+    /// Only empty is accepted (it goes with `promote_all_resource_attributes`).
+    #[serde(default, deserialize_with = "nullable")]
+    pub ignore_resource_attributes: Vec<String>,
+    /// Only `false` is accepted.
+    #[serde(default, deserialize_with = "nullable")]
+    pub keep_identifying_resource_attributes: bool,
+    /// Only `false` is accepted (native histograms are not stored yet).
+    #[serde(default, deserialize_with = "nullable")]
+    pub convert_histograms_to_nhcb: bool,
+    /// Only `false` is accepted.
+    #[serde(default, deserialize_with = "nullable")]
+    pub label_name_underscore_sanitization: bool,
+    /// Only `false` is accepted.
+    #[serde(default, deserialize_with = "nullable")]
+    pub label_name_preserve_multiple_underscores: bool,
+}
+
+impl OtlpConfig {
+    /// Refuses an option set to a value Sextant does not implement, naming it.
+    fn check(&self) -> Result<(), String> {
+        if let Some(t) = &self.translation_strategy {
+            if t != "UnderscoreEscapingWithSuffixes" {
+                return Err(format!(
+                    "otlp.translation_strategy {t:?} is not supported: Sextant translates OTLP names as UnderscoreEscapingWithSuffixes"
+                ));
+            }
+        }
+        for (set, name) in [
+            (self.promote_all_resource_attributes, "promote_all_resource_attributes"),
+            (!self.ignore_resource_attributes.is_empty(), "ignore_resource_attributes"),
+            (self.keep_identifying_resource_attributes, "keep_identifying_resource_attributes"),
+            (self.convert_histograms_to_nhcb, "convert_histograms_to_nhcb"),
+            (self.label_name_underscore_sanitization, "label_name_underscore_sanitization"),
+            (self.label_name_preserve_multiple_underscores, "label_name_preserve_multiple_underscores"),
+        ] {
+            if set {
+                return Err(format!(
+                    "otlp.{name} is not supported by Sextant; remove it (Sextant applies promote_resource_attributes and promote_scope_metadata)"
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `storage.tsdb`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TsdbConfig {
+    /// How far behind a series' newest sample an out-of-order sample is accepted; overrides
+    /// `--storage.tsdb.out-of-order-time-window`.
+    #[serde(default, deserialize_with = "nullable")]
+    pub out_of_order_time_window: Option<ingest::scrape::units::PromDuration>,
+    /// Retention; refused (Sextant takes `--storage.tsdb.retention.time` / `.size`).
+    #[serde(default, deserialize_with = "nullable")]
+    pub retention: Option<IgnoredAny>,
+    /// Refused (no such compaction in Sextant).
+    #[serde(default, deserialize_with = "nullable")]
+    pub stale_series_compaction_threshold: Option<IgnoredAny>,
+    /// Refused (Sextant has one chunk encoding, chosen by measurement).
+    #[serde(default, deserialize_with = "nullable")]
+    pub chunk_encoding: Option<IgnoredAny>,
+}
+
+/// Refuses, naming it, every section or key Prometheus has that Sextant does not apply (a
+/// setting is either applied or refused, never silently ignored).
+fn refuse_unapplied_sections(c: &Config) -> Result<(), String> {
+    if c.remote_read.is_some() {
+        return Err("remote_read is not supported: Sextant answers queries from its own storage only; remove the section (Grafana can query the remote store as a data source of its own)".into());
+    }
+    if c.tracing.is_some() {
+        return Err("tracing is not configured in the file: Sextant exports its own traces when OTEL_EXPORTER_OTLP_TRACES_ENDPOINT (or OTEL_EXPORTER_OTLP_ENDPOINT) is set; remove the section".into());
+    }
+    if c.runtime.is_some() {
+        return Err("runtime (gogc) tunes Go's garbage collector and has no meaning for Sextant; remove the section".into());
+    }
+    if let Some(tsdb) = c.storage.as_ref().and_then(|s| s.tsdb.as_ref()) {
+        if tsdb.retention.is_some() {
+            return Err("storage.tsdb.retention is not read from the file: use --storage.tsdb.retention.time and --storage.tsdb.retention.size".into());
+        }
+        for (set, name) in [
+            (tsdb.stale_series_compaction_threshold.is_some(), "stale_series_compaction_threshold"),
+            (tsdb.chunk_encoding.is_some(), "chunk_encoding"),
+        ] {
+            if set {
+                return Err(format!("storage.tsdb.{name} is not supported by Sextant; remove it"));
+            }
+        }
+    }
+    if let Some(o) = &c.otlp {
+        o.check()?;
+    }
+    Ok(())
 }
 
 /// A file named by `scrape_config_files`: more jobs, in the same format.
@@ -79,8 +198,9 @@ struct ScrapeConfigFile {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StorageConfig {
-    /// Not implemented yet: accepted with a warning.
-    pub tsdb: Option<IgnoredAny>,
+    /// `storage.tsdb`: the out-of-order window.
+    #[serde(default, deserialize_with = "nullable")]
+    pub tsdb: Option<TsdbConfig>,
     /// Exemplar storage.
     pub exemplars: Option<ExemplarsConfig>,
 }
@@ -142,27 +262,25 @@ impl LoadedConfig {
         })
     }
 
-    /// Names of present sections that Sextant accepts but does not act on yet.
-    pub fn unsupported_sections(&self) -> Vec<&'static str> {
+    /// `storage.tsdb.out_of_order_time_window` in milliseconds, if the file sets it.
+    pub fn out_of_order_window_ms(&self) -> Option<i64> {
+        let d = self.config.storage.as_ref()?.tsdb.as_ref()?.out_of_order_time_window?;
+        Some(i64::try_from(d.get().as_millis()).unwrap_or(i64::MAX))
+    }
+
+    /// Refuses what Prometheus refuses in agent mode: rule files, alerting and remote read.
+    pub fn check_agent_mode(&self) -> Result<(), String> {
         let c = &self.config;
-        let mut v = Vec::new();
-        for (present, name) in [
-            (c.remote_read.is_some(), "remote_read"),
-            (
-                c.storage.as_ref().is_some_and(|s| s.tsdb.is_some()),
-                "storage.tsdb",
-            ),
-            (c.tracing.is_some(), "tracing"),
-            (c.otlp.is_some(), "otlp"),
-            (c.runtime.is_some(), "runtime"),
-        ] {
-            if present {
-                v.push(name);
-            }
+        if !c.alerting.alertmanagers.is_empty() || c.alerting.alert_relabel_configs {
+            return Err("field alerting is not allowed in agent mode".into());
         }
-        v
+        if !c.rule_files.is_empty() {
+            return Err("field rule_files is not allowed in agent mode".into());
+        }
+        Ok(())
     }
 }
+
 
 /// Parses configuration text as it would be loaded from the current directory.
 pub fn parse(text: &str) -> Result<Config, String> {
@@ -180,6 +298,7 @@ pub fn parse_in(text: &str, dir: Option<&Path>) -> Result<Config, String> {
     }
     refuse_unsupported_discovery(text, None)?;
     let mut config: Config = yaml::from_str(text)?;
+    refuse_unapplied_sections(&config)?;
     config.global.apply_defaults().map_err(|e| e.to_string())?;
     expand_external_labels(&mut config.global.external_labels);
     for (kind, patterns) in [
@@ -381,10 +500,21 @@ mod tests {
     }
 
     #[test]
-    fn unsupported_sections_are_accepted() {
-        let c = parse("rule_files: [a.yml]\nremote_read:\n  - url: http://x/api/v1/read\n").expect("ok");
-        assert!(c.remote_read.is_some());
-        assert_eq!(c.rule_files, ["a.yml"]);
+    fn unapplied_sections_are_refused_by_name() {
+        for (yaml, name) in [
+            ("remote_read:\n  - url: http://127.0.0.1:1/api/v1/read\n", "remote_read"),
+            ("tracing:\n  endpoint: 127.0.0.1:4317\n", "tracing"),
+            ("runtime:\n  gogc: 50\n", "runtime"),
+            ("storage:\n  tsdb:\n    retention:\n      time: 1d\n", "storage.tsdb.retention"),
+            ("otlp:\n  translation_strategy: NoTranslation\n", "otlp.translation_strategy"),
+            ("otlp:\n  keep_identifying_resource_attributes: true\n", "otlp.keep_identifying_resource_attributes"),
+        ] {
+            let e = parse(yaml).expect_err(name);
+            assert!(e.starts_with(name), "{name}: {e}");
+        }
+        let c = parse("storage:\n  tsdb:\n    out_of_order_time_window: 30m\notlp:\n  promote_resource_attributes: [service.namespace]\n  translation_strategy: UnderscoreEscapingWithSuffixes\n")
+            .expect("applied keys");
+        assert_eq!(c.otlp.map(|o| o.promote_resource_attributes), Some(vec!["service.namespace".to_string()]));
     }
 
     #[test]
