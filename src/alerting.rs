@@ -93,13 +93,12 @@ impl Rules {
         Ok(())
     }
 
-    /// Text exposition of the rule and notification self-metrics.
-    pub fn render_metrics(&self) -> String {
-        let mut out = self.manager.render_metrics();
+    /// Renders the rule and notification self-metrics into `out`.
+    pub fn render_metrics(&self, out: &mut storage::metrics::Exposition) {
+        self.manager.render_metrics(out);
         if let Some(n) = &self.notifier {
-            out.push_str(&n.render_metrics());
+            n.render_metrics(out);
         }
-        out
     }
 }
 

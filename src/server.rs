@@ -249,13 +249,9 @@ pub async fn run(
     );
     web_state.rules = Some(Arc::new(crate::alerting::RulesStatus(rules.manager.clone())));
     web_state.remote_write = Some(Arc::new(crate::forwarding::ForwardStatus(forward.clone())));
-    let self_metrics = Arc::new(crate::self_metrics::SelfMetrics {
-        db: late.clone(),
-        scrape: scrape.clone(),
-        start_time: crate::self_metrics::now_seconds(),
-        rules: Some(rules.clone()),
-        forward: Some(forward.clone()),
-    });
+    let self_metrics = Arc::new(crate::self_metrics::SelfMetrics::new(
+        crate::self_metrics::sources(late.clone(), scrape.clone(), rules.clone(), forward.clone()),
+    ));
     let metrics_route = axum::Router::new().route(
         "/metrics",
         axum::routing::get(move |headers: axum::http::HeaderMap| {
