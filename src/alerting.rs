@@ -1,5 +1,5 @@
 //! Rules and alerts: builds the rule manager and notifier from the configuration, reloads them,
-//! and shows their status to the web layer's `/api/v1/rules` and `/api/v1/alerts`.
+//! and renders their self-metrics (their API status is adapted in [`crate::adapters::rules`]).
 
 use crate::config::LoadedConfig;
 use std::path::PathBuf;
@@ -93,36 +93,11 @@ impl Rules {
         Ok(())
     }
 
-    /// Text exposition of the rule and notification self-metrics.
-    pub fn render_metrics(&self) -> String {
-        let mut out = self.manager.render_metrics();
+    /// Renders the rule and notification self-metrics into `out`.
+    pub fn render_metrics(&self, out: &mut storage::metrics::Exposition) {
+        self.manager.render_metrics(out);
         if let Some(n) = &self.notifier {
-            out.push_str(&n.render_metrics());
+            n.render_metrics(out);
         }
-        out
-    }
-}
-
-/// The rule manager seen through `web`'s [`web::RulesProvider`].
-pub struct RulesStatus(pub Arc<rules::RuleManager>);
-
-impl web::RulesProvider for RulesStatus {
-    fn rules(&self, q: &web::RulesQuery) -> serde_json::Value {
-        let filter = rules::api::RulesFilter {
-            rule_type: match q.rule_type.as_deref() {
-                Some("alert") => Some(rules::RuleType::Alerting),
-                Some("record") => Some(rules::RuleType::Recording),
-                _ => None,
-            },
-            rule_names: q.rule_names.clone(),
-            rule_groups: q.rule_groups.clone(),
-            files: q.files.clone(),
-            exclude_alerts: q.exclude_alerts,
-        };
-        rules::api::rules_data(&self.0.groups(), &filter)
-    }
-
-    fn alerts(&self) -> serde_json::Value {
-        rules::api::alerts_data(&self.0.alerts())
     }
 }

@@ -119,12 +119,27 @@ impl OtlpConfig {
             }
         }
         for (set, name) in [
-            (self.promote_all_resource_attributes, "promote_all_resource_attributes"),
-            (!self.ignore_resource_attributes.is_empty(), "ignore_resource_attributes"),
-            (self.keep_identifying_resource_attributes, "keep_identifying_resource_attributes"),
+            (
+                self.promote_all_resource_attributes,
+                "promote_all_resource_attributes",
+            ),
+            (
+                !self.ignore_resource_attributes.is_empty(),
+                "ignore_resource_attributes",
+            ),
+            (
+                self.keep_identifying_resource_attributes,
+                "keep_identifying_resource_attributes",
+            ),
             (self.convert_histograms_to_nhcb, "convert_histograms_to_nhcb"),
-            (self.label_name_underscore_sanitization, "label_name_underscore_sanitization"),
-            (self.label_name_preserve_multiple_underscores, "label_name_preserve_multiple_underscores"),
+            (
+                self.label_name_underscore_sanitization,
+                "label_name_underscore_sanitization",
+            ),
+            (
+                self.label_name_preserve_multiple_underscores,
+                "label_name_preserve_multiple_underscores",
+            ),
         ] {
             if set {
                 return Err(format!(
@@ -165,18 +180,26 @@ fn refuse_unapplied_sections(c: &Config) -> Result<(), String> {
         return Err("tracing is not configured in the file: Sextant exports its own traces when OTEL_EXPORTER_OTLP_TRACES_ENDPOINT (or OTEL_EXPORTER_OTLP_ENDPOINT) is set; remove the section".into());
     }
     if c.runtime.is_some() {
-        return Err("runtime (gogc) tunes Go's garbage collector and has no meaning for Sextant; remove the section".into());
+        return Err(
+            "runtime (gogc) tunes Go's garbage collector and has no meaning for Sextant; remove the section"
+                .into(),
+        );
     }
     if let Some(tsdb) = c.storage.as_ref().and_then(|s| s.tsdb.as_ref()) {
         if tsdb.retention.is_some() {
             return Err("storage.tsdb.retention is not read from the file: use --storage.tsdb.retention.time and --storage.tsdb.retention.size".into());
         }
         for (set, name) in [
-            (tsdb.stale_series_compaction_threshold.is_some(), "stale_series_compaction_threshold"),
+            (
+                tsdb.stale_series_compaction_threshold.is_some(),
+                "stale_series_compaction_threshold",
+            ),
             (tsdb.chunk_encoding.is_some(), "chunk_encoding"),
         ] {
             if set {
-                return Err(format!("storage.tsdb.{name} is not supported by Sextant; remove it"));
+                return Err(format!(
+                    "storage.tsdb.{name} is not supported by Sextant; remove it"
+                ));
             }
         }
     }
@@ -264,8 +287,28 @@ impl LoadedConfig {
 
     /// `storage.tsdb.out_of_order_time_window` in milliseconds, if the file sets it.
     pub fn out_of_order_window_ms(&self) -> Option<i64> {
-        let d = self.config.storage.as_ref()?.tsdb.as_ref()?.out_of_order_time_window?;
+        let d = self
+            .config
+            .storage
+            .as_ref()?
+            .tsdb
+            .as_ref()?
+            .out_of_order_time_window?;
         Some(i64::try_from(d.get().as_millis()).unwrap_or(i64::MAX))
+    }
+
+    /// The settings applied at start-up only (`otlp`, `storage.tsdb`), to tell a reload that
+    /// changed them.
+    pub fn startup_only_settings(&self) -> String {
+        let tsdb = self.config.storage.as_ref().and_then(|s| s.tsdb.as_ref());
+        format!(
+            "{:?} {:?}",
+            self.config
+                .otlp
+                .as_ref()
+                .map(|o| (&o.promote_resource_attributes, o.promote_scope_metadata)),
+            tsdb.and_then(|t| t.out_of_order_time_window)
+        )
     }
 
     /// Refuses what Prometheus refuses in agent mode: rule files, alerting and remote read.
@@ -280,7 +323,6 @@ impl LoadedConfig {
         Ok(())
     }
 }
-
 
 /// Parses configuration text as it would be loaded from the current directory.
 pub fn parse(text: &str) -> Result<Config, String> {
@@ -502,19 +544,34 @@ mod tests {
     #[test]
     fn unapplied_sections_are_refused_by_name() {
         for (yaml, name) in [
-            ("remote_read:\n  - url: http://127.0.0.1:1/api/v1/read\n", "remote_read"),
+            (
+                "remote_read:\n  - url: http://127.0.0.1:1/api/v1/read\n",
+                "remote_read",
+            ),
             ("tracing:\n  endpoint: 127.0.0.1:4317\n", "tracing"),
             ("runtime:\n  gogc: 50\n", "runtime"),
-            ("storage:\n  tsdb:\n    retention:\n      time: 1d\n", "storage.tsdb.retention"),
-            ("otlp:\n  translation_strategy: NoTranslation\n", "otlp.translation_strategy"),
-            ("otlp:\n  keep_identifying_resource_attributes: true\n", "otlp.keep_identifying_resource_attributes"),
+            (
+                "storage:\n  tsdb:\n    retention:\n      time: 1d\n",
+                "storage.tsdb.retention",
+            ),
+            (
+                "otlp:\n  translation_strategy: NoTranslation\n",
+                "otlp.translation_strategy",
+            ),
+            (
+                "otlp:\n  keep_identifying_resource_attributes: true\n",
+                "otlp.keep_identifying_resource_attributes",
+            ),
         ] {
             let e = parse(yaml).expect_err(name);
             assert!(e.starts_with(name), "{name}: {e}");
         }
         let c = parse("storage:\n  tsdb:\n    out_of_order_time_window: 30m\notlp:\n  promote_resource_attributes: [service.namespace]\n  translation_strategy: UnderscoreEscapingWithSuffixes\n")
             .expect("applied keys");
-        assert_eq!(c.otlp.map(|o| o.promote_resource_attributes), Some(vec!["service.namespace".to_string()]));
+        assert_eq!(
+            c.otlp.map(|o| o.promote_resource_attributes),
+            Some(vec!["service.namespace".to_string()])
+        );
     }
 
     #[test]

@@ -1,18 +1,21 @@
 //! Sextant: a single-binary, Prometheus-compatible monitoring backend.
 //!
 //! # Layout
-//! - [`admin`]: the admin API (snapshot, delete series, clean tombstones) over the database.
+//! - [`adapters`]: the trait impls that connect crates: targets, rules, remote-write status,
+//!   TSDB statistics and the admin API (snapshot, delete series, clean tombstones) for `web`.
 //! - [`agent`]: `--agent` mode: the query API refused, the WAL truncated once every remote-write
 //!   queue has sent it.
-//! - [`alerting`]: recording and alerting rules, notifications, and their API status.
+//! - [`alerting`]: recording and alerting rules and notifications: built, reloaded, measured.
 //! - [`check`]: `sextant check <dir>`, the read-only integrity check of a data directory.
 //! - [`cli`]: command-line flags, named like Prometheus' own so Sextant is a drop-in.
 //! - [`config`]: the `prometheus.yml`-compatible configuration file and the embedded default.
 //! - [`demo`]: `--demo`'s simulated beacon nodes, served on loopback and scraped like any target.
-//! - [`server`]: opens the database, starts ingestion, merges the routers of `ingest` and
-//!   `web`, and serves them until shutdown.
+//! - [`settings`]: flags to typed settings, checked before anything starts.
+//! - [`server`]: `run`, the list of parts it starts in order, and their ordered stop.
+//! - [`routes`]: the routers of `ingest`, `web` and this crate merged and protected.
+//! - [`listeners`]: the HTTP listener and OTLP/gRPC's own port.
+//! - [`reload`]: SIGHUP and `/-/reload`: the configuration re-applied.
 //! - [`shutdown`]: turns SIGINT/SIGTERM into an ordered stop.
-//! - [`forwarding`]: the remote-write queues as the web layer's status endpoint wants them.
 //! - [`late_db`]: a handle to the database that answers "starting up" until WAL replay is done,
 //!   so the listener can come up (and `/-/ready` say 503) before the data is loaded.
 //! - [`logging`]: tracing set-up from `--log.level`.
@@ -20,13 +23,12 @@
 //! - [`openmetrics`]: `/metrics` content negotiation and the conversion to OpenMetrics.
 //! - [`telemetry`]: OpenTelemetry tracing from the `OTEL_*` environment variables.
 //! - [`security`]: `--web.config.file` (TLS, basic auth with roles, headers, rate limit),
-//!   `--web.cors.origin`, and the rejection counters of every limit.
-//! - [`targets`]: the scrape manager's targets as the web layer's targets API wants them.
+//!   `--web.cors.origin`, and the counter of the requests they refuse.
 //!
 //! Data flows one way: `ingest` appends to `storage`; `query` reads `storage`; `web` serves
 //! `query`. Only this crate knows every other one.
 
-pub mod admin;
+pub mod adapters;
 pub mod agent;
 pub mod alerting;
 pub mod allocator;
@@ -34,15 +36,17 @@ pub mod check;
 pub mod cli;
 pub mod config;
 pub mod demo;
-pub mod forwarding;
 pub mod late_db;
+pub mod listeners;
 pub mod logging;
 pub mod openmetrics;
+pub mod reload;
+pub mod routes;
 pub mod security;
 pub mod self_metrics;
 pub mod server;
+pub mod settings;
 pub mod shutdown;
-pub mod targets;
 pub mod telemetry;
 
 /// Anything that stops Sextant from starting or running.
@@ -74,7 +78,7 @@ pub enum Error {
 
 /// Loads the configuration named by the flags, then runs until SIGINT/SIGTERM.
 pub fn run_from_flags(flags: cli::Flags) -> Result<(), Error> {
-    let settings = server::Settings::from_flags(&flags)?;
+    let settings = settings::Settings::from_flags(&flags)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("sextant")
@@ -84,7 +88,7 @@ pub fn run_from_flags(flags: cli::Flags) -> Result<(), Error> {
             source,
         })?;
     runtime.block_on(async move {
-        let listener = server::bind(&settings.listen_address).await?;
+        let listener = listeners::bind(&settings.listen_address).await?;
         server::run(listener, settings, shutdown::signal()).await
     })
 }

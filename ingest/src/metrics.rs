@@ -2,7 +2,8 @@
 //!
 //! The figures are process-wide atomics ([`INGEST`]), bumped where the work is done (the push
 //! handlers after a commit, the scrape loop after each scrape) and rendered into `/metrics` by
-//! [`render`], which the root calls.
+//! [`render`]; [`render_targets`] counts a scrape manager's targets by job and health. The
+//! root lists both among the sources of `/metrics`.
 
 use std::sync::OnceLock;
 use storage::metrics::{Counter, Exposition, Histogram, HistogramSnapshot, LATENCY_BUCKETS};
@@ -161,6 +162,19 @@ pub fn render(out: &mut Exposition) {
         "Durations of scrapes (fetch, parse, append), all targets.",
     )
     .histogram("sextant_scrape_duration_seconds", &[], &m.scrape_durations());
+}
+
+/// Renders `sextant_scrape_targets`: the targets of `scrape` by job and health.
+pub fn render_targets(scrape: &crate::ScrapeManager, out: &mut Exposition) {
+    let name = "sextant_scrape_targets";
+    out.family(name, "gauge", "Scrape targets by job and health.");
+    let mut by: std::collections::BTreeMap<(String, &'static str), u64> = Default::default();
+    for t in scrape.targets() {
+        *by.entry((t.job, t.health.as_str())).or_default() += 1;
+    }
+    for ((job, health), n) in by {
+        out.sample(name, &[("health", health), ("job", &job)], n as f64);
+    }
 }
 
 #[cfg(test)]

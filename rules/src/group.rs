@@ -185,11 +185,6 @@ pub(crate) struct Group {
     pub retired: std::sync::atomic::AtomicBool,
 }
 
-/// Escapes a label value for the text exposition format.
-pub(crate) fn escape_label(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
-}
-
 /// FNV-1a, for a stable per-group evaluation offset.
 fn fnv1a(s: &str) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
@@ -560,14 +555,14 @@ impl Group {
         }
     }
 
-    /// Appends this group's `prometheus_rule_*` samples to `out` (one line each, by family).
-    pub(crate) fn metrics(&self, fams: &mut BTreeMap<&'static str, Vec<String>>) {
+    /// Appends this group's `prometheus_rule_*` samples to `fams`: per family, the group's
+    /// `rule_group` label value (`<file>;<name>`) and the value.
+    pub(crate) fn metrics(&self, fams: &mut BTreeMap<&'static str, Vec<(String, f64)>>) {
         let st = self.state.lock();
         let key = format!("{};{}", self.file.display(), self.name);
-        let lbl = format!("rule_group=\"{}\"", escape_label(&key));
         let c = &st.counters;
         let mut put = |name: &'static str, v: f64| {
-            fams.entry(name).or_default().push(format!("{name}{{{lbl}}} {v}"));
+            fams.entry(name).or_default().push((key.clone(), v));
         };
         put("prometheus_rule_evaluations_total", c.evaluations as f64);
         put("prometheus_rule_evaluation_failures_total", c.failures as f64);

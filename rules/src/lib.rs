@@ -9,8 +9,8 @@
 //! - [`alert`]: the alert state machine and the `ALERTS` / `ALERTS_FOR_STATE` series.
 //! - [`template`]: the template engine for labels and annotations (supported subset there).
 //! - [`notifier`]: Alertmanager v2 client with a queue, batches and retries.
-//! - [`api`]: the JSON `data` of `/api/v1/rules` and `/api/v1/alerts` as Prometheus serves it.
-//! - [`status`]: plain structs for `/api/v1/rules` and `/api/v1/alerts`.
+//! - [`status`]: plain structs of groups, rules and alerts; the root converts them into
+//!   web's response types for `/api/v1/rules` and `/api/v1/alerts`.
 //! - [`presets`]: the embedded beacon-node alert rules.
 //!
 //! # Semantics
@@ -23,7 +23,6 @@
 
 pub mod alert;
 pub mod alerting_config;
-pub mod api;
 pub mod config;
 pub mod duration;
 pub mod error;

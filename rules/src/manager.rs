@@ -11,6 +11,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use storage::metrics::Exposition;
 use storage::{Appendable, Queryable, SeriesRef, STALE_NAN};
 
 /// Settings of the rule manager (mostly from `prometheus.yml` `global`).
@@ -262,28 +263,25 @@ impl RuleManager {
         groups.iter().flat_map(|g| g.active_alerts()).collect()
     }
 
-    /// Self-metrics in the text exposition format: Prometheus' `prometheus_rule_*` families
-    /// per group (label `rule_group="<file>;<name>"`).
-    pub fn render_metrics(&self) -> String {
+    /// Renders Prometheus' `prometheus_rule_*` families per group (label
+    /// `rule_group="<file>;<name>"`) into `out`.
+    pub fn render_metrics(&self, out: &mut Exposition) {
         let groups = self.inner.lock().groups.clone();
-        let mut fams: BTreeMap<&'static str, Vec<String>> = BTreeMap::new();
+        let mut fams: BTreeMap<&'static str, Vec<(String, f64)>> = BTreeMap::new();
         for g in &groups {
             g.metrics(&mut fams);
         }
-        let mut out = String::new();
-        for (name, lines) in fams {
+        for (name, samples) in fams {
             let kind = if name.ends_with("_total") {
                 "counter"
             } else {
                 "gauge"
             };
-            out.push_str(&format!("# TYPE {name} {kind}\n"));
-            for l in lines {
-                out.push_str(&l);
-                out.push('\n');
+            out.family(name, kind, "");
+            for (group, v) in samples {
+                out.sample(name, &[("rule_group", &group)], v);
             }
         }
-        out
     }
 
     /// Stops the evaluation tasks.

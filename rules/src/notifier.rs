@@ -10,6 +10,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
+use storage::metrics::Exposition;
 
 /// An alert as sent to Alertmanager.
 #[derive(Clone, Debug, PartialEq)]
@@ -173,19 +174,17 @@ impl Notifier {
         }
     }
 
-    /// Self-metrics in the text exposition format (`prometheus_notifications_*`).
-    pub fn render_metrics(&self) -> String {
+    /// Renders the `prometheus_notifications_*` families into `out`.
+    pub fn render_metrics(&self, out: &mut Exposition) {
         let st = self.stats();
-        let esc = crate::group::escape_label;
-        let mut out = String::new();
         for (name, per) in [
             ("prometheus_notifications_sent_total", &st.sent_total),
             ("prometheus_notifications_errors_total", &st.errors_total),
         ] {
-            out.push_str(&format!("# TYPE {name} counter\n"));
+            out.family(name, "counter", "");
             for (url, _) in self.endpoints.read().iter() {
                 let v = per.get(url).copied().unwrap_or(0);
-                out.push_str(&format!("{name}{{alertmanager=\"{}\"}} {v}\n", esc(url)));
+                out.sample(name, &[("alertmanager", url.as_str())], v as f64);
             }
         }
         for (name, kind, v) in [
@@ -210,9 +209,8 @@ impl Notifier {
                 st.alertmanagers_discovered as f64,
             ),
         ] {
-            out.push_str(&format!("# TYPE {name} {kind}\n{name} {v}\n"));
+            out.single(name, kind, "", v);
         }
-        out
     }
 
     /// Starts the background task that drains the queue. Call once, inside a Tokio runtime.

@@ -405,7 +405,9 @@ groups:
     );
     m.eval_group_at("g", T).unwrap();
     m.eval_group_at("g", T + MIN).unwrap();
-    let text = m.render_metrics();
+    let mut e = storage::metrics::Exposition::new();
+    m.render_metrics(&mut e);
+    let text = e.finish();
     assert!(
         text.contains("prometheus_rule_evaluations_total{rule_group=\"test.yml;g\"} 4"),
         "{text}"

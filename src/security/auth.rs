@@ -46,6 +46,20 @@ pub fn rejected() -> [(&'static str, u64); 3] {
     ]
 }
 
+/// Renders `sextant_http_rejected_requests_total{reason}` (requests refused by
+/// `--web.config.file`: `unauthorized` 401, `forbidden` 403, `rate_limited` 429) into `out`.
+pub fn render_rejections(out: &mut storage::metrics::Exposition) {
+    let name = "sextant_http_rejected_requests_total";
+    out.family(
+        name,
+        "counter",
+        "HTTP requests refused by the web configuration: unauthorized, forbidden, rate_limited.",
+    );
+    for (reason, v) in rejected() {
+        out.sample(name, &[("reason", reason)], v as f64);
+    }
+}
+
 /// What a path needs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Need {
@@ -308,6 +322,15 @@ pub async fn layer(State(sec): State<Arc<WebSecurity>>, req: Request, next: Next
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn renders_rejections() {
+        let mut e = storage::metrics::Exposition::new();
+        render_rejections(&mut e);
+        assert!(e
+            .as_str()
+            .contains("sextant_http_rejected_requests_total{reason=\"unauthorized\"} "));
+    }
 
     #[test]
     fn paths() {

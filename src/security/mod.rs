@@ -1,6 +1,6 @@
 //! Protecting the listeners: `--web.config.file` (TLS, basic authentication with roles,
-//! response headers, rate limit), `--web.cors.origin`, and the figures of every limit that
-//! refuses data or queries.
+//! response headers, rate limit), `--web.cors.origin`, and the counter of the requests they
+//! refuse (`sextant_http_rejected_requests_total`, rendered by [`auth::render_rejections`]).
 //!
 //! # Layout
 //! - [`config`]: the web configuration file (exporter-toolkit's format plus `sextant.roles`).
@@ -10,7 +10,6 @@
 //! - [`auth`]: the middleware: rate limit, basic authentication (bcrypt, with a cache of
 //!   verified credentials), roles per path, extra response headers.
 //! - [`cors`]: CORS for the API only when `--web.cors.origin` is given.
-//! - [`rejections`]: renders the rejection counters of ingest and query for `/metrics`.
 //! - [`secrets`]: masks passwords, tokens and keys in the configuration that
 //!   `/api/v1/status/config` shows.
 //!
@@ -23,7 +22,6 @@ pub mod auth;
 pub mod config;
 pub mod cors;
 pub mod listener;
-pub mod rejections;
 pub mod secrets;
 pub mod tls;
 

@@ -3,10 +3,11 @@
 //!
 //! Every crate of Sextant depends on `storage`, so these types are the shared vocabulary of
 //! its self-observability: a crate keeps its figures in plain atomics ([`Counter`],
-//! [`Gauge`], [`Histogram`]) where the work happens, and the root renders them into `/metrics`
-//! with [`Exposition`]. Recording is one relaxed atomic add (a histogram: a short scan of its
-//! bounds plus two adds; a [`Summary`]: a short lock to keep the observation for its
-//! quantiles); nothing registers anything globally.
+//! [`Gauge`], [`Histogram`]) where the work happens and renders them itself into the one
+//! [`Exposition`] writer; the root lists the renderers ([`Render`]) that `/metrics` calls.
+//! Recording is one relaxed atomic add (a histogram: a short scan of its bounds plus two adds;
+//! a [`Summary`]: a short lock to keep the observation for its quantiles); nothing registers
+//! anything globally.
 //!
 //! [`DbMetrics`] is the database's own snapshot, returned by [`crate::Db::metrics`].
 
@@ -349,9 +350,13 @@ impl Exposition {
     }
 
     /// Starts a family: `kind` is `counter`, `gauge`, `histogram`, `summary` or `untyped`.
+    /// An empty `help` writes no `# HELP` line, only `# TYPE`.
     pub fn family(&mut self, name: &str, kind: &str, help: &str) -> &mut Self {
-        let help = help.replace('\\', "\\\\").replace('\n', "\\n");
-        let _ = writeln!(self.out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+        if !help.is_empty() {
+            let help = help.replace('\\', "\\\\").replace('\n', "\\n");
+            let _ = writeln!(self.out, "# HELP {name} {help}");
+        }
+        let _ = writeln!(self.out, "# TYPE {name} {kind}");
         self
     }
 
@@ -435,6 +440,29 @@ impl Exposition {
     }
 }
 
+/// One source of self-metrics: renders its figures into the page. Every crate offers its
+/// own (a `fn(&mut Exposition)` or a method behind a closure); the root lists them in the
+/// order `/metrics` shows them.
+pub trait Render: Send + Sync {
+    /// Appends this source's families to `out`.
+    fn render(&self, out: &mut Exposition);
+}
+
+impl<F: Fn(&mut Exposition) + Send + Sync> Render for F {
+    fn render(&self, out: &mut Exposition) {
+        self(out)
+    }
+}
+
+/// Renders every source of `sources`, in order, into one page.
+pub fn render_all(sources: &[Box<dyn Render>]) -> String {
+    let mut out = Exposition::new();
+    for s in sources {
+        s.render(&mut out);
+    }
+    out.finish()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -460,13 +488,14 @@ mod tests {
         e.family("h_seconds", "histogram", "H.")
             .histogram("h_seconds", &[("x", "q\"v")], &h.snapshot());
         e.family("g", "gauge", "G.").sample("g", &[], f64::INFINITY);
+        e.family("t", "gauge", "").sample("t", &[], 1.0);
         assert_eq!(
             e.finish(),
             "# HELP a_total A\\\\b\\nc.\n# TYPE a_total counter\na_total 3\n\
              # HELP h_seconds H.\n# TYPE h_seconds histogram\n\
              h_seconds_bucket{x=\"q\\\"v\",le=\"0.5\"} 1\nh_seconds_bucket{x=\"q\\\"v\",le=\"+Inf\"} 1\n\
              h_seconds_sum{x=\"q\\\"v\"} 0.25\nh_seconds_count{x=\"q\\\"v\"} 1\n\
-             # HELP g G.\n# TYPE g gauge\ng +Inf\n"
+             # HELP g G.\n# TYPE g gauge\ng +Inf\n# TYPE t gauge\nt 1\n"
         );
     }
 

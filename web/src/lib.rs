@@ -18,7 +18,9 @@ pub mod http_metrics;
 
 pub use api::admin::AdminApi;
 pub use api::remote_write::{RemoteWriteProvider, RemoteWriteQueue};
-pub use api::rules::{RulesProvider, RulesQuery};
+pub use api::rules::{
+    Alert, AlertState, AlertingRule, RecordingRule, Rule, RuleGroup, RuleHealth, RulesProvider, RulesQuery,
+};
 pub use api::status::{BuildInfo, HeadStats, TsdbStatsProvider};
 pub use api::targets::{
     ActiveTarget, DroppedTarget, NoTargets, TargetHealth, TargetMetadata, TargetsProvider,

@@ -6,10 +6,21 @@
 //! being served is kept in a thread-local ([`enter`]), and a label check that fails notes its
 //! reason ([`note`]) for the rejection its caller records right after. This keeps the
 //! counting out of the signatures of the decoders.
+//!
+//! [`render`] writes them for `/metrics`:
+//!
+//! | family | labels | counts |
+//! |---|---|---|
+//! | `sextant_ingest_rejected_requests_total` | `protocol`, `reason` | push requests refused as a whole (body or decompressed size, series or samples per request, malformed, unsupported media type, storage failure) |
+//! | `sextant_ingest_rejected_samples_total` | `protocol`, `reason` | samples or data points refused one by one (label limits, invalid labels, out of order/bounds, duplicates, cardinality limits) |
+//!
+//! Protocols: `remote_write_v1`, `remote_write_v2`, `otlp_http`, `otlp_grpc`, `otlp_traces`,
+//! `import`, and `scrape` for scraped samples refused by storage (samples only).
 
 use crate::error::PushError;
 use std::cell::Cell;
 use std::sync::atomic::{AtomicU64, Ordering};
+use storage::metrics::Exposition;
 use storage::AppendError;
 
 pub use crate::metrics::Protocol;
@@ -245,6 +256,31 @@ pub fn samples_snapshot() -> Vec<Count> {
     read(&SAMPLES)
 }
 
+/// Renders both rejection families (non-zero counters only) into `out`.
+pub fn render(out: &mut Exposition) {
+    for (name, help, counts) in [
+        (
+            "sextant_ingest_rejected_requests_total",
+            "Push requests refused as a whole, by protocol and reason.",
+            requests_snapshot(),
+        ),
+        (
+            "sextant_ingest_rejected_samples_total",
+            "Pushed samples and data points refused, by protocol and reason.",
+            samples_snapshot(),
+        ),
+    ] {
+        out.family(name, "counter", help);
+        for c in counts {
+            out.sample(
+                name,
+                &[("protocol", c.protocol), ("reason", c.reason)],
+                c.value as f64,
+            );
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -280,6 +316,12 @@ mod tests {
             },
         );
         assert_eq!(get(&requests_snapshot(), "otlp_http", "body_size"), before + 1);
+        let mut e = Exposition::new();
+        render(&mut e);
+        assert!(e.as_str().contains(
+            "# TYPE sextant_ingest_rejected_requests_total counter\n\
+             sextant_ingest_rejected_requests_total{protocol=\"otlp_http\",reason=\"body_size\"}"
+        ));
         assert_eq!(
             Reason::of_request(&PushError::TooMany {
                 what: "series",

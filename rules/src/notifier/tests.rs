@@ -107,7 +107,9 @@ async fn posts_v2_payloads_and_retries() {
     assert_eq!(st.errors_total.get(&url), None);
     assert_eq!(st.alertmanagers_discovered, 1);
     assert_eq!(st.queue_length, 0);
-    let text = n.render_metrics();
+    let mut e = storage::metrics::Exposition::new();
+    n.render_metrics(&mut e);
+    let text = e.finish();
     assert!(
         text.contains(&format!(
             "prometheus_notifications_sent_total{{alertmanager=\"{url}\"}} 1"

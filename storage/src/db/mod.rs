@@ -7,6 +7,7 @@
 //! - `background.rs`: the fsync timer and the maintenance loop (block cut, WAL checkpoint).
 //! - `delete.rs`: [`Db::delete_series`] (tombstones) and [`Db::clean_tombstones`].
 //! - `snapshot.rs`: [`Db::snapshot`], hard-linked copies that open as data directories.
+//! - `self_metrics.rs`: [`Db::render_metrics`], the database's figures for `/metrics`.
 //!
 //! # Data directory
 //! ```text
@@ -25,6 +26,7 @@ mod delete;
 mod lock;
 mod maintain;
 mod querier;
+mod self_metrics;
 mod snapshot;
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]

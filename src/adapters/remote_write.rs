@@ -1,4 +1,5 @@
-//! Adapts the remote-write queues (in `ingest`) to the web layer's status endpoint.
+//! Adapts the remote-write queues (in `ingest`) to the web layer's status endpoint, and the
+//! configuration's external labels to what the queues add.
 
 use ingest::forward::ForwardManager;
 use std::sync::Arc;
@@ -28,4 +29,9 @@ impl RemoteWriteProvider for ForwardStatus {
             })
             .collect()
     }
+}
+
+/// `global.external_labels`, added to forwarded series that lack them.
+pub fn external_labels(c: &crate::config::Config) -> storage::Labels {
+    storage::Labels::from_pairs(c.global.external_labels.iter())
 }
