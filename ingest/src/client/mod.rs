@@ -16,6 +16,6 @@ pub mod config;
 pub(crate) mod fields;
 mod tls;
 
-pub use auth::{auth_header, check_headers, with_auth};
+pub use auth::{auth_header, with_auth};
 pub use build::{build_client, error_chain, USER_AGENT};
 pub use config::{Authorization, BasicAuth, HttpClientConfig, HttpHeader, TlsConfig};
