@@ -43,47 +43,6 @@ pub fn auth_header(cfg: &HttpClientConfig) -> Result<Option<HeaderValue>, String
     Ok(Some(v))
 }
 
-/// Headers that `http_headers` may not set (the client or the protocol owns them).
-const RESERVED_HEADERS: &[&str] = &[
-    "authorization",
-    "host",
-    "content-encoding",
-    "content-length",
-    "content-type",
-    "user-agent",
-    "connection",
-    "keep-alive",
-    "proxy-authenticate",
-    "proxy-authorization",
-    "www-authenticate",
-    "accept-encoding",
-    "x-prometheus-remote-write-version",
-    "x-prometheus-remote-read-version",
-    "x-prometheus-scrape-timeout-seconds",
-    "te",
-    "trailer",
-    "transfer-encoding",
-    "upgrade",
-];
-
-/// Checks `http_headers` names and values.
-pub fn check_headers(cfg: &HttpClientConfig) -> Result<(), String> {
-    for (name, h) in &cfg.http_headers {
-        if reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_err() {
-            return Err(format!("invalid HTTP header name {name:?}"));
-        }
-        if RESERVED_HEADERS.contains(&name.to_ascii_lowercase().as_str()) {
-            return Err(format!("setting header {name:?} is not allowed"));
-        }
-        for v in h.values.iter().chain(&h.secrets) {
-            if HeaderValue::from_str(v).is_err() {
-                return Err(format!("invalid value for HTTP header {name:?}"));
-            }
-        }
-    }
-    Ok(())
-}
-
 /// Adds the auth header and the `http_headers` to a request (credential and header files
 /// are read now; an `oauth2` token is fetched when there is no fresh one).
 pub async fn with_auth(

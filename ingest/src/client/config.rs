@@ -231,7 +231,7 @@ impl HttpClientConfig {
                 )));
             }
         }
-        super::auth::check_headers(self).map_err(|e| ConfigError(format!("{what}: {e}")))?;
+        check_headers(self).map_err(|e| ConfigError(format!("{what}: {e}")))?;
         let t = &self.tls_config;
         if t.ca.is_some() && t.ca_file.is_some() {
             return Err(ConfigError(format!(
@@ -250,4 +250,45 @@ impl HttpClientConfig {
         }
         Ok(())
     }
+}
+
+/// Headers that `http_headers` may not set (the client or the protocol owns them).
+const RESERVED_HEADERS: &[&str] = &[
+    "authorization",
+    "host",
+    "content-encoding",
+    "content-length",
+    "content-type",
+    "user-agent",
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "www-authenticate",
+    "accept-encoding",
+    "x-prometheus-remote-write-version",
+    "x-prometheus-remote-read-version",
+    "x-prometheus-scrape-timeout-seconds",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+];
+
+/// Checks `http_headers` names and values.
+pub fn check_headers(cfg: &HttpClientConfig) -> Result<(), String> {
+    for (name, h) in &cfg.http_headers {
+        if reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_err() {
+            return Err(format!("invalid HTTP header name {name:?}"));
+        }
+        if RESERVED_HEADERS.contains(&name.to_ascii_lowercase().as_str()) {
+            return Err(format!("setting header {name:?} is not allowed"));
+        }
+        for v in h.values.iter().chain(&h.secrets) {
+            if reqwest::header::HeaderValue::from_str(v).is_err() {
+                return Err(format!("invalid value for HTTP header {name:?}"));
+            }
+        }
+    }
+    Ok(())
 }

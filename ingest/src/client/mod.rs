@@ -18,6 +18,6 @@ pub(crate) mod fields;
 pub mod oauth2;
 mod tls;
 
-pub use auth::{auth_header, check_headers, with_auth};
+pub use auth::{auth_header, with_auth};
 pub use build::{build_client, error_chain, USER_AGENT};
 pub use config::{Authorization, BasicAuth, HttpClientConfig, HttpHeader, OAuth2, TlsConfig};
