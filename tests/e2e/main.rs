@@ -4,6 +4,7 @@
 
 mod admin;
 mod api_diff;
+mod config_corpus;
 mod corruption;
 mod crash;
 mod crash_loop;
