@@ -8,11 +8,27 @@
 
 use serde::{Deserialize, Deserializer};
 
-/// Parses YAML `text` into `T`; the error names the problem and its line and column.
+/// Parses YAML `text` into `T`; the error names the key it is about (`scrape_configs[0].
+/// sample_limit: invalid u64 at line 5, column 19`), the problem, and its line and column.
 pub fn from_str<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, String> {
     let mut options = serde_saphyr::Options::default();
     options.with_snippet = false;
-    serde_saphyr::from_str_with_options(text, options).map_err(|e| e.to_string())
+    let mut path = String::new();
+    let parsed = serde_saphyr::with_deserializer_from_str_with_options(text, options, |de| {
+        serde_path_to_error::deserialize(de).map_err(|e| {
+            path = e.path().to_string();
+            e.into_inner()
+        })
+    });
+    parsed.map_err(|e| {
+        let msg = e.to_string();
+        // An unknown field's message already names it; "." is the document itself.
+        if path.is_empty() || path == "." || msg.starts_with("unknown field") {
+            msg
+        } else {
+            format!("{path}: {msg}")
+        }
+    })
 }
 
 /// For `#[serde(default, deserialize_with = "storage::model::yaml::nullable")]`: a null value
@@ -69,5 +85,13 @@ mod tests {
         assert_eq!(e.matches("listt").count(), 1, "{e}");
         assert_eq!(e.matches("expected one of").count(), 1, "{e}");
         assert!(e.contains("line 2"), "{e}");
+    }
+
+    #[test]
+    fn type_errors_name_the_key() {
+        let e = from_str::<Outer>("inner:\n  n: -1\n").expect_err("negative");
+        assert!(e.starts_with("inner.n: "), "{e}");
+        let e = from_str::<Outer>("list: a\n").expect_err("not a list");
+        assert!(e.starts_with("list: "), "{e}");
     }
 }
