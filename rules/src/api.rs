@@ -4,8 +4,13 @@
 
 use crate::status::{AlertStatus, GroupStatus, RuleStatus, RuleType};
 use crate::template::gofmt;
-use crate::timefmt::go_json_time;
 use serde_json::{json, Map, Value};
+use storage::time::{format_rfc3339_ms, GO_ZERO_TIME};
+
+/// Go's `time.Time` JSON of an optional time: Go's zero time for `None`.
+fn go_json_time(ms: Option<i64>) -> String {
+    ms.map_or_else(|| GO_ZERO_TIME.to_string(), format_rfc3339_ms)
+}
 
 /// The query parameters of `/api/v1/rules`.
 #[derive(Clone, Debug, Default)]
@@ -59,9 +64,9 @@ fn alert_json(a: &AlertStatus) -> Value {
     m.insert("labels".into(), json!(a.labels));
     m.insert("annotations".into(), json!(a.annotations));
     m.insert("state".into(), json!(a.state.as_str()));
-    m.insert("activeAt".into(), json!(go_json_time(Some(a.active_at_ms))));
+    m.insert("activeAt".into(), json!(format_rfc3339_ms(a.active_at_ms)));
     if let Some(k) = a.keep_firing_since_ms {
-        m.insert("keepFiringSince".into(), json!(go_json_time(Some(k))));
+        m.insert("keepFiringSince".into(), json!(format_rfc3339_ms(k)));
     }
     m.insert("value".into(), json!(format_alert_value(a.value)));
     Value::Object(m)

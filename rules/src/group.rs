@@ -185,11 +185,6 @@ pub(crate) struct Group {
     pub retired: std::sync::atomic::AtomicBool,
 }
 
-/// Escapes a label value for the text exposition format.
-pub(crate) fn escape_label(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
-}
-
 /// FNV-1a, for a stable per-group evaluation offset.
 fn fnv1a(s: &str) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
@@ -564,7 +559,7 @@ impl Group {
     pub(crate) fn metrics(&self, fams: &mut BTreeMap<&'static str, Vec<String>>) {
         let st = self.state.lock();
         let key = format!("{};{}", self.file.display(), self.name);
-        let lbl = format!("rule_group=\"{}\"", escape_label(&key));
+        let lbl = format!("rule_group=\"{}\"", storage::escape_label_value(&key));
         let c = &st.counters;
         let mut put = |name: &'static str, v: f64| {
             fams.entry(name).or_default().push(format!("{name}{{{lbl}}} {v}"));

@@ -25,7 +25,6 @@ pub mod alert;
 pub mod alerting_config;
 pub mod api;
 pub mod config;
-pub mod duration;
 pub mod error;
 mod group;
 pub mod manager;
@@ -33,7 +32,6 @@ pub mod notifier;
 pub mod presets;
 pub mod status;
 pub mod template;
-mod timefmt;
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]

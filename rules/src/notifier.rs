@@ -3,13 +3,13 @@
 //! `prometheus_notifications_*` self-metrics.
 
 use crate::alerting_config::AlertingConfig;
-use crate::timefmt::rfc3339_ms;
 use parking_lot::{Mutex, RwLock};
 use serde::Serialize;
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
+use storage::time::format_rfc3339_millis as rfc3339_ms;
 
 /// An alert as sent to Alertmanager.
 #[derive(Clone, Debug, PartialEq)]
@@ -176,7 +176,7 @@ impl Notifier {
     /// Self-metrics in the text exposition format (`prometheus_notifications_*`).
     pub fn render_metrics(&self) -> String {
         let st = self.stats();
-        let esc = crate::group::escape_label;
+        let esc = storage::escape_label_value;
         let mut out = String::new();
         for (name, per) in [
             ("prometheus_notifications_sent_total", &st.sent_total),
