@@ -77,9 +77,7 @@ impl SelfMetrics {
             out.raw(&r.render_metrics());
         }
         if let Some(f) = &self.forward {
-            let mut text = String::new();
-            f.render_metrics(&mut text);
-            out.raw(&text);
+            f.render_metrics(&mut out);
         }
         let mut rejected = String::new();
         crate::security::rejections::render(&mut rejected);

@@ -47,7 +47,7 @@ struct SharedDb {
     db: storage::Db,
     /// Remote write's label-set -> series-reference cache. It belongs to one database (as the
     /// push router's does): references of a discarded database would name other series.
-    series: ingest::push::series_cache::SeriesCache,
+    series: ingest::remote_write::series_cache::SeriesCache,
 }
 
 fn open_db(dir: &std::path::Path) -> storage::Db {
@@ -74,7 +74,7 @@ fn ingest_db() -> Arc<SharedDb> {
         Arc::new(SharedDb {
             _dir: dir,
             db,
-            series: ingest::push::series_cache::SeriesCache::new(10_000),
+            series: ingest::remote_write::series_cache::SeriesCache::new(10_000),
         })
     })
     .clone()
@@ -190,7 +190,7 @@ fn promql_db() -> &'static SharedDb {
         SharedDb {
             _dir: dir,
             db,
-            series: ingest::push::series_cache::SeriesCache::new(1),
+            series: ingest::remote_write::series_cache::SeriesCache::new(1),
         }
     })
 }

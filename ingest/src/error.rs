@@ -7,6 +7,11 @@
 use axum::http::StatusCode;
 use storage::AppendError;
 
+/// Why a configuration (`scrape_configs`, `remote_write`, an HTTP client section) is not valid.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ConfigError(pub String);
+
 /// Why a push request failed as a whole (or partly, for [`PushError::InvalidSeries`]).
 #[derive(Debug, thiserror::Error)]
 pub enum PushError {

@@ -1,8 +1,8 @@
 //! `remote_write` entries as in Prometheus' configuration file: the same field names and
 //! defaults, unknown fields rejected by name.
 
-use crate::scrape::config::ConfigError;
-use crate::scrape::relabel::RelabelConfig;
+use crate::error::ConfigError;
+use crate::relabel::RelabelConfig;
 use crate::scrape::units::PromDuration;
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashSet};
@@ -139,7 +139,7 @@ impl Default for MetadataConfig {
     }
 }
 
-crate::scrape::http_client_fields::http_client_struct! {
+crate::client::fields::http_client_struct! {
     /// One `remote_write` entry.
     #[derive(Clone, Debug, PartialEq, Deserialize)]
     #[serde(deny_unknown_fields)]
@@ -182,7 +182,7 @@ crate::scrape::http_client_fields::http_client_struct! {
 impl RemoteWriteConfig {
     /// An entry with Prometheus' defaults.
     pub fn new(url: impl Into<String>) -> Self {
-        crate::scrape::http_client_fields::with_http_client_defaults!(RemoteWriteConfig {
+        crate::client::fields::with_http_client_defaults!(RemoteWriteConfig {
             url: url.into(),
             name: String::new(),
             remote_timeout: default_timeout(),

@@ -115,7 +115,7 @@ impl ForwardManager {
     }
 
     /// Appends the queues' `prometheus_remote_storage_*` metrics in the text format.
-    pub fn render_metrics(&self, out: &mut String) {
+    pub fn render_metrics(&self, out: &mut storage::metrics::Exposition) {
         let qs = self.snapshot.read();
         let labels: Vec<(QueueLabels<'_>, &super::metrics::QueueMetrics)> = qs
             .iter()

@@ -1,9 +1,9 @@
 //! The queues' self-metrics, named as Prometheus names them
 //! (`prometheus_remote_storage_*`, labelled `remote_name` and `url`), and their rendering in
-//! the text exposition format.
+//! the text exposition format (through [`storage::metrics::Exposition`]).
 
-use std::fmt::Write;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use storage::metrics::Exposition;
 
 /// Counters and gauges of one queue (all updated lock-free).
 #[derive(Debug, Default)]
@@ -65,16 +65,11 @@ pub struct QueueLabels<'a> {
     pub capacity: usize,
 }
 
-fn esc(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
-}
-
 /// Renders every queue's metrics (one `# HELP`/`# TYPE` per family) into `out`.
-pub fn render(out: &mut String, queues: &[(QueueLabels<'_>, &QueueMetrics)]) {
+pub fn render(out: &mut Exposition, queues: &[(QueueLabels<'_>, &QueueMetrics)]) {
     if queues.is_empty() {
         return;
     }
-    let ld = |q: &QueueLabels<'_>| format!("remote_name=\"{}\",url=\"{}\"", esc(q.name), esc(q.url));
     type Get = fn(&QueueLabels<'_>, &QueueMetrics) -> f64;
     let families: &[(&str, &str, &str, Get)] = &[
         ("prometheus_remote_storage_samples_total", "counter", "Total number of samples sent to remote storage.", |_, m| m.samples_sent.load(Ordering::Relaxed) as f64),
@@ -102,9 +97,9 @@ pub fn render(out: &mut String, queues: &[(QueueLabels<'_>, &QueueMetrics)]) {
         ("sextant_remote_storage_wal_segments_skipped_total", "counter", "WAL segments truncated before this queue sent them (their samples were not forwarded).", |_, m| m.segments_skipped.load(Ordering::Relaxed) as f64),
     ];
     for (name, kind, help, get) in families {
-        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+        out.family(name, kind, help);
         for (q, m) in queues {
-            let _ = writeln!(out, "{name}{{{}}} {}", ld(q), get(q, m));
+            out.sample(name, &[("remote_name", q.name), ("url", q.url)], get(q, m));
         }
     }
 }
@@ -135,8 +130,9 @@ mod tests {
             max_samples_per_send: 100,
             capacity: 1000,
         };
-        let mut out = String::new();
-        render(&mut out, &[(q, &m)]);
+        let mut e = Exposition::new();
+        render(&mut e, &[(q, &m)]);
+        let out = e.finish();
         assert!(out.contains(
             "prometheus_remote_storage_samples_total{remote_name=\"vm\",url=\"http://127.0.0.1:1/api/v1/write\"} 42\n"
         ));

@@ -461,7 +461,7 @@ impl Reader {
             }
             b.build()
         };
-        let out = crate::scrape::relabel::relabel(&with_external, &self.sh.cfg.write_relabel_configs)?;
+        let out = crate::relabel::relabel(&with_external, &self.sh.cfg.write_relabel_configs)?;
         (!out.is_empty()).then_some(out)
     }
 

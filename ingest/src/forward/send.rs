@@ -2,8 +2,7 @@
 //! network errors, with the server's `Retry-After` when given), or give up (other 4xx).
 
 use super::config::{ProtobufMessage, RemoteWriteConfig};
-use crate::scrape::config::HttpClientConfig;
-use crate::scrape::http::{build_client, with_auth, USER_AGENT};
+use crate::client::{build_client, with_auth, HttpClientConfig, USER_AGENT};
 use reqwest::header::{
     HeaderMap, HeaderName, HeaderValue, CONTENT_ENCODING, CONTENT_TYPE, RETRY_AFTER, USER_AGENT as UA,
 };
@@ -101,7 +100,7 @@ impl Sender {
             Ok(r) => r,
             Err(e) => {
                 return Err(SendError::Retryable {
-                    message: format!("request failed: {}", crate::scrape::http::error_chain(&e)),
+                    message: format!("request failed: {}", crate::client::error_chain(&e)),
                     retry_after: None,
                 })
             }

@@ -168,8 +168,9 @@ async fn outage_retries_then_delivers_everything_in_order() {
     let h = r.headers.lock().clone().unwrap();
     assert_eq!(h["content-encoding"], "snappy");
     assert_eq!(h["x-prometheus-remote-write-version"], "0.1.0");
-    let mut text = String::new();
-    mgr.render_metrics(&mut text);
+    let mut e = storage::metrics::Exposition::new();
+    mgr.render_metrics(&mut e);
+    let text = e.finish();
     assert!(
         text.contains("prometheus_remote_storage_samples_total{"),
         "{text}"

@@ -14,7 +14,8 @@
 use super::{ingest, partial_success_message, OtlpState};
 use crate::error::PushError;
 use crate::push::rejections::{self, Protocol};
-use crate::push::{blocking_as, PushLimits};
+use crate::push::respond::{blocking_as, count};
+use crate::push::PushLimits;
 use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_server::{
     MetricsService, MetricsServiceServer,
 };
@@ -71,11 +72,7 @@ impl MetricsService for OtlpGrpc {
         let inner = self.inner.clone();
         let p = Protocol::OtlpGrpc;
         let res = blocking_as(p, move || ingest(&*inner.db, &inner.state, &req, &inner.limits)).await;
-        let m = crate::metrics::ingest();
-        match &res {
-            Ok(out) => m.appended(Protocol::OtlpGrpc, out.accepted_points, 0, 0),
-            Err(_) => m.failed(Protocol::OtlpGrpc),
-        }
+        count(p, &res);
         let out = res.map_err(|e| status(p, e))?;
         let partial_success = (out.rejected_points > 0).then(|| ExportMetricsPartialSuccess {
             rejected_data_points: out.rejected_points as i64,
@@ -103,11 +100,7 @@ impl TraceService for OtlpGrpc {
                 .ingest(&*inner.db, &req, &inner.limits, super::now_ms())
         })
         .await;
-        match &res {
-            // Spans become span-metric samples; the request is what is counted here.
-            Ok(_) => crate::metrics::ingest().appended(p, 0, 0, 0),
-            Err(_) => crate::metrics::ingest().failed(p),
-        }
+        count(p, &res);
         let out = res.map_err(|e| status(p, e))?;
         let partial_success = (out.rejected_spans > 0).then(|| ExportTracePartialSuccess {
             rejected_spans: out.rejected_spans as i64,

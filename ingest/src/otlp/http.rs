@@ -6,15 +6,22 @@
 //! `ExportMetricsServiceResponse` in the request's encoding (with `partial_success` when points
 //! were refused); 400 with a `google.rpc.Status` for a bad body; 413 over the size limits;
 //! 503 (which OTLP senders retry) when storage failed.
+//!
+//! `POST /v1/traces` (OTLP/HTTP traces) shares the encodings and answers; its spans are counted
+//! into span metrics ([`super::traces`]).
 
+use super::OtlpState;
 use crate::error::PushError;
-use crate::push::body::{content_encoding, content_type, gzip_decompress, read_body};
+use crate::push::body::{content_encoding, content_type, gzip_decompress};
 use crate::push::rejections::{self, Protocol};
-use crate::push::{blocking_as, PushState};
+use crate::push::respond::{refuse, respond};
+use crate::push::PushLimits;
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::Router;
 use opentelemetry_proto::tonic::collector::metrics::v1::{
     ExportMetricsPartialSuccess, ExportMetricsServiceRequest, ExportMetricsServiceResponse,
 };
@@ -23,6 +30,7 @@ use opentelemetry_proto::tonic::collector::trace::v1::{
 };
 use prost::Message;
 use std::sync::Arc;
+use storage::Appendable;
 
 /// The body encoding of a request (and its answer).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -119,17 +127,37 @@ fn error(enc: Encoding, e: &PushError) -> Response {
         .into_response()
 }
 
+/// What the OTLP/HTTP handlers keep between requests.
+struct HttpState {
+    /// Where samples go.
+    db: Arc<dyn Appendable>,
+    /// Size and count limits, OTLP translation options.
+    limits: PushLimits,
+    /// Delta accumulation and span metrics, shared by the metrics and traces routes.
+    otlp: OtlpState,
+}
+
+/// The OTLP/HTTP routes (metrics at both paths, traces), writing to `db`.
+pub fn router(db: Arc<dyn Appendable>, limits: PushLimits) -> Router {
+    let state = Arc::new(HttpState {
+        db,
+        otlp: OtlpState::new(&limits.otlp),
+        limits,
+    });
+    Router::new()
+        .route("/v1/metrics", post(http_handler))
+        .route("/api/v1/otlp/v1/metrics", post(http_handler))
+        .route("/v1/traces", post(traces_handler))
+        .with_state(state)
+}
+
 /// A request body read and checked: its encoding, whether it is gzip, the bytes.
 type Prepared = (Encoding, bool, bytes::Bytes);
 
-/// Negotiates and reads an OTLP/HTTP body; `Err` is the answer to send.
-async fn prepare(
-    st: &PushState,
-    headers: &HeaderMap,
-    body: Body,
-    proto: Protocol,
-) -> Result<Prepared, Response> {
-    let enc = negotiate(headers).map_err(|e| crate::push::refuse(proto, &e))?;
+/// Negotiates an OTLP/HTTP request: its encoding and whether it is gzip; `Err` is the answer
+/// to send.
+fn negotiate_request(headers: &HeaderMap, proto: Protocol) -> Result<(Encoding, bool), Response> {
+    let enc = negotiate(headers).map_err(|e| refuse(proto, &e))?;
     let error = |enc: Encoding, e: &PushError| {
         rejections::request(proto, e);
         error(enc, e)
@@ -145,10 +173,7 @@ async fn prepare(
         }
         Err(e) => return Err(error(enc, &e)),
     };
-    let bytes = read_body(headers, body, st.limits.max_body_bytes)
-        .await
-        .map_err(|e| error(enc, &e))?;
-    Ok((enc, gzip, bytes))
+    Ok((enc, gzip))
 }
 
 /// Decompresses (if gzip) within the limit and decodes.
@@ -172,91 +197,89 @@ fn unpack<T: Message + Default + serde::de::DeserializeOwned>(
 }
 
 /// The OTLP/HTTP metrics handler.
-pub(crate) async fn http_handler(
-    State(st): State<Arc<PushState>>,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
+async fn http_handler(State(st): State<Arc<HttpState>>, headers: HeaderMap, body: Body) -> Response {
     let proto = Protocol::OtlpHttp;
-    let p = match prepare(&st, &headers, body, proto).await {
-        Ok(p) => p,
+    let (enc, gzip) = match negotiate_request(&headers, proto) {
+        Ok(n) => n,
         Err(resp) => return resp,
     };
-    let enc = p.0;
-    let st2 = st.clone();
-    let res = blocking_as(proto, move || {
-        let req: ExportMetricsServiceRequest = unpack(
-            &p,
-            st2.limits.max_decompressed_bytes,
-            "ExportMetricsServiceRequest",
-        )?;
-        super::ingest(&*st2.db, &st2.otlp, &req, &st2.limits)
-    })
-    .await;
-    match &res {
-        Ok(out) => crate::metrics::ingest().appended(Protocol::OtlpHttp, out.accepted_points, 0, 0),
-        Err(_) => crate::metrics::ingest().failed(Protocol::OtlpHttp),
-    }
-    match res {
-        Ok(out) => {
-            let partial_success = (out.rejected_points > 0).then(|| ExportMetricsPartialSuccess {
-                rejected_data_points: out.rejected_points as i64,
-                error_message: super::partial_success_message(&out),
-            });
-            encode_response(
-                enc,
-                StatusCode::OK,
-                &ExportMetricsServiceResponse { partial_success },
-            )
+    let max_body_bytes = st.limits.max_body_bytes;
+    let work = move |bytes: bytes::Bytes| {
+        move || {
+            let req: ExportMetricsServiceRequest = unpack(
+                &(enc, gzip, bytes),
+                st.limits.max_decompressed_bytes,
+                "ExportMetricsServiceRequest",
+            )?;
+            super::ingest(&*st.db, &st.otlp, &req, &st.limits)
         }
-        Err(e) => {
-            rejections::request(proto, &e);
-            error(enc, &e)
-        }
-    }
+    };
+    let refused = |e: &PushError| error(enc, e);
+    respond(
+        proto,
+        &headers,
+        body,
+        max_body_bytes,
+        refused,
+        work,
+        |res| match res {
+            Ok(out) => {
+                let partial_success = (out.rejected_points > 0).then(|| ExportMetricsPartialSuccess {
+                    rejected_data_points: out.rejected_points as i64,
+                    error_message: super::partial_success_message(&out),
+                });
+                encode_response(
+                    enc,
+                    StatusCode::OK,
+                    &ExportMetricsServiceResponse { partial_success },
+                )
+            }
+            Err(e) => error(enc, &e),
+        },
+    )
+    .await
 }
 
 /// The OTLP/HTTP traces handler (`/v1/traces`): spans are counted into span metrics.
-pub(crate) async fn traces_handler(
-    State(st): State<Arc<PushState>>,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
+async fn traces_handler(State(st): State<Arc<HttpState>>, headers: HeaderMap, body: Body) -> Response {
     let proto = Protocol::OtlpTraces;
-    let p = match prepare(&st, &headers, body, proto).await {
-        Ok(p) => p,
+    let (enc, gzip) = match negotiate_request(&headers, proto) {
+        Ok(n) => n,
         Err(resp) => return resp,
     };
-    let enc = p.0;
-    let st2 = st.clone();
-    let res = blocking_as(proto, move || {
-        let req: ExportTraceServiceRequest =
-            unpack(&p, st2.limits.max_decompressed_bytes, "ExportTraceServiceRequest")?;
-        st2.otlp
-            .spans
-            .ingest(&*st2.db, &req, &st2.limits, super::now_ms())
-    })
-    .await;
-    match &res {
-        // Spans become span-metric samples; the request is what is counted here.
-        Ok(_) => crate::metrics::ingest().appended(proto, 0, 0, 0),
-        Err(_) => crate::metrics::ingest().failed(proto),
-    }
-    match res {
-        Ok(out) => {
-            let partial_success = (out.rejected_spans > 0).then(|| ExportTracePartialSuccess {
-                rejected_spans: out.rejected_spans as i64,
-                error_message: out.message.unwrap_or_default(),
-            });
-            encode_response(
-                enc,
-                StatusCode::OK,
-                &ExportTraceServiceResponse { partial_success },
-            )
+    let max_body_bytes = st.limits.max_body_bytes;
+    let work = move |bytes: bytes::Bytes| {
+        move || {
+            let req: ExportTraceServiceRequest = unpack(
+                &(enc, gzip, bytes),
+                st.limits.max_decompressed_bytes,
+                "ExportTraceServiceRequest",
+            )?;
+            st.otlp.spans.ingest(&*st.db, &req, &st.limits, super::now_ms())
         }
-        Err(e) => {
-            rejections::request(proto, &e);
-            error(enc, &e)
-        }
-    }
+    };
+    let refused = |e: &PushError| error(enc, e);
+    respond(
+        proto,
+        &headers,
+        body,
+        max_body_bytes,
+        refused,
+        work,
+        |res| match res {
+            Ok(out) => {
+                let partial_success = (out.rejected_spans > 0).then(|| ExportTracePartialSuccess {
+                    rejected_spans: out.rejected_spans as i64,
+                    error_message: out.message.unwrap_or_default(),
+                });
+                encode_response(
+                    enc,
+                    StatusCode::OK,
+                    &ExportTraceServiceResponse { partial_success },
+                )
+            }
+            Err(e) => error(enc, &e),
+        },
+    )
+    .await
 }

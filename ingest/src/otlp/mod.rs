@@ -12,7 +12,8 @@
 //! - `translate`: data points to series.
 //! - `delta`: delta-to-cumulative accumulation.
 //! - `traces`: OTLP traces (`/v1/traces`, gRPC `TraceService`) counted into span metrics.
-//! - `http`, `grpc`: the transports.
+//! - `http`, `grpc`: the transports; [`http::router`] holds the OTLP/HTTP routes and their
+//!   [`OtlpState`].
 
 pub mod delta;
 pub mod grpc;
@@ -22,10 +23,10 @@ pub mod traces;
 pub mod translate;
 
 pub use grpc::{otlp_grpc_router, otlp_grpc_service, OtlpGrpc};
-pub(crate) use http::{http_handler, traces_handler};
 pub use translate::ExportOutcome;
 
 use crate::error::PushError;
+use crate::push::respond::Counted;
 use crate::push::writer::SeriesWriter;
 use crate::push::{OtlpOptions, PushLimits};
 use delta::DeltaStore;
@@ -97,5 +98,18 @@ pub(crate) fn partial_success_message(out: &ExportOutcome) -> String {
         }
         Some(m) => m.clone(),
         None => String::new(),
+    }
+}
+
+impl Counted for ExportOutcome {
+    fn counts(&self) -> (usize, usize, usize) {
+        (self.accepted_points, 0, 0)
+    }
+}
+
+impl Counted for traces::TraceOutcome {
+    /// Spans become span-metric samples; the request is what is counted.
+    fn counts(&self) -> (usize, usize, usize) {
+        (0, 0, 0)
     }
 }

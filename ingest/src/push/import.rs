@@ -7,13 +7,91 @@
 //! - A body that does not parse is refused whole (400 naming the line); series over the
 //!   per-series limits are refused alone (400 naming the first), the others kept.
 //! - HELP/TYPE/UNIT lines become metric metadata.
+//!
+//! [`router`] is the route; [`ingest_text`] the decoding and writing.
 
+use super::body::{content_encoding, gzip_decompress};
 use super::labels::LabelsCollector;
+use super::rejections::Protocol;
+use super::respond::{error_response, refuse, respond};
 use super::writer::{SeriesWriter, WriteOutcome};
 use super::PushLimits;
 use crate::error::PushError;
 use crate::exposition;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::Router;
+use std::sync::Arc;
 use storage::{Appendable, SeriesRef};
+
+/// What the import handler needs.
+struct ImportState {
+    /// Where samples go.
+    db: Arc<dyn Appendable>,
+    /// Size and count limits.
+    limits: PushLimits,
+}
+
+/// The import route, writing to `db`.
+pub fn router(db: Arc<dyn Appendable>, limits: PushLimits) -> Router {
+    Router::new()
+        .route("/api/v1/import/prometheus", post(handler))
+        .with_state(Arc::new(ImportState { db, limits }))
+}
+
+async fn handler(State(st): State<Arc<ImportState>>, headers: HeaderMap, body: Body) -> Response {
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64);
+    let import = Protocol::Import;
+    let gzip = match content_encoding(&headers) {
+        Ok(c) if c.is_empty() || c == "identity" => false,
+        Ok(c) if c == "gzip" => true,
+        Ok(c) => {
+            return refuse(
+                import,
+                &PushError::UnsupportedEncoding(format!("{c} (import accepts gzip)")),
+            )
+        }
+        Err(e) => return refuse(import, &e),
+    };
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let max_body_bytes = st.limits.max_body_bytes;
+    let work = move |bytes: bytes::Bytes| {
+        move || {
+            let limit = st.limits.max_decompressed_bytes;
+            let raw = if gzip {
+                std::borrow::Cow::Owned(gzip_decompress(&bytes, limit)?)
+            } else {
+                std::borrow::Cow::Borrowed(&bytes[..])
+            };
+            ingest_text(&*st.db, &raw, &content_type, now_ms, &st.limits)
+        }
+    };
+    respond(
+        import,
+        &headers,
+        body,
+        max_body_bytes,
+        error_response,
+        work,
+        |res| match res {
+            Ok(out) => match out.into_result() {
+                Ok(_) => StatusCode::NO_CONTENT.into_response(),
+                Err(e) => refuse(import, &e),
+            },
+            Err(e) => error_response(&e),
+        },
+    )
+    .await
+}
 
 /// Parses `body` (already decompressed) and writes it to `db` in one batch; `now_ms` is the
 /// timestamp of samples that have none.

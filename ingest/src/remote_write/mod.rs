@@ -9,21 +9,26 @@
 //! ([`crate::push::histogram`]). Invalid series are refused one by one (400 naming the first),
 //! the valid ones are committed; a storage failure rolls everything back (5xx, retry).
 //!
+//! - `handler`: the route, its state (the series cache) and the answers.
 //! - `proto`: the message types.
+//! - `wire`: walking 1.0 requests without decoding them whole.
+//! - `series_cache`: validated label sets remembered between requests.
 //! - `write`: series validation and appending, both versions.
 
+pub mod handler;
 pub mod proto;
+pub mod series_cache;
 pub mod wire;
 mod write;
 
 use crate::error::PushError;
 use crate::push::body::{content_encoding, content_type, snappy_decompress};
-use crate::push::series_cache::SeriesCache;
 use crate::push::writer::{SeriesWriter, WriteOutcome};
 use crate::push::PushLimits;
 use axum::http::HeaderMap;
 use bytes::Bytes;
 use prost::Message;
+use series_cache::SeriesCache;
 use storage::Appendable;
 
 pub use write::{histogram_to_native, write_v1, write_v2};

@@ -2,11 +2,11 @@
 //! (as classic series), exemplars and metadata.
 
 use super::proto::{self, histogram, Histogram};
+use super::series_cache::{CacheReader, Cached, PendingChanges, SeriesCache};
 use super::wire::{decode_exemplar, walk_v1, Item, SeriesView};
 use crate::error::PushError;
 use crate::push::histogram::{expand_buckets, NativeHistogram};
 use crate::push::labels::{Interner, LabelsCollector};
-use crate::push::series_cache::{CacheReader, Cached, PendingChanges, SeriesCache};
 use crate::push::writer::SeriesWriter;
 use crate::push::PushLimits;
 use foldhash::HashSet;

@@ -5,16 +5,12 @@
 //! `global: GlobalConfig` and `scrape_configs: Vec<ScrapeConfig>`, then calls [`validate`]
 //! for the checks serde cannot make. [`ScrapeConfig::resolve`] applies the global defaults.
 
-use super::relabel::RelabelConfig;
 use super::units::{ByteSize, PromDuration};
+pub use crate::error::ConfigError;
+use crate::relabel::RelabelConfig;
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
-
-/// Why a configuration is not valid.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct ConfigError(pub String);
 
 fn default_scrape_interval() -> PromDuration {
     PromDuration::secs(60)
@@ -168,172 +164,6 @@ impl ScrapeProtocol {
     }
 }
 
-/// `basic_auth`.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct BasicAuth {
-    /// The user name.
-    #[serde(default)]
-    pub username: String,
-    /// A file holding the user name.
-    #[serde(default)]
-    pub username_file: Option<String>,
-    /// The password.
-    #[serde(default)]
-    pub password: Option<String>,
-    /// A file holding the password (read at every scrape, so rotation works).
-    #[serde(default)]
-    pub password_file: Option<String>,
-}
-
-fn default_auth_type() -> String {
-    "Bearer".into()
-}
-
-/// `authorization`: an `Authorization: <type> <credentials>` header.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Authorization {
-    /// The scheme (default `Bearer`).
-    #[serde(default = "default_auth_type", rename = "type")]
-    pub auth_type: String,
-    /// The credentials.
-    #[serde(default)]
-    pub credentials: Option<String>,
-    /// A file holding the credentials (read at every scrape).
-    #[serde(default)]
-    pub credentials_file: Option<String>,
-}
-
-/// `tls_config`.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TlsConfig {
-    /// CA certificate(s) to verify the server with (PEM file).
-    #[serde(default)]
-    pub ca_file: Option<String>,
-    /// CA certificate(s) inline (PEM).
-    #[serde(default)]
-    pub ca: Option<String>,
-    /// Client certificate (PEM file) for mutual TLS.
-    #[serde(default)]
-    pub cert_file: Option<String>,
-    /// Client certificate inline (PEM).
-    #[serde(default)]
-    pub cert: Option<String>,
-    /// Client key (PEM file) for mutual TLS.
-    #[serde(default)]
-    pub key_file: Option<String>,
-    /// Client key inline (PEM).
-    #[serde(default)]
-    pub key: Option<String>,
-    /// Server name to verify (SNI) instead of the host of the URL.
-    #[serde(default)]
-    pub server_name: Option<String>,
-    /// Skip verification of the server's certificate.
-    #[serde(default)]
-    pub insecure_skip_verify: bool,
-    /// Minimum TLS version (`TLS12`, `TLS13`).
-    #[serde(default)]
-    pub min_version: Option<String>,
-}
-
-/// One `http_headers` entry: values sent as they are, secrets (same, but hidden), and files
-/// whose content is read at every request.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct HttpHeader {
-    /// Plain values.
-    #[serde(default)]
-    pub values: Vec<String>,
-    /// Secret values.
-    #[serde(default)]
-    pub secrets: Vec<String>,
-    /// Files holding values.
-    #[serde(default)]
-    pub files: Vec<String>,
-}
-
-/// The HTTP client settings shared by scraping and `http_sd_configs` (written inline in both,
-/// as in Prometheus' files).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct HttpClientConfig {
-    /// Extra request headers.
-    pub http_headers: BTreeMap<String, HttpHeader>,
-    /// Basic authentication.
-    pub basic_auth: Option<BasicAuth>,
-    /// The Authorization header.
-    pub authorization: Option<Authorization>,
-    /// Bearer token (old form of `authorization`).
-    pub bearer_token: Option<String>,
-    /// Bearer token file (old form of `authorization.credentials_file`).
-    pub bearer_token_file: Option<String>,
-    /// TLS settings.
-    pub tls_config: TlsConfig,
-    /// HTTP proxy URL.
-    pub proxy_url: Option<String>,
-    /// Whether to follow redirects (default true).
-    pub follow_redirects: bool,
-    /// Whether to use HTTP/2 (accepted; the client negotiates).
-    pub enable_http2: bool,
-}
-
-impl HttpClientConfig {
-    /// Checks that the auth and TLS settings do not contradict each other.
-    pub fn validate(&self, what: &str) -> Result<(), ConfigError> {
-        let n = usize::from(self.basic_auth.is_some())
-            + usize::from(self.authorization.is_some())
-            + usize::from(self.bearer_token.is_some() || self.bearer_token_file.is_some());
-        if n > 1 {
-            return Err(ConfigError(format!(
-                "{what}: at most one of basic_auth, authorization and bearer_token & bearer_token_file must be configured"
-            )));
-        }
-        if self.bearer_token.is_some() && self.bearer_token_file.is_some() {
-            return Err(ConfigError(format!(
-                "{what}: at most one of bearer_token & bearer_token_file must be configured"
-            )));
-        }
-        if let Some(a) = &self.authorization {
-            if a.credentials.is_some() && a.credentials_file.is_some() {
-                return Err(ConfigError(format!(
-                    "{what}: at most one of authorization credentials & credentials_file must be configured"
-                )));
-            }
-            if a.auth_type.eq_ignore_ascii_case("basic") {
-                return Err(ConfigError(format!(
-                    "{what}: authorization type cannot be set to \"basic\", use \"basic_auth\" instead"
-                )));
-            }
-        }
-        if let Some(b) = &self.basic_auth {
-            if b.password.is_some() && b.password_file.is_some() {
-                return Err(ConfigError(format!(
-                    "{what}: at most one of basic_auth password & password_file must be configured"
-                )));
-            }
-        }
-        super::http::check_headers(self).map_err(|e| ConfigError(format!("{what}: {e}")))?;
-        let t = &self.tls_config;
-        if t.ca.is_some() && t.ca_file.is_some() {
-            return Err(ConfigError(format!(
-                "{what}: at most one of ca and ca_file must be configured"
-            )));
-        }
-        if (t.cert.is_some() || t.cert_file.is_some()) != (t.key.is_some() || t.key_file.is_some()) {
-            return Err(ConfigError(format!(
-                "{what}: client cert and key must be configured together (cert_file/key_file)"
-            )));
-        }
-        if let Some(v) = &t.min_version {
-            if !matches!(v.as_str(), "TLS10" | "TLS11" | "TLS12" | "TLS13") {
-                return Err(ConfigError(format!("{what}: unknown TLS version {v:?}")));
-            }
-        }
-        Ok(())
-    }
-}
-
 /// A `static_configs` entry.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -366,7 +196,7 @@ fn default_http_sd_refresh() -> PromDuration {
     PromDuration::secs(60)
 }
 
-crate::scrape::http_client_fields::http_client_struct! {
+crate::client::fields::http_client_struct! {
     /// An `http_sd_configs` entry: a URL returning target groups as JSON.
     #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
     #[serde(deny_unknown_fields)]
@@ -387,7 +217,7 @@ fn default_scheme() -> String {
     "http".into()
 }
 
-crate::scrape::http_client_fields::http_client_struct! {
+crate::client::fields::http_client_struct! {
     /// One `scrape_configs` entry. Fields left out take the `global` value (intervals, limits) or
     /// Prometheus' default; [`ScrapeConfig::resolve`] fills them in.
     #[derive(Clone, Debug, PartialEq, Deserialize)]
@@ -498,7 +328,7 @@ crate::scrape::http_client_fields::http_client_struct! {
 impl ScrapeConfig {
     /// A job with Prometheus' defaults and no targets.
     pub fn new(job_name: impl Into<String>) -> Self {
-        crate::scrape::http_client_fields::with_http_client_defaults!(ScrapeConfig {
+        crate::client::fields::with_http_client_defaults!(ScrapeConfig {
             job_name: job_name.into(),
             scrape_interval: None,
             scrape_timeout: None,
@@ -594,7 +424,7 @@ pub fn validate(global: &GlobalConfig, scrape_configs: &[ScrapeConfig]) -> Resul
         ));
     }
     for name in global.external_labels.keys() {
-        if !super::relabel::is_valid_label_name(name) {
+        if !crate::relabel::is_valid_label_name(name) {
             return Err(ConfigError(format!(
                 "{name:?} is not a valid label name in external_labels"
             )));
@@ -663,7 +493,7 @@ pub fn validate(global: &GlobalConfig, scrape_configs: &[ScrapeConfig]) -> Resul
                 }
             }
             for name in st.labels.keys() {
-                if !super::relabel::is_valid_label_name(name) {
+                if !crate::relabel::is_valid_label_name(name) {
                     return Err(ConfigError(format!(
                         "job {job:?}: static_configs[{i}]: {name:?} is not a valid label name"
                     )));

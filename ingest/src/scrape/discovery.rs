@@ -7,9 +7,9 @@
 //! changes; a provider that fails keeps its last good groups, as Prometheus does.
 
 use super::config::{FileSdConfig, HttpSdConfig, StaticConfig};
-use super::http::{build_client, error_chain, with_auth};
-use super::relabel::is_valid_label_name;
 use super::target::TargetGroup;
+use crate::client::{build_client, error_chain, with_auth};
+use crate::relabel::is_valid_label_name;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};

@@ -15,9 +15,9 @@
 
 use super::config::{validate, ConfigError, GlobalConfig, ScrapeConfig};
 use super::discovery::{self, Update};
-use super::http::build_client;
 use super::scrape_loop::{LoopConfig, LoopExit, ScrapeLoop, StopMode, TargetState};
 use super::target::{populate, DroppedTarget, Populated, Target, TargetGroup, TargetStatus};
+use crate::client::build_client;
 use parking_lot::Mutex;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;

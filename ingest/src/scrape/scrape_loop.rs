@@ -14,14 +14,14 @@
 //! a label set per scrape. Series with explicit timestamps are not tracked (unless
 //! `track_timestamps_staleness`), as in Prometheus.
 
-use super::config::{HttpClientConfig, ScrapeConfig, ScrapeProtocol};
-use super::http::{error_chain, with_auth};
+use super::config::{ScrapeConfig, ScrapeProtocol};
 use super::meta_lines::{MetaDiff, MetaLines};
-use super::relabel::{self, RelabelConfig};
 use super::series_cache::SeriesCache;
 use super::target::Target;
 use super::target::TargetHealth;
+use crate::client::{error_chain, with_auth, HttpClientConfig};
 use crate::exposition::{Entry, Format, Parser, SampleEntry};
+use crate::relabel::{self, RelabelConfig};
 use parking_lot::Mutex;
 use reqwest::header::{ACCEPT, CONTENT_TYPE};
 use std::sync::Arc;

@@ -9,8 +9,8 @@
 //! starting with `__` are not attached to series.
 
 use super::config::ScrapeConfig;
-use super::relabel;
 use super::units::PromDuration;
+use crate::relabel;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::hash::{Hash, Hasher};

@@ -1,10 +1,8 @@
 //! Limits through the push router and the OTLP/gRPC service, for the protocols the root's
 //! end-to-end tests do not cover (remote write 2.0, OTLP/gRPC): the answer names the limit
 //! and `ingest::push::rejections` counts it under the right protocol and reason.
-#![allow(clippy::unwrap_used)]
 
-mod push_support;
-
+use crate::push_support::{fixture, post, Fixture};
 use bytes::Bytes;
 use ingest::otlp::otlp_grpc_router;
 use ingest::push::rejections::{requests_snapshot, samples_snapshot, Count};
@@ -13,7 +11,6 @@ use ingest::PushLimits;
 use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_client::MetricsServiceClient;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use prost::Message;
-use push_support::{fixture, post, Fixture};
 use std::sync::Arc;
 
 const V2: &[(&str, &str)] = &[

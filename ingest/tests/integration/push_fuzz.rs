@@ -1,15 +1,12 @@
 //! Property tests standing in for fuzz targets (stable toolchain): no input makes the
 //! remote-write or OTLP decoders panic, and a refused request stores nothing.
-#![allow(clippy::unwrap_used)]
 
-mod push_support;
-
+use crate::push_support::fixture;
 use ingest::otlp::http::{decode, Encoding};
-use ingest::push::series_cache::SeriesCache;
+use ingest::remote_write::series_cache::SeriesCache;
 use ingest::remote_write::{ingest, Version};
 use ingest::PushLimits;
 use proptest::prelude::*;
-use push_support::fixture;
 use storage::{Db, DbOptions, MatchOp, Matcher, Queryable, SelectHints};
 
 fn stored(db: &Db) -> usize {

@@ -1,8 +1,6 @@
 //! Remote write through the push router into a real `storage::Db`.
-#![allow(clippy::unwrap_used)]
 
-mod push_support;
-
+use crate::push_support::{fixture, post, Fixture};
 use bytes::Bytes;
 use ingest::remote_write::proto::{
     histogram, BucketSpan, Exemplar, Histogram, Label, MetadataV2, RequestV2, Sample, TimeSeries,
@@ -10,7 +8,6 @@ use ingest::remote_write::proto::{
 };
 use ingest::PushLimits;
 use prost::Message;
-use push_support::{fixture, post, Fixture};
 use storage::{is_stale_nan, MetricType, Queryable, STALE_NAN};
 
 const V1: &[(&str, &str)] = &[

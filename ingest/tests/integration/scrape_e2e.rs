@@ -2,8 +2,6 @@
 //! interval, and a `storage::Db` in a temp dir. Checks stored series, `up`, staleness when a
 //! series disappears, when the target dies and when it is removed, bad targets, file_sd.
 
-#![allow(clippy::unwrap_used)]
-
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, Response, StatusCode};

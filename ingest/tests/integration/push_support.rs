@@ -1,5 +1,4 @@
 //! Shared helpers for the push endpoint tests: a Db in a temp dir, the router, requests.
-#![allow(dead_code)]
 
 use axum::body::Body;
 use axum::http::{Request, Response};

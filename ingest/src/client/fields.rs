@@ -28,10 +28,10 @@ macro_rules! http_client_struct {
             $( $(#[$fmeta])* pub $field: $ty, )*
             /// Basic authentication.
             #[serde(default)]
-            pub basic_auth: Option<$crate::scrape::config::BasicAuth>,
+            pub basic_auth: Option<$crate::client::config::BasicAuth>,
             /// The Authorization header.
             #[serde(default)]
-            pub authorization: Option<$crate::scrape::config::Authorization>,
+            pub authorization: Option<$crate::client::config::Authorization>,
             /// Bearer token (old form of `authorization`).
             #[serde(default)]
             pub bearer_token: Option<String>,
@@ -40,19 +40,19 @@ macro_rules! http_client_struct {
             pub bearer_token_file: Option<String>,
             /// TLS settings.
             #[serde(default)]
-            pub tls_config: $crate::scrape::config::TlsConfig,
+            pub tls_config: $crate::client::config::TlsConfig,
             /// HTTP proxy URL.
             #[serde(default)]
             pub proxy_url: Option<String>,
             /// Whether to follow redirects (default true).
-            #[serde(default = "crate::scrape::http_client_fields::default_true")]
+            #[serde(default = "crate::client::fields::default_true")]
             pub follow_redirects: bool,
             /// Whether to use HTTP/2 (accepted; the client negotiates).
-            #[serde(default = "crate::scrape::http_client_fields::default_true")]
+            #[serde(default = "crate::client::fields::default_true")]
             pub enable_http2: bool,
             /// Extra request headers (`values`, `secrets`, `files`).
             #[serde(default)]
-            pub http_headers: std::collections::BTreeMap<String, $crate::scrape::config::HttpHeader>,
+            pub http_headers: std::collections::BTreeMap<String, $crate::client::config::HttpHeader>,
             /// Accepted for compatibility (proxying is configured with `proxy_url`).
             #[serde(default)]
             pub no_proxy: Option<String>,
@@ -63,8 +63,8 @@ macro_rules! http_client_struct {
 
         impl $name {
             /// The HTTP client settings of this entry.
-            pub fn http(&self) -> $crate::scrape::config::HttpClientConfig {
-                $crate::scrape::config::HttpClientConfig {
+            pub fn http(&self) -> $crate::client::config::HttpClientConfig {
+                $crate::client::config::HttpClientConfig {
                     basic_auth: self.basic_auth.clone(),
                     authorization: self.authorization.clone(),
                     bearer_token: self.bearer_token.clone(),
@@ -90,7 +90,7 @@ macro_rules! with_http_client_defaults {
             authorization: None,
             bearer_token: None,
             bearer_token_file: None,
-            tls_config: $crate::scrape::config::TlsConfig::default(),
+            tls_config: $crate::client::config::TlsConfig::default(),
             proxy_url: None,
             follow_redirects: true,
             enable_http2: true,

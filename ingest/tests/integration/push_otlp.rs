@@ -1,9 +1,7 @@
 //! OTLP through the push router (HTTP) and the gRPC service into a real `storage::Db`, with
 //! the captures of real OpenTelemetry SDKs in `tests/fixtures/otlp/`.
-#![allow(clippy::unwrap_used)]
 
-mod push_support;
-
+use crate::push_support::{fixture, post, Fixture};
 use ingest::otlp::{otlp_grpc_router, otlp_grpc_service};
 use ingest::{OtlpOptions, PushLimits};
 use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_client::MetricsServiceClient;
@@ -18,7 +16,6 @@ use opentelemetry_proto::tonic::metrics::v1::{
 };
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use prost::Message;
-use push_support::{fixture, post, Fixture};
 use std::sync::Arc;
 use storage::{is_stale_nan, MetricType, Queryable};
 

@@ -2,8 +2,6 @@
 //! rcgen (a CA, a server certificate for `scrape.test` only, a client certificate), plus
 //! `target_limit` and `keep_dropped_targets`.
 
-#![allow(clippy::unwrap_used)]
-
 use ingest::scrape::{GlobalConfig, ScrapeConfig, ScrapeManager, TargetHealth, TargetStatus};
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
 use rustls::pki_types::pem::PemObject;

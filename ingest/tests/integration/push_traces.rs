@@ -1,8 +1,6 @@
 //! OTLP traces counted into span metrics (HTTP and gRPC).
-#![allow(clippy::unwrap_used)]
 
-mod push_support;
-
+use crate::push_support::{post, Fixture};
 use ingest::otlp::otlp_grpc_router;
 use ingest::PushLimits;
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
@@ -13,7 +11,6 @@ use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, KeyValue};
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span, Status};
 use prost::Message;
-use push_support::{post, Fixture};
 use std::sync::Arc;
 use storage::Queryable;
 

@@ -32,7 +32,7 @@
 //!
 //! Sharded by hash; a full shard is cleared (the next request refills it).
 
-use super::PushLimits;
+use crate::push::PushLimits;
 use foldhash::fast::RandomState;
 use parking_lot::{RwLock, RwLockReadGuard};
 use std::hash::{BuildHasher, Hasher};

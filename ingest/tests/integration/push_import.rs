@@ -1,9 +1,6 @@
 //! `POST /api/v1/import/prometheus` with real exposition captures.
-#![allow(clippy::unwrap_used)]
 
-mod push_support;
-
-use push_support::{fixture, post, Fixture};
+use crate::push_support::{fixture, post, Fixture};
 use storage::{MetricType, Queryable};
 
 const TEXT: &[(&str, &str)] = &[("content-type", "text/plain; version=0.0.4")];
