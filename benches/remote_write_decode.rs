@@ -17,11 +17,11 @@
 //! - `ingest_db`: the same into a real `storage::Db` (WAL, head), new timestamps per batch.
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
-use ingest::remote_write::proto::{Label, RequestV2, Sample, TimeSeries, TimeSeriesV2, WriteRequest};
 use ingest::remote_write::series_cache::SeriesCache;
 use ingest::remote_write::wire::{walk_v1, Item};
 use ingest::remote_write::{decode_v1, ingest, Version};
 use ingest::PushLimits;
+use prompb::{Label, RequestV2, Sample, TimeSeries, TimeSeriesV2, WriteRequest};
 use prost::Message;
 use std::collections::HashMap;
 use std::hint::black_box;

@@ -10,12 +10,13 @@
 //! (defaults 1000, 15, 60). `SCRAPE_LOAD_ONLY=sextant,victoria` runs a subset. Not a
 //! criterion bench: it measures a steady state, not a function.
 
-use ingest::scrape::{GlobalConfig, PromDuration, ScrapeConfig, ScrapeManager, StaticConfig};
+use ingest::scrape::{GlobalConfig, ScrapeConfig, ScrapeManager, StaticConfig};
 use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use storage::PromDuration;
 
 fn fixture() -> Vec<u8> {
     let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/exposition/node_exporter.txt");

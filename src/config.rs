@@ -158,7 +158,7 @@ pub struct TsdbConfig {
     /// How far behind a series' newest sample an out-of-order sample is accepted; overrides
     /// `--storage.tsdb.out-of-order-time-window`.
     #[serde(default, deserialize_with = "nullable")]
-    pub out_of_order_time_window: Option<ingest::scrape::units::PromDuration>,
+    pub out_of_order_time_window: Option<storage::PromDuration>,
     /// Retention; refused (Sextant takes `--storage.tsdb.retention.time` / `.size`).
     #[serde(default, deserialize_with = "nullable")]
     pub retention: Option<IgnoredAny>,

@@ -186,13 +186,13 @@ pub fn normalise_listen_address(addr: &str) -> String {
 
 /// A flag's Prometheus duration (`15d`, `1h30m`, `0`) in milliseconds.
 fn parse_duration_ms(s: &str) -> Result<i64, String> {
-    let d = ingest::scrape::PromDuration::parse(s.trim())?;
+    let d = storage::PromDuration::parse(s.trim())?;
     i64::try_from(d.0.as_millis()).map_err(|_| format!("duration {s:?} is too long"))
 }
 
 /// A flag's byte size (`512MB`, `10GB`, `0`).
 fn parse_size_bytes(s: &str) -> Result<u64, String> {
-    ingest::scrape::ByteSize::parse(s).map(|b| b.0)
+    storage::ByteSize::parse(s).map(|b| b.0)
 }
 
 #[cfg(test)]

@@ -119,7 +119,7 @@ fn write_seeds() {
     );
 
     // Remote write 1.0 and 2.0 messages (raw protobuf; the target adds snappy).
-    use ingest::remote_write::proto::*;
+    use prompb::*;
     let v1 = WriteRequest {
         timeseries: vec![TimeSeries {
             labels: vec![

@@ -1,6 +1,6 @@
 //! The `alerting` section of `prometheus.yml`: where alerts are sent.
 
-use crate::duration::opt_serde;
+use crate::config::opt_serde;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::time::Duration;

@@ -1,6 +1,5 @@
 //! Rule files in Prometheus' format: parsing, validation and `rule_files` glob expansion.
 
-use crate::duration::opt_serde;
 use crate::error::RuleError;
 use crate::template::Template;
 use promql_parser::parser::value::ValueType;
@@ -244,6 +243,25 @@ pub fn resolve_rule_files(base_dir: &Path, patterns: &[String]) -> Result<Vec<Pa
     out.sort();
     out.dedup();
     Ok(out)
+}
+
+/// Serde adapter for `Option<Duration>` fields written as Prometheus duration strings
+/// ([`storage::parse_duration`], at most `i64::MAX` milliseconds as rule times are `i64`).
+pub(crate) mod opt_serde {
+    use serde::{Deserialize, Deserializer};
+    use std::time::Duration;
+
+    /// Deserializes an optional Prometheus duration string.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+        let Some(s) = Option::<String>::deserialize(d)? else {
+            return Ok(None);
+        };
+        let d = storage::parse_duration(&s).map_err(serde::de::Error::custom)?;
+        if d.as_millis() > i64::MAX as u128 {
+            return Err(serde::de::Error::custom(format!("duration out of range: {s:?}")));
+        }
+        Ok(Some(d))
+    }
 }
 
 #[cfg(test)]

@@ -24,7 +24,6 @@
 pub mod alert;
 pub mod alerting_config;
 pub mod config;
-pub mod duration;
 pub mod error;
 mod group;
 pub mod manager;
@@ -32,7 +31,6 @@ pub mod notifier;
 pub mod presets;
 pub mod status;
 pub mod template;
-mod timefmt;
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]

@@ -10,7 +10,7 @@ use parking_lot::Mutex;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 use storage::metrics::Exposition;
 use storage::{Appendable, Queryable, SeriesRef, STALE_NAN};
 
@@ -99,12 +99,7 @@ impl std::fmt::Debug for RuleManager {
     }
 }
 
-/// Milliseconds since the epoch, now.
-pub(crate) fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
-}
+pub(crate) use storage::now_ms;
 
 impl RuleManager {
     /// A manager with no rules. Nothing runs until [`RuleManager::load`].

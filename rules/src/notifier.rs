@@ -3,7 +3,6 @@
 //! `prometheus_notifications_*` self-metrics.
 
 use crate::alerting_config::AlertingConfig;
-use crate::timefmt::rfc3339_ms;
 use parking_lot::{Mutex, RwLock};
 use serde::Serialize;
 use std::collections::{BTreeMap, VecDeque};
@@ -11,6 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use storage::metrics::Exposition;
+use storage::time::format_rfc3339_millis as rfc3339_ms;
 
 /// An alert as sent to Alertmanager.
 #[derive(Clone, Debug, PartialEq)]

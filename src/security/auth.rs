@@ -174,7 +174,7 @@ pub struct RateLimiter {
 impl RateLimiter {
     /// `None` when the interval is 0 (no limit).
     pub fn new(r: &RateLimit) -> Result<Option<RateLimiter>, String> {
-        let interval = ingest::scrape::PromDuration::parse(r.interval.trim())
+        let interval = storage::PromDuration::parse(r.interval.trim())
             .map_err(|e| format!("rate_limit.interval: {e}"))?
             .0;
         if interval.is_zero() {

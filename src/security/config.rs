@@ -251,8 +251,7 @@ fn validate(c: &WebConfig) -> Result<(), String> {
         }
     }
     if let Some(r) = &c.rate_limit {
-        ingest::scrape::PromDuration::parse(r.interval.trim())
-            .map_err(|e| format!("rate_limit.interval: {e}"))?;
+        storage::PromDuration::parse(r.interval.trim()).map_err(|e| format!("rate_limit.interval: {e}"))?;
     }
     for (user, roles) in &c.sextant.roles {
         if !c.basic_auth_users.contains_key(user) {

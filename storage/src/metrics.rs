@@ -317,19 +317,7 @@ pub struct Exposition {
     out: String,
 }
 
-/// Escapes a label value (`\`, `"`, newline).
-pub fn escape_label_value(v: &str) -> String {
-    let mut s = String::with_capacity(v.len());
-    for c in v.chars() {
-        match c {
-            '\\' => s.push_str("\\\\"),
-            '"' => s.push_str("\\\""),
-            '\n' => s.push_str("\\n"),
-            c => s.push(c),
-        }
-    }
-    s
-}
+use crate::model::escape_label_value;
 
 fn fmt_value(v: f64) -> String {
     if v.is_nan() {

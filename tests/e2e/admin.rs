@@ -3,12 +3,7 @@
 
 #![allow(clippy::unwrap_used)]
 
-use crate::support::{enc, http_request, prompb, query_range, remote_write, series, TestServer};
-use std::time::{SystemTime, UNIX_EPOCH};
-
-fn now_ms() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as i64
-}
+use crate::support::{enc, http_request, now_ms, prompb, query_range, remote_write, series, TestServer};
 
 /// `snap_test{job="a"|"b"}`, one sample every 15 s for the 10 minutes before `end`.
 fn write_data(s: &TestServer, end: i64) {
@@ -19,6 +14,7 @@ fn write_data(s: &TestServer, end: i64) {
             series("snap_test", &[("job", "a")], &points(0.0)),
             series("snap_test", &[("job", "b")], &points(1000.0)),
         ],
+        ..Default::default()
     };
     let (status, body) = remote_write(s, &req);
     assert_eq!(status, 204, "{body}");

@@ -6,14 +6,10 @@
 use crate::support::*;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 /// Samples per (k label) -> timestamps.
 type Data = BTreeMap<String, Vec<i64>>;
-
-fn now_ms() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as i64
-}
 
 fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
@@ -126,6 +122,7 @@ fn build_pristine(data: &Path, end: i64) -> Data {
         // Another append wakes maintenance if the first wake-up raced.
         let req = prompb::WriteRequest {
             timeseries: vec![series("wake", &[], &[(now_ms(), 1.0)])],
+            ..Default::default()
         };
         remote_write(&server, &req);
     }
@@ -133,6 +130,7 @@ fn build_pristine(data: &Path, end: i64) -> Data {
     std::thread::sleep(Duration::from_secs(2));
     let req = prompb::WriteRequest {
         timeseries: vec![series("corr", &[("k", "last")], &[(end, 7.0)])],
+        ..Default::default()
     };
     let (status, body) = remote_write(&server, &req);
     assert_eq!(status, 204, "{body}");

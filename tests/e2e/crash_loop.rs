@@ -10,15 +10,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 const WRITERS: usize = 2;
 const SERIES_PER_WRITER: usize = 8;
 const KILLS: usize = 24;
-
-fn now_ms() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as i64
-}
 
 /// Acknowledged samples: (writer, series) -> timestamps.
 type Acked = Arc<Mutex<BTreeMap<(usize, usize), BTreeSet<i64>>>>;

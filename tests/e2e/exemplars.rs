@@ -16,10 +16,7 @@ fn with_exemplars(mut ts: prompb::TimeSeries, ex: &[(&str, f64, i64)]) -> prompb
     ts.exemplars = ex
         .iter()
         .map(|&(trace, value, timestamp)| prompb::Exemplar {
-            labels: vec![prompb::Label {
-                name: "trace_id".into(),
-                value: trace.into(),
-            }],
+            labels: vec![prompb::Label::new("trace_id", trace)],
             value,
             timestamp,
         })
@@ -54,6 +51,7 @@ fn remote_write_exemplars_are_queryable() {
                 &[("ddd", 1.0, 2_000)],
             ),
         ],
+        ..Default::default()
     };
     let (s, b) = remote_write(&server, &req);
     assert_eq!(s, 204, "{b}");
@@ -116,6 +114,7 @@ fn exemplar_limit_flag_keeps_the_newest() {
             with_exemplars(series("b_total", &[], &[(1_000, 1.0)]), &[("2", 1.0, 1_100)]),
             with_exemplars(series("c_total", &[], &[(1_000, 1.0)]), &[("3", 1.0, 1_200)]),
         ],
+        ..Default::default()
     };
     assert_eq!(remote_write(&server, &req).0, 204);
     let data = exemplars(&server, "{__name__=~\".+_total\"}", "");

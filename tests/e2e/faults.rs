@@ -6,11 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
-
-fn now_ms() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as i64
-}
+use std::time::Duration;
 
 type Acked = Arc<Mutex<BTreeMap<String, BTreeSet<i64>>>>;
 
@@ -188,6 +184,7 @@ fn snapshot_under_load_restores_into_a_new_directory() {
     // The restored server takes new writes.
     let req = prompb::WriteRequest {
         timeseries: vec![series("after_restore", &[], &[(now_ms(), 1.0)])],
+        ..Default::default()
     };
     let (status, body) = remote_write(&server, &req);
     assert_eq!(status, 204, "{body}");

@@ -29,13 +29,6 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64
-}
-
 /// Which receiver program.
 #[derive(Clone, Copy, PartialEq)]
 enum Kind {
@@ -260,7 +253,13 @@ fn push(server: &TestServer, prefix: &str, series: usize, base: i64, from: usize
                 crate::support::series(prefix, &[("i", &i.to_string())], &samples)
             })
             .collect();
-        let (s, b) = remote_write(server, &prompb::WriteRequest { timeseries: ts });
+        let (s, b) = remote_write(
+            server,
+            &prompb::WriteRequest {
+                timeseries: ts,
+                ..Default::default()
+            },
+        );
         assert!(s == 204 || s == 200, "push failed: {s} {b}");
     }
 }

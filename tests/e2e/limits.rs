@@ -4,13 +4,6 @@
 
 use crate::support::*;
 
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64
-}
-
 /// The value of the sample line starting with `series` (exact labels), 0 if absent.
 fn metric(server: &TestServer, series: &str) -> f64 {
     let (s, body) = http_get(&server.url("/metrics")).unwrap();
@@ -37,7 +30,10 @@ fn rw_post(server: &TestServer, body: &[u8]) -> (u16, String) {
 }
 
 fn req(ts: Vec<prompb::TimeSeries>) -> prompb::WriteRequest {
-    prompb::WriteRequest { timeseries: ts }
+    prompb::WriteRequest {
+        timeseries: ts,
+        ..Default::default()
+    }
 }
 
 fn one(t: i64) -> Vec<(i64, f64)> {

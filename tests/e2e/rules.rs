@@ -35,6 +35,7 @@ fn recording_and_alerting_rules_run_from_the_config() {
                 &[("instance", "a"), ("job", "e2e")],
                 &[(now, 7.0)],
             )],
+            ..Default::default()
         };
         assert_eq!(remote_write(server, &req).0, 204);
     };

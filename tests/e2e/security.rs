@@ -56,6 +56,7 @@ fn write_body(name: &str) -> Vec<u8> {
         .as_millis() as i64;
     let req = prompb::WriteRequest {
         timeseries: vec![series(name, &[("job", "sec")], &[(now, 42.0)])],
+        ..Default::default()
     };
     snap::raw::Encoder::new()
         .compress_vec(&req.encode_to_vec())

@@ -17,13 +17,6 @@ fn metrics(server: &TestServer) -> String {
     String::from_utf8(body).unwrap()
 }
 
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64
-}
-
 #[test]
 fn counters_rise_with_remote_write_queries_and_requests() {
     let dir = tempfile::tempdir().unwrap();
@@ -44,7 +37,13 @@ fn counters_rise_with_remote_write_queries_and_requests() {
             series("selfobs_test", &[("i", &i.to_string())], &pts)
         })
         .collect();
-    let (s, b) = remote_write(&server, &prompb::WriteRequest { timeseries: batch });
+    let (s, b) = remote_write(
+        &server,
+        &prompb::WriteRequest {
+            timeseries: batch,
+            ..Default::default()
+        },
+    );
     assert_eq!(s, 204, "{b}");
     let after = metrics(&server);
     assert_eq!(value(&after, appended) - value(&before, appended), 21.0);

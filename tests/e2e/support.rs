@@ -311,47 +311,12 @@ pub fn enc(s: &str) -> String {
     out
 }
 
-/// Prometheus remote-write v1 messages, written here from the spec so the test does not
-/// share code with the implementation it checks.
-pub mod prompb {
-    #[derive(Clone, PartialEq, prost::Message)]
-    pub struct WriteRequest {
-        #[prost(message, repeated, tag = "1")]
-        pub timeseries: Vec<TimeSeries>,
-    }
-    #[derive(Clone, PartialEq, prost::Message)]
-    pub struct TimeSeries {
-        #[prost(message, repeated, tag = "1")]
-        pub labels: Vec<Label>,
-        #[prost(message, repeated, tag = "2")]
-        pub samples: Vec<Sample>,
-        #[prost(message, repeated, tag = "3")]
-        pub exemplars: Vec<Exemplar>,
-    }
-    #[derive(Clone, PartialEq, prost::Message)]
-    pub struct Exemplar {
-        #[prost(message, repeated, tag = "1")]
-        pub labels: Vec<Label>,
-        #[prost(double, tag = "2")]
-        pub value: f64,
-        #[prost(int64, tag = "3")]
-        pub timestamp: i64,
-    }
-    #[derive(Clone, PartialEq, prost::Message)]
-    pub struct Label {
-        #[prost(string, tag = "1")]
-        pub name: String,
-        #[prost(string, tag = "2")]
-        pub value: String,
-    }
-    #[derive(Clone, PartialEq, prost::Message)]
-    pub struct Sample {
-        #[prost(double, tag = "1")]
-        pub value: f64,
-        #[prost(int64, tag = "2")]
-        pub timestamp: i64,
-    }
-}
+/// The remote-write messages: the shared message definitions (the implementation under test
+/// decodes with its own wire decoder).
+pub use prompb;
+
+/// Milliseconds since the epoch, now.
+pub use storage::now_ms;
 
 /// Sends one remote-write v1 request; returns the status code and body.
 pub fn remote_write(server: &TestServer, req: &prompb::WriteRequest) -> (u16, String) {
@@ -374,14 +339,8 @@ pub fn remote_write(server: &TestServer, req: &prompb::WriteRequest) -> (u16, St
 
 /// A series with the given name and extra labels and `(t, v)` samples.
 pub fn series(name: &str, labels: &[(&str, &str)], samples: &[(i64, f64)]) -> prompb::TimeSeries {
-    let mut ls = vec![prompb::Label {
-        name: "__name__".into(),
-        value: name.into(),
-    }];
-    ls.extend(labels.iter().map(|(n, v)| prompb::Label {
-        name: n.to_string(),
-        value: v.to_string(),
-    }));
+    let mut ls = vec![prompb::Label::new("__name__", name)];
+    ls.extend(labels.iter().map(|(n, v)| prompb::Label::new(n, v)));
     ls.sort_by(|a, b| a.name.cmp(&b.name));
     prompb::TimeSeries {
         labels: ls,
@@ -389,7 +348,7 @@ pub fn series(name: &str, labels: &[(&str, &str)], samples: &[(i64, f64)]) -> pr
             .iter()
             .map(|&(timestamp, value)| prompb::Sample { value, timestamp })
             .collect(),
-        exemplars: Vec::new(),
+        ..Default::default()
     }
 }
 

@@ -113,6 +113,7 @@ fn exercise(server: &TestServer) {
         server,
         &prompb::WriteRequest {
             timeseries: vec![series("traced", &[("a", "b")], &[(t, 1.0)])],
+            ..Default::default()
         },
     );
     assert_eq!(s, 204, "{b}");

@@ -2,7 +2,7 @@
 //! counters increase at plausible rates, gauges wander, histogram buckets stay cumulative.
 
 use crate::CompareArgs;
-use ingest::remote_write::proto::{Label, Sample, TimeSeries, WriteRequest};
+use prompb::{Label, Sample, TimeSeries, WriteRequest};
 use prost::Message;
 use std::collections::BTreeMap;
 

@@ -8,13 +8,14 @@
 //! transport error is retried (as Prometheus' remote write does) and counted as an error; only
 //! answers 2xx count as acknowledged.
 
-use ingest::remote_write::proto::{Label, Sample, TimeSeries, WriteRequest};
+use prompb::{Label, Sample, TimeSeries, WriteRequest};
 use prost::Message;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use storage::now_ms;
 
 /// Options of `soak`.
 #[derive(clap::Args, Debug, Clone)]
@@ -92,13 +93,6 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
 }
 
 fn start_server(args: &SoakArgs) -> Result<Server, String> {

@@ -57,9 +57,7 @@ fn sample() -> impl Strategy<Value = Gen> {
         })
 }
 
-fn escape(v: &str) -> String {
-    v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
-}
+use storage::escape_label_value as escape;
 
 fn print_value(v: f64) -> String {
     if v.is_nan() {

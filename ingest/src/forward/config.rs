@@ -3,10 +3,10 @@
 
 use crate::error::ConfigError;
 use crate::relabel::RelabelConfig;
-use crate::scrape::units::PromDuration;
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
+use storage::PromDuration;
 
 /// The remote-write protocol message a queue sends.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]

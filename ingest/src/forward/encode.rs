@@ -8,7 +8,7 @@ use bytes::Bytes;
 use prost::Message;
 use std::collections::HashMap;
 use std::sync::Arc;
-use storage::{Labels, MetricMetadata, MetricType};
+use storage::{Labels, MetricMetadata};
 
 /// A series as a queue sends it: labels after relabeling and external labels, plus the
 /// metadata of its family if known.
@@ -52,20 +52,6 @@ pub struct QueuedSample {
     pub v: f64,
     /// Sequence number of the WAL record it came from (for the sent position).
     pub seq: u64,
-}
-
-/// Metric type numbers shared by 1.0's `MetricMetadata` and 2.0's `Metadata`.
-pub fn metric_type_number(t: MetricType) -> i32 {
-    match t {
-        MetricType::Unknown => 0,
-        MetricType::Counter => 1,
-        MetricType::Gauge => 2,
-        MetricType::Histogram => 3,
-        MetricType::Gaugehistogram => 4,
-        MetricType::Summary => 5,
-        MetricType::Info => 6,
-        MetricType::Stateset => 7,
-    }
 }
 
 /// The family a series' metric name belongs to (suffixes of counters, histograms and
@@ -138,7 +124,7 @@ pub fn encode_samples(
                         let fam = family_of(name, m)?;
                         let md = m.get(fam)?;
                         Some(proto::MetadataV2 {
-                            r#type: metric_type_number(md.metric_type),
+                            r#type: i32::from(md.metric_type.number()),
                             help_ref: symbols.get(&md.help),
                             unit_ref: symbols.get(&md.unit),
                         })
@@ -171,7 +157,7 @@ pub fn encode_metadata(entries: &[(String, MetricMetadata)]) -> Vec<u8> {
         metadata: entries
             .iter()
             .map(|(name, m)| proto::MetricMetadata {
-                r#type: metric_type_number(m.metric_type),
+                r#type: i32::from(m.metric_type.number()),
                 metric_family_name: name.clone(),
                 help: m.help.clone(),
                 unit: m.unit.clone(),
@@ -221,6 +207,7 @@ impl Symbols {
 mod tests {
     use super::*;
     use crate::push::PushLimits;
+    use storage::MetricType;
 
     fn series(name: &str, job: &str) -> Arc<OutSeries> {
         Arc::new(OutSeries::new(Labels::from_pairs([

@@ -28,6 +28,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use storage::now_ms;
 use storage::wal::{Resume, WalFollower, WalPosition, WalRecord};
 use storage::{Labels, MetricMetadata};
 use tokio::sync::{mpsc, watch};
@@ -524,12 +525,6 @@ impl Reader {
             }
         }
     }
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
 }
 
 /// Inputs of the shard computation since the last one.

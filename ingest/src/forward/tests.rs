@@ -105,9 +105,9 @@ fn append(db: &Db, from: i64, to: i64) {
 
 fn cfg(url: &str) -> RemoteWriteConfig {
     let mut c = RemoteWriteConfig::new(url);
-    c.queue_config.batch_send_deadline = crate::scrape::PromDuration(Duration::from_millis(20));
-    c.queue_config.min_backoff = crate::scrape::PromDuration(Duration::from_millis(5));
-    c.queue_config.max_backoff = crate::scrape::PromDuration(Duration::from_millis(40));
+    c.queue_config.batch_send_deadline = storage::PromDuration(Duration::from_millis(20));
+    c.queue_config.min_backoff = storage::PromDuration(Duration::from_millis(5));
+    c.queue_config.max_backoff = storage::PromDuration(Duration::from_millis(40));
     c.queue_config.max_samples_per_send = 50;
     c.queue_config.capacity = 100;
     c.queue_config.min_shards = 2;

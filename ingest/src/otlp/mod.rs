@@ -52,12 +52,7 @@ impl OtlpState {
     }
 }
 
-/// Milliseconds since the epoch, now.
-pub(crate) fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
-}
+pub(crate) use storage::now_ms;
 
 /// Translates `req` and writes it to `db` in one batch. `Ok` means committed (some points
 /// may have been refused, see the outcome); `Err` means nothing was stored.

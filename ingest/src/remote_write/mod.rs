@@ -16,7 +16,7 @@
 //! - `write`: series validation and appending, both versions.
 
 pub mod handler;
-pub mod proto;
+pub(crate) use prompb as proto;
 pub mod series_cache;
 pub mod wire;
 mod write;

@@ -14,18 +14,9 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use storage::{Exemplar, LabelsBuilder, MetricMetadata, MetricType, SeriesHandle, SeriesRef};
 
-/// The metric type numbers shared by 1.0's `MetricMetadata` and 2.0's `Metadata`.
+/// The metric type of a 1.0 `MetricMetadata` / 2.0 `Metadata` number (unknown if none).
 fn metric_type(t: i32) -> MetricType {
-    match t {
-        1 => MetricType::Counter,
-        2 => MetricType::Gauge,
-        3 => MetricType::Histogram,
-        4 => MetricType::Gaugehistogram,
-        5 => MetricType::Summary,
-        6 => MetricType::Info,
-        7 => MetricType::Stateset,
-        _ => MetricType::Unknown,
-    }
+    MetricType::from_number(i64::from(t)).unwrap_or(MetricType::Unknown)
 }
 
 fn utf8<'a>(b: &'a [u8], what: &str) -> Result<&'a str, String> {

@@ -5,12 +5,12 @@
 //! `global: GlobalConfig` and `scrape_configs: Vec<ScrapeConfig>`, then calls [`validate`]
 //! for the checks serde cannot make. [`ScrapeConfig::resolve`] applies the global defaults.
 
-use super::units::{ByteSize, PromDuration};
 pub use crate::error::ConfigError;
 use crate::relabel::RelabelConfig;
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
+use storage::{ByteSize, PromDuration};
 
 fn default_scrape_interval() -> PromDuration {
     PromDuration::secs(60)

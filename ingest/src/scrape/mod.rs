@@ -3,7 +3,6 @@
 //!
 //! # Layout
 //! - [`config`]: `global` and `scrape_configs` with Prometheus' names and defaults, `validate()`.
-//! - [`units`]: Prometheus durations (`1m30s`) and byte sizes (`10MB`).
 //! - [`discovery`]: static, file and HTTP service discovery.
 //! - [`target`]: from discovered groups to targets (relabeling, URL, labels) and their status.
 //! - `scrape_loop`: one target's loop: fetch, parse, append, staleness, `up`/`scrape_*`.
@@ -18,11 +17,9 @@ mod meta_lines;
 mod scrape_loop;
 mod series_cache;
 pub mod target;
-pub mod units;
 pub mod unsupported_sd;
 
 pub use config::{ConfigError, GlobalConfig, ScrapeConfig, StaticConfig};
 pub use manager::{ScrapeManager, TargetMetadata};
 pub use scrape_loop::{accept_header, REPORT_SERIES};
 pub use target::{DroppedTarget, TargetGroup, TargetHealth, TargetStatus};
-pub use units::{ByteSize, PromDuration};

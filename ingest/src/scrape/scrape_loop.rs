@@ -25,7 +25,8 @@ use crate::relabel::{self, RelabelConfig};
 use parking_lot::Mutex;
 use reqwest::header::{ACCEPT, CONTENT_TYPE};
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime};
+use storage::now_ms;
 use storage::{
     Appendable, Appender, Exemplar, Label, Labels, LabelsBuilder, SeriesRef, METRIC_NAME, STALE_NAN,
 };
@@ -250,12 +251,6 @@ pub(crate) struct ScrapeLoop {
     forced_error: Arc<Mutex<Option<String>>>,
 }
 
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-}
-
 impl ScrapeLoop {
     pub fn new(
         state: Arc<TargetState>,
@@ -429,7 +424,7 @@ impl ScrapeLoop {
                 Ok(r) => r,
                 Err(_) => Err(format!(
                     "scrape timed out after {}",
-                    super::units::PromDuration(timeout)
+                    storage::PromDuration(timeout)
                 )),
             },
         };

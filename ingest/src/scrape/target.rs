@@ -9,12 +9,12 @@
 //! starting with `__` are not attached to series.
 
 use super::config::ScrapeConfig;
-use super::units::PromDuration;
 use crate::relabel;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::hash::{Hash, Hasher};
 use std::time::{Duration, SystemTime};
+use storage::PromDuration;
 use storage::{Labels, LabelsBuilder};
 
 /// `__address__`

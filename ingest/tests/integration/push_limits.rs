@@ -6,10 +6,10 @@ use crate::push_support::{fixture, post, Fixture};
 use bytes::Bytes;
 use ingest::otlp::otlp_grpc_router;
 use ingest::push::rejections::{requests_snapshot, samples_snapshot, Count};
-use ingest::remote_write::proto::{RequestV2, Sample, TimeSeriesV2};
 use ingest::PushLimits;
 use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_client::MetricsServiceClient;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
+use prompb::{RequestV2, Sample, TimeSeriesV2};
 use prost::Message;
 use std::sync::Arc;
 

@@ -2,11 +2,11 @@
 
 use crate::push_support::{fixture, post, Fixture};
 use bytes::Bytes;
-use ingest::remote_write::proto::{
+use ingest::PushLimits;
+use prompb::{
     histogram, BucketSpan, Exemplar, Histogram, Label, MetadataV2, RequestV2, Sample, TimeSeries,
     TimeSeriesV2, WriteRequest,
 };
-use ingest::PushLimits;
 use prost::Message;
 use storage::{is_stale_nan, MetricType, Queryable, STALE_NAN};
 
@@ -196,7 +196,7 @@ async fn v2_request_with_symbols_metadata_and_created_timestamp() {
                     timestamp: 2000,
                 }],
                 histograms: vec![],
-                exemplars: vec![ingest::remote_write::proto::ExemplarV2 {
+                exemplars: vec![prompb::ExemplarV2 {
                     labels_refs: vec![8, 9],
                     value: 1.0,
                     timestamp: 2000,

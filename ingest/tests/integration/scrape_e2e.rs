@@ -117,8 +117,8 @@ fn job(yaml: &str) -> ScrapeConfig {
 
 fn fast_global() -> GlobalConfig {
     GlobalConfig {
-        scrape_interval: ingest::scrape::PromDuration(Duration::from_millis(200)),
-        scrape_timeout: ingest::scrape::PromDuration(Duration::from_millis(150)),
+        scrape_interval: storage::PromDuration(Duration::from_millis(200)),
+        scrape_timeout: storage::PromDuration(Duration::from_millis(150)),
         ..GlobalConfig::default()
     }
 }

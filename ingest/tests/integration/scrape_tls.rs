@@ -121,8 +121,8 @@ fn job(yaml: &str) -> ScrapeConfig {
 
 fn global() -> GlobalConfig {
     GlobalConfig {
-        scrape_interval: ingest::scrape::PromDuration(Duration::from_millis(300)),
-        scrape_timeout: ingest::scrape::PromDuration(Duration::from_millis(250)),
+        scrape_interval: storage::PromDuration(Duration::from_millis(300)),
+        scrape_timeout: storage::PromDuration(Duration::from_millis(250)),
         ..GlobalConfig::default()
     }
 }

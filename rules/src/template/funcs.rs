@@ -91,7 +91,7 @@ pub fn humanize_timestamp(v: f64) -> String {
         return format_g(v, Some(4));
     }
     let ms = (v * 1000.0).round() as i64;
-    let s = crate::timefmt::go_json_time(Some(ms));
+    let s = storage::time::format_rfc3339_ms(ms);
     let s = s.trim_end_matches('Z').replacen('T', " ", 1);
     format!("{s} +0000 UTC")
 }

@@ -164,7 +164,7 @@ pub(crate) fn encode_metadata(out: &mut Vec<u8>, meta: &[(String, MetricMetadata
         put_uvarint(b, meta.len() as u64);
         for (family, m) in meta {
             put_str(b, family);
-            b.push(metric_type_byte(m.metric_type));
+            b.push(MetricType::number(m.metric_type));
             put_str(b, &m.help);
             put_str(b, &m.unit);
         }
@@ -184,33 +184,6 @@ pub(crate) fn encode_tombstones(out: &mut Vec<u8>, entries: &[TombstoneEntry]) {
             put_varint(b, e.maxt);
         }
     });
-}
-
-fn metric_type_byte(t: MetricType) -> u8 {
-    match t {
-        MetricType::Unknown => 0,
-        MetricType::Counter => 1,
-        MetricType::Gauge => 2,
-        MetricType::Histogram => 3,
-        MetricType::Gaugehistogram => 4,
-        MetricType::Summary => 5,
-        MetricType::Info => 6,
-        MetricType::Stateset => 7,
-    }
-}
-
-fn metric_type_from_byte(b: u8) -> Option<MetricType> {
-    Some(match b {
-        0 => MetricType::Unknown,
-        1 => MetricType::Counter,
-        2 => MetricType::Gauge,
-        3 => MetricType::Histogram,
-        4 => MetricType::Gaugehistogram,
-        5 => MetricType::Summary,
-        6 => MetricType::Info,
-        7 => MetricType::Stateset,
-        _ => return None,
-    })
 }
 
 // ---------------------------------------------------------------- framing on read
@@ -401,8 +374,8 @@ pub(crate) fn decode(
             for _ in 0..n {
                 let family = d.str()?.to_string();
                 let tb = d.u8()?;
-                let metric_type =
-                    metric_type_from_byte(tb).ok_or_else(|| format!("unknown metric type {tb}"))?;
+                let metric_type = MetricType::from_number(i64::from(tb))
+                    .ok_or_else(|| format!("unknown metric type {tb}"))?;
                 let help = d.str()?.to_string();
                 let unit = d.str()?.to_string();
                 out.push((

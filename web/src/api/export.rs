@@ -7,7 +7,6 @@
 use super::error::ApiError;
 use super::json::{write_float, write_labels};
 use super::params::{Params, MAX_TIME_MS, MIN_TIME_MS};
-use super::timefmt::format_rfc3339;
 use crate::WebState;
 use axum::extract::State;
 use axum::http::{header, HeaderValue};
@@ -15,6 +14,7 @@ use axum::response::{IntoResponse, Response};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::Arc;
+use storage::time::format_rfc3339;
 use storage::{is_stale_nan, Labels, Sample, SelectHints};
 
 /// Reads every series matching the request's `match[]` in `[start, end]`, merged over the

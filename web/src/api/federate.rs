@@ -78,7 +78,7 @@ pub fn render<'a>(samples: impl Iterator<Item = (&'a Labels, i64, f64)>, externa
             first = false;
             out.push_str(&l.name);
             out.push_str("=\"");
-            escape_label_value(&mut out, &l.value);
+            storage::push_escaped_label_value(&mut out, &l.value);
             out.push('"');
         }
         if !first {
@@ -87,17 +87,6 @@ pub fn render<'a>(samples: impl Iterator<Item = (&'a Labels, i64, f64)>, externa
         let _ = writeln!(out, " {} {t}", format_go_g(v));
     }
     out
-}
-
-fn escape_label_value(out: &mut String, v: &str) {
-    for c in v.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '"' => out.push_str("\\\""),
-            '\n' => out.push_str("\\n"),
-            c => out.push(c),
-        }
-    }
 }
 
 /// A float as the exposition format writes it: Go's `strconv.FormatFloat(v, 'g', -1, 64)`

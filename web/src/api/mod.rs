@@ -10,7 +10,7 @@
 //! labels, label values), [`metadata`], [`targets`], [`status`], [`rules`] (rules, alerts,
 //! notifications), [`federate`], [`export`] (raw export, JSON lines and CSV), [`remote_read`], [`remote_write`] (forwarding queues),
 //! [`admin`]; helpers [`params`] (parameters and their parsers), [`json`] (number and value
-//! formatting), [`timefmt`] (RFC 3339 and Prometheus durations).
+//! formatting). Time and duration text forms are `storage`'s ([`storage::time`]).
 //!
 //! Every `/api/v1` route answers 503 until the server is ready. CORS is added by the root
 //! only when `--web.cors.origin` is given.
@@ -30,7 +30,6 @@ pub mod rules;
 pub mod series;
 pub mod status;
 pub mod targets;
-pub mod timefmt;
 
 use crate::WebState;
 use axum::routing::{get, post};
@@ -121,10 +120,4 @@ where
     }
 }
 
-/// Milliseconds since the Unix epoch, now.
-pub(crate) fn now_ms() -> i64 {
-    match std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) {
-        Ok(d) => d.as_millis() as i64,
-        Err(e) => -(e.duration().as_millis() as i64),
-    }
-}
+pub(crate) use storage::now_ms;

@@ -4,7 +4,6 @@
 
 use super::error::ApiError;
 use super::json::go_quote;
-use super::timefmt;
 use axum::extract::{FromRequest, Request};
 use axum::http::{header, Method};
 use storage::{MatchOp, Matcher};
@@ -149,7 +148,7 @@ pub fn parse_time(s: &str) -> Result<i64, String> {
         }
         return Ok(ms as i64);
     }
-    if let Some((secs, nanos)) = timefmt::parse_rfc3339(s) {
+    if let Some((secs, nanos)) = storage::time::parse_rfc3339(s) {
         return secs
             .checked_mul(1000)
             .and_then(|ms| ms.checked_add(i64::from(nanos / 1_000_000)))
@@ -174,7 +173,27 @@ pub fn parse_duration(s: &str) -> Result<i64, String> {
         }
         return Ok(ns as i64);
     }
-    timefmt::parse_prom_duration(s).map_err(|_| format!("cannot parse {} to a valid duration", go_quote(s)))
+    parse_prom_duration(s).map_err(|_| format!("cannot parse {} to a valid duration", go_quote(s)))
+}
+
+/// Parses a Prometheus duration (`1y2w3d4h5m6s7ms` or `0`, see [`storage::parse_duration`])
+/// into nanoseconds, with the errors of Prometheus' `model.ParseDuration` (a duration must
+/// fit Go's `time.Duration`, 64-bit nanoseconds).
+pub fn parse_prom_duration(s: &str) -> Result<i64, String> {
+    use storage::DurationError;
+    let d = storage::parse_duration(s).map_err(|e| match e {
+        DurationError::Empty => "empty duration string".to_string(),
+        DurationError::Invalid(s) => format!("not a valid duration string: {}", go_quote(&s)),
+        DurationError::UnknownUnit { unit, input } => {
+            format!(
+                "unknown unit {} in duration {}",
+                go_quote(&unit),
+                go_quote(&input)
+            )
+        }
+        DurationError::OutOfRange => "duration out of range".to_string(),
+    })?;
+    i64::try_from(d.as_nanos()).map_err(|_| "duration out of range".to_string())
 }
 
 /// Parses one series selector (`up`, `{job="a"}`, `up{job=~"a|b"}`) into matcher sets.
@@ -232,6 +251,34 @@ pub fn parse_matcher_sets(selectors: &[&str]) -> Result<Vec<Vec<Matcher>>, Strin
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn prom_durations() {
+        let s = 1_000_000_000;
+        assert_eq!(parse_prom_duration("5m"), Ok(300 * s));
+        assert_eq!(parse_prom_duration("1h30m"), Ok(5400 * s));
+        assert_eq!(
+            parse_prom_duration("1d2h3m4s5ms"),
+            Ok((86400 + 7384) * s + 5_000_000)
+        );
+        assert_eq!(parse_prom_duration("250ms"), Ok(250_000_000));
+        assert_eq!(parse_prom_duration("2w"), Ok(14 * 86400 * s));
+        assert_eq!(parse_prom_duration("0"), Ok(0));
+        assert_eq!(parse_prom_duration(""), Err("empty duration string".into()));
+        assert_eq!(
+            parse_prom_duration("5m1h"),
+            Err("not a valid duration string: \"5m1h\"".into())
+        );
+        assert_eq!(
+            parse_prom_duration("5x"),
+            Err("unknown unit \"x\" in duration \"5x\"".into())
+        );
+        assert!(parse_prom_duration("m").is_err());
+        assert!(parse_prom_duration("99999999999999y").is_err());
+        // Fits in 64-bit milliseconds but not in Go's nanosecond `time.Duration`.
+        assert_eq!(parse_prom_duration("300y"), Err("duration out of range".into()));
+        assert_eq!(parse_prom_duration("292y"), Ok(292 * 365 * 86400 * s));
+    }
+
     use super::*;
 
     #[test]

@@ -10,143 +10,13 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use prompb as proto;
 use prost::Message;
 use std::sync::Arc;
 use storage::{MatchOp, Matcher, SelectHints};
 
 /// Prometheus' default `--storage.remote.read-sample-limit`.
 pub const READ_SAMPLE_LIMIT: usize = 50_000_000;
-
-/// The protobuf messages of `prompb/remote.proto` and `prompb/types.proto` that remote read
-/// uses, written by hand; field numbers are the wire contract.
-pub mod proto {
-    /// `prometheus.ReadRequest`.
-    #[derive(Clone, PartialEq, prost::Message)]
-    pub struct ReadRequest {
-        /// The queries.
-        #[prost(message, repeated, tag = "1")]
-        pub queries: Vec<Query>,
-        /// Response types the client accepts, preferred first (empty = samples).
-        #[prost(enumeration = "ResponseType", repeated, tag = "2")]
-        pub accepted_response_types: Vec<i32>,
-    }
-
-    /// `prometheus.ReadRequest.ResponseType`.
-    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, prost::Enumeration)]
-    #[repr(i32)]
-    pub enum ResponseType {
-        /// One `ReadResponse` with raw samples.
-        Samples = 0,
-        /// A stream of XOR chunks (not served).
-        StreamedXorChunks = 1,
-    }
-
-    /// `prometheus.ReadResponse`.
-    #[derive(Clone, PartialEq, prost::Message)]
-    pub struct ReadResponse {
-        /// One result per query, in order.
-        #[prost(message, repeated, tag = "1")]
-        pub results: Vec<QueryResult>,
-    }
-
-    /// `prometheus.Query`.
-    #[derive(Clone, PartialEq, prost::Message)]
-    pub struct Query {
-        /// Start (ms, inclusive).
-        #[prost(int64, tag = "1")]
-        pub start_timestamp_ms: i64,
-        /// End (ms, inclusive).
-        #[prost(int64, tag = "2")]
-        pub end_timestamp_ms: i64,
-        /// Label matchers (AND).
-        #[prost(message, repeated, tag = "3")]
-        pub matchers: Vec<LabelMatcher>,
-        /// Hints (ignored apart from the time range).
-        #[prost(message, optional, tag = "4")]
-        pub hints: Option<ReadHints>,
-    }
-
-    /// `prometheus.QueryResult`.
-    #[derive(Clone, PartialEq, prost::Message)]
-    pub struct QueryResult {
-        /// Series with their samples.
-        #[prost(message, repeated, tag = "1")]
-        pub timeseries: Vec<TimeSeries>,
-    }
-
-    /// `prometheus.LabelMatcher`.
-    #[derive(Clone, PartialEq, prost::Message)]
-    pub struct LabelMatcher {
-        /// EQ = 0, NEQ = 1, RE = 2, NRE = 3.
-        #[prost(int32, tag = "1")]
-        pub r#type: i32,
-        /// Label name.
-        #[prost(string, tag = "2")]
-        pub name: String,
-        /// Value or pattern.
-        #[prost(string, tag = "3")]
-        pub value: String,
-    }
-
-    /// `prometheus.ReadHints`.
-    #[derive(Clone, PartialEq, prost::Message)]
-    pub struct ReadHints {
-        /// Query step (ms).
-        #[prost(int64, tag = "1")]
-        pub step_ms: i64,
-        /// The function around the selector.
-        #[prost(string, tag = "2")]
-        pub func: String,
-        /// Start (ms).
-        #[prost(int64, tag = "3")]
-        pub start_ms: i64,
-        /// End (ms).
-        #[prost(int64, tag = "4")]
-        pub end_ms: i64,
-        /// Grouping labels.
-        #[prost(string, repeated, tag = "5")]
-        pub grouping: Vec<String>,
-        /// `by` (true) or `without`.
-        #[prost(bool, tag = "6")]
-        pub by: bool,
-        /// Range of a range selector (ms).
-        #[prost(int64, tag = "7")]
-        pub range_ms: i64,
-    }
-
-    /// `prometheus.TimeSeries` (float samples only).
-    #[derive(Clone, PartialEq, prost::Message)]
-    pub struct TimeSeries {
-        /// Labels sorted by name.
-        #[prost(message, repeated, tag = "1")]
-        pub labels: Vec<Label>,
-        /// Samples, oldest first.
-        #[prost(message, repeated, tag = "2")]
-        pub samples: Vec<Sample>,
-    }
-
-    /// `prometheus.Label`.
-    #[derive(Clone, PartialEq, prost::Message)]
-    pub struct Label {
-        /// Name.
-        #[prost(string, tag = "1")]
-        pub name: String,
-        /// Value.
-        #[prost(string, tag = "2")]
-        pub value: String,
-    }
-
-    /// `prometheus.Sample`.
-    #[derive(Clone, Copy, PartialEq, prost::Message)]
-    pub struct Sample {
-        /// The value.
-        #[prost(double, tag = "1")]
-        pub value: f64,
-        /// Milliseconds since the epoch.
-        #[prost(int64, tag = "2")]
-        pub timestamp: i64,
-    }
-}
 
 fn bad_request(msg: impl Into<String>) -> Response {
     (StatusCode::BAD_REQUEST, format!("{}\n", msg.into())).into_response()
@@ -208,17 +78,11 @@ pub fn answer(st: &WebState, req: &proto::ReadRequest) -> Result<proto::ReadResp
             let mut labels: Vec<proto::Label> = s
                 .labels
                 .iter()
-                .map(|l| proto::Label {
-                    name: l.name.to_string(),
-                    value: l.value.to_string(),
-                })
+                .map(|l| proto::Label::new(&l.name, &l.value))
                 .collect();
             for e in st.external_labels.iter() {
                 if s.labels.get(&e.name).is_none() {
-                    labels.push(proto::Label {
-                        name: e.name.to_string(),
-                        value: e.value.to_string(),
-                    });
+                    labels.push(proto::Label::new(&e.name, &e.value));
                 }
             }
             labels.sort_by(|a, b| a.name.cmp(&b.name));
@@ -232,6 +96,7 @@ pub fn answer(st: &WebState, req: &proto::ReadRequest) -> Result<proto::ReadResp
                         timestamp: x.t,
                     })
                     .collect(),
+                ..Default::default()
             });
         }
         results.push(proto::QueryResult { timeseries: ts });

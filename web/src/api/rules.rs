@@ -7,12 +7,12 @@ use super::error::ApiError;
 use super::json::go_quote;
 use super::params::Params;
 use super::response::Success;
-use super::timefmt::{format_rfc3339, GO_ZERO_TIME};
 use crate::WebState;
 use axum::extract::State;
 use serde::{Serialize, Serializer};
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use storage::time::{format_rfc3339, GO_ZERO_TIME};
 
 /// The filters of `/api/v1/rules`, as given.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -4,12 +4,12 @@
 use super::error::ApiError;
 use super::params::{Params, MAX_TIME_MS, MIN_TIME_MS};
 use super::response::Success;
-use super::timefmt::format_system_time;
 use crate::WebState;
 use axum::extract::State;
 use serde::Serialize;
 use std::collections::HashMap;
 use std::sync::Arc;
+use storage::time::format_system_time;
 use storage::{MatchOp, Matcher, METRIC_NAME};
 
 /// The Prometheus version Sextant's API is compatible with, reported by buildinfo so that

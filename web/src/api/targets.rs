@@ -3,7 +3,6 @@
 use super::error::ApiError;
 use super::params::Params;
 use super::response::Success;
-use super::timefmt::{format_prom_duration, format_system_time, GO_ZERO_TIME};
 use crate::WebState;
 use axum::extract::State;
 use serde::ser::{SerializeMap, Serializer};
@@ -11,6 +10,8 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
+use storage::format_duration;
+use storage::time::{format_system_time, GO_ZERO_TIME};
 use storage::{Labels, MetricMetadata};
 
 /// A target's health as the last scrape left it.
@@ -204,8 +205,8 @@ pub async fn targets(State(st): State<Arc<WebState>>, p: Params) -> Result<Succe
                     .unwrap_or_else(|| GO_ZERO_TIME.to_string()),
                 last_scrape_duration: t.last_scrape_duration.as_secs_f64(),
                 health: t.health.as_str(),
-                scrape_interval: format_prom_duration(t.scrape_interval),
-                scrape_timeout: format_prom_duration(t.scrape_timeout),
+                scrape_interval: format_duration(t.scrape_interval),
+                scrape_timeout: format_duration(t.scrape_timeout),
             })
             .collect(),
         dropped_targets: dropped

@@ -3,10 +3,10 @@
 use crate::common::*;
 use axum::body::Body;
 use axum::http::Request;
+use prompb as proto;
 use prost::Message;
 use std::sync::Arc;
 use storage::{Labels, STALE_NAN};
-use web::api::remote_read::proto;
 
 fn load(api: &TestApi) {
     api.add(
@@ -131,10 +131,7 @@ async fn remote_read_samples() {
     let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap();
     let raw = snap::raw::Decoder::new().decompress_vec(&bytes).unwrap();
     let got = proto::ReadResponse::decode(raw.as_slice()).unwrap();
-    let label = |n: &str, v: &str| proto::Label {
-        name: n.into(),
-        value: v.into(),
-    };
+    let label = proto::Label::new;
     assert_eq!(got.results.len(), 2);
     assert_eq!(
         got.results[0].timeseries,
@@ -154,6 +151,7 @@ async fn remote_read_samples() {
                     timestamp: 2_000
                 },
             ],
+            ..Default::default()
         }]
     );
     // A matcher on an external label with another value selects nothing.

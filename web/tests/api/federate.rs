@@ -2,12 +2,7 @@
 
 use crate::common::*;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
-use storage::{Labels, STALE_NAN};
-
-fn now_ms() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as i64
-}
+use storage::{now_ms, Labels, STALE_NAN};
 
 #[tokio::test]
 async fn federate_matches_the_captured_format() {

@@ -1,11 +1,15 @@
-//! Remote-write protobuf messages, written by hand from Prometheus' `.proto` files
-//! (`prompb/types.proto`, `prompb/remote.proto` for 1.0; `prompb/io/prometheus/write/v2/types.proto`
-//! for 2.0). Field numbers are the wire contract; they are checked in the tests below against
-//! bytes encoded by hand.
+//! Prometheus' remote-write and remote-read protobuf messages, written by hand from
+//! Prometheus' `.proto` files (`prompb/types.proto`, `prompb/remote.proto` for 1.0 and remote
+//! read; `prompb/io/prometheus/write/v2/types.proto` for 2.0) as `prost` structs. Field numbers
+//! are the wire contract; they are checked in the tests below against bytes encoded by hand.
 //!
 //! Strings that are decoded per series (label names and values, v2 symbols) are declared as
 //! `bytes` (same wire format as `string`) so that decoding from a [`bytes::Bytes`] buffer
 //! slices instead of copying; UTF-8 is checked when they are used.
+//!
+//! Only the messages live here: ingest's hand-written fast decoder stays in ingest, and
+//! this crate depends on nothing of ours, so ingest, web, the benches and the end-to-end
+//! tests share one definition.
 
 use bytes::Bytes;
 
@@ -236,6 +240,110 @@ pub struct MetadataV2 {
     /// Symbol ref of the unit.
     #[prost(uint32, tag = "4")]
     pub unit_ref: u32,
+}
+
+/// `prometheus.ReadRequest` (remote read).
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct ReadRequest {
+    /// The queries.
+    #[prost(message, repeated, tag = "1")]
+    pub queries: Vec<Query>,
+    /// Response types the client accepts, preferred first (empty = samples).
+    #[prost(enumeration = "ResponseType", repeated, tag = "2")]
+    pub accepted_response_types: Vec<i32>,
+}
+
+/// `prometheus.ReadRequest.ResponseType`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, prost::Enumeration)]
+#[repr(i32)]
+pub enum ResponseType {
+    /// One `ReadResponse` with raw samples.
+    Samples = 0,
+    /// A stream of XOR chunks.
+    StreamedXorChunks = 1,
+}
+
+/// `prometheus.ReadResponse`.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct ReadResponse {
+    /// One result per query, in order.
+    #[prost(message, repeated, tag = "1")]
+    pub results: Vec<QueryResult>,
+}
+
+/// `prometheus.Query`.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct Query {
+    /// Start (ms, inclusive).
+    #[prost(int64, tag = "1")]
+    pub start_timestamp_ms: i64,
+    /// End (ms, inclusive).
+    #[prost(int64, tag = "2")]
+    pub end_timestamp_ms: i64,
+    /// Label matchers (AND).
+    #[prost(message, repeated, tag = "3")]
+    pub matchers: Vec<LabelMatcher>,
+    /// Hints.
+    #[prost(message, optional, tag = "4")]
+    pub hints: Option<ReadHints>,
+}
+
+/// `prometheus.QueryResult`.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct QueryResult {
+    /// Series with their samples.
+    #[prost(message, repeated, tag = "1")]
+    pub timeseries: Vec<TimeSeries>,
+}
+
+/// `prometheus.LabelMatcher`.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct LabelMatcher {
+    /// EQ = 0, NEQ = 1, RE = 2, NRE = 3.
+    #[prost(int32, tag = "1")]
+    pub r#type: i32,
+    /// Label name.
+    #[prost(string, tag = "2")]
+    pub name: String,
+    /// Value or pattern.
+    #[prost(string, tag = "3")]
+    pub value: String,
+}
+
+/// `prometheus.ReadHints`.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct ReadHints {
+    /// Query step (ms).
+    #[prost(int64, tag = "1")]
+    pub step_ms: i64,
+    /// The function around the selector.
+    #[prost(string, tag = "2")]
+    pub func: String,
+    /// Start (ms).
+    #[prost(int64, tag = "3")]
+    pub start_ms: i64,
+    /// End (ms).
+    #[prost(int64, tag = "4")]
+    pub end_ms: i64,
+    /// Grouping labels.
+    #[prost(string, repeated, tag = "5")]
+    pub grouping: Vec<String>,
+    /// `by` (true) or `without`.
+    #[prost(bool, tag = "6")]
+    pub by: bool,
+    /// Range of a range selector (ms).
+    #[prost(int64, tag = "7")]
+    pub range_ms: i64,
+}
+
+impl Label {
+    /// A label from name and value (copied).
+    pub fn new(name: &str, value: &str) -> Self {
+        Label {
+            name: Bytes::copy_from_slice(name.as_bytes()),
+            value: Bytes::copy_from_slice(value.as_bytes()),
+        }
+    }
 }
 
 #[cfg(test)]

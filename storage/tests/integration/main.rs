@@ -1,0 +1,6 @@
+//! Storage's integration tests: one test binary, one module per scenario.
+
+mod crash;
+mod model;
+mod series_limits;
+mod wal_damage;
