@@ -365,6 +365,7 @@ pub fn parse_in(text: &str, dir: Option<&Path>) -> Result<Config, String> {
         config.scrape_configs.extend(more);
     }
     ingest::forward::config::validate(&config.remote_write).map_err(|e| e.to_string())?;
+    config.alerting.validate()?;
     Ok(config)
 }
 

@@ -105,9 +105,10 @@ impl GlobalConfig {
             self.scrape_interval = default_scrape_interval();
         }
         if self.scrape_timeout > self.scrape_interval {
-            return Err(ConfigError(
-                "global scrape timeout greater than scrape interval".into(),
-            ));
+            return Err(ConfigError(format!(
+                "global scrape timeout greater than scrape interval (scrape_timeout {}, scrape_interval {})",
+                self.scrape_timeout, self.scrape_interval
+            )));
         }
         if self.scrape_timeout.get().is_zero() {
             self.scrape_timeout = default_scrape_timeout().min(self.scrape_interval);
@@ -498,7 +499,9 @@ pub fn validate(global: &GlobalConfig, scrape_configs: &[ScrapeConfig]) -> Resul
         }
         if r.timeout() > r.interval() {
             return Err(ConfigError(format!(
-                "scrape timeout greater than scrape interval for scrape config with job name {job:?}"
+                "scrape timeout greater than scrape interval for scrape config with job name {job:?} (scrape_timeout {}, scrape_interval {})",
+                storage::PromDuration(r.timeout()),
+                storage::PromDuration(r.interval())
             )));
         }
         if r.timeout().is_zero() {
