@@ -40,6 +40,7 @@ pub mod late_db;
 pub mod listeners;
 pub mod logging;
 pub mod openmetrics;
+pub mod parts;
 pub mod reload;
 pub mod routes;
 pub mod security;

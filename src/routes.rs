@@ -3,8 +3,8 @@
 //! `--web.config.file` protection around them.
 
 use crate::adapters;
+use crate::parts::Parts;
 use crate::reload::{lifecycle_routes, ReloadRequest};
-use crate::server::Parts;
 use crate::settings::Settings;
 use std::sync::Arc;
 

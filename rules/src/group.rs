@@ -3,7 +3,7 @@
 
 use crate::alert::{self, Alert, AlertState, AlertingSpec, TemplateContext};
 use crate::config::{GroupConfig, RuleConfig};
-use crate::manager::EvalCtx;
+use crate::context::EvalCtx;
 use crate::notifier::NotifierAlert;
 use crate::status::{AlertStatus, GroupStatus, RuleHealth, RuleStatus, RuleType};
 use parking_lot::Mutex;

@@ -24,6 +24,7 @@
 pub mod alert;
 pub mod alerting_config;
 pub mod config;
+mod context;
 pub mod error;
 mod group;
 pub mod manager;

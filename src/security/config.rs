@@ -5,6 +5,7 @@
 //! Parsing is strict: an unknown field, a bad value or an unreadable file is an error that
 //! names the field, so a typo never silently leaves the server open.
 
+pub use super::tls::TlsServerConfig;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -28,58 +29,6 @@ pub struct WebConfig {
     /// Sextant's extension: roles per user.
     #[serde(default)]
     pub sextant: SextantSection,
-}
-
-/// `tls_server_config`.
-#[derive(Clone, Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TlsServerConfig {
-    /// Inline PEM certificate (chain).
-    #[serde(default)]
-    pub cert: Option<String>,
-    /// Inline PEM private key.
-    #[serde(default)]
-    pub key: Option<String>,
-    /// Inline PEM CA bundle for client certificates.
-    #[serde(default)]
-    pub client_ca: Option<String>,
-    /// Certificate (chain) file.
-    #[serde(default)]
-    pub cert_file: Option<String>,
-    /// Private key file.
-    #[serde(default)]
-    pub key_file: Option<String>,
-    /// Go's `tls.ClientAuthType` name.
-    #[serde(default)]
-    pub client_auth_type: Option<String>,
-    /// CA bundle file for client certificates.
-    #[serde(default)]
-    pub client_ca_file: Option<String>,
-    /// Client certificate SANs allowed in (DNS names and IP addresses); empty = any.
-    #[serde(default)]
-    pub client_allowed_sans: Vec<String>,
-    /// `TLS10` .. `TLS13` (default `TLS12`).
-    #[serde(default)]
-    pub min_version: Option<String>,
-    /// `TLS10` .. `TLS13` (default `TLS13`).
-    #[serde(default)]
-    pub max_version: Option<String>,
-    /// TLS 1.2 cipher suites by Go name.
-    #[serde(default)]
-    pub cipher_suites: Vec<String>,
-    /// Whether the server's order of `cipher_suites` wins (default true).
-    #[serde(default)]
-    pub prefer_server_cipher_suites: Option<bool>,
-    /// Key-exchange groups by Go name, in preference order.
-    #[serde(default)]
-    pub curve_preferences: Vec<String>,
-}
-
-impl TlsServerConfig {
-    /// Whether the section asks for TLS at all (exporter-toolkit: an empty section is plain HTTP).
-    pub fn is_enabled(&self) -> bool {
-        self.cert.is_some() || self.cert_file.is_some() || self.key.is_some() || self.key_file.is_some()
-    }
 }
 
 /// `http_server_config`.

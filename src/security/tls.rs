@@ -12,7 +12,7 @@
 //! - `client_allowed_sans`: DNS names and IP addresses, checked after the handshake
 //!   ([`client_san_allowed`]; webpki's matching, so a wildcard certificate matches a name).
 
-use super::config::TlsServerConfig;
+use serde::Deserialize;
 use std::sync::Arc;
 use tokio_rustls::rustls;
 use tokio_rustls::rustls::client::danger::HandshakeSignatureValid;
@@ -22,6 +22,58 @@ use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName,
 use tokio_rustls::rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
 use tokio_rustls::rustls::server::WebPkiClientVerifier;
 use tokio_rustls::rustls::{DigitallySignedStruct, DistinguishedName, ServerConfig, SignatureScheme};
+
+/// `tls_server_config`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsServerConfig {
+    /// Inline PEM certificate (chain).
+    #[serde(default)]
+    pub cert: Option<String>,
+    /// Inline PEM private key.
+    #[serde(default)]
+    pub key: Option<String>,
+    /// Inline PEM CA bundle for client certificates.
+    #[serde(default)]
+    pub client_ca: Option<String>,
+    /// Certificate (chain) file.
+    #[serde(default)]
+    pub cert_file: Option<String>,
+    /// Private key file.
+    #[serde(default)]
+    pub key_file: Option<String>,
+    /// Go's `tls.ClientAuthType` name.
+    #[serde(default)]
+    pub client_auth_type: Option<String>,
+    /// CA bundle file for client certificates.
+    #[serde(default)]
+    pub client_ca_file: Option<String>,
+    /// Client certificate SANs allowed in (DNS names and IP addresses); empty = any.
+    #[serde(default)]
+    pub client_allowed_sans: Vec<String>,
+    /// `TLS10` .. `TLS13` (default `TLS12`).
+    #[serde(default)]
+    pub min_version: Option<String>,
+    /// `TLS10` .. `TLS13` (default `TLS13`).
+    #[serde(default)]
+    pub max_version: Option<String>,
+    /// TLS 1.2 cipher suites by Go name.
+    #[serde(default)]
+    pub cipher_suites: Vec<String>,
+    /// Whether the server's order of `cipher_suites` wins (default true).
+    #[serde(default)]
+    pub prefer_server_cipher_suites: Option<bool>,
+    /// Key-exchange groups by Go name, in preference order.
+    #[serde(default)]
+    pub curve_preferences: Vec<String>,
+}
+
+impl TlsServerConfig {
+    /// Whether the section asks for TLS at all (exporter-toolkit: an empty section is plain HTTP).
+    pub fn is_enabled(&self) -> bool {
+        self.cert.is_some() || self.cert_file.is_some() || self.key.is_some() || self.key_file.is_some()
+    }
+}
 
 /// Parses one `client_allowed_sans` entry: a DNS name or an IP address (e-mail and URI SANs,
 /// which exporter-toolkit also matches, are refused with an error).

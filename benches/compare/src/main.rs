@@ -5,6 +5,7 @@
 
 mod data;
 mod forward;
+mod query;
 mod report;
 mod soak;
 mod system;

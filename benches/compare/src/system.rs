@@ -1,7 +1,7 @@
 //! Starting each system on loopback with a fresh data directory, loading it, measuring it.
 
 use crate::data::Workload;
-use crate::report::{Query, QueryAnswer};
+use crate::query::{Query, QueryAnswer};
 use crate::CompareArgs;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
