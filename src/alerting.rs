@@ -37,9 +37,6 @@ impl Rules {
         beacon_preset: bool,
     ) -> Result<Rules, String> {
         let c = &config.config;
-        for f in c.alerting.ignored_fields() {
-            tracing::warn!("alerting: {f} is accepted but not applied");
-        }
         let notifier = if c.alerting.alertmanagers.is_empty() {
             None
         } else {

@@ -361,6 +361,9 @@ pub fn parse_in(text: &str, dir: Option<&Path>) -> Result<Config, String> {
         for rw in &mut config.remote_write {
             rw.set_http_directory(dir);
         }
+        for am in &mut config.alerting.alertmanagers {
+            am.set_http_directory(dir);
+        }
         let more = read_scrape_config_files(dir, &config)?;
         config.scrape_configs.extend(more);
     }

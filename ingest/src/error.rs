@@ -7,10 +7,7 @@
 use axum::http::StatusCode;
 use storage::AppendError;
 
-/// Why a configuration (`scrape_configs`, `remote_write`, an HTTP client section) is not valid.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct ConfigError(pub String);
+pub use httpclient::ConfigError;
 
 /// Why a push request failed as a whole (or partly, for [`PushError::InvalidSeries`]).
 #[derive(Debug, thiserror::Error)]

@@ -24,7 +24,7 @@
 //! Dependencies go one way: `router` -> protocols (`remote_write`, `otlp`, `push::import`)
 //! -> `push`; `scrape` and `forward` -> `client`, `relabel`.
 
-pub mod client;
+pub use httpclient as client;
 pub mod error;
 pub mod exposition;
 pub mod forward;

@@ -13,7 +13,7 @@ pub struct AlertingConfig {
     /// The Alertmanagers to send to.
     #[serde(default, deserialize_with = "nullable")]
     pub alertmanagers: Vec<AlertmanagerConfig>,
-    /// `alert_relabel_configs`: accepted, not applied (see [`AlertingConfig::ignored_fields`]).
+    /// `alert_relabel_configs`: refused at load (see [`AlertingConfig::validate`]).
     #[serde(default, deserialize_with = "present")]
     pub alert_relabel_configs: bool,
 }
@@ -24,56 +24,38 @@ fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
     Ok(true)
 }
 
-/// One entry of `alerting.alertmanagers`.
-#[derive(Clone, Debug, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct AlertmanagerConfig {
-    /// `http` (default) or `https`.
-    #[serde(default = "default_scheme")]
-    pub scheme: String,
-    /// Prefix of the API path (default empty).
-    #[serde(default, deserialize_with = "nullable")]
-    pub path_prefix: String,
-    /// Per-request timeout (default 10 s).
-    #[serde(default, deserialize_with = "opt_serde::deserialize")]
-    pub timeout: Option<Duration>,
-    /// Only `v2` is supported (Prometheus' default and only choice since 3.0).
-    #[serde(default = "default_api_version")]
-    pub api_version: String,
-    /// Statically listed targets (`host:port`).
-    #[serde(default, deserialize_with = "nullable")]
-    pub static_configs: Vec<StaticConfig>,
-    /// Prometheus settings accepted but not applied (listed by
-    /// [`AlertingConfig::ignored_fields`] so the caller can warn).
-    #[serde(default, deserialize_with = "present")]
-    pub relabel_configs: bool,
-    /// Accepted, not applied.
-    #[serde(default, deserialize_with = "present")]
-    pub alert_relabel_configs: bool,
-    /// Accepted, not applied.
-    #[serde(default, deserialize_with = "present")]
-    pub basic_auth: bool,
-    /// Accepted, not applied.
-    #[serde(default, deserialize_with = "present")]
-    pub authorization: bool,
-    /// Accepted, not applied.
-    #[serde(default, deserialize_with = "present")]
-    pub tls_config: bool,
-    /// Accepted, not applied.
-    #[serde(default, deserialize_with = "present")]
-    pub follow_redirects: bool,
-    /// Accepted, not applied.
-    #[serde(default, deserialize_with = "present")]
-    pub enable_http2: bool,
-    /// Accepted, not applied.
-    #[serde(default, deserialize_with = "present")]
-    pub proxy_url: bool,
-    /// Accepted, not applied (service discovery other than static configs).
-    #[serde(default, deserialize_with = "present")]
-    pub file_sd_configs: bool,
-    /// Accepted, not applied.
-    #[serde(default, deserialize_with = "present")]
-    pub dns_sd_configs: bool,
+httpclient::http_client_struct! {
+    /// One entry of `alerting.alertmanagers`, with Prometheus' HTTP client settings
+    /// (`basic_auth`, `authorization`, `oauth2`, `tls_config`, `proxy_url`, `http_headers`,
+    /// `follow_redirects`) applied to every request to its targets.
+    #[derive(Clone, Debug, Deserialize, PartialEq)]
+    #[serde(deny_unknown_fields)]
+    pub struct AlertmanagerConfig {
+        /// `http` (default) or `https`.
+        #[serde(default = "default_scheme")]
+        pub scheme: String,
+        /// Prefix of the API path (default empty).
+        #[serde(default, deserialize_with = "nullable")]
+        pub path_prefix: String,
+        /// Per-request timeout (default 10 s).
+        #[serde(default, deserialize_with = "opt_serde::deserialize")]
+        pub timeout: Option<Duration>,
+        /// Only `v2` is supported (Prometheus' default and only choice since 3.0).
+        #[serde(default = "default_api_version")]
+        pub api_version: String,
+        /// Statically listed targets (`host:port`).
+        #[serde(default, deserialize_with = "nullable")]
+        pub static_configs: Vec<StaticConfig>,
+        /// Refused at load (see [`AlertingConfig::validate`]).
+        #[serde(default, deserialize_with = "present")]
+        pub relabel_configs: bool,
+        /// Refused at load.
+        #[serde(default, deserialize_with = "present")]
+        pub alert_relabel_configs: bool,
+        /// Refused at load (list the Alertmanagers in `static_configs`).
+        #[serde(default, deserialize_with = "present")]
+        pub file_sd_configs: bool,
+    }
 }
 
 /// `static_configs` entry.
@@ -89,9 +71,9 @@ pub struct StaticConfig {
 }
 
 impl Default for AlertmanagerConfig {
-    /// `http`, no prefix, default timeout, `v2`, no targets.
+    /// `http`, no prefix, default timeout, `v2`, no targets, default client settings.
     fn default() -> Self {
-        AlertmanagerConfig {
+        httpclient::with_http_client_defaults!(AlertmanagerConfig {
             scheme: default_scheme(),
             path_prefix: String::new(),
             timeout: None,
@@ -99,15 +81,8 @@ impl Default for AlertmanagerConfig {
             static_configs: Vec::new(),
             relabel_configs: false,
             alert_relabel_configs: false,
-            basic_auth: false,
-            authorization: false,
-            tls_config: false,
-            follow_redirects: false,
-            enable_http2: false,
-            proxy_url: false,
             file_sd_configs: false,
-            dns_sd_configs: false,
-        }
+        })
     }
 }
 
@@ -119,12 +94,27 @@ fn default_api_version() -> String {
     "v2".into()
 }
 
+/// One Alertmanager target: where alerts are posted, within what time, with which client
+/// settings (authentication, TLS, headers, proxy).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Endpoint {
+    /// `scheme://host:port/<prefix>/api/v2/alerts`.
+    pub url: String,
+    /// Per-request timeout.
+    pub timeout: Duration,
+    /// The Alertmanager entry's HTTP client settings.
+    pub http: httpclient::HttpClientConfig,
+}
+
 /// Default Alertmanager request timeout.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
 impl AlertingConfig {
     /// Checks values serde cannot: scheme, API version, targets.
     pub fn validate(&self) -> Result<(), String> {
+        if self.alert_relabel_configs {
+            return Err("alerting.alert_relabel_configs is not supported by Sextant yet; remove it (alerts are sent with their labels)".into());
+        }
         for (i, am) in self.alertmanagers.iter().enumerate() {
             let at = format!("alerting.alertmanagers[{i}]");
             if am.scheme != "http" && am.scheme != "https" {
@@ -139,6 +129,30 @@ impl AlertingConfig {
                     am.api_version
                 ));
             }
+            for (set, name, instead) in [
+                (
+                    am.relabel_configs,
+                    "relabel_configs",
+                    "targets are used as listed",
+                ),
+                (
+                    am.alert_relabel_configs,
+                    "alert_relabel_configs",
+                    "alerts are sent with their labels",
+                ),
+                (
+                    am.file_sd_configs,
+                    "file_sd_configs",
+                    "list the Alertmanagers in static_configs",
+                ),
+            ] {
+                if set {
+                    return Err(format!(
+                        "{at}.{name} is not supported by Sextant yet; remove it ({instead})"
+                    ));
+                }
+            }
+            am.http().validate(&at).map_err(|e| e.to_string())?;
             for sc in &am.static_configs {
                 for t in &sc.targets {
                     if t.is_empty() || t.contains('/') || t.contains(char::is_whitespace) {
@@ -150,36 +164,8 @@ impl AlertingConfig {
         Ok(())
     }
 
-    /// Prometheus settings present in the section that Sextant accepts but does not apply
-    /// (the caller should warn about them).
-    pub fn ignored_fields(&self) -> Vec<String> {
-        let mut out = Vec::new();
-        if self.alert_relabel_configs {
-            out.push("alerting.alert_relabel_configs".to_string());
-        }
-        for (i, am) in self.alertmanagers.iter().enumerate() {
-            for (set, name) in [
-                (am.relabel_configs, "relabel_configs"),
-                (am.alert_relabel_configs, "alert_relabel_configs"),
-                (am.basic_auth, "basic_auth"),
-                (am.authorization, "authorization"),
-                (am.tls_config, "tls_config"),
-                (am.follow_redirects, "follow_redirects"),
-                (am.enable_http2, "enable_http2"),
-                (am.proxy_url, "proxy_url"),
-                (am.file_sd_configs, "file_sd_configs"),
-                (am.dns_sd_configs, "dns_sd_configs"),
-            ] {
-                if set {
-                    out.push(format!("alerting.alertmanagers[{i}].{name}"));
-                }
-            }
-        }
-        out
-    }
-
-    /// The alert-push URLs of every target, each with its timeout.
-    pub fn endpoints(&self) -> Vec<(String, Duration)> {
+    /// Every target's alert-push URL, with its timeout and client settings.
+    pub fn endpoints(&self) -> Vec<Endpoint> {
         let mut out = Vec::new();
         for am in &self.alertmanagers {
             let prefix = am.path_prefix.trim_matches('/');
@@ -190,10 +176,11 @@ impl AlertingConfig {
             };
             for sc in &am.static_configs {
                 for t in &sc.targets {
-                    out.push((
-                        format!("{}://{t}{path}", am.scheme),
-                        am.timeout.unwrap_or(DEFAULT_TIMEOUT),
-                    ));
+                    out.push(Endpoint {
+                        url: format!("{}://{t}{path}", am.scheme),
+                        timeout: am.timeout.unwrap_or(DEFAULT_TIMEOUT),
+                        http: am.http(),
+                    });
                 }
             }
         }
@@ -208,40 +195,63 @@ mod tests {
 
     #[test]
     fn parses_and_builds_urls() {
-        let c: AlertingConfig = serde_saphyr::from_str(
-            "alertmanagers:\n- scheme: https\n  path_prefix: /am/\n  timeout: 3s\n  api_version: v2\n  static_configs:\n  - targets: ['a:9093', 'b:9093']\n- static_configs:\n  - targets: ['c:9093']\n",
+        let c: AlertingConfig = storage::model::yaml::from_str(
+            "alertmanagers:\n- scheme: https\n  path_prefix: /am/\n  timeout: 3s\n  api_version: v2\n  basic_auth: {username: u, password: p}\n  static_configs:\n  - targets: ['a:9093', 'b:9093']\n- static_configs:\n  - targets: ['c:9093']\n",
         )
         .unwrap();
         c.validate().unwrap();
+        let eps: Vec<(String, Duration, bool)> = c
+            .endpoints()
+            .into_iter()
+            .map(|e| (e.url, e.timeout, e.http.basic_auth.is_some()))
+            .collect();
         assert_eq!(
-            c.endpoints(),
+            eps,
             vec![
                 (
                     "https://a:9093/am/api/v2/alerts".to_string(),
-                    Duration::from_secs(3)
+                    Duration::from_secs(3),
+                    true
                 ),
                 (
                     "https://b:9093/am/api/v2/alerts".to_string(),
-                    Duration::from_secs(3)
+                    Duration::from_secs(3),
+                    true
                 ),
-                ("http://c:9093/api/v2/alerts".to_string(), DEFAULT_TIMEOUT),
+                ("http://c:9093/api/v2/alerts".to_string(), DEFAULT_TIMEOUT, false),
             ]
         );
         let bad: AlertingConfig =
-            serde_saphyr::from_str("alertmanagers:\n- api_version: v1\n  static_configs: []\n").unwrap();
+            storage::model::yaml::from_str("alertmanagers:\n- api_version: v1\n  static_configs: []\n")
+                .unwrap();
         assert!(bad.validate().unwrap_err().contains("api_version"));
-        assert!(serde_saphyr::from_str::<AlertingConfig>("alertmanagers:\n- nope: 1\n").is_err());
-        let c: AlertingConfig = serde_saphyr::from_str(
-            "alert_relabel_configs: [{action: drop}]\nalertmanagers:\n- basic_auth: {username: u}\n  static_configs: [{targets: ['a:1']}]\n",
-        )
-        .unwrap();
-        assert_eq!(
-            c.ignored_fields(),
-            vec![
+        assert!(storage::model::yaml::from_str::<AlertingConfig>("alertmanagers:\n- nope: 1\n").is_err());
+        assert!(c.alertmanagers[1].timeout.is_none());
+    }
+
+    #[test]
+    fn unapplied_settings_are_refused_by_name() {
+        for (yaml, name) in [
+            (
+                "alert_relabel_configs: [{action: drop}]\n",
                 "alerting.alert_relabel_configs",
-                "alerting.alertmanagers[0].basic_auth"
-            ]
-        );
-        assert!(c.alertmanagers[0].timeout.is_none());
+            ),
+            (
+                "alertmanagers:\n- relabel_configs: [{action: drop}]\n",
+                "alerting.alertmanagers[0].relabel_configs",
+            ),
+            (
+                "alertmanagers:\n- file_sd_configs: [{files: [a.json]}]\n",
+                "alerting.alertmanagers[0].file_sd_configs",
+            ),
+            (
+                "alertmanagers:\n- basic_auth: {username: u, password: p, password_file: f}\n",
+                "alerting.alertmanagers[0]: at most one of basic_auth password",
+            ),
+        ] {
+            let c: AlertingConfig = storage::model::yaml::from_str(yaml).unwrap();
+            let e = c.validate().unwrap_err();
+            assert!(e.starts_with(name), "{name}: {e}");
+        }
     }
 }

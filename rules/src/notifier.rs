@@ -2,7 +2,7 @@
 //! by a background task, with retries, and counters matching Prometheus'
 //! `prometheus_notifications_*` self-metrics.
 
-use crate::alerting_config::AlertingConfig;
+use crate::alerting_config::{AlertingConfig, Endpoint};
 use parking_lot::{Mutex, RwLock};
 use serde::Serialize;
 use std::collections::{BTreeMap, VecDeque};
@@ -90,13 +90,31 @@ struct Counters {
     errors: BTreeMap<String, u64>,
 }
 
+/// An Alertmanager target with the client built from its entry's settings.
+#[derive(Clone, Debug)]
+struct Target {
+    endpoint: Endpoint,
+    client: reqwest::Client,
+}
+
+/// Builds the client of every endpoint (TLS, proxy and redirects from its entry).
+fn targets(cfg: &AlertingConfig) -> Result<Vec<Target>, String> {
+    cfg.endpoints()
+        .into_iter()
+        .map(|endpoint| {
+            let client = httpclient::build_client(&endpoint.http, false)
+                .map_err(|e| format!("Alertmanager {}: {e}", endpoint.url))?;
+            Ok(Target { endpoint, client })
+        })
+        .collect()
+}
+
 /// The Alertmanager client. Create with [`Notifier::new`], start with [`Notifier::run`].
 pub struct Notifier {
     opts: NotifierOptions,
-    endpoints: RwLock<Vec<(String, Duration)>>,
+    endpoints: RwLock<Vec<Target>>,
     queue: Mutex<VecDeque<NotifierAlert>>,
     wake: tokio::sync::Notify,
-    client: reqwest::Client,
     counters: Mutex<Counters>,
     dropped: AtomicU64,
 }
@@ -114,15 +132,11 @@ impl Notifier {
     /// A notifier for the Alertmanagers of `cfg` (validated here).
     pub fn new(cfg: &AlertingConfig, opts: NotifierOptions) -> Result<Arc<Notifier>, String> {
         cfg.validate()?;
-        let client = reqwest::Client::builder()
-            .build()
-            .map_err(|e| format!("building the HTTP client: {e}"))?;
         Ok(Arc::new(Notifier {
             opts,
-            endpoints: RwLock::new(cfg.endpoints()),
+            endpoints: RwLock::new(targets(cfg)?),
             queue: Mutex::new(VecDeque::new()),
             wake: tokio::sync::Notify::new(),
-            client,
             counters: Mutex::new(Counters::default()),
             dropped: AtomicU64::new(0),
         }))
@@ -131,7 +145,7 @@ impl Notifier {
     /// Replaces the Alertmanager list (on configuration reload).
     pub fn apply_config(&self, cfg: &AlertingConfig) -> Result<(), String> {
         cfg.validate()?;
-        *self.endpoints.write() = cfg.endpoints();
+        *self.endpoints.write() = targets(cfg)?;
         Ok(())
     }
 
@@ -182,7 +196,7 @@ impl Notifier {
             ("prometheus_notifications_errors_total", &st.errors_total),
         ] {
             out.family(name, "counter", "");
-            for (url, _) in self.endpoints.read().iter() {
+            for url in self.endpoints.read().iter().map(|t| &t.endpoint.url) {
                 let v = per.get(url).copied().unwrap_or(0);
                 out.sample(name, &[("alertmanager", url.as_str())], v as f64);
             }
@@ -255,12 +269,10 @@ impl Notifier {
         if endpoints.is_empty() {
             return;
         }
-        let sends = endpoints
-            .iter()
-            .map(|(url, timeout)| self.post_with_retries(url, *timeout, &body));
+        let sends = endpoints.iter().map(|t| self.post_with_retries(t, &body));
         let results = futures_join_all(sends).await;
         let mut c = self.counters.lock();
-        for ((url, _), ok) in endpoints.iter().zip(results) {
+        for (url, ok) in endpoints.iter().map(|t| &t.endpoint.url).zip(results) {
             if ok {
                 *c.sent.entry(url.clone()).or_default() += batch.len() as u64;
             } else {
@@ -269,17 +281,28 @@ impl Notifier {
         }
     }
 
-    async fn post_with_retries(&self, url: &str, timeout: Duration, body: &[u8]) -> bool {
+    async fn post_with_retries(&self, target: &Target, body: &[u8]) -> bool {
+        let url = target.endpoint.url.as_str();
         let mut backoff = self.opts.retry_backoff;
         for attempt in 1..=self.opts.max_attempts.max(1) {
-            let res = self
+            let req = target
                 .client
                 .post(url)
-                .timeout(timeout)
+                .timeout(target.endpoint.timeout)
                 .header(reqwest::header::CONTENT_TYPE, "application/json")
-                .body(body.to_vec())
-                .send()
-                .await;
+                .body(body.to_vec());
+            // Credentials (files re-read, OAuth 2.0 tokens refreshed) for every attempt.
+            let res = match httpclient::with_auth(req, &target.endpoint.http).await {
+                Ok(req) => req.send().await,
+                Err(e) => {
+                    tracing::warn!(url, attempt, "cannot authenticate to the Alertmanager: {e}");
+                    if attempt < self.opts.max_attempts {
+                        tokio::time::sleep(backoff).await;
+                        backoff *= 2;
+                    }
+                    continue;
+                }
+            };
             match res {
                 Ok(r) if r.status().is_success() => return true,
                 Ok(r) => tracing::warn!(url, attempt, status = %r.status(), "Alertmanager rejected alerts"),

@@ -4,23 +4,10 @@
 //! file is a warning (discovery picks the files up when they appear), as in promtool.
 
 use crate::config::LoadedConfig;
-use std::path::{Path, PathBuf};
-use std::process::ExitCode;
+use std::path::Path;
 
-/// Checks every file; exit 0 when all are valid, 1 otherwise.
-pub(super) fn run(files: &[PathBuf]) -> ExitCode {
-    let mut failed = false;
-    for f in files {
-        failed |= !check_file(f);
-    }
-    if failed {
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
-    }
-}
-
-fn check_file(file: &Path) -> bool {
+/// Checks one configuration file, printing `Checking FILE` and the verdict; true when valid.
+pub(super) fn check_file(file: &Path) -> bool {
     println!("Checking {}", file.display());
     let loaded = match LoadedConfig::load(Some(file)) {
         Ok(l) => l,

@@ -14,6 +14,7 @@ mod data;
 mod rules;
 
 use std::ffi::OsString;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 const USAGE: &str =
@@ -25,8 +26,8 @@ const USAGE: &str =
 /// Runs `sextant check` with the arguments after `check`.
 pub fn run(args: &[OsString]) -> ExitCode {
     match args.first().and_then(|a| a.to_str()) {
-        Some("config") => with_files(&args[1..], config::run),
-        Some("rules") => with_files(&args[1..], rules::run),
+        Some("config") => check_each(&args[1..], config::check_file),
+        Some("rules") => check_each(&args[1..], rules::check_file),
         Some("data") => data::run(&args[1..]),
         Some("-h" | "--help") | None => usage(),
         Some(_) => data::run(args),
@@ -38,12 +39,13 @@ fn usage() -> ExitCode {
     ExitCode::from(2)
 }
 
-/// Runs `check` on each named file, after making sure every file exists (as promtool does).
-fn with_files(files: &[OsString], check: fn(&[std::path::PathBuf]) -> ExitCode) -> ExitCode {
+/// Runs `check` on each named file, after making sure every file exists (as promtool does);
+/// exit 0 when all are valid, 1 otherwise.
+fn check_each(files: &[OsString], check: fn(&Path) -> bool) -> ExitCode {
     if files.is_empty() || files.iter().any(|f| f == "-h" || f == "--help") {
         return usage();
     }
-    let paths: Vec<std::path::PathBuf> = files.iter().map(std::path::PathBuf::from).collect();
+    let paths: Vec<PathBuf> = files.iter().map(PathBuf::from).collect();
     for p in &paths {
         if !p.exists() {
             eprintln!(
@@ -53,5 +55,13 @@ fn with_files(files: &[OsString], check: fn(&[std::path::PathBuf]) -> ExitCode) 
             return ExitCode::FAILURE;
         }
     }
-    check(&paths)
+    let mut failed = false;
+    for p in &paths {
+        failed |= !check(p);
+    }
+    if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
 }

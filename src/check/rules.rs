@@ -1,21 +1,7 @@
 //! `sextant check rules FILE...`: each rule file parsed and validated as the rule manager
 //! loads it (groups, names, PromQL, templates), reported as `promtool check rules` does.
 
-use std::path::{Path, PathBuf};
-use std::process::ExitCode;
-
-/// Checks every file; exit 0 when all are valid, 1 otherwise.
-pub(super) fn run(files: &[PathBuf]) -> ExitCode {
-    let mut failed = false;
-    for f in files {
-        failed |= !check_file(f);
-    }
-    if failed {
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
-    }
-}
+use std::path::Path;
 
 /// Checks one rule file, printing `Checking FILE` and the verdict; true when it is valid.
 pub(super) fn check_file(file: &Path) -> bool {

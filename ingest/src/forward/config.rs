@@ -139,7 +139,7 @@ impl Default for MetadataConfig {
     }
 }
 
-crate::client::fields::http_client_struct! {
+httpclient::http_client_struct! {
     /// One `remote_write` entry.
     #[derive(Clone, Debug, PartialEq, Deserialize)]
     #[serde(deny_unknown_fields)]
@@ -182,7 +182,7 @@ crate::client::fields::http_client_struct! {
 impl RemoteWriteConfig {
     /// An entry with Prometheus' defaults.
     pub fn new(url: impl Into<String>) -> Self {
-        crate::client::fields::with_http_client_defaults!(RemoteWriteConfig {
+        httpclient::with_http_client_defaults!(RemoteWriteConfig {
             url: url.into(),
             name: String::new(),
             remote_timeout: default_timeout(),

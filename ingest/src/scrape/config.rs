@@ -232,7 +232,7 @@ fn default_http_sd_refresh() -> PromDuration {
     PromDuration::secs(60)
 }
 
-crate::client::fields::http_client_struct! {
+httpclient::http_client_struct! {
     /// An `http_sd_configs` entry: a URL returning target groups as JSON.
     #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
     #[serde(deny_unknown_fields)]
@@ -253,7 +253,7 @@ fn default_scheme() -> String {
     "http".into()
 }
 
-crate::client::fields::http_client_struct! {
+httpclient::http_client_struct! {
     /// One `scrape_configs` entry. Fields left out take the `global` value (intervals, limits) or
     /// Prometheus' default; [`ScrapeConfig::resolve`] fills them in.
     #[derive(Clone, Debug, PartialEq, Deserialize)]
@@ -364,7 +364,7 @@ crate::client::fields::http_client_struct! {
 impl ScrapeConfig {
     /// A job with Prometheus' defaults and no targets.
     pub fn new(job_name: impl Into<String>) -> Self {
-        crate::client::fields::with_http_client_defaults!(ScrapeConfig {
+        httpclient::with_http_client_defaults!(ScrapeConfig {
             job_name: job_name.into(),
             scrape_interval: None,
             scrape_timeout: None,

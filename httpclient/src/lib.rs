@@ -1,10 +1,12 @@
-//! The HTTP client kit shared by scraping, HTTP service discovery and remote-write forwarding:
-//! Prometheus' client settings and the reqwest client built from them.
+//! The HTTP client kit shared by scraping, HTTP service discovery, remote-write forwarding
+//! (in `ingest`) and the Alertmanager notifier (in `rules`): Prometheus' client settings and
+//! the reqwest client built from them. A leaf crate (it depends on `storage` for the YAML
+//! null rule only), so both sides use one implementation.
 //!
 //! # Layout
 //! - [`config`]: `basic_auth`, `authorization`, `tls_config`, `http_headers` and
 //!   [`HttpClientConfig`], the settings gathered, with `validate()`.
-//! - `fields`: the macros that write those settings inline into a config struct (serde's
+//! - [`fields`]: the macros ([`http_client_struct!`], [`with_http_client_defaults!`]) that write those settings inline into a config struct (serde's
 //!   `flatten` does not combine with `deny_unknown_fields`).
 //! - [`build`]: [`build_client`]: TLS, proxy, redirects, User-Agent.
 //! - [`auth`]: the `Authorization` header and `http_headers` of each request.
@@ -14,10 +16,10 @@
 pub mod auth;
 pub mod build;
 pub mod config;
-pub(crate) mod fields;
+pub mod fields;
 pub mod oauth2;
 mod tls;
 
 pub use auth::{auth_header, with_auth};
 pub use build::{build_client, error_chain, USER_AGENT};
-pub use config::{Authorization, BasicAuth, HttpClientConfig, HttpHeader, OAuth2, TlsConfig};
+pub use config::{Authorization, BasicAuth, ConfigError, HttpClientConfig, HttpHeader, OAuth2, TlsConfig};

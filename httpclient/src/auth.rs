@@ -97,7 +97,7 @@ fn base64(input: &[u8]) -> String {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use crate::client::config::{Authorization, BasicAuth};
+    use crate::config::{Authorization, BasicAuth};
 
     #[test]
     fn base64_padding() {

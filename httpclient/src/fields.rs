@@ -9,13 +9,14 @@
 //!
 //! [`HttpClientConfig`]: super::config::HttpClientConfig
 
-/// Always true (serde default).
-pub(crate) fn default_true() -> bool {
+/// Always true (serde default of `follow_redirects` and `enable_http2`).
+pub fn default_true() -> bool {
     true
 }
 
 /// Declares a config struct with its own fields followed by Prometheus' inline HTTP client
 /// fields, and `fn http(&self) -> HttpClientConfig` returning them.
+#[macro_export]
 macro_rules! http_client_struct {
     (
         $(#[$meta:meta])*
@@ -28,10 +29,10 @@ macro_rules! http_client_struct {
             $( $(#[$fmeta])* pub $field: $ty, )*
             /// Basic authentication.
             #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
-            pub basic_auth: Option<$crate::client::config::BasicAuth>,
+            pub basic_auth: Option<$crate::config::BasicAuth>,
             /// The Authorization header.
             #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
-            pub authorization: Option<$crate::client::config::Authorization>,
+            pub authorization: Option<$crate::config::Authorization>,
             /// Bearer token (old form of `authorization`).
             #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
             pub bearer_token: Option<String>,
@@ -40,22 +41,22 @@ macro_rules! http_client_struct {
             pub bearer_token_file: Option<String>,
             /// OAuth 2.0 client credentials.
             #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
-            pub oauth2: Option<$crate::client::config::OAuth2>,
+            pub oauth2: Option<$crate::config::OAuth2>,
             /// TLS settings.
             #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
-            pub tls_config: $crate::client::config::TlsConfig,
+            pub tls_config: $crate::config::TlsConfig,
             /// HTTP proxy URL.
             #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
             pub proxy_url: Option<String>,
             /// Whether to follow redirects (default true).
-            #[serde(default = "crate::client::fields::default_true")]
+            #[serde(default = "httpclient::fields::default_true")]
             pub follow_redirects: bool,
             /// Whether to use HTTP/2 (accepted; the client negotiates).
-            #[serde(default = "crate::client::fields::default_true")]
+            #[serde(default = "httpclient::fields::default_true")]
             pub enable_http2: bool,
             /// Extra request headers (`values`, `secrets`, `files`).
             #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
-            pub http_headers: std::collections::BTreeMap<String, $crate::client::config::HttpHeader>,
+            pub http_headers: std::collections::BTreeMap<String, $crate::config::HttpHeader>,
             /// Accepted for compatibility (proxying is configured with `proxy_url`).
             #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
             pub no_proxy: Option<String>,
@@ -68,7 +69,7 @@ macro_rules! http_client_struct {
             /// Makes the relative file paths of the HTTP client settings (credential, TLS
             /// and header files) relative to `dir`, the configuration file's directory.
             pub fn set_http_directory(&mut self, dir: &std::path::Path) {
-                use $crate::client::config::join_dir;
+                use $crate::config::join_dir;
                 if let Some(b) = self.basic_auth.as_mut() {
                     join_dir(dir, &mut b.username_file);
                     join_dir(dir, &mut b.password_file);
@@ -92,8 +93,8 @@ macro_rules! http_client_struct {
             }
 
             /// The HTTP client settings of this entry.
-            pub fn http(&self) -> $crate::client::config::HttpClientConfig {
-                $crate::client::config::HttpClientConfig {
+            pub fn http(&self) -> $crate::config::HttpClientConfig {
+                $crate::config::HttpClientConfig {
                     basic_auth: self.basic_auth.clone(),
                     authorization: self.authorization.clone(),
                     bearer_token: self.bearer_token.clone(),
@@ -112,6 +113,7 @@ macro_rules! http_client_struct {
 
 /// Builds a struct declared with [`http_client_struct!`] from its own fields, the HTTP client
 /// fields taking Prometheus' defaults.
+#[macro_export]
 macro_rules! with_http_client_defaults {
     ($name:ident { $( $field:ident : $value:expr ),* $(,)? }) => {
         $name {
@@ -121,7 +123,7 @@ macro_rules! with_http_client_defaults {
             bearer_token: None,
             bearer_token_file: None,
             oauth2: None,
-            tls_config: $crate::client::config::TlsConfig::default(),
+            tls_config: $crate::config::TlsConfig::default(),
             proxy_url: None,
             follow_redirects: true,
             enable_http2: true,
@@ -131,6 +133,3 @@ macro_rules! with_http_client_defaults {
         }
     };
 }
-
-pub(crate) use http_client_struct;
-pub(crate) use with_http_client_defaults;

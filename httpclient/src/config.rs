@@ -1,10 +1,14 @@
 //! The HTTP client settings Prometheus writes inline in `scrape_configs`, `http_sd_configs`
 //! and `remote_write` entries: `basic_auth`, `authorization`, `tls_config`, `http_headers`.
 
-use crate::error::ConfigError;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::Path;
+
+/// Why a configuration (`scrape_configs`, `remote_write`, an HTTP client section) is not valid.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ConfigError(pub String);
 
 /// `basic_auth`.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
