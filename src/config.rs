@@ -493,9 +493,9 @@ fn expand_env(s: &str, lookup: impl Fn(&str) -> Option<String>) -> String {
                 Some(end) => (&inner[..end], end + 2),
                 None => ("", after.len()), // "${" without "}": Go drops it
             }
-        } else if after.starts_with('$') {
+        } else if let Some(after_dollar) = after.strip_prefix('$') {
             out.push('$');
-            rest = &after[1..];
+            rest = after_dollar;
             continue;
         } else {
             let end = after

@@ -13,10 +13,10 @@ use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
 /// A fuzz target's body.
-pub type Target = fn(&[u8]);
+pub(crate) type Target = fn(&[u8]);
 
 /// Every target by name, for the replay test: `(name, function)`.
-pub const TARGETS: &[(&str, Target)] = &[
+pub(crate) const TARGETS: &[(&str, Target)] = &[
     ("exposition_text", exposition_text),
     ("openmetrics", openmetrics),
     ("remote_write_v1", remote_write_v1),
@@ -81,12 +81,12 @@ fn ingest_db() -> Arc<SharedDb> {
 }
 
 /// Prometheus text exposition format.
-pub fn exposition_text(data: &[u8]) {
+pub(crate) fn exposition_text(data: &[u8]) {
     let _ = ingest::exposition::parse_format(data, ingest::ExpositionFormat::PrometheusText);
 }
 
 /// OpenMetrics text.
-pub fn openmetrics(data: &[u8]) {
+pub(crate) fn openmetrics(data: &[u8]) {
     let _ = ingest::exposition::parse_format(data, ingest::ExpositionFormat::OpenMetrics);
 }
 
@@ -113,12 +113,12 @@ fn remote_write(data: &[u8], version: ingest::remote_write::Version) {
 }
 
 /// Remote write 1.0 (`prometheus.WriteRequest`), decoded and written to a database.
-pub fn remote_write_v1(data: &[u8]) {
+pub(crate) fn remote_write_v1(data: &[u8]) {
     remote_write(data, ingest::remote_write::Version::V1);
 }
 
 /// Remote write 2.0 (`io.prometheus.write.v2.Request`), decoded and written to a database.
-pub fn remote_write_v2(data: &[u8]) {
+pub(crate) fn remote_write_v2(data: &[u8]) {
     remote_write(data, ingest::remote_write::Version::V2);
 }
 
@@ -133,17 +133,17 @@ fn otlp(data: &[u8], enc: ingest::otlp::http::Encoding) {
 }
 
 /// OTLP metrics export request, binary protobuf, decoded and written to a database.
-pub fn otlp_protobuf(data: &[u8]) {
+pub(crate) fn otlp_protobuf(data: &[u8]) {
     otlp(data, ingest::otlp::http::Encoding::Protobuf);
 }
 
 /// OTLP metrics export request, OTLP/JSON, decoded and written to a database.
-pub fn otlp_json(data: &[u8]) {
+pub(crate) fn otlp_json(data: &[u8]) {
     otlp(data, ingest::otlp::http::Encoding::Json);
 }
 
 /// Start of the fixed PromQL data set (ms).
-pub const PROMQL_T0: i64 = 1_700_000_000_000;
+pub(crate) const PROMQL_T0: i64 = 1_700_000_000_000;
 
 fn promql_db() -> &'static SharedDb {
     use storage::{Appendable, Labels};
@@ -197,7 +197,7 @@ fn promql_db() -> &'static SharedDb {
 
 /// PromQL: parse, then evaluate as an instant and as a range query over a small fixed data
 /// set, with tight limits so that expensive expressions end in an error, not a hang.
-pub fn promql(data: &[u8]) {
+pub(crate) fn promql(data: &[u8]) {
     let Ok(expr) = std::str::from_utf8(data) else {
         return;
     };
@@ -221,7 +221,7 @@ pub fn promql(data: &[u8]) {
 
 /// A WAL segment: written as `wal/00000001` of a fresh data directory, which is then opened
 /// (replay, truncation of damage) and read back.
-pub fn wal_segment(data: &[u8]) {
+pub(crate) fn wal_segment(data: &[u8]) {
     use storage::Queryable;
     let dir = scratch();
     let wal = dir.path().join("wal");
@@ -297,7 +297,7 @@ fn read_block(dir: &std::path::Path) {
 
 /// A block `index` file: read directly (every label, value, posting list and series), then
 /// as part of a block with the template's chunks.
-pub fn block_index(data: &[u8]) {
+pub(crate) fn block_index(data: &[u8]) {
     let dir = scratch();
     let blk = dir.path().join("b");
     copy_template(&blk);
@@ -317,7 +317,7 @@ pub fn block_index(data: &[u8]) {
 
 /// A block chunks file (`chunks/000001`) under the template's index, read through a select;
 /// the bytes are also decoded directly as timestamp and value columns.
-pub fn block_chunks(data: &[u8]) {
+pub(crate) fn block_chunks(data: &[u8]) {
     let mut ts = Vec::new();
     let mut vs = Vec::new();
     let _ = storage::chunk::decode_timestamps(data, &mut ts);

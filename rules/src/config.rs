@@ -252,7 +252,7 @@ pub(crate) mod opt_serde {
     use std::time::Duration;
 
     /// Deserializes an optional Prometheus duration string.
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
         let Some(s) = Option::<String>::deserialize(d)? else {
             return Ok(None);
         };

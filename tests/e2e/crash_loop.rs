@@ -200,7 +200,7 @@ fn check_log_clean(log: &[String], round: usize) {
 }
 
 /// `sextant check <dir>`: every block's checksums; exit 0 when all are intact.
-pub fn check_blocks(data: &Path) -> String {
+pub(crate) fn check_blocks(data: &Path) -> String {
     let out = std::process::Command::new(bin())
         .arg("check")
         .arg(data)

@@ -157,7 +157,7 @@ fn readable(text: &str) -> Result<(), String> {
     if text.trim_end().contains('\n') {
         return Err("more than one line".into());
     }
-    if text.matches('"').count() % 2 != 0 {
+    if !text.matches('"').count().is_multiple_of(2) {
         return Err("unbalanced quotes".into());
     }
     if text.contains("{}") || text.contains("{:?}") {

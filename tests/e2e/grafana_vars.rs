@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 
 /// A variable's current value.
 #[derive(Clone, Debug)]
-pub enum VarValue {
+pub(crate) enum VarValue {
     /// One value (a query variable with one selection, a constant, an interval).
     Single(String),
     /// Several values (a multi-value selection, or "All" without a custom all-value).
@@ -56,7 +56,7 @@ fn format_value(v: &VarValue, fmt: Option<&str>) -> String {
 
 /// Replaces every variable reference in `expr` whose name is in `vars`; unknown names are left
 /// as they are (the test then sees them fail to parse, which is the point).
-pub fn interpolate(expr: &str, vars: &BTreeMap<String, VarValue>) -> String {
+pub(crate) fn interpolate(expr: &str, vars: &BTreeMap<String, VarValue>) -> String {
     let ident = |c: char| c.is_ascii_alphanumeric() || c == '_';
     let mut out = String::with_capacity(expr.len());
     let mut rest = expr;
@@ -114,7 +114,7 @@ pub fn interpolate(expr: &str, vars: &BTreeMap<String, VarValue>) -> String {
 /// source's scrape interval `scrape_s` (Grafana's default is 15 s):
 /// `$__interval` = the step, `$__rate_interval` = max(step + scrape, 4 x scrape),
 /// `$__range` in seconds, and their `_ms`/`_s` forms.
-pub fn builtins(range_s: i64, step_s: i64, scrape_s: i64) -> BTreeMap<String, VarValue> {
+pub(crate) fn builtins(range_s: i64, step_s: i64, scrape_s: i64) -> BTreeMap<String, VarValue> {
     let rate = (step_s + scrape_s).max(4 * scrape_s);
     let mut m = BTreeMap::new();
     let mut put = |k: &str, v: String| {

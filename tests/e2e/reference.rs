@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 const PROMETHEUS: &str = "/usr/bin/prometheus";
 
 /// A running reference Prometheus; killed on drop.
-pub struct Reference {
+pub(crate) struct Reference {
     child: Child,
     /// `http://127.0.0.1:PORT`
     pub base: String,
@@ -32,12 +32,12 @@ fn free_port() -> u16 {
 }
 
 /// Starts the reference Prometheus and waits until it is ready.
-pub fn start_prometheus() -> Reference {
+pub(crate) fn start_prometheus() -> Reference {
     start_prometheus_with(&[])
 }
 
 /// As [`start_prometheus`], with extra command-line flags (query limits).
-pub fn start_prometheus_with(extra: &[&str]) -> Reference {
+pub(crate) fn start_prometheus_with(extra: &[&str]) -> Reference {
     assert!(
         std::path::Path::new(PROMETHEUS).exists(),
         "the differential test needs Debian's prometheus at {PROMETHEUS}: run scripts/test.sh, which installs it"
@@ -90,7 +90,7 @@ impl Rng {
 }
 
 /// Builds the data set: per timestamp, one write request with every series' sample.
-pub fn dataset(base_ms: i64, steps: i64) -> Vec<prompb::WriteRequest> {
+pub(crate) fn dataset(base_ms: i64, steps: i64) -> Vec<prompb::WriteRequest> {
     let mut rng = Rng(0x5eed);
     let mut reqs = Vec::new();
     let instances = ["node-a:9100", "node-b:9100", "node-c:9100"];
@@ -212,7 +212,7 @@ pub fn dataset(base_ms: i64, steps: i64) -> Vec<prompb::WriteRequest> {
 }
 
 /// Remote-writes one request to `base`, asserting success.
-pub fn post_write(base: &str, req: &prompb::WriteRequest) {
+pub(crate) fn post_write(base: &str, req: &prompb::WriteRequest) {
     use prost::Message;
     let body = snap::raw::Encoder::new()
         .compress_vec(&req.encode_to_vec())
@@ -236,7 +236,7 @@ pub fn post_write(base: &str, req: &prompb::WriteRequest) {
 }
 
 /// Both servers loaded with the same data: one hour at 15 s ending about ten minutes ago.
-pub struct LoadedPair {
+pub(crate) struct LoadedPair {
     pub reference: Reference,
     pub sextant: TestServer,
     _dir: tempfile::TempDir,
@@ -248,13 +248,13 @@ pub struct LoadedPair {
 
 impl LoadedPair {
     /// The last whole second at which data was written.
-    pub fn end_s(&self) -> i64 {
+    pub(crate) fn end_s(&self) -> i64 {
         (self.base_ms + (self.steps - 1) * 15_000) / 1000
     }
 }
 
 /// Starts the reference and Sextant and remote-writes [`dataset`] to both.
-pub fn loaded_pair() -> LoadedPair {
+pub(crate) fn loaded_pair() -> LoadedPair {
     let reference = start_prometheus();
     let dir = tempfile::tempdir().unwrap();
     let sextant = TestServer::builder(dir.path()).start();

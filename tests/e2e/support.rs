@@ -7,7 +7,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 /// A running `sextant` process.
-pub struct TestServer {
+pub(crate) struct TestServer {
     child: Option<Child>,
     /// `http://127.0.0.1:PORT`
     pub base: String,
@@ -19,7 +19,7 @@ pub struct TestServer {
 }
 
 /// Builder for [`TestServer`].
-pub struct TestServerBuilder {
+pub(crate) struct TestServerBuilder {
     data_dir: PathBuf,
     args: Vec<String>,
     embedded_config: bool,
@@ -28,32 +28,32 @@ pub struct TestServerBuilder {
 }
 
 impl TestServerBuilder {
-    pub fn arg(mut self, a: impl Into<String>) -> Self {
+    pub(crate) fn arg(mut self, a: impl Into<String>) -> Self {
         self.args.push(a.into());
         self
     }
 
     /// Sets an environment variable of the process.
-    pub fn env(mut self, k: impl Into<String>, v: impl Into<String>) -> Self {
+    pub(crate) fn env(mut self, k: impl Into<String>, v: impl Into<String>) -> Self {
         self.envs.push((k.into(), v.into()));
         self
     }
 
     /// Runs on the embedded default configuration (which scrapes Sextant itself and
     /// 127.0.0.1:8008) instead of the empty one tests get unless they pass `--config.file`.
-    pub fn embedded_config(mut self) -> Self {
+    pub(crate) fn embedded_config(mut self) -> Self {
         self.embedded_config = true;
         self
     }
 
     /// Returns as soon as the listen address is logged, without polling `/-/ready` over
     /// plain HTTP (for servers with TLS or authentication; the test waits its own way).
-    pub fn no_ready_wait(mut self) -> Self {
+    pub(crate) fn no_ready_wait(mut self) -> Self {
         self.wait_ready = false;
         self
     }
 
-    pub fn start(mut self) -> TestServer {
+    pub(crate) fn start(mut self) -> TestServer {
         if !self.embedded_config && !self.args.iter().any(|a| a.starts_with("--config.file")) {
             // An empty configuration, so no self-scrape adds series a test does not expect.
             static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
@@ -66,12 +66,12 @@ impl TestServerBuilder {
     }
 }
 
-pub fn bin() -> &'static str {
+pub(crate) fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_sextant")
 }
 
 impl TestServer {
-    pub fn builder(data_dir: &Path) -> TestServerBuilder {
+    pub(crate) fn builder(data_dir: &Path) -> TestServerBuilder {
         TestServerBuilder {
             data_dir: data_dir.to_path_buf(),
             args: Vec::new(),
@@ -143,7 +143,7 @@ impl TestServer {
     }
 
     /// Waits until `/-/ready` answers 200.
-    pub fn wait_ready(&self) {
+    pub(crate) fn wait_ready(&self) {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             if let Ok(r) = http_get(&format!("{}/-/ready", self.base)) {
@@ -160,17 +160,17 @@ impl TestServer {
         }
     }
 
-    pub fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }
 
     /// The process id, while running.
-    pub fn pid(&self) -> Option<u32> {
+    pub(crate) fn pid(&self) -> Option<u32> {
         self.child.as_ref().map(|c| c.id())
     }
 
     /// `kill -9`.
-    pub fn kill9(&mut self) {
+    pub(crate) fn kill9(&mut self) {
         if let Some(mut c) = self.child.take() {
             let _ = c.kill();
             let _ = c.wait();
@@ -178,7 +178,7 @@ impl TestServer {
     }
 
     /// SIGTERM and wait for a clean exit; returns the exit status code.
-    pub fn terminate(&mut self) -> Option<i32> {
+    pub(crate) fn terminate(&mut self) -> Option<i32> {
         let mut c = self.child.take()?;
         let _ = Command::new("kill").arg("-TERM").arg(c.id().to_string()).status();
         let deadline = Instant::now() + Duration::from_secs(30);
@@ -196,7 +196,7 @@ impl TestServer {
     }
 
     /// Starts a new process on the same data directory and flags (after a kill or terminate).
-    pub fn restart(&mut self) {
+    pub(crate) fn restart(&mut self) {
         self.kill9();
         let next = TestServer::spawn(
             self.data_dir.clone(),
@@ -216,9 +216,9 @@ impl Drop for TestServer {
 
 /// Minimal blocking HTTP/1.1 client over std, so tests do not depend on a runtime.
 /// Status, lower-cased headers and body.
-pub type HttpResponse = (u16, Vec<(String, String)>, Vec<u8>);
+pub(crate) type HttpResponse = (u16, Vec<(String, String)>, Vec<u8>);
 
-pub fn http_request(
+pub(crate) fn http_request(
     method: &str,
     url: &str,
     headers: &[(&str, &str)],
@@ -287,11 +287,11 @@ fn dechunk(mut b: &[u8]) -> Vec<u8> {
     out
 }
 
-pub fn http_get(url: &str) -> std::io::Result<(u16, Vec<u8>)> {
+pub(crate) fn http_get(url: &str) -> std::io::Result<(u16, Vec<u8>)> {
     http_request("GET", url, &[], b"").map(|(s, _, b)| (s, b))
 }
 
-pub fn get_json(url: &str) -> (u16, serde_json::Value) {
+pub(crate) fn get_json(url: &str) -> (u16, serde_json::Value) {
     let (s, b) = http_get(url).expect("GET");
     let v = serde_json::from_slice(&b)
         .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&b)));
@@ -299,7 +299,7 @@ pub fn get_json(url: &str) -> (u16, serde_json::Value) {
 }
 
 /// Percent-encodes a query parameter value.
-pub fn enc(s: &str) -> String {
+pub(crate) fn enc(s: &str) -> String {
     let mut out = String::new();
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
@@ -313,13 +313,14 @@ pub fn enc(s: &str) -> String {
 
 /// The remote-write messages: the shared message definitions (the implementation under test
 /// decodes with its own wire decoder).
-pub use prompb;
+#[allow(clippy::single_component_path_imports)]
+pub(crate) use prompb;
 
 /// Milliseconds since the epoch, now.
-pub use storage::now_ms;
+pub(crate) use storage::now_ms;
 
 /// Sends one remote-write v1 request; returns the status code and body.
-pub fn remote_write(server: &TestServer, req: &prompb::WriteRequest) -> (u16, String) {
+pub(crate) fn remote_write(server: &TestServer, req: &prompb::WriteRequest) -> (u16, String) {
     use prost::Message;
     let raw = req.encode_to_vec();
     let body = snap::raw::Encoder::new().compress_vec(&raw).expect("snappy");
@@ -338,7 +339,7 @@ pub fn remote_write(server: &TestServer, req: &prompb::WriteRequest) -> (u16, St
 }
 
 /// A series with the given name and extra labels and `(t, v)` samples.
-pub fn series(name: &str, labels: &[(&str, &str)], samples: &[(i64, f64)]) -> prompb::TimeSeries {
+pub(crate) fn series(name: &str, labels: &[(&str, &str)], samples: &[(i64, f64)]) -> prompb::TimeSeries {
     let mut ls = vec![prompb::Label::new("__name__", name)];
     ls.extend(labels.iter().map(|(n, v)| prompb::Label::new(n, v)));
     ls.sort_by(|a, b| a.name.cmp(&b.name));
@@ -353,7 +354,7 @@ pub fn series(name: &str, labels: &[(&str, &str)], samples: &[(i64, f64)]) -> pr
 }
 
 /// `query_range` result as (labels JSON, [(t_ms, value)]) per series.
-pub fn query_range(
+pub(crate) fn query_range(
     server: &TestServer,
     q: &str,
     start_s: f64,

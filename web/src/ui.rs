@@ -33,7 +33,7 @@ use std::sync::OnceLock;
 
 /// One embedded file.
 #[derive(Debug)]
-pub struct Asset {
+pub(crate) struct Asset {
     /// Path below `web/ui/` (and below `/ui/` in URLs).
     pub path: &'static str,
     /// The `Content-Type` header value.
@@ -64,7 +64,7 @@ macro_rules! asset {
 }
 
 /// Every file of the UI, in one place.
-pub static ASSETS: &[Asset] = &[
+pub(crate) static ASSETS: &[Asset] = &[
     asset!("index.html", HTML, REVALIDATE),
     asset!("app.css", CSS, REVALIDATE),
     asset!("app.js", JS, REVALIDATE),
@@ -102,7 +102,7 @@ const APP_ROUTES: &[&str] = &[
 ];
 
 /// The router serving the UI; merge it into the API router (any state type: the UI reads none).
-pub fn routes<S>() -> Router<S>
+pub(crate) fn routes<S>() -> Router<S>
 where
     S: Clone + Send + Sync + 'static,
 {
@@ -124,7 +124,7 @@ async fn asset(Path(path): Path<String>, headers: HeaderMap) -> Response {
 }
 
 /// Finds the asset called `path` (relative to `web/ui/`).
-pub fn find(path: &str) -> Option<(usize, &'static Asset)> {
+pub(crate) fn find(path: &str) -> Option<(usize, &'static Asset)> {
     ASSETS.iter().enumerate().find(|(_, a)| a.path == path)
 }
 

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 /// How a series evolves.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Kind {
+pub(crate) enum Kind {
     /// Monotonic, resets never.
     Counter,
     /// Random walk.
@@ -23,7 +23,7 @@ pub enum Kind {
 
 /// One series of the shape file.
 #[derive(Clone, Debug)]
-pub struct ShapeSeries {
+pub(crate) struct ShapeSeries {
     /// Sorted labels including `__name__`.
     pub labels: Vec<(String, String)>,
     /// The value in the file.
@@ -38,7 +38,7 @@ pub struct ShapeSeries {
 
 /// A classic histogram (5 handlers x 12 buckets, plus `_sum` and `_count`) appended to the shape
 /// file, so that `histogram_quantile` has buckets to work on (node_exporter exposes none).
-pub const SYNTHETIC_HISTOGRAM: &str = "\
+pub(crate) const SYNTHETIC_HISTOGRAM: &str = "\
 # HELP http_request_duration_seconds Latency of HTTP requests (synthetic, added to every target).
 # TYPE http_request_duration_seconds histogram
 http_request_duration_seconds_bucket{handler=\"/\",le=\"0.005\"} 600
@@ -114,7 +114,7 @@ http_request_duration_seconds_count{handler=\"/metrics\"} 8600
 ";
 
 /// Parses a Prometheus text exposition into series shapes.
-pub fn parse_shape(text: &str) -> Result<Vec<ShapeSeries>, String> {
+pub(crate) fn parse_shape(text: &str) -> Result<Vec<ShapeSeries>, String> {
     let mut types: BTreeMap<String, String> = BTreeMap::new();
     let mut out = Vec::new();
     for (no, line) in text.lines().enumerate() {
@@ -244,7 +244,7 @@ fn parse_labels(s: &str) -> Result<Vec<(String, String)>, String> {
 }
 
 /// The prepared load: compressed request bodies per connection, in time order.
-pub struct Workload {
+pub(crate) struct Workload {
     /// `requests[c]` = bodies for connection `c`.
     pub requests: Vec<Vec<Vec<u8>>>,
     /// Total samples.
@@ -271,7 +271,7 @@ impl Rng {
 }
 
 /// Generates every target's samples from `start_ms` and encodes the requests.
-pub fn generate(shape: &[ShapeSeries], args: &CompareArgs, start_ms: i64) -> Workload {
+pub(crate) fn generate(shape: &[ShapeSeries], args: &CompareArgs, start_ms: i64) -> Workload {
     let mut rng = Rng(0x05e8_7a17);
     let steps = args.span_minutes * 60 / args.interval_seconds;
     let interval_ms = args.interval_seconds * 1000;

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 /// Options of `forward` besides the workload's.
 #[derive(clap::Args, Debug, Clone)]
-pub struct ForwardArgs {
+pub(crate) struct ForwardArgs {
     /// The workload (same options as `compare`; `--systems` is ignored).
     #[command(flatten)]
     pub load: CompareArgs,
@@ -66,7 +66,7 @@ async fn metric(client: &reqwest::Client, base: &str, name: &str) -> f64 {
 }
 
 /// Runs the forwarding benchmark.
-pub fn run(args: &ForwardArgs, w: &Workload) -> Result<String, String> {
+pub(crate) fn run(args: &ForwardArgs, w: &Workload) -> Result<String, String> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 /// One benchmark query.
-pub struct Query {
+pub(crate) struct Query {
     /// The PromQL expression.
     pub expr: String,
     /// `None` = instant at `end`; `Some(step_s)` = range over the whole span.
@@ -16,7 +16,7 @@ pub struct Query {
 
 /// A canonical answer: label set -> points (t ms, value string), or an error text.
 #[derive(Default, Debug, Clone, PartialEq)]
-pub struct QueryAnswer {
+pub(crate) struct QueryAnswer {
     /// Series.
     pub series: BTreeMap<String, Vec<(i64, String)>>,
     /// Error, if the query failed.
@@ -25,7 +25,7 @@ pub struct QueryAnswer {
 
 impl Query {
     /// Runs the query once.
-    pub async fn run(&self, client: &reqwest::Client, base: &str) -> QueryAnswer {
+    pub(crate) async fn run(&self, client: &reqwest::Client, base: &str) -> QueryAnswer {
         let mut form = vec![("query", self.expr.clone())];
         let path = match self.step_s {
             Some(step) => {

@@ -7,7 +7,7 @@ use crate::CompareArgs;
 use std::fmt::Write;
 
 /// The fixed query set over the ingested span.
-pub fn queries(start_ms: i64, end_ms: i64) -> Vec<Query> {
+pub(crate) fn queries(start_ms: i64, end_ms: i64) -> Vec<Query> {
     let (start_s, end_s) = (start_ms / 1000 + 300, end_ms / 1000);
     let range = |e: &str| Query {
         expr: e.into(),
@@ -73,7 +73,7 @@ fn first_difference(want: &QueryAnswer, got: &QueryAnswer) -> String {
 }
 
 /// Whether two answers agree (same series, same timestamps, values within 1e-6 relative).
-pub fn same(a: &QueryAnswer, b: &QueryAnswer) -> bool {
+pub(crate) fn same(a: &QueryAnswer, b: &QueryAnswer) -> bool {
     a.error.is_none()
         && b.error.is_none()
         && a.series.len() == b.series.len()
@@ -98,7 +98,7 @@ fn cpu_us_per_sample(m: &Measured, w: &Workload) -> f64 {
 }
 
 /// The Markdown report.
-pub fn render(args: &CompareArgs, w: &Workload, queries: &[Query], results: &[Measured]) -> String {
+pub(crate) fn render(args: &CompareArgs, w: &Workload, queries: &[Query], results: &[Measured]) -> String {
     let mut s = String::new();
     let machine = std::fs::read_to_string("/proc/cpuinfo")
         .ok()

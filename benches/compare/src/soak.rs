@@ -19,7 +19,7 @@ use storage::now_ms;
 
 /// Options of `soak`.
 #[derive(clap::Args, Debug, Clone)]
-pub struct SoakArgs {
+pub(crate) struct SoakArgs {
     /// How long to ingest, in minutes.
     #[arg(long, default_value_t = 30.0)]
     pub minutes: f64,
@@ -378,7 +378,7 @@ fn mib(b: u64) -> f64 {
 }
 
 /// Runs the soak; returns an error when samples were lost.
-pub fn run(args: SoakArgs) -> Result<(), String> {
+pub(crate) fn run(args: SoakArgs) -> Result<(), String> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

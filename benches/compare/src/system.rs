@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 /// The systems compared.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Kind {
+pub(crate) enum Kind {
     /// This project.
     Sextant,
     /// Debian's prometheus.
@@ -20,7 +20,7 @@ pub enum Kind {
 
 impl Kind {
     /// From the `--systems` list.
-    pub fn parse(s: &str) -> Result<Kind, String> {
+    pub(crate) fn parse(s: &str) -> Result<Kind, String> {
         match s {
             "sextant" => Ok(Kind::Sextant),
             "prometheus" => Ok(Kind::Prometheus),
@@ -32,7 +32,7 @@ impl Kind {
     }
 
     /// Display name.
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Kind::Sextant => "Sextant",
             Kind::Prometheus => "Prometheus",
@@ -42,7 +42,7 @@ impl Kind {
 }
 
 /// What was measured for one system.
-pub struct Measured {
+pub(crate) struct Measured {
     /// Which system.
     pub kind: Kind,
     /// Its version string.
@@ -207,7 +207,7 @@ pub(crate) fn proc_stats(pid: u32) -> (u64, f64) {
 }
 
 /// Total size of regular files under `dir`.
-pub fn dir_bytes(dir: &Path) -> u64 {
+pub(crate) fn dir_bytes(dir: &Path) -> u64 {
     let mut total = 0;
     if let Ok(rd) = std::fs::read_dir(dir) {
         for e in rd.flatten() {
@@ -257,7 +257,12 @@ pub(crate) async fn send_all(client: &reqwest::Client, base: &str, w: &Workload)
 }
 
 /// Runs one system through the whole benchmark.
-pub fn run(kind: Kind, args: &CompareArgs, w: &Workload, queries: &[Query]) -> Result<Measured, String> {
+pub(crate) fn run(
+    kind: Kind,
+    args: &CompareArgs,
+    w: &Workload,
+    queries: &[Query],
+) -> Result<Measured, String> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

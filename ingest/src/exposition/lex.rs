@@ -160,7 +160,7 @@ pub(crate) fn parse_seconds_to_ms(s: &str) -> Option<i64> {
 /// Formats a float as OpenMetrics (and Go's `strconv.FormatFloat(f, 'g', -1, 64)`) writes
 /// it, with `.0` added to integers: `1.0`, `0.25`, `1e+06`, `1e-05`, `+Inf`, `NaN`.
 /// Used to normalise `le` and `quantile` label values so `le="1"` and `le="1.0"` are one series.
-pub fn format_openmetrics_float(f: f64) -> String {
+pub(super) fn format_openmetrics_float(f: f64) -> String {
     if f.is_nan() {
         return "NaN".into();
     }

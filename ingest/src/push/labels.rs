@@ -24,7 +24,7 @@ pub(crate) struct Interner {
 
 impl Interner {
     /// The shared string for `s`.
-    pub fn get(&mut self, s: &str) -> Arc<str> {
+    pub(crate) fn get(&mut self, s: &str) -> Arc<str> {
         if let Some(a) = self.set.get(s) {
             return a.clone();
         }
@@ -44,29 +44,29 @@ pub(crate) struct LabelsCollector {
 
 impl LabelsCollector {
     /// Starts a new series (keeps the allocation).
-    pub fn clear(&mut self) {
+    pub(crate) fn clear(&mut self) {
         self.labels.clear();
     }
 
     /// Adds one label as sent.
-    pub fn push(&mut self, name: Arc<str>, value: Arc<str>) {
+    pub(crate) fn push(&mut self, name: Arc<str>, value: Arc<str>) {
         self.labels.push(Label { name, value });
     }
 
     /// Adds one label, interning its strings.
-    pub fn push_str(&mut self, interner: &mut Interner, name: &str, value: &str) {
+    pub(crate) fn push_str(&mut self, interner: &mut Interner, name: &str, value: &str) {
         let (n, v) = (interner.get(name), interner.get(value));
         self.push(n, v);
     }
 
     /// The labels as sent, for error messages.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         describe(&self.labels)
     }
 
     /// Validates and builds the canonical label set; the error says what is wrong and
     /// names the series.
-    pub fn finish(&mut self, limits: &PushLimits) -> Result<Labels, String> {
+    pub(crate) fn finish(&mut self, limits: &PushLimits) -> Result<Labels, String> {
         let sorted = self.labels.windows(2).all(|w| w[0].name < w[1].name);
         if !sorted {
             self.labels.sort_by(|a, b| a.name.cmp(&b.name));

@@ -37,7 +37,7 @@ use tokio::sync::{oneshot, Semaphore};
 pub(crate) type FastSet<T> = std::collections::HashSet<T, foldhash::fast::RandomState>;
 
 /// Cache entries not seen for this many scrapes are dropped.
-pub const CACHE_KEEP_SCRAPES: u64 = 10;
+pub(super) const CACHE_KEEP_SCRAPES: u64 = 10;
 
 /// The report series, in the order they are appended.
 pub const REPORT_SERIES: [&str; 5] = [
@@ -70,7 +70,7 @@ pub(crate) struct LoopConfig {
 }
 
 impl LoopConfig {
-    pub fn new(cfg: &ScrapeConfig) -> Self {
+    pub(super) fn new(cfg: &ScrapeConfig) -> Self {
         let protocols = cfg
             .scrape_protocols
             .clone()
@@ -135,7 +135,7 @@ pub(crate) struct TargetState {
 }
 
 impl TargetState {
-    pub fn new(target: Target) -> Self {
+    pub(super) fn new(target: Target) -> Self {
         TargetState {
             target,
             runtime: Mutex::new(Runtime {
@@ -252,7 +252,7 @@ pub(crate) struct ScrapeLoop {
 }
 
 impl ScrapeLoop {
-    pub fn new(
+    pub(super) fn new(
         state: Arc<TargetState>,
         cfg: Arc<LoopConfig>,
         client: reqwest::Client,
@@ -292,7 +292,7 @@ impl ScrapeLoop {
 
     /// Shares the pool's forced error (set while the job is over its `target_limit`): while
     /// set, scrapes do not fetch and fail with it.
-    pub fn with_forced_error(mut self, e: Arc<Mutex<Option<String>>>) -> Self {
+    pub(super) fn with_forced_error(mut self, e: Arc<Mutex<Option<String>>>) -> Self {
         self.forced_error = e;
         self
     }
@@ -311,7 +311,7 @@ impl ScrapeLoop {
 
     /// Runs until told to stop. `inherited` is the loop this one replaces (on reload); its
     /// series become this loop's previous scrape.
-    pub async fn run(
+    pub(super) async fn run(
         mut self,
         mut stop: oneshot::Receiver<StopMode>,
         inherited: Option<tokio::task::JoinHandle<LoopExit>>,

@@ -10,18 +10,18 @@ use storage::{Db, DbOptions, MatchOp, Matcher, Queryable, SelectHints, Series};
 use tower::ServiceExt;
 
 /// A router over a fresh Db.
-pub struct Fixture {
+pub(crate) struct Fixture {
     pub db: Arc<Db>,
     pub router: Router,
     _dir: tempfile::TempDir,
 }
 
 impl Fixture {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self::with_limits(PushLimits::default())
     }
 
-    pub fn with_limits(limits: PushLimits) -> Self {
+    pub(crate) fn with_limits(limits: PushLimits) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let db = Arc::new(Db::open(DbOptions::new(dir.path())).unwrap());
         let router = push_router(db.clone(), limits);
@@ -33,13 +33,13 @@ impl Fixture {
     }
 
     /// Sends one request; returns status, headers and body text.
-    pub async fn send(&self, req: Request<Body>) -> (u16, axum::http::HeaderMap, String) {
+    pub(crate) async fn send(&self, req: Request<Body>) -> (u16, axum::http::HeaderMap, String) {
         let (s, h, b) = self.send_raw(req).await;
         (s, h, String::from_utf8_lossy(&b).into_owned())
     }
 
     /// Sends one request; returns status, headers and body bytes.
-    pub async fn send_raw(&self, req: Request<Body>) -> (u16, axum::http::HeaderMap, Vec<u8>) {
+    pub(crate) async fn send_raw(&self, req: Request<Body>) -> (u16, axum::http::HeaderMap, Vec<u8>) {
         let resp: Response<Body> = self.router.clone().oneshot(req).await.unwrap();
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
@@ -48,11 +48,11 @@ impl Fixture {
     }
 
     /// Every stored series, sorted by labels.
-    pub fn all(&self) -> Vec<Series> {
+    pub(crate) fn all(&self) -> Vec<Series> {
         self.select(&[Matcher::new(MatchOp::Regex, "__name__", ".+").unwrap()])
     }
 
-    pub fn select(&self, ms: &[Matcher]) -> Vec<Series> {
+    pub(crate) fn select(&self, ms: &[Matcher]) -> Vec<Series> {
         let q = self.db.querier(i64::MIN, i64::MAX).unwrap();
         q.select(
             &SelectHints {
@@ -65,7 +65,7 @@ impl Fixture {
     }
 
     /// The samples of the series with exactly these labels.
-    pub fn series(&self, text: &str) -> Vec<(i64, f64)> {
+    pub(crate) fn series(&self, text: &str) -> Vec<(i64, f64)> {
         self.all()
             .into_iter()
             .find(|s| s.labels.to_string() == text)
@@ -74,13 +74,13 @@ impl Fixture {
     }
 
     /// Series names (labels as text) stored.
-    pub fn names(&self) -> Vec<String> {
+    pub(crate) fn names(&self) -> Vec<String> {
         self.all().into_iter().map(|s| s.labels.to_string()).collect()
     }
 }
 
 /// The repository's test fixtures directory.
-pub fn fixture(path: &str) -> Vec<u8> {
+pub(crate) fn fixture(path: &str) -> Vec<u8> {
     let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../tests/fixtures")
         .join(path);
@@ -88,7 +88,7 @@ pub fn fixture(path: &str) -> Vec<u8> {
 }
 
 /// A POST request with the given headers.
-pub fn post(path: &str, headers: &[(&str, &str)], body: impl Into<Body>) -> Request<Body> {
+pub(crate) fn post(path: &str, headers: &[(&str, &str)], body: impl Into<Body>) -> Request<Body> {
     let mut b = Request::post(path);
     for (k, v) in headers {
         b = b.header(*k, *v);

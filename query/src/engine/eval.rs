@@ -24,17 +24,17 @@ pub(crate) struct Steps {
 
 impl Steps {
     /// Number of steps.
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         ((self.end - self.start) / self.step + 1) as usize
     }
 
     /// Timestamp of step `i`.
-    pub fn ts(&self, i: usize) -> i64 {
+    pub(crate) fn ts(&self, i: usize) -> i64 {
         self.start + i as i64 * self.step
     }
 
     /// Index of the step at timestamp `t` (which must be a step timestamp).
-    pub fn index(&self, t: i64) -> usize {
+    pub(crate) fn index(&self, t: i64) -> usize {
         ((t - self.start) / self.step) as usize
     }
 }
@@ -51,7 +51,7 @@ pub(crate) enum RangeSeries {
 
 impl RangeSeries {
     /// Number of series (for `Lazy`, an upper bound: some may decode to nothing).
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         match self {
             RangeSeries::Eager(v) => v.len(),
             RangeSeries::Lazy(v) => v.len(),
@@ -59,7 +59,7 @@ impl RangeSeries {
     }
 
     /// The labels of series `i`.
-    pub fn labels(&self, i: usize) -> &Labels {
+    pub(crate) fn labels(&self, i: usize) -> &Labels {
         match self {
             RangeSeries::Eager(v) => &v[i].labels,
             RangeSeries::Lazy(v) => v[i].labels(),
@@ -68,7 +68,7 @@ impl RangeSeries {
 
     /// Applies `f` to the labels and samples of every non-empty series among `range` (in
     /// parallel when there are many), in order. `f` returning `None` drops the series.
-    pub fn map<T: Send>(
+    pub(crate) fn map<T: Send>(
         &self,
         ctl: &Control,
         range: std::ops::Range<usize>,
@@ -96,7 +96,7 @@ impl RangeSeries {
     }
 
     /// Decodes every series (staleness markers dropped, empty series skipped).
-    pub fn materialize(self, ctl: &Control) -> Result<Vec<Series>> {
+    pub(crate) fn materialize(self, ctl: &Control) -> Result<Vec<Series>> {
         match self {
             RangeSeries::Eager(v) => Ok(v),
             RangeSeries::Lazy(_) => {
@@ -124,12 +124,12 @@ pub(crate) struct RangeVal {
 
 impl RangeVal {
     /// The end of the window evaluated at step time `ts`.
-    pub fn eval_time(&self, ts: i64) -> i64 {
+    pub(crate) fn eval_time(&self, ts: i64) -> i64 {
         self.at.unwrap_or(ts) - self.offset
     }
 
     /// The windows at `t`, as an instant query of a range vector returns them.
-    pub fn windows_at(self, t: i64, ctl: &Control) -> Result<Vec<Series>> {
+    pub(crate) fn windows_at(self, t: i64, ctl: &Control) -> Result<Vec<Series>> {
         let end = self.eval_time(t);
         let start = end - self.range;
         let n = self.series.len();
@@ -159,7 +159,7 @@ pub(crate) enum Val {
 
 impl Val {
     /// The PromQL type name, for error messages.
-    pub fn type_name(&self) -> &'static str {
+    pub(crate) fn type_name(&self) -> &'static str {
         match self {
             Val::Scalar(_) => "scalar",
             Val::Str(_) => "string",
@@ -191,7 +191,7 @@ pub(crate) struct Evaluator<'a> {
 }
 
 impl<'a> Evaluator<'a> {
-    pub fn new(q: &'a dyn Queryable, steps: Steps, lookback: i64, ctl: &'a Control) -> Self {
+    pub(crate) fn new(q: &'a dyn Queryable, steps: Steps, lookback: i64, ctl: &'a Control) -> Self {
         Evaluator {
             q,
             steps,
@@ -205,7 +205,7 @@ impl<'a> Evaluator<'a> {
     }
 
     /// An evaluator for a subquery's steps, sharing everything else.
-    pub fn child(&self, steps: Steps) -> Evaluator<'a> {
+    pub(crate) fn child(&self, steps: Steps) -> Evaluator<'a> {
         Evaluator {
             q: self.q,
             steps,
@@ -219,31 +219,31 @@ impl<'a> Evaluator<'a> {
     }
 
     /// Records a non-fatal warning (deduplicated).
-    pub fn warn(&mut self, w: String) {
+    pub(crate) fn warn(&mut self, w: String) {
         if !self.warnings.contains(&w) {
             self.warnings.push(w);
         }
     }
 
     /// Records an informational note (deduplicated).
-    pub fn info(&mut self, i: String) {
+    pub(crate) fn info(&mut self, i: String) {
         if !self.infos.contains(&i) {
             self.infos.push(i);
         }
     }
 
     /// The warnings gathered so far.
-    pub fn take_warnings(&mut self) -> Vec<String> {
+    pub(crate) fn take_warnings(&mut self) -> Vec<String> {
         std::mem::take(&mut self.warnings)
     }
 
     /// The infos gathered so far.
-    pub fn take_infos(&mut self) -> Vec<String> {
+    pub(crate) fn take_infos(&mut self) -> Vec<String> {
         std::mem::take(&mut self.infos)
     }
 
     /// Evaluates `e` over all steps.
-    pub fn eval(&mut self, e: &Expr) -> Result<Val> {
+    pub(crate) fn eval(&mut self, e: &Expr) -> Result<Val> {
         self.ctl.check("expression evaluation")?;
         match e {
             Expr::NumberLiteral(n) => Ok(Val::Scalar(vec![n.val; self.steps.len()])),
@@ -280,7 +280,7 @@ impl<'a> Evaluator<'a> {
     }
 
     /// Evaluates `e`, which must be a scalar, to one value per step.
-    pub fn eval_scalar(&mut self, e: &Expr) -> Result<Vec<f64>> {
+    pub(crate) fn eval_scalar(&mut self, e: &Expr) -> Result<Vec<f64>> {
         match self.eval(e)? {
             Val::Scalar(v) => Ok(v),
             other => Err(QueryError::exec(format!(
@@ -291,7 +291,7 @@ impl<'a> Evaluator<'a> {
     }
 
     /// Evaluates `e`, which must be an instant vector.
-    pub fn eval_vector(&mut self, e: &Expr) -> Result<Vec<Series>> {
+    pub(crate) fn eval_vector(&mut self, e: &Expr) -> Result<Vec<Series>> {
         match self.eval(e)? {
             Val::Vector(v) => Ok(v),
             other => Err(QueryError::exec(format!(
@@ -307,7 +307,7 @@ impl<'a> Evaluator<'a> {
     /// raw samples nor (when the sink folds each batch away) their per-series step values are
     /// all in memory at once; other expressions come as one batch. The samples of each
     /// batch are counted against the query's limit; a sink that drops them releases them.
-    pub fn eval_vector_batches(&mut self, e: &Expr, sink: &mut BatchSink<'_>) -> Result<()> {
+    pub(crate) fn eval_vector_batches(&mut self, e: &Expr, sink: &mut BatchSink<'_>) -> Result<()> {
         self.ctl.check("expression evaluation")?;
         match e {
             Expr::Paren(p) => self.eval_vector_batches(&p.expr, sink),
@@ -318,7 +318,7 @@ impl<'a> Evaluator<'a> {
     }
 
     /// Appends warnings of a child evaluator.
-    pub fn absorb(&mut self, mut child: Evaluator<'_>) {
+    pub(crate) fn absorb(&mut self, mut child: Evaluator<'_>) {
         for w in child.take_warnings() {
             self.warn(w);
         }
@@ -391,7 +391,7 @@ pub(crate) struct StepCursor<'s> {
 }
 
 impl<'s> StepCursor<'s> {
-    pub fn new(series: &'s [Series]) -> Self {
+    pub(crate) fn new(series: &'s [Series]) -> Self {
         StepCursor {
             series,
             pos: vec![0; series.len()],
@@ -400,7 +400,7 @@ impl<'s> StepCursor<'s> {
 
     /// Fills `out` with `(series index, value)` of every series with a point at `ts`.
     /// Must be called with increasing `ts`.
-    pub fn at(&mut self, ts: i64, out: &mut Vec<(usize, f64)>) {
+    pub(crate) fn at(&mut self, ts: i64, out: &mut Vec<(usize, f64)>) {
         out.clear();
         for (i, s) in self.series.iter().enumerate() {
             let p = &mut self.pos[i];
@@ -424,7 +424,7 @@ pub(crate) struct SeriesSink {
 
 impl SeriesSink {
     /// The slot for `labels`, created on first use.
-    pub fn slot(&mut self, labels: &Labels) -> usize {
+    pub(crate) fn slot(&mut self, labels: &Labels) -> usize {
         if let Some(&i) = self.index.get(labels) {
             return i;
         }
@@ -437,7 +437,7 @@ impl SeriesSink {
     }
 
     /// Adds a point to slot `i`.
-    pub fn push(&mut self, i: usize, t: i64, v: f64) -> Result<()> {
+    pub(crate) fn push(&mut self, i: usize, t: i64, v: f64) -> Result<()> {
         let s = &mut self.series[i];
         if s.samples.last().is_some_and(|p| p.t == t) {
             return Err(dup_labelset_error());

@@ -485,7 +485,7 @@ pub(crate) struct Civil {
 
 impl Civil {
     /// The UTC date of `secs` since the epoch (proleptic Gregorian).
-    pub fn from_unix(secs: i64) -> Civil {
+    pub(crate) fn from_unix(secs: i64) -> Civil {
         let days = secs.div_euclid(86_400);
         let rem = secs.rem_euclid(86_400);
         // Howard Hinnant's civil_from_days.

@@ -65,7 +65,7 @@ fn err(line: usize, msg: impl std::fmt::Display) -> String {
 }
 
 /// Parses a duration (`1h30m`, `500ms`) or plain seconds (`90`, `1.5`) into ms.
-pub fn parse_time(s: &str) -> Option<i64> {
+pub(super) fn parse_time(s: &str) -> Option<i64> {
     if let Ok(secs) = s.parse::<f64>() {
         return Some((secs * 1000.0).round() as i64);
     }
@@ -192,7 +192,7 @@ fn split_series(s: &str) -> (&str, &str) {
 }
 
 /// Parses a series descriptor into labels.
-pub fn parse_labels(desc: &str, line: usize) -> Result<Labels, String> {
+pub(super) fn parse_labels(desc: &str, line: usize) -> Result<Labels, String> {
     if desc.trim() == "{}" {
         return Ok(Labels::empty());
     }

@@ -30,7 +30,7 @@ pub fn humanize(mut v: f64) -> String {
 }
 
 /// `humanize1024`: binary prefixes (Ki, Mi, ...), 4 significant digits.
-pub fn humanize1024(mut v: f64) -> String {
+pub(super) fn humanize1024(mut v: f64) -> String {
     if v.abs() <= 1.0 || !v.is_finite() {
         return format_g(v, Some(4));
     }
@@ -86,7 +86,7 @@ pub fn humanize_duration(mut v: f64) -> String {
 
 /// `humanizeTimestamp`: Unix seconds as Go prints a UTC `time.Time`
 /// (`2023-11-14 22:13:20.5 +0000 UTC`).
-pub fn humanize_timestamp(v: f64) -> String {
+pub(super) fn humanize_timestamp(v: f64) -> String {
     if !v.is_finite() {
         return format_g(v, Some(4));
     }
@@ -101,7 +101,7 @@ const MAX_WIDTH: usize = 4096;
 
 /// Go's `printf` for the verbs `%v %s %d %f %g %e %q %x %%`, with flags `-+0 `, width and
 /// precision.
-pub fn printf(fmt: &str, args: &[Val]) -> Result<String, String> {
+pub(super) fn printf(fmt: &str, args: &[Val]) -> Result<String, String> {
     let mut out = String::new();
     let mut args = args.iter();
     let mut cs = fmt.chars().peekable();
@@ -208,7 +208,7 @@ pub fn printf(fmt: &str, args: &[Val]) -> Result<String, String> {
 }
 
 /// Go's `strings.Title`-like capitalisation of each word's first letter.
-pub fn title(s: &str) -> String {
+pub(super) fn title(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut start = true;
     for c in s.chars() {
@@ -223,7 +223,7 @@ pub fn title(s: &str) -> String {
 }
 
 /// Drops a trailing `:port` from a host (keeps IPv6 addresses intact).
-pub fn strip_port(s: &str) -> String {
+pub(super) fn strip_port(s: &str) -> String {
     if let Some(rest) = s.strip_prefix('[') {
         if let Some((host, _)) = rest.split_once(']') {
             return host.to_string();

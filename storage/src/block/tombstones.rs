@@ -36,7 +36,7 @@ pub fn is_deleted(intervals: &[(i64, i64)], t: i64) -> bool {
 }
 
 /// Removes the samples inside `intervals` from `samples`.
-pub fn drop_deleted(intervals: &[(i64, i64)], samples: &mut Vec<Sample>) {
+pub(super) fn drop_deleted(intervals: &[(i64, i64)], samples: &mut Vec<Sample>) {
     if !intervals.is_empty() {
         samples.retain(|s| !is_deleted(intervals, s.t));
     }

@@ -13,7 +13,7 @@ use tower::ServiceExt;
 use web::WebState;
 
 /// A response as the tests look at it.
-pub struct Resp {
+pub(crate) struct Resp {
     pub status: StatusCode,
     pub headers: HeaderMap,
     pub body: String,
@@ -21,12 +21,12 @@ pub struct Resp {
 
 impl Resp {
     /// The body parsed as JSON.
-    pub fn json(&self) -> serde_json::Value {
+    pub(crate) fn json(&self) -> serde_json::Value {
         serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
     }
 
     /// The `Content-Type` header.
-    pub fn content_type(&self) -> &str {
+    pub(crate) fn content_type(&self) -> &str {
         self.headers
             .get("content-type")
             .and_then(|v| v.to_str().ok())
@@ -35,20 +35,20 @@ impl Resp {
 }
 
 /// A database in a temporary directory and the state/router over it.
-pub struct TestApi {
+pub(crate) struct TestApi {
     _dir: tempfile::TempDir,
     pub db: Arc<Db>,
 }
 
 impl TestApi {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let dir = tempfile::tempdir().unwrap();
         let db = Arc::new(Db::open(DbOptions::new(dir.path())).unwrap());
         TestApi { _dir: dir, db }
     }
 
     /// The default state over this database (tests may adjust it before building the router).
-    pub fn state(&self) -> WebState {
+    pub(crate) fn state(&self) -> WebState {
         WebState::new(
             self.db.clone(),
             Arc::new(query::Engine::new(query::EngineOptions::default())),
@@ -56,12 +56,12 @@ impl TestApi {
         )
     }
 
-    pub fn router(&self) -> Router {
+    pub(crate) fn router(&self) -> Router {
         web::router(Arc::new(self.state()))
     }
 
     /// Appends one series' samples `(ms, value)` and commits.
-    pub fn add(&self, labels: &[(&str, &str)], samples: &[(i64, f64)]) {
+    pub(crate) fn add(&self, labels: &[(&str, &str)], samples: &[(i64, f64)]) {
         let l = Labels::from_pairs(labels.iter().copied());
         let mut app = self.db.appender();
         for &(t, v) in samples {
@@ -71,7 +71,7 @@ impl TestApi {
     }
 
     /// Records metric metadata.
-    pub fn add_metadata(&self, family: &str, meta: MetricMetadata) {
+    pub(crate) fn add_metadata(&self, family: &str, meta: MetricMetadata) {
         let mut app = self.db.appender();
         app.update_metadata(family, meta).unwrap();
         app.commit().unwrap();
@@ -79,7 +79,7 @@ impl TestApi {
 }
 
 /// Sends `req` to `router`.
-pub async fn send(router: Router, req: Request<Body>) -> Resp {
+pub(crate) async fn send(router: Router, req: Request<Body>) -> Resp {
     let resp = router.oneshot(req).await.unwrap();
     let status = resp.status();
     let headers = resp.headers().clone();
@@ -92,12 +92,12 @@ pub async fn send(router: Router, req: Request<Body>) -> Resp {
 }
 
 /// `GET uri`.
-pub async fn get(router: Router, uri: &str) -> Resp {
+pub(crate) async fn get(router: Router, uri: &str) -> Resp {
     send(router, Request::get(uri).body(Body::empty()).unwrap()).await
 }
 
 /// `POST uri` with a form-encoded body.
-pub async fn post_form(router: Router, uri: &str, form: &str) -> Resp {
+pub(crate) async fn post_form(router: Router, uri: &str, form: &str) -> Resp {
     let req = Request::post(uri)
         .header("content-type", "application/x-www-form-urlencoded")
         .body(Body::from(form.to_string()))
@@ -106,12 +106,12 @@ pub async fn post_form(router: Router, uri: &str, form: &str) -> Resp {
 }
 
 /// Percent-encodes a query-string value.
-pub fn enc(s: &str) -> String {
+pub(crate) fn enc(s: &str) -> String {
     form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
 /// A captured Prometheus reply from `tests/fixtures/local/api/`.
-pub fn fixture(name: &str) -> String {
+pub(crate) fn fixture(name: &str) -> String {
     let p: PathBuf = [
         env!("CARGO_MANIFEST_DIR"),
         "..",
@@ -131,7 +131,7 @@ pub fn fixture(name: &str) -> String {
 
 /// Asserts an error envelope with the given type, message and status code.
 #[track_caller]
-pub fn assert_error(r: &Resp, status: u16, error_type: &str, message: &str) {
+pub(crate) fn assert_error(r: &Resp, status: u16, error_type: &str, message: &str) {
     assert_eq!(r.status.as_u16(), status, "body: {}", r.body);
     assert_eq!(r.content_type(), "application/json");
     let want = serde_json::json!({"status": "error", "errorType": error_type, "error": message});
@@ -145,7 +145,7 @@ pub fn assert_error(r: &Resp, status: u16, error_type: &str, message: &str) {
 }
 
 /// The two `up` series of the captured fixtures plus a few others, at `t` ms.
-pub fn load_up(api: &TestApi, t: i64) {
+pub(crate) fn load_up(api: &TestApi, t: i64) {
     api.add(
         &[
             ("__name__", "up"),
