@@ -6,12 +6,14 @@
 //! - [`agent`]: `--agent` mode: the query API refused, the WAL truncated once every remote-write
 //!   queue has sent it.
 //! - [`alerting`]: recording and alerting rules and notifications: built, reloaded, measured.
-//! - [`check`]: `sextant check <dir>`, the read-only integrity check of a data directory.
+//! - [`check`]: `sextant check config|rules|data`: promtool-compatible checks of configuration
+//!   and rule files, and the read-only integrity check of a data directory.
 //! - [`cli`]: command-line flags, named like Prometheus' own so Sextant is a drop-in.
 //! - [`config`]: the `prometheus.yml`-compatible configuration file and the embedded default.
 //! - [`demo`]: `--demo`'s simulated beacon nodes, served on loopback and scraped like any target.
 //! - [`settings`]: flags to typed settings, checked before anything starts.
 //! - [`server`]: `run`, the list of parts it starts in order, and their ordered stop.
+//! - [`parts`]: the components every part shares, created before anything listens.
 //! - [`routes`]: the routers of `ingest`, `web` and this crate merged and protected.
 //! - [`listeners`]: the HTTP listener and OTLP/gRPC's own port.
 //! - [`reload`]: SIGHUP and `/-/reload`: the configuration re-applied.
@@ -26,7 +28,11 @@
 //!   `--web.cors.origin`, and the counter of the requests they refuse.
 //!
 //! Data flows one way: `ingest` appends to `storage`; `query` reads `storage`; `web` serves
-//! `query`. Only this crate knows every other one.
+//! `query`; `rules` evaluates through `query` and writes to `storage`. Two leaf crates hold
+//! what several sides share: `prompb` (the remote-write/read messages: ingest, web, tests,
+//! benches) and `httpclient` (Prometheus' HTTP client settings and client: ingest's scrapes,
+//! discovery and forwarding, and rules' Alertmanager notifier). Only this crate knows every
+//! other one.
 
 pub mod adapters;
 pub mod agent;

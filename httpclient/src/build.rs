@@ -80,10 +80,19 @@ pub fn build_client(cfg: &HttpClientConfig, compression: bool) -> Result<reqwest
         }
     }
     if let Some(p) = &cfg.proxy_url {
-        let proxy = reqwest::Proxy::all(p.as_str()).map_err(|e| format!("invalid proxy_url {p:?}: {e}"))?;
+        let mut proxy =
+            reqwest::Proxy::all(p.as_str()).map_err(|e| format!("invalid proxy_url {p:?}: {e}"))?;
+        if let Some(hosts) = &cfg.no_proxy {
+            proxy = proxy.no_proxy(reqwest::NoProxy::from_string(hosts));
+        }
         b = b.proxy(proxy);
-    } else {
+    } else if !cfg.proxy_from_environment {
+        // reqwest reads HTTP_PROXY/HTTPS_PROXY/NO_PROXY unless told not to; Prometheus only
+        // with proxy_from_environment.
         b = b.no_proxy();
+    }
+    if !cfg.enable_http2 {
+        b = b.http1_only();
     }
     b.build()
         .map_err(|e| format!("building HTTP client: {}", error_chain(&e)))

@@ -168,8 +168,12 @@ pub struct HttpClientConfig {
     pub proxy_url: Option<String>,
     /// Whether to follow redirects (default true).
     pub follow_redirects: bool,
-    /// Whether to use HTTP/2 (accepted; the client negotiates).
+    /// Whether HTTP/2 may be negotiated (TLS ALPN); `false` keeps to HTTP/1.1.
     pub enable_http2: bool,
+    /// Hosts, domains and networks (comma-separated) reached without `proxy_url`.
+    pub no_proxy: Option<String>,
+    /// Take the proxy from `HTTP_PROXY`, `HTTPS_PROXY` and `NO_PROXY`.
+    pub proxy_from_environment: bool,
 }
 
 impl HttpClientConfig {
@@ -181,6 +185,16 @@ impl HttpClientConfig {
         if n > 1 {
             return Err(ConfigError(format!(
                 "{what}: at most one of basic_auth, authorization and bearer_token & bearer_token_file must be configured"
+            )));
+        }
+        if self.proxy_from_environment && self.proxy_url.is_some() {
+            return Err(ConfigError(format!(
+                "{what}: if proxy_from_environment is configured, proxy_url must not be configured"
+            )));
+        }
+        if self.no_proxy.is_some() && self.proxy_url.is_none() {
+            return Err(ConfigError(format!(
+                "{what}: if no_proxy is configured, proxy_url must also be configured"
             )));
         }
         if let Some(o) = &self.oauth2 {
@@ -295,4 +309,35 @@ pub fn check_headers(cfg: &HttpClientConfig) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn proxy_settings_are_checked_as_prometheus_does() {
+        let env_and_url = HttpClientConfig {
+            proxy_from_environment: true,
+            proxy_url: Some("http://127.0.0.1:3128".into()),
+            ..HttpClientConfig::default()
+        };
+        let e = env_and_url.validate("job \"a\"").expect_err("both");
+        assert!(e.0.contains("proxy_from_environment"), "{e}");
+        let no_proxy_alone = HttpClientConfig {
+            no_proxy: Some("localhost".into()),
+            ..HttpClientConfig::default()
+        };
+        let e = no_proxy_alone.validate("job \"a\"").expect_err("no_proxy alone");
+        assert!(e.0.contains("no_proxy"), "{e}");
+        let ok = HttpClientConfig {
+            no_proxy: Some("localhost,127.0.0.0/8".into()),
+            proxy_url: Some("http://127.0.0.1:3128".into()),
+            enable_http2: false,
+            follow_redirects: true,
+            ..HttpClientConfig::default()
+        };
+        ok.validate("job \"a\"").expect("valid");
+        crate::build_client(&ok, false).expect("a client with a proxy, exceptions and HTTP/1.1 only");
+    }
 }

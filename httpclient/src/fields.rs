@@ -51,16 +51,16 @@ macro_rules! http_client_struct {
             /// Whether to follow redirects (default true).
             #[serde(default = "httpclient::fields::default_true")]
             pub follow_redirects: bool,
-            /// Whether to use HTTP/2 (accepted; the client negotiates).
+            /// Whether HTTP/2 may be negotiated (TLS ALPN); `false` keeps to HTTP/1.1.
             #[serde(default = "httpclient::fields::default_true")]
             pub enable_http2: bool,
             /// Extra request headers (`values`, `secrets`, `files`).
             #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
             pub http_headers: std::collections::BTreeMap<String, $crate::config::HttpHeader>,
-            /// Accepted for compatibility (proxying is configured with `proxy_url`).
+            /// Hosts, domains and networks (comma-separated) reached without `proxy_url`.
             #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
             pub no_proxy: Option<String>,
-            /// Accepted for compatibility.
+            /// Take the proxy from `HTTP_PROXY`, `HTTPS_PROXY` and `NO_PROXY`.
             #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
             pub proxy_from_environment: Option<bool>,
         }
@@ -104,6 +104,8 @@ macro_rules! http_client_struct {
                     proxy_url: self.proxy_url.clone(),
                     follow_redirects: self.follow_redirects,
                     enable_http2: self.enable_http2,
+                    no_proxy: self.no_proxy.clone(),
+                    proxy_from_environment: self.proxy_from_environment.unwrap_or(false),
                     http_headers: self.http_headers.clone(),
                 }
             }

@@ -3,12 +3,15 @@
 //!
 //! # Layout
 //! - [`config`]: rule files in Prometheus' format, validation, `rule_files` globs.
-//! - [`alerting_config`]: the `alerting` section of `prometheus.yml`.
+//! - [`alerting_config`]: the `alerting` section of `prometheus.yml` (each Alertmanager entry
+//!   with `httpclient`'s client settings).
+//! - `context`: the manager's options and the context the group tasks share.
 //! - [`manager`]: [`RuleManager`], loading, per-group evaluation tasks and status.
 //! - `group`: one group's evaluation: queries, appends, staleness, restore of `for` state.
 //! - [`alert`]: the alert state machine and the `ALERTS` / `ALERTS_FOR_STATE` series.
 //! - [`template`]: the template engine for labels and annotations (supported subset there).
-//! - [`notifier`]: Alertmanager v2 client with a queue, batches and retries.
+//! - [`notifier`]: Alertmanager v2 client with a queue, batches and retries; each target's
+//!   requests carry its entry's authentication, TLS and headers.
 //! - [`status`]: plain structs of groups, rules and alerts; the root converts them into
 //!   web's response types for `/api/v1/rules` and `/api/v1/alerts`.
 //! - [`presets`]: the embedded beacon-node alert rules.

@@ -1,7 +1,8 @@
 //! Sextant's time-series database.
 //!
 //! # Layout
-//! - [`model`]: the shared vocabulary (labels, matchers, samples, metadata), re-exported here.
+//! - [`model`]: the shared vocabulary (labels, matchers, samples, metadata, time, durations,
+//!   sizes, label escaping, the YAML set-up of every configuration file), re-exported here.
 //! - [`api`]: the boundary traits, [`Appendable`]/[`Appender`] and [`Queryable`]/[`Querier`].
 //! - [`error`]: append, query, corruption and open errors.
 //! - [`exemplars`]: the in-memory ring of exemplars.
