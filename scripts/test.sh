@@ -84,7 +84,7 @@ echo "==> cargo test --workspace"
 cargo test --workspace --no-fail-fast
 
 # Fuzz smoke: 20 s of every cargo-fuzz target, only where nightly and cargo-fuzz are installed
-# (the committed fuzz inputs are replayed on stable by `cargo test --test fuzz_replay` above).
+# (the committed fuzz inputs are replayed on stable by `cargo test --test e2e fuzz_replay` above).
 if cargo +nightly --version >/dev/null 2>&1 && cargo +nightly fuzz --version >/dev/null 2>&1; then
   echo "==> fuzz smoke (20 s per target)"
   for t in $(cargo +nightly fuzz list); do

@@ -1,6 +1,6 @@
 //! The bodies of Sextant's fuzz targets, one function per target, shared by the cargo-fuzz
 //! binaries in `fuzz_targets/` (nightly, libFuzzer) and by the stable replay test
-//! `tests/fuzz_replay.rs`, which runs every committed corpus and regression input through the
+//! `tests/e2e/fuzz_replay.rs`, which runs every committed corpus and regression input through the
 //! same functions so CI needs no nightly toolchain.
 //!
 //! Each function takes arbitrary bytes and must return without panicking, hanging or

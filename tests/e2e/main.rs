@@ -15,6 +15,7 @@ mod error_texts;
 mod exemplars;
 mod faults;
 mod forward;
+mod fuzz_replay;
 mod grafana_vars;
 mod limits;
 mod otel_sdk;

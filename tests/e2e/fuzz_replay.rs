@@ -2,12 +2,10 @@
 //! `fuzz/regressions/<target>/*`, inputs that once crashed) through the same target functions
 //! the cargo-fuzz binaries run, on the stable toolchain, so CI checks them without nightly.
 //!
-//! `cargo test --test fuzz_replay -- --ignored write_seeds` regenerates the binary seeds that
+//! `cargo test --test e2e fuzz_replay -- --ignored write_seeds` regenerates the binary seeds that
 //! are made by Sextant itself (WAL segment, block index and chunks, remote-write bodies).
 
-#![allow(clippy::unwrap_used)]
-
-#[path = "../fuzz/src/lib.rs"]
+#[path = "../../fuzz/src/lib.rs"]
 mod targets;
 
 use std::path::{Path, PathBuf};
