@@ -56,6 +56,10 @@ impl Rules {
             engine,
             rules::RuleManagerOptions {
                 default_interval: c.global.evaluation_interval.0,
+                default_query_offset: c
+                    .global
+                    .rule_query_offset
+                    .map_or(std::time::Duration::ZERO, |d| d.0),
                 external_labels: c.global.external_labels.clone(),
                 notifier: notifier.clone(),
                 ..Default::default()

@@ -12,6 +12,8 @@ use storage::{Appendable, Queryable};
 pub struct RuleManagerOptions {
     /// `global.evaluation_interval`: the interval of groups without one (default 1 m).
     pub default_interval: Duration,
+    /// `global.rule_query_offset`: the query offset of groups without one (default 0).
+    pub default_query_offset: Duration,
     /// `global.external_labels`: `$externalLabels` in templates.
     pub external_labels: BTreeMap<String, String>,
     /// `--web.external-url`: `$externalURL` and the base of alerts' `generatorURL`.
@@ -33,6 +35,7 @@ impl Default for RuleManagerOptions {
     fn default() -> Self {
         RuleManagerOptions {
             default_interval: Duration::from_secs(60),
+            default_query_offset: Duration::ZERO,
             external_labels: BTreeMap::new(),
             external_url: String::new(),
             outage_tolerance: Duration::from_secs(3600),

@@ -3,7 +3,7 @@
 
 use crate::alert::{self, Alert, AlertState, AlertingSpec, TemplateContext};
 use crate::config::{GroupConfig, RuleConfig};
-use crate::context::EvalCtx;
+use crate::context::{EvalCtx, RuleManagerOptions};
 use crate::notifier::NotifierAlert;
 use crate::status::{AlertStatus, GroupStatus, RuleHealth, RuleStatus, RuleType};
 use parking_lot::Mutex;
@@ -209,7 +209,8 @@ fn query_escape(s: &str) -> String {
 }
 
 impl Group {
-    pub(crate) fn new(file: &Path, g: &GroupConfig, default_interval: Duration, restore: bool) -> Group {
+    pub(crate) fn new(file: &Path, g: &GroupConfig, defaults: &RuleManagerOptions, restore: bool) -> Group {
+        let default_interval = defaults.default_interval;
         let interval = g
             .interval
             .unwrap_or(default_interval)
@@ -219,7 +220,12 @@ impl Group {
             file: file.to_path_buf(),
             interval_ms: interval.as_millis() as i64,
             limit: g.limit,
-            query_offset_ms: g.query_offset.map_or(0, |d| d.as_millis() as i64),
+            query_offset_ms: g
+                .query_offset
+                .unwrap_or(defaults.default_query_offset)
+                .as_millis()
+                .try_into()
+                .unwrap_or(i64::MAX),
             state: Mutex::new(GroupState {
                 rules: g
                     .rules

@@ -128,7 +128,7 @@ impl RuleManager {
             .flat_map(|(path, f)| {
                 f.groups
                     .iter()
-                    .map(|g| Arc::new(Group::new(path, g, self.ctx.opts.default_interval, restore)))
+                    .map(|g| Arc::new(Group::new(path, g, &self.ctx.opts, restore)))
             })
             .collect();
         for t in inner.tasks.drain(..) {

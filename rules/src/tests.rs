@@ -152,6 +152,36 @@ fn query_offset_shifts_the_query_and_sample_time() {
 }
 
 #[test]
+fn global_rule_query_offset_is_the_default_of_groups() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = open_db(dir.path());
+    feed(&db, &[("__name__", "up"), ("job", "a")], T, T + 30 * MIN, 1.0);
+    let engine = Arc::new(query::Engine::new(query::EngineOptions::default()));
+    let opts = RuleManagerOptions {
+        run_evaluations: false,
+        default_query_offset: std::time::Duration::from_secs(120),
+        ..Default::default()
+    };
+    let m = RuleManager::new(db.clone(), db.clone(), engine, opts);
+    m.load_sources(&[src(
+        "groups:\n- name: g\n  rules:\n  - record: r\n    expr: up\n- name: own\n  query_offset: 1m\n  rules:\n  - record: s\n    expr: up\n",
+    )])
+    .unwrap();
+    m.eval_group_at("g", T + 5 * MIN).unwrap();
+    m.eval_group_at("own", T + 5 * MIN).unwrap();
+    assert_eq!(
+        select(&db, "r")[0].samples[0].t,
+        T + 3 * MIN,
+        "the global default"
+    );
+    assert_eq!(
+        select(&db, "s")[0].samples[0].t,
+        T + 4 * MIN,
+        "the group's own offset wins"
+    );
+}
+
+#[test]
 fn rule_errors_make_rules_unhealthy() {
     let dir = tempfile::tempdir().unwrap();
     let db = open_db(dir.path());

@@ -39,10 +39,10 @@ pub struct GlobalConfig {
     /// Default protocols to negotiate, in order of preference.
     #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
     pub scrape_protocols: Option<Vec<ScrapeProtocol>>,
-    /// Rule evaluation interval (accepted; rules are not evaluated by the scrape manager).
+    /// Default rule evaluation interval (applied by the rule manager).
     #[serde(default = "default_scrape_interval")]
     pub evaluation_interval: PromDuration,
-    /// Rule query offset (accepted, unused here).
+    /// Default query offset of rule groups (applied by the rule manager).
     #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
     pub rule_query_offset: Option<PromDuration>,
     /// Labels added to series and alerts when talking to external systems.
