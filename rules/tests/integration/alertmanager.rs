@@ -30,6 +30,29 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// Starts Alertmanager on a free loopback port with a black-hole receiver (and the web
+/// configuration `web`, if any); the guard stops it.
+fn start_alertmanager(dir: &Path, web: Option<&Path>) -> (Guard, u16) {
+    let cfg = dir.join("am.yml");
+    std::fs::write(
+        &cfg,
+        "route:\n  receiver: blackhole\nreceivers:\n  - name: blackhole\n",
+    )
+    .unwrap();
+    let port = free_port();
+    let mut cmd = Command::new(BIN);
+    cmd.arg(format!("--config.file={}", cfg.display()))
+        .arg(format!("--storage.path={}", dir.join("data").display()))
+        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .arg("--cluster.listen-address=")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    if let Some(w) = web {
+        cmd.arg(format!("--web.config.file={}", w.display()));
+    }
+    (Guard(cmd.spawn().unwrap()), port)
+}
+
 #[tokio::test]
 async fn real_alertmanager_receives_alerts() {
     if !Path::new(BIN).exists() {
@@ -37,23 +60,7 @@ async fn real_alertmanager_receives_alerts() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let cfg = dir.path().join("am.yml");
-    std::fs::write(
-        &cfg,
-        "route:\n  receiver: blackhole\nreceivers:\n  - name: blackhole\n",
-    )
-    .unwrap();
-    let port = free_port();
-    let child = Command::new(BIN)
-        .arg(format!("--config.file={}", cfg.display()))
-        .arg(format!("--storage.path={}", dir.path().join("data").display()))
-        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-        .arg("--cluster.listen-address=")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let _guard = Guard(child);
+    let (_guard, port) = start_alertmanager(dir.path(), None);
     let client = reqwest::Client::new();
     let base = format!("http://127.0.0.1:{port}");
     let mut ready = false;
@@ -159,24 +166,7 @@ async fn real_alertmanager_behind_tls_and_basic_auth() {
         ),
     )
     .unwrap();
-    let cfg = dir.path().join("am.yml");
-    std::fs::write(
-        &cfg,
-        "route:\n  receiver: blackhole\nreceivers:\n  - name: blackhole\n",
-    )
-    .unwrap();
-    let port = free_port();
-    let child = Command::new(BIN)
-        .arg(format!("--config.file={}", cfg.display()))
-        .arg(format!("--web.config.file={}", web.display()))
-        .arg(format!("--storage.path={}", dir.path().join("data").display()))
-        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-        .arg("--cluster.listen-address=")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let _guard = Guard(child);
+    let (_guard, port) = start_alertmanager(dir.path(), Some(&web));
     let ca = reqwest::Certificate::from_pem(c.cert.pem().as_bytes()).unwrap();
     let client = reqwest::Client::builder()
         .add_root_certificate(ca)
