@@ -95,7 +95,9 @@ pub fn run_from_flags(flags: cli::Flags) -> Result<(), Error> {
             source,
         })?;
     runtime.block_on(async move {
+        // Before anything else, so a SIGTERM during start-up stops Sextant in order.
+        let stop = shutdown::signal();
         let listener = listeners::bind(&settings.listen_address).await?;
-        server::run(listener, settings, shutdown::signal()).await
+        server::run(listener, settings, stop).await
     })
 }

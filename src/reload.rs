@@ -65,18 +65,31 @@ pub fn spawn(
     r: Reloader,
     requests: tokio::sync::mpsc::Receiver<ReloadRequest>,
 ) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(reload_loop(r, requests))
-}
-
-async fn reload_loop(r: Reloader, mut requests: tokio::sync::mpsc::Receiver<ReloadRequest>) {
+    // The SIGHUP handler is installed here, before the task first runs: a SIGHUP that comes
+    // right after start-up reloads instead of ending the process (the default action).
     #[cfg(unix)]
-    let mut hup = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
+    let hup = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
         Ok(s) => Some(s),
         Err(e) => {
             tracing::warn!("cannot listen for SIGHUP, reload only through /-/reload: {e}");
             None
         }
     };
+    #[cfg(not(unix))]
+    let hup = None::<()>;
+    tokio::spawn(reload_loop(r, requests, hup))
+}
+
+#[cfg(unix)]
+type Hangup = Option<tokio::signal::unix::Signal>;
+#[cfg(not(unix))]
+type Hangup = Option<()>;
+
+async fn reload_loop(r: Reloader, mut requests: tokio::sync::mpsc::Receiver<ReloadRequest>, hup: Hangup) {
+    #[cfg(unix)]
+    let mut hup = hup;
+    #[cfg(not(unix))]
+    let _ = hup;
     loop {
         #[cfg(unix)]
         let hup_recv = async {

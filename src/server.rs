@@ -35,8 +35,6 @@ pub async fn run(
     let extra_jobs = demo_jobs(&settings, &listeners).await?;
     parts.start_scrapes(&settings, &extra_jobs)?;
     parts.load_rules(&settings)?;
-    parts.ready.store(true, Ordering::Release);
-    tracing::info!("Sextant is ready to receive requests");
     let reloader = crate::reload::spawn(
         Reloader {
             path: settings.flags.config_file.clone(),
@@ -50,6 +48,9 @@ pub async fn run(
         },
         reload_rx,
     );
+    // Ready only once SIGHUP reloads (the reload loop holds its handler).
+    parts.ready.store(true, Ordering::Release);
+    tracing::info!("Sextant is ready to receive requests");
     let running = Running {
         listeners,
         reloader,

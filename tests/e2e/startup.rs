@@ -30,6 +30,26 @@ fn sigterm_stops_cleanly() {
 }
 
 #[test]
+fn sigterm_during_start_up_stops_cleanly() {
+    // From the moment the listener is up the signal handlers are installed, so a SIGTERM
+    // while storage is still opening is an ordered stop (exit 0), not the default kill.
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = TestServer::builder(dir.path()).no_ready_wait().start();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !server
+        .log
+        .lock()
+        .unwrap()
+        .iter()
+        .any(|l| l.contains("Listening on"))
+    {
+        assert!(std::time::Instant::now() < deadline, "never listened");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    assert_eq!(server.terminate(), Some(0));
+}
+
+#[test]
 fn version_and_help() {
     let out = Command::new(bin()).arg("--version").output().unwrap();
     assert!(out.status.success());

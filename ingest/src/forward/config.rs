@@ -355,7 +355,7 @@ mod tests {
         assert_eq!(c.write_relabel_configs.len(), 1);
         assert!(c.follow_redirects && c.enable_http2);
         // The HTTP client fields Prometheus accepts inline, shared with scrape configs.
-        let y = "- url: http://127.0.0.1:9/w\n  http_headers: {X-Tenant: {values: [a]}}\n  no_proxy: localhost\n  follow_redirects: false\n";
+        let y = "- url: http://127.0.0.1:9/w\n  http_headers: {X-Tenant: {values: [a]}}\n  proxy_url: http://127.0.0.1:3128\n  no_proxy: localhost\n  follow_redirects: false\n";
         let c = &parse(y).unwrap()[0];
         assert_eq!(c.http().http_headers["X-Tenant"].values, vec!["a".to_string()]);
         assert!(!c.http().follow_redirects);
