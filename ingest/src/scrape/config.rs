@@ -48,10 +48,10 @@ pub struct GlobalConfig {
     /// Labels added to series and alerts when talking to external systems.
     #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
     pub external_labels: BTreeMap<String, String>,
-    /// Query log file (accepted, unused here).
+    /// Query log file: refused when set (no query log).
     #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
     pub query_log_file: Option<String>,
-    /// Scrape failure log file (accepted, unused here).
+    /// Scrape failure log file: refused when set.
     #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
     pub scrape_failure_log_file: Option<String>,
     /// Default body size limit (0 = none).
@@ -75,22 +75,22 @@ pub struct GlobalConfig {
     /// How many dropped targets to keep for the targets page (0 = all).
     #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
     pub keep_dropped_targets: u64,
-    /// Accepted for compatibility (Sextant validates names as UTF-8, Prometheus 3's default).
+    /// Only "utf8" (how Sextant validates names, Prometheus 3's default); others are refused.
     #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
     pub metric_name_validation_scheme: Option<String>,
-    /// Accepted for compatibility.
+    /// Only "allow-utf-8"; others are refused.
     #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
     pub metric_name_escaping_scheme: Option<String>,
-    /// Accepted for compatibility (classic histograms are always scraped).
+    /// Accepted, not applied yet (native histograms, issue #18): classic histograms are always scraped.
     #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
     pub always_scrape_classic_histograms: Option<bool>,
-    /// Accepted for compatibility (native histograms are not stored).
+    /// Accepted, not applied yet (native histograms are not stored, issue #18).
     #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
     pub convert_classic_histograms_to_nhcb: Option<bool>,
-    /// Accepted for compatibility (native histograms are not stored).
+    /// Accepted, not applied yet (native histograms are not stored, issue #18).
     #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
     pub scrape_native_histograms: Option<bool>,
-    /// Accepted for compatibility.
+    /// Only `false`; `true` is refused (the extra report series are not written).
     #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
     pub extra_scrape_metrics: Option<bool>,
 }
@@ -294,34 +294,34 @@ httpclient::http_client_struct! {
         /// Ask for gzip (default true).
         #[serde(default = "default_true")]
         pub enable_compression: bool,
-        /// Accepted for compatibility.
+        /// Only "utf8"; others are refused.
         #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
         pub metric_name_validation_scheme: Option<String>,
-        /// Accepted for compatibility.
+        /// Only "allow-utf-8"; others are refused.
         #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
         pub metric_name_escaping_scheme: Option<String>,
-        /// Accepted for compatibility (classic histograms are always scraped).
+        /// Accepted, not applied yet (native histograms, issue #18): classic histograms are always scraped.
         #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
         pub always_scrape_classic_histograms: Option<bool>,
-        /// Accepted for compatibility (older name of the above).
+        /// Accepted, not applied yet (older name of the above).
         #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
         pub scrape_classic_histograms: Option<bool>,
-        /// Accepted for compatibility (native histograms are not stored).
+        /// Accepted, not applied yet (native histograms are not stored, issue #18).
         #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
         pub convert_classic_histograms_to_nhcb: Option<bool>,
-        /// Accepted for compatibility (native histograms are not stored).
+        /// Accepted, not applied yet (native histograms are not stored, issue #18).
         #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
         pub scrape_native_histograms: Option<bool>,
-        /// Accepted for compatibility.
+        /// Accepted, not applied yet (only meaningful for native histograms, issue #18).
         #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
         pub native_histogram_bucket_limit: Option<u64>,
-        /// Accepted for compatibility.
+        /// Accepted, not applied yet (only meaningful for native histograms, issue #18).
         #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
         pub native_histogram_min_bucket_factor: Option<f64>,
         /// How many dropped targets to keep for `/api/v1/targets` (0 = all; unset = global).
         #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
         pub keep_dropped_targets: Option<u64>,
-        /// Accepted for compatibility.
+        /// Scrape failure log file: refused when set.
         #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
         pub scrape_failure_log_file: Option<String>,
         /// Per-scrape sample limit after metric relabeling (0 = global).
@@ -467,12 +467,56 @@ impl ScrapeConfig {
     }
 }
 
+/// Refuses, naming it, a setting whose value asks for what Sextant does not do (the values
+/// that describe what it does are accepted).
+fn refuse_unapplied(
+    place: &str,
+    validation: Option<&str>,
+    escaping: Option<&str>,
+    failure_log: Option<&str>,
+    extra_metrics: Option<bool>,
+) -> Result<(), ConfigError> {
+    if let Some(v) = validation.filter(|v| !v.is_empty() && *v != "utf8") {
+        return Err(ConfigError(format!(
+            "{place}metric_name_validation_scheme {v:?} is not supported: Sextant validates names as UTF-8 (\"utf8\", Prometheus 3's default)"
+        )));
+    }
+    if let Some(v) = escaping.filter(|v| !v.is_empty() && *v != "allow-utf-8") {
+        return Err(ConfigError(format!(
+            "{place}metric_name_escaping_scheme {v:?} is not supported: Sextant keeps UTF-8 names as they are (\"allow-utf-8\")"
+        )));
+    }
+    if failure_log.is_some_and(|f| !f.is_empty()) {
+        return Err(ConfigError(format!(
+            "{place}scrape_failure_log_file is not supported: scrape failures are logged and shown on the targets page; remove it"
+        )));
+    }
+    if extra_metrics == Some(true) {
+        return Err(ConfigError(format!(
+            "{place}extra_scrape_metrics: true is not supported: Sextant writes up, scrape_duration_seconds, scrape_samples_scraped, scrape_samples_post_metric_relabeling and scrape_series_added"
+        )));
+    }
+    Ok(())
+}
+
 /// Checks what serde cannot: unique job names, timeouts within intervals, known schemes,
 /// relabel rules complete for their action, auth settings not contradicting each other.
 pub fn validate(global: &GlobalConfig, scrape_configs: &[ScrapeConfig]) -> Result<(), ConfigError> {
     let mut global = global.clone();
     global.apply_defaults()?;
     let global = &global;
+    refuse_unapplied(
+        "global: ",
+        global.metric_name_validation_scheme.as_deref(),
+        global.metric_name_escaping_scheme.as_deref(),
+        global.scrape_failure_log_file.as_deref(),
+        global.extra_scrape_metrics,
+    )?;
+    if global.query_log_file.as_deref().is_some_and(|f| !f.is_empty()) {
+        return Err(ConfigError(
+            "global: query_log_file is not supported: Sextant writes no query log (its traces and /metrics time queries); remove it".into(),
+        ));
+    }
     for name in global.external_labels.keys() {
         if !crate::relabel::is_valid_label_name(name) {
             return Err(ConfigError(format!(
@@ -491,6 +535,13 @@ pub fn validate(global: &GlobalConfig, scrape_configs: &[ScrapeConfig]) -> Resul
                 "found multiple scrape configs with job name {job:?}"
             )));
         }
+        refuse_unapplied(
+            &format!("job {job:?}: "),
+            sc.metric_name_validation_scheme.as_deref(),
+            sc.metric_name_escaping_scheme.as_deref(),
+            sc.scrape_failure_log_file.as_deref(),
+            None,
+        )?;
         let r = sc.resolve(global);
         if r.interval().is_zero() {
             return Err(ConfigError(format!(

@@ -256,3 +256,38 @@ fn a_url_target_is_fine_when_relabeling_can_move_it() {
         "is not a valid hostname",
     );
 }
+
+#[test]
+fn values_sextant_does_not_implement_are_refused_by_name() {
+    for (yaml, want) in [
+        (
+            "global:\n  metric_name_validation_scheme: legacy\n",
+            "global: metric_name_validation_scheme \"legacy\"",
+        ),
+        (
+            "global:\n  metric_name_escaping_scheme: dots\n",
+            "global: metric_name_escaping_scheme \"dots\"",
+        ),
+        (
+            "global:\n  query_log_file: /tmp/q.log\n",
+            "global: query_log_file",
+        ),
+        (
+            "global:\n  extra_scrape_metrics: true\n",
+            "global: extra_scrape_metrics",
+        ),
+        (
+            "scrape_configs:\n  - job_name: a\n    scrape_failure_log_file: f.log\n",
+            "job \"a\": scrape_failure_log_file",
+        ),
+        (
+            "scrape_configs:\n  - job_name: a\n    metric_name_validation_scheme: legacy\n",
+            "job \"a\": metric_name_validation_scheme",
+        ),
+    ] {
+        check_err(yaml, want);
+    }
+    // The values that describe what Sextant does are fine.
+    load("global:\n  metric_name_validation_scheme: utf8\n  metric_name_escaping_scheme: allow-utf-8\n  extra_scrape_metrics: false\n  query_log_file: ''\n")
+        .expect("accepted");
+}
