@@ -7,7 +7,10 @@
 
 use crate::error::{AppendError, QueryError};
 use crate::lazy::LazySeries;
-use crate::model::{Exemplar, ExemplarSeries, Labels, Matcher, MetricMetadata, Sample, SeriesRef};
+use crate::model::{
+    Exemplar, ExemplarSeries, FloatHistogram, HistogramSample, Labels, Matcher, MetricMetadata, Sample,
+    SeriesRef,
+};
 use std::collections::BTreeMap;
 
 /// Something that hands out appenders (the database, or a forwarding tee).
@@ -29,6 +32,26 @@ pub trait Appender {
     /// different value, invalid labels) is returned as an error for that sample only; the batch
     /// stays usable and the other samples are kept.
     fn append(&mut self, r: SeriesRef, labels: &Labels, t: i64, v: f64) -> Result<SeriesRef, AppendError>;
+
+    /// Adds one native histogram sample (integer histograms are passed converted with
+    /// [`crate::Histogram::to_float`]; stores may keep them in integer form when every count is
+    /// whole). `r` as for [`Appender::append`]. A series holds one sample type at a time: a
+    /// histogram at the timestamp of a float sample (or the reverse) is a duplicate. The
+    /// histogram is validated ([`FloatHistogram::validate`]); an invalid one is refused with
+    /// [`AppendError::InvalidHistogram`] naming the series. Stores that keep no histograms
+    /// refuse them with [`AppendError::Unsupported`] (the default).
+    fn append_histogram(
+        &mut self,
+        r: SeriesRef,
+        labels: &Labels,
+        t: i64,
+        h: &FloatHistogram,
+    ) -> Result<SeriesRef, AppendError> {
+        let _ = (r, labels, t, h);
+        Err(AppendError::Unsupported(
+            "this store does not keep native histograms",
+        ))
+    }
 
     /// Records the metadata of a metric family (type, help, unit). Kept in memory and persisted
     /// with the batch; the newest wins.
@@ -104,6 +127,20 @@ pub struct Series {
     /// Samples in ascending time order, unique timestamps, within the selected range.
     /// Staleness markers are included as stored.
     pub samples: Vec<Sample>,
+    /// Native histogram samples, ascending, within the selected range, at timestamps no float
+    /// sample of the series has (a series may switch type over time). Empty for float series.
+    pub histograms: Vec<HistogramSample>,
+}
+
+impl Series {
+    /// A float-only series.
+    pub fn floats(labels: Labels, samples: Vec<Sample>) -> Self {
+        Series {
+            labels,
+            samples,
+            histograms: Vec::new(),
+        }
+    }
 }
 
 /// Something that hands out queriers (the database).
@@ -147,7 +184,7 @@ pub trait Querier {
         Ok(self
             .select(hints, matchers)?
             .into_iter()
-            .map(|s| LazySeries::decoded(s.labels, s.samples))
+            .map(|s| LazySeries::decoded_with_histograms(s.labels, s.samples, s.histograms))
             .collect())
     }
 

@@ -68,6 +68,17 @@ pub enum AppendError {
         /// The newest exemplar timestamp of the series.
         newest: i64,
     },
+    /// A native histogram sample is not valid.
+    #[error("invalid native histogram for series {labels}: {reason}")]
+    InvalidHistogram {
+        /// The series' labels as text.
+        labels: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The store does not keep this kind of sample.
+    #[error("{0}")]
+    Unsupported(&'static str),
     /// An earlier write or fsync failed; the database refuses writes until restarted.
     #[error("storage is poisoned after an earlier write failure; restart required")]
     Poisoned,
@@ -89,6 +100,8 @@ impl AppendError {
                 | AppendError::TooManySeries { .. }
                 | AppendError::ExemplarLabelsTooLong { .. }
                 | AppendError::OutOfOrderExemplar { .. }
+                | AppendError::InvalidHistogram { .. }
+                | AppendError::Unsupported(_)
         )
     }
 }

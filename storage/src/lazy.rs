@@ -10,7 +10,7 @@ use crate::block::{Block, Tombstones};
 use crate::error::QueryError;
 use crate::head::Snapshot;
 use crate::index::ChunkMeta;
-use crate::model::{Labels, Sample};
+use crate::model::{HistogramSample, Labels, Sample};
 use std::sync::Arc;
 
 /// One source of a series' samples.
@@ -42,6 +42,9 @@ pub struct LazySeries {
     hi: i64,
     /// Sources, highest priority first.
     parts: Vec<Part>,
+    /// Native histogram samples decoded already (by a store without lazy histogram reads),
+    /// ascending and within the range.
+    histograms: Vec<HistogramSample>,
 }
 
 impl std::fmt::Debug for LazySeries {
@@ -99,6 +102,23 @@ impl LazySeries {
             lo: i64::MIN,
             hi: i64::MAX,
             parts: vec![Part::Decoded(samples)],
+            histograms: Vec::new(),
+        }
+    }
+
+    /// A lazy series over float and histogram samples decoded already (each ascending,
+    /// unique, in the selected range, at disjoint timestamps).
+    pub fn decoded_with_histograms(
+        labels: Labels,
+        samples: Vec<Sample>,
+        histograms: Vec<HistogramSample>,
+    ) -> Self {
+        LazySeries {
+            labels,
+            lo: i64::MIN,
+            hi: i64::MAX,
+            parts: vec![Part::Decoded(samples)],
+            histograms,
         }
     }
 
@@ -108,6 +128,7 @@ impl LazySeries {
             lo,
             hi,
             parts,
+            histograms: Vec::new(),
         }
     }
 
@@ -119,6 +140,33 @@ impl LazySeries {
     /// Appends the parts of `other` (same labels, lower priority) to this series'.
     pub(crate) fn absorb(&mut self, other: LazySeries) {
         self.parts.extend(other.parts);
+        if !other.histograms.is_empty() {
+            let mut merged = std::mem::take(&mut self.histograms);
+            for h in other.histograms {
+                if merged.binary_search_by_key(&h.t, |x| x.t).is_err() {
+                    merged.push(h);
+                }
+            }
+            merged.sort_by_key(|x| x.t);
+            self.histograms = merged;
+        }
+    }
+
+    /// Whether the series may hold native histogram samples in the range (cheap; when false,
+    /// [`LazySeries::decode_histograms`] returns nothing).
+    pub fn has_histograms(&self) -> bool {
+        !self.histograms.is_empty()
+    }
+
+    /// The series' native histogram samples in the selected range, ascending.
+    pub fn decode_histograms(&self, scratch: &mut DecodeScratch) -> Result<Vec<HistogramSample>, QueryError> {
+        let _ = scratch;
+        Ok(self
+            .histograms
+            .iter()
+            .filter(|h| h.t >= self.lo && h.t <= self.hi)
+            .cloned()
+            .collect())
     }
 
     /// The series' samples in the selected range.
@@ -170,9 +218,11 @@ impl LazySeries {
     /// Decodes and returns the labels with the samples.
     pub fn into_series(self, scratch: &mut DecodeScratch) -> Result<crate::api::Series, QueryError> {
         let samples = self.decode(scratch)?;
+        let histograms = self.decode_histograms(scratch)?;
         Ok(crate::api::Series {
             labels: self.labels,
             samples,
+            histograms,
         })
     }
 }

@@ -36,6 +36,7 @@ fn matrix(series: usize, points: usize) -> Value {
                         Sample::new(T0 + k as i64 * 15_000, (x % 1_000_000) as f64 / 1000.0)
                     })
                     .collect(),
+                histograms: Vec::new(),
             })
             .collect(),
     )

@@ -105,6 +105,7 @@ impl RangeSeries {
                     Ok(Some(Series {
                         labels: l.clone(),
                         samples: s.to_vec(),
+                        histograms: Vec::new(),
                     }))
                 })
             }
@@ -139,6 +140,7 @@ impl RangeVal {
             Ok((a < b).then(|| Series {
                 labels: labels.clone(),
                 samples: samples[a..b].to_vec(),
+                histograms: Vec::new(),
             }))
         })
     }
@@ -432,6 +434,7 @@ impl SeriesSink {
         self.series.push(Series {
             labels: labels.clone(),
             samples: Vec::new(),
+            histograms: Vec::new(),
         });
         self.series.len() - 1
     }

@@ -401,6 +401,7 @@ impl Engine {
                     .enumerate()
                     .map(|(i, &v)| storage::Sample::new(steps.ts(i), v))
                     .collect(),
+                histograms: Vec::new(),
             }],
             Val::Vector(vs) => vs,
             Val::Str(_) | Val::Range(_) => {

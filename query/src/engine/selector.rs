@@ -265,7 +265,11 @@ fn vector_selector_each(
         } else {
             labels.clone()
         };
-        Ok(Some(Series { labels, samples: out }))
+        Ok(Some(Series {
+            labels,
+            samples: out,
+            histograms: Vec::new(),
+        }))
     };
     for batch in lazy.chunks(BATCH_SERIES) {
         let out = map_decoded(ctl, batch, false, one)?;
@@ -337,6 +341,7 @@ pub(crate) fn eval_subquery(ev: &mut Evaluator<'_>, sq: &SubqueryExpr) -> Result
                     .enumerate()
                     .map(|(i, &x)| Sample::new(start + i as i64 * step, x))
                     .collect(),
+                histograms: Vec::new(),
             }],
             other => {
                 return Err(QueryError::exec(format!(

@@ -278,7 +278,11 @@ impl Fold {
                 }
             }
             if !samples.is_empty() {
-                out.push(Series { labels, samples });
+                out.push(Series {
+                    labels,
+                    samples,
+                    histograms: Vec::new(),
+                });
             }
         }
         out
@@ -344,6 +348,7 @@ fn simple(
         .map(|labels| Series {
             labels,
             samples: Vec::new(),
+            histograms: Vec::new(),
         })
         .collect();
     if ng.saturating_mul(n) <= limit {
@@ -645,6 +650,7 @@ fn quantile_agg(
         .map(|labels| Series {
             labels,
             samples: Vec::new(),
+            histograms: Vec::new(),
         })
         .collect();
     let mut vals: Vec<Vec<f64>> = vec![Vec::new(); ng];
@@ -743,6 +749,7 @@ mod tests {
             input.push(Series {
                 labels: Labels::from_pairs([("i", i.to_string())]),
                 samples,
+                histograms: Vec::new(),
             });
             group_of.push(i % 3);
         }

@@ -122,7 +122,11 @@ fn vector_scalar(
         } else {
             series.labels
         };
-        out.push(Series { labels, samples });
+        out.push(Series {
+            labels,
+            samples,
+            histograms: Vec::new(),
+        });
     }
     Ok(Val::Vector(merge_same_labels(out)?))
 }
@@ -203,6 +207,7 @@ fn set_op(
         out.push(Series {
             labels: s.labels,
             samples,
+            histograms: Vec::new(),
         });
     }
     if op == "or" {
@@ -216,6 +221,7 @@ fn set_op(
             out.push(Series {
                 labels: s.labels,
                 samples,
+                histograms: Vec::new(),
             });
         }
     }

@@ -64,6 +64,7 @@ pub(crate) fn eval(ev: &mut Evaluator<'_>, name: &str, args: &[&Expr]) -> Result
         .map(|labels| Series {
             labels,
             samples: Vec::new(),
+            histograms: Vec::new(),
         })
         .collect();
     let mut buckets: Vec<Vec<Bucket>> = vec![Vec::new(); out.len()];

@@ -139,7 +139,11 @@ fn map_points(
         } else {
             s.labels
         };
-        out.push(Series { labels, samples });
+        out.push(Series {
+            labels,
+            samples,
+            histograms: Vec::new(),
+        });
     }
     Ok(Val::Vector(merge_same_labels(out)?))
 }
@@ -182,6 +186,7 @@ pub(crate) fn eval(ev: &mut Evaluator<'_>, name: &str, args: &[&Expr]) -> Result
             return Ok(Val::Vector(vec![Series {
                 labels: Labels::empty(),
                 samples,
+                histograms: Vec::new(),
             }]));
         }
         let vs = ev.eval_vector(args[0])?;
@@ -243,6 +248,7 @@ pub(crate) fn eval(ev: &mut Evaluator<'_>, name: &str, args: &[&Expr]) -> Result
                     .enumerate()
                     .map(|(i, &x)| Sample::new(steps.ts(i), x))
                     .collect(),
+                histograms: Vec::new(),
             }]))
         }
         "scalar" => {
@@ -279,7 +285,11 @@ pub(crate) fn eval(ev: &mut Evaluator<'_>, name: &str, args: &[&Expr]) -> Result
                 Expr::VectorSelector(vs) => absent_labels(vs),
                 _ => Labels::empty(),
             };
-            Ok(Val::Vector(vec![Series { labels, samples }]))
+            Ok(Val::Vector(vec![Series {
+                labels,
+                samples,
+                histograms: Vec::new(),
+            }]))
         }
         "label_replace" => label_replace(ev, args),
         "label_join" => label_join(ev, args),

@@ -279,7 +279,14 @@ fn run(
         } else {
             labels.without_metric_name()
         };
-        Ok(Some((Series { labels, samples: out }, widest)))
+        Ok(Some((
+            Series {
+                labels,
+                samples: out,
+                histograms: Vec::new(),
+            },
+            widest,
+        )))
     };
     let mut seen: Option<HashSet<Labels>> = (!keep && may_collide(&rv.series)).then(HashSet::new);
     let total = rv.series.len();
@@ -328,7 +335,11 @@ fn absent_over_time(ev: &Evaluator<'_>, rv: &RangeVal, series: &[Series], arg: O
         Some(Expr::MatrixSelector(ms)) => super::instant::absent_labels(&ms.vs),
         _ => Labels::empty(),
     };
-    vec![Series { labels, samples }]
+    vec![Series {
+        labels,
+        samples,
+        histograms: Vec::new(),
+    }]
 }
 
 /// Prometheus' `extrapolatedRate`: the increase between the first and last sample (with

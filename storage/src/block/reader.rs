@@ -327,7 +327,7 @@ impl Block {
     ) -> Result<Series, CorruptionError> {
         let (labels, chunks) = self.index.series(ordinal)?;
         let samples = self.read_chunks(ordinal, &chunks, mint, maxt, cache, t)?;
-        Ok(Series { labels, samples })
+        Ok(Series::floats(labels, samples))
     }
 
     /// Series matching all `matchers` with a chunk overlapping `[mint, maxt]`, sorted by

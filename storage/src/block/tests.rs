@@ -75,6 +75,7 @@ fn naive_select(model: &Model, matchers: &[Matcher], mint: i64, maxt: i64) -> Ve
         .map(|(l, s)| Series {
             labels: l.clone(),
             samples: s.iter().copied().filter(|s| s.t >= mint && s.t <= maxt).collect(),
+            histograms: Vec::new(),
         })
         .filter(|s| !s.samples.is_empty())
         .collect()
@@ -228,7 +229,11 @@ fn shared_timestamp_columns_are_stored_once() {
         .unwrap();
     let want: Vec<Series> = series
         .into_iter()
-        .map(|(labels, samples)| Series { labels, samples })
+        .map(|(labels, samples)| Series {
+            labels,
+            samples,
+            histograms: Vec::new(),
+        })
         .collect();
     assert!(same(&got, &want));
 }

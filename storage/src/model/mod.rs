@@ -1,6 +1,6 @@
 //! The shared vocabulary of Sextant: labels, matchers, samples and series references, time
 //! in milliseconds and its text forms, Prometheus durations and byte sizes, metric types and
-//! label-value escaping.
+//! label-value escaping, and native histograms.
 //!
 //! Every other crate speaks in these types; they live here, in the lowest crate, so that
 //! no crate needs a side door to another.
@@ -8,6 +8,7 @@
 mod duration;
 mod escape;
 mod exemplar;
+pub mod histogram;
 mod labels;
 mod matcher;
 mod metadata;
@@ -19,6 +20,10 @@ pub mod yaml;
 pub use duration::{format_duration, parse_duration, DurationError, PromDuration};
 pub use escape::{escape_label_value, push_escaped_label_value};
 pub use exemplar::{Exemplar, ExemplarSeries, EXEMPLAR_MAX_LABEL_CHARS};
+pub use histogram::{
+    BucketSpan, CounterResetHint, FloatHistogram, Histogram, HistogramError, HistogramSample,
+    CUSTOM_BUCKETS_SCHEMA,
+};
 pub use labels::{Label, Labels, LabelsBuilder, METRIC_NAME};
 pub use matcher::{MatchOp, Matcher, MatcherError};
 pub use metadata::{MetricMetadata, MetricType};

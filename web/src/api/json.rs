@@ -434,6 +434,7 @@ mod tests {
         let m = Value::Matrix(vec![Series {
             labels: l,
             samples: vec![Sample::new(1000, 0.5), Sample::new(16000, f64::NAN)],
+            histograms: Vec::new(),
         }]);
         assert_eq!(
             query_data(&m),
