@@ -1,4 +1,5 @@
-//! Prometheus' remote-write and remote-read protobuf messages, written by hand from
+//! Prometheus' remote-write and remote-read protobuf messages (and, in [`client`], the
+//! protobuf exposition format's), written by hand from
 //! Prometheus' `.proto` files (`prompb/types.proto`, `prompb/remote.proto` for 1.0 and remote
 //! read; `prompb/io/prometheus/write/v2/types.proto` for 2.0) as `prost` structs. Field numbers
 //! are the wire contract; they are checked in the tests below against bytes encoded by hand.
@@ -12,6 +13,8 @@
 //! tests share one definition.
 
 use bytes::Bytes;
+
+pub mod client;
 
 /// `prometheus.WriteRequest` (remote write 1.0).
 #[derive(Clone, PartialEq, prost::Message)]

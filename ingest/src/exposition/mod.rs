@@ -10,8 +10,9 @@
 //!
 //! Errors ([`ParseError`]) name the 1-based line and what is wrong with it.
 //!
-//! Not supported: the protobuf exposition format (Prometheus negotiates it only for native
-//! histograms; we do not ask for it) and native histograms.
+//! The protobuf exposition format ([`protobuf`]), which carries native histograms, is
+//! transcoded into text plus the histograms, so the scrape loop reads every format with one
+//! parser.
 
 mod entry;
 mod error;
@@ -20,6 +21,7 @@ mod parser;
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod proptests;
+pub mod protobuf;
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests;

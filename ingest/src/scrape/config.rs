@@ -81,13 +81,13 @@ pub struct GlobalConfig {
     /// Only "allow-utf-8"; others are refused.
     #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
     pub metric_name_escaping_scheme: Option<String>,
-    /// Accepted, not applied yet (native histograms, issue #18): classic histograms are always scraped.
+    /// Default of the jobs' `always_scrape_classic_histograms` (false).
     #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
     pub always_scrape_classic_histograms: Option<bool>,
-    /// Accepted, not applied yet (native histograms are not stored, issue #18).
+    /// Only `false`; `true` is refused (classic histograms stay classic series).
     #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
     pub convert_classic_histograms_to_nhcb: Option<bool>,
-    /// Accepted, not applied yet (native histograms are not stored, issue #18).
+    /// Default of the jobs' `scrape_native_histograms` (false).
     #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
     pub scrape_native_histograms: Option<bool>,
     /// Only `false`; `true` is refused (the extra report series are not written).
@@ -161,7 +161,7 @@ impl Default for GlobalConfig {
 /// A scrape protocol name as in `scrape_protocols`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize)]
 pub enum ScrapeProtocol {
-    /// Protobuf (not supported by Sextant's parsers: skipped when negotiating).
+    /// The protobuf exposition format (delimited `io.prometheus.client.MetricFamily`).
     PrometheusProto,
     /// OpenMetrics 0.0.1.
     #[serde(rename = "OpenMetricsText0.0.1")]
@@ -181,12 +181,22 @@ impl ScrapeProtocol {
     /// The media type sent in `Accept`; `None` for protocols Sextant cannot parse.
     pub fn media_type(self) -> Option<&'static str> {
         match self {
-            ScrapeProtocol::PrometheusProto => None,
+            ScrapeProtocol::PrometheusProto => Some(
+                "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited",
+            ),
             ScrapeProtocol::OpenMetricsText0_0_1 => Some("application/openmetrics-text;version=0.0.1"),
             ScrapeProtocol::OpenMetricsText1_0_0 => Some("application/openmetrics-text;version=1.0.0"),
             ScrapeProtocol::PrometheusText0_0_4 => Some("text/plain;version=0.0.4"),
             ScrapeProtocol::PrometheusText1_0_0 => Some("text/plain;version=1.0.0"),
         }
+    }
+
+    /// Prometheus' default order with native histograms on: protobuf first, then as
+    /// [`ScrapeProtocol::defaults`].
+    pub fn defaults_with_protobuf() -> Vec<ScrapeProtocol> {
+        let mut v = vec![ScrapeProtocol::PrometheusProto];
+        v.extend(Self::defaults());
+        v
     }
 
     /// Prometheus' default order (without protobuf): OpenMetrics first, then text.
@@ -300,22 +310,27 @@ httpclient::http_client_struct! {
         /// Only "allow-utf-8"; others are refused.
         #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
         pub metric_name_escaping_scheme: Option<String>,
-        /// Accepted, not applied yet (native histograms, issue #18): classic histograms are always scraped.
+        /// Also keep the classic buckets of histograms scraped as native ones (false; the
+        /// global value when left out).
         #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
         pub always_scrape_classic_histograms: Option<bool>,
-        /// Accepted, not applied yet (older name of the above).
+        /// The older name of `always_scrape_classic_histograms`.
         #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
         pub scrape_classic_histograms: Option<bool>,
-        /// Accepted, not applied yet (native histograms are not stored, issue #18).
+        /// Only `false`; `true` is refused (classic histograms stay classic series).
         #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
         pub convert_classic_histograms_to_nhcb: Option<bool>,
-        /// Accepted, not applied yet (native histograms are not stored, issue #18).
+        /// Store native histograms as histograms, asking targets for the protobuf format first
+        /// (false: the global value when left out; then native histograms are read as their
+        /// classic buckets).
         #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
         pub scrape_native_histograms: Option<bool>,
-        /// Accepted, not applied yet (only meaningful for native histograms, issue #18).
+        /// Most buckets a native histogram may have (0 = no limit); larger ones have their
+        /// resolution reduced until they fit, and the scrape fails if even schema -4 is over.
         #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
         pub native_histogram_bucket_limit: Option<u64>,
-        /// Accepted, not applied yet (only meaningful for native histograms, issue #18).
+        /// Smallest growth factor between neighbouring buckets; finer native histograms have
+        /// their resolution reduced until the factor is at least this.
         #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
         pub native_histogram_min_bucket_factor: Option<f64>,
         /// How many dropped targets to keep for `/api/v1/targets` (0 = all; unset = global).
@@ -417,13 +432,25 @@ impl ScrapeConfig {
             None => global.effective_scrape_timeout().min(interval),
         };
         c.scrape_timeout = Some(timeout);
+        let native = c
+            .scrape_native_histograms
+            .or(global.scrape_native_histograms)
+            .unwrap_or(false);
+        c.scrape_native_histograms = Some(native);
+        c.always_scrape_classic_histograms = Some(
+            c.always_scrape_classic_histograms
+                .or(c.scrape_classic_histograms)
+                .or(global.always_scrape_classic_histograms)
+                .unwrap_or(false),
+        );
         if c.scrape_protocols.is_none() {
-            c.scrape_protocols = Some(
-                global
-                    .scrape_protocols
-                    .clone()
-                    .unwrap_or_else(ScrapeProtocol::defaults),
-            );
+            c.scrape_protocols = Some(global.scrape_protocols.clone().unwrap_or_else(|| {
+                if native {
+                    ScrapeProtocol::defaults_with_protobuf()
+                } else {
+                    ScrapeProtocol::defaults()
+                }
+            }));
         }
         fn or(v: &mut u64, g: u64) {
             if *v == 0 {
@@ -475,7 +502,13 @@ fn refuse_unapplied(
     escaping: Option<&str>,
     failure_log: Option<&str>,
     extra_metrics: Option<bool>,
+    to_nhcb: Option<bool>,
 ) -> Result<(), ConfigError> {
+    if to_nhcb == Some(true) {
+        return Err(ConfigError(format!(
+            "{place}convert_classic_histograms_to_nhcb: true is not supported: classic histograms are stored as their _bucket, _sum and _count series; remove it or set it to false"
+        )));
+    }
     if let Some(v) = validation.filter(|v| !v.is_empty() && *v != "utf8") {
         return Err(ConfigError(format!(
             "{place}metric_name_validation_scheme {v:?} is not supported: Sextant validates names as UTF-8 (\"utf8\", Prometheus 3's default)"
@@ -511,6 +544,7 @@ pub fn validate(global: &GlobalConfig, scrape_configs: &[ScrapeConfig]) -> Resul
         global.metric_name_escaping_scheme.as_deref(),
         global.scrape_failure_log_file.as_deref(),
         global.extra_scrape_metrics,
+        global.convert_classic_histograms_to_nhcb,
     )?;
     if global.query_log_file.as_deref().is_some_and(|f| !f.is_empty()) {
         return Err(ConfigError(
@@ -541,6 +575,7 @@ pub fn validate(global: &GlobalConfig, scrape_configs: &[ScrapeConfig]) -> Resul
             sc.metric_name_escaping_scheme.as_deref(),
             sc.scrape_failure_log_file.as_deref(),
             None,
+            sc.convert_classic_histograms_to_nhcb,
         )?;
         let r = sc.resolve(global);
         if r.interval().is_zero() {

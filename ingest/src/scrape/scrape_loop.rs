@@ -20,6 +20,7 @@ use super::series_cache::SeriesCache;
 use super::target::Target;
 use super::target::TargetHealth;
 use crate::client::{error_chain, with_auth, HttpClientConfig};
+use crate::exposition::protobuf::{self, ProtobufOptions, Transcoded};
 use crate::exposition::{Entry, Format, Parser, SampleEntry};
 use crate::relabel::{self, RelabelConfig};
 use parking_lot::Mutex;
@@ -67,6 +68,12 @@ pub(crate) struct LoopConfig {
     pub accept: String,
     pub fallback: Option<Format>,
     pub http: HttpClientConfig,
+    /// What to keep of histograms in protobuf bodies.
+    pub protobuf: ProtobufOptions,
+    /// `native_histogram_bucket_limit` (0 = none).
+    pub bucket_limit: u64,
+    /// `native_histogram_min_bucket_factor` (at most 1 = none).
+    pub min_bucket_factor: f64,
 }
 
 impl LoopConfig {
@@ -97,6 +104,12 @@ impl LoopConfig {
             accept: accept_header(&protocols),
             fallback,
             http: cfg.http(),
+            protobuf: ProtobufOptions {
+                native_histograms: cfg.scrape_native_histograms.unwrap_or(false),
+                classic_histograms: cfg.always_scrape_classic_histograms.unwrap_or(false),
+            },
+            bucket_limit: cfg.native_histogram_bucket_limit.unwrap_or(0),
+            min_bucket_factor: cfg.native_histogram_min_bucket_factor.unwrap_or(0.0),
         }
     }
 }
@@ -577,15 +590,19 @@ impl ScrapeLoop {
             .unwrap_or("")
             .trim()
             .to_ascii_lowercase();
+        // A protobuf body is read as the text it transcodes to, its native histograms by the
+        // line of their placeholder samples.
+        let transcoded: Option<Transcoded> = if protobuf::is_protobuf(&media) {
+            Some(protobuf::transcode(body, self.cfg.protobuf).map_err(|e| e.to_string())?)
+        } else {
+            None
+        };
+        let body = transcoded.as_ref().map_or(body, |t| t.text.as_bytes());
         let format = match media.as_str() {
             "application/openmetrics-text" => Format::OpenMetrics,
             "text/plain" => Format::PrometheusText,
+            _ if transcoded.is_some() => Format::PrometheusText,
             "" => self.cfg.fallback.unwrap_or(Format::PrometheusText),
-            m if m.starts_with("application/vnd.google.protobuf") => {
-                return Err(format!(
-                    "unsupported content type {content_type:?} (protobuf is not supported)"
-                ))
-            }
             _ => self.cfg.fallback.unwrap_or(Format::PrometheusText),
         };
         let iter = self.iter;
@@ -663,7 +680,15 @@ impl ScrapeLoop {
             } else {
                 ts
             };
-            match app.append(c.sref, labels, t, s.value) {
+            let appended = match transcoded.as_ref().and_then(|tr| tr.histogram_at(s.line)) {
+                Some(h) => {
+                    let h = fit_buckets(h, cfg.bucket_limit, cfg.min_bucket_factor)
+                        .map_err(|e| format!("native histogram {}: {e}", s.series))?;
+                    app.append_histogram(c.sref, labels, t, &h)
+                }
+                None => app.append(c.sref, labels, t, s.value),
+            };
+            match appended {
                 Ok(r) => {
                     if r != c.sref {
                         // A new (or re-created) series: keep storage's label set rather than a
@@ -741,6 +766,44 @@ impl ScrapeLoop {
         }
         Ok((st, new_meta))
     }
+}
+
+/// A scraped native histogram within `native_histogram_bucket_limit` (resolution reduced
+/// until it fits, an error when schema -4 does not) and `native_histogram_min_bucket_factor`
+/// (resolution reduced until neighbouring bounds grow by at least the factor), as Prometheus
+/// applies them.
+pub(crate) fn fit_buckets(
+    h: &storage::FloatHistogram,
+    limit: u64,
+    min_factor: f64,
+) -> Result<std::borrow::Cow<'_, storage::FloatHistogram>, String> {
+    use std::borrow::Cow;
+    let buckets = |h: &storage::FloatHistogram| (h.positive_buckets.len() + h.negative_buckets.len()) as u64;
+    let mut out = Cow::Borrowed(h);
+    if !h.uses_custom_buckets() && min_factor > 1.0 {
+        let mut schema = h.schema;
+        while schema > storage::histogram::MIN_EXPONENTIAL_SCHEMA
+            && 2f64.powf(2f64.powi(-schema)) < min_factor
+        {
+            schema -= 1;
+        }
+        if schema < h.schema {
+            out.to_mut().reduce_resolution(schema);
+        }
+    }
+    if limit > 0 {
+        while buckets(&out) > limit {
+            if out.uses_custom_buckets() || out.schema <= storage::histogram::MIN_EXPONENTIAL_SCHEMA {
+                return Err(format!(
+                    "{} buckets exceed native_histogram_bucket_limit {limit}",
+                    buckets(&out)
+                ));
+            }
+            let target = out.schema - 1;
+            out.to_mut().reduce_resolution(target);
+        }
+    }
+    Ok(out)
 }
 
 /// The final labels of a scraped series: the series' labels merged with the target's
@@ -850,6 +913,28 @@ mod tests {
             (Err(g), Err(w)) => assert!(g.contains(w), "{g:?} does not mention {w:?}"),
             (g, w) => panic!("{line}: got {g:?}, want {w:?}"),
         }
+    }
+
+    #[test]
+    fn native_histograms_fit_the_bucket_limit_and_factor() {
+        let h = storage::FloatHistogram {
+            schema: 3,
+            count: 8.0,
+            sum: 1.0,
+            positive_spans: vec![storage::BucketSpan::new(0, 8)],
+            positive_buckets: vec![1.0; 8],
+            ..Default::default()
+        };
+        assert_eq!(fit_buckets(&h, 0, 0.0).unwrap().schema, 3);
+        let fitted = fit_buckets(&h, 4, 0.0).unwrap();
+        // Indices 0..=7 at schema 3 are 5 buckets at schema 2 (0..=4), 3 at schema 1.
+        assert_eq!((fitted.schema, fitted.positive_buckets.len()), (1, 3));
+        assert_eq!(fitted.count, 8.0);
+        // Schema 3 grows by 2^(1/8) = 1.09 per bucket; a factor of 1.5 needs schema 0 (2).
+        assert_eq!(fit_buckets(&h, 0, 1.5).unwrap().schema, 0);
+        let too_many = storage::FloatHistogram { schema: -4, ..h };
+        let e = fit_buckets(&too_many, 4, 0.0).unwrap_err();
+        assert!(e.contains("exceed native_histogram_bucket_limit 4"), "{e}");
     }
 
     #[test]
