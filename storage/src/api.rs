@@ -7,7 +7,7 @@
 
 use crate::error::{AppendError, QueryError};
 use crate::lazy::LazySeries;
-use crate::model::{Exemplar, ExemplarSeries, Labels, Matcher, MetricMetadata, Sample, SeriesRef};
+use crate::model::{Exemplar, ExemplarSeries, Labels, Matcher, MetricMetadata, SeriesRef};
 use std::collections::BTreeMap;
 
 /// Something that hands out appenders (the database, or a forwarding tee).
@@ -96,15 +96,7 @@ pub struct SelectHints {
     pub maxt: i64,
 }
 
-/// One series and its samples in the selected range.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Series {
-    /// The series' labels.
-    pub labels: Labels,
-    /// Samples in ascending time order, unique timestamps, within the selected range.
-    /// Staleness markers are included as stored.
-    pub samples: Vec<Sample>,
-}
+pub use crate::model::Series;
 
 /// Something that hands out queriers (the database).
 pub trait Queryable: Send + Sync {

@@ -8,7 +8,7 @@
 
 use crate::block::{Block, Tombstones};
 use crate::error::QueryError;
-use crate::head::Snapshot;
+use crate::head::snapshot::Snapshot;
 use crate::index::ChunkMeta;
 use crate::model::{Labels, Sample};
 use std::sync::Arc;
@@ -168,9 +168,9 @@ impl LazySeries {
     }
 
     /// Decodes and returns the labels with the samples.
-    pub fn into_series(self, scratch: &mut DecodeScratch) -> Result<crate::api::Series, QueryError> {
+    pub fn into_series(self, scratch: &mut DecodeScratch) -> Result<crate::model::Series, QueryError> {
         let samples = self.decode(scratch)?;
-        Ok(crate::api::Series {
+        Ok(crate::model::Series {
             labels: self.labels,
             samples,
         })

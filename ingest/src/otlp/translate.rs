@@ -457,6 +457,38 @@ impl Translator<'_, '_, '_> {
         });
     }
 
+    /// Folds the delta point `d` of series `labels` (at `t_ns`) into its running total and
+    /// gives the total, or `None` when the point was refused: delta-to-cumulative conversion
+    /// is off, or the total could not be kept.
+    fn accumulate(&mut self, name: &str, labels: &Labels, t_ns: u64, d: Total) -> Option<Total> {
+        if !self.opts.convert_delta_to_cumulative {
+            self.delta_rejected(name);
+            return None;
+        }
+        match self.delta.add(labels, t_ns, d) {
+            Ok(total) => Some(total),
+            Err(e) => {
+                self.reject_point(|| format!("series {labels}: {e}"));
+                None
+            }
+        }
+    }
+
+    /// Refuses a histogram point whose running total is of another kind.
+    fn total_changed_kind(&mut self, labels: &Labels) {
+        self.reject_point(|| format!("series {labels}: delta total changed kind"));
+    }
+
+    /// Whether a histogram point of metric `name` has an aggregation temporality; it is
+    /// refused when not.
+    fn has_temporality(&mut self, name: &str, temporality: i32) -> bool {
+        let ok = temporality == DELTA || temporality == CUMULATIVE;
+        if !ok {
+            self.reject_point(|| format!("metric {name}: histogram without aggregation temporality"));
+        }
+        ok
+    }
+
     fn number_point(
         &mut self,
         name: &str,
@@ -478,17 +510,10 @@ impl Translator<'_, '_, '_> {
             }
         };
         let v = if delta == Some(true) && !stale {
-            if !self.opts.convert_delta_to_cumulative {
-                self.delta_rejected(name);
-                return Ok(());
-            }
-            match self.delta.add(&labels, p.time_unix_nano, Total::Sum(v)) {
-                Ok(Total::Sum(total)) => total,
-                Ok(_) => v,
-                Err(e) => {
-                    self.reject_point(|| format!("series {labels}: {e}"));
-                    return Ok(());
-                }
+            match self.accumulate(name, &labels, p.time_unix_nano, Total::Sum(v)) {
+                Some(Total::Sum(total)) => total,
+                Some(_) => v,
+                None => return Ok(()),
             }
         } else {
             v
@@ -547,8 +572,7 @@ impl Translator<'_, '_, '_> {
         let Some(labels) = self.point_labels(name, &p.attributes, scope, p.time_unix_nano) else {
             return Ok(());
         };
-        if temporality != DELTA && temporality != CUMULATIVE {
-            self.reject_point(|| format!("metric {name}: histogram without aggregation temporality"));
+        if !self.has_temporality(name, temporality) {
             return Ok(());
         }
         let nb = p.explicit_bounds.len();
@@ -571,18 +595,14 @@ impl Translator<'_, '_, '_> {
             bounds.clear();
         }
         if temporality == DELTA && !stale {
-            if !self.opts.convert_delta_to_cumulative {
-                self.delta_rejected(name);
-                return Ok(());
-            }
             let d = Total::Histogram {
                 bounds,
                 counts,
                 count,
                 sum,
             };
-            match self.delta.add(&labels, p.time_unix_nano, d) {
-                Ok(Total::Histogram {
+            match self.accumulate(name, &labels, p.time_unix_nano, d) {
+                Some(Total::Histogram {
                     bounds: b,
                     counts: c,
                     count: n,
@@ -590,14 +610,11 @@ impl Translator<'_, '_, '_> {
                 }) => {
                     (bounds, counts, count, sum) = (b, c, n, s);
                 }
-                Ok(_) => {
-                    self.reject_point(|| format!("series {labels}: delta total changed kind"));
+                Some(_) => {
+                    self.total_changed_kind(&labels);
                     return Ok(());
                 }
-                Err(e) => {
-                    self.reject_point(|| format!("series {labels}: {e}"));
-                    return Ok(());
-                }
+                None => return Ok(()),
             }
         }
         let nh = NativeHistogram {
@@ -627,8 +644,7 @@ impl Translator<'_, '_, '_> {
         let Some(labels) = self.point_labels(name, &p.attributes, scope, p.time_unix_nano) else {
             return Ok(());
         };
-        if temporality != DELTA && temporality != CUMULATIVE {
-            self.reject_point(|| format!("metric {name}: histogram without aggregation temporality"));
+        if !self.has_temporality(name, temporality) {
             return Ok(());
         }
         if p.scale < MIN_SCALE {
@@ -666,20 +682,13 @@ impl Translator<'_, '_, '_> {
         };
         h.downscale(MAX_SCALE);
         if temporality == DELTA && !stale {
-            if !self.opts.convert_delta_to_cumulative {
-                self.delta_rejected(name);
-                return Ok(());
-            }
-            match self.delta.add(&labels, p.time_unix_nano, Total::Exponential(h)) {
-                Ok(Total::Exponential(total)) => h = total,
-                Ok(_) => {
-                    self.reject_point(|| format!("series {labels}: delta total changed kind"));
+            match self.accumulate(name, &labels, p.time_unix_nano, Total::Exponential(h)) {
+                Some(Total::Exponential(total)) => h = total,
+                Some(_) => {
+                    self.total_changed_kind(&labels);
                     return Ok(());
                 }
-                Err(e) => {
-                    self.reject_point(|| format!("series {labels}: {e}"));
-                    return Ok(());
-                }
+                None => return Ok(()),
             }
         }
         // OTLP bucket i covers (base^i, base^(i+1)]; Prometheus' bucket i covers (base^(i-1), base^i].

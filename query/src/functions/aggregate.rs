@@ -1,6 +1,6 @@
 //! Aggregation operators with `by` / `without`, evaluated step by step.
 
-use super::{format_float, kahan_inc, quantile};
+use super::{empty_series, format_float, kahan_inc, quantile};
 use crate::engine::eval::{Evaluator, SeriesSink, StepCursor, Steps, Val};
 use crate::error::{QueryError, Result};
 use promql_parser::parser::{AggregateExpr, LabelModifier};
@@ -339,13 +339,7 @@ fn simple(
 ) -> Result<Val> {
     let ng = labels.len();
     let n = ev.steps.len();
-    let mut out: Vec<Series> = labels
-        .into_iter()
-        .map(|labels| Series {
-            labels,
-            samples: Vec::new(),
-        })
-        .collect();
+    let mut out = empty_series(labels);
     if ng.saturating_mul(n) <= limit {
         // Series order within each step is the input order, as in the step-wise walk, so the
         // floating-point results are the same.
@@ -640,13 +634,7 @@ fn quantile_agg(
     p: &[f64],
 ) -> Result<Val> {
     let ng = labels.len();
-    let mut out: Vec<Series> = labels
-        .into_iter()
-        .map(|labels| Series {
-            labels,
-            samples: Vec::new(),
-        })
-        .collect();
+    let mut out = empty_series(labels);
     let mut vals: Vec<Vec<f64>> = vec![Vec::new(); ng];
     let mut cur = StepCursor::new(input);
     let mut buf = Vec::new();
