@@ -479,14 +479,22 @@ impl Translator<'_, '_, '_> {
         self.reject_point(|| format!("series {labels}: delta total changed kind"));
     }
 
-    /// Whether a histogram point of metric `name` has an aggregation temporality; it is
-    /// refused when not.
-    fn has_temporality(&mut self, name: &str, temporality: i32) -> bool {
-        let ok = temporality == DELTA || temporality == CUMULATIVE;
-        if !ok {
+    /// The labels of a histogram point of metric `name` ([`Self::point_labels`]), or `None`
+    /// when it is refused: for its labels or time, or for having no aggregation temporality.
+    fn histogram_labels(
+        &mut self,
+        name: &str,
+        attrs: &[KeyValue],
+        scope: &BTreeMap<String, String>,
+        time_ns: u64,
+        temporality: i32,
+    ) -> Option<Labels> {
+        let labels = self.point_labels(name, attrs, scope, time_ns)?;
+        if temporality != DELTA && temporality != CUMULATIVE {
             self.reject_point(|| format!("metric {name}: histogram without aggregation temporality"));
+            return None;
         }
-        ok
+        Some(labels)
     }
 
     fn number_point(
@@ -569,12 +577,10 @@ impl Translator<'_, '_, '_> {
         scope: &BTreeMap<String, String>,
         temporality: i32,
     ) -> Result<(), PushError> {
-        let Some(labels) = self.point_labels(name, &p.attributes, scope, p.time_unix_nano) else {
+        let Some(labels) = self.histogram_labels(name, &p.attributes, scope, p.time_unix_nano, temporality)
+        else {
             return Ok(());
         };
-        if !self.has_temporality(name, temporality) {
-            return Ok(());
-        }
         let nb = p.explicit_bounds.len();
         if !p.bucket_counts.is_empty() && p.bucket_counts.len() != nb + 1 {
             self.reject_point(|| {
@@ -641,12 +647,10 @@ impl Translator<'_, '_, '_> {
         scope: &BTreeMap<String, String>,
         temporality: i32,
     ) -> Result<(), PushError> {
-        let Some(labels) = self.point_labels(name, &p.attributes, scope, p.time_unix_nano) else {
+        let Some(labels) = self.histogram_labels(name, &p.attributes, scope, p.time_unix_nano, temporality)
+        else {
             return Ok(());
         };
-        if !self.has_temporality(name, temporality) {
-            return Ok(());
-        }
         if p.scale < MIN_SCALE {
             self.reject_point(|| {
                 format!(

@@ -606,22 +606,21 @@ fn select_k(
 
 /// Ascending order with NaN lowest (so `topk` sorted descending puts NaN last).
 fn cmp_nan_low(a: f64, b: f64) -> std::cmp::Ordering {
-    use std::cmp::Ordering::*;
-    match (a.is_nan(), b.is_nan()) {
-        (true, true) => Equal,
-        (true, false) => Less,
-        (false, true) => Greater,
-        _ => a.partial_cmp(&b).unwrap_or(Equal),
-    }
+    cmp_with_nan(a, b, std::cmp::Ordering::Less)
 }
 
 /// Ascending order with NaN highest (so `bottomk` puts NaN last).
 fn cmp_nan_high(a: f64, b: f64) -> std::cmp::Ordering {
+    cmp_with_nan(a, b, std::cmp::Ordering::Greater)
+}
+
+/// Ascending order of numbers, with NaN (equal to NaN) ordered as `nan` against a number.
+fn cmp_with_nan(a: f64, b: f64, nan: std::cmp::Ordering) -> std::cmp::Ordering {
     use std::cmp::Ordering::*;
     match (a.is_nan(), b.is_nan()) {
         (true, true) => Equal,
-        (true, false) => Greater,
-        (false, true) => Less,
+        (true, false) => nan,
+        (false, true) => nan.reverse(),
         _ => a.partial_cmp(&b).unwrap_or(Equal),
     }
 }
