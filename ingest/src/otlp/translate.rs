@@ -545,6 +545,20 @@ impl Translator<'_, '_, '_> {
 
     /// A histogram point's exemplars onto its `_bucket` series: each to the smallest bucket
     /// bound at or above its value.
+    /// Appends the histogram point `nh` of series `labels` at `time_ns`, then its exemplars.
+    fn histogram(
+        &mut self,
+        labels: &Labels,
+        name: &str,
+        time_ns: u64,
+        nh: &NativeHistogram,
+        exemplars: &[OtlpExemplar],
+    ) -> Result<(), PushError> {
+        let t = ns_to_ms(time_ns);
+        self.point(|s| Ok(Some(s.w.append_histogram(labels, name, t, nh)?)))?;
+        self.bucket_exemplars(labels, name, nh, exemplars)
+    }
+
     fn bucket_exemplars(
         &mut self,
         labels: &Labels,
@@ -635,9 +649,7 @@ impl Translator<'_, '_, '_> {
             custom_values: bounds,
             ..Default::default()
         };
-        let t = ns_to_ms(p.time_unix_nano);
-        self.point(|s| Ok(Some(s.w.append_histogram(&labels, name, t, &nh)?)))?;
-        self.bucket_exemplars(&labels, name, &nh, &p.exemplars)
+        self.histogram(&labels, name, p.time_unix_nano, &nh, &p.exemplars)
     }
 
     fn exponential_point(
@@ -707,9 +719,7 @@ impl Translator<'_, '_, '_> {
             negative: shift(&h.negative),
             custom_values: Vec::new(),
         };
-        let t = ns_to_ms(p.time_unix_nano);
-        self.point(|s| Ok(Some(s.w.append_histogram(&labels, name, t, &nh)?)))?;
-        self.bucket_exemplars(&labels, name, &nh, &p.exemplars)
+        self.histogram(&labels, name, p.time_unix_nano, &nh, &p.exemplars)
     }
 
     fn summary_point(
