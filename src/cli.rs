@@ -4,6 +4,10 @@ use clap::Parser;
 use std::path::PathBuf;
 
 /// Sextant: a single-binary, Prometheus-compatible monitoring backend.
+///
+/// Declared boilerplate: one clap-attributed field per Prometheus flag (the fields look alike
+/// by design), and [`Flags::as_map`] names each flag again in the order Prometheus'
+/// `/api/v1/status/flags` lists them.
 #[derive(Parser, Debug, Clone)]
 #[command(name = "sextant", version, about, long_about = None)]
 pub struct Flags {

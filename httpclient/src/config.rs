@@ -270,10 +270,11 @@ impl HttpClientConfig {
     }
 }
 
-/// Headers that `http_headers` may not set (the client or the protocol owns them).
-const RESERVED_HEADERS: &[&str] = &[
-    "authorization",
+/// Headers that HTTP itself or Prometheus' remote protocols own, so no configured header
+/// may set them: a `remote_write` entry's `headers` are checked against this list.
+pub const PROTOCOL_HEADERS: &[&str] = &[
     "host",
+    "authorization",
     "content-encoding",
     "content-length",
     "content-type",
@@ -286,6 +287,10 @@ const RESERVED_HEADERS: &[&str] = &[
     "accept-encoding",
     "x-prometheus-remote-write-version",
     "x-prometheus-remote-read-version",
+];
+
+/// Headers that `http_headers` may not set beyond [`PROTOCOL_HEADERS`] (the client owns them).
+const CLIENT_HEADERS: &[&str] = &[
     "x-prometheus-scrape-timeout-seconds",
     "te",
     "trailer",
@@ -299,7 +304,8 @@ pub fn check_headers(cfg: &HttpClientConfig) -> Result<(), String> {
         if reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_err() {
             return Err(format!("invalid HTTP header name {name:?}"));
         }
-        if RESERVED_HEADERS.contains(&name.to_ascii_lowercase().as_str()) {
+        let lower = name.to_ascii_lowercase();
+        if PROTOCOL_HEADERS.iter().chain(CLIENT_HEADERS).any(|r| *r == lower) {
             return Err(format!("setting header {name:?} is not allowed"));
         }
         for v in h.values.iter().chain(&h.secrets) {

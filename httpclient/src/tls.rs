@@ -15,6 +15,10 @@ use rustls::{DigitallySignedStruct, RootCertStore, SignatureScheme};
 use std::sync::Arc;
 
 /// Verifies as `inner` does, for `name` whatever host was connected to.
+///
+/// Declared boilerplate: the signature methods are the ones rustls' `ServerCertVerifier`
+/// declares (the server's `AnyClientCert` has the same ones for `ClientCertVerifier`); here
+/// each delegates to `inner`.
 #[derive(Debug)]
 struct VerifyAs {
     inner: Arc<dyn ServerCertVerifier>,

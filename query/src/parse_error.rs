@@ -176,21 +176,12 @@ fn locate(input: &str, msg: &str, grammar: Grammar) -> (usize, String) {
 /// The offset of the first `close` without a matching `open` (outside quoted strings).
 fn unbalanced(input: &str, open: char, close: char) -> Option<usize> {
     let mut depth = 0i32;
-    let mut quote: Option<char> = None;
-    let mut escaped = false;
+    let mut quotes = Quotes::default();
     for (i, c) in input.char_indices() {
-        if let Some(q) = quote {
-            if escaped {
-                escaped = false;
-            } else if c == '\\' && q != '`' {
-                escaped = true;
-            } else if c == q {
-                quote = None;
-            }
+        if !quotes.code(i, c) {
             continue;
         }
         match c {
-            '"' | '\'' | '`' => quote = Some(c),
             c if c == open => depth += 1,
             c if c == close => {
                 depth -= 1;
@@ -206,24 +197,60 @@ fn unbalanced(input: &str, open: char, close: char) -> Option<usize> {
 
 /// The offset of the opening quote of a string that is never closed.
 fn unterminated_quote(input: &str) -> Option<usize> {
-    let mut open: Option<(usize, char)> = None;
-    let mut escaped = false;
+    let mut quotes = Quotes::default();
     for (i, c) in input.char_indices() {
-        match open {
+        quotes.code(i, c);
+    }
+    quotes.open.map(|(i, _)| i)
+}
+
+/// Where a left-to-right scan stands with respect to PromQL's quoted strings (`"`, `'` and
+/// raw `` ` ``; backslash escapes except in raw strings).
+#[derive(Default)]
+struct Quotes {
+    /// The offset and character of the quote that opened the string the scan is in.
+    open: Option<(usize, char)>,
+    /// The previous character was an escaping backslash inside a string.
+    escaped: bool,
+}
+
+impl Quotes {
+    /// Feeds the character `c` at offset `i`: true when it is code, that is neither inside a
+    /// string nor a quote that opens one.
+    fn code(&mut self, i: usize, c: char) -> bool {
+        match self.open {
             Some((_, q)) => {
-                if escaped {
-                    escaped = false;
+                if self.escaped {
+                    self.escaped = false;
                 } else if c == '\\' && q != '`' {
-                    escaped = true;
+                    self.escaped = true;
                 } else if c == q {
-                    open = None;
+                    self.open = None;
                 }
+                false
             }
-            None if matches!(c, '"' | '\'' | '`') => open = Some((i, c)),
-            None => {}
+            None if matches!(c, '"' | '\'' | '`') => {
+                self.open = Some((i, c));
+                false
+            }
+            None => true,
         }
     }
-    open.map(|(i, _)| i)
+}
+
+/// `s` with leading whitespace and an aggregation's leading `by (...)`/`without (...)` clause
+/// skipped.
+fn skip_grouping(s: &str) -> &str {
+    let mut rest = s.trim_start();
+    for kw in ["by", "without"] {
+        if let Some(r) = rest.strip_prefix(kw) {
+            let r = r.trim_start();
+            if let Some(close) = r.starts_with('(').then(|| r.find(')')).flatten() {
+                rest = r[close + 1..].trim_start();
+            }
+        }
+    }
+    rest
 }
 
 /// The offset of the first occurrence of `word` as a whole identifier.
@@ -297,21 +324,12 @@ fn is_valid_start(prefix: &str, grammar: Grammar) -> bool {
 /// innermost first.
 fn closers(text: &str) -> String {
     let mut stack = Vec::new();
-    let mut quote: Option<char> = None;
-    let mut escaped = false;
-    for c in text.chars() {
-        if let Some(q) = quote {
-            if escaped {
-                escaped = false;
-            } else if c == '\\' && q != '`' {
-                escaped = true;
-            } else if c == q {
-                quote = None;
-            }
+    let mut quotes = Quotes::default();
+    for (i, c) in text.char_indices() {
+        if !quotes.code(i, c) {
             continue;
         }
         match c {
-            '"' | '\'' | '`' => quote = Some(c),
             '(' => stack.push(')'),
             '[' => stack.push(']'),
             '{' => stack.push('}'),
@@ -384,22 +402,6 @@ fn token_desc(s: &str) -> String {
         "group_left",
         "group_right",
         "bool",
-    ];
-    const AGGREGATORS: &[&str] = &[
-        "sum",
-        "avg",
-        "count",
-        "min",
-        "max",
-        "group",
-        "stddev",
-        "stdvar",
-        "topk",
-        "bottomk",
-        "count_values",
-        "quantile",
-        "limitk",
-        "limit_ratio",
     ];
     let c = s.chars().next().unwrap_or(' ');
     if "(){}[],:".contains(c) {
@@ -477,26 +479,14 @@ fn type_error(input: &str, rest: &str) -> Option<(usize, String)> {
         return Some((pos, msg));
     }
     if ctx == "aggregation expression" {
-        const AGGS: &[&str] = &[
-            "sum",
-            "avg",
-            "count",
-            "min",
-            "max",
-            "group",
-            "stddev",
-            "stdvar",
-            "topk",
-            "bottomk",
-            "quantile",
-            "count_values",
-            "limitk",
-            "limit_ratio",
-        ];
-        let (pos, last) = match offending_arg(input, AGGS, want, &full) {
+        let (pos, last) = match offending_arg(input, AGGREGATORS, want, &full) {
             Some((pos, i, n)) => (pos, i + 1 == n),
             None => (
-                AGGS.iter().filter_map(|a| first_arg(input, a)).min().unwrap_or(0),
+                AGGREGATORS
+                    .iter()
+                    .filter_map(|a| first_arg(input, a))
+                    .min()
+                    .unwrap_or(0),
                 want == "vector",
             ),
         };
@@ -568,15 +558,7 @@ fn call_starts(input: &str, name: &str) -> Vec<usize> {
         {
             continue;
         }
-        let mut rest = input[from..].trim_start();
-        for kw in ["by", "without"] {
-            if let Some(r) = rest.strip_prefix(kw) {
-                let r = r.trim_start();
-                if let Some(close) = r.starts_with('(').then(|| r.find(')')).flatten() {
-                    rest = r[close + 1..].trim_start();
-                }
-            }
-        }
+        let rest = skip_grouping(&input[from..]);
         if rest.starts_with('(') {
             out.push(input.len() - rest.len());
         }
@@ -589,22 +571,13 @@ fn call_starts(input: &str, name: &str) -> Vec<usize> {
 fn split_args(input: &str, open: usize) -> Option<Vec<(usize, usize)>> {
     let mut spans = Vec::new();
     let mut depth = 0i32;
-    let mut quote: Option<char> = None;
-    let mut escaped = false;
+    let mut quotes = Quotes::default();
     let mut start = open + 1;
     for (i, c) in input[open..].char_indices().map(|(i, c)| (i + open, c)) {
-        if let Some(q) = quote {
-            if escaped {
-                escaped = false;
-            } else if c == '\\' && q != '`' {
-                escaped = true;
-            } else if c == q {
-                quote = None;
-            }
+        if !quotes.code(i, c) {
             continue;
         }
         match c {
-            '"' | '\'' | '`' => quote = Some(c),
             '(' | '[' | '{' => depth += 1,
             ')' | ']' | '}' => {
                 depth -= 1;
@@ -649,15 +622,7 @@ fn first_arg(input: &str, name: &str) -> Option<usize> {
         if !before_ok {
             continue;
         }
-        let mut rest = input[from..].trim_start();
-        for kw in ["by", "without"] {
-            if let Some(r) = rest.strip_prefix(kw) {
-                let r = r.trim_start();
-                if let Some(close) = r.starts_with('(').then(|| r.find(')')).flatten() {
-                    rest = r[close + 1..].trim_start();
-                }
-            }
-        }
+        let rest = skip_grouping(&input[from..]);
         if let Some(args) = rest.strip_prefix('(') {
             let start = input.len() - args.len();
             return Some(start + (args.len() - args.trim_start().len()));

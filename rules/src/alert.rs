@@ -103,7 +103,8 @@ pub struct TemplateContext {
     pub external_url: String,
 }
 
-fn labels_map(l: &Labels) -> BTreeMap<String, String> {
+/// `l` as a name -> value map (what templates, the API and the notifier see).
+pub(crate) fn labels_map(l: &Labels) -> BTreeMap<String, String> {
     l.iter()
         .map(|l| (l.name.to_string(), l.value.to_string()))
         .collect()

@@ -1,7 +1,7 @@
 //! A rule group: its rules, their state, and one evaluation (query, append, staleness,
 //! notifications, restore of `for` state).
 
-use crate::alert::{self, Alert, AlertState, AlertingSpec, TemplateContext};
+use crate::alert::{self, labels_map, Alert, AlertState, AlertingSpec, TemplateContext};
 use crate::config::{GroupConfig, RuleConfig};
 use crate::context::{EvalCtx, RuleManagerOptions};
 use crate::notifier::NotifierAlert;
@@ -139,11 +139,7 @@ impl Rule {
 
 pub(crate) fn alert_status(a: &Alert) -> AlertStatus {
     AlertStatus {
-        labels: a
-            .labels
-            .iter()
-            .map(|l| (l.name.to_string(), l.value.to_string()))
-            .collect(),
+        labels: labels_map(&a.labels),
         annotations: a.annotations.clone(),
         state: a.state,
         active_at_ms: a.active_at,
@@ -461,11 +457,7 @@ impl Group {
             a.last_sent_at = Some(ts);
             a.valid_until = ts + 4 * delta;
             out.push(NotifierAlert {
-                labels: a
-                    .labels
-                    .iter()
-                    .map(|l| (l.name.to_string(), l.value.to_string()))
-                    .collect(),
+                labels: labels_map(&a.labels),
                 annotations: a.annotations.clone(),
                 starts_at: a.fired_at.unwrap_or(a.active_at),
                 ends_at: Some(a.resolved_at.unwrap_or(a.valid_until)),

@@ -6,6 +6,9 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 
 /// Health of a rule's last evaluation.
+///
+/// Declared boilerplate: `web::api::rules::RuleHealth` is the same enum on the API side; rules
+/// may not import web nor web rules, and the root converts one into the other.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum RuleHealth {

@@ -48,6 +48,17 @@ fn feed(db: &Db, labels: &[(&str, &str)], from: i64, to: i64, v: f64) {
     app.commit().unwrap();
 }
 
+/// `up{job, instance}` = 1 every 15s from `T` until `to`.
+fn feed_up(db: &Db, job: &str, instance: &str, to: i64) {
+    feed(
+        db,
+        &[("__name__", "up"), ("job", job), ("instance", instance)],
+        T,
+        to,
+        1.0,
+    );
+}
+
 fn select(db: &Db, name: &str) -> Vec<Series> {
     let q = db.querier(0, i64::MAX).unwrap();
     q.select(
@@ -76,27 +87,9 @@ groups:
 fn recording_rules_write_chained_series_and_staleness_markers() {
     let dir = tempfile::tempdir().unwrap();
     let db = open_db(dir.path());
-    feed(
-        &db,
-        &[("__name__", "up"), ("job", "a"), ("instance", "1")],
-        T,
-        T + 30 * MIN,
-        1.0,
-    );
-    feed(
-        &db,
-        &[("__name__", "up"), ("job", "a"), ("instance", "2")],
-        T,
-        T + 30 * MIN,
-        1.0,
-    );
-    feed(
-        &db,
-        &[("__name__", "up"), ("job", "b"), ("instance", "3")],
-        T,
-        T + 2 * MIN,
-        1.0,
-    );
+    feed_up(&db, "a", "1", T + 30 * MIN);
+    feed_up(&db, "a", "2", T + 30 * MIN);
+    feed_up(&db, "b", "3", T + 2 * MIN);
     let m = manager(&db, RECORDING);
     m.eval_group_at("rec", T + MIN).unwrap();
 
@@ -185,20 +178,8 @@ fn global_rule_query_offset_is_the_default_of_groups() {
 fn rule_errors_make_rules_unhealthy() {
     let dir = tempfile::tempdir().unwrap();
     let db = open_db(dir.path());
-    feed(
-        &db,
-        &[("__name__", "up"), ("job", "a"), ("instance", "1")],
-        T,
-        T + 30 * MIN,
-        1.0,
-    );
-    feed(
-        &db,
-        &[("__name__", "up"), ("job", "a"), ("instance", "2")],
-        T,
-        T + 30 * MIN,
-        1.0,
-    );
+    feed_up(&db, "a", "1", T + 30 * MIN);
+    feed_up(&db, "a", "2", T + 30 * MIN);
     let m = manager(
         &db,
         r#"

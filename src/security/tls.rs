@@ -328,6 +328,10 @@ fn client_verifier(
 
 /// Go's `RequestClientCert`/`RequireAnyClientCert`: a client certificate is asked for (or
 /// required) but not checked against any CA; only the handshake signature is verified.
+///
+/// Declared boilerplate: the signature methods are the ones rustls' `ClientCertVerifier`
+/// declares (httpclient's `VerifyAs` has the same ones for `ServerCertVerifier`); here each
+/// checks with `algs`.
 #[derive(Debug)]
 struct AnyClientCert {
     required: bool,

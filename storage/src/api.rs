@@ -7,10 +7,7 @@
 
 use crate::error::{AppendError, QueryError};
 use crate::lazy::LazySeries;
-use crate::model::{
-    Exemplar, ExemplarSeries, FloatHistogram, HistogramSample, Labels, Matcher, MetricMetadata, Sample,
-    SeriesRef,
-};
+use crate::model::{Exemplar, ExemplarSeries, FloatHistogram, Labels, Matcher, MetricMetadata, SeriesRef};
 use std::collections::BTreeMap;
 
 /// Something that hands out appenders (the database, or a forwarding tee).
@@ -119,29 +116,7 @@ pub struct SelectHints {
     pub maxt: i64,
 }
 
-/// One series and its samples in the selected range.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Series {
-    /// The series' labels.
-    pub labels: Labels,
-    /// Samples in ascending time order, unique timestamps, within the selected range.
-    /// Staleness markers are included as stored.
-    pub samples: Vec<Sample>,
-    /// Native histogram samples, ascending, within the selected range, at timestamps no float
-    /// sample of the series has (a series may switch type over time). Empty for float series.
-    pub histograms: Vec<HistogramSample>,
-}
-
-impl Series {
-    /// A float-only series.
-    pub fn floats(labels: Labels, samples: Vec<Sample>) -> Self {
-        Series {
-            labels,
-            samples,
-            histograms: Vec::new(),
-        }
-    }
-}
+pub use crate::model::Series;
 
 /// Something that hands out queriers (the database).
 pub trait Queryable: Send + Sync {

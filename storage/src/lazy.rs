@@ -8,7 +8,7 @@
 
 use crate::block::{Block, Tombstones};
 use crate::error::QueryError;
-use crate::head::Snapshot;
+use crate::head::snapshot::Snapshot;
 use crate::index::ChunkMeta;
 use crate::model::{HistogramSample, Labels, Sample};
 use std::sync::Arc;
@@ -216,10 +216,10 @@ impl LazySeries {
     }
 
     /// Decodes and returns the labels with the samples.
-    pub fn into_series(self, scratch: &mut DecodeScratch) -> Result<crate::api::Series, QueryError> {
+    pub fn into_series(self, scratch: &mut DecodeScratch) -> Result<crate::model::Series, QueryError> {
         let samples = self.decode(scratch)?;
         let histograms = self.decode_histograms(scratch)?;
-        Ok(crate::api::Series {
+        Ok(crate::model::Series {
             labels: self.labels,
             samples,
             histograms,

@@ -21,14 +21,6 @@ const STEP_MS: i64 = 100;
 /// Series -> samples, series written as sorted `name=value` pairs.
 type Data = BTreeMap<String, Vec<(i64, f64)>>;
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// Which receiver program.
 #[derive(Clone, Copy, PartialEq)]
 enum Kind {

@@ -1,24 +1,8 @@
 //! Real senders: Debian's Prometheus scrapes itself and remote-writes everything to Sextant.
 
 use crate::support::*;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-struct Proc(Child);
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 #[test]
 fn prometheus_remote_writes_into_sextant() {
@@ -39,7 +23,7 @@ fn prometheus_remote_writes_into_sextant() {
         ),
     )
     .unwrap();
-    let _prom = Proc(
+    let _prom = KillOnDrop(
         Command::new(prometheus)
             .arg(format!("--config.file={}", cfg.display()))
             .arg(format!(

@@ -23,14 +23,6 @@ impl Drop for Reference {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// Starts the reference Prometheus and waits until it is ready.
 pub(crate) fn start_prometheus() -> Reference {
     start_prometheus_with(&[])

@@ -1,26 +1,10 @@
 //! Scraping a real target: Debian's `prometheus-node-exporter` on loopback.
 
 use crate::support::*;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const NODE_EXPORTER: &str = "/usr/bin/prometheus-node-exporter";
-
-struct Exporter(Child);
-impl Drop for Exporter {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 fn instant(server: &TestServer, q: &str) -> Vec<serde_json::Value> {
     let (s, v) = get_json(&server.url(&format!("/api/v1/query?query={}", enc(q))));
@@ -43,7 +27,7 @@ fn scrapes_a_real_node_exporter() {
         "this test needs Debian's prometheus-node-exporter at {NODE_EXPORTER}: run scripts/test.sh, which installs it"
     );
     let port = free_port();
-    let _exporter = Exporter(
+    let _exporter = KillOnDrop(
         Command::new(NODE_EXPORTER)
             .arg(format!("--web.listen-address=127.0.0.1:{port}"))
             .stdout(Stdio::null())

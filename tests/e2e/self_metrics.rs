@@ -143,14 +143,7 @@ fn prometheus_scrapes_self_metrics_as_openmetrics() {
         format!("global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: sx\n    static_configs:\n      - targets: ['{target}']\n"),
     )
     .unwrap();
-    struct Kill(std::process::Child);
-    impl Drop for Kill {
-        fn drop(&mut self) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-    let _prom = Kill(
+    let _prom = KillOnDrop(
         Command::new(prometheus)
             .arg(format!("--config.file={}", pcfg.display()))
             .arg(format!(

@@ -263,17 +263,7 @@ mod tests {
     #[tokio::test]
     async fn app_routes_serve_index_html() {
         let index = find("index.html").unwrap().1.body;
-        for uri in [
-            "/",
-            "/graph",
-            "/query",
-            "/targets",
-            "/rules",
-            "/alerts",
-            "/status",
-            "/dashboards",
-            "/dashboards/beacon",
-        ] {
+        for &uri in APP_ROUTES.iter().chain(&["/dashboards/beacon"]) {
             let resp = get(uri, None).await;
             assert_eq!(resp.status(), StatusCode::OK, "{uri}");
             assert_eq!(resp.headers()[header::CONTENT_TYPE], HTML, "{uri}");

@@ -134,26 +134,10 @@ fn start_server(args: &SoakArgs) -> Result<Server, String> {
 }
 
 fn proc_rss_cpu(pid: u32) -> (u64, f64) {
-    let rss = std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1).and_then(|k| k.parse::<u64>().ok()))
-        })
-        .unwrap_or(0)
-        * 1024;
-    let cpu = std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .ok()
-        .and_then(|s| {
-            let after = s.rsplit_once(')')?.1.to_string();
-            let f: Vec<&str> = after.split_whitespace().collect();
-            let ut: f64 = f.get(11)?.parse().ok()?;
-            let st: f64 = f.get(12)?.parse().ok()?;
-            Some((ut + st) / 100.0)
-        })
-        .unwrap_or(0.0);
-    (rss, cpu)
+    (
+        crate::system::proc_status_bytes(pid, "VmRSS:"),
+        crate::system::proc_cpu_secs(pid),
+    )
 }
 
 /// Encodes the chunk `[from, to)` of series for one round.

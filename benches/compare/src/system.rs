@@ -184,16 +184,25 @@ async fn start(
 
 /// `VmHWM` (peak resident set) and user+system CPU seconds of a process.
 pub(crate) fn proc_stats(pid: u32) -> (u64, f64) {
-    let hwm = std::fs::read_to_string(format!("/proc/{pid}/status"))
+    (proc_status_bytes(pid, "VmHWM:"), proc_cpu_secs(pid))
+}
+
+/// A size line (`VmRSS:`, `VmHWM:`, ...) of `/proc/<pid>/status`, in bytes (0 if unreadable).
+pub(crate) fn proc_status_bytes(pid: u32, field: &str) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
         .and_then(|s| {
             s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
+                .find(|l| l.starts_with(field))
                 .and_then(|l| l.split_whitespace().nth(1).and_then(|k| k.parse::<u64>().ok()))
         })
         .unwrap_or(0)
-        * 1024;
-    let cpu = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        * 1024
+}
+
+/// User+system CPU seconds of a process from `/proc/<pid>/stat` (0 if unreadable).
+pub(crate) fn proc_cpu_secs(pid: u32) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
         .ok()
         .and_then(|s| {
             let after = s.rsplit_once(')')?.1.to_string();
@@ -202,8 +211,7 @@ pub(crate) fn proc_stats(pid: u32) -> (u64, f64) {
             let st: f64 = f.get(12)?.parse().ok()?;
             Some((ut + st) / 100.0)
         })
-        .unwrap_or(0.0);
-    (hwm, cpu)
+        .unwrap_or(0.0)
 }
 
 /// Total size of regular files under `dir`.

@@ -454,11 +454,7 @@ impl<'a> Parser<'a> {
             if p < b.len() && b[p] == b'=' {
                 p = skip_blank(b, p + 1);
                 if p >= b.len() || b[p] != b'"' {
-                    let found = if p >= b.len() {
-                        "end of line".to_string()
-                    } else {
-                        format!("{:?}", char_at(line, p))
-                    };
+                    let found = found_at(line, p);
                     return Err(self.err(
                         line,
                         format!("expected a quoted value for label {lname:?}, found {found}"),
@@ -473,11 +469,7 @@ impl<'a> Parser<'a> {
                 }
                 quoted_name = Some(lname);
             } else {
-                let found = if p >= b.len() {
-                    "end of line".to_string()
-                } else {
-                    format!("{:?}", char_at(line, p))
-                };
+                let found = found_at(line, p);
                 return Err(self.err(
                     line,
                     format!("expected '=' after label name {lname:?}, found {found}"),
@@ -579,6 +571,16 @@ impl<'a> Iterator for Parser<'a> {
 
     fn next(&mut self) -> Option<Self::Item> {
         self.next_entry().transpose()
+    }
+}
+
+/// What stands at `pos` of `line`, for "found ..." in errors: the quoted character, or
+/// "end of line".
+fn found_at(line: &str, pos: usize) -> String {
+    if pos >= line.len() {
+        "end of line".to_string()
+    } else {
+        format!("{:?}", char_at(line, pos))
     }
 }
 

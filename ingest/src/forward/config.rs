@@ -220,24 +220,6 @@ impl RemoteWriteConfig {
     }
 }
 
-/// Headers a `remote_write` entry may not set (the protocol owns them).
-const RESERVED_HEADERS: &[&str] = &[
-    "host",
-    "authorization",
-    "content-encoding",
-    "content-length",
-    "content-type",
-    "user-agent",
-    "connection",
-    "keep-alive",
-    "proxy-authenticate",
-    "proxy-authorization",
-    "www-authenticate",
-    "accept-encoding",
-    "x-prometheus-remote-write-version",
-    "x-prometheus-remote-read-version",
-];
-
 /// Checks what serde cannot: URLs, names unique, shard bounds, headers, relabel rules.
 pub fn validate(cfgs: &[RemoteWriteConfig]) -> Result<(), ConfigError> {
     let mut names = HashSet::new();
@@ -293,7 +275,7 @@ pub fn validate(cfgs: &[RemoteWriteConfig]) -> Result<(), ConfigError> {
             return Err(ConfigError(format!("{what}: remote_timeout must be positive")));
         }
         for (k, v) in &c.headers {
-            if RESERVED_HEADERS.contains(&k.to_ascii_lowercase().as_str()) {
+            if httpclient::config::PROTOCOL_HEADERS.contains(&k.to_ascii_lowercase().as_str()) {
                 return Err(ConfigError(format!(
                     "{what}: {k} is a reserved header. It must not be changed"
                 )));

@@ -14,7 +14,7 @@ use super::OtlpState;
 use crate::error::PushError;
 use crate::push::body::{content_encoding, content_type, gzip_decompress};
 use crate::push::rejections::{self, Protocol};
-use crate::push::respond::{refuse, respond};
+use crate::push::respond::{refuse, respond, Counted};
 use crate::push::PushLimits;
 use axum::body::Body;
 use axum::extract::State;
@@ -202,43 +202,19 @@ fn unpack<T: Message + Default + serde::de::DeserializeOwned>(
 
 /// The OTLP/HTTP metrics handler.
 async fn http_handler(State(st): State<Arc<HttpState>>, headers: HeaderMap, body: Body) -> Response {
-    let proto = Protocol::OtlpHttp;
-    let (enc, gzip) = match negotiate_request(&headers, proto) {
-        Ok(n) => n,
-        Err(resp) => return resp,
-    };
-    let max_body_bytes = st.limits.max_body_bytes;
-    let work = move |bytes: bytes::Bytes| {
-        move || {
-            let req: ExportMetricsServiceRequest = unpack(
-                &(enc, gzip, bytes),
-                st.limits.max_decompressed_bytes,
-                "ExportMetricsServiceRequest",
-            )?;
-            super::ingest(&*st.db, &st.otlp, &req, &st.limits)
-        }
-    };
-    let refused = |e: &PushError| error(enc, e);
-    respond(
-        proto,
-        &headers,
+    serve(
+        st,
+        headers,
         body,
-        max_body_bytes,
-        refused,
-        work,
-        |res| match res {
-            Ok(out) => {
-                let partial_success = (out.rejected_points > 0).then(|| ExportMetricsPartialSuccess {
-                    rejected_data_points: out.rejected_points as i64,
-                    error_message: super::partial_success_message(&out),
-                });
-                encode_response(
-                    enc,
-                    StatusCode::OK,
-                    &ExportMetricsServiceResponse { partial_success },
-                )
-            }
-            Err(e) => error(enc, &e),
+        Protocol::OtlpHttp,
+        "ExportMetricsServiceRequest",
+        |st, req: ExportMetricsServiceRequest| super::ingest(&*st.db, &st.otlp, &req, &st.limits),
+        |out| {
+            let partial_success = (out.rejected_points > 0).then(|| ExportMetricsPartialSuccess {
+                rejected_data_points: out.rejected_points as i64,
+                error_message: super::partial_success_message(&out),
+            });
+            ExportMetricsServiceResponse { partial_success }
         },
     )
     .await
@@ -246,7 +222,42 @@ async fn http_handler(State(st): State<Arc<HttpState>>, headers: HeaderMap, body
 
 /// The OTLP/HTTP traces handler (`/v1/traces`): spans are counted into span metrics.
 async fn traces_handler(State(st): State<Arc<HttpState>>, headers: HeaderMap, body: Body) -> Response {
-    let proto = Protocol::OtlpTraces;
+    serve(
+        st,
+        headers,
+        body,
+        Protocol::OtlpTraces,
+        "ExportTraceServiceRequest",
+        |st, req: ExportTraceServiceRequest| st.otlp.spans.ingest(&*st.db, &req, &st.limits, super::now_ms()),
+        |out| {
+            let partial_success = (out.rejected_spans > 0).then(|| ExportTracePartialSuccess {
+                rejected_spans: out.rejected_spans as i64,
+                error_message: out.message.unwrap_or_default(),
+            });
+            ExportTraceServiceResponse { partial_success }
+        },
+    )
+    .await
+}
+
+/// What both OTLP/HTTP handlers do: negotiate the request's encoding, read the body within the
+/// limits, decode a `Req` (named `what` in errors) and let `ingest` store it on a blocking
+/// thread, then answer 200 with the response `answer` builds from the outcome, in the
+/// request's encoding (or the error in that encoding).
+async fn serve<Req, Out, Resp>(
+    st: Arc<HttpState>,
+    headers: HeaderMap,
+    body: Body,
+    proto: Protocol,
+    what: &'static str,
+    ingest: impl FnOnce(&HttpState, Req) -> Result<Out, PushError> + Send + 'static,
+    answer: impl FnOnce(Out) -> Resp,
+) -> Response
+where
+    Req: Message + Default + serde::de::DeserializeOwned,
+    Out: Counted + Send + 'static,
+    Resp: Message + serde::Serialize,
+{
     let (enc, gzip) = match negotiate_request(&headers, proto) {
         Ok(n) => n,
         Err(resp) => return resp,
@@ -254,12 +265,8 @@ async fn traces_handler(State(st): State<Arc<HttpState>>, headers: HeaderMap, bo
     let max_body_bytes = st.limits.max_body_bytes;
     let work = move |bytes: bytes::Bytes| {
         move || {
-            let req: ExportTraceServiceRequest = unpack(
-                &(enc, gzip, bytes),
-                st.limits.max_decompressed_bytes,
-                "ExportTraceServiceRequest",
-            )?;
-            st.otlp.spans.ingest(&*st.db, &req, &st.limits, super::now_ms())
+            let req: Req = unpack(&(enc, gzip, bytes), st.limits.max_decompressed_bytes, what)?;
+            ingest(&st, req)
         }
     };
     let refused = |e: &PushError| error(enc, e);
@@ -271,17 +278,7 @@ async fn traces_handler(State(st): State<Arc<HttpState>>, headers: HeaderMap, bo
         refused,
         work,
         |res| match res {
-            Ok(out) => {
-                let partial_success = (out.rejected_spans > 0).then(|| ExportTracePartialSuccess {
-                    rejected_spans: out.rejected_spans as i64,
-                    error_message: out.message.unwrap_or_default(),
-                });
-                encode_response(
-                    enc,
-                    StatusCode::OK,
-                    &ExportTraceServiceResponse { partial_success },
-                )
-            }
+            Ok(out) => encode_response(enc, StatusCode::OK, &answer(out)),
             Err(e) => error(enc, &e),
         },
     )

@@ -70,19 +70,12 @@ pub fn ingest(
             limit: limits.max_samples_per_request,
         });
     }
-    let mut w = SeriesWriter::new(db);
     let mut txn = state.delta.txn();
-    match translate::write_request(&mut w, req, &limits.otlp, limits, &mut txn) {
-        Ok(out) => {
-            w.commit()?;
-            txn.commit();
-            Ok(out)
-        }
-        Err(e) => {
-            w.rollback();
-            Err(e)
-        }
-    }
+    let (out, _) = SeriesWriter::batch(db, |w| {
+        translate::write_request(w, req, &limits.otlp, limits, &mut txn)
+    })?;
+    txn.commit();
+    Ok(out)
 }
 
 /// The partial-success message for an outcome.

@@ -224,8 +224,7 @@ impl SpanMetrics {
                 totals.push((l, t));
             }
         }
-        let mut w = SeriesWriter::new(db);
-        let res = (|| {
+        let ((), done) = SeriesWriter::batch(db, |w| {
             w.metadata(
                 CALLS,
                 MetricMetadata {
@@ -260,24 +259,15 @@ impl SpanMetrics {
                 w.append_histogram(l, DURATION, now_ms, &h)?;
             }
             Ok(())
-        })();
-        match res {
-            Ok(()) => {
-                let done = w.commit()?;
-                if let Some(e) = done.error {
-                    out.message.get_or_insert(e);
-                }
-                let mut g = self.totals.lock();
-                for (l, t) in totals {
-                    g.insert(l, t);
-                }
-                Ok(out)
-            }
-            Err(e) => {
-                w.rollback();
-                Err(e)
-            }
+        })?;
+        if let Some(e) = done.error {
+            out.message.get_or_insert(e);
         }
+        let mut g = self.totals.lock();
+        for (l, t) in totals {
+            g.insert(l, t);
+        }
+        Ok(out)
     }
 }
 

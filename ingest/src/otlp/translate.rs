@@ -457,6 +457,46 @@ impl Translator<'_, '_, '_> {
         });
     }
 
+    /// Folds the delta point `d` of series `labels` (at `t_ns`) into its running total and
+    /// gives the total, or `None` when the point was refused: delta-to-cumulative conversion
+    /// is off, or the total could not be kept.
+    fn accumulate(&mut self, name: &str, labels: &Labels, t_ns: u64, d: Total) -> Option<Total> {
+        if !self.opts.convert_delta_to_cumulative {
+            self.delta_rejected(name);
+            return None;
+        }
+        match self.delta.add(labels, t_ns, d) {
+            Ok(total) => Some(total),
+            Err(e) => {
+                self.reject_point(|| format!("series {labels}: {e}"));
+                None
+            }
+        }
+    }
+
+    /// Refuses a histogram point whose running total is of another kind.
+    fn total_changed_kind(&mut self, labels: &Labels) {
+        self.reject_point(|| format!("series {labels}: delta total changed kind"));
+    }
+
+    /// The labels of a histogram point of metric `name` ([`Self::point_labels`]), or `None`
+    /// when it is refused: for its labels or time, or for having no aggregation temporality.
+    fn histogram_labels(
+        &mut self,
+        name: &str,
+        attrs: &[KeyValue],
+        scope: &BTreeMap<String, String>,
+        time_ns: u64,
+        temporality: i32,
+    ) -> Option<Labels> {
+        let labels = self.point_labels(name, attrs, scope, time_ns)?;
+        if temporality != DELTA && temporality != CUMULATIVE {
+            self.reject_point(|| format!("metric {name}: histogram without aggregation temporality"));
+            return None;
+        }
+        Some(labels)
+    }
+
     fn number_point(
         &mut self,
         name: &str,
@@ -478,17 +518,10 @@ impl Translator<'_, '_, '_> {
             }
         };
         let v = if delta == Some(true) && !stale {
-            if !self.opts.convert_delta_to_cumulative {
-                self.delta_rejected(name);
-                return Ok(());
-            }
-            match self.delta.add(&labels, p.time_unix_nano, Total::Sum(v)) {
-                Ok(Total::Sum(total)) => total,
-                Ok(_) => v,
-                Err(e) => {
-                    self.reject_point(|| format!("series {labels}: {e}"));
-                    return Ok(());
-                }
+            match self.accumulate(name, &labels, p.time_unix_nano, Total::Sum(v)) {
+                Some(Total::Sum(total)) => total,
+                Some(_) => v,
+                None => return Ok(()),
             }
         } else {
             v
@@ -512,6 +545,20 @@ impl Translator<'_, '_, '_> {
 
     /// A histogram point's exemplars onto its `_bucket` series: each to the smallest bucket
     /// bound at or above its value.
+    /// Appends the histogram point `nh` of series `labels` at `time_ns`, then its exemplars.
+    fn histogram(
+        &mut self,
+        labels: &Labels,
+        name: &str,
+        time_ns: u64,
+        nh: &NativeHistogram,
+        exemplars: &[OtlpExemplar],
+    ) -> Result<(), PushError> {
+        let t = ns_to_ms(time_ns);
+        self.point(|s| Ok(Some(s.w.append_histogram(labels, name, t, nh)?)))?;
+        self.bucket_exemplars(labels, name, nh, exemplars)
+    }
+
     fn bucket_exemplars(
         &mut self,
         labels: &Labels,
@@ -544,13 +591,10 @@ impl Translator<'_, '_, '_> {
         scope: &BTreeMap<String, String>,
         temporality: i32,
     ) -> Result<(), PushError> {
-        let Some(labels) = self.point_labels(name, &p.attributes, scope, p.time_unix_nano) else {
+        let Some(labels) = self.histogram_labels(name, &p.attributes, scope, p.time_unix_nano, temporality)
+        else {
             return Ok(());
         };
-        if temporality != DELTA && temporality != CUMULATIVE {
-            self.reject_point(|| format!("metric {name}: histogram without aggregation temporality"));
-            return Ok(());
-        }
         let nb = p.explicit_bounds.len();
         if !p.bucket_counts.is_empty() && p.bucket_counts.len() != nb + 1 {
             self.reject_point(|| {
@@ -571,18 +615,14 @@ impl Translator<'_, '_, '_> {
             bounds.clear();
         }
         if temporality == DELTA && !stale {
-            if !self.opts.convert_delta_to_cumulative {
-                self.delta_rejected(name);
-                return Ok(());
-            }
             let d = Total::Histogram {
                 bounds,
                 counts,
                 count,
                 sum,
             };
-            match self.delta.add(&labels, p.time_unix_nano, d) {
-                Ok(Total::Histogram {
+            match self.accumulate(name, &labels, p.time_unix_nano, d) {
+                Some(Total::Histogram {
                     bounds: b,
                     counts: c,
                     count: n,
@@ -590,14 +630,11 @@ impl Translator<'_, '_, '_> {
                 }) => {
                     (bounds, counts, count, sum) = (b, c, n, s);
                 }
-                Ok(_) => {
-                    self.reject_point(|| format!("series {labels}: delta total changed kind"));
+                Some(_) => {
+                    self.total_changed_kind(&labels);
                     return Ok(());
                 }
-                Err(e) => {
-                    self.reject_point(|| format!("series {labels}: {e}"));
-                    return Ok(());
-                }
+                None => return Ok(()),
             }
         }
         let nh = NativeHistogram {
@@ -612,9 +649,7 @@ impl Translator<'_, '_, '_> {
             custom_values: bounds,
             ..Default::default()
         };
-        let t = ns_to_ms(p.time_unix_nano);
-        self.point(|s| Ok(Some(s.w.append_histogram(&labels, name, t, &nh)?)))?;
-        self.bucket_exemplars(&labels, name, &nh, &p.exemplars)
+        self.histogram(&labels, name, p.time_unix_nano, &nh, &p.exemplars)
     }
 
     fn exponential_point(
@@ -624,13 +659,10 @@ impl Translator<'_, '_, '_> {
         scope: &BTreeMap<String, String>,
         temporality: i32,
     ) -> Result<(), PushError> {
-        let Some(labels) = self.point_labels(name, &p.attributes, scope, p.time_unix_nano) else {
+        let Some(labels) = self.histogram_labels(name, &p.attributes, scope, p.time_unix_nano, temporality)
+        else {
             return Ok(());
         };
-        if temporality != DELTA && temporality != CUMULATIVE {
-            self.reject_point(|| format!("metric {name}: histogram without aggregation temporality"));
-            return Ok(());
-        }
         if p.scale < MIN_SCALE {
             self.reject_point(|| {
                 format!(
@@ -666,20 +698,13 @@ impl Translator<'_, '_, '_> {
         };
         h.downscale(MAX_SCALE);
         if temporality == DELTA && !stale {
-            if !self.opts.convert_delta_to_cumulative {
-                self.delta_rejected(name);
-                return Ok(());
-            }
-            match self.delta.add(&labels, p.time_unix_nano, Total::Exponential(h)) {
-                Ok(Total::Exponential(total)) => h = total,
-                Ok(_) => {
-                    self.reject_point(|| format!("series {labels}: delta total changed kind"));
+            match self.accumulate(name, &labels, p.time_unix_nano, Total::Exponential(h)) {
+                Some(Total::Exponential(total)) => h = total,
+                Some(_) => {
+                    self.total_changed_kind(&labels);
                     return Ok(());
                 }
-                Err(e) => {
-                    self.reject_point(|| format!("series {labels}: {e}"));
-                    return Ok(());
-                }
+                None => return Ok(()),
             }
         }
         // OTLP bucket i covers (base^i, base^(i+1)]; Prometheus' bucket i covers (base^(i-1), base^i].
@@ -694,9 +719,7 @@ impl Translator<'_, '_, '_> {
             negative: shift(&h.negative),
             custom_values: Vec::new(),
         };
-        let t = ns_to_ms(p.time_unix_nano);
-        self.point(|s| Ok(Some(s.w.append_histogram(&labels, name, t, &nh)?)))?;
-        self.bucket_exemplars(&labels, name, &nh, &p.exemplars)
+        self.histogram(&labels, name, p.time_unix_nano, &nh, &p.exemplars)
     }
 
     fn summary_point(

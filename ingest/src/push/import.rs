@@ -114,9 +114,8 @@ pub fn ingest_text(
             limit: limits.max_samples_per_request,
         });
     }
-    let mut w = SeriesWriter::new(db);
     let mut c = LabelsCollector::default();
-    let res = (|| {
+    SeriesWriter::batch(db, |w| {
         for s in &parsed.samples {
             c.clear();
             for l in s.labels.iter() {
@@ -138,14 +137,8 @@ pub fn ingest_text(
             w.metadata(family, meta.clone())?;
         }
         Ok(())
-    })();
-    match res {
-        Ok(()) => w.commit(),
-        Err(e) => {
-            w.rollback();
-            Err(e)
-        }
-    }
+    })
+    .map(|((), out)| out)
 }
 
 #[cfg(test)]

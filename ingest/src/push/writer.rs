@@ -264,4 +264,21 @@ impl<'a> SeriesWriter<'a> {
     pub fn rollback(self) {
         self.app.rollback();
     }
+
+    /// Writes one batch to `db`: `fill` appends to the writer; when it succeeds the batch is
+    /// committed and its value returned with the outcome, when it fails the batch is
+    /// discarded and its error returned.
+    pub fn batch<T>(
+        db: &'a dyn Appendable,
+        fill: impl FnOnce(&mut SeriesWriter<'a>) -> Result<T, PushError>,
+    ) -> Result<(T, WriteOutcome), PushError> {
+        let mut w = SeriesWriter::new(db);
+        match fill(&mut w) {
+            Ok(v) => Ok((v, w.commit()?)),
+            Err(e) => {
+                w.rollback();
+                Err(e)
+            }
+        }
+    }
 }

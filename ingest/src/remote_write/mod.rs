@@ -132,14 +132,7 @@ pub fn ingest(
     match version {
         Version::V1 => {
             let raw = snappy_decompress(body, limits.max_decompressed_bytes)?;
-            let mut w = SeriesWriter::new(db);
-            match write_v1(&mut w, &raw, limits, cache) {
-                Ok(()) => w.commit(),
-                Err(e) => {
-                    w.rollback();
-                    Err(e)
-                }
-            }
+            SeriesWriter::batch(db, |w| write_v1(w, &raw, limits, cache)).map(|((), out)| out)
         }
         Version::V2 => {
             let req = decode_v2(body, limits)?;
@@ -149,14 +142,7 @@ pub fn ingest(
                 .map(|t| t.samples.len() + t.histograms.len())
                 .sum();
             check_counts(req.timeseries.len(), samples, limits)?;
-            let mut w = SeriesWriter::new(db);
-            match write_v2(&mut w, &req, limits, cache) {
-                Ok(()) => w.commit(),
-                Err(e) => {
-                    w.rollback();
-                    Err(e)
-                }
-            }
+            SeriesWriter::batch(db, |w| write_v2(w, &req, limits, cache)).map(|((), out)| out)
         }
     }
 }

@@ -26,6 +26,10 @@ fn default_true() -> bool {
 
 /// The `global` section (the fields that concern scraping are used; the others are accepted
 /// so that an existing `prometheus.yml` loads).
+///
+/// Declared boilerplate: many fields repeat in [`ScrapeConfig`], as in Prometheus' config, but
+/// with their own defaults and meaning there (unset or 0 = this global value); one shared
+/// `#[serde(flatten)]` part would lose `deny_unknown_fields`.
 #[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GlobalConfig {
@@ -266,6 +270,9 @@ fn default_scheme() -> String {
 httpclient::http_client_struct! {
     /// One `scrape_configs` entry. Fields left out take the `global` value (intervals, limits) or
     /// Prometheus' default; [`ScrapeConfig::resolve`] fills them in.
+    ///
+    /// Declared boilerplate: the fields it shares with [`GlobalConfig`] are declared again here
+    /// (see there why).
     #[derive(Clone, Debug, PartialEq, Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct ScrapeConfig {

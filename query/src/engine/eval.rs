@@ -1,18 +1,17 @@
-//! The evaluator: walks the AST and evaluates every node over all steps of the query at once.
+//! The evaluator's state and the values between nodes; the walk over the AST that evaluates
+//! every node over all steps of the query at once is in [`super::walk`].
 //!
 //! Values between nodes ([`Val`]) are whole-range: a scalar has one value per step, an
 //! instant vector is a list of series whose points sit at step timestamps, and a range
 //! vector ([`RangeVal`]) keeps the raw samples once together with how to cut the window of
 //! each step.
 
-use super::selector::{self, PARALLEL_THRESHOLD};
 use super::Control;
 use crate::error::{QueryError, Result};
-use crate::functions;
-use promql_parser::parser::Expr;
 use rayon::prelude::*;
 use std::collections::HashMap;
-use storage::{Labels, LazySeries, Queryable, Sample, Series};
+use std::sync::atomic::{AtomicU64, Ordering};
+use storage::{is_stale_nan, DecodeScratch, Labels, LazySeries, Queryable, Sample, Series};
 
 /// The evaluation steps: `start..=end` every `step` ms.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -91,7 +90,7 @@ impl RangeSeries {
                 };
                 Ok(out.into_iter().flatten().collect())
             }
-            RangeSeries::Lazy(v) => selector::map_decoded(ctl, &v[range], true, f),
+            RangeSeries::Lazy(v) => map_decoded(ctl, &v[range], true, f),
         }
     }
 
@@ -171,6 +170,46 @@ impl Val {
     }
 }
 
+/// Series count from which per-series work is spread over rayon's pool.
+pub(crate) const PARALLEL_THRESHOLD: usize = 128;
+
+/// Decodes `lazy` (on all cores when there are many) and applies `f` to the labels and
+/// samples of every series that has samples, in order; `f` returning `None` drops the
+/// series. Each thread decodes one series at a time, so the raw samples of the whole slice
+/// are never in memory together. With `drop_stale`, staleness markers are removed first.
+pub(crate) fn map_decoded<T: Send>(
+    ctl: &Control,
+    lazy: &[LazySeries],
+    drop_stale: bool,
+    f: impl Fn(&Labels, &[Sample]) -> Result<Option<T>> + Sync + Send,
+) -> Result<Vec<T>> {
+    let loaded = AtomicU64::new(0);
+    let one = |(sc, samples): &mut (DecodeScratch, Vec<Sample>), l: &LazySeries| -> Result<Option<T>> {
+        ctl.check("expression evaluation")?;
+        l.decode_into(sc, samples)?;
+        loaded.fetch_add(samples.len() as u64, Ordering::Relaxed);
+        if drop_stale && samples.iter().any(|p| is_stale_nan(p.v)) {
+            samples.retain(|p| !is_stale_nan(p.v));
+        }
+        if samples.is_empty() {
+            return Ok(None);
+        }
+        f(l.labels(), samples)
+    };
+    let out: Vec<Option<T>> = if lazy.len() >= PARALLEL_THRESHOLD {
+        lazy.par_iter()
+            .map_init(|| (DecodeScratch::new(), Vec::new()), one)
+            .collect::<Result<_>>()?
+    } else {
+        let mut sc = (DecodeScratch::new(), Vec::new());
+        lazy.iter().map(|l| one(&mut sc, l)).collect::<Result<_>>()?
+    };
+    crate::metrics::engine()
+        .samples_loaded
+        .add(loaded.load(Ordering::Relaxed));
+    Ok(out.into_iter().flatten().collect())
+}
+
 /// Series a selector or range function reads from storage per batch: large enough to keep
 /// every core busy, small enough that one batch's samples stay a few megabytes.
 pub(crate) const BATCH_SERIES: usize = 4096;
@@ -242,81 +281,6 @@ impl<'a> Evaluator<'a> {
     /// The infos gathered so far.
     pub(crate) fn take_infos(&mut self) -> Vec<String> {
         std::mem::take(&mut self.infos)
-    }
-
-    /// Evaluates `e` over all steps.
-    pub(crate) fn eval(&mut self, e: &Expr) -> Result<Val> {
-        self.ctl.check("expression evaluation")?;
-        match e {
-            Expr::NumberLiteral(n) => Ok(Val::Scalar(vec![n.val; self.steps.len()])),
-            Expr::StringLiteral(s) => Ok(Val::Str(s.val.clone())),
-            Expr::Paren(p) => self.eval(&p.expr),
-            Expr::Unary(u) => match self.eval(&u.expr)? {
-                Val::Scalar(mut v) => {
-                    v.iter_mut().for_each(|x| *x = -*x);
-                    Ok(Val::Scalar(v))
-                }
-                Val::Vector(mut vs) => {
-                    for s in &mut vs {
-                        s.labels = s.labels.without_metric_name();
-                        s.samples.iter_mut().for_each(|p| p.v = -p.v);
-                    }
-                    Ok(Val::Vector(merge_same_labels(vs)?))
-                }
-                other => Err(QueryError::exec(format!(
-                    "unary expression only allowed on expressions of type scalar or instant vector, got {}",
-                    other.type_name()
-                ))),
-            },
-            Expr::VectorSelector(vs) => selector::eval_vector_selector(self, vs, false).map(Val::Vector),
-            Expr::MatrixSelector(ms) => selector::eval_matrix_selector(self, ms).map(Val::Range),
-            Expr::Subquery(sq) => selector::eval_subquery(self, sq).map(Val::Range),
-            Expr::Aggregate(a) => functions::aggregate::eval(self, a),
-            Expr::Binary(b) => functions::binary::eval(self, b),
-            Expr::Call(c) => functions::call(self, c),
-            Expr::Extension(x) => Err(QueryError::exec(format!(
-                "extension expression {} is not supported",
-                x.expr.name()
-            ))),
-        }
-    }
-
-    /// Evaluates `e`, which must be a scalar, to one value per step.
-    pub(crate) fn eval_scalar(&mut self, e: &Expr) -> Result<Vec<f64>> {
-        match self.eval(e)? {
-            Val::Scalar(v) => Ok(v),
-            other => Err(QueryError::exec(format!(
-                "expected type scalar in function argument, got {}",
-                other.type_name()
-            ))),
-        }
-    }
-
-    /// Evaluates `e`, which must be an instant vector.
-    pub(crate) fn eval_vector(&mut self, e: &Expr) -> Result<Vec<Series>> {
-        match self.eval(e)? {
-            Val::Vector(v) => Ok(v),
-            other => Err(QueryError::exec(format!(
-                "expected type instant vector, got {}",
-                other.type_name()
-            ))),
-        }
-    }
-
-    /// Evaluates instant vector `e` and hands its series to `sink` in batches, in the order
-    /// [`Evaluator::eval_vector`] would return them. Selectors, and range functions over
-    /// selectors, are read from storage and evaluated batch by batch, so that neither their
-    /// raw samples nor (when the sink folds each batch away) their per-series step values are
-    /// all in memory at once; other expressions come as one batch. The samples of each
-    /// batch are counted against the query's limit; a sink that drops them releases them.
-    pub(crate) fn eval_vector_batches(&mut self, e: &Expr, sink: &mut BatchSink<'_>) -> Result<()> {
-        self.ctl.check("expression evaluation")?;
-        match e {
-            Expr::Paren(p) => self.eval_vector_batches(&p.expr, sink),
-            Expr::VectorSelector(vs) => selector::vector_selector_batches(self, vs, sink),
-            Expr::Call(c) if functions::range::batchable(c) => functions::range::eval_batches(self, c, sink),
-            _ => sink(self.eval_vector(e)?),
-        }
     }
 
     /// Appends warnings of a child evaluator.

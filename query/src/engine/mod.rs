@@ -2,6 +2,7 @@
 
 pub(crate) mod eval;
 pub(crate) mod selector;
+mod walk;
 pub use selector::extract_selectors;
 pub mod value;
 

@@ -1,23 +1,14 @@
 //! Selectors: reading series from storage once per selector, instant selection with lookback
 //! and staleness, range windows, `offset`, `@` and subqueries.
 
-use super::eval::{BatchSink, Evaluator, RangeSeries, RangeVal, Steps, Val, BATCH_SERIES};
-use super::Control;
+use super::eval::{map_decoded, BatchSink, Evaluator, RangeSeries, RangeVal, Steps, Val, BATCH_SERIES};
 use super::DEFAULT_SUBQUERY_STEP_MS;
 use crate::error::{QueryError, Result};
 use promql_parser::label::{MatchOp as PMatchOp, Matchers};
 use promql_parser::parser::{AtModifier, MatrixSelector, Offset, SubqueryExpr, VectorSelector};
-use rayon::prelude::*;
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
-use storage::{
-    is_stale_nan, DecodeScratch, Labels, LazySeries, MatchOp, Matcher, Sample, SelectHints, Series,
-    METRIC_NAME,
-};
-
-/// Series count from which per-series work is spread over rayon's pool.
-pub(crate) const PARALLEL_THRESHOLD: usize = 128;
+use storage::{is_stale_nan, Labels, LazySeries, MatchOp, Matcher, Sample, SelectHints, Series, METRIC_NAME};
 
 pub(crate) fn duration_ms(d: &Duration) -> i64 {
     d.as_millis() as i64
@@ -130,43 +121,6 @@ fn select(
         }
     }
     Ok(by_labels.into_values().collect())
-}
-
-/// Decodes `lazy` (on all cores when there are many) and applies `f` to the labels and
-/// samples of every series that has samples, in order; `f` returning `None` drops the
-/// series. Each thread decodes one series at a time, so the raw samples of the whole slice
-/// are never in memory together. With `drop_stale`, staleness markers are removed first.
-pub(crate) fn map_decoded<T: Send>(
-    ctl: &Control,
-    lazy: &[LazySeries],
-    drop_stale: bool,
-    f: impl Fn(&Labels, &[Sample]) -> Result<Option<T>> + Sync + Send,
-) -> Result<Vec<T>> {
-    let loaded = AtomicU64::new(0);
-    let one = |(sc, samples): &mut (DecodeScratch, Vec<Sample>), l: &LazySeries| -> Result<Option<T>> {
-        ctl.check("expression evaluation")?;
-        l.decode_into(sc, samples)?;
-        loaded.fetch_add(samples.len() as u64, Ordering::Relaxed);
-        if drop_stale && samples.iter().any(|p| is_stale_nan(p.v)) {
-            samples.retain(|p| !is_stale_nan(p.v));
-        }
-        if samples.is_empty() {
-            return Ok(None);
-        }
-        f(l.labels(), samples)
-    };
-    let out: Vec<Option<T>> = if lazy.len() >= PARALLEL_THRESHOLD {
-        lazy.par_iter()
-            .map_init(|| (DecodeScratch::new(), Vec::new()), one)
-            .collect::<Result<_>>()?
-    } else {
-        let mut sc = (DecodeScratch::new(), Vec::new());
-        lazy.iter().map(|l| one(&mut sc, l)).collect::<Result<_>>()?
-    };
-    crate::metrics::engine()
-        .samples_loaded
-        .add(loaded.load(Ordering::Relaxed));
-    Ok(out.into_iter().flatten().collect())
 }
 
 /// The value an instant selector sees at `t`: the newest sample in `(t - lookback, t]`,

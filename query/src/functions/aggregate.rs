@@ -1,6 +1,6 @@
 //! Aggregation operators with `by` / `without`, evaluated step by step.
 
-use super::{format_float, kahan_inc, quantile};
+use super::{empty_series, format_float, kahan_inc, quantile};
 use crate::engine::eval::{Evaluator, SeriesSink, StepCursor, Steps, Val};
 use crate::error::{QueryError, Result};
 use promql_parser::parser::{AggregateExpr, LabelModifier};
@@ -343,14 +343,7 @@ fn simple(
 ) -> Result<Val> {
     let ng = labels.len();
     let n = ev.steps.len();
-    let mut out: Vec<Series> = labels
-        .into_iter()
-        .map(|labels| Series {
-            labels,
-            samples: Vec::new(),
-            histograms: Vec::new(),
-        })
-        .collect();
+    let mut out = empty_series(labels);
     if ng.saturating_mul(n) <= limit {
         // Series order within each step is the input order, as in the step-wise walk, so the
         // floating-point results are the same.
@@ -617,22 +610,21 @@ fn select_k(
 
 /// Ascending order with NaN lowest (so `topk` sorted descending puts NaN last).
 fn cmp_nan_low(a: f64, b: f64) -> std::cmp::Ordering {
-    use std::cmp::Ordering::*;
-    match (a.is_nan(), b.is_nan()) {
-        (true, true) => Equal,
-        (true, false) => Less,
-        (false, true) => Greater,
-        _ => a.partial_cmp(&b).unwrap_or(Equal),
-    }
+    cmp_with_nan(a, b, std::cmp::Ordering::Less)
 }
 
 /// Ascending order with NaN highest (so `bottomk` puts NaN last).
 fn cmp_nan_high(a: f64, b: f64) -> std::cmp::Ordering {
+    cmp_with_nan(a, b, std::cmp::Ordering::Greater)
+}
+
+/// Ascending order of numbers, with NaN (equal to NaN) ordered as `nan` against a number.
+fn cmp_with_nan(a: f64, b: f64, nan: std::cmp::Ordering) -> std::cmp::Ordering {
     use std::cmp::Ordering::*;
     match (a.is_nan(), b.is_nan()) {
         (true, true) => Equal,
-        (true, false) => Greater,
-        (false, true) => Less,
+        (true, false) => nan,
+        (false, true) => nan.reverse(),
         _ => a.partial_cmp(&b).unwrap_or(Equal),
     }
 }
@@ -645,14 +637,7 @@ fn quantile_agg(
     p: &[f64],
 ) -> Result<Val> {
     let ng = labels.len();
-    let mut out: Vec<Series> = labels
-        .into_iter()
-        .map(|labels| Series {
-            labels,
-            samples: Vec::new(),
-            histograms: Vec::new(),
-        })
-        .collect();
+    let mut out = empty_series(labels);
     let mut vals: Vec<Vec<f64>> = vec![Vec::new(); ng];
     let mut cur = StepCursor::new(input);
     let mut buf = Vec::new();

@@ -1,11 +1,12 @@
 //! Classic-histogram functions over `le` buckets: `histogram_quantile` (with Prometheus'
 //! monotonicity fix) and `histogram_fraction`.
 
+use super::empty_series;
 use crate::engine::eval::{Evaluator, StepCursor, Val};
 use crate::error::{QueryError, Result};
 use promql_parser::parser::Expr;
 use std::collections::HashMap;
-use storage::{Labels, Sample, Series, METRIC_NAME};
+use storage::{Labels, Sample, METRIC_NAME};
 
 /// Names of the histogram functions evaluated here.
 pub(crate) const NAMES: &[&str] = &["histogram_fraction", "histogram_quantile"];
@@ -59,14 +60,7 @@ pub(crate) fn eval(ev: &mut Evaluator<'_>, name: &str, args: &[&Expr]) -> Result
     if bad_le {
         ev.warn("PromQL warning: bucket label \"le\" is missing or has a malformed value".into());
     }
-    let mut out: Vec<Series> = group_labels
-        .into_iter()
-        .map(|labels| Series {
-            labels,
-            samples: Vec::new(),
-            histograms: Vec::new(),
-        })
-        .collect();
+    let mut out = empty_series(group_labels);
     let mut buckets: Vec<Vec<Bucket>> = vec![Vec::new(); out.len()];
     let mut cur = StepCursor::new(&input);
     let mut buf = Vec::new();

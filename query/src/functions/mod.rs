@@ -14,6 +14,7 @@ pub(crate) mod range;
 use crate::engine::eval::{Evaluator, Val};
 use crate::error::Result;
 use promql_parser::parser::{Call, Expr};
+use storage::{Labels, Series};
 
 /// Every function name the engine evaluates.
 pub fn supported_functions() -> Vec<&'static str> {
@@ -35,6 +36,14 @@ pub(crate) fn call(ev: &mut Evaluator<'_>, c: &Call) -> Result<Val> {
         return histogram::eval(ev, name, &args);
     }
     instant::eval(ev, name, &args)
+}
+
+/// One output series without samples per label set, in order (what aggregations fill).
+pub(crate) fn empty_series(labels: Vec<Labels>) -> Vec<Series> {
+    labels
+        .into_iter()
+        .map(|labels| Series::floats(labels, Vec::new()))
+        .collect()
 }
 
 /// Kahan-Babuška-Neumaier summation step, as Prometheus' `kahanSumInc`.

@@ -1,6 +1,7 @@
 //! The head's inverted index (label name -> value -> sorted series references) and its
 //! interned symbol table.
 
+use crate::index::postings::{self, intersect};
 use crate::model::{Labels, MatchOp, Matcher};
 use foldhash::{HashMap, HashSet};
 use parking_lot::{Mutex, RwLock};
@@ -175,7 +176,7 @@ impl Postings {
         }
         let mut r = result.unwrap_or_else(|| g.all.clone());
         for s in &subtract {
-            r = difference(&r, s);
+            r = postings::subtract(&r, s);
         }
         r
     }
@@ -271,40 +272,6 @@ pub(crate) fn union(lists: &[&Vec<u64>]) -> Vec<u64> {
     }
 }
 
-/// Sorted intersection of two sorted lists.
-pub(crate) fn intersect(a: &[u64], b: &[u64]) -> Vec<u64> {
-    let (mut i, mut j) = (0, 0);
-    let mut out = Vec::with_capacity(a.len().min(b.len()));
-    while i < a.len() && j < b.len() {
-        match a[i].cmp(&b[j]) {
-            std::cmp::Ordering::Less => i += 1,
-            std::cmp::Ordering::Greater => j += 1,
-            std::cmp::Ordering::Equal => {
-                out.push(a[i]);
-                i += 1;
-                j += 1;
-            }
-        }
-    }
-    out
-}
-
-/// `a` without the elements of `b` (both sorted).
-pub(crate) fn difference(a: &[u64], b: &[u64]) -> Vec<u64> {
-    let mut j = 0;
-    let mut out = Vec::with_capacity(a.len());
-    for &x in a {
-        while j < b.len() && b[j] < x {
-            j += 1;
-        }
-        if j < b.len() && b[j] == x {
-            continue;
-        }
-        out.push(x);
-    }
-    out
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -374,8 +341,8 @@ mod tests {
             vec![("cpu".to_string(), 1), ("up".to_string(), 1)]
         );
         assert_eq!(c.label_value_count_by_label_name[0], ("__name__".to_string(), 2));
-        assert_eq!(intersect(&[1, 3, 5, 7], &[2, 3, 7, 9]), vec![3, 7]);
-        assert_eq!(difference(&[1, 3, 5, 7], &[3, 4, 7]), vec![1, 5]);
+        assert_eq!(intersect(&[1u64, 3, 5, 7], &[2, 3, 7, 9]), vec![3, 7]);
+        assert_eq!(postings::subtract(&[1u64, 3, 5, 7], &[3, 4, 7]), vec![1, 5]);
         assert_eq!(union(&[&vec![5, 1], &vec![1, 2]]), vec![1, 2, 5]);
         let s = Symbols::new();
         let a = s.intern("x");

@@ -8,6 +8,7 @@
 //!   table that interns every label string.
 //! - `append`: [`HeadAppender`], the batch writer (validation, WAL logging, commit).
 //! - `read`: selects and label queries over a consistent snapshot.
+//! - `snapshot`: the part of a series a select copies out of its lock, decoded later.
 //! - `replay`: rebuilding the head from WAL records.
 //!
 //! # Concurrency
@@ -24,10 +25,10 @@ mod index;
 mod read;
 mod replay;
 mod series;
+pub(crate) mod snapshot;
 
 pub(crate) use append::HeadAppender;
 pub use handle::SeriesHandle;
-pub(crate) use read::Snapshot;
 pub(crate) use replay::Replayer;
 
 use crate::error::AppendError;

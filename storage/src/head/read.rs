@@ -1,9 +1,9 @@
 //! Reading the head: selects over a snapshot taken under the commit gate (so a select
 //! never sees half a batch), decoded outside every lock; label names and values.
 
-use super::series::{ClosedChunk, MemSeries, SeriesData};
+use super::series::MemSeries;
+use super::snapshot::Snapshot;
 use super::Head;
-use crate::chunk::HeadChunk;
 use crate::lazy::{LazySeries, Part};
 use crate::model::{Labels, Matcher, Sample};
 use rayon::prelude::*;
@@ -13,71 +13,6 @@ use std::sync::Arc;
 
 /// Selections of at least this many series are decoded and sorted in parallel.
 const PARALLEL_DECODE_MIN: usize = 256;
-
-/// The parts of one series' data needed for a time range, copied or shared out of its lock.
-pub(crate) struct Snapshot {
-    pub(crate) labels: Labels,
-    closed: Vec<ClosedChunk>,
-    open: Option<HeadChunk>,
-    ooo: Vec<Sample>,
-}
-
-impl Snapshot {
-    fn take(labels: &Labels, d: &SeriesData, lo: i64, hi: i64) -> Option<Snapshot> {
-        if !d.overlaps(lo, hi) {
-            return None;
-        }
-        let closed = d
-            .closed
-            .iter()
-            .filter(|c| c.max_t >= lo && c.min_t <= hi)
-            .cloned()
-            .collect();
-        let open = (!d.open.is_empty() && d.open.max_time() >= lo && d.open.min_time() <= hi)
-            .then(|| d.open.clone());
-        let a = d.ooo.partition_point(|s| s.t < lo);
-        let b = d.ooo.partition_point(|s| s.t <= hi);
-        Some(Snapshot {
-            labels: labels.clone(),
-            closed,
-            open,
-            ooo: d.ooo[a..b].to_vec(),
-        })
-    }
-
-    /// The samples in `[lo, hi]`, ascending and unique.
-    pub(crate) fn decode(&self, lo: i64, hi: i64) -> Vec<Sample> {
-        let mut out = Vec::new();
-        self.decode_into(lo, hi, &mut out);
-        out
-    }
-
-    /// Replaces the contents of `out` with the samples in `[lo, hi]`, ascending and unique
-    /// (reusing its allocation).
-    pub(crate) fn decode_into(&self, lo: i64, hi: i64, out: &mut Vec<Sample>) {
-        out.clear();
-        let cap = self.closed.iter().map(|c| c.len as usize).sum::<usize>()
-            + self.open.as_ref().map_or(0, |c| c.len())
-            + self.ooo.len();
-        out.reserve(cap);
-        let open = self.open.as_ref().map(|c| (c.min_time(), c.max_time(), c.iter()));
-        for (min_t, max_t, it) in self
-            .closed
-            .iter()
-            .map(|c| (c.min_t, c.max_t, c.iter()))
-            .chain(open)
-        {
-            if min_t >= lo && max_t <= hi {
-                out.extend(it);
-            } else {
-                out.extend(it.filter(|s| s.t >= lo && s.t <= hi));
-            }
-        }
-        if !self.ooo.is_empty() {
-            *out = merge(out, &self.ooo);
-        }
-    }
-}
 
 /// The order of [`Labels`], with a shortcut for the head's interned strings: equal names and
 /// values are usually the same allocation, so most comparisons end at a pointer check.
@@ -104,28 +39,6 @@ pub(crate) fn cmp_labels(a: &Labels, b: &Labels) -> Ordering {
             (None, None) => return Ordering::Equal,
         }
     }
-}
-
-/// Merges two ascending sample lists; on equal timestamps the first list wins.
-pub(crate) fn merge(a: &[Sample], b: &[Sample]) -> Vec<Sample> {
-    let mut out = Vec::with_capacity(a.len() + b.len());
-    let (mut i, mut j) = (0, 0);
-    while i < a.len() && j < b.len() {
-        if a[i].t < b[j].t {
-            out.push(a[i]);
-            i += 1;
-        } else if a[i].t > b[j].t {
-            out.push(b[j]);
-            j += 1;
-        } else {
-            out.push(a[i]);
-            i += 1;
-            j += 1;
-        }
-    }
-    out.extend_from_slice(&a[i..]);
-    out.extend_from_slice(&b[j..]);
-    out
 }
 
 impl Head {

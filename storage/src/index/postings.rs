@@ -1,7 +1,8 @@
-//! Operations on postings lists: sorted, duplicate-free series ordinals.
+//! Operations on postings lists: sorted, duplicate-free series ordinals (`u32` in a block's
+//! index, `u64` series ids in the head's).
 
 /// Series present in both lists.
-pub fn intersect(a: &[u32], b: &[u32]) -> Vec<u32> {
+pub fn intersect<T: Ord + Copy>(a: &[T], b: &[T]) -> Vec<T> {
     let (mut i, mut j) = (0, 0);
     let mut out = Vec::with_capacity(a.len().min(b.len()));
     while i < a.len() && j < b.len() {
@@ -19,7 +20,7 @@ pub fn intersect(a: &[u32], b: &[u32]) -> Vec<u32> {
 }
 
 /// Series of `a` that are not in `b`.
-pub fn subtract(a: &[u32], b: &[u32]) -> Vec<u32> {
+pub fn subtract<T: Ord + Copy>(a: &[T], b: &[T]) -> Vec<T> {
     let mut j = 0;
     let mut out = Vec::with_capacity(a.len());
     for &x in a {

@@ -215,12 +215,7 @@ fn replay_buffer(
                 Err(reason) => {
                     let reason = format!("undecodable record: {reason}");
                     if intact_to_end(buf, next) {
-                        r.skipped.push(Damage {
-                            offset: off,
-                            reason,
-                            dropped_bytes: (next - off) as u64,
-                            records_after: count_after(buf, next),
-                        });
+                        r.skipped.push(skipped(buf, off, next, reason));
                         off = next;
                         continue;
                     }
@@ -232,12 +227,7 @@ fn replay_buffer(
             Frame::Damaged { reason, claimed_len } => {
                 let next = claimed_len.map(|l| off + record::FRAME_HEADER_LEN + l);
                 if let Some(next) = next.filter(|&n| n < buf.len() && intact_to_end(buf, n)) {
-                    r.skipped.push(Damage {
-                        offset: off,
-                        reason,
-                        dropped_bytes: (next - off) as u64,
-                        records_after: count_after(buf, next),
-                    });
+                    r.skipped.push(skipped(buf, off, next, reason));
                     off = next;
                     continue;
                 }
@@ -246,6 +236,16 @@ fn replay_buffer(
                 return r;
             }
         }
+    }
+}
+
+/// A damaged record from `offset` to `next` that is skipped (intact records follow it).
+fn skipped(buf: &[u8], offset: usize, next: usize, reason: String) -> Damage {
+    Damage {
+        offset,
+        reason,
+        dropped_bytes: (next - offset) as u64,
+        records_after: count_after(buf, next),
     }
 }
 

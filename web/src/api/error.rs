@@ -2,7 +2,6 @@
 //! as Prometheus' `returnAPIError` and `respondError` do.
 
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
 use std::fmt;
 
 /// The `errorType` of an error envelope.
@@ -129,12 +128,6 @@ impl fmt::Display for ApiError {
 }
 
 impl std::error::Error for ApiError {}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        super::response::error_response(&self)
-    }
-}
 
 #[cfg(test)]
 mod tests {

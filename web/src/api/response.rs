@@ -2,7 +2,7 @@
 //! `{"status":..., "data":..., "errorType":..., "error":..., "warnings":[...], "infos":[...]}`
 //! with the fields in Prometheus' order and absent fields omitted.
 
-use super::error::ApiError;
+use super::error::{ApiError, ErrorType};
 use super::json;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -94,12 +94,15 @@ fn json_response(status: StatusCode, body: String) -> Response {
     resp
 }
 
-/// The HTTP response for an error. Server-side failures are logged.
-pub fn error_response(e: &ApiError) -> Response {
-    if e.kind == super::error::ErrorType::Internal {
-        tracing::warn!(error = %e.message, "API request failed");
+/// The HTTP response for an error (built here, beside the envelope, so that `error.rs` only
+/// types failures). Server-side failures are logged.
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if self.kind == ErrorType::Internal {
+            tracing::warn!(error = %self.message, "API request failed");
+        }
+        json_response(self.kind.status(), envelope(Err(&self)))
     }
-    json_response(e.kind.status(), envelope(Err(e)))
 }
 
 impl IntoResponse for Success {

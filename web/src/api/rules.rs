@@ -42,6 +42,9 @@ pub enum AlertState {
 }
 
 /// Health of a rule's last evaluation.
+///
+/// Declared boilerplate: `rules::status::RuleHealth` is the same enum on the rules side; web
+/// may not import rules nor rules web, and the root converts one into the other.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum RuleHealth {
@@ -116,6 +119,10 @@ pub struct AlertingRule {
 }
 
 /// A recording rule of a group.
+///
+/// Declared boilerplate: it repeats fields of [`AlertingRule`] on purpose, since each struct
+/// lists its keys in the byte order its JSON has always had (`#[serde(flatten)]` of a shared
+/// part would reorder them).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct RecordingRule {
     /// How long the last evaluation took, seconds (`evaluationTime`).

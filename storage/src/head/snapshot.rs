@@ -1,0 +1,93 @@
+//! [`Snapshot`]: the part of one head series that a select needs, taken under the series'
+//! lock and decoded outside it (by [`crate::lazy::LazySeries`]).
+
+use super::series::{ClosedChunk, SeriesData};
+use crate::chunk::HeadChunk;
+use crate::model::{Labels, Sample};
+
+/// The parts of one series' data needed for a time range, copied or shared out of its lock.
+pub(crate) struct Snapshot {
+    pub(crate) labels: Labels,
+    closed: Vec<ClosedChunk>,
+    open: Option<HeadChunk>,
+    ooo: Vec<Sample>,
+}
+
+impl Snapshot {
+    pub(super) fn take(labels: &Labels, d: &SeriesData, lo: i64, hi: i64) -> Option<Snapshot> {
+        if !d.overlaps(lo, hi) {
+            return None;
+        }
+        let closed = d
+            .closed
+            .iter()
+            .filter(|c| c.max_t >= lo && c.min_t <= hi)
+            .cloned()
+            .collect();
+        let open = (!d.open.is_empty() && d.open.max_time() >= lo && d.open.min_time() <= hi)
+            .then(|| d.open.clone());
+        let a = d.ooo.partition_point(|s| s.t < lo);
+        let b = d.ooo.partition_point(|s| s.t <= hi);
+        Some(Snapshot {
+            labels: labels.clone(),
+            closed,
+            open,
+            ooo: d.ooo[a..b].to_vec(),
+        })
+    }
+
+    /// The samples in `[lo, hi]`, ascending and unique.
+    pub(crate) fn decode(&self, lo: i64, hi: i64) -> Vec<Sample> {
+        let mut out = Vec::new();
+        self.decode_into(lo, hi, &mut out);
+        out
+    }
+
+    /// Replaces the contents of `out` with the samples in `[lo, hi]`, ascending and unique
+    /// (reusing its allocation).
+    pub(crate) fn decode_into(&self, lo: i64, hi: i64, out: &mut Vec<Sample>) {
+        out.clear();
+        let cap = self.closed.iter().map(|c| c.len as usize).sum::<usize>()
+            + self.open.as_ref().map_or(0, |c| c.len())
+            + self.ooo.len();
+        out.reserve(cap);
+        let open = self.open.as_ref().map(|c| (c.min_time(), c.max_time(), c.iter()));
+        for (min_t, max_t, it) in self
+            .closed
+            .iter()
+            .map(|c| (c.min_t, c.max_t, c.iter()))
+            .chain(open)
+        {
+            if min_t >= lo && max_t <= hi {
+                out.extend(it);
+            } else {
+                out.extend(it.filter(|s| s.t >= lo && s.t <= hi));
+            }
+        }
+        if !self.ooo.is_empty() {
+            *out = merge(out, &self.ooo);
+        }
+    }
+}
+
+/// Merges two ascending sample lists; on equal timestamps the first list wins.
+fn merge(a: &[Sample], b: &[Sample]) -> Vec<Sample> {
+    let mut out = Vec::with_capacity(a.len() + b.len());
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        if a[i].t < b[j].t {
+            out.push(a[i]);
+            i += 1;
+        } else if a[i].t > b[j].t {
+            out.push(b[j]);
+            j += 1;
+        } else {
+            out.push(a[i]);
+            i += 1;
+            j += 1;
+        }
+    }
+    out.extend_from_slice(&a[i..]);
+    out.extend_from_slice(&b[j..]);
+    out
+}
