@@ -17,6 +17,7 @@
 mod entry;
 mod error;
 mod lex;
+mod nhcb;
 mod parser;
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
@@ -28,6 +29,7 @@ mod tests;
 
 pub use entry::{Entry, Exemplar, RawLabels, RawLabelsIter, SampleEntry};
 pub use error::ParseError;
+pub use nhcb::convert as convert_classic_histograms;
 pub use parser::Parser;
 
 use std::collections::HashMap;

@@ -101,6 +101,53 @@ fn push_quoted(out: &mut String, s: &str) {
     out.push('"');
 }
 
+/// A text sample line `name{labels} value[ ts]`, names quoted inside the braces when they
+/// are not legacy names (the form Prometheus text 1.0 and this crate's parser read).
+pub(super) fn sample_line<'l>(
+    name: &str,
+    labels: impl IntoIterator<Item = (&'l str, &'l str)>,
+    value: f64,
+    ts: Option<i64>,
+) -> String {
+    let mut s = String::with_capacity(64);
+    let legacy = is_legacy_name(name);
+    if legacy {
+        s.push_str(name);
+    }
+    let mut first = true;
+    let mut open = |s: &mut String| {
+        if first {
+            s.push('{');
+            first = false;
+        } else {
+            s.push(',');
+        }
+    };
+    if !legacy {
+        open(&mut s);
+        push_quoted(&mut s, name);
+    }
+    for (n, v) in labels {
+        open(&mut s);
+        if is_legacy_name(n) {
+            s.push_str(n);
+        } else {
+            push_quoted(&mut s, n);
+        }
+        s.push('=');
+        push_quoted(&mut s, v);
+    }
+    if !first {
+        s.push('}');
+    }
+    s.push(' ');
+    s.push_str(&format_openmetrics_float(value));
+    if let Some(t) = ts {
+        let _ = write!(s, " {t}");
+    }
+    s
+}
+
 fn help_escape(s: &str) -> String {
     s.replace('\\', "\\\\").replace('\n', "\\n")
 }
@@ -115,6 +162,7 @@ impl Writer {
 
     /// `name{labels[,extra]} value[ ts]`, the name quoted inside the braces when it is not a
     /// legacy name.
+    /// `name{labels[,extra]} value[ ts]`.
     fn sample(
         &mut self,
         name: &str,
@@ -123,49 +171,11 @@ impl Writer {
         value: f64,
         ts: Option<i64>,
     ) -> usize {
-        let mut s = String::with_capacity(64);
-        let legacy = is_legacy_name(name);
-        if legacy {
-            s.push_str(name);
-        }
-        let mut first = true;
-        let mut open = |s: &mut String| {
-            if first {
-                s.push('{');
-                first = false;
-            } else {
-                s.push(',');
-            }
-        };
-        if !legacy {
-            open(&mut s);
-            push_quoted(&mut s, name);
-        }
-        for l in labels {
-            let n = l.name.as_deref().unwrap_or("");
-            open(&mut s);
-            if is_legacy_name(n) {
-                s.push_str(n);
-            } else {
-                push_quoted(&mut s, n);
-            }
-            s.push('=');
-            push_quoted(&mut s, l.value.as_deref().unwrap_or(""));
-        }
-        if let Some((n, v)) = extra {
-            open(&mut s);
-            s.push_str(n);
-            s.push('=');
-            push_quoted(&mut s, &v);
-        }
-        if !first {
-            s.push('}');
-        }
-        s.push(' ');
-        s.push_str(&format_openmetrics_float(value));
-        if let Some(t) = ts {
-            let _ = write!(s, " {t}");
-        }
+        let pairs = labels
+            .iter()
+            .map(|l| (l.name.as_deref().unwrap_or(""), l.value.as_deref().unwrap_or("")))
+            .chain(extra.as_ref().map(|(n, v)| (*n, v.as_str())));
+        let s = sample_line(name, pairs, value, ts);
         self.line(&s)
     }
 

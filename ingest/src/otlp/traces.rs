@@ -256,7 +256,7 @@ impl SpanMetrics {
                     custom_values: DURATION_BUCKETS.to_vec(),
                     ..Default::default()
                 };
-                w.append_histogram(l, DURATION, now_ms, &h)?;
+                w.append_classic_histogram(l, DURATION, now_ms, &h)?;
             }
             Ok(())
         })?;

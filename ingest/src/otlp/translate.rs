@@ -43,7 +43,8 @@ use opentelemetry_proto::tonic::metrics::v1::{
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use storage::{
-    Exemplar, Labels, LabelsBuilder, MetricMetadata, MetricType, SeriesRef, METRIC_NAME, STALE_NAN,
+    Exemplar, FloatHistogram, Labels, LabelsBuilder, MetricMetadata, MetricType, SeriesRef, METRIC_NAME,
+    STALE_NAN,
 };
 
 const NO_RECORDED_VALUE: u32 = 1;
@@ -555,7 +556,7 @@ impl Translator<'_, '_, '_> {
         exemplars: &[OtlpExemplar],
     ) -> Result<(), PushError> {
         let t = ns_to_ms(time_ns);
-        self.point(|s| Ok(Some(s.w.append_histogram(labels, name, t, nh)?)))?;
+        self.point(|s| Ok(Some(s.w.append_classic_histogram(labels, name, t, nh)?)))?;
         self.bucket_exemplars(labels, name, nh, exemplars)
     }
 
@@ -708,18 +709,30 @@ impl Translator<'_, '_, '_> {
             }
         }
         // OTLP bucket i covers (base^i, base^(i+1)]; Prometheus' bucket i covers (base^(i-1), base^i].
-        let shift = |m: &BTreeMap<i32, f64>| m.iter().map(|(&i, &c)| (i.saturating_add(1), c)).collect();
-        let nh = NativeHistogram {
+        let shift = |m: &BTreeMap<i32, f64>| -> Vec<(i32, f64)> {
+            m.iter().map(|(&i, &c)| (i.saturating_add(1), c)).collect()
+        };
+        let mut fh = FloatHistogram {
             schema: h.scale,
             zero_threshold: h.zero_threshold,
             zero_count: h.zero_count,
             count: h.count,
-            sum: if stale { Some(STALE_NAN) } else { h.sum },
-            positive: shift(&h.positive),
-            negative: shift(&h.negative),
-            custom_values: Vec::new(),
+            sum: if stale { STALE_NAN } else { h.sum.unwrap_or(0.0) },
+            ..Default::default()
         };
-        self.histogram(&labels, name, p.time_unix_nano, &nh, &p.exemplars)
+        fh.set_buckets(&shift(&h.positive), &shift(&h.negative));
+        // Stored as a native histogram under the metric's own name, as Prometheus 3 does; its
+        // exemplars go to the same series.
+        let series = with_name(&labels, name, "", None);
+        let t = ns_to_ms(p.time_unix_nano);
+        self.point(|s| {
+            let mut r = SeriesRef::NONE;
+            Ok(Some(s.w.append_native_histogram(&mut r, &series, t, &fh)?))
+        })?;
+        for e in exemplars_of(&p.exemplars) {
+            self.w.append_exemplar(SeriesRef::NONE, &series, e)?;
+        }
+        Ok(())
     }
 
     fn summary_point(

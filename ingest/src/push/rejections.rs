@@ -125,6 +125,7 @@ impl Reason {
                 per_metric: false, ..
             } => Reason::MaxActiveSeries,
             AppendError::TooManySeries { per_metric: true, .. } => Reason::MaxSeriesPerMetric,
+            AppendError::InvalidHistogram { .. } | AppendError::Unsupported(_) => Reason::Invalid,
             _ => Reason::Storage,
         }
     }

@@ -4,8 +4,8 @@
 use super::histogram::{format_le, with_name, NativeHistogram};
 use crate::error::PushError;
 use storage::{
-    is_stale_nan, AppendError, Appendable, Appender, Exemplar, Labels, MetricMetadata, SeriesHandle,
-    SeriesRef, STALE_NAN,
+    is_stale_nan, AppendError, Appendable, Appender, Exemplar, FloatHistogram, Labels, MetricMetadata,
+    SeriesHandle, SeriesRef, STALE_NAN,
 };
 
 /// What a push request wrote, and what it had to refuse.
@@ -13,7 +13,8 @@ use storage::{
 pub struct WriteOutcome {
     /// Float samples stored.
     pub samples: usize,
-    /// Native histogram samples stored (each as its classic series).
+    /// Histogram samples stored (native ones as histograms, explicit-bucket ones as their
+    /// classic series).
     pub histograms: usize,
     /// Exemplars stored (duplicates of a series' newest and refused ones are not counted).
     pub exemplars: usize,
@@ -112,10 +113,38 @@ impl<'a> SeriesWriter<'a> {
         }
     }
 
-    /// Appends a native histogram sample as classic series named after `base`
-    /// (`_bucket{le}`, `_count`, `_sum`); `labels` are the series' other labels.
-    /// `Ok(false)` if it was refused (recorded).
-    pub fn append_histogram(
+    /// Appends one native histogram sample (stored as a histogram). `Ok(false)` if storage
+    /// refused it for a reason that is the sender's (an invalid histogram, out of order, ...:
+    /// recorded, naming the series); `Err` if storage failed.
+    pub fn append_native_histogram(
+        &mut self,
+        r: &mut SeriesRef,
+        labels: &Labels,
+        t: i64,
+        h: &FloatHistogram,
+    ) -> Result<bool, PushError> {
+        match self.app.append_histogram(*r, labels, t, h) {
+            Ok(nr) => {
+                *r = nr;
+                self.count_histogram();
+                Ok(true)
+            }
+            Err(e) if e.is_client_error() => {
+                super::rejections::note(super::rejections::Reason::of_append(&e));
+                self.reject(1, || match &e {
+                    AppendError::InvalidHistogram { .. } => e.to_string(),
+                    _ => format!("histogram series {labels}: {e}"),
+                });
+                Ok(false)
+            }
+            Err(e) => Err(PushError::Storage(e)),
+        }
+    }
+
+    /// Appends a histogram with explicit bounds (OTLP's explicit-bucket histograms, span
+    /// durations) as classic series named after `base` (`_bucket{le}`, `_count`, `_sum`);
+    /// `labels` are the series' other labels. `Ok(false)` if it was refused (recorded).
+    pub fn append_classic_histogram(
         &mut self,
         labels: &Labels,
         base: &str,

@@ -31,7 +31,7 @@ use prost::Message;
 use series_cache::SeriesCache;
 use storage::Appendable;
 
-pub use write::{histogram_to_native, write_v1, write_v2};
+pub use write::{histogram_from_wire, write_v1, write_v2};
 
 /// The 2.0 `proto` parameter value.
 pub const PROTO_V2: &str = "io.prometheus.write.v2.Request";

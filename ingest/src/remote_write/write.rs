@@ -1,18 +1,20 @@
 //! Writing decoded remote-write requests: per-series validation, samples, native histograms
-//! (as classic series), exemplars and metadata.
+//! (stored as histograms), exemplars and metadata.
 
 use super::proto::{self, histogram, Histogram};
 use super::series_cache::{CacheReader, Cached, PendingChanges, SeriesCache};
 use super::wire::{decode_exemplar, walk_v1, Item, SeriesView};
 use crate::error::PushError;
-use crate::push::histogram::{expand_buckets, NativeHistogram};
 use crate::push::labels::{Interner, LabelsCollector};
 use crate::push::writer::SeriesWriter;
 use crate::push::PushLimits;
 use foldhash::HashSet;
 use std::collections::VecDeque;
 use std::sync::Arc;
-use storage::{Exemplar, LabelsBuilder, MetricMetadata, MetricType, SeriesHandle, SeriesRef};
+use storage::{
+    BucketSpan, CounterResetHint, Exemplar, FloatHistogram, LabelsBuilder, MetricMetadata, MetricType,
+    SeriesHandle, SeriesRef,
+};
 
 /// The metric type of a 1.0 `MetricMetadata` / 2.0 `Metadata` number (unknown if none).
 fn metric_type(t: i32) -> MetricType {
@@ -23,35 +25,56 @@ fn utf8<'a>(b: &'a [u8], what: &str) -> Result<&'a str, String> {
     std::str::from_utf8(b).map_err(|_| format!("{what} is not valid UTF-8: {:?}", String::from_utf8_lossy(b)))
 }
 
-/// A remote-write histogram as absolute bucket counts.
-pub fn histogram_to_native(h: &Histogram) -> Result<NativeHistogram, String> {
-    let float = matches!(h.count, Some(histogram::Count::CountFloat(_)));
-    let count = match h.count {
-        Some(histogram::Count::CountInt(c)) => c as f64,
-        Some(histogram::Count::CountFloat(c)) => c,
-        None => 0.0,
+/// A remote-write histogram (1.0 and 2.0 share the message) as storage's float histogram:
+/// integer histograms (integer `count`) have their delta-encoded buckets summed up, float ones
+/// carry absolute counts. Not validated here: storage validates and names the series.
+pub fn histogram_from_wire(h: &Histogram) -> FloatHistogram {
+    let spans = |s: &[proto::BucketSpan]| {
+        s.iter()
+            .map(|s| BucketSpan::new(s.offset, s.length))
+            .collect::<Vec<_>>()
     };
-    let zero_count = match h.zero_count {
-        Some(histogram::ZeroCount::ZeroCountInt(c)) => c as f64,
-        Some(histogram::ZeroCount::ZeroCountFloat(c)) => c,
-        None => 0.0,
-    };
-    let spans = |s: &[proto::BucketSpan]| s.iter().map(|s| (s.offset, s.length)).collect::<Vec<_>>();
-    let (pd, pc, nd, nc): (&[i64], &[f64], &[i64], &[f64]) = if float {
-        (&[], &h.positive_counts, &[], &h.negative_counts)
-    } else {
-        (&h.positive_deltas, &[], &h.negative_deltas, &[])
-    };
-    Ok(NativeHistogram {
-        schema: h.schema,
-        zero_threshold: h.zero_threshold,
-        zero_count,
-        count,
-        sum: Some(h.sum),
-        positive: expand_buckets(&spans(&h.positive_spans), pd, pc)?,
-        negative: expand_buckets(&spans(&h.negative_spans), nd, nc)?,
-        custom_values: h.custom_values.clone(),
-    })
+    let hint = CounterResetHint::from_number(h.reset_hint);
+    match h.count {
+        Some(histogram::Count::CountFloat(count)) => FloatHistogram {
+            counter_reset_hint: hint,
+            schema: h.schema,
+            zero_threshold: h.zero_threshold,
+            zero_count: match h.zero_count {
+                Some(histogram::ZeroCount::ZeroCountFloat(c)) => c,
+                Some(histogram::ZeroCount::ZeroCountInt(c)) => c as f64,
+                None => 0.0,
+            },
+            count,
+            sum: h.sum,
+            positive_spans: spans(&h.positive_spans),
+            negative_spans: spans(&h.negative_spans),
+            positive_buckets: h.positive_counts.clone(),
+            negative_buckets: h.negative_counts.clone(),
+            custom_values: h.custom_values.clone(),
+        },
+        _ => storage::Histogram {
+            counter_reset_hint: hint,
+            schema: h.schema,
+            zero_threshold: h.zero_threshold,
+            zero_count: match h.zero_count {
+                Some(histogram::ZeroCount::ZeroCountInt(c)) => c,
+                Some(histogram::ZeroCount::ZeroCountFloat(c)) => c as u64,
+                None => 0,
+            },
+            count: match h.count {
+                Some(histogram::Count::CountInt(c)) => c,
+                _ => 0,
+            },
+            sum: h.sum,
+            positive_spans: spans(&h.positive_spans),
+            negative_spans: spans(&h.negative_spans),
+            positive_deltas: h.positive_deltas.clone(),
+            negative_deltas: h.negative_deltas.clone(),
+            custom_values: h.custom_values.clone(),
+        }
+        .to_float(),
+    }
 }
 
 /// Appends one series' float samples and histograms; the labels are already valid.
@@ -67,16 +90,8 @@ fn write_series(
             w.count_sample();
         }
     }
-    if !histograms.is_empty() {
-        let base = labels.metric_name().unwrap_or_default().to_string();
-        for h in histograms {
-            match histogram_to_native(h) {
-                Ok(nh) => {
-                    w.append_histogram(labels, &base, h.timestamp, &nh)?;
-                }
-                Err(e) => w.reject(1, || format!("histogram of series {labels}: {e}")),
-            }
-        }
+    for h in histograms {
+        w.append_native_histogram(r, labels, h.timestamp, &histogram_from_wire(h))?;
     }
     Ok(())
 }

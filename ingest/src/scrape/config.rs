@@ -88,7 +88,7 @@ pub struct GlobalConfig {
     /// Default of the jobs' `always_scrape_classic_histograms` (false).
     #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
     pub always_scrape_classic_histograms: Option<bool>,
-    /// Only `false`; `true` is refused (classic histograms stay classic series).
+    /// Default of the jobs' `convert_classic_histograms_to_nhcb` (false).
     #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
     pub convert_classic_histograms_to_nhcb: Option<bool>,
     /// Default of the jobs' `scrape_native_histograms` (false).
@@ -324,7 +324,9 @@ httpclient::http_client_struct! {
         /// The older name of `always_scrape_classic_histograms`.
         #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
         pub scrape_classic_histograms: Option<bool>,
-        /// Only `false`; `true` is refused (classic histograms stay classic series).
+        /// Store classic histograms as native histograms with custom buckets (schema -53);
+        /// their classic series are kept too when `always_scrape_classic_histograms` is set.
+        /// The global value when left out.
         #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
         pub convert_classic_histograms_to_nhcb: Option<bool>,
         /// Store native histograms as histograms, asking targets for the protobuf format first
@@ -444,6 +446,11 @@ impl ScrapeConfig {
             .or(global.scrape_native_histograms)
             .unwrap_or(false);
         c.scrape_native_histograms = Some(native);
+        c.convert_classic_histograms_to_nhcb = Some(
+            c.convert_classic_histograms_to_nhcb
+                .or(global.convert_classic_histograms_to_nhcb)
+                .unwrap_or(false),
+        );
         c.always_scrape_classic_histograms = Some(
             c.always_scrape_classic_histograms
                 .or(c.scrape_classic_histograms)
@@ -509,13 +516,7 @@ fn refuse_unapplied(
     escaping: Option<&str>,
     failure_log: Option<&str>,
     extra_metrics: Option<bool>,
-    to_nhcb: Option<bool>,
 ) -> Result<(), ConfigError> {
-    if to_nhcb == Some(true) {
-        return Err(ConfigError(format!(
-            "{place}convert_classic_histograms_to_nhcb: true is not supported: classic histograms are stored as their _bucket, _sum and _count series; remove it or set it to false"
-        )));
-    }
     if let Some(v) = validation.filter(|v| !v.is_empty() && *v != "utf8") {
         return Err(ConfigError(format!(
             "{place}metric_name_validation_scheme {v:?} is not supported: Sextant validates names as UTF-8 (\"utf8\", Prometheus 3's default)"
@@ -551,7 +552,6 @@ pub fn validate(global: &GlobalConfig, scrape_configs: &[ScrapeConfig]) -> Resul
         global.metric_name_escaping_scheme.as_deref(),
         global.scrape_failure_log_file.as_deref(),
         global.extra_scrape_metrics,
-        global.convert_classic_histograms_to_nhcb,
     )?;
     if global.query_log_file.as_deref().is_some_and(|f| !f.is_empty()) {
         return Err(ConfigError(
@@ -582,7 +582,6 @@ pub fn validate(global: &GlobalConfig, scrape_configs: &[ScrapeConfig]) -> Resul
             sc.metric_name_escaping_scheme.as_deref(),
             sc.scrape_failure_log_file.as_deref(),
             None,
-            sc.convert_classic_histograms_to_nhcb,
         )?;
         let r = sc.resolve(global);
         if r.interval().is_zero() {

@@ -70,6 +70,8 @@ pub(crate) struct LoopConfig {
     pub http: HttpClientConfig,
     /// What to keep of histograms in protobuf bodies.
     pub protobuf: ProtobufOptions,
+    /// `convert_classic_histograms_to_nhcb`.
+    pub convert_nhcb: bool,
     /// `native_histogram_bucket_limit` (0 = none).
     pub bucket_limit: u64,
     /// `native_histogram_min_bucket_factor` (at most 1 = none).
@@ -108,6 +110,7 @@ impl LoopConfig {
                 native_histograms: cfg.scrape_native_histograms.unwrap_or(false),
                 classic_histograms: cfg.always_scrape_classic_histograms.unwrap_or(false),
             },
+            convert_nhcb: cfg.convert_classic_histograms_to_nhcb.unwrap_or(false),
             bucket_limit: cfg.native_histogram_bucket_limit.unwrap_or(0),
             min_bucket_factor: cfg.native_histogram_min_bucket_factor.unwrap_or(0.0),
         }
@@ -590,21 +593,37 @@ impl ScrapeLoop {
             .unwrap_or("")
             .trim()
             .to_ascii_lowercase();
-        // A protobuf body is read as the text it transcodes to, its native histograms by the
-        // line of their placeholder samples.
-        let transcoded: Option<Transcoded> = if protobuf::is_protobuf(&media) {
-            Some(protobuf::transcode(body, self.cfg.protobuf).map_err(|e| e.to_string())?)
-        } else {
-            None
-        };
-        let body = transcoded.as_ref().map_or(body, |t| t.text.as_bytes());
+        let protobuf_body = protobuf::is_protobuf(&media);
         let format = match media.as_str() {
             "application/openmetrics-text" => Format::OpenMetrics,
             "text/plain" => Format::PrometheusText,
-            _ if transcoded.is_some() => Format::PrometheusText,
-            "" => self.cfg.fallback.unwrap_or(Format::PrometheusText),
+            _ if protobuf_body => Format::PrometheusText,
             _ => self.cfg.fallback.unwrap_or(Format::PrometheusText),
         };
+        // A protobuf body is read as the text it transcodes to, its native histograms by the
+        // line of their placeholder samples; classic histograms converted to native ones
+        // (convert_classic_histograms_to_nhcb) are placed the same way.
+        let mut transcoded: Option<Transcoded> = None;
+        if protobuf_body {
+            transcoded = Some(protobuf::transcode(body, self.cfg.protobuf).map_err(|e| e.to_string())?);
+        }
+        if self.cfg.convert_nhcb {
+            let (text, carried) = match transcoded.take() {
+                Some(t) => (Some(t.text), t.histograms),
+                None => (None, Vec::new()),
+            };
+            let input = text.as_deref().map_or(body, str::as_bytes);
+            transcoded = Some(
+                crate::exposition::convert_classic_histograms(
+                    input,
+                    format,
+                    self.cfg.protobuf.classic_histograms,
+                    carried,
+                )
+                .map_err(|e| e.to_string())?,
+            );
+        }
+        let body = transcoded.as_ref().map_or(body, |t| t.text.as_bytes());
         let iter = self.iter;
         let mut parser = Parser::new(body, format).map_err(|e| e.to_string())?;
         self.cache.rewind();

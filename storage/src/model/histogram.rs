@@ -671,6 +671,15 @@ impl FloatHistogram {
         self.negative_buckets = nb;
     }
 
+    /// Sets the buckets from (index, count) pairs per side, ascending by index (pairs with
+    /// count 0 are left out of the spans).
+    pub fn set_buckets(&mut self, positive: &[(i32, f64)], negative: &[(i32, f64)]) {
+        self.set_sparse(&Sparse {
+            positive: positive.to_vec(),
+            negative: negative.to_vec(),
+        });
+    }
+
     /// Drops empty buckets and merges adjacent spans (the layout PromQL results have).
     pub fn compact(&mut self) {
         let s = self.sparse();
