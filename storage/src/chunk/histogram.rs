@@ -212,8 +212,18 @@ pub fn encode_histograms(hs: &[&FloatHistogram], out: &mut Vec<u8>) {
         if h.is_stale() {
             continue;
         }
-        scatter(&pos, &h.positive_spans, &h.positive_buckets, &mut row[..pos.len()]);
-        scatter(&neg, &h.negative_spans, &h.negative_buckets, &mut row[pos.len()..]);
+        scatter(
+            &pos,
+            &h.positive_spans,
+            &h.positive_buckets,
+            &mut row[..pos.len()],
+        );
+        scatter(
+            &neg,
+            &h.negative_spans,
+            &h.negative_buckets,
+            &mut row[pos.len()..],
+        );
         for (b, v) in row.iter().enumerate() {
             dense[b * n + k] = *v;
         }
@@ -452,8 +462,10 @@ mod tests {
     use super::*;
     use crate::model::STALE_NAN;
 
+    type Side = Vec<(i32, u64)>;
+
     /// The (index, count) pairs with a count, per side: what a layout change must keep.
-    pub(crate) fn norm(h: &FloatHistogram) -> (Vec<(i32, u64)>, Vec<(i32, u64)>) {
+    fn norm(h: &FloatHistogram) -> (Side, Side) {
         let side = |s: &[BucketSpan], b: &[f64]| {
             span_indices(s)
                 .zip(b.iter())
@@ -486,9 +498,8 @@ mod tests {
             h.positive_spans.push(BucketSpan::new(0, 1));
             h.positive_buckets.push(i as f64);
         }
-        h.count = h.zero_count
-            + h.positive_buckets.iter().sum::<f64>()
-            + h.negative_buckets.iter().sum::<f64>();
+        h.count =
+            h.zero_count + h.positive_buckets.iter().sum::<f64>() + h.negative_buckets.iter().sum::<f64>();
         h
     }
 
@@ -558,10 +569,7 @@ mod tests {
         b.schema = 2;
         assert!(!same_family(&a, &b));
         assert!(same_family(&a, &FloatHistogram::stale()));
-        let s = FloatHistogram {
-            sum: STALE_NAN,
-            ..b
-        };
+        let s = FloatHistogram { sum: STALE_NAN, ..b };
         assert!(same_family(&a, &s));
     }
 

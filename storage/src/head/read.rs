@@ -1,11 +1,12 @@
 //! Reading the head: selects over a snapshot taken under the commit gate (so a select
 //! never sees half a batch), decoded outside every lock; label names and values.
 
+use super::hist::HistSnapshot;
 use super::series::{ClosedChunk, MemSeries, SeriesData};
 use super::Head;
 use crate::chunk::HeadChunk;
 use crate::lazy::{LazySeries, Part};
-use crate::model::{Labels, Matcher, Sample};
+use crate::model::{HistogramSample, Labels, Matcher, Sample};
 use rayon::prelude::*;
 use std::cmp::Ordering;
 use std::collections::BTreeSet;
@@ -20,6 +21,8 @@ pub(crate) struct Snapshot {
     closed: Vec<ClosedChunk>,
     open: Option<HeadChunk>,
     ooo: Vec<Sample>,
+    /// Histogram samples in the range, if any.
+    hist: Option<Box<HistSnapshot>>,
 }
 
 impl Snapshot {
@@ -37,12 +40,40 @@ impl Snapshot {
             .then(|| d.open.clone());
         let a = d.ooo.partition_point(|s| s.t < lo);
         let b = d.ooo.partition_point(|s| s.t <= hi);
+        let hist = d
+            .hist
+            .as_ref()
+            .map(|h| h.snapshot(lo, hi))
+            .filter(|h| !h.is_empty())
+            .map(Box::new);
         Some(Snapshot {
             labels: labels.clone(),
             closed,
             open,
             ooo: d.ooo[a..b].to_vec(),
+            hist,
         })
+    }
+
+    /// Whether the snapshot holds histogram samples.
+    pub(crate) fn has_histograms(&self) -> bool {
+        self.hist.is_some()
+    }
+
+    /// The histogram samples in `[lo, hi]`, ascending.
+    pub(crate) fn decode_histograms(
+        &self,
+        lo: i64,
+        hi: i64,
+    ) -> Result<Vec<HistogramSample>, crate::error::CorruptionError> {
+        match &self.hist {
+            None => Ok(Vec::new()),
+            Some(h) => h.decode(lo, hi).map_err(|e| crate::error::CorruptionError {
+                file: std::path::PathBuf::from("<head>"),
+                offset: 0,
+                reason: format!("head histogram chunk: {e}"),
+            }),
+        }
     }
 
     /// The samples in `[lo, hi]`, ascending and unique.
@@ -254,7 +285,7 @@ impl Head {
         &self,
         mint: i64,
         maxt: i64,
-    ) -> impl Iterator<Item = (Labels, Vec<Sample>)> + '_ {
+    ) -> impl Iterator<Item = (Labels, Vec<Sample>, Vec<HistogramSample>)> + '_ {
         let mut series: Vec<Arc<MemSeries>> = self
             .series
             .all()
@@ -265,7 +296,9 @@ impl Head {
         series.into_iter().filter_map(move |s| {
             let snap = Snapshot::take(&s.labels, &s.data.lock(), mint, maxt)?;
             let samples = snap.decode(mint, maxt);
-            (!samples.is_empty()).then(|| (s.labels.clone(), samples))
+            // Our own in-memory encoding: a failure would lose only that chunk's histograms.
+            let histograms = snap.decode_histograms(mint, maxt).unwrap_or_default();
+            (!samples.is_empty() || !histograms.is_empty()).then(|| (s.labels.clone(), samples, histograms))
         })
     }
 }
