@@ -89,7 +89,10 @@ fn check_block(dir: &Path) -> Result<(u64, u64), String> {
     b.verify_chunks().map_err(|e| e.to_string())?;
     let all = Matcher::new(MatchOp::Regex, "__name__", ".+").map_err(|e| e.to_string())?;
     let series = b.select(&[all], i64::MIN, i64::MAX).map_err(|e| e.to_string())?;
-    let samples = series.iter().map(|s| s.samples.len() as u64).sum();
+    let samples = series
+        .iter()
+        .map(|s| (s.samples.len() + s.histograms.len()) as u64)
+        .sum();
     Ok((series.len() as u64, samples))
 }
 

@@ -152,21 +152,68 @@ impl LazySeries {
         }
     }
 
-    /// Whether the series may hold native histogram samples in the range (cheap; when false,
-    /// [`LazySeries::decode_histograms`] returns nothing).
+    /// Whether the series may hold native histogram samples in the range (cheap: no
+    /// decoding; when false, [`LazySeries::decode_histograms`] returns nothing).
     pub fn has_histograms(&self) -> bool {
         !self.histograms.is_empty()
+            || self.parts.iter().any(|p| match p {
+                Part::Decoded(_) => false,
+                Part::Head(snap) => snap.has_histograms(),
+                Part::Block(b) => b
+                    .chunks
+                    .iter()
+                    .any(|c| c.encoding == crate::index::ChunkEncoding::Histogram),
+            })
     }
 
-    /// The series' native histogram samples in the selected range, ascending.
+    /// The series' native histogram samples in the selected range, ascending (on equal
+    /// timestamps the newest source wins, as for floats). Float-only parts are not read.
     pub fn decode_histograms(&self, scratch: &mut DecodeScratch) -> Result<Vec<HistogramSample>, QueryError> {
-        let _ = scratch;
-        Ok(self
-            .histograms
-            .iter()
-            .filter(|h| h.t >= self.lo && h.t <= self.hi)
-            .cloned()
-            .collect())
+        let (lo, hi) = (self.lo, self.hi);
+        let mut lists: Vec<Vec<HistogramSample>> = Vec::new();
+        for p in &self.parts {
+            match p {
+                Part::Decoded(_) => {}
+                Part::Head(snap) => {
+                    if snap.has_histograms() {
+                        lists.push(snap.decode_histograms(lo, hi)?);
+                    }
+                }
+                Part::Block(b) => {
+                    if b.chunks
+                        .iter()
+                        .any(|c| c.encoding == crate::index::ChunkEncoding::Histogram)
+                    {
+                        let cache = scratch.cache_for(&b.block);
+                        lists.push(b.block.read_histogram_chunks(
+                            b.ordinal,
+                            &b.chunks,
+                            lo,
+                            hi,
+                            cache,
+                            &b.tombstones,
+                        )?);
+                    }
+                }
+            }
+        }
+        if !self.histograms.is_empty() {
+            lists.push(
+                self.histograms
+                    .iter()
+                    .filter(|h| h.t >= lo && h.t <= hi)
+                    .cloned()
+                    .collect(),
+            );
+        }
+        lists.retain(|l| !l.is_empty());
+        if lists.len() <= 1 {
+            return Ok(lists.pop().unwrap_or_default());
+        }
+        let mut all: Vec<HistogramSample> = lists.into_iter().flatten().collect();
+        all.sort_by_key(|h| h.t); // stable: earlier (higher priority) parts first
+        all.dedup_by_key(|h| h.t);
+        Ok(all)
     }
 
     /// The series' samples in the selected range.

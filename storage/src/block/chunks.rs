@@ -24,6 +24,8 @@ pub struct ColumnStats {
     pub ts_bytes: u64,
     /// Bytes of value columns written (records included).
     pub value_bytes: u64,
+    /// Bytes of native histogram columns written (records included).
+    pub histogram_bytes: u64,
     /// Columns referenced instead of written again.
     pub deduplicated: u64,
     /// Columns written.
@@ -35,6 +37,7 @@ pub struct ColumnStats {
 pub(crate) enum Column {
     Timestamps,
     Values,
+    Histograms,
 }
 
 /// Appends columns to numbered chunk files in a directory.
@@ -125,6 +128,7 @@ impl ChunkWriter {
         match kind {
             Column::Timestamps => self.stats.ts_bytes += rec_len,
             Column::Values => self.stats.value_bytes += rec_len,
+            Column::Histograms => self.stats.histogram_bytes += rec_len,
         }
         if self.seen_bytes + data.len() <= DEDUPE_BUDGET {
             self.seen_bytes += data.len();

@@ -3,8 +3,8 @@
 use super::reader::{Block, TsCache};
 use super::writer::write_block_with;
 use super::{BlockError, BlockMeta};
-use crate::index::ChunkMeta;
-use crate::model::{Labels, Sample};
+use crate::index::{ChunkEncoding, ChunkMeta};
+use crate::model::{HistogramSample, Labels, Sample};
 use rayon::prelude::*;
 use std::collections::VecDeque;
 use std::path::Path;
@@ -50,6 +50,9 @@ pub fn compact(parent_dir: &Path, blocks: &[Arc<Block>]) -> Result<BlockMeta, Bl
     write_block_with(parent_dir, merge, min_time, max_time, level, Some(sources)).map(|(m, _)| m)
 }
 
+/// A merged series: labels, float samples, histogram samples.
+type Merged = (Labels, Vec<Sample>, Vec<HistogramSample>);
+
 /// A series to merge: its labels and, per input block that has it, its chunks.
 type Pending = (Labels, Vec<(usize, u32, Vec<ChunkMeta>)>);
 
@@ -62,7 +65,7 @@ struct Merge<'a> {
     heads: Vec<Option<(Labels, Vec<ChunkMeta>, u32)>>,
     /// Per block: ordinal of the next series to load into `heads`.
     next: Vec<u32>,
-    ready: VecDeque<Result<(Labels, Vec<Sample>), BlockError>>,
+    ready: VecDeque<Result<Merged, BlockError>>,
     failed: bool,
 }
 
@@ -94,11 +97,13 @@ impl Merge<'_> {
         Ok(Some((min, parts)))
     }
 
-    fn decode(
-        &self,
-        (labels, parts): Pending,
-        cache: &mut [TsCache],
-    ) -> Result<(Labels, Vec<Sample>), BlockError> {
+    fn decode(&self, (labels, parts): Pending, cache: &mut [TsCache]) -> Result<Merged, BlockError> {
+        if parts
+            .iter()
+            .any(|(_, _, cs)| cs.iter().any(|c| c.encoding == ChunkEncoding::Histogram))
+        {
+            return self.decode_mixed(labels, &parts, cache);
+        }
         let mut tagged: Vec<(i64, usize, f64)> = Vec::new();
         let mut buf = Vec::new();
         for (i, ordinal, chunks) in &parts {
@@ -109,7 +114,7 @@ impl Merge<'_> {
             // Deleted samples are left out of the new block.
             self.blocks[*i].drop_deleted(*ordinal, &mut buf, &self.tombstones[*i]);
             if parts.len() == 1 {
-                return Ok((labels, std::mem::take(&mut buf)));
+                return Ok((labels, std::mem::take(&mut buf), Vec::new()));
             }
             tagged.extend(buf.iter().map(|s| (s.t, *i, s.v)));
         }
@@ -122,7 +127,51 @@ impl Merge<'_> {
                 _ => out.push(Sample { t, v }),
             }
         }
-        Ok((labels, out))
+        Ok((labels, out, Vec::new()))
+    }
+
+    /// [`Merge::decode`] for a series with histogram chunks: floats and histograms merged
+    /// together, so that where blocks disagree on a timestamp the later block's sample wins
+    /// whatever its type.
+    fn decode_mixed(
+        &self,
+        labels: Labels,
+        parts: &[(usize, u32, Vec<ChunkMeta>)],
+        cache: &mut [TsCache],
+    ) -> Result<Merged, BlockError> {
+        enum V {
+            F(f64),
+            H(Box<crate::model::FloatHistogram>),
+        }
+        let mut tagged: Vec<(i64, usize, V)> = Vec::new();
+        for (i, ordinal, chunks) in parts {
+            let b = self.blocks[*i];
+            let t = &self.tombstones[*i];
+            let mut fs = Vec::new();
+            for c in chunks {
+                b.read_chunk(c, &mut fs, &mut cache[*i])?;
+            }
+            b.drop_deleted(*ordinal, &mut fs, t);
+            let hs = b.read_histogram_chunks(*ordinal, chunks, i64::MIN, i64::MAX, &mut cache[*i], t)?;
+            tagged.extend(fs.into_iter().map(|s| (s.t, *i, V::F(s.v))));
+            tagged.extend(hs.into_iter().map(|s| (s.t, *i, V::H(Box::new(s.h)))));
+        }
+        tagged.sort_by_key(|&(t, i, _)| (t, i));
+        let mut last: Vec<(i64, V)> = Vec::with_capacity(tagged.len());
+        for (t, _, v) in tagged {
+            match last.last_mut() {
+                Some(l) if l.0 == t => l.1 = v,
+                _ => last.push((t, v)),
+            }
+        }
+        let (mut fs, mut hs) = (Vec::new(), Vec::new());
+        for (t, v) in last {
+            match v {
+                V::F(v) => fs.push(Sample { t, v }),
+                V::H(h) => hs.push(HistogramSample { t, h: *h }),
+            }
+        }
+        Ok((labels, fs, hs))
     }
 
     fn fill_batch(&mut self) -> Result<(), BlockError> {
@@ -144,7 +193,7 @@ impl Merge<'_> {
 }
 
 impl Iterator for Merge<'_> {
-    type Item = Result<(Labels, Vec<Sample>), BlockError>;
+    type Item = Result<Merged, BlockError>;
 
     fn next(&mut self) -> Option<Self::Item> {
         if self.failed {

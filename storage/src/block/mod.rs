@@ -29,7 +29,7 @@ pub use reader::Block;
 pub(crate) use reader::TsCache;
 pub use retention::{delete_block, expired_blocks, list_block_dirs, remove_leftovers};
 pub use tombstones::{add_interval, is_deleted, read_tombstones, write_tombstones, Tombstones};
-pub use writer::{write_block, write_block_stats};
+pub use writer::{write_block, write_block_stats, write_block_with_histograms};
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]

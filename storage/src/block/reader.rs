@@ -8,9 +8,9 @@ use super::BlockError;
 use crate::api::Series;
 use crate::error::{CorruptionError, QueryError};
 use crate::format;
-use crate::index::{ChunkMeta, IndexReader};
+use crate::index::{ChunkEncoding, ChunkMeta, IndexReader};
 use crate::lazy::{BlockPart, LazySeries, Part};
-use crate::model::{Labels, Matcher, Sample};
+use crate::model::{FloatHistogram, HistogramSample, Labels, Matcher, Sample};
 use parking_lot::RwLock;
 use rayon::prelude::*;
 use std::collections::{BTreeSet, HashMap};
@@ -157,13 +157,12 @@ impl Block {
             return Ok(chunks.iter().any(|c| c.overlaps(mint, maxt)));
         };
         let mut cache = TsCache::new();
-        let mut buf = Vec::new();
         for c in chunks.iter().filter(|c| c.overlaps(mint, maxt)) {
-            buf.clear();
-            self.read_chunk(c, &mut buf, &mut cache)?;
-            if buf
+            // Timestamps decide it, whatever the chunk holds.
+            let ts = self.timestamps(c, &mut cache)?;
+            if ts
                 .iter()
-                .any(|s| s.t >= mint && s.t <= maxt && !tombstones::is_deleted(deleted, s.t))
+                .any(|&t| t >= mint && t <= maxt && !tombstones::is_deleted(deleted, t))
             {
                 return Ok(true);
             }
@@ -251,13 +250,68 @@ impl Block {
         Ok(ts)
     }
 
-    /// Decodes one chunk, appending its samples to `out`.
+    /// Decodes one histogram chunk, appending its samples to `out`.
+    pub(crate) fn read_histogram_chunk(
+        &self,
+        c: &ChunkMeta,
+        out: &mut Vec<HistogramSample>,
+        cache: &mut TsCache,
+    ) -> Result<(), CorruptionError> {
+        let ts = self.timestamps(c, cache)?;
+        let (data, path, off) = self.chunks.column(c.values_ref)?;
+        let bad = |reason: String| CorruptionError {
+            file: path.to_path_buf(),
+            offset: off,
+            reason,
+        };
+        let mut hs: Vec<FloatHistogram> = Vec::with_capacity(ts.len());
+        let used = crate::chunk::decode_histograms(data, &mut hs)
+            .map_err(|e| bad(format!("histogram column: {e}")))?;
+        if used != data.len() || hs.len() != c.num_samples as usize {
+            return Err(bad(format!(
+                "histogram column has {} histograms, its index entry says {}",
+                hs.len(),
+                c.num_samples
+            )));
+        }
+        out.extend(ts.iter().zip(hs).map(|(&t, h)| HistogramSample { t, h }));
+        Ok(())
+    }
+
+    /// The histogram samples in `[mint, maxt]` of series `ordinal` from its histogram
+    /// chunks among `chunks`, with deleted ones dropped.
+    pub(crate) fn read_histogram_chunks(
+        &self,
+        ordinal: u32,
+        chunks: &[ChunkMeta],
+        mint: i64,
+        maxt: i64,
+        cache: &mut TsCache,
+        t: &Tombstones,
+    ) -> Result<Vec<HistogramSample>, CorruptionError> {
+        let mut out = Vec::new();
+        for c in chunks
+            .iter()
+            .filter(|c| c.encoding == ChunkEncoding::Histogram && c.overlaps(mint, maxt))
+        {
+            self.read_histogram_chunk(c, &mut out, cache)?;
+        }
+        let deleted = t.get(&ordinal).map_or(&[][..], |d| d.as_slice());
+        out.retain(|s| s.t >= mint && s.t <= maxt && !tombstones::is_deleted(deleted, s.t));
+        Ok(out)
+    }
+
+    /// Decodes one float chunk, appending its samples to `out` (a histogram chunk adds
+    /// nothing: see [`Block::read_histogram_chunk`]).
     pub(crate) fn read_chunk(
         &self,
         c: &ChunkMeta,
         out: &mut Vec<Sample>,
         cache: &mut TsCache,
     ) -> Result<(), CorruptionError> {
+        if c.encoding != ChunkEncoding::Float {
+            return Ok(());
+        }
         let ts = self.timestamps(c, cache)?;
         let mut vs = Vec::with_capacity((c.num_samples as usize).min(crate::format::MAX_CHUNK_SAMPLES));
         let (data, path, off) = self.chunks.column(c.values_ref)?;
@@ -327,7 +381,16 @@ impl Block {
     ) -> Result<Series, CorruptionError> {
         let (labels, chunks) = self.index.series(ordinal)?;
         let samples = self.read_chunks(ordinal, &chunks, mint, maxt, cache, t)?;
-        Ok(Series::floats(labels, samples))
+        let histograms = if chunks.iter().any(|c| c.encoding == ChunkEncoding::Histogram) {
+            self.read_histogram_chunks(ordinal, &chunks, mint, maxt, cache, t)?
+        } else {
+            Vec::new()
+        };
+        Ok(Series {
+            labels,
+            samples,
+            histograms,
+        })
     }
 
     /// Series matching all `matchers` with a chunk overlapping `[mint, maxt]`, sorted by
@@ -391,7 +454,7 @@ impl Block {
                 let mut out = Vec::with_capacity(part.len());
                 for &o in part {
                     let s = self.read_series(o, mint, maxt, &mut cache, &t)?;
-                    if !s.samples.is_empty() {
+                    if !s.samples.is_empty() || !s.histograms.is_empty() {
                         out.push(s);
                     }
                 }

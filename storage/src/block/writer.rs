@@ -6,8 +6,8 @@ use super::codec;
 use super::meta::{new_block_id, write_meta, BlockMeta};
 use super::BlockError;
 use crate::format;
-use crate::index::{ChunkMeta, IndexWriter};
-use crate::model::{Labels, Sample};
+use crate::index::{ChunkEncoding, ChunkMeta, IndexWriter};
+use crate::model::{FloatHistogram, HistogramSample, Labels, Sample};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
@@ -23,13 +23,39 @@ pub fn write_block(
     min_time: i64,
     max_time: i64,
 ) -> Result<BlockMeta, BlockError> {
-    write_block_with(parent_dir, series.map(Ok), min_time, max_time, 1, None).map(|(m, _)| m)
+    write_block_with(
+        parent_dir,
+        series.map(|(l, s)| Ok((l, s, Vec::new()))),
+        min_time,
+        max_time,
+        1,
+        None,
+    )
+    .map(|(m, _)| m)
 }
 
 /// Like [`write_block`], also returning the column byte counts (for measuring compression).
 pub fn write_block_stats(
     parent_dir: &Path,
     series: impl Iterator<Item = (Labels, Vec<Sample>)>,
+    min_time: i64,
+    max_time: i64,
+) -> Result<(BlockMeta, ColumnStats), BlockError> {
+    write_block_with(
+        parent_dir,
+        series.map(|(l, s)| Ok((l, s, Vec::new()))),
+        min_time,
+        max_time,
+        1,
+        None,
+    )
+}
+
+/// Like [`write_block_stats`] for series with float and native histogram samples (each list
+/// sorted by time with unique timestamps, no timestamp in both).
+pub fn write_block_with_histograms(
+    parent_dir: &Path,
+    series: impl Iterator<Item = (Labels, Vec<Sample>, Vec<HistogramSample>)>,
     min_time: i64,
     max_time: i64,
 ) -> Result<(BlockMeta, ColumnStats), BlockError> {
@@ -71,10 +97,71 @@ pub(crate) fn cut_chunks(samples: &[Sample]) -> Vec<&[Sample]> {
     out
 }
 
+/// Splits sorted histogram samples into chunks like [`cut_chunks`], also cut where the
+/// schema, zero threshold or custom bounds change ([`crate::chunk::same_family`]).
+pub(crate) fn cut_histogram_chunks(samples: &[HistogramSample]) -> Vec<&[HistogramSample]> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut proto: Option<&FloatHistogram> = None;
+    for i in 0..=samples.len() {
+        let cut = i == samples.len()
+            || (i > start
+                && (i - start == format::MAX_CHUNK_SAMPLES
+                    || samples[i].t.div_euclid(format::CHUNK_WINDOW_MS)
+                        != samples[start].t.div_euclid(format::CHUNK_WINDOW_MS)
+                    || proto.is_some_and(|p| !crate::chunk::same_family(p, &samples[i].h))));
+        if cut {
+            if i > start {
+                out.push(&samples[start..i]);
+            }
+            start = i;
+            proto = None;
+        }
+        if let Some(s) = samples.get(i) {
+            if proto.is_none() && !s.h.is_stale() {
+                proto = Some(&s.h);
+            }
+        }
+    }
+    out
+}
+
+/// One series' samples as time-ordered runs of one type.
+enum Run<'a> {
+    Floats(&'a [Sample]),
+    Histograms(&'a [HistogramSample]),
+}
+
+/// Splits the floats and histograms of a series (each ascending, disjoint timestamps) into
+/// alternating runs in time order.
+fn runs<'a>(fs: &'a [Sample], hs: &'a [HistogramSample]) -> Vec<Run<'a>> {
+    let mut out = Vec::new();
+    let (mut i, mut j) = (0, 0);
+    while i < fs.len() || j < hs.len() {
+        if j == hs.len() || (i < fs.len() && fs[i].t < hs[j].t) {
+            let end = match hs.get(j) {
+                Some(h) => i + fs[i..].partition_point(|s| s.t < h.t),
+                None => fs.len(),
+            };
+            out.push(Run::Floats(&fs[i..end]));
+            i = end;
+        } else {
+            let end = match fs.get(i) {
+                // `<=`: a timestamp in both lists still advances (and is refused below).
+                Some(f) => j + hs[j..].partition_point(|h| h.t <= f.t),
+                None => hs.len(),
+            };
+            out.push(Run::Histograms(&hs[j..end]));
+            j = end;
+        }
+    }
+    out
+}
+
 /// The writer behind [`write_block`] and [`super::compact`].
 pub(crate) fn write_block_with(
     parent_dir: &Path,
-    series: impl Iterator<Item = Result<(Labels, Vec<Sample>), BlockError>>,
+    series: impl Iterator<Item = Result<(Labels, Vec<Sample>, Vec<HistogramSample>), BlockError>>,
     min_time: i64,
     max_time: i64,
     level: u32,
@@ -97,7 +184,7 @@ pub(crate) fn write_block_with(
     let mut num_samples = 0u64;
     let (mut ts, mut vs, mut buf) = (Vec::new(), Vec::new(), Vec::new());
     for item in series {
-        let (labels, samples) = item?;
+        let (labels, samples, histograms) = item?;
         if let Some((last, _)) = entries.last() {
             if labels <= *last {
                 return Err(BlockError::InvalidInput(format!(
@@ -105,44 +192,84 @@ pub(crate) fn write_block_with(
                 )));
             }
         }
-        if samples.is_empty() {
+        if samples.is_empty() && histograms.is_empty() {
             continue;
         }
-        for w in samples.windows(2) {
-            if w[1].t <= w[0].t {
+        let times = samples.iter().map(|s| s.t);
+        let htimes = histograms.iter().map(|h| h.t);
+        for (kind, ts) in [
+            ("samples", times.collect::<Vec<_>>()),
+            ("histograms", htimes.collect()),
+        ] {
+            if let Some(w) = ts.windows(2).find(|w| w[1] <= w[0]) {
                 return Err(BlockError::InvalidInput(format!(
-                    "samples of {labels} not strictly ascending in time at {}",
-                    w[1].t
+                    "{kind} of {labels} not strictly ascending in time at {}",
+                    w[1]
                 )));
             }
-        }
-        let (first, last) = (samples[0].t, samples[samples.len() - 1].t);
-        if first < min_time || last > max_time {
-            return Err(BlockError::InvalidInput(format!(
-                "samples of {labels} span [{first}, {last}], outside the block range [{min_time}, {max_time}]"
-            )));
+            if let (Some(&first), Some(&last)) = (ts.first(), ts.last()) {
+                if first < min_time || last > max_time {
+                    return Err(BlockError::InvalidInput(format!(
+                        "{kind} of {labels} span [{first}, {last}], outside the block range [{min_time}, {max_time}]"
+                    )));
+                }
+            }
         }
         let mut metas = Vec::new();
-        for c in cut_chunks(&samples) {
-            ts.clear();
-            vs.clear();
-            ts.extend(c.iter().map(|s| s.t));
-            vs.extend(c.iter().map(|s| s.v));
-            buf.clear();
-            codec::encode_timestamps(&ts, &mut buf);
-            let ts_ref = cw.write_column(&buf, Column::Timestamps)?;
-            buf.clear();
-            codec::encode_values(&vs, &mut buf);
-            let values_ref = cw.write_column(&buf, Column::Values)?;
-            metas.push(ChunkMeta {
-                min_time: c[0].t,
-                max_time: c[c.len() - 1].t,
-                num_samples: c.len() as u32,
-                ts_ref,
-                values_ref,
-            });
+        for run in runs(&samples, &histograms) {
+            match run {
+                Run::Floats(fs) => {
+                    for c in cut_chunks(fs) {
+                        ts.clear();
+                        vs.clear();
+                        ts.extend(c.iter().map(|s| s.t));
+                        vs.extend(c.iter().map(|s| s.v));
+                        buf.clear();
+                        codec::encode_timestamps(&ts, &mut buf);
+                        let ts_ref = cw.write_column(&buf, Column::Timestamps)?;
+                        buf.clear();
+                        codec::encode_values(&vs, &mut buf);
+                        let values_ref = cw.write_column(&buf, Column::Values)?;
+                        metas.push(ChunkMeta {
+                            min_time: c[0].t,
+                            max_time: c[c.len() - 1].t,
+                            num_samples: c.len() as u32,
+                            ts_ref,
+                            values_ref,
+                            encoding: ChunkEncoding::Float,
+                        });
+                    }
+                }
+                Run::Histograms(hs) => {
+                    for c in cut_histogram_chunks(hs) {
+                        ts.clear();
+                        ts.extend(c.iter().map(|s| s.t));
+                        buf.clear();
+                        codec::encode_timestamps(&ts, &mut buf);
+                        let ts_ref = cw.write_column(&buf, Column::Timestamps)?;
+                        buf.clear();
+                        let refs: Vec<&FloatHistogram> = c.iter().map(|s| &s.h).collect();
+                        crate::chunk::encode_histograms(&refs, &mut buf);
+                        let values_ref = cw.write_column(&buf, Column::Histograms)?;
+                        metas.push(ChunkMeta {
+                            min_time: c[0].t,
+                            max_time: c[c.len() - 1].t,
+                            num_samples: c.len() as u32,
+                            ts_ref,
+                            values_ref,
+                            encoding: ChunkEncoding::Histogram,
+                        });
+                    }
+                }
+            }
         }
-        num_samples += samples.len() as u64;
+        // Overlapping runs would mean a timestamp in both lists.
+        if metas.windows(2).any(|w| w[1].min_time <= w[0].max_time) {
+            return Err(BlockError::InvalidInput(format!(
+                "{labels} has a float and a histogram sample at the same timestamp"
+            )));
+        }
+        num_samples += (samples.len() + histograms.len()) as u64;
         entries.push((labels, metas));
     }
     let stats = cw.finish()?;
@@ -200,5 +327,42 @@ mod tests {
         let s: Vec<Sample> = vec![Sample::new(-1, 0.0), Sample::new(0, 0.0)];
         assert_eq!(cut_chunks(&s).len(), 2);
         assert!(cut_chunks(&[]).is_empty());
+    }
+
+    #[test]
+    fn runs_alternate_in_time_order() {
+        let fs: Vec<Sample> = [1, 2, 5, 9].iter().map(|&t| Sample::new(t, 0.0)).collect();
+        let h = |t| HistogramSample {
+            t,
+            h: FloatHistogram::default(),
+        };
+        let hs = vec![h(3), h(4), h(6), h(10), h(11)];
+        let got: Vec<(char, usize)> = runs(&fs, &hs)
+            .iter()
+            .map(|r| match r {
+                Run::Floats(x) => ('f', x.len()),
+                Run::Histograms(x) => ('h', x.len()),
+            })
+            .collect();
+        assert_eq!(
+            got,
+            vec![('f', 2), ('h', 2), ('f', 1), ('h', 1), ('f', 1), ('h', 2)]
+        );
+        let other = FloatHistogram {
+            schema: 2,
+            ..Default::default()
+        };
+        let mixed = vec![h(1), h(2), HistogramSample { t: 3, h: other }, h(4)];
+        let c = cut_histogram_chunks(&mixed);
+        assert_eq!(c.iter().map(|c| c.len()).collect::<Vec<_>>(), vec![2, 1, 1]);
+        let stale = vec![
+            h(1),
+            HistogramSample {
+                t: 2,
+                h: FloatHistogram::stale(),
+            },
+            h(3),
+        ];
+        assert_eq!(cut_histogram_chunks(&stale).len(), 1);
     }
 }

@@ -1,5 +1,7 @@
 //! Sample codecs: appendable chunks for the head, dense columns for blocks.
 //!
+//! - [`encode_histograms`]/[`decode_histograms`]: the native histogram column (columnar:
+//!   bucket layout once per chunk, per-bucket counts over time bit-packed).
 //! - [`HeadChunk`]: Gorilla-style appendable chunk (delta-of-delta timestamps, XOR values) used by
 //!   the in-memory head and its persistence.
 //! - [`encode_timestamps`]/[`decode_timestamps`] and [`encode_values`]/[`decode_values`]: dense,
@@ -13,6 +15,7 @@
 mod bits;
 mod column;
 mod head;
+mod histogram;
 mod pfor;
 mod timestamps;
 mod values;
@@ -25,6 +28,7 @@ mod tests;
 
 pub use column::{decode_timestamps, decode_values, encode_timestamps, encode_values};
 pub use head::{HeadChunk, HeadChunkIter};
+pub use histogram::{decode_histograms, encode_histograms, histogram_count, same_family};
 
 /// The most samples one block column may hold; decoders reject larger counts so that a corrupt
 /// header cannot make them allocate without bound. Encoders panic above it.

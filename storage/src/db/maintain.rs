@@ -150,7 +150,7 @@ impl Inner {
         let meta = if series.peek().is_some() {
             let _span = tracing::info_span!("tsdb.head_cut", min_time = a, max_time = b).entered();
             let started = std::time::Instant::now();
-            let meta = block::write_block(&self.opts.path, series, a, b)?;
+            let (meta, _) = block::write_block_with_histograms(&self.opts.path, series, a, b)?;
             let blk = Block::open(&self.opts.path.join(&meta.id))?;
             self.counters
                 .compaction_seconds

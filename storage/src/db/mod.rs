@@ -130,6 +130,10 @@ pub struct DbStats {
     pub out_of_order_samples: u64,
     /// Samples dropped at commit (raced with a block cut or a conflicting batch).
     pub dropped_at_commit: u64,
+    /// Native histogram samples in the head (included in `head_samples`).
+    pub head_histogram_samples: u64,
+    /// Head series holding native histogram samples.
+    pub head_histogram_series: usize,
     /// WAL bytes on disk (segments and checkpoint).
     pub wal_bytes: u64,
     /// WAL segment files.
@@ -285,6 +289,8 @@ impl Db {
             min_valid_time: h.min_valid_time,
             out_of_order_samples: h.out_of_order_samples,
             dropped_at_commit: h.dropped_at_commit,
+            head_histogram_samples: h.histogram_samples,
+            head_histogram_series: h.histogram_series,
             wal_bytes: self.inner.wal.size_bytes(),
             wal_segments: self.inner.wal.segment_count(),
             wal_poisoned: self.inner.wal.is_poisoned(),

@@ -47,14 +47,14 @@ impl Querier for DbQuerier<'_> {
         let out: Vec<Series> = if lazy.len() >= PARALLEL_DECODE_MIN {
             lazy.into_par_iter()
                 .map_init(DecodeScratch::new, |sc, l| l.into_series(sc))
-                .filter(|s| !matches!(s, Ok(s) if s.samples.is_empty()))
+                .filter(|s| !matches!(s, Ok(s) if s.samples.is_empty() && s.histograms.is_empty()))
                 .collect::<Result<_, QueryError>>()?
         } else {
             let mut sc = DecodeScratch::new();
             let mut out = Vec::with_capacity(lazy.len());
             for l in lazy {
                 let s = l.into_series(&mut sc)?;
-                if !s.samples.is_empty() {
+                if !s.samples.is_empty() || !s.histograms.is_empty() {
                     out.push(s);
                 }
             }

@@ -107,7 +107,8 @@ impl Inner {
             let (min_t, max_t) = self.head.time_range();
             if min_t <= max_t {
                 let series = self.head.iter_range(min_t, max_t);
-                let meta = block::write_block(dir, series, min_t, max_t.saturating_add(1))?;
+                let (meta, _) =
+                    block::write_block_with_histograms(dir, series, min_t, max_t.saturating_add(1))?;
                 if meta.num_series > 0 {
                     info.head_block = Some(meta);
                 } else {

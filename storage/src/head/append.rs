@@ -6,8 +6,8 @@ use super::{Head, SeriesHandle};
 use crate::api::Appender;
 use crate::error::AppendError;
 use crate::exemplars::ExemplarStorage;
-use crate::model::{Exemplar, Labels, MetricMetadata, SeriesRef};
-use crate::wal::record::{self, SampleEntry, SeriesEntry};
+use crate::model::{Exemplar, FloatHistogram, Labels, MetricMetadata, SeriesRef};
+use crate::wal::record::{self, HistogramEntry, SampleEntry, SeriesEntry};
 use crate::wal::Wal;
 use foldhash::HashMap;
 use parking_lot::MutexGuard;
@@ -25,6 +25,8 @@ struct Slot {
     /// Where its open chunk ended when last seen (a prefetch hint for the commit; `0` if
     /// not seen).
     chunk_tail: usize,
+    /// Newest histogram timestamp appended to it in this batch (`i64::MIN` if none).
+    hist_newest_t: i64,
 }
 
 /// The allocations of a batch, reused by later batches (see [`Head::take_buffers`]).
@@ -34,6 +36,9 @@ pub(crate) struct Buffers {
     by_id: HashMap<u64, u32>,
     samples: Vec<SampleEntry>,
     sample_slots: Vec<u32>,
+    /// Histogram samples of the batch, with their slots.
+    histograms: Vec<HistogramEntry>,
+    hist_slots: Vec<u32>,
     wal: Vec<u8>,
 }
 
@@ -48,6 +53,8 @@ impl Buffers {
         self.by_id.clear();
         self.samples.clear();
         self.sample_slots.clear();
+        self.histograms.clear();
+        self.hist_slots.clear();
         self.wal.clear();
     }
 }
@@ -131,6 +138,7 @@ impl<'a> HeadAppender<'a> {
                     newest_bits: 0,
                     oldest_t: i64::MAX,
                     chunk_tail: 0,
+                    hist_newest_t: i64::MIN,
                 });
                 next
             }
@@ -179,6 +187,32 @@ impl<'a> HeadAppender<'a> {
             .map(|(s, _)| s.v.to_bits())
     }
 
+    /// Whether the batch holds a histogram for slot `slot` at `t`.
+    fn pending_histogram_at(&self, slot: u32, t: i64) -> Option<&FloatHistogram> {
+        self.b
+            .histograms
+            .iter()
+            .zip(&self.b.hist_slots)
+            .rev()
+            .find(|(h, &sl)| sl == slot && h.t == t)
+            .map(|(h, _)| &h.h)
+    }
+
+    /// Applies the batch's histograms: (stored, dropped).
+    fn apply_histograms(&self) -> (u64, u64) {
+        let (mut added, mut dropped) = (0u64, 0u64);
+        for (h, &slot) in self.b.histograms.iter().zip(&self.b.hist_slots) {
+            let series = &self.b.slots[slot as usize].series;
+            let mut d = series.data.lock();
+            match d.insert_histogram(h.t, &h.h) {
+                Ok(super::series::Inserted::Duplicate) => {}
+                Ok(_) => added += 1,
+                Err(_) => dropped += 1,
+            }
+        }
+        (added, dropped)
+    }
+
     fn apply(&self) -> (u64, u64, u64) {
         let (mut added, mut ooo, mut dropped) = (0u64, 0u64, 0u64);
         /// How many samples ahead the series and chunk are prefetched.
@@ -219,6 +253,20 @@ impl Drop for HeadAppender<'_> {
 impl Appender for HeadAppender<'_> {
     fn append(&mut self, r: SeriesRef, labels: &Labels, t: i64, v: f64) -> Result<SeriesRef, AppendError> {
         let res = self.append_checked(r, labels, t, v);
+        if let Err(e) = &res {
+            self.head.counters.refused(e);
+        }
+        res
+    }
+
+    fn append_histogram(
+        &mut self,
+        r: SeriesRef,
+        labels: &Labels,
+        t: i64,
+        h: &FloatHistogram,
+    ) -> Result<SeriesRef, AppendError> {
+        let res = self.append_histogram_checked(r, labels, t, h);
         if let Err(e) = &res {
             self.head.counters.refused(e);
         }
@@ -342,6 +390,60 @@ impl HeadAppender<'_> {
         self.append_at(slot, t, v)
     }
 
+    /// [`Appender::append_histogram`] without the counting of refusals.
+    fn append_histogram_checked(
+        &mut self,
+        r: SeriesRef,
+        labels: &Labels,
+        t: i64,
+        h: &FloatHistogram,
+    ) -> Result<SeriesRef, AppendError> {
+        self.check_writable(t)?;
+        if let Err(e) = h.validate() {
+            return Err(AppendError::InvalidHistogram {
+                labels: labels.to_string(),
+                reason: e.to_string(),
+            });
+        }
+        let slot = self.slot_for(r, labels)?;
+        self.last = Some((self.b.slots[slot as usize].series.id, slot));
+        let sref = SeriesRef(self.b.slots[slot as usize].series.id);
+        let (newest_t, oldest_t, hist_newest_t) = {
+            let s = &self.b.slots[slot as usize];
+            (s.newest_t, s.oldest_t, s.hist_newest_t)
+        };
+        // Against the batch: a float at `t`, or a histogram at or after it.
+        if t >= oldest_t && t <= newest_t && self.pending_at(slot, t).is_some() {
+            return Err(AppendError::DuplicateTimestamp { t });
+        }
+        if t <= hist_newest_t {
+            return match self.pending_histogram_at(slot, t) {
+                Some(old) if super::hist::same_histogram(old, h) => Ok(sref),
+                Some(_) => Err(AppendError::DuplicateTimestamp { t }),
+                None => Err(AppendError::OutOfOrder {
+                    t,
+                    newest: hist_newest_t,
+                }),
+            };
+        }
+        let placement = self.b.slots[slot as usize]
+            .series
+            .data
+            .lock()
+            .place_histogram(t, h)?;
+        if placement == Placement::Duplicate {
+            return Ok(sref);
+        }
+        self.b.slots[slot as usize].hist_newest_t = t;
+        self.b.histograms.push(HistogramEntry {
+            id: sref.0,
+            t,
+            h: h.clone(),
+        });
+        self.b.hist_slots.push(slot);
+        Ok(sref)
+    }
+
     /// Validates and records the sample `(t, v)` of the batch's series `slot`.
     fn append_at(&mut self, slot: u32, t: i64, v: f64) -> Result<SeriesRef, AppendError> {
         self.last = Some((self.b.slots[slot as usize].series.id, slot));
@@ -367,6 +469,9 @@ impl HeadAppender<'_> {
         if placement == Placement::Duplicate {
             return Ok(sref);
         }
+        if !self.b.histograms.is_empty() && self.pending_histogram_at(slot, t).is_some() {
+            return Err(AppendError::DuplicateTimestamp { t });
+        }
         if t < newest_t && t >= oldest_t {
             if let Some(bits) = self.pending_at(slot, t) {
                 return if bits == v.to_bits() {
@@ -390,7 +495,7 @@ impl HeadAppender<'_> {
     /// [`Appender::commit`]: logs the batch to the WAL, then applies it to the head.
     fn commit_batch(mut self: Box<Self>) -> Result<(), AppendError> {
         self.meta = self.head.changed_metadata(std::mem::take(&mut self.meta));
-        if self.b.samples.is_empty() && self.meta.is_empty() {
+        if self.b.samples.is_empty() && self.b.histograms.is_empty() && self.meta.is_empty() {
             self.store_exemplars();
             return Ok(());
         }
@@ -415,6 +520,18 @@ impl HeadAppender<'_> {
             self.b.sample_slots = slots;
             late = (before - self.b.samples.len()) as u64;
         }
+        if self.b.histograms.iter().any(|h| h.t < floor) {
+            oldest_late = oldest_late.min(self.b.histograms.iter().map(|h| h.t).min().unwrap_or(i64::MAX));
+            let before = self.b.histograms.len();
+            let (hs, slots): (Vec<HistogramEntry>, Vec<u32>) = std::mem::take(&mut self.b.histograms)
+                .into_iter()
+                .zip(std::mem::take(&mut self.b.hist_slots))
+                .filter(|(h, _)| h.t >= floor)
+                .unzip();
+            self.b.histograms = hs;
+            self.b.hist_slots = slots;
+            late += (before - self.b.histograms.len()) as u64;
+        }
         let new_series: Vec<SeriesEntry> = self
             .b
             .slots
@@ -429,11 +546,16 @@ impl HeadAppender<'_> {
         buf.reserve(64 + self.b.samples.len() * 12 + new_series.len() * 64);
         record::encode_series(&mut buf, &new_series);
         record::encode_samples(&mut buf, &self.b.samples);
+        record::encode_histograms(&mut buf, &self.b.histograms);
         record::encode_metadata(&mut buf, &self.meta);
         let (mut min_t, mut max_t) = (i64::MAX, i64::MIN);
         for s in &self.b.samples {
             min_t = min_t.min(s.t);
             max_t = max_t.max(s.t);
+        }
+        for h in &self.b.histograms {
+            min_t = min_t.min(h.t);
+            max_t = max_t.max(h.t);
         }
         let logged = self.wal.log(&buf, max_t, self.sync);
         self.b.wal = buf;
@@ -446,10 +568,17 @@ impl HeadAppender<'_> {
             }
         }
         let (added, ooo, dropped) = self.apply();
-        if !self.b.samples.is_empty() {
+        let (h_added, h_dropped) = if self.b.histograms.is_empty() {
+            (0, 0)
+        } else {
+            self.apply_histograms()
+        };
+        if !self.b.samples.is_empty() || !self.b.histograms.is_empty() {
             head.note_time(min_t);
             head.note_time(max_t);
         }
+        let dropped = dropped + h_dropped;
+        let added = added + h_added;
         head.num_samples.fetch_add(added, Ordering::Relaxed);
         head.counters.samples_appended.add(added);
         head.ooo_samples.fetch_add(ooo, Ordering::Relaxed);

@@ -20,6 +20,7 @@
 mod append;
 mod delete;
 mod handle;
+mod hist;
 mod id_table;
 mod index;
 mod read;
@@ -64,6 +65,10 @@ pub struct HeadStats {
     /// Samples dropped at commit because the time they belong to was cut into a block
     /// meanwhile, or a concurrent batch wrote another value at the same timestamp.
     pub dropped_at_commit: u64,
+    /// Native histogram samples held (included in `samples`).
+    pub histogram_samples: u64,
+    /// Series holding at least one native histogram sample.
+    pub histogram_series: usize,
 }
 
 /// The head's counters for self-metrics.
@@ -396,9 +401,13 @@ impl Head {
     /// Current figures.
     pub(crate) fn stats(&self) -> HeadStats {
         let (min_time, max_time) = self.time_range();
-        let mut chunks = 0u64;
+        let (mut chunks, mut histogram_samples, mut histogram_series) = (0u64, 0u64, 0usize);
         for s in self.series.all() {
-            chunks += s.data.lock().chunk_count() as u64;
+            let d = s.data.lock();
+            chunks += d.chunk_count() as u64;
+            let h = d.histogram_count();
+            histogram_samples += h as u64;
+            histogram_series += usize::from(h > 0);
         }
         HeadStats {
             series: self.num_series.load(Ordering::Relaxed),
@@ -410,6 +419,8 @@ impl Head {
             min_valid_time: self.floor(),
             out_of_order_samples: self.ooo_samples.load(Ordering::Relaxed),
             dropped_at_commit: self.dropped_at_commit.load(Ordering::Relaxed),
+            histogram_samples,
+            histogram_series,
         }
     }
 

@@ -5,7 +5,7 @@ use super::series::MemSeries;
 use super::snapshot::Snapshot;
 use super::Head;
 use crate::lazy::{LazySeries, Part};
-use crate::model::{Labels, Matcher, Sample};
+use crate::model::{HistogramSample, Labels, Matcher, Sample};
 use rayon::prelude::*;
 use std::cmp::Ordering;
 use std::collections::BTreeSet;
@@ -167,7 +167,7 @@ impl Head {
         &self,
         mint: i64,
         maxt: i64,
-    ) -> impl Iterator<Item = (Labels, Vec<Sample>)> + '_ {
+    ) -> impl Iterator<Item = (Labels, Vec<Sample>, Vec<HistogramSample>)> + '_ {
         let mut series: Vec<Arc<MemSeries>> = self
             .series
             .all()
@@ -178,7 +178,9 @@ impl Head {
         series.into_iter().filter_map(move |s| {
             let snap = Snapshot::take(&s.labels, &s.data.lock(), mint, maxt)?;
             let samples = snap.decode(mint, maxt);
-            (!samples.is_empty()).then(|| (s.labels.clone(), samples))
+            // Our own in-memory encoding: a failure would lose only that chunk's histograms.
+            let histograms = snap.decode_histograms(mint, maxt).unwrap_or_default();
+            (!samples.is_empty() || !histograms.is_empty()).then(|| (s.labels.clone(), samples, histograms))
         })
     }
 }

@@ -163,6 +163,34 @@ impl<'a> Replayer<'a> {
                 self.head.num_samples.fetch_add(c.added, Ordering::Relaxed);
                 self.head.ooo_samples.fetch_add(c.ooo, Ordering::Relaxed);
             }
+            Record::Histograms(entries) => {
+                let floor = self.head.floor();
+                let (mut added, mut min_t, mut max_t) = (0u64, i64::MAX, i64::MIN);
+                for e in entries {
+                    if e.t < floor {
+                        self.below_floor += 1;
+                        continue;
+                    }
+                    let id = self.aliases.get(&e.id).copied().unwrap_or(e.id);
+                    let Some(s) = self.head.series.get_by_id(id) else {
+                        self.unknown_refs += 1;
+                        continue;
+                    };
+                    match s.data.lock().insert_histogram(e.t, &e.h) {
+                        Ok(Inserted::Duplicate) => {}
+                        Ok(_) => added += 1,
+                        Err(_) => self.conflicts += 1,
+                    }
+                    min_t = min_t.min(e.t);
+                    max_t = max_t.max(e.t);
+                }
+                if added > 0 {
+                    self.head.note_time(min_t);
+                    self.head.note_time(max_t);
+                }
+                self.samples += added;
+                self.head.num_samples.fetch_add(added, Ordering::Relaxed);
+            }
             Record::Metadata(m) => self.head.set_metadata(m),
             Record::Tombstones(entries) => {
                 // Applies to what was replayed so far: samples logged later are kept.

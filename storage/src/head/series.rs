@@ -1,10 +1,11 @@
 //! One series in the head ([`MemSeries`]) and the sharded maps that find series by label
 //! hash (with collision lists) and by reference.
 
+use super::hist::HistData;
 use super::id_table::IdTable;
 use crate::chunk::HeadChunk;
 use crate::error::AppendError;
-use crate::model::{Labels, Sample};
+use crate::model::{FloatHistogram, Labels, Sample};
 use foldhash::HashMap;
 use parking_lot::{Mutex, RwLock};
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
@@ -85,6 +86,9 @@ pub(crate) struct SeriesData {
     pub(crate) closed: Vec<ClosedChunk>,
     /// Out-of-order samples, sorted by time, none at a timestamp the in-order data has.
     pub(crate) ooo: Vec<Sample>,
+    /// Native histogram samples, if the series ever had one (none at a timestamp of a float
+    /// sample). Boxed: float-only series pay one pointer.
+    pub(crate) hist: Option<Box<HistData>>,
 }
 
 impl SeriesData {
@@ -96,17 +100,59 @@ impl SeriesData {
             max_t: i64::MIN,
             last_v: 0,
             min_t: i64::MAX,
+            hist: None,
         }
     }
 
     /// Whether no sample is held.
     pub(crate) fn is_empty(&self) -> bool {
-        self.closed.is_empty() && self.open.len() == 0 && self.ooo.is_empty()
+        self.closed.is_empty()
+            && self.open.len() == 0
+            && self.ooo.is_empty()
+            && self.hist.as_ref().is_none_or(|h| h.is_empty())
     }
 
-    /// Newest timestamp held, in order or not.
+    /// Newest timestamp held, in order or not, float or histogram.
     pub(crate) fn newest(&self) -> i64 {
-        self.max_t.max(self.ooo.last().map_or(i64::MIN, |s| s.t))
+        let n = self.max_t.max(self.ooo.last().map_or(i64::MIN, |s| s.t));
+        match &self.hist {
+            None => n,
+            Some(h) => n.max(h.max_t()),
+        }
+    }
+
+    /// Whether a histogram sample is held at `t`.
+    #[inline]
+    fn histogram_at(&self, t: i64) -> bool {
+        self.hist.as_ref().is_some_and(|h| h.has_at(t))
+    }
+
+    /// Number of histogram samples held.
+    pub(crate) fn histogram_count(&self) -> usize {
+        self.hist.as_ref().map_or(0, |h| h.len())
+    }
+
+    /// Decides where a histogram sample would go (a float at `t` makes it a duplicate
+    /// timestamp; histograms are in order only, see [`super::hist`]).
+    pub(crate) fn place_histogram(&self, t: i64, h: &FloatHistogram) -> Result<Placement, AppendError> {
+        if self.existing_at(t).is_some() {
+            return Err(AppendError::DuplicateTimestamp { t });
+        }
+        match &self.hist {
+            None => Ok(Placement::InOrder),
+            Some(d) => d.place(t, h),
+        }
+    }
+
+    /// Stores a histogram sample (used by commit and replay).
+    pub(crate) fn insert_histogram(&mut self, t: i64, h: &FloatHistogram) -> Result<Inserted, AppendError> {
+        if self.existing_at(t).is_some() {
+            return Err(AppendError::DuplicateTimestamp { t });
+        }
+        let d = self.hist.get_or_insert_with(Box::default);
+        let r = d.insert(t, h)?;
+        self.min_t = self.min_t.min(t);
+        Ok(r)
     }
 
     /// Whether any sample may fall in `[lo, hi]`.
@@ -117,7 +163,10 @@ impl SeriesData {
     /// Number of samples held.
     #[cfg(test)]
     pub(crate) fn sample_count(&self) -> usize {
-        self.closed.iter().map(|c| c.len as usize).sum::<usize>() + self.open.len() + self.ooo.len()
+        self.closed.iter().map(|c| c.len as usize).sum::<usize>()
+            + self.open.len()
+            + self.ooo.len()
+            + self.histogram_count()
     }
 
     /// Value bits of the in-order sample at `t`, if any.
@@ -141,6 +190,9 @@ impl SeriesData {
     /// out-of-order window, `newest` the newest timestamp to measure it from (the series'
     /// or a pending batch's).
     pub(crate) fn place(&self, t: i64, v: f64, window: i64, newest: i64) -> Result<Placement, AppendError> {
+        if self.hist.is_some() && self.histogram_at(t) {
+            return Err(AppendError::DuplicateTimestamp { t });
+        }
         if t > self.max_t && t > newest {
             return Ok(Placement::InOrder);
         }
@@ -159,6 +211,9 @@ impl SeriesData {
 
     /// Stores a sample wherever it belongs (no window check: used by commit and replay).
     pub(crate) fn insert(&mut self, t: i64, v: f64) -> Result<Inserted, AppendError> {
+        if self.hist.is_some() && self.histogram_at(t) {
+            return Err(AppendError::DuplicateTimestamp { t });
+        }
         if t > self.max_t {
             if self.open.len() >= SAMPLES_PER_CHUNK {
                 self.cut();
@@ -213,6 +268,16 @@ impl SeriesData {
             None => self.open.min_time(),
         };
         self.min_t = first_in_order.min(self.ooo.first().map_or(i64::MAX, |s| s.t));
+        if let Some(h) = self.hist.as_mut() {
+            let (s, c) = h.truncate_before(floor);
+            samples += s;
+            chunks += c;
+            if h.is_empty() {
+                self.hist = None;
+            } else {
+                self.min_t = self.min_t.min(h.min_t());
+            }
+        }
         (samples, chunks)
     }
 
@@ -222,6 +287,21 @@ impl SeriesData {
         if !self.overlaps(lo, hi) {
             return 0;
         }
+        let mut hist = self.hist.take();
+        let hist_removed = hist.as_mut().map_or(0, |h| h.delete_range(lo, hi));
+        if hist.as_ref().is_some_and(|h| h.is_empty()) {
+            hist = None;
+        }
+        let removed = self.delete_float_range(lo, hi);
+        if let Some(h) = &hist {
+            self.min_t = self.min_t.min(h.min_t());
+        }
+        self.hist = hist;
+        removed + hist_removed
+    }
+
+    /// [`SeriesData::delete_range`] of the float samples (`hist` taken out).
+    fn delete_float_range(&mut self, lo: i64, hi: i64) -> usize {
         let mut all: Vec<Sample> = Vec::new();
         for c in &self.closed {
             all.extend(c.iter());
@@ -248,7 +328,9 @@ impl SeriesData {
 
     /// Number of chunks (closed + the open one if it has samples).
     pub(crate) fn chunk_count(&self) -> usize {
-        self.closed.len() + usize::from(!self.open.is_empty())
+        self.closed.len()
+            + usize::from(!self.open.is_empty())
+            + self.hist.as_ref().map_or(0, |h| h.chunk_count())
     }
 
     /// Approximate memory held by the samples.
@@ -262,6 +344,7 @@ impl SeriesData {
             .sum::<usize>()
             + self.open.size_bytes()
             + self.ooo.capacity() * std::mem::size_of::<Sample>()
+            + self.hist.as_ref().map_or(0, |h| h.size_bytes())
     }
 }
 

@@ -1,9 +1,10 @@
 //! [`Snapshot`]: the part of one head series that a select needs, taken under the series'
 //! lock and decoded outside it (by [`crate::lazy::LazySeries`]).
 
+use super::hist::HistSnapshot;
 use super::series::{ClosedChunk, SeriesData};
 use crate::chunk::HeadChunk;
-use crate::model::{Labels, Sample};
+use crate::model::{HistogramSample, Labels, Sample};
 
 /// The parts of one series' data needed for a time range, copied or shared out of its lock.
 pub(crate) struct Snapshot {
@@ -11,6 +12,8 @@ pub(crate) struct Snapshot {
     closed: Vec<ClosedChunk>,
     open: Option<HeadChunk>,
     ooo: Vec<Sample>,
+    /// Histogram samples in the range, if any.
+    hist: Option<Box<HistSnapshot>>,
 }
 
 impl Snapshot {
@@ -28,12 +31,40 @@ impl Snapshot {
             .then(|| d.open.clone());
         let a = d.ooo.partition_point(|s| s.t < lo);
         let b = d.ooo.partition_point(|s| s.t <= hi);
+        let hist = d
+            .hist
+            .as_ref()
+            .map(|h| h.snapshot(lo, hi))
+            .filter(|h| !h.is_empty())
+            .map(Box::new);
         Some(Snapshot {
             labels: labels.clone(),
             closed,
             open,
             ooo: d.ooo[a..b].to_vec(),
+            hist,
         })
+    }
+
+    /// Whether the snapshot holds histogram samples.
+    pub(crate) fn has_histograms(&self) -> bool {
+        self.hist.is_some()
+    }
+
+    /// The histogram samples in `[lo, hi]`, ascending.
+    pub(crate) fn decode_histograms(
+        &self,
+        lo: i64,
+        hi: i64,
+    ) -> Result<Vec<HistogramSample>, crate::error::CorruptionError> {
+        match &self.hist {
+            None => Ok(Vec::new()),
+            Some(h) => h.decode(lo, hi).map_err(|e| crate::error::CorruptionError {
+                file: std::path::PathBuf::from("<head>"),
+                offset: 0,
+                reason: format!("head histogram chunk: {e}"),
+            }),
+        }
     }
 
     /// The samples in `[lo, hi]`, ascending and unique.

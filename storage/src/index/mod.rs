@@ -25,7 +25,24 @@ pub struct ChunkMeta {
     pub ts_ref: u64,
     /// Reference of the value column (chunk file number << 32 | offset).
     pub values_ref: u64,
+    /// What the value column holds.
+    pub encoding: ChunkEncoding,
 }
+
+/// What a chunk's value column holds. In the index, a histogram chunk's value reference has
+/// [`HISTOGRAM_REF_FLAG`] set (chunk file numbers never reach 2^31, so float-only indexes
+/// written before histograms existed read unchanged).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ChunkEncoding {
+    /// Float samples: a value column ([`crate::chunk::encode_values`]).
+    #[default]
+    Float,
+    /// Native histogram samples: a histogram column ([`crate::chunk::encode_histograms`]).
+    Histogram,
+}
+
+/// The bit of an index chunk entry's value reference that marks a histogram chunk.
+pub const HISTOGRAM_REF_FLAG: u64 = 1 << 63;
 
 impl ChunkMeta {
     /// Whether the chunk has samples that may fall in `[mint, maxt]`.

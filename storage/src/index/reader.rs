@@ -397,7 +397,15 @@ impl IndexReader {
                 .uvarint_max(crate::chunk::MAX_COLUMN_SAMPLES as u64, "sample count")
                 .map_err(|e| self.corrupt(e))? as u32;
             let ts_ref = d.uvarint().map_err(|e| self.corrupt(e))?;
-            let values_ref = d.uvarint().map_err(|e| self.corrupt(e))?;
+            let raw_ref = d.uvarint().map_err(|e| self.corrupt(e))?;
+            let (values_ref, encoding) = if raw_ref & super::HISTOGRAM_REF_FLAG != 0 {
+                (
+                    raw_ref & !super::HISTOGRAM_REF_FLAG,
+                    super::ChunkEncoding::Histogram,
+                )
+            } else {
+                (raw_ref, super::ChunkEncoding::Float)
+            };
             if max_time < min_time || prev_max.is_some_and(|p| min_time <= p) || num_samples == 0 {
                 return Err(self.corrupt(d.err("chunk time ranges not ascending")));
             }
@@ -408,6 +416,7 @@ impl IndexReader {
                 num_samples,
                 ts_ref,
                 values_ref,
+                encoding,
             });
         }
         Ok((Labels::from_sorted(labels), chunks))

@@ -191,7 +191,10 @@ impl IndexWriter<AddSeries> {
             payload.put_uvarint(c.max_time.wrapping_sub(c.min_time) as u64);
             payload.put_uvarint(u64::from(c.num_samples));
             payload.put_uvarint(c.ts_ref);
-            payload.put_uvarint(c.values_ref);
+            payload.put_uvarint(match c.encoding {
+                super::ChunkEncoding::Float => c.values_ref,
+                super::ChunkEncoding::Histogram => c.values_ref | super::HISTOGRAM_REF_FLAG,
+            });
             prev_max = Some(c.max_time);
         }
         let section_start = self.toc.last().copied().unwrap_or(0);

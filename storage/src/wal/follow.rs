@@ -289,13 +289,18 @@ impl WalFollower {
     /// Whether a record of type byte `ty` starting at `start` is withheld (checked before
     /// decoding).
     fn skips_type(&self, ty: u8, start: WalPosition) -> bool {
-        let data = ty == record::RecordType::Samples as u8 || ty == record::RecordType::Tombstones as u8;
+        let data = ty == record::RecordType::Samples as u8
+            || ty == record::RecordType::Tombstones as u8
+            || ty == record::RecordType::Histograms as u8;
         data && (self.until_caught_up || self.skip_before.is_some_and(|p| start < p))
     }
 
     /// Whether a record before the resume point is to be withheld.
     fn suppressed(&self, rec: &Record, start: WalPosition) -> bool {
-        let data = matches!(rec, Record::Samples(_) | Record::Tombstones(_));
+        let data = matches!(
+            rec,
+            Record::Samples(_) | Record::Tombstones(_) | Record::Histograms(_)
+        );
         data && (self.until_caught_up || self.skip_before.is_some_and(|p| start < p))
     }
 

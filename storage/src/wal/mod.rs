@@ -28,7 +28,7 @@ pub use checkpoint::CheckpointStats;
 pub use follow::{FollowerStats, Resume, WalFollower, WalPosition};
 pub(crate) use reader::ReplayOutcome;
 pub use reader::{scan, ScanOutcome};
-pub use record::{Record as WalRecord, SampleEntry, SeriesEntry, TombstoneEntry};
+pub use record::{HistogramEntry, Record as WalRecord, SampleEntry, SeriesEntry, TombstoneEntry};
 pub use segment::DEFAULT_SEGMENT_SIZE;
 
 use crate::error::{AppendError, DbError};

@@ -205,8 +205,10 @@ fn replay_buffer(
             Frame::End => return r,
             Frame::Ok { ty, payload, next } => match record::decode(ty, payload, intern) {
                 Ok(rec) => {
-                    if let Record::Samples(s) = &rec {
-                        r.max_t = s.iter().fold(r.max_t, |m, x| m.max(x.t));
+                    match &rec {
+                        Record::Samples(s) => r.max_t = s.iter().fold(r.max_t, |m, x| m.max(x.t)),
+                        Record::Histograms(s) => r.max_t = s.iter().fold(r.max_t, |m, x| m.max(x.t)),
+                        _ => {}
                     }
                     handle(rec);
                     r.records += 1;

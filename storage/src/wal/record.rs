@@ -1,7 +1,7 @@
 //! WAL record codec: the payloads of series, samples and metadata records, and the frame
 //! around them (length, CRC32C, type byte). Byte layout: `storage/docs/format/wal.md`.
 
-use crate::model::{Label, Labels, MetricMetadata, MetricType};
+use crate::model::{BucketSpan, CounterResetHint, FloatHistogram, Label, Labels, MetricMetadata, MetricType};
 use std::sync::Arc;
 
 /// Frame header: payload length (u32 LE), CRC32C of type byte + payload (u32 LE), type (u8).
@@ -23,6 +23,8 @@ pub(crate) enum RecordType {
     Metadata = 3,
     /// Deleted time ranges of series (admin delete): ref, mint, maxt.
     Tombstones = 4,
+    /// Native histogram samples: ref, t (deltas as for samples) and the whole histogram.
+    Histograms = 5,
 }
 
 impl RecordType {
@@ -32,6 +34,7 @@ impl RecordType {
             2 => Some(RecordType::Samples),
             3 => Some(RecordType::Metadata),
             4 => Some(RecordType::Tombstones),
+            5 => Some(RecordType::Histograms),
             _ => None,
         }
     }
@@ -75,6 +78,17 @@ pub struct TombstoneEntry {
     pub maxt: i64,
 }
 
+/// One native histogram sample of a series by reference.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HistogramEntry {
+    /// The series reference.
+    pub id: u64,
+    /// Timestamp, ms.
+    pub t: i64,
+    /// The histogram (stale markers included).
+    pub h: FloatHistogram,
+}
+
 /// A decoded record.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Record {
@@ -86,6 +100,8 @@ pub enum Record {
     Metadata(Vec<(String, MetricMetadata)>),
     /// Deletions.
     Tombstones(Vec<TombstoneEntry>),
+    /// Native histogram samples.
+    Histograms(Vec<HistogramEntry>),
 }
 
 // ---------------------------------------------------------------- encoding
@@ -184,6 +200,55 @@ pub(crate) fn encode_tombstones(out: &mut Vec<u8>, entries: &[TombstoneEntry]) {
             put_varint(b, e.maxt);
         }
     });
+}
+
+fn put_f64(out: &mut Vec<u8>, v: f64) {
+    out.extend_from_slice(&v.to_bits().to_le_bytes());
+}
+
+fn put_spans(out: &mut Vec<u8>, spans: &[BucketSpan]) {
+    put_uvarint(out, spans.len() as u64);
+    for s in spans {
+        put_varint(out, i64::from(s.offset));
+        put_uvarint(out, u64::from(s.length));
+    }
+}
+
+/// Appends framed histogram records (split every [`MAX_SAMPLES_PER_RECORD`]). Refs and
+/// timestamps as in samples records; each histogram as hint u8, schema, zero threshold,
+/// zero count, count, sum (f64 LE), custom bounds, positive and negative spans and buckets.
+pub(crate) fn encode_histograms(out: &mut Vec<u8>, hs: &[HistogramEntry]) {
+    for part in hs.chunks(MAX_SAMPLES_PER_RECORD) {
+        frame(out, RecordType::Histograms, |b| {
+            put_uvarint(b, part.len() as u64);
+            let (mut pid, mut pt) = (0u64, 0i64);
+            for e in part {
+                put_varint(b, e.id.wrapping_sub(pid) as i64);
+                put_varint(b, e.t.wrapping_sub(pt));
+                pid = e.id;
+                pt = e.t;
+                let h = &e.h;
+                b.push(h.counter_reset_hint.number() as u8);
+                put_varint(b, i64::from(h.schema));
+                put_f64(b, h.zero_threshold);
+                put_f64(b, h.zero_count);
+                put_f64(b, h.count);
+                put_f64(b, h.sum);
+                put_uvarint(b, h.custom_values.len() as u64);
+                for c in &h.custom_values {
+                    put_f64(b, *c);
+                }
+                put_spans(b, &h.positive_spans);
+                put_spans(b, &h.negative_spans);
+                for side in [&h.positive_buckets, &h.negative_buckets] {
+                    put_uvarint(b, side.len() as u64);
+                    for c in side {
+                        put_f64(b, *c);
+                    }
+                }
+            }
+        });
+    }
 }
 
 // ---------------------------------------------------------------- framing on read
@@ -320,6 +385,53 @@ impl<'a> Dec<'a> {
         Ok(n as usize)
     }
 
+    fn spans(&mut self) -> Result<Vec<BucketSpan>, String> {
+        let n = self.count(2)?;
+        let mut out = Vec::with_capacity(n);
+        for _ in 0..n {
+            let off = self.varint()?;
+            let len = self.uvarint()?;
+            let (Ok(offset), Ok(length)) = (i32::try_from(off), u32::try_from(len)) else {
+                return Err(format!("bad histogram span ({off}, {len})"));
+            };
+            out.push(BucketSpan::new(offset, length));
+        }
+        Ok(out)
+    }
+
+    fn floats(&mut self) -> Result<Vec<f64>, String> {
+        let n = self.count(8)?;
+        (0..n).map(|_| self.f64()).collect()
+    }
+
+    fn histogram(&mut self) -> Result<FloatHistogram, String> {
+        let hint = CounterResetHint::from_number(i32::from(self.u8()?));
+        let schema = self.varint()?;
+        let schema = i32::try_from(schema).map_err(|_| format!("bad histogram schema {schema}"))?;
+        let zero_threshold = self.f64()?;
+        let zero_count = self.f64()?;
+        let count = self.f64()?;
+        let sum = self.f64()?;
+        let custom_values = self.floats()?;
+        let positive_spans = self.spans()?;
+        let negative_spans = self.spans()?;
+        let positive_buckets = self.floats()?;
+        let negative_buckets = self.floats()?;
+        Ok(FloatHistogram {
+            counter_reset_hint: hint,
+            schema,
+            zero_threshold,
+            zero_count,
+            count,
+            sum,
+            positive_spans,
+            negative_spans,
+            positive_buckets,
+            negative_buckets,
+            custom_values,
+        })
+    }
+
     fn finish(&self) -> Result<(), String> {
         if self.pos != self.buf.len() {
             return Err(format!("{} trailing bytes", self.buf.len() - self.pos));
@@ -404,6 +516,18 @@ pub(crate) fn decode(
                 out.push(TombstoneEntry { id, mint, maxt });
             }
             Record::Tombstones(out)
+        }
+        RecordType::Histograms => {
+            let n = d.count(40)?;
+            let mut out = Vec::with_capacity(n);
+            let (mut id, mut t) = (0u64, 0i64);
+            for _ in 0..n {
+                id = id.wrapping_add(d.varint()? as u64);
+                t = t.wrapping_add(d.varint()?);
+                let h = d.histogram()?;
+                out.push(HistogramEntry { id, t, h });
+            }
+            Record::Histograms(out)
         }
     };
     d.finish()?;
