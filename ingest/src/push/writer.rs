@@ -141,6 +141,12 @@ impl<'a> SeriesWriter<'a> {
         }
     }
 
+    /// Records a native histogram refused before it reached storage (invalid in its wire form).
+    pub fn reject_invalid_histogram(&mut self, labels: &Labels, e: &storage::HistogramError) {
+        super::rejections::note(super::rejections::Reason::Invalid);
+        self.reject(1, || format!("invalid native histogram for series {labels}: {e}"));
+    }
+
     /// Appends a histogram with explicit bounds (OTLP's explicit-bucket histograms, span
     /// durations) as classic series named after `base` (`_bucket{le}`, `_count`, `_sum`);
     /// `labels` are the series' other labels. `Ok(false)` if it was refused (recorded).

@@ -12,8 +12,8 @@ use foldhash::HashSet;
 use std::collections::VecDeque;
 use std::sync::Arc;
 use storage::{
-    BucketSpan, CounterResetHint, Exemplar, FloatHistogram, LabelsBuilder, MetricMetadata, MetricType,
-    SeriesHandle, SeriesRef,
+    BucketSpan, CounterResetHint, Exemplar, FloatHistogram, HistogramError, LabelsBuilder, MetricMetadata,
+    MetricType, SeriesHandle, SeriesRef,
 };
 
 /// The metric type of a 1.0 `MetricMetadata` / 2.0 `Metadata` number (unknown if none).
@@ -27,15 +27,16 @@ fn utf8<'a>(b: &'a [u8], what: &str) -> Result<&'a str, String> {
 
 /// A remote-write histogram (1.0 and 2.0 share the message) as storage's float histogram:
 /// integer histograms (integer `count`) have their delta-encoded buckets summed up, float ones
-/// carry absolute counts. Not validated here: storage validates and names the series.
-pub fn histogram_from_wire(h: &Histogram) -> FloatHistogram {
+/// carry absolute counts. Integer histograms are validated in their integer form (where the
+/// count must equal the buckets' sum); storage validates the float form.
+pub fn histogram_from_wire(h: &Histogram) -> Result<FloatHistogram, HistogramError> {
     let spans = |s: &[proto::BucketSpan]| {
         s.iter()
             .map(|s| BucketSpan::new(s.offset, s.length))
             .collect::<Vec<_>>()
     };
     let hint = CounterResetHint::from_number(h.reset_hint);
-    match h.count {
+    Ok(match h.count {
         Some(histogram::Count::CountFloat(count)) => FloatHistogram {
             counter_reset_hint: hint,
             schema: h.schema,
@@ -53,28 +54,31 @@ pub fn histogram_from_wire(h: &Histogram) -> FloatHistogram {
             negative_buckets: h.negative_counts.clone(),
             custom_values: h.custom_values.clone(),
         },
-        _ => storage::Histogram {
-            counter_reset_hint: hint,
-            schema: h.schema,
-            zero_threshold: h.zero_threshold,
-            zero_count: match h.zero_count {
-                Some(histogram::ZeroCount::ZeroCountInt(c)) => c,
-                Some(histogram::ZeroCount::ZeroCountFloat(c)) => c as u64,
-                None => 0,
-            },
-            count: match h.count {
-                Some(histogram::Count::CountInt(c)) => c,
-                _ => 0,
-            },
-            sum: h.sum,
-            positive_spans: spans(&h.positive_spans),
-            negative_spans: spans(&h.negative_spans),
-            positive_deltas: h.positive_deltas.clone(),
-            negative_deltas: h.negative_deltas.clone(),
-            custom_values: h.custom_values.clone(),
+        _ => {
+            let ih = storage::Histogram {
+                counter_reset_hint: hint,
+                schema: h.schema,
+                zero_threshold: h.zero_threshold,
+                zero_count: match h.zero_count {
+                    Some(histogram::ZeroCount::ZeroCountInt(c)) => c,
+                    Some(histogram::ZeroCount::ZeroCountFloat(c)) => c as u64,
+                    None => 0,
+                },
+                count: match h.count {
+                    Some(histogram::Count::CountInt(c)) => c,
+                    _ => 0,
+                },
+                sum: h.sum,
+                positive_spans: spans(&h.positive_spans),
+                negative_spans: spans(&h.negative_spans),
+                positive_deltas: h.positive_deltas.clone(),
+                negative_deltas: h.negative_deltas.clone(),
+                custom_values: h.custom_values.clone(),
+            };
+            ih.validate()?;
+            ih.to_float()
         }
-        .to_float(),
-    }
+    })
 }
 
 /// Appends one series' float samples and histograms; the labels are already valid.
@@ -91,7 +95,12 @@ fn write_series(
         }
     }
     for h in histograms {
-        w.append_native_histogram(r, labels, h.timestamp, &histogram_from_wire(h))?;
+        match histogram_from_wire(h) {
+            Ok(fh) => {
+                w.append_native_histogram(r, labels, h.timestamp, &fh)?;
+            }
+            Err(e) => w.reject_invalid_histogram(labels, &e),
+        }
     }
     Ok(())
 }

@@ -46,6 +46,11 @@ fn values(f: &Fixture, series: &str) -> Vec<f64> {
     f.series(series).into_iter().map(|(_, v)| v).collect()
 }
 
+/// (count, sum) of each native histogram sample of `series`.
+fn histogram_counts(f: &Fixture, series: &str) -> Vec<(f64, f64)> {
+    f.histograms(series).into_iter().map(|h| (h.h.count, h.h.sum)).collect()
+}
+
 /// Labels and values of everything stored, for comparing two ingests.
 fn dump(f: &Fixture) -> Vec<(String, Vec<(i64, u64)>)> {
     f.all()
@@ -319,7 +324,7 @@ async fn delta_can_be_refused_instead() {
 }
 
 #[tokio::test]
-async fn python_exponential_histograms_as_classic_buckets() {
+async fn python_exponential_histograms_as_native_histograms() {
     let f = Fixture::new();
     let (s, _, body) = f
         .send(post(
@@ -355,47 +360,28 @@ async fn python_exponential_histograms_as_classic_buckets() {
                 _ => panic!("attribute"),
             };
             let sel = format!(r#"aztec_circuit_protocol_circuit_name="{circuit}""#);
-            let buckets: Vec<(f64, f64)> = f
-                .all()
-                .into_iter()
-                .filter(|s| {
-                    s.labels.metric_name() == Some(&format!("{base}_bucket"))
-                        && s.labels.get("aztec_circuit_protocol_circuit_name") == Some(&circuit)
-                })
-                .map(|s| {
-                    let le = s.labels.get("le").unwrap();
-                    let le = if le == "+Inf" {
-                        f64::INFINITY
-                    } else {
-                        le.parse().unwrap()
-                    };
-                    (le, s.samples[0].v)
-                })
-                .collect();
-            let mut buckets = buckets;
-            buckets.sort_by(|a, b| a.0.partial_cmp(&b.0).unwrap());
-            // Cumulative, ending at the count; every observation's bucket boundary follows the scale.
-            assert!(buckets.windows(2).all(|w| w[1].1 >= w[0].1), "{buckets:?}");
-            assert_eq!(buckets.last().unwrap(), &(f64::INFINITY, p.count as f64));
+            let stored = f.histograms(&py(base, &sel));
+            assert_eq!(stored.len(), 1, "{base}{{{sel}}} in {:?}", f.names());
+            let h = &stored[0].h;
+            assert_eq!(h.validate(), Ok(()));
+            assert_eq!((h.count, h.sum), (p.count as f64, p.sum.unwrap()));
             // Scales above 8 are merged down to 8 (index >> (scale - 8)).
             let scale = p.scale.min(8);
+            assert_eq!(h.schema, scale);
             let base_v = 2f64.powf(2f64.powi(-scale));
             let pos = p.positive.as_ref().unwrap();
             let first = pos.bucket_counts.iter().position(|&c| c > 0).unwrap() as i32 + pos.offset;
             let first = first >> (p.scale - scale);
             let want_ub = base_v.powi(first + 1);
+            let buckets = h.buckets();
+            let lowest = buckets.iter().find(|b| b.count > 0.0 && b.lower >= 0.0).unwrap();
             assert!(
-                buckets.iter().any(|b| (b.0 - want_ub).abs() <= want_ub * 1e-9),
+                (lowest.upper - want_ub).abs() <= want_ub * 1e-9,
                 "upper bound {want_ub} of bucket {first} in {buckets:?}"
             );
-            assert_eq!(
-                values(&f, &py(&format!("{base}_count"), &sel)),
-                vec![p.count as f64]
-            );
-            assert_eq!(
-                values(&f, &py(&format!("{base}_sum"), &sel)),
-                vec![p.sum.unwrap()]
-            );
+            // The buckets hold every observation.
+            let total: f64 = buckets.iter().map(|b| b.count).sum();
+            assert_eq!(total, p.count as f64);
             checked += 1;
         }
     }
@@ -446,13 +432,10 @@ async fn javascript_json_exports() {
         "{names:?}"
     );
     let rr = r#"aztec_circuit_protocol_circuit_name="root-rollup""#;
+    // An exponential histogram: stored as a native histogram under the metric's name.
     assert_eq!(
-        values(&f, &js("aztec_circuit_proving_duration_seconds_count", rr)),
-        vec![3.0]
-    );
-    assert_eq!(
-        values(&f, &js("aztec_circuit_proving_duration_seconds_sum", rr)),
-        vec![15.954]
+        histogram_counts(&f, &js("aztec_circuit_proving_duration_seconds", rr)),
+        vec![(3.0, 15.954)]
     );
     let bp = r#"aztec_circuit_protocol_circuit_name="base-parity""#;
     assert_eq!(
@@ -837,7 +820,7 @@ async fn exemplars_on_sums_and_exponential_buckets_but_not_gauges() {
         got,
         vec![
             (
-                r#"lat_seconds_bucket{job="svc", le="2"}"#.to_string(),
+                r#"lat_seconds{job="svc"}"#.to_string(),
                 format!(
                     r#"{{span_id="abababababababab", trace_id="{}", user_id="u1"}}"#,
                     trace(4)
@@ -846,7 +829,7 @@ async fn exemplars_on_sums_and_exponential_buckets_but_not_gauges() {
                 1800
             ),
             (
-                r#"lat_seconds_bucket{job="svc", le="8"}"#.to_string(),
+                r#"lat_seconds{job="svc"}"#.to_string(),
                 format!(
                     r#"{{span_id="abababababababab", trace_id="{}", user_id="u1"}}"#,
                     trace(3)

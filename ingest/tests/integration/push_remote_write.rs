@@ -111,7 +111,7 @@ async fn prometheus_242_metadata_is_kept() {
 }
 
 #[tokio::test]
-async fn native_histograms_become_classic_series() {
+async fn native_histograms_are_stored_as_histograms() {
     let f = Fixture::new();
     let base = [("__name__", "rpc_seconds"), ("job", "api")];
     // Integer exponential histogram, schema 0: positive buckets 0 and 1 (upper bounds 1, 2),
@@ -143,28 +143,47 @@ async fn native_histograms_become_classic_series() {
         timestamp: 1000,
         ..Default::default()
     });
+    // An integer histogram whose count is not its buckets' sum is refused, naming the series.
+    let mut bad = series(&[("__name__", "bad_seconds"), ("job", "api")], &[]);
+    bad.histograms.push(Histogram {
+        count: Some(histogram::Count::CountInt(9)),
+        sum: 1.0,
+        schema: 0,
+        positive_spans: vec![BucketSpan { offset: 0, length: 1 }],
+        positive_deltas: vec![2],
+        timestamp: 1000,
+        ..Default::default()
+    });
     let (status, _, text) = f
-        .send(post("/api/v1/write", V1, v1_body(vec![exp, custom])))
+        .send(post("/api/v1/write", V1, v1_body(vec![exp, custom, bad])))
         .await;
-    assert_eq!(status, 204, "{text}");
+    assert_eq!(status, 400, "{text}");
+    assert!(
+        text.contains("bad_seconds") && text.contains("2 observations found in buckets, but the count is 9"),
+        "{text}"
+    );
     let names = f.names();
-    for (l, v) in [
-        (r#"rpc_seconds_bucket{job="api", le="0.001"}"#, 1.0),
-        (r#"rpc_seconds_bucket{job="api", le="1"}"#, 3.0),
-        (r#"rpc_seconds_bucket{job="api", le="2"}"#, 6.0),
-        (r#"rpc_seconds_bucket{job="api", le="+Inf"}"#, 6.0),
-        (r#"rpc_seconds_count{job="api"}"#, 6.0),
-        (r#"rpc_seconds_sum{job="api"}"#, 7.5),
-        (r#"size_bytes_bucket{job="api", le="100"}"#, 1.0),
-        (r#"size_bytes_bucket{job="api", le="500"}"#, 1.0),
-        (r#"size_bytes_bucket{job="api", le="1000"}"#, 4.0),
-        (r#"size_bytes_bucket{job="api", le="+Inf"}"#, 5.0),
-        (r#"size_bytes_count{job="api"}"#, 5.0),
-        (r#"size_bytes_sum{job="api"}"#, 1234.0),
-    ] {
-        assert_eq!(f.series(l), vec![(1000, v)], "{l} in {names:?}");
-    }
-    assert_eq!(names.len(), 12, "{names:?}");
+    assert_eq!(
+        names.len(),
+        2,
+        "one series per histogram, the bad one left out: {names:?}"
+    );
+    let h = f.histograms(r#"rpc_seconds{job="api"}"#);
+    assert_eq!(h.len(), 1, "{names:?}");
+    assert_eq!(h[0].t, 1000);
+    assert_eq!((h[0].h.count, h[0].h.sum, h[0].h.zero_count), (6.0, 7.5, 1.0));
+    assert_eq!(h[0].h.positive_buckets, vec![2.0, 3.0]);
+    assert_eq!(h[0].h.zero_threshold, 0.001);
+    assert!(
+        f.series(r#"rpc_seconds{job="api"}"#).is_empty(),
+        "no float samples"
+    );
+    let c = f.histograms(r#"size_bytes{job="api"}"#);
+    assert_eq!(c.len(), 1);
+    assert_eq!(c[0].h.schema, -53);
+    assert_eq!(c[0].h.custom_values, vec![100.0, 500.0, 1000.0]);
+    assert_eq!(c[0].h.positive_buckets, vec![1.0, 3.0]);
+    assert_eq!(c[0].h.count, 5.0);
 }
 
 #[tokio::test]
@@ -270,15 +289,15 @@ async fn v2_request_with_symbols_metadata_and_created_timestamp() {
     let temp = f.series(r#"temp_celsius{job="api"}"#);
     assert_eq!(temp[0], (2000, 21.5));
     assert!(is_stale_nan(temp[1].1), "staleness marker kept bit-exact");
-    // schema 1: bucket -1 upper bound 2^(-1/2), bucket 0 upper bound 1.
-    assert_eq!(
-        f.series(r#"latency_seconds_bucket{job="api", le="0.7071067811865476"}"#),
-        vec![(2000, 1.0)]
-    );
-    assert_eq!(
-        f.series(r#"latency_seconds_bucket{job="api", le="1"}"#),
-        vec![(2000, 2.0)]
-    );
+    // schema 1: bucket -1 upper bound 2^(-1/2), bucket 0 upper bound 1; stored as one
+    // native histogram.
+    let h = f.histograms(r#"latency_seconds{job="api"}"#);
+    assert_eq!(h.len(), 1, "{:?}", f.names());
+    assert_eq!((h[0].t, h[0].h.count, h[0].h.sum), (2000, 2.0, 0.75));
+    let b = h[0].h.buckets();
+    assert_eq!(b.len(), 2);
+    assert!((b[0].upper - std::f64::consts::FRAC_1_SQRT_2).abs() < 1e-15, "{b:?}");
+    assert_eq!((b[1].upper, b[1].count), (1.0, 1.0));
     let md = f.db.metadata();
     assert_eq!(md["http_requests_total"][0].metric_type, MetricType::Counter);
     assert_eq!(md["http_requests_total"][0].help, "Requests served.");

@@ -73,6 +73,15 @@ impl Fixture {
             .unwrap_or_default()
     }
 
+    /// The native histogram samples of the series with exactly these labels.
+    pub(crate) fn histograms(&self, text: &str) -> Vec<storage::HistogramSample> {
+        self.all()
+            .into_iter()
+            .find(|s| s.labels.to_string() == text)
+            .map(|s| s.histograms)
+            .unwrap_or_default()
+    }
+
     /// Series names (labels as text) stored.
     pub(crate) fn names(&self) -> Vec<String> {
         self.all().into_iter().map(|s| s.labels.to_string()).collect()
