@@ -48,7 +48,10 @@ fn values(f: &Fixture, series: &str) -> Vec<f64> {
 
 /// (count, sum) of each native histogram sample of `series`.
 fn histogram_counts(f: &Fixture, series: &str) -> Vec<(f64, f64)> {
-    f.histograms(series).into_iter().map(|h| (h.h.count, h.h.sum)).collect()
+    f.histograms(series)
+        .into_iter()
+        .map(|h| (h.h.count, h.h.sum))
+        .collect()
 }
 
 /// Labels and values of everything stored, for comparing two ingests.

@@ -296,7 +296,10 @@ async fn v2_request_with_symbols_metadata_and_created_timestamp() {
     assert_eq!((h[0].t, h[0].h.count, h[0].h.sum), (2000, 2.0, 0.75));
     let b = h[0].h.buckets();
     assert_eq!(b.len(), 2);
-    assert!((b[0].upper - std::f64::consts::FRAC_1_SQRT_2).abs() < 1e-15, "{b:?}");
+    assert!(
+        (b[0].upper - std::f64::consts::FRAC_1_SQRT_2).abs() < 1e-15,
+        "{b:?}"
+    );
     assert_eq!((b[1].upper, b[1].count), (1.0, 1.0));
     let md = f.db.metadata();
     assert_eq!(md["http_requests_total"][0].metric_type, MetricType::Counter);
