@@ -17,6 +17,7 @@ mod faults;
 mod forward;
 mod fuzz_replay;
 mod grafana_vars;
+mod histogram_diff;
 mod limits;
 mod otel_sdk;
 mod otlp;
