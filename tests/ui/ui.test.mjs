@@ -313,6 +313,51 @@ test('alerts page shows the firing alert and filters by state and text', async (
   await page.close();
 });
 
+/** Pushes three points of an OTLP exponential histogram (a native histogram once stored). */
+async function pushNativeHistogram() {
+  const now = Date.now();
+  for (const [i, ago] of [[1, 40000], [2, 20000], [3, 1000]].map(([n, a]) => [n, a])) {
+    const body = {
+      resourceMetrics: [{
+        resource: { attributes: [{ key: 'service.name', value: { stringValue: 'ui-hist' } }] },
+        scopeMetrics: [{
+          metrics: [{
+            name: 'ui.latency',
+            unit: 's',
+            exponentialHistogram: {
+              aggregationTemporality: 2,
+              dataPoints: [{
+                timeUnixNano: String((now - ago) * 1e6),
+                count: String(6 * i),
+                sum: 3.5 * i,
+                scale: 2,
+                zeroCount: String(i),
+                positive: { offset: -2, bucketCounts: [String(2 * i), String(3 * i)] },
+              }],
+            },
+          }],
+        }],
+      }],
+    };
+    const r = await fetch(`${h.base}/v1/metrics`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+    assert.equal(r.status, 200, await r.text());
+  }
+}
+
+test('explorer draws a native histogram as a heatmap and its instant buckets as bars', async () => {
+  await pushNativeHistogram();
+  const page = await open('/graph?expr=ui_latency_seconds&tab=graph&range=5m');
+  await page.locator('#output .native-heatmap canvas.heatmap').first().waitFor();
+  await page.screenshot({ path: join(ARTIFACTS, 'explorer-native-heatmap.png') });
+  await page.click('button[data-tab=table]');
+  await page.locator('#result-table .hist-bar').first().waitFor();
+  // zero bucket and two positive buckets, each with its count
+  assert.equal(await page.locator('#result-table .hist-bar').count(), 3);
+  assert.match(await page.locator('#result-table .hist-bars').innerText(), /count 18/);
+  await page.screenshot({ path: join(ARTIFACTS, 'explorer-native-bars.png') });
+  await page.close();
+});
+
 test('no uncaught errors in any page', () => {
   assert.deepEqual(pageErrors, []);
 });

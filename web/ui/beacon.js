@@ -25,8 +25,16 @@ const lagOf = (m) => `floor((timestamp(${m}{${S}}) - $genesis_time) / $seconds_p
 const LAG = `(${lagOf('beacon_head_slot')} or on(instance, job) ${lagOf('beacon_head_state_slot')})`;
 
 const q = (expr, legend = '{{instance}}') => ({ expr, legend });
-const quantiles = (bucket) => [0.5, 0.9, 0.99].map((p) => q(
-  `histogram_quantile(${p}, sum by (instance, job, le) (rate(${bucket}{${S}}[$__rate_interval])))`, `{{instance}} p${p * 100}`));
+/** The native histogram a classic histogram's `_bucket` series stand for (same family name). */
+const nativeOf = (bucket) => bucket.replace(/_bucket$/, '');
+/** The metrics a histogram panel looks for: the classic buckets, else the native histogram. */
+const hist = (...buckets) => buckets.flatMap((b) => [b, nativeOf(b)]);
+/** The p-quantile per node from classic buckets or, for a client exposing it natively, the native histogram. */
+const quantileExpr = (p, bucket) => `histogram_quantile(${p}, sum by (instance, job, le) (rate(${bucket}{${S}}[$__rate_interval])))`
+  + ` or histogram_quantile(${p}, sum by (instance, job) (rate(${nativeOf(bucket)}{${S}}[$__rate_interval])))`;
+/** Bucket rates over all nodes, classic (by le) or native, for a heatmap. */
+const heatmapExpr = (bucket) => `sum by (le) (rate(${bucket}{${S}}[$__rate_interval])) or sum(rate(${nativeOf(bucket)}{${S}}[$__rate_interval]))`;
+const quantiles = (bucket) => [0.5, 0.9, 0.99].map((p) => q(quantileExpr(p, bucket), `{{instance}} p${p * 100}`));
 const rateOf = (m) => q(`rate(${m}{${S}}[$__rate_interval])`);
 
 /** The spec's minimal metrics and their types, for the conformance table. */
@@ -171,10 +179,10 @@ export const BEACON = {
     {
       title: 'Delays',
       panels: [
-        { id: 'attestation_delay', type: 'timeseries', title: 'Attestation delay quantiles', unit: 's', metrics: ['beacon_attestation_delay_count_bucket'], queries: quantiles('beacon_attestation_delay_count_bucket') },
-        { id: 'block_delay', type: 'timeseries', title: 'Block delay quantiles', unit: 's', metrics: ['beacon_block_delay_count_bucket'], queries: quantiles('beacon_block_delay_count_bucket') },
-        { id: 'attestation_delay_heatmap', type: 'heatmap', title: 'Attestation delay heatmap (all nodes)', unit: 's', aggregate: true, metrics: ['beacon_attestation_delay_count_bucket'], queries: [q(`sum by (le) (rate(beacon_attestation_delay_count_bucket{${S}}[$__rate_interval]))`, '{{le}}')] },
-        { id: 'block_delay_heatmap', type: 'heatmap', title: 'Block delay heatmap (all nodes)', unit: 's', aggregate: true, metrics: ['beacon_block_delay_count_bucket'], queries: [q(`sum by (le) (rate(beacon_block_delay_count_bucket{${S}}[$__rate_interval]))`, '{{le}}')] },
+        { id: 'attestation_delay', type: 'timeseries', title: 'Attestation delay quantiles', unit: 's', metrics: hist('beacon_attestation_delay_count_bucket'), queries: quantiles('beacon_attestation_delay_count_bucket') },
+        { id: 'block_delay', type: 'timeseries', title: 'Block delay quantiles', unit: 's', metrics: hist('beacon_block_delay_count_bucket'), queries: quantiles('beacon_block_delay_count_bucket') },
+        { id: 'attestation_delay_heatmap', type: 'heatmap', title: 'Attestation delay heatmap (all nodes)', unit: 's', aggregate: true, metrics: hist('beacon_attestation_delay_count_bucket'), queries: [q(heatmapExpr('beacon_attestation_delay_count_bucket'), '{{le}}')] },
+        { id: 'block_delay_heatmap', type: 'heatmap', title: 'Block delay heatmap (all nodes)', unit: 's', aggregate: true, metrics: hist('beacon_block_delay_count_bucket'), queries: [q(heatmapExpr('beacon_block_delay_count_bucket'), '{{le}}')] },
       ],
     },
     {
@@ -202,13 +210,13 @@ export const BEACON = {
       title: 'PeerDAS',
       panels: [
         { id: 'das_sidecars', type: 'timeseries', title: 'Data column sidecars submitted and verified', unit: 'ops', metrics: ['beacon_data_column_sidecar_processing_requests_total', 'beacon_data_column_sidecar_processing_successes_total'], queries: [q(`rate(beacon_data_column_sidecar_processing_requests_total{${S}}[$__rate_interval])`, '{{instance}} submitted'), q(`rate(beacon_data_column_sidecar_processing_successes_total{${S}}[$__rate_interval])`, '{{instance}} verified')] },
-        { id: 'das_gossip_verification', type: 'timeseries', title: 'Data column gossip verification time', unit: 's', metrics: ['beacon_data_column_sidecar_gossip_verification_seconds_bucket'], queries: quantiles('beacon_data_column_sidecar_gossip_verification_seconds_bucket') },
+        { id: 'das_gossip_verification', type: 'timeseries', title: 'Data column gossip verification time', unit: 's', metrics: hist('beacon_data_column_sidecar_gossip_verification_seconds_bucket'), queries: quantiles('beacon_data_column_sidecar_gossip_verification_seconds_bucket') },
         { id: 'das_reconstructed', type: 'timeseries', title: 'Reconstructed columns', unit: 'ops', metrics: ['beacon_data_availability_reconstructed_columns_total'], queries: [rateOf('beacon_data_availability_reconstructed_columns_total')] },
-        { id: 'das_reconstruction_time', type: 'timeseries', title: 'Column reconstruction time', unit: 's', metrics: ['beacon_data_availability_reconstruction_time_seconds_bucket'], queries: quantiles('beacon_data_availability_reconstruction_time_seconds_bucket') },
-        { id: 'das_compute_verify', type: 'timeseries', title: 'Sidecar computation, inclusion proof and KZG batch verification (p90)', unit: 's', metrics: ['beacon_data_column_sidecar_computation_seconds_bucket', 'beacon_data_column_sidecar_inclusion_proof_verification_seconds_bucket', 'beacon_kzg_verification_data_column_batch_seconds_bucket'], queries: [['computation', 'beacon_data_column_sidecar_computation_seconds_bucket'], ['inclusion proof', 'beacon_data_column_sidecar_inclusion_proof_verification_seconds_bucket'], ['kzg batch', 'beacon_kzg_verification_data_column_batch_seconds_bucket']].map(([what, b]) => q(`histogram_quantile(0.9, sum by (instance, job, le) (rate(${b}{${S}}[$__rate_interval])))`, `{{instance}} ${what}`)) },
+        { id: 'das_reconstruction_time', type: 'timeseries', title: 'Column reconstruction time', unit: 's', metrics: hist('beacon_data_availability_reconstruction_time_seconds_bucket'), queries: quantiles('beacon_data_availability_reconstruction_time_seconds_bucket') },
+        { id: 'das_compute_verify', type: 'timeseries', title: 'Sidecar computation, inclusion proof and KZG batch verification (p90)', unit: 's', metrics: hist('beacon_data_column_sidecar_computation_seconds_bucket', 'beacon_data_column_sidecar_inclusion_proof_verification_seconds_bucket', 'beacon_kzg_verification_data_column_batch_seconds_bucket'), queries: [['computation', 'beacon_data_column_sidecar_computation_seconds_bucket'], ['inclusion proof', 'beacon_data_column_sidecar_inclusion_proof_verification_seconds_bucket'], ['kzg batch', 'beacon_kzg_verification_data_column_batch_seconds_bucket']].map(([what, b]) => q(quantileExpr(0.9, b), `{{instance}} ${what}`)) },
         { id: 'custody_groups', type: 'timeseries', title: 'Custody groups (total and backfilled)', metrics: ['beacon_custody_groups', 'beacon_custody_groups_backfilled'], queries: [q(`beacon_custody_groups{${S}}`, '{{instance}} custody'), q(`beacon_custody_groups_backfilled{${S}}`, '{{instance}} backfilled')] },
         { id: 'get_blobs', type: 'timeseries', title: 'engine_getBlobsV2 requests and responses', unit: 'ops', metrics: ['beacon_engine_getBlobsV2_requests_total', 'beacon_engine_getBlobsV2_responses_total'], queries: [q(`rate(beacon_engine_getBlobsV2_requests_total{${S}}[$__rate_interval])`, '{{instance}} requests'), q(`rate(beacon_engine_getBlobsV2_responses_total{${S}}[$__rate_interval])`, '{{instance}} responses')] },
-        { id: 'get_blobs_duration', type: 'timeseries', title: 'engine_getBlobsV2 duration', unit: 's', metrics: ['beacon_engine_getBlobsV2_request_duration_seconds_bucket'], queries: quantiles('beacon_engine_getBlobsV2_request_duration_seconds_bucket') },
+        { id: 'get_blobs_duration', type: 'timeseries', title: 'engine_getBlobsV2 duration', unit: 's', metrics: hist('beacon_engine_getBlobsV2_request_duration_seconds_bucket'), queries: quantiles('beacon_engine_getBlobsV2_request_duration_seconds_bucket') },
       ],
     },
     {
@@ -217,11 +225,11 @@ export const BEACON = {
         { id: 'il_validation', type: 'timeseries', title: 'Inclusion lists validated', unit: 'ops', metrics: ['beacon_inclusion_lists_valid_total', 'beacon_inclusion_lists_invalid_total'], queries: [q(`sum by (instance, job, source) (rate(beacon_inclusion_lists_valid_total{${S}}[$__rate_interval]))`, '{{instance}} valid {{source}}'), q(`sum by (instance, job, source) (rate(beacon_inclusion_lists_invalid_total{${S}}[$__rate_interval]))`, '{{instance}} invalid {{source}}')] },
         { id: 'il_traffic', type: 'timeseries', title: 'Inclusion lists received and published', unit: 'ops', metrics: ['beacon_inclusion_lists_received_total', 'beacon_inclusion_lists_published_total', 'beacon_inclusion_list_transactions_received_total'], queries: [q(`sum by (instance, job) (rate(beacon_inclusion_lists_received_total{${S}}[$__rate_interval]))`, '{{instance}} received'), q(`rate(beacon_inclusion_lists_published_total{${S}}[$__rate_interval])`, '{{instance}} published'), q(`sum by (instance, job) (rate(beacon_inclusion_list_transactions_received_total{${S}}[$__rate_interval]))`, '{{instance}} transactions received')] },
         { id: 'il_bytes', type: 'timeseries', title: 'Inclusion list bytes validated', unit: 'bytes', metrics: ['beacon_inclusion_lists_valid_size_bytes_total', 'beacon_inclusion_lists_invalid_size_bytes_total'], queries: [q(`rate(beacon_inclusion_lists_valid_size_bytes_total{${S}}[$__rate_interval])`, '{{instance}} valid'), q(`rate(beacon_inclusion_lists_invalid_size_bytes_total{${S}}[$__rate_interval])`, '{{instance}} invalid')] },
-        { id: 'il_validation_time', type: 'timeseries', title: 'Inclusion list validation time', unit: 's', metrics: ['beacon_inclusion_lists_validation_time_seconds_bucket'], queries: quantiles('beacon_inclusion_lists_validation_time_seconds_bucket') },
-        { id: 'il_arrival', type: 'timeseries', title: 'Inclusion list arrival time into the slot', unit: 's', metrics: ['beacon_inclusion_lists_arrival_time_seconds_bucket'], queries: quantiles('beacon_inclusion_lists_arrival_time_seconds_bucket') },
+        { id: 'il_validation_time', type: 'timeseries', title: 'Inclusion list validation time', unit: 's', metrics: hist('beacon_inclusion_lists_validation_time_seconds_bucket'), queries: quantiles('beacon_inclusion_lists_validation_time_seconds_bucket') },
+        { id: 'il_arrival', type: 'timeseries', title: 'Inclusion list arrival time into the slot', unit: 's', metrics: hist('beacon_inclusion_lists_arrival_time_seconds_bucket'), queries: quantiles('beacon_inclusion_lists_arrival_time_seconds_bucket') },
         { id: 'il_fork_choice', type: 'timeseries', title: 'Equivocating lists and unsatisfied blocks', unit: 'ops', metrics: ['beacon_inclusion_lists_equivocating_total', 'beacon_inclusion_list_unsatisfied_blocks_total'], queries: [q(`rate(beacon_inclusion_lists_equivocating_total{${S}}[$__rate_interval])`, '{{instance}} equivocating'), q(`rate(beacon_inclusion_list_unsatisfied_blocks_total{${S}}[$__rate_interval])`, '{{instance}} unsatisfied blocks')] },
         { id: 'il_payload_transactions', type: 'timeseries', title: 'Inclusion list transactions sent to the execution layer', unit: 'ops', metrics: ['beacon_inclusion_list_transactions_notify_new_payload_total', 'beacon_inclusion_list_transactions_prepare_execution_payload_total'], queries: [q(`rate(beacon_inclusion_list_transactions_notify_new_payload_total{${S}}[$__rate_interval])`, '{{instance}} new payload'), q(`rate(beacon_inclusion_list_transactions_prepare_execution_payload_total{${S}}[$__rate_interval])`, '{{instance}} prepare payload')] },
-        { id: 'il_engine', type: 'timeseries', title: 'engine_getInclusionListV1 requests and duration (p90)', metrics: ['beacon_engine_getInclusionListV1_requests_total', 'beacon_engine_getInclusionListV1_requests_duration_seconds_bucket'], queries: [q(`rate(beacon_engine_getInclusionListV1_requests_total{${S}}[$__rate_interval])`, '{{instance}} requests/s'), q(`histogram_quantile(0.9, sum by (instance, job, le) (rate(beacon_engine_getInclusionListV1_requests_duration_seconds_bucket{${S}}[$__rate_interval])))`, '{{instance}} p90 seconds')] },
+        { id: 'il_engine', type: 'timeseries', title: 'engine_getInclusionListV1 requests and duration (p90)', metrics: ['beacon_engine_getInclusionListV1_requests_total', ...hist('beacon_engine_getInclusionListV1_requests_duration_seconds_bucket')], queries: [q(`rate(beacon_engine_getInclusionListV1_requests_total{${S}}[$__rate_interval])`, '{{instance}} requests/s'), q(quantileExpr(0.9, 'beacon_engine_getInclusionListV1_requests_duration_seconds_bucket'), '{{instance}} p90 seconds')] },
       ],
     },
     {

@@ -170,12 +170,51 @@ export function timeChart(container, result, opts = {}) {
 const leOf = (s) => (s.metric.le === '+Inf' ? Infinity : Number(s.metric.le));
 
 /**
+ * Native histogram series of a matrix (`histograms: [[t, {count, sum, buckets}]]`, buckets as
+ * `[boundary_rule, lower, upper, count]`) as cumulative bucket series `{metric: {le}, values}`
+ * like a classic histogram's, so the heatmap draws both the same way. Several native series
+ * are added up bucket by bucket (as `sum` would).
+ */
+export function nativeToBuckets(result) {
+  const byTime = new Map();
+  const bounds = new Set();
+  for (const s of result) {
+    for (const [t, h] of s.histograms || []) {
+      const m = byTime.get(Number(t)) || new Map();
+      for (const [, , upper, count] of h.buckets || []) {
+        const u = Number(upper);
+        bounds.add(u);
+        m.set(u, (m.get(u) || 0) + Number(count));
+      }
+      byTime.set(Number(t), m);
+    }
+  }
+  const les = [...bounds].sort((a, b) => a - b);
+  const times = [...byTime.keys()].sort((a, b) => a - b);
+  return les.map((le) => ({
+    metric: { le: le === Infinity ? '+Inf' : String(le) },
+    values: times.map((t) => {
+      let cum = 0;
+      for (const [u, c] of byTime.get(t)) if (u <= le) cum += c;
+      return [t, String(cum)];
+    }),
+  }));
+}
+
+/** Whether a query result holds native histograms. */
+export const hasNative = (result) => result.some((s) => (s.histograms && s.histograms.length) || s.histogram);
+
+/**
  * Draws histogram buckets over time as a heatmap: `result` holds one cumulative bucket series per `le`
- * (e.g. `sum by (le) (rate(x_bucket[5m]))`); each cell is the share of observations in that bucket.
+ * (e.g. `sum by (le) (rate(x_bucket[5m]))`) or native histogram series (e.g. `sum(rate(x[5m]))`,
+ * whose buckets are used when no classic ones are present); each cell is the share of
+ * observations in that bucket.
  * opts: {height, range: [startSec, endSec], unit}. Returns {destroy(), update() -> false}.
  */
 export function heatmapChart(container, result, opts = {}) {
-  const buckets = result.filter((s) => !Number.isNaN(leOf(s))).sort((a, b) => leOf(a) - leOf(b));
+  const classic = result.filter((s) => s.metric && s.metric.le !== undefined);
+  const source = classic.length || !hasNative(result) ? classic : nativeToBuckets(result);
+  const buckets = source.filter((s) => !Number.isNaN(leOf(s))).sort((a, b) => leOf(a) - leOf(b));
   const [xs, ...cum] = alignMatrix(buckets);
   const les = buckets.map(leOf);
   const cells = cum.map((col, j) => col.map((v, i) => {
@@ -230,4 +269,22 @@ export function heatmapChart(container, result, opts = {}) {
     info.textContent = `${new Date(xs[i] * 1000).toLocaleTimeString()} · ${lo} – ${bound(les[j])}: ${v === null ? 'no data' : formatValue(Number(v.toPrecision(4)))}/s`;
   });
   return { destroy() { canvas.remove(); info.remove(); }, update() { return false; } };
+}
+
+/**
+ * An instant native histogram (`[t, {count, sum, buckets}]`) as horizontal bars, one per
+ * bucket with its bounds and count.
+ */
+export function histogramBars(point, unit) {
+  const h = point[1] || {};
+  const buckets = (h.buckets || []).filter((b) => Number(b[3]) > 0);
+  const max = Math.max(0, ...buckets.map((b) => Number(b[3])));
+  const open = ['(', '[', '(', '['];
+  const close = [']', ')', ')', ']'];
+  return el('div', { class: 'hist-bars' },
+    el('div', { class: 'muted' }, `count ${formatValue(h.count)} · sum ${formatValue(h.sum)}`),
+    buckets.map(([rule, lo, hi, count]) => el('div', { class: 'hist-bar' },
+      el('span', { class: 'hist-range mono' }, `${open[rule] || '('}${withUnit(Number(lo), unit)}, ${withUnit(Number(hi), unit)}${close[rule] || ']'}`),
+      el('span', { class: 'hist-fill', style: `width:${max > 0 ? (100 * Number(count)) / max : 0}%` }),
+      el('span', { class: 'num' }, formatValue(count)))));
 }

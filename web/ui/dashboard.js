@@ -308,7 +308,8 @@ export function render(root, [name]) {
       }
     }));
     if (ctx.gen !== generation) return;
-    const withData = results.filter((s) => (s.values ? s.values.length > 0 : !!s.value));
+    const withData = results.filter((s) => (s.values && s.values.length > 0) || (s.histograms && s.histograms.length > 0)
+      || !!s.value || !!s.histogram);
     const old = charts.get(p.id);
     if (old && !errors.length && p.type === 'timeseries' && withData.length && old.update(withData, [ctx.start, ctx.end])) {
       view.body.querySelectorAll('.missing').forEach((n) => n.remove());

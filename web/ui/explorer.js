@@ -1,7 +1,7 @@
 // Query explorer: PromQL input with completion, graph (query_range) and table (query) views.
 // The whole state lives in the URL (/graph?expr=...&tab=...&range=...&end=...&step=...&stacked=1).
 import { api, autoStep, formatDuration, formatSeries, parseDuration } from './api.js';
-import { timeChart } from './chart.js';
+import { heatmapChart, histogramBars, timeChart } from './chart.js';
 import { attachCompletion } from './complete.js';
 import { el, fill, table } from './dom.js';
 
@@ -136,12 +136,21 @@ export function render(root) {
       return;
     }
     if (!data.result.length) { fill(output, el('p', { class: 'muted', id: 'empty-result' }, 'Empty query result.')); return; }
-    let shown = data.result;
+    // Native histograms: a heatmap per series (up to four), floats drawn as lines below.
+    const native = data.result.filter((s) => s.histograms && s.histograms.length).slice(0, 4);
+    const heatmaps = native.map((s) => {
+      const box = el('div', { class: 'native-heatmap' }, el('div', { class: 'mono muted' }, formatSeries(s.metric)));
+      output.append(box);
+      return heatmapChart(box, [s], { height: 260, range: [end - range, end] });
+    });
+    const floats = data.result.filter((s) => s.values && s.values.length);
+    if (!floats.length) { chart = { destroy() { heatmaps.forEach((h) => h.destroy()); } }; return; }
+    let shown = floats;
     if (shown.length > MAX_SERIES) {
       messages.append(el('div', { class: 'warning' }, `showing ${MAX_SERIES} of ${shown.length} series; narrow the query to see the rest`));
       shown = shown.slice(0, MAX_SERIES);
     }
-    chart = timeChart(output, shown, {
+    const lines = timeChart(output, shown, {
       stacked: state.stacked,
       height: 360,
       range: [end - range, end],
@@ -152,6 +161,7 @@ export function render(root) {
         run();
       },
     });
+    chart = { destroy() { lines.destroy(); heatmaps.forEach((h) => h.destroy()); } };
   }
 
   async function runTable(signal, started) {
@@ -196,9 +206,12 @@ export function resultTable(data) {
   if (t === 'vector') {
     return [more, table(['series', 'value'], rows.map((s) => el('tr', {},
       el('td', { class: 'mono' }, formatSeries(s.metric)),
-      el('td', { class: 'num' }, s.value ? s.value[1] : (s.histogram ? 'native histogram' : '')))), { id: 'result-table' })];
+      el('td', { class: 'num' }, s.value ? s.value[1] : (s.histogram ? histogramBars(s.histogram) : '')))), { id: 'result-table' })];
   }
   return [more, table(['series', 'values'], rows.map((s) => el('tr', {},
     el('td', { class: 'mono' }, formatSeries(s.metric)),
-    el('td', { class: 'mono' }, (s.values || []).map(([ts, v]) => el('div', {}, `${v} @${ts}`))))), { id: 'result-table' })];
+    el('td', { class: 'mono' }, [
+      ...(s.values || []).map(([ts, v]) => el('div', {}, `${v} @${ts}`)),
+      ...(s.histograms || []).map(([ts, h]) => el('div', {}, `{count ${h.count}, sum ${h.sum}, ${(h.buckets || []).length} buckets} @${ts}`)),
+    ]))), { id: 'result-table' })];
 }
