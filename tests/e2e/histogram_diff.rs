@@ -47,7 +47,10 @@ fn spans_deltas(buckets: &BTreeMap<i32, u64>) -> (Vec<BucketSpan>, Vec<i64>) {
                     s.length += 1;
                 }
             }
-            Some(n) => spans.push(BucketSpan { offset: i - n, length: 1 }),
+            Some(n) => spans.push(BucketSpan {
+                offset: i - n,
+                length: 1,
+            }),
             None => spans.push(BucketSpan { offset: i, length: 1 }),
         }
         deltas.push(c as i64 - prev_count);
@@ -96,7 +99,10 @@ fn float_histogram(t: i64, schema: i32, zero: f64, pos: &BTreeMap<i32, f64>, sum
                     s.length += 1;
                 }
             }
-            Some(n) => spans.push(BucketSpan { offset: i - n, length: 1 }),
+            Some(n) => spans.push(BucketSpan {
+                offset: i - n,
+                length: 1,
+            }),
             None => spans.push(BucketSpan { offset: i, length: 1 }),
         }
         counts.push(c);
@@ -116,7 +122,11 @@ fn float_histogram(t: i64, schema: i32, zero: f64, pos: &BTreeMap<i32, f64>, sum
 }
 
 fn labels(name: &str, case: &str) -> Vec<Label> {
-    vec![Label::new("__name__", name), Label::new("case", case), Label::new("job", "hist")]
+    vec![
+        Label::new("__name__", name),
+        Label::new("case", case),
+        Label::new("job", "hist"),
+    ]
 }
 
 /// The data: `steps` samples 15 s apart from `base_ms`, 1.234 s off the evaluation grid.
@@ -153,17 +163,23 @@ fn dataset(base_ms: i64, steps: i64) -> Vec<WriteRequest> {
                 state.3 += rng.below(100) as f64 / 10.0 - 2.0;
             }
         }
-        series[0].histograms.push(int_histogram(t, 1, grow.0, &grow.1, &grow.2, grow.3));
+        series[0]
+            .histograms
+            .push(int_histogram(t, 1, grow.0, &grow.1, &grow.2, grow.3));
         // reset: the counter restarts two thirds of the way in.
         if step == steps * 2 / 3 {
             reset = Default::default();
             *reset.1.entry(0).or_insert(0) += 1;
             reset.3 = 0.5;
         }
-        series[1].histograms.push(int_histogram(t, 1, reset.0, &reset.1, &reset.2, reset.3));
+        series[1]
+            .histograms
+            .push(int_histogram(t, 1, reset.0, &reset.1, &reset.2, reset.3));
         // late: only from the middle on.
         if step >= steps / 2 {
-            series[2].histograms.push(int_histogram(t, 1, late.0, &late.1, &late.2, late.3));
+            series[2]
+                .histograms
+                .push(int_histogram(t, 1, late.0, &late.1, &late.2, late.3));
         }
         // schema: written at schema 2 for the first half, then at schema 1 (the same
         // observations at half the resolution), so aggregation over time meets two schemas.
@@ -172,13 +188,17 @@ fn dataset(base_ms: i64, steps: i64) -> Vec<WriteRequest> {
             fine.3 += 1.5;
         }
         if step < steps / 2 {
-            series[3].histograms.push(int_histogram(t, 2, 0, &fine.1, &BTreeMap::new(), fine.3));
+            series[3]
+                .histograms
+                .push(int_histogram(t, 2, 0, &fine.1, &BTreeMap::new(), fine.3));
         } else {
             let mut coarse: BTreeMap<i32, u64> = BTreeMap::new();
             for (&i, &c) in &fine.1 {
                 *coarse.entry(((i - 1) >> 1) + 1).or_insert(0) += c;
             }
-            series[3].histograms.push(int_histogram(t, 1, 0, &coarse, &BTreeMap::new(), fine.3));
+            series[3]
+                .histograms
+                .push(int_histogram(t, 1, 0, &coarse, &BTreeMap::new(), fine.3));
         }
         // float: schema 0, fractional counts (as a rate recorded by an agent would be).
         for _ in 0..3 {
@@ -186,7 +206,9 @@ fn dataset(base_ms: i64, steps: i64) -> Vec<WriteRequest> {
             float_sum += 0.75;
         }
         float_zero += 0.125;
-        series[4].histograms.push(float_histogram(t, 0, float_zero, &float_pos, float_sum));
+        series[4]
+            .histograms
+            .push(float_histogram(t, 0, float_zero, &float_pos, float_sum));
     }
     series
         .into_iter()
@@ -209,7 +231,13 @@ fn normalise(v: &Value) -> BTreeMap<String, Vec<String>> {
             .as_array()
             .map(|b| b.iter().map(|x| x.to_string()).collect())
             .unwrap_or_default();
-        format!("{} h count={} sum={} buckets={}", p[0], h["count"], h["sum"], buckets.join(","))
+        format!(
+            "{} h count={} sum={} buckets={}",
+            p[0],
+            h["count"],
+            h["sum"],
+            buckets.join(",")
+        )
     };
     if data["resultType"] == "scalar" {
         out.insert(String::new(), vec![point(&data["result"])]);
@@ -242,10 +270,12 @@ fn same_point(a: &str, b: &str) -> bool {
         return true;
     }
     let nums = |s: &str| -> Vec<String> {
-        s.split(|c: char| !(c.is_ascii_digit() || c == '.' || c == '-' || c == 'e' || c == '+' || c.is_alphabetic()))
-            .filter(|x| !x.is_empty())
-            .map(str::to_string)
-            .collect()
+        s.split(|c: char| {
+            !(c.is_ascii_digit() || c == '.' || c == '-' || c == 'e' || c == '+' || c.is_alphabetic())
+        })
+        .filter(|x| !x.is_empty())
+        .map(str::to_string)
+        .collect()
     };
     let (x, y) = (nums(a), nums(b));
     x.len() == y.len()
@@ -362,5 +392,9 @@ fn native_histogram_queries_match_prometheus() {
         }
     }
     println!("{passed} passed, {} failed", failures.len());
-    assert!(failures.is_empty(), "differences from Prometheus:\n  {}", failures.join("\n  "));
+    assert!(
+        failures.is_empty(),
+        "differences from Prometheus:\n  {}",
+        failures.join("\n  ")
+    );
 }

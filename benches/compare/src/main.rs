@@ -5,6 +5,7 @@
 
 mod data;
 mod forward;
+mod histograms;
 mod query;
 mod report;
 mod soak;
@@ -29,6 +30,9 @@ enum Cmd {
     Compare(CompareArgs),
     /// Forwarding throughput: the same load pushed into Sextant, forwarded to VictoriaMetrics.
     Forward(forward::ForwardArgs),
+    /// Native histograms: ingest, bytes on disk and quantile latency, Sextant beside Prometheus
+    /// 2.42 with `--enable-feature=native-histograms`.
+    Histograms(histograms::HistogramArgs),
     /// Sustained remote-write ingest plus dashboard queries for a long time (samples lost,
     /// memory over time, query latency).
     Soak(soak::SoakArgs),
@@ -76,6 +80,7 @@ fn main() -> std::process::ExitCode {
         Cmd::Compare(args) => run_compare(args),
         Cmd::Forward(args) => run_forward(args),
         Cmd::Soak(args) => soak::run(args),
+        Cmd::Histograms(args) => histograms::run(&args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

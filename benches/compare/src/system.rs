@@ -68,9 +68,12 @@ pub(crate) struct Measured {
     pub answers: Vec<(Duration, QueryAnswer)>,
 }
 
-struct Proc {
-    child: Child,
-    base: String,
+/// A started system; killed on drop.
+pub(crate) struct Proc {
+    /// The process.
+    pub(crate) child: Child,
+    /// `http://127.0.0.1:PORT`.
+    pub(crate) base: String,
     _dir: PathBuf,
 }
 
@@ -109,17 +112,20 @@ fn version_of(bin: &str, arg: &str) -> String {
         .unwrap_or_else(|| "unknown".into())
 }
 
-async fn start(
+/// Starts `kind` on a free loopback port with its data in `dir` and waits until it is ready;
+/// `prometheus_extra` are extra flags for Prometheus (feature flags).
+pub(crate) async fn start(
     kind: Kind,
-    args: &CompareArgs,
+    sextant_bin: &Path,
     dir: &Path,
     client: &reqwest::Client,
+    prometheus_extra: &[&str],
 ) -> Result<(Proc, String), String> {
     let port = free_port()?;
     let data = dir.join("data");
     let (mut cmd, version) = match kind {
         Kind::Sextant => {
-            let bin = args.sextant_bin.display().to_string();
+            let bin = sextant_bin.display().to_string();
             let mut c = Command::new(&bin);
             c.arg(format!("--web.listen-address=127.0.0.1:{port}"))
                 .arg(format!("--storage.tsdb.path={}", data.display()))
@@ -136,7 +142,8 @@ async fn start(
                 .arg(format!("--web.listen-address=127.0.0.1:{port}"))
                 .arg("--web.enable-remote-write-receiver")
                 .arg("--web.enable-admin-api")
-                .arg("--storage.tsdb.retention.time=100y");
+                .arg("--storage.tsdb.retention.time=100y")
+                .args(prometheus_extra);
             (c, version_of("/usr/bin/prometheus", "--version"))
         }
         Kind::VictoriaMetrics => {
@@ -264,6 +271,44 @@ pub(crate) async fn send_all(client: &reqwest::Client, base: &str, w: &Workload)
     (started.elapsed().as_secs_f64(), failed)
 }
 
+/// Bytes of the data once persisted, and how they were taken: for Prometheus and Sextant a
+/// snapshot through the admin API (which writes the head as a block); for VictoriaMetrics its
+/// data dir after a forced flush. `None` as the how when the snapshot failed.
+pub(crate) async fn disk_after_snapshot(
+    kind: Kind,
+    client: &reqwest::Client,
+    base: &str,
+    tmp: &Path,
+) -> (u64, Option<&'static str>) {
+    match kind {
+        Kind::Prometheus | Kind::Sextant => {
+            let r = client
+                .post(format!("{base}/api/v1/admin/tsdb/snapshot"))
+                .send()
+                .await;
+            let name = match r {
+                Ok(r) => r
+                    .json::<serde_json::Value>()
+                    .await
+                    .ok()
+                    .and_then(|v| v["data"]["name"].as_str().map(String::from)),
+                Err(_) => None,
+            };
+            match name {
+                Some(n) => (
+                    dir_bytes(&tmp.join("data").join("snapshots").join(n)),
+                    Some("snapshot of head and blocks (admin API)"),
+                ),
+                None => (0, None),
+            }
+        }
+        Kind::VictoriaMetrics => (
+            dir_bytes(&tmp.join("data")),
+            Some("data dir after /internal/force_flush"),
+        ),
+    }
+}
+
 /// Runs one system through the whole benchmark.
 pub(crate) fn run(
     kind: Kind,
@@ -292,7 +337,7 @@ async fn run_async(
     let tmp = std::env::temp_dir().join(format!("sextant-bench-{}-{}", kind.name(), std::process::id()));
     let _ = std::fs::remove_dir_all(&tmp);
     std::fs::create_dir_all(&tmp).map_err(|e| e.to_string())?;
-    let (mut proc, version) = start(kind, args, &tmp, &client).await?;
+    let (mut proc, version) = start(kind, &args.sextant_bin, &tmp, &client, &[]).await?;
     let pid = proc.child.id();
     eprintln!("  {version}: ingesting ...");
     let (_, cpu_before) = proc_stats(pid);
@@ -328,42 +373,19 @@ async fn run_async(
     // Prometheus and Sextant: a snapshot through the admin API writes the head as a block, the
     // form data takes once persisted. VictoriaMetrics: its data dir after a forced flush.
     let (peak_rss, cpu_seconds) = proc_stats(pid);
-    let (disk_bytes, disk_how) = match kind {
-        Kind::Prometheus | Kind::Sextant => {
-            let r = client
-                .post(format!("{}/api/v1/admin/tsdb/snapshot", proc.base))
-                .send()
-                .await;
-            let name = match r {
-                Ok(r) => r
-                    .json::<serde_json::Value>()
-                    .await
-                    .ok()
-                    .and_then(|v| v["data"]["name"].as_str().map(String::from)),
-                Err(_) => None,
-            };
-            match name {
-                Some(n) => (
-                    dir_bytes(&tmp.join("data").join("snapshots").join(n)),
-                    "snapshot of head and blocks (admin API)",
-                ),
-                None => {
-                    let _ = Command::new("kill").arg("-TERM").arg(pid.to_string()).status();
-                    let deadline = Instant::now() + Duration::from_secs(120);
-                    while proc.child.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                    }
-                    (
-                        dir_bytes(&tmp.join("data")),
-                        "data dir after SIGTERM (no snapshot API)",
-                    )
-                }
+    let (disk_bytes, disk_how) = match disk_after_snapshot(kind, &client, &proc.base, &tmp).await {
+        (bytes, Some(how)) => (bytes, how),
+        (_, None) => {
+            let _ = Command::new("kill").arg("-TERM").arg(pid.to_string()).status();
+            let deadline = Instant::now() + Duration::from_secs(120);
+            while proc.child.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
+                tokio::time::sleep(Duration::from_millis(50)).await;
             }
+            (
+                dir_bytes(&tmp.join("data")),
+                "data dir after SIGTERM (no snapshot API)",
+            )
         }
-        Kind::VictoriaMetrics => (
-            dir_bytes(&tmp.join("data")),
-            "data dir after /internal/force_flush",
-        ),
     };
     let _ = proc.child.kill();
     let _ = proc.child.wait();
