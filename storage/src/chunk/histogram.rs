@@ -20,9 +20,10 @@
 //!            bucket 0's n counts, bucket 1's n counts, ...
 //! otherwise: value columns of count, zero_count and the buckets (bucket-major)
 //! ```
-//! The transform (chosen per stream by encoded size) is `DELTA` (each run of n values as its
-//! first value then differences) or `DOD` (first value, first difference, then differences
-//! of differences). Stale markers are stored as zero counts and decoded as
+//! The stream mode byte (chosen per stream by encoded size) names the transform, `DELTA`
+//! (each run of n values as its first value then differences) or `DOD` (first value, first
+//! difference, then differences of differences), and whether the runs are packed as one PFOR
+//! block or each as its own (flag `PER_RUN`, 2: every bucket gets its own base and width). Stale markers are stored as zero counts and decoded as
 //! [`FloatHistogram::stale`].
 
 use super::varint::{put_uvarint, put_varint, ByteReader};
@@ -160,30 +161,55 @@ fn untransform(vals: &mut [i64], run: usize, how: u8) {
     }
 }
 
-/// Writes the smaller of the DELTA and DOD forms of `vals` (runs of `run`).
+/// Stream mode flag: every run is bit-packed on its own (its own base and width) instead
+/// of all runs together.
+const PER_RUN: u8 = 2;
+
+/// Writes `vals` (runs of `run`) in the smallest of four forms: DELTA or DOD, packed as one
+/// PFOR block or one per run (buckets of very different rates then get their own widths).
 fn put_int_stream(out: &mut Vec<u8>, vals: &[i64], run: usize) {
-    let delta = transform(vals, run, DELTA);
-    let dod = transform(vals, run, DOD);
-    let (pd, pdd) = (pfor::plan(&delta), pfor::plan(&dod));
-    if pdd.cost < pd.cost {
-        out.push(DOD);
-        pfor::write(&dod, pdd, out);
+    let mut best: Option<(usize, u8, Vec<i64>)> = None;
+    for how in [DELTA, DOD] {
+        let t = transform(vals, run, how);
+        let joint = pfor::plan(&t).cost;
+        let per_run: usize = t.chunks(run.max(1)).map(|r| pfor::plan(r).cost).sum();
+        for (cost, mode) in [(joint, how), (per_run, how | PER_RUN)] {
+            if best.as_ref().is_none_or(|b| cost < b.0) {
+                best = Some((cost, mode, t.clone()));
+            }
+        }
+    }
+    let Some((_, mode, t)) = best else { return };
+    out.push(mode);
+    if mode & PER_RUN != 0 {
+        for r in t.chunks(run.max(1)) {
+            pfor::write(r, pfor::plan(r), out);
+        }
     } else {
-        out.push(DELTA);
-        pfor::write(&delta, pd, out);
+        pfor::write(&t, pfor::plan(&t), out);
     }
 }
 
 fn read_int_stream(r: &mut ByteReader<'_>, n: usize, run: usize) -> Result<Vec<i64>, ChunkError> {
-    let how = r.u8("histogram stream transform")?;
+    let mode = r.u8("histogram stream mode")?;
+    let how = mode & !PER_RUN;
     if how != DELTA && how != DOD {
         return Err(ChunkError::Invalid {
-            what: "histogram stream transform",
-            detail: format!("{how}"),
+            what: "histogram stream mode",
+            detail: format!("{mode}"),
         });
     }
     let mut v = Vec::with_capacity(n);
-    pfor::decode::<i64>(r, n, &mut v)?;
+    if mode & PER_RUN != 0 {
+        let mut left = n;
+        while left > 0 {
+            let k = left.min(run.max(1));
+            pfor::decode::<i64>(r, k, &mut v)?;
+            left -= k;
+        }
+    } else {
+        pfor::decode::<i64>(r, n, &mut v)?;
+    }
     untransform(&mut v, run, how);
     Ok(v)
 }
@@ -590,6 +616,42 @@ mod tests {
                 b[i] ^= x;
                 let mut out = Vec::new();
                 let _ = decode_histograms(&b, &mut out);
+            }
+        }
+    }
+}
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod stream_tests {
+    use super::*;
+    #[test]
+    fn int_streams_round_trip() {
+        for run in [0usize, 1, 3, 50, 120] {
+            for k in 0..6u64 {
+                let vals: Vec<i64> = (0..run * 5)
+                    .map(|i| match k {
+                        0 => 0,
+                        1 => i as i64,
+                        2 => ((i * 7919) % 13) as i64 * (i / run) as i64,
+                        3 => {
+                            if i % 3 == 0 {
+                                0
+                            } else {
+                                (i * i) as i64
+                            }
+                        }
+                        4 => (i % run) as i64 * 1000 + (i / run) as i64,
+                        _ => ((i as u64).wrapping_mul(0x9e37_79b9) % 100_000) as i64,
+                    })
+                    .collect();
+                let mut buf = Vec::new();
+                put_int_stream(&mut buf, &vals, run);
+                buf.push(0xAB);
+                let mut r = ByteReader::new(&buf);
+                let got = read_int_stream(&mut r, vals.len(), run)
+                    .unwrap_or_else(|e| panic!("run {run} k {k} mode {}: {e}", buf[0]));
+                assert_eq!(got, vals, "run {run} k {k}");
+                assert_eq!(r.rest(), &[0xAB]);
             }
         }
     }
