@@ -37,8 +37,31 @@ const FLAG_INTEGER: u8 = 1;
 const DELTA: u8 = 0;
 /// Run transform: first value, first difference, then differences of differences.
 const DOD: u8 = 1;
-/// The most buckets a side of a chunk layout may have (bounds allocations on decode).
-const MAX_LAYOUT_BUCKETS: usize = 1 << 16;
+/// The most samples × layout buckets one histogram column may hold (bounds the memory a
+/// decode takes; chunk cutters keep [`cells_bound`] under it).
+pub const MAX_CHUNK_CELLS: usize = 1 << 22;
+/// The most buckets (both sides) one histogram may have to be stored.
+pub const MAX_HISTOGRAM_BUCKETS: usize = 1 << 16;
+
+/// Buckets of `h`.
+fn bucket_count(h: &FloatHistogram) -> usize {
+    h.positive_buckets.len() + h.negative_buckets.len()
+}
+
+/// How much appending `h` after `prev` (the chunk's last sample) may grow the chunk's union
+/// layout: nothing when the layouts are equal, else all of `h`'s buckets.
+pub fn union_growth(prev: Option<&FloatHistogram>, h: &FloatHistogram) -> usize {
+    match prev {
+        Some(p) if p.positive_spans == h.positive_spans && p.negative_spans == h.negative_spans => 0,
+        _ => bucket_count(h),
+    }
+}
+
+/// An upper bound of the cells (samples × union buckets) of a chunk of `n` samples whose
+/// union layout is at most `union` buckets.
+pub fn cells_bound(n: usize, union: usize) -> usize {
+    n.saturating_mul(union.max(1))
+}
 
 /// Whether `a` and `b` may share a chunk: same schema, zero threshold and custom bounds
 /// (bit-exact), or one of them is a stale marker.
@@ -303,7 +326,10 @@ pub fn encode_histograms(hs: &[&FloatHistogram], out: &mut Vec<u8>) {
     } else {
         encode_values(&counts[..n], out);
         encode_values(&counts[n..], out);
-        encode_values(&dense, out);
+        // Pieces, so that no value column exceeds MAX_COLUMN_SAMPLES.
+        for piece in dense.chunks(MAX_COLUMN_SAMPLES) {
+            encode_values(piece, out);
+        }
     }
 }
 
@@ -342,7 +368,7 @@ fn read_spans(r: &mut ByteReader<'_>) -> Result<(Vec<BucketSpan>, usize), ChunkE
         total = total.saturating_add(length as usize);
         spans.push(BucketSpan::new(offset, length));
     }
-    if total > MAX_LAYOUT_BUCKETS {
+    if total > MAX_CHUNK_CELLS {
         return Err(ChunkError::Invalid {
             what: "histogram layout",
             detail: format!("{total} buckets"),
@@ -416,7 +442,7 @@ fn decode_inner(r: &mut ByteReader<'_>, out: &mut Vec<FloatHistogram>) -> Result
     let (pspans, np) = read_spans(r)?;
     let (nspans, nn) = read_spans(r)?;
     let nb = np + nn;
-    if nb.saturating_mul(n) > MAX_COLUMN_SAMPLES * 4 {
+    if nb.saturating_mul(n) > MAX_CHUNK_CELLS {
         return Err(ChunkError::Invalid {
             what: "histogram column",
             detail: format!("{n} samples of {nb} buckets"),
@@ -456,7 +482,14 @@ fn decode_inner(r: &mut ByteReader<'_>, out: &mut Vec<FloatHistogram>) -> Result
         (
             read_floats(r, n, "histogram count column")?,
             read_floats(r, n, "histogram zero count column")?,
-            read_floats(r, nb * n, "histogram bucket column")?,
+            {
+                let mut d = Vec::with_capacity(nb * n);
+                while d.len() < nb * n {
+                    let k = (nb * n - d.len()).min(MAX_COLUMN_SAMPLES);
+                    d.extend(read_floats(r, k, "histogram bucket column")?);
+                }
+                d
+            },
         )
     };
     out.reserve(n);
