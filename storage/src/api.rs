@@ -35,7 +35,9 @@ pub trait Appender {
     /// whole). `r` as for [`Appender::append`]. A series holds one sample type at a time: a
     /// histogram at the timestamp of a float sample (or the reverse) is a duplicate. The
     /// histogram is validated ([`FloatHistogram::validate`]); an invalid one is refused with
-    /// [`AppendError::InvalidHistogram`] naming the series. Stores that keep no histograms
+    /// [`AppendError::InvalidHistogram`] naming the series. The database keeps histograms in
+    /// order per series: one older than the series' newest histogram is refused with
+    /// [`AppendError::OutOfOrder`] whatever the out-of-order window. Stores that keep no histograms
     /// refuse them with [`AppendError::Unsupported`] (the default).
     fn append_histogram(
         &mut self,

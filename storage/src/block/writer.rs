@@ -103,10 +103,17 @@ pub(crate) fn cut_histogram_chunks(samples: &[HistogramSample]) -> Vec<&[Histogr
     let mut out = Vec::new();
     let mut start = 0;
     let mut proto: Option<&FloatHistogram> = None;
+    let mut union = 0usize;
     for i in 0..=samples.len() {
+        let growth = match (i.checked_sub(1).filter(|&p| p >= start), samples.get(i)) {
+            (p, Some(s)) => crate::chunk::union_growth(p.map(|p| &samples[p].h), &s.h),
+            (_, None) => 0,
+        };
         let cut = i == samples.len()
             || (i > start
                 && (i - start == format::MAX_CHUNK_SAMPLES
+                    || crate::chunk::cells_bound(i - start + 1, union + growth)
+                        > crate::chunk::MAX_CHUNK_CELLS
                     || samples[i].t.div_euclid(format::CHUNK_WINDOW_MS)
                         != samples[start].t.div_euclid(format::CHUNK_WINDOW_MS)
                     || proto.is_some_and(|p| !crate::chunk::same_family(p, &samples[i].h))));
@@ -116,8 +123,13 @@ pub(crate) fn cut_histogram_chunks(samples: &[HistogramSample]) -> Vec<&[Histogr
             }
             start = i;
             proto = None;
+            union = 0;
         }
         if let Some(s) = samples.get(i) {
+            union += crate::chunk::union_growth(
+                i.checked_sub(1).filter(|&p| p >= start).map(|p| &samples[p].h),
+                &s.h,
+            );
             if proto.is_none() && !s.h.is_stale() {
                 proto = Some(&s.h);
             }

@@ -20,9 +20,10 @@
 //!            bucket 0's n counts, bucket 1's n counts, ...
 //! otherwise: value columns of count, zero_count and the buckets (bucket-major)
 //! ```
-//! The transform (chosen per stream by encoded size) is `DELTA` (each run of n values as its
-//! first value then differences) or `DOD` (first value, first difference, then differences
-//! of differences). Stale markers are stored as zero counts and decoded as
+//! The stream mode byte (chosen per stream by encoded size) names the transform, `DELTA`
+//! (each run of n values as its first value then differences) or `DOD` (first value, first
+//! difference, then differences of differences), and whether the runs are packed as one PFOR
+//! block or each as its own (flag `PER_RUN`, 2: every bucket gets its own base and width). Stale markers are stored as zero counts and decoded as
 //! [`FloatHistogram::stale`].
 
 use super::varint::{put_uvarint, put_varint, ByteReader};
@@ -36,8 +37,31 @@ const FLAG_INTEGER: u8 = 1;
 const DELTA: u8 = 0;
 /// Run transform: first value, first difference, then differences of differences.
 const DOD: u8 = 1;
-/// The most buckets a side of a chunk layout may have (bounds allocations on decode).
-const MAX_LAYOUT_BUCKETS: usize = 1 << 16;
+/// The most samples × layout buckets one histogram column may hold (bounds the memory a
+/// decode takes; chunk cutters keep [`cells_bound`] under it).
+pub const MAX_CHUNK_CELLS: usize = 1 << 22;
+/// The most buckets (both sides) one histogram may have to be stored.
+pub const MAX_HISTOGRAM_BUCKETS: usize = 1 << 16;
+
+/// Buckets of `h`.
+fn bucket_count(h: &FloatHistogram) -> usize {
+    h.positive_buckets.len() + h.negative_buckets.len()
+}
+
+/// How much appending `h` after `prev` (the chunk's last sample) may grow the chunk's union
+/// layout: nothing when the layouts are equal, else all of `h`'s buckets.
+pub fn union_growth(prev: Option<&FloatHistogram>, h: &FloatHistogram) -> usize {
+    match prev {
+        Some(p) if p.positive_spans == h.positive_spans && p.negative_spans == h.negative_spans => 0,
+        _ => bucket_count(h),
+    }
+}
+
+/// An upper bound of the cells (samples × union buckets) of a chunk of `n` samples whose
+/// union layout is at most `union` buckets.
+pub fn cells_bound(n: usize, union: usize) -> usize {
+    n.saturating_mul(union.max(1))
+}
 
 /// Whether `a` and `b` may share a chunk: same schema, zero threshold and custom bounds
 /// (bit-exact), or one of them is a stale marker.
@@ -160,30 +184,55 @@ fn untransform(vals: &mut [i64], run: usize, how: u8) {
     }
 }
 
-/// Writes the smaller of the DELTA and DOD forms of `vals` (runs of `run`).
+/// Stream mode flag: every run is bit-packed on its own (its own base and width) instead
+/// of all runs together.
+const PER_RUN: u8 = 2;
+
+/// Writes `vals` (runs of `run`) in the smallest of four forms: DELTA or DOD, packed as one
+/// PFOR block or one per run (buckets of very different rates then get their own widths).
 fn put_int_stream(out: &mut Vec<u8>, vals: &[i64], run: usize) {
-    let delta = transform(vals, run, DELTA);
-    let dod = transform(vals, run, DOD);
-    let (pd, pdd) = (pfor::plan(&delta), pfor::plan(&dod));
-    if pdd.cost < pd.cost {
-        out.push(DOD);
-        pfor::write(&dod, pdd, out);
+    let mut best: Option<(usize, u8, Vec<i64>)> = None;
+    for how in [DELTA, DOD] {
+        let t = transform(vals, run, how);
+        let joint = pfor::plan(&t).cost;
+        let per_run: usize = t.chunks(run.max(1)).map(|r| pfor::plan(r).cost).sum();
+        for (cost, mode) in [(joint, how), (per_run, how | PER_RUN)] {
+            if best.as_ref().is_none_or(|b| cost < b.0) {
+                best = Some((cost, mode, t.clone()));
+            }
+        }
+    }
+    let Some((_, mode, t)) = best else { return };
+    out.push(mode);
+    if mode & PER_RUN != 0 {
+        for r in t.chunks(run.max(1)) {
+            pfor::write(r, pfor::plan(r), out);
+        }
     } else {
-        out.push(DELTA);
-        pfor::write(&delta, pd, out);
+        pfor::write(&t, pfor::plan(&t), out);
     }
 }
 
 fn read_int_stream(r: &mut ByteReader<'_>, n: usize, run: usize) -> Result<Vec<i64>, ChunkError> {
-    let how = r.u8("histogram stream transform")?;
+    let mode = r.u8("histogram stream mode")?;
+    let how = mode & !PER_RUN;
     if how != DELTA && how != DOD {
         return Err(ChunkError::Invalid {
-            what: "histogram stream transform",
-            detail: format!("{how}"),
+            what: "histogram stream mode",
+            detail: format!("{mode}"),
         });
     }
     let mut v = Vec::with_capacity(n);
-    pfor::decode::<i64>(r, n, &mut v)?;
+    if mode & PER_RUN != 0 {
+        let mut left = n;
+        while left > 0 {
+            let k = left.min(run.max(1));
+            pfor::decode::<i64>(r, k, &mut v)?;
+            left -= k;
+        }
+    } else {
+        pfor::decode::<i64>(r, n, &mut v)?;
+    }
     untransform(&mut v, run, how);
     Ok(v)
 }
@@ -277,7 +326,10 @@ pub fn encode_histograms(hs: &[&FloatHistogram], out: &mut Vec<u8>) {
     } else {
         encode_values(&counts[..n], out);
         encode_values(&counts[n..], out);
-        encode_values(&dense, out);
+        // Pieces, so that no value column exceeds MAX_COLUMN_SAMPLES.
+        for piece in dense.chunks(MAX_COLUMN_SAMPLES) {
+            encode_values(piece, out);
+        }
     }
 }
 
@@ -316,7 +368,7 @@ fn read_spans(r: &mut ByteReader<'_>) -> Result<(Vec<BucketSpan>, usize), ChunkE
         total = total.saturating_add(length as usize);
         spans.push(BucketSpan::new(offset, length));
     }
-    if total > MAX_LAYOUT_BUCKETS {
+    if total > MAX_CHUNK_CELLS {
         return Err(ChunkError::Invalid {
             what: "histogram layout",
             detail: format!("{total} buckets"),
@@ -390,7 +442,7 @@ fn decode_inner(r: &mut ByteReader<'_>, out: &mut Vec<FloatHistogram>) -> Result
     let (pspans, np) = read_spans(r)?;
     let (nspans, nn) = read_spans(r)?;
     let nb = np + nn;
-    if nb.saturating_mul(n) > MAX_COLUMN_SAMPLES * 4 {
+    if nb.saturating_mul(n) > MAX_CHUNK_CELLS {
         return Err(ChunkError::Invalid {
             what: "histogram column",
             detail: format!("{n} samples of {nb} buckets"),
@@ -430,7 +482,14 @@ fn decode_inner(r: &mut ByteReader<'_>, out: &mut Vec<FloatHistogram>) -> Result
         (
             read_floats(r, n, "histogram count column")?,
             read_floats(r, n, "histogram zero count column")?,
-            read_floats(r, nb * n, "histogram bucket column")?,
+            {
+                let mut d = Vec::with_capacity(nb * n);
+                while d.len() < nb * n {
+                    let k = (nb * n - d.len()).min(MAX_COLUMN_SAMPLES);
+                    d.extend(read_floats(r, k, "histogram bucket column")?);
+                }
+                d
+            },
         )
     };
     out.reserve(n);
@@ -590,6 +649,42 @@ mod tests {
                 b[i] ^= x;
                 let mut out = Vec::new();
                 let _ = decode_histograms(&b, &mut out);
+            }
+        }
+    }
+}
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod stream_tests {
+    use super::*;
+    #[test]
+    fn int_streams_round_trip() {
+        for run in [0usize, 1, 3, 50, 120] {
+            for k in 0..6u64 {
+                let vals: Vec<i64> = (0..run * 5)
+                    .map(|i| match k {
+                        0 => 0,
+                        1 => i as i64,
+                        2 => ((i * 7919) % 13) as i64 * (i / run) as i64,
+                        3 => {
+                            if i % 3 == 0 {
+                                0
+                            } else {
+                                (i * i) as i64
+                            }
+                        }
+                        4 => (i % run) as i64 * 1000 + (i / run) as i64,
+                        _ => ((i as u64).wrapping_mul(0x9e37_79b9) % 100_000) as i64,
+                    })
+                    .collect();
+                let mut buf = Vec::new();
+                put_int_stream(&mut buf, &vals, run);
+                buf.push(0xAB);
+                let mut r = ByteReader::new(&buf);
+                let got = read_int_stream(&mut r, vals.len(), run)
+                    .unwrap_or_else(|e| panic!("run {run} k {k} mode {}: {e}", buf[0]));
+                assert_eq!(got, vals, "run {run} k {k}");
+                assert_eq!(r.rest(), &[0xAB]);
             }
         }
     }

@@ -28,7 +28,10 @@ mod tests;
 
 pub use column::{decode_timestamps, decode_values, encode_timestamps, encode_values};
 pub use head::{HeadChunk, HeadChunkIter};
-pub use histogram::{decode_histograms, encode_histograms, histogram_count, same_family};
+pub use histogram::{
+    cells_bound, decode_histograms, encode_histograms, histogram_count, same_family, union_growth,
+    MAX_CHUNK_CELLS, MAX_HISTOGRAM_BUCKETS,
+};
 
 /// The most samples one block column may hold; decoders reject larger counts so that a corrupt
 /// header cannot make them allocate without bound. Encoders panic above it.

@@ -399,10 +399,19 @@ impl HeadAppender<'_> {
         h: &FloatHistogram,
     ) -> Result<SeriesRef, AppendError> {
         self.check_writable(t)?;
-        if let Err(e) = h.validate() {
+        let buckets = h.positive_buckets.len() + h.negative_buckets.len();
+        let reason = match h.validate() {
+            Err(e) => Some(e.to_string()),
+            Ok(()) if buckets > crate::chunk::MAX_HISTOGRAM_BUCKETS => Some(format!(
+                "{buckets} buckets, more than the {} stored per histogram",
+                crate::chunk::MAX_HISTOGRAM_BUCKETS
+            )),
+            Ok(()) => None,
+        };
+        if let Some(reason) = reason {
             return Err(AppendError::InvalidHistogram {
                 labels: labels.to_string(),
-                reason: e.to_string(),
+                reason,
             });
         }
         let slot = self.slot_for(r, labels)?;

@@ -7,7 +7,10 @@
 //! (Prometheus 2.x does the same without its OOO native histogram flag).
 
 use crate::chunk::ChunkError;
-use crate::chunk::{decode_histograms, decode_timestamps, encode_histograms, encode_timestamps, same_family};
+use crate::chunk::{
+    cells_bound, decode_histograms, decode_timestamps, encode_histograms, encode_timestamps, same_family,
+    union_growth, MAX_CHUNK_CELLS,
+};
 use crate::error::AppendError;
 use crate::model::{FloatHistogram, HistogramSample};
 use std::sync::Arc;
@@ -107,6 +110,8 @@ pub(crate) struct HistData {
     pub(crate) closed: Vec<ClosedHistChunk>,
     /// Samples of the open chunk, ascending.
     pub(crate) open: Vec<HistogramSample>,
+    /// Upper bound of the open chunk's union layout, in buckets (see [`union_growth`]).
+    open_union: usize,
 }
 
 impl HistData {
@@ -222,9 +227,12 @@ impl HistData {
                 .iter()
                 .find(|s| !s.h.is_stale())
                 .is_some_and(|p| !same_family(&p.h, h));
-        if self.open.len() >= SAMPLES_PER_CHUNK || family_change {
+        let growth = union_growth(self.open.last().map(|s| &s.h), h);
+        let too_big = cells_bound(self.open.len() + 1, self.open_union + growth) > MAX_CHUNK_CELLS;
+        if self.open.len() >= SAMPLES_PER_CHUNK || family_change || too_big {
             self.cut();
         }
+        self.open_union += union_growth(self.open.last().map(|s| &s.h), h);
         self.open.push(HistogramSample { t, h: h.clone() });
         Ok(Inserted::InOrder)
     }
@@ -234,6 +242,7 @@ impl HistData {
             let c = ClosedHistChunk::of(&self.open);
             self.closed.push(c);
             self.open.clear();
+            self.open_union = 0;
         }
     }
 

@@ -80,15 +80,15 @@ pub(crate) struct SeriesData {
     pub(crate) last_v: u64,
     /// Oldest timestamp held (`i64::MAX` if none).
     pub(crate) min_t: i64,
+    /// Native histogram samples, if the series has any (none at a timestamp of a float
+    /// sample). Boxed: float-only series pay one pointer, in the cache line appends read.
+    pub(crate) hist: Option<Box<HistData>>,
     /// The chunk being appended to.
     pub(crate) open: HeadChunk,
     /// Closed in-order chunks, oldest first.
     pub(crate) closed: Vec<ClosedChunk>,
     /// Out-of-order samples, sorted by time, none at a timestamp the in-order data has.
     pub(crate) ooo: Vec<Sample>,
-    /// Native histogram samples, if the series ever had one (none at a timestamp of a float
-    /// sample). Boxed: float-only series pay one pointer.
-    pub(crate) hist: Option<Box<HistData>>,
 }
 
 impl SeriesData {

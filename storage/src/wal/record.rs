@@ -587,6 +587,49 @@ mod tests {
     }
 
     #[test]
+    fn histogram_records_roundtrip_and_reject_damage() {
+        let h = FloatHistogram {
+            counter_reset_hint: CounterResetHint::CounterReset,
+            schema: -53,
+            zero_threshold: 0.0,
+            zero_count: 0.0,
+            count: 7.5,
+            sum: -1.25,
+            positive_spans: vec![BucketSpan::new(0, 2), BucketSpan::new(3, 1)],
+            negative_spans: Vec::new(),
+            positive_buckets: vec![1.0, 2.5, 4.0],
+            negative_buckets: Vec::new(),
+            custom_values: vec![0.1, 1.0, 10.0],
+        };
+        let hs = vec![
+            HistogramEntry { id: 3, t: 1000, h },
+            HistogramEntry {
+                id: 1,
+                t: 999,
+                h: FloatHistogram::stale(),
+            },
+        ];
+        let mut buf = Vec::new();
+        encode_histograms(&mut buf, &hs);
+        let recs = roundtrip(&buf);
+        // Stale markers: the sum is the staleness NaN, bit-exact (NaN != NaN for PartialEq).
+        match &recs[..] {
+            [Record::Histograms(got)] => {
+                assert_eq!(got[0], hs[0]);
+                assert!(got[1].h.is_stale() && got[1].t == 999 && got[1].id == 1);
+            }
+            other => panic!("{other:?}"),
+        }
+        // Every truncation of the payload is an error, never a panic.
+        let Frame::Ok { ty, payload, .. } = next_frame(&buf, 0) else {
+            panic!("no frame")
+        };
+        for cut in 0..payload.len() {
+            assert!(decode(ty, &payload[..cut], &mut intern).is_err());
+        }
+    }
+
+    #[test]
     fn all_record_kinds_roundtrip() {
         let series = vec![
             SeriesEntry {
