@@ -41,6 +41,15 @@ impl OutSeries {
     }
 }
 
+/// The value of a queued sample. Floats are all Sextant's WAL holds today; a native
+/// histogram or an exemplar becomes another variant (and an encoding arm) when the WAL
+/// carries them.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum SampleValue {
+    /// A float sample (staleness markers included, bit-exact).
+    Float(f64),
+}
+
 /// One sample waiting in a shard.
 #[derive(Clone, Debug)]
 pub struct QueuedSample {
@@ -48,8 +57,8 @@ pub struct QueuedSample {
     pub series: Arc<OutSeries>,
     /// Timestamp (ms).
     pub t: i64,
-    /// Value (staleness markers included).
-    pub v: f64,
+    /// Value.
+    pub value: SampleValue,
     /// Sequence number of the WAL record it came from (for the sent position).
     pub seq: u64,
 }
@@ -79,10 +88,12 @@ fn group(samples: &[QueuedSample]) -> Vec<(&Arc<OutSeries>, Vec<proto::Sample>)>
             out.push((&s.series, Vec::new()));
             out.len() - 1
         });
-        out[i].1.push(proto::Sample {
-            value: s.v,
-            timestamp: s.t,
-        });
+        match s.value {
+            SampleValue::Float(v) => out[i].1.push(proto::Sample {
+                value: v,
+                timestamp: s.t,
+            }),
+        }
     }
     out
 }
@@ -222,25 +233,25 @@ mod tests {
             QueuedSample {
                 series: a.clone(),
                 t: 1,
-                v: 1.0,
+                value: SampleValue::Float(1.0),
                 seq: 0,
             },
             QueuedSample {
                 series: b.clone(),
                 t: 1,
-                v: 5.0,
+                value: SampleValue::Float(5.0),
                 seq: 0,
             },
             QueuedSample {
                 series: a,
                 t: 2,
-                v: 0.0,
+                value: SampleValue::Float(0.0),
                 seq: 1,
             },
             QueuedSample {
                 series: b,
                 t: 2,
-                v: f64::from_bits(storage::STALE_NAN_BITS),
+                value: SampleValue::Float(f64::from_bits(storage::STALE_NAN_BITS)),
                 seq: 1,
             },
         ]
