@@ -81,7 +81,7 @@ pub fn family_of<'a>(name: &'a str, meta: &HashMap<String, MetricMetadata>) -> O
 
 /// Groups samples by series, keeping each series' samples in their order.
 fn group(samples: &[QueuedSample]) -> Vec<(&Arc<OutSeries>, Vec<proto::Sample>)> {
-    let mut index: HashMap<*const OutSeries, usize> = HashMap::new();
+    let mut index: foldhash::HashMap<*const OutSeries, usize> = foldhash::HashMap::default();
     let mut out: Vec<(&Arc<OutSeries>, Vec<proto::Sample>)> = Vec::new();
     for s in samples {
         let i = *index.entry(Arc::as_ptr(&s.series)).or_insert_with(|| {
@@ -187,12 +187,12 @@ fn compress(pb: &[u8]) -> Vec<u8> {
 /// The 2.0 symbol table of one request; "" is always symbol 0.
 struct Symbols {
     list: Vec<Bytes>,
-    index: HashMap<String, u32>,
+    index: foldhash::HashMap<String, u32>,
 }
 
 impl Default for Symbols {
     fn default() -> Self {
-        let mut index = HashMap::new();
+        let mut index = foldhash::HashMap::default();
         index.insert(String::new(), 0);
         Symbols {
             list: vec![Bytes::new()],

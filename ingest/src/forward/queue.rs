@@ -340,7 +340,7 @@ struct Reader {
     external: Labels,
     /// WAL series reference -> series as sent (`None`: dropped by relabeling) and the
     /// segment whose record defined it.
-    series: HashMap<u64, (Option<Arc<OutSeries>>, u64)>,
+    series: foldhash::HashMap<u64, (Option<Arc<OutSeries>>, u64)>,
     /// Newest checkpoint whose series were used to forget dead series.
     gc_checkpoint: u64,
     last_gc: Instant,
@@ -354,7 +354,7 @@ impl Reader {
         Reader {
             sh: sh.clone(),
             external,
-            series: HashMap::new(),
+            series: foldhash::HashMap::default(),
             gc_checkpoint: 0,
             last_gc: Instant::now(),
             persisted: None,
@@ -398,8 +398,8 @@ impl Reader {
         let mut shards = Shards::start(&self.sh, q.min_shards.max(1));
         while !self.stopping() {
             self.maybe_persist(false);
-            let forced = self.sh.force_shards.swap(0, Ordering::SeqCst);
-            if forced > 0 {
+            if self.sh.force_shards.load(Ordering::Relaxed) > 0 {
+                let forced = self.sh.force_shards.swap(0, Ordering::SeqCst);
                 shards.finish(&self.sh);
                 shards = Shards::start(&self.sh, forced);
             }
