@@ -31,7 +31,7 @@ use super::encode::{self, OutSeries, QueuedSample, SampleValue};
 use super::metrics::QueueMetrics;
 use super::position::{self, Tracker};
 use super::send::{Backoff, SendError, Sender};
-use super::shards::{ShardCalc, Tick, SHARD_UPDATE};
+use super::shards::{ShardCalc, Tick, MIN_DOWNSHARD_GAP, SHARD_UPDATE};
 use parking_lot::{Mutex, RwLock};
 use std::collections::{HashMap, VecDeque};
 use std::path::{Path, PathBuf};
@@ -609,6 +609,8 @@ struct Rates {
     /// `bytes_read` and the unread bytes at the last update.
     last_bytes_read: u64,
     last_unread: Option<u64>,
+    /// When the shard count last changed.
+    last_change: Instant,
 }
 
 impl Rates {
@@ -623,6 +625,7 @@ impl Rates {
             samples_read: 0,
             last_bytes_read: 0,
             last_unread: None,
+            last_change: Instant::now(),
         }
     }
 
@@ -672,15 +675,20 @@ impl Rates {
         let d = self.calc.update(&tick, current);
         m.shards_desired_bits
             .store(d.desired.to_bits(), Ordering::Relaxed);
-        let stalled = sh.last_success.lock().is_none_or(|t| t.elapsed() > SHARD_UPDATE);
+        let stalled = sh
+            .last_success
+            .lock()
+            .is_none_or(|t| t.elapsed() > Duration::from_secs(10));
         let failing = sh
             .last_failure
             .lock()
             .as_ref()
-            .is_some_and(|(t, _)| t.elapsed() < SHARD_UPDATE * 2);
-        if d.shards == current || stalled || failing {
+            .is_some_and(|(t, _)| t.elapsed() < Duration::from_secs(10));
+        let too_soon = d.shards < current && self.last_change.elapsed() < MIN_DOWNSHARD_GAP;
+        if d.shards == current || stalled || failing || too_soon {
             return None;
         }
+        self.last_change = Instant::now();
         Some(d.shards)
     }
 }

@@ -2,7 +2,7 @@
 //! (`storage/remote/queue_manager.go`, `calculateDesiredShards`), with one change: the backlog
 //! is measured, not estimated.
 //!
-//! Every [`SHARD_UPDATE`] the queue feeds one [`Tick`] to [`ShardCalc::update`], which keeps
+//! Every [`SHARD_UPDATE`] (1 s) the queue feeds one [`Tick`] to [`ShardCalc::update`], which keeps
 //! exponentially weighted rates (weight 0.2, as Prometheus' `ewmaRate`) and computes
 //!
 //! ```text
@@ -21,15 +21,20 @@
 //! converted to samples with the samples-per-byte ratio of what was read.
 //!
 //! The result is then treated as Prometheus does: rounded up; kept when within 30 % of the
-//! current count; never lowered while more than 10 s of input is waiting; clamped to
+//! current count; never lowered while more than 10 s of input is waiting, nor within
+//! [`MIN_DOWNSHARD_GAP`] of the last change; clamped to
 //! `min_shards..=max_shards`; and no change at all while the remote end fails (the caller
 //! checks that).
 
 use std::time::Duration;
 
-/// How often the shard count is recomputed (Prometheus: 10 s; 5 s reacts faster to a
-/// catch-up and costs one drain of the shards per change, which the 30 % tolerance keeps rare).
-pub const SHARD_UPDATE: Duration = Duration::from_secs(5);
+/// How often the shard count is recomputed (Prometheus: 10 s). Every second reacts to a
+/// burst or a catch-up in a second or two; each change costs one drain of the shards, which
+/// the 30 % tolerance and [`MIN_DOWNSHARD_GAP`] keep rare.
+pub const SHARD_UPDATE: Duration = Duration::from_secs(1);
+/// The shard count is lowered only this long after the last change, so that a catch-up
+/// that has just raised it does not flap.
+pub const MIN_DOWNSHARD_GAP: Duration = Duration::from_secs(10);
 /// Weight of the newest interval in the rates (Prometheus' `ewmaWeight`).
 const EWMA_WEIGHT: f64 = 0.2;
 /// A change smaller than this fraction of the current count is not made.
