@@ -22,6 +22,10 @@
 //! about [`PERSIST_EVERY`] of sending, plus what was in flight) are sent again on restart,
 //! each series still in order.
 //!
+//! `batch_send_deadline` is the longest a sample waits in a shard, as in Prometheus; when the
+//! reader has read the whole WAL, shards send their partial batches at once (at most every
+//! 200 ms), so the last samples of a burst do not wait for the deadline.
+//!
 //! A queue reads the WAL in order, so after an outage live samples wait behind the backlog;
 //! the backlog term of the calculation raises the shard count (up to `max_shards`) until it
 //! is gone, which is as short as the receiver allows.
@@ -46,6 +50,8 @@ use tracing::{error, info, warn};
 
 /// How often the sent position is written to disk.
 const PERSIST_EVERY: Duration = Duration::from_secs(1);
+/// Shortest time between two flushes of partial batches once the reader has caught up.
+const IDLE_FLUSH: Duration = Duration::from_millis(200);
 /// How long the reader sleeps when it has read everything.
 const IDLE_POLL: Duration = Duration::from_millis(20);
 
@@ -107,6 +113,8 @@ struct Shared {
     downgraded: AtomicBool,
     /// A shard count to switch to at once (0: none), for tests of resharding.
     force_shards: AtomicUsize,
+    /// Tells the shards to send their partial batches (the reader has caught up).
+    flush: tokio::sync::Notify,
     pos_path: PathBuf,
     rt: tokio::runtime::Handle,
 }
@@ -165,6 +173,7 @@ impl Queue {
             last_success: Mutex::new(None),
             downgraded: AtomicBool::new(false),
             force_shards: AtomicUsize::new(0),
+            flush: tokio::sync::Notify::new(),
             rt,
         });
         shared.metrics.highest_sent_ms.store(i64::MIN, Ordering::Relaxed);
@@ -347,6 +356,8 @@ struct Reader {
     persisted: Option<WalPosition>,
     last_persist: Instant,
     rates: Rates,
+    /// When the shards were last told to flush.
+    last_flush: Instant,
 }
 
 impl Reader {
@@ -359,6 +370,7 @@ impl Reader {
             last_gc: Instant::now(),
             persisted: None,
             last_persist: Instant::now(),
+            last_flush: Instant::now(),
             rates: Rates::new(sh.cfg.queue_config.min_shards, sh.cfg.queue_config.max_shards),
         }
     }
@@ -432,6 +444,14 @@ impl Reader {
                     self.handle(rec, end, &shards);
                 }
                 Ok(None) => {
+                    // Caught up: shards holding a partial batch send it now (at most every
+                    // IDLE_FLUSH), instead of waiting for batch_send_deadline.
+                    if self.last_flush.elapsed() >= IDLE_FLUSH
+                        && self.sh.metrics.samples_pending.load(Ordering::Relaxed) > 0
+                    {
+                        self.last_flush = Instant::now();
+                        self.sh.flush.notify_waiters();
+                    }
                     self.forget_dead_series(wal_dir, follower.position().segment);
                     let skipped = follower.stats().segments_skipped;
                     self.sh.metrics.segments_skipped.store(skipped, Ordering::Relaxed);
@@ -744,10 +764,16 @@ async fn shard_loop(
         }
         let until = tokio::time::Instant::now() + deadline;
         while leftover.len() < max && !closed {
-            match tokio::time::timeout_at(until, rx.recv()).await {
-                Ok(Some(v)) => leftover.extend(v),
-                Ok(None) => closed = true,
-                Err(_) => break,
+            let flush = sh.flush.notified();
+            tokio::select! {
+                r = tokio::time::timeout_at(until, rx.recv()) => match r {
+                    Ok(Some(v)) => leftover.extend(v),
+                    Ok(None) => closed = true,
+                    Err(_) => break,
+                },
+                // The reader has read the whole WAL: nothing more is coming soon, so a
+                // partial batch goes now rather than at the deadline.
+                _ = flush => break,
             }
         }
         let take = leftover.len().min(max);
