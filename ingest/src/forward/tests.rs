@@ -361,7 +361,9 @@ async fn a_removed_queue_loses_its_position_file() {
     let pos = |c: &RemoteWriteConfig| super::position::path(dir.path(), &c.queue_key());
     assert!(pos(&a).exists() && pos(&b).exists());
     // A restart with only `a` configured (as on start-up after an edit) drops `b`'s file.
-    mgr.apply(std::slice::from_ref(&a), &Labels::empty()).await.unwrap();
+    mgr.apply(std::slice::from_ref(&a), &Labels::empty())
+        .await
+        .unwrap();
     assert!(pos(&a).exists());
     assert!(!pos(&b).exists(), "the removed queue's position is cleaned up");
     mgr.stop().await;
