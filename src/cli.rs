@@ -35,6 +35,17 @@ pub struct Flags {
     )]
     pub retention_size: String,
 
+    /// Most bytes of WAL kept for remote-write queues that have not sent it yet (during an
+    /// outage of the receiver); past it the oldest segments go anyway, with a warning, and the
+    /// queues count them in `sextant_remote_storage_wal_segments_skipped_total`. 0 means no
+    /// limit (the WAL grows until the queues have sent it).
+    #[arg(
+        long = "storage.forward.wal-max-size",
+        value_name = "SIZE",
+        default_value = "0"
+    )]
+    pub forward_wal_max_size: String,
+
     /// How far behind a series' newest sample an out-of-order sample is still accepted.
     #[arg(
         long = "storage.tsdb.out-of-order-time-window",
@@ -222,6 +233,10 @@ impl Flags {
             ),
             ("storage.tsdb.retention.time".into(), self.retention_time.clone()),
             ("storage.tsdb.retention.size".into(), self.retention_size.clone()),
+            (
+                "storage.forward.wal-max-size".into(),
+                self.forward_wal_max_size.clone(),
+            ),
             (
                 "storage.tsdb.out-of-order-time-window".into(),
                 self.out_of_order_window.clone(),

@@ -98,7 +98,18 @@ impl Parts {
         if agent && cfg.remote_write.is_empty() {
             tracing::warn!("agent mode without remote_write: ingested data is not kept anywhere");
         }
-        Ok(agent.then(|| tokio::spawn(crate::agent::truncate_wal_loop(db.clone(), self.forward.clone()))))
+        let max = settings.forward_wal_max_bytes;
+        if !agent {
+            let fwd = self.forward.clone();
+            db.hold_wal_for(Arc::new(move || fwd.min_needed_segment()), max);
+        }
+        Ok(agent.then(|| {
+            tokio::spawn(crate::agent::truncate_wal_loop(
+                db.clone(),
+                self.forward.clone(),
+                max,
+            ))
+        }))
     }
 
     /// Applies the configured scrape jobs plus `extra_jobs`.

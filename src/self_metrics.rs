@@ -57,6 +57,7 @@ pub fn sources(
     forward: Arc<ingest::forward::ForwardManager>,
 ) -> Vec<Box<dyn Render>> {
     let start_time = now_seconds();
+    let fwd_db = db.clone();
     vec![
         Box::new(render_build_info),
         Box::new(move |out: &mut Exposition| render_process(out, start_time)),
@@ -70,7 +71,10 @@ pub fn sources(
         Box::new(query::metrics::render),
         Box::new(web::http_metrics::render),
         Box::new(move |out: &mut Exposition| rules.render_metrics(out)),
-        Box::new(move |out: &mut Exposition| forward.render_metrics(out)),
+        Box::new(move |out: &mut Exposition| {
+            let highest = fwd_db.get().map(|db| db.stats().head_max_time);
+            forward.render_metrics(out, highest)
+        }),
         Box::new(ingest::push::rejections::render),
         Box::new(query::rejections::render),
         Box::new(crate::security::auth::render_rejections),

@@ -19,6 +19,8 @@ pub struct Settings {
     pub listen_address: String,
     /// Storage options.
     pub db: storage::DbOptions,
+    /// `--storage.forward.wal-max-size` in bytes (0: no limit).
+    pub forward_wal_max_bytes: u64,
     /// Query engine options.
     pub engine: query::EngineOptions,
     /// Limits of the push endpoints.
@@ -52,6 +54,10 @@ impl Settings {
             .map_err(|e| cfg_err("storage.tsdb.wal-fsync-interval", e))?;
         db.wal_fsync_interval = Duration::from_millis(fsync.max(0) as u64);
         db.agent = flags.agent;
+        // Head cuts keep the WAL the remote-write queues still need (see start_forwarding).
+        db.hold_wal_until_told = !flags.agent;
+        let forward_wal_max_bytes = parse_size_bytes(&flags.forward_wal_max_size)
+            .map_err(|e| cfg_err("storage.forward.wal-max-size", e))?;
         db.wal_segment_size = parse_size_bytes(&flags.wal_segment_size)
             .map_err(|e| cfg_err("storage.tsdb.wal-segment-size", e))?;
         if db.wal_segment_size < 64 * 1024 {
@@ -109,6 +115,7 @@ impl Settings {
             flags: flags.clone(),
             config,
             db,
+            forward_wal_max_bytes,
             engine,
         })
     }

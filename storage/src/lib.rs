@@ -40,7 +40,9 @@ pub mod prefetch;
 pub mod wal;
 
 pub use api::{Appendable, Appender, Querier, Queryable, SelectHints, Series};
-pub use db::{snapshot_name, Db, DbOptions, DbStats, DeleteStats, SnapshotInfo, AGENT_HEAD_WINDOW_MS};
+pub use db::{
+    snapshot_name, Db, DbOptions, DbStats, DeleteStats, SnapshotInfo, WalHold, AGENT_HEAD_WINDOW_MS,
+};
 pub use error::{AppendError, CorruptionError, DbError, QueryError};
 pub use exemplars::{ExemplarStats, ExemplarStorage};
 pub use head::{HeadCardinality, HeadStats, SeriesHandle};

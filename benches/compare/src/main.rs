@@ -28,7 +28,8 @@ struct Cli {
 enum Cmd {
     /// Remote-write load benchmark against Prometheus and VictoriaMetrics.
     Compare(CompareArgs),
-    /// Forwarding throughput: the same load pushed into Sextant, forwarded to VictoriaMetrics.
+    /// Forwarding throughput: the same load pushed into a forwarder (sextant --agent, sextant,
+    /// vmagent, Prometheus), relayed to VictoriaMetrics; optionally after an outage.
     Forward(forward::ForwardArgs),
     /// Native histograms: ingest, bytes on disk and quantile latency, Sextant beside Prometheus
     /// 2.42 with `--enable-feature=native-histograms`.
@@ -95,13 +96,7 @@ fn run_forward(args: forward::ForwardArgs) -> Result<(), String> {
     let shape = std::fs::read_to_string(&args.load.shape)
         .map_err(|e| format!("cannot read shape file {}: {e}", args.load.shape.display()))?;
     let families = data::parse_shape(&shape)?;
-    let now_ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_err(|e| e.to_string())?
-        .as_millis() as i64;
-    let end_ms = (now_ms - 120_000) / 60_000 * 60_000;
-    let workload = data::generate(&families, &args.load, end_ms - args.load.span_minutes * 60_000);
-    println!("{}", forward::run(&args, &workload)?);
+    println!("{}", forward::run(&args, &families)?);
     Ok(())
 }
 

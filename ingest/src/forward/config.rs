@@ -161,13 +161,14 @@ httpclient::http_client_struct! {
         /// 1.0 (`prometheus.WriteRequest`, default) or 2.0 (`io.prometheus.write.v2.Request`).
         #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
         pub protobuf_message: ProtobufMessage,
-        /// Exemplars are not stored by Sextant, so none are sent (accepted).
+        /// Sextant's WAL does not keep exemplars, so a queue cannot send them: `true` is
+        /// refused by name (rather than accepted and not honoured).
         #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
         pub send_exemplars: bool,
-        /// Native histograms are not stored by Sextant, so none are sent (accepted).
+        /// Sextant's WAL does not keep native histograms yet: `true` is refused by name.
         #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
         pub send_native_histograms: bool,
-        /// Accepted for compatibility.
+        /// Sextant resolves the host once per connection as usual: `true` is refused by name.
         #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
         pub round_robin_dns: bool,
         /// Queue tuning.
@@ -248,6 +249,29 @@ pub fn validate(cfgs: &[RemoteWriteConfig]) -> Result<(), ConfigError> {
                 "duplicate remote write configs are not allowed, found duplicate for URL: {}",
                 c.url
             )));
+        }
+        for (field, on, why) in [
+            (
+                "send_exemplars",
+                c.send_exemplars,
+                "Sextant's WAL does not keep exemplars, so a queue has none to send",
+            ),
+            (
+                "send_native_histograms",
+                c.send_native_histograms,
+                "Sextant's WAL does not keep native histograms, so a queue has none to send",
+            ),
+            (
+                "round_robin_dns",
+                c.round_robin_dns,
+                "not supported by Sextant's remote-write client",
+            ),
+        ] {
+            if on {
+                return Err(ConfigError(format!(
+                    "{what}: {field}: true is not supported: {why}"
+                )));
+            }
         }
         let q = &c.queue_config;
         if q.min_shards == 0 || q.max_shards == 0 {
@@ -359,6 +383,11 @@ mod tests {
         assert!(e.contains("reserved"), "{e}");
         let e = parse("- url: http://x/w\n  name: a\n- url: http://y/w\n  name: a\n").unwrap_err();
         assert!(e.contains("multiple"), "{e}");
+        for f in ["send_exemplars", "send_native_histograms", "round_robin_dns"] {
+            let e = parse(&format!("- url: http://x/w\n  {f}: true\n")).unwrap_err();
+            assert!(e.contains(f), "{e}");
+            parse(&format!("- url: http://x/w\n  {f}: false\n")).unwrap();
+        }
         let e = parse("- url: http://x/w\n- url: http://x/w\n").unwrap_err();
         assert!(e.contains("duplicate"), "{e}");
     }

@@ -41,6 +41,15 @@ impl OutSeries {
     }
 }
 
+/// The value of a queued sample. Floats are all Sextant's WAL holds today; a native
+/// histogram or an exemplar becomes another variant (and an encoding arm) when the WAL
+/// carries them.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum SampleValue {
+    /// A float sample (staleness markers included, bit-exact).
+    Float(f64),
+}
+
 /// One sample waiting in a shard.
 #[derive(Clone, Debug)]
 pub struct QueuedSample {
@@ -48,8 +57,8 @@ pub struct QueuedSample {
     pub series: Arc<OutSeries>,
     /// Timestamp (ms).
     pub t: i64,
-    /// Value (staleness markers included).
-    pub v: f64,
+    /// Value.
+    pub value: SampleValue,
     /// Sequence number of the WAL record it came from (for the sent position).
     pub seq: u64,
 }
@@ -72,17 +81,19 @@ pub fn family_of<'a>(name: &'a str, meta: &HashMap<String, MetricMetadata>) -> O
 
 /// Groups samples by series, keeping each series' samples in their order.
 fn group(samples: &[QueuedSample]) -> Vec<(&Arc<OutSeries>, Vec<proto::Sample>)> {
-    let mut index: HashMap<*const OutSeries, usize> = HashMap::new();
+    let mut index: foldhash::HashMap<*const OutSeries, usize> = foldhash::HashMap::default();
     let mut out: Vec<(&Arc<OutSeries>, Vec<proto::Sample>)> = Vec::new();
     for s in samples {
         let i = *index.entry(Arc::as_ptr(&s.series)).or_insert_with(|| {
             out.push((&s.series, Vec::new()));
             out.len() - 1
         });
-        out[i].1.push(proto::Sample {
-            value: s.v,
-            timestamp: s.t,
-        });
+        match s.value {
+            SampleValue::Float(v) => out[i].1.push(proto::Sample {
+                value: v,
+                timestamp: s.t,
+            }),
+        }
     }
     out
 }
@@ -176,12 +187,12 @@ fn compress(pb: &[u8]) -> Vec<u8> {
 /// The 2.0 symbol table of one request; "" is always symbol 0.
 struct Symbols {
     list: Vec<Bytes>,
-    index: HashMap<String, u32>,
+    index: foldhash::HashMap<String, u32>,
 }
 
 impl Default for Symbols {
     fn default() -> Self {
-        let mut index = HashMap::new();
+        let mut index = foldhash::HashMap::default();
         index.insert(String::new(), 0);
         Symbols {
             list: vec![Bytes::new()],
@@ -222,25 +233,25 @@ mod tests {
             QueuedSample {
                 series: a.clone(),
                 t: 1,
-                v: 1.0,
+                value: SampleValue::Float(1.0),
                 seq: 0,
             },
             QueuedSample {
                 series: b.clone(),
                 t: 1,
-                v: 5.0,
+                value: SampleValue::Float(5.0),
                 seq: 0,
             },
             QueuedSample {
                 series: a,
                 t: 2,
-                v: 0.0,
+                value: SampleValue::Float(0.0),
                 seq: 1,
             },
             QueuedSample {
                 series: b,
                 t: 2,
-                v: f64::from_bits(storage::STALE_NAN_BITS),
+                value: SampleValue::Float(f64::from_bits(storage::STALE_NAN_BITS)),
                 seq: 1,
             },
         ]

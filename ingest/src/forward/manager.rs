@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 use storage::Labels;
-use tracing::info;
+use tracing::{info, warn};
 
 /// How long a stopping queue may keep sending what it holds.
 pub const FLUSH_DEADLINE: Duration = Duration::from_secs(5);
@@ -72,6 +72,19 @@ impl ForwardManager {
         if !cfgs.is_empty() || !stop.is_empty() {
             info!(queues = next.len(), "remote-write configuration applied");
         }
+        // Queues no longer configured (now or before a restart): their WAL positions go, so
+        // they neither hold WAL segments back nor resume from a stale place if re-added.
+        let keys: Vec<String> = cfgs.iter().map(RemoteWriteConfig::queue_key).collect();
+        match super::position::remove_others(&self.data_dir, &keys) {
+            Ok(removed) => {
+                for f in removed {
+                    info!(file = %f.display(), "removed the WAL position of a remote-write queue no longer configured");
+                }
+            }
+            Err(e) => {
+                warn!(dir = %self.data_dir.join("forward").display(), error = %e, "cannot clean up the positions of removed remote-write queues")
+            }
+        }
         *self.snapshot.write() = next.iter().map(|(q, _)| q.clone()).collect();
         *queues = next;
         Ok(())
@@ -85,6 +98,12 @@ impl ForwardManager {
         }
         queues.clear();
         self.snapshot.write().clear();
+    }
+
+    /// The running queues.
+    #[cfg(test)]
+    pub(crate) fn queues(&self) -> Vec<Arc<Queue>> {
+        self.snapshot.read().clone()
     }
 
     /// Status of each queue.
@@ -114,8 +133,9 @@ impl ForwardManager {
         Some(min)
     }
 
-    /// Appends the queues' `prometheus_remote_storage_*` metrics in the text format.
-    pub fn render_metrics(&self, out: &mut storage::metrics::Exposition) {
+    /// Appends the queues' `prometheus_remote_storage_*` metrics in the text format;
+    /// `highest_ingested_ms` is the newest sample timestamp the database holds, if known.
+    pub fn render_metrics(&self, out: &mut storage::metrics::Exposition, highest_ingested_ms: Option<i64>) {
         let qs = self.snapshot.read();
         let labels: Vec<(QueueLabels<'_>, &super::metrics::QueueMetrics)> = qs
             .iter()
@@ -134,6 +154,6 @@ impl ForwardManager {
                 )
             })
             .collect();
-        metrics::render(out, &labels);
+        metrics::render(out, &labels, highest_ingested_ms);
     }
 }

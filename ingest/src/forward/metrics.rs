@@ -34,8 +34,17 @@ pub struct QueueMetrics {
     pub highest_sent_ms: AtomicI64,
     /// Current shards.
     pub shards: AtomicU64,
-    /// Shards wanted by the last computation.
-    pub shards_desired: AtomicU64,
+    /// Shards wanted by the last computation (the bits of an `f64`, as Prometheus' gauge
+    /// is unrounded).
+    pub shards_desired_bits: AtomicU64,
+    /// Samples waiting (unread in the WAL and in shards) at the last shard computation.
+    pub backlog_samples: AtomicU64,
+    /// Exemplars and native histograms: Sextant's WAL holds neither yet, so these stay 0;
+    /// they are here so the families exist with Prometheus' names and the queue's sample
+    /// kinds can grow into them.
+    pub exemplars: KindCounters,
+    /// See `exemplars`.
+    pub histograms: KindCounters,
     /// Metadata entries sent.
     pub metadata_sent: AtomicU64,
     /// Metadata entries that failed.
@@ -46,6 +55,28 @@ pub struct QueueMetrics {
     pub records_read: AtomicU64,
     /// Segment the reader is in.
     pub current_segment: AtomicU64,
+}
+
+/// Counters of one kind of data besides float samples.
+#[derive(Debug, Default)]
+pub struct KindCounters {
+    /// Sent.
+    pub sent: AtomicU64,
+    /// Refused.
+    pub failed: AtomicU64,
+    /// Retried.
+    pub retried: AtomicU64,
+    /// Dropped before sending.
+    pub dropped: AtomicU64,
+    /// Waiting in shards.
+    pub pending: AtomicI64,
+}
+
+impl QueueMetrics {
+    /// `prometheus_remote_storage_shards_desired`.
+    pub fn shards_desired(&self) -> f64 {
+        f64::from_bits(self.shards_desired_bits.load(Ordering::Relaxed))
+    }
 }
 
 /// What one queue's rendering needs besides its counters.
@@ -65,10 +96,25 @@ pub struct QueueLabels<'a> {
     pub capacity: usize,
 }
 
-/// Renders every queue's metrics (one `# HELP`/`# TYPE` per family) into `out`.
-pub fn render(out: &mut Exposition, queues: &[(QueueLabels<'_>, &QueueMetrics)]) {
+/// Renders every queue's metrics (one `# HELP`/`# TYPE` per family) into `out`, and
+/// `prometheus_remote_storage_highest_timestamp_in_seconds` (unlabelled, as Prometheus':
+/// the newest timestamp ingested, `highest_ingested_ms`, when known).
+pub fn render(
+    out: &mut Exposition,
+    queues: &[(QueueLabels<'_>, &QueueMetrics)],
+    highest_ingested_ms: Option<i64>,
+) {
     if queues.is_empty() {
         return;
+    }
+    if let Some(ms) = highest_ingested_ms {
+        let name = "prometheus_remote_storage_highest_timestamp_in_seconds";
+        out.family(
+            name,
+            "gauge",
+            "Highest timestamp that has come into the remote storage via the Appender interface, in seconds since epoch.",
+        );
+        out.sample(name, &[], secs(ms));
     }
     type Get = fn(&QueueLabels<'_>, &QueueMetrics) -> f64;
     let families: &[(&str, &str, &str, Get)] = &[
@@ -82,7 +128,18 @@ pub fn render(out: &mut Exposition, queues: &[(QueueLabels<'_>, &QueueMetrics)])
         ("prometheus_remote_storage_metadata_total", "counter", "Total number of metadata entries sent to remote storage.", |_, m| m.metadata_sent.load(Ordering::Relaxed) as f64),
         ("prometheus_remote_storage_metadata_failed_total", "counter", "Total number of metadata entries which failed on send to remote storage.", |_, m| m.metadata_failed.load(Ordering::Relaxed) as f64),
         ("prometheus_remote_storage_shards", "gauge", "The number of shards used for parallel sending to the remote storage.", |_, m| m.shards.load(Ordering::Relaxed) as f64),
-        ("prometheus_remote_storage_shards_desired", "gauge", "The number of shards that the queues shard calculation wants to run based on the rate of samples in vs. samples out.", |_, m| m.shards_desired.load(Ordering::Relaxed) as f64),
+        ("prometheus_remote_storage_shards_desired", "gauge", "The number of shards that the queues shard calculation wants to run based on the rate of samples in vs. samples out.", |_, m| m.shards_desired()),
+        ("sextant_remote_storage_backlog_samples", "gauge", "Samples waiting to be sent (unread in the WAL plus queued in shards) at the last shard computation.", |_, m| m.backlog_samples.load(Ordering::Relaxed) as f64),
+        ("prometheus_remote_storage_exemplars_total", "counter", "Total number of exemplars sent to remote storage.", |_, m| m.exemplars.sent.load(Ordering::Relaxed) as f64),
+        ("prometheus_remote_storage_exemplars_failed_total", "counter", "Total number of exemplars which failed on send to remote storage, non-recoverable errors.", |_, m| m.exemplars.failed.load(Ordering::Relaxed) as f64),
+        ("prometheus_remote_storage_exemplars_retried_total", "counter", "Total number of exemplars which failed on send to remote storage but were retried because the send error was recoverable.", |_, m| m.exemplars.retried.load(Ordering::Relaxed) as f64),
+        ("prometheus_remote_storage_exemplars_dropped_total", "counter", "Total number of exemplars which were dropped after being read from the WAL before being sent via remote write.", |_, m| m.exemplars.dropped.load(Ordering::Relaxed) as f64),
+        ("prometheus_remote_storage_exemplars_pending", "gauge", "The number of exemplars pending in the queues shards to be sent to the remote storage.", |_, m| m.exemplars.pending.load(Ordering::Relaxed).max(0) as f64),
+        ("prometheus_remote_storage_histograms_total", "counter", "Total number of histograms sent to remote storage.", |_, m| m.histograms.sent.load(Ordering::Relaxed) as f64),
+        ("prometheus_remote_storage_histograms_failed_total", "counter", "Total number of histograms which failed on send to remote storage, non-recoverable errors.", |_, m| m.histograms.failed.load(Ordering::Relaxed) as f64),
+        ("prometheus_remote_storage_histograms_retried_total", "counter", "Total number of histograms which failed on send to remote storage but were retried because the send error was recoverable.", |_, m| m.histograms.retried.load(Ordering::Relaxed) as f64),
+        ("prometheus_remote_storage_histograms_dropped_total", "counter", "Total number of histograms which were dropped after being read from the WAL before being sent via remote write.", |_, m| m.histograms.dropped.load(Ordering::Relaxed) as f64),
+        ("prometheus_remote_storage_histograms_pending", "gauge", "The number of histograms pending in the queues shards to be sent to the remote storage.", |_, m| m.histograms.pending.load(Ordering::Relaxed).max(0) as f64),
         ("prometheus_remote_storage_shards_min", "gauge", "The minimum number of shards that the queue is allowed to run.", |q, _| q.min_shards as f64),
         ("prometheus_remote_storage_shards_max", "gauge", "The maximum number of shards that the queue is allowed to run.", |q, _| q.max_shards as f64),
         ("prometheus_remote_storage_shard_capacity", "gauge", "The capacity of each shard of the queue used for parallel sending to the remote storage.", |q, _| q.capacity as f64),
@@ -131,11 +188,15 @@ mod tests {
             capacity: 1000,
         };
         let mut e = Exposition::new();
-        render(&mut e, &[(q, &m)]);
+        render(&mut e, &[(q, &m)], Some(2_000));
         let out = e.finish();
         assert!(out.contains(
             "prometheus_remote_storage_samples_total{remote_name=\"vm\",url=\"http://127.0.0.1:1/api/v1/write\"} 42\n"
         ));
+        assert!(
+            out.contains("prometheus_remote_storage_highest_timestamp_in_seconds 2\n"),
+            "{out}"
+        );
         assert!(out.contains("prometheus_remote_storage_queue_highest_sent_timestamp_seconds{remote_name=\"vm\",url=\"http://127.0.0.1:1/api/v1/write\"} 1.5\n"));
         assert_eq!(
             out.matches("# TYPE prometheus_remote_storage_shards gauge")

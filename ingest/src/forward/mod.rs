@@ -7,7 +7,8 @@
 //!   defaults).
 //! - `queue`: one queue: the WAL reader thread, the shards, resharding (see its diagram).
 //! - `encode`: batches to 1.0 / 2.0 protobuf + snappy.
-//! - `send`: one HTTP request, what its status means, and the backoff.
+//! - `send`: one HTTP request, what its status means (415 -> 1.0 fallback), and the backoff.
+//! - `shards`: how many shards a queue runs (Prometheus' desired-shards calculation).
 //! - `position`: which WAL records are fully sent, persisted under `<data>/forward/`.
 //! - `metrics`: `prometheus_remote_storage_*` self-metrics.
 //! - `manager`: [`ForwardManager`], the queues of the current configuration.
@@ -19,6 +20,7 @@ pub mod metrics;
 pub mod position;
 pub mod queue;
 pub mod send;
+pub mod shards;
 
 pub use config::{MetadataConfig, ProtobufMessage, QueueConfig, RemoteWriteConfig};
 pub use manager::ForwardManager;

@@ -87,6 +87,34 @@ pub fn store(path: &Path, p: WalPosition) -> std::io::Result<()> {
     std::fs::rename(&tmp, path)
 }
 
+/// Removes the position files under `data_dir/forward/` of queues not in `keep` (queue
+/// keys), with their temporary files; returns the files removed. A missing directory is
+/// not an error.
+pub fn remove_others(data_dir: &Path, keep: &[String]) -> std::io::Result<Vec<PathBuf>> {
+    let dir = data_dir.join("forward");
+    let entries = match std::fs::read_dir(&dir) {
+        Ok(d) => d,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e),
+    };
+    let mut removed = Vec::new();
+    for e in entries {
+        let e = e?;
+        let name = e.file_name();
+        let Some(name) = name.to_str() else { continue };
+        let key = name
+            .strip_suffix(".pos.tmp")
+            .or_else(|| name.strip_suffix(".pos"));
+        let Some(key) = key else { continue };
+        if !keep.iter().any(|k| k == key) {
+            std::fs::remove_file(e.path())?;
+            removed.push(e.path());
+        }
+    }
+    removed.sort();
+    Ok(removed)
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -115,6 +143,22 @@ mod tests {
         t.push(p(30), 0);
         assert_eq!(t.acked(), Some(p(30)));
         t.done(99, 5); // unknown: ignored
+    }
+
+    #[test]
+    fn removed_queues_lose_their_files() {
+        let d = tempfile::tempdir().unwrap();
+        assert!(remove_others(d.path(), &[]).unwrap().is_empty());
+        for k in ["keep", "gone"] {
+            store(&path(d.path(), k), p(1)).unwrap();
+        }
+        std::fs::write(d.path().join("forward/gone.pos.tmp"), "1 2").unwrap();
+        std::fs::write(d.path().join("forward/README"), "x").unwrap();
+        let removed = remove_others(d.path(), &["keep".to_string()]).unwrap();
+        assert_eq!(removed.len(), 2, "{removed:?}");
+        assert_eq!(load(&path(d.path(), "keep")).unwrap(), Some(p(1)));
+        assert_eq!(load(&path(d.path(), "gone")).unwrap(), None);
+        assert!(d.path().join("forward/README").exists());
     }
 
     #[test]

@@ -13,15 +13,29 @@
 //! whose samples are all dealt with is persisted every second and on stop; a restart
 //! resumes there.
 //!
-//! Every 10 s the shard count is recomputed from the rate of samples in and the time a
-//! sample takes to send (Prometheus' method, simplified); a change drains the shards and
-//! starts new ones, which keeps the per-series order.
+//! Every [`SHARD_UPDATE`] the shard count is recomputed from the rate samples enter the WAL,
+//! the backlog left in it and the time a sample takes to send (Prometheus' calculation, see
+//! [`super::shards`]). A change stops the reading, lets the old shards send everything they
+//! hold, then starts the new ones: no series is ever in two shards at once, so resharding
+//! neither reorders nor duplicates nor loses samples. Duplicates happen only after a crash
+//! (`kill -9`) or a flush deadline: samples sent after the last persisted position (at most
+//! about [`PERSIST_EVERY`] of sending, plus what was in flight) are sent again on restart,
+//! each series still in order.
+//!
+//! `batch_send_deadline` is the longest a sample waits in a shard, as in Prometheus; when the
+//! reader has read the whole WAL, shards send their partial batches at once (at most every
+//! 200 ms), so the last samples of a burst do not wait for the deadline.
+//!
+//! A queue reads the WAL in order, so after an outage live samples wait behind the backlog;
+//! the backlog term of the calculation raises the shard count (up to `max_shards`) until it
+//! is gone, which is as short as the receiver allows.
 
 use super::config::{ProtobufMessage, RemoteWriteConfig};
-use super::encode::{self, OutSeries, QueuedSample};
+use super::encode::{self, OutSeries, QueuedSample, SampleValue};
 use super::metrics::QueueMetrics;
 use super::position::{self, Tracker};
 use super::send::{Backoff, SendError, Sender};
+use super::shards::{ShardCalc, Tick, MIN_DOWNSHARD_GAP, SHARD_UPDATE};
 use parking_lot::{Mutex, RwLock};
 use std::collections::{HashMap, VecDeque};
 use std::path::{Path, PathBuf};
@@ -34,10 +48,10 @@ use storage::{Labels, MetricMetadata};
 use tokio::sync::{mpsc, watch};
 use tracing::{error, info, warn};
 
-/// How often the shard count is recomputed.
-const SHARD_UPDATE: Duration = Duration::from_secs(10);
 /// How often the sent position is written to disk.
 const PERSIST_EVERY: Duration = Duration::from_secs(1);
+/// Shortest time between two flushes of partial batches once the reader has caught up.
+const IDLE_FLUSH: Duration = Duration::from_millis(200);
 /// How long the reader sleeps when it has read everything.
 const IDLE_POLL: Duration = Duration::from_millis(20);
 
@@ -52,6 +66,16 @@ pub struct QueueStatus {
     pub protobuf_message: String,
     /// Running shards.
     pub shards: u64,
+    /// What the last shard computation wanted (before rounding and bounds).
+    pub shards_desired: f64,
+    /// `queue_config.min_shards`.
+    pub min_shards: usize,
+    /// `queue_config.max_shards`.
+    pub max_shards: usize,
+    /// Samples waiting (unread in the WAL plus in shards) at the last shard computation.
+    pub backlog: u64,
+    /// Newest timestamp read from the WAL (ms; `i64::MIN` if none).
+    pub highest_read_ms: i64,
     /// Samples waiting in shards.
     pub pending: i64,
     /// Samples sent.
@@ -83,8 +107,27 @@ struct Shared {
     meta: RwLock<HashMap<String, MetricMetadata>>,
     sender: Sender,
     last_failure: Mutex<Option<(Instant, String)>>,
+    /// When a request last succeeded.
+    last_success: Mutex<Option<Instant>>,
+    /// A 2.0 queue whose receiver answered 415: it sends 1.0 from then on.
+    downgraded: AtomicBool,
+    /// A shard count to switch to at once (0: none), for tests of resharding.
+    force_shards: AtomicUsize,
+    /// Tells the shards to send their partial batches (the reader has caught up).
+    flush: tokio::sync::Notify,
     pos_path: PathBuf,
     rt: tokio::runtime::Handle,
+}
+
+impl Shared {
+    /// The protocol sent now: the configured one, or 1.0 after a 2.0 receiver said 415.
+    fn message(&self) -> ProtobufMessage {
+        if self.downgraded.load(Ordering::Relaxed) {
+            ProtobufMessage::V1
+        } else {
+            self.cfg.protobuf_message
+        }
+    }
 }
 
 /// A running queue.
@@ -127,6 +170,10 @@ impl Queue {
             meta: RwLock::new(HashMap::new()),
             sender,
             last_failure: Mutex::new(None),
+            last_success: Mutex::new(None),
+            downgraded: AtomicBool::new(false),
+            force_shards: AtomicUsize::new(0),
+            flush: tokio::sync::Notify::new(),
             rt,
         });
         shared.metrics.highest_sent_ms.store(i64::MIN, Ordering::Relaxed);
@@ -161,8 +208,10 @@ impl Queue {
             .name(format!("sextant-forward-{}", shared.name))
             .spawn(move || Reader::new(sh, external_labels).run(&dir, resume))
             .map_err(|e| format!("starting the remote-write reader thread: {e}"))?;
-        let metadata_task = (shared.cfg.protobuf_message == ProtobufMessage::V1
-            && shared.cfg.metadata_config.send)
+        let metadata_task = shared
+            .cfg
+            .metadata_config
+            .send
             .then(|| shared.rt.spawn(metadata_loop(shared.clone())));
         info!(remote_name = %shared.name, url = %shared.cfg.url, protobuf_message = shared.cfg.protobuf_message.as_str(), "remote-write queue started");
         Ok(Queue {
@@ -187,6 +236,12 @@ impl Queue {
         &self.shared.name
     }
 
+    /// Reshards to `n` shards at the reader's next step, whatever the calculation says.
+    #[cfg(test)]
+    pub(crate) fn force_shards(&self, n: usize) {
+        self.shared.force_shards.store(n, Ordering::SeqCst);
+    }
+
     /// The position after the last record fully sent (what is persisted).
     pub fn acked(&self) -> Option<WalPosition> {
         self.shared.tracker.lock().acked()
@@ -198,8 +253,13 @@ impl Queue {
         QueueStatus {
             name: self.shared.name.clone(),
             url: self.shared.cfg.url.clone(),
-            protobuf_message: self.shared.cfg.protobuf_message.as_str().to_string(),
+            protobuf_message: self.shared.message().as_str().to_string(),
             shards: m.shards.load(Ordering::Relaxed),
+            shards_desired: m.shards_desired(),
+            min_shards: self.shared.cfg.queue_config.min_shards,
+            max_shards: self.shared.cfg.queue_config.max_shards,
+            backlog: m.backlog_samples.load(Ordering::Relaxed),
+            highest_read_ms: m.highest_read_ms.load(Ordering::Relaxed),
             pending: m.samples_pending.load(Ordering::Relaxed).max(0),
             sent: m.samples_sent.load(Ordering::Relaxed),
             failed: m.samples_failed.load(Ordering::Relaxed),
@@ -289,26 +349,29 @@ struct Reader {
     external: Labels,
     /// WAL series reference -> series as sent (`None`: dropped by relabeling) and the
     /// segment whose record defined it.
-    series: HashMap<u64, (Option<Arc<OutSeries>>, u64)>,
+    series: foldhash::HashMap<u64, (Option<Arc<OutSeries>>, u64)>,
     /// Newest checkpoint whose series were used to forget dead series.
     gc_checkpoint: u64,
     last_gc: Instant,
     persisted: Option<WalPosition>,
     last_persist: Instant,
     rates: Rates,
+    /// When the shards were last told to flush.
+    last_flush: Instant,
 }
 
 impl Reader {
     fn new(sh: Arc<Shared>, external: Labels) -> Reader {
         Reader {
-            sh,
+            sh: sh.clone(),
             external,
-            series: HashMap::new(),
+            series: foldhash::HashMap::default(),
             gc_checkpoint: 0,
             last_gc: Instant::now(),
             persisted: None,
             last_persist: Instant::now(),
-            rates: Rates::new(),
+            last_flush: Instant::now(),
+            rates: Rates::new(sh.cfg.queue_config.min_shards, sh.cfg.queue_config.max_shards),
         }
     }
 
@@ -347,15 +410,32 @@ impl Reader {
         let mut shards = Shards::start(&self.sh, q.min_shards.max(1));
         while !self.stopping() {
             self.maybe_persist(false);
+            if self.sh.force_shards.load(Ordering::Relaxed) > 0 {
+                let forced = self.sh.force_shards.swap(0, Ordering::SeqCst);
+                shards.finish(&self.sh);
+                shards = Shards::start(&self.sh, forced);
+            }
             if self.rates.due() {
-                if let Some(n) = self.rates.desired(&self.sh, shards.len()) {
-                    info!(remote_name = %self.sh.name, from = shards.len(), to = n, "remote-write resharding");
+                let unread = unread_bytes(wal_dir, follower.position());
+                if let Some(n) = self.rates.desired(&self.sh, shards.len(), unread) {
+                    info!(remote_name = %self.sh.name, from = shards.len(), to = n, backlog_samples = self.sh.metrics.backlog_samples.load(Ordering::Relaxed), "remote-write resharding");
+                    // The old shards send everything they hold before the new ones get
+                    // anything, so no series is ever in two shards at once: order holds.
                     shards.finish(&self.sh);
                     shards = Shards::start(&self.sh, n);
                 }
             }
+            let before = follower.position();
             match follower.next_record() {
                 Ok(Some((rec, end))) => {
+                    self.rates.bytes_read += if end.segment == before.segment {
+                        end.offset.saturating_sub(before.offset)
+                    } else {
+                        end.offset
+                    };
+                    if let WalRecord::Samples(s) = &rec {
+                        self.rates.samples_read += s.len() as u64;
+                    }
                     self.sh.metrics.records_read.fetch_add(1, Ordering::Relaxed);
                     self.sh
                         .metrics
@@ -364,6 +444,14 @@ impl Reader {
                     self.handle(rec, end, &shards);
                 }
                 Ok(None) => {
+                    // Caught up: shards holding a partial batch send it now (at most every
+                    // IDLE_FLUSH), instead of waiting for batch_send_deadline.
+                    if self.last_flush.elapsed() >= IDLE_FLUSH
+                        && self.sh.metrics.samples_pending.load(Ordering::Relaxed) > 0
+                    {
+                        self.last_flush = Instant::now();
+                        self.sh.flush.notify_waiters();
+                    }
                     self.forget_dead_series(wal_dir, follower.position().segment);
                     let skipped = follower.stats().segments_skipped;
                     self.sh.metrics.segments_skipped.store(skipped, Ordering::Relaxed);
@@ -496,7 +584,7 @@ impl Reader {
             per_shard[(series.hash % n as u64) as usize].push(QueuedSample {
                 series: series.clone(),
                 t: s.t,
-                v: s.v,
+                value: SampleValue::Float(s.v),
                 seq: 0,
             });
         }
@@ -531,21 +619,37 @@ impl Reader {
     }
 }
 
-/// Inputs of the shard computation since the last one.
+/// What the shard computation measures between two updates (see [`super::shards`]).
 struct Rates {
     at: Instant,
-    samples_in: u64,
+    calc: ShardCalc,
     samples_out: u64,
+    dropped: u64,
     nanos: u64,
+    /// WAL bytes read and samples found in them, since the queue started (the ratio turns
+    /// unread bytes into samples).
+    bytes_read: u64,
+    samples_read: u64,
+    /// `bytes_read` and the unread bytes at the last update.
+    last_bytes_read: u64,
+    last_unread: Option<u64>,
+    /// When the shard count last changed.
+    last_change: Instant,
 }
 
 impl Rates {
-    fn new() -> Self {
+    fn new(min_shards: usize, max_shards: usize) -> Self {
         Rates {
             at: Instant::now(),
-            samples_in: 0,
+            calc: ShardCalc::new(min_shards, max_shards),
             samples_out: 0,
+            dropped: 0,
             nanos: 0,
+            bytes_read: 0,
+            samples_read: 0,
+            last_bytes_read: 0,
+            last_unread: None,
+            last_change: Instant::now(),
         }
     }
 
@@ -553,44 +657,92 @@ impl Rates {
         self.at.elapsed() >= SHARD_UPDATE
     }
 
-    /// The new shard count, if it should change: shards needed = seconds of sending per
-    /// sample x (samples in per second + a share of the backlog), changed only when off by
-    /// more than 30%, never while the remote end fails.
-    fn desired(&mut self, sh: &Shared, current: usize) -> Option<usize> {
-        let m = &sh.metrics;
-        let dt = self.at.elapsed().as_secs_f64().max(1e-3);
-        let (i, o, ns) = (
-            m.samples_in.load(Ordering::Relaxed),
-            m.samples_sent.load(Ordering::Relaxed) + m.samples_failed.load(Ordering::Relaxed),
-            m.send_nanos.load(Ordering::Relaxed),
-        );
-        let (din, dout, dns) = (i - self.samples_in, o - self.samples_out, ns - self.nanos);
-        *self = Rates {
-            at: Instant::now(),
-            samples_in: i,
-            samples_out: o,
-            nanos: ns,
-        };
-        if dout == 0 {
-            return None;
+    /// Samples per WAL byte in what was read (0 before anything was).
+    fn samples_per_byte(&self) -> f64 {
+        if self.bytes_read == 0 {
+            0.0
+        } else {
+            self.samples_read as f64 / self.bytes_read as f64
         }
-        let time_per_sample = dns as f64 / 1e9 / dout as f64;
-        let backlog = m.samples_pending.load(Ordering::Relaxed).max(0) as f64;
-        let wanted = time_per_sample * (din as f64 / dt + backlog * 0.05);
-        let q = &sh.cfg.queue_config;
-        let desired = (wanted.ceil() as usize).clamp(q.min_shards, q.max_shards);
-        m.shards_desired.store(desired as u64, Ordering::Relaxed);
+    }
+
+    /// The new shard count, if it should change (never while the remote end fails or when
+    /// nothing was sent in the last interval, as Prometheus).
+    fn desired(&mut self, sh: &Shared, current: usize, unread_bytes: u64) -> Option<usize> {
+        let m = &sh.metrics;
+        let secs = self.at.elapsed().as_secs_f64().max(1e-3);
+        let out = m.samples_sent.load(Ordering::Relaxed) + m.samples_failed.load(Ordering::Relaxed);
+        let dropped = m.samples_dropped.load(Ordering::Relaxed);
+        let nanos = m.send_nanos.load(Ordering::Relaxed);
+        let spb = self.samples_per_byte();
+        let read = self.bytes_read - self.last_bytes_read;
+        let grown = match self.last_unread {
+            Some(prev) => (read + unread_bytes).saturating_sub(prev),
+            None => read,
+        };
+        let pending = m.samples_pending.load(Ordering::Relaxed).max(0) as f64;
+        let tick = Tick {
+            secs,
+            samples_in: grown as f64 * spb,
+            samples_out: out - self.samples_out,
+            samples_dropped: dropped - self.dropped,
+            send_secs: (nanos - self.nanos) as f64 / 1e9,
+            backlog: unread_bytes as f64 * spb + pending,
+        };
+        self.at = Instant::now();
+        self.samples_out = out;
+        self.dropped = dropped;
+        self.nanos = nanos;
+        self.last_bytes_read = self.bytes_read;
+        self.last_unread = Some(unread_bytes);
+        m.backlog_samples.store(tick.backlog as u64, Ordering::Relaxed);
+        let d = self.calc.update(&tick, current);
+        m.shards_desired_bits
+            .store(d.desired.to_bits(), Ordering::Relaxed);
+        let stalled = sh
+            .last_success
+            .lock()
+            .is_none_or(|t| t.elapsed() > Duration::from_secs(10));
         let failing = sh
             .last_failure
             .lock()
             .as_ref()
-            .is_some_and(|(t, _)| t.elapsed() < SHARD_UPDATE * 2);
-        let (lo, hi) = (current as f64 * 0.7, current as f64 * 1.3);
-        if failing || desired == current || ((desired as f64) > lo && (desired as f64) < hi) {
+            .is_some_and(|(t, _)| t.elapsed() < Duration::from_secs(10));
+        let too_soon = d.shards < current && self.last_change.elapsed() < MIN_DOWNSHARD_GAP;
+        if d.shards == current || stalled || failing || too_soon {
             return None;
         }
-        Some(desired)
+        self.last_change = Instant::now();
+        Some(d.shards)
     }
+}
+
+/// WAL bytes after `pos` (the rest of its segment and every later segment).
+fn unread_bytes(wal_dir: &Path, pos: WalPosition) -> u64 {
+    let Ok(dir) = std::fs::read_dir(wal_dir) else {
+        return 0;
+    };
+    let mut total = 0;
+    for e in dir.flatten() {
+        let name = e.file_name();
+        let Some(idx) = name
+            .to_str()
+            .filter(|n| n.bytes().all(|b| b.is_ascii_digit()))
+            .and_then(|n| n.parse::<u64>().ok())
+        else {
+            continue;
+        };
+        if idx < pos.segment {
+            continue;
+        }
+        let len = e.metadata().map(|m| m.len()).unwrap_or(0);
+        total += if idx == pos.segment {
+            len.saturating_sub(pos.offset)
+        } else {
+            len
+        };
+    }
+    total
 }
 
 /// A shard: batches what the reader hands it and sends one batch at a time.
@@ -616,10 +768,16 @@ async fn shard_loop(
         }
         let until = tokio::time::Instant::now() + deadline;
         while leftover.len() < max && !closed {
-            match tokio::time::timeout_at(until, rx.recv()).await {
-                Ok(Some(v)) => leftover.extend(v),
-                Ok(None) => closed = true,
-                Err(_) => break,
+            let flush = sh.flush.notified();
+            tokio::select! {
+                r = tokio::time::timeout_at(until, rx.recv()) => match r {
+                    Ok(Some(v)) => leftover.extend(v),
+                    Ok(None) => closed = true,
+                    Err(_) => break,
+                },
+                // The reader has read the whole WAL: nothing more is coming soon, so a
+                // partial batch goes now rather than at the deadline.
+                _ = flush => break,
             }
         }
         let take = leftover.len().min(max);
@@ -649,13 +807,17 @@ fn complete(sh: &Shared, batch: &[QueuedSample]) {
     }
 }
 
+/// Encodes a batch in the protocol the queue sends now.
+fn encode_batch(sh: &Shared, batch: &[QueuedSample]) -> (ProtobufMessage, Vec<u8>) {
+    let msg = sh.message();
+    let meta = (msg == ProtobufMessage::V2 && sh.cfg.metadata_config.send).then(|| sh.meta.read());
+    let (body, _raw) = encode::encode_samples(msg, batch, meta.as_deref());
+    (msg, body)
+}
+
 /// Sends one batch until it is accepted or refused. `false` when told to give up first.
 async fn send_batch(sh: &Shared, batch: &[QueuedSample], hard: &mut watch::Receiver<bool>) -> bool {
-    let (body, _raw) = {
-        let meta = (sh.cfg.protobuf_message == ProtobufMessage::V2 && sh.cfg.metadata_config.send)
-            .then(|| sh.meta.read());
-        encode::encode_samples(sh.cfg.protobuf_message, batch, meta.as_deref())
-    };
+    let (mut msg, mut body) = encode_batch(sh, batch);
     let m = &sh.metrics;
     let n = batch.len() as u64;
     let q = &sh.cfg.queue_config;
@@ -665,7 +827,7 @@ async fn send_batch(sh: &Shared, batch: &[QueuedSample], hard: &mut watch::Recei
         let started = Instant::now();
         let len = body.len() as u64;
         let r = tokio::select! {
-            r = sh.sender.send(body.clone()) => r,
+            r = sh.sender.send(body.clone(), msg) => r,
             _ = hard.wait_for(|s| *s) => return false,
         };
         m.send_nanos
@@ -677,12 +839,22 @@ async fn send_batch(sh: &Shared, batch: &[QueuedSample], hard: &mut watch::Recei
                 m.requests_sent.fetch_add(1, Ordering::Relaxed);
                 let max_t = batch.iter().map(|s| s.t).max().unwrap_or(i64::MIN);
                 m.highest_sent_ms.fetch_max(max_t, Ordering::Relaxed);
+                *sh.last_success.lock() = Some(Instant::now());
                 if attempt > 0 {
                     info!(remote_name = %sh.name, attempts = attempt + 1, "remote write succeeded after retrying");
                     *sh.last_failure.lock() = None;
                 }
                 complete(sh, batch);
                 return true;
+            }
+            Err(SendError::UnsupportedMediaType(message)) if msg == ProtobufMessage::V2 => {
+                // Remote write 2.0: a receiver that answers 415 does not speak 2.0; send
+                // 1.0 to it from now on (until the queue restarts).
+                if !sh.downgraded.swap(true, Ordering::SeqCst) {
+                    warn!(remote_name = %sh.name, url = %sh.cfg.url, error = %message, "the receiver refused remote write 2.0 (415 Unsupported Media Type); falling back to remote write 1.0 (prometheus.WriteRequest) for this queue");
+                }
+                (msg, body) = encode_batch(sh, batch);
+                continue;
             }
             Err(SendError::Retryable { message, retry_after }) => {
                 m.requests_failed.fetch_add(1, Ordering::Relaxed);
@@ -697,7 +869,7 @@ async fn send_batch(sh: &Shared, batch: &[QueuedSample], hard: &mut watch::Recei
                     _ = hard.wait_for(|s| *s) => return false,
                 }
             }
-            Err(SendError::Rejected(message)) => {
+            Err(SendError::Rejected(message) | SendError::UnsupportedMediaType(message)) => {
                 m.requests_failed.fetch_add(1, Ordering::Relaxed);
                 m.samples_failed.fetch_add(n, Ordering::Relaxed);
                 error!(remote_name = %sh.name, url = %sh.cfg.url, samples = n, error = %message, "remote write refused; dropping the batch (not retried)");
@@ -710,7 +882,8 @@ async fn send_batch(sh: &Shared, batch: &[QueuedSample], hard: &mut watch::Recei
     }
 }
 
-/// 1.0 queues: sends every known metric family's metadata every `send_interval`.
+/// 1.0 queues (and 2.0 queues fallen back to 1.0): sends every known metric family's
+/// metadata every `send_interval`, as Prometheus' 1.0 queues do; 2.0 sends it inline.
 async fn metadata_loop(sh: Arc<Shared>) {
     let mc = sh.cfg.metadata_config.clone();
     let mut tick = tokio::time::interval(mc.send_interval.0.max(Duration::from_secs(1)));
@@ -721,6 +894,9 @@ async fn metadata_loop(sh: Arc<Shared>) {
         if sh.stop.load(Ordering::Relaxed) {
             return;
         }
+        if sh.message() != ProtobufMessage::V1 {
+            continue;
+        }
         let entries: Vec<(String, MetricMetadata)> = {
             let g = sh.meta.read();
             let mut v: Vec<_> = g.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
@@ -729,7 +905,7 @@ async fn metadata_loop(sh: Arc<Shared>) {
         };
         for chunk in entries.chunks(mc.max_samples_per_send.max(1)) {
             let body = encode::encode_metadata(chunk);
-            match sh.sender.send(body).await {
+            match sh.sender.send(body, ProtobufMessage::V1).await {
                 Ok(()) => {
                     sh.metrics
                         .metadata_sent

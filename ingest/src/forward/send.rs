@@ -20,13 +20,16 @@ pub enum SendError {
     },
     /// Not worth retrying: the server refused the data (4xx), with its message.
     Rejected(String),
+    /// 415 Unsupported Media Type: the server does not take this protocol version (a 2.0
+    /// queue falls back to 1.0; for 1.0 it is a refusal like other 4xx).
+    UnsupportedMediaType(String),
 }
 
 impl std::fmt::Display for SendError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             SendError::Retryable { message, .. } => f.write_str(message),
-            SendError::Rejected(m) => f.write_str(m),
+            SendError::Rejected(m) | SendError::UnsupportedMediaType(m) => f.write_str(m),
         }
     }
 }
@@ -36,7 +39,9 @@ impl std::fmt::Display for SendError {
 pub struct Sender {
     client: reqwest::Client,
     url: reqwest::Url,
-    headers: HeaderMap,
+    /// Headers of 1.0 and of 2.0 requests.
+    headers_v1: HeaderMap,
+    headers_v2: HeaderMap,
     http: HttpClientConfig,
     timeout: Duration,
     retry_on_429: bool,
@@ -57,34 +62,39 @@ impl Sender {
         }
         headers.insert(CONTENT_ENCODING, HeaderValue::from_static("snappy"));
         headers.insert(UA, HeaderValue::from_static(USER_AGENT));
-        let (ct, version) = match cfg.protobuf_message {
-            ProtobufMessage::V1 => ("application/x-protobuf", "0.1.0"),
-            ProtobufMessage::V2 => (
-                "application/x-protobuf;proto=io.prometheus.write.v2.Request",
-                "2.0.0",
-            ),
+        let with = |ct: &'static str, version: &'static str| {
+            let mut h = headers.clone();
+            h.insert(CONTENT_TYPE, HeaderValue::from_static(ct));
+            h.insert(
+                HeaderName::from_static("x-prometheus-remote-write-version"),
+                HeaderValue::from_static(version),
+            );
+            h
         };
-        headers.insert(CONTENT_TYPE, HeaderValue::from_static(ct));
-        headers.insert(
-            HeaderName::from_static("x-prometheus-remote-write-version"),
-            HeaderValue::from_static(version),
-        );
         Ok(Sender {
             client,
             url,
-            headers,
+            headers_v1: with("application/x-protobuf", "0.1.0"),
+            headers_v2: with(
+                "application/x-protobuf;proto=io.prometheus.write.v2.Request",
+                "2.0.0",
+            ),
             http,
             timeout: cfg.remote_timeout.0,
             retry_on_429: cfg.queue_config.retry_on_http_429,
         })
     }
 
-    /// Sends `body` (snappy-compressed protobuf) once.
-    pub async fn send(&self, body: Vec<u8>) -> Result<(), SendError> {
+    /// Sends `body` (snappy-compressed protobuf of `msg`) once.
+    pub async fn send(&self, body: Vec<u8>, msg: ProtobufMessage) -> Result<(), SendError> {
+        let headers = match msg {
+            ProtobufMessage::V1 => &self.headers_v1,
+            ProtobufMessage::V2 => &self.headers_v2,
+        };
         let mut req = self
             .client
             .post(self.url.clone())
-            .headers(self.headers.clone())
+            .headers(headers.clone())
             .timeout(self.timeout)
             .body(body);
         req = match with_auth(req, &self.http).await {
@@ -131,7 +141,9 @@ fn classify(
     message: String,
     retry_after: Option<Duration>,
 ) -> Result<(), SendError> {
-    if status >= 500 || (status == 429 && retry_on_429) {
+    if status == 415 {
+        Err(SendError::UnsupportedMediaType(message))
+    } else if status >= 500 || (status == 429 && retry_on_429) {
         Err(SendError::Retryable { message, retry_after })
     } else {
         Err(SendError::Rejected(message))
@@ -225,6 +237,10 @@ mod tests {
         assert!(matches!(
             classify(404, true, m(), None),
             Err(SendError::Rejected(_))
+        ));
+        assert!(matches!(
+            classify(415, true, m(), None),
+            Err(SendError::UnsupportedMediaType(_))
         ));
         assert_eq!(truncate("héllo", 2), "h");
     }

@@ -22,6 +22,10 @@ struct Receiver {
     headers: Mutex<Option<HeaderMap>>,
     /// Label sets seen (1.0 only), as `name=value,...`.
     label_sets: Mutex<std::collections::BTreeSet<String>>,
+    /// Answer 2.0 requests with 415, as a 1.0-only receiver does.
+    refuse_v2: std::sync::atomic::AtomicBool,
+    /// 2.0 requests refused that way.
+    refused_v2: AtomicUsize,
 }
 
 async fn start_receiver(r: Arc<Receiver>) -> String {
@@ -40,6 +44,10 @@ async fn start_receiver(r: Arc<Receiver>) -> String {
                 let v2 = headers
                     .get("content-type")
                     .is_some_and(|v| v.to_str().unwrap().contains("v2"));
+                if v2 && r.refuse_v2.load(Ordering::SeqCst) {
+                    r.refused_v2.fetch_add(1, Ordering::SeqCst);
+                    return (StatusCode::UNSUPPORTED_MEDIA_TYPE, "1.0 only".to_string());
+                }
                 let mut got = r.got.lock();
                 if v2 {
                     let w = crate::remote_write::decode_v2(&body, &PushLimits::default()).unwrap();
@@ -169,7 +177,7 @@ async fn outage_retries_then_delivers_everything_in_order() {
     assert_eq!(h["content-encoding"], "snappy");
     assert_eq!(h["x-prometheus-remote-write-version"], "0.1.0");
     let mut e = storage::metrics::Exposition::new();
-    mgr.render_metrics(&mut e);
+    mgr.render_metrics(&mut e, None);
     let text = e.finish();
     assert!(
         text.contains("prometheus_remote_storage_samples_total{"),
@@ -259,5 +267,104 @@ async fn relabeling_and_external_labels() {
     assert_eq!(mgr.statuses()[0].dropped, 5);
     let sets = r.label_sets.lock().clone();
     assert!(sets.contains("__name__=m0,cluster=eu,job=x"), "{sets:?}");
+    mgr.stop().await;
+}
+
+/// Appends `steps` commits of one sample for each of `series` series `s{i}`.
+fn append_many(db: &Db, series: usize, from: i64, to: i64) {
+    for t in from..to {
+        let mut a = db.appender();
+        for s in 0..series {
+            let l = Labels::from_pairs([("__name__", format!("s{s}")), ("job", "x".into())]);
+            a.append(SeriesRef::NONE, &l, t * 1000, t as f64).unwrap();
+        }
+        a.commit().unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resharding_keeps_every_series_complete_and_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = db(&dir.path().join("data"));
+    let r = Arc::new(Receiver::default());
+    let url = start_receiver(r.clone()).await;
+    let mgr = ForwardManager::new(dir.path(), &db.wal_dir()).with_flush_deadline(Duration::from_millis(300));
+    let mut c = cfg(&url);
+    c.queue_config.min_shards = 1;
+    c.queue_config.max_shards = 8;
+    c.queue_config.max_samples_per_send = 7;
+    mgr.apply(&[c], &Labels::empty()).await.unwrap();
+    let q = mgr.queues()[0].clone();
+    // Slow sends now and then keep samples in flight while the shard count changes.
+    r.fail_status.store(503, Ordering::SeqCst);
+    let series = 23;
+    let mut t = 1;
+    for n in [3, 1, 8, 2, 5, 1] {
+        append_many(&db, series, t, t + 40);
+        t += 40;
+        r.fail_next.store(2, Ordering::SeqCst);
+        q.force_shards(n);
+        wait_for("the new shard count", || mgr.statuses()[0].shards == n as u64).await;
+    }
+    let total = series * (t as usize - 1);
+    wait_for("every sample", || r.got.lock().len() >= total).await;
+    let got = r.got.lock().clone();
+    assert_eq!(got.len(), total, "no duplicates");
+    let m = per_series(&got); // asserts strictly increasing per series
+    assert_eq!(m.len(), series);
+    for ts in m.values() {
+        assert_eq!(*ts, (1..t).map(|t| t * 1000).collect::<Vec<_>>());
+    }
+    mgr.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn v2_falls_back_to_v1_on_415() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = db(&dir.path().join("data"));
+    let r = Arc::new(Receiver::default());
+    r.refuse_v2.store(true, Ordering::SeqCst);
+    let url = start_receiver(r.clone()).await;
+    let mgr = ForwardManager::new(dir.path(), &db.wal_dir()).with_flush_deadline(Duration::from_millis(300));
+    let mut c = cfg(&url);
+    c.protobuf_message = ProtobufMessage::V2;
+    mgr.apply(&[c], &Labels::empty()).await.unwrap();
+    append(&db, 1, 51);
+    wait_for("150 samples", || r.got.lock().len() >= 150).await;
+    wait_for("the queue to count them", || mgr.statuses()[0].sent >= 150).await;
+    let st = &mgr.statuses()[0];
+    assert_eq!((st.sent, st.failed), (150, 0), "{st:?}");
+    assert_eq!(st.protobuf_message, "prometheus.WriteRequest");
+    let h = r.headers.lock().clone().unwrap();
+    assert_eq!(h["x-prometheus-remote-write-version"], "0.1.0");
+    // One refusal per shard at most: after the first, every shard sends 1.0.
+    assert!(r.refused_v2.load(Ordering::SeqCst) <= 2);
+    per_series(&r.got.lock());
+    mgr.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_removed_queue_loses_its_position_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = db(&dir.path().join("data"));
+    let r = Arc::new(Receiver::default());
+    let url = start_receiver(r.clone()).await;
+    let mgr = ForwardManager::new(dir.path(), &db.wal_dir()).with_flush_deadline(Duration::from_millis(300));
+    let (a, mut b) = (cfg(&url), cfg(&url));
+    b.name = "second".into();
+    mgr.apply(&[a.clone(), b.clone()], &Labels::empty())
+        .await
+        .unwrap();
+    append(&db, 1, 11);
+    wait_for("both queues", || mgr.statuses().iter().all(|s| s.sent >= 30)).await;
+    mgr.stop().await;
+    let pos = |c: &RemoteWriteConfig| super::position::path(dir.path(), &c.queue_key());
+    assert!(pos(&a).exists() && pos(&b).exists());
+    // A restart with only `a` configured (as on start-up after an edit) drops `b`'s file.
+    mgr.apply(std::slice::from_ref(&a), &Labels::empty())
+        .await
+        .unwrap();
+    assert!(pos(&a).exists());
+    assert!(!pos(&b).exists(), "the removed queue's position is cleaned up");
     mgr.stop().await;
 }

@@ -175,7 +175,28 @@ impl Inner {
             series = t.series,
             "head truncated below {b}"
         );
-        match self.wal.checkpoint(b, || self.head.checkpoint_contents()) {
+        let held = match &*self.wal_hold.read() {
+            Some((hold, max)) => Some((hold(), *max)),
+            None if self.opts.hold_wal_until_told => Some((None, 0)),
+            None => None,
+        };
+        let done = match held {
+            None => self.wal.checkpoint(b, || self.head.checkpoint_contents()),
+            Some((keep_from, max_bytes)) => self
+                .wal
+                .checkpoint_holding(b, keep_from, max_bytes, || self.head.checkpoint_contents())
+                .map(|(c, forced)| {
+                    if forced > 0 {
+                        tracing::warn!(
+                            segments = forced,
+                            max_bytes,
+                            "WAL over its size limit for forwarding: removed segments that remote-write queues have not sent yet; their samples will not be forwarded (counted in sextant_remote_storage_wal_segments_skipped_total)"
+                        );
+                    }
+                    c
+                }),
+        };
+        match done {
             Ok(c) if c.segments_removed > 0 => {
                 self.counters.checkpoints.inc();
                 info!(

@@ -87,6 +87,10 @@ pub struct DbOptions {
     /// Capacity of the in-memory exemplar ring shared by all series (Prometheus'
     /// `storage.exemplars.max_exemplars`, default 100000); 0 keeps no exemplars.
     pub max_exemplars: usize,
+    /// Head cuts keep every WAL segment until [`Db::hold_wal_for`] says which ones other
+    /// readers (remote-write queues) no longer need, so a cut during start-up, before the
+    /// queues run, drops nothing they will want. Default false.
+    pub hold_wal_until_told: bool,
 }
 
 impl DbOptions {
@@ -105,6 +109,7 @@ impl DbOptions {
             max_active_series: 0,
             max_series_per_metric: 0,
             max_exemplars: 100_000,
+            hold_wal_until_told: false,
         }
     }
 }
@@ -186,8 +191,14 @@ pub(crate) struct Inner {
     replay_seconds: f64,
     /// Exemplars (memory only).
     pub(crate) exemplars: ExemplarStorage,
+    /// What other WAL readers still need (see [`Db::hold_wal_for`]) and the size cap.
+    pub(crate) wal_hold: parking_lot::RwLock<Option<(WalHold, u64)>>,
     _lock: File,
 }
+
+/// Answers which WAL segments other readers of the WAL still need: `Some(s)` keeps the
+/// segments from `s` on, `None` keeps them all (a reader has not got anywhere yet).
+pub type WalHold = Arc<dyn Fn() -> Option<u64> + Send + Sync>;
 
 /// The time-series database.
 pub struct Db {
@@ -255,6 +266,7 @@ impl Db {
             maintenance: Mutex::new(()),
             counters: DbCounters::default(),
             replay_seconds,
+            wal_hold: parking_lot::RwLock::new(None),
             _lock: lock,
         });
         let background = Background::start(&inner);
@@ -370,6 +382,14 @@ impl Db {
         self.inner
             .wal
             .checkpoint_before_segment(segment, || self.inner.head.checkpoint_contents())
+    }
+
+    /// Keeps the WAL segments `hold` says are still needed (remote-write queues that have
+    /// not sent them) when a head cut would otherwise drop them, as long as the WAL stays
+    /// within `max_bytes` (0: no limit); past it the oldest go anyway, with a warning.
+    /// Segments the head still needs are never dropped either way.
+    pub fn hold_wal_for(&self, hold: WalHold, max_bytes: u64) {
+        *self.inner.wal_hold.write() = Some((hold, max_bytes));
     }
 
     /// Runs one round of maintenance now (cut the head into blocks if it spans more than

@@ -116,6 +116,38 @@ impl Wal {
         self.w.checkpoint(floor, live)
     }
 
+    /// Like [`Wal::checkpoint`], but keeps the segments from `keep_from` on (other readers,
+    /// remote-write queues, have not read them; `None`: keep all) unless the WAL is bigger
+    /// than `max_bytes` (0: no limit), in which case the oldest go anyway until it is not.
+    /// Returns the stats and how many of the dropped segments were still wanted.
+    pub(crate) fn checkpoint_holding(
+        &self,
+        floor: i64,
+        keep_from: Option<u64>,
+        max_bytes: u64,
+        live: impl FnOnce() -> (Vec<SeriesEntry>, Vec<(String, MetricMetadata)>),
+    ) -> io::Result<(CheckpointStats, usize)> {
+        let remaining = std::cell::Cell::new(self.size_bytes());
+        let forced = std::cell::Cell::new(0usize);
+        let stats = self.w.checkpoint_prefix(
+            |s| {
+                if s.max_t >= floor {
+                    return false;
+                }
+                if keep_from.is_none_or(|k| s.index >= k) {
+                    if max_bytes == 0 || remaining.get() <= max_bytes {
+                        return false;
+                    }
+                    forced.set(forced.get() + 1);
+                }
+                remaining.set(remaining.get().saturating_sub(s.bytes));
+                true
+            },
+            live,
+        )?;
+        Ok((stats, forced.get()))
+    }
+
     /// Drops the closed segments with an index below `segment` (every reader is past them),
     /// keeping the series `live` returns in a checkpoint. Used in agent mode, where no block
     /// cut decides what the WAL may forget.

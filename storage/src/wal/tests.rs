@@ -228,6 +228,45 @@ fn checkpoint_drops_old_segments_and_keeps_live_series() {
 }
 
 #[test]
+fn checkpoint_holding_keeps_what_readers_need_within_the_cap() {
+    let d = tempfile::tempdir().unwrap();
+    let (w, _, _) = open(d.path(), 4096);
+    for i in 0..300 {
+        w.log(&framed(&samples(7, i * 100, 20)), i * 100 + 19, false)
+            .unwrap();
+    }
+    let before = w.segment_count();
+    assert!(before > 6, "{before} segments");
+    let first = w.active_segment() + 1 - before as u64;
+    // A reader that has not got anywhere keeps everything, whatever the floor.
+    let (st, forced) = w
+        .checkpoint_holding(i64::MAX, None, 0, || (Vec::new(), Vec::new()))
+        .unwrap();
+    assert_eq!((st.segments_removed, forced), (0, 0));
+    // A reader two segments in keeps those from there on; the first two go.
+    let (st, forced) = w
+        .checkpoint_holding(i64::MAX, Some(first + 2), 0, || (Vec::new(), Vec::new()))
+        .unwrap();
+    assert_eq!((st.segments_removed, forced), (2, 0));
+    // Over the cap, the oldest go anyway, counted, until the WAL fits.
+    let cap = w.size_bytes() / 2;
+    let (st, forced) = w
+        .checkpoint_holding(i64::MAX, Some(first + 2), cap, || (Vec::new(), Vec::new()))
+        .unwrap();
+    assert!(
+        st.segments_removed > 0 && forced == st.segments_removed,
+        "{st:?} {forced}"
+    );
+    assert!(w.size_bytes() <= cap + 4096, "{} > {cap}", w.size_bytes());
+    // Segments at or past the floor (the head needs them) stay even over the cap.
+    let n = w.segment_count();
+    let (st, _) = w
+        .checkpoint_holding(0, Some(u64::MAX), 1, || (Vec::new(), Vec::new()))
+        .unwrap();
+    assert_eq!((st.segments_removed, w.segment_count()), (0, n));
+}
+
+#[test]
 fn failed_write_poisons() {
     let d = tempfile::tempdir().unwrap();
     let (w, _, _) = open(d.path(), DEFAULT_SEGMENT_SIZE);

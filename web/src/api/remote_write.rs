@@ -19,6 +19,16 @@ pub struct RemoteWriteQueue {
     pub protobuf_message: String,
     /// Running shards.
     pub shards: u64,
+    /// Shards the last computation wanted (unrounded).
+    pub shards_desired: f64,
+    /// `queue_config.min_shards`.
+    pub min_shards: usize,
+    /// `queue_config.max_shards`.
+    pub max_shards: usize,
+    /// Samples waiting (unread in the WAL plus in shards) at the last shard computation.
+    pub backlog_samples: u64,
+    /// Newest timestamp read from the WAL (ms), if any.
+    pub highest_read_timestamp: Option<i64>,
     /// Samples waiting to be sent.
     pub samples_pending: i64,
     /// Samples sent.
