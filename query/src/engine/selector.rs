@@ -12,8 +12,8 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 use storage::{
-    is_stale_nan, DecodeScratch, Labels, LazySeries, MatchOp, Matcher, Sample, SelectHints, Series,
-    METRIC_NAME,
+    is_stale_nan, DecodeScratch, HistogramSample, Labels, LazySeries, MatchOp, Matcher, Sample, SelectHints,
+    Series, METRIC_NAME,
 };
 
 /// Series count from which per-series work is spread over rayon's pool.
@@ -132,28 +132,39 @@ fn select(
     Ok(by_labels.into_values().collect())
 }
 
-/// Decodes `lazy` (on all cores when there are many) and applies `f` to the labels and
-/// samples of every series that has samples, in order; `f` returning `None` drops the
-/// series. Each thread decodes one series at a time, so the raw samples of the whole slice
-/// are never in memory together. With `drop_stale`, staleness markers are removed first.
+/// Decodes `lazy` (on all cores when there are many) and applies `f` to the labels, float
+/// samples and histogram samples of every series that has samples, in order; `f` returning
+/// `None` drops the series. Each thread decodes one series at a time, so the raw samples of
+/// the whole slice are never in memory together. With `drop_stale`, staleness markers (float
+/// and histogram) are removed first. Histograms are decoded only for series that may have any.
 pub(crate) fn map_decoded<T: Send>(
     ctl: &Control,
     lazy: &[LazySeries],
     drop_stale: bool,
-    f: impl Fn(&Labels, &[Sample]) -> Result<Option<T>> + Sync + Send,
+    f: impl Fn(&Labels, &[Sample], &[HistogramSample]) -> Result<Option<T>> + Sync + Send,
 ) -> Result<Vec<T>> {
     let loaded = AtomicU64::new(0);
     let one = |(sc, samples): &mut (DecodeScratch, Vec<Sample>), l: &LazySeries| -> Result<Option<T>> {
         ctl.check("expression evaluation")?;
         l.decode_into(sc, samples)?;
-        loaded.fetch_add(samples.len() as u64, Ordering::Relaxed);
-        if drop_stale && samples.iter().any(|p| is_stale_nan(p.v)) {
-            samples.retain(|p| !is_stale_nan(p.v));
+        let mut hs = if l.has_histograms() {
+            l.decode_histograms(sc)?
+        } else {
+            Vec::new()
+        };
+        loaded.fetch_add((samples.len() + hs.len()) as u64, Ordering::Relaxed);
+        if drop_stale {
+            if samples.iter().any(|p| is_stale_nan(p.v)) {
+                samples.retain(|p| !is_stale_nan(p.v));
+            }
+            if hs.iter().any(|p| p.h.is_stale()) {
+                hs.retain(|p| !p.h.is_stale());
+            }
         }
-        if samples.is_empty() {
+        if samples.is_empty() && hs.is_empty() {
             return Ok(None);
         }
-        f(l.labels(), samples)
+        f(l.labels(), samples, &hs)
     };
     let out: Vec<Option<T>> = if lazy.len() >= PARALLEL_THRESHOLD {
         lazy.par_iter()
@@ -169,15 +180,38 @@ pub(crate) fn map_decoded<T: Send>(
     Ok(out.into_iter().flatten().collect())
 }
 
-/// The value an instant selector sees at `t`: the newest sample in `(t - lookback, t]`,
-/// unless that sample is a staleness marker. Returns the sample.
-fn lookup(samples: &[Sample], t: i64, lookback: i64) -> Option<Sample> {
-    let j = samples.partition_point(|p| p.t <= t);
-    if j == 0 {
-        return None;
+/// The newest sample of either type at or before `t` (floats and histograms never share a
+/// timestamp): `Ok(float)`, `Err(histogram)`, or nothing.
+fn newest<'s>(
+    floats: &'s [Sample],
+    hists: &'s [HistogramSample],
+    fj: usize,
+    hj: usize,
+) -> Option<std::result::Result<Sample, &'s HistogramSample>> {
+    let f = fj.checked_sub(1).map(|i| floats[i]);
+    let h = hj.checked_sub(1).map(|i| &hists[i]);
+    match (f, h) {
+        (Some(f), Some(h)) if h.t > f.t => Some(Err(h)),
+        (Some(f), _) => Some(Ok(f)),
+        (None, Some(h)) => Some(Err(h)),
+        (None, None) => None,
     }
-    let p = samples[j - 1];
-    (p.t > t - lookback && !is_stale_nan(p.v)).then_some(p)
+}
+
+/// The point an instant selector sees at `et`: the newest sample in `(et - lookback, et]`
+/// unless it is a staleness marker.
+fn pick<'s>(
+    floats: &'s [Sample],
+    hists: &'s [HistogramSample],
+    fj: usize,
+    hj: usize,
+    et: i64,
+    lookback: i64,
+) -> Option<std::result::Result<Sample, &'s HistogramSample>> {
+    match newest(floats, hists, fj, hj)? {
+        Ok(p) => (p.t > et - lookback && !is_stale_nan(p.v)).then_some(Ok(p)),
+        Err(h) => (h.t > et - lookback && !h.h.is_stale()).then_some(Err(h)),
+    }
 }
 
 /// Evaluates an instant vector selector at every step. With `timestamps`, the values are
@@ -224,16 +258,36 @@ fn vector_selector_each(
     };
     let lazy = select(ev, &vs.name, &vs.matchers, first - lookback + 1, last)?;
     let ctl = ev.ctl;
-    let one = |labels: &Labels, samples: &[Sample]| -> Result<Option<Series>> {
+    let one = |labels: &Labels, samples: &[Sample], hists: &[HistogramSample]| -> Result<Option<Series>> {
         let value = |p: Sample| if timestamps { p.t as f64 / 1000.0 } else { p.v };
         let mut out = Vec::new();
+        let mut hout = Vec::new();
         if let Some(a) = at {
-            if let Some(p) = lookup(samples, a - off, lookback) {
-                out = (0..steps.len())
-                    .map(|i| Sample::new(steps.ts(i), value(p)))
-                    .collect();
+            let et = a - off;
+            let fj = samples.partition_point(|p| p.t <= et);
+            let hj = hists.partition_point(|p| p.t <= et);
+            match pick(samples, hists, fj, hj, et, lookback) {
+                Some(Ok(p)) => {
+                    out = (0..steps.len())
+                        .map(|i| Sample::new(steps.ts(i), value(p)))
+                        .collect();
+                }
+                Some(Err(h)) if timestamps => {
+                    out = (0..steps.len())
+                        .map(|i| Sample::new(steps.ts(i), h.t as f64 / 1000.0))
+                        .collect();
+                }
+                Some(Err(h)) => {
+                    hout = (0..steps.len())
+                        .map(|i| HistogramSample {
+                            t: steps.ts(i),
+                            h: h.h.clone(),
+                        })
+                        .collect();
+                }
+                None => {}
             }
-        } else {
+        } else if hists.is_empty() {
             out.reserve(
                 steps
                     .len()
@@ -256,8 +310,29 @@ fn vector_selector_each(
                 }
                 out.push(Sample::new(ts, value(p)));
             }
+        } else {
+            let (mut fj, mut hj) = (0, 0);
+            for i in 0..steps.len() {
+                let ts = steps.ts(i);
+                let et = ts - off;
+                while fj < samples.len() && samples[fj].t <= et {
+                    fj += 1;
+                }
+                while hj < hists.len() && hists[hj].t <= et {
+                    hj += 1;
+                }
+                match pick(samples, hists, fj, hj, et, lookback) {
+                    Some(Ok(p)) => out.push(Sample::new(ts, value(p))),
+                    Some(Err(h)) if timestamps => out.push(Sample::new(ts, h.t as f64 / 1000.0)),
+                    Some(Err(h)) => hout.push(HistogramSample {
+                        t: ts,
+                        h: h.h.clone(),
+                    }),
+                    None => {}
+                }
+            }
         }
-        if out.is_empty() {
+        if out.is_empty() && hout.is_empty() {
             return Ok(None);
         }
         let labels = if timestamps {
@@ -268,12 +343,15 @@ fn vector_selector_each(
         Ok(Some(Series {
             labels,
             samples: out,
-            histograms: Vec::new(),
+            histograms: hout,
         }))
     };
     for batch in lazy.chunks(BATCH_SERIES) {
         let out = map_decoded(ctl, batch, false, one)?;
-        ctl.add_samples(out.iter().map(|s| s.samples.len()).sum(), "query execution")?;
+        ctl.add_samples(
+            out.iter().map(|s| s.samples.len() + s.histograms.len()).sum(),
+            "query execution",
+        )?;
         sink(out)?;
     }
     Ok(())
