@@ -267,7 +267,7 @@ pub fn write_histogram(out: &mut String, h: &FloatHistogram) {
         if b.count == 0.0 {
             continue;
         }
-        if !custom && !(b.lower_inclusive && b.upper_inclusive) {
+        if !(custom || b.lower_inclusive && b.upper_inclusive) {
             if b.upper < 0.0 && b.upper > -zt {
                 b.upper = -zt;
             } else if b.lower > 0.0 && b.lower < zt {
