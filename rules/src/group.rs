@@ -390,7 +390,13 @@ impl Group {
             .instant(&*ctx.queryable, &rule.expr, qts)
             .map_err(|e| e.to_string())?;
         let vector: Vec<(Labels, f64)> = match out.value {
-            Value::Vector(v) => v.into_iter().map(|s| (s.labels, s.v)).collect(),
+            // TODO(#18): record native-histogram results as histograms; until the rules
+            // crate appends them, histogram samples are left out rather than stored as 0.
+            Value::Vector(v) => v
+                .into_iter()
+                .filter(|s| s.h.is_none())
+                .map(|s| (s.labels, s.v))
+                .collect(),
             Value::Scalar { v, .. } => vec![(Labels::empty(), v)],
             _ => return Err("rule result is not a vector or scalar".into()),
         };

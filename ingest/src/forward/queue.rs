@@ -528,8 +528,8 @@ impl Reader {
                 self.sh.meta.write().extend(entries);
                 self.sh.tracker.lock().push(end, 0);
             }
-            WalRecord::Tombstones(_) | WalRecord::Histograms(_) => {
-                // Remote write has no deletions; native histograms are not forwarded yet.
+            WalRecord::Tombstones(_) => {
+                // Remote write has no deletions.
                 self.sh.tracker.lock().push(end, 0);
             }
             WalRecord::Samples(samples) => self.handle_samples(&samples, end, shards),

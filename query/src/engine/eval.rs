@@ -11,7 +11,7 @@ use crate::error::{QueryError, Result};
 use rayon::prelude::*;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use storage::{is_stale_nan, DecodeScratch, Labels, LazySeries, Queryable, Sample, Series};
+use storage::{is_stale_nan, DecodeScratch, HistogramSample, Labels, LazySeries, Queryable, Sample, Series};
 
 /// The evaluation steps: `start..=end` every `step` ms.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -71,17 +71,17 @@ impl RangeSeries {
         &self,
         ctl: &Control,
         range: std::ops::Range<usize>,
-        f: impl Fn(&Labels, &[Sample]) -> Result<Option<T>> + Sync + Send,
+        f: impl Fn(&Labels, &[Sample], &[HistogramSample]) -> Result<Option<T>> + Sync + Send,
     ) -> Result<Vec<T>> {
         match self {
             RangeSeries::Eager(v) => {
                 let v = &v[range];
                 let g = |s: &Series| -> Result<Option<T>> {
                     ctl.check("expression evaluation")?;
-                    if s.samples.is_empty() {
+                    if s.samples.is_empty() && s.histograms.is_empty() {
                         return Ok(None);
                     }
-                    f(&s.labels, &s.samples)
+                    f(&s.labels, &s.samples, &s.histograms)
                 };
                 let out: Vec<Option<T>> = if v.len() >= PARALLEL_THRESHOLD {
                     v.par_iter().map(g).collect::<Result<_>>()?
@@ -100,11 +100,11 @@ impl RangeSeries {
             RangeSeries::Eager(v) => Ok(v),
             RangeSeries::Lazy(_) => {
                 let n = self.len();
-                self.map(ctl, 0..n, |l, s| {
+                self.map(ctl, 0..n, |l, s, h| {
                     Ok(Some(Series {
                         labels: l.clone(),
                         samples: s.to_vec(),
-                        histograms: Vec::new(),
+                        histograms: h.to_vec(),
                     }))
                 })
             }
@@ -133,13 +133,15 @@ impl RangeVal {
         let end = self.eval_time(t);
         let start = end - self.range;
         let n = self.series.len();
-        self.series.map(ctl, 0..n, |labels, samples| {
+        self.series.map(ctl, 0..n, |labels, samples, hists| {
             let a = samples.partition_point(|p| p.t <= start);
             let b = samples.partition_point(|p| p.t <= end);
-            Ok((a < b).then(|| Series {
+            let ha = hists.partition_point(|p| p.t <= start);
+            let hb = hists.partition_point(|p| p.t <= end);
+            Ok((a < b || ha < hb).then(|| Series {
                 labels: labels.clone(),
                 samples: samples[a..b].to_vec(),
-                histograms: Vec::new(),
+                histograms: hists[ha..hb].to_vec(),
             }))
         })
     }
@@ -173,28 +175,39 @@ impl Val {
 /// Series count from which per-series work is spread over rayon's pool.
 pub(crate) const PARALLEL_THRESHOLD: usize = 128;
 
-/// Decodes `lazy` (on all cores when there are many) and applies `f` to the labels and
-/// samples of every series that has samples, in order; `f` returning `None` drops the
-/// series. Each thread decodes one series at a time, so the raw samples of the whole slice
-/// are never in memory together. With `drop_stale`, staleness markers are removed first.
+/// Decodes `lazy` (on all cores when there are many) and applies `f` to the labels, float
+/// samples and histogram samples of every series that has samples, in order; `f` returning
+/// `None` drops the series. Each thread decodes one series at a time, so the raw samples of
+/// the whole slice are never in memory together. With `drop_stale`, staleness markers (float
+/// and histogram) are removed first. Histograms are decoded only for series that may have any.
 pub(crate) fn map_decoded<T: Send>(
     ctl: &Control,
     lazy: &[LazySeries],
     drop_stale: bool,
-    f: impl Fn(&Labels, &[Sample]) -> Result<Option<T>> + Sync + Send,
+    f: impl Fn(&Labels, &[Sample], &[HistogramSample]) -> Result<Option<T>> + Sync + Send,
 ) -> Result<Vec<T>> {
     let loaded = AtomicU64::new(0);
     let one = |(sc, samples): &mut (DecodeScratch, Vec<Sample>), l: &LazySeries| -> Result<Option<T>> {
         ctl.check("expression evaluation")?;
         l.decode_into(sc, samples)?;
-        loaded.fetch_add(samples.len() as u64, Ordering::Relaxed);
-        if drop_stale && samples.iter().any(|p| is_stale_nan(p.v)) {
-            samples.retain(|p| !is_stale_nan(p.v));
+        let mut hs = if l.has_histograms() {
+            l.decode_histograms(sc)?
+        } else {
+            Vec::new()
+        };
+        loaded.fetch_add((samples.len() + hs.len()) as u64, Ordering::Relaxed);
+        if drop_stale {
+            if samples.iter().any(|p| is_stale_nan(p.v)) {
+                samples.retain(|p| !is_stale_nan(p.v));
+            }
+            if hs.iter().any(|p| p.h.is_stale()) {
+                hs.retain(|p| !p.h.is_stale());
+            }
         }
-        if samples.is_empty() {
+        if samples.is_empty() && hs.is_empty() {
             return Ok(None);
         }
-        f(l.labels(), samples)
+        f(l.labels(), samples, &hs)
     };
     let out: Vec<Option<T>> = if lazy.len() >= PARALLEL_THRESHOLD {
         lazy.par_iter()
@@ -306,40 +319,34 @@ pub(crate) fn merge_same_labels(series: Vec<Series>) -> Result<Vec<Series>> {
     let mut index: HashMap<Labels, usize> = HashMap::with_capacity(series.len());
     let mut out: Vec<Series> = Vec::with_capacity(series.len());
     for s in series {
-        if s.samples.is_empty() {
+        if s.samples.is_empty() && s.histograms.is_empty() {
             continue;
         }
         match index.get(&s.labels) {
             Some(&i) => {
                 let dst = &mut out[i];
-                let mut all = Vec::with_capacity(dst.samples.len() + s.samples.len());
-                let (mut a, mut b) = (dst.samples.iter().peekable(), s.samples.iter().peekable());
-                loop {
-                    match (a.peek(), b.peek()) {
-                        (Some(x), Some(y)) => {
-                            if x.t == y.t {
-                                return Err(dup_labelset_error());
-                            }
-                            if x.t < y.t {
-                                all.push(**x);
-                                a.next();
-                            } else {
-                                all.push(**y);
-                                b.next();
-                            }
-                        }
-                        (Some(x), None) => {
-                            all.push(**x);
-                            a.next();
-                        }
-                        (None, Some(y)) => {
-                            all.push(**y);
-                            b.next();
-                        }
-                        (None, None) => break,
-                    }
+                let taken: std::collections::HashSet<i64> = dst
+                    .samples
+                    .iter()
+                    .map(|p| p.t)
+                    .chain(dst.histograms.iter().map(|p| p.t))
+                    .collect();
+                if s.samples
+                    .iter()
+                    .map(|p| p.t)
+                    .chain(s.histograms.iter().map(|p| p.t))
+                    .any(|t| taken.contains(&t))
+                {
+                    return Err(dup_labelset_error());
                 }
-                dst.samples = all;
+                if !s.samples.is_empty() {
+                    dst.samples.extend(s.samples);
+                    dst.samples.sort_by_key(|p| p.t);
+                }
+                if !s.histograms.is_empty() {
+                    dst.histograms.extend(s.histograms);
+                    dst.histograms.sort_by_key(|p| p.t);
+                }
             }
             None => {
                 index.insert(s.labels.clone(), out.len());
@@ -354,6 +361,7 @@ pub(crate) fn merge_same_labels(series: Vec<Series>) -> Result<Vec<Series>> {
 pub(crate) struct StepCursor<'s> {
     series: &'s [Series],
     pos: Vec<usize>,
+    hpos: Vec<usize>,
 }
 
 impl<'s> StepCursor<'s> {
@@ -361,10 +369,11 @@ impl<'s> StepCursor<'s> {
         StepCursor {
             series,
             pos: vec![0; series.len()],
+            hpos: vec![0; series.len()],
         }
     }
 
-    /// Fills `out` with `(series index, value)` of every series with a point at `ts`.
+    /// Fills `out` with `(series index, value)` of every series with a float point at `ts`.
     /// Must be called with increasing `ts`.
     pub(crate) fn at(&mut self, ts: i64, out: &mut Vec<(usize, f64)>) {
         out.clear();
@@ -375,6 +384,37 @@ impl<'s> StepCursor<'s> {
             }
             if *p < s.samples.len() && s.samples[*p].t == ts {
                 out.push((i, s.samples[*p].v));
+            }
+        }
+    }
+
+    /// Like [`StepCursor::at`], with histogram points too: `(series index, float value or
+    /// 0, histogram)`.
+    pub(crate) fn at_any(
+        &mut self,
+        ts: i64,
+        out: &mut Vec<(usize, f64, Option<&'s storage::FloatHistogram>)>,
+    ) {
+        out.clear();
+        let series = self.series;
+        for (i, s) in series.iter().enumerate() {
+            let p = &mut self.pos[i];
+            while *p < s.samples.len() && s.samples[*p].t < ts {
+                *p += 1;
+            }
+            if *p < s.samples.len() && s.samples[*p].t == ts {
+                out.push((i, s.samples[*p].v, None));
+                continue;
+            }
+            if s.histograms.is_empty() {
+                continue;
+            }
+            let p = &mut self.hpos[i];
+            while *p < s.histograms.len() && s.histograms[*p].t < ts {
+                *p += 1;
+            }
+            if *p < s.histograms.len() && s.histograms[*p].t == ts {
+                out.push((i, 0.0, Some(&s.histograms[*p].h)));
             }
         }
     }
@@ -406,10 +446,20 @@ impl SeriesSink {
     /// Adds a point to slot `i`.
     pub(crate) fn push(&mut self, i: usize, t: i64, v: f64) -> Result<()> {
         let s = &mut self.series[i];
-        if s.samples.last().is_some_and(|p| p.t == t) {
+        if s.samples.last().is_some_and(|p| p.t == t) || s.histograms.last().is_some_and(|p| p.t == t) {
             return Err(dup_labelset_error());
         }
         s.samples.push(Sample::new(t, v));
+        Ok(())
+    }
+
+    /// Adds a histogram point to slot `i`.
+    pub(crate) fn push_h(&mut self, i: usize, t: i64, h: storage::FloatHistogram) -> Result<()> {
+        let s = &mut self.series[i];
+        if s.samples.last().is_some_and(|p| p.t == t) || s.histograms.last().is_some_and(|p| p.t == t) {
+            return Err(dup_labelset_error());
+        }
+        s.histograms.push(HistogramSample { t, h });
         Ok(())
     }
 }

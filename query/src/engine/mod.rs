@@ -300,12 +300,20 @@ impl Engine {
             Val::Str(s) => Value::String { t, s },
             Val::Vector(vs) => Value::Vector(
                 vs.into_iter()
-                    .filter_map(|s| {
-                        s.samples.first().map(|p| InstantSample {
+                    .filter_map(|s| match (s.samples.first(), s.histograms.into_iter().next()) {
+                        (Some(p), _) => Some(InstantSample {
                             labels: s.labels,
                             t,
                             v: p.v,
-                        })
+                            h: None,
+                        }),
+                        (None, Some(hp)) => Some(InstantSample {
+                            labels: s.labels,
+                            t,
+                            v: 0.0,
+                            h: Some(hp.h),
+                        }),
+                        (None, None) => None,
                     })
                     .collect(),
             ),
@@ -313,7 +321,10 @@ impl Engine {
                 // A range vector returned as such holds all its windows' samples at once,
                 // which Prometheus counts against the limit.
                 let m = r.windows_at(t, &ctl)?;
-                ctl.add_samples(m.iter().map(|s| s.samples.len()).sum(), "query execution")?;
+                ctl.add_samples(
+                    m.iter().map(|s| s.samples.len() + s.histograms.len()).sum(),
+                    "query execution",
+                )?;
                 Value::Matrix(m)
             }
         };
@@ -412,7 +423,7 @@ impl Engine {
             }
         };
         let sorting = Instant::now();
-        series.retain(|s| !s.samples.is_empty());
+        series.retain(|s| !s.samples.is_empty() || !s.histograms.is_empty());
         series.sort_by(|a, b| a.labels.cmp(&b.labels));
         metrics::engine().slice(metrics::Slice::ResultSort, sorting.elapsed());
         Ok(QueryOutput {

@@ -8,7 +8,10 @@ use promql_parser::label::{MatchOp as PMatchOp, Matchers};
 use promql_parser::parser::{AtModifier, MatrixSelector, Offset, SubqueryExpr, VectorSelector};
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
-use storage::{is_stale_nan, Labels, LazySeries, MatchOp, Matcher, Sample, SelectHints, Series, METRIC_NAME};
+use storage::{
+    is_stale_nan, HistogramSample, Labels, LazySeries, MatchOp, Matcher, Sample, SelectHints, Series,
+    METRIC_NAME,
+};
 
 pub(crate) fn duration_ms(d: &Duration) -> i64 {
     d.as_millis() as i64
@@ -123,15 +126,38 @@ fn select(
     Ok(by_labels.into_values().collect())
 }
 
-/// The value an instant selector sees at `t`: the newest sample in `(t - lookback, t]`,
-/// unless that sample is a staleness marker. Returns the sample.
-fn lookup(samples: &[Sample], t: i64, lookback: i64) -> Option<Sample> {
-    let j = samples.partition_point(|p| p.t <= t);
-    if j == 0 {
-        return None;
+/// The newest sample of either type at or before `t` (floats and histograms never share a
+/// timestamp): `Ok(float)`, `Err(histogram)`, or nothing.
+fn newest<'s>(
+    floats: &'s [Sample],
+    hists: &'s [HistogramSample],
+    fj: usize,
+    hj: usize,
+) -> Option<std::result::Result<Sample, &'s HistogramSample>> {
+    let f = fj.checked_sub(1).map(|i| floats[i]);
+    let h = hj.checked_sub(1).map(|i| &hists[i]);
+    match (f, h) {
+        (Some(f), Some(h)) if h.t > f.t => Some(Err(h)),
+        (Some(f), _) => Some(Ok(f)),
+        (None, Some(h)) => Some(Err(h)),
+        (None, None) => None,
     }
-    let p = samples[j - 1];
-    (p.t > t - lookback && !is_stale_nan(p.v)).then_some(p)
+}
+
+/// The point an instant selector sees at `et`: the newest sample in `(et - lookback, et]`
+/// unless it is a staleness marker.
+fn pick<'s>(
+    floats: &'s [Sample],
+    hists: &'s [HistogramSample],
+    fj: usize,
+    hj: usize,
+    et: i64,
+    lookback: i64,
+) -> Option<std::result::Result<Sample, &'s HistogramSample>> {
+    match newest(floats, hists, fj, hj)? {
+        Ok(p) => (p.t > et - lookback && !is_stale_nan(p.v)).then_some(Ok(p)),
+        Err(h) => (h.t > et - lookback && !h.h.is_stale()).then_some(Err(h)),
+    }
 }
 
 /// Evaluates an instant vector selector at every step. With `timestamps`, the values are
@@ -178,16 +204,36 @@ fn vector_selector_each(
     };
     let lazy = select(ev, &vs.name, &vs.matchers, first - lookback + 1, last)?;
     let ctl = ev.ctl;
-    let one = |labels: &Labels, samples: &[Sample]| -> Result<Option<Series>> {
+    let one = |labels: &Labels, samples: &[Sample], hists: &[HistogramSample]| -> Result<Option<Series>> {
         let value = |p: Sample| if timestamps { p.t as f64 / 1000.0 } else { p.v };
         let mut out = Vec::new();
+        let mut hout = Vec::new();
         if let Some(a) = at {
-            if let Some(p) = lookup(samples, a - off, lookback) {
-                out = (0..steps.len())
-                    .map(|i| Sample::new(steps.ts(i), value(p)))
-                    .collect();
+            let et = a - off;
+            let fj = samples.partition_point(|p| p.t <= et);
+            let hj = hists.partition_point(|p| p.t <= et);
+            match pick(samples, hists, fj, hj, et, lookback) {
+                Some(Ok(p)) => {
+                    out = (0..steps.len())
+                        .map(|i| Sample::new(steps.ts(i), value(p)))
+                        .collect();
+                }
+                Some(Err(h)) if timestamps => {
+                    out = (0..steps.len())
+                        .map(|i| Sample::new(steps.ts(i), h.t as f64 / 1000.0))
+                        .collect();
+                }
+                Some(Err(h)) => {
+                    hout = (0..steps.len())
+                        .map(|i| HistogramSample {
+                            t: steps.ts(i),
+                            h: h.h.clone(),
+                        })
+                        .collect();
+                }
+                None => {}
             }
-        } else {
+        } else if hists.is_empty() {
             out.reserve(
                 steps
                     .len()
@@ -210,8 +256,29 @@ fn vector_selector_each(
                 }
                 out.push(Sample::new(ts, value(p)));
             }
+        } else {
+            let (mut fj, mut hj) = (0, 0);
+            for i in 0..steps.len() {
+                let ts = steps.ts(i);
+                let et = ts - off;
+                while fj < samples.len() && samples[fj].t <= et {
+                    fj += 1;
+                }
+                while hj < hists.len() && hists[hj].t <= et {
+                    hj += 1;
+                }
+                match pick(samples, hists, fj, hj, et, lookback) {
+                    Some(Ok(p)) => out.push(Sample::new(ts, value(p))),
+                    Some(Err(h)) if timestamps => out.push(Sample::new(ts, h.t as f64 / 1000.0)),
+                    Some(Err(h)) => hout.push(HistogramSample {
+                        t: ts,
+                        h: h.h.clone(),
+                    }),
+                    None => {}
+                }
+            }
         }
-        if out.is_empty() {
+        if out.is_empty() && hout.is_empty() {
             return Ok(None);
         }
         let labels = if timestamps {
@@ -222,12 +289,15 @@ fn vector_selector_each(
         Ok(Some(Series {
             labels,
             samples: out,
-            histograms: Vec::new(),
+            histograms: hout,
         }))
     };
     for batch in lazy.chunks(BATCH_SERIES) {
         let out = map_decoded(ctl, batch, false, one)?;
-        ctl.add_samples(out.iter().map(|s| s.samples.len()).sum(), "query execution")?;
+        ctl.add_samples(
+            out.iter().map(|s| s.samples.len() + s.histograms.len()).sum(),
+            "query execution",
+        )?;
         sink(out)?;
     }
     Ok(())

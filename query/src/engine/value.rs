@@ -1,6 +1,6 @@
 //! Query results as the API sees them.
 
-use storage::{Labels, Series};
+use storage::{FloatHistogram, Labels, Series};
 
 /// One element of an instant vector.
 #[derive(Clone, Debug, PartialEq)]
@@ -9,8 +9,10 @@ pub struct InstantSample {
     pub labels: Labels,
     /// Evaluation timestamp (ms).
     pub t: i64,
-    /// The value.
+    /// The value (0 for a histogram sample).
     pub v: f64,
+    /// The histogram, for a native-histogram sample (then `v` is meaningless).
+    pub h: Option<FloatHistogram>,
 }
 
 /// A query result.

@@ -28,6 +28,7 @@ impl Evaluator<'_> {
                     for s in &mut vs {
                         s.labels = s.labels.without_metric_name();
                         s.samples.iter_mut().for_each(|p| p.v = -p.v);
+                        s.histograms.iter_mut().for_each(|p| p.h.mul(-1.0));
                     }
                     Ok(Val::Vector(merge_same_labels(vs)?))
                 }

@@ -1,11 +1,13 @@
 //! Aggregation operators with `by` / `without`, evaluated step by step.
 
+use super::native::{self, texts};
 use super::{empty_series, format_float, kahan_inc, quantile};
 use crate::engine::eval::{Evaluator, SeriesSink, StepCursor, Steps, Val};
 use crate::error::{QueryError, Result};
 use promql_parser::parser::{AggregateExpr, LabelModifier};
+use std::collections::BTreeMap;
 use std::collections::HashMap;
-use storage::{Labels, Sample, Series, METRIC_NAME};
+use storage::{FloatHistogram, HistogramSample, Labels, Sample, Series, METRIC_NAME};
 
 /// How the output labels of a group are derived from an input series.
 fn group_labels(l: &Labels, m: &Option<LabelModifier>) -> Labels {
@@ -101,14 +103,29 @@ pub(crate) fn eval(ev: &mut Evaluator<'_>, a: &AggregateExpr) -> Result<Val> {
         "sum" | "avg" | "min" | "max" | "count" | "group" | "stddev" | "stdvar" => {
             let sop =
                 SimpleOp::parse(&op).ok_or_else(|| QueryError::exec(format!("unknown aggregation {op}")))?;
-            simple(ev, sop, &input, &group_of, group_labels_list, SERIES_MAJOR_LIMIT)
+            let mut hfold = HistFold::default();
+            for (si, s) in input.iter().enumerate() {
+                if !s.histograms.is_empty() {
+                    hfold.add(sop, group_labels_list[group_of[si]].clone(), s);
+                }
+            }
+            match simple(ev, sop, &input, &group_of, group_labels_list, SERIES_MAJOR_LIMIT)? {
+                Val::Vector(out) => Ok(Val::Vector(hfold.merge(ev, sop, out))),
+                other => Ok(other),
+            }
         }
         "topk" | "bottomk" | "limitk" | "limit_ratio" => {
             let p = scalar_param(&param)?;
+            if matches!(op.as_str(), "topk" | "bottomk") && input.iter().any(|s| !s.histograms.is_empty()) {
+                ev.note(texts::ignored_in_aggregation(&op));
+            }
             select_k(ev, &op, &input, &group_of, groups.len(), &p)
         }
         "quantile" => {
             let p = scalar_param(&param)?;
+            if input.iter().any(|s| !s.histograms.is_empty()) {
+                ev.note(texts::ignored_in_aggregation(&op));
+            }
             if let Some(bad) = p.iter().copied().find(|q| q.is_nan() || !(0.0..=1.0).contains(q)) {
                 ev.warn(format!(
                     "PromQL warning: quantile value should be between 0 and 1, got {}",
@@ -299,11 +316,15 @@ fn simple_streamed(ev: &mut Evaluator<'_>, op: SimpleOp, a: &AggregateExpr) -> R
     let ctl = ev.ctl;
     let max_groups = (SERIES_MAJOR_LIMIT / steps.len()).max(1);
     let mut fold = Fold::new(op, steps.len());
+    let mut hfold = HistFold::default();
     let mut overflow = false;
     let r = ev.eval_vector_batches(&a.expr, &mut |batch: Vec<Series>| {
         for (i, s) in batch.iter().enumerate() {
             if i.is_multiple_of(1024) {
                 ctl.check("expression evaluation")?;
+            }
+            if !s.histograms.is_empty() {
+                hfold.add(op, group_labels(&s.labels, &a.modifier), s);
             }
             if s.samples.is_empty() {
                 continue;
@@ -316,7 +337,7 @@ fn simple_streamed(ev: &mut Evaluator<'_>, op: SimpleOp, a: &AggregateExpr) -> R
             fold.add(g, s, &steps);
         }
         // The batch's points are folded away.
-        ctl.release_samples(batch.iter().map(|s| s.samples.len()).sum());
+        ctl.release_samples(batch.iter().map(|s| s.samples.len() + s.histograms.len()).sum());
         if overflow {
             return Err(QueryError::exec("too many groups to fold"));
         }
@@ -326,7 +347,138 @@ fn simple_streamed(ev: &mut Evaluator<'_>, op: SimpleOp, a: &AggregateExpr) -> R
         return Ok(None);
     }
     r?;
-    Ok(Some(Val::Vector(fold.finish(&steps))))
+    let out = fold.finish(&steps);
+    Ok(Some(Val::Vector(hfold.merge(ev, op, out))))
+}
+
+/// The histograms of one group at one step.
+#[derive(Default)]
+struct HAcc {
+    /// Histograms seen.
+    n: f64,
+    /// Their sum, for `sum` and `avg` (the first is the starting point, as in Prometheus).
+    sum: Option<FloatHistogram>,
+    /// The histograms could not be added (custom and exponential buckets).
+    incompatible: bool,
+    reset: bool,
+    not_reset: bool,
+}
+
+/// Native histograms folded beside the float accumulators of a simple aggregation, merged
+/// into its float output at the end with Prometheus 3's rules: `sum` and `avg` add
+/// histograms (a group mixing floats and histograms at a step has no output there, with a
+/// warning), `count` and `group` count both, the others ignore histograms (with an info).
+#[derive(Default)]
+struct HistFold {
+    groups: HashMap<Labels, BTreeMap<i64, HAcc>>,
+}
+
+impl HistFold {
+    fn add(&mut self, op: SimpleOp, group: Labels, s: &Series) {
+        let row = self.groups.entry(group).or_default();
+        for HistogramSample { t, h } in &s.histograms {
+            let acc = row.entry(*t).or_default();
+            acc.n += 1.0;
+            if !matches!(op, SimpleOp::Sum | SimpleOp::Avg) || acc.incompatible {
+                continue;
+            }
+            match h.counter_reset_hint {
+                storage::CounterResetHint::CounterReset => acc.reset = true,
+                storage::CounterResetHint::NotCounterReset => acc.not_reset = true,
+                _ => {}
+            }
+            match &mut acc.sum {
+                None => acc.sum = Some(h.clone()),
+                Some(sum) => {
+                    if sum.add(h).is_err() {
+                        acc.incompatible = true;
+                    }
+                }
+            }
+        }
+    }
+
+    fn merge(self, ev: &mut Evaluator<'_>, op: SimpleOp, mut out: Vec<Series>) -> Vec<Series> {
+        if self.groups.is_empty() {
+            return out;
+        }
+        let mut index: HashMap<Labels, usize> = out
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.labels.clone(), i))
+            .collect();
+        let op_name = match op {
+            SimpleOp::Sum => "sum",
+            SimpleOp::Avg => "avg",
+            SimpleOp::Min => "min",
+            SimpleOp::Max => "max",
+            SimpleOp::Count => "count",
+            SimpleOp::Group => "group",
+            SimpleOp::Stddev => "stddev",
+            SimpleOp::Stdvar => "stdvar",
+        };
+        // Output groups in first-seen order are not known here; new groups go last, sorted.
+        let mut groups: Vec<(Labels, BTreeMap<i64, HAcc>)> = self.groups.into_iter().collect();
+        groups.sort_by(|a, b| a.0.cmp(&b.0));
+        for (labels, row) in groups {
+            let i = *index.entry(labels.clone()).or_insert_with(|| {
+                out.push(Series {
+                    labels,
+                    samples: Vec::new(),
+                    histograms: Vec::new(),
+                });
+                out.len() - 1
+            });
+            let s = &mut out[i];
+            let mut resort = false;
+            for (t, acc) in row {
+                let float_at = s.samples.binary_search_by_key(&t, |p| p.t);
+                match op {
+                    SimpleOp::Sum | SimpleOp::Avg => {
+                        if let Ok(k) = float_at {
+                            ev.note(texts::mixed_floats_histograms_agg());
+                            s.samples.remove(k);
+                            continue;
+                        }
+                        if acc.incompatible {
+                            ev.note(texts::mixed_exponential_custom(""));
+                            continue;
+                        }
+                        if acc.reset && acc.not_reset {
+                            ev.note(texts::counter_reset_collision("aggregation"));
+                        }
+                        if let Some(mut h) = acc.sum {
+                            if op == SimpleOp::Avg {
+                                h.div(acc.n);
+                            }
+                            h.compact();
+                            s.histograms.push(HistogramSample { t, h });
+                        }
+                    }
+                    SimpleOp::Count => match float_at {
+                        Ok(k) => s.samples[k].v += acc.n,
+                        Err(_) => {
+                            s.samples.push(Sample::new(t, acc.n));
+                            resort = true;
+                        }
+                    },
+                    SimpleOp::Group => {
+                        if float_at.is_err() {
+                            s.samples.push(Sample::new(t, 1.0));
+                            resort = true;
+                        }
+                    }
+                    _ => ev.note(texts::ignored_in_aggregation(op_name)),
+                }
+            }
+            if resort {
+                s.samples.sort_by_key(|p| p.t);
+            }
+        }
+        let _ = native::metric_name;
+        out.retain(|s| !s.samples.is_empty() || !s.histograms.is_empty());
+        out
+    }
 }
 
 /// Group-and-step accumulators up to this many are kept at once, so the input can be walked

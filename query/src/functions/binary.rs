@@ -1,11 +1,12 @@
 //! Binary operators: arithmetic, comparisons (filtering or `bool`), set operators, and
 //! vector matching with `on` / `ignoring` / `group_left` / `group_right`.
 
+use super::native::{texts, Note};
 use crate::engine::eval::{merge_same_labels, Evaluator, SeriesSink, StepCursor, Val};
 use crate::error::{QueryError, Result};
 use promql_parser::parser::{BinaryExpr, LabelModifier, VectorMatchCardinality};
 use std::collections::{HashMap, HashSet};
-use storage::{Labels, Sample, Series, METRIC_NAME};
+use storage::{CounterResetHint, FloatHistogram, HistogramSample, Labels, Sample, Series, METRIC_NAME};
 
 fn is_comparison(op: &str) -> bool {
     matches!(op, "==" | "!=" | ">" | "<" | ">=" | "<=")
@@ -88,7 +89,7 @@ pub(crate) fn eval(ev: &mut Evaluator<'_>, b: &BinaryExpr) -> Result<Val> {
 }
 
 fn vector_scalar(
-    ev: &Evaluator<'_>,
+    ev: &mut Evaluator<'_>,
     op: &str,
     vs: Vec<Series>,
     s: &[f64],
@@ -117,6 +118,25 @@ fn vector_scalar(
                 samples.push(Sample::new(p.t, v));
             }
         }
+        let mut histograms = Vec::new();
+        for p in &series.histograms {
+            let sv = s[steps.index(p.t)];
+            let (lh, rh) = if swap {
+                (None, Some(&p.h))
+            } else {
+                (Some(&p.h), None)
+            };
+            let (l, r) = if swap { (sv, 0.0) } else { (0.0, sv) };
+            match elem_h(op, l, r, lh, rh, return_bool) {
+                Ok(Some(Out::H(h))) => histograms.push(HistogramSample { t: p.t, h }),
+                Ok(Some(Out::F(v))) => samples.push(Sample::new(p.t, v)),
+                Ok(None) => {}
+                Err(n) => ev.note(n),
+            }
+        }
+        if !series.histograms.is_empty() && !series.samples.is_empty() {
+            samples.sort_by_key(|p| p.t);
+        }
         let labels = if drop {
             series.labels.without_metric_name()
         } else {
@@ -125,10 +145,75 @@ fn vector_scalar(
         out.push(Series {
             labels,
             samples,
-            histograms: Vec::new(),
+            histograms,
         });
     }
     Ok(Val::Vector(merge_same_labels(out)?))
+}
+
+/// The result of an element operation that involves a histogram.
+pub(crate) enum Out {
+    F(f64),
+    H(FloatHistogram),
+}
+
+/// Prometheus' `vectorElemBinop` where at least one side is a histogram (`lh` / `rh`; the
+/// float of the other side in `l` / `r`): `h * f`, `f * h`, `h / f`, `h + h`, `h - h`,
+/// `h == h`, `h != h`; anything else is dropped with the incompatible-types info. `Ok(None)`
+/// is a comparison that filtered the element.
+fn elem_h(
+    op: &str,
+    l: f64,
+    r: f64,
+    lh: Option<&FloatHistogram>,
+    rh: Option<&FloatHistogram>,
+    return_bool: bool,
+) -> std::result::Result<Option<Out>, Note> {
+    let kind = |h: Option<&FloatHistogram>| if h.is_some() { "histogram" } else { "float" };
+    let incompatible = || texts::incompatible_types_in_binop(kind(lh), op, kind(rh));
+    let out = match (lh, rh) {
+        (None, Some(h)) if op == "*" => {
+            let mut h = h.clone();
+            h.mul(l);
+            h.compact();
+            h
+        }
+        (Some(h), None) if op == "*" || op == "/" => {
+            let mut h = h.clone();
+            if op == "*" {
+                h.mul(r);
+            } else {
+                h.div(r);
+            }
+            h.compact();
+            h
+        }
+        (Some(a), Some(b)) if op == "+" || op == "-" => {
+            let mut h = a.clone();
+            let res = if op == "+" { h.add(b) } else { h.sub(b) };
+            if res.is_err() {
+                return Err(texts::incompatible_bucket_layout(op));
+            }
+            if op == "-" {
+                h.counter_reset_hint = CounterResetHint::Gauge;
+            }
+            h.compact();
+            h
+        }
+        (Some(a), Some(b)) if op == "==" || op == "!=" => {
+            let keep = super::range::histograms_equal(a, b) == (op == "==");
+            if return_bool {
+                return Ok(Some(Out::F(f64::from(u8::from(keep)))));
+            }
+            return Ok(keep.then(|| Out::H(a.clone())));
+        }
+        _ => return Err(incompatible()),
+    };
+    if return_bool {
+        // `bool` only applies to comparisons, which are handled above.
+        return Err(incompatible());
+    }
+    Ok(Some(Out::H(out)))
 }
 
 /// The matching signature of a series: the `on` labels, or all but the `ignoring` labels
@@ -183,13 +268,23 @@ fn set_op(
     let mut lsigs: Vec<HashSet<u64>> = vec![HashSet::new(); n];
     let mut rsigs: Vec<HashSet<u64>> = vec![HashSet::new(); n];
     for (s, &g) in l.iter().zip(&lsig) {
-        for p in &s.samples {
-            lsigs[steps.index(p.t)].insert(g);
+        for t in s
+            .samples
+            .iter()
+            .map(|p| p.t)
+            .chain(s.histograms.iter().map(|p| p.t))
+        {
+            lsigs[steps.index(t)].insert(g);
         }
     }
     for (s, &g) in r.iter().zip(&rsig) {
-        for p in &s.samples {
-            rsigs[steps.index(p.t)].insert(g);
+        for t in s
+            .samples
+            .iter()
+            .map(|p| p.t)
+            .chain(s.histograms.iter().map(|p| p.t))
+        {
+            rsigs[steps.index(t)].insert(g);
         }
     }
     let mut out = Vec::new();
@@ -204,10 +299,15 @@ fn set_op(
             }
         };
         let samples: Vec<Sample> = s.samples.iter().copied().filter(keep).collect();
+        let histograms: Vec<HistogramSample> = s
+            .histograms
+            .into_iter()
+            .filter(|p| keep(&Sample::new(p.t, 0.0)))
+            .collect();
         out.push(Series {
             labels: s.labels,
             samples,
-            histograms: Vec::new(),
+            histograms,
         });
     }
     if op == "or" {
@@ -218,10 +318,15 @@ fn set_op(
                 .copied()
                 .filter(|p| !lsigs[steps.index(p.t)].contains(&g))
                 .collect();
+            let histograms: Vec<HistogramSample> = s
+                .histograms
+                .into_iter()
+                .filter(|p| !lsigs[steps.index(p.t)].contains(&g))
+                .collect();
             out.push(Series {
                 labels: s.labels,
                 samples,
-                histograms: Vec::new(),
+                histograms,
             });
         }
     }
@@ -230,7 +335,7 @@ fn set_op(
 
 #[allow(clippy::too_many_arguments)]
 fn vector_vector(
-    ev: &Evaluator<'_>,
+    ev: &mut Evaluator<'_>,
     op: &str,
     l: Vec<Series>,
     r: Vec<Series>,
@@ -279,19 +384,20 @@ fn vector_vector(
     let mut pair_slot: HashMap<(usize, usize), (usize, u64)> = HashMap::new();
     let (mut mcur, mut ocur) = (StepCursor::new(many), StepCursor::new(one));
     let (mut mbuf, mut obuf) = (Vec::new(), Vec::new());
-    let mut one_map: HashMap<u64, (usize, f64)> = HashMap::new();
+    let mut one_map: HashMap<u64, (usize, f64, Option<&FloatHistogram>)> = HashMap::new();
     let mut matched: HashMap<u64, HashSet<u64>> = HashMap::new();
+    let mut notes: Vec<Note> = Vec::new();
     for i in 0..ev.steps.len() {
         ev.ctl.check("expression evaluation")?;
         let ts = ev.steps.ts(i);
-        mcur.at(ts, &mut mbuf);
-        ocur.at(ts, &mut obuf);
+        mcur.at_any(ts, &mut mbuf);
+        ocur.at_any(ts, &mut obuf);
         if mbuf.is_empty() || obuf.is_empty() {
             continue;
         }
         one_map.clear();
-        for &(j, v) in &obuf {
-            if let Some(&(k, _)) = one_map.get(&one_sig[j]) {
+        for &(j, v, h) in &obuf {
+            if let Some(&(k, _, _)) = one_map.get(&one_sig[j]) {
                 let side = if one_to_many { "left" } else { "right" };
                 let (mut d1, mut d2) = (one[j].labels.to_string(), one[k].labels.to_string());
                 if d1 > d2 {
@@ -302,18 +408,32 @@ fn vector_vector(
                     signer.match_labels(&one[j].labels),
                 )));
             }
-            one_map.insert(one_sig[j], (j, v));
+            one_map.insert(one_sig[j], (j, v, h));
         }
         matched.clear();
-        for &(mi, mv) in &mbuf {
+        for &(mi, mv, mh) in &mbuf {
             let sig = many_sig[mi];
-            let Some(&(oj, ov)) = one_map.get(&sig) else {
+            let Some(&(oj, ov, oh)) = one_map.get(&sig) else {
                 continue;
             };
             let (fl, fr) = if one_to_many { (ov, mv) } else { (mv, ov) };
-            let (mut v, keep) = elem(op, fl, fr)?;
-            if return_bool {
-                v = f64::from(u8::from(keep));
+            let (hl, hr) = if one_to_many { (oh, mh) } else { (mh, oh) };
+            let (mut v, mut keep, mut hout) = (0.0, true, None);
+            if hl.is_none() && hr.is_none() {
+                (v, keep) = elem(op, fl, fr)?;
+                if return_bool {
+                    v = f64::from(u8::from(keep));
+                }
+            } else {
+                match elem_h(op, fl, fr, hl, hr, return_bool) {
+                    Ok(Some(Out::F(x))) => v = x,
+                    Ok(Some(Out::H(h))) => hout = Some(h),
+                    Ok(None) => keep = false,
+                    Err(n) => {
+                        notes.push(n);
+                        keep = false;
+                    }
+                }
             }
             // As Prometheus, check for ambiguous matches before dropping filtered elements.
             let (slot, metric_hash) = *pair_slot.entry((mi, oj)).or_insert_with(|| {
@@ -338,13 +458,19 @@ fn vector_vector(
                     matched.insert(sig, HashSet::from([metric_hash]));
                 }
             }
-            if !keep && !return_bool {
+            if !keep && (!return_bool || hl.is_some() || hr.is_some()) {
                 continue;
             }
-            sink.push(slot, ts, v)?;
+            match hout {
+                Some(h) => sink.push_h(slot, ts, h)?,
+                None => sink.push(slot, ts, v)?,
+            }
         }
     }
+    for n in notes {
+        ev.note(n);
+    }
     let mut out = sink.series;
-    out.retain(|s| !s.samples.is_empty());
+    out.retain(|s| !s.samples.is_empty() || !s.histograms.is_empty());
     Ok(Val::Vector(out))
 }

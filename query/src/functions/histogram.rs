@@ -6,7 +6,7 @@ use crate::engine::eval::{Evaluator, StepCursor, Val};
 use crate::error::{QueryError, Result};
 use promql_parser::parser::Expr;
 use std::collections::HashMap;
-use storage::{Labels, Sample, METRIC_NAME};
+use storage::{Labels, Sample, Series, METRIC_NAME};
 
 /// Names of the histogram functions evaluated here.
 pub(crate) const NAMES: &[&str] = &["histogram_fraction", "histogram_quantile"];
@@ -93,7 +93,77 @@ pub(crate) fn eval(ev: &mut Evaluator<'_>, name: &str, args: &[&Expr]) -> Result
         ev.info("PromQL info: input to histogram_quantile needed to be fixed for monotonicity (see https://prometheus.io/docs/prometheus/latest/querying/functions/#histogram_quantile)".into());
     }
     out.retain(|s| !s.samples.is_empty());
+    if nparams == 1
+        && input
+            .iter()
+            .any(|s| !s.samples.is_empty() || !s.histograms.is_empty())
+    {
+        // Prometheus checks φ once per step that has input.
+        for i in 0..ev.steps.len() {
+            let q = params[0][i];
+            if q.is_nan() || !(0.0..=1.0).contains(&q) {
+                ev.warn(format!(
+                    "PromQL warning: quantile value should be between 0 and 1, got {}",
+                    super::format_float(q)
+                ));
+            }
+        }
+    }
+    let native = native_histograms(ev, &params, &input, &out);
+    if !native.is_empty() {
+        out.extend(native);
+        out = crate::engine::eval::merge_same_labels(out)?;
+    }
     Ok(Val::Vector(out))
+}
+
+/// `histogram_quantile` / `histogram_fraction` over the native histograms of `input` (one
+/// output series per input series, metric name dropped); a native histogram whose labels
+/// are those of a classic histogram's output at the same step is dropped with Prometheus'
+/// mixed-histograms warning.
+fn native_histograms(
+    ev: &mut Evaluator<'_>,
+    params: &[Vec<f64>],
+    input: &[Series],
+    classic: &[Series],
+) -> Vec<Series> {
+    let mut notes = Vec::new();
+    let mut out = Vec::new();
+    let classic_at: HashMap<&Labels, &Series> = classic.iter().map(|s| (&s.labels, s)).collect();
+    for s in input {
+        if s.histograms.is_empty() {
+            continue;
+        }
+        let labels = s.labels.without_metric_name();
+        let name = super::native::metric_name(&s.labels).to_string();
+        let mut samples = Vec::with_capacity(s.histograms.len());
+        for hp in &s.histograms {
+            if let Some(c) = classic_at.get(&labels) {
+                if c.samples.binary_search_by_key(&hp.t, |p| p.t).is_ok() {
+                    notes.push(super::native::texts::mixed_classic_native(&name));
+                    continue;
+                }
+            }
+            let i = ev.steps.index(hp.t);
+            let v = if params.len() == 1 {
+                super::native::quantile(params[0][i], &hp.h, &name, &mut notes)
+            } else {
+                super::native::fraction(params[0][i], params[1][i], &hp.h, &name, &mut notes)
+            };
+            samples.push(Sample::new(hp.t, v));
+        }
+        if !samples.is_empty() {
+            out.push(Series {
+                labels,
+                samples,
+                histograms: Vec::new(),
+            });
+        }
+    }
+    for n in notes {
+        ev.note(n);
+    }
+    out
 }
 
 /// Parses an `le` value as Go's `strconv.ParseFloat` would (accepting `+Inf`, `Inf`, ...).

@@ -323,9 +323,25 @@ pub(crate) fn eval(ev: &mut Evaluator<'_>, name: &str, args: &[&Expr]) -> Result
             Ok(Val::Vector(vs))
         }
         "histogram_count" | "histogram_sum" | "histogram_avg" | "histogram_stddev" | "histogram_stdvar" => {
-            // Native histograms only; float series are ignored, as Prometheus does.
-            let _ = ev.eval_vector(arg(args, 0, name)?)?;
-            Ok(Val::Vector(Vec::new()))
+            // Native histograms only; float samples are ignored, as Prometheus does.
+            let vs = ev.eval_vector(arg(args, 0, name)?)?;
+            let f: fn(&storage::FloatHistogram) -> f64 = match name {
+                "histogram_count" => |h| h.count,
+                "histogram_sum" => |h| h.sum,
+                "histogram_avg" => |h| h.sum / h.count,
+                "histogram_stddev" => |h| super::native::stdvar(h).sqrt(),
+                _ => super::native::stdvar,
+            };
+            let out: Vec<Series> = vs
+                .into_iter()
+                .filter(|s| !s.histograms.is_empty())
+                .map(|s| Series {
+                    labels: s.labels.without_metric_name(),
+                    samples: s.histograms.iter().map(|p| Sample::new(p.t, f(&p.h))).collect(),
+                    histograms: Vec::new(),
+                })
+                .collect();
+            Ok(Val::Vector(crate::engine::eval::merge_same_labels(out)?))
         }
         _ => Err(QueryError::exec(format!("function \"{name}\" is not supported"))),
     }

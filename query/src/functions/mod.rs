@@ -9,6 +9,7 @@ pub(crate) mod aggregate;
 pub(crate) mod binary;
 pub(crate) mod histogram;
 pub(crate) mod instant;
+pub(crate) mod native;
 pub(crate) mod range;
 
 use crate::engine::eval::{Evaluator, Val};

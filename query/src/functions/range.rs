@@ -1,6 +1,7 @@
 //! Range functions: `rate` and friends, `*_over_time`, regression and smoothing. Each gets
 //! one series' window of one step.
 
+use super::native::{self, texts, Note};
 use super::{kahan_inc, quantile};
 use crate::engine::eval::{
     dup_labelset_error, BatchSink, Evaluator, RangeSeries, RangeVal, Val, BATCH_SERIES,
@@ -8,7 +9,7 @@ use crate::engine::eval::{
 use crate::error::{QueryError, Result};
 use promql_parser::parser::{Call, Expr};
 use std::collections::HashSet;
-use storage::{Labels, Sample, Series, METRIC_NAME};
+use storage::{CounterResetHint, FloatHistogram, HistogramSample, Labels, Sample, Series, METRIC_NAME};
 
 /// One window: the samples in `(start, end]` and the call's scalar parameters at this step.
 pub(crate) struct Window<'a> {
@@ -239,10 +240,16 @@ fn run(
     let param = |k: usize, i: usize| params.get(k).map_or(f64::NAN, |p| p[i]);
     // Returns the output series and the largest window it needed: like Prometheus, the
     // sample limit counts one window per series plus the output, not the whole selection.
-    let one = |labels: &Labels, smp: &[Sample]| -> Result<Option<(Series, usize)>> {
+    let one = |labels: &Labels,
+               smp: &[Sample],
+               hs: &[HistogramSample]|
+     -> Result<Option<(Series, usize, Vec<Note>)>> {
         let mut out = Vec::with_capacity(if rv.at.is_some() { n } else { n.min(smp.len() + 1) });
+        let mut hout = Vec::new();
+        let mut notes = Vec::new();
         let mut widest = 0usize;
         let (mut lo, mut hi) = (0usize, 0usize);
+        let (mut hlo, mut hhi) = (0usize, 0usize);
         for i in 0..n {
             let ts = steps.ts(i);
             let end = rv.eval_time(ts);
@@ -253,10 +260,16 @@ fn run(
             while lo < hi && smp[lo].t <= start {
                 lo += 1;
             }
-            if lo == hi {
+            while hhi < hs.len() && hs[hhi].t <= end {
+                hhi += 1;
+            }
+            while hlo < hhi && hs[hlo].t <= start {
+                hlo += 1;
+            }
+            if lo == hi && hlo == hhi {
                 continue;
             }
-            widest = widest.max(hi - lo);
+            widest = widest.max(hi - lo + hhi - hlo);
             let w = Window {
                 samples: &smp[lo..hi],
                 start,
@@ -267,12 +280,30 @@ fn run(
                 range: rv.range,
                 p: [param(0, i), param(1, i)],
             };
-            if let Some(v) = f(&w) {
-                out.push(Sample::new(ts, v));
+            if hlo == hhi {
+                if let Some(v) = f(&w) {
+                    out.push(Sample::new(ts, v));
+                }
+                continue;
+            }
+            match histogram_window(name, f, &w, &hs[hlo..hhi], labels, &mut notes) {
+                Some(Point::F(v)) => out.push(Sample::new(ts, v)),
+                Some(Point::H(h)) => hout.push(HistogramSample { t: ts, h }),
+                None => {}
             }
         }
-        if out.is_empty() {
-            return Ok(None);
+        if out.is_empty() && hout.is_empty() {
+            return Ok((!notes.is_empty()).then(|| {
+                (
+                    Series {
+                        labels: Labels::empty(),
+                        samples: Vec::new(),
+                        histograms: Vec::new(),
+                    },
+                    widest,
+                    notes,
+                )
+            }));
         }
         let labels = if keep {
             labels.clone()
@@ -283,9 +314,10 @@ fn run(
             Series {
                 labels,
                 samples: out,
-                histograms: Vec::new(),
+                histograms: hout,
             },
             widest,
+            notes,
         )))
     };
     let mut seen: Option<HashSet<Labels>> = (!keep && may_collide(&rv.series)).then(HashSet::new);
@@ -296,8 +328,16 @@ fn run(
         let results = rv.series.map(ctl, from..to, one)?;
         from = to;
         let windows: usize = results.iter().map(|r| r.1).sum();
-        let out: Vec<Series> = results.into_iter().map(|r| r.0).collect();
-        let points: usize = out.iter().map(|s| s.samples.len()).sum();
+        let mut out: Vec<Series> = Vec::with_capacity(results.len());
+        for (s, _, notes) in results {
+            for note in notes {
+                ev.note(note);
+            }
+            if !s.samples.is_empty() || !s.histograms.is_empty() {
+                out.push(s);
+            }
+        }
+        let points: usize = out.iter().map(|s| s.samples.len() + s.histograms.len()).sum();
         ctl.add_samples(windows + points, "query execution")?;
         ctl.release_samples(windows);
         if let Some(seen) = &mut seen {
@@ -312,6 +352,231 @@ fn run(
     Ok(())
 }
 
+/// One step's output: a float or a histogram.
+enum Point {
+    F(f64),
+    H(FloatHistogram),
+}
+
+/// A range function over a window that holds histograms (`hs`, not empty) and maybe floats
+/// (`w.samples`), with Prometheus 3's semantics: the rate family and `sum`/`avg_over_time`
+/// compute on histograms and refuse a mix; `count`, `present`, `last`, `first`, `changes`,
+/// `resets` and the `ts_of_first/last` functions see both; the other functions use the
+/// floats only and note the ignored histograms when there are floats.
+fn histogram_window(
+    name: &str,
+    f: RangeFn,
+    w: &Window<'_>,
+    hs: &[HistogramSample],
+    labels: &Labels,
+    notes: &mut Vec<Note>,
+) -> Option<Point> {
+    let metric = native::metric_name(labels);
+    let floats = w.samples;
+    match name {
+        "rate" | "increase" | "delta" => {
+            if !floats.is_empty() {
+                notes.push(texts::mixed_floats_histograms(metric));
+                return None;
+            }
+            if hs.len() < 2 {
+                return None;
+            }
+            let is_counter = name != "delta";
+            let mut h = native::rate_of(hs, is_counter, metric, notes)?;
+            let first = &hs[0];
+            let last = &hs[hs.len() - 1];
+            let mut duration_to_start = (first.t - w.start) as f64 / 1000.0;
+            let mut duration_to_end = (w.end - last.t) as f64 / 1000.0;
+            let sampled_interval = (last.t - first.t) as f64 / 1000.0;
+            let avg_between = sampled_interval / (hs.len() - 1) as f64;
+            let threshold = avg_between * 1.1;
+            if duration_to_start >= threshold {
+                duration_to_start = avg_between / 2.0;
+            }
+            if is_counter && h.count > 0.0 && first.h.count >= 0.0 {
+                let duration_to_zero = sampled_interval * (first.h.count / h.count);
+                if duration_to_zero < duration_to_start {
+                    duration_to_start = duration_to_zero;
+                }
+            }
+            if duration_to_end >= threshold {
+                duration_to_end = avg_between / 2.0;
+            }
+            let mut factor = if sampled_interval != 0.0 {
+                (sampled_interval + duration_to_start + duration_to_end) / sampled_interval
+            } else {
+                1.0
+            };
+            if name == "rate" {
+                factor /= w.range as f64 / 1000.0;
+            }
+            h.mul(factor);
+            Some(Point::H(h))
+        }
+        "irate" | "idelta" => {
+            let is_rate = name == "irate";
+            if floats.len() + hs.len() < 2 {
+                return None;
+            }
+            // The last two samples of either type.
+            let mut last: Vec<(i64, Option<&FloatHistogram>, f64)> = Vec::with_capacity(4);
+            last.extend(
+                floats[floats.len().saturating_sub(2)..]
+                    .iter()
+                    .map(|p| (p.t, None, p.v)),
+            );
+            last.extend(
+                hs[hs.len().saturating_sub(2)..]
+                    .iter()
+                    .map(|p| (p.t, Some(&p.h), 0.0)),
+            );
+            last.sort_by_key(|x| x.0);
+            let (t1, h1, v1) = last[last.len() - 1];
+            let (t0, h0, v0) = last[last.len() - 2];
+            let interval = t1 - t0;
+            if interval == 0 {
+                return None;
+            }
+            let secs = interval as f64 / 1000.0;
+            match (h0, h1) {
+                (None, None) => {
+                    let mut v = if is_rate && v1 < v0 { v1 } else { v1 - v0 };
+                    if is_rate {
+                        v /= secs;
+                    }
+                    Some(Point::F(v))
+                }
+                (Some(a), Some(b)) => {
+                    if is_rate
+                        && (a.counter_reset_hint == CounterResetHint::Gauge
+                            || b.counter_reset_hint == CounterResetHint::Gauge)
+                    {
+                        notes.push(texts::not_counter(metric));
+                    }
+                    if !is_rate
+                        && (a.counter_reset_hint != CounterResetHint::Gauge
+                            || b.counter_reset_hint != CounterResetHint::Gauge)
+                    {
+                        notes.push(texts::not_gauge(metric));
+                    }
+                    let mut r = b.clone();
+                    if (!is_rate || !b.detect_reset(a)) && r.sub(a).is_err() {
+                        notes.push(texts::mixed_exponential_custom(metric));
+                        return None;
+                    }
+                    r.counter_reset_hint = CounterResetHint::Gauge;
+                    r.compact();
+                    if is_rate {
+                        r.div(secs);
+                    }
+                    Some(Point::H(r))
+                }
+                _ => {
+                    notes.push(texts::mixed_floats_histograms(metric));
+                    None
+                }
+            }
+        }
+        "changes" | "resets" => {
+            let merged = merge_points(floats, hs);
+            let mut n = 0.0;
+            for pair in merged.windows(2) {
+                let changed = match (pair[0].1, pair[1].1) {
+                    (None, None) => {
+                        let (a, b) = (pair[0].2, pair[1].2);
+                        if name == "changes" {
+                            !(a == b || (a.is_nan() && b.is_nan()))
+                        } else {
+                            b < a
+                        }
+                    }
+                    (Some(a), Some(b)) => {
+                        if name == "changes" {
+                            !histograms_equal(a, b)
+                        } else {
+                            b.detect_reset(a)
+                        }
+                    }
+                    _ => true,
+                };
+                if changed {
+                    n += 1.0;
+                }
+            }
+            Some(Point::F(n))
+        }
+        "count_over_time" => Some(Point::F((floats.len() + hs.len()) as f64)),
+        "present_over_time" => Some(Point::F(1.0)),
+        "last_over_time" | "ts_of_last_over_time" => {
+            let h = &hs[hs.len() - 1];
+            match floats.last() {
+                Some(p) if p.t > h.t => f(w).map(Point::F),
+                _ if name == "last_over_time" => Some(Point::H(h.h.clone())),
+                _ => Some(Point::F(h.t as f64 / 1000.0)),
+            }
+        }
+        "first_over_time" | "ts_of_first_over_time" => {
+            let h = &hs[0];
+            match floats.first() {
+                Some(p) if p.t < h.t => f(w).map(Point::F),
+                _ if name == "first_over_time" => Some(Point::H(h.h.clone())),
+                _ => Some(Point::F(h.t as f64 / 1000.0)),
+            }
+        }
+        "sum_over_time" | "avg_over_time" => {
+            if !floats.is_empty() {
+                notes.push(texts::mixed_floats_histograms(metric));
+                return None;
+            }
+            let mut sum = native::sum_of(hs.iter().map(|p| &p.h), metric, notes)?;
+            if name == "avg_over_time" {
+                sum.div(hs.len() as f64);
+            }
+            Some(Point::H(sum))
+        }
+        _ => {
+            if floats.is_empty() {
+                return None;
+            }
+            notes.push(texts::ignored_in_mixed_range(metric));
+            f(w).map(Point::F)
+        }
+    }
+}
+
+/// Floats and histograms of a window in time order: `(t, histogram, float value)`.
+fn merge_points<'a>(
+    floats: &[Sample],
+    hs: &'a [HistogramSample],
+) -> Vec<(i64, Option<&'a FloatHistogram>, f64)> {
+    let mut v: Vec<(i64, Option<&FloatHistogram>, f64)> = floats
+        .iter()
+        .map(|p| (p.t, None, p.v))
+        .chain(hs.iter().map(|p| (p.t, Some(&p.h), 0.0)))
+        .collect();
+    v.sort_by_key(|x| x.0);
+    v
+}
+
+/// Prometheus' `FloatHistogram.Equals`: same schema, threshold, counts, sum (NaN equal to
+/// NaN by bits), buckets and custom bounds, compared after dropping empty buckets.
+pub(crate) fn histograms_equal(a: &FloatHistogram, b: &FloatHistogram) -> bool {
+    let (mut a, mut b) = (a.clone(), b.clone());
+    a.compact();
+    b.compact();
+    a.schema == b.schema
+        && a.zero_threshold == b.zero_threshold
+        && a.zero_count == b.zero_count
+        && a.count == b.count
+        && a.sum.to_bits() == b.sum.to_bits()
+        && a.positive_spans == b.positive_spans
+        && a.negative_spans == b.negative_spans
+        && a.positive_buckets == b.positive_buckets
+        && a.negative_buckets == b.negative_buckets
+        && a.custom_values == b.custom_values
+}
+
 /// `absent_over_time`: 1 at every step where no series has a sample in its window, with
 /// the labels of the selector's equality matchers.
 fn absent_over_time(ev: &Evaluator<'_>, rv: &RangeVal, series: &[Series], arg: Option<&Expr>) -> Vec<Series> {
@@ -321,9 +586,10 @@ fn absent_over_time(ev: &Evaluator<'_>, rv: &RangeVal, series: &[Series], arg: O
         let ts = steps.ts(i);
         let end = rv.eval_time(ts);
         let start = end - rv.range;
-        let present = series
-            .iter()
-            .any(|s| s.samples.iter().any(|p| p.t > start && p.t <= end));
+        let present = series.iter().any(|s| {
+            s.samples.iter().any(|p| p.t > start && p.t <= end)
+                || s.histograms.iter().any(|p| p.t > start && p.t <= end)
+        });
         if !present {
             samples.push(Sample::new(ts, 1.0));
         }

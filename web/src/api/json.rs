@@ -5,7 +5,7 @@
 
 use query::{InstantSample, Value};
 use std::fmt::Write as _;
-use storage::{Labels, Sample, Series};
+use storage::{FloatHistogram, Labels, Sample, Series};
 
 /// Appends `s` as a JSON string literal.
 pub fn write_str(out: &mut String, s: &str) {
@@ -249,6 +249,56 @@ pub fn write_labels(out: &mut String, labels: &Labels) {
     out.push('}');
 }
 
+/// Appends a native histogram as Prometheus' `jsonutil.MarshalHistogram` does:
+/// `{"count":"..","sum":"..","buckets":[[boundary_rule,"lower","upper","count"],..]}`, the
+/// buckets as `AllBucketIterator` yields them (bounds clamped to the zero threshold, the zero
+/// bucket only when it holds observations), empty ones left out, and no `buckets` member
+/// when every bucket is empty.
+pub fn write_histogram(out: &mut String, h: &FloatHistogram) {
+    out.push_str("{\"count\":\"");
+    write_float(out, h.count);
+    out.push_str("\",\"sum\":\"");
+    write_float(out, h.sum);
+    out.push('"');
+    let zt = h.zero_threshold;
+    let custom = h.uses_custom_buckets();
+    let mut found = false;
+    for mut b in h.buckets() {
+        if b.count == 0.0 {
+            continue;
+        }
+        if !(custom || b.lower_inclusive && b.upper_inclusive) {
+            if b.upper < 0.0 && b.upper > -zt {
+                b.upper = -zt;
+            } else if b.lower > 0.0 && b.lower < zt {
+                b.lower = zt;
+            }
+        }
+        out.push_str(if found { "," } else { ",\"buckets\":[" });
+        found = true;
+        let _ = write!(out, "[{},\"", b.boundary_rule());
+        write_float(out, b.lower);
+        out.push_str("\",\"");
+        write_float(out, b.upper);
+        out.push_str("\",\"");
+        write_float(out, b.count);
+        out.push_str("\"]");
+    }
+    if found {
+        out.push(']');
+    }
+    out.push('}');
+}
+
+/// Appends `[ts, {histogram}]`.
+pub fn write_histogram_point(out: &mut String, ms: i64, h: &FloatHistogram) {
+    out.push('[');
+    write_timestamp(out, ms);
+    out.push(',');
+    write_histogram(out, h);
+    out.push(']');
+}
+
 fn write_vector(out: &mut String, v: &[InstantSample]) {
     out.push('[');
     for (i, s) in v.iter().enumerate() {
@@ -257,8 +307,16 @@ fn write_vector(out: &mut String, v: &[InstantSample]) {
         }
         out.push_str("{\"metric\":");
         write_labels(out, &s.labels);
-        out.push_str(",\"value\":");
-        write_point(out, s.t, s.v);
+        match &s.h {
+            None => {
+                out.push_str(",\"value\":");
+                write_point(out, s.t, s.v);
+            }
+            Some(h) => {
+                out.push_str(",\"histogram\":");
+                write_histogram_point(out, s.t, h);
+            }
+        }
         out.push('}');
     }
     out.push(']');
@@ -283,8 +341,21 @@ fn write_matrix(out: &mut String, m: &[Series]) {
         }
         out.push_str("{\"metric\":");
         write_labels(out, &s.labels);
-        out.push_str(",\"values\":");
-        write_series_values(out, &s.samples);
+        // As Prometheus: `values` only with floats, `histograms` only with histograms.
+        if !s.samples.is_empty() || s.histograms.is_empty() {
+            out.push_str(",\"values\":");
+            write_series_values(out, &s.samples);
+        }
+        if !s.histograms.is_empty() {
+            out.push_str(",\"histograms\":[");
+            for (j, p) in s.histograms.iter().enumerate() {
+                if j > 0 {
+                    out.push(',');
+                }
+                write_histogram_point(out, p.t, &p.h);
+            }
+            out.push(']');
+        }
         out.push('}');
     }
     out.push(']');
@@ -426,6 +497,7 @@ mod tests {
             labels: l.clone(),
             t: 1795304829944,
             v: 1.0,
+            h: None,
         }]);
         assert_eq!(
             query_data(&v),
