@@ -206,36 +206,17 @@ fn check_translation(server: &TestServer, instance: &str) {
     }
     assert_eq!(one(server, &sel(&format!("{h}_count"), "")), 5.0);
     assert!((one(server, &sel(&format!("{h}_sum"), "")) - 13.25).abs() < 1e-9);
-    // Exponential histogram (a view's aggregation), converted to classic buckets.
+    // Exponential histogram (a view's aggregation), stored as a native histogram.
     let e = "block_processing_time_milliseconds";
-    assert_eq!(one(server, &sel(&format!("{e}_count"), "")), 4.0);
-    assert_eq!(one(server, &sel(&format!("{e}_sum"), "")), 15.0);
-    let buckets: Vec<(f64, f64)> = instant(server, &sel(&format!("{e}_bucket"), ""))
-        .into_iter()
-        .map(|(m, v)| {
-            let le = m["le"].as_str().unwrap();
-            let le = if le == "+Inf" {
-                f64::INFINITY
-            } else {
-                le.parse().unwrap()
-            };
-            (le, v)
-        })
-        .collect();
-    assert!(buckets.len() >= 5, "{buckets:?}");
-    let at = |bound: f64| {
-        buckets
-            .iter()
-            .filter(|(le, _)| *le <= bound * (1.0 + 1e-9))
-            .map(|(le, v)| (*le, *v))
-            .fold((f64::NEG_INFINITY, 0.0), |a, b| if b.0 > a.0 { b } else { a })
-            .1
-    };
+    let es = sel(e, "");
+    assert_eq!(one(server, &format!("histogram_count({es})")), 4.0);
+    assert_eq!(one(server, &format!("histogram_sum({es})")), 15.0);
     // Values 1, 2, 4, 8 each sit exactly on a bucket's upper bound (powers of two).
-    assert_eq!(
-        (at(1.0), at(2.0), at(4.0), at(8.0), at(f64::INFINITY)),
-        (1.0, 2.0, 3.0, 4.0, 4.0)
-    );
+    for (upper, want) in [(1.0, 0.25), (2.0, 0.5), (4.0, 0.75), (8.0, 1.0)] {
+        let q = format!("histogram_fraction(0, {upper}, {es})");
+        let got = one(server, &q);
+        assert!((got - want).abs() < 1e-9, "{q} = {got}, want {want}");
+    }
     // Observable gauge with unit 1: `_ratio`.
     assert_eq!(
         one(server, &sel("system_cpu_utilization_ratio", "cpu=\"0\"")),
@@ -271,9 +252,7 @@ fn check_translation(server: &TestServer, instance: &str) {
     assert_eq!(
         names,
         [
-            "block_processing_time_milliseconds_bucket",
-            "block_processing_time_milliseconds_count",
-            "block_processing_time_milliseconds_sum",
+            "block_processing_time_milliseconds",
             "db_client_connections_usage",
             "http_server_request_body_size_bytes_total",
             "peer_count",
