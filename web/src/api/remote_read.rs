@@ -18,6 +18,46 @@ use storage::{MatchOp, Matcher, SelectHints};
 /// Prometheus' default `--storage.remote.read-sample-limit`.
 pub const READ_SAMPLE_LIMIT: usize = 50_000_000;
 
+/// A stored histogram as remote read sends it: the integer form (delta-encoded buckets) when
+/// every count is whole, as the client wrote it, the float form otherwise.
+fn histogram_to_wire(t: i64, h: &storage::FloatHistogram) -> proto::Histogram {
+    use proto::histogram::{Count, ZeroCount};
+    let spans = |s: &[storage::BucketSpan]| {
+        s.iter()
+            .map(|s| proto::BucketSpan {
+                offset: s.offset,
+                length: s.length,
+            })
+            .collect()
+    };
+    let mut out = proto::Histogram {
+        sum: h.sum,
+        schema: h.schema,
+        zero_threshold: h.zero_threshold,
+        positive_spans: spans(&h.positive_spans),
+        negative_spans: spans(&h.negative_spans),
+        reset_hint: h.counter_reset_hint.number(),
+        timestamp: t,
+        custom_values: h.custom_values.clone(),
+        ..Default::default()
+    };
+    match h.to_integer() {
+        Some(ih) => {
+            out.count = Some(Count::CountInt(ih.count));
+            out.zero_count = Some(ZeroCount::ZeroCountInt(ih.zero_count));
+            out.positive_deltas = ih.positive_deltas;
+            out.negative_deltas = ih.negative_deltas;
+        }
+        None => {
+            out.count = Some(Count::CountFloat(h.count));
+            out.zero_count = Some(ZeroCount::ZeroCountFloat(h.zero_count));
+            out.positive_counts = h.positive_buckets.clone();
+            out.negative_counts = h.negative_buckets.clone();
+        }
+    }
+    out
+}
+
 fn bad_request(msg: impl Into<String>) -> Response {
     (StatusCode::BAD_REQUEST, format!("{}\n", msg.into())).into_response()
 }
@@ -71,7 +111,7 @@ pub fn answer(st: &WebState, req: &proto::ReadRequest) -> Result<proto::ReadResp
         let series = querier.select(&hints, &matchers).map_err(internal)?;
         let mut ts = Vec::with_capacity(series.len());
         for s in series {
-            total += s.samples.len();
+            total += s.samples.len() + s.histograms.len();
             if total > READ_SAMPLE_LIMIT {
                 return Err(bad(format!("exceeded sample limit ({READ_SAMPLE_LIMIT})")));
             }
@@ -95,6 +135,11 @@ pub fn answer(st: &WebState, req: &proto::ReadRequest) -> Result<proto::ReadResp
                         value: x.v,
                         timestamp: x.t,
                     })
+                    .collect(),
+                histograms: s
+                    .histograms
+                    .iter()
+                    .map(|h| histogram_to_wire(h.t, &h.h))
                     .collect(),
                 ..Default::default()
             });

@@ -180,3 +180,64 @@ async fn remote_read_samples() {
     assert_eq!(r.status, 400);
     assert!(r.body.contains("snappy"), "{}", r.body);
 }
+
+/// Native histograms come back in `TimeSeries.histograms`: integer ones as integer histograms
+/// (delta-encoded), float ones with float counts.
+#[tokio::test]
+async fn remote_read_histograms() {
+    let api = TestApi::new();
+    let int = storage::Histogram {
+        schema: 1,
+        count: 5,
+        zero_count: 1,
+        sum: 7.5,
+        zero_threshold: 0.001,
+        positive_spans: vec![storage::BucketSpan::new(-1, 2)],
+        positive_deltas: vec![1, 2],
+        ..Default::default()
+    }
+    .to_float();
+    let mut float = int.clone();
+    float.mul(0.5);
+    let labels = Labels::from_pairs([("__name__", "lat_seconds"), ("job", "a")]);
+    let mut app = storage::Appendable::appender(api.db.as_ref());
+    app.append_histogram(storage::SeriesRef::NONE, &labels, 1_000, &int)
+        .unwrap();
+    app.append_histogram(storage::SeriesRef::NONE, &labels, 2_000, &float)
+        .unwrap();
+    app.commit().unwrap();
+    let router = api.router();
+    let req = proto::ReadRequest {
+        queries: vec![proto::Query {
+            start_timestamp_ms: 0,
+            end_timestamp_ms: 5_000,
+            matchers: vec![matcher(0, "__name__", "lat_seconds")],
+            hints: None,
+        }],
+        accepted_response_types: vec![proto::ResponseType::Samples as i32],
+    };
+    let resp = tower::ServiceExt::oneshot(router, read_request(&req))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap();
+    let raw = snap::raw::Decoder::new().decompress_vec(&bytes).unwrap();
+    let got = proto::ReadResponse::decode(raw.as_slice()).unwrap();
+    let ts = &got.results[0].timeseries;
+    assert_eq!(ts.len(), 1);
+    let h = &ts[0].histograms;
+    assert_eq!(h.len(), 2, "{h:?}");
+    assert_eq!(h[0].timestamp, 1_000);
+    assert_eq!(h[0].count, Some(proto::histogram::Count::CountInt(5)));
+    assert_eq!(h[0].positive_deltas, vec![1, 2]);
+    assert_eq!(
+        h[0].positive_spans,
+        vec![proto::BucketSpan {
+            offset: -1,
+            length: 2
+        }]
+    );
+    assert_eq!(h[1].count, Some(proto::histogram::Count::CountFloat(2.5)));
+    assert_eq!(h[1].positive_counts, vec![0.5, 1.5]);
+    assert_eq!(h[1].sum, 3.75);
+}
