@@ -16,6 +16,8 @@ impl web::TsdbStatsProvider for HeadStatsFromDb {
                     chunk_count: s.head_chunks,
                     min_time: s.head_min_time,
                     max_time: s.head_max_time,
+                    histogram_series: s.head_histogram_series as u64,
+                    histogram_samples: s.head_histogram_samples,
                 }
             }
             None => web::HeadStats {
@@ -23,6 +25,8 @@ impl web::TsdbStatsProvider for HeadStatsFromDb {
                 chunk_count: 0,
                 min_time: 0,
                 max_time: 0,
+                histogram_series: 0,
+                histogram_samples: 0,
             },
         }
     }

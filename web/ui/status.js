@@ -53,7 +53,7 @@ export function render(root) {
     const time = (ms) => (Number.isFinite(ms) && ms > 0 && ms < 8.64e15 ? new Date(ms).toISOString() : '—');
     return [
       el('div', { class: 'stats' },
-        [['Series', h.numSeries], ['Label pairs', h.numLabelPairs], ['Chunks', h.chunkCount],
+        [['Series', h.numSeries], ['Label pairs', h.numLabelPairs], ['Chunks', h.chunkCount], ['Histogram series', h.numHistogramSeries],
           ['Oldest sample', time(h.minTime)], ['Newest sample', time(h.maxTime)]].map(([k, v]) => el('div', { class: 'stat card' },
           el('div', { class: 'who' }, k), el('div', { class: 'value' }, typeof v === 'number' ? formatValue(v) : (v ?? '—'))))),
       el('div', { class: 'grid' },

@@ -58,6 +58,10 @@ pub struct HeadStats {
     pub min_time: i64,
     /// Newest timestamp in the head (ms).
     pub max_time: i64,
+    /// Series in the head holding native histogram samples.
+    pub histogram_series: u64,
+    /// Native histogram samples in the head.
+    pub histogram_samples: u64,
 }
 
 /// Supplies head statistics; the cardinality tables are computed from the head's range.
@@ -156,6 +160,9 @@ struct HeadStatsJson {
     chunk_count: u64,
     min_time: i64,
     max_time: i64,
+    /// Sextant's addition: series with native histograms and their samples in the head.
+    num_histogram_series: u64,
+    num_histogram_samples: u64,
 }
 
 #[derive(Serialize)]
@@ -233,6 +240,8 @@ pub async fn tsdb(State(st): State<Arc<WebState>>, p: Params) -> Result<Success,
                 chunk_count: h.chunk_count,
                 min_time: h.min_time,
                 max_time: h.max_time,
+                num_histogram_series: h.histogram_series,
+                num_histogram_samples: h.histogram_samples,
             },
             None => HeadStatsJson {
                 num_series: series.len() as u64,
@@ -241,6 +250,8 @@ pub async fn tsdb(State(st): State<Arc<WebState>>, p: Params) -> Result<Success,
                 // What Prometheus shows for an empty head.
                 min_time: i64::MAX,
                 max_time: i64::MIN,
+                num_histogram_series: 0,
+                num_histogram_samples: 0,
             },
         };
         Ok(TsdbStatus {

@@ -73,6 +73,8 @@ impl TsdbStatsProvider for Head {
             chunk_count: 3,
             min_time: 1000,
             max_time: 2000,
+            histogram_series: 1,
+            histogram_samples: 7,
         }
     }
 }
@@ -101,7 +103,7 @@ async fn tsdb_cardinality() {
     assert_eq!(
         r.json()["data"],
         serde_json::json!({
-            "headStats": {"numSeries": 3, "numLabelPairs": 5, "chunkCount": 3, "minTime": 1000, "maxTime": 2000},
+            "headStats": {"numSeries": 3, "numLabelPairs": 5, "chunkCount": 3, "minTime": 1000, "maxTime": 2000, "numHistogramSeries": 1, "numHistogramSamples": 7},
             "seriesCountByMetricName": [{"name": "up", "value": 2}, {"name": "load", "value": 1}],
             "labelValueCountByLabelName": [{"name": "__name__", "value": 2}, {"name": "job", "value": 2}],
             "memoryInBytesByLabelName": [{"name": "__name__", "value": 8}, {"name": "instance", "value": 3}],
