@@ -27,6 +27,8 @@ pub(crate) const TARGETS: &[(&str, Target)] = &[
     ("wal_segment", wal_segment),
     ("block_index", block_index),
     ("block_chunks", block_chunks),
+    ("exposition_protobuf", exposition_protobuf),
+    ("histogram_chunk", histogram_chunk),
 ];
 
 /// A scratch directory for file-based targets: tmpfs when there is one (fsync is cheap there).
@@ -81,13 +83,48 @@ fn ingest_db() -> Arc<SharedDb> {
 }
 
 /// Prometheus text exposition format.
-pub(crate) fn exposition_text(data: &[u8]) {
+pub fn exposition_text(data: &[u8]) {
     let _ = ingest::exposition::parse_format(data, ingest::ExpositionFormat::PrometheusText);
 }
 
 /// OpenMetrics text.
-pub(crate) fn openmetrics(data: &[u8]) {
+pub fn openmetrics(data: &[u8]) {
     let _ = ingest::exposition::parse_format(data, ingest::ExpositionFormat::OpenMetrics);
+}
+
+/// The Prometheus protobuf exposition format (delimited `MetricFamily` messages), transcoded
+/// with native histograms kept and with classic buckets kept, and the text it becomes parsed.
+pub fn exposition_protobuf(data: &[u8]) {
+    use ingest::exposition::protobuf::{transcode, ProtobufOptions};
+    for (native, classic) in [(true, false), (true, true), (false, true)] {
+        let opts = ProtobufOptions {
+            native_histograms: native,
+            classic_histograms: classic,
+        };
+        if let Ok(t) = transcode(data, opts) {
+            let _ =
+                ingest::exposition::parse_format(t.text.as_bytes(), ingest::ExpositionFormat::PrometheusText);
+            for (_, h) in &t.histograms {
+                let _ = h.validate();
+            }
+        }
+    }
+}
+
+/// The native histogram chunk column: decoded directly; whatever decodes is encoded again and
+/// must decode to the same histograms.
+pub fn histogram_chunk(data: &[u8]) {
+    let mut hs = Vec::new();
+    if storage::chunk::decode_histograms(data, &mut hs).is_err() || hs.is_empty() {
+        let _ = storage::chunk::histogram_count(data);
+        return;
+    }
+    let refs: Vec<&storage::FloatHistogram> = hs.iter().collect();
+    let mut again = Vec::new();
+    storage::chunk::encode_histograms(&refs, &mut again);
+    let mut back = Vec::new();
+    storage::chunk::decode_histograms(&again, &mut back).expect("re-encoded histograms decode");
+    assert_eq!(back.len(), hs.len(), "re-encoded histogram count");
 }
 
 fn push_limits() -> ingest::PushLimits {
@@ -113,12 +150,12 @@ fn remote_write(data: &[u8], version: ingest::remote_write::Version) {
 }
 
 /// Remote write 1.0 (`prometheus.WriteRequest`), decoded and written to a database.
-pub(crate) fn remote_write_v1(data: &[u8]) {
+pub fn remote_write_v1(data: &[u8]) {
     remote_write(data, ingest::remote_write::Version::V1);
 }
 
 /// Remote write 2.0 (`io.prometheus.write.v2.Request`), decoded and written to a database.
-pub(crate) fn remote_write_v2(data: &[u8]) {
+pub fn remote_write_v2(data: &[u8]) {
     remote_write(data, ingest::remote_write::Version::V2);
 }
 
@@ -133,17 +170,17 @@ fn otlp(data: &[u8], enc: ingest::otlp::http::Encoding) {
 }
 
 /// OTLP metrics export request, binary protobuf, decoded and written to a database.
-pub(crate) fn otlp_protobuf(data: &[u8]) {
+pub fn otlp_protobuf(data: &[u8]) {
     otlp(data, ingest::otlp::http::Encoding::Protobuf);
 }
 
 /// OTLP metrics export request, OTLP/JSON, decoded and written to a database.
-pub(crate) fn otlp_json(data: &[u8]) {
+pub fn otlp_json(data: &[u8]) {
     otlp(data, ingest::otlp::http::Encoding::Json);
 }
 
 /// Start of the fixed PromQL data set (ms).
-pub(crate) const PROMQL_T0: i64 = 1_700_000_000_000;
+pub const PROMQL_T0: i64 = 1_700_000_000_000;
 
 fn promql_db() -> &'static SharedDb {
     use storage::{Appendable, Labels};
@@ -197,7 +234,7 @@ fn promql_db() -> &'static SharedDb {
 
 /// PromQL: parse, then evaluate as an instant and as a range query over a small fixed data
 /// set, with tight limits so that expensive expressions end in an error, not a hang.
-pub(crate) fn promql(data: &[u8]) {
+pub fn promql(data: &[u8]) {
     let Ok(expr) = std::str::from_utf8(data) else {
         return;
     };
@@ -221,7 +258,7 @@ pub(crate) fn promql(data: &[u8]) {
 
 /// A WAL segment: written as `wal/00000001` of a fresh data directory, which is then opened
 /// (replay, truncation of damage) and read back.
-pub(crate) fn wal_segment(data: &[u8]) {
+pub fn wal_segment(data: &[u8]) {
     use storage::Queryable;
     let dir = scratch();
     let wal = dir.path().join("wal");
@@ -297,7 +334,7 @@ fn read_block(dir: &std::path::Path) {
 
 /// A block `index` file: read directly (every label, value, posting list and series), then
 /// as part of a block with the template's chunks.
-pub(crate) fn block_index(data: &[u8]) {
+pub fn block_index(data: &[u8]) {
     let dir = scratch();
     let blk = dir.path().join("b");
     copy_template(&blk);
@@ -317,7 +354,7 @@ pub(crate) fn block_index(data: &[u8]) {
 
 /// A block chunks file (`chunks/000001`) under the template's index, read through a select;
 /// the bytes are also decoded directly as timestamp and value columns.
-pub(crate) fn block_chunks(data: &[u8]) {
+pub fn block_chunks(data: &[u8]) {
     let mut ts = Vec::new();
     let mut vs = Vec::new();
     let _ = storage::chunk::decode_timestamps(data, &mut ts);

@@ -88,6 +88,57 @@ fn write_seeds() {
         &std::fs::read(dir.path().join("wal/00000001")).unwrap(),
     );
 
+    // WAL segment and chunk column with native histograms (integer-valued, float and custom buckets).
+    let hist = |i: u32, schema: i32| storage::FloatHistogram {
+        schema,
+        zero_threshold: if schema == storage::CUSTOM_BUCKETS_SCHEMA {
+            0.0
+        } else {
+            1e-128
+        },
+        zero_count: if schema == storage::CUSTOM_BUCKETS_SCHEMA {
+            0.0
+        } else {
+            1.0
+        },
+        count: 10.0 + 4.0 * i as f64,
+        sum: 2.5 * i as f64,
+        positive_spans: vec![storage::BucketSpan::new(0, 2), storage::BucketSpan::new(2, 1)],
+        positive_buckets: vec![3.0 + i as f64, 4.0, 2.0 + 3.0 * i as f64],
+        custom_values: if schema == storage::CUSTOM_BUCKETS_SCHEMA {
+            vec![0.1, 0.5, 1.0, 5.0, 10.0]
+        } else {
+            Vec::new()
+        },
+        ..Default::default()
+    };
+    let hdir = tempfile::tempdir().unwrap();
+    {
+        let mut o = storage::DbOptions::new(hdir.path());
+        o.auto_maintenance = false;
+        let db = storage::Db::open(o).unwrap();
+        let mut app = db.appender();
+        for (s, schema) in [(0, 3), (1, -2), (2, storage::CUSTOM_BUCKETS_SCHEMA)] {
+            let l = Labels::from_pairs([("__name__", "rpc_seconds".to_string()), ("s", s.to_string())]);
+            for t in 0..6u32 {
+                app.append_histogram(storage::SeriesRef::NONE, &l, 1000 * t as i64, &hist(t, schema))
+                    .unwrap();
+            }
+        }
+        app.commit().unwrap();
+        db.close().unwrap();
+    }
+    put(
+        "wal_segment",
+        "db-written-histograms",
+        &std::fs::read(hdir.path().join("wal/00000001")).unwrap(),
+    );
+    let column: Vec<storage::FloatHistogram> = (0..8).map(|i| hist(i, 3)).collect();
+    let refs: Vec<&storage::FloatHistogram> = column.iter().collect();
+    let mut chunk = Vec::new();
+    storage::chunk::encode_histograms(&refs, &mut chunk);
+    put("histogram_chunk", "schema3", &chunk);
+
     // A block: its index and chunks file.
     let bdir = tempfile::tempdir().unwrap();
     let mut series: Vec<(Labels, Vec<storage::Sample>)> = (0..6)
