@@ -16,8 +16,8 @@ cd "$(dirname "$0")/.."
 secs="${1:-20}"
 shift || true
 triple="$(rustc -vV | sed -n 's/^host: //p')"
-target_dir="${FUZZ_TARGET_DIR:-target/fuzz}"
-work="${FUZZ_WORK:-target/fuzz-work}"
+target_dir="${FUZZ_TARGET_DIR:-${CARGO_TARGET_DIR:-target}/fuzz}"
+work="${FUZZ_WORK:-${CARGO_TARGET_DIR:-target}/fuzz-work}"
 mkdir -p "$work/artifacts"
 
 export RUSTFLAGS="--cfg fuzzing -Cpasses=sancov-module -Cllvm-args=-sanitizer-coverage-level=4 \
