@@ -13,9 +13,11 @@ use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
 /// A fuzz target's body.
+#[allow(dead_code)] // used by the replay test, not by the libFuzzer binaries
 pub(crate) type Target = fn(&[u8]);
 
 /// Every target by name, for the replay test: `(name, function)`.
+#[allow(dead_code)] // used by the replay test, not by the libFuzzer binaries
 pub(crate) const TARGETS: &[(&str, Target)] = &[
     ("exposition_text", exposition_text),
     ("openmetrics", openmetrics),
