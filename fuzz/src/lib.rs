@@ -312,15 +312,21 @@ fn template_block() -> &'static (tempfile::TempDir, PathBuf) {
     })
 }
 
+/// Copies a file with `read`/`write_all`, which retry on EINTR: `std::fs::copy` can fail with
+/// `Interrupted` when libFuzzer's timeout signal (SIGALRM) lands in `copy_file_range`.
+fn copy_file(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::write(to, std::fs::read(from).unwrap()).unwrap();
+}
+
 fn copy_template(to: &std::path::Path) {
     let (_, block) = template_block();
     std::fs::create_dir_all(to.join("chunks")).unwrap();
     for f in ["meta.json", "index"] {
-        std::fs::copy(block.join(f), to.join(f)).unwrap();
+        copy_file(&block.join(f), &to.join(f));
     }
     for e in std::fs::read_dir(block.join("chunks")).unwrap() {
         let e = e.unwrap();
-        std::fs::copy(e.path(), to.join("chunks").join(e.file_name())).unwrap();
+        copy_file(&e.path(), &to.join("chunks").join(e.file_name()));
     }
 }
 
