@@ -50,6 +50,19 @@ fn rss_bytes() -> u64 {
         .map_or(0, |pages| pages * 4096)
 }
 
+/// A size line (`RssAnon:`, `RssFile:`) of `/proc/self/status`, in bytes.
+fn status_bytes(field: &str) -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with(field))
+                .and_then(|l| l.split_whitespace().nth(1).and_then(|k| k.parse::<u64>().ok()))
+        })
+        .unwrap_or(0)
+        * 1024
+}
+
 fn env_on(name: &str) -> bool {
     std::env::var(name).map_or(true, |v| v != "off" && v != "0" && v != "false")
 }
@@ -118,7 +131,8 @@ fn main() {
         "head_memory/{n}_series_x_{samples} spill={spill} wal_compression={compress}: \
          {:.0} B RSS/series after 1 sample; {:.2} B RSS/sample after {samples} samples ({:.0} B/series); \
          heap chunk data {:.2} B/sample; chunks_head {:.2} B/sample; WAL {:.2} B/sample; \
-         WAL + chunks_head {:.2} B/sample; appended {:.2} M samples/s on one thread",
+         WAL + chunks_head {:.2} B/sample; appended {:.2} M samples/s on one thread; \
+         RssAnon {:.1} MiB, RssFile {:.1} MiB",
         created.saturating_sub(before) as f64 / n as f64,
         full.saturating_sub(created) as f64 / total,
         full.saturating_sub(before) as f64 / n as f64,
@@ -127,6 +141,8 @@ fn main() {
         wal as f64 / total,
         (wal + st.head_chunks_disk_bytes) as f64 / total,
         total / secs / 1e6,
+        status_bytes("RssAnon:") as f64 / 1048576.0,
+        status_bytes("RssFile:") as f64 / 1048576.0,
     );
     drop(db);
     let started = Instant::now();
