@@ -791,3 +791,49 @@ fn spilled_head_chunks_answer_the_same_through_deletes_cuts_and_reopen() {
     assert_eq!(all(&db), before);
     assert_eq!(std::fs::read_dir(&spill_dir).unwrap().count(), 0);
 }
+
+#[test]
+fn readers_see_every_committed_sample_while_chunks_spill() {
+    let d = tempfile::tempdir().unwrap();
+    let mut o = opts(d.path());
+    o.auto_maintenance = false;
+    o.wal_fsync_interval = Duration::from_secs(1);
+    let db = Db::open(o).unwrap();
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let committed = std::sync::atomic::AtomicI64::new(-1);
+    std::thread::scope(|sc| {
+        sc.spawn(|| {
+            for t in 0..3_000i64 {
+                let mut a = db.appender();
+                for s in 0..10 {
+                    a.append(SeriesRef::NONE, &lbl("m", &s.to_string()), t, t as f64)
+                        .unwrap();
+                }
+                a.commit().unwrap();
+                committed.store(t, std::sync::atomic::Ordering::SeqCst);
+            }
+            stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        });
+        sc.spawn(|| {
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                db.inner().head.spill_closed_chunks(0);
+            }
+        });
+        while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+            let upto = committed.load(std::sync::atomic::Ordering::SeqCst);
+            for (_, samples) in all(&db) {
+                let seen = samples.iter().take_while(|s| s.t <= upto).count() as i64;
+                assert_eq!(seen, upto + 1, "every committed sample visible");
+                assert!(samples
+                    .iter()
+                    .enumerate()
+                    .all(|(i, s)| s.t == i as i64 && s.v == i as f64));
+            }
+        }
+    });
+    db.inner().head.spill_closed_chunks(0);
+    let got = all(&db);
+    assert_eq!(got.len(), 10);
+    assert!(got.iter().all(|(_, s)| s.len() == 3_000));
+    assert!(db.stats().head_chunks_disk_bytes > 0);
+}
