@@ -8,7 +8,7 @@ use crate::engine::eval::{
 };
 use crate::error::{QueryError, Result};
 use promql_parser::parser::{Call, Expr};
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
 use storage::{CounterResetHint, FloatHistogram, HistogramSample, Labels, Sample, Series, METRIC_NAME};
 
 /// One window: the samples in `(start, end]` and the call's scalar parameters at this step.
@@ -34,6 +34,59 @@ pub(crate) struct Window<'a> {
 /// per-sample scan for resets (O(1) instead of O(window) per step).
 fn counts_drops(name: &str) -> bool {
     matches!(name, "rate" | "increase" | "resets")
+}
+
+/// `max_over_time` / `min_over_time` of windows sliding forward over one series: a queue of
+/// the candidates (indexes of non-NaN samples, values non-increasing for the maximum), so
+/// each sample is pushed and popped once per series instead of scanned once per step. The
+/// answers are the scanning functions' own: the earliest extreme non-NaN value, or the last
+/// value when the window holds only NaN.
+struct SlidingExtreme {
+    max: bool,
+    queue: VecDeque<usize>,
+    /// Next sample index to enter.
+    next: usize,
+}
+
+impl SlidingExtreme {
+    fn new(name: &str) -> Option<SlidingExtreme> {
+        let max = match name {
+            "max_over_time" => true,
+            "min_over_time" => false,
+            _ => return None,
+        };
+        Some(SlidingExtreme {
+            max,
+            queue: VecDeque::new(),
+            next: 0,
+        })
+    }
+
+    /// The extreme of `samples[lo..hi]` (not empty; `lo` and `hi` never decrease between calls).
+    fn of(&mut self, samples: &[Sample], lo: usize, hi: usize) -> f64 {
+        while self.next < hi {
+            let v = samples[self.next].v;
+            if !v.is_nan() {
+                while let Some(&b) = self.queue.back() {
+                    let bv = samples[b].v;
+                    if (self.max && bv < v) || (!self.max && bv > v) {
+                        self.queue.pop_back();
+                    } else {
+                        break;
+                    }
+                }
+                self.queue.push_back(self.next);
+            }
+            self.next += 1;
+        }
+        while self.queue.front().is_some_and(|&f| f < lo) {
+            self.queue.pop_front();
+        }
+        match self.queue.front() {
+            Some(&f) => samples[f].v,
+            None => samples[hi - 1].v,
+        }
+    }
 }
 
 /// `prefix[i]`: samples among `1..=i` below the one before them; `prefix[0] = 0`.
@@ -278,6 +331,7 @@ fn run(
         if with_drops {
             drops_prefix(smp, &mut prefix);
         }
+        let mut extreme = SlidingExtreme::new(name);
         let (mut lo, mut hi) = (0usize, 0usize);
         let (mut hlo, mut hhi) = (0usize, 0usize);
         for i in 0..n {
@@ -313,6 +367,10 @@ fn run(
                 drops: (with_drops && hi > lo).then(|| prefix[hi - 1] - prefix[lo]),
             };
             if hlo == hhi {
+                if let Some(x) = extreme.as_mut() {
+                    out.push(Sample::new(ts, x.of(smp, lo, hi)));
+                    continue;
+                }
                 if let Some(v) = f(&w) {
                     out.push(Sample::new(ts, v));
                 }
@@ -880,6 +938,46 @@ mod tests {
             range: end - start,
             p: [0.0, 0.0],
             drops: None,
+        }
+    }
+
+    #[test]
+    fn sliding_extremes_give_the_scanned_answers() {
+        let vals = [
+            3.0,
+            f64::NAN,
+            1.0,
+            3.0,
+            -0.0,
+            0.0,
+            f64::NAN,
+            f64::NAN,
+            7.0,
+            2.0,
+            2.0,
+            -5.0,
+            f64::NAN,
+        ];
+        let s: Vec<Sample> = vals
+            .iter()
+            .enumerate()
+            .map(|(i, &v)| Sample::new(i as i64, v))
+            .collect();
+        let (max, min) = (lookup("max_over_time").unwrap(), lookup("min_over_time").unwrap());
+        for width in 1..=s.len() {
+            for (name, f) in [("max_over_time", max), ("min_over_time", min)] {
+                let mut x = SlidingExtreme::new(name).unwrap();
+                for hi in 1..=s.len() {
+                    let lo = hi.saturating_sub(width);
+                    let got = x.of(&s, lo, hi);
+                    let want = f(&win(&s[lo..hi], 0, 1)).unwrap();
+                    assert_eq!(
+                        (got.to_bits(), got.is_sign_negative()),
+                        (want.to_bits(), want.is_sign_negative()),
+                        "{name} of {lo}..{hi}"
+                    );
+                }
+            }
         }
     }
 
