@@ -70,6 +70,17 @@ pub struct Flags {
     )]
     pub wal_segment_size: String,
 
+    /// Compress write-ahead log records (snappy), as Prometheus'
+    /// `--storage.tsdb.wal-compression`. The WAL reads compressed and uncompressed records
+    /// either way; older Sextant versions cannot read compressed ones.
+    #[arg(
+        long = "storage.tsdb.wal-compression",
+        value_name = "BOOL",
+        default_value_t = true,
+        action = clap::ArgAction::Set
+    )]
+    pub wal_compression: bool,
+
     /// Time range of the head cut into one block (tests use seconds to make block writes and
     /// compactions frequent). Hidden, as in Prometheus.
     #[arg(
@@ -248,6 +259,10 @@ impl Flags {
             (
                 "storage.tsdb.wal-segment-size".into(),
                 self.wal_segment_size.clone(),
+            ),
+            (
+                "storage.tsdb.wal-compression".into(),
+                self.wal_compression.to_string(),
             ),
             (
                 "storage.tsdb.min-block-duration".into(),

@@ -66,6 +66,7 @@ impl Settings {
                 "must be at least 64KB".into(),
             ));
         }
+        db.wal_compression = flags.wal_compression;
         db.block_range_ms = parse_duration_ms(&flags.min_block_duration)
             .map_err(|e| cfg_err("storage.tsdb.min-block-duration", e))?;
         if db.block_range_ms < 1000 {

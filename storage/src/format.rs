@@ -30,6 +30,14 @@ pub const TOMBSTONES_MAGIC: [u8; 4] = *b"SXTT";
 /// Version of the tombstones layout.
 pub const TOMBSTONES_VERSION: u8 = 1;
 
+/// Directory of the data directory holding the head's spilled chunks (closed head chunks
+/// moved out of the heap into memory-mapped files; scratch space, emptied on open).
+pub const HEAD_CHUNKS_DIRNAME: &str = "chunks_head";
+/// Magic bytes opening a head chunks file.
+pub const HEAD_CHUNKS_MAGIC: [u8; 4] = *b"SXHC";
+/// Version of the head chunks file layout.
+pub const HEAD_CHUNKS_VERSION: u8 = 1;
+
 /// Length of the header every binary file starts with (magic, version, 3 reserved bytes).
 pub const HEADER_LEN: usize = 8;
 

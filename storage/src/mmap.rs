@@ -14,8 +14,10 @@ pub(crate) struct Mmap(Option<memmap2::Mmap>);
 impl Mmap {
     /// Maps the file at `path` read-only.
     ///
-    /// Only call this on files of a finished block: they were written to a temporary
-    /// directory, fsynced and renamed into place, and are never written again.
+    /// Only call this on complete files that are never written again: the files of a
+    /// finished block (written to a temporary directory, fsynced and renamed into place), and
+    /// the head's spill files (`chunks_head/`, written in full by one pass before they are
+    /// mapped, then only deleted).
     pub(crate) fn open(path: &Path) -> io::Result<Mmap> {
         let file = File::open(path)?;
         let len = file.metadata()?.len();
@@ -26,7 +28,9 @@ impl Mmap {
         // or reads through the map are undefined behaviour. Block files are complete and
         // immutable once their directory is renamed into place: nothing in Sextant opens them
         // for writing again, and deletion renames the directory and unlinks files, which keeps
-        // the pages of an existing mapping valid. Callers never map a file being written.
+        // the pages of an existing mapping valid. Head spill files are written completely and
+        // closed before this call, never opened for writing again, and removed only by unlink
+        // (or emptied at open, before any mapping exists). Callers never map a file being written.
         let map = unsafe { memmap2::MmapOptions::new().map(&file)? };
         Ok(Mmap(Some(map)))
     }

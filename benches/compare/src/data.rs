@@ -243,10 +243,14 @@ fn parse_labels(s: &str) -> Result<Vec<(String, String)>, String> {
     Ok(out)
 }
 
-/// The prepared load: compressed request bodies per connection, in time order.
+/// The load: compressed request bodies per connection, in time order, either prepared
+/// before the clock (`requests`) or generated while sending (`stream`).
 pub(crate) struct Workload {
-    /// `requests[c]` = bodies for connection `c`.
+    /// `requests[c]` = bodies for connection `c` (empty when `stream` is set).
     pub requests: Vec<Vec<Vec<u8>>>,
+    /// When set, the bodies are generated while sending (see [`Generator`]), so the bench
+    /// holds only a few requests per connection at a time instead of the whole load.
+    pub stream: Option<StreamSpec>,
     /// Total samples.
     pub samples: u64,
     /// Series in total.
@@ -255,6 +259,17 @@ pub(crate) struct Workload {
     pub start_ms: i64,
     /// Last timestamp (ms).
     pub end_ms: i64,
+}
+
+/// What a [`Generator`] needs to produce the same load again (once per system).
+#[derive(Clone)]
+pub(crate) struct StreamSpec {
+    /// The series shapes.
+    pub shape: Vec<ShapeSeries>,
+    /// The load options.
+    pub args: CompareArgs,
+    /// First timestamp (ms).
+    pub start_ms: i64,
 }
 
 struct Rng(u64);
@@ -270,93 +285,80 @@ impl Rng {
     }
 }
 
-/// Generates every target's samples from `start_ms` and encodes the requests.
-pub(crate) fn generate(shape: &[ShapeSeries], args: &CompareArgs, start_ms: i64) -> Workload {
-    let mut rng = Rng(0x05e8_7a17);
-    let steps = args.span_minutes * 60 / args.interval_seconds;
-    let interval_ms = args.interval_seconds * 1000;
-    let conns = args.connections.max(1);
-    // Per target state.
-    struct Target {
-        labels: Vec<Vec<Label>>,
-        values: Vec<f64>,
-        rates: Vec<f64>,
-        offset_ms: i64,
-        group_obs: BTreeMap<String, f64>,
-    }
-    let mut targets: Vec<Target> = (0..args.targets)
-        .map(|i| {
-            let instance = format!("node-{i:04}:9100");
-            let labels = shape
-                .iter()
-                .map(|s| {
-                    let mut ls: Vec<Label> = s
-                        .labels
-                        .iter()
-                        .map(|(n, v)| Label {
-                            name: n.clone().into(),
-                            value: v.clone().into(),
-                        })
-                        .collect();
-                    ls.push(Label {
-                        name: "instance".into(),
-                        value: instance.clone().into(),
-                    });
-                    ls.push(Label {
-                        name: "job".into(),
-                        value: "node".into(),
-                    });
-                    ls.sort_by(|a, b| a.name.cmp(&b.name));
-                    ls
-                })
-                .collect();
-            let values = shape
-                .iter()
-                .map(|s| s.value * (0.5 + rng.unit()))
-                .collect::<Vec<_>>();
-            let values = values
-                .iter()
-                .zip(shape)
-                .map(|(v, s)| {
-                    if s.integral {
-                        v.round()
-                    } else {
-                        (v * 100.0).round() / 100.0
-                    }
-                })
-                .collect();
-            let rates = shape
-                .iter()
-                .map(|s| match s.kind {
-                    Kind::Counter => (s.value / 86_400.0).max(0.01) * (0.2 + rng.unit()),
-                    _ => 0.0,
-                })
-                .collect();
-            Target {
-                labels,
-                values,
-                rates,
-                offset_ms: (rng.next() % interval_ms as u64) as i64,
-                group_obs: BTreeMap::new(),
-            }
-        })
-        .collect();
-    let mut requests: Vec<Vec<Vec<u8>>> = vec![Vec::new(); conns];
-    let mut pending: Vec<WriteRequest> = vec![WriteRequest::default(); conns];
-    let mut pending_n = vec![0usize; conns];
-    let mut samples = 0u64;
-    let mut encoder = snap::raw::Encoder::new();
-    let mut flush = |c: usize, req: &mut WriteRequest, out: &mut Vec<Vec<Vec<u8>>>| {
-        let raw = req.encode_to_vec();
-        if let Ok(b) = encoder.compress_vec(&raw) {
-            out[c].push(b);
+/// Per target state of the generator.
+struct Target {
+    labels: Vec<Vec<Label>>,
+    values: Vec<f64>,
+    rates: Vec<f64>,
+    offset_ms: i64,
+    group_obs: BTreeMap<String, f64>,
+}
+
+/// Produces the load one scrape interval (one sample of every series) at a time, the same
+/// for the same options (fixed seed): [`generate`] runs it to the end before the clock, the
+/// dense variant (`--generate-while-sending`) while sending.
+pub(crate) struct Generator<'a> {
+    shape: &'a [ShapeSeries],
+    args: &'a CompareArgs,
+    start_ms: i64,
+    rng: Rng,
+    targets: Vec<Target>,
+    step: i64,
+    steps: i64,
+    interval_ms: i64,
+    pending: Vec<WriteRequest>,
+    pending_n: Vec<usize>,
+    encoder: snap::raw::Encoder,
+}
+
+impl<'a> Generator<'a> {
+    /// A generator of every target's samples from `start_ms`.
+    pub(crate) fn new(shape: &'a [ShapeSeries], args: &'a CompareArgs, start_ms: i64) -> Self {
+        let mut rng = Rng(0x05e8_7a17);
+        let interval_ms = args.interval_seconds * 1000;
+        let conns = args.connections.max(1);
+        let targets: Vec<Target> = (0..args.targets)
+            .map(|i| new_target(i, shape, &mut rng, interval_ms))
+            .collect();
+        Generator {
+            shape,
+            args,
+            start_ms,
+            rng,
+            targets,
+            step: 0,
+            steps: steps(args),
+            interval_ms,
+            pending: vec![WriteRequest::default(); conns],
+            pending_n: vec![0usize; conns],
+            encoder: snap::raw::Encoder::new(),
         }
-        req.timeseries.clear();
-    };
-    for step in 0..steps {
-        for (ti, t) in targets.iter_mut().enumerate() {
+    }
+
+    /// Samples the whole load holds.
+    pub(crate) fn total_samples(&self) -> u64 {
+        self.steps as u64 * self.targets.len() as u64 * self.shape.len() as u64
+    }
+
+    /// Generates the next interval, handing every full request to `emit(connection, body)`;
+    /// after the last interval, hands out the partial requests and returns false.
+    pub(crate) fn next_step(&mut self, emit: &mut dyn FnMut(usize, Vec<u8>)) -> bool {
+        let conns = self.pending.len();
+        if self.step >= self.steps {
+            for c in 0..conns {
+                if self.pending_n[c] > 0 {
+                    flush(&mut self.pending[c], &mut self.encoder, c, emit);
+                    self.pending_n[c] = 0;
+                }
+            }
+            return false;
+        }
+        let (shape, args, step) = (self.shape, self.args, self.step);
+        for ti in 0..self.targets.len() {
             let c = ti % conns;
-            let ts = start_ms + t.offset_ms + step * interval_ms + (rng.next() % 30) as i64;
+            let rng = &mut self.rng;
+            let t = &mut self.targets[ti];
+            let ts = self.start_ms + t.offset_ms + step * self.interval_ms + (rng.next() % 30) as i64;
             // Never on a whole second: query steps and range boundaries are whole seconds, and
             // a sample exactly on a range's left boundary is inside it for Prometheus 2 (closed
             // ranges, Debian's reference) but outside for Prometheus 3 (left-open, as Sextant).
@@ -364,41 +366,8 @@ pub(crate) fn generate(shape: &[ShapeSeries], args: &CompareArgs, start_ms: i64)
             t.group_obs.clear();
             for (si, s) in shape.iter().enumerate() {
                 let v = &mut t.values[si];
-                match s.kind {
-                    Kind::Counter => {
-                        let inc = t.rates[si] * args.interval_seconds as f64 * (0.5 + rng.unit());
-                        *v += if s.integral {
-                            inc.round()
-                        } else {
-                            (inc * 100.0).round() / 100.0
-                        };
-                    }
-                    Kind::Gauge => {
-                        if s.value != 0.0 && rng.unit() < 0.3 {
-                            let d = (rng.unit() - 0.5) * s.value.abs() * 0.02;
-                            let nv = *v + d;
-                            *v = if s.value % 4096.0 == 0.0 && s.value != 0.0 {
-                                (nv / 4096.0).round() * 4096.0
-                            } else if s.integral {
-                                nv.round()
-                            } else {
-                                (nv * 100.0).round() / 100.0
-                            };
-                        }
-                    }
-                    Kind::Bucket(_) | Kind::Count | Kind::Sum => {
-                        let n = *t
-                            .group_obs
-                            .entry(s.group.clone())
-                            .or_insert_with(|| (rng.next() % 8) as f64);
-                        match s.kind {
-                            Kind::Bucket(share) => *v += (n * share).round(),
-                            Kind::Count => *v += n,
-                            _ => *v += n * 0.0173 * (0.5 + rng.unit()),
-                        }
-                    }
-                }
-                pending[c].timeseries.push(TimeSeries {
+                evolve(v, s, t.rates[si], &mut t.group_obs, rng, args.interval_seconds);
+                self.pending[c].timeseries.push(TimeSeries {
                     labels: t.labels[si].clone(),
                     samples: vec![Sample {
                         value: *v,
@@ -406,25 +375,167 @@ pub(crate) fn generate(shape: &[ShapeSeries], args: &CompareArgs, start_ms: i64)
                     }],
                     ..Default::default()
                 });
-                pending_n[c] += 1;
-                samples += 1;
-                if pending_n[c] >= args.samples_per_request {
-                    flush(c, &mut pending[c], &mut requests);
-                    pending_n[c] = 0;
+                self.pending_n[c] += 1;
+                if self.pending_n[c] >= args.samples_per_request {
+                    flush(&mut self.pending[c], &mut self.encoder, c, emit);
+                    self.pending_n[c] = 0;
                 }
             }
         }
+        self.step += 1;
+        true
     }
-    for c in 0..conns {
-        if pending_n[c] > 0 {
-            flush(c, &mut pending[c], &mut requests);
+}
+
+/// Encodes and compresses `req` for connection `c`, hands it to `emit` and empties it.
+fn flush(
+    req: &mut WriteRequest,
+    enc: &mut snap::raw::Encoder,
+    c: usize,
+    emit: &mut dyn FnMut(usize, Vec<u8>),
+) {
+    let raw = req.encode_to_vec();
+    if let Ok(b) = enc.compress_vec(&raw) {
+        emit(c, b);
+    }
+    req.timeseries.clear();
+}
+
+/// Scrape intervals in the span.
+fn steps(args: &CompareArgs) -> i64 {
+    args.span_minutes * 60 / args.interval_seconds.max(1)
+}
+
+/// Target `i`: its labels, starting values, counter rates and scrape offset.
+fn new_target(i: usize, shape: &[ShapeSeries], rng: &mut Rng, interval_ms: i64) -> Target {
+    let instance = format!("node-{i:04}:9100");
+    let labels = shape
+        .iter()
+        .map(|s| {
+            let mut ls: Vec<Label> = s
+                .labels
+                .iter()
+                .map(|(n, v)| Label {
+                    name: n.clone().into(),
+                    value: v.clone().into(),
+                })
+                .collect();
+            ls.push(Label {
+                name: "instance".into(),
+                value: instance.clone().into(),
+            });
+            ls.push(Label {
+                name: "job".into(),
+                value: "node".into(),
+            });
+            ls.sort_by(|a, b| a.name.cmp(&b.name));
+            ls
+        })
+        .collect();
+    let values = shape
+        .iter()
+        .map(|s| s.value * (0.5 + rng.unit()))
+        .collect::<Vec<_>>();
+    let values = values
+        .iter()
+        .zip(shape)
+        .map(|(v, s)| {
+            if s.integral {
+                v.round()
+            } else {
+                (v * 100.0).round() / 100.0
+            }
+        })
+        .collect();
+    let rates = shape
+        .iter()
+        .map(|s| match s.kind {
+            Kind::Counter => (s.value / 86_400.0).max(0.01) * (0.2 + rng.unit()),
+            _ => 0.0,
+        })
+        .collect();
+    Target {
+        labels,
+        values,
+        rates,
+        offset_ms: (rng.next() % interval_ms.max(1) as u64) as i64,
+        group_obs: BTreeMap::new(),
+    }
+}
+
+/// One interval's change of a series' value.
+fn evolve(
+    v: &mut f64,
+    s: &ShapeSeries,
+    rate: f64,
+    group_obs: &mut BTreeMap<String, f64>,
+    rng: &mut Rng,
+    interval_seconds: i64,
+) {
+    match s.kind {
+        Kind::Counter => {
+            let inc = rate * interval_seconds as f64 * (0.5 + rng.unit());
+            *v += if s.integral {
+                inc.round()
+            } else {
+                (inc * 100.0).round() / 100.0
+            };
+        }
+        Kind::Gauge => {
+            if s.value != 0.0 && rng.unit() < 0.3 {
+                let d = (rng.unit() - 0.5) * s.value.abs() * 0.02;
+                let nv = *v + d;
+                *v = if s.value % 4096.0 == 0.0 && s.value != 0.0 {
+                    (nv / 4096.0).round() * 4096.0
+                } else if s.integral {
+                    nv.round()
+                } else {
+                    (nv * 100.0).round() / 100.0
+                };
+            }
+        }
+        Kind::Bucket(_) | Kind::Count | Kind::Sum => {
+            let n = *group_obs
+                .entry(s.group.clone())
+                .or_insert_with(|| (rng.next() % 8) as f64);
+            match s.kind {
+                Kind::Bucket(share) => *v += (n * share).round(),
+                Kind::Count => *v += n,
+                _ => *v += n * 0.0173 * (0.5 + rng.unit()),
+            }
         }
     }
+}
+
+/// The load's shape without its bodies: to be generated while sending.
+pub(crate) fn streamed(shape: &[ShapeSeries], args: &CompareArgs, start_ms: i64) -> Workload {
+    let g = Generator::new(shape, args, start_ms);
+    Workload {
+        requests: Vec::new(),
+        samples: g.total_samples(),
+        series: shape.len() * args.targets,
+        start_ms,
+        end_ms: start_ms + steps(args) * args.interval_seconds * 1000,
+        stream: Some(StreamSpec {
+            shape: shape.to_vec(),
+            args: args.clone(),
+            start_ms,
+        }),
+    }
+}
+
+/// Generates every target's samples from `start_ms` and encodes the requests.
+pub(crate) fn generate(shape: &[ShapeSeries], args: &CompareArgs, start_ms: i64) -> Workload {
+    let mut g = Generator::new(shape, args, start_ms);
+    let samples = g.total_samples();
+    let mut requests: Vec<Vec<Vec<u8>>> = vec![Vec::new(); args.connections.max(1)];
+    while g.next_step(&mut |c, b| requests[c].push(b)) {}
     Workload {
         requests,
+        stream: None,
         samples,
         series: shape.len() * args.targets,
         start_ms,
-        end_ms: start_ms + steps * interval_ms,
+        end_ms: start_ms + steps(args) * args.interval_seconds * 1000,
     }
 }

@@ -156,6 +156,7 @@ fn generate(args: &HistogramArgs, start_ms: i64) -> Workload {
     }
     Workload {
         requests,
+        stream: None,
         samples,
         series: args.series,
         start_ms,

@@ -73,6 +73,12 @@ pub struct CompareArgs {
     /// Query repetitions (the median is reported).
     #[arg(long, default_value_t = 5)]
     pub query_runs: usize,
+    /// Generate the request bodies while sending (a bounded queue per connection) instead
+    /// of preparing them all before the clock: the dense variant (`--interval-seconds 1`,
+    /// 100k+ series) would otherwise hold gigabytes of bodies. The generator then shares the
+    /// CPU with the system measured.
+    #[arg(long)]
+    pub generate_while_sending: bool,
 }
 
 fn main() -> std::process::ExitCode {
@@ -93,6 +99,12 @@ fn main() -> std::process::ExitCode {
 }
 
 fn run_forward(args: forward::ForwardArgs) -> Result<(), String> {
+    if args.load.generate_while_sending {
+        return Err(
+            "--generate-while-sending is for `compare` only: `forward` times the push of prepared bodies"
+                .into(),
+        );
+    }
     let shape = std::fs::read_to_string(&args.load.shape)
         .map_err(|e| format!("cannot read shape file {}: {e}", args.load.shape.display()))?;
     let families = data::parse_shape(&shape)?;
@@ -123,13 +135,20 @@ fn run_compare(args: CompareArgs) -> Result<(), String> {
     // End a little in the past so every system shows all of it (VictoriaMetrics hides the last 30 s).
     let end_ms = (now_ms - 120_000) / 60_000 * 60_000;
     let start_ms = end_ms - args.span_minutes * 60_000;
-    let workload = data::generate(&families, &args, start_ms);
-    eprintln!(
-        "prepared {} samples in {} requests ({:.1} MB compressed)",
-        workload.samples,
-        workload.requests.iter().map(Vec::len).sum::<usize>(),
-        workload.requests.iter().flatten().map(|b| b.len()).sum::<usize>() as f64 / 1e6
-    );
+    let workload = if args.generate_while_sending {
+        let w = data::streamed(&families, &args, start_ms);
+        eprintln!("{} samples, generated while sending", w.samples);
+        w
+    } else {
+        let w = data::generate(&families, &args, start_ms);
+        eprintln!(
+            "prepared {} samples in {} requests ({:.1} MB compressed)",
+            w.samples,
+            w.requests.iter().map(Vec::len).sum::<usize>(),
+            w.requests.iter().flatten().map(|b| b.len()).sum::<usize>() as f64 / 1e6
+        );
+        w
+    };
     let queries = report::queries(workload.start_ms, workload.end_ms);
     let mut results = Vec::new();
     for name in args.systems.split(',').map(str::trim).filter(|s| !s.is_empty()) {

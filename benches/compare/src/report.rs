@@ -97,6 +97,18 @@ fn cpu_us_per_sample(m: &Measured, w: &Workload) -> f64 {
     m.ingest_cpu_seconds * 1e6 / w.samples.max(1) as f64
 }
 
+/// The flags of a non-default data variant, as they appear on the command line.
+fn variant_flags(args: &CompareArgs) -> String {
+    let mut f = String::new();
+    if args.interval_seconds != 15 {
+        f.push_str(&format!(" --interval-seconds {}", args.interval_seconds));
+    }
+    if args.generate_while_sending {
+        f.push_str(" --generate-while-sending");
+    }
+    f
+}
+
 /// The Markdown report.
 pub(crate) fn render(args: &CompareArgs, w: &Workload, queries: &[Query], results: &[Measured]) -> String {
     let mut s = String::new();
@@ -112,15 +124,30 @@ pub(crate) fn render(args: &CompareArgs, w: &Workload, queries: &[Query], result
     let _ = writeln!(s, "# Benchmarks: Sextant side by side\n");
     let _ = writeln!(
         s,
-        "Command: `cargo run --release -p bench -- compare --targets {} --span-minutes {} --connections {}`  \nMachine: {machine}, {cores} cores  \nData: {} node_exporter-shaped targets (plus a 5-handler HTTP latency histogram each), {} series, {} samples at {} s over {} min, sent as remote write v1 ({} samples per request, {} connections, bodies prepared before the clock).\n",
-        args.targets, args.span_minutes, args.connections, args.targets, w.series, w.samples, args.interval_seconds, args.span_minutes, args.samples_per_request, args.connections
+        "Command: `cargo run --release -p bench -- compare --targets {} --span-minutes {} --connections {}{}`  \nMachine: {machine}, {cores} cores  \nData: {} node_exporter-shaped targets (plus a 5-handler HTTP latency histogram each), {} series, {} samples at {} s over {} min, sent as remote write v1 ({} samples per request, {} connections, {}).\n",
+        args.targets,
+        args.span_minutes,
+        args.connections,
+        variant_flags(args),
+        args.targets,
+        w.series,
+        w.samples,
+        args.interval_seconds,
+        args.span_minutes,
+        args.samples_per_request,
+        args.connections,
+        if w.stream.is_some() {
+            "bodies generated while sending, by the bench on the same cores"
+        } else {
+            "bodies prepared before the clock"
+        }
     );
-    let _ = writeln!(s, "| system | version | ingest samples/s | failed requests | peak RSS MiB | CPU s | ingest CPU s | ingest CPU µs/sample | RSS after ingest MiB | disk bytes/sample | disk measured as |");
-    let _ = writeln!(s, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|");
+    let _ = writeln!(s, "| system | version | ingest samples/s | failed requests | peak RSS MiB | CPU s | ingest CPU s | ingest CPU µs/sample | RSS after ingest MiB | data dir after ingest bytes/sample | disk bytes/sample | disk measured as |");
+    let _ = writeln!(s, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|");
     for m in results {
         let _ = writeln!(
             s,
-            "| {} | {} | {:.0} | {} | {:.1} | {:.1} | {:.1} | {:.3} | {:.1} | {:.3} | {} |",
+            "| {} | {} | {:.0} | {} | {:.1} | {:.1} | {:.1} | {:.3} | {:.1} | {:.2} | {:.3} | {} |",
             m.kind.name(),
             m.version,
             m.ingest_rate,
@@ -130,6 +157,7 @@ pub(crate) fn render(args: &CompareArgs, w: &Workload, queries: &[Query], result
             m.ingest_cpu_seconds,
             cpu_us_per_sample(m, w),
             m.ingest_peak_rss as f64 / 1048576.0,
+            m.disk_after_ingest as f64 / w.samples.max(1) as f64,
             m.disk_bytes as f64 / w.samples.max(1) as f64,
             m.disk_how
         );

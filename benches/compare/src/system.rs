@@ -1,6 +1,6 @@
 //! Starting each system on loopback with a fresh data directory, loading it, measuring it.
 
-use crate::data::Workload;
+use crate::data::{Generator, StreamSpec, Workload};
 use crate::query::{Query, QueryAnswer};
 use crate::CompareArgs;
 use std::path::{Path, PathBuf};
@@ -60,6 +60,9 @@ pub(crate) struct Measured {
     pub ingest_cpu_seconds: f64,
     /// Peak resident memory (VmHWM) right after ingest, before any query, bytes.
     pub ingest_peak_rss: u64,
+    /// Bytes of the data directory right after ingest (for Sextant and Prometheus before a
+    /// block cut when the span is under 2 h: WAL + head chunks).
+    pub disk_after_ingest: u64,
     /// Bytes on disk once persisted.
     pub disk_bytes: u64,
     /// How `disk_bytes` was taken.
@@ -238,37 +241,92 @@ pub(crate) fn dir_bytes(dir: &Path) -> u64 {
 
 /// Sends the workload: one task per connection, each in time order. Returns (seconds, failures).
 pub(crate) async fn send_all(client: &reqwest::Client, base: &str, w: &Workload) -> (f64, usize) {
+    if let Some(spec) = &w.stream {
+        return send_streamed(client, base, spec).await;
+    }
     let started = Instant::now();
     let mut tasks = Vec::new();
     for bodies in &w.requests {
-        let client = client.clone();
-        let url = format!("{base}/api/v1/write");
         // The bodies were prepared before the clock started; cloning a Vec<u8> per request is
         // the only copy, the same for every system.
         let bodies: Vec<Vec<u8>> = bodies.clone();
-        tasks.push(tokio::spawn(async move {
-            let mut failed = 0;
-            for b in bodies {
-                let r = client
-                    .post(&url)
-                    .header("Content-Type", "application/x-protobuf")
-                    .header("Content-Encoding", "snappy")
-                    .header("X-Prometheus-Remote-Write-Version", "0.1.0")
-                    .body(b)
-                    .send()
-                    .await;
-                if !r.is_ok_and(|r| r.status().is_success()) {
-                    failed += 1;
-                }
-            }
-            failed
-        }));
+        let (tx, rx) = tokio::sync::mpsc::channel(bodies.len().max(1));
+        for b in bodies {
+            let _ = tx.try_send(b);
+        }
+        drop(tx);
+        tasks.push(tokio::spawn(send_from(
+            client.clone(),
+            format!("{base}/api/v1/write"),
+            rx,
+        )));
     }
     let mut failed = 0;
     for t in tasks {
         failed += t.await.unwrap_or(1);
     }
     (started.elapsed().as_secs_f64(), failed)
+}
+
+/// Requests queued per connection while generating as the load is sent.
+const STREAM_QUEUE: usize = 16;
+
+/// Sends a load generated while sending: one thread generates intervals in order and hands
+/// each body to its connection's bounded queue, so the bench holds at most
+/// `STREAM_QUEUE` bodies per connection.
+async fn send_streamed(client: &reqwest::Client, base: &str, spec: &StreamSpec) -> (f64, usize) {
+    let started = Instant::now();
+    let conns = spec.args.connections.max(1);
+    let mut senders = Vec::new();
+    let mut tasks = Vec::new();
+    for _ in 0..conns {
+        let (tx, rx) = tokio::sync::mpsc::channel(STREAM_QUEUE);
+        senders.push(tx);
+        tasks.push(tokio::spawn(send_from(
+            client.clone(),
+            format!("{base}/api/v1/write"),
+            rx,
+        )));
+    }
+    let spec = spec.clone();
+    let generator = std::thread::spawn(move || {
+        let mut g = Generator::new(&spec.shape, &spec.args, spec.start_ms);
+        while g.next_step(&mut |c, b| {
+            // A closed queue means its task ended: its requests count as failed there.
+            let _ = senders[c].blocking_send(b);
+        }) {}
+    });
+    let mut failed = 0;
+    for t in tasks {
+        failed += t.await.unwrap_or(1);
+    }
+    if generator.join().is_err() {
+        failed += 1;
+    }
+    (started.elapsed().as_secs_f64(), failed)
+}
+
+/// Posts every body from `rx` to `url` in order; returns the requests not acknowledged.
+async fn send_from(
+    client: reqwest::Client,
+    url: String,
+    mut rx: tokio::sync::mpsc::Receiver<Vec<u8>>,
+) -> usize {
+    let mut failed = 0;
+    while let Some(b) = rx.recv().await {
+        let r = client
+            .post(&url)
+            .header("Content-Type", "application/x-protobuf")
+            .header("Content-Encoding", "snappy")
+            .header("X-Prometheus-Remote-Write-Version", "0.1.0")
+            .body(b)
+            .send()
+            .await;
+        if !r.is_ok_and(|r| r.status().is_success()) {
+            failed += 1;
+        }
+    }
+    failed
 }
 
 /// Bytes of the data once persisted, and how they were taken: for Prometheus and Sextant a
@@ -345,6 +403,7 @@ async fn run_async(
     let (ingest_peak_rss, cpu_after) = proc_stats(pid);
     let ingest_cpu_seconds = (cpu_after - cpu_before).max(0.0);
     let ingest_rate = w.samples as f64 / secs;
+    let disk_after_ingest = dir_bytes(&tmp.join("data"));
     eprintln!(
         "  ingested {} samples in {secs:.1} s ({ingest_rate:.0}/s), {failed} failed requests, {ingest_cpu_seconds:.2} CPU s ({:.3} µs/sample), peak RSS {:.1} MiB",
         w.samples,
@@ -399,6 +458,7 @@ async fn run_async(
         cpu_seconds,
         ingest_cpu_seconds,
         ingest_peak_rss,
+        disk_after_ingest,
         disk_bytes,
         disk_how,
         answers,

@@ -8,7 +8,7 @@ use crate::engine::eval::{
 };
 use crate::error::{QueryError, Result};
 use promql_parser::parser::{Call, Expr};
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
 use storage::{CounterResetHint, FloatHistogram, HistogramSample, Labels, Sample, Series, METRIC_NAME};
 
 /// One window: the samples in `(start, end]` and the call's scalar parameters at this step.
@@ -24,6 +24,84 @@ pub(crate) struct Window<'a> {
     pub range: i64,
     /// Scalar parameters, in argument order, excluding the range vector.
     pub p: [f64; 2],
+    /// How many samples of the window are below the one before them (counter resets), when
+    /// the caller counted them beforehand ([`counts_drops`]); `None` makes the function scan.
+    pub drops: Option<u32>,
+}
+
+/// Whether a range function uses [`Window::drops`]: then each series' drops are counted once
+/// (a prefix count), and a window holding none, the common case for counters, skips the
+/// per-sample scan for resets (O(1) instead of O(window) per step).
+fn counts_drops(name: &str) -> bool {
+    matches!(name, "rate" | "increase" | "resets")
+}
+
+/// `max_over_time` / `min_over_time` of windows sliding forward over one series: a queue of
+/// the candidates (indexes of non-NaN samples, values non-increasing for the maximum), so
+/// each sample is pushed and popped once per series instead of scanned once per step. The
+/// answers are the scanning functions' own: the earliest extreme non-NaN value, or the last
+/// value when the window holds only NaN.
+struct SlidingExtreme {
+    max: bool,
+    queue: VecDeque<usize>,
+    /// Next sample index to enter.
+    next: usize,
+}
+
+impl SlidingExtreme {
+    fn new(name: &str) -> Option<SlidingExtreme> {
+        let max = match name {
+            "max_over_time" => true,
+            "min_over_time" => false,
+            _ => return None,
+        };
+        Some(SlidingExtreme {
+            max,
+            queue: VecDeque::new(),
+            next: 0,
+        })
+    }
+
+    /// The extreme of `samples[lo..hi]` (not empty; `lo` and `hi` never decrease between calls).
+    fn of(&mut self, samples: &[Sample], lo: usize, hi: usize) -> f64 {
+        while self.next < hi {
+            let v = samples[self.next].v;
+            if !v.is_nan() {
+                while let Some(&b) = self.queue.back() {
+                    let bv = samples[b].v;
+                    if (self.max && bv < v) || (!self.max && bv > v) {
+                        self.queue.pop_back();
+                    } else {
+                        break;
+                    }
+                }
+                self.queue.push_back(self.next);
+            }
+            self.next += 1;
+        }
+        while self.queue.front().is_some_and(|&f| f < lo) {
+            self.queue.pop_front();
+        }
+        match self.queue.front() {
+            Some(&f) => samples[f].v,
+            None => samples[hi - 1].v,
+        }
+    }
+}
+
+/// `prefix[i]`: samples among `1..=i` below the one before them; `prefix[0] = 0`.
+fn drops_prefix(samples: &[Sample], prefix: &mut Vec<u32>) {
+    prefix.clear();
+    prefix.reserve(samples.len());
+    let mut n = 0u32;
+    let mut prev = f64::NAN;
+    for (i, s) in samples.iter().enumerate() {
+        if i > 0 && s.v < prev {
+            n += 1;
+        }
+        prev = s.v;
+        prefix.push(n);
+    }
 }
 
 /// A range function: the window's value, or `None` for no output at this step.
@@ -237,6 +315,7 @@ fn run(
     let n = steps.len();
     let ctl = ev.ctl;
     let keep = keeps_name(name);
+    let with_drops = counts_drops(name);
     let param = |k: usize, i: usize| params.get(k).map_or(f64::NAN, |p| p[i]);
     // Returns the output series and the largest window it needed: like Prometheus, the
     // sample limit counts one window per series plus the output, not the whole selection.
@@ -248,6 +327,11 @@ fn run(
         let mut hout = Vec::new();
         let mut notes = Vec::new();
         let mut widest = 0usize;
+        let mut prefix = Vec::new();
+        if with_drops {
+            drops_prefix(smp, &mut prefix);
+        }
+        let mut extreme = SlidingExtreme::new(name);
         let (mut lo, mut hi) = (0usize, 0usize);
         let (mut hlo, mut hhi) = (0usize, 0usize);
         for i in 0..n {
@@ -279,8 +363,14 @@ fn run(
                 ts,
                 range: rv.range,
                 p: [param(0, i), param(1, i)],
+                // Drops between the window's first and last sample.
+                drops: (with_drops && hi > lo).then(|| prefix[hi - 1] - prefix[lo]),
             };
             if hlo == hhi {
+                if let Some(x) = extreme.as_mut() {
+                    out.push(Sample::new(ts, x.of(smp, lo, hi)));
+                    continue;
+                }
                 if let Some(v) = f(&w) {
                     out.push(Sample::new(ts, v));
                 }
@@ -619,7 +709,7 @@ fn extrapolated_rate(w: &Window<'_>, is_counter: bool, is_rate: bool) -> Option<
     let first = s[0];
     let last = s[s.len() - 1];
     let mut result = last.v - first.v;
-    if is_counter {
+    if is_counter && w.drops != Some(0) {
         let mut prev = first.v;
         for p in &s[1..] {
             if p.v < prev {
@@ -737,6 +827,9 @@ fn changes(w: &Window<'_>) -> Option<f64> {
 }
 
 fn resets(w: &Window<'_>) -> Option<f64> {
+    if let Some(n) = w.drops {
+        return Some(f64::from(n));
+    }
     let mut n = 0.0;
     let mut prev = w.samples[0].v;
     for p in &w.samples[1..] {
@@ -844,6 +937,72 @@ mod tests {
             ts: end,
             range: end - start,
             p: [0.0, 0.0],
+            drops: None,
+        }
+    }
+
+    #[test]
+    fn sliding_extremes_give_the_scanned_answers() {
+        let vals = [
+            3.0,
+            f64::NAN,
+            1.0,
+            3.0,
+            -0.0,
+            0.0,
+            f64::NAN,
+            f64::NAN,
+            7.0,
+            2.0,
+            2.0,
+            -5.0,
+            f64::NAN,
+        ];
+        let s: Vec<Sample> = vals
+            .iter()
+            .enumerate()
+            .map(|(i, &v)| Sample::new(i as i64, v))
+            .collect();
+        let (max, min) = (lookup("max_over_time").unwrap(), lookup("min_over_time").unwrap());
+        for width in 1..=s.len() {
+            for (name, f) in [("max_over_time", max), ("min_over_time", min)] {
+                let mut x = SlidingExtreme::new(name).unwrap();
+                for hi in 1..=s.len() {
+                    let lo = hi.saturating_sub(width);
+                    let got = x.of(&s, lo, hi);
+                    let want = f(&win(&s[lo..hi], 0, 1)).unwrap();
+                    assert_eq!(
+                        (got.to_bits(), got.is_sign_negative()),
+                        (want.to_bits(), want.is_sign_negative()),
+                        "{name} of {lo}..{hi}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn counted_drops_give_the_scanned_answers() {
+        let s: Vec<Sample> = [1.0, 3.0, 2.0, 2.0, 7.0, f64::NAN, 1.0, 0.5, 9.0]
+            .iter()
+            .enumerate()
+            .map(|(i, &v)| Sample::new(1000 * (i as i64 + 1), v))
+            .collect();
+        let mut prefix = Vec::new();
+        drops_prefix(&s, &mut prefix);
+        assert_eq!(prefix, vec![0, 0, 1, 1, 1, 1, 1, 2, 2]);
+        for lo in 0..s.len() {
+            for hi in lo + 1..=s.len() {
+                let mut w = win(&s[lo..hi], 1000 * lo as i64, 1000 * hi as i64);
+                let scanned = (resets(&w), extrapolated_rate(&w, true, true));
+                w.drops = Some(prefix[hi - 1] - prefix[lo]);
+                let counted = (resets(&w), extrapolated_rate(&w, true, true));
+                assert_eq!(
+                    format!("{scanned:?}"),
+                    format!("{counted:?}"),
+                    "window {lo}..{hi}"
+                );
+            }
         }
     }
 

@@ -1,6 +1,7 @@
-//! Background threads: the WAL fsync timer and the maintenance loop.
+//! Background threads: the WAL fsync timer, the head spill timer and the maintenance loop.
 
 use super::Inner;
+use crate::head::{MIN_SPILL_BYTES, SPILL_INTERVAL};
 use parking_lot::{Condvar, Mutex};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -46,7 +47,8 @@ pub(crate) struct Background {
 }
 
 impl Background {
-    /// Starts the fsync timer (unless fsync is per commit) and the maintenance loop.
+    /// Starts the fsync timer (unless fsync is per commit), the head spill timer (when the
+    /// head spills) and the maintenance loop.
     pub(crate) fn start(inner: &Arc<Inner>) -> Background {
         let signal = Arc::new(Signal::default());
         let mut threads = Vec::new();
@@ -66,6 +68,22 @@ impl Background {
                 Ok(h) => threads.push(h),
                 Err(e) => {
                     error!(error = %e, "cannot start the WAL fsync thread; fsync happens on close only")
+                }
+            }
+        }
+        if inner.head.spill.is_some() {
+            let (db, sig) = (inner.clone(), signal.clone());
+            let spawned = std::thread::Builder::new()
+                .name("sextant-head-spill".into())
+                .spawn(move || {
+                    while sig.wait(SPILL_INTERVAL, false).is_some() {
+                        db.head.spill_closed_chunks(MIN_SPILL_BYTES);
+                    }
+                });
+            match spawned {
+                Ok(h) => threads.push(h),
+                Err(e) => {
+                    error!(error = %e, "cannot start the head spill thread; closed head chunks stay in memory")
                 }
             }
         }

@@ -271,11 +271,14 @@ impl Inner {
             .max()
             .unwrap_or(i64::MIN)
             .max(self.head.time_range().1);
-        // The WAL counts against the size budget too (it is what the head will become).
+        // The WAL and the head's chunk files count against the size budget too (they are
+        // what the head will become).
         let budget = if ret_bytes == 0 {
             0
         } else {
-            ret_bytes.saturating_sub(self.wal.size_bytes()).max(1)
+            ret_bytes
+                .saturating_sub(self.wal.size_bytes() + self.head.spilled_bytes())
+                .max(1)
         };
         let sized: Vec<(BlockMeta, u64)> = blocks
             .iter()

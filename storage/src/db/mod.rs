@@ -14,6 +14,8 @@
 //! <path>/lock            held (flock) while open; another process gets DbError::Locked
 //! <path>/wal/00000001    WAL segments (storage/docs/format/wal.md)
 //! <path>/wal/checkpoint.N  series still alive from segments <= N
+//! <path>/chunks_head/N   closed head chunks moved off the heap (scratch, emptied on open;
+//!                        storage/docs/format/chunks_head.md)
 //! <path>/<block id>/     immutable blocks (storage/docs/format/block.md)
 //! <path>/snapshots/<name>/  snapshots ([`Db::snapshot`]); not read by the database
 //! ```
@@ -36,7 +38,7 @@ use crate::api::{Appendable, Appender, Querier, Queryable};
 use crate::block::Block;
 use crate::error::{DbError, QueryError};
 use crate::exemplars::{ExemplarStats, ExemplarStorage};
-use crate::head::{Head, HeadAppender, HeadStats, Replayer};
+use crate::head::{clear_spill_dir, ChunkSpill, Head, HeadAppender, HeadStats, Replayer};
 use crate::metrics::{Counter, DbMetrics, Histogram, LONG_BUCKETS};
 use crate::model::{ExemplarSeries, Matcher, MetricMetadata};
 use crate::wal::{Wal, DEFAULT_SEGMENT_SIZE};
@@ -91,6 +93,13 @@ pub struct DbOptions {
     /// readers (remote-write queues) no longer need, so a cut during start-up, before the
     /// queues run, drops nothing they will want. Default false.
     pub hold_wal_until_told: bool,
+    /// Closed head chunks move off the heap into memory-mapped files under
+    /// `<path>/chunks_head/` (every few seconds and during WAL replay), so the head's memory
+    /// grows with its series, not with their samples. Default true.
+    pub head_chunks_on_disk: bool,
+    /// WAL records are written snappy-compressed where that makes them smaller (Prometheus'
+    /// `--storage.tsdb.wal-compression`). Either way the WAL reads both kinds. Default true.
+    pub wal_compression: bool,
 }
 
 impl DbOptions {
@@ -110,6 +119,8 @@ impl DbOptions {
             max_series_per_metric: 0,
             max_exemplars: 100_000,
             hold_wal_until_told: false,
+            head_chunks_on_disk: true,
+            wal_compression: true,
         }
     }
 }
@@ -149,6 +160,8 @@ pub struct DbStats {
     pub blocks: usize,
     /// Bytes of the persisted blocks.
     pub block_bytes: u64,
+    /// Bytes of the head's chunk files (`chunks_head/`) still in use.
+    pub head_chunks_disk_bytes: u64,
 }
 
 /// Counters of the maintenance work, for [`Db::metrics`].
@@ -229,6 +242,17 @@ impl Db {
         let mut head = Head::new(opts.out_of_order_window_ms, floor);
         head.max_active_series = opts.max_active_series;
         head.max_series_per_metric = opts.max_series_per_metric;
+        let spill_dir = opts.path.join(crate::format::HEAD_CHUNKS_DIRNAME);
+        let spill_err = |source| DbError::Io {
+            context: format!("preparing {}", spill_dir.display()),
+            source,
+        };
+        if opts.head_chunks_on_disk {
+            head.spill = Some(ChunkSpill::open(&spill_dir).map_err(spill_err)?);
+        } else {
+            // Files of an earlier run that spilled: nothing reads them.
+            clear_spill_dir(&spill_dir).map_err(spill_err)?;
+        }
         let replay_started = Instant::now();
         let wal = {
             let _span = tracing::info_span!("tsdb.wal_replay").entered();
@@ -247,6 +271,8 @@ impl Db {
                 "WAL replayed"
             );
             replayer.finish();
+            let mut wal = wal;
+            wal.set_compression(opts.wal_compression);
             wal
         };
         let replay_seconds = replay_started.elapsed().as_secs_f64();
@@ -308,6 +334,7 @@ impl Db {
             wal_poisoned: self.inner.wal.is_poisoned(),
             blocks: blocks.len(),
             block_bytes: blocks.iter().map(|b| b.size_bytes()).sum(),
+            head_chunks_disk_bytes: self.inner.head.spilled_bytes(),
         }
     }
 

@@ -9,7 +9,7 @@ impl Db {
     /// Renders the database's figures into `out` (`prometheus_tsdb_*`, `sextant_tsdb_*`).
     pub fn render_metrics(&self, out: &mut Exposition) {
         let s = self.stats();
-        let gauges: [(&str, &str, f64); 11] = [
+        let gauges: [(&str, &str, f64); 12] = [
             (
                 "prometheus_tsdb_head_series",
                 "Total number of series in the head block.",
@@ -61,9 +61,14 @@ impl Db {
                 s.block_bytes as f64,
             ),
             (
+                "prometheus_tsdb_head_chunks_storage_size_bytes",
+                "Size of the chunks_head directory.",
+                s.head_chunks_disk_bytes as f64,
+            ),
+            (
                 "sextant_tsdb_disk_bytes",
-                "Bytes on disk: blocks and write-ahead log.",
-                (s.block_bytes + s.wal_bytes) as f64,
+                "Bytes on disk: blocks, write-ahead log and head chunk files.",
+                (s.block_bytes + s.wal_bytes + s.head_chunks_disk_bytes) as f64,
             ),
         ];
         for (name, help, v) in gauges {

@@ -735,3 +735,105 @@ fn handles_racing_garbage_collection_never_lose_an_acknowledged_sample() {
     // Both ways were taken: the handle while its series lived, labels once it was dropped.
     assert!(by_handle > 0 && by_labels > 0, "{by_handle} {by_labels}");
 }
+
+#[test]
+fn spilled_head_chunks_answer_the_same_through_deletes_cuts_and_reopen() {
+    let d = tempfile::tempdir().unwrap();
+    let mut o = opts(d.path());
+    o.block_range_ms = 10_000;
+    o.auto_maintenance = false;
+    o.retention_ms = 0;
+    let spill_dir = d.path().join(crate::format::HEAD_CHUNKS_DIRNAME);
+    let db = Db::open(o.clone()).unwrap();
+    fill(&db, 20, 30_000);
+    let spilled = db.inner().head.spill_closed_chunks(0);
+    assert!(spilled.chunks >= 40, "{spilled:?}");
+    assert!(db.stats().head_chunks_disk_bytes > 0);
+    assert_eq!(std::fs::read_dir(&spill_dir).unwrap().count(), 1);
+    let heap_after = db.head_sample_bytes();
+    // The open chunks and the chunk list are all that is left on the heap.
+    assert!(heap_after < 20 * 2_000, "{heap_after} heap bytes for 20 series");
+    // Deleting a range rewrites a series on the heap; the rest stays on disk.
+    db.delete_series(&[Matcher::equal("job", "3")], 1_000, 1_999)
+        .unwrap();
+    let before = all(&db);
+    let three = &before.iter().find(|(l, _)| *l == lbl("m", "3")).unwrap().1;
+    assert_eq!(three.len(), 300 - 10);
+    let seven = &before.iter().find(|(l, _)| *l == lbl("m", "7")).unwrap().1;
+    assert_eq!(seven.len(), 300);
+    assert!(seven.iter().enumerate().all(|(i, s)| s.t == i as i64 * 100));
+    // A cut moves the oldest data into blocks and drops its chunks and then their files.
+    db.run_maintenance();
+    let st = db.stats();
+    assert!(st.blocks >= 1, "cut: {st:?}");
+    assert_eq!(all(&db), before, "blocks + spilled head answer the same");
+    assert!(st.head_chunks_disk_bytes <= spilled.bytes + 8);
+    drop(db);
+    assert_eq!(
+        std::fs::read_dir(&spill_dir).unwrap().count(),
+        0,
+        "the last chunk in a file removes it"
+    );
+    // kill -9 is a drop without the files being removed by their last chunk: the next open
+    // ignores them and replays the WAL.
+    std::fs::write(spill_dir.join("99999999"), b"junk of a killed process").unwrap();
+    let db = Db::open(o.clone()).unwrap();
+    assert!(!spill_dir.join("99999999").exists());
+    assert_eq!(all(&db), before, "after reopen");
+    drop(db);
+    // Opened without spilling: the directory is emptied and everything stays on the heap.
+    o.head_chunks_on_disk = false;
+    let db = Db::open(o).unwrap();
+    assert_eq!(
+        db.inner().head.spill_closed_chunks(0),
+        crate::head::SpillStats::default()
+    );
+    assert_eq!(all(&db), before);
+    assert_eq!(std::fs::read_dir(&spill_dir).unwrap().count(), 0);
+}
+
+#[test]
+fn readers_see_every_committed_sample_while_chunks_spill() {
+    let d = tempfile::tempdir().unwrap();
+    let mut o = opts(d.path());
+    o.auto_maintenance = false;
+    o.wal_fsync_interval = Duration::from_secs(1);
+    let db = Db::open(o).unwrap();
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let committed = std::sync::atomic::AtomicI64::new(-1);
+    std::thread::scope(|sc| {
+        sc.spawn(|| {
+            for t in 0..3_000i64 {
+                let mut a = db.appender();
+                for s in 0..10 {
+                    a.append(SeriesRef::NONE, &lbl("m", &s.to_string()), t, t as f64)
+                        .unwrap();
+                }
+                a.commit().unwrap();
+                committed.store(t, std::sync::atomic::Ordering::SeqCst);
+            }
+            stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        });
+        sc.spawn(|| {
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                db.inner().head.spill_closed_chunks(0);
+            }
+        });
+        while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+            let upto = committed.load(std::sync::atomic::Ordering::SeqCst);
+            for (_, samples) in all(&db) {
+                let seen = samples.iter().take_while(|s| s.t <= upto).count() as i64;
+                assert_eq!(seen, upto + 1, "every committed sample visible");
+                assert!(samples
+                    .iter()
+                    .enumerate()
+                    .all(|(i, s)| s.t == i as i64 && s.v == i as f64));
+            }
+        }
+    });
+    db.inner().head.spill_closed_chunks(0);
+    let got = all(&db);
+    assert_eq!(got.len(), 10);
+    assert!(got.iter().all(|(_, s)| s.len() == 3_000));
+    assert!(db.stats().head_chunks_disk_bytes > 0);
+}

@@ -13,9 +13,9 @@ use crate::chunk::{
 };
 use crate::error::AppendError;
 use crate::model::{FloatHistogram, HistogramSample};
-use std::sync::Arc;
 
 use super::series::{Inserted, Placement, SAMPLES_PER_CHUNK};
+use super::spill::ChunkBytes;
 
 /// A closed chunk of histogram samples: timestamp column then histogram column.
 #[derive(Clone, Debug)]
@@ -23,7 +23,8 @@ pub(crate) struct ClosedHistChunk {
     pub(crate) min_t: i64,
     pub(crate) max_t: i64,
     pub(crate) len: u32,
-    pub(crate) bytes: Arc<[u8]>,
+    /// On the heap until spilled (see [`super::spill`]).
+    pub(crate) bytes: ChunkBytes,
 }
 
 impl ClosedHistChunk {
@@ -37,7 +38,7 @@ impl ClosedHistChunk {
             min_t: ts.first().copied().unwrap_or(i64::MAX),
             max_t: ts.last().copied().unwrap_or(i64::MIN),
             len: open.len() as u32,
-            bytes: Arc::from(buf),
+            bytes: ChunkBytes::heap(&buf),
         }
     }
 
@@ -146,7 +147,7 @@ impl HistData {
     pub(crate) fn size_bytes(&self) -> usize {
         self.closed
             .iter()
-            .map(|c| c.bytes.len() + 16 + std::mem::size_of::<ClosedHistChunk>())
+            .map(|c| c.bytes.heap_bytes() + std::mem::size_of::<ClosedHistChunk>())
             .sum::<usize>()
             + self
                 .open

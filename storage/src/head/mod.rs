@@ -10,6 +10,7 @@
 //! - `read`: selects and label queries over a consistent snapshot.
 //! - `snapshot`: the part of a series a select copies out of its lock, decoded later.
 //! - `replay`: rebuilding the head from WAL records.
+//! - `spill`: moving closed chunks off the heap into memory-mapped files (`chunks_head/`).
 //!
 //! # Concurrency
 //! Series live in 64 stripes, each an `RwLock` around a map; a series' samples are behind its own
@@ -27,10 +28,14 @@ mod read;
 mod replay;
 mod series;
 pub(crate) mod snapshot;
+mod spill;
 
 pub(crate) use append::HeadAppender;
 pub use handle::SeriesHandle;
 pub(crate) use replay::Replayer;
+#[cfg(test)]
+pub(crate) use spill::SpillStats;
+pub(crate) use spill::{clear as clear_spill_dir, ChunkSpill, MIN_SPILL_BYTES, SPILL_INTERVAL};
 
 use crate::error::AppendError;
 use crate::metrics::Counter;
@@ -136,6 +141,8 @@ pub(crate) struct Head {
     append_pool: parking_lot::Mutex<Vec<append::Buffers>>,
     /// Identity of this head among the process' heads (see [`SeriesHandle`]).
     pub(crate) instance: u64,
+    /// Where closed chunks go once full (`None`: they stay on the heap).
+    pub(crate) spill: Option<ChunkSpill>,
 }
 
 /// What a truncation removed.
@@ -192,6 +199,7 @@ impl Head {
             max_series_per_metric: 0,
             append_pool: parking_lot::Mutex::new(Vec::new()),
             instance: handle::next_head_id(),
+            spill: None,
         }
     }
 

@@ -11,6 +11,9 @@ use tracing::warn;
 
 /// Samples records at least this big are applied on the rayon pool.
 const PARALLEL_MIN_SAMPLES: usize = 2048;
+/// A spill pass runs after this many replayed samples, so replaying a long WAL does not
+/// hold every closed chunk on the heap at once.
+const SPILL_EVERY_SAMPLES: u64 = 4 << 20;
 
 /// What applying samples did.
 #[derive(Clone, Copy, Debug)]
@@ -107,6 +110,8 @@ pub(crate) struct Replayer<'a> {
     pub(crate) conflicts: u64,
     /// Samples restored.
     pub(crate) samples: u64,
+    /// Samples restored since the last spill pass.
+    since_spill: u64,
 }
 
 impl<'a> Replayer<'a> {
@@ -118,6 +123,17 @@ impl<'a> Replayer<'a> {
             below_floor: 0,
             conflicts: 0,
             samples: 0,
+            since_spill: 0,
+        }
+    }
+
+    /// Counts `added` samples and spills the closed chunks every [`SPILL_EVERY_SAMPLES`].
+    fn added(&mut self, added: u64) {
+        self.samples += added;
+        self.since_spill += added;
+        if self.since_spill >= SPILL_EVERY_SAMPLES {
+            self.since_spill = 0;
+            self.head.spill_closed_chunks(super::MIN_SPILL_BYTES);
         }
     }
 
@@ -156,7 +172,7 @@ impl<'a> Replayer<'a> {
                     self.head.note_time(c.min_t);
                     self.head.note_time(c.max_t);
                 }
-                self.samples += c.added;
+                self.added(c.added);
                 self.below_floor += c.below_floor;
                 self.unknown_refs += c.unknown;
                 self.conflicts += c.conflicts;
@@ -188,7 +204,7 @@ impl<'a> Replayer<'a> {
                     self.head.note_time(min_t);
                     self.head.note_time(max_t);
                 }
-                self.samples += added;
+                self.added(added);
                 self.head.num_samples.fetch_add(added, Ordering::Relaxed);
             }
             Record::Metadata(m) => self.head.set_metadata(m),

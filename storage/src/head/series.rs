@@ -3,6 +3,7 @@
 
 use super::hist::HistData;
 use super::id_table::IdTable;
+use super::spill::ChunkBytes;
 use crate::chunk::HeadChunk;
 use crate::error::AppendError;
 use crate::model::{FloatHistogram, Labels, Sample};
@@ -17,15 +18,16 @@ pub(crate) const SAMPLES_PER_CHUNK: usize = 120;
 pub(crate) const STRIPES: usize = 64;
 
 /// A closed, immutable chunk of in-order samples: the encoded bytes of the [`HeadChunk`]
-/// it was ([`HeadChunk::as_bytes`]) in one exactly sized allocation, without the encoder
-/// state an open chunk needs.
+/// it was ([`HeadChunk::as_bytes`]) in one exactly sized allocation until a spill pass moves
+/// them to a memory-mapped file (see [`super::spill`]), without the encoder state an open
+/// chunk needs.
 #[derive(Clone, Debug)]
 pub(crate) struct ClosedChunk {
     pub(crate) min_t: i64,
     pub(crate) max_t: i64,
     pub(crate) len: u32,
     /// Shared with readers' snapshots.
-    pub(crate) bytes: Arc<[u8]>,
+    pub(crate) bytes: ChunkBytes,
 }
 
 impl ClosedChunk {
@@ -35,7 +37,7 @@ impl ClosedChunk {
             min_t: open.min_time(),
             max_t: open.max_time(),
             len: open.len() as u32,
-            bytes: Arc::from(open.as_bytes()),
+            bytes: ChunkBytes::heap(open.as_bytes()),
         }
     }
 
@@ -338,8 +340,8 @@ impl SeriesData {
         self.closed
             .iter()
             .map(|c| {
-                // Bytes in their Arc (two counters) + the list entry.
-                c.bytes.len() + 16 + std::mem::size_of::<ClosedChunk>()
+                // Bytes in their Arc (two counters) unless spilled + the list entry.
+                c.bytes.heap_bytes() + std::mem::size_of::<ClosedChunk>()
             })
             .sum::<usize>()
             + self.open.size_bytes()

@@ -4,7 +4,7 @@
 
 use super::reader::SegmentInfo;
 use super::record::{self, SeriesEntry};
-use super::segment;
+use super::segment::{self, HEADER_LEN};
 use super::writer::Writer;
 use crate::model::MetricMetadata;
 use std::fs::{self, OpenOptions};
@@ -57,6 +57,11 @@ impl Writer {
             record::encode_series(&mut buf, part);
         }
         record::encode_metadata(&mut buf, &meta);
+        if self.compress {
+            let mut packed = segment::header().to_vec();
+            record::compress_frames(&buf[HEADER_LEN..], &mut packed, &mut snap::raw::Encoder::new());
+            buf = packed;
+        }
         let final_path = segment::checkpoint_path(&self.dir, last);
         let tmp = final_path.with_extension(format!("{last:08}.tmp"));
         {

@@ -289,6 +289,7 @@ impl WalFollower {
     /// Whether a record of type byte `ty` starting at `start` is withheld (checked before
     /// decoding).
     fn skips_type(&self, ty: u8, start: WalPosition) -> bool {
+        let ty = record::record_kind(ty);
         let data = ty == record::RecordType::Samples as u8
             || ty == record::RecordType::Tombstones as u8
             || ty == record::RecordType::Histograms as u8;
@@ -486,6 +487,51 @@ mod tests {
         assert_eq!(drain(&mut e).1.len(), 0);
         log(&w, 3, 5000, false);
         assert_eq!(drain(&mut e).1, vec![(3, 5000)]);
+    }
+
+    #[test]
+    fn reads_compressed_records_and_resumes_among_them() {
+        let d = tempfile::tempdir().unwrap();
+        let mut w = open(d.path(), 64 * 1024);
+        w.set_compression(true);
+        let mut f = WalFollower::open(d.path(), Resume::Beginning).unwrap();
+        for batch in 0..20i64 {
+            let mut buf = Vec::new();
+            if batch == 0 {
+                let labels = Labels::from_pairs([("__name__", "m")]);
+                record::encode_series(&mut buf, &[SeriesEntry { id: 1, labels }]);
+            }
+            let s: Vec<SampleEntry> = (batch * 500..(batch + 1) * 500)
+                .map(|t| SampleEntry {
+                    id: 1,
+                    t,
+                    v: t as f64,
+                })
+                .collect();
+            record::encode_samples(&mut buf, &s);
+            w.log(&buf, (batch + 1) * 500 - 1, false).unwrap();
+        }
+        let (series, samples, _) = drain(&mut f);
+        assert_eq!(series, vec![1]);
+        assert_eq!(samples.len(), 10_000);
+        assert!(samples.iter().enumerate().all(|(i, s)| s.1 == i as i64));
+        // Resuming at a position between compressed records skips the ones before it.
+        let mut half = WalFollower::open(d.path(), Resume::Beginning).unwrap();
+        let mut pos = None;
+        let mut seen = 0;
+        while let Some((r, p)) = half.next_record().unwrap() {
+            if let Record::Samples(s) = r {
+                seen += s.len();
+                if seen == 5_000 {
+                    pos = Some(p);
+                    break;
+                }
+            }
+        }
+        let mut r = WalFollower::open(d.path(), Resume::At(pos.unwrap())).unwrap();
+        let (_, rest, _) = drain(&mut r);
+        assert_eq!(rest.first().map(|s| s.1), Some(5_000));
+        assert_eq!(rest.len(), 5_000);
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //!
 //! # Layout
 //! - `record`: the record codec (series, samples, metadata) and the frame around each record
-//!   (length, CRC32C, type byte).
+//!   (length, CRC32C, type byte; a flag bit in the type byte marks a snappy-compressed payload).
 //! - `segment`: file names (`wal/00000001`, `wal/checkpoint.00000001`), the file header.
 //! - `reader`: replay on open, truncating a torn or corrupt tail with a warning.
 //! - `writer`: appends, segment roll-over, fsync, poisoning after a failed write.
@@ -42,6 +42,15 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use writer::{Writer, WriterState};
+
+thread_local! {
+    /// Per appending thread: the compressed copy of a batch and the compressor's tables.
+    static COMPRESS_SCRATCH: std::cell::RefCell<(Vec<u8>, snap::raw::Encoder)> =
+        std::cell::RefCell::new((Vec::new(), snap::raw::Encoder::new()));
+}
+
+/// A compression buffer bigger than this is freed after use rather than kept for the next batch.
+const MAX_KEPT_SCRATCH: usize = 8 << 20;
 
 /// An open write-ahead log directory.
 pub struct Wal {
@@ -90,16 +99,37 @@ impl Wal {
             poisoned: AtomicBool::new(false),
             fsync_seconds: Summary::new(),
             failures: Default::default(),
+            compress: false,
             #[cfg(test)]
             fail_writes: AtomicBool::new(false),
         };
         Ok((Wal { w }, outcome))
     }
 
+    /// Whether later records (and checkpoints) are written compressed; records already on
+    /// disk are read whichever way they were written.
+    pub(crate) fn set_compression(&mut self, on: bool) {
+        self.w.compress = on;
+    }
+
     /// Writes pre-framed records with one write call; fsyncs before returning when `sync`.
-    /// `max_t` is the newest sample timestamp among them (for checkpointing).
+    /// `max_t` is the newest sample timestamp among them (for checkpointing). With
+    /// compression on, the payloads are compressed first, outside the writer's lock.
     pub(crate) fn log(&self, buf: &[u8], max_t: i64, sync: bool) -> Result<(), AppendError> {
-        self.w.log(buf, max_t, sync)
+        if !self.w.compress {
+            return self.w.log(buf, max_t, sync);
+        }
+        COMPRESS_SCRATCH.with(|scratch| {
+            let mut scratch = scratch.borrow_mut();
+            let (out, enc) = &mut *scratch;
+            out.clear();
+            record::compress_frames(buf, out, enc);
+            let r = self.w.log(out, max_t, sync);
+            if out.capacity() > MAX_KEPT_SCRATCH {
+                *out = Vec::new();
+            }
+            r
+        })
     }
 
     /// Fsyncs what was written since the last fsync. A failure poisons the WAL.

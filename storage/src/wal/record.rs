@@ -10,6 +10,12 @@ pub(crate) const FRAME_HEADER_LEN: usize = 9;
 pub(crate) const MAX_PAYLOAD_LEN: usize = 256 << 20;
 /// Samples per samples record; bigger batches are split so no record grows unbounded.
 pub(crate) const MAX_SAMPLES_PER_RECORD: usize = 16 * 1024;
+/// Set in a frame's type byte when its payload is compressed (snappy, raw block format);
+/// the low bits keep the record's type. Frames without it are read as before, so segments
+/// written without compression stay readable.
+pub(crate) const COMPRESSED_FLAG: u8 = 0x80;
+/// Payloads shorter than this are left uncompressed (nothing to gain).
+const MIN_COMPRESSED_PAYLOAD: usize = 64;
 
 /// The kinds of WAL record.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -133,6 +139,61 @@ fn frame(out: &mut Vec<u8>, ty: RecordType, body: impl FnOnce(&mut Vec<u8>)) {
     let crc = crc32c::crc32c(&out[start + 8..]);
     out[start..start + 4].copy_from_slice(&len.to_le_bytes());
     out[start + 4..start + 8].copy_from_slice(&crc.to_le_bytes());
+}
+
+/// The record type of a frame's type byte, without the compression flag.
+pub(crate) fn record_kind(ty: u8) -> u8 {
+    ty & !COMPRESSED_FLAG
+}
+
+/// Copies the frames of `frames` (as the encoders wrote them, uncompressed) to `out`, each
+/// payload compressed where that makes the frame smaller: the compressed payload replaces
+/// it, the type byte gets [`COMPRESSED_FLAG`] and the checksum covers the compressed bytes.
+/// Compression lives at this framing layer only, so every record type gets it.
+pub(crate) fn compress_frames(frames: &[u8], out: &mut Vec<u8>, enc: &mut snap::raw::Encoder) {
+    let mut off = 0;
+    while let Frame::Ok { ty, payload, next } = next_frame(frames, off) {
+        let start = out.len();
+        let whole = &frames[off..next];
+        off = next;
+        if payload.len() < MIN_COMPRESSED_PAYLOAD || ty & COMPRESSED_FLAG != 0 {
+            out.extend_from_slice(whole);
+            continue;
+        }
+        out.resize(
+            start + FRAME_HEADER_LEN + snap::raw::max_compress_len(payload.len()),
+            0,
+        );
+        let n = match enc.compress(payload, &mut out[start + FRAME_HEADER_LEN..]) {
+            Ok(n) if n < payload.len() => n,
+            _ => {
+                out.truncate(start);
+                out.extend_from_slice(whole);
+                continue;
+            }
+        };
+        out.truncate(start + FRAME_HEADER_LEN + n);
+        out[start + 8] = ty | COMPRESSED_FLAG;
+        let crc = crc32c::crc32c(&out[start + 8..]);
+        out[start..start + 4].copy_from_slice(&(n as u32).to_le_bytes());
+        out[start + 4..start + 8].copy_from_slice(&crc.to_le_bytes());
+    }
+    // The encoders' own output ends on a frame boundary; anything else is copied as is.
+    out.extend_from_slice(frames.get(off..).unwrap_or(&[]));
+}
+
+/// The uncompressed payload of a frame whose type byte has [`COMPRESSED_FLAG`].
+fn decompress(payload: &[u8]) -> Result<Vec<u8>, String> {
+    let n = snap::raw::decompress_len(payload).map_err(|e| format!("compressed record: {e}"))?;
+    if n > MAX_PAYLOAD_LEN {
+        return Err(format!("compressed record claims {n} bytes uncompressed"));
+    }
+    let mut out = vec![0u8; n];
+    let got = snap::raw::Decoder::new()
+        .decompress(payload, &mut out)
+        .map_err(|e| format!("compressed record: {e}"))?;
+    out.truncate(got);
+    Ok(out)
 }
 
 /// Appends a framed series record.
@@ -440,12 +501,22 @@ impl<'a> Dec<'a> {
     }
 }
 
-/// Decodes a record payload of type `ty`. `intern` turns label strings into shared ones.
+/// Decodes a record payload of type byte `ty` (decompressing it first when `ty` has
+/// [`COMPRESSED_FLAG`]). `intern` turns label strings into shared ones.
 pub(crate) fn decode(
     ty: u8,
     payload: &[u8],
     intern: &mut dyn FnMut(&str) -> Arc<str>,
 ) -> Result<Record, String> {
+    if ty & COMPRESSED_FLAG != 0 {
+        let plain = decompress(payload)?;
+        return decode_plain(record_kind(ty), &plain, intern);
+    }
+    decode_plain(ty, payload, intern)
+}
+
+/// [`decode`] of an uncompressed payload.
+fn decode_plain(ty: u8, payload: &[u8], intern: &mut dyn FnMut(&str) -> Arc<str>) -> Result<Record, String> {
     let mut d = Dec { buf: payload, pos: 0 };
     let rt = RecordType::from_byte(ty).ok_or_else(|| format!("unknown record type {ty}"))?;
     let rec = match rt {

@@ -282,3 +282,112 @@ fn failed_write_poisons() {
         Err(AppendError::Poisoned)
     ));
 }
+
+#[test]
+fn compressed_records_replay_beside_uncompressed_ones() {
+    let d = tempfile::tempdir().unwrap();
+    let series = vec![SeriesEntry {
+        id: 1,
+        labels: Labels::from_pairs([("__name__", "up"), ("job", "node")]),
+    }];
+    let mut s = Vec::new();
+    record::encode_series(&mut s, &series);
+    {
+        // An older, uncompressed run.
+        let (w, _, _) = open(d.path(), DEFAULT_SEGMENT_SIZE);
+        w.log(&s, i64::MIN, false).unwrap();
+        w.log(&framed(&samples(1, 0, 500)), 499, true).unwrap();
+        w.close().unwrap();
+    }
+    let uncompressed_bytes;
+    {
+        let (mut w, recs, _) = open(d.path(), DEFAULT_SEGMENT_SIZE);
+        assert_eq!(recs.len(), 2);
+        uncompressed_bytes = w.size_bytes();
+        w.set_compression(true);
+        w.log(&framed(&samples(1, 500, 500)), 999, true).unwrap();
+        // A small record stays as it is.
+        w.log(&framed(&samples(1, 1000, 1)), 1000, true).unwrap();
+        w.close().unwrap();
+        let compressed = w.size_bytes() - uncompressed_bytes;
+        assert!(
+            compressed < uncompressed_bytes * 3 / 4,
+            "500 regular samples: {compressed} bytes compressed vs {uncompressed_bytes} plain"
+        );
+    }
+    let (_w, recs, o) = open(d.path(), DEFAULT_SEGMENT_SIZE);
+    assert_eq!(o.dropped_bytes, 0);
+    assert_eq!(
+        recs,
+        vec![
+            Record::Series(series),
+            Record::Samples(samples(1, 0, 500)),
+            Record::Samples(samples(1, 500, 500)),
+            Record::Samples(samples(1, 1000, 1)),
+        ]
+    );
+}
+
+#[test]
+fn compress_frames_keeps_every_record_and_flags_the_compressed() {
+    let mut plain = Vec::new();
+    record::encode_series(
+        &mut plain,
+        &[SeriesEntry {
+            id: 7,
+            labels: Labels::from_pairs([("a", "b")]),
+        }],
+    );
+    record::encode_samples(&mut plain, &samples(7, 0, 300));
+    record::encode_samples(&mut plain, &samples(7, 300, 2));
+    let mut packed = Vec::new();
+    record::compress_frames(&plain, &mut packed, &mut snap::raw::Encoder::new());
+    assert!(packed.len() < plain.len());
+    let mut off = 0;
+    let mut kinds = Vec::new();
+    let mut recs = Vec::new();
+    while let record::Frame::Ok { ty, payload, next } = record::next_frame(&packed, off) {
+        kinds.push((record::record_kind(ty), ty & record::COMPRESSED_FLAG != 0));
+        recs.push(record::decode(ty, payload, &mut intern).unwrap());
+        off = next;
+    }
+    assert_eq!(off, packed.len());
+    assert_eq!(kinds, vec![(1, false), (2, true), (2, false)]);
+    assert_eq!(recs[1], Record::Samples(samples(7, 0, 300)));
+    // Compressing twice changes nothing.
+    let mut again = Vec::new();
+    record::compress_frames(&packed, &mut again, &mut snap::raw::Encoder::new());
+    assert_eq!(again, packed);
+}
+
+#[test]
+fn a_damaged_compressed_payload_is_an_error_not_a_panic() {
+    let mut packed = Vec::new();
+    record::compress_frames(
+        &framed(&samples(1, 0, 400)),
+        &mut packed,
+        &mut snap::raw::Encoder::new(),
+    );
+    let record::Frame::Ok { ty, payload, .. } = record::next_frame(&packed, 0) else {
+        panic!("one frame")
+    };
+    assert!(ty & record::COMPRESSED_FLAG != 0);
+    // Every truncation and a few flipped bytes: decode fails or yields some record, never panics.
+    for cut in 0..payload.len() {
+        let _ = record::decode(ty, &payload[..cut], &mut intern);
+    }
+    for i in (0..payload.len()).step_by(7) {
+        let mut bad = payload.to_vec();
+        bad[i] ^= 0x5a;
+        let _ = record::decode(ty, &bad, &mut intern);
+    }
+    assert!(record::decode(ty, &[0xff, 0xff, 0xff, 0xff, 0x7f], &mut intern).is_err());
+    // With a bad checksum the frame itself is damage, as for an uncompressed one.
+    let mut torn = packed.clone();
+    let last = torn.len() - 1;
+    torn[last] ^= 1;
+    assert!(matches!(
+        record::next_frame(&torn, 0),
+        record::Frame::Damaged { .. }
+    ));
+}

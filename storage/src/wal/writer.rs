@@ -70,6 +70,8 @@ pub(crate) struct Writer {
     pub(crate) fsync_seconds: Summary,
     /// Failed writes and fsyncs.
     pub(crate) failures: Counter,
+    /// Compress record payloads before writing (see [`super::record::compress_frames`]).
+    pub(crate) compress: bool,
     /// Test hook: make the next writes fail as a full disk would.
     #[cfg(test)]
     pub(crate) fail_writes: AtomicBool,
