@@ -358,15 +358,27 @@ mod tests {
         let ctx = TemplateContext::default();
         let mut active = BTreeMap::new();
         let two = vec![
-            (Labels::from_pairs([("__name__", "x"), ("i", "1")]), RuleValue::Float(1.0)),
-            (Labels::from_pairs([("__name__", "x"), ("i", "2")]), RuleValue::Float(1.0)),
+            (
+                Labels::from_pairs([("__name__", "x"), ("i", "1")]),
+                RuleValue::Float(1.0),
+            ),
+            (
+                Labels::from_pairs([("__name__", "x"), ("i", "2")]),
+                RuleValue::Float(1.0),
+            ),
         ];
         let e = advance(&s, &mut active, &two, 0, 1, &ctx).unwrap_err();
         assert!(e.contains("exceeded limit of 1 with 2 alerts"), "{e}");
         assert!(active.is_empty());
         let dup = vec![
-            (Labels::from_pairs([("__name__", "x"), ("i", "1")]), RuleValue::Float(1.0)),
-            (Labels::from_pairs([("__name__", "y"), ("i", "1")]), RuleValue::Float(1.0)),
+            (
+                Labels::from_pairs([("__name__", "x"), ("i", "1")]),
+                RuleValue::Float(1.0),
+            ),
+            (
+                Labels::from_pairs([("__name__", "y"), ("i", "1")]),
+                RuleValue::Float(1.0),
+            ),
         ];
         let e = advance(&s, &mut active, &dup, 0, 0, &ctx).unwrap_err();
         assert!(e.contains("same labelset"), "{e}");
