@@ -2,6 +2,7 @@
 //! `for`, `keep_firing_for`, resolved-alert retention), as Prometheus runs it.
 
 use crate::template::{expand, TemplateData};
+use crate::value::RuleValue;
 use std::collections::{BTreeMap, HashSet};
 use storage::{Labels, LabelsBuilder, METRIC_NAME};
 
@@ -128,19 +129,21 @@ fn expand_or_error(kind: &str, name: &str, tmpl: &str, data: &TemplateData) -> S
 pub fn advance(
     spec: &AlertingSpec,
     active: &mut BTreeMap<Labels, Alert>,
-    samples: &[(Labels, f64)],
+    samples: &[(Labels, RuleValue)],
     ts: i64,
     limit: u64,
     ctx: &TemplateContext,
 ) -> Result<usize, String> {
     let mut seen = HashSet::new();
     let mut fresh: Vec<Alert> = Vec::with_capacity(samples.len());
-    for (metric, v) in samples {
+    for (metric, sample) in samples {
+        let v = sample.alert_value();
         let data = TemplateData {
             labels: labels_map(metric),
             external_labels: ctx.external_labels.clone(),
             external_url: ctx.external_url.clone(),
-            value: *v,
+            value: v,
+            histogram: sample.histogram_text(),
         };
         let mut b: LabelsBuilder = metric.to_builder();
         b.remove(METRIC_NAME);
@@ -161,7 +164,7 @@ pub fn advance(
         fresh.push(Alert {
             labels,
             annotations,
-            value: *v,
+            value: v,
             state: AlertState::Pending,
             active_at: ts,
             fired_at: None,
@@ -262,8 +265,11 @@ mod tests {
         }
     }
 
-    fn sample(v: f64) -> Vec<(Labels, f64)> {
-        vec![(Labels::from_pairs([("__name__", "load"), ("instance", "a")]), v)]
+    fn sample(v: f64) -> Vec<(Labels, RuleValue)> {
+        vec![(
+            Labels::from_pairs([("__name__", "load"), ("instance", "a")]),
+            RuleValue::Float(v),
+        )]
     }
 
     fn only(active: &BTreeMap<Labels, Alert>) -> &Alert {
@@ -352,15 +358,27 @@ mod tests {
         let ctx = TemplateContext::default();
         let mut active = BTreeMap::new();
         let two = vec![
-            (Labels::from_pairs([("__name__", "x"), ("i", "1")]), 1.0),
-            (Labels::from_pairs([("__name__", "x"), ("i", "2")]), 1.0),
+            (
+                Labels::from_pairs([("__name__", "x"), ("i", "1")]),
+                RuleValue::Float(1.0),
+            ),
+            (
+                Labels::from_pairs([("__name__", "x"), ("i", "2")]),
+                RuleValue::Float(1.0),
+            ),
         ];
         let e = advance(&s, &mut active, &two, 0, 1, &ctx).unwrap_err();
         assert!(e.contains("exceeded limit of 1 with 2 alerts"), "{e}");
         assert!(active.is_empty());
         let dup = vec![
-            (Labels::from_pairs([("__name__", "x"), ("i", "1")]), 1.0),
-            (Labels::from_pairs([("__name__", "y"), ("i", "1")]), 1.0),
+            (
+                Labels::from_pairs([("__name__", "x"), ("i", "1")]),
+                RuleValue::Float(1.0),
+            ),
+            (
+                Labels::from_pairs([("__name__", "y"), ("i", "1")]),
+                RuleValue::Float(1.0),
+            ),
         ];
         let e = advance(&s, &mut active, &dup, 0, 0, &ctx).unwrap_err();
         assert!(e.contains("same labelset"), "{e}");

@@ -6,6 +6,7 @@ use crate::config::{GroupConfig, RuleConfig};
 use crate::context::{EvalCtx, RuleManagerOptions};
 use crate::notifier::NotifierAlert;
 use crate::status::{AlertStatus, GroupStatus, RuleHealth, RuleStatus, RuleType};
+use crate::value::RuleValue;
 use parking_lot::Mutex;
 use query::Value;
 use std::collections::{BTreeMap, HashSet};
@@ -336,10 +337,18 @@ impl Group {
                     let mut now: HashSet<Labels> = HashSet::with_capacity(samples.len());
                     let mut app = ctx.appendable.appender();
                     for (l, v) in samples {
-                        if let Err(e) = app.append(SeriesRef::NONE, &l, qts, v) {
-                            tracing::warn!(group = %self.name, rule = %rule.name, series = %l, "rule sample rejected: {e}");
+                        let appended = match &v {
+                            RuleValue::Float(v) => app.append(SeriesRef::NONE, &l, qts, *v),
+                            RuleValue::Histogram(h) => app.append_histogram(SeriesRef::NONE, &l, qts, h),
+                        };
+                        match appended {
+                            Ok(_) => {
+                                now.insert(l);
+                            }
+                            Err(e) => {
+                                tracing::warn!(group = %self.name, rule = %rule.name, series = %l, "rule sample rejected: {e}");
+                            }
                         }
-                        now.insert(l);
                     }
                     for gone in rule.series_returned.difference(&now) {
                         if let Err(e) = app.append(SeriesRef::NONE, gone, qts, STALE_NAN) {
@@ -384,20 +393,23 @@ impl Group {
         ts: i64,
         qts: i64,
         tctx: &TemplateContext,
-    ) -> Result<Vec<(Labels, f64)>, String> {
+    ) -> Result<Vec<(Labels, RuleValue)>, String> {
         let out = ctx
             .engine
             .instant(&*ctx.queryable, &rule.expr, qts)
             .map_err(|e| e.to_string())?;
-        let vector: Vec<(Labels, f64)> = match out.value {
-            // TODO(#18): record native-histogram results as histograms; until the rules
-            // crate appends them, histogram samples are left out rather than stored as 0.
+        let vector: Vec<(Labels, RuleValue)> = match out.value {
             Value::Vector(v) => v
                 .into_iter()
-                .filter(|s| s.h.is_none())
-                .map(|s| (s.labels, s.v))
+                .map(|s| {
+                    let value = match s.h {
+                        Some(h) => RuleValue::Histogram(h),
+                        None => RuleValue::Float(s.v),
+                    };
+                    (s.labels, value)
+                })
                 .collect(),
-            Value::Scalar { v, .. } => vec![(Labels::empty(), v)],
+            Value::Scalar { v, .. } => vec![(Labels::empty(), RuleValue::Float(v))],
             _ => return Err("rule result is not a vector or scalar".into()),
         };
         match &mut rule.kind {
@@ -436,6 +448,9 @@ impl Group {
                 alert::advance(spec, active, &vector, ts, self.limit, tctx)?;
                 Ok(if *restored {
                     alert::state_samples(active)
+                        .into_iter()
+                        .map(|(l, v)| (l, RuleValue::Float(v)))
+                        .collect()
                 } else {
                     Vec::new()
                 })

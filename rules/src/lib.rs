@@ -15,6 +15,7 @@
 //! - [`status`]: plain structs of groups, rules and alerts; the root converts them into
 //!   web's response types for `/api/v1/rules` and `/api/v1/alerts`.
 //! - [`presets`]: the embedded beacon-node alert rules.
+//! - [`value`]: a result sample's value, float or native histogram.
 //!
 //! # Semantics
 //! As Prometheus 3: groups are evaluated at multiples of their interval shifted by a stable
@@ -35,6 +36,7 @@ pub mod notifier;
 pub mod presets;
 pub mod status;
 pub mod template;
+pub mod value;
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
@@ -46,3 +48,4 @@ pub use error::RuleError;
 pub use manager::{rule_files_for_config, RuleManager, RuleManagerOptions, RuleSource};
 pub use notifier::{Notifier, NotifierAlert, NotifierOptions, NotifierStats};
 pub use status::{AlertStatus, GroupStatus, RuleHealth, RuleStatus, RuleType};
+pub use value::RuleValue;

@@ -469,3 +469,72 @@ fn short_for_is_not_restored() {
     assert_eq!(m.alerts()[0].active_at_ms, T + 5 * MIN);
     assert_eq!(m.alerts()[0].state, AlertState::Pending);
 }
+
+const HISTOGRAM_RULES: &str = r#"
+groups:
+  - name: hist
+    interval: 1m
+    rules:
+      - record: job:h:sum
+        expr: sum by (job) (h)
+      - record: job:h:count
+        expr: histogram_count(job:h:sum)
+      - alert: HistogramPresent
+        expr: h
+        annotations: {summary: "{{ $value }}"}
+"#;
+
+#[test]
+fn histogram_results_are_recorded_as_histograms_and_alert_with_value_zero() {
+    use storage::{BucketSpan, FloatHistogram};
+    let dir = tempfile::tempdir().unwrap();
+    let db = open_db(dir.path());
+    let h = FloatHistogram {
+        schema: 0,
+        count: 3.0,
+        sum: 2.5,
+        positive_spans: vec![BucketSpan::new(0, 2)],
+        positive_buckets: vec![1.0, 2.0],
+        ..Default::default()
+    };
+    let l = Labels::from_pairs([("__name__", "h"), ("job", "a"), ("instance", "1")]);
+    let mut app = db.appender();
+    for k in 0..8 {
+        app.append_histogram(SeriesRef::NONE, &l, T + k * 15_000, &h)
+            .unwrap();
+    }
+    app.commit().unwrap();
+    let m = manager(&db, HISTOGRAM_RULES);
+    m.eval_group_at("hist", T + MIN).unwrap();
+
+    let sum = select(&db, "job:h:sum");
+    assert_eq!(sum.len(), 1);
+    assert!(sum[0].samples.is_empty());
+    assert_eq!(sum[0].histograms.len(), 1);
+    assert_eq!(sum[0].histograms[0].t, T + MIN);
+    assert_eq!(sum[0].histograms[0].h.count, 3.0);
+    assert_eq!(sum[0].histograms[0].h.positive_buckets, vec![1.0, 2.0]);
+    // The next rule reads the recorded histogram.
+    let count = select(&db, "job:h:count");
+    assert_eq!(count[0].samples[0].v, 3.0);
+    assert!(m.groups()[0].rules.iter().all(|r| r.health == RuleHealth::Ok));
+
+    // The alert's value is 0 and its template's $value the histogram, as in Prometheus.
+    let alerts = m.alerts();
+    assert_eq!(alerts.len(), 1);
+    assert_eq!(alerts[0].value, 0.0);
+    assert_eq!(
+        alerts[0].annotations.get("summary").map(String::as_str),
+        Some("{count:3, sum:2.5, (0.5,1]:1, (1,2]:2}")
+    );
+
+    // Input gone: the recorded histogram series gets a staleness marker.
+    m.eval_group_at("hist", T + 10 * MIN).unwrap();
+    let sum = select(&db, "job:h:sum");
+    let last_float = sum[0].samples.last().map(|s| s.v);
+    let last_hist = sum[0].histograms.last().map(|s| s.h.is_stale());
+    assert!(
+        last_float.is_some_and(is_stale_nan) || last_hist == Some(true),
+        "{sum:?}"
+    );
+}

@@ -14,6 +14,7 @@ mod docs_links;
 mod error_texts;
 mod exemplars;
 mod faults;
+mod federate_histograms;
 mod forward;
 mod fuzz_replay;
 mod grafana_vars;

@@ -30,13 +30,18 @@ pub(crate) fn start_prometheus() -> Reference {
 
 /// As [`start_prometheus`], with extra command-line flags (query limits).
 pub(crate) fn start_prometheus_with(extra: &[&str]) -> Reference {
+    start_prometheus_config("global:\n  scrape_interval: 15s\n", extra)
+}
+
+/// As [`start_prometheus_with`], with `config` as its `prometheus.yml` (for scrape jobs).
+pub(crate) fn start_prometheus_config(config: &str, extra: &[&str]) -> Reference {
     assert!(
         std::path::Path::new(PROMETHEUS).exists(),
         "the differential test needs Debian's prometheus at {PROMETHEUS}: run scripts/test.sh, which installs it"
     );
     let dir = tempfile::tempdir().unwrap();
     let cfg = dir.path().join("prometheus.yml");
-    std::fs::write(&cfg, "global:\n  scrape_interval: 15s\n").unwrap();
+    std::fs::write(&cfg, config).unwrap();
     let port = free_port();
     let child = Command::new(PROMETHEUS)
         .arg(format!("--config.file={}", cfg.display()))

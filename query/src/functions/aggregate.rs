@@ -690,7 +690,10 @@ fn select_k(
     let mut slot_of: Vec<Option<usize>> = vec![None; input.len()];
     let mut cur = StepCursor::new(input);
     let mut buf = Vec::new();
+    // Per group, (position in `buf`, value) of its points at the step.
     let mut per_group: Vec<Vec<(usize, f64)>> = vec![Vec::new(); ng];
+    // `limitk` and `limit_ratio` pass histograms through; `topk` and `bottomk` ignore them.
+    let by_value = matches!(op, "topk" | "bottomk");
     let ratio_offsets: Vec<f64> = if op == "limit_ratio" {
         input
             .iter()
@@ -702,7 +705,10 @@ fn select_k(
     for i in 0..ev.steps.len() {
         ev.ctl.check("expression evaluation")?;
         let ts = ev.steps.ts(i);
-        cur.at(ts, &mut buf);
+        cur.at_any(ts, &mut buf);
+        if by_value {
+            buf.retain(|(_, _, h)| h.is_none());
+        }
         if buf.is_empty() {
             continue;
         }
@@ -713,10 +719,10 @@ fn select_k(
             if r == 0.0 {
                 continue;
             }
-            for &(si, _) in &buf {
+            for (pos, &(si, _, _)) in buf.iter().enumerate() {
                 let off = ratio_offsets[si];
                 if (r >= 0.0 && off < r) || (r < 0.0 && off >= 1.0 + r) {
-                    chosen.push(si);
+                    chosen.push(pos);
                 }
             }
         } else {
@@ -728,12 +734,12 @@ fn select_k(
                 g.clear();
             }
             let mut order: Vec<usize> = Vec::new();
-            for &(si, v) in &buf {
+            for (pos, &(si, v, _)) in buf.iter().enumerate() {
                 let g = group_of[si];
                 if per_group[g].is_empty() {
                     order.push(g);
                 }
-                per_group[g].push((si, v));
+                per_group[g].push((pos, v));
             }
             for g in order {
                 let items = &per_group[g];
@@ -747,14 +753,13 @@ fn select_k(
                 }
             }
         }
-        for si in chosen {
+        for pos in chosen {
+            let (si, v, h) = buf[pos];
             let slot = *slot_of[si].get_or_insert_with(|| sink.slot(&input[si].labels));
-            let v = input[si]
-                .samples
-                .iter()
-                .find(|x| x.t == ts)
-                .map_or(f64::NAN, |x| x.v);
-            sink.push(slot, ts, v)?;
+            match h {
+                Some(h) => sink.push_h(slot, ts, h.clone())?,
+                None => sink.push(slot, ts, v)?,
+            }
         }
     }
     Ok(Val::Vector(sink.series))
@@ -824,11 +829,13 @@ fn count_values(
     for i in 0..ev.steps.len() {
         ev.ctl.check("expression evaluation")?;
         let ts = ev.steps.ts(i);
-        cur.at(ts, &mut buf);
+        cur.at_any(ts, &mut buf);
         let mut counts: Vec<((usize, String), f64)> = Vec::new();
         let mut index: HashMap<(usize, String), usize> = HashMap::new();
-        for &(si, v) in &buf {
-            let key = (group_of[si], format_float(v));
+        for &(si, v, h) in &buf {
+            // A histogram counts under its text form, as Prometheus' `FloatHistogram.String()`.
+            let value = h.map_or_else(|| format_float(v), ToString::to_string);
+            let key = (group_of[si], value);
             match index.get(&key) {
                 Some(&k) => counts[k].1 += 1.0,
                 None => {

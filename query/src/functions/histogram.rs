@@ -2,6 +2,7 @@
 //! monotonicity fix) and `histogram_fraction`.
 
 use super::empty_series;
+use super::native::texts;
 use crate::engine::eval::{Evaluator, StepCursor, Val};
 use crate::error::{QueryError, Result};
 use promql_parser::parser::Expr;
@@ -35,14 +36,16 @@ pub(crate) fn eval(ev: &mut Evaluator<'_>, name: &str, args: &[&Expr]) -> Result
     let mut groups: HashMap<Labels, usize> = HashMap::new();
     let mut group_labels: Vec<Labels> = Vec::new();
     let mut info: Vec<Option<(usize, f64)>> = Vec::with_capacity(input.len());
-    let mut bad_le = false;
+    // `le` values of float series that are missing ("") or not numbers, each warned once.
+    let mut bad_le: Vec<&str> = Vec::new();
     for s in &input {
-        let Some(le) = s.labels.get("le") else {
-            info.push(None);
-            continue;
-        };
-        let Some(upper) = parse_le(le) else {
-            bad_le = true;
+        let le = s.labels.get("le");
+        let Some(upper) = le.and_then(parse_le) else {
+            // Native histograms need no `le`; float series without a usable one are skipped.
+            let le = le.unwrap_or("");
+            if !s.samples.is_empty() && !bad_le.contains(&le) {
+                bad_le.push(le);
+            }
             info.push(None);
             continue;
         };
@@ -57,8 +60,8 @@ pub(crate) fn eval(ev: &mut Evaluator<'_>, name: &str, args: &[&Expr]) -> Result
         });
         info.push(Some((id, upper)));
     }
-    if bad_le {
-        ev.warn("PromQL warning: bucket label \"le\" is missing or has a malformed value".into());
+    for le in bad_le {
+        ev.note(texts::bad_bucket_label(le));
     }
     let mut out = empty_series(group_labels);
     let mut buckets: Vec<Vec<Bucket>> = vec![Vec::new(); out.len()];

@@ -229,7 +229,13 @@ pub(crate) fn eval(ev: &mut Evaluator<'_>, name: &str, args: &[&Expr]) -> Result
             if let Expr::VectorSelector(vs) = a {
                 return selector::eval_vector_selector(ev, vs, true).map(Val::Vector);
             }
-            let vs = ev.eval_vector(a)?;
+            let mut vs = ev.eval_vector(a)?;
+            // A histogram point has a timestamp as much as a float.
+            for s in vs.iter_mut().filter(|s| !s.histograms.is_empty()) {
+                let times = s.histograms.drain(..).map(|p| Sample::new(p.t, 0.0));
+                s.samples.extend(times);
+                s.samples.sort_by_key(|p| p.t);
+            }
             let steps = ev.steps;
             map_points(ev, vs, true, |i, _| Some(steps.ts(i) as f64 / 1000.0))
         }
@@ -269,8 +275,9 @@ pub(crate) fn eval(ev: &mut Evaluator<'_>, name: &str, args: &[&Expr]) -> Result
             let vs = ev.eval_vector(a)?;
             let mut present = vec![false; n];
             for s in &vs {
-                for p in &s.samples {
-                    present[ev.steps.index(p.t)] = true;
+                let times = s.samples.iter().map(|p| p.t);
+                for t in times.chain(s.histograms.iter().map(|p| p.t)) {
+                    present[ev.steps.index(t)] = true;
                 }
             }
             let steps = ev.steps;
@@ -378,8 +385,13 @@ pub(crate) fn absent_labels(vs: &VectorSelector) -> Labels {
     b.build()
 }
 
-/// Sorts for `sort` (ascending) / `sort_desc`; NaN last in both.
+/// Sorts for `sort` (ascending) / `sort_desc`; NaN last in both. Histograms are left out, as
+/// Prometheus 3 does (`filterFloats`).
 fn sort_by_value(mut vs: Vec<Series>, desc: bool) -> Vec<Series> {
+    for s in &mut vs {
+        s.histograms.clear();
+    }
+    vs.retain(|s| !s.samples.is_empty());
     let key = |s: &Series| s.samples.first().map_or(f64::NAN, |p| p.v);
     vs.sort_by(|a, b| {
         let (x, y) = (key(a), key(b));

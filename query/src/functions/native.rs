@@ -50,6 +50,16 @@ fn maybe_name(name: &str) -> String {
 pub(crate) mod texts {
     use super::{maybe_name, q, Note};
 
+    /// `NewBadBucketLabelWarning` (without the metric name, which Prometheus adds only with
+    /// delayed name removal): a float series without a numeric `le` in a classic histogram
+    /// function.
+    pub(crate) fn bad_bucket_label(le: &str) -> Note {
+        Note::Warn(format!(
+            "PromQL warning: bucket label \"le\" is missing or has a malformed value of {}",
+            q(le)
+        ))
+    }
+
     /// `NewMixedFloatsHistogramsWarning`: a function that cannot mix both got both.
     pub(crate) fn mixed_floats_histograms(name: &str) -> Note {
         Note::Warn(format!(

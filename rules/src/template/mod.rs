@@ -117,6 +117,19 @@ pub struct TemplateData {
     pub external_url: String,
     /// The sample value (`$value`).
     pub value: f64,
+    /// The sample's native histogram as Prometheus prints it, when the sample is one: then
+    /// `$value` is that histogram (printed as this text) rather than `value`.
+    pub histogram: Option<String>,
+}
+
+impl TemplateData {
+    /// `$value`: the float, or the histogram of a histogram sample.
+    fn value(&self) -> Val {
+        match &self.histogram {
+            Some(h) => Val::Str(h.clone()),
+            None => Val::Num(self.value),
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -652,7 +665,7 @@ impl Exec<'_> {
                     "Labels" => Val::Map(self.data.labels.clone()),
                     "ExternalLabels" => Val::Map(self.data.external_labels.clone()),
                     "ExternalURL" => Val::Str(self.data.external_url.clone()),
-                    "Value" => Val::Num(self.data.value),
+                    "Value" => self.data.value(),
                     other => return Err(format!("can't evaluate field {other}")),
                 },
                 Val::Map(m) => Val::Str(m.get(f).cloned().unwrap_or_default()),
@@ -674,7 +687,7 @@ impl Exec<'_> {
                     "labels" => Val::Map(self.data.labels.clone()),
                     "externalLabels" => Val::Map(self.data.external_labels.clone()),
                     "externalURL" => Val::Str(self.data.external_url.clone()),
-                    "value" => Val::Num(self.data.value),
+                    "value" => self.data.value(),
                     other => self
                         .vars
                         .get(other)
@@ -866,7 +879,21 @@ mod tests {
             external_labels: BTreeMap::from([("cluster".to_string(), "main".to_string())]),
             external_url: "http://sextant:9090".into(),
             value: 0.4567,
+            histogram: None,
         }
+    }
+
+    #[test]
+    fn a_histogram_sample_is_its_value() {
+        let d = TemplateData {
+            histogram: Some("{count:2, sum:3, (0.5,1]:2}".into()),
+            value: 0.0,
+            ..data()
+        };
+        assert_eq!(
+            expand("v={{ $value }} {{ .Value }}", &d).unwrap(),
+            "v={count:2, sum:3, (0.5,1]:2} {count:2, sum:3, (0.5,1]:2}"
+        );
     }
 
     fn run(src: &str) -> String {

@@ -11,12 +11,14 @@
 //! `(base^(i-1), base^i]` with `base = 2^(2^-schema)`, the negative bucket `i` covers
 //! `[-base^i, -base^(i-1))` and the zero bucket `[-zero_threshold, zero_threshold]`. For the
 //! custom-buckets schema [`CUSTOM_BUCKETS_SCHEMA`] the bucket `i` covers
-//! `(custom_values[i-1], custom_values[i]]`, with `-Inf` below the first bound and `+Inf` above
-//! the last; such histograms have no negative or zero buckets.
+//! `(custom_values[i-1], custom_values[i]]`, with `-Inf` below the first bound (the first
+//! bucket, `[-Inf, custom_values[0]]`, is closed) and `+Inf` above the last; such histograms
+//! have no negative or zero buckets.
 //!
 //! Arithmetic ([`FloatHistogram::add`], [`FloatHistogram::sub`], scaling) follows Prometheus:
 //! operands are brought to the coarser schema and the wider zero bucket first.
 
+use super::gofmt::format_go_g;
 use std::fmt;
 
 /// The schema number of histograms with custom bucket bounds (`custom_values`).
@@ -257,40 +259,7 @@ pub fn is_valid_schema(schema: i32) -> bool {
     schema == CUSTOM_BUCKETS_SCHEMA || (MIN_EXPONENTIAL_SCHEMA..=MAX_EXPONENTIAL_SCHEMA).contains(&schema)
 }
 
-/// The upper bound of the exponential bucket `index` at `schema` (`-4..=8`), computed as
-/// Prometheus does (`frac * 2^exp`, exact at powers of two).
-pub fn exponential_upper_bound(index: i32, schema: i32) -> f64 {
-    if schema <= 0 {
-        let exp = i64::from(index) << (-schema);
-        if exp == 1024 {
-            return f64::MAX;
-        }
-        return ldexp(1.0, exp);
-    }
-    let per_power = 1i32 << schema;
-    let frac_index = index & (per_power - 1);
-    let frac = (f64::from(frac_index) / f64::from(per_power)).exp2() / 2.0;
-    let exp = i64::from(index >> schema) + 1;
-    if frac_index == 0 && exp == 1025 {
-        return f64::MAX;
-    }
-    ldexp(frac, exp)
-}
-
-/// `x * 2^exp` without intermediate overflow for the exponents bucket bounds use.
-fn ldexp(x: f64, exp: i64) -> f64 {
-    let mut x = x;
-    let mut e = exp;
-    while e > 1000 {
-        x *= 2f64.powi(1000);
-        e -= 1000;
-    }
-    while e < -1000 {
-        x *= 2f64.powi(-1000);
-        e += 1000;
-    }
-    x * 2f64.powi(e as i32)
-}
+pub use super::bucket_bounds::exponential_upper_bound;
 
 /// The bucket index at `target` schema that bucket `index` at the finer `origin` schema falls
 /// into.
@@ -717,13 +686,7 @@ impl FloatHistogram {
         let negative: Vec<(i32, f64)> = sparse_side(&self.negative_spans, &self.negative_buckets);
         for &(index, count) in negative.iter().rev() {
             let (lo, hi) = self.bounds(index);
-            out.push(Bucket {
-                lower: -hi,
-                upper: -lo,
-                lower_inclusive: true,
-                upper_inclusive: false,
-                count,
-            });
+            out.push(self.bucket(index, -hi, -lo, count));
         }
         if !self.uses_custom_buckets() && (self.zero_threshold != 0.0 || self.zero_count != 0.0) {
             out.push(Bucket {
@@ -736,15 +699,28 @@ impl FloatHistogram {
         }
         for (index, count) in sparse_side(&self.positive_spans, &self.positive_buckets) {
             let (lower, upper) = self.bounds(index);
-            out.push(Bucket {
-                lower,
-                upper,
-                lower_inclusive: false,
-                upper_inclusive: true,
-                count,
-            });
+            out.push(self.bucket(index, lower, upper, count));
         }
         out
+    }
+
+    /// A bucket with Prometheus' inclusiveness (`baseBucketIterator.at`): a custom bucket
+    /// holds its upper bound, and the first one, from -Inf, its lower bound too; an
+    /// exponential bucket holds the bound farther from zero (`(lower, upper]` above zero,
+    /// `[lower, upper)` below).
+    fn bucket(&self, index: i32, lower: f64, upper: f64, count: f64) -> Bucket {
+        let (lower_inclusive, upper_inclusive) = if self.uses_custom_buckets() {
+            (index == 0, true)
+        } else {
+            (lower < 0.0, upper > 0.0)
+        };
+        Bucket {
+            lower,
+            upper,
+            lower_inclusive,
+            upper_inclusive,
+            count,
+        }
     }
 
     /// Lowers the resolution to `target` (coarser, `target <= schema`), merging buckets.
@@ -944,15 +920,27 @@ impl FloatHistogram {
 
 impl fmt::Display for FloatHistogram {
     /// `{count:5, sum:10, [-1,-0.5):1, [-0.001,0.001]:1, (0.5,1]:3}`, like Prometheus' String().
+    /// Numbers as Go's `%g` writes them (`1e+06`), as `count_values` labels show them.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{{count:{}, sum:{}", self.count, self.sum)?;
+        write!(
+            f,
+            "{{count:{}, sum:{}",
+            format_go_g(self.count),
+            format_go_g(self.sum)
+        )?;
         for b in self.buckets() {
             if b.count == 0.0 {
                 continue;
             }
             let open = if b.lower_inclusive { '[' } else { '(' };
             let close = if b.upper_inclusive { ']' } else { ')' };
-            write!(f, ", {open}{},{}{close}:{}", b.lower, b.upper, b.count)?;
+            write!(
+                f,
+                ", {open}{},{}{close}:{}",
+                format_go_g(b.lower),
+                format_go_g(b.upper),
+                format_go_g(b.count)
+            )?;
         }
         write!(f, "}}")
     }

@@ -5,9 +5,11 @@
 //! Every other crate speaks in these types; they live here, in the lowest crate, so that
 //! no crate needs a side door to another.
 
+mod bucket_bounds;
 mod duration;
 mod escape;
 mod exemplar;
+mod gofmt;
 pub mod histogram;
 mod labels;
 mod matcher;
@@ -21,6 +23,7 @@ pub mod yaml;
 pub use duration::{format_duration, parse_duration, DurationError, PromDuration};
 pub use escape::{escape_label_value, push_escaped_label_value};
 pub use exemplar::{Exemplar, ExemplarSeries, EXEMPLAR_MAX_LABEL_CHARS};
+pub use gofmt::format_go_g;
 pub use histogram::{
     BucketSpan, CounterResetHint, FloatHistogram, Histogram, HistogramError, HistogramSample,
     CUSTOM_BUCKETS_SCHEMA,
