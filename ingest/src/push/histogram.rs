@@ -1,9 +1,9 @@
 //! Native (sparse) histograms turned into classic bucket series.
 //!
-//! Storage keeps float samples only, so a native histogram sample (remote write's
-//! `Histogram`, OTLP's exponential histogram) is written as the classic series
-//! `<name>_bucket{le="..."}` (cumulative counts), `<name>_count` and `<name>_sum`, which
-//! `histogram_quantile` and `rate` understand.
+//! Histograms that stay classic (OTLP explicit-bucket histograms, span metrics) are written as
+//! the classic series `<name>_bucket{le="..."}` (cumulative counts), `<name>_count` and
+//! `<name>_sum`, which `histogram_quantile` and `rate` understand. Bucket bounds come from
+//! storage's [`exponential_upper_bound`], the one home of Prometheus' bounds.
 //!
 //! Bucket boundaries follow the schema:
 //! - exponential schemas `-4..=8`: positive bucket `i` covers `(base^(i-1), base^i]` with
@@ -13,10 +13,10 @@
 //! - custom buckets (schema `-53`): `custom_values` are the upper bounds; every bound gets an
 //!   `le` (so the set of series does not change between samples), plus `+Inf`.
 
-use storage::{Labels, LabelsBuilder, METRIC_NAME};
+use storage::{exponential_upper_bound, Labels, LabelsBuilder, METRIC_NAME};
 
 /// The custom-buckets schema number.
-pub const CUSTOM_BUCKETS_SCHEMA: i32 = -53;
+pub use storage::CUSTOM_BUCKETS_SCHEMA;
 
 /// A native histogram sample with absolute bucket counts.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -89,33 +89,6 @@ pub fn expand_buckets(
     Ok(out)
 }
 
-/// The upper bound of exponential bucket `index` in `schema` (`base^index`).
-pub fn exponential_upper_bound(schema: i32, index: i32) -> f64 {
-    if schema <= 0 {
-        // base = 2^(2^-schema): base^index = 2^(index << -schema)
-        let exp = i64::from(index) << (-schema);
-        pow2(exp as f64)
-    } else {
-        let per = 1i64 << schema;
-        let idx = i64::from(index);
-        let whole = idx.div_euclid(per);
-        let frac = idx.rem_euclid(per);
-        if frac == 0 {
-            pow2(whole as f64)
-        } else {
-            pow2(whole as f64) * (frac as f64 / per as f64).exp2()
-        }
-    }
-}
-
-fn pow2(e: f64) -> f64 {
-    if e > 1024.0 {
-        f64::INFINITY
-    } else {
-        e.exp2()
-    }
-}
-
 impl NativeHistogram {
     /// Checks the schema and returns the classic buckets: (upper bound, cumulative count),
     /// ascending, ending with `+Inf` = the total count.
@@ -152,13 +125,13 @@ impl NativeHistogram {
             let mut cum = 0.0;
             for &(i, c) in self.negative.iter().rev() {
                 cum += c;
-                buckets.push((-exponential_upper_bound(self.schema, i - 1), cum));
+                buckets.push((-exponential_upper_bound(i - 1, self.schema), cum));
             }
             cum += self.zero_count;
             buckets.push((self.zero_threshold, cum));
             for &(i, c) in &self.positive {
                 cum += c;
-                let ub = exponential_upper_bound(self.schema, i);
+                let ub = exponential_upper_bound(i, self.schema);
                 if ub.is_finite() {
                     buckets.push((ub, cum));
                 }
@@ -209,17 +182,6 @@ pub fn with_name(labels: &Labels, base: &str, suffix: &str, extra: Option<(&str,
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn bounds() {
-        assert_eq!(exponential_upper_bound(0, 0), 1.0);
-        assert_eq!(exponential_upper_bound(0, 3), 8.0);
-        assert_eq!(exponential_upper_bound(0, -1), 0.5);
-        assert_eq!(exponential_upper_bound(-1, 2), 16.0);
-        assert_eq!(exponential_upper_bound(1, 2), 2.0);
-        assert!((exponential_upper_bound(1, 1) - std::f64::consts::SQRT_2).abs() < 1e-15);
-        assert!((exponential_upper_bound(3, -3) - 2f64.powf(-3.0 / 8.0)).abs() < 1e-15);
-    }
 
     #[test]
     fn spans_and_deltas() {

@@ -25,8 +25,8 @@ pub use escape::{escape_label_value, push_escaped_label_value};
 pub use exemplar::{Exemplar, ExemplarSeries, EXEMPLAR_MAX_LABEL_CHARS};
 pub use gofmt::format_go_g;
 pub use histogram::{
-    BucketSpan, CounterResetHint, FloatHistogram, Histogram, HistogramError, HistogramSample,
-    CUSTOM_BUCKETS_SCHEMA,
+    exponential_upper_bound, BucketSpan, CounterResetHint, FloatHistogram, Histogram, HistogramError,
+    HistogramSample, CUSTOM_BUCKETS_SCHEMA,
 };
 pub use labels::{Label, Labels, LabelsBuilder, METRIC_NAME};
 pub use matcher::{MatchOp, Matcher, MatcherError};
