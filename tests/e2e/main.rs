@@ -21,6 +21,7 @@ mod histogram_diff;
 mod limits;
 mod otel_sdk;
 mod otlp;
+mod otlp_delta;
 mod promql_diff;
 mod promql_limits;
 mod real_clients;

@@ -338,6 +338,10 @@ impl Appender for HeadAppender<'_> {
         res
     }
 
+    fn latest_sample(&self, labels: &Labels) -> Option<crate::api::LatestSample> {
+        self.head.latest_sample(labels)
+    }
+
     fn commit(self: Box<Self>) -> Result<(), AppendError> {
         self.commit_batch()
     }

@@ -680,6 +680,13 @@ impl FloatHistogram {
         });
     }
 
+    /// The buckets as (index, count) pairs per side (positive, negative), ascending by
+    /// index: the inverse of [`FloatHistogram::set_buckets`].
+    pub fn bucket_pairs(&self) -> (Vec<(i32, f64)>, Vec<(i32, f64)>) {
+        let s = self.sparse();
+        (s.positive, s.negative)
+    }
+
     /// Drops empty buckets and merges adjacent spans (the layout PromQL results have).
     pub fn compact(&mut self) {
         let s = self.sparse();
