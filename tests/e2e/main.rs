@@ -31,6 +31,7 @@ mod scrape;
 mod scrape_security;
 mod security;
 mod self_metrics;
+mod self_scrape_auth;
 mod sextant_dashboard;
 mod startup;
 mod support;
