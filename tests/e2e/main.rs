@@ -24,6 +24,7 @@ mod otlp;
 mod otlp_delta;
 mod promql_diff;
 mod promql_limits;
+mod query_guard;
 mod real_clients;
 mod reference;
 mod rules;
