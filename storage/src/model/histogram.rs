@@ -498,6 +498,9 @@ fn to_deltas(buckets: &[f64]) -> Option<Vec<i64>> {
         .collect()
 }
 
+/// The buckets of one side of a histogram as (index, count) pairs, ascending by index.
+pub type IndexedBuckets = Vec<(i32, f64)>;
+
 /// A histogram as sorted (index, count) pairs per side, the form arithmetic works on.
 #[derive(Clone, Debug, Default)]
 struct Sparse {
@@ -682,7 +685,7 @@ impl FloatHistogram {
 
     /// The buckets as (index, count) pairs per side (positive, negative), ascending by
     /// index: the inverse of [`FloatHistogram::set_buckets`].
-    pub fn bucket_pairs(&self) -> (Vec<(i32, f64)>, Vec<(i32, f64)>) {
+    pub fn bucket_pairs(&self) -> (IndexedBuckets, IndexedBuckets) {
         let s = self.sparse();
         (s.positive, s.negative)
     }

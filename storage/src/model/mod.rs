@@ -22,7 +22,7 @@ pub use duration::{format_duration, parse_duration, DurationError, PromDuration}
 pub use escape::{escape_label_value, push_escaped_label_value};
 pub use exemplar::{Exemplar, ExemplarSeries, EXEMPLAR_MAX_LABEL_CHARS};
 pub use histogram::{
-    BucketSpan, CounterResetHint, FloatHistogram, Histogram, HistogramError, HistogramSample,
+    BucketSpan, CounterResetHint, FloatHistogram, Histogram, HistogramError, HistogramSample, IndexedBuckets,
     CUSTOM_BUCKETS_SCHEMA,
 };
 pub use labels::{Label, Labels, LabelsBuilder, METRIC_NAME};
