@@ -27,6 +27,7 @@ mod promql_limits;
 mod query_guard;
 mod real_clients;
 mod reference;
+mod retention_size;
 mod rules;
 mod scrape;
 mod scrape_security;
