@@ -26,15 +26,6 @@ fn heavy() -> String {
     )
 }
 
-fn metric(server: &TestServer, name: &str) -> f64 {
-    let (s, _, b) = http_request("GET", &server.url("/metrics"), &[], b"").unwrap();
-    assert_eq!(s, 200);
-    String::from_utf8_lossy(&b)
-        .lines()
-        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
-        .unwrap_or(0.0)
-}
-
 /// CPU seconds (user + system) the process has used.
 fn cpu_seconds(server: &TestServer) -> f64 {
     let pid = server.pid().unwrap();

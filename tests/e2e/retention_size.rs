@@ -5,16 +5,7 @@
 use crate::support::*;
 use std::time::{Duration, Instant};
 
-fn metric(server: &TestServer, name: &str) -> f64 {
-    let (s, _, b) = http_request("GET", &server.url("/metrics"), &[], b"").unwrap();
-    assert_eq!(s, 200);
-    String::from_utf8_lossy(&b)
-        .lines()
-        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
-        .unwrap_or(0.0)
-}
-
-/// Samples of round `round`'s series stored at `t_ms`, by `count_over_time` over one round.
+/// Samples stored in the 400 ms up to `t_ms` (one round), over all series.
 fn count_at(server: &TestServer, t_ms: i64) -> f64 {
     let (s, v) = get_json(&server.url(&format!(
         "/api/v1/query?query={}&time={}",
