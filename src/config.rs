@@ -33,6 +33,9 @@ scrape_configs:
       - targets: ['127.0.0.1:8008']
 ";
 
+/// The line of [`DEFAULT_CONFIG`] that starts the self-scrape job.
+const SELF_JOB_LINE: &str = "  - job_name: sextant\n";
+
 /// The whole configuration file. A key written with no value (only comments under it) is the
 /// same as the key left out, as in Prometheus.
 #[derive(Debug, Default, Deserialize)]
@@ -262,15 +265,23 @@ impl LoadedConfig {
     /// Reads and parses `path`, or the embedded default (scraping `localhost:9090` as itself)
     /// when `None`.
     pub fn load(path: Option<&Path>) -> Result<LoadedConfig, String> {
-        Self::load_with_self(path, "localhost:9090")
+        Self::load_with_self(path, "localhost:9090", "")
     }
 
-    /// Like [`LoadedConfig::load`], with the address the embedded default scrapes as Sextant.
-    pub fn load_with_self(path: Option<&Path>, self_target: &str) -> Result<LoadedConfig, String> {
+    /// Like [`LoadedConfig::load`], with the address the embedded default scrapes as Sextant
+    /// and `self_job_settings` (YAML lines indented for a job, e.g. scheme and credentials)
+    /// added to its `sextant` job.
+    pub fn load_with_self(
+        path: Option<&Path>,
+        self_target: &str,
+        self_job_settings: &str,
+    ) -> Result<LoadedConfig, String> {
         let text = match path {
             Some(p) => std::fs::read_to_string(p)
                 .map_err(|e| format!("cannot read config file {}: {e}", p.display()))?,
-            None => DEFAULT_CONFIG.replace("__SELF__", self_target),
+            None => DEFAULT_CONFIG
+                .replace("__SELF__", self_target)
+                .replace(SELF_JOB_LINE, &format!("{SELF_JOB_LINE}{self_job_settings}")),
         };
         let name = path
             .map(|p| p.display().to_string())
@@ -527,7 +538,7 @@ mod tests {
 
     #[test]
     fn embedded_default_parses() {
-        let c = LoadedConfig::load_with_self(None, "127.0.0.1:1234").expect("default config");
+        let c = LoadedConfig::load_with_self(None, "127.0.0.1:1234", "").expect("default config");
         let jobs: Vec<&str> = c
             .config
             .scrape_configs

@@ -54,9 +54,6 @@ impl Listeners {
         .await;
         let scheme = if settings.security.tls() { "https" } else { "http" };
         tracing::info!("Listening on {scheme}://{local}");
-        if settings.flags.web_config_file.is_some() && settings.config.source.is_none() {
-            tracing::warn!("--web.config.file is set: the embedded default configuration's self-scrape (plain HTTP, no credentials) may fail; give a --config.file whose job uses the right scheme and basic_auth");
-        }
         let (http_stop, stop_rx) = watch::channel(false);
         let mut server_stop = stop_rx;
         let http = crate::security::serve(listener, app, settings.security.clone(), async move {

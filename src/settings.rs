@@ -122,8 +122,9 @@ impl Settings {
     }
 
     /// With the embedded default configuration, points its self-scrape job at `local`, the
-    /// address actually bound, and returns the resulting configuration text (what a reload
-    /// re-reads); `None` with a configuration file.
+    /// address actually bound (with the credential and TLS settings of
+    /// [`crate::security::self_scrape`] when `--web.config.file` is given), and returns the
+    /// resulting configuration text (what a reload re-reads); `None` with a configuration file.
     pub fn scrape_self_at(&mut self, local: SocketAddr) -> Result<Option<String>, Error> {
         if self.config.source.is_some() {
             return Ok(None);
@@ -138,7 +139,14 @@ impl Settings {
         } else {
             format!("{host}:{}", local.port())
         };
-        self.config = LoadedConfig::load_with_self(None, &me).map_err(Error::Config)?;
+        // Behind --web.config.file the job authenticates (and speaks TLS) as a user expects.
+        let target_ip = if local.ip().is_unspecified() {
+            std::net::IpAddr::from([127, 0, 0, 1])
+        } else {
+            local.ip()
+        };
+        let access = self.security.self_scrape_job(target_ip).unwrap_or_default();
+        self.config = LoadedConfig::load_with_self(None, &me, &access).map_err(Error::Config)?;
         Ok(Some(self.config.text.clone()))
     }
 }

@@ -290,7 +290,11 @@ pub async fn layer(State(sec): State<Arc<WebSecurity>>, req: Request, next: Next
                 };
             }
         }
-        if !c.basic_auth_users.is_empty() {
+        let self_scrape = sec
+            .self_scrape
+            .as_ref()
+            .is_some_and(|s| s.admits(req.method(), req.uri().path(), req.headers()));
+        if !c.basic_auth_users.is_empty() && !self_scrape {
             let Some(user) = authenticate(&sec, c, req.headers()).await else {
                 UNAUTHORIZED.fetch_add(1, Ordering::Relaxed);
                 break 'answer unauthorized(grpc);

@@ -12,6 +12,8 @@
 //! - [`cors`]: CORS for the API only when `--web.cors.origin` is given.
 //! - [`secrets`]: masks passwords, tokens and keys in the configuration that
 //!   `/api/v1/status/config` shows.
+//! - [`self_scrape`]: the per-process secret and TLS settings with which the embedded default
+//!   configuration scrapes Sextant itself behind the web configuration.
 //!
 //! The file is re-read when it (or a certificate, key or CA file it names) changes: checked
 //! at most every [`RECHECK`] on new connections and requests, as exporter-toolkit reads it per
@@ -23,6 +25,7 @@ pub mod config;
 pub mod cors;
 pub mod listener;
 pub mod secrets;
+pub mod self_scrape;
 pub mod tls;
 
 use config::WebConfig;
@@ -70,6 +73,8 @@ pub struct WebSecurity {
     tls_at_start: bool,
     /// Verified credentials (see [`auth`]).
     pub(crate) cache: auth::CredentialCache,
+    /// The embedded default's self-scrape credential (with a web configuration only).
+    pub(crate) self_scrape: Option<self_scrape::SelfScrape>,
 }
 
 struct Watched {
@@ -126,6 +131,7 @@ impl WebSecurity {
             None => (WebConfig::default(), Vec::new()),
         };
         let tls_at_start = config.tls_enabled();
+        let self_scrape = path.map(|_| self_scrape::SelfScrape::new()).transpose()?;
         let active = Active::new(config).map_err(|e| match path {
             Some(p) => format!("web config file {}: {e}", p.display()),
             None => e,
@@ -140,7 +146,15 @@ impl WebSecurity {
             }),
             tls_at_start,
             cache: auth::CredentialCache::default(),
+            self_scrape,
         }))
+    }
+
+    /// With a web configuration, the settings the embedded default's `sextant` job needs to
+    /// scrape this server at `ip` (see [`self_scrape`]); `None` without one.
+    pub fn self_scrape_job(&self, ip: std::net::IpAddr) -> Option<String> {
+        let s = self.self_scrape.as_ref()?;
+        Some(s.job_settings(&self.current().config, ip))
     }
 
     /// Whether the listeners speak TLS (decided at start-up).

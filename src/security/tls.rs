@@ -257,7 +257,7 @@ fn read_pem(inline: Option<&str>, file: Option<&str>, field: &str) -> Result<(Ve
     }
 }
 
-fn read_certs(
+pub(crate) fn read_certs(
     inline: Option<&str>,
     file: Option<&str>,
     field: &str,

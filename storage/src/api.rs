@@ -7,7 +7,10 @@
 
 use crate::error::{AppendError, QueryError};
 use crate::lazy::LazySeries;
-use crate::model::{Exemplar, ExemplarSeries, FloatHistogram, Labels, Matcher, MetricMetadata, SeriesRef};
+use crate::model::{
+    Exemplar, ExemplarSeries, FloatHistogram, HistogramSample, Labels, Matcher, MetricMetadata, Sample,
+    SeriesRef,
+};
 use std::collections::BTreeMap;
 
 /// Something that hands out appenders (the database, or a forwarding tee).
@@ -100,12 +103,31 @@ pub trait Appender {
         Ok(None)
     }
 
+    /// The newest committed sample of the series `labels` that the store holds in memory (the
+    /// head: at least the last block range), staleness markers skipped; a float or a native
+    /// histogram, whichever is newer. Samples appended to this batch are not seen. `None` (the
+    /// default) when there is none or the store cannot tell. Writers that keep a running
+    /// total per series (OTLP delta-to-cumulative) resume from it after a restart.
+    fn latest_sample(&self, labels: &Labels) -> Option<LatestSample> {
+        let _ = labels;
+        None
+    }
+
     /// Makes the batch durable (written to the WAL) and visible. On error nothing of the batch
     /// is visible.
     fn commit(self: Box<Self>) -> Result<(), AppendError>;
 
     /// Discards the batch.
     fn rollback(self: Box<Self>);
+}
+
+/// The newest sample of a series (see [`Appender::latest_sample`]).
+#[derive(Clone, Debug, PartialEq)]
+pub enum LatestSample {
+    /// A float sample.
+    Float(Sample),
+    /// A native histogram sample.
+    Histogram(HistogramSample),
 }
 
 /// Hints for a select: the time range actually needed, which may be narrower than the

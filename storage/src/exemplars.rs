@@ -11,7 +11,10 @@
 //! equal to its series' newest one is a no-op (senders resend them with every scrape); one not
 //! newer than the series' newest is rejected as out of order. A limit of 0 disables storage.
 //!
-//! Exemplars live in memory only: they are not written to the WAL and are gone after a restart.
+//! Durability: the appender logs a batch's exemplars to the WAL in the same write as its
+//! samples (a record of their own, type 6), WAL checkpoints keep every exemplar the ring holds,
+//! and the database replays both into the ring on open ([`ExemplarStorage::restore`]), so an
+//! acknowledged exemplar survives a restart and `kill -9` as long as the ring would still hold it.
 
 use crate::error::AppendError;
 use crate::model::{Exemplar, ExemplarSeries, Labels, Matcher, EXEMPLAR_MAX_LABEL_CHARS};
@@ -141,6 +144,36 @@ impl ExemplarStorage {
         ring.insert(self.max, series, e);
         self.appended.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Ok(true)
+    }
+
+    /// Puts back an exemplar read from the WAL or a checkpoint: stored as by
+    /// [`ExemplarStorage::add`], but not counted as appended, and one that is a duplicate or
+    /// older than the series' newest (a checkpoint and the segments after it overlap) is
+    /// skipped silently.
+    pub fn restore(&self, series: &Labels, e: Exemplar) {
+        if self.max == 0 || label_chars(&e.labels) > EXEMPLAR_MAX_LABEL_CHARS {
+            return;
+        }
+        let mut ring = self.ring.write();
+        if let Ok(true) = ring.check(series, &e) {
+            ring.insert(self.max, series, e);
+        }
+    }
+
+    /// Every exemplar held, oldest first (the order they were stored in), with its series'
+    /// labels: what a WAL checkpoint keeps, so restoring them in this order rebuilds the ring.
+    pub fn contents(&self) -> Vec<(Labels, Exemplar)> {
+        let ring = self.ring.read();
+        let n = ring.entries.len();
+        // Until the ring is full, slot 0 is the oldest; after that, the next slot to write.
+        let start = if n < self.max { 0 } else { ring.next };
+        (0..n)
+            .filter_map(|i| ring.entries.get((start + i) % n).and_then(|e| e.as_ref()))
+            .filter_map(|e| {
+                let s = ring.series.get(&e.series)?;
+                Some((s.labels.clone(), e.exemplar.clone()))
+            })
+            .collect()
     }
 
     /// Exemplars with `mint <= t <= maxt` of every series matched by at least one of the
@@ -448,6 +481,44 @@ mod tests {
             r[0].exemplars.iter().map(|e| e.t).collect::<Vec<_>>(),
             vec![97, 98, 99]
         );
+    }
+
+    #[test]
+    fn contents_restored_in_order_rebuild_the_ring() {
+        let s = ExemplarStorage::new(3);
+        let a = series("a", "x");
+        let b = series("b", "x");
+        for (l, t) in [(&a, 1), (&b, 2), (&a, 3), (&b, 4), (&a, 5)] {
+            s.add(l, ex(&t.to_string(), t as f64, t)).unwrap();
+        }
+        let c = s.contents();
+        assert_eq!(c.iter().map(|(_, e)| e.t).collect::<Vec<_>>(), vec![3, 4, 5]);
+        let r = ExemplarStorage::new(3);
+        for (l, e) in c.clone() {
+            r.restore(&l, e);
+        }
+        // Restoring overlapping input again (checkpoint, then segments) changes nothing.
+        for (l, e) in c {
+            r.restore(&l, e);
+        }
+        r.restore(&a, ex("old", 0.0, 2));
+        assert_eq!(all(&r), all(&s));
+        assert_eq!(r.stats().exemplars_appended, 0);
+        assert_eq!(r.stats().out_of_order, 0);
+        // The restored ring evicts in the original order: a@3 goes first.
+        r.add(&b, ex("6", 6.0, 6)).unwrap();
+        let got = all(&r);
+        assert_eq!(got[0].exemplars.iter().map(|e| e.t).collect::<Vec<_>>(), vec![5]);
+        assert_eq!(
+            got[1].exemplars.iter().map(|e| e.t).collect::<Vec<_>>(),
+            vec![4, 6]
+        );
+        // A ring not yet full lists from slot 0.
+        let small = ExemplarStorage::new(10);
+        small.add(&a, ex("1", 1.0, 1)).unwrap();
+        small.add(&b, ex("2", 2.0, 2)).unwrap();
+        assert_eq!(small.contents().len(), 2);
+        assert_eq!(small.contents()[0].0, a);
     }
 
     #[test]

@@ -39,7 +39,7 @@ pub mod model;
 pub mod prefetch;
 pub mod wal;
 
-pub use api::{Appendable, Appender, Querier, Queryable, SelectHints, Series};
+pub use api::{Appendable, Appender, LatestSample, Querier, Queryable, SelectHints, Series};
 pub use db::{
     snapshot_name, Db, DbOptions, DbStats, DeleteStats, SnapshotInfo, WalHold, AGENT_HEAD_WINDOW_MS,
 };

@@ -217,3 +217,66 @@ fn openmetrics_scrape_exemplars_are_stored() {
     let again = exemplars(&server, "jobs_total", "");
     assert_eq!(again[0]["exemplars"].as_array().unwrap().len(), 1, "{again}");
 }
+
+/// Every exemplar the server holds, as (series name, trace id, timestamp ms).
+fn held(server: &TestServer) -> Vec<(String, String, i64)> {
+    let data = exemplars(server, "{__name__=~\".+\"}", "&start=0&end=100000");
+    let mut out = Vec::new();
+    for s in data.as_array().unwrap() {
+        let name = s["seriesLabels"]["__name__"].as_str().unwrap().to_string();
+        for e in s["exemplars"].as_array().unwrap() {
+            let t = (e["timestamp"].as_f64().unwrap() * 1000.0).round() as i64;
+            out.push((
+                name.clone(),
+                e["labels"]["trace_id"].as_str().unwrap().to_string(),
+                t,
+            ));
+        }
+    }
+    out
+}
+
+#[test]
+fn exemplars_survive_restart_and_kill_9() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = TestServer::builder(dir.path()).start();
+    let write = |server: &TestServer, round: i64| {
+        let t = round * 1_000;
+        let req = prompb::WriteRequest {
+            timeseries: vec![
+                with_exemplars(
+                    series("rpc_total", &[("job", "a")], &[(t, round as f64)]),
+                    &[(&format!("a{round}"), 1.0, t)],
+                ),
+                // An exemplar sent without a sample of its series in the request.
+                with_exemplars(
+                    series("rpc_errors_total", &[("job", "a")], &[]),
+                    &[(&format!("e{round}"), 1.0, t + 1)],
+                ),
+            ],
+            ..Default::default()
+        };
+        let (s, b) = remote_write(server, &req);
+        assert_eq!(s, 204, "{b}");
+    };
+    write(&server, 1);
+    write(&server, 2);
+    let before = held(&server);
+    assert_eq!(before.len(), 4, "{before:?}");
+
+    // Clean restart (SIGTERM).
+    assert_eq!(server.terminate(), Some(0));
+    server.restart();
+    assert_eq!(held(&server), before, "after a clean restart");
+
+    // Acknowledged, then kill -9 right away: nothing acknowledged is lost.
+    write(&server, 3);
+    let before = held(&server);
+    assert_eq!(before.len(), 6, "{before:?}");
+    server.kill9();
+    server.restart();
+    assert_eq!(held(&server), before, "after kill -9");
+    // The restored ring keeps Prometheus' rules: an older exemplar is refused, a newer stored.
+    write(&server, 4);
+    assert_eq!(held(&server).len(), 8);
+}

@@ -5,6 +5,8 @@
 //! `cargo test --test e2e fuzz_replay -- --ignored write_seeds` regenerates the binary seeds that
 //! are made by Sextant itself (WAL segment, block index and chunks, remote-write bodies).
 
+// The target functions are `pub` for the libFuzzer binaries of the fuzz crate.
+#[allow(unreachable_pub)]
 #[path = "../../fuzz/src/lib.rs"]
 mod targets;
 

@@ -4,16 +4,6 @@
 
 use crate::support::*;
 
-/// The value of the sample line starting with `series` (exact labels), 0 if absent.
-fn metric(server: &TestServer, series: &str) -> f64 {
-    let (s, body) = http_get(&server.url("/metrics")).unwrap();
-    assert_eq!(s, 200);
-    String::from_utf8_lossy(&body)
-        .lines()
-        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
-        .unwrap_or(0.0)
-}
-
 fn rw_post(server: &TestServer, body: &[u8]) -> (u16, String) {
     let (s, _, b) = http_request(
         "POST",

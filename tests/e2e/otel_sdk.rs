@@ -1,6 +1,7 @@
 //! The OpenTelemetry Python SDK as a real client: `tests/otel/export_all.py` exports every
 //! instrument kind (with dotted names and units) over OTLP/HTTP protobuf and OTLP/gRPC to the
-//! running binary, and the translated series are checked through the query API.
+//! running binary, and the translated series are checked through the query API; also over
+//! TLS with basic authentication (HTTP and gRPC), the way an SDK behind a web configuration sends.
 //!
 //! The SDK comes from PyPI (`opentelemetry-sdk`, `opentelemetry-exporter-otlp-proto-http`,
 //! `opentelemetry-exporter-otlp-proto-grpc`); `scripts/test.sh` installs them into a venv at
@@ -33,11 +34,11 @@ fn python() -> PathBuf {
     venv
 }
 
-/// Runs the exporter; returns the trace id (hex) of the span its exemplars belong to.
-fn export(protocol: &str, endpoint: &str, instance: &str) -> String {
-    let script = format!("{}/tests/otel/export_all.py", env!("CARGO_MANIFEST_DIR"));
-    let out = Command::new(python())
-        .arg(&script)
+/// The exporter script for `protocol` to `endpoint`, in an environment that names no other
+/// endpoint or CA bundle (`REQUESTS_CA_BUNDLE` would win over `--ca-file` in `requests`).
+fn exporter_command(protocol: &str, endpoint: &str, instance: &str) -> Command {
+    let mut c = Command::new(python());
+    c.arg(format!("{}/tests/otel/export_all.py", env!("CARGO_MANIFEST_DIR")))
         .args([
             "--protocol",
             protocol,
@@ -48,6 +49,20 @@ fn export(protocol: &str, endpoint: &str, instance: &str) -> String {
         ])
         .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
         .env_remove("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT")
+        .env_remove("REQUESTS_CA_BUNDLE")
+        .env_remove("CURL_CA_BUNDLE");
+    c
+}
+
+/// Runs the exporter; returns the trace id (hex) of the span its exemplars belong to.
+fn export(protocol: &str, endpoint: &str, instance: &str) -> String {
+    export_with(protocol, endpoint, instance, &[])
+}
+
+/// [`export`] with more arguments for the script (`--ca-file`, `--basic-auth`).
+fn export_with(protocol: &str, endpoint: &str, instance: &str, extra: &[&str]) -> String {
+    let out = exporter_command(protocol, endpoint, instance)
+        .args(extra)
         .output()
         .expect("run python");
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -271,13 +286,7 @@ fn check_translation(server: &TestServer, instance: &str) {
 fn opentelemetry_python_sdk_over_http_and_grpc() {
     let dir = tempfile::tempdir().unwrap();
     let server = TestServer::builder(dir.path()).start();
-    let log = server.log.lock().unwrap().join("\n");
-    let grpc_addr = log
-        .split("OTLP/gRPC listening on ")
-        .nth(1)
-        .and_then(|s| s.split_whitespace().next())
-        .expect("the OTLP/gRPC listener is logged")
-        .to_string();
+    let grpc_addr = grpc_address(&server);
 
     let trace = export("http", &server.url("/v1/metrics"), "http-1");
     check_translation(&server, "http-1");
@@ -301,4 +310,105 @@ fn opentelemetry_python_sdk_over_http_and_grpc() {
         .as_str()
         .or(v2["data"]["http_server_request_body_size_bytes"][0]["type"].as_str());
     assert_eq!(t, Some("counter"), "{v} {v2}");
+}
+
+/// The OTLP/gRPC address a server logged (`OTLP/gRPC listening on ADDR`).
+fn grpc_address(server: &TestServer) -> String {
+    let log = server.log.lock().unwrap().join("\n");
+    log.split("OTLP/gRPC listening on ")
+        .nth(1)
+        .and_then(|s| s.split_whitespace().next())
+        .expect("the OTLP/gRPC listener is logged")
+        .to_string()
+}
+
+#[test]
+fn opentelemetry_python_sdk_over_tls_with_basic_auth() {
+    let dir = tempfile::tempdir().unwrap();
+    // A CA and a server certificate it signed (OpenSSL, under the SDK, wants a CA as anchor).
+    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "sextant test CA");
+    let issuer = rcgen::CertifiedIssuer::self_signed(ca_params, rcgen::KeyPair::generate().unwrap()).unwrap();
+    let key = rcgen::KeyPair::generate().unwrap();
+    let server_cert = rcgen::CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()])
+        .unwrap()
+        .signed_by(&key, &issuer)
+        .unwrap();
+    let ca = dir.path().join("ca.crt");
+    std::fs::write(&ca, issuer.pem()).unwrap();
+    std::fs::write(dir.path().join("server.crt"), server_cert.pem()).unwrap();
+    std::fs::write(dir.path().join("server.key"), key.serialize_pem()).unwrap();
+    let hash = |pw: &str| bcrypt::hash(pw, 10).unwrap();
+    let web = dir.path().join("web.yml");
+    std::fs::write(
+        &web,
+        format!(
+            "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\nbasic_auth_users:\n  sdk: '{}'\n  reader: '{}'\nsextant:\n  roles:\n    sdk: write\n    reader: read\n",
+            hash("sdk-pw"),
+            hash("read-pw")
+        ),
+    )
+    .unwrap();
+    let server = TestServer::builder(&dir.path().join("data"))
+        .arg(format!("--web.config.file={}", web.display()))
+        .no_ready_wait()
+        .start();
+    assert!(server.base.starts_with("https://"), "{}", server.base);
+    let grpc = grpc_address(&server);
+    let ca_arg = ca.display().to_string();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let client = reqwest::Client::builder()
+        .add_root_certificate(reqwest::Certificate::from_pem(issuer.pem().as_bytes()).unwrap())
+        .timeout(std::time::Duration::from_secs(10))
+        .build()
+        .unwrap();
+    let query = |q: &str| -> serde_json::Value {
+        rt.block_on(async {
+            let r = client
+                .get(format!("{}/api/v1/query?query={}", server.base, enc(q)))
+                .basic_auth("reader", Some("read-pw"))
+                .send()
+                .await
+                .unwrap();
+            r.json().await.unwrap()
+        })
+    };
+    // Ready (the database may still be opening when the listener is up).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while query("1")["status"] != "success" {
+        assert!(std::time::Instant::now() < deadline, "never ready");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+
+    for (protocol, endpoint, instance) in [
+        ("http", format!("{}/v1/metrics", server.base), "https-1"),
+        ("grpc", format!("https://{grpc}"), "grpcs-1"),
+    ] {
+        // Without credentials the export is refused ...
+        let refused = exporter_command(protocol, &endpoint, instance)
+            .args(["--ca-file", &ca_arg])
+            .output()
+            .unwrap();
+        assert!(
+            !refused.status.success(),
+            "{protocol}: exported without credentials"
+        );
+        // ... with the write role it is stored, over TLS verified against the test's CA.
+        export_with(
+            protocol,
+            &endpoint,
+            instance,
+            &["--ca-file", &ca_arg, "--basic-auth", "sdk:sdk-pw"],
+        );
+        let v = query(&format!(
+            "http_server_request_body_size_bytes_total{{instance=\"{instance}\",http_method=\"GET\"}}"
+        ));
+        assert_eq!(v["data"]["result"][0]["value"][1], "150", "{protocol}: {v}");
+    }
 }

@@ -291,6 +291,16 @@ pub(crate) fn http_get(url: &str) -> std::io::Result<(u16, Vec<u8>)> {
     http_request("GET", url, &[], b"").map(|(s, _, b)| (s, b))
 }
 
+/// The value of the `/metrics` sample line starting with `series` (exact labels), 0 if absent.
+pub(crate) fn metric(server: &TestServer, series: &str) -> f64 {
+    let (s, body) = http_get(&server.url("/metrics")).unwrap();
+    assert_eq!(s, 200);
+    String::from_utf8_lossy(&body)
+        .lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.trim().parse().ok())
+        .unwrap_or(0.0)
+}
+
 pub(crate) fn get_json(url: &str) -> (u16, serde_json::Value) {
     let (s, b) = http_get(url).expect("GET");
     let v = serde_json::from_slice(&b)

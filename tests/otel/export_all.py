@@ -3,10 +3,12 @@
 
 Used by tests/e2e/otel_sdk.rs: the real OpenTelemetry Python SDK as a client of Sextant.
 
-    export_all.py --protocol http|grpc --endpoint URL --instance ID
+    export_all.py --protocol http|grpc --endpoint URL --instance ID [--ca-file PEM] [--basic-auth USER:PASSWORD]
 
 `--endpoint` is the OTLP/HTTP metrics URL (http://HOST:PORT/v1/metrics) or the OTLP/gRPC
-address (http://HOST:PORT). `--instance` becomes `service.instance.id`, so runs of the test
+address (http://HOST:PORT); with `https://` and `--ca-file` the exporter verifies the server's
+certificate against that CA (gRPC: TLS channel credentials). `--basic-auth` sends an
+`Authorization: Basic` header (gRPC: `authorization` metadata) with every export. `--instance` becomes `service.instance.id`, so runs of the test
 over both protocols write distinct series. The values recorded are fixed (see RECORDED below);
 the Rust test asserts the Prometheus series they translate to. Exits non-zero with a message
 naming the missing package when the SDK is not installed, and when the export fails.
@@ -43,19 +45,42 @@ except ImportError as e:  # pragma: no cover - reported to the Rust test
     sys.exit(3)
 
 
-def exporter(protocol, endpoint, temporality):
-    """The SDK's own OTLP exporter for the protocol."""
+def exporter(protocol, endpoint, temporality, ca_file=None, basic_auth=None):
+    """The SDK's own OTLP exporter for the protocol, with TLS verified against `ca_file` and
+    basic authentication when given."""
+    headers = None
+    if basic_auth:
+        import base64
+
+        headers = {"authorization": "Basic " + base64.b64encode(basic_auth.encode()).decode()}
     try:
         if protocol == "http":
             from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
 
             return OTLPMetricExporter(
-                endpoint=endpoint, timeout=20, preferred_temporality=temporality
+                endpoint=endpoint,
+                timeout=20,
+                preferred_temporality=temporality,
+                certificate_file=ca_file,
+                headers=headers,
             )
         from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
 
+        if ca_file:
+            import grpc
+
+            with open(ca_file, "rb") as f:
+                credentials = grpc.ssl_channel_credentials(root_certificates=f.read())
+            return OTLPMetricExporter(
+                endpoint=endpoint,
+                insecure=False,
+                credentials=credentials,
+                headers=headers,
+                timeout=20,
+                preferred_temporality=temporality,
+            )
         return OTLPMetricExporter(
-            endpoint=endpoint, insecure=True, timeout=20, preferred_temporality=temporality
+            endpoint=endpoint, insecure=True, headers=headers, timeout=20, preferred_temporality=temporality
         )
     except ImportError as e:
         pkg = "opentelemetry-exporter-otlp-proto-" + protocol
@@ -92,6 +117,8 @@ def main():
     ap.add_argument("--protocol", choices=["http", "grpc"], required=True)
     ap.add_argument("--endpoint", required=True)
     ap.add_argument("--instance", required=True)
+    ap.add_argument("--ca-file")
+    ap.add_argument("--basic-auth")
     args = ap.parse_args()
 
     cumulative = {
@@ -102,7 +129,9 @@ def main():
         ObservableUpDownCounter: AggregationTemporality.CUMULATIVE,
         ObservableGauge: AggregationTemporality.CUMULATIVE,
     }
-    exp = CheckedExporter(exporter(args.protocol, args.endpoint, cumulative))
+    exp = CheckedExporter(
+        exporter(args.protocol, args.endpoint, cumulative, args.ca_file, args.basic_auth)
+    )
     # A long interval: the only export is the one force_flush makes below.
     reader = PeriodicExportingMetricReader(exp, export_interval_millis=3_600_000)
     resource = Resource.create(

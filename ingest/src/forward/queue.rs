@@ -537,6 +537,10 @@ impl Reader {
                 // Native histograms are not forwarded yet (send_native_histograms, #18).
                 self.sh.tracker.lock().push(end, 0);
             }
+            WalRecord::Exemplars(_) => {
+                // Exemplars are not forwarded (send_exemplars is refused at load).
+                self.sh.tracker.lock().push(end, 0);
+            }
         }
     }
 

@@ -5,13 +5,21 @@
 //! memory per series (keyed by the translated labels), and the total is stored.
 //!
 //! - A point not newer than the series' previous point is refused (it would count twice).
-//! - The totals live in memory only: after a restart a series starts again from its next
-//!   delta, which PromQL's `rate`/`increase` see as a counter reset (no wrong rates).
+//! - The stored cumulative value is the state: the first delta of a series after a start
+//!   resumes from the series' newest stored sample (read through the batch's appender, see
+//!   [`storage::Appender::latest_sample`]; the `resume` module), so after a restart or a
+//!   `kill -9` the total goes on from what was acknowledged. Every acknowledged delta is in
+//!   that sample (it was committed with it) and a retried one is refused as not newer, so
+//!   nothing is lost or counted twice. A series whose newest sample is no longer in the
+//!   head (idle for longer than the head holds, at least one block range) starts again from
+//!   its next delta, which PromQL's `rate`/`increase` see as a counter reset.
 //! - Changes are applied only after the request's batch is committed ([`DeltaTxn::commit`]),
-//!   so a retried request after a storage failure does not count twice.
+//!   so a retried request after a storage failure does not count twice. Requests that carry
+//!   delta points are serialised from their first delta to their commit, so two concurrent
+//!   requests for one series cannot both start from the same total.
 //! - At most `max_series` totals are kept; new series past that are refused.
 
-use parking_lot::Mutex;
+use parking_lot::{Mutex, MutexGuard};
 use std::collections::BTreeMap;
 use storage::Labels;
 
@@ -105,6 +113,8 @@ struct Entry {
 pub struct DeltaStore {
     map: Mutex<foldhash::HashMap<Labels, Entry>>,
     max_series: usize,
+    /// Held by a transaction from its first delta to its commit.
+    serial: Mutex<()>,
 }
 
 impl DeltaStore {
@@ -113,6 +123,7 @@ impl DeltaStore {
         DeltaStore {
             map: Mutex::new(Default::default()),
             max_series,
+            serial: Mutex::new(()),
         }
     }
 
@@ -131,6 +142,7 @@ impl DeltaStore {
         DeltaTxn {
             store: self,
             pending: Default::default(),
+            serial_guard: None,
         }
     }
 }
@@ -139,18 +151,56 @@ impl DeltaStore {
 pub struct DeltaTxn<'a> {
     store: &'a DeltaStore,
     pending: foldhash::HashMap<Labels, Entry>,
+    /// Taken at the first delta (see [`DeltaStore`]'s `serial`).
+    serial_guard: Option<MutexGuard<'a, ()>>,
+}
+
+/// The last nanosecond of millisecond `t_ms`: a stored sample stands for every point of its
+/// millisecond, so a delta in the same millisecond is not newer.
+fn last_ns_of_ms(t_ms: i64) -> u64 {
+    u64::try_from(t_ms)
+        .unwrap_or(0)
+        .saturating_mul(1_000_000)
+        .saturating_add(999_999)
 }
 
 impl DeltaTxn<'_> {
     /// Adds a delta for `key` at time `t` (ns) and returns the new total.
     ///
-    /// `merge(previous_total, delta)` combines; it returns an error when they cannot be
-    /// combined (e.g. histogram bounds changed, which restarts the total from the delta).
-    pub fn add(&mut self, key: &Labels, t: u64, delta: Total) -> Result<Total, String> {
-        let prev = match self.pending.get(key) {
+    /// A series without a total in memory resumes from `stored(&delta)`: the total its
+    /// newest stored sample holds, with that sample's time (ms), or `None` to start from
+    /// this delta. Totals are combined by shape; when they cannot be (histogram bounds
+    /// changed, another kind) the total restarts from the delta.
+    pub fn add(
+        &mut self,
+        key: &Labels,
+        t: u64,
+        delta: Total,
+        stored: impl FnOnce(&Total) -> Option<(i64, Total)>,
+    ) -> Result<Total, String> {
+        if self.serial_guard.is_none() {
+            self.serial_guard = Some(self.store.serial.lock());
+        }
+        let known = match self.pending.get(key) {
             Some(e) => Some(e.clone()),
             None => self.store.map.lock().get(key).cloned(),
         };
+        let new_series = known.is_none();
+        let prev = known.or_else(|| {
+            stored(&delta).map(|(t_ms, total)| Entry {
+                total,
+                last_t: last_ns_of_ms(t_ms),
+            })
+        });
+        if new_series {
+            let known = self.store.map.lock().len() + self.pending.len();
+            if known >= self.store.max_series {
+                return Err(format!(
+                    "too many delta series to convert to cumulative (limit {})",
+                    self.store.max_series
+                ));
+            }
+        }
         let total = match prev {
             Some(e) if t <= e.last_t => {
                 return Err(format!(
@@ -159,16 +209,7 @@ impl DeltaTxn<'_> {
                 ))
             }
             Some(e) => merge(e.total, delta),
-            None => {
-                let known = self.store.map.lock().len() + self.pending.len();
-                if known >= self.store.max_series {
-                    return Err(format!(
-                        "too many delta series to convert to cumulative (limit {})",
-                        self.store.max_series
-                    ));
-                }
-                delta
-            }
+            None => delta,
         };
         self.pending.insert(
             key.clone(),
@@ -231,31 +272,83 @@ fn merge(prev: Total, delta: Total) -> Total {
 mod tests {
     use super::*;
 
+    /// Nothing stored.
+    fn none(_: &Total) -> Option<(i64, Total)> {
+        None
+    }
+
+    #[test]
+    fn resumes_from_the_stored_total_once() {
+        let s = DeltaStore::new(10);
+        let k = Labels::from_pairs([("__name__", "x_total")]);
+        let mut t = s.txn();
+        // Stored: 40 at 5 ms. A delta inside that millisecond is not newer.
+        let stored = |_: &Total| Some((5, Total::Sum(40.0)));
+        assert!(t
+            .add(&k, 5_500_000, Total::Sum(1.0), stored)
+            .unwrap_err()
+            .contains("not newer"));
+        assert_eq!(
+            t.add(&k, 6_000_000, Total::Sum(2.0), stored).unwrap(),
+            Total::Sum(42.0)
+        );
+        t.commit();
+        // Later deltas go on from memory; storage is not asked again.
+        let mut t = s.txn();
+        let asked = |_: &Total| -> Option<(i64, Total)> { panic!("asked again") };
+        assert_eq!(
+            t.add(&k, 7_000_000, Total::Sum(3.0), asked).unwrap(),
+            Total::Sum(45.0)
+        );
+    }
+
+    #[test]
+    fn transactions_with_deltas_run_one_at_a_time() {
+        let s = std::sync::Arc::new(DeltaStore::new(10));
+        let k = Labels::from_pairs([("__name__", "x_total")]);
+        let mut first = s.txn();
+        first.add(&k, 1, Total::Sum(1.0), none).unwrap();
+        let (s2, k2) = (s.clone(), k.clone());
+        let second = std::thread::spawn(move || {
+            let mut t = s2.txn();
+            let total = t.add(&k2, 2, Total::Sum(2.0), none).unwrap();
+            t.commit();
+            total
+        });
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        assert!(!second.is_finished(), "waits for the first to commit");
+        first.commit();
+        assert_eq!(second.join().unwrap(), Total::Sum(3.0));
+    }
+
     #[test]
     fn sums_accumulate_after_commit_only() {
         let s = DeltaStore::new(10);
         let k = Labels::from_pairs([("__name__", "x_total")]);
         let mut t = s.txn();
-        assert_eq!(t.add(&k, 10, Total::Sum(2.0)).unwrap(), Total::Sum(2.0));
-        assert_eq!(t.add(&k, 20, Total::Sum(3.0)).unwrap(), Total::Sum(5.0));
+        assert_eq!(t.add(&k, 10, Total::Sum(2.0), none).unwrap(), Total::Sum(2.0));
+        assert_eq!(t.add(&k, 20, Total::Sum(3.0), none).unwrap(), Total::Sum(5.0));
         drop(t); // not committed: forgotten
         assert!(s.is_empty());
         let mut t = s.txn();
-        t.add(&k, 10, Total::Sum(2.0)).unwrap();
+        t.add(&k, 10, Total::Sum(2.0), none).unwrap();
         t.commit();
         let mut t = s.txn();
-        assert!(t.add(&k, 10, Total::Sum(2.0)).unwrap_err().contains("not newer"));
-        assert_eq!(t.add(&k, 30, Total::Sum(4.0)).unwrap(), Total::Sum(6.0));
+        assert!(t
+            .add(&k, 10, Total::Sum(2.0), none)
+            .unwrap_err()
+            .contains("not newer"));
+        assert_eq!(t.add(&k, 30, Total::Sum(4.0), none).unwrap(), Total::Sum(6.0));
     }
 
     #[test]
     fn limit_on_series() {
         let s = DeltaStore::new(1);
         let mut t = s.txn();
-        t.add(&Labels::from_pairs([("__name__", "a")]), 1, Total::Sum(1.0))
+        t.add(&Labels::from_pairs([("__name__", "a")]), 1, Total::Sum(1.0), none)
             .unwrap();
         let e = t
-            .add(&Labels::from_pairs([("__name__", "b")]), 1, Total::Sum(1.0))
+            .add(&Labels::from_pairs([("__name__", "b")]), 1, Total::Sum(1.0), none)
             .unwrap_err();
         assert!(e.contains("limit 1"), "{e}");
     }

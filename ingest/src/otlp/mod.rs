@@ -10,7 +10,8 @@
 //!
 //! - `names`: metric and label name translation.
 //! - `translate`: data points to series.
-//! - `delta`: delta-to-cumulative accumulation.
+//! - `delta`: delta-to-cumulative accumulation; `resume`: its totals read back from storage
+//!   after a restart.
 //! - `traces`: OTLP traces (`/v1/traces`, gRPC `TraceService`) counted into span metrics.
 //! - `http`, `grpc`: the transports; [`http::router`] holds the OTLP/HTTP routes and their
 //!   [`OtlpState`].
@@ -19,6 +20,7 @@ pub mod delta;
 pub mod grpc;
 pub mod http;
 pub mod names;
+mod resume;
 pub mod traces;
 pub mod translate;
 

@@ -466,7 +466,9 @@ impl Translator<'_, '_, '_> {
             self.delta_rejected(name);
             return None;
         }
-        match self.delta.add(labels, t_ns, d) {
+        let w = &*self.w;
+        let stored = |shape: &Total| super::resume::stored_total(w, labels, name, shape);
+        match self.delta.add(labels, t_ns, d, stored) {
             Ok(total) => Some(total),
             Err(e) => {
                 self.reject_point(|| format!("series {labels}: {e}"));

@@ -192,6 +192,11 @@ impl<'a> SeriesWriter<'a> {
         self.app.series_labels(r)
     }
 
+    /// The newest committed sample of the series `labels` (see [`Appender::latest_sample`]).
+    pub fn latest_sample(&self, labels: &Labels) -> Option<storage::LatestSample> {
+        self.app.latest_sample(labels)
+    }
+
     /// Samples refused so far.
     pub fn rejected(&self) -> usize {
         self.out.rejected

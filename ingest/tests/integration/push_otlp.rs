@@ -299,6 +299,58 @@ async fn python_delta_rounds_add_up_to_the_cumulative_totals() {
 }
 
 #[tokio::test]
+async fn delta_totals_resume_from_storage_after_a_restart() {
+    let rounds = [
+        "otlp/py_http_delta_round1.pb",
+        "otlp/py_http_delta_observables_only.pb",
+        "otlp/py_http_delta_round2.pb",
+    ];
+    let continuous = Fixture::new();
+    for file in rounds {
+        let (s, _, body) = continuous.send_raw(post("/v1/metrics", PB, fixture(file))).await;
+        assert_eq!(s, 200, "{file}: {body:?}");
+    }
+    // The same rounds with the delta state lost before each round after the first.
+    let mut restarted = Fixture::new();
+    for (i, file) in rounds.iter().enumerate() {
+        if i > 0 {
+            restarted.restart_endpoints(PushLimits::default());
+        }
+        let (s, _, body) = restarted.send_raw(post("/v1/metrics", PB, fixture(file))).await;
+        assert_eq!(s, 200, "{file}: {body:?}");
+        assert_eq!(decode_response(&body).partial_success, None, "{file}");
+    }
+    assert_eq!(dump(&restarted), dump(&continuous));
+    let hist = |f: &Fixture| {
+        f.db.querier(i64::MIN, i64::MAX)
+            .unwrap()
+            .select(
+                &storage::SelectHints {
+                    mint: i64::MIN,
+                    maxt: i64::MAX,
+                },
+                &[storage::Matcher::new(storage::MatchOp::Regex, "__name__", ".+").unwrap()],
+            )
+            .unwrap()
+            .into_iter()
+            .filter(|s| !s.histograms.is_empty())
+            .map(|s| (s.labels.to_string(), s.histograms))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(hist(&restarted), hist(&continuous), "native histograms");
+    // A round resent after the restart is refused as not newer, not counted twice.
+    restarted.restart_endpoints(PushLimits::default());
+    let before = dump(&restarted);
+    let (s, _, body) = restarted
+        .send_raw(post("/v1/metrics", PB, fixture("otlp/py_http_delta_round2.pb")))
+        .await;
+    assert_eq!(s, 200, "{body:?}");
+    let ps = decode_response(&body).partial_success.expect("partial success");
+    assert!(ps.error_message.contains("not newer"), "{}", ps.error_message);
+    assert_eq!(dump(&restarted), before);
+}
+
+#[tokio::test]
 async fn delta_can_be_refused_instead() {
     let f = Fixture::with_limits(PushLimits {
         otlp: OtlpOptions {

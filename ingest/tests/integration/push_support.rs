@@ -32,6 +32,12 @@ impl Fixture {
         }
     }
 
+    /// A fresh router over the same database, as after a restart: what the endpoints keep
+    /// between requests (OTLP delta totals) is gone, what was stored stays.
+    pub(crate) fn restart_endpoints(&mut self, limits: PushLimits) {
+        self.router = push_router(self.db.clone(), limits);
+    }
+
     /// Sends one request; returns status, headers and body text.
     pub(crate) async fn send(&self, req: Request<Body>) -> (u16, axum::http::HeaderMap, String) {
         let (s, h, b) = self.send_raw(req).await;

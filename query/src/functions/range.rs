@@ -302,6 +302,9 @@ fn may_collide(series: &RangeSeries) -> bool {
     (1..n).any(|i| series.labels(i).get(METRIC_NAME) != first)
 }
 
+/// Steps of one series evaluated between two checks of the deadline and cancellation.
+const STEPS_PER_CHECK: usize = 64;
+
 /// Applies range function `f` to every series of `rv` at every step, batch by batch.
 fn run(
     ev: &mut Evaluator<'_>,
@@ -335,6 +338,11 @@ fn run(
         let (mut lo, mut hi) = (0usize, 0usize);
         let (mut hlo, mut hhi) = (0usize, 0usize);
         for i in 0..n {
+            // One series can be a long loop (a subquery over days): stop it on a timeout or
+            // cancellation, not only between series.
+            if i % STEPS_PER_CHECK == STEPS_PER_CHECK - 1 {
+                ctl.check("expression evaluation")?;
+            }
             let ts = steps.ts(i);
             let end = rv.eval_time(ts);
             let start = end - rv.range;

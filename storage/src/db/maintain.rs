@@ -181,10 +181,10 @@ impl Inner {
             None => None,
         };
         let done = match held {
-            None => self.wal.checkpoint(b, || self.head.checkpoint_contents()),
+            None => self.wal.checkpoint(b, || self.checkpoint_contents()),
             Some((keep_from, max_bytes)) => self
                 .wal
-                .checkpoint_holding(b, keep_from, max_bytes, || self.head.checkpoint_contents())
+                .checkpoint_holding(b, keep_from, max_bytes, || self.checkpoint_contents())
                 .map(|(c, forced)| {
                     if forced > 0 {
                         tracing::warn!(

@@ -25,6 +25,9 @@
 mod admin_tests;
 mod background;
 mod delete;
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod exemplar_tests;
 mod lock;
 mod maintain;
 mod querier;
@@ -41,7 +44,7 @@ use crate::exemplars::{ExemplarStats, ExemplarStorage};
 use crate::head::{clear_spill_dir, ChunkSpill, Head, HeadAppender, HeadStats, Replayer};
 use crate::metrics::{Counter, DbMetrics, Histogram, LONG_BUCKETS};
 use crate::model::{ExemplarSeries, Matcher, MetricMetadata};
-use crate::wal::{Wal, DEFAULT_SEGMENT_SIZE};
+use crate::wal::{CheckpointContents, ExemplarEntry, Wal, WalRecord, DEFAULT_SEGMENT_SIZE};
 use background::Background;
 pub use delete::DeleteStats;
 use parking_lot::{Mutex, RwLock};
@@ -202,11 +205,32 @@ pub(crate) struct Inner {
     pub(crate) counters: DbCounters,
     /// Seconds the WAL replay took at open.
     replay_seconds: f64,
-    /// Exemplars (memory only).
+    /// Exemplars (in memory; logged to the WAL and kept by checkpoints).
     pub(crate) exemplars: ExemplarStorage,
     /// What other WAL readers still need (see [`Db::hold_wal_for`]) and the size cap.
     pub(crate) wal_hold: parking_lot::RwLock<Option<(WalHold, u64)>>,
     _lock: File,
+}
+
+impl Inner {
+    /// What a WAL checkpoint keeps: the head's series and metadata, and every exemplar held.
+    /// Waits for the commits in flight first, so an exemplar logged in a segment about to be
+    /// dropped is already in the ring.
+    pub(crate) fn checkpoint_contents(&self) -> CheckpointContents {
+        let (series, metadata) = self.head.checkpoint_contents();
+        self.head.wait_for_commits();
+        let exemplars = self
+            .exemplars
+            .contents()
+            .into_iter()
+            .map(|(series, exemplar)| ExemplarEntry { series, exemplar })
+            .collect();
+        CheckpointContents {
+            series,
+            metadata,
+            exemplars,
+        }
+    }
 }
 
 /// Answers which WAL segments other readers of the WAL still need: `Some(s)` keeps the
@@ -254,19 +278,31 @@ impl Db {
             clear_spill_dir(&spill_dir).map_err(spill_err)?;
         }
         let replay_started = Instant::now();
+        let exemplars = ExemplarStorage::new(opts.max_exemplars);
         let wal = {
             let _span = tracing::info_span!("tsdb.wal_replay").entered();
             let mut replayer = Replayer::new(&head);
+            let mut restored_exemplars = 0usize;
             let symbols = &head.symbols;
             let (wal, outcome) = Wal::open(
                 &opts.path.join("wal"),
                 opts.wal_segment_size,
                 &mut |s| symbols.intern(s),
-                &mut |r| replayer.handle(r),
+                &mut |r| match r {
+                    WalRecord::Exemplars(entries) => {
+                        restored_exemplars += entries.len();
+                        for e in entries {
+                            exemplars.restore(&e.series, e.exemplar);
+                        }
+                    }
+                    r => replayer.handle(r),
+                },
             )?;
             info!(
                 records = outcome.records,
                 samples = replayer.samples,
+                exemplars = exemplars.stats().exemplars_in_storage,
+                exemplars_read = restored_exemplars,
                 dropped_bytes = outcome.dropped_bytes,
                 "WAL replayed"
             );
@@ -282,7 +318,6 @@ impl Db {
             path = %opts.path.display(), series = st.series, samples = st.samples,
             elapsed_ms = started.elapsed().as_millis() as u64, "database open"
         );
-        let exemplars = ExemplarStorage::new(opts.max_exemplars);
         let inner = Arc::new(Inner {
             exemplars,
             opts,
@@ -408,7 +443,7 @@ impl Db {
         let _one = self.inner.maintenance.lock();
         self.inner
             .wal
-            .checkpoint_before_segment(segment, || self.inner.head.checkpoint_contents())
+            .checkpoint_before_segment(segment, || self.inner.checkpoint_contents())
     }
 
     /// Keeps the WAL segments `hold` says are still needed (remote-write queues that have

@@ -7,7 +7,7 @@ use crate::api::Appender;
 use crate::error::AppendError;
 use crate::exemplars::ExemplarStorage;
 use crate::model::{Exemplar, FloatHistogram, Labels, MetricMetadata, SeriesRef};
-use crate::wal::record::{self, HistogramEntry, SampleEntry, SeriesEntry};
+use crate::wal::record::{self, ExemplarEntry, HistogramEntry, SampleEntry, SeriesEntry};
 use crate::wal::Wal;
 use foldhash::HashMap;
 use parking_lot::MutexGuard;
@@ -87,7 +87,8 @@ pub(crate) struct HeadAppender<'a> {
     meta: Vec<(String, MetricMetadata)>,
     /// Where exemplars go on commit; `None` drops them.
     exemplar_store: Option<&'a ExemplarStorage>,
-    exemplars: Vec<(Labels, Exemplar)>,
+    /// The batch's exemplars, logged to the WAL with its samples on commit.
+    exemplars: Vec<ExemplarEntry>,
     /// Position in `exemplars` of each series' newest exemplar of this batch.
     newest_exemplar: HashMap<Labels, usize>,
 }
@@ -113,12 +114,12 @@ impl<'a> HeadAppender<'a> {
         self
     }
 
-    /// Moves the batch's exemplars into the store (after the samples are committed).
+    /// Moves the batch's exemplars into the store (after they are logged).
     /// Exemplars that lost a race with another batch are dropped as Prometheus drops them.
     fn store_exemplars(&mut self) {
         let Some(store) = self.exemplar_store else { return };
-        for (labels, e) in self.exemplars.drain(..) {
-            let _ = store.add(&labels, e);
+        for e in self.exemplars.drain(..) {
+            let _ = store.add(&e.series, e.exemplar);
         }
     }
 
@@ -289,10 +290,11 @@ impl Appender for HeadAppender<'_> {
         if !store.validate(labels, &e)? {
             return Ok(());
         }
-        if let Some((_, prev)) = self
+        if let Some(prev) = self
             .newest_exemplar
             .get(labels)
             .and_then(|&i| self.exemplars.get(i))
+            .map(|e| &e.exemplar)
         {
             if prev.same_as(&e) {
                 return Ok(());
@@ -305,7 +307,10 @@ impl Appender for HeadAppender<'_> {
             }
         }
         self.newest_exemplar.insert(labels.clone(), self.exemplars.len());
-        self.exemplars.push((labels.clone(), e));
+        self.exemplars.push(ExemplarEntry {
+            series: labels.clone(),
+            exemplar: e,
+        });
         Ok(())
     }
 
@@ -331,6 +336,10 @@ impl Appender for HeadAppender<'_> {
             self.head.counters.refused(e);
         }
         res
+    }
+
+    fn latest_sample(&self, labels: &Labels) -> Option<crate::api::LatestSample> {
+        self.head.latest_sample(labels)
     }
 
     fn commit(self: Box<Self>) -> Result<(), AppendError> {
@@ -504,8 +513,11 @@ impl HeadAppender<'_> {
     /// [`Appender::commit`]: logs the batch to the WAL, then applies it to the head.
     fn commit_batch(mut self: Box<Self>) -> Result<(), AppendError> {
         self.meta = self.head.changed_metadata(std::mem::take(&mut self.meta));
-        if self.b.samples.is_empty() && self.b.histograms.is_empty() && self.meta.is_empty() {
-            self.store_exemplars();
+        if self.b.samples.is_empty()
+            && self.b.histograms.is_empty()
+            && self.meta.is_empty()
+            && self.exemplars.is_empty()
+        {
             return Ok(());
         }
         let head = self.head;
@@ -557,6 +569,7 @@ impl HeadAppender<'_> {
         record::encode_samples(&mut buf, &self.b.samples);
         record::encode_histograms(&mut buf, &self.b.histograms);
         record::encode_metadata(&mut buf, &self.meta);
+        record::encode_exemplars(&mut buf, &self.exemplars);
         let (mut min_t, mut max_t) = (i64::MAX, i64::MIN);
         for s in &self.b.samples {
             min_t = min_t.min(s.t);

@@ -358,6 +358,11 @@ impl Head {
     /// than it lands after this returns.
     pub(crate) fn raise_floor(&self, floor: i64) {
         self.floor.fetch_max(floor, Ordering::AcqRel);
+        self.wait_for_commits();
+    }
+
+    /// Waits until every commit in flight has been applied (logged and stored).
+    pub(crate) fn wait_for_commits(&self) {
         drop(self.commit_gate.write());
     }
 

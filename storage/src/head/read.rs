@@ -4,8 +4,9 @@
 use super::series::MemSeries;
 use super::snapshot::Snapshot;
 use super::Head;
+use crate::api::LatestSample;
 use crate::lazy::{LazySeries, Part};
-use crate::model::{HistogramSample, Labels, Matcher, Sample};
+use crate::model::{is_stale_nan, HistogramSample, Labels, Matcher, Sample};
 use rayon::prelude::*;
 use std::cmp::Ordering;
 use std::collections::BTreeSet;
@@ -161,6 +162,29 @@ impl Head {
         set.into_iter().collect()
     }
 
+    /// The newest sample of the series `labels` that is not a staleness marker, float or
+    /// histogram, whichever is newer (see [`crate::Appender::latest_sample`]).
+    pub(crate) fn latest_sample(&self, labels: &Labels) -> Option<LatestSample> {
+        let hash = labels.stable_hash();
+        let series = self.series.hash_stripe(hash).read().get(hash, labels)?.clone();
+        let snap = Snapshot::take(&series.labels, &series.data.lock(), i64::MIN, i64::MAX)?;
+        let float = snap
+            .decode(i64::MIN, i64::MAX)
+            .into_iter()
+            .rev()
+            .find(|s| !is_stale_nan(s.v));
+        let histogram = snap
+            .decode_histograms(i64::MIN, i64::MAX)
+            .ok()
+            .and_then(|hs| hs.into_iter().rev().find(|h| !h.h.is_stale()));
+        match (float, histogram) {
+            (Some(f), Some(h)) if h.t > f.t => Some(LatestSample::Histogram(h)),
+            (Some(f), _) => Some(LatestSample::Float(f)),
+            (None, Some(h)) => Some(LatestSample::Histogram(h)),
+            (None, None) => None,
+        }
+    }
+
     /// Every series with samples in `[mint, maxt]`, sorted by labels, decoded one at a time
     /// (for cutting a block without holding the whole range in memory).
     pub(crate) fn iter_range(
@@ -182,5 +206,43 @@ impl Head {
             let histograms = snap.decode_histograms(mint, maxt).unwrap_or_default();
             (!samples.is_empty() || !histograms.is_empty()).then(|| (s.labels.clone(), samples, histograms))
         })
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use crate::api::{Appendable, LatestSample};
+    use crate::model::{FloatHistogram, Labels, Sample, SeriesRef, STALE_NAN};
+    use crate::{Db, DbOptions};
+
+    #[test]
+    fn latest_sample_skips_staleness_and_pending_samples() {
+        let d = tempfile::tempdir().unwrap();
+        let db = Db::open(DbOptions::new(d.path())).unwrap();
+        let f = Labels::from_pairs([("__name__", "x_total")]);
+        let h = Labels::from_pairs([("__name__", "x_seconds")]);
+        assert_eq!(db.appender().latest_sample(&f), None);
+        let mut a = db.appender();
+        a.append(SeriesRef::NONE, &f, 1000, 5.0).unwrap();
+        a.append(SeriesRef::NONE, &f, 2000, 7.0).unwrap();
+        a.append(SeriesRef::NONE, &f, 3000, STALE_NAN).unwrap();
+        let hist = FloatHistogram {
+            count: 2.0,
+            sum: 1.5,
+            ..Default::default()
+        };
+        a.append_histogram(SeriesRef::NONE, &h, 1000, &hist).unwrap();
+        assert_eq!(a.latest_sample(&f), None, "not committed yet");
+        a.commit().unwrap();
+        let a = db.appender();
+        assert_eq!(
+            a.latest_sample(&f),
+            Some(LatestSample::Float(Sample::new(2000, 7.0)))
+        );
+        match a.latest_sample(&h) {
+            Some(LatestSample::Histogram(s)) => assert_eq!((s.t, s.h.count), (1000, 2.0)),
+            other => panic!("{other:?}"),
+        }
     }
 }

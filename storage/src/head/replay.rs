@@ -208,6 +208,8 @@ impl<'a> Replayer<'a> {
                 self.head.num_samples.fetch_add(added, Ordering::Relaxed);
             }
             Record::Metadata(m) => self.head.set_metadata(m),
+            // Exemplars are not the head's: the database restores them into its exemplar store.
+            Record::Exemplars(_) => {}
             Record::Tombstones(entries) => {
                 // Applies to what was replayed so far: samples logged later are kept.
                 for e in entries {

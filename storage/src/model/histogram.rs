@@ -467,6 +467,9 @@ fn to_deltas(buckets: &[f64]) -> Option<Vec<i64>> {
         .collect()
 }
 
+/// The buckets of one side of a histogram as (index, count) pairs, ascending by index.
+pub type IndexedBuckets = Vec<(i32, f64)>;
+
 /// A histogram as sorted (index, count) pairs per side, the form arithmetic works on.
 #[derive(Clone, Debug, Default)]
 struct Sparse {
@@ -647,6 +650,13 @@ impl FloatHistogram {
             positive: positive.to_vec(),
             negative: negative.to_vec(),
         });
+    }
+
+    /// The buckets as (index, count) pairs per side (positive, negative), ascending by
+    /// index: the inverse of [`FloatHistogram::set_buckets`].
+    pub fn bucket_pairs(&self) -> (IndexedBuckets, IndexedBuckets) {
+        let s = self.sparse();
+        (s.positive, s.negative)
     }
 
     /// Drops empty buckets and merges adjacent spans (the layout PromQL results have).

@@ -26,7 +26,7 @@ pub use exemplar::{Exemplar, ExemplarSeries, EXEMPLAR_MAX_LABEL_CHARS};
 pub use gofmt::format_go_g;
 pub use histogram::{
     exponential_upper_bound, BucketSpan, CounterResetHint, FloatHistogram, Histogram, HistogramError,
-    HistogramSample, CUSTOM_BUCKETS_SCHEMA,
+    HistogramSample, IndexedBuckets, CUSTOM_BUCKETS_SCHEMA,
 };
 pub use labels::{Label, Labels, LabelsBuilder, METRIC_NAME};
 pub use matcher::{MatchOp, Matcher, MatcherError};

@@ -1,9 +1,9 @@
 //! Checkpoints: once every sample of the oldest segments is persisted in blocks, the series
-//! and metadata those segments defined are rewritten into one `checkpoint.N` file and the
-//! segments up to `N` are deleted.
+//! and metadata those segments defined, and the exemplars held in memory, are rewritten into
+//! one `checkpoint.N` file and the segments up to `N` are deleted.
 
 use super::reader::SegmentInfo;
-use super::record::{self, SeriesEntry};
+use super::record::{self, ExemplarEntry, SeriesEntry};
 use super::segment::{self, HEADER_LEN};
 use super::writer::Writer;
 use crate::model::MetricMetadata;
@@ -13,6 +13,17 @@ use tracing::info;
 
 /// Series per series record in a checkpoint.
 const SERIES_PER_RECORD: usize = 4096;
+
+/// What a checkpoint keeps: the state still alive that the dropped segments logged.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct CheckpointContents {
+    /// The series still in the head.
+    pub(crate) series: Vec<SeriesEntry>,
+    /// The metadata per metric family.
+    pub(crate) metadata: Vec<(String, MetricMetadata)>,
+    /// The exemplars held in memory, oldest first (they have no other copy on disk).
+    pub(crate) exemplars: Vec<ExemplarEntry>,
+}
 
 /// What a checkpoint removed.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -27,13 +38,13 @@ pub struct CheckpointStats {
 
 impl Writer {
     /// Checkpoints the longest prefix of closed segments whose samples are all older than
-    /// `floor` (already in blocks). `live` yields the series and metadata still in the head;
-    /// it is called only once the segments to drop are chosen, so every series they define
-    /// that is still alive is in its answer.
+    /// `floor` (already in blocks). `live` yields the series and metadata still in the head
+    /// and the exemplars held; it is called only once the segments to drop are chosen, so
+    /// everything they logged that is still alive is in its answer.
     pub(crate) fn checkpoint(
         &self,
         floor: i64,
-        live: impl FnOnce() -> (Vec<SeriesEntry>, Vec<(String, MetricMetadata)>),
+        live: impl FnOnce() -> CheckpointContents,
     ) -> io::Result<CheckpointStats> {
         self.checkpoint_prefix(|s| s.max_t < floor, live)
     }
@@ -42,7 +53,7 @@ impl Writer {
     pub(crate) fn checkpoint_prefix(
         &self,
         drop: impl Fn(&SegmentInfo) -> bool,
-        live: impl FnOnce() -> (Vec<SeriesEntry>, Vec<(String, MetricMetadata)>),
+        live: impl FnOnce() -> CheckpointContents,
     ) -> io::Result<CheckpointStats> {
         let cut: Vec<SegmentInfo> = {
             let st = self.state.lock();
@@ -51,12 +62,17 @@ impl Writer {
         let Some(last) = cut.last().map(|s| s.index) else {
             return Ok(CheckpointStats::default());
         };
-        let (series, meta) = live();
+        let CheckpointContents {
+            series,
+            metadata,
+            exemplars,
+        } = live();
         let mut buf = segment::header().to_vec();
         for part in series.chunks(SERIES_PER_RECORD) {
             record::encode_series(&mut buf, part);
         }
-        record::encode_metadata(&mut buf, &meta);
+        record::encode_metadata(&mut buf, &metadata);
+        record::encode_exemplars(&mut buf, &exemplars);
         if self.compress {
             let mut packed = segment::header().to_vec();
             record::compress_frames(&buf[HEADER_LEN..], &mut packed, &mut snap::raw::Encoder::new());
@@ -100,7 +116,7 @@ impl Writer {
         }
         info!(
             checkpoint = %final_path.display(), segments_removed = cut.len(), series = series.len(),
-            "WAL checkpoint written; old segments removed"
+            exemplars = exemplars.len(), "WAL checkpoint written; old segments removed"
         );
         Ok(CheckpointStats {
             segments_removed: cut.len(),

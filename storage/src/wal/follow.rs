@@ -292,7 +292,8 @@ impl WalFollower {
         let ty = record::record_kind(ty);
         let data = ty == record::RecordType::Samples as u8
             || ty == record::RecordType::Tombstones as u8
-            || ty == record::RecordType::Histograms as u8;
+            || ty == record::RecordType::Histograms as u8
+            || ty == record::RecordType::Exemplars as u8;
         data && (self.until_caught_up || self.skip_before.is_some_and(|p| start < p))
     }
 
@@ -300,7 +301,7 @@ impl WalFollower {
     fn suppressed(&self, rec: &Record, start: WalPosition) -> bool {
         let data = matches!(
             rec,
-            Record::Samples(_) | Record::Tombstones(_) | Record::Histograms(_)
+            Record::Samples(_) | Record::Tombstones(_) | Record::Histograms(_) | Record::Exemplars(_)
         );
         data && (self.until_caught_up || self.skip_before.is_some_and(|p| start < p))
     }
@@ -550,7 +551,12 @@ mod tests {
                 labels: Labels::from_pairs([("__name__", format!("m{id}"))]),
             })
             .collect();
-        let st = w.checkpoint(i64::MAX, || (live, Vec::new())).unwrap();
+        let st = w
+            .checkpoint(i64::MAX, || crate::wal::CheckpointContents {
+                series: live,
+                ..Default::default()
+            })
+            .unwrap();
         assert!(st.segments_removed >= 2);
         let (c, ids) = WalFollower::newest_checkpoint_series(d.path()).unwrap().unwrap();
         assert!(c >= 2);

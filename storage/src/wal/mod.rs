@@ -1,8 +1,9 @@
 //! The write-ahead log.
 //!
 //! # Layout
-//! - `record`: the record codec (series, samples, metadata) and the frame around each record
-//!   (length, CRC32C, type byte; a flag bit in the type byte marks a snappy-compressed payload).
+//! - `record`: the record codec (series, samples, metadata, tombstones, histograms, exemplars)
+//!   and the frame around each record (length, CRC32C, type byte; a flag bit in the type byte
+//!   marks a snappy-compressed payload).
 //! - `segment`: file names (`wal/00000001`, `wal/checkpoint.00000001`), the file header.
 //! - `reader`: replay on open, truncating a torn or corrupt tail with a warning.
 //! - `writer`: appends, segment roll-over, fsync, poisoning after a failed write.
@@ -24,16 +25,18 @@ pub(crate) mod record;
 pub(crate) mod segment;
 mod writer;
 
+pub(crate) use checkpoint::CheckpointContents;
 pub use checkpoint::CheckpointStats;
 pub use follow::{FollowerStats, Resume, WalFollower, WalPosition};
 pub(crate) use reader::ReplayOutcome;
 pub use reader::{scan, ScanOutcome};
-pub use record::{HistogramEntry, Record as WalRecord, SampleEntry, SeriesEntry, TombstoneEntry};
+pub use record::{
+    ExemplarEntry, HistogramEntry, Record as WalRecord, SampleEntry, SeriesEntry, TombstoneEntry,
+};
 pub use segment::DEFAULT_SEGMENT_SIZE;
 
 use crate::error::{AppendError, DbError};
 use crate::metrics::{Summary, SummarySnapshot};
-use crate::model::MetricMetadata;
 use parking_lot::Mutex;
 use reader::SegmentInfo;
 use record::Record;
@@ -141,7 +144,7 @@ impl Wal {
     pub(crate) fn checkpoint(
         &self,
         floor: i64,
-        live: impl FnOnce() -> (Vec<SeriesEntry>, Vec<(String, MetricMetadata)>),
+        live: impl FnOnce() -> CheckpointContents,
     ) -> io::Result<CheckpointStats> {
         self.w.checkpoint(floor, live)
     }
@@ -155,7 +158,7 @@ impl Wal {
         floor: i64,
         keep_from: Option<u64>,
         max_bytes: u64,
-        live: impl FnOnce() -> (Vec<SeriesEntry>, Vec<(String, MetricMetadata)>),
+        live: impl FnOnce() -> CheckpointContents,
     ) -> io::Result<(CheckpointStats, usize)> {
         let remaining = std::cell::Cell::new(self.size_bytes());
         let forced = std::cell::Cell::new(0usize);
@@ -184,7 +187,7 @@ impl Wal {
     pub(crate) fn checkpoint_before_segment(
         &self,
         segment: u64,
-        live: impl FnOnce() -> (Vec<SeriesEntry>, Vec<(String, MetricMetadata)>),
+        live: impl FnOnce() -> CheckpointContents,
     ) -> io::Result<CheckpointStats> {
         self.w.checkpoint_prefix(|s| s.index < segment, live)
     }

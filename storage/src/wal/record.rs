@@ -1,7 +1,9 @@
 //! WAL record codec: the payloads of series, samples and metadata records, and the frame
 //! around them (length, CRC32C, type byte). Byte layout: `storage/docs/format/wal.md`.
 
-use crate::model::{BucketSpan, CounterResetHint, FloatHistogram, Label, Labels, MetricMetadata, MetricType};
+use crate::model::{
+    BucketSpan, CounterResetHint, Exemplar, FloatHistogram, Label, Labels, MetricMetadata, MetricType,
+};
 use std::sync::Arc;
 
 /// Frame header: payload length (u32 LE), CRC32C of type byte + payload (u32 LE), type (u8).
@@ -31,6 +33,8 @@ pub(crate) enum RecordType {
     Tombstones = 4,
     /// Native histogram samples: ref, t (deltas as for samples) and the whole histogram.
     Histograms = 5,
+    /// Exemplars: the series' labels, the exemplar's labels, value and timestamp.
+    Exemplars = 6,
 }
 
 impl RecordType {
@@ -41,6 +45,7 @@ impl RecordType {
             3 => Some(RecordType::Metadata),
             4 => Some(RecordType::Tombstones),
             5 => Some(RecordType::Histograms),
+            6 => Some(RecordType::Exemplars),
             _ => None,
         }
     }
@@ -95,6 +100,17 @@ pub struct HistogramEntry {
     pub h: FloatHistogram,
 }
 
+/// One exemplar with the labels of the series it belongs to. The series is named by its
+/// labels, not by a head reference, so an exemplar outlives the series' references (the
+/// exemplar store is keyed by labels and keeps exemplars of series the head has dropped).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ExemplarEntry {
+    /// The labels of the series the exemplar belongs to.
+    pub series: Labels,
+    /// The exemplar.
+    pub exemplar: Exemplar,
+}
+
 /// A decoded record.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Record {
@@ -108,6 +124,8 @@ pub enum Record {
     Tombstones(Vec<TombstoneEntry>),
     /// Native histogram samples.
     Histograms(Vec<HistogramEntry>),
+    /// Exemplars.
+    Exemplars(Vec<ExemplarEntry>),
 }
 
 // ---------------------------------------------------------------- encoding
@@ -312,6 +330,33 @@ pub(crate) fn encode_histograms(out: &mut Vec<u8>, hs: &[HistogramEntry]) {
     }
 }
 
+fn put_labels(out: &mut Vec<u8>, labels: &Labels) {
+    put_uvarint(out, labels.len() as u64);
+    for l in labels.iter() {
+        put_str(out, &l.name);
+        put_str(out, &l.value);
+    }
+}
+
+/// Appends framed exemplar records (split every [`MAX_SAMPLES_PER_RECORD`]). Timestamps are
+/// zigzag deltas against the previous exemplar of the record; each entry carries the series'
+/// labels, then the exemplar's value (f64 LE) and labels.
+pub(crate) fn encode_exemplars(out: &mut Vec<u8>, entries: &[ExemplarEntry]) {
+    for part in entries.chunks(MAX_SAMPLES_PER_RECORD) {
+        frame(out, RecordType::Exemplars, |b| {
+            put_uvarint(b, part.len() as u64);
+            let mut pt = 0i64;
+            for e in part {
+                put_labels(b, &e.series);
+                put_varint(b, e.exemplar.t.wrapping_sub(pt));
+                pt = e.exemplar.t;
+                put_f64(b, e.exemplar.value);
+                put_labels(b, &e.exemplar.labels);
+            }
+        });
+    }
+}
+
 // ---------------------------------------------------------------- framing on read
 
 /// What [`next_frame`] found at an offset.
@@ -493,6 +538,18 @@ impl<'a> Dec<'a> {
         })
     }
 
+    /// A label set: count, then name and value strings (made canonical if they are not).
+    fn labels(&mut self, intern: &mut dyn FnMut(&str) -> Arc<str>) -> Result<Labels, String> {
+        let n = self.count(2)?;
+        let mut labels = Vec::with_capacity(n);
+        for _ in 0..n {
+            let name = intern(self.str()?);
+            let value = intern(self.str()?);
+            labels.push(Label { name, value });
+        }
+        Ok(Labels::from_sorted(labels))
+    }
+
     fn finish(&self) -> Result<(), String> {
         if self.pos != self.buf.len() {
             return Err(format!("{} trailing bytes", self.buf.len() - self.pos));
@@ -600,6 +657,22 @@ fn decode_plain(ty: u8, payload: &[u8], intern: &mut dyn FnMut(&str) -> Arc<str>
             }
             Record::Histograms(out)
         }
+        RecordType::Exemplars => {
+            let n = d.count(11)?;
+            let mut out = Vec::with_capacity(n);
+            let mut t = 0i64;
+            for _ in 0..n {
+                let series = d.labels(intern)?;
+                t = t.wrapping_add(d.varint()?);
+                let value = d.f64()?;
+                let labels = d.labels(intern)?;
+                out.push(ExemplarEntry {
+                    series,
+                    exemplar: Exemplar { labels, value, t },
+                });
+            }
+            Record::Exemplars(out)
+        }
     };
     d.finish()?;
     Ok(rec)
@@ -697,6 +770,44 @@ mod tests {
         };
         for cut in 0..payload.len() {
             assert!(decode(ty, &payload[..cut], &mut intern).is_err());
+        }
+    }
+
+    #[test]
+    fn exemplar_records_roundtrip_and_reject_damage() {
+        let e = |trace: &str, value: f64, t: i64| Exemplar {
+            labels: Labels::from_pairs([("trace_id", trace)]),
+            value,
+            t,
+        };
+        let entries = vec![
+            ExemplarEntry {
+                series: Labels::from_pairs([("__name__", "rpc_seconds_bucket"), ("le", "0.5")]),
+                exemplar: e("abc", 0.25, 1_700_000_000_000),
+            },
+            ExemplarEntry {
+                series: Labels::from_pairs([("__name__", "x_total"), ("job", "ü")]),
+                exemplar: e("def", f64::NEG_INFINITY, -5),
+            },
+            ExemplarEntry {
+                series: Labels::from_pairs([("__name__", "x_total")]),
+                exemplar: Exemplar {
+                    labels: Labels::empty(),
+                    value: -0.0,
+                    t: i64::MAX,
+                },
+            },
+        ];
+        let mut buf = Vec::new();
+        encode_exemplars(&mut buf, &entries);
+        encode_exemplars(&mut buf, &[]);
+        assert_eq!(roundtrip(&buf), vec![Record::Exemplars(entries)]);
+        let Frame::Ok { ty, payload, .. } = next_frame(&buf, 0) else {
+            panic!("no frame")
+        };
+        assert_eq!(ty, RecordType::Exemplars as u8);
+        for cut in 0..payload.len() {
+            assert!(decode(ty, &payload[..cut], &mut intern).is_err(), "cut at {cut}");
         }
     }
 
@@ -801,7 +912,7 @@ mod tests {
         // Garbage payloads with a valid frame never panic the decoder.
         for len in 0..40usize {
             let payload: Vec<u8> = (0..len).map(|i| (i * 37 + 11) as u8).collect();
-            for ty in 0..5u8 {
+            for ty in 0..8u8 {
                 let _ = decode(ty, &payload, &mut intern);
             }
         }

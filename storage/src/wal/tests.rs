@@ -190,7 +190,12 @@ fn checkpoint_drops_old_segments_and_keeps_live_series() {
                 .unwrap();
         }
         let before = w.segment_count();
-        let st = w.checkpoint(2000, || (live.clone(), Vec::new())).unwrap();
+        let st = w
+            .checkpoint(2000, || CheckpointContents {
+                series: live.clone(),
+                ..Default::default()
+            })
+            .unwrap();
         assert!(st.segments_removed > 0);
         assert_eq!(w.segment_count(), before - st.segments_removed);
         // Nothing more to drop at the same floor.
@@ -240,18 +245,18 @@ fn checkpoint_holding_keeps_what_readers_need_within_the_cap() {
     let first = w.active_segment() + 1 - before as u64;
     // A reader that has not got anywhere keeps everything, whatever the floor.
     let (st, forced) = w
-        .checkpoint_holding(i64::MAX, None, 0, || (Vec::new(), Vec::new()))
+        .checkpoint_holding(i64::MAX, None, 0, CheckpointContents::default)
         .unwrap();
     assert_eq!((st.segments_removed, forced), (0, 0));
     // A reader two segments in keeps those from there on; the first two go.
     let (st, forced) = w
-        .checkpoint_holding(i64::MAX, Some(first + 2), 0, || (Vec::new(), Vec::new()))
+        .checkpoint_holding(i64::MAX, Some(first + 2), 0, CheckpointContents::default)
         .unwrap();
     assert_eq!((st.segments_removed, forced), (2, 0));
     // Over the cap, the oldest go anyway, counted, until the WAL fits.
     let cap = w.size_bytes() / 2;
     let (st, forced) = w
-        .checkpoint_holding(i64::MAX, Some(first + 2), cap, || (Vec::new(), Vec::new()))
+        .checkpoint_holding(i64::MAX, Some(first + 2), cap, CheckpointContents::default)
         .unwrap();
     assert!(
         st.segments_removed > 0 && forced == st.segments_removed,
@@ -261,7 +266,7 @@ fn checkpoint_holding_keeps_what_readers_need_within_the_cap() {
     // Segments at or past the floor (the head needs them) stay even over the cap.
     let n = w.segment_count();
     let (st, _) = w
-        .checkpoint_holding(0, Some(u64::MAX), 1, || (Vec::new(), Vec::new()))
+        .checkpoint_holding(0, Some(u64::MAX), 1, CheckpointContents::default)
         .unwrap();
     assert_eq!((st.segments_removed, w.segment_count()), (0, n));
 }
