@@ -15,6 +15,7 @@ mod error_texts;
 mod exemplars;
 mod faults;
 mod forward;
+mod forward_histograms;
 mod fuzz_replay;
 mod grafana_vars;
 mod histogram_diff;
