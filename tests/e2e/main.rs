@@ -16,6 +16,7 @@ mod exemplars;
 mod faults;
 mod federate_histograms;
 mod forward;
+mod forward_histograms;
 mod fuzz_replay;
 mod grafana_vars;
 mod histogram_diff;

@@ -165,7 +165,8 @@ httpclient::http_client_struct! {
         /// refused by name (rather than accepted and not honoured).
         #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
         pub send_exemplars: bool,
-        /// Sextant's WAL does not keep native histograms yet: `true` is refused by name.
+        /// Send native histograms (false: histogram samples in the WAL are skipped, as
+        /// Prometheus' queues skip them).
         #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
         pub send_native_histograms: bool,
         /// Sextant resolves the host once per connection as usual: `true` is refused by name.
@@ -255,11 +256,6 @@ pub fn validate(cfgs: &[RemoteWriteConfig]) -> Result<(), ConfigError> {
                 "send_exemplars",
                 c.send_exemplars,
                 "Sextant's WAL does not keep exemplars, so a queue has none to send",
-            ),
-            (
-                "send_native_histograms",
-                c.send_native_histograms,
-                "Sextant's WAL does not keep native histograms, so a queue has none to send",
             ),
             (
                 "round_robin_dns",
@@ -383,7 +379,8 @@ mod tests {
         assert!(e.contains("reserved"), "{e}");
         let e = parse("- url: http://x/w\n  name: a\n- url: http://y/w\n  name: a\n").unwrap_err();
         assert!(e.contains("multiple"), "{e}");
-        for f in ["send_exemplars", "send_native_histograms", "round_robin_dns"] {
+        parse("- url: http://x/w\n  send_native_histograms: true\n").unwrap();
+        for f in ["send_exemplars", "round_robin_dns"] {
             let e = parse(&format!("- url: http://x/w\n  {f}: true\n")).unwrap_err();
             assert!(e.contains(f), "{e}");
             parse(&format!("- url: http://x/w\n  {f}: false\n")).unwrap();

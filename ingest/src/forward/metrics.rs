@@ -39,11 +39,10 @@ pub struct QueueMetrics {
     pub shards_desired_bits: AtomicU64,
     /// Samples waiting (unread in the WAL and in shards) at the last shard computation.
     pub backlog_samples: AtomicU64,
-    /// Exemplars and native histograms: Sextant's WAL holds neither yet, so these stay 0;
-    /// they are here so the families exist with Prometheus' names and the queue's sample
-    /// kinds can grow into them.
+    /// Exemplars: Sextant's WAL does not hold them, so these stay 0; they are here so the
+    /// families exist with Prometheus' names.
     pub exemplars: KindCounters,
-    /// See `exemplars`.
+    /// Native histogram samples (`send_native_histograms: true`).
     pub histograms: KindCounters,
     /// Metadata entries sent.
     pub metadata_sent: AtomicU64,
@@ -76,6 +75,12 @@ impl QueueMetrics {
     /// `prometheus_remote_storage_shards_desired`.
     pub fn shards_desired(&self) -> f64 {
         f64::from_bits(self.shards_desired_bits.load(Ordering::Relaxed))
+    }
+
+    /// Float samples and histograms waiting in shards.
+    pub fn pending(&self) -> i64 {
+        (self.samples_pending.load(Ordering::Relaxed) + self.histograms.pending.load(Ordering::Relaxed))
+            .max(0)
     }
 }
 

@@ -6,7 +6,9 @@
 //! - `config`: the `remote_write` entries of the configuration file (Prometheus' fields and
 //!   defaults).
 //! - `queue`: one queue: the WAL reader thread, the shards, resharding (see its diagram).
-//! - `encode`: batches to 1.0 / 2.0 protobuf + snappy.
+//! - `encode`: batches to 1.0 / 2.0 protobuf + snappy, through `wire` (protobuf writing by
+//!   hand into reused buffers).
+//! - `series`: the series a queue sends, in slots its samples refer to.
 //! - `send`: one HTTP request, what its status means (415 -> 1.0 fallback), and the backoff.
 //! - `shards`: how many shards a queue runs (Prometheus' desired-shards calculation).
 //! - `position`: which WAL records are fully sent, persisted under `<data>/forward/`.
@@ -20,7 +22,9 @@ pub mod metrics;
 pub mod position;
 pub mod queue;
 pub mod send;
+pub mod series;
 pub mod shards;
+pub mod wire;
 
 pub use config::{MetadataConfig, ProtobufMessage, QueueConfig, RemoteWriteConfig};
 pub use manager::ForwardManager;

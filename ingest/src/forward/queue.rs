@@ -31,11 +31,13 @@
 //! is gone, which is as short as the receiver allows.
 
 use super::config::{ProtobufMessage, RemoteWriteConfig};
-use super::encode::{self, OutSeries, QueuedSample, SampleValue};
+use super::encode::{self, BatchEncoder, OutSeries, QueuedSample, SampleValue};
 use super::metrics::QueueMetrics;
 use super::position::{self, Tracker};
 use super::send::{Backoff, SendError, Sender};
+use super::series::SeriesTable;
 use super::shards::{ShardCalc, Tick, MIN_DOWNSHARD_GAP, SHARD_UPDATE};
+use bytes::Bytes;
 use parking_lot::{Mutex, RwLock};
 use std::collections::{HashMap, VecDeque};
 use std::path::{Path, PathBuf};
@@ -105,6 +107,8 @@ struct Shared {
     hard_stop: watch::Sender<bool>,
     tracker: Mutex<Tracker>,
     meta: RwLock<HashMap<String, MetricMetadata>>,
+    /// The series queued samples refer to (written by the reader, read by the shards).
+    table: RwLock<SeriesTable>,
     sender: Sender,
     last_failure: Mutex<Option<(Instant, String)>>,
     /// When a request last succeeded.
@@ -168,6 +172,7 @@ impl Queue {
             hard_stop,
             tracker: Mutex::new(Tracker::default()),
             meta: RwLock::new(HashMap::new()),
+            table: RwLock::new(SeriesTable::default()),
             sender,
             last_failure: Mutex::new(None),
             last_success: Mutex::new(None),
@@ -343,13 +348,28 @@ impl Shards {
     }
 }
 
+/// A series as the reader knows it.
+#[derive(Clone, Copy, Debug)]
+struct SeriesRef {
+    /// Its slot in the table (`None`: dropped by relabeling).
+    slot: Option<u32>,
+    /// Its labels' hash (picks the shard).
+    hash: u64,
+    /// The segment whose record defined it.
+    segment: u64,
+}
+
 /// The reader thread's state.
 struct Reader {
     sh: Arc<Shared>,
     external: Labels,
-    /// WAL series reference -> series as sent (`None`: dropped by relabeling) and the
-    /// segment whose record defined it.
-    series: foldhash::HashMap<u64, (Option<Arc<OutSeries>>, u64)>,
+    /// WAL series reference -> what the reader needs of the series.
+    series: foldhash::HashMap<u64, SeriesRef>,
+    /// Slots of forgotten or redefined series, freed once the sent position passes the
+    /// WAL position at which they were let go (their queued samples are then all done).
+    to_free: Vec<(WalPosition, u32)>,
+    /// Where the reader is (the end of the last record read).
+    read_pos: WalPosition,
     /// Newest checkpoint whose series were used to forget dead series.
     gc_checkpoint: u64,
     last_gc: Instant,
@@ -366,6 +386,8 @@ impl Reader {
             sh: sh.clone(),
             external,
             series: foldhash::HashMap::default(),
+            to_free: Vec::new(),
+            read_pos: WalPosition::default(),
             gc_checkpoint: 0,
             last_gc: Instant::now(),
             persisted: None,
@@ -433,9 +455,14 @@ impl Reader {
                     } else {
                         end.offset
                     };
-                    if let WalRecord::Samples(s) = &rec {
-                        self.rates.samples_read += s.len() as u64;
+                    match &rec {
+                        WalRecord::Samples(s) => self.rates.samples_read += s.len() as u64,
+                        WalRecord::Histograms(h) if self.sh.cfg.send_native_histograms => {
+                            self.rates.samples_read += h.len() as u64
+                        }
+                        _ => {}
                     }
+                    self.read_pos = end;
                     self.sh.metrics.records_read.fetch_add(1, Ordering::Relaxed);
                     self.sh
                         .metrics
@@ -446,9 +473,7 @@ impl Reader {
                 Ok(None) => {
                     // Caught up: shards holding a partial batch send it now (at most every
                     // IDLE_FLUSH), instead of waiting for batch_send_deadline.
-                    if self.last_flush.elapsed() >= IDLE_FLUSH
-                        && self.sh.metrics.samples_pending.load(Ordering::Relaxed) > 0
-                    {
+                    if self.last_flush.elapsed() >= IDLE_FLUSH && self.sh.metrics.pending() > 0 {
                         self.last_flush = Instant::now();
                         self.sh.flush.notify_waiters();
                     }
@@ -493,7 +518,14 @@ impl Reader {
         self.gc_checkpoint = c;
         let live: std::collections::HashSet<u64> = ids.into_iter().collect();
         let before = self.series.len();
-        self.series.retain(|id, (_, seg)| *seg > c || live.contains(id));
+        let (pos, to_free) = (self.read_pos, &mut self.to_free);
+        self.series.retain(|id, s| {
+            let keep = s.segment > c || live.contains(id);
+            if let (false, Some(slot)) = (keep, s.slot) {
+                to_free.push((pos, slot));
+            }
+            keep
+        });
         info!(remote_name = %self.sh.name, checkpoint = c, forgotten = before - self.series.len(), "remote-write queue forgot series no longer in the database");
     }
 
@@ -503,6 +535,7 @@ impl Reader {
         }
         self.last_persist = Instant::now();
         let acked = self.sh.tracker.lock().acked();
+        self.free_slots(acked);
         if let Some(p) = acked {
             if Some(p) != self.persisted {
                 match position::store(&self.sh.pos_path, p) {
@@ -515,13 +548,45 @@ impl Reader {
         }
     }
 
+    /// Frees the slots let go before `acked` (the sent position).
+    fn free_slots(&mut self, acked: Option<WalPosition>) {
+        let Some(acked) = acked else { return };
+        if !self.to_free.iter().any(|(p, _)| *p <= acked) {
+            return;
+        }
+        let mut table = self.sh.table.write();
+        self.to_free.retain(|&(p, slot)| {
+            let done = p <= acked;
+            if done {
+                table.remove(slot);
+            }
+            !done
+        });
+    }
+
     fn handle(&mut self, rec: WalRecord, end: WalPosition, shards: &Shards) {
         match rec {
             WalRecord::Series(entries) => {
-                for e in entries {
-                    let out = self.outgoing(&e.labels).map(|l| Arc::new(OutSeries::new(l)));
-                    self.series.insert(e.id, (out, end.segment));
+                let outs: Vec<(u64, Option<OutSeries>)> = entries
+                    .into_iter()
+                    .map(|e| (e.id, self.outgoing(&e.labels).map(OutSeries::new)))
+                    .collect();
+                let mut table = self.sh.table.write();
+                for (id, out) in outs {
+                    let hash = out.as_ref().map_or(0, |o| o.hash);
+                    let slot = out.map(|o| table.insert(o));
+                    let new = SeriesRef {
+                        slot,
+                        hash,
+                        segment: end.segment,
+                    };
+                    if let Some(SeriesRef { slot: Some(old), .. }) = self.series.insert(id, new) {
+                        // Redefined (a checkpoint lists it again): samples queued under
+                        // the old slot may still be waiting.
+                        self.to_free.push((end, old));
+                    }
                 }
+                drop(table);
                 self.sh.tracker.lock().push(end, 0);
             }
             WalRecord::Metadata(entries) => {
@@ -532,9 +597,22 @@ impl Reader {
                 // Remote write has no deletions.
                 self.sh.tracker.lock().push(end, 0);
             }
-            WalRecord::Samples(samples) => self.handle_samples(&samples, end, shards),
+            WalRecord::Samples(samples) => self.dispatch(
+                samples.iter().map(|s| (s.id, s.t, SampleValue::Float(s.v))),
+                false,
+                end,
+                shards,
+            ),
+            WalRecord::Histograms(hs) if self.sh.cfg.send_native_histograms => self.dispatch(
+                hs.into_iter()
+                    .map(|e| (e.id, e.t, SampleValue::Histogram(Box::new(e.h)))),
+                true,
+                end,
+                shards,
+            ),
             WalRecord::Histograms(_) => {
-                // Native histograms are not forwarded yet (send_native_histograms, #18).
+                // send_native_histograms: false: as Prometheus' WAL watcher, histogram
+                // records are skipped (neither sent nor counted as dropped).
                 self.sh.tracker.lock().push(end, 0);
             }
             WalRecord::Exemplars(_) => {
@@ -562,7 +640,15 @@ impl Reader {
         (!out.is_empty()).then_some(out)
     }
 
-    fn handle_samples(&mut self, samples: &[storage::wal::SampleEntry], end: WalPosition, shards: &Shards) {
+    /// Hands the samples (floats, or native histograms when `histograms`) of one record to
+    /// the shards of their series, waiting while a shard is full.
+    fn dispatch(
+        &mut self,
+        samples: impl Iterator<Item = (u64, i64, SampleValue)>,
+        histograms: bool,
+        end: WalPosition,
+        shards: &Shards,
+    ) {
         let sh = self.sh.clone();
         let m = &sh.metrics;
         let n = shards.len();
@@ -572,28 +658,40 @@ impl Reader {
         } else {
             now_ms().saturating_sub(age_limit.as_millis() as i64)
         };
-        let mut per_shard: Vec<Vec<QueuedSample>> = vec![Vec::new(); n];
+        let expect = samples.size_hint().0 / n + 1;
+        let mut per_shard: Vec<Vec<QueuedSample>> = (0..n).map(|_| Vec::with_capacity(expect)).collect();
         let (mut dropped, mut kept, mut max_t) = (0u64, 0usize, i64::MIN);
-        for s in samples {
-            let Some((Some(series), _)) = self.series.get(&s.id) else {
+        for (id, t, value) in samples {
+            let Some(SeriesRef {
+                slot: Some(slot),
+                hash,
+                ..
+            }) = self.series.get(&id).copied()
+            else {
                 dropped += 1;
                 continue;
             };
-            if s.t < oldest_ok {
+            if t < oldest_ok {
                 dropped += 1;
                 continue;
             }
-            max_t = max_t.max(s.t);
+            max_t = max_t.max(t);
             kept += 1;
-            per_shard[(series.hash % n as u64) as usize].push(QueuedSample {
-                series: series.clone(),
-                t: s.t,
-                value: SampleValue::Float(s.v),
+            per_shard[(hash % n as u64) as usize].push(QueuedSample {
+                series: slot,
+                t,
+                value,
                 seq: 0,
             });
         }
-        m.samples_dropped.fetch_add(dropped, Ordering::Relaxed);
-        m.samples_in.fetch_add(kept as u64, Ordering::Relaxed);
+        let pending = if histograms {
+            m.histograms.dropped.fetch_add(dropped, Ordering::Relaxed);
+            &m.histograms.pending
+        } else {
+            m.samples_dropped.fetch_add(dropped, Ordering::Relaxed);
+            m.samples_in.fetch_add(kept as u64, Ordering::Relaxed);
+            &m.samples_pending
+        };
         m.highest_read_ms.fetch_max(max_t, Ordering::Relaxed);
         let seq = self.sh.tracker.lock().push(end, kept);
         let cap = self.sh.cfg.queue_config.capacity;
@@ -613,10 +711,10 @@ impl Reader {
             }
             let len = batch.len();
             shards.buffered[i].fetch_add(len, Ordering::AcqRel);
-            m.samples_pending.fetch_add(len as i64, Ordering::Relaxed);
+            pending.fetch_add(len as i64, Ordering::Relaxed);
             if shards.txs[i].send(batch).is_err() {
                 shards.buffered[i].fetch_sub(len, Ordering::AcqRel);
-                m.samples_pending.fetch_sub(len as i64, Ordering::Relaxed);
+                pending.fetch_sub(len as i64, Ordering::Relaxed);
                 return;
             }
         }
@@ -675,8 +773,12 @@ impl Rates {
     fn desired(&mut self, sh: &Shared, current: usize, unread_bytes: u64) -> Option<usize> {
         let m = &sh.metrics;
         let secs = self.at.elapsed().as_secs_f64().max(1e-3);
-        let out = m.samples_sent.load(Ordering::Relaxed) + m.samples_failed.load(Ordering::Relaxed);
-        let dropped = m.samples_dropped.load(Ordering::Relaxed);
+        let out = m.samples_sent.load(Ordering::Relaxed)
+            + m.samples_failed.load(Ordering::Relaxed)
+            + m.histograms.sent.load(Ordering::Relaxed)
+            + m.histograms.failed.load(Ordering::Relaxed);
+        let dropped =
+            m.samples_dropped.load(Ordering::Relaxed) + m.histograms.dropped.load(Ordering::Relaxed);
         let nanos = m.send_nanos.load(Ordering::Relaxed);
         let spb = self.samples_per_byte();
         let read = self.bytes_read - self.last_bytes_read;
@@ -684,7 +786,7 @@ impl Rates {
             Some(prev) => (read + unread_bytes).saturating_sub(prev),
             None => read,
         };
-        let pending = m.samples_pending.load(Ordering::Relaxed).max(0) as f64;
+        let pending = m.pending() as f64;
         let tick = Tick {
             secs,
             samples_in: grown as f64 * spb,
@@ -759,6 +861,7 @@ async fn shard_loop(
     let max = sh.cfg.queue_config.max_samples_per_send.max(1);
     let deadline = sh.cfg.queue_config.batch_send_deadline.0;
     let mut leftover: VecDeque<QueuedSample> = VecDeque::new();
+    let mut encoder = BatchEncoder::default();
     let mut closed = false;
     loop {
         if leftover.is_empty() {
@@ -785,19 +888,28 @@ async fn shard_loop(
             }
         }
         let take = leftover.len().min(max);
-        let batch: Vec<QueuedSample> = leftover.drain(..take).collect();
-        if !send_batch(&sh, &batch, &mut hard).await {
+        let batch = &leftover.make_contiguous()[..take];
+        if !send_batch(&sh, batch, &mut encoder, &mut hard).await {
             return;
         }
-        buffered.fetch_sub(batch.len(), Ordering::AcqRel);
+        leftover.drain(..take);
+        buffered.fetch_sub(take, Ordering::AcqRel);
     }
 }
 
+/// Float samples and histograms in a batch.
+fn kinds(batch: &[QueuedSample]) -> (u64, u64) {
+    let h = batch.iter().filter(|s| s.is_histogram()).count() as u64;
+    (batch.len() as u64 - h, h)
+}
+
 /// Marks a batch's samples done in the tracker.
-fn complete(sh: &Shared, batch: &[QueuedSample]) {
-    sh.metrics
-        .samples_pending
-        .fetch_sub(batch.len() as i64, Ordering::Relaxed);
+fn complete(sh: &Shared, batch: &[QueuedSample], (floats, histograms): (u64, u64)) {
+    let m = &sh.metrics;
+    m.samples_pending.fetch_sub(floats as i64, Ordering::Relaxed);
+    m.histograms
+        .pending
+        .fetch_sub(histograms as i64, Ordering::Relaxed);
     let mut t = sh.tracker.lock();
     let mut i = 0;
     while i < batch.len() {
@@ -812,18 +924,24 @@ fn complete(sh: &Shared, batch: &[QueuedSample]) {
 }
 
 /// Encodes a batch in the protocol the queue sends now.
-fn encode_batch(sh: &Shared, batch: &[QueuedSample]) -> (ProtobufMessage, Vec<u8>) {
+fn encode_batch(sh: &Shared, batch: &[QueuedSample], encoder: &mut BatchEncoder) -> (ProtobufMessage, Bytes) {
     let msg = sh.message();
     let meta = (msg == ProtobufMessage::V2 && sh.cfg.metadata_config.send).then(|| sh.meta.read());
-    let (body, _raw) = encode::encode_samples(msg, batch, meta.as_deref());
+    let table = sh.table.read();
+    let (body, _raw) = encoder.encode(msg, batch, &table, meta.as_deref());
     (msg, body)
 }
 
 /// Sends one batch until it is accepted or refused. `false` when told to give up first.
-async fn send_batch(sh: &Shared, batch: &[QueuedSample], hard: &mut watch::Receiver<bool>) -> bool {
-    let (mut msg, mut body) = encode_batch(sh, batch);
+async fn send_batch(
+    sh: &Shared,
+    batch: &[QueuedSample],
+    encoder: &mut BatchEncoder,
+    hard: &mut watch::Receiver<bool>,
+) -> bool {
+    let (mut msg, mut body) = encode_batch(sh, batch, encoder);
     let m = &sh.metrics;
-    let n = batch.len() as u64;
+    let (floats, histograms) = kinds(batch);
     let q = &sh.cfg.queue_config;
     let mut backoff = Backoff::new(q.min_backoff.0, q.max_backoff.0);
     let mut attempt = 0u64;
@@ -838,7 +956,8 @@ async fn send_batch(sh: &Shared, batch: &[QueuedSample], hard: &mut watch::Recei
             .fetch_add(started.elapsed().as_nanos() as u64, Ordering::Relaxed);
         match r {
             Ok(()) => {
-                m.samples_sent.fetch_add(n, Ordering::Relaxed);
+                m.samples_sent.fetch_add(floats, Ordering::Relaxed);
+                m.histograms.sent.fetch_add(histograms, Ordering::Relaxed);
                 m.bytes_sent.fetch_add(len, Ordering::Relaxed);
                 m.requests_sent.fetch_add(1, Ordering::Relaxed);
                 let max_t = batch.iter().map(|s| s.t).max().unwrap_or(i64::MIN);
@@ -848,7 +967,7 @@ async fn send_batch(sh: &Shared, batch: &[QueuedSample], hard: &mut watch::Recei
                     info!(remote_name = %sh.name, attempts = attempt + 1, "remote write succeeded after retrying");
                     *sh.last_failure.lock() = None;
                 }
-                complete(sh, batch);
+                complete(sh, batch, (floats, histograms));
                 return true;
             }
             Err(SendError::UnsupportedMediaType(message)) if msg == ProtobufMessage::V2 => {
@@ -857,12 +976,13 @@ async fn send_batch(sh: &Shared, batch: &[QueuedSample], hard: &mut watch::Recei
                 if !sh.downgraded.swap(true, Ordering::SeqCst) {
                     warn!(remote_name = %sh.name, url = %sh.cfg.url, error = %message, "the receiver refused remote write 2.0 (415 Unsupported Media Type); falling back to remote write 1.0 (prometheus.WriteRequest) for this queue");
                 }
-                (msg, body) = encode_batch(sh, batch);
+                (msg, body) = encode_batch(sh, batch, encoder);
                 continue;
             }
             Err(SendError::Retryable { message, retry_after }) => {
                 m.requests_failed.fetch_add(1, Ordering::Relaxed);
-                m.samples_retried.fetch_add(n, Ordering::Relaxed);
+                m.samples_retried.fetch_add(floats, Ordering::Relaxed);
+                m.histograms.retried.fetch_add(histograms, Ordering::Relaxed);
                 if attempt.is_multiple_of(20) {
                     warn!(remote_name = %sh.name, url = %sh.cfg.url, attempt = attempt + 1, error = %message, "remote write failed; retrying with backoff");
                 }
@@ -875,10 +995,11 @@ async fn send_batch(sh: &Shared, batch: &[QueuedSample], hard: &mut watch::Recei
             }
             Err(SendError::Rejected(message) | SendError::UnsupportedMediaType(message)) => {
                 m.requests_failed.fetch_add(1, Ordering::Relaxed);
-                m.samples_failed.fetch_add(n, Ordering::Relaxed);
-                error!(remote_name = %sh.name, url = %sh.cfg.url, samples = n, error = %message, "remote write refused; dropping the batch (not retried)");
+                m.samples_failed.fetch_add(floats, Ordering::Relaxed);
+                m.histograms.failed.fetch_add(histograms, Ordering::Relaxed);
+                error!(remote_name = %sh.name, url = %sh.cfg.url, samples = floats, histograms, error = %message, "remote write refused; dropping the batch (not retried)");
                 *sh.last_failure.lock() = Some((Instant::now(), message));
-                complete(sh, batch);
+                complete(sh, batch, (floats, histograms));
                 return true;
             }
         }

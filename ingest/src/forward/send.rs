@@ -86,7 +86,7 @@ impl Sender {
     }
 
     /// Sends `body` (snappy-compressed protobuf of `msg`) once.
-    pub async fn send(&self, body: Vec<u8>, msg: ProtobufMessage) -> Result<(), SendError> {
+    pub async fn send(&self, body: bytes::Bytes, msg: ProtobufMessage) -> Result<(), SendError> {
         let headers = match msg {
             ProtobufMessage::V1 => &self.headers_v1,
             ProtobufMessage::V2 => &self.headers_v2,

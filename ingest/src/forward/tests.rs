@@ -26,6 +26,8 @@ struct Receiver {
     refuse_v2: std::sync::atomic::AtomicBool,
     /// 2.0 requests refused that way.
     refused_v2: AtomicUsize,
+    /// (series name, t, histogram) in arrival order.
+    histograms: Mutex<Vec<(String, i64, storage::FloatHistogram)>>,
 }
 
 async fn start_receiver(r: Arc<Receiver>) -> String {
@@ -56,6 +58,10 @@ async fn start_receiver(r: Arc<Receiver>) -> String {
                         for s in ts.samples {
                             got.push((name.clone(), s.timestamp, s.value));
                         }
+                        for h in &ts.histograms {
+                            let fh = crate::remote_write::histogram_from_wire(h).unwrap();
+                            r.histograms.lock().push((name.clone(), h.timestamp, fh));
+                        }
                     }
                 } else {
                     let w = crate::remote_write::decode_v1(&body, &PushLimits::default()).unwrap();
@@ -80,6 +86,10 @@ async fn start_receiver(r: Arc<Receiver>) -> String {
                             .unwrap();
                         for s in ts.samples {
                             got.push((name.clone(), s.timestamp, s.value));
+                        }
+                        for h in &ts.histograms {
+                            let fh = crate::remote_write::histogram_from_wire(h).unwrap();
+                            r.histograms.lock().push((name.clone(), h.timestamp, fh));
                         }
                     }
                 }
@@ -366,5 +376,116 @@ async fn a_removed_queue_loses_its_position_file() {
         .unwrap();
     assert!(pos(&a).exists());
     assert!(!pos(&b).exists(), "the removed queue's position is cleaned up");
+    mgr.stop().await;
+}
+
+/// A histogram whose counts grow with `t`; fractional counts when `float`.
+fn histogram_at(t: i64, float: bool) -> storage::FloatHistogram {
+    let k = t as f64 + if float { 0.5 } else { 0.0 };
+    storage::FloatHistogram {
+        schema: 2,
+        zero_threshold: 0.001,
+        zero_count: k,
+        count: 4.0 * k,
+        sum: 10.0 * k,
+        positive_spans: vec![storage::BucketSpan::new(-1, 2)],
+        negative_spans: vec![storage::BucketSpan::new(3, 1)],
+        positive_buckets: vec![k, k],
+        negative_buckets: vec![k],
+        ..Default::default()
+    }
+}
+
+/// Appends, per step, a float sample of `m0`, an integer histogram of `hi` and a float
+/// histogram of `hf`.
+fn append_histograms(db: &Db, from: i64, to: i64) {
+    for t in from..to {
+        let mut a = db.appender();
+        let l = |n: &str| Labels::from_pairs([("__name__", n), ("job", "x")]);
+        a.append(SeriesRef::NONE, &l("m0"), t * 1000, t as f64).unwrap();
+        a.append_histogram(SeriesRef::NONE, &l("hi"), t * 1000, &histogram_at(t, false))
+            .unwrap();
+        a.append_histogram(SeriesRef::NONE, &l("hf"), t * 1000, &histogram_at(t, true))
+            .unwrap();
+        a.commit().unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn native_histograms_are_sent_in_v1_and_v2_when_enabled() {
+    for msg in [ProtobufMessage::V1, ProtobufMessage::V2] {
+        let dir = tempfile::tempdir().unwrap();
+        let db = db(&dir.path().join("data"));
+        let r = Arc::new(Receiver::default());
+        let url = start_receiver(r.clone()).await;
+        let mgr =
+            ForwardManager::new(dir.path(), &db.wal_dir()).with_flush_deadline(Duration::from_millis(300));
+        let mut c = cfg(&url);
+        c.protobuf_message = msg;
+        c.send_native_histograms = true;
+        c.queue_config.max_samples_per_send = 7;
+        mgr.apply(&[c], &Labels::empty()).await.unwrap();
+        // A retried batch holds histograms too.
+        r.fail_status.store(503, Ordering::SeqCst);
+        r.fail_next.store(2, Ordering::SeqCst);
+        append_histograms(&db, 1, 41);
+        wait_for("80 histograms", || r.histograms.lock().len() >= 80).await;
+        wait_for("40 samples", || r.got.lock().len() >= 40).await;
+        let q = mgr.queues()[0].clone();
+        wait_for("the queue to count them", || {
+            q.metrics().histograms.sent.load(Ordering::Relaxed) >= 80
+        })
+        .await;
+        let hs = r.histograms.lock().clone();
+        assert_eq!(hs.len(), 80, "{msg:?}: no duplicates");
+        for name in ["hi", "hf"] {
+            let got: Vec<(i64, storage::FloatHistogram)> = hs
+                .iter()
+                .filter(|h| h.0 == name)
+                .map(|h| (h.1, h.2.clone()))
+                .collect();
+            let want: Vec<(i64, storage::FloatHistogram)> = (1..41)
+                .map(|t| (t * 1000, histogram_at(t, name == "hf")))
+                .collect();
+            assert_eq!(got, want, "{msg:?} {name}: every histogram, in order");
+        }
+        let m = q.metrics();
+        assert_eq!(m.samples_sent.load(Ordering::Relaxed), 40, "floats counted apart");
+        assert_eq!(m.histograms.pending.load(Ordering::Relaxed), 0);
+        assert!(m.histograms.retried.load(Ordering::Relaxed) > 0);
+        assert_eq!(m.samples_pending.load(Ordering::Relaxed), 0);
+        mgr.stop().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn native_histograms_are_skipped_when_not_enabled() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = db(&dir.path().join("data"));
+    let r = Arc::new(Receiver::default());
+    let url = start_receiver(r.clone()).await;
+    let mgr = ForwardManager::new(dir.path(), &db.wal_dir()).with_flush_deadline(Duration::from_millis(300));
+    mgr.apply(&[cfg(&url)], &Labels::empty()).await.unwrap();
+    append_histograms(&db, 1, 21);
+    wait_for("20 samples", || r.got.lock().len() >= 20).await;
+    let q = mgr.queues()[0].clone();
+    // The queue's position moves past the histogram records too.
+    wait_for("everything acknowledged", || {
+        q.acked().is_some_and(|p| {
+            Some(p)
+                == storage::wal::WalFollower::end_position(&db.wal_dir())
+                    .ok()
+                    .flatten()
+        })
+    })
+    .await;
+    assert!(r.histograms.lock().is_empty());
+    let m = q.metrics();
+    assert_eq!(m.histograms.sent.load(Ordering::Relaxed), 0);
+    assert_eq!(
+        m.histograms.dropped.load(Ordering::Relaxed),
+        0,
+        "skipped, as Prometheus, not dropped"
+    );
     mgr.stop().await;
 }
