@@ -161,8 +161,8 @@ httpclient::http_client_struct! {
         /// 1.0 (`prometheus.WriteRequest`, default) or 2.0 (`io.prometheus.write.v2.Request`).
         #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
         pub protobuf_message: ProtobufMessage,
-        /// Sextant's WAL does not keep exemplars, so a queue cannot send them: `true` is
-        /// refused by name (rather than accepted and not honoured).
+        /// Send the exemplars the WAL holds, in the series' `TimeSeries` (1.0) or with
+        /// their labels as symbols (2.0), as Prometheus does.
         #[serde(default, deserialize_with = "storage::model::yaml::nullable")]
         pub send_exemplars: bool,
         /// Send native histograms (false: histogram samples in the WAL are skipped, as
@@ -251,23 +251,10 @@ pub fn validate(cfgs: &[RemoteWriteConfig]) -> Result<(), ConfigError> {
                 c.url
             )));
         }
-        for (field, on, why) in [
-            (
-                "send_exemplars",
-                c.send_exemplars,
-                "Sextant's WAL does not keep exemplars, so a queue has none to send",
-            ),
-            (
-                "round_robin_dns",
-                c.round_robin_dns,
-                "not supported by Sextant's remote-write client",
-            ),
-        ] {
-            if on {
-                return Err(ConfigError(format!(
-                    "{what}: {field}: true is not supported: {why}"
-                )));
-            }
+        if c.round_robin_dns {
+            return Err(ConfigError(format!(
+                "{what}: round_robin_dns: true is not supported by Sextant's remote-write client"
+            )));
         }
         let q = &c.queue_config;
         if q.min_shards == 0 || q.max_shards == 0 {
@@ -380,11 +367,10 @@ mod tests {
         let e = parse("- url: http://x/w\n  name: a\n- url: http://y/w\n  name: a\n").unwrap_err();
         assert!(e.contains("multiple"), "{e}");
         parse("- url: http://x/w\n  send_native_histograms: true\n").unwrap();
-        for f in ["send_exemplars", "round_robin_dns"] {
-            let e = parse(&format!("- url: http://x/w\n  {f}: true\n")).unwrap_err();
-            assert!(e.contains(f), "{e}");
-            parse(&format!("- url: http://x/w\n  {f}: false\n")).unwrap();
-        }
+        parse("- url: http://x/w\n  send_exemplars: true\n").unwrap();
+        let e = parse("- url: http://x/w\n  round_robin_dns: true\n").unwrap_err();
+        assert!(e.contains("round_robin_dns"), "{e}");
+        parse("- url: http://x/w\n  round_robin_dns: false\n").unwrap();
         let e = parse("- url: http://x/w\n- url: http://x/w\n").unwrap_err();
         assert!(e.contains("duplicate"), "{e}");
     }

@@ -8,13 +8,14 @@
 //! one series in a batch become one `TimeSeries`, in their order.
 
 use super::config::ProtobufMessage;
+use super::exemplar::{put_v1_exemplar, put_v2_exemplar};
 use super::series::SeriesTable;
 use super::wire::{self, histogram as hf, v1, v2};
 use crate::remote_write::proto;
 use bytes::Bytes;
 use prost::Message;
 use std::collections::HashMap;
-use storage::{BucketSpan, FloatHistogram, Labels, MetricMetadata};
+use storage::{BucketSpan, Exemplar, FloatHistogram, Labels, MetricMetadata};
 
 /// A series as a queue sends it: labels after relabeling and external labels.
 #[derive(Debug)]
@@ -49,6 +50,8 @@ pub enum SampleValue {
     /// A native histogram (sent in the integer form when every count is whole, as written
     /// by clients; in the float form otherwise).
     Histogram(Box<FloatHistogram>),
+    /// An exemplar of the series (`send_exemplars: true`; its timestamp is the sample's).
+    Exemplar(Box<Exemplar>),
 }
 
 /// One sample waiting in a shard.
@@ -68,6 +71,11 @@ impl QueuedSample {
     /// Whether it is a native histogram.
     pub fn is_histogram(&self) -> bool {
         matches!(self.value, SampleValue::Histogram(_))
+    }
+
+    /// Whether it is an exemplar.
+    pub fn is_exemplar(&self) -> bool {
+        matches!(self.value, SampleValue::Exemplar(_))
     }
 }
 
@@ -97,8 +105,10 @@ pub struct BatchEncoder {
     /// One message (a 2.0 `TimeSeries`, or the histograms of one series) before its length
     /// is known.
     one: Vec<u8>,
-    /// One histogram.
+    /// One histogram (or exemplar).
     hist: Vec<u8>,
+    /// The exemplars of one series.
+    exemplars: Vec<u8>,
     /// Snappy output.
     compressed: Vec<u8>,
     snappy: Option<snap::raw::Encoder>,
@@ -191,6 +201,7 @@ impl BatchEncoder {
             };
             // The histograms first (into `one`), so the series' length is known.
             self.one.clear();
+            self.exemplars.clear();
             let mut samples_len = 0;
             for &i in &self.order[self.members(g)] {
                 let s = &batch[i as usize];
@@ -203,9 +214,14 @@ impl BatchEncoder {
                         put_histogram(&mut self.hist, h, s.t);
                         wire::put_bytes_field(&mut self.one, v1::TIMESERIES_HISTOGRAMS, &self.hist);
                     }
+                    SampleValue::Exemplar(e) => {
+                        self.hist.clear();
+                        put_v1_exemplar(&mut self.hist, e, s.t);
+                        wire::put_bytes_field(&mut self.exemplars, v1::TIMESERIES_EXEMPLARS, &self.hist);
+                    }
                 }
             }
-            let len = series.v1_labels.len() + samples_len + self.one.len();
+            let len = series.v1_labels.len() + samples_len + self.exemplars.len() + self.one.len();
             wire::put_len_header(&mut self.pb, v1::WRITE_REQUEST_TIMESERIES, len);
             self.pb.extend_from_slice(&series.v1_labels);
             for &i in &self.order[self.members(g)] {
@@ -214,14 +230,16 @@ impl BatchEncoder {
                     wire::put_sample(&mut self.pb, v1::TIMESERIES_SAMPLES, v, s.t);
                 }
             }
+            // Field order as prost writes it: samples, exemplars, histograms.
+            self.pb.extend_from_slice(&self.exemplars);
             self.pb.extend_from_slice(&self.one);
         }
     }
 
-    fn encode_v2(
+    fn encode_v2<'a>(
         &mut self,
-        batch: &[QueuedSample],
-        table: &SeriesTable,
+        batch: &'a [QueuedSample],
+        table: &'a SeriesTable,
         meta: Option<&HashMap<String, MetricMetadata>>,
     ) {
         let mut symbols = Symbols::default();
@@ -245,6 +263,7 @@ impl BatchEncoder {
                 ))
             });
             self.one.clear();
+            self.exemplars.clear();
             wire::put_packed_varints(
                 &mut self.one,
                 v2::TIMESERIES_LABELS_REFS,
@@ -259,8 +278,19 @@ impl BatchEncoder {
                         put_histogram(&mut self.hist, h, s.t);
                         wire::put_bytes_field(&mut self.one, v2::TIMESERIES_HISTOGRAMS, &self.hist);
                     }
+                    SampleValue::Exemplar(e) => {
+                        self.refs.clear();
+                        for l in e.labels.iter() {
+                            self.refs.push(symbols.get(&l.name));
+                            self.refs.push(symbols.get(&l.value));
+                        }
+                        self.hist.clear();
+                        put_v2_exemplar(&mut self.hist, &self.refs, e.value, s.t);
+                        wire::put_bytes_field(&mut self.exemplars, v2::TIMESERIES_EXEMPLARS, &self.hist);
+                    }
                 }
             }
+            self.one.extend_from_slice(&self.exemplars);
             if let Some((ty, help, unit)) = metadata {
                 let body = [
                     (v2::METADATA_TYPE, u64::from(ty)),
@@ -723,6 +753,98 @@ mod tests {
         let ts: Vec<i64> = t.histograms.iter().map(|h| h.timestamp).collect();
         assert_eq!(ts, [5, 6, 7]);
         assert_eq!(r.timeseries[1].samples.len(), 1);
+    }
+
+    fn exemplar(series: u32, t: i64, trace: &str, v: f64) -> QueuedSample {
+        QueuedSample {
+            series,
+            t,
+            value: SampleValue::Exemplar(Box::new(Exemplar {
+                labels: Labels::from_pairs([("trace_id", trace)]),
+                value: v,
+                t,
+            })),
+            seq: 0,
+        }
+    }
+
+    #[test]
+    fn exemplars_in_v1_are_what_prost_writes() {
+        // Exemplars interleaved with samples and a histogram: each series' exemplars go in
+        // its TimeSeries, between samples and histograms as prost orders the fields.
+        let batch = vec![
+            float(0, 1, 1.0, 0),
+            exemplar(0, 1, "a1", 1.0),
+            exemplar(1, 2, "b1", 0.5),
+            hist(0, 3, int_histogram()),
+            float(0, 4, 2.0, 0),
+            exemplar(0, 4, "a2", 3.0),
+        ];
+        let mut e = BatchEncoder::default();
+        e.encode(ProtobufMessage::V1, &batch, &table(), None);
+        let ex = |t: i64, trace: &str, v: f64| prompb::Exemplar {
+            labels: vec![prompb::Label::new("trace_id", trace)],
+            value: v,
+            timestamp: t,
+        };
+        let labels = |name: &str| {
+            vec![
+                prompb::Label::new("__name__", name),
+                prompb::Label::new("job", "x"),
+            ]
+        };
+        let s = |v: f64, t: i64| prompb::Sample {
+            value: v,
+            timestamp: t,
+        };
+        let int = histograms_v1(&encode(ProtobufMessage::V1, &[hist(0, 3, int_histogram())], None).0);
+        let want = prompb::WriteRequest {
+            timeseries: vec![
+                prompb::TimeSeries {
+                    labels: labels("up"),
+                    samples: vec![s(1.0, 1), s(2.0, 4)],
+                    exemplars: vec![ex(1, "a1", 1.0), ex(4, "a2", 3.0)],
+                    histograms: vec![int[0].2.clone()],
+                },
+                prompb::TimeSeries {
+                    labels: labels("req_total"),
+                    exemplars: vec![ex(2, "b1", 0.5)],
+                    ..Default::default()
+                },
+            ],
+            metadata: Vec::new(),
+        };
+        assert_eq!(e.pb, want.encode_to_vec());
+        let r = crate::remote_write::decode_v1(&e.compress(), &PushLimits::default()).unwrap();
+        assert_eq!(r, want);
+    }
+
+    #[test]
+    fn exemplars_in_v2_use_symbols() {
+        let batch = vec![
+            exemplar(1, 7, "x", 2.5),
+            float(1, 7, 1.0, 0),
+            exemplar(0, 8, "trace_id", 4.0),
+        ];
+        let (body, _) = encode(ProtobufMessage::V2, &batch, None);
+        let r = crate::remote_write::decode_v2(&body, &PushLimits::default()).unwrap();
+        let sym = |i: u32| std::str::from_utf8(&r.symbols[i as usize]).unwrap().to_string();
+        let t = &r.timeseries[0];
+        assert_eq!(sym(t.labels_refs[1]), "req_total");
+        assert_eq!(t.samples.len(), 1);
+        assert_eq!(t.exemplars.len(), 1);
+        let e = &t.exemplars[0];
+        let labels: Vec<String> = e.labels_refs.iter().map(|&i| sym(i)).collect();
+        assert_eq!(labels, ["trace_id", "x"]);
+        assert_eq!((e.value, e.timestamp), (2.5, 7));
+        let e = &r.timeseries[1].exemplars[0];
+        assert_eq!(
+            e.labels_refs[0], e.labels_refs[1],
+            "one symbol for a repeated string"
+        );
+        // Symbols are shared with the series' labels ("x" is the job's value too).
+        assert_eq!(r.symbols.iter().filter(|s| s.as_ref() == b"x").count(), 1);
+        assert_eq!(r.symbols.iter().filter(|s| s.as_ref() == b"trace_id").count(), 1);
     }
 
     #[test]

@@ -39,8 +39,7 @@ pub struct QueueMetrics {
     pub shards_desired_bits: AtomicU64,
     /// Samples waiting (unread in the WAL and in shards) at the last shard computation.
     pub backlog_samples: AtomicU64,
-    /// Exemplars: Sextant's WAL does not hold them, so these stay 0; they are here so the
-    /// families exist with Prometheus' names.
+    /// Exemplars (`send_exemplars: true`; all 0 otherwise, as in Prometheus).
     pub exemplars: KindCounters,
     /// Native histogram samples (`send_native_histograms: true`).
     pub histograms: KindCounters,
@@ -77,10 +76,12 @@ impl QueueMetrics {
         f64::from_bits(self.shards_desired_bits.load(Ordering::Relaxed))
     }
 
-    /// Float samples and histograms waiting in shards.
+    /// Float samples, histograms and exemplars waiting in shards.
     pub fn pending(&self) -> i64 {
-        (self.samples_pending.load(Ordering::Relaxed) + self.histograms.pending.load(Ordering::Relaxed))
-            .max(0)
+        (self.samples_pending.load(Ordering::Relaxed)
+            + self.histograms.pending.load(Ordering::Relaxed)
+            + self.exemplars.pending.load(Ordering::Relaxed))
+        .max(0)
     }
 }
 

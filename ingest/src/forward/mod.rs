@@ -9,6 +9,7 @@
 //! - `encode`: batches to 1.0 / 2.0 protobuf + snappy, through `wire` (protobuf writing by
 //!   hand into reused buffers).
 //! - `series`: the series a queue sends, in slots its samples refer to.
+//! - `exemplar`: `send_exemplars`: the series of a WAL exemplar, and the exemplar messages.
 //! - `send`: one HTTP request, what its status means (415 -> 1.0 fallback), and the backoff.
 //! - `shards`: how many shards a queue runs (Prometheus' desired-shards calculation).
 //! - `position`: which WAL records are fully sent, persisted under `<data>/forward/`.
@@ -17,6 +18,7 @@
 
 pub mod config;
 pub mod encode;
+pub mod exemplar;
 pub mod manager;
 pub mod metrics;
 pub mod position;

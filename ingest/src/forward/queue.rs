@@ -32,6 +32,7 @@
 
 use super::config::{ProtobufMessage, RemoteWriteConfig};
 use super::encode::{self, BatchEncoder, OutSeries, QueuedSample, SampleValue};
+use super::exemplar::ExemplarIndex;
 use super::metrics::QueueMetrics;
 use super::position::{self, Tracker};
 use super::send::{Backoff, SendError, Sender};
@@ -41,11 +42,11 @@ use bytes::Bytes;
 use parking_lot::{Mutex, RwLock};
 use std::collections::{HashMap, VecDeque};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use storage::now_ms;
-use storage::wal::{Resume, WalFollower, WalPosition, WalRecord};
+use storage::wal::{ExemplarEntry, Resume, WalFollower, WalPosition, WalRecord};
 use storage::{Labels, MetricMetadata};
 use tokio::sync::{mpsc, watch};
 use tracing::{error, info, warn};
@@ -365,6 +366,9 @@ struct Reader {
     external: Labels,
     /// WAL series reference -> what the reader needs of the series.
     series: foldhash::HashMap<u64, SeriesRef>,
+    /// `send_exemplars: true`: the slots of series by outgoing labels (WAL exemplars name
+    /// their series by labels).
+    exemplar_index: Option<ExemplarIndex>,
     /// Slots of forgotten or redefined series, freed once the sent position passes the
     /// WAL position at which they were let go (their queued samples are then all done).
     to_free: Vec<(WalPosition, u32)>,
@@ -386,6 +390,7 @@ impl Reader {
             sh: sh.clone(),
             external,
             series: foldhash::HashMap::default(),
+            exemplar_index: sh.cfg.send_exemplars.then(ExemplarIndex::default),
             to_free: Vec::new(),
             read_pos: WalPosition::default(),
             gc_checkpoint: 0,
@@ -459,6 +464,9 @@ impl Reader {
                         WalRecord::Samples(s) => self.rates.samples_read += s.len() as u64,
                         WalRecord::Histograms(h) if self.sh.cfg.send_native_histograms => {
                             self.rates.samples_read += h.len() as u64
+                        }
+                        WalRecord::Exemplars(e) if self.sh.cfg.send_exemplars => {
+                            self.rates.samples_read += e.len() as u64
                         }
                         _ => {}
                     }
@@ -555,9 +563,13 @@ impl Reader {
             return;
         }
         let mut table = self.sh.table.write();
+        let index = &mut self.exemplar_index;
         self.to_free.retain(|&(p, slot)| {
             let done = p <= acked;
             if done {
+                if let (Some(ix), Some(s)) = (index.as_mut(), table.get(slot)) {
+                    ix.remove(s.hash, slot);
+                }
                 table.remove(slot);
             }
             !done
@@ -575,6 +587,9 @@ impl Reader {
                 for (id, out) in outs {
                     let hash = out.as_ref().map_or(0, |o| o.hash);
                     let slot = out.map(|o| table.insert(o));
+                    if let (Some(ix), Some(slot)) = (self.exemplar_index.as_mut(), slot) {
+                        ix.insert(hash, slot);
+                    }
                     let new = SeriesRef {
                         slot,
                         hash,
@@ -615,8 +630,11 @@ impl Reader {
                 // records are skipped (neither sent nor counted as dropped).
                 self.sh.tracker.lock().push(end, 0);
             }
+            WalRecord::Exemplars(entries) if self.exemplar_index.is_some() => {
+                self.dispatch_exemplars(entries, end, shards)
+            }
             WalRecord::Exemplars(_) => {
-                // Exemplars are not forwarded (send_exemplars is refused at load).
+                // send_exemplars: false: skipped, as Prometheus' WAL watcher does.
                 self.sh.tracker.lock().push(end, 0);
             }
         }
@@ -640,6 +658,16 @@ impl Reader {
         (!out.is_empty()).then_some(out)
     }
 
+    /// The oldest timestamp still sent (`queue_config.sample_age_limit`; 0 = no limit).
+    fn oldest_ok(&self) -> i64 {
+        let age_limit = self.sh.cfg.queue_config.sample_age_limit.0;
+        if age_limit.is_zero() {
+            i64::MIN
+        } else {
+            now_ms().saturating_sub(age_limit.as_millis() as i64)
+        }
+    }
+
     /// Hands the samples (floats, or native histograms when `histograms`) of one record to
     /// the shards of their series, waiting while a shard is full.
     fn dispatch(
@@ -652,12 +680,7 @@ impl Reader {
         let sh = self.sh.clone();
         let m = &sh.metrics;
         let n = shards.len();
-        let age_limit = self.sh.cfg.queue_config.sample_age_limit.0;
-        let oldest_ok = if age_limit.is_zero() {
-            i64::MIN
-        } else {
-            now_ms().saturating_sub(age_limit.as_millis() as i64)
-        };
+        let oldest_ok = self.oldest_ok();
         let expect = samples.size_hint().0 / n + 1;
         let mut per_shard: Vec<Vec<QueuedSample>> = (0..n).map(|_| Vec::with_capacity(expect)).collect();
         let (mut dropped, mut kept, mut max_t) = (0u64, 0usize, i64::MIN);
@@ -693,6 +716,53 @@ impl Reader {
             &m.samples_pending
         };
         m.highest_read_ms.fetch_max(max_t, Ordering::Relaxed);
+        self.hand_over(per_shard, kept, pending, end, shards);
+    }
+
+    /// `send_exemplars: true`: hands the exemplars of one record to the shards of their
+    /// series (found by their outgoing labels), as [`Self::dispatch`] does samples.
+    fn dispatch_exemplars(&mut self, entries: Vec<ExemplarEntry>, end: WalPosition, shards: &Shards) {
+        let sh = self.sh.clone();
+        let m = &sh.metrics;
+        let n = shards.len() as u64;
+        let oldest_ok = self.oldest_ok();
+        let mut per_shard: Vec<Vec<QueuedSample>> = (0..n).map(|_| Vec::new()).collect();
+        let (mut dropped, mut kept) = (0u64, 0usize);
+        {
+            let table = sh.table.read();
+            for e in entries {
+                let found = self.exemplar_index.as_ref().and_then(|ix| {
+                    let out = self.outgoing(&e.series)?;
+                    ix.find(&out, &table)
+                });
+                let Some((slot, hash)) = found.filter(|_| e.exemplar.t >= oldest_ok) else {
+                    // Relabeled away, unknown series, or too old (as Prometheus counts).
+                    dropped += 1;
+                    continue;
+                };
+                kept += 1;
+                per_shard[(hash % n) as usize].push(QueuedSample {
+                    series: slot,
+                    t: e.exemplar.t,
+                    value: SampleValue::Exemplar(Box::new(e.exemplar)),
+                    seq: 0,
+                });
+            }
+        }
+        m.exemplars.dropped.fetch_add(dropped, Ordering::Relaxed);
+        self.hand_over(per_shard, kept, &m.exemplars.pending, end, shards);
+    }
+
+    /// Gives each shard its part of one record (`kept` items in all, counted in
+    /// `pending`), waiting while a shard is full.
+    fn hand_over(
+        &mut self,
+        per_shard: Vec<Vec<QueuedSample>>,
+        kept: usize,
+        pending: &AtomicI64,
+        end: WalPosition,
+        shards: &Shards,
+    ) {
         let seq = self.sh.tracker.lock().push(end, kept);
         let cap = self.sh.cfg.queue_config.capacity;
         for (i, mut batch) in per_shard.into_iter().enumerate() {
@@ -776,9 +846,12 @@ impl Rates {
         let out = m.samples_sent.load(Ordering::Relaxed)
             + m.samples_failed.load(Ordering::Relaxed)
             + m.histograms.sent.load(Ordering::Relaxed)
-            + m.histograms.failed.load(Ordering::Relaxed);
-        let dropped =
-            m.samples_dropped.load(Ordering::Relaxed) + m.histograms.dropped.load(Ordering::Relaxed);
+            + m.histograms.failed.load(Ordering::Relaxed)
+            + m.exemplars.sent.load(Ordering::Relaxed)
+            + m.exemplars.failed.load(Ordering::Relaxed);
+        let dropped = m.samples_dropped.load(Ordering::Relaxed)
+            + m.histograms.dropped.load(Ordering::Relaxed)
+            + m.exemplars.dropped.load(Ordering::Relaxed);
         let nanos = m.send_nanos.load(Ordering::Relaxed);
         let spb = self.samples_per_byte();
         let read = self.bytes_read - self.last_bytes_read;
@@ -897,19 +970,24 @@ async fn shard_loop(
     }
 }
 
-/// Float samples and histograms in a batch.
-fn kinds(batch: &[QueuedSample]) -> (u64, u64) {
-    let h = batch.iter().filter(|s| s.is_histogram()).count() as u64;
-    (batch.len() as u64 - h, h)
+/// Float samples, histograms and exemplars in a batch.
+fn kinds(batch: &[QueuedSample]) -> (u64, u64, u64) {
+    let (mut h, mut e) = (0, 0);
+    for s in batch {
+        h += u64::from(s.is_histogram());
+        e += u64::from(s.is_exemplar());
+    }
+    (batch.len() as u64 - h - e, h, e)
 }
 
 /// Marks a batch's samples done in the tracker.
-fn complete(sh: &Shared, batch: &[QueuedSample], (floats, histograms): (u64, u64)) {
+fn complete(sh: &Shared, batch: &[QueuedSample], (floats, histograms, exemplars): (u64, u64, u64)) {
     let m = &sh.metrics;
     m.samples_pending.fetch_sub(floats as i64, Ordering::Relaxed);
     m.histograms
         .pending
         .fetch_sub(histograms as i64, Ordering::Relaxed);
+    m.exemplars.pending.fetch_sub(exemplars as i64, Ordering::Relaxed);
     let mut t = sh.tracker.lock();
     let mut i = 0;
     while i < batch.len() {
@@ -941,7 +1019,7 @@ async fn send_batch(
 ) -> bool {
     let (mut msg, mut body) = encode_batch(sh, batch, encoder);
     let m = &sh.metrics;
-    let (floats, histograms) = kinds(batch);
+    let (floats, histograms, exemplars) = kinds(batch);
     let q = &sh.cfg.queue_config;
     let mut backoff = Backoff::new(q.min_backoff.0, q.max_backoff.0);
     let mut attempt = 0u64;
@@ -958,16 +1036,22 @@ async fn send_batch(
             Ok(()) => {
                 m.samples_sent.fetch_add(floats, Ordering::Relaxed);
                 m.histograms.sent.fetch_add(histograms, Ordering::Relaxed);
+                m.exemplars.sent.fetch_add(exemplars, Ordering::Relaxed);
                 m.bytes_sent.fetch_add(len, Ordering::Relaxed);
                 m.requests_sent.fetch_add(1, Ordering::Relaxed);
-                let max_t = batch.iter().map(|s| s.t).max().unwrap_or(i64::MIN);
+                let max_t = batch
+                    .iter()
+                    .filter(|s| !s.is_exemplar())
+                    .map(|s| s.t)
+                    .max()
+                    .unwrap_or(i64::MIN);
                 m.highest_sent_ms.fetch_max(max_t, Ordering::Relaxed);
                 *sh.last_success.lock() = Some(Instant::now());
                 if attempt > 0 {
                     info!(remote_name = %sh.name, attempts = attempt + 1, "remote write succeeded after retrying");
                     *sh.last_failure.lock() = None;
                 }
-                complete(sh, batch, (floats, histograms));
+                complete(sh, batch, (floats, histograms, exemplars));
                 return true;
             }
             Err(SendError::UnsupportedMediaType(message)) if msg == ProtobufMessage::V2 => {
@@ -983,6 +1067,7 @@ async fn send_batch(
                 m.requests_failed.fetch_add(1, Ordering::Relaxed);
                 m.samples_retried.fetch_add(floats, Ordering::Relaxed);
                 m.histograms.retried.fetch_add(histograms, Ordering::Relaxed);
+                m.exemplars.retried.fetch_add(exemplars, Ordering::Relaxed);
                 if attempt.is_multiple_of(20) {
                     warn!(remote_name = %sh.name, url = %sh.cfg.url, attempt = attempt + 1, error = %message, "remote write failed; retrying with backoff");
                 }
@@ -997,9 +1082,10 @@ async fn send_batch(
                 m.requests_failed.fetch_add(1, Ordering::Relaxed);
                 m.samples_failed.fetch_add(floats, Ordering::Relaxed);
                 m.histograms.failed.fetch_add(histograms, Ordering::Relaxed);
-                error!(remote_name = %sh.name, url = %sh.cfg.url, samples = floats, histograms, error = %message, "remote write refused; dropping the batch (not retried)");
+                m.exemplars.failed.fetch_add(exemplars, Ordering::Relaxed);
+                error!(remote_name = %sh.name, url = %sh.cfg.url, samples = floats, histograms, exemplars, error = %message, "remote write refused; dropping the batch (not retried)");
                 *sh.last_failure.lock() = Some((Instant::now(), message));
-                complete(sh, batch, (floats, histograms));
+                complete(sh, batch, (floats, histograms, exemplars));
                 return true;
             }
         }

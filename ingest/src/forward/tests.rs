@@ -28,6 +28,8 @@ struct Receiver {
     refused_v2: AtomicUsize,
     /// (series name, t, histogram) in arrival order.
     histograms: Mutex<Vec<(String, i64, storage::FloatHistogram)>>,
+    /// (series name, t, trace_id, value) in arrival order.
+    exemplars: Mutex<Vec<(String, i64, String, f64)>>,
 }
 
 async fn start_receiver(r: Arc<Receiver>) -> String {
@@ -62,6 +64,14 @@ async fn start_receiver(r: Arc<Receiver>) -> String {
                             let fh = crate::remote_write::histogram_from_wire(h).unwrap();
                             r.histograms.lock().push((name.clone(), h.timestamp, fh));
                         }
+                        for e in &ts.exemplars {
+                            let sym = |i: u32| String::from_utf8(w.symbols[i as usize].to_vec()).unwrap();
+                            assert_eq!(sym(e.labels_refs[0]), "trace_id");
+                            let trace = sym(e.labels_refs[1]);
+                            r.exemplars
+                                .lock()
+                                .push((name.clone(), e.timestamp, trace, e.value));
+                        }
                     }
                 } else {
                     let w = crate::remote_write::decode_v1(&body, &PushLimits::default()).unwrap();
@@ -90,6 +100,13 @@ async fn start_receiver(r: Arc<Receiver>) -> String {
                         for h in &ts.histograms {
                             let fh = crate::remote_write::histogram_from_wire(h).unwrap();
                             r.histograms.lock().push((name.clone(), h.timestamp, fh));
+                        }
+                        for e in &ts.exemplars {
+                            assert_eq!(e.labels[0].name, "trace_id");
+                            let trace = String::from_utf8(e.labels[0].value.to_vec()).unwrap();
+                            r.exemplars
+                                .lock()
+                                .push((name.clone(), e.timestamp, trace, e.value));
                         }
                     }
                 }
@@ -487,5 +504,120 @@ async fn native_histograms_are_skipped_when_not_enabled() {
         0,
         "skipped, as Prometheus, not dropped"
     );
+    mgr.stop().await;
+}
+
+/// Appends, for `t` in `from..to`, a sample and an exemplar (trace `"{name}-{t}"`) to
+/// `e0` and `e1`.
+fn append_exemplars(db: &Db, from: i64, to: i64) {
+    for t in from..to {
+        let mut a = db.appender();
+        for name in ["e0", "e1"] {
+            let l = Labels::from_pairs([("__name__", name), ("job", "x")]);
+            a.append(SeriesRef::NONE, &l, t * 1000, t as f64).unwrap();
+            let e = storage::Exemplar {
+                labels: Labels::from_pairs([("trace_id", format!("{name}-{t}"))]),
+                value: t as f64 / 2.0,
+                t: t * 1000,
+            };
+            a.append_exemplar(SeriesRef::NONE, &l, e).unwrap();
+        }
+        a.commit().unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exemplars_are_sent_in_v1_and_v2_when_enabled() {
+    for msg in [ProtobufMessage::V1, ProtobufMessage::V2] {
+        let dir = tempfile::tempdir().unwrap();
+        let db = db(&dir.path().join("data"));
+        let r = Arc::new(Receiver::default());
+        let url = start_receiver(r.clone()).await;
+        let mgr =
+            ForwardManager::new(dir.path(), &db.wal_dir()).with_flush_deadline(Duration::from_millis(300));
+        let mut c = cfg(&url);
+        c.protobuf_message = msg;
+        c.send_exemplars = true;
+        c.queue_config.max_samples_per_send = 7;
+        c.queue_config.max_shards = 4;
+        mgr.apply(&[c], &Labels::empty()).await.unwrap();
+        let q = mgr.queues()[0].clone();
+        // Retried batches hold exemplars too; a reshard in the middle keeps their order.
+        r.fail_status.store(503, Ordering::SeqCst);
+        r.fail_next.store(2, Ordering::SeqCst);
+        append_exemplars(&db, 1, 21);
+        wait_for("the first exemplars", || r.exemplars.lock().len() >= 10).await;
+        q.force_shards(3);
+        append_exemplars(&db, 21, 41);
+        wait_for("80 exemplars", || r.exemplars.lock().len() >= 80).await;
+        wait_for("80 samples", || r.got.lock().len() >= 80).await;
+        wait_for("the queue to count them", || {
+            q.metrics().exemplars.sent.load(Ordering::Relaxed) >= 80
+        })
+        .await;
+        let got = r.exemplars.lock().clone();
+        assert_eq!(got.len(), 80, "{msg:?}: no duplicates");
+        for name in ["e0", "e1"] {
+            let mine: Vec<(i64, String, f64)> = got
+                .iter()
+                .filter(|e| e.0 == name)
+                .map(|e| (e.1, e.2.clone(), e.3))
+                .collect();
+            let want: Vec<(i64, String, f64)> = (1..41)
+                .map(|t| (t * 1000, format!("{name}-{t}"), t as f64 / 2.0))
+                .collect();
+            assert_eq!(mine, want, "{msg:?} {name}: every exemplar, in order");
+        }
+        let m = q.metrics();
+        assert_eq!(
+            m.samples_sent.load(Ordering::Relaxed),
+            80,
+            "samples counted apart"
+        );
+        assert_eq!(m.exemplars.pending.load(Ordering::Relaxed), 0);
+        assert_eq!(m.exemplars.dropped.load(Ordering::Relaxed), 0);
+        assert!(m.exemplars.retried.load(Ordering::Relaxed) > 0);
+        mgr.stop().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exemplars_are_skipped_by_default_and_dropped_with_their_series() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = db(&dir.path().join("data"));
+    let r = Arc::new(Receiver::default());
+    let url = start_receiver(r.clone()).await;
+    let mgr = ForwardManager::new(dir.path(), &db.wal_dir()).with_flush_deadline(Duration::from_millis(300));
+    // Queue 0 sends none (the default); queue 1 drops series e1 by relabeling, so its
+    // exemplars are dropped (and counted) with it.
+    let mut dropping = cfg(&format!("{url}?q=1"));
+    dropping.send_exemplars = true;
+    dropping.write_relabel_configs =
+        serde_saphyr::from_str("- {source_labels: [__name__], regex: e1, action: drop}\n").unwrap();
+    mgr.apply(&[cfg(&url), dropping], &Labels::empty()).await.unwrap();
+    append_exemplars(&db, 1, 11);
+    let qs = mgr.queues();
+    wait_for("every sample, twice", || r.got.lock().len() >= 20 + 10).await;
+    wait_for("the exemplars of e0", || r.exemplars.lock().len() >= 10).await;
+    let end = storage::wal::WalFollower::end_position(&db.wal_dir())
+        .ok()
+        .flatten();
+    for q in &qs {
+        wait_for("everything acknowledged", || q.acked() == end).await;
+    }
+    let got = r.exemplars.lock().clone();
+    assert_eq!(got.len(), 10);
+    assert!(got.iter().all(|e| e.0 == "e0"));
+    let by_url = |u: &str| qs.iter().find(|q| q.config().url == u).unwrap().clone();
+    let m = by_url(&url);
+    assert_eq!(m.metrics().exemplars.sent.load(Ordering::Relaxed), 0);
+    assert_eq!(
+        m.metrics().exemplars.dropped.load(Ordering::Relaxed),
+        0,
+        "skipped, not dropped"
+    );
+    let d = by_url(&format!("{url}?q=1"));
+    assert_eq!(d.metrics().exemplars.sent.load(Ordering::Relaxed), 10);
+    assert_eq!(d.metrics().exemplars.dropped.load(Ordering::Relaxed), 10);
     mgr.stop().await;
 }

@@ -31,8 +31,16 @@ pub mod v1 {
     pub const TIMESERIES_LABELS: u8 = 1;
     /// `TimeSeries.samples`.
     pub const TIMESERIES_SAMPLES: u8 = 2;
+    /// `TimeSeries.exemplars`.
+    pub const TIMESERIES_EXEMPLARS: u8 = 3;
     /// `TimeSeries.histograms`.
     pub const TIMESERIES_HISTOGRAMS: u8 = 4;
+    /// `Exemplar.labels`.
+    pub const EXEMPLAR_LABELS: u8 = 1;
+    /// `Exemplar.value` (2.0's `Exemplar` has the same number).
+    pub const EXEMPLAR_VALUE: u8 = 2;
+    /// `Exemplar.timestamp` (the same in 2.0).
+    pub const EXEMPLAR_TIMESTAMP: u8 = 3;
     /// `Label.name`.
     pub const LABEL_NAME: u8 = 1;
     /// `Label.value`.
@@ -64,6 +72,10 @@ pub mod v2 {
     pub const TIMESERIES_SAMPLES: u8 = 2;
     /// `TimeSeries.histograms`.
     pub const TIMESERIES_HISTOGRAMS: u8 = 3;
+    /// `TimeSeries.exemplars`.
+    pub const TIMESERIES_EXEMPLARS: u8 = 4;
+    /// `Exemplar.labels_refs` (packed).
+    pub const EXEMPLAR_LABELS_REFS: u8 = 1;
     /// `TimeSeries.metadata`.
     pub const TIMESERIES_METADATA: u8 = 5;
     /// `Metadata.type`.
