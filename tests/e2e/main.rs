@@ -16,6 +16,7 @@ mod exemplars;
 mod faults;
 mod federate_histograms;
 mod forward;
+mod forward_exemplars;
 mod forward_histograms;
 mod fuzz_replay;
 mod grafana_vars;
