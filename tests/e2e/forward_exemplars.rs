@@ -159,6 +159,24 @@ fn exemplars_reach_prometheus_by_v1_and_sextant_by_v2() {
         );
         eprintln!("{q}: exemplars failed after the kill -9 resend: {failed}");
     }
+    // The status endpoint shows the same counters.
+    let (s, v) = get_json(&server.url("/api/v1/status/remote_write"));
+    assert_eq!(s, 200, "{v}");
+    let q = |name: &str| {
+        v["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|q| q["name"] == name)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(
+        q("prom")["exemplarsSent"].as_f64(),
+        Some(sent(&server, "prom")),
+        "{v}"
+    );
+    assert_eq!(q("off")["exemplarsSent"], 0, "{v}");
     // The queue left at send_exemplars: false sent the samples and no exemplar.
     wait("the samples at the default queue", || {
         query_count(&off) >= n * STEPS

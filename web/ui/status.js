@@ -34,13 +34,15 @@ export function render(root) {
   const [config, configBody] = section('Configuration', 'config');
   root.append(el('h1', {}, 'Status'), build, runtime, remote, tsdb, flags, config);
   into(remoteBody, 'status/remote_write', (queues) => (queues && queues.length
-    ? table(['queue', 'url', 'protocol', 'shards', 'desired', 'min', 'max', 'backlog', 'pending', 'sent', 'failed', 'retried', 'dropped', 'newest sent', 'last error'],
+    ? table(['queue', 'url', 'protocol', 'shards', 'desired', 'min', 'max', 'backlog', 'pending', 'sent', 'failed', 'retried', 'dropped', 'exemplars sent / failed / dropped', 'newest sent', 'last error'],
       queues.map((q) => el('tr', {},
         el('td', { class: 'mono' }, q.name), el('td', { class: 'mono' }, q.url),
         el('td', {}, q.protobufMessage.includes('v2') ? '2.0' : '1.0'),
         ...[q.shards, Math.round(q.shardsDesired * 100) / 100, q.minShards, q.maxShards, q.backlogSamples,
           q.samplesPending, q.samplesSent, q.samplesFailed, q.samplesRetried, q.samplesDropped]
           .map((v) => el('td', { class: 'num' }, formatValue(v))),
+        el('td', { class: 'num', title: `pending ${q.exemplarsPending}, retried ${q.exemplarsRetried}` },
+          [q.exemplarsSent, q.exemplarsFailed, q.exemplarsDropped].map(formatValue).join(' / ')),
         el('td', {}, q.highestSentTimestamp ? new Date(q.highestSentTimestamp).toISOString() : '—'),
         el('td', { class: 'mono' }, q.lastError || ''))))
     : el('p', { class: 'muted' }, 'Nothing is forwarded (no remote_write in the configuration).')));

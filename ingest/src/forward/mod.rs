@@ -30,7 +30,7 @@ pub mod wire;
 
 pub use config::{MetadataConfig, ProtobufMessage, QueueConfig, RemoteWriteConfig};
 pub use manager::ForwardManager;
-pub use queue::{Queue, QueueStatus};
+pub use queue::{ExemplarCounts, Queue, QueueStatus};
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]

@@ -89,12 +89,29 @@ pub struct QueueStatus {
     pub retried: u64,
     /// Samples dropped before sending.
     pub dropped: u64,
+    /// Exemplars waiting in shards, sent, refused, retried, dropped (`send_exemplars`).
+    pub exemplars: ExemplarCounts,
     /// Newest timestamp sent (ms; `i64::MIN` if none).
     pub highest_sent_ms: i64,
     /// The last error, if the last request failed.
     pub last_error: Option<String>,
     /// The persisted WAL position (`segment:offset`).
     pub position: Option<String>,
+}
+
+/// The exemplar counters of a queue, for status pages.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct ExemplarCounts {
+    /// Waiting in shards.
+    pub pending: i64,
+    /// Sent.
+    pub sent: u64,
+    /// Refused by the remote end.
+    pub failed: u64,
+    /// Retried.
+    pub retried: u64,
+    /// Dropped before sending.
+    pub dropped: u64,
 }
 
 /// State shared by the reader, the shards and the owner.
@@ -271,6 +288,13 @@ impl Queue {
             failed: m.samples_failed.load(Ordering::Relaxed),
             retried: m.samples_retried.load(Ordering::Relaxed),
             dropped: m.samples_dropped.load(Ordering::Relaxed),
+            exemplars: ExemplarCounts {
+                pending: m.exemplars.pending.load(Ordering::Relaxed).max(0),
+                sent: m.exemplars.sent.load(Ordering::Relaxed),
+                failed: m.exemplars.failed.load(Ordering::Relaxed),
+                retried: m.exemplars.retried.load(Ordering::Relaxed),
+                dropped: m.exemplars.dropped.load(Ordering::Relaxed),
+            },
             highest_sent_ms: m.highest_sent_ms.load(Ordering::Relaxed),
             last_error: self.shared.last_failure.lock().as_ref().map(|(_, e)| e.clone()),
             position: self.acked().map(|p| p.to_string()),

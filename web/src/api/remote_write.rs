@@ -39,6 +39,16 @@ pub struct RemoteWriteQueue {
     pub samples_retried: u64,
     /// Samples dropped before sending (relabeling, unknown series).
     pub samples_dropped: u64,
+    /// Exemplars waiting to be sent (`send_exemplars: true`).
+    pub exemplars_pending: i64,
+    /// Exemplars sent.
+    pub exemplars_sent: u64,
+    /// Exemplars the remote end refused.
+    pub exemplars_failed: u64,
+    /// Exemplars retried after a recoverable error.
+    pub exemplars_retried: u64,
+    /// Exemplars dropped before sending (relabeling, unknown series, too old).
+    pub exemplars_dropped: u64,
     /// Newest timestamp sent (ms), if any.
     pub highest_sent_timestamp: Option<i64>,
     /// The last error, if any.
