@@ -9,6 +9,7 @@ mod histograms;
 mod query;
 mod report;
 mod soak;
+mod soak_gen;
 mod system;
 
 use clap::{Parser, Subcommand};

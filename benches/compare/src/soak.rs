@@ -3,13 +3,18 @@
 //! samples the database returns at the end (lost must be 0), resident memory over time (must
 //! plateau), query latency percentiles and errors, and writes a markdown report.
 //!
-//! Every sample is unique: series `i` is `soak_m{i % metrics}{instance="i{i / metrics}"}`, one
-//! sample per round at the round's wall-clock timestamp. A request that fails with 5xx or a
-//! transport error is retried (as Prometheus' remote write does) and counted as an error; only
-//! answers 2xx count as acknowledged.
+//! Every sample is unique: series slot `i` is `soak_m{i % metrics}{instance="i{i / metrics}"}`
+//! (see [`crate::soak_gen`] for the series, their churn and the requests), one sample per
+//! round at the round's wall-clock timestamp. A request that fails with 5xx or a transport
+//! error is retried (as Prometheus' remote write does) and counted as an error; only answers
+//! 2xx count as acknowledged.
+//!
+//! With `--churn-fraction`, that share of the series is replaced (a new `gen` label) every
+//! `--churn-every-s` from `--churn-after-min` on, as pod restarts do; the report gives the
+//! figures of the steady phase and of the churn phase apart, and the final check counts every
+//! series that ever existed, the replaced ones included.
 
-use prompb::{Label, Sample, TimeSeries, WriteRequest};
-use prost::Message;
+use crate::soak_gen::{Churn, RequestWriter};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -26,9 +31,21 @@ pub(crate) struct SoakArgs {
     /// Active series; each gets one sample per round.
     #[arg(long, default_value_t = 100_000)]
     pub series: usize,
-    /// Round interval in milliseconds (rate = series * 1000 / interval).
+    /// Round interval in milliseconds (rate = series * 1000 / interval); `--rate` overrides it.
     #[arg(long, default_value_t = 1000)]
     pub interval_ms: u64,
+    /// Target rate in samples per second (sets the round interval to series / rate).
+    #[arg(long)]
+    pub rate: Option<f64>,
+    /// Share of the series replaced by new ones at each churn event (0: no churn).
+    #[arg(long, default_value_t = 0.0)]
+    pub churn_fraction: f64,
+    /// Seconds between two churn events.
+    #[arg(long, default_value_t = 180.0)]
+    pub churn_every_s: f64,
+    /// Minutes of steady load before the first churn event (default: half the run).
+    #[arg(long)]
+    pub churn_after_min: Option<f64>,
     /// Distinct metric names the series are spread over.
     #[arg(long, default_value_t = 100)]
     pub metrics: usize,
@@ -45,7 +62,8 @@ pub(crate) struct SoakArgs {
     #[arg(long, default_value_t = 2000)]
     pub query_pause_ms: u64,
     /// `--storage.tsdb.min-block-duration` given to Sextant (short, so blocks are cut and
-    /// compacted during the run and the head's memory can level off).
+    /// compacted during the run and the head's memory can level off; `2h` is the default of
+    /// Prometheus and Sextant).
     #[arg(long, default_value = "5m")]
     pub block_duration: String,
     /// The sextant binary (build it with `cargo build --release` first).
@@ -74,6 +92,30 @@ struct Counters {
     query_errors: AtomicU64,
     queries: AtomicU64,
 }
+
+impl SoakArgs {
+    /// Time between two rounds.
+    fn interval(&self) -> Duration {
+        match self.rate {
+            Some(r) if r > 0.0 => Duration::from_secs_f64(self.series as f64 / r),
+            _ => Duration::from_millis(self.interval_ms.max(1)),
+        }
+    }
+
+    /// The churn schedule.
+    fn churn(&self) -> Churn {
+        let after = self.churn_after_min.unwrap_or(self.minutes / 2.0).max(0.0);
+        Churn::new(
+            self.series,
+            self.churn_fraction,
+            Duration::from_secs_f64(after * 60.0),
+            Duration::from_secs_f64(self.churn_every_s.max(0.001)),
+        )
+    }
+}
+
+/// One query answered: (dashboard panel, latency ms, seconds into the run).
+type Latency = (usize, f64, f64);
 
 /// One RSS observation.
 struct RssPoint {
@@ -140,38 +182,6 @@ fn proc_rss_cpu(pid: u32) -> (u64, f64) {
     )
 }
 
-/// Encodes the chunk `[from, to)` of series for one round.
-fn encode_chunk(args: &SoakArgs, from: usize, to: usize, ts: i64, round: u64) -> Vec<u8> {
-    let mut req = WriteRequest::default();
-    for i in from..to {
-        let name = format!("soak_m{}", i % args.metrics);
-        let inst = format!("i{}", i / args.metrics);
-        req.timeseries.push(TimeSeries {
-            labels: vec![
-                Label {
-                    name: "__name__".into(),
-                    value: name.into(),
-                },
-                Label {
-                    name: "instance".into(),
-                    value: inst.into(),
-                },
-                Label {
-                    name: "job".into(),
-                    value: "soak".into(),
-                },
-            ],
-            samples: vec![Sample {
-                value: (round * 10 + (i as u64 % 7)) as f64,
-                timestamp: ts,
-            }],
-            ..Default::default()
-        });
-    }
-    let raw = req.encode_to_vec();
-    snap::raw::Encoder::new().compress_vec(&raw).unwrap_or_default()
-}
-
 #[allow(clippy::too_many_arguments)] // one writer task's whole configuration, passed once at spawn
 async fn writer(
     args: Arc<SoakArgs>,
@@ -191,17 +201,22 @@ async fn writer(
         .filter(|(j, _)| j % args.connections == worker)
         .map(|(_, r)| r)
         .collect();
+    let interval = args.interval();
+    let churn = args.churn();
+    let mut requests = RequestWriter::new(args.metrics);
     for round in 0..rounds {
-        let due = t0 + Duration::from_millis(round * args.interval_ms);
+        let offset = interval.mul_f64(round as f64);
+        let due = t0 + offset;
         let now = Instant::now();
         if due > now {
             tokio::time::sleep(due - now).await;
-        } else if now - due > Duration::from_millis(args.interval_ms) {
+        } else if now - due > interval {
             c.rounds_late.fetch_add(1, Ordering::Relaxed);
         }
-        let ts = start_ms + (round * args.interval_ms) as i64;
+        let ts = start_ms + offset.as_millis() as i64;
+        let events = churn.events(offset);
         for &(from, to) in &chunks {
-            let body = encode_chunk(&args, from, to, ts, round);
+            let body = requests.round(&churn, events, from, to, ts, |i| (round * 10 + (i as u64 % 7)) as f64);
             let n = (to - from) as u64;
             let mut attempt = 0;
             loop {
@@ -274,8 +289,9 @@ async fn query_loop(
     base: String,
     pause: Duration,
     stop: Arc<std::sync::atomic::AtomicBool>,
-    lat: Arc<Mutex<Vec<(usize, f64)>>>,
+    lat: Arc<Mutex<Vec<Latency>>>,
     c: Arc<Counters>,
+    t0: Instant,
 ) {
     let panels = dashboard();
     while !stop.load(Ordering::Relaxed) {
@@ -308,7 +324,13 @@ async fn query_loop(
             c.queries.fetch_add(1, Ordering::Relaxed);
             if ok {
                 lat.lock()
-                    .map(|mut l| l.push((i, t.elapsed().as_secs_f64() * 1000.0)))
+                    .map(|mut l| {
+                        l.push((
+                            i,
+                            t.elapsed().as_secs_f64() * 1000.0,
+                            t0.elapsed().as_secs_f64(),
+                        ))
+                    })
                     .ok();
             } else {
                 c.query_errors.fetch_add(1, Ordering::Relaxed);
@@ -318,22 +340,43 @@ async fn query_loop(
     }
 }
 
+/// What the database holds of the run: (samples, distinct series), every series that ever
+/// existed (replaced ones included) counted.
 async fn count_stored(
     client: &reqwest::Client,
     base: &str,
     metrics: usize,
     first_ms: i64,
     last_ms: i64,
-) -> Result<u64, String> {
+) -> Result<(u64, u64), String> {
     let range_ms = last_ms - first_ms + 1000;
-    let mut total = 0u64;
+    let (mut samples, mut series) = (0u64, 0u64);
     for m in 0..metrics {
-        let q = format!("sum(count_over_time(soak_m{m}[{range_ms}ms]))");
-        let r = client
+        samples += scalar(
+            client,
+            base,
+            &format!("sum(count_over_time(soak_m{m}[{range_ms}ms]))"),
+            last_ms,
+        )
+        .await?;
+        series += scalar(
+            client,
+            base,
+            &format!("count(count_over_time(soak_m{m}[{range_ms}ms]))"),
+            last_ms,
+        )
+        .await?;
+    }
+    Ok((samples, series))
+}
+
+/// The value of the one-element instant query `q` at `at_ms` (0 when empty).
+async fn scalar(client: &reqwest::Client, base: &str, q: &str, at_ms: i64) -> Result<u64, String> {
+    let r = client
             .get(format!("{base}/api/v1/query"))
             .query(&[
-                ("query", q.clone()),
-                ("time", format!("{:.3}", last_ms as f64 / 1000.0)),
+                ("query", q.to_string()),
+                ("time", format!("{:.3}", at_ms as f64 / 1000.0)),
             ])
             .timeout(Duration::from_secs(600))
             .send()
@@ -344,9 +387,7 @@ async fn count_stored(
             .as_str()
             .and_then(|s| s.parse::<f64>().ok())
             .unwrap_or(0.0);
-        total += n as u64;
-    }
-    Ok(total)
+    Ok(n as u64)
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -390,11 +431,19 @@ async fn run_async(args: Arc<SoakArgs>) -> Result<(), String> {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let rounds = ((args.minutes * 60_000.0) / args.interval_ms as f64).ceil() as u64;
-    let rate = args.series as f64 * 1000.0 / args.interval_ms as f64;
+    let interval = args.interval();
+    let rounds = ((args.minutes * 60.0) / interval.as_secs_f64()).ceil().max(1.0) as u64;
+    let rate = args.series as f64 / interval.as_secs_f64();
+    let churn = args.churn();
     eprintln!(
-        "soak: {} series every {} ms = {rate:.0} samples/s for {} min ({rounds} rounds), {} query loops",
-        args.series, args.interval_ms, args.minutes, args.query_loops
+        "soak: {} series every {:.1} ms = {rate:.0} samples/s for {} min ({rounds} rounds), {} query loops, churn {} series every {:.0} s from {:.1} min",
+        args.series,
+        interval.as_secs_f64() * 1000.0,
+        args.minutes,
+        args.query_loops,
+        churn.per_event,
+        churn.period.as_secs_f64(),
+        churn.start.as_secs_f64() / 60.0
     );
     let c = Arc::new(Counters::default());
     let t0 = Instant::now();
@@ -423,6 +472,7 @@ async fn run_async(args: Arc<SoakArgs>) -> Result<(), String> {
             stop.clone(),
             lat.clone(),
             c.clone(),
+            t0,
         )));
     }
     // Sample RSS every 10 s until the writers are done.
@@ -476,10 +526,13 @@ async fn run_async(args: Arc<SoakArgs>) -> Result<(), String> {
         let _ = q.await;
     }
     let ingest_s = t0.elapsed().as_secs_f64();
-    let last_ms = start_ms + ((rounds - 1) * args.interval_ms) as i64;
+    let last_offset = interval.mul_f64((rounds - 1) as f64);
+    let last_ms = start_ms + last_offset.as_millis() as i64;
+    let events = churn.events(last_offset);
+    let want_series = churn.distinct_series(events);
     eprintln!("soak: ingest done after {ingest_s:.0} s; counting stored samples ...");
     let count_t = Instant::now();
-    let stored = count_stored(&client, &server.base, args.metrics, start_ms, last_ms).await?;
+    let (stored, stored_series) = count_stored(&client, &server.base, args.metrics, start_ms, last_ms).await?;
     let count_s = count_t.elapsed().as_secs_f64();
     let (_, cpu_s) = proc_rss_cpu(pid);
     let acked = c.acked_samples.load(Ordering::Relaxed);
@@ -496,10 +549,23 @@ async fn run_async(args: Arc<SoakArgs>) -> Result<(), String> {
         .unwrap_or(0);
     drop(server);
 
-    let report = render(
-        &args, rate, ingest_s, acked, stored, lost, &c, &rss, &lat, cpu_s, count_s, log_errors, log_warns,
+    let lat = lat.lock().map(|l| l.clone()).unwrap_or_default();
+    let totals = Totals {
+        rate,
+        ingest_s,
+        acked,
+        stored,
+        lost,
+        cpu_s,
+        count_s,
+        log_errors,
+        log_warns,
         blocks,
-    );
+        churn_events: events,
+        want_series,
+        stored_series,
+    };
+    let report = render(&args, &totals, &c, &rss, &lat, &churn);
     println!("{report}");
     std::fs::write(&args.out, &report).map_err(|e| format!("cannot write {}: {e}", args.out.display()))?;
     eprintln!("wrote {} and {}", args.out.display(), csv_path.display());
@@ -509,30 +575,64 @@ async fn run_async(args: Arc<SoakArgs>) -> Result<(), String> {
     if lost > 0 {
         return Err(format!("{lost} acknowledged samples are missing"));
     }
+    if stored_series < want_series {
+        return Err(format!(
+            "{} of the {want_series} series written are missing",
+            want_series - stored_series
+        ));
+    }
     Ok(())
 }
 
-#[allow(clippy::too_many_arguments)]
-fn render(
-    args: &SoakArgs,
+/// The run's end figures.
+struct Totals {
     rate: f64,
     ingest_s: f64,
     acked: u64,
     stored: u64,
     lost: u64,
-    c: &Counters,
-    rss: &[RssPoint],
-    lat: &Mutex<Vec<(usize, f64)>>,
     cpu_s: f64,
     count_s: f64,
     log_errors: usize,
     log_warns: usize,
     blocks: usize,
-) -> String {
+    churn_events: u64,
+    want_series: u64,
+    stored_series: u64,
+}
+
+fn render(args: &SoakArgs, t: &Totals, c: &Counters, rss: &[RssPoint], lat: &[Latency], churn: &Churn) -> String {
+    let Totals {
+        rate,
+        ingest_s,
+        acked,
+        stored,
+        lost,
+        cpu_s,
+        count_s,
+        log_errors,
+        log_warns,
+        blocks,
+        ..
+    } = *t;
     let mut s = String::new();
+    let pace = match args.rate {
+        Some(r) => format!("--rate {r}"),
+        None => format!("--interval-ms {}", args.interval_ms),
+    };
+    let churn_args = if churn.per_event > 0 {
+        format!(
+            " --churn-fraction {} --churn-every-s {} --churn-after-min {:.1}",
+            args.churn_fraction,
+            args.churn_every_s,
+            churn.start.as_secs_f64() / 60.0
+        )
+    } else {
+        String::new()
+    };
     s.push_str(&format!(
-        "Command: `cargo run --release -p bench -- soak --minutes {} --series {} --interval-ms {} --connections {} --query-loops {} --block-duration {}`\n\n",
-        args.minutes, args.series, args.interval_ms, args.connections, args.query_loops, args.block_duration
+        "Command: `cargo run --release -p bench -- soak --minutes {} --series {} {pace} --connections {} --query-loops {} --block-duration {}{churn_args}`\n\n",
+        args.minutes, args.series, args.connections, args.query_loops, args.block_duration
     ));
     s.push_str("| figure | value |\n|---|---:|\n");
     let row = |s: &mut String, k: &str, v: String| s.push_str(&format!("| {k} | {v} |\n"));
@@ -546,6 +646,12 @@ fn render(
     row(&mut s, "samples acknowledged", acked.to_string());
     row(&mut s, "samples returned by queries", stored.to_string());
     row(&mut s, "**samples lost**", format!("**{lost}**"));
+    row(&mut s, "churn events", t.churn_events.to_string());
+    row(
+        &mut s,
+        "series written (replaced ones included) / stored",
+        format!("{} / {}", t.want_series, t.stored_series),
+    );
     row(
         &mut s,
         "samples rejected (4xx)",
@@ -621,8 +727,8 @@ fn render(
             p.acked
         ));
     }
+    s.push_str(&phases(rss, lat, churn, ingest_s));
     s.push_str("\n### Query latency (ms)\n\n| panel | query | n | p50 | p90 | p99 | max |\n|---|---|---:|---:|---:|---:|---:|\n");
-    let lat = lat.lock().map(|l| l.clone()).unwrap_or_default();
     let mut all: Vec<f64> = lat.iter().map(|x| x.1).collect();
     all.sort_by(f64::total_cmp);
     for (i, (label, q, _, _)) in dashboard().iter().enumerate() {
@@ -645,5 +751,43 @@ fn render(
         percentile(&all, 0.99),
         all.last().copied().unwrap_or(f64::NAN)
     ));
+    s
+}
+
+/// Per-phase figures: the steady phase before the first churn event and the churn phase after
+/// it (one row when there is no churn).
+fn phases(rss: &[RssPoint], lat: &[Latency], churn: &Churn, end_s: f64) -> String {
+    let start = churn.start.as_secs_f64();
+    let mut spans = vec![("steady", 0.0, end_s)];
+    if churn.per_event > 0 && start < end_s {
+        spans = vec![("steady", 0.0, start), ("churn", start, end_s)];
+    }
+    let mut s = String::from(
+        "\n### Phases\n\n| phase | from min | to min | acked samples/s | CPU cores | RSS start MiB | RSS peak MiB | RSS end MiB | queries | p50 ms | p99 ms | max ms |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+    );
+    for (name, from, to) in spans {
+        let pts: Vec<&RssPoint> = rss.iter().filter(|p| p.elapsed_s >= from && p.elapsed_s <= to).collect();
+        let (Some(first), Some(last)) = (pts.first(), pts.last()) else {
+            continue;
+        };
+        let secs = (last.elapsed_s - first.elapsed_s).max(1e-9);
+        let peak = pts.iter().map(|p| p.rss_bytes).max().unwrap_or(0);
+        let mut q: Vec<f64> = lat.iter().filter(|l| l.2 >= from && l.2 < to).map(|l| l.1).collect();
+        q.sort_by(f64::total_cmp);
+        s.push_str(&format!(
+            "| {name} | {:.1} | {:.1} | {:.0} | {:.2} | {:.0} | {:.0} | {:.0} | {} | {:.1} | {:.1} | {:.1} |\n",
+            from / 60.0,
+            to / 60.0,
+            last.acked.saturating_sub(first.acked) as f64 / secs,
+            (last.cpu_s - first.cpu_s) / secs,
+            mib(first.rss_bytes),
+            mib(peak),
+            mib(last.rss_bytes),
+            q.len(),
+            percentile(&q, 0.5),
+            percentile(&q, 0.99),
+            q.last().copied().unwrap_or(f64::NAN)
+        ));
+    }
     s
 }
