@@ -216,7 +216,9 @@ async fn writer(
         let ts = start_ms + offset.as_millis() as i64;
         let events = churn.events(offset);
         for &(from, to) in &chunks {
-            let body = requests.round(&churn, events, from, to, ts, |i| (round * 10 + (i as u64 % 7)) as f64);
+            let body = requests.round(&churn, events, from, to, ts, |i| {
+                (round * 10 + (i as u64 % 7)) as f64
+            });
             let n = (to - from) as u64;
             let mut attempt = 0;
             loop {
@@ -324,13 +326,7 @@ async fn query_loop(
             c.queries.fetch_add(1, Ordering::Relaxed);
             if ok {
                 lat.lock()
-                    .map(|mut l| {
-                        l.push((
-                            i,
-                            t.elapsed().as_secs_f64() * 1000.0,
-                            t0.elapsed().as_secs_f64(),
-                        ))
-                    })
+                    .map(|mut l| l.push((i, t.elapsed().as_secs_f64() * 1000.0, t0.elapsed().as_secs_f64())))
                     .ok();
             } else {
                 c.query_errors.fetch_add(1, Ordering::Relaxed);
@@ -373,20 +369,20 @@ async fn count_stored(
 /// The value of the one-element instant query `q` at `at_ms` (0 when empty).
 async fn scalar(client: &reqwest::Client, base: &str, q: &str, at_ms: i64) -> Result<u64, String> {
     let r = client
-            .get(format!("{base}/api/v1/query"))
-            .query(&[
-                ("query", q.to_string()),
-                ("time", format!("{:.3}", at_ms as f64 / 1000.0)),
-            ])
-            .timeout(Duration::from_secs(600))
-            .send()
-            .await
-            .map_err(|e| format!("{q}: {e}"))?;
-        let v: serde_json::Value = r.json().await.map_err(|e| format!("{q}: {e}"))?;
-        let n = v["data"]["result"][0]["value"][1]
-            .as_str()
-            .and_then(|s| s.parse::<f64>().ok())
-            .unwrap_or(0.0);
+        .get(format!("{base}/api/v1/query"))
+        .query(&[
+            ("query", q.to_string()),
+            ("time", format!("{:.3}", at_ms as f64 / 1000.0)),
+        ])
+        .timeout(Duration::from_secs(600))
+        .send()
+        .await
+        .map_err(|e| format!("{q}: {e}"))?;
+    let v: serde_json::Value = r.json().await.map_err(|e| format!("{q}: {e}"))?;
+    let n = v["data"]["result"][0]["value"][1]
+        .as_str()
+        .and_then(|s| s.parse::<f64>().ok())
+        .unwrap_or(0.0);
     Ok(n as u64)
 }
 
@@ -532,7 +528,8 @@ async fn run_async(args: Arc<SoakArgs>) -> Result<(), String> {
     let want_series = churn.distinct_series(events);
     eprintln!("soak: ingest done after {ingest_s:.0} s; counting stored samples ...");
     let count_t = Instant::now();
-    let (stored, stored_series) = count_stored(&client, &server.base, args.metrics, start_ms, last_ms).await?;
+    let (stored, stored_series) =
+        count_stored(&client, &server.base, args.metrics, start_ms, last_ms).await?;
     let count_s = count_t.elapsed().as_secs_f64();
     let (_, cpu_s) = proc_rss_cpu(pid);
     let acked = c.acked_samples.load(Ordering::Relaxed);
@@ -601,7 +598,14 @@ struct Totals {
     stored_series: u64,
 }
 
-fn render(args: &SoakArgs, t: &Totals, c: &Counters, rss: &[RssPoint], lat: &[Latency], churn: &Churn) -> String {
+fn render(
+    args: &SoakArgs,
+    t: &Totals,
+    c: &Counters,
+    rss: &[RssPoint],
+    lat: &[Latency],
+    churn: &Churn,
+) -> String {
     let Totals {
         rate,
         ingest_s,
@@ -766,13 +770,20 @@ fn phases(rss: &[RssPoint], lat: &[Latency], churn: &Churn, end_s: f64) -> Strin
         "\n### Phases\n\n| phase | from min | to min | acked samples/s | CPU cores | RSS start MiB | RSS peak MiB | RSS end MiB | queries | p50 ms | p99 ms | max ms |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
     );
     for (name, from, to) in spans {
-        let pts: Vec<&RssPoint> = rss.iter().filter(|p| p.elapsed_s >= from && p.elapsed_s <= to).collect();
+        let pts: Vec<&RssPoint> = rss
+            .iter()
+            .filter(|p| p.elapsed_s >= from && p.elapsed_s <= to)
+            .collect();
         let (Some(first), Some(last)) = (pts.first(), pts.last()) else {
             continue;
         };
         let secs = (last.elapsed_s - first.elapsed_s).max(1e-9);
         let peak = pts.iter().map(|p| p.rss_bytes).max().unwrap_or(0);
-        let mut q: Vec<f64> = lat.iter().filter(|l| l.2 >= from && l.2 < to).map(|l| l.1).collect();
+        let mut q: Vec<f64> = lat
+            .iter()
+            .filter(|l| l.2 >= from && l.2 < to)
+            .map(|l| l.1)
+            .collect();
         q.sort_by(f64::total_cmp);
         s.push_str(&format!(
             "| {name} | {:.1} | {:.1} | {:.0} | {:.2} | {:.0} | {:.0} | {:.0} | {} | {:.1} | {:.1} | {:.1} |\n",

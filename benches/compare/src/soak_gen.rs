@@ -124,7 +124,8 @@ impl RequestWriter {
             self.labels.clear();
             wire::put_v1_labels(&mut self.labels, pairs.into_iter().filter(|(_, v)| !v.is_empty()));
             let v = value(i);
-            let len = self.labels.len() + wire::len_field_len(v1::TIMESERIES_SAMPLES, wire::sample_len(v, ts));
+            let len =
+                self.labels.len() + wire::len_field_len(v1::TIMESERIES_SAMPLES, wire::sample_len(v, ts));
             wire::put_len_header(&mut self.pb, v1::WRITE_REQUEST_TIMESERIES, len);
             self.pb.extend_from_slice(&self.labels);
             wire::put_sample(&mut self.pb, v1::TIMESERIES_SAMPLES, v, ts);
@@ -172,12 +173,21 @@ mod tests {
         let labels = |ts: &prompb::TimeSeries| {
             ts.labels
                 .iter()
-                .map(|l| format!("{}={}", String::from_utf8_lossy(&l.name), String::from_utf8_lossy(&l.value)))
+                .map(|l| {
+                    format!(
+                        "{}={}",
+                        String::from_utf8_lossy(&l.name),
+                        String::from_utf8_lossy(&l.value)
+                    )
+                })
                 .collect::<Vec<_>>()
                 .join(",")
         };
         assert_eq!(r.timeseries.len(), 2);
-        assert_eq!(labels(&r.timeseries[0]), "__name__=soak_m1,gen=g1,instance=i0,job=soak");
+        assert_eq!(
+            labels(&r.timeseries[0]),
+            "__name__=soak_m1,gen=g1,instance=i0,job=soak"
+        );
         assert_eq!(labels(&r.timeseries[1]), "__name__=soak_m0,instance=i1,job=soak");
         assert_eq!(r.timeseries[1].samples[0].value, 2.5);
         assert_eq!(r.timeseries[1].samples[0].timestamp, 1_000);
