@@ -99,7 +99,7 @@ pub(crate) fn run(args: &EntropyArgs) -> Result<(), String> {
         Block::open(&args.block).map_err(|e| format!("cannot open block {}: {e}", args.block.display()))?;
     let all = Matcher::new(MatchOp::Regex, "__name__", ".+").map_err(|e| e.to_string())?;
     let series = block
-        .select(&[all.clone()], i64::MIN, i64::MAX)
+        .select(std::slice::from_ref(&all), i64::MIN, i64::MAX)
         .map_err(|e| format!("reading block: {e}"))?;
     let idx = block.index();
     let ordinals = idx
