@@ -72,6 +72,12 @@ impl Queryable for LateDb {
         self.db.get().map(|db| db.metadata()).unwrap_or_default()
     }
 
+    fn release_mapped_pages(&self) {
+        if let Some(db) = self.db.get() {
+            db.release_mapped_pages();
+        }
+    }
+
     fn select_exemplars(
         &self,
         mint: i64,

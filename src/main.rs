@@ -10,6 +10,7 @@ fn main() -> ExitCode {
         return sextant::check::run(&args[2..]);
     }
     let flags = sextant::cli::Flags::parse();
+    sextant::allocator::start_trimmer();
     if let Err(e) = sextant::logging::init(&flags.log_level) {
         eprintln!("sextant: {e}");
         return ExitCode::from(2);

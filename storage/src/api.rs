@@ -165,6 +165,14 @@ pub trait Queryable: Send + Sync {
     fn metadata(&self) -> BTreeMap<String, Vec<MetricMetadata>> {
         BTreeMap::new()
     }
+
+    /// Drops the resident pages that reads brought in from memory-mapped chunk files (head
+    /// chunk files and block chunk files). The pages stay in the page cache and the next
+    /// read maps them again, so answers do not change; what changes is the resident set,
+    /// which would otherwise grow with the bytes a query touched (and, as the kernel maps
+    /// 64 KiB around every fault, with much more). Query engines call it between batches of
+    /// a large selection. Stores without mapped files do nothing.
+    fn release_mapped_pages(&self) {}
 }
 
 /// A reader scoped to a time range.

@@ -35,6 +35,21 @@ impl Mmap {
         Ok(Mmap(Some(map)))
     }
 
+    /// Drops this mapping's resident pages (`madvise(MADV_DONTNEED)`): they leave the
+    /// process' resident set but stay in the page cache, and the next read maps them again
+    /// with the same bytes. Reads that touch a few bytes here and there otherwise keep
+    /// whole 64 KiB runs resident (the kernel maps the pages around a fault). Errors are
+    /// ignored: the pages then simply stay.
+    pub(crate) fn release_pages(&self) {
+        if let Some(m) = &self.0 {
+            // SAFETY: the mapping is read-only and shared, of a file that is never modified
+            // while mapped (see `open`): dropping its pages loses nothing, and a concurrent
+            // or later read through an outstanding slice faults the same bytes back in from
+            // the file.
+            let _ = unsafe { m.unchecked_advise(memmap2::UncheckedAdvice::DontNeed) };
+        }
+    }
+
     /// The file's length in bytes.
     pub(crate) fn len(&self) -> usize {
         self.deref().len()
@@ -55,6 +70,24 @@ impl Deref for Mmap {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn released_pages_read_the_same_bytes_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("f");
+        let bytes: Vec<u8> = (0..300_000u32).map(|i| (i * 7 % 251) as u8).collect();
+        std::fs::write(&p, &bytes).unwrap();
+        let m = Mmap::open(&p).unwrap();
+        let slice = &m[100_000..100_100];
+        assert_eq!(slice, &bytes[100_000..100_100]);
+        m.release_pages();
+        assert_eq!(&m[..], &bytes[..]);
+        m.release_pages();
+        assert_eq!(slice, &bytes[100_000..100_100]);
+        let empty = dir.path().join("e");
+        std::fs::write(&empty, b"").unwrap();
+        Mmap::open(&empty).unwrap().release_pages();
+    }
 
     #[test]
     fn maps_whole_files_and_empty_ones() {

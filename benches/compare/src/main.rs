@@ -4,6 +4,7 @@
 //! agree; print one table and write it to `BENCHMARKS.md`.
 
 mod data;
+mod entropy;
 mod forward;
 mod histograms;
 mod query;
@@ -38,6 +39,8 @@ enum Cmd {
     /// Sustained remote-write ingest plus dashboard queries for a long time (samples lost,
     /// memory over time, query latency).
     Soak(soak::SoakArgs),
+    /// How far a block's codec is from the empirical entropy of its timestamps and values.
+    Entropy(entropy::EntropyArgs),
 }
 
 /// Options of `compare`.
@@ -80,6 +83,10 @@ pub struct CompareArgs {
     /// CPU with the system measured.
     #[arg(long)]
     pub generate_while_sending: bool,
+    /// Keep each system's data directory (and the snapshot's blocks) instead of deleting it,
+    /// for `bench entropy`; the paths are printed.
+    #[arg(long)]
+    pub keep_data: bool,
 }
 
 fn main() -> std::process::ExitCode {
@@ -89,6 +96,7 @@ fn main() -> std::process::ExitCode {
         Cmd::Forward(args) => run_forward(args),
         Cmd::Soak(args) => soak::run(args),
         Cmd::Histograms(args) => histograms::run(&args),
+        Cmd::Entropy(args) => entropy::run(&args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

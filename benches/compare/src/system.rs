@@ -197,6 +197,12 @@ pub(crate) fn proc_stats(pid: u32) -> (u64, f64) {
     (proc_status_bytes(pid, "VmHWM:"), proc_cpu_secs(pid))
 }
 
+/// Resets a process' `VmHWM` to its current resident set (`/proc/<pid>/clear_refs`, value 5);
+/// false if the kernel refused.
+fn reset_peak_rss(pid: u32) -> bool {
+    std::fs::write(format!("/proc/{pid}/clear_refs"), "5").is_ok()
+}
+
 /// A size line (`VmRSS:`, `VmHWM:`, ...) of `/proc/<pid>/status`, in bytes (0 if unreadable).
 pub(crate) fn proc_status_bytes(pid: u32, field: &str) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
@@ -418,7 +424,11 @@ async fn run_async(
         tokio::time::sleep(Duration::from_secs(2)).await;
     }
     let mut answers = Vec::new();
+    // The whole run's peak: VmHWM is reset before every query (so that each query's own peak
+    // can be printed), so the maximum is kept here.
+    let mut peak_rss = proc_stats(pid).0;
     for q in queries {
+        let reset = reset_peak_rss(pid);
         let mut times = Vec::new();
         let mut answer = QueryAnswer::default();
         for _ in 0..args.query_runs.max(1) {
@@ -427,11 +437,26 @@ async fn run_async(
             times.push(t0.elapsed());
         }
         times.sort();
+        let q_peak = proc_stats(pid).0;
+        peak_rss = peak_rss.max(q_peak);
+        eprintln!(
+            "    {:>8.1} ms  peak RSS {:>7.1} MiB{}  (RssAnon {:.1}, RssFile {:.1} MiB after)  {}",
+            times[times.len() / 2].as_secs_f64() * 1e3,
+            q_peak as f64 / 1048576.0,
+            if reset {
+                ""
+            } else {
+                " (whole run; VmHWM not resettable)"
+            },
+            proc_status_bytes(pid, "RssAnon:") as f64 / 1048576.0,
+            proc_status_bytes(pid, "RssFile:") as f64 / 1048576.0,
+            q.expr
+        );
         answers.push((times[times.len() / 2], answer));
     }
     // Prometheus and Sextant: a snapshot through the admin API writes the head as a block, the
     // form data takes once persisted. VictoriaMetrics: its data dir after a forced flush.
-    let (peak_rss, cpu_seconds) = proc_stats(pid);
+    let cpu_seconds = proc_stats(pid).1;
     let (disk_bytes, disk_how) = match disk_after_snapshot(kind, &client, &proc.base, &tmp).await {
         (bytes, Some(how)) => (bytes, how),
         (_, None) => {
@@ -448,7 +473,11 @@ async fn run_async(
     };
     let _ = proc.child.kill();
     let _ = proc.child.wait();
-    let _ = std::fs::remove_dir_all(&tmp);
+    if args.keep_data {
+        eprintln!("  data kept in {}", tmp.display());
+    } else {
+        let _ = std::fs::remove_dir_all(&tmp);
+    }
     Ok(Measured {
         kind,
         version,

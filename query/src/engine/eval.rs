@@ -227,6 +227,11 @@ pub(crate) fn map_decoded<T: Send>(
 /// every core busy, small enough that one batch's samples stay a few megabytes.
 pub(crate) const BATCH_SERIES: usize = 4096;
 
+/// Series a batch must have read before the memory-mapped chunk pages it brought in are
+/// released after it (see [`Evaluator::release_mapped_pages`]): below this a release (one
+/// `madvise` per mapped file) costs more than the pages it gives back.
+const RELEASE_MIN_SERIES: usize = 256;
+
 /// Receives the series of an instant vector batch by batch (see
 /// [`Evaluator::eval_vector_batches`]).
 pub(crate) type BatchSink<'s> = dyn FnMut(Vec<Series>) -> Result<()> + 's;
@@ -269,6 +274,15 @@ impl<'a> Evaluator<'a> {
             ctl: self.ctl,
             warnings: Vec::new(),
             infos: Vec::new(),
+        }
+    }
+
+    /// After a batch of `series` series was read: gives the resident pages of memory-mapped
+    /// chunk files back (they stay in the page cache), so that a query over much data does
+    /// not keep all of it resident (storage's `Queryable::release_mapped_pages`).
+    pub(crate) fn release_mapped_pages(&self, series: usize) {
+        if series >= RELEASE_MIN_SERIES {
+            self.q.release_mapped_pages();
         }
     }
 

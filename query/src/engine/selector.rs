@@ -294,6 +294,7 @@ fn vector_selector_each(
     };
     for batch in lazy.chunks(BATCH_SERIES) {
         let out = map_decoded(ctl, batch, false, one)?;
+        ev.release_mapped_pages(batch.len());
         ctl.add_samples(
             out.iter().map(|s| s.samples.len() + s.histograms.len()).sum(),
             "query execution",

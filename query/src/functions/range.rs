@@ -424,6 +424,7 @@ fn run(
     while from < total {
         let to = (from + BATCH_SERIES).min(total);
         let results = rv.series.map(ctl, from..to, one)?;
+        ev.release_mapped_pages(to - from);
         from = to;
         let windows: usize = results.iter().map(|r| r.1).sum();
         let mut out: Vec<Series> = Vec::with_capacity(results.len());

@@ -151,6 +151,13 @@ pub(crate) struct ChunkReader {
 }
 
 impl ChunkReader {
+    /// Drops the resident pages of every chunk file (see [`Mmap::release_pages`]).
+    pub(crate) fn release_pages(&self) {
+        for (_, m) in &self.files {
+            m.release_pages();
+        }
+    }
+
     /// Maps every chunk file in `dir` and checks its header. Files must be numbered 1..=n.
     pub(crate) fn open(dir: &Path) -> Result<ChunkReader, BlockError> {
         let rd = std::fs::read_dir(dir).map_err(|e| BlockError::io("listing chunks", dir, e))?;

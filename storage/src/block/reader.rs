@@ -96,6 +96,12 @@ impl Block {
         self.chunks.verify_all()
     }
 
+    /// Drops the resident pages that reads brought in from the block's memory-mapped chunk
+    /// files (they stay in the page cache; see [`crate::Queryable::release_mapped_pages`]).
+    pub fn release_mapped_pages(&self) {
+        self.chunks.release_pages();
+    }
+
     /// The block's metadata.
     pub fn meta(&self) -> &BlockMeta {
         &self.meta

@@ -490,6 +490,14 @@ impl Queryable for Db {
         Ok(Box::new(querier::DbQuerier::new(&self.inner, mint, maxt)))
     }
 
+    fn release_mapped_pages(&self) {
+        self.inner.head.release_mapped_pages();
+        let blocks = self.inner.blocks.read().clone();
+        for b in blocks.iter() {
+            b.release_mapped_pages();
+        }
+    }
+
     fn select_exemplars(
         &self,
         mint: i64,
