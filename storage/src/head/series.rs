@@ -87,8 +87,10 @@ pub(crate) struct SeriesData {
     pub(crate) hist: Option<Box<HistData>>,
     /// The chunk being appended to.
     pub(crate) open: HeadChunk,
-    /// Closed in-order chunks, oldest first.
-    pub(crate) closed: Vec<ClosedChunk>,
+    /// Closed in-order chunks, oldest first. Shared with readers' snapshots (a select
+    /// over many series holds one pointer per series, not a copy of each list); changed
+    /// copy-on-write, which copies only while a snapshot still holds the old list.
+    pub(crate) closed: Arc<Vec<ClosedChunk>>,
     /// Out-of-order samples, sorted by time, none at a timestamp the in-order data has.
     pub(crate) ooo: Vec<Sample>,
 }
@@ -96,7 +98,7 @@ pub(crate) struct SeriesData {
 impl SeriesData {
     fn new() -> Self {
         SeriesData {
-            closed: Vec::new(),
+            closed: Arc::new(Vec::new()),
             open: HeadChunk::new(),
             ooo: Vec::new(),
             max_t: i64::MIN,
@@ -238,7 +240,7 @@ impl SeriesData {
     /// Closes the open chunk.
     fn cut(&mut self) {
         let open = std::mem::take(&mut self.open);
-        self.closed.push(ClosedChunk::of(&open));
+        Arc::make_mut(&mut self.closed).push(ClosedChunk::of(&open));
     }
 
     /// Drops every chunk wholly older than `floor` and out-of-order samples older than it.
@@ -247,7 +249,9 @@ impl SeriesData {
         let keep_from = self.closed.partition_point(|c| c.max_t < floor);
         let mut samples: usize = self.closed[..keep_from].iter().map(|c| c.len as usize).sum();
         let mut chunks = keep_from;
-        self.closed.drain(..keep_from);
+        if keep_from > 0 {
+            Arc::make_mut(&mut self.closed).drain(..keep_from);
+        }
         if !self.open.is_empty() && self.open.max_time() < floor {
             samples += self.open.len();
             chunks += 1;
@@ -305,7 +309,7 @@ impl SeriesData {
     /// [`SeriesData::delete_range`] of the float samples (`hist` taken out).
     fn delete_float_range(&mut self, lo: i64, hi: i64) -> usize {
         let mut all: Vec<Sample> = Vec::new();
-        for c in &self.closed {
+        for c in self.closed.iter() {
             all.extend(c.iter());
         }
         all.extend(self.open.iter());

@@ -5,11 +5,16 @@ use super::hist::HistSnapshot;
 use super::series::{ClosedChunk, SeriesData};
 use crate::chunk::HeadChunk;
 use crate::model::{HistogramSample, Labels, Sample};
+use std::ops::Range;
+use std::sync::Arc;
 
 /// The parts of one series' data needed for a time range, copied or shared out of its lock.
 pub(crate) struct Snapshot {
     pub(crate) labels: Labels,
-    closed: Vec<ClosedChunk>,
+    /// The series' closed chunks, shared (not copied): `closed_in` indexes those that
+    /// overlap the range.
+    closed: Arc<Vec<ClosedChunk>>,
+    closed_in: Range<usize>,
     open: Option<HeadChunk>,
     ooo: Vec<Sample>,
     /// Histogram samples in the range, if any.
@@ -21,12 +26,9 @@ impl Snapshot {
         if !d.overlaps(lo, hi) {
             return None;
         }
-        let closed = d
-            .closed
-            .iter()
-            .filter(|c| c.max_t >= lo && c.min_t <= hi)
-            .cloned()
-            .collect();
+        // Closed chunks are in time order and do not overlap.
+        let from = d.closed.partition_point(|c| c.max_t < lo);
+        let to = from + d.closed[from..].partition_point(|c| c.min_t <= hi);
         let open = (!d.open.is_empty() && d.open.max_time() >= lo && d.open.min_time() <= hi)
             .then(|| d.open.clone());
         let a = d.ooo.partition_point(|s| s.t < lo);
@@ -39,7 +41,8 @@ impl Snapshot {
             .map(Box::new);
         Some(Snapshot {
             labels: labels.clone(),
-            closed,
+            closed: Arc::clone(&d.closed),
+            closed_in: from..to,
             open,
             ooo: d.ooo[a..b].to_vec(),
             hist,
@@ -78,17 +81,13 @@ impl Snapshot {
     /// (reusing its allocation).
     pub(crate) fn decode_into(&self, lo: i64, hi: i64, out: &mut Vec<Sample>) {
         out.clear();
-        let cap = self.closed.iter().map(|c| c.len as usize).sum::<usize>()
+        let closed = &self.closed[self.closed_in.clone()];
+        let cap = closed.iter().map(|c| c.len as usize).sum::<usize>()
             + self.open.as_ref().map_or(0, |c| c.len())
             + self.ooo.len();
         out.reserve(cap);
         let open = self.open.as_ref().map(|c| (c.min_time(), c.max_time(), c.iter()));
-        for (min_t, max_t, it) in self
-            .closed
-            .iter()
-            .map(|c| (c.min_t, c.max_t, c.iter()))
-            .chain(open)
-        {
+        for (min_t, max_t, it) in closed.iter().map(|c| (c.min_t, c.max_t, c.iter())).chain(open) {
             if min_t >= lo && max_t <= hi {
                 out.extend(it);
             } else {

@@ -355,7 +355,7 @@ impl Head {
                         .as_mut()
                         .is_some_and(|h| install(&mut h.closed[..], p.index, &p.bytes, to))
                 } else {
-                    install(&mut d.closed[..], p.index, &p.bytes, to)
+                    install(&mut Arc::make_mut(&mut d.closed)[..], p.index, &p.bytes, to)
                 };
                 if done {
                     st.chunks += 1;
