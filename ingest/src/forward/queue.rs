@@ -30,6 +30,7 @@
 //! the backlog term of the calculation raises the shard count (up to `max_shards`) until it
 //! is gone, which is as short as the receiver allows.
 
+use super::batch::BatchPicker;
 use super::config::{ProtobufMessage, RemoteWriteConfig};
 use super::encode::{self, BatchEncoder, OutSeries, QueuedSample, SampleValue};
 use super::metrics::QueueMetrics;
@@ -241,7 +242,8 @@ impl Queue {
         &self.shared.name
     }
 
-    /// Reshards to `n` shards at the reader's next step, whatever the calculation says.
+    /// Reshards to `n` shards at the reader's next step, whatever the calculation says, and
+    /// keeps that count (the calculation no longer runs for this queue).
     #[cfg(test)]
     pub(crate) fn force_shards(&self, n: usize) {
         self.shared.force_shards.store(n, Ordering::SeqCst);
@@ -430,14 +432,20 @@ impl Reader {
         };
         let q = &self.sh.cfg.queue_config;
         let mut shards = Shards::start(&self.sh, q.min_shards.max(1));
+        // Set once a shard count was forced (tests of resharding).
+        let mut pinned = false;
         while !self.stopping() {
             self.maybe_persist(false);
             if self.sh.force_shards.load(Ordering::Relaxed) > 0 {
                 let forced = self.sh.force_shards.swap(0, Ordering::SeqCst);
                 shards.finish(&self.sh);
                 shards = Shards::start(&self.sh, forced);
+                // A forced count holds: the calculation would otherwise change it again
+                // at its next update (for instance lower it once MIN_DOWNSHARD_GAP has
+                // passed since the start), before whoever forced it saw it.
+                pinned = true;
             }
-            if self.rates.due() {
+            if !pinned && self.rates.due() {
                 let unread = unread_bytes(wal_dir, follower.position());
                 if let Some(n) = self.rates.desired(&self.sh, shards.len(), unread) {
                     info!(remote_name = %self.sh.name, from = shards.len(), to = n, backlog_samples = self.sh.metrics.backlog_samples.load(Ordering::Relaxed), "remote-write resharding");
@@ -861,6 +869,8 @@ async fn shard_loop(
     let max = sh.cfg.queue_config.max_samples_per_send.max(1);
     let deadline = sh.cfg.queue_config.batch_send_deadline.0;
     let mut leftover: VecDeque<QueuedSample> = VecDeque::new();
+    let mut picker = BatchPicker::default();
+    let mut batch: Vec<QueuedSample> = Vec::new();
     let mut encoder = BatchEncoder::default();
     let mut closed = false;
     loop {
@@ -887,13 +897,23 @@ async fn shard_loop(
                 _ = flush => break,
             }
         }
-        let take = leftover.len().min(max);
-        let batch = &leftover.make_contiguous()[..take];
-        if !send_batch(&sh, batch, &mut encoder, &mut hard).await {
+        // Everything the shard holds is a candidate: a backlog goes series by series
+        // (fewer label bytes per sample; see super::batch).
+        loop {
+            match rx.try_recv() {
+                Ok(v) => leftover.extend(v),
+                Err(mpsc::error::TryRecvError::Empty) => break,
+                Err(mpsc::error::TryRecvError::Disconnected) => {
+                    closed = true;
+                    break;
+                }
+            }
+        }
+        picker.pick(&mut leftover, max, &mut batch);
+        if !send_batch(&sh, &batch, &mut encoder, &mut hard).await {
             return;
         }
-        leftover.drain(..take);
-        buffered.fetch_sub(take, Ordering::AcqRel);
+        buffered.fetch_sub(batch.len(), Ordering::AcqRel);
     }
 }
 
