@@ -26,8 +26,9 @@ const WINDOW: usize = 8;
 /// Picks a shard's next batch; keeps its working memory between batches.
 #[derive(Debug, Default)]
 pub struct BatchPicker {
-    /// Per series slot: samples of it in the window, then how many of them to take.
-    quota: Vec<u32>,
+    /// Per series slot in the window: its samples there, then how many of them to take
+    /// (a map, not a table by slot: its size follows the window, not the series count).
+    quota: foldhash::HashMap<u32, u32>,
     /// Series in the window in order of first appearance.
     order: Vec<u32>,
     /// What stays queued, rebuilt per batch.
@@ -45,21 +46,21 @@ impl BatchPicker {
             return;
         }
         let window = queued.len().min(max.saturating_mul(WINDOW));
+        self.quota.clear();
         for s in queued.iter().take(window) {
-            let i = s.series as usize;
-            if i >= self.quota.len() {
-                self.quota.resize(i + 1, 0);
-            }
-            if self.quota[i] == 0 {
+            let n = self.quota.entry(s.series).or_insert(0);
+            if *n == 0 {
                 self.order.push(s.series);
             }
-            self.quota[i] += 1;
+            *n += 1;
         }
         // Whole series, oldest first, until the request is full (the last one may be cut).
         let mut room = max as u32;
         let mut taken = 0;
         for &series in &self.order {
-            let q = &mut self.quota[series as usize];
+            let Some(q) = self.quota.get_mut(&series) else {
+                continue;
+            };
             *q = (*q).min(room);
             room -= *q;
             taken += 1;
@@ -67,13 +68,13 @@ impl BatchPicker {
                 break;
             }
         }
-        for &series in &self.order[taken..] {
-            self.quota[series as usize] = 0;
+        for series in &self.order[taken..] {
+            self.quota.remove(series);
         }
         self.order.clear();
         self.rest.clear();
         for (n, s) in queued.drain(..).enumerate() {
-            let q = match self.quota.get_mut(s.series as usize) {
+            let q = match self.quota.get_mut(&s.series) {
                 Some(q) if n < window && *q > 0 => q,
                 _ => {
                     self.rest.push_back(s);

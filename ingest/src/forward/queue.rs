@@ -22,6 +22,9 @@
 //! about [`PERSIST_EVERY`] of sending, plus what was in flight) are sent again on restart,
 //! each series still in order.
 //!
+//! A shard holding more than one request's worth fills the request series by series (see
+//! [`super::batch`]), fewer label bytes per sample; each series still in order.
+//!
 //! `batch_send_deadline` is the longest a sample waits in a shard, as in Prometheus; when the
 //! reader has read the whole WAL, shards send their partial batches at once (at most every
 //! 200 ms), so the last samples of a burst do not wait for the deadline.
