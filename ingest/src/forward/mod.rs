@@ -6,7 +6,6 @@
 //! - `config`: the `remote_write` entries of the configuration file (Prometheus' fields and
 //!   defaults).
 //! - `queue`: one queue: the WAL reader thread, the shards, resharding (see its diagram).
-//! - `batch`: which queued samples a shard sends next (series by series in a backlog).
 //! - `encode`: batches to 1.0 / 2.0 protobuf + snappy, through `wire` (protobuf writing by
 //!   hand into reused buffers).
 //! - `series`: the series a queue sends, in slots its samples refer to.
@@ -16,7 +15,6 @@
 //! - `metrics`: `prometheus_remote_storage_*` self-metrics.
 //! - `manager`: [`ForwardManager`], the queues of the current configuration.
 
-pub mod batch;
 pub mod config;
 pub mod encode;
 pub mod manager;

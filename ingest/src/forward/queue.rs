@@ -22,9 +22,6 @@
 //! about [`PERSIST_EVERY`] of sending, plus what was in flight) are sent again on restart,
 //! each series still in order.
 //!
-//! A shard holding more than one request's worth fills the request series by series (see
-//! [`super::batch`]), fewer label bytes per sample; each series still in order.
-//!
 //! `batch_send_deadline` is the longest a sample waits in a shard, as in Prometheus; when the
 //! reader has read the whole WAL, shards send their partial batches at once (at most every
 //! 200 ms), so the last samples of a burst do not wait for the deadline.
@@ -33,7 +30,6 @@
 //! the backlog term of the calculation raises the shard count (up to `max_shards`) until it
 //! is gone, which is as short as the receiver allows.
 
-use super::batch::BatchPicker;
 use super::config::{ProtobufMessage, RemoteWriteConfig};
 use super::encode::{self, BatchEncoder, OutSeries, QueuedSample, SampleValue};
 use super::metrics::QueueMetrics;
@@ -444,8 +440,9 @@ impl Reader {
                 shards.finish(&self.sh);
                 shards = Shards::start(&self.sh, forced);
                 // A forced count holds: the calculation would otherwise change it again
-                // at its next update (for instance lower it once MIN_DOWNSHARD_GAP has
-                // passed since the start), before whoever forced it saw it.
+                // at its next update (up when sends are slow on a loaded machine, down once
+                // MIN_DOWNSHARD_GAP has passed since the start), before whoever forced it
+                // saw it.
                 pinned = true;
             }
             if !pinned && self.rates.due() {
@@ -872,8 +869,6 @@ async fn shard_loop(
     let max = sh.cfg.queue_config.max_samples_per_send.max(1);
     let deadline = sh.cfg.queue_config.batch_send_deadline.0;
     let mut leftover: VecDeque<QueuedSample> = VecDeque::new();
-    let mut picker = BatchPicker::default();
-    let mut batch: Vec<QueuedSample> = Vec::new();
     let mut encoder = BatchEncoder::default();
     let mut closed = false;
     loop {
@@ -900,23 +895,13 @@ async fn shard_loop(
                 _ = flush => break,
             }
         }
-        // Everything the shard holds is a candidate: a backlog goes series by series
-        // (fewer label bytes per sample; see super::batch).
-        loop {
-            match rx.try_recv() {
-                Ok(v) => leftover.extend(v),
-                Err(mpsc::error::TryRecvError::Empty) => break,
-                Err(mpsc::error::TryRecvError::Disconnected) => {
-                    closed = true;
-                    break;
-                }
-            }
-        }
-        picker.pick(&mut leftover, max, &mut batch);
-        if !send_batch(&sh, &batch, &mut encoder, &mut hard).await {
+        let take = leftover.len().min(max);
+        let batch = &leftover.make_contiguous()[..take];
+        if !send_batch(&sh, batch, &mut encoder, &mut hard).await {
             return;
         }
-        buffered.fetch_sub(batch.len(), Ordering::AcqRel);
+        leftover.drain(..take);
+        buffered.fetch_sub(take, Ordering::AcqRel);
     }
 }
 
