@@ -13,6 +13,10 @@
 //! while the load is pushed, and starts N seconds after the push began; the catch-up rate is
 //! the samples divided by the time from VictoriaMetrics being ready to it holding them all.
 //!
+//! `--generate-while-sending` generates the load while pushing it (the 500 k-series run,
+//! `--targets 877`, would otherwise hold every request in memory); `--sextant-flags` passes
+//! extra flags to the Sextant forwarders (to compare settings run for run).
+//!
 //! Reported per run: end-to-end samples/s, forwarder CPU per sample, forwarder peak RSS; with
 //! several forwarders, the median and spread of each one's ratio to the first.
 
@@ -45,6 +49,10 @@ pub(crate) struct ForwardArgs {
     /// receiver runs throughout).
     #[arg(long, default_value_t = 0)]
     pub outage_secs: u64,
+    /// Extra flags for the Sextant forwarders, space separated (for instance
+    /// `--storage.tsdb.wal-compression=false`), to compare settings run for run.
+    #[arg(long, default_value = "", allow_hyphen_values = true)]
+    pub sextant_flags: String,
     /// The vmagent binary.
     #[arg(long, default_value = "/usr/bin/vmagent")]
     pub vmagent_bin: PathBuf,
@@ -170,6 +178,7 @@ impl Forwarder {
                 if self == Forwarder::SextantAgent {
                     c.arg("--agent");
                 }
+                c.args(args.sextant_flags.split_whitespace());
                 c
             }
             Forwarder::Vmagent => {
@@ -256,7 +265,13 @@ pub(crate) fn run(args: &ForwardArgs, shape: &[ShapeSeries]) -> Result<String, S
         .as_millis() as i64;
     // An hour ahead: newer than every forwarder's start for the whole benchmark.
     let start_ms = (now_ms + 3_600_000) / 60_000 * 60_000;
-    let w = data::generate(shape, &args.load, start_ms);
+    // `--generate-while-sending` (the 500 k-series run): the bench holds a few requests per
+    // connection instead of the whole load, at the price of generating on the same cores.
+    let w = if args.load.generate_while_sending {
+        data::streamed(shape, &args.load, start_ms)
+    } else {
+        data::generate(shape, &args.load, start_ms)
+    };
     eprintln!(
         "workload: {} samples, {} series, dated {} .. {} ms",
         w.samples, w.series, w.start_ms, w.end_ms

@@ -259,7 +259,8 @@ impl Queue {
         &self.shared.name
     }
 
-    /// Reshards to `n` shards at the reader's next step, whatever the calculation says.
+    /// Reshards to `n` shards at the reader's next step, whatever the calculation says, and
+    /// keeps that count (the calculation no longer runs for this queue).
     #[cfg(test)]
     pub(crate) fn force_shards(&self, n: usize) {
         self.shared.force_shards.store(n, Ordering::SeqCst);
@@ -459,14 +460,21 @@ impl Reader {
         };
         let q = &self.sh.cfg.queue_config;
         let mut shards = Shards::start(&self.sh, q.min_shards.max(1));
+        // Set once a shard count was forced (tests of resharding).
+        let mut pinned = false;
         while !self.stopping() {
             self.maybe_persist(false);
             if self.sh.force_shards.load(Ordering::Relaxed) > 0 {
                 let forced = self.sh.force_shards.swap(0, Ordering::SeqCst);
                 shards.finish(&self.sh);
                 shards = Shards::start(&self.sh, forced);
+                // A forced count holds: the calculation would otherwise change it again
+                // at its next update (up when sends are slow on a loaded machine, down once
+                // MIN_DOWNSHARD_GAP has passed since the start), before whoever forced it
+                // saw it.
+                pinned = true;
             }
-            if self.rates.due() {
+            if !pinned && self.rates.due() {
                 let unread = unread_bytes(wal_dir, follower.position());
                 if let Some(n) = self.rates.desired(&self.sh, shards.len(), unread) {
                     info!(remote_name = %self.sh.name, from = shards.len(), to = n, backlog_samples = self.sh.metrics.backlog_samples.load(Ordering::Relaxed), "remote-write resharding");
