@@ -574,6 +574,18 @@ fn bench(c: &mut Criterion) {
                 black_box(acc)
             })
         });
+        g.bench_function(BenchmarkId::new("decode", "gorilla_bulk"), |b| {
+            let mut out = Vec::with_capacity(size);
+            b.iter(|| {
+                let mut acc = 0i64;
+                for c in &chunks {
+                    out.clear();
+                    HeadChunk::decode_range_into(c.as_bytes(), i64::MIN, i64::MAX, &mut out);
+                    acc = acc.wrapping_add(out[out.len() - 1].t ^ out[out.len() - 1].v.to_bits() as i64);
+                }
+                black_box(acc)
+            })
+        });
         let cols: Vec<Vec<u8>> = ps
             .iter()
             .map(|p| {

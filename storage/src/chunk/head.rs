@@ -11,11 +11,12 @@ use super::ChunkError;
 use crate::Sample;
 
 /// Bytes before the bit stream: the sample count as `u32` little endian.
-const HEADER_LEN: usize = 4;
+pub(super) const HEADER_LEN: usize = 4;
 
 /// Delta-of-delta buckets after the `0` (dod == 0) case: (prefix, prefix bits, payload bits).
 /// The payload is the dod in two's complement of that many bits.
-const DOD_BUCKETS: [(u64, u32, u32); 4] = [(0b10, 2, 7), (0b110, 3, 9), (0b1110, 4, 12), (0b11110, 5, 32)];
+pub(super) const DOD_BUCKETS: [(u64, u32, u32); 4] =
+    [(0b10, 2, 7), (0b110, 3, 9), (0b1110, 4, 12), (0b11110, 5, 32)];
 /// Prefix for a dod that fits none of the buckets: followed by 64 raw bits.
 const DOD_RAW: (u64, u32) = (0b11111, 5);
 
@@ -164,6 +165,13 @@ impl HeadChunk {
             delta: 0,
             xor: None,
         }
+    }
+
+    /// Appends to `out` the samples of bytes from [`HeadChunk::as_bytes`] whose timestamps
+    /// are in `[lo, hi]`, in order: the samples [`HeadChunk::iter_bytes`] gives in that range,
+    /// decoded in bulk (several times faster; what queries use).
+    pub fn decode_range_into(b: &[u8], lo: i64, hi: i64, out: &mut Vec<Sample>) {
+        super::head_decode::decode_range_into(b, lo, hi, out);
     }
 
     /// Restores a chunk from [`HeadChunk::as_bytes`], checking every sample: a truncated or

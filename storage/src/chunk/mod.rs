@@ -15,6 +15,7 @@
 mod bits;
 mod column;
 mod head;
+mod head_decode;
 mod histogram;
 mod pfor;
 mod timestamps;

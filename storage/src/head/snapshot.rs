@@ -86,13 +86,11 @@ impl Snapshot {
             + self.open.as_ref().map_or(0, |c| c.len())
             + self.ooo.len();
         out.reserve(cap);
-        let open = self.open.as_ref().map(|c| (c.min_time(), c.max_time(), c.iter()));
-        for (min_t, max_t, it) in closed.iter().map(|c| (c.min_t, c.max_t, c.iter())).chain(open) {
-            if min_t >= lo && max_t <= hi {
-                out.extend(it);
-            } else {
-                out.extend(it.filter(|s| s.t >= lo && s.t <= hi));
-            }
+        for c in closed {
+            HeadChunk::decode_range_into(&c.bytes, lo, hi, out);
+        }
+        if let Some(c) = &self.open {
+            HeadChunk::decode_range_into(c.as_bytes(), lo, hi, out);
         }
         if !self.ooo.is_empty() {
             *out = merge(out, &self.ooo);
