@@ -19,6 +19,7 @@
 //! exclusive side, so it never sees half a batch.
 
 mod append;
+mod columnar;
 mod delete;
 mod handle;
 mod hist;

@@ -26,6 +26,9 @@ pub(crate) struct ClosedChunk {
     pub(crate) min_t: i64,
     pub(crate) max_t: i64,
     pub(crate) len: u32,
+    /// How `bytes` are encoded: the head chunk's own Gorilla stream on the heap, the block
+    /// columns once spilled (a spill pass transcodes them: smaller, and faster to decode).
+    pub(crate) columnar: bool,
     /// Shared with readers' snapshots.
     pub(crate) bytes: ChunkBytes,
 }
@@ -37,13 +40,25 @@ impl ClosedChunk {
             min_t: open.min_time(),
             max_t: open.max_time(),
             len: open.len() as u32,
+            columnar: false,
             bytes: ChunkBytes::heap(open.as_bytes()),
         }
     }
 
-    /// Iterates the samples in time order.
-    pub(crate) fn iter(&self) -> crate::chunk::HeadChunkIter<'_> {
-        HeadChunk::iter_bytes(&self.bytes)
+    /// Appends the samples in `[lo, hi]` to `out`, in time order.
+    pub(crate) fn decode_range_into(&self, lo: i64, hi: i64, out: &mut Vec<Sample>) {
+        if self.columnar {
+            super::columnar::decode_range_into(&self.bytes, lo, hi, out);
+        } else {
+            HeadChunk::decode_range_into(&self.bytes, lo, hi, out);
+        }
+    }
+
+    /// All samples, in time order.
+    pub(crate) fn samples(&self) -> Vec<Sample> {
+        let mut out = Vec::with_capacity(self.len as usize);
+        self.decode_range_into(i64::MIN, i64::MAX, &mut out);
+        out
     }
 }
 
@@ -180,7 +195,7 @@ impl SeriesData {
         }
         let i = self.closed.partition_point(|c| c.max_t < t);
         let c = self.closed.get(i).filter(|c| c.min_t <= t)?;
-        c.iter().find(|s| s.t == t).map(|s| s.v.to_bits())
+        c.samples().into_iter().find(|s| s.t == t).map(|s| s.v.to_bits())
     }
 
     fn existing_at(&self, t: i64) -> Option<u64> {
@@ -310,7 +325,7 @@ impl SeriesData {
     fn delete_float_range(&mut self, lo: i64, hi: i64) -> usize {
         let mut all: Vec<Sample> = Vec::new();
         for c in self.closed.iter() {
-            all.extend(c.iter());
+            c.decode_range_into(i64::MIN, i64::MAX, &mut all);
         }
         all.extend(self.open.iter());
         if !self.ooo.is_empty() {

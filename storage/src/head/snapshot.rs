@@ -87,7 +87,7 @@ impl Snapshot {
             + self.ooo.len();
         out.reserve(cap);
         for c in closed {
-            HeadChunk::decode_range_into(&c.bytes, lo, hi, out);
+            c.decode_range_into(lo, hi, out);
         }
         if let Some(c) = &self.open {
             HeadChunk::decode_range_into(c.as_bytes(), lo, hi, out);

@@ -134,7 +134,18 @@ struct Pending {
     series: Arc<MemSeries>,
     histogram: bool,
     index: usize,
+    /// The heap bytes (which chunk it is, see [`install`]).
     bytes: Arc<[u8]>,
+    /// What goes to the file instead of `bytes`: a float chunk's columns
+    /// ([`super::columnar`]), once the pass has transcoded it.
+    columns: Option<Vec<u8>>,
+}
+
+impl Pending {
+    /// The bytes the file holds for this chunk.
+    fn written(&self) -> &[u8] {
+        self.columns.as_deref().unwrap_or(&self.bytes)
+    }
 }
 
 /// A closed chunk of either kind: where its bytes are.
@@ -161,21 +172,23 @@ impl HoldsBytes for ClosedHistChunk {
     }
 }
 
-/// Points the chunk of `list` still holding `heap` (at `index`, or moved since) at `to`.
-fn install<C: HoldsBytes>(list: &mut [C], index: usize, heap: &Arc<[u8]>, to: ChunkBytes) -> bool {
+/// Points the chunk of `list` still holding `heap` (at `index`, or moved since) at `to`;
+/// returns that chunk.
+fn install<'l, C: HoldsBytes>(
+    list: &'l mut [C],
+    index: usize,
+    heap: &Arc<[u8]>,
+    to: ChunkBytes,
+) -> Option<&'l mut C> {
     let holds = |c: &C| matches!(c.bytes(), ChunkBytes::Heap(b) if Arc::ptr_eq(b, heap));
     let at = if list.get(index).is_some_and(holds) {
         Some(index)
     } else {
         list.iter().position(holds)
     };
-    match at.and_then(|i| list.get_mut(i)) {
-        Some(c) => {
-            *c.bytes_mut() = to;
-            true
-        }
-        None => false,
-    }
+    let c = list.get_mut(at?)?;
+    *c.bytes_mut() = to;
+    Some(c)
 }
 
 /// Writes the header and `chunks` to a new file at `path`, then maps it; returns the map and
@@ -190,8 +203,8 @@ fn write_file(path: &Path, chunks: &[Pending]) -> io::Result<(Mmap, Vec<u32>)> {
     let mut at = HEADER_LEN;
     for c in chunks {
         offsets.push(u32::try_from(at).map_err(|_| io::Error::other("head chunks file too big"))?);
-        w.write_all(&c.bytes)?;
-        at += c.bytes.len();
+        w.write_all(c.written())?;
+        at += c.written().len();
     }
     w.into_inner().map_err(|e| e.into_error())?;
     // Complete and never written again: safe to map (see `crate::mmap`).
@@ -299,6 +312,7 @@ impl Head {
                         histogram: false,
                         index,
                         bytes: b.clone(),
+                        columns: None,
                     });
                 }
             }
@@ -310,6 +324,7 @@ impl Head {
                         histogram: true,
                         index,
                         bytes: b.clone(),
+                        columns: None,
                     });
                 }
             }
@@ -322,13 +337,17 @@ impl Head {
         // series a selector matches (one metric name, one target) sit together in the file:
         // a read then touches a few runs of pages instead of a page here and there.
         todo.sort_by(|a, b| a.series.labels.cmp(&b.series.labels));
+        // Outside every lock: float chunks go to the file as block columns.
+        for p in todo.iter_mut().filter(|p| !p.histogram) {
+            p.columns = super::columnar::transcode(&p.bytes);
+        }
         let mut rest = &todo[..];
         while !rest.is_empty() {
             let mut size = HEADER_LEN;
             let n = rest
                 .iter()
                 .take_while(|p| {
-                    size += p.bytes.len();
+                    size += p.written().len();
                     size <= MAX_FILE_BYTES
                 })
                 .count()
@@ -347,15 +366,21 @@ impl Head {
                 let to = ChunkBytes::Mapped {
                     file: file.clone(),
                     start,
-                    len: p.bytes.len() as u32,
+                    len: p.written().len() as u32,
                 };
                 let mut d = p.series.data.lock();
                 let done = if p.histogram {
                     d.hist
                         .as_mut()
-                        .is_some_and(|h| install(&mut h.closed[..], p.index, &p.bytes, to))
+                        .is_some_and(|h| install(&mut h.closed[..], p.index, &p.bytes, to).is_some())
                 } else {
-                    install(&mut Arc::make_mut(&mut d.closed)[..], p.index, &p.bytes, to)
+                    match install(&mut Arc::make_mut(&mut d.closed)[..], p.index, &p.bytes, to) {
+                        Some(c) => {
+                            c.columnar = p.columns.is_some();
+                            true
+                        }
+                        None => false,
+                    }
                 };
                 if done {
                     st.chunks += 1;
@@ -414,7 +439,12 @@ mod tests {
         assert_eq!(want.len(), 1000);
         let st = head.spill_closed_chunks(0);
         assert_eq!((st.chunks, st.files), (8, 1));
-        assert!(s.data.lock().closed.iter().all(|c| c.bytes.is_mapped()));
+        assert!(s
+            .data
+            .lock()
+            .closed
+            .iter()
+            .all(|c| c.bytes.is_mapped() && c.columnar));
         assert!(
             s.data.lock().size_bytes() < 2000,
             "only the open chunk on the heap"
