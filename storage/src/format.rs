@@ -35,8 +35,8 @@ pub const TOMBSTONES_VERSION: u8 = 1;
 pub const HEAD_CHUNKS_DIRNAME: &str = "chunks_head";
 /// Magic bytes opening a head chunks file.
 pub const HEAD_CHUNKS_MAGIC: [u8; 4] = *b"SXHC";
-/// Version of the head chunks file layout.
-pub const HEAD_CHUNKS_VERSION: u8 = 1;
+/// Version of the head chunks file layout (2: float chunks as block columns).
+pub const HEAD_CHUNKS_VERSION: u8 = 2;
 
 /// Length of the header every binary file starts with (magic, version, 3 reserved bytes).
 pub const HEADER_LEN: usize = 8;
