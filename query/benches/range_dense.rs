@@ -3,7 +3,8 @@
 //! sampled every second for 30 minutes, so a 5 m window holds 300 samples per series, queried
 //! over the whole span as a dashboard would (the dense `bench compare` queries' shape).
 //!
-//! Prints the median latency of 7 runs per query, after one warm-up run.
+//! Prints the median latency of 7 runs per query, after one warm-up run: first with the
+//! closed chunks on the heap as appended, then after a spill pass (as a server holds them).
 //! Run: `cargo bench -p query --bench range_dense`.
 
 use query::{Engine, EngineOptions};
@@ -115,19 +116,31 @@ fn main() {
             60_000,
         ),
     ];
-    for (q, step) in queries {
-        let _ = engine.range(&db, q, start, end, step).expect("query");
+    // First as just appended (closed chunks on the heap, Gorilla-coded), then as a running
+    // server holds them after its spill pass (in `chunks_head/`, as block columns).
+    for state in ["heap", "spilled"] {
+        if state == "spilled" {
+            let moved = db.spill_head_chunks();
+            eprintln!("spilled {moved} closed chunks to chunks_head/");
+        }
+        run_queries(&db, &engine, &queries, start, end, state);
+    }
+}
+
+fn run_queries(db: &Db, engine: &Engine, queries: &[(&str, i64)], start: i64, end: i64, state: &str) {
+    for &(q, step) in queries {
+        let _ = engine.range(db, q, start, end, step).expect("query");
         let mut ms: Vec<f64> = (0..7)
             .map(|_| {
                 let t0 = Instant::now();
-                let out = engine.range(&db, q, start, end, step).expect("query");
+                let out = engine.range(db, q, start, end, step).expect("query");
                 std::hint::black_box(out);
                 t0.elapsed().as_secs_f64() * 1000.0
             })
             .collect();
         ms.sort_by(f64::total_cmp);
         eprintln!(
-            "range_dense `{q}` step {} s: median {:.1} ms (min {:.1}, max {:.1})",
+            "range_dense [{state}] `{q}` step {} s: median {:.1} ms (min {:.1}, max {:.1})",
             step / 1000,
             ms[3],
             ms[0],

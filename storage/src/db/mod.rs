@@ -461,6 +461,13 @@ impl Db {
         self.inner.maintain();
     }
 
+    /// Moves the head's closed chunks into `chunks_head/` now (transcoding float chunks to
+    /// block columns), as the background thread does every 5 s; returns the chunks moved.
+    /// For benchmarks and tools that run without the background thread.
+    pub fn spill_head_chunks(&self) -> usize {
+        self.inner.head.spill_closed_chunks(0).chunks
+    }
+
     #[cfg(test)]
     pub(crate) fn inner(&self) -> &Inner {
         &self.inner
