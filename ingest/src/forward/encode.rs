@@ -10,7 +10,6 @@
 use super::config::ProtobufMessage;
 use super::exemplar::{put_v1_exemplar, put_v2_exemplar};
 use super::series::SeriesTable;
-use super::snappy::HintedSnappy;
 use super::wire::{self, histogram as hf, v1, v2};
 use crate::remote_write::proto;
 use bytes::Bytes;
@@ -113,11 +112,6 @@ pub struct BatchEncoder {
     /// Snappy output.
     compressed: Vec<u8>,
     snappy: Option<snap::raw::Encoder>,
-    /// Snappy from the label pairs and timestamps marked while encoding (1.0 batches of
-    /// float samples only; see [`super::snappy`]).
-    hints: HintedSnappy,
-    /// Whether the body being built is compressed from `hints`.
-    hinted: bool,
     /// Grouping by series: slot -> group, each group's series, sample count and first
     /// position in `order`, and the batch's indexes ordered by group.
     group_of: foldhash::HashMap<u32, u32>,
@@ -150,11 +144,6 @@ impl BatchEncoder {
     ) -> (Bytes, usize) {
         self.group(batch);
         self.pb.clear();
-        self.hints.reset();
-        // Histograms and exemplars are long runs the marks do not cover: those batches go
-        // through the general compressor.
-        self.hinted =
-            msg == ProtobufMessage::V1 && batch.iter().all(|s| matches!(s.value, SampleValue::Float(_)));
         match msg {
             ProtobufMessage::V1 => self.encode_v1(batch, table),
             ProtobufMessage::V2 => self.encode_v2(batch, table, meta),
@@ -234,25 +223,11 @@ impl BatchEncoder {
             }
             let len = series.v1_labels.len() + samples_len + self.exemplars.len() + self.one.len();
             wire::put_len_header(&mut self.pb, v1::WRITE_REQUEST_TIMESERIES, len);
-            let base = self.pb.len();
             self.pb.extend_from_slice(&series.v1_labels);
-            if self.hinted {
-                // Each label pair is a run other series of the request may repeat.
-                let mut at = 0;
-                for end in wire::v1_label_ends(&series.v1_labels) {
-                    self.hints.mark(&self.pb[..base + end], base + at);
-                    at = end;
-                }
-            }
             for &i in &self.order[self.members(g)] {
                 let s = &batch[i as usize];
                 if let SampleValue::Float(v) = s.value {
                     wire::put_sample(&mut self.pb, v1::TIMESERIES_SAMPLES, v, s.t);
-                    if self.hinted && s.t != 0 {
-                        // The timestamp field: series scraped together share it.
-                        let ts = 1 + wire::varint_len(s.t as u64);
-                        self.hints.mark(&self.pb, self.pb.len() - ts);
-                    }
                 }
             }
             // Field order as prost writes it: samples, exemplars, histograms.
@@ -342,10 +317,6 @@ impl BatchEncoder {
     }
 
     fn compress(&mut self) -> Bytes {
-        if self.hinted {
-            self.hints.compress(&self.pb, &mut self.compressed);
-            return Bytes::copy_from_slice(&self.compressed);
-        }
         let enc = self.snappy.get_or_insert_with(snap::raw::Encoder::new);
         let max = snap::raw::max_compress_len(self.pb.len());
         if self.compressed.len() < max {
@@ -353,7 +324,6 @@ impl BatchEncoder {
         }
         // Compressing fails only for inputs over 4 GiB; requests are far smaller.
         let n = enc.compress(&self.pb, &mut self.compressed).unwrap_or(0);
-        // (The hinted path clears `compressed`; this one sizes it again.)
         Bytes::copy_from_slice(&self.compressed[..n])
     }
 }
@@ -636,58 +606,6 @@ mod tests {
             .collect();
         ours.encode(ProtobufMessage::V1, &batch, &table(), None);
         assert_eq!(ours.pb, prost_bytes);
-    }
-
-    /// 2000 series shaped like node_exporter's (8 labels), one sample each.
-    fn node_batch() -> (SeriesTable, Vec<QueuedSample>) {
-        let mut t = SeriesTable::default();
-        let mut batch = Vec::new();
-        for i in 0..2000usize {
-            let slot = t.insert(OutSeries::new(Labels::from_pairs([
-                ("__name__", format!("node_cpu_seconds_total_{}", i % 50)),
-                ("cpu", format!("{}", i % 16)),
-                ("instance", format!("host-{:04}.example.internal:9100", i / 50)),
-                ("job", "node".to_string()),
-                ("mode", ["idle", "user", "system", "iowait"][i % 4].to_string()),
-                ("region", "eu-west-1".to_string()),
-            ])));
-            batch.push(float(
-                slot,
-                1_700_000_000_000 + (i / 50) as i64,
-                i as f64 * 0.25,
-                0,
-            ));
-        }
-        (t, batch)
-    }
-
-    #[test]
-    fn float_batches_compress_from_marks_to_the_exact_protobuf() {
-        let (t, batch) = node_batch();
-        let mut e = BatchEncoder::default();
-        let (body, raw) = e.encode(ProtobufMessage::V1, &batch, &t, None);
-        assert!(e.hinted);
-        let decoded = snap::raw::Decoder::new().decompress_vec(&body).unwrap();
-        assert_eq!(decoded, e.pb);
-        assert_eq!(decoded.len(), raw);
-        let general = snap::raw::Encoder::new().compress_vec(&e.pb).unwrap();
-        // Larger than a general compressor's output, but still a fraction of the protobuf.
-        assert!(body.len() * 3 < raw, "{} of {raw}", body.len());
-        assert!(
-            body.len() < general.len() * 5 / 2,
-            "{} vs {}",
-            body.len(),
-            general.len()
-        );
-        // A second batch through the same encoder (stale table entries) is exact too.
-        let (body2, _) = e.encode(ProtobufMessage::V1, &batch[7..1500], &t, None);
-        let decoded = snap::raw::Decoder::new().decompress_vec(&body2).unwrap();
-        assert_eq!(decoded, e.pb);
-        eprintln!(
-            "protobuf {raw} bytes, marks {} bytes, general snappy {}",
-            body.len(),
-            general.len()
-        );
     }
 
     #[test]

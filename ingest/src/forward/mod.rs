@@ -8,7 +8,6 @@
 //! - `queue`: one queue: the WAL reader thread, the shards, resharding (see its diagram).
 //! - `encode`: batches to 1.0 / 2.0 protobuf + snappy, through `wire` (protobuf writing by
 //!   hand into reused buffers).
-//! - `snappy`: snappy for 1.0 bodies from the repeats the encoder marks (label pairs).
 //! - `series`: the series a queue sends, in slots its samples refer to.
 //! - `exemplar`: `send_exemplars`: the series of a WAL exemplar, and the exemplar messages.
 //! - `send`: one HTTP request, what its status means (415 -> 1.0 fallback), and the backoff.
@@ -27,7 +26,6 @@ pub mod queue;
 pub mod send;
 pub mod series;
 pub mod shards;
-pub mod snappy;
 pub mod wire;
 
 pub use config::{MetadataConfig, ProtobufMessage, QueueConfig, RemoteWriteConfig};

@@ -278,28 +278,6 @@ pub fn put_v1_labels<'a>(out: &mut Vec<u8>, labels: impl Iterator<Item = (&'a st
     }
 }
 
-/// The end offsets of the label pairs in `b`, bytes written by [`put_v1_labels`] (each a
-/// `labels` field: tag, length, `Label` body). Stops at the first malformed pair.
-pub fn v1_label_ends(b: &[u8]) -> impl Iterator<Item = usize> + '_ {
-    let mut at = 0usize;
-    std::iter::from_fn(move || {
-        let mut i = at + 1;
-        let (mut len, mut shift) = (0usize, 0u32);
-        loop {
-            let byte = *b.get(i)?;
-            i += 1;
-            len |= usize::from(byte & 0x7f) << shift;
-            if byte < 0x80 || shift > 56 {
-                break;
-            }
-            shift += 7;
-        }
-        let end = i.checked_add(len).filter(|&e| e <= b.len())?;
-        at = end;
-        Some(end)
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
