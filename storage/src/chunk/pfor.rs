@@ -118,10 +118,12 @@ fn smallest_distinct(vals: &[i64]) -> [Option<i64>; BASE_CANDIDATES] {
     out
 }
 
+/// Values from which [`cost_for_base`] tallies into four interleaved histograms (fewer: one,
+/// whose clearing and merging would otherwise cost more than the tally).
+const SPLIT_TALLY_FROM: usize = 1024;
+
 /// The best width for a given base.
 fn cost_for_base(vals: &[i64], base: i64) -> Plan {
-    // Four interleaved histograms so consecutive equal widths do not serialise on one counter.
-    let mut hists = [[0u32; 65]; 4];
     let mut below_cost = 0usize;
     let mut below = 0usize;
     let mut tally = |h: &mut [u32; 65], v: i64| {
@@ -133,22 +135,37 @@ fn cost_for_base(vals: &[i64], base: i64) -> Plan {
             h[bit_len(d as u64) as usize] += 1;
         }
     };
-    let mut quads = vals.chunks_exact(4);
-    for q in &mut quads {
-        let [h0, h1, h2, h3] = &mut hists;
-        tally(h0, q[0]);
-        tally(h1, q[1]);
-        tally(h2, q[2]);
-        tally(h3, q[3]);
-    }
-    for &v in quads.remainder() {
-        tally(&mut hists[0], v);
-    }
     let mut hist = [0usize; 65];
-    for (l, h) in hist.iter_mut().enumerate() {
-        *h = hists.iter().map(|x| x[l] as usize).sum();
+    if vals.len() < SPLIT_TALLY_FROM {
+        // A head chunk's 120 values: one histogram, no merge.
+        let mut one = [0u32; 65];
+        for &v in vals {
+            tally(&mut one, v);
+        }
+        for (h, &c) in hist.iter_mut().zip(&one) {
+            *h = c as usize;
+        }
+    } else {
+        // Four interleaved histograms so consecutive equal widths do not serialise on one counter.
+        let mut hists = [[0u32; 65]; 4];
+        let mut quads = vals.chunks_exact(4);
+        for q in &mut quads {
+            let [h0, h1, h2, h3] = &mut hists;
+            tally(h0, q[0]);
+            tally(h1, q[1]);
+            tally(h2, q[2]);
+            tally(h3, q[3]);
+        }
+        for &v in quads.remainder() {
+            tally(&mut hists[0], v);
+        }
+        for (l, h) in hist.iter_mut().enumerate() {
+            *h = hists.iter().map(|x| x[l] as usize).sum();
+        }
     }
     let n = vals.len();
+    // Widths above the longest value cost more and save nothing: start the walk there.
+    let longest = hist.iter().rposition(|&c| c > 0).unwrap_or(0) as u32;
     // Walk widths from 64 down, accumulating the cost of values that no longer fit.
     let mut exc = below;
     let mut exc_cost = below_cost;
@@ -160,8 +177,8 @@ fn cost_for_base(vals: &[i64], base: i64) -> Plan {
         exceptions: 0,
         sparse: false,
     };
-    for w in (0..=64u32).rev() {
-        if w < 64 {
+    for w in (0..=longest).rev() {
+        if w < longest {
             let l = (w + 1) as usize;
             exc += hist[l];
             // zigzag of a positive d of l bits has l + 1 bits.
