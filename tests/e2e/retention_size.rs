@@ -65,11 +65,11 @@ fn size_retention_deletes_the_oldest_blocks_and_keeps_the_wal() {
     // shortens; once maintenance has caught up (at the latest its next 60 s round), blocks
     // and WAL fit the limit together.
     let deadline = Instant::now() + Duration::from_secs(90);
-    let wal = loop {
+    let (blocks, wal) = loop {
         let blocks = metric(&server, "prometheus_tsdb_storage_blocks_bytes");
         let wal = metric(&server, "prometheus_tsdb_wal_storage_size_bytes");
         if blocks + wal <= limit as f64 {
-            break wal;
+            break (blocks, wal);
         }
         assert!(
             Instant::now() < deadline,
