@@ -67,24 +67,29 @@ impl Head {
             return Vec::new();
         }
         let series = self.matching(matchers);
-        let mut snaps: Vec<Snapshot> = {
+        let mut out: Vec<LazySeries> = {
             let _gate = self.commit_gate.write();
             series
                 .iter()
-                .filter_map(|s| Snapshot::take(&s.labels, &s.data.lock(), lo, maxt))
+                .filter_map(|s| {
+                    let snap = Snapshot::take(&s.data.lock(), lo, maxt)?;
+                    Some(LazySeries::from_parts(
+                        s.labels.clone(),
+                        lo,
+                        maxt,
+                        vec![Part::Head(snap)],
+                    ))
+                })
                 .collect()
         };
         drop(series);
         // Label sets are unique within the head.
-        if snaps.len() >= PARALLEL_DECODE_MIN {
-            snaps.par_sort_unstable_by(|a, b| cmp_labels(&a.labels, &b.labels));
+        if out.len() >= PARALLEL_DECODE_MIN {
+            out.par_sort_unstable_by(|a, b| cmp_labels(a.labels(), b.labels()));
         } else {
-            snaps.sort_unstable_by(|a, b| cmp_labels(&a.labels, &b.labels));
+            out.sort_unstable_by(|a, b| cmp_labels(a.labels(), b.labels()));
         }
-        snaps
-            .into_iter()
-            .map(|s| LazySeries::from_parts(s.labels.clone(), lo, maxt, vec![Part::Head(s)]))
-            .collect()
+        out
     }
 
     fn in_range(&self, s: &MemSeries, lo: i64, hi: i64) -> bool {
@@ -167,7 +172,7 @@ impl Head {
     pub(crate) fn latest_sample(&self, labels: &Labels) -> Option<LatestSample> {
         let hash = labels.stable_hash();
         let series = self.series.hash_stripe(hash).read().get(hash, labels)?.clone();
-        let snap = Snapshot::take(&series.labels, &series.data.lock(), i64::MIN, i64::MAX)?;
+        let snap = Snapshot::take(&series.data.lock(), i64::MIN, i64::MAX)?;
         let float = snap
             .decode(i64::MIN, i64::MAX)
             .into_iter()
@@ -200,7 +205,7 @@ impl Head {
             .collect();
         series.sort_by(|a, b| a.labels.cmp(&b.labels));
         series.into_iter().filter_map(move |s| {
-            let snap = Snapshot::take(&s.labels, &s.data.lock(), mint, maxt)?;
+            let snap = Snapshot::take(&s.data.lock(), mint, maxt)?;
             let samples = snap.decode(mint, maxt);
             // Our own in-memory encoding: a failure would lose only that chunk's histograms.
             let histograms = snap.decode_histograms(mint, maxt).unwrap_or_default();

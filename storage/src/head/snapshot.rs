@@ -4,25 +4,26 @@
 use super::hist::HistSnapshot;
 use super::series::{ClosedChunk, SeriesData};
 use crate::chunk::HeadChunk;
-use crate::model::{HistogramSample, Labels, Sample};
+use crate::model::{HistogramSample, Sample};
 use std::ops::Range;
 use std::sync::Arc;
 
 /// The parts of one series' data needed for a time range, copied or shared out of its lock.
 pub(crate) struct Snapshot {
-    pub(crate) labels: Labels,
     /// The series' closed chunks, shared (not copied): `closed_in` indexes those that
     /// overlap the range.
     closed: Arc<Vec<ClosedChunk>>,
-    closed_in: Range<usize>,
-    open: Option<HeadChunk>,
-    ooo: Vec<Sample>,
+    closed_in: Range<u32>,
+    /// The open chunk's bytes ([`HeadChunk::as_bytes`]) and sample count, copied: a wide
+    /// selection holds one snapshot per series until it is decoded, so only the bytes.
+    open: Option<(Box<[u8]>, u32)>,
+    ooo: Box<[Sample]>,
     /// Histogram samples in the range, if any.
     hist: Option<Box<HistSnapshot>>,
 }
 
 impl Snapshot {
-    pub(super) fn take(labels: &Labels, d: &SeriesData, lo: i64, hi: i64) -> Option<Snapshot> {
+    pub(super) fn take(d: &SeriesData, lo: i64, hi: i64) -> Option<Snapshot> {
         if !d.overlaps(lo, hi) {
             return None;
         }
@@ -30,7 +31,7 @@ impl Snapshot {
         let from = d.closed.partition_point(|c| c.max_t < lo);
         let to = from + d.closed[from..].partition_point(|c| c.min_t <= hi);
         let open = (!d.open.is_empty() && d.open.max_time() >= lo && d.open.min_time() <= hi)
-            .then(|| d.open.clone());
+            .then(|| (Box::from(d.open.as_bytes()), d.open.len() as u32));
         let a = d.ooo.partition_point(|s| s.t < lo);
         let b = d.ooo.partition_point(|s| s.t <= hi);
         let hist = d
@@ -40,11 +41,11 @@ impl Snapshot {
             .filter(|h| !h.is_empty())
             .map(Box::new);
         Some(Snapshot {
-            labels: labels.clone(),
             closed: Arc::clone(&d.closed),
-            closed_in: from..to,
+            // A series holds far fewer than 2^32 chunks (each holds samples of distinct times).
+            closed_in: from as u32..to as u32,
             open,
-            ooo: d.ooo[a..b].to_vec(),
+            ooo: Box::from(&d.ooo[a..b]),
             hist,
         })
     }
@@ -81,16 +82,16 @@ impl Snapshot {
     /// (reusing its allocation).
     pub(crate) fn decode_into(&self, lo: i64, hi: i64, out: &mut Vec<Sample>) {
         out.clear();
-        let closed = &self.closed[self.closed_in.clone()];
+        let closed = &self.closed[self.closed_in.start as usize..self.closed_in.end as usize];
         let cap = closed.iter().map(|c| c.len as usize).sum::<usize>()
-            + self.open.as_ref().map_or(0, |c| c.len())
+            + self.open.as_ref().map_or(0, |(_, n)| *n as usize)
             + self.ooo.len();
         out.reserve(cap);
         for c in closed {
             c.decode_range_into(lo, hi, out);
         }
-        if let Some(c) = &self.open {
-            HeadChunk::decode_range_into(c.as_bytes(), lo, hi, out);
+        if let Some((bytes, _)) = &self.open {
+            HeadChunk::decode_range_into(bytes, lo, hi, out);
         }
         if !self.ooo.is_empty() {
             *out = merge(out, &self.ooo);

@@ -13,6 +13,7 @@
 //! deletion, a reader's snapshot going away). A pass that cannot write (a full disk) leaves
 //! the chunks on the heap and says so in the log. Layout: `storage/docs/format/chunks_head.md`.
 
+use super::columnar::Transcoder;
 use super::hist::ClosedHistChunk;
 use super::series::{ClosedChunk, MemSeries};
 use super::Head;
@@ -27,7 +28,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 use tracing::{debug, warn};
 
-/// A spill file is closed once it would grow beyond this (offsets stay far below 2^32).
+/// A spill file is closed once it holds this much (offsets stay far below 2^32).
 const MAX_FILE_BYTES: usize = 256 << 20;
 /// How often the background thread runs a pass.
 pub(crate) const SPILL_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
@@ -136,16 +137,14 @@ struct Pending {
     index: usize,
     /// The heap bytes (which chunk it is, see [`install`]).
     bytes: Arc<[u8]>,
-    /// What goes to the file instead of `bytes`: a float chunk's columns
-    /// ([`super::columnar`]), once the pass has transcoded it.
-    columns: Option<Vec<u8>>,
 }
 
-impl Pending {
-    /// The bytes the file holds for this chunk.
-    fn written(&self) -> &[u8] {
-        self.columns.as_deref().unwrap_or(&self.bytes)
-    }
+/// Where a pass wrote one chunk in its file.
+struct Placed {
+    start: u32,
+    len: u32,
+    /// The bytes are a float chunk's block columns ([`super::columnar`]), not the heap's.
+    columnar: bool,
 }
 
 /// A closed chunk of either kind: where its bytes are.
@@ -191,25 +190,42 @@ fn install<'l, C: HoldsBytes>(
     Some(c)
 }
 
-/// Writes the header and `chunks` to a new file at `path`, then maps it; returns the map and
-/// each chunk's offset.
-fn write_file(path: &Path, chunks: &[Pending]) -> io::Result<(Mmap, Vec<u32>)> {
+/// Writes the header and then the chunks of `chunks`, in order, to a new file at `path`
+/// until it holds [`MAX_FILE_BYTES`] (at least one chunk), then maps it; returns the map and
+/// where each chunk written (a prefix of `chunks`) is. Float chunks go in as block columns,
+/// transcoded one at a time as they are written: a pass holds no second copy of what it moves.
+fn write_file(path: &Path, chunks: &[Pending]) -> io::Result<(Mmap, Vec<Placed>)> {
     let mut w = BufWriter::with_capacity(1 << 20, File::create(path)?);
     let mut header = [0u8; HEADER_LEN];
     header[..4].copy_from_slice(&HEAD_CHUNKS_MAGIC);
     header[4] = HEAD_CHUNKS_VERSION;
     w.write_all(&header)?;
-    let mut offsets = Vec::with_capacity(chunks.len());
+    let mut placed = Vec::new();
     let mut at = HEADER_LEN;
+    let mut transcoder = Transcoder::default();
     for c in chunks {
-        offsets.push(u32::try_from(at).map_err(|_| io::Error::other("head chunks file too big"))?);
-        w.write_all(c.written())?;
-        at += c.written().len();
+        if at >= MAX_FILE_BYTES {
+            break;
+        }
+        let columns = if c.histogram {
+            None
+        } else {
+            transcoder.transcode(&c.bytes)
+        };
+        let written = columns.unwrap_or(&c.bytes);
+        let too_big = || io::Error::other("head chunks file too big");
+        placed.push(Placed {
+            start: u32::try_from(at).map_err(|_| too_big())?,
+            len: u32::try_from(written.len()).map_err(|_| too_big())?,
+            columnar: columns.is_some(),
+        });
+        w.write_all(written)?;
+        at += written.len();
     }
     w.into_inner().map_err(|e| e.into_error())?;
     // Complete and never written again: safe to map (see `crate::mmap`).
     let map = Mmap::open(path)?;
-    Ok((map, offsets))
+    Ok((map, placed))
 }
 
 impl ChunkSpill {
@@ -243,13 +259,14 @@ impl ChunkSpill {
         self.live.load(Ordering::Relaxed)
     }
 
-    /// Writes `chunks` into a new file and maps it; returns it and each chunk's offset.
-    fn write(&self, chunks: &[Pending]) -> io::Result<(Arc<SpillFile>, Vec<u32>)> {
+    /// Writes a prefix of `chunks` into a new file (see [`write_file`]) and maps it; returns
+    /// it and where each chunk written is.
+    fn write(&self, chunks: &[Pending]) -> io::Result<(Arc<SpillFile>, Vec<Placed>)> {
         let seq = self.next_seq.fetch_add(1, Ordering::Relaxed);
         let path = self.dir.join(format!("{seq:08}"));
         let written = write_file(&path, chunks);
         match written {
-            Ok((map, offsets)) => {
+            Ok((map, placed)) => {
                 self.live.fetch_add(map.len() as u64, Ordering::Relaxed);
                 let file = SpillFile {
                     map,
@@ -258,7 +275,7 @@ impl ChunkSpill {
                 };
                 let file = Arc::new(file);
                 self.files.lock().push(Arc::downgrade(&file));
-                Ok((file, offsets))
+                Ok((file, placed))
             }
             Err(e) => {
                 let _ = fs::remove_file(&path);
@@ -312,7 +329,6 @@ impl Head {
                         histogram: false,
                         index,
                         bytes: b.clone(),
-                        columns: None,
                     });
                 }
             }
@@ -324,7 +340,6 @@ impl Head {
                         histogram: true,
                         index,
                         bytes: b.clone(),
-                        columns: None,
                     });
                 }
             }
@@ -337,36 +352,24 @@ impl Head {
         // series a selector matches (one metric name, one target) sit together in the file:
         // a read then touches a few runs of pages instead of a page here and there.
         todo.sort_by(|a, b| a.series.labels.cmp(&b.series.labels));
-        // Outside every lock: float chunks go to the file as block columns.
-        for p in todo.iter_mut().filter(|p| !p.histogram) {
-            p.columns = super::columnar::transcode(&p.bytes);
-        }
         let mut rest = &todo[..];
         while !rest.is_empty() {
-            let mut size = HEADER_LEN;
-            let n = rest
-                .iter()
-                .take_while(|p| {
-                    size += p.written().len();
-                    size <= MAX_FILE_BYTES
-                })
-                .count()
-                .max(1);
-            let (part, next) = rest.split_at(n);
-            rest = next;
-            let (file, offsets) = match sp.write(part) {
+            // Outside every lock: transcoding and writing.
+            let (file, placed) = match sp.write(rest) {
                 Ok(w) => w,
                 Err(e) => {
                     warn!(dir = %sp.dir.display(), error = %e, "cannot write head chunks to disk; they stay in memory");
                     break;
                 }
             };
+            let (part, next) = rest.split_at(placed.len());
+            rest = next;
             st.files += 1;
-            for (p, start) in part.iter().zip(offsets) {
+            for (p, at) in part.iter().zip(placed) {
                 let to = ChunkBytes::Mapped {
                     file: file.clone(),
-                    start,
-                    len: p.written().len() as u32,
+                    start: at.start,
+                    len: at.len,
                 };
                 let mut d = p.series.data.lock();
                 let done = if p.histogram {
@@ -376,7 +379,7 @@ impl Head {
                 } else {
                     match install(&mut Arc::make_mut(&mut d.closed)[..], p.index, &p.bytes, to) {
                         Some(c) => {
-                            c.columnar = p.columns.is_some();
+                            c.columnar = at.columnar;
                             true
                         }
                         None => false,
@@ -432,7 +435,7 @@ mod tests {
         }
         let want = {
             let d = s.data.lock();
-            super::super::snapshot::Snapshot::take(&s.labels, &d, i64::MIN, i64::MAX)
+            super::super::snapshot::Snapshot::take(&d, i64::MIN, i64::MAX)
                 .unwrap()
                 .decode(i64::MIN, i64::MAX)
         };
@@ -452,7 +455,7 @@ mod tests {
         assert!(head.spilled_bytes() > 0);
         let got = {
             let d = s.data.lock();
-            super::super::snapshot::Snapshot::take(&s.labels, &d, i64::MIN, i64::MAX)
+            super::super::snapshot::Snapshot::take(&d, i64::MIN, i64::MAX)
                 .unwrap()
                 .decode(i64::MIN, i64::MAX)
         };
@@ -467,7 +470,7 @@ mod tests {
         // the snapshot is gone.
         let snap = {
             let d = s.data.lock();
-            super::super::snapshot::Snapshot::take(&s.labels, &d, 0, 10_000).unwrap()
+            super::super::snapshot::Snapshot::take(&d, 0, 10_000).unwrap()
         };
         s.data.lock().truncate_before(2_000_000);
         assert_eq!(files(dir.path()), 1);
@@ -521,7 +524,7 @@ mod tests {
         head.release_mapped_pages();
         for (k, s) in series.iter().enumerate() {
             let d = s.data.lock();
-            let got = super::super::snapshot::Snapshot::take(&s.labels, &d, i64::MIN, i64::MAX)
+            let got = super::super::snapshot::Snapshot::take(&d, i64::MIN, i64::MAX)
                 .unwrap()
                 .decode(i64::MIN, i64::MAX);
             assert_eq!(got.len(), 500);
