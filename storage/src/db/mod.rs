@@ -272,7 +272,8 @@ impl Db {
             source,
         };
         if opts.head_chunks_on_disk {
-            head.spill = Some(ChunkSpill::open(&spill_dir).map_err(spill_err)?);
+            // An agent's chunks serve only its duplicate and order checks: not transcoded.
+            head.spill = Some(ChunkSpill::open(&spill_dir, !opts.agent).map_err(spill_err)?);
         } else {
             // Files of an earlier run that spilled: nothing reads them.
             clear_spill_dir(&spill_dir).map_err(spill_err)?;

@@ -117,6 +117,8 @@ pub(crate) struct ChunkSpill {
     live: Arc<AtomicU64>,
     /// The files written, for [`ChunkSpill::release_pages`] (dead ones are pruned there).
     files: Mutex<Vec<Weak<SpillFile>>>,
+    /// Float chunks are written as block columns ([`super::columnar`]); otherwise as they are.
+    columns: bool,
 }
 
 /// What a pass did.
@@ -192,9 +194,10 @@ fn install<'l, C: HoldsBytes>(
 
 /// Writes the header and then the chunks of `chunks`, in order, to a new file at `path`
 /// until it holds [`MAX_FILE_BYTES`] (at least one chunk), then maps it; returns the map and
-/// where each chunk written (a prefix of `chunks`) is. Float chunks go in as block columns,
-/// transcoded one at a time as they are written: a pass holds no second copy of what it moves.
-fn write_file(path: &Path, chunks: &[Pending]) -> io::Result<(Mmap, Vec<Placed>)> {
+/// where each chunk written (a prefix of `chunks`) is. With `columns`, float chunks go in as
+/// block columns, transcoded one at a time as they are written: a pass holds no second copy
+/// of what it moves.
+fn write_file(path: &Path, chunks: &[Pending], columns: bool) -> io::Result<(Mmap, Vec<Placed>)> {
     let mut w = BufWriter::with_capacity(1 << 20, File::create(path)?);
     let mut header = [0u8; HEADER_LEN];
     header[..4].copy_from_slice(&HEAD_CHUNKS_MAGIC);
@@ -207,17 +210,17 @@ fn write_file(path: &Path, chunks: &[Pending]) -> io::Result<(Mmap, Vec<Placed>)
         if at >= MAX_FILE_BYTES {
             break;
         }
-        let columns = if c.histogram {
-            None
-        } else {
+        let transcoded = if columns && !c.histogram {
             transcoder.transcode(&c.bytes)
+        } else {
+            None
         };
-        let written = columns.unwrap_or(&c.bytes);
+        let written = transcoded.unwrap_or(&c.bytes);
         let too_big = || io::Error::other("head chunks file too big");
         placed.push(Placed {
             start: u32::try_from(at).map_err(|_| too_big())?,
             len: u32::try_from(written.len()).map_err(|_| too_big())?,
-            columnar: columns.is_some(),
+            columnar: transcoded.is_some(),
         });
         w.write_all(written)?;
         at += written.len();
@@ -229,8 +232,11 @@ fn write_file(path: &Path, chunks: &[Pending]) -> io::Result<(Mmap, Vec<Placed>)
 }
 
 impl ChunkSpill {
-    /// Opens `dir` for spilling, removing what an earlier process left in it.
-    pub(crate) fn open(dir: &Path) -> io::Result<ChunkSpill> {
+    /// Opens `dir` for spilling, removing what an earlier process left in it. With
+    /// `columns`, float chunks are written as block columns (smaller and faster to query, at
+    /// the cost of transcoding them); without, as the head holds them (agent mode, where
+    /// nothing queries them).
+    pub(crate) fn open(dir: &Path, columns: bool) -> io::Result<ChunkSpill> {
         clear(dir)?;
         fs::create_dir_all(dir)?;
         Ok(ChunkSpill {
@@ -239,6 +245,7 @@ impl ChunkSpill {
             pass: Mutex::new(()),
             live: Arc::new(AtomicU64::new(0)),
             files: Mutex::new(Vec::new()),
+            columns,
         })
     }
 
@@ -264,7 +271,7 @@ impl ChunkSpill {
     fn write(&self, chunks: &[Pending]) -> io::Result<(Arc<SpillFile>, Vec<Placed>)> {
         let seq = self.next_seq.fetch_add(1, Ordering::Relaxed);
         let path = self.dir.join(format!("{seq:08}"));
-        let written = write_file(&path, chunks);
+        let written = write_file(&path, chunks, self.columns);
         match written {
             Ok((map, placed)) => {
                 self.live.fetch_add(map.len() as u64, Ordering::Relaxed);
@@ -413,13 +420,45 @@ mod tests {
     use crate::model::{FloatHistogram, Labels};
 
     fn spilling_head(dir: &Path) -> Head {
+        spilling_head_with(dir, true)
+    }
+
+    fn spilling_head_with(dir: &Path, columns: bool) -> Head {
         let mut h = Head::new(0, i64::MIN);
-        h.spill = Some(ChunkSpill::open(&dir.join("chunks_head")).unwrap());
+        h.spill = Some(ChunkSpill::open(&dir.join("chunks_head"), columns).unwrap());
         h
     }
 
     fn files(dir: &Path) -> usize {
         fs::read_dir(dir.join("chunks_head")).unwrap().count()
+    }
+
+    #[test]
+    fn without_columns_chunks_are_written_as_the_head_holds_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let head = spilling_head_with(dir.path(), false);
+        let s = head
+            .get_or_create(&Labels::from_pairs([("a", "1")]), None)
+            .unwrap();
+        s.unpin();
+        for t in 0..500i64 {
+            s.data.lock().insert(t * 1000 + t % 7, (t * 3) as f64).unwrap();
+        }
+        let heap: Vec<Vec<u8>> = s.data.lock().closed.iter().map(|c| c.bytes.to_vec()).collect();
+        let st = head.spill_closed_chunks(0);
+        assert_eq!((st.chunks, st.files), (4, 1));
+        let d = s.data.lock();
+        assert!(d.closed.iter().all(|c| c.bytes.is_mapped() && !c.columnar));
+        let mapped: Vec<Vec<u8>> = d.closed.iter().map(|c| c.bytes.to_vec()).collect();
+        assert_eq!(mapped, heap);
+        let got = super::super::snapshot::Snapshot::take(&d, i64::MIN, i64::MAX)
+            .unwrap()
+            .decode(i64::MIN, i64::MAX);
+        assert_eq!(got.len(), 500);
+        assert!(got.iter().enumerate().all(|(i, x)| {
+            let t = i as i64;
+            x.t == t * 1000 + t % 7 && x.v == (t * 3) as f64
+        }));
     }
 
     #[test]
