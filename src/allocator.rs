@@ -9,13 +9,15 @@
 //! the arenas at the number of cores, unless `MALLOC_ARENA_MAX` is set in the environment
 //! (then glibc's own reading of it applies).
 //!
-//! Allocations of 256 KiB and more get their own mapping, returned to the kernel when
-//! freed (`M_MMAP_THRESHOLD`), unless `MALLOC_MMAP_THRESHOLD_` is set. glibc's default starts
-//! at 128 KiB and raises the threshold to the size of every mapped block freed, up to 32 MiB;
+//! Allocations of 1 MiB and more get their own mapping, returned to the kernel when freed
+//! (`M_MMAP_THRESHOLD`), unless `MALLOC_MMAP_THRESHOLD_` is set. glibc's default starts at
+//! 128 KiB and raises the threshold to the size of every mapped block freed, up to 32 MiB;
 //! after the first wide query, the multi-MiB vectors of every later one (a selection's list
 //! of series, a batch of results) came from the arenas and stayed there. With the fixed
 //! threshold the standard compare run's peak RSS went from 163-187 MiB (median 181, five
-//! runs) to 164-166 MiB (four runs), ingest CPU per sample unchanged.
+//! runs) to 153-167 MiB (four runs). Not lower: at 256 KiB the agent's send buffers (a few
+//! hundred KiB each) were mapped and unmapped on every request, 10 % more CPU per forwarded
+//! sample.
 
 /// How often the trimmer looks at the allocator's free memory.
 const TRIM_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
@@ -56,7 +58,7 @@ fn trim_if_free_above(bytes: usize) {
 }
 
 /// Allocations from this size on are mapped on their own (see the module's documentation).
-const MMAP_THRESHOLD_BYTES: i32 = 256 << 10;
+const MMAP_THRESHOLD_BYTES: i32 = 1 << 20;
 
 /// Caps glibc's arenas at the number of cores (at least 2) and fixes the size from which
 /// allocations are mapped on their own. Each is left to glibc when the environment sets
