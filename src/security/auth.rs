@@ -290,6 +290,21 @@ pub async fn layer(State(sec): State<Arc<WebSecurity>>, req: Request, next: Next
                 };
             }
         }
+        let own_certificate = req
+            .extensions()
+            .get::<axum::extract::ConnectInfo<super::listener::TlsPeer>>()
+            .is_some_and(|c| c.0.self_scrape_certificate);
+        if own_certificate
+            && !super::self_scrape::SelfScrape::is_scrape_request(req.method(), req.uri().path())
+        {
+            FORBIDDEN.fetch_add(1, Ordering::Relaxed);
+            let msg = "the self-scrape's client certificate opens GET /metrics only";
+            break 'answer if grpc {
+                grpc_refusal(7, msg) // PERMISSION_DENIED
+            } else {
+                text(StatusCode::FORBIDDEN, format!("{msg}\n"))
+            };
+        }
         let self_scrape = sec
             .self_scrape
             .as_ref()

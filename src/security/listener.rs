@@ -18,9 +18,26 @@ use tokio_rustls::server::TlsStream;
 /// Longest a client may take to complete the TLS handshake.
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// A TLS client's address and what its handshake established, available to the request
+/// handlers as `axum::extract::ConnectInfo<TlsPeer>` (see [`super::serve`]).
+#[derive(Clone, Copy, Debug)]
+pub struct TlsPeer {
+    /// The client's address.
+    pub addr: SocketAddr,
+    /// Whether it presented the self-scrape's own client certificate
+    /// ([`super::self_scrape::SelfScrape::is_own_certificate`]).
+    pub self_scrape_certificate: bool,
+}
+
+impl axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, TlsListener>> for TlsPeer {
+    fn connect_info(stream: axum::serve::IncomingStream<'_, TlsListener>) -> TlsPeer {
+        *stream.remote_addr()
+    }
+}
+
 /// Accepts TLS connections (see the module doc).
 pub struct TlsListener {
-    rx: mpsc::Receiver<(TlsStream<TcpStream>, SocketAddr)>,
+    rx: mpsc::Receiver<(TlsStream<TcpStream>, TlsPeer)>,
     local: SocketAddr,
     task: tokio::task::JoinHandle<()>,
 }
@@ -44,7 +61,7 @@ impl TlsListener {
 async fn accept_loop(
     tcp: TcpListener,
     sec: Arc<WebSecurity>,
-    tx: mpsc::Sender<(TlsStream<TcpStream>, SocketAddr)>,
+    tx: mpsc::Sender<(TlsStream<TcpStream>, TlsPeer)>,
 ) {
     loop {
         let (stream, addr) = match tcp.accept().await {
@@ -62,8 +79,12 @@ async fn accept_loop(
         let (sec, tx) = (sec.clone(), tx.clone());
         tokio::spawn(async move {
             match tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake(stream, &sec)).await {
-                Ok(Ok(Some(tls))) => {
-                    let _ = tx.send((tls, addr)).await;
+                Ok(Ok(Some((tls, self_scrape_certificate)))) => {
+                    let peer = TlsPeer {
+                        addr,
+                        self_scrape_certificate,
+                    };
+                    let _ = tx.send((tls, peer)).await;
                 }
                 Ok(Ok(None)) => {}
                 Ok(Err(e)) => tracing::debug!("TLS handshake with {addr} failed: {e}"),
@@ -73,11 +94,12 @@ async fn accept_loop(
     }
 }
 
-/// `None` when the client spoke plain HTTP (answered and closed).
+/// `None` when the client spoke plain HTTP (answered and closed); else the stream and whether
+/// the client presented the self-scrape's own certificate.
 async fn handshake(
     mut stream: TcpStream,
     sec: &WebSecurity,
-) -> std::io::Result<Option<TlsStream<TcpStream>>> {
+) -> std::io::Result<Option<(TlsStream<TcpStream>, bool)>> {
     let mut first = [0u8; 1];
     if stream.peek(&mut first).await? == 0 {
         return Ok(None);
@@ -102,17 +124,22 @@ async fn handshake(
         .tls_server_config
         .as_ref()
         .map_or(&[][..], |t| &t.client_allowed_sans[..]);
-    if !super::tls::client_san_allowed(tls.get_ref().1.peer_certificates(), allowed) {
+    let peer = tls.get_ref().1.peer_certificates();
+    let own = sec
+        .self_scrape
+        .as_ref()
+        .is_some_and(|s| s.is_own_certificate(peer));
+    if !own && !super::tls::client_san_allowed(peer, allowed) {
         return Err(std::io::Error::other(
             "the client certificate has none of the SANs in client_allowed_sans",
         ));
     }
-    Ok(Some(tls))
+    Ok(Some((tls, own)))
 }
 
 impl axum::serve::Listener for TlsListener {
     type Io = TlsStream<TcpStream>;
-    type Addr = SocketAddr;
+    type Addr = TlsPeer;
 
     async fn accept(&mut self) -> (Self::Io, Self::Addr) {
         match self.rx.recv().await {
@@ -123,6 +150,9 @@ impl axum::serve::Listener for TlsListener {
     }
 
     fn local_addr(&self) -> std::io::Result<Self::Addr> {
-        Ok(self.local)
+        Ok(TlsPeer {
+            addr: self.local,
+            self_scrape_certificate: false,
+        })
     }
 }

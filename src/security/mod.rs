@@ -49,9 +49,13 @@ pub struct Active {
 }
 
 impl Active {
-    fn new(config: WebConfig) -> Result<Active, String> {
+    /// `self_scrape`: whose client CA the listener trusts besides the configured ones.
+    fn new(config: WebConfig, self_scrape: Option<&self_scrape::SelfScrape>) -> Result<Active, String> {
+        let own_ca = self_scrape.map(|s| s.client_ca());
         let tls = match &config.tls_server_config {
-            Some(t) if t.is_enabled() => Some(tls::build_with_alpn(t, config.http_server_config.http2)?),
+            Some(t) if t.is_enabled() => {
+                Some(tls::build_with_alpn(t, config.http_server_config.http2, own_ca)?)
+            }
             _ => None,
         };
         let limiter = match &config.rate_limit {
@@ -132,7 +136,7 @@ impl WebSecurity {
         };
         let tls_at_start = config.tls_enabled();
         let self_scrape = path.map(|_| self_scrape::SelfScrape::new()).transpose()?;
-        let active = Active::new(config).map_err(|e| match path {
+        let active = Active::new(config, self_scrape.as_ref()).map_err(|e| match path {
             Some(p) => format!("web config file {}: {e}", p.display()),
             None => e,
         })?;
@@ -188,7 +192,7 @@ impl WebSecurity {
             if self.tls_at_start && !c.tls_enabled() {
                 return Err("tls_server_config: TLS cannot be turned off without a restart".into());
             }
-            Active::new(c).map(|a| (a, files))
+            Active::new(c, self.self_scrape.as_ref()).map(|a| (a, files))
         });
         match loaded {
             Ok((a, files)) => {
@@ -227,6 +231,7 @@ pub fn serve(
 ) -> std::io::Result<tokio::task::JoinHandle<std::io::Result<()>>> {
     if sec.tls() {
         let l = listener::TlsListener::new(listener, sec)?;
+        let app = app.into_make_service_with_connect_info::<listener::TlsPeer>();
         Ok(tokio::spawn(async move {
             axum::serve(l, app).with_graceful_shutdown(stop).await
         }))

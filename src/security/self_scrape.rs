@@ -15,8 +15,13 @@
 //!   verifier first. When no such choice verifies (a certificate issued by a CA that is not in
 //!   the chain file), the job keeps the platform's roots and `server_name`, and a warning says
 //!   the self-scrape may fail.
-//! - a listener that requires client certificates cannot be scraped by the job (it has none);
-//!   that is warned about at start-up.
+//! - when the listener asks for client certificates (`client_auth_type` other than
+//!   `NoClientCert`), the job presents one of its own: at start a CA and a client certificate
+//!   it signs are made for the process (kept in memory only, new at every start), the
+//!   listener trusts that CA besides `client_ca_file`, and the job sends the certificate
+//!   (`tls_config.cert`/`key`, shown as `<secret>`). A connection made with it skips
+//!   `client_allowed_sans` (the certificate is known byte for byte) and may do nothing but
+//!   `GET /metrics` ([`SelfScrape::is_own_certificate`], enforced by the auth layer).
 
 use super::config::WebConfig;
 use super::tls::TlsServerConfig;
@@ -28,9 +33,52 @@ use tokio_rustls::rustls::client::WebPkiServerVerifier;
 use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use tokio_rustls::rustls::RootCertStore;
 
-/// The self-scrape's secret for this process.
+/// The self-scrape's secret and client identity for this process.
 pub struct SelfScrape {
     token: String,
+    client: ClientIdentity,
+}
+
+/// The self-scrape's client certificate and the ephemeral CA that signed it.
+struct ClientIdentity {
+    ca: CertificateDer<'static>,
+    cert: CertificateDer<'static>,
+    cert_pem: String,
+    key_pem: String,
+}
+
+impl ClientIdentity {
+    /// A fresh CA (its key is dropped once it has signed) and a client certificate from it.
+    fn new() -> Result<ClientIdentity, String> {
+        let err = |e: rcgen::Error| format!("cannot make the self-scrape's client certificate: {e}");
+        let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).map_err(err)?;
+        ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Constrained(0));
+        ca_params.key_usages = vec![
+            rcgen::KeyUsagePurpose::KeyCertSign,
+            rcgen::KeyUsagePurpose::DigitalSignature,
+        ];
+        ca_params.distinguished_name.push(
+            rcgen::DnType::CommonName,
+            "Sextant self-scrape CA (this process only)",
+        );
+        let ca_key = rcgen::KeyPair::generate().map_err(err)?;
+        let ca = rcgen::CertifiedIssuer::self_signed(ca_params, ca_key).map_err(err)?;
+        let mut params =
+            rcgen::CertificateParams::new(vec!["sextant-self-scrape".to_string()]).map_err(err)?;
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, "Sextant self-scrape");
+        params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ClientAuth];
+        params.key_usages = vec![rcgen::KeyUsagePurpose::DigitalSignature];
+        let key = rcgen::KeyPair::generate().map_err(err)?;
+        let cert = params.signed_by(&key, &*ca).map_err(err)?;
+        Ok(ClientIdentity {
+            ca: ca.der().clone(),
+            cert_pem: cert.pem(),
+            cert: cert.der().clone(),
+            key_pem: key.serialize_pem(),
+        })
+    }
 }
 
 impl std::fmt::Debug for SelfScrape {
@@ -51,13 +99,33 @@ impl SelfScrape {
             .fill(&mut bytes)
             .map_err(|_| "cannot draw the self-scrape secret: no secure random source".to_string())?;
         let token = bytes.iter().map(|b| format!("{b:02x}")).collect();
-        Ok(SelfScrape { token })
+        Ok(SelfScrape {
+            token,
+            client: ClientIdentity::new()?,
+        })
+    }
+
+    /// The CA of the self-scrape's client certificate, which the listener trusts.
+    pub fn client_ca(&self) -> &CertificateDer<'static> {
+        &self.client.ca
+    }
+
+    /// Whether a TLS client presented the self-scrape's own certificate (the leaf of `chain`).
+    pub fn is_own_certificate(&self, chain: Option<&[CertificateDer<'_>]>) -> bool {
+        chain
+            .and_then(|c| c.first())
+            .is_some_and(|leaf| leaf.as_ref() == self.client.cert.as_ref())
+    }
+
+    /// The one request the self-scrape makes: `GET /metrics`.
+    pub fn is_scrape_request(method: &axum::http::Method, path: &str) -> bool {
+        method == axum::http::Method::GET && path == SELF_SCRAPE_PATH
     }
 
     /// Whether a request is the self-scrape: `GET /metrics` with `Authorization: Bearer
     /// <secret>` (compared in constant time).
     pub fn admits(&self, method: &axum::http::Method, path: &str, headers: &axum::http::HeaderMap) -> bool {
-        if method != axum::http::Method::GET || path != SELF_SCRAPE_PATH {
+        if !Self::is_scrape_request(method, path) {
             return false;
         }
         let Some(v) = headers
@@ -84,12 +152,6 @@ impl SelfScrape {
             return out;
         };
         out.push_str("    scheme: https\n");
-        if requires_client_cert(t) {
-            tracing::warn!(
-                "tls_server_config.client_auth_type {} requires client certificates: the embedded default configuration's self-scrape has none and will fail; give a --config.file whose sextant job sets tls_config.cert_file and key_file",
-                t.client_auth_type.as_deref().unwrap_or_default()
-            );
-        }
         let verification = match chain(t) {
             Ok(chain) => verification(&chain, target_ip),
             Err(e) => {
@@ -115,6 +177,10 @@ impl SelfScrape {
                 "self-scrape: the listener's certificate does not verify against its own chain for {target_ip} or any name it carries; the embedded default's self-scrape uses the platform's roots and may fail"
             ),
         }
+        if asks_for_client_cert(t) {
+            tls.push_str(&format!("      cert: {}\n", quoted(&self.client.cert_pem)));
+            tls.push_str(&format!("      key: {}\n", quoted(&self.client.key_pem)));
+        }
         if !tls.is_empty() {
             out.push_str("    tls_config:\n");
             out.push_str(&tls);
@@ -132,11 +198,9 @@ struct Verification {
     server_name: Option<String>,
 }
 
-fn requires_client_cert(t: &TlsServerConfig) -> bool {
-    matches!(
-        t.client_auth_type.as_deref(),
-        Some("RequireAnyClientCert" | "RequireAndVerifyClientCert")
-    )
+/// Whether the listener asks clients for a certificate.
+fn asks_for_client_cert(t: &TlsServerConfig) -> bool {
+    !matches!(t.client_auth_type.as_deref(), None | Some("" | "NoClientCert"))
 }
 
 fn chain(t: &TlsServerConfig) -> Result<Vec<CertificateDer<'static>>, String> {
@@ -285,5 +349,40 @@ mod tests {
         assert_eq!(v[0]["tls_config"]["server_name"], "localhost");
         assert_eq!(v[0]["tls_config"]["ca"], c.cert.pem());
         assert_eq!(v[0]["authorization"]["credentials"], s.token);
+        assert!(
+            v[0]["tls_config"]["cert"].is_null(),
+            "no client certificate unless asked"
+        );
+
+        let mut asks = web.clone();
+        if let Some(t) = asks.tls_server_config.as_mut() {
+            t.client_auth_type = Some("RequireAnyClientCert".into());
+        }
+        let tls = s.job_settings(&asks, "127.0.0.1".parse().unwrap());
+        let job =
+            format!("  - job_name: sextant\n{tls}    static_configs:\n      - targets: ['127.0.0.1:1']\n");
+        let v: serde_json::Value = serde_saphyr::from_str(&job).unwrap();
+        assert_eq!(v[0]["tls_config"]["cert"], s.client.cert_pem);
+        assert_eq!(v[0]["tls_config"]["key"], s.client.key_pem);
+    }
+
+    #[test]
+    fn the_client_certificate_verifies_against_the_own_ca_only() {
+        let s = SelfScrape::new().unwrap();
+        let verify = |ca: &CertificateDer<'static>| {
+            let mut roots = RootCertStore::empty();
+            roots.add(ca.clone()).unwrap();
+            let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+            let v = rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
+                .build()
+                .unwrap();
+            v.verify_client_cert(&s.client.cert, &[], UnixTime::now()).is_ok()
+        };
+        assert!(verify(s.client_ca()));
+        let other = SelfScrape::new().unwrap();
+        assert!(!verify(other.client_ca()), "another process's CA");
+        assert!(s.is_own_certificate(Some(std::slice::from_ref(&s.client.cert))));
+        assert!(!s.is_own_certificate(Some(std::slice::from_ref(&other.client.cert))));
+        assert!(!s.is_own_certificate(None));
     }
 }

@@ -106,11 +106,17 @@ pub fn client_san_allowed(chain: Option<&[CertificateDer<'_>]>, allowed: &[Strin
 
 /// Builds the rustls configuration, reading the files named; every error names its field.
 pub fn build(t: &TlsServerConfig) -> Result<Arc<ServerConfig>, String> {
-    build_with_alpn(t, true)
+    build_with_alpn(t, true, None)
 }
 
-/// Like [`build`], offering HTTP/2 through ALPN only when `http2` is set.
-pub fn build_with_alpn(t: &TlsServerConfig, http2: bool) -> Result<Arc<ServerConfig>, String> {
+/// Like [`build`], offering HTTP/2 through ALPN only when `http2` is set; `extra_client_ca`
+/// is trusted for client certificates besides `client_ca_file` (the self-scrape's own
+/// ephemeral CA, see [`super::self_scrape`]).
+pub fn build_with_alpn(
+    t: &TlsServerConfig,
+    http2: bool,
+    extra_client_ca: Option<&CertificateDer<'static>>,
+) -> Result<Arc<ServerConfig>, String> {
     let mut provider = rustls::crypto::aws_lc_rs::default_provider();
     restrict_suites(&mut provider, &t.cipher_suites)?;
     restrict_groups(&mut provider, &t.curve_preferences)?;
@@ -122,7 +128,7 @@ pub fn build_with_alpn(t: &TlsServerConfig, http2: bool) -> Result<Arc<ServerCon
         "tls_server_config.cert_file",
     )?;
     let key = read_key(t)?;
-    let verifier = client_verifier(t, &provider)?;
+    let verifier = client_verifier(t, &provider, extra_client_ca)?;
     let builder = ServerConfig::builder_with_provider(provider.clone())
         .with_protocol_versions(&versions)
         .map_err(|e| format!("tls_server_config: {e}"))?;
@@ -281,6 +287,7 @@ fn read_key(t: &TlsServerConfig) -> Result<PrivateKeyDer<'static>, String> {
 fn client_verifier(
     t: &TlsServerConfig,
     provider: &Arc<CryptoProvider>,
+    extra_client_ca: Option<&CertificateDer<'static>>,
 ) -> Result<Option<Arc<dyn ClientCertVerifier>>, String> {
     let has_ca = t.client_ca.is_some() || t.client_ca_file.as_deref().is_some_and(|f| !f.is_empty());
     let kind = t.client_auth_type.as_deref().unwrap_or("NoClientCert");
@@ -299,6 +306,11 @@ fn client_verifier(
             roots
                 .add(c)
                 .map_err(|e| format!("tls_server_config.client_ca_file: bad CA certificate: {e}"))?;
+        }
+        if let Some(ca) = extra_client_ca {
+            roots
+                .add(ca.clone())
+                .map_err(|e| format!("the self-scrape's client CA cannot be used: {e}"))?;
         }
         let mut b = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone());
         if optional {
@@ -406,7 +418,7 @@ mod tests {
         let (cert, key) = self_signed(dir.path());
         let c = build(&cfg(&cert, &key)).unwrap();
         assert_eq!(c.alpn_protocols[0], b"h2");
-        let c = build_with_alpn(&cfg(&cert, &key), false).unwrap();
+        let c = build_with_alpn(&cfg(&cert, &key), false, None).unwrap();
         assert_eq!(c.alpn_protocols, vec![b"http/1.1".to_vec()]);
 
         let mut t = cfg(&cert, &key);

@@ -109,3 +109,68 @@ async fn get(c: &reqwest::Client, url: &str, auth: bool) -> (u16, String) {
     let resp = r.send().await.unwrap();
     (resp.status().as_u16(), resp.text().await.unwrap())
 }
+
+/// A client CA, and a client certificate it signs for `san`, as a reqwest identity.
+fn client_ca_and_identity(san: &str) -> (String, reqwest::Identity) {
+    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "self-scrape test client CA");
+    let ca = rcgen::CertifiedIssuer::self_signed(ca_params, rcgen::KeyPair::generate().unwrap()).unwrap();
+    let key = rcgen::KeyPair::generate().unwrap();
+    let mut p = rcgen::CertificateParams::new(vec![san.to_string()]).unwrap();
+    p.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ClientAuth];
+    let cert = p.signed_by(&key, &ca).unwrap();
+    let id =
+        reqwest::Identity::from_pem(format!("{}\n{}", cert.pem(), key.serialize_pem()).as_bytes()).unwrap();
+    (ca.pem(), id)
+}
+
+/// With client certificates required (verified against `client_ca_file`, limited by
+/// `client_allowed_sans`) the job presents the process's own certificate: `up` is 1, while
+/// an operator's client still needs a certificate from the CA, a listed SAN and a password.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn self_scrape_works_when_client_certificates_are_required() {
+    let users = format!("basic_auth_users:\n  admin: '{}'\n", hash("admin-pw"));
+    let dir = tempfile::tempdir().unwrap();
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    std::fs::write(dir.path().join("server.crt"), cert.cert.pem()).unwrap();
+    std::fs::write(dir.path().join("server.key"), cert.signing_key.serialize_pem()).unwrap();
+    let (ca_pem, operator) = client_ca_and_identity("operator.test");
+    std::fs::write(dir.path().join("clients.pem"), ca_pem).unwrap();
+    let server = start(
+        dir.path(),
+        &format!(
+            "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: clients.pem\n  client_allowed_sans: [operator.test]\n{users}"
+        ),
+    );
+    let addr = server.base.trim_start_matches("https://").parse().unwrap();
+    let client = |id: Option<reqwest::Identity>| {
+        let mut b = reqwest::Client::builder()
+            .add_root_certificate(reqwest::Certificate::from_pem(cert.cert.pem().as_bytes()).unwrap())
+            .resolve("localhost", addr)
+            .timeout(Duration::from_secs(10));
+        if let Some(id) = id {
+            b = b.identity(id);
+        }
+        b.build().unwrap()
+    };
+    let named = server.base.replace("127.0.0.1", "localhost");
+    let with_cert = client(Some(operator));
+    wait_for_self_scrape(&with_cert, &named, &server).await;
+
+    // The operator's certificate alone opens nothing; without one the handshake fails.
+    let (s, _) = get(&with_cert, &format!("{named}/metrics"), false).await;
+    assert_eq!(s, 401);
+    assert!(client(None).get(format!("{named}/metrics")).send().await.is_err());
+    // The job's certificate and key are not shown.
+    let (s, body) = get(&with_cert, &format!("{named}/api/v1/status/config"), true).await;
+    assert_eq!(s, 200);
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let yaml = v["data"]["yaml"].as_str().unwrap();
+    assert!(
+        yaml.contains("key: <secret>") && !yaml.contains("PRIVATE KEY"),
+        "{yaml}"
+    );
+}
