@@ -416,4 +416,48 @@ mod tests {
         assert!(c.check("u", &hash, "pw").await);
         assert_eq!(c.verified.lock().len(), 2);
     }
+
+    /// A connection made with the self-scrape's own client certificate may `GET /metrics`
+    /// and nothing else, even where no user is configured.
+    #[tokio::test]
+    async fn the_self_scrape_certificate_opens_get_metrics_only() {
+        use axum::routing::get;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("web.yml");
+        std::fs::write(&path, "{}\n").unwrap();
+        let sec = super::super::WebSecurity::load(Some(&path)).unwrap();
+        let mark = |own: bool| {
+            move |mut req: Request, next: Next| async move {
+                let peer = super::super::listener::TlsPeer {
+                    addr: "127.0.0.1:1".parse().unwrap(),
+                    self_scrape_certificate: own,
+                };
+                req.extensions_mut().insert(axum::extract::ConnectInfo(peer));
+                next.run(req).await
+            }
+        };
+        let app = || {
+            super::super::protect(
+                axum::Router::new()
+                    .route("/metrics", get(|| async { "m" }))
+                    .route("/api/v1/query", get(|| async { "q" }).post(|| async { "q" })),
+                sec.clone(),
+                None,
+            )
+        };
+        let serve = |app: axum::Router| async move {
+            let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = l.local_addr().unwrap();
+            tokio::spawn(async move { axum::serve(l, app).await });
+            format!("http://{addr}")
+        };
+        let own = serve(app().layer(axum::middleware::from_fn(mark(true)))).await;
+        let other = serve(app().layer(axum::middleware::from_fn(mark(false)))).await;
+        let c = reqwest::Client::new();
+        let status = |r: reqwest::RequestBuilder| async move { r.send().await.unwrap().status().as_u16() };
+        assert_eq!(status(c.get(format!("{own}/metrics"))).await, 200);
+        assert_eq!(status(c.get(format!("{own}/api/v1/query"))).await, 403);
+        assert_eq!(status(c.post(format!("{own}/metrics"))).await, 403);
+        assert_eq!(status(c.get(format!("{other}/api/v1/query"))).await, 200);
+    }
 }
