@@ -9,6 +9,8 @@
 //!   `*_over_time`), instant functions (math, time, labels), aggregations, binary operators and
 //!   classic-histogram functions.
 //! - [`error`]: [`QueryError`], the engine's error vocabulary.
+//! - [`durations`]: number-of-seconds durations no duration can hold, refused before parsing
+//!   (the parser crate panics on them).
 //! - [`metrics`]: the engine's self-metrics (durations by kind and stage, samples loaded).
 //! - `promqltest` (feature `testkit`): the runner of the data-driven `testdata/*.test` scripts.
 //!
@@ -35,6 +37,7 @@
 // Step loops index several per-step arrays (parameters, outputs) by the step number.
 #![allow(clippy::needless_range_loop)]
 
+pub mod durations;
 pub mod engine;
 pub mod error;
 pub(crate) mod functions;

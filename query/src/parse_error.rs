@@ -6,7 +6,7 @@
 //! argument for type errors, the selector or matcher for selector errors) and rewords the
 //! messages whose Prometheus wording is known.
 
-use promql_parser::parser::{self, Expr};
+use promql_parser::parser::Expr;
 
 /// Messages the parser crate gives when the input ended too early: the position is the end.
 const AT_END: &[&str] = &[
@@ -160,7 +160,7 @@ fn locate(input: &str, msg: &str, grammar: Grammar) -> (usize, String) {
     // `@` after a whole aggregation, call or parenthesis: Prometheus parses it and then
     // rejects the modifier's operand, reporting the operand's start.
     if input[at..].starts_with('@') && grammar == Grammar::Expr {
-        if let Ok(e) = parser::parse(input[..at].trim_end()) {
+        if let Ok(e) = crate::durations::parse(input[..at].trim_end()) {
             if matches!(e, Expr::Aggregate(_) | Expr::Call(_) | Expr::Paren(_)) {
                 return (
                     first,
@@ -279,7 +279,7 @@ fn line_col(input: &str, pos: usize) -> (usize, usize) {
 
 /// Whether `prefix` could begin a valid input: it parses, or fails only because it ended.
 fn is_valid_start(prefix: &str, grammar: Grammar) -> bool {
-    match parser::parse(prefix) {
+    match crate::durations::parse(prefix) {
         Ok(e) => match grammar {
             Grammar::Expr => true,
             Grammar::Selector => {
@@ -299,7 +299,7 @@ fn is_valid_start(prefix: &str, grammar: Grammar) -> bool {
                             && m != "unexpected end of input inside braces")
                             || m.starts_with("expected type")
                     };
-                    let completes = |text: &str| match parser::parse(text) {
+                    let completes = |text: &str| match crate::durations::parse(text) {
                         Ok(_) => true,
                         Err(m) => ended(&m),
                     };
@@ -527,13 +527,13 @@ fn offending_arg(input: &str, names: &[&str], want: &str, msg: &str) -> Option<(
         let args = split_args(input, open)?;
         for (i, &(a, b)) in args.iter().enumerate() {
             // The argument must have the wrong type itself...
-            let own = parser::parse(&input[a..b]).map(|e| e.value_type().to_string());
+            let own = crate::durations::parse(&input[a..b]).map(|e| e.value_type().to_string());
             if own.as_deref().is_ok_and(|t| t == want) {
                 continue;
             }
             // ...and a placeholder of the expected type must be accepted in its place.
             let candidate = format!("{}{}{}", &input[..a], placeholder(want), &input[b..]);
-            let rejected = match parser::parse(&candidate) {
+            let rejected = match crate::durations::parse(&candidate) {
                 Ok(_) => false,
                 Err(m) => m == msg || m.ends_with(&format!(", got {want}")),
             };
@@ -668,12 +668,12 @@ mod tests {
     use super::*;
 
     fn expr_err(s: &str) -> String {
-        let m = parser::parse(s).unwrap_err();
+        let m = crate::durations::parse(s).unwrap_err();
         describe(s, &m, Grammar::Expr)
     }
 
     fn sel_err(s: &str) -> String {
-        let m = match parser::parse(s) {
+        let m = match crate::durations::parse(s) {
             Err(m) => m,
             Ok(_) => "invalid promql query".to_string(),
         };

@@ -163,7 +163,7 @@ fn validate_rule(r: &RuleConfig) -> Vec<String> {
     if r.expr.trim().is_empty() {
         out.push("field 'expr' must be set in rule".into());
     } else {
-        match promql_parser::parser::parse(&r.expr) {
+        match query::durations::parse(&r.expr) {
             Err(e) => out.push(format!("could not parse expression {:?}: {e}", r.expr)),
             Ok(ast) => match ast.value_type() {
                 ValueType::Vector | ValueType::Scalar => {}
@@ -318,6 +318,10 @@ groups:
             e.contains("could not parse expression") && e.contains("\"A\""),
             "{e}"
         );
+
+        // A number of seconds no duration holds: refused, not a panic of the parser crate.
+        let e = err("groups:\n- name: g\n  rules:\n  - record: x\n    expr: 'rate(up[1e30])'\n");
+        assert!(e.contains("duration out of range"), "{e}");
 
         let e = err("groups:\n- name: g\n  rules: []\n- name: g\n  rules: []\n");
         assert!(e.contains("repeated"), "{e}");

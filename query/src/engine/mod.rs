@@ -195,7 +195,8 @@ fn register_aliases() {
 /// Parses `expr` into the parser's AST, mapping errors to [`QueryError::Parse`].
 pub fn parse(expr: &str) -> Result<Expr> {
     register_aliases();
-    parser::parse(expr).map_err(|e| {
+    crate::durations::check_number_durations(expr).map_err(QueryError::Parse)?;
+    crate::durations::parse(expr).map_err(|e| {
         QueryError::Parse(crate::parse_error::describe(
             expr,
             &e,

@@ -200,7 +200,8 @@ pub fn parse_prom_duration(s: &str) -> Result<i64, String> {
 pub fn parse_selector(s: &str) -> Result<Vec<Vec<Matcher>>, String> {
     use promql_parser::parser::Expr;
     use query::parse_error::{describe, Grammar};
-    let vs = match promql_parser::parser::parse(s) {
+    query::durations::check_number_durations(s)?;
+    let vs = match query::durations::parse(s) {
         Ok(Expr::VectorSelector(vs)) if vs.offset.is_none() && vs.at.is_none() => vs,
         // Prometheus parses `match[]` with a selector-only grammar, so anything else fails at
         // the first token a selector cannot have.
