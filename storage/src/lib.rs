@@ -31,6 +31,7 @@ pub mod error;
 pub mod exemplars;
 pub mod format;
 pub(crate) mod head;
+pub mod id_table;
 pub mod index;
 mod lazy;
 pub mod metrics;

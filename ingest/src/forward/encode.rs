@@ -15,7 +15,16 @@ use crate::remote_write::proto;
 use bytes::Bytes;
 use prost::Message;
 use std::collections::HashMap;
+use storage::prefetch::prefetch;
 use storage::{BucketSpan, Exemplar, FloatHistogram, Labels, MetricMetadata};
+
+/// How many series ahead [`BatchEncoder`] asks for the label bytes it will copy: a series'
+/// labels live in their own allocation, cold by the time a request needs them again, and
+/// the copy waited on memory for each series in turn (12 % of the agent's CPU in a profile).
+const PREFETCH_AHEAD: usize = 6;
+
+/// Cache lines of a series' 1.0 label bytes asked for ahead (the rest follow sequentially).
+const PREFETCH_LINES: usize = 8;
 
 /// A series as a queue sends it: labels after relabeling and external labels.
 #[derive(Debug)]
@@ -194,8 +203,29 @@ impl BatchEncoder {
         start..start + self.group_len[g] as usize
     }
 
+    /// Asks for the labels of group `g`'s series: its 1.0 label bytes (`v1_bytes`) or its
+    /// label array. The encoders call it [`PREFETCH_AHEAD`] groups before they need them.
+    fn prefetch_labels(&self, g: usize, table: &SeriesTable, v1_bytes: bool) {
+        let Some(series) = self.group_series.get(g).and_then(|&s| table.get(s)) else {
+            return;
+        };
+        if v1_bytes {
+            let bytes = &series.v1_labels;
+            for at in (0..bytes.len().min(PREFETCH_LINES * 64)).step_by(64) {
+                prefetch(bytes.as_ptr().wrapping_add(at));
+            }
+        } else {
+            let ls = series.labels.as_slice();
+            for i in (0..ls.len().min(16)).step_by(2) {
+                prefetch(ls.as_ptr().wrapping_add(i));
+            }
+        }
+    }
+
     fn encode_v1(&mut self, batch: &[QueuedSample], table: &SeriesTable) {
+        (0..PREFETCH_AHEAD).for_each(|g| self.prefetch_labels(g, table, true));
         for g in 0..self.group_series.len() {
+            self.prefetch_labels(g + PREFETCH_AHEAD, table, true);
             let Some(series) = table.get(self.group_series[g]) else {
                 continue;
             };
@@ -244,7 +274,9 @@ impl BatchEncoder {
     ) {
         let mut symbols = Symbols::default();
         self.series_buf.clear();
+        (0..PREFETCH_AHEAD).for_each(|g| self.prefetch_labels(g, table, false));
         for g in 0..self.group_series.len() {
+            self.prefetch_labels(g + PREFETCH_AHEAD, table, false);
             let Some(series) = table.get(self.group_series[g]) else {
                 continue;
             };

@@ -3,7 +3,6 @@
 //! # Layout
 //! - `series`: [`MemSeries`] (closed chunks, an open chunk, an out-of-order buffer) and the
 //!   sharded maps that find a series by label hash (collisions handled) or by reference.
-//! - `id_table`: the open-addressing table behind the series-by-reference stripes.
 //! - `index`: the inverted index (label name -> value -> sorted references) and the symbol
 //!   table that interns every label string.
 //! - `append`: [`HeadAppender`], the batch writer (validation, WAL logging, commit).
@@ -23,7 +22,6 @@ mod columnar;
 mod delete;
 mod handle;
 mod hist;
-mod id_table;
 mod index;
 mod read;
 mod replay;

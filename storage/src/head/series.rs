@@ -2,10 +2,10 @@
 //! hash (with collision lists) and by reference.
 
 use super::hist::HistData;
-use super::id_table::IdTable;
 use super::spill::ChunkBytes;
 use crate::chunk::HeadChunk;
 use crate::error::AppendError;
+use crate::id_table::IdTable;
 use crate::model::{FloatHistogram, Labels, Sample};
 use foldhash::HashMap;
 use parking_lot::{Mutex, RwLock};

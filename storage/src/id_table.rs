@@ -1,23 +1,37 @@
-//! [`IdTable`]: one stripe of the series-by-reference map.
+//! [`IdTable`]: a map keyed by series reference, for references handed out in increasing
+//! order (the head's, which the WAL records carry).
 //!
-//! References are handed out in increasing order and a stripe holds those equal to its index
-//! modulo the number of stripes, so `id / stripes` is nearly dense: an open-addressing table
-//! (linear probing) indexed by it puts consecutive references in consecutive slots, and a
-//! lookup, the hot path of every append that carries a reference, reads one slot (a general
-//! hash map reads its control bytes first, then the slot: two cache misses on a cold cache).
-//! Removal shifts the following entries back (no tombstones).
+//! The head's series-by-reference stripes use one each (a stripe holds the references equal
+//! to its index modulo the number of stripes, so `id / stripes` is nearly dense); a
+//! remote-write queue's reader uses one (stride 1) for the series it read from the WAL. An
+//! open-addressing table (linear probing) indexed by `id / stride` puts consecutive
+//! references in consecutive slots, and a lookup, the hot path of every append that carries
+//! a reference and of every sample a queue reads, reads one slot (a general hash map reads
+//! its control bytes first, then the slot: two cache misses on a cold cache), whose address
+//! is known before the lookup, so it can be prefetched ([`IdTable::prefetch`]). Removal
+//! shifts the following entries back (no tombstones).
 
-/// A map from reference to `V`, for references of one stripe.
-pub(crate) struct IdTable<V> {
+use crate::prefetch::prefetch;
+
+/// A map from reference to `V`, for references spaced `stride` apart.
+pub struct IdTable<V> {
     slots: Vec<Option<(u64, V)>>,
     len: usize,
     /// Divisor applied to a reference before masking (the number of stripes).
     stride: u64,
 }
 
+impl<V> std::fmt::Debug for IdTable<V> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IdTable")
+            .field("len", &self.len)
+            .finish_non_exhaustive()
+    }
+}
+
 impl<V> IdTable<V> {
     /// An empty table for references spaced `stride` apart.
-    pub(crate) fn new(stride: u64) -> Self {
+    pub fn new(stride: u64) -> Self {
         IdTable {
             slots: Vec::new(),
             len: 0,
@@ -51,20 +65,51 @@ impl<V> IdTable<V> {
 
     /// The value of `id`.
     #[inline]
-    pub(crate) fn get(&self, id: &u64) -> Option<&V> {
+    pub fn get(&self, id: &u64) -> Option<&V> {
         let i = self.probe(*id)?;
         self.slots[i].as_ref().map(|(_, v)| v)
     }
 
     /// Whether `id` is present.
-    pub(crate) fn contains_key(&self, id: &u64) -> bool {
+    pub fn contains_key(&self, id: &u64) -> bool {
         self.get(id).is_some()
     }
 
     /// Number of entries.
-    #[cfg(test)]
-    pub(crate) fn len(&self) -> usize {
+    pub fn len(&self) -> usize {
         self.len
+    }
+
+    /// Whether there are no entries.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Asks the CPU for the slot where a lookup of `id` starts (see [`prefetch`]): a caller
+    /// walking many references calls it a few references ahead.
+    #[inline]
+    pub fn prefetch(&self, id: u64) {
+        if let Some(slot) = self.slots.get(self.home(id)) {
+            prefetch(slot);
+        }
+    }
+
+    /// Keeps the entries for which `keep` returns true (the table is rebuilt).
+    pub fn retain(&mut self, mut keep: impl FnMut(u64, &V) -> bool) {
+        let old = std::mem::take(&mut self.slots);
+        let kept: Vec<(u64, V)> = old.into_iter().flatten().filter(|(k, v)| keep(*k, v)).collect();
+        self.len = 0;
+        let mut cap = 16;
+        while kept.len() * 4 > cap * 3 {
+            cap *= 2;
+        }
+        self.slots = (0..cap).map(|_| None).collect();
+        for (k, v) in kept {
+            if let Some(i) = self.probe(k) {
+                self.slots[i] = Some((k, v));
+                self.len += 1;
+            }
+        }
     }
 
     fn resize(&mut self, cap: usize) {
@@ -77,7 +122,7 @@ impl<V> IdTable<V> {
     }
 
     /// Inserts or replaces; returns the value replaced.
-    pub(crate) fn insert(&mut self, id: u64, v: V) -> Option<V> {
+    pub fn insert(&mut self, id: u64, v: V) -> Option<V> {
         if (self.len + 1) * 4 > self.slots.len() * 3 {
             self.resize((self.slots.len() * 2).max(16));
         }
@@ -90,7 +135,7 @@ impl<V> IdTable<V> {
     }
 
     /// Removes `id`; returns its value.
-    pub(crate) fn remove(&mut self, id: &u64) -> Option<V> {
+    pub fn remove(&mut self, id: &u64) -> Option<V> {
         let mut i = self.probe(*id)?;
         let (_, v) = self.slots[i].take()?;
         self.len -= 1;
@@ -120,7 +165,7 @@ impl<V> IdTable<V> {
     }
 
     /// Every value, in no particular order.
-    pub(crate) fn values(&self) -> impl Iterator<Item = &V> {
+    pub fn values(&self) -> impl Iterator<Item = &V> {
         self.slots.iter().filter_map(|s| s.as_ref().map(|(_, v)| v))
     }
 }
@@ -169,5 +214,25 @@ mod tests {
             assert!(!t.contains_key(&k));
         }
         assert_eq!(t.len(), 0);
+        assert!(t.is_empty());
+    }
+
+    #[test]
+    fn retain_keeps_what_it_is_told_and_lookups_still_work() {
+        let mut t: IdTable<u64> = IdTable::new(1);
+        t.prefetch(3); // no slots yet: a no-op
+        for id in 1..=1000u64 {
+            t.insert(id, id * 10);
+        }
+        t.retain(|id, v| id % 3 == 0 && *v == id * 10);
+        assert_eq!(t.len(), 333);
+        for id in 1..=1000u64 {
+            t.prefetch(id);
+            assert_eq!(t.get(&id).copied(), (id % 3 == 0).then_some(id * 10), "{id}");
+        }
+        t.retain(|_, _| false);
+        assert!(t.is_empty());
+        t.insert(7, 70);
+        assert_eq!(t.get(&7), Some(&70));
     }
 }
