@@ -10,6 +10,9 @@
 # hanging or memory-hungry input is written to $FUZZ_WORK/artifacts/<target>/ and the script
 # stops with its path (copy it to fuzz/regressions/<target>/ with the fix). One line per run is
 # appended to $FUZZ_WORK/runs.log: date, target, wall seconds, CPU seconds, executions.
+# FUZZ_TIMEOUT (default 10) is libFuzzer's per-input wall-clock timeout in seconds: raise it
+# when the fuzzers may be paused (SIGSTOP while a benchmark needs the machine), or a pause
+# is reported as a hang.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -38,7 +41,7 @@ for t in "$@"; do
   # less than its wall time.
   status=0
   python3 - "$work/$t.cpu" "$bin/$t" "$work/$t" "fuzz/corpus/$t" -max_total_time="$secs" \
-      -rss_limit_mb=2048 -timeout=10 -max_len=65536 -print_final_stats=1 \
+      -rss_limit_mb=2048 -timeout="${FUZZ_TIMEOUT:-10}" -max_len=65536 -print_final_stats=1 \
       -artifact_prefix="$work/artifacts/$t/" >"$log" 2>&1 <<'PY' || status=$?
 import resource, subprocess, sys
 code = subprocess.call(sys.argv[2:])
