@@ -110,7 +110,7 @@ impl Inner {
     }
 
     /// Agent mode: forgets head data older than the agent window (nothing is queried; the
-    /// head only serves duplicate and order checks) and the series left empty.
+    /// head only serves duplicate and order checks) and the series with nothing newer.
     pub(crate) fn agent_truncate(&self) {
         let _one = self.maintenance.lock();
         let (min_t, max_t) = self.head.time_range();

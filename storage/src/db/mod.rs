@@ -23,6 +23,9 @@
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod admin_tests;
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod agent_tests;
 mod background;
 mod delete;
 #[cfg(test)]
@@ -56,7 +59,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tracing::info;
 
-/// In agent mode, how much recent data the head keeps (for duplicate and order checks).
+/// In agent mode, how long a series that receives nothing stays in the head (which keeps only
+/// each series' newest float sample, for order and duplicate checks).
 pub const AGENT_HEAD_WINDOW_MS: i64 = 30 * 60 * 1000;
 
 /// How to open a [`Db`].
@@ -76,9 +80,11 @@ pub struct DbOptions {
     pub wal_fsync_interval: Duration,
     /// Size at which the WAL rolls over to a new segment file (default 128 MiB).
     pub wal_segment_size: u64,
-    /// Agent mode: no blocks. Maintenance drops head samples older than [`AGENT_HEAD_WINDOW_MS`]
-    /// behind the newest (appends older than that are out of bounds) and the series left
-    /// empty; the WAL is truncated only through [`Db::truncate_wal_before`].
+    /// Agent mode: no blocks, and the head stores no float samples (only each series' newest
+    /// timestamp and value; histograms are kept). Maintenance raises the floor to
+    /// [`AGENT_HEAD_WINDOW_MS`] behind the newest (appends older than that are out of bounds)
+    /// and drops the series with nothing newer; the WAL is truncated only through
+    /// [`Db::truncate_wal_before`].
     pub agent: bool,
     /// Run maintenance (block cut, compaction, retention) on a background thread, on open,
     /// every minute and when the head outgrows 1.5 block ranges (default). When false it
@@ -266,13 +272,15 @@ impl Db {
         let mut head = Head::new(opts.out_of_order_window_ms, floor);
         head.max_active_series = opts.max_active_series;
         head.max_series_per_metric = opts.max_series_per_metric;
+        // Nothing queries an agent's head: floats are checked against the newest, not kept.
+        head.stores_floats = !opts.agent;
         let spill_dir = opts.path.join(crate::format::HEAD_CHUNKS_DIRNAME);
         let spill_err = |source| DbError::Io {
             context: format!("preparing {}", spill_dir.display()),
             source,
         };
         if opts.head_chunks_on_disk {
-            // An agent's chunks serve only its duplicate and order checks: not transcoded.
+            // An agent's (histogram) chunks serve only its duplicate and order checks: not transcoded.
             head.spill = Some(ChunkSpill::open(&spill_dir, !opts.agent).map_err(spill_err)?);
         } else {
             // Files of an earlier run that spilled: nothing reads them.

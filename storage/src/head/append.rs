@@ -219,6 +219,7 @@ impl<'a> HeadAppender<'a> {
         /// How many samples ahead the series and chunk are prefetched.
         const AHEAD: usize = 16;
         let mut cur: Option<(u32, MutexGuard<'_, SeriesData>)> = None;
+        let stores = self.head.stores_floats;
         for (i, (s, &slot)) in self.b.samples.iter().zip(&self.b.sample_slots).enumerate() {
             if let Some(&next) = self.b.sample_slots.get(i + AHEAD) {
                 let ahead = &self.b.slots[next as usize];
@@ -231,7 +232,12 @@ impl<'a> HeadAppender<'a> {
                 cur = Some((slot, self.b.slots[slot as usize].series.data.lock()));
             }
             let Some((_, d)) = cur.as_mut() else { continue };
-            match d.insert(s.t, s.v) {
+            let inserted = if stores {
+                d.insert(s.t, s.v)
+            } else {
+                d.record_unstored(s.t, s.v)
+            };
+            match inserted {
                 Ok(super::series::Inserted::InOrder) => added += 1,
                 Ok(super::series::Inserted::OutOfOrder) => {
                     added += 1;
@@ -601,7 +607,8 @@ impl HeadAppender<'_> {
         }
         let dropped = dropped + h_dropped;
         let added = added + h_added;
-        head.num_samples.fetch_add(added, Ordering::Relaxed);
+        let stored = if head.stores_floats { added } else { h_added };
+        head.num_samples.fetch_add(stored, Ordering::Relaxed);
         head.counters.samples_appended.add(added);
         head.ooo_samples.fetch_add(ooo, Ordering::Relaxed);
         head.dropped_at_commit

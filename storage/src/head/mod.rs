@@ -42,7 +42,7 @@ use crate::model::{Label, Labels, MetricMetadata};
 use crate::wal::record::SeriesEntry;
 use index::{Postings, Symbols};
 use parking_lot::RwLock;
-use series::{MemSeries, SeriesMaps};
+use series::{MemSeries, SeriesData, SeriesMaps};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -142,6 +142,9 @@ pub(crate) struct Head {
     pub(crate) instance: u64,
     /// Where closed chunks go once full (`None`: they stay on the heap).
     pub(crate) spill: Option<ChunkSpill>,
+    /// Whether float samples are stored (true). An agent's head (false) keeps per series only
+    /// its newest timestamp and value, for the order and duplicate checks: nothing queries it.
+    pub(crate) stores_floats: bool,
 }
 
 /// What a truncation removed.
@@ -199,6 +202,7 @@ impl Head {
             append_pool: parking_lot::Mutex::new(Vec::new()),
             instance: handle::next_head_id(),
             spill: None,
+            stores_floats: true,
         }
     }
 
@@ -376,7 +380,10 @@ impl Head {
             let (samples, chunks) = d.truncate_before(floor);
             st.samples += samples;
             st.chunks += chunks;
-            if d.is_empty() {
+            if !self.stores_floats {
+                d.forget_newest_before(floor);
+            }
+            if self.holds_nothing(&d) {
                 empty.push(s.clone());
             }
         }
@@ -386,7 +393,7 @@ impl Head {
             let mut is = self.series.id_stripe(s.id).write();
             // Marked before the pins are read: see `MemSeries::pin_if_present`.
             s.removed.store(true, Ordering::SeqCst);
-            if s.pending.load(Ordering::SeqCst) == 0 && s.data.lock().is_empty() {
+            if s.pending.load(Ordering::SeqCst) == 0 && self.holds_nothing(&s.data.lock()) {
                 hs.remove(&s);
                 is.remove(&s.id);
                 gone.push((s.id, s.labels.clone()));
@@ -408,6 +415,12 @@ impl Head {
         }
         self.min_t.store(min_t, Ordering::Release);
         st
+    }
+
+    /// Whether a series has nothing left worth keeping: no sample stored and, when floats are
+    /// not stored, no newest timestamp at or above the floor.
+    fn holds_nothing(&self, d: &SeriesData) -> bool {
+        d.is_empty() && (self.stores_floats || d.max_t == i64::MIN)
     }
 
     /// Current figures.

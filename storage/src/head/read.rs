@@ -172,16 +172,28 @@ impl Head {
     pub(crate) fn latest_sample(&self, labels: &Labels) -> Option<LatestSample> {
         let hash = labels.stable_hash();
         let series = self.series.hash_stripe(hash).read().get(hash, labels)?.clone();
-        let snap = Snapshot::take(&series.data.lock(), i64::MIN, i64::MAX)?;
-        let float = snap
-            .decode(i64::MIN, i64::MAX)
-            .into_iter()
-            .rev()
-            .find(|s| !is_stale_nan(s.v));
-        let histogram = snap
-            .decode_histograms(i64::MIN, i64::MAX)
-            .ok()
-            .and_then(|hs| hs.into_iter().rev().find(|h| !h.h.is_stale()));
+        let (snap, unstored_newest) = {
+            let d = series.data.lock();
+            // A head that does not store floats still knows the newest one.
+            let newest = (!self.stores_floats && d.max_t != i64::MIN)
+                .then(|| Sample::new(d.max_t, f64::from_bits(d.last_v)));
+            (Snapshot::take(&d, i64::MIN, i64::MAX), newest)
+        };
+        let float = if self.stores_floats {
+            snap.as_ref().and_then(|snap| {
+                snap.decode(i64::MIN, i64::MAX)
+                    .into_iter()
+                    .rev()
+                    .find(|s| !is_stale_nan(s.v))
+            })
+        } else {
+            unstored_newest.filter(|s| !is_stale_nan(s.v))
+        };
+        let histogram = snap.and_then(|snap| {
+            snap.decode_histograms(i64::MIN, i64::MAX)
+                .ok()
+                .and_then(|hs| hs.into_iter().rev().find(|h| !h.h.is_stale()))
+        });
         match (float, histogram) {
             (Some(f), Some(h)) if h.t > f.t => Some(LatestSample::Histogram(h)),
             (Some(f), _) => Some(LatestSample::Float(f)),

@@ -82,7 +82,12 @@ fn apply(
             c.unknown += 1;
             continue;
         };
-        match s.data.lock().insert(x.t, x.v) {
+        let inserted = if head.stores_floats {
+            s.data.lock().insert(x.t, x.v)
+        } else {
+            s.data.lock().record_unstored(x.t, x.v)
+        };
+        match inserted {
             Ok(Inserted::InOrder) => c.added += 1,
             Ok(Inserted::OutOfOrder) => {
                 c.added += 1;
@@ -176,7 +181,9 @@ impl<'a> Replayer<'a> {
                 self.below_floor += c.below_floor;
                 self.unknown_refs += c.unknown;
                 self.conflicts += c.conflicts;
-                self.head.num_samples.fetch_add(c.added, Ordering::Relaxed);
+                if self.head.stores_floats {
+                    self.head.num_samples.fetch_add(c.added, Ordering::Relaxed);
+                }
                 self.head.ooo_samples.fetch_add(c.ooo, Ordering::Relaxed);
             }
             Record::Histograms(entries) => {

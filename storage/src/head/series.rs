@@ -252,6 +252,38 @@ impl SeriesData {
         Ok(Inserted::OutOfOrder)
     }
 
+    /// Records a float sample without storing it (a head that does not store floats, see
+    /// [`super::Head::stores_floats`]): only the newest timestamp and value are kept, so an
+    /// order check and a duplicate check against the newest sample remain. An older sample
+    /// that passed [`SeriesData::place`] is counted out of order.
+    pub(crate) fn record_unstored(&mut self, t: i64, v: f64) -> Result<Inserted, AppendError> {
+        if self.hist.is_some() && self.histogram_at(t) {
+            return Err(AppendError::DuplicateTimestamp { t });
+        }
+        self.min_t = self.min_t.min(t);
+        if t > self.max_t {
+            self.max_t = t;
+            self.last_v = v.to_bits();
+            return Ok(Inserted::InOrder);
+        }
+        if t == self.max_t {
+            return same(self.last_v, v, t).map(|_| Inserted::Duplicate);
+        }
+        Ok(Inserted::OutOfOrder)
+    }
+
+    /// The other half of [`SeriesData::record_unstored`]'s truncation: forgets the newest
+    /// timestamp when it is older than `floor`, so a series that stopped receiving can be
+    /// removed. Run after [`SeriesData::truncate_before`].
+    pub(crate) fn forget_newest_before(&mut self, floor: i64) {
+        if self.max_t < floor {
+            self.max_t = i64::MIN;
+            self.last_v = 0;
+        } else {
+            self.min_t = self.min_t.min(self.max_t);
+        }
+    }
+
     /// Closes the open chunk.
     fn cut(&mut self) {
         let open = std::mem::take(&mut self.open);
