@@ -26,6 +26,10 @@ const PREFETCH_AHEAD: usize = 6;
 /// Cache lines of a series' 1.0 label bytes asked for ahead (the rest follow sequentially).
 const PREFETCH_LINES: usize = 8;
 
+/// How many series ahead the table entry (which points to the labels) is asked for, so that
+/// [`PREFETCH_AHEAD`]'s read of it does not wait (9 % of the agent's CPU waited there).
+const PREFETCH_ENTRY_AHEAD: usize = 2 * PREFETCH_AHEAD;
+
 /// A series as a queue sends it: labels after relabeling and external labels.
 #[derive(Debug)]
 pub struct OutSeries {
@@ -206,6 +210,9 @@ impl BatchEncoder {
     /// Asks for the labels of group `g`'s series: its 1.0 label bytes (`v1_bytes`) or its
     /// label array. The encoders call it [`PREFETCH_AHEAD`] groups before they need them.
     fn prefetch_labels(&self, g: usize, table: &SeriesTable, v1_bytes: bool) {
+        if let Some(&s) = self.group_series.get(g + PREFETCH_ENTRY_AHEAD - PREFETCH_AHEAD) {
+            table.prefetch(s);
+        }
         let Some(series) = self.group_series.get(g).and_then(|&s| table.get(s)) else {
             return;
         };

@@ -39,6 +39,13 @@ impl SeriesTable {
         self.slots.get(slot as usize)?.as_ref()
     }
 
+    /// Asks the CPU for `slot`'s entry (the pointers to its labels) ahead of a [`Self::get`].
+    pub fn prefetch(&self, slot: u32) {
+        if let Some(s) = self.slots.get(slot as usize) {
+            storage::prefetch::prefetch((s as *const Option<OutSeries>).cast::<u8>());
+        }
+    }
+
     /// Empties `slot` for reuse.
     pub fn remove(&mut self, slot: u32) {
         if let Some(s) = self.slots.get_mut(slot as usize) {
