@@ -33,8 +33,9 @@ const PREFETCH_ENTRY_AHEAD: usize = 2 * PREFETCH_AHEAD;
 /// A series as a queue sends it: labels after relabeling and external labels.
 #[derive(Debug)]
 pub struct OutSeries {
-    /// Labels sent.
-    pub labels: Labels,
+    /// Labels sent, kept by the queues that may send 2.0 (which writes them as symbol
+    /// references); `None` in a 1.0 queue, which needs only `v1_labels`.
+    pub labels: Option<Labels>,
     /// The labels as the `labels` field of a 1.0 `TimeSeries` (encoded once per series).
     pub v1_labels: Box<[u8]>,
     /// Hash of the labels (picks the shard).
@@ -42,17 +43,30 @@ pub struct OutSeries {
 }
 
 impl OutSeries {
-    /// Wraps `labels`.
+    /// Wraps `labels` for a queue that may send 2.0 (and falls back to 1.0 on a 415).
     pub fn new(labels: Labels) -> Self {
-        let mut v1_labels = Vec::new();
-        wire::put_v1_labels(&mut v1_labels, labels.iter().map(|l| (&*l.name, &*l.value)));
-        let hash = labels.stable_hash();
+        let mut s = Self::v1_only(&labels);
+        s.labels = Some(labels);
+        s
+    }
+
+    /// The series for a 1.0 queue: only the encoded labels and the hash are kept. The
+    /// decoded label set is then freed: at 560 k series it was about 300 bytes a series of
+    /// the agent's heap (the label strings the WAL reader decoded, and their array).
+    pub fn v1_only(labels: &Labels) -> Self {
         OutSeries {
-            labels,
-            v1_labels: v1_labels.into_boxed_slice(),
-            hash,
+            labels: None,
+            v1_labels: encode_v1_labels(labels),
+            hash: labels.stable_hash(),
         }
     }
+}
+
+/// `labels` as the `labels` field of a 1.0 `TimeSeries`.
+pub fn encode_v1_labels(labels: &Labels) -> Box<[u8]> {
+    let mut v1_labels = Vec::new();
+    wire::put_v1_labels(&mut v1_labels, labels.iter().map(|l| (&*l.name, &*l.value)));
+    v1_labels.into_boxed_slice()
 }
 
 /// The value of a queued sample.
@@ -221,8 +235,8 @@ impl BatchEncoder {
             for at in (0..bytes.len().min(PREFETCH_LINES * 64)).step_by(64) {
                 prefetch(bytes.as_ptr().wrapping_add(at));
             }
-        } else {
-            let ls = series.labels.as_slice();
+        } else if let Some(labels) = &series.labels {
+            let ls = labels.as_slice();
             for i in (0..ls.len().min(16)).step_by(2) {
                 prefetch(ls.as_ptr().wrapping_add(i));
             }
@@ -284,16 +298,17 @@ impl BatchEncoder {
         (0..PREFETCH_AHEAD).for_each(|g| self.prefetch_labels(g, table, false));
         for g in 0..self.group_series.len() {
             self.prefetch_labels(g + PREFETCH_AHEAD, table, false);
-            let Some(series) = table.get(self.group_series[g]) else {
+            // A 1.0 queue (no label set kept) never sends 2.0.
+            let Some(labels) = table.get(self.group_series[g]).and_then(|s| s.labels.as_ref()) else {
                 continue;
             };
             self.refs.clear();
-            for l in series.labels.iter() {
+            for l in labels.iter() {
                 self.refs.push(symbols.get(&l.name));
                 self.refs.push(symbols.get(&l.value));
             }
             let metadata = meta.and_then(|m| {
-                let name = series.labels.get("__name__")?;
+                let name = labels.get("__name__")?;
                 let md = m.get(family_of(name, m)?)?;
                 Some((
                     md.metric_type.number(),

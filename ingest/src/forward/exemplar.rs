@@ -42,8 +42,9 @@ impl ExemplarIndex {
     pub fn find(&self, out: &Labels, table: &SeriesTable) -> Option<(u32, u64)> {
         let hash = out.stable_hash();
         let slot = *self.slots.get(&hash)?;
-        // A 64-bit hash collision would name another series: check.
-        (table.get(slot)?.labels == *out).then_some((slot, hash))
+        // A 64-bit hash collision would name another series: check (the encoded labels,
+        // which every queue keeps, are equal exactly when the label sets are).
+        (*table.get(slot)?.v1_labels == *super::encode::encode_v1_labels(out)).then_some((slot, hash))
     }
 
     /// Series indexed.

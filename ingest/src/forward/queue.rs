@@ -616,9 +616,20 @@ impl Reader {
     fn handle(&mut self, rec: WalRecord, end: WalPosition, shards: &Shards) {
         match rec {
             WalRecord::Series(entries) => {
+                // A 1.0 queue keeps only the encoded labels (see `OutSeries::v1_only`).
+                let v2 = self.sh.cfg.protobuf_message == ProtobufMessage::V2;
                 let outs: Vec<(u64, Option<OutSeries>)> = entries
                     .into_iter()
-                    .map(|e| (e.id, self.outgoing(&e.labels).map(OutSeries::new)))
+                    .map(|e| {
+                        let out = self.outgoing(&e.labels).map(|l| {
+                            if v2 {
+                                OutSeries::new(l)
+                            } else {
+                                OutSeries::v1_only(&l)
+                            }
+                        });
+                        (e.id, out)
+                    })
                     .collect();
                 let mut table = self.sh.table.write();
                 for (id, out) in outs {

@@ -83,7 +83,12 @@ mod tests {
         assert_eq!(t.len(), 1);
         let c = t.insert(s("c"));
         assert_eq!(c, a);
-        assert_eq!(t.get(c).map(|s| s.labels.get("__name__")), Some(Some("c")));
+        assert_eq!(
+            t.get(c)
+                .and_then(|s| s.labels.as_ref())
+                .map(|l| l.get("__name__")),
+            Some(Some("c"))
+        );
         assert!(!t.is_empty());
     }
 }
