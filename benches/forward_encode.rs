@@ -65,8 +65,9 @@ fn proto_labels(table: &SeriesTable) -> Vec<Vec<prompb::Label>> {
         .map(|slot| {
             table
                 .get(slot)
-                .map(|s| {
-                    s.labels
+                .and_then(|s| s.labels.as_ref())
+                .map(|labels| {
+                    labels
                         .iter()
                         .map(|l| prompb::Label::new(&l.name, &l.value))
                         .collect()
