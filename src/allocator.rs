@@ -19,6 +19,16 @@
 //! hundred KiB each) were mapped and unmapped on every request, 10 % more CPU per forwarded
 //! sample.
 
+//!
+//! Transparent huge pages: where the kernel gives them only on request (`madvise` in
+//! `/sys/kernel/mm/transparent_hugepage/enabled`, Debian's default), Sextant re-executes
+//! itself once at start-up with glibc's `glibc.malloc.hugetlb=1` tunable, which makes malloc
+//! ask for them ([`reexec_with_huge_pages`]). Appends and forwarding look up one series after
+//! another in tables of hundreds of MiB; with 4 KiB pages nearly every lookup also missed the
+//! TLB. Agent at 560 k series: 1.21 -> 1.09 µs of CPU per forwarded sample (two pairs), peak RSS
+//! unchanged (485 -> 490 MiB). A `GLIBC_TUNABLES` that already names `glibc.malloc.hugetlb`
+//! (`=0` to turn it off) is left alone.
+
 /// How often the trimmer looks at the allocator's free memory.
 const TRIM_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
 
@@ -54,6 +64,51 @@ fn trim_if_free_above(bytes: usize) {
         if libc::mallinfo2().fordblks > bytes {
             libc::malloc_trim(0);
         }
+    }
+}
+
+/// The glibc (2.35 and later) tunable that makes malloc ask for transparent huge pages.
+const HUGE_PAGES_TUNABLE: &str = "glibc.malloc.hugetlb=1";
+
+/// Where the kernel says when it gives transparent huge pages.
+const THP_MODE_FILE: &str = "/sys/kernel/mm/transparent_hugepage/enabled";
+
+/// Re-executes the process with [`HUGE_PAGES_TUNABLE`] added to `GLIBC_TUNABLES` when the
+/// kernel gives transparent huge pages only to memory that asks (see the module's
+/// documentation). Must run first in `main`, before any thread exists. Returns when nothing
+/// is to be done (another C library, huge pages always or never given, the tunable already
+/// set) or when the re-execution failed (then the process goes on with small pages, and
+/// says so on stderr).
+pub fn reexec_with_huge_pages() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        use std::os::unix::process::CommandExt;
+        let current = std::env::var("GLIBC_TUNABLES").unwrap_or_default();
+        if current.contains("glibc.malloc.hugetlb") {
+            return;
+        }
+        let madvise_only = std::fs::read_to_string(THP_MODE_FILE).is_ok_and(|m| m.contains("[madvise]"));
+        if !madvise_only {
+            return;
+        }
+        let Ok(exe) = std::env::current_exe() else {
+            return;
+        };
+        let tunables = if current.is_empty() {
+            HUGE_PAGES_TUNABLE.to_string()
+        } else {
+            format!("{current}:{HUGE_PAGES_TUNABLE}")
+        };
+        let mut args = std::env::args_os();
+        let mut cmd = std::process::Command::new(&exe);
+        if let Some(arg0) = args.next() {
+            cmd.arg0(arg0);
+        }
+        let err = cmd.args(args).env("GLIBC_TUNABLES", tunables).exec();
+        eprintln!(
+            "sextant: re-executing {} with {HUGE_PAGES_TUNABLE} failed ({err}); going on without transparent huge pages",
+            exe.display()
+        );
     }
 }
 

@@ -323,6 +323,11 @@ impl Head {
         let Some(sp) = self.spill.as_ref() else {
             return SpillStats::default();
         };
+        // A head that stores no floats (an agent's) counts only its histogram samples: with
+        // none there is no chunk, and no need to visit every series (1.5 % of an agent's CPU).
+        if !self.stores_floats && self.num_samples.load(std::sync::atomic::Ordering::Relaxed) == 0 {
+            return SpillStats::default();
+        }
         let _one = sp.pass.lock();
         let mut todo = Vec::new();
         let mut total = 0usize;
