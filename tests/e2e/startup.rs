@@ -166,3 +166,41 @@ fn reload_needs_the_lifecycle_flag() {
     let (s, _, _) = http_request("POST", &server.url("/-/reload"), &[], b"").unwrap();
     assert_eq!(s, 403);
 }
+
+/// The environment of a running process, as `NAME=value` strings.
+fn environ_of(pid: u32) -> Vec<String> {
+    let raw = std::fs::read(format!("/proc/{pid}/environ")).unwrap();
+    raw.split(|&b| b == 0)
+        .map(|e| String::from_utf8_lossy(e).into_owned())
+        .collect()
+}
+
+#[test]
+fn malloc_asks_for_huge_pages_where_the_kernel_gives_them_on_request() {
+    let thp = std::fs::read_to_string("/sys/kernel/mm/transparent_hugepage/enabled").unwrap_or_default();
+    let dir = tempfile::tempdir().unwrap();
+    // (glibc rewrites the variable in place when it holds several tunables, so the one-tunable
+    // case is the one `/proc/<pid>/environ` shows faithfully.)
+    let server = TestServer::builder(dir.path()).env("GLIBC_TUNABLES", "").start();
+    let env = environ_of(server.pid().unwrap());
+    let tunables = env.iter().find(|e| e.starts_with("GLIBC_TUNABLES="));
+    let expected = if thp.contains("[madvise]") {
+        "GLIBC_TUNABLES=glibc.malloc.hugetlb=1"
+    } else {
+        // Huge pages always or never given: nothing to ask for, no re-execution.
+        "GLIBC_TUNABLES="
+    };
+    assert_eq!(tunables.map(String::as_str), Some(expected), "THP mode {thp:?}");
+    let (s, _) = http_get(&server.url("/-/ready")).unwrap();
+    assert_eq!(s, 200);
+    // An operator's own choice is kept.
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::builder(dir.path())
+        .env("GLIBC_TUNABLES", "glibc.malloc.hugetlb=0")
+        .start();
+    let env = environ_of(server.pid().unwrap());
+    assert!(
+        env.iter().any(|e| e == "GLIBC_TUNABLES=glibc.malloc.hugetlb=0"),
+        "{env:?}"
+    );
+}

@@ -110,10 +110,16 @@ pub(crate) struct SeriesData {
     pub(crate) ooo: Vec<Sample>,
 }
 
+/// The closed-chunk list every series starts with, shared until its first cut (which copies
+/// it, see [`SeriesData::closed`]): an own empty list was an allocation of 40 bytes a series,
+/// 22 MB of an agent's heap at 560 k series.
+static NO_CLOSED_CHUNKS: std::sync::LazyLock<Arc<Vec<ClosedChunk>>> =
+    std::sync::LazyLock::new(|| Arc::new(Vec::new()));
+
 impl SeriesData {
     fn new() -> Self {
         SeriesData {
-            closed: Arc::new(Vec::new()),
+            closed: Arc::clone(&NO_CLOSED_CHUNKS),
             open: HeadChunk::new(),
             ooo: Vec::new(),
             max_t: i64::MIN,
