@@ -110,3 +110,32 @@ fn the_newest_sample_comes_back_after_a_reopen() {
     a.append(SeriesRef::NONE, &lbl("a"), t + 1_000, 3.0).unwrap();
     a.commit().unwrap();
 }
+
+#[test]
+fn no_postings_unless_the_per_metric_limit_counts_through_them() {
+    let d = tempfile::tempdir().unwrap();
+    let db = Db::open(agent_opts(d.path())).unwrap();
+    let mut a = db.appender();
+    a.append(SeriesRef::NONE, &lbl("a"), 1_000, 1.0).unwrap();
+    a.append(SeriesRef::NONE, &lbl("b"), 1_000, 1.0).unwrap();
+    a.commit().unwrap();
+    assert_eq!(db.stats().head_series, 2);
+    assert!(
+        db.label_cardinality().is_empty(),
+        "an agent's head keeps no postings"
+    );
+
+    let d = tempfile::tempdir().unwrap();
+    let mut o = agent_opts(d.path());
+    o.max_series_per_metric = 2;
+    let db = Db::open(o).unwrap();
+    let mut a = db.appender();
+    a.append(SeriesRef::NONE, &lbl("a"), 1_000, 1.0).unwrap();
+    a.append(SeriesRef::NONE, &lbl("b"), 1_000, 1.0).unwrap();
+    assert!(matches!(
+        a.append(SeriesRef::NONE, &lbl("c"), 1_000, 1.0),
+        Err(AppendError::TooManySeries { per_metric: true, .. })
+    ));
+    a.commit().unwrap();
+    assert!(!db.label_cardinality().is_empty());
+}

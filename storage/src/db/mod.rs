@@ -81,7 +81,8 @@ pub struct DbOptions {
     /// Size at which the WAL rolls over to a new segment file (default 128 MiB).
     pub wal_segment_size: u64,
     /// Agent mode: no blocks, and the head stores no float samples (only each series' newest
-    /// timestamp and value; histograms are kept). Maintenance raises the floor to
+    /// timestamp and value; histograms are kept) and no postings (unless
+    /// `max_series_per_metric` needs them): nothing selects from it. Maintenance raises the floor to
     /// [`AGENT_HEAD_WINDOW_MS`] behind the newest (appends older than that are out of bounds)
     /// and drops the series with nothing newer; the WAL is truncated only through
     /// [`Db::truncate_wal_before`].
@@ -274,6 +275,8 @@ impl Db {
         head.max_series_per_metric = opts.max_series_per_metric;
         // Nothing queries an agent's head: floats are checked against the newest, not kept.
         head.stores_floats = !opts.agent;
+        // Nor selected from: no postings, unless the per-metric limit counts through them.
+        head.indexes_series = !opts.agent || opts.max_series_per_metric > 0;
         let spill_dir = opts.path.join(crate::format::HEAD_CHUNKS_DIRNAME);
         let spill_err = |source| DbError::Io {
             context: format!("preparing {}", spill_dir.display()),

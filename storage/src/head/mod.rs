@@ -145,6 +145,9 @@ pub(crate) struct Head {
     /// Whether float samples are stored (true). An agent's head (false) keeps per series only
     /// its newest timestamp and value, for the order and duplicate checks: nothing queries it.
     pub(crate) stores_floats: bool,
+    /// Whether series are entered in the postings (true). An agent's head, which answers no
+    /// selection, leaves them out unless a per-metric series limit counts through them.
+    pub(crate) indexes_series: bool,
 }
 
 /// What a truncation removed.
@@ -203,6 +206,7 @@ impl Head {
             instance: handle::next_head_id(),
             spill: None,
             stores_floats: true,
+            indexes_series: true,
         }
     }
 
@@ -273,7 +277,9 @@ impl Head {
         };
         self.num_series.fetch_add(1, Ordering::Relaxed);
         self.counters.series_created.inc();
-        self.postings.add(s.id, &s.labels);
+        if self.indexes_series {
+            self.postings.add(s.id, &s.labels);
+        }
         Ok(s)
     }
 
@@ -406,7 +412,9 @@ impl Head {
         self.counters.series_removed.add(gone.len() as u64);
         self.counters.truncations.inc();
         self.num_samples.fetch_sub(st.samples as u64, Ordering::Relaxed);
-        self.postings.remove(&gone);
+        if self.indexes_series {
+            self.postings.remove(&gone);
+        }
         drop(gone);
         self.symbols.sweep();
         let mut min_t = i64::MAX;
